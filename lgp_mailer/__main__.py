@@ -1,0 +1,3 @@
+from lgp_mailer.cli import main
+
+main()

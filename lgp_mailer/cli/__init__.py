@@ -1,0 +1,16 @@
+"""The ``lgp-mailer`` command line: a thin Typer layer over the library core.
+
+Each command module parses options, calls one core function and turns its
+result or :class:`~lgp_mailer.errors.LgpError` into output and an exit code.
+Heavy libraries (pandas, openpyxl, css-inline) are imported inside the
+commands so that ``lgp-mailer --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+from lgp_mailer.cli.app import app, main
+
+# Importing the command modules registers their commands on ``app``.
+from lgp_mailer.cli import preview as _preview  # noqa: E402,F401
+
+__all__ = ["app", "main"]

@@ -1,0 +1,62 @@
+"""The Typer application, the global options, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+from lgp_mailer.errors import ExitCode, LgpError
+
+app = typer.Typer(
+    name="lgp-mailer",
+    help="Hungarian conference invitations for the Legjobb Önkormányzati Gyakorlatok Programja: "
+    "preview, check, send and remind, with a crash-safe sent log.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_state = {"debug": False}
+
+
+def debug_enabled() -> bool:
+    return _state["debug"]
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks for errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def fail(error: LgpError) -> typer.Exit:
+    """Print the error's one line on stderr and return the Exit to raise."""
+    if debug_enabled():
+        raise error
+    typer.echo(f"lgp-mailer: error: {error}", err=True)
+    return typer.Exit(int(error.exit_code))
+
+
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised in subprocess tests
+    raise SystemExit(int(ExitCode.TERMINATED))
+
+
+def main() -> None:
+    """Console-script entry point: run the app, mapping stray errors to exit codes."""
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        app()
+    except LgpError as error:  # a command that forgot to catch: still one line
+        if _state["debug"]:
+            raise
+        print(f"lgp-mailer: error: {error}", file=sys.stderr)
+        sys.exit(int(error.exit_code))
+    except KeyboardInterrupt:
+        print("lgp-mailer: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))

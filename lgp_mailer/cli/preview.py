@@ -1,0 +1,1 @@
+"""`lgp-mailer preview` (being written)."""

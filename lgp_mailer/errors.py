@@ -1,0 +1,110 @@
+"""One exception root for everything a user can get wrong, and the exit codes.
+
+Every error carries the context a programme office needs to fix the input
+(file, sheet, row, column, key, host:port).  Only the CLI turns an error into
+an exit code; the core just raises.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    """Documented exit codes, shared by every command (see README.md)."""
+
+    OK = 0
+    PROBLEMS = 1  # done, but with problems or partial failures
+    USAGE = 2  # unusable input or configuration
+    NOTHING_DUE = 3  # nothing to do, e.g. a reminder outside its window
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    TERMINATED = 143  # SIGTERM
+
+
+class LgpError(Exception):
+    """Root of every error lgp-mailer reports to its user.
+
+    ``str(error)`` is the one line the user sees: where, then what.
+    """
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        sheet: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        key: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.sheet = sheet
+        self.row = row
+        self.column = column
+        self.key = key
+        self.host = host
+        self.port = port
+
+    @property
+    def where(self) -> str:
+        parts: list[str] = []
+        if self.file:
+            parts.append(self.file)
+        if self.sheet:
+            parts.append(f"sheet {self.sheet!r}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column!r}")
+        if self.key:
+            parts.append(f"key {self.key!r}")
+        if self.host:
+            parts.append(f"{self.host}:{self.port}" if self.port else self.host)
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        where = self.where
+        return f"{where}: {self.message}" if where else self.message
+
+
+class ConfigError(LgpError):
+    """The campaign file, settings or command-line options cannot be used."""
+
+
+class EventError(LgpError):
+    """The conference (event) file is missing, malformed or inconsistent."""
+
+
+class RecipientsError(LgpError):
+    """The recipient sheet cannot be read at all."""
+
+
+class TemplateError(LgpError):
+    """A template is missing, broken, or refers to a value that does not exist."""
+
+
+class CredentialsError(LgpError):
+    """No usable SMTP password or token could be obtained."""
+
+
+class SmtpError(LgpError):
+    """The SMTP server refused us or went away; carries host:port."""
+
+    exit_code = ExitCode.PROBLEMS
+
+
+class LedgerError(LgpError):
+    """The sent-log database cannot be opened, migrated or locked."""
+
+
+class LockedError(LedgerError):
+    """Another run holds the campaign's send lock."""
+
+    exit_code = ExitCode.PROBLEMS
