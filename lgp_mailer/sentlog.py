@@ -1,0 +1,453 @@
+"""The sent log: one SQLite ledger for the whole organisation, all campaigns.
+
+The protocol that makes sending crash-safe (issue 4):
+
+1. ``claim`` marks a row ``sending`` (atomic, committed) *before* SMTP DATA;
+2. ``record`` stores the outcome (``sent``, ``deferred``, ``failed``,
+   ``unknown``) as soon as the server has answered, committed;
+3. a later run that holds the campaign's lock turns ``sending`` rows left by
+   a crash into ``unknown`` (``recover_interrupted``); those are resent only
+   on request, with the same Message-ID.
+
+Rows are keyed by (campaign_id, kind, lower(address)), never by sheet row, so
+editing or re-sorting the sheet cannot cause a resend.  Every commit is
+durable (WAL + ``synchronous=FULL``): a message recorded as sent stays sent
+after a power cut.  The schema only changes through the numbered
+``MIGRATIONS``; each one is applied in one transaction with its record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lgp_mailer.errors import LedgerError
+
+STATUSES = ("pending", "sending", "sent", "deferred", "failed", "unknown", "invalid", "suppressed")
+# Outcomes ``record`` accepts for a claimed row.  ``pending`` gives a row back
+# untouched-by-the-server (e.g. the run stopped on a fatal reply before DATA).
+RECORDABLE = frozenset({"sent", "deferred", "failed", "unknown", "pending"})
+BUSY_TIMEOUT_MS = 30_000
+REPLY_MAX = 500
+DB_ENV = "LGP_MAILER_DB"
+
+# (number, name, statements).  Append only; never edit an applied migration.
+MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
+    (
+        1,
+        "create_messages",
+        (
+            """CREATE TABLE messages (
+                id INTEGER PRIMARY KEY,
+                campaign_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                address TEXT NOT NULL,
+                address_key TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN
+                    ('pending','sending','sent','deferred','failed','unknown','invalid','suppressed')),
+                seq INTEGER,
+                municipalities TEXT NOT NULL DEFAULT '[]',
+                county TEXT,
+                message_id TEXT,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_code INTEGER,
+                last_enhanced TEXT,
+                last_reply TEXT,
+                first_attempt_at TEXT,
+                last_attempt_at TEXT,
+                sent_at TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                UNIQUE (campaign_id, kind, address_key)
+            )""",
+            "CREATE INDEX messages_due ON messages (campaign_id, kind, status, seq)",
+            "CREATE INDEX messages_sent_at ON messages (sent_at)",
+        ),
+    ),
+    (
+        2,
+        "create_run_locks",
+        (
+            """CREATE TABLE run_locks (
+                campaign_id TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                hostname TEXT NOT NULL,
+                token TEXT NOT NULL,
+                acquired_at TEXT NOT NULL,
+                heartbeat_at TEXT NOT NULL
+            )""",
+        ),
+    ),
+]
+
+
+def utc_iso(moment: datetime) -> str:
+    """Fixed-width UTC ISO-8601 text, so that string order is time order."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: the ledger stores UTC only")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def default_ledger_path(env: Mapping[str, str] = os.environ) -> Path:
+    """``LGP_MAILER_DB`` if set, else the user's data folder (platformdirs)."""
+    if env.get(DB_ENV):
+        return Path(env[DB_ENV]).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("lgp-mailer", appauthor=False)) / "sent-log.sqlite3"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One recipient of a campaign kind as the sheet gives it, in sheet order.
+
+    ``invalid_reason`` set means check-level validation rejected the row; it
+    is still recorded (status ``invalid``) so it is never silently lost.
+    """
+
+    address: str
+    seq: int
+    municipalities: Sequence[str] = ()
+    county: str | None = None
+    message_id: str | None = None
+    invalid_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    campaign_id: str
+    kind: str
+    address: str
+    status: str
+    seq: int | None
+    municipalities: tuple[str, ...]
+    county: str | None
+    message_id: str | None
+    attempts: int
+    last_code: int | None
+    last_enhanced: str | None
+    last_reply: str | None
+    first_attempt_at: str | None
+    last_attempt_at: str | None
+    sent_at: str | None
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    added: int
+    invalid: int
+    refreshed: int
+    absent: int  # rows of this campaign kind no longer in the sheet
+
+
+def address_key(address: str, seq: int) -> str:
+    key = address.strip().lower()
+    # A blank address cannot be keyed by address; keep each such row apart.
+    return key or f"<blank #{seq}>"
+
+
+def _row(r: sqlite3.Row) -> LedgerRow:
+    fields = {k: r[k] for k in LedgerRow.__dataclass_fields__}
+    fields["municipalities"] = tuple(json.loads(r["municipalities"] or "[]"))
+    return LedgerRow(**fields)
+
+
+def _one_line(text: str | None) -> str | None:
+    if text is None:
+        return None
+    line = " ".join(text.split())
+    return line[:REPLY_MAX]
+
+
+class Ledger:
+    """The open sent log.  Safe to share between threads of one process."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Callable[[], datetime] = _utc_now):
+        self.conn = conn
+        self.path = path
+        self.clock = clock
+        self._mutex = threading.RLock()
+
+    # -- plumbing -----------------------------------------------------------
+
+    def now(self) -> str:
+        return utc_iso(self.clock())
+
+    @contextmanager
+    def transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT: the write lock is taken up front, so two
+        processes never both read-then-write the same state."""
+        with self._mutex:
+            try:
+                self.conn.execute(f"BEGIN {mode}")
+            except sqlite3.Error as error:
+                raise LedgerError(f"cannot start a transaction: {error}", file=self.path) from error
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._mutex:
+            self.conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def applied_migrations(self) -> list[tuple[int, str, str]]:
+        cur = self.conn.execute("SELECT number, name, applied_at FROM migrations ORDER BY number")
+        return [tuple(r) for r in cur.fetchall()]
+
+    # -- campaign rows ------------------------------------------------------
+
+    def sync(self, campaign_id: str, kind: str, entries: Iterable[Entry]) -> SyncResult:
+        """Make the ledger know every recipient of the sheet.
+
+        New addresses become ``pending`` (or ``invalid``).  Rows already
+        present keep their status, attempts and Message-ID; only their sheet
+        order (``seq``) is refreshed, and a row nothing was attempted for yet
+        (``pending``/``invalid``) also takes the sheet's municipalities, county
+        and validity.  Rows whose address left the sheet get ``seq = NULL`` and
+        are no longer due; their history stays.
+        """
+        added = invalid = refreshed = 0
+        now = self.now()
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE messages SET seq = NULL WHERE campaign_id = ? AND kind = ?", (campaign_id, kind)
+            )
+            for e in entries:
+                key = address_key(e.address, e.seq)
+                status = "invalid" if e.invalid_reason else "pending"
+                munis = json.dumps(list(e.municipalities), ensure_ascii=False)
+                reason = _one_line(e.invalid_reason)
+                cur = db.execute(
+                    "INSERT INTO messages (campaign_id, kind, address, address_key, status, seq,"
+                    " municipalities, county, message_id, last_reply, created_at, updated_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                    (campaign_id, kind, e.address.strip(), key, status, e.seq, munis, e.county,
+                     e.message_id, reason, now, now),
+                )
+                if cur.rowcount:
+                    added += status == "pending"
+                    invalid += status == "invalid"
+                    continue
+                db.execute(
+                    "UPDATE messages SET seq = ? WHERE campaign_id = ? AND kind = ? AND address_key = ?",
+                    (e.seq, campaign_id, kind, key),
+                )
+                cur = db.execute(
+                    "UPDATE messages SET status = ?, municipalities = ?, county = ?, last_reply = ?,"
+                    " updated_at = ? WHERE campaign_id = ? AND kind = ? AND address_key = ?"
+                    " AND status IN ('pending', 'invalid') AND attempts = 0"
+                    " AND (status != ? OR municipalities != ? OR county IS NOT ?)",
+                    (status, munis, e.county, reason, now, campaign_id, kind, key, status, munis, e.county),
+                )
+                refreshed += cur.rowcount
+            absent = db.execute(
+                "SELECT count(*) FROM messages WHERE campaign_id = ? AND kind = ? AND seq IS NULL",
+                (campaign_id, kind),
+            ).fetchone()[0]
+        return SyncResult(added, invalid, refreshed, absent)
+
+    def recover_interrupted(self, campaign_id: str, kind: str) -> int:
+        """Turn ``sending`` rows left by a crashed run into ``unknown``.
+
+        Only the holder of the campaign's run lock may do this: a ``sending``
+        row of a live run is in flight, not interrupted.
+        """
+        now = self.now()
+        with self.transaction() as db:
+            held = db.execute(
+                "SELECT 1 FROM run_locks WHERE campaign_id = ? AND pid = ? AND hostname = ?",
+                (campaign_id, os.getpid(), socket.gethostname()),
+            ).fetchone()
+            if not held:
+                raise LedgerError(
+                    f"campaign {campaign_id!r}: recovering interrupted sends needs the run lock",
+                    file=self.path,
+                )
+            cur = db.execute(
+                "UPDATE messages SET status = 'unknown', updated_at = ?,"
+                " last_reply = coalesce(last_reply, 'interrupted while sending; outcome unknown')"
+                " WHERE campaign_id = ? AND kind = ? AND status = 'sending'",
+                (now, campaign_id, kind),
+            )
+            return cur.rowcount
+
+    def due(
+        self,
+        campaign_id: str,
+        kind: str,
+        *,
+        retry_failed: bool = False,
+        resend_unknown: bool = False,
+        limit: int | None = None,
+    ) -> list[LedgerRow]:
+        """Rows to send now, in sheet order: pending and deferred, plus failed
+        and unknown on request.  Rows no longer in the sheet are never due."""
+        statuses = ["pending", "deferred"]
+        statuses += ["failed"] if retry_failed else []
+        statuses += ["unknown"] if resend_unknown else []
+        marks = ",".join("?" * len(statuses))
+        sql = (
+            f"SELECT * FROM messages WHERE campaign_id = ? AND kind = ? AND status IN ({marks})"
+            " AND seq IS NOT NULL ORDER BY seq, address_key"
+        )
+        params: list[object] = [campaign_id, kind, *statuses]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._mutex:
+            return [_row(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def claim(self, campaign_id: str, kind: str, address: str, from_statuses: Iterable[str]) -> bool:
+        """Atomically mark one row ``sending`` if it is still in one of
+        ``from_statuses``; committed before any byte of DATA goes out.
+        False means another run (or an earlier step) got there first."""
+        statuses = list(from_statuses)
+        if not statuses or "sending" in statuses:
+            raise ValueError("claim needs from_statuses, excluding 'sending'")
+        now = self.now()
+        marks = ",".join("?" * len(statuses))
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE messages SET status = 'sending', attempts = attempts + 1,"
+                " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, updated_at = ?"
+                f" WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status IN ({marks})",
+                (now, now, now, campaign_id, kind, address.strip().lower(), *statuses),
+            )
+            return cur.rowcount == 1
+
+    def record(
+        self,
+        campaign_id: str,
+        kind: str,
+        address: str,
+        status: str,
+        code: int | None = None,
+        enhanced: str | None = None,
+        reply: str | None = None,
+    ) -> None:
+        """Store the outcome of a claimed row (must be ``sending``), committed."""
+        if status not in RECORDABLE:
+            raise ValueError(f"cannot record status {status!r}")
+        now = self.now()
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE messages SET status = ?, last_code = ?, last_enhanced = ?, last_reply = ?,"
+                " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, updated_at = ?"
+                " WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status = 'sending'",
+                (status, code, enhanced, _one_line(reply), status, now, now,
+                 campaign_id, kind, address.strip().lower()),
+            )
+            if cur.rowcount != 1:
+                raise LedgerError(
+                    f"campaign {campaign_id!r} {kind}: {address} was not being sent; outcome {status!r} not recorded",
+                    file=self.path,
+                )
+
+    # -- reading ------------------------------------------------------------
+
+    def get(self, campaign_id: str, kind: str, address: str) -> LedgerRow | None:
+        with self._mutex:
+            r = self.conn.execute(
+                "SELECT * FROM messages WHERE campaign_id = ? AND kind = ? AND address_key = ?",
+                (campaign_id, kind, address.strip().lower()),
+            ).fetchone()
+        return _row(r) if r else None
+
+    def counts(self, campaign_id: str, kind: str) -> dict[str, int]:
+        """Rows by status (every status present, zero when none)."""
+        result = dict.fromkeys(STATUSES, 0)
+        with self._mutex:
+            cur = self.conn.execute(
+                "SELECT status, count(*) FROM messages WHERE campaign_id = ? AND kind = ? GROUP BY status",
+                (campaign_id, kind),
+            )
+            result.update(dict(cur.fetchall()))
+        return result
+
+    def sent_since(self, since: datetime) -> int:
+        """Messages handed to the server since ``since`` (UTC), all campaigns.
+
+        For daily quotas.  ``unknown`` rows count too: the server may well
+        have taken them, and a quota is better undershot than overshot.
+        """
+        stamp = utc_iso(since)
+        with self._mutex:
+            return self.conn.execute(
+                "SELECT count(*) FROM messages WHERE sent_at >= ?"
+                " OR (status = 'unknown' AND last_attempt_at >= ?)",
+                (stamp, stamp),
+            ).fetchone()[0]
+
+    def rows(self, campaign_id: str | None = None, kind: str | None = None) -> list[LedgerRow]:
+        """Every row (optionally of one campaign / kind), for status and export."""
+        sql = "SELECT * FROM messages WHERE (? IS NULL OR campaign_id = ?) AND (? IS NULL OR kind = ?)"
+        sql += " ORDER BY campaign_id, kind, seq IS NULL, seq, address_key"
+        with self._mutex:
+            cur = self.conn.execute(sql, (campaign_id, campaign_id, kind, kind))
+            return [_row(r) for r in cur.fetchall()]
+
+
+def _migrate(ledger: Ledger) -> None:
+    conn = ledger.conn
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations ("
+        " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    for number, name, statements in MIGRATIONS:
+        # Checked inside the write transaction: two processes opening a fresh
+        # database at once cannot both apply the same migration.
+        with ledger.transaction() as db:
+            if db.execute("SELECT 1 FROM migrations WHERE number = ?", (number,)).fetchone():
+                continue
+            for sql in statements:
+                db.execute(sql)
+            db.execute(
+                "INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                (number, name, ledger.now()),
+            )
+
+
+def open_ledger(path: Path, *, clock: Callable[[], datetime] = _utc_now) -> Ledger:
+    """Open (creating and migrating if needed) the sent log at ``path``."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise LedgerError(f"cannot switch the sent log to WAL mode (got {mode})", file=path)
+        conn.execute("PRAGMA synchronous = FULL")
+        ledger = Ledger(conn, path, clock)
+        _migrate(ledger)
+    except sqlite3.Error as error:
+        raise LedgerError(f"cannot open the sent log: {error}", file=path) from error
+    return ledger
