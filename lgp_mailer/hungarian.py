@@ -1,13 +1,16 @@
-"""Hungarian language rules: dates and times as official letters write them.
+"""Hungarian language rules: dates, times, salutations and names as official letters write them.
 
 Month and weekday names come from Babel's CLDR data, never from a table
-typed in here.  Only the day-number suffix ("18-án", "1-jén") is a rule of
-our own, because no library provides it.
+typed in here, and given names' genders come from gender-guesser's dictionary.
+Only the day-number suffix ("18-án", "1-jén"), the salutation pattern and the
+name rules (titles, the married "-né") are our own, because no library has them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import unicodedata
 
 from babel.dates import format_date, format_time
 
@@ -58,3 +61,135 @@ def on_date(day: dt.date) -> str:
     """``2020. június 18-án`` -- the date as the object of "on"."""
     year_month = format_date(day, "y. MMMM", locale=LOCALE)
     return f"{year_month} {day_suffix(day.day)}"
+
+
+# --- Salutations -----------------------------------------------------------
+#
+# Official letters address the office holder by title and gender:
+# "Tisztelt Polgármester Asszony!" / "Tisztelt Polgármester Úr!".  When the
+# gender is unknown both forms are written out, which is the polite neutral.
+
+DEFAULT_ROLE = "polgármester"
+FEMALE, MALE = "female", "male"
+
+
+def normalise_role(role: str | None) -> str:
+    """``" Polgármester "`` → ``"polgármester"``; empty → the default role."""
+    text = " ".join(unicodedata.normalize("NFC", role or "").split()).lower()
+    return text or DEFAULT_ROLE
+
+
+def _title(role: str) -> str:
+    # Every word of the title is capitalised in a salutation: "Címzetes Főjegyző".
+    return " ".join(word[:1].upper() + word[1:] for word in normalise_role(role).split())
+
+
+def salutation(role: str | None, gender: str | None) -> str:
+    """``Tisztelt Jegyző Asszony!``, ``Tisztelt Jegyző Úr!`` or, gender unknown,
+    ``Tisztelt Jegyző Asszony, Jegyző Úr!``."""
+    title = _title(role or "")
+    if gender == FEMALE:
+        return f"Tisztelt {title} Asszony!"
+    if gender == MALE:
+        return f"Tisztelt {title} Úr!"
+    return f"Tisztelt {title} Asszony, {title} Úr!"
+
+
+# --- Gender from a Hungarian name -------------------------------------------
+
+# Prefixes that are not part of the name: academic titles and "ifjabb",
+# "idősebb", "özvegy".  Compared after lower-casing and dropping the dot.
+_TITLES = frozenset({"dr", "prof", "ifj", "id", "özv", "phd", "habil", "med", "univ", "vitéz"})
+_MARRIED_SUFFIX = "né"
+
+
+def _name_tokens(name: str) -> list[str]:
+    text = unicodedata.normalize("NFC", name)
+    tokens = []
+    for raw in text.replace(",", " ").split():
+        bare = raw.strip(".()").lower()
+        if bare and bare not in _TITLES and any(ch.isalpha() for ch in bare):
+            tokens.append(raw.strip(".,()"))
+    return tokens
+
+
+@functools.lru_cache(maxsize=1)
+def _detector():
+    # Imported lazily: parsing the dictionary takes a fifth of a second.
+    import gender_guesser.detector
+
+    return gender_guesser.detector.Detector(case_sensitive=False)
+
+
+def given_name_gender(given: str) -> str | None:
+    """Gender of one given name from gender-guesser's dictionary, or None.
+
+    The Hungarian frequency column decides first.  Only "male"/"female" count:
+    "mostly_*" and "andy" give None, because a wrong "Úr" to a woman is worse
+    than the neutral form.  A name without Hungarian data (e.g. "Bianka")
+    falls back to the dictionary only when every country agrees on one gender.
+    """
+    detector = _detector()
+    verdict = detector.get_gender(given, "hungary")
+    if verdict in (FEMALE, MALE):
+        return verdict
+    if verdict == "andy":  # listed, but no Hungarian frequency: any country?
+        genders = set(detector.names.get(given.lower(), {}))
+        if genders in ({FEMALE}, {MALE}):
+            return genders.pop()
+    return None
+
+
+def _is_married_name(token: str) -> bool:
+    # "Lászlóné", "Kovácsné", "Kiss-Nagyné"; but not a given name that merely
+    # ends in -né (the dictionary knows "René").
+    lower = token.lower()
+    if not lower.endswith(_MARRIED_SUFFIX) or len(lower) <= len(_MARRIED_SUFFIX) + 1:
+        return False
+    listed_as = _detector().names.get(lower, {})
+    return "male" not in listed_as and "mostly_male" not in listed_as and "andy" not in listed_as
+
+
+def guess_gender(name: str | None) -> str | None:
+    """``"female"``, ``"male"`` or None for a name written family name first.
+
+    "Dr. Szűcs Erzsébet" → female, "ifj. Tóth Ferenc" → male, "Horváth
+    Lászlóné" and "Kovácsné Szabó Éva" → female, "Kiss" → None.
+    """
+    tokens = _name_tokens(name or "")
+    if any(_is_married_name(token) for token in tokens):
+        return FEMALE
+    if len(tokens) < 2:  # a lone word may be either name: do not guess
+        return None
+    # The family name comes first; the first given name that the dictionary
+    # knows decides ("Kiss Lőrinc Péter": Lőrinc is not listed, Péter is).
+    for given in tokens[1:]:
+        for part in given.split("-"):  # "Anna-Mária"
+            gender = given_name_gender(part) if part else None
+            if gender:
+                return gender
+    return None
+
+
+# --- The gender column ------------------------------------------------------
+#
+# In a Hungarian sheet "F" is férfi (man) and "N" is nő (woman); the English
+# reading of "F" as female is deliberately not offered.  "M" (male, männlich)
+# is unambiguous.  Accent-less "no" is NOT read as nő: it may mean "no", and
+# an unrecognised value only costs a neutral salutation and a warning.
+_GENDER_WORDS = {
+    FEMALE: ("nő", "n", "female", "woman", "asszony", "hölgy", "holgy", "mrs", "ms", "miss", "w"),
+    MALE: ("férfi", "ferfi", "ffi", "f", "male", "man", "m", "úr", "ur", "mr"),
+}
+_GENDER_LOOKUP = {word: gender for gender, words in _GENDER_WORDS.items() for word in words}
+
+
+def parse_gender(value: object) -> str | None:
+    """Read a gender-column cell: ``"nő"``, ``"N"``, ``"FÉRFI"``, ``"F"``, ``"male"``…
+
+    Returns ``"female"``, ``"male"`` or None for empty or unrecognised values.
+    """
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFC", str(value)).strip().rstrip(".").strip().lower()
+    return _GENDER_LOOKUP.get(text)
