@@ -1,0 +1,66 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lgp_mailer.config import Campaign, find_campaign
+
+CampaignOpt = Annotated[
+    Path | None,
+    typer.Option("--campaign", "-c", help="Campaign folder (or its lgp-mailer.toml). "
+                 "Default: $LGP_MAILER_CAMPAIGN, then ./lgp-mailer.toml, then the shipped example."),
+]
+EventOpt = Annotated[Path | None, typer.Option("--event", help="Conference file (overrides the campaign's).")]
+RecipientsOpt = Annotated[Path | None, typer.Option("--recipients", help="Recipient sheet (overrides the campaign's).")]
+SheetOpt = Annotated[str | None, typer.Option("--sheet", help="Worksheet name, or 'all' for one sheet per county.")]
+ColumnOpt = Annotated[
+    list[str] | None,
+    typer.Option("--column", help='Map a sheet header to a field, e.g. --column "Hivatali e-mail=email". Repeatable.'),
+]
+
+
+def parse_columns(values: list[str] | None) -> dict[str, str]:
+    from lgp_mailer.errors import ConfigError
+
+    mapping: dict[str, str] = {}
+    for value in values or []:
+        header, sep, field = value.rpartition("=")
+        if not sep or not header.strip() or not field.strip():
+            raise ConfigError(f"expected HEADER=FIELD, got {value!r}", key="--column")
+        mapping[header.strip()] = field.strip()
+    return mapping
+
+
+def resolve_campaign(
+    campaign: Path | None,
+    event: Path | None = None,
+    recipients: Path | None = None,
+    sheet: str | None = None,
+    columns: list[str] | None = None,
+    *,
+    quiet: bool = False,
+) -> Campaign:
+    """Load the campaign and apply command-line overrides (flags beat the file)."""
+    found = find_campaign(campaign)
+    changes: dict[str, object] = {}
+    if event is not None:
+        changes["event_path"] = event.resolve()
+    if recipients is not None:
+        changes["recipients_path"] = recipients.resolve()
+    if sheet is not None:
+        changes["sheet"] = sheet
+    extra = parse_columns(columns)
+    if extra:
+        changes["columns"] = {**found.columns, **extra}
+    if found.shipped and not quiet:
+        typer.echo(
+            f"No lgp-mailer.toml in this folder: using the shipped example campaign ({found.root}). "
+            "Run 'lgp-mailer init DIR' to start your own.",
+            err=True,
+        )
+    return dataclasses.replace(found, **changes) if changes else found

@@ -1,0 +1,189 @@
+"""The campaign: a folder holding ``lgp-mailer.toml``, loaded into frozen settings.
+
+Where a campaign comes from, in order:
+
+1. ``--campaign PATH`` (a folder or the toml file itself);
+2. ``LGP_MAILER_CAMPAIGN`` in the environment;
+3. ``lgp-mailer.toml`` in the current folder;
+4. the shipped example campaign (and the CLI says so).
+
+Options given on the command line (``--event``, ``--recipients``...) override
+the file's values; see :func:`dataclasses.replace`.  SMTP settings keep their
+own flag > environment > file > default order (``smtpconfig``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lgp_mailer.errors import ConfigError
+from lgp_mailer.shipped import CAMPAIGN_FILE, shipped_root, shipped_templates
+
+_CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,99}$")
+_TOP_KEYS = {
+    "campaign_id", "event", "recipients", "sheet", "templates", "preview_dir", "outbox_dir",
+    "database", "sender", "columns", "smtp",
+}
+_SENDER_KEYS = {"name", "email", "reply_to", "envelope", "logo"}
+
+
+@dataclass(frozen=True)
+class Sender:
+    name: str
+    email: str
+    reply_to: str | None = None
+    envelope: str | None = None
+    logo: Path | None = None
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2].lower()
+
+    @property
+    def envelope_from(self) -> str:
+        return self.envelope or self.email
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """Everything a command needs to know about one mailing, resolved to absolute paths."""
+
+    root: Path
+    config_file: Path
+    campaign_id: str
+    event_path: Path
+    recipients_path: Path
+    sender: Sender
+    sheet: str | None = None
+    template_dirs: tuple[Path, ...] = ()
+    preview_dir: Path | None = None
+    outbox_dir: Path | None = None
+    database: Path | None = None
+    columns: Mapping[str, str] = field(default_factory=dict)
+    smtp: Mapping[str, Any] = field(default_factory=dict)
+    shipped: bool = False
+
+
+def find_campaign(explicit: Path | None = None, *, cwd: Path | None = None, env: Mapping[str, str] = os.environ) -> Campaign:
+    """Locate and load the campaign in the documented order."""
+    if explicit is None and env.get("LGP_MAILER_CAMPAIGN"):
+        explicit = Path(env["LGP_MAILER_CAMPAIGN"])
+    if explicit is not None:
+        path = explicit / CAMPAIGN_FILE if explicit.is_dir() else explicit
+        if not path.is_file():
+            raise ConfigError("no campaign file here (expected lgp-mailer.toml)", file=path)
+        return load_campaign(path)
+    here = (cwd or Path.cwd()) / CAMPAIGN_FILE
+    if here.is_file():
+        return load_campaign(here)
+    return load_campaign(shipped_root() / CAMPAIGN_FILE, shipped=True)
+
+
+def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
+    path = Path(path).resolve()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=path) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", file=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=path) from None
+    root = path.parent
+
+    def err(key: str, message: str) -> ConfigError:
+        return ConfigError(message, file=path, key=key)
+
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise err(unknown[0], f"unknown key (a typo? expected one of: {', '.join(sorted(_TOP_KEYS))})")
+
+    def text(key: str, value: Any, required: bool = True) -> str | None:
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise err(key, "missing key" if value is None else f"must be a non-empty text, not {value!r}")
+        return value.strip()
+
+    def rel(key: str, value: Any, required: bool = True) -> Path | None:
+        raw = text(key, value, required)
+        return None if raw is None else (root / raw).resolve()
+
+    campaign_id = text("campaign_id", data.get("campaign_id"))
+    assert campaign_id is not None
+    if not _CAMPAIGN_ID.match(campaign_id):
+        raise err("campaign_id", "use 3-100 letters, digits, '.', '_' or '-'")
+    sender = _sender(data.get("sender"), err, rel)
+    columns = data.get("columns") or {}
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        raise err("columns", 'must be a table of "Header" = "field"')
+    smtp = data.get("smtp") or {}
+    if not isinstance(smtp, dict):
+        raise err("smtp", "must be a table")
+    own_templates = rel("templates", data.get("templates", "templates"))
+    template_dirs = tuple(dict.fromkeys(d for d in (own_templates, shipped_templates()) if d and d.is_dir()))
+    sheet = data.get("sheet")
+    return Campaign(
+        root=root,
+        config_file=path,
+        campaign_id=campaign_id,
+        event_path=rel("event", data.get("event")),  # type: ignore[arg-type]
+        recipients_path=rel("recipients", data.get("recipients")),  # type: ignore[arg-type]
+        sender=sender,
+        sheet=text("sheet", sheet, required=False),
+        template_dirs=template_dirs,
+        preview_dir=rel("preview_dir", data.get("preview_dir", "preview")),
+        outbox_dir=rel("outbox_dir", data.get("outbox_dir", "outbox")),
+        database=rel("database", data.get("database"), required=False),
+        columns=dict(columns),
+        smtp=dict(smtp),
+        shipped=shipped,
+    )
+
+
+def _sender(raw: Any, err, rel) -> Sender:
+    from email_validator import EmailNotValidError, validate_email
+
+    if not isinstance(raw, dict):
+        raise err("sender", "missing table [sender] with name and email")
+    unknown = sorted(set(raw) - _SENDER_KEYS)
+    if unknown:
+        raise err(f"sender.{unknown[0]}", f"unknown key (expected one of: {', '.join(sorted(_SENDER_KEYS))})")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise err("sender.name", "missing key")
+
+    def address(key: str, required: bool) -> str | None:
+        value = raw.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str):
+            raise err(f"sender.{key}", "missing key" if value is None else "must be an e-mail address")
+        try:
+            return validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False).normalized
+        except EmailNotValidError as exc:
+            raise err(f"sender.{key}", f"{value!r} is not an e-mail address: {exc}") from None
+
+    logo = rel("sender.logo", raw.get("logo"), required=False)
+    if logo is not None and not logo.is_file():
+        raise err("sender.logo", f"logo file not found: {logo}")
+    return Sender(
+        name=" ".join(name.split()),
+        email=address("email", True),  # type: ignore[arg-type]
+        reply_to=address("reply_to", False),
+        envelope=address("envelope", False),
+        logo=logo,
+    )
+
+
+def new_campaign_id(hint: str = "lgp") -> str:
+    """A fresh, stable identifier for ``init``: readable prefix plus random suffix."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", hint).strip("-").lower() or "lgp"
+    return f"{slug[:60]}-{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,287 @@
+"""The conference file (``events/*.toml``): load, validate, and expose as frozen data.
+
+Everything the invitation says about a conference comes from this file; the
+templates only arrange it.  Validation names the file and the dotted key
+(``agenda[3].start``) so that an office can fix a typo without reading code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lgp_mailer.errors import EventError
+
+QA_TITLE = "Kérdések, válaszok, felvetések"
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: dt.time
+    end: dt.time
+    title: str
+    speaker: str | None = None
+    role: str | None = None
+    organisation: str | None = None
+    qa: bool = False
+
+    @property
+    def presenter(self) -> bool:
+        """A talk whose speaker is introduced (bold name, role, organisation, then title)."""
+        return bool(self.speaker and (self.role or self.organisation))
+
+
+@dataclass(frozen=True)
+class Event:
+    path: Path
+    programme_name: str
+    programme_short_name: str
+    year: int
+    title: str
+    subtitle: str | None
+    date: dt.date
+    start: dt.time
+    end: dt.time
+    about: tuple[str, ...]
+    platform_name: str
+    platform_url: str | None
+    platform_note: str | None
+    help_start: dt.time | None
+    help_text: str | None
+    moderator_name: str | None
+    moderator_role: str | None
+    registration_url: str
+    registration_text: str
+    greeting: str | None
+    intro: tuple[Paragraph, ...]
+    body: tuple[Paragraph, ...]
+    committee_lead: str | None
+    committee_members: tuple[str, ...]
+    committee_text: str | None
+    agenda: tuple[Slot, ...]
+    supporters_lead: str | None
+    supporters: tuple[str, ...]
+    contact_office: str
+    contact_email: str
+    contact_phone: str | None
+
+    @property
+    def starts_at(self) -> dt.datetime:
+        """Naive local (Europe/Budapest) start; zone handling lives with the reminder window."""
+        return dt.datetime.combine(self.date, self.start)
+
+
+# key -> (required, kind); kinds: str, int, date, time, bool, strs, paras, url
+_SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
+    "programme": {"name": (True, "str"), "short_name": (False, "str"), "year": (True, "int")},
+    "conference": {
+        "title": (True, "str"),
+        "subtitle": (False, "str"),
+        "date": (True, "date"),
+        "start": (True, "time"),
+        "end": (True, "time"),
+        "about": (False, "strs"),
+    },
+    "platform": {"name": (True, "str"), "url": (False, "url"), "note": (False, "str")},
+    "technical_help": {"start": (True, "time"), "text": (True, "str")},
+    "moderator": {"name": (True, "str"), "role": (False, "str")},
+    "registration": {"url": (True, "url"), "text": (True, "str")},
+    "letter": {"greeting": (False, "str"), "intro": (False, "paras"), "body": (False, "paras")},
+    "steering_committee": {"lead": (True, "str"), "members": (True, "strs"), "text": (False, "str")},
+    "supporters": {"lead": (False, "str"), "names": (True, "strs")},
+    "contact": {"office": (True, "str"), "email": (True, "str"), "phone": (False, "str")},
+}
+_REQUIRED_TABLES = ("programme", "conference", "platform", "registration", "contact")
+_SLOT_SCHEMA: dict[str, tuple[bool, str]] = {
+    "start": (True, "time"),
+    "end": (True, "time"),
+    "title": (False, "str"),
+    "speaker": (False, "str"),
+    "role": (False, "str"),
+    "organisation": (False, "str"),
+    "qa": (False, "bool"),
+}
+_TIME_RE = re.compile(r"^\s*(\d{1,2})[.:](\d{2})\s*$")
+
+
+class _Reader:
+    """Checks one file's values against the schema; every error names file and key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def error(self, key: str, message: str) -> EventError:
+        return EventError(message, file=self.path, key=key)
+
+    def table(self, data: dict[str, Any], name: str, schema: dict[str, tuple[bool, str]]) -> dict[str, Any]:
+        unknown = sorted(set(data) - set(schema))
+        if unknown:
+            key = f"{name}.{unknown[0]}" if name else unknown[0]
+            raise self.error(key, f"unknown key (a typo? expected one of: {', '.join(schema)})")
+        out: dict[str, Any] = {}
+        for key, (required, kind) in schema.items():
+            full = f"{name}.{key}" if name else key
+            if key not in data:
+                if required:
+                    raise self.error(full, "missing key")
+                out[key] = None
+                continue
+            out[key] = self.value(full, data[key], kind)
+        return out
+
+    def value(self, key: str, value: Any, kind: str) -> Any:
+        if kind in ("str", "url"):
+            if not isinstance(value, str) or not value.strip():
+                raise self.error(key, f"must be a non-empty text, not {value!r}")
+            text = " ".join(value.split())
+            if kind == "url" and not re.match(r"^https?://[^\s/]+", text):
+                raise self.error(key, f"not a web address: {value!r}")
+            return text
+        if kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.error(key, f"must be a whole number, not {value!r}")
+            return value
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise self.error(key, f"must be true or false, not {value!r}")
+            return value
+        if kind == "date":
+            if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+                raise self.error(key, f"bad date {value!r}: write it as 2020-06-18 (no quotes)")
+            return value
+        if kind == "time":
+            return self.time(key, value)
+        if kind == "strs":
+            if not isinstance(value, list) or not value:
+                raise self.error(key, "must be a non-empty list of texts")
+            return tuple(self.value(f"{key}[{i + 1}]", v, "str") for i, v in enumerate(value))
+        if kind == "paras":
+            if not isinstance(value, list):
+                raise self.error(key, "must be a list of paragraphs")
+            return tuple(self.paragraph(f"{key}[{i + 1}]", v) for i, v in enumerate(value))
+        raise AssertionError(kind)
+
+    def time(self, key: str, value: Any) -> dt.time:
+        if isinstance(value, dt.time):
+            return value.replace(second=0, microsecond=0)
+        match = _TIME_RE.match(value) if isinstance(value, str) else None
+        if match:
+            hour, minute = int(match[1]), int(match[2])
+            if hour < 24 and minute < 60:
+                return dt.time(hour, minute)
+        raise self.error(key, f"bad time {value!r}: write it as \"10.00\" or \"9.30\"")
+
+    def paragraph(self, key: str, value: Any) -> Paragraph:
+        if isinstance(value, str):
+            return Paragraph(self.value(key, value, "str"))
+        if isinstance(value, dict):
+            fields = self.table(value, key, {"text": (True, "str"), "url": (False, "url")})
+            return Paragraph(fields["text"], fields["url"])
+        raise self.error(key, "a paragraph is a text or { text = ..., url = ... }")
+
+
+def load_event(path: Path) -> Event:
+    """Read and validate a conference file, raising :class:`EventError` on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise EventError("event file not found" if not path.exists() else "not a file", file=path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise EventError("not UTF-8 text; save the event file as UTF-8", file=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise EventError(f"not valid TOML: {exc}", file=path) from None
+    return _build(_Reader(path), data)
+
+
+def _build(r: _Reader, data: dict[str, Any]) -> Event:
+    unknown = sorted(set(data) - set(_SCHEMA) - {"agenda"})
+    if unknown:
+        raise r.error(unknown[0], f"unknown table (a typo? expected: {', '.join([*_SCHEMA, 'agenda'])})")
+    for name in _REQUIRED_TABLES:
+        if name not in data:
+            raise r.error(name, "missing table")
+    t: dict[str, dict[str, Any]] = {}
+    for name, schema in _SCHEMA.items():
+        raw = data.get(name)
+        if raw is not None and not isinstance(raw, dict):
+            raise r.error(name, "must be a table ([name])")
+        t[name] = r.table(raw, name, schema) if raw is not None else dict.fromkeys(schema)
+    conf = t["conference"]
+    if conf["end"] <= conf["start"]:
+        raise r.error("conference.end", f"ends ({conf['end']:%H:%M}) before it starts ({conf['start']:%H:%M})")
+    help_start = t["technical_help"]["start"]
+    if help_start is not None and help_start > conf["start"]:
+        raise r.error("technical_help.start", "technical help must open before the conference starts")
+    agenda = _agenda(r, data.get("agenda"))
+    letter, committee, supporters = t["letter"], t["steering_committee"], t["supporters"]
+    return Event(
+        path=r.path,
+        programme_name=t["programme"]["name"],
+        programme_short_name=t["programme"]["short_name"] or t["programme"]["name"],
+        year=t["programme"]["year"],
+        title=conf["title"],
+        subtitle=conf["subtitle"],
+        date=conf["date"],
+        start=conf["start"],
+        end=conf["end"],
+        about=conf["about"] or (),
+        platform_name=t["platform"]["name"],
+        platform_url=t["platform"]["url"],
+        platform_note=t["platform"]["note"],
+        help_start=help_start,
+        help_text=t["technical_help"]["text"],
+        moderator_name=t["moderator"]["name"],
+        moderator_role=t["moderator"]["role"],
+        registration_url=t["registration"]["url"],
+        registration_text=t["registration"]["text"],
+        greeting=letter["greeting"],
+        intro=letter["intro"] or (),
+        body=letter["body"] or (),
+        committee_lead=committee["lead"],
+        committee_members=committee["members"] or (),
+        committee_text=committee["text"],
+        agenda=agenda,
+        supporters_lead=supporters["lead"],
+        supporters=supporters["names"] or (),
+        contact_office=t["contact"]["office"],
+        contact_email=t["contact"]["email"],
+        contact_phone=t["contact"]["phone"],
+    )
+
+
+def _agenda(r: _Reader, raw: Any) -> tuple[Slot, ...]:
+    if raw is None:
+        raise r.error("agenda", "missing: add at least one [[agenda]] slot")
+    if not isinstance(raw, list) or not raw:
+        raise r.error("agenda", "must be a list of [[agenda]] slots")
+    slots: list[Slot] = []
+    for i, item in enumerate(raw, start=1):
+        key = f"agenda[{i}]"
+        if not isinstance(item, dict):
+            raise r.error(key, "must be a table")
+        f = r.table(item, key, _SLOT_SCHEMA)
+        qa = bool(f["qa"])
+        title = f["title"] or (QA_TITLE if qa else None)
+        if title is None:
+            raise r.error(f"{key}.title", "missing key (only a qa = true slot may leave out its title)")
+        if f["end"] <= f["start"]:
+            raise r.error(f"{key}.end", f"slot ends ({f['end']:%H:%M}) before it starts ({f['start']:%H:%M})")
+        if slots and f["start"] < slots[-1].end:
+            raise r.error(
+                f"{key}.start",
+                f"slot starts at {f['start']:%H:%M}, before the previous slot ends ({slots[-1].end:%H:%M}):"
+                " slots overlap or go backwards",
+            )
+        slots.append(Slot(f["start"], f["end"], title, f["speaker"], f["role"], f["organisation"], qa))
+    return tuple(slots)

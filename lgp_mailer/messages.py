@@ -1,0 +1,81 @@
+"""One recipient → one finished message: context, render, compose.
+
+:class:`MessageFactory` is what preview, check and send share, so the letter a
+user previews is byte for byte the letter that is sent (bar Date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from lgp_mailer.compose import Envelope, compose, message_id, to_bytes
+from lgp_mailer.config import Campaign
+from lgp_mailer.event import Event
+from lgp_mailer.recipients import Recipient
+from lgp_mailer.render import Rendered, Renderer, join_hu
+
+LOGO_CID = "logo.lgp-mailer"
+
+
+@dataclass(frozen=True)
+class Built:
+    recipient: Recipient
+    message_id: str
+    rendered: Rendered
+    message: EmailMessage
+
+    def as_bytes(self) -> bytes:
+        return to_bytes(self.message)
+
+
+class MessageFactory:
+    """Builds the messages of one kind for one campaign and event."""
+
+    def __init__(self, campaign: Campaign, event: Event, kind: str = "invitation", *, renderer: Renderer | None = None) -> None:
+        self.campaign = campaign
+        self.event = event
+        self.kind = kind
+        self.renderer = renderer or Renderer(campaign.template_dirs, kind)
+
+    def context(self, recipient: Recipient) -> Mapping[str, Any]:
+        return {
+            "event": self.event,
+            "recipient": recipient,
+            "sender": self.campaign.sender,
+            "campaign_id": self.campaign.campaign_id,
+            "kind": self.kind,
+            "municipalities": join_hu(recipient.municipalities),
+            "logo_cid": LOGO_CID if self.campaign.sender.logo else None,
+        }
+
+    def message_id(self, recipient: Recipient, *, proof: bool = False) -> str:
+        return message_id(self.campaign.campaign_id, self.kind, recipient.email, self.campaign.sender.domain, proof=proof)
+
+    def build(
+        self,
+        recipient: Recipient,
+        *,
+        now: dt.datetime | None = None,
+        proof_to: str | None = None,
+        msgid: str | None = None,
+    ) -> Built:
+        """The finished message; ``proof_to`` readdresses a proof copy with its own Message-ID."""
+        rendered = self.renderer.render(self.context(recipient))
+        sender = self.campaign.sender
+        mid = msgid or self.message_id(recipient, proof=proof_to is not None)
+        envelope = Envelope(
+            from_name=sender.name,
+            from_address=sender.email,
+            to_address=proof_to or recipient.email,
+            to_name=None if proof_to else recipient.name,
+            reply_to=sender.reply_to,
+            message_id=mid,
+            date=now,
+            logo=sender.logo,
+            logo_cid=LOGO_CID if sender.logo else None,
+        )
+        return Built(recipient, mid, rendered, compose(rendered, envelope))

@@ -1,0 +1,159 @@
+"""Jinja2 rendering: event + recipient → subject, plain text and inlined HTML.
+
+Two environments share one loader: the text one for subjects and plain text,
+the HTML one with autoescape so that nothing from a spreadsheet can inject
+markup.  Both use StrictUndefined and refuse to print ``None`` or NaN, so a
+missing value is an error at render time, never a letter saying "None".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from lgp_mailer import hungarian
+from lgp_mailer.errors import TemplateError
+
+KINDS = ("invitation", "reminder", "nudge")
+# Text that must never reach a recipient: template syntax and missing values.
+_LEAKS = re.compile(r"\{\{|\}\}|\{%|%\}|\bNone\b|\b[Nn]a[Nn]\b|\bundefined\b")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+class _MissingValue(Exception):
+    pass
+
+
+def _finalize(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        raise _MissingValue("a value is missing (None/NaN) where text was expected")
+    return value
+
+
+def join_hu(items: Iterable[str], conjunction: str = "és") -> str:
+    """``A``, ``A és B``, ``A, B és C`` -- a Hungarian enumeration."""
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+_VOWELS = set("aáeéiíoóöőuúüűAÁEÉIÍOÓÖŐUÚÜŰ")
+
+
+def article(word: str) -> str:
+    """The Hungarian definite article before ``word``: ``az`` before a vowel, else ``a``.
+
+    Used before names and addresses; words starting with digits or acronyms
+    read aloud with a vowel ("az SZTE") are not handled.
+    """
+    word = str(word).lstrip(" „\"'(")
+    if not word:
+        return "a"
+    first = word[0]
+    return "az" if first in _VOWELS else "a"
+
+
+def _environment(dirs: Sequence[Path], *, html: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs], encoding="utf-8"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=html,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    env.filters.update(
+        hu_date=hungarian.long_date,
+        hu_on_date=hungarian.on_date,
+        hu_time=hungarian.clock,
+        hu_weekday=hungarian.weekday,
+        join_hu=join_hu,
+        article=article,
+    )
+    return env
+
+
+class Renderer:
+    """Renders one kind of message (invitation, reminder, nudge) from ``templates/``.
+
+    Templates are looked up in ``dirs`` in order, so a campaign can override a
+    single template and inherit the rest from the shipped set.
+    """
+
+    def __init__(self, dirs: Sequence[Path], kind: str = "invitation", *, inline_css: bool = True) -> None:
+        if kind not in KINDS:
+            raise TemplateError(f"unknown message kind {kind!r} (expected one of: {', '.join(KINDS)})")
+        self.kind = kind
+        self.dirs = tuple(dirs)
+        self._text_env = _environment(self.dirs, html=False)
+        self._html_env = _environment(self.dirs, html=True)
+        self._subject = self._load(self._text_env, f"{kind}.subject.j2")
+        self._text = self._load(self._text_env, f"{kind}.txt.j2")
+        self._html = self._load(self._html_env, f"{kind}.html.j2")
+        self._inline = _css_inliner() if inline_css else None
+
+    def _load(self, env: jinja2.Environment, name: str) -> jinja2.Template:
+        try:
+            return env.get_template(name)
+        except jinja2.TemplateNotFound:
+            raise TemplateError(f"template not found in {', '.join(map(str, self.dirs))}", file=name) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"template syntax error: {exc.message}", file=exc.filename or name, row=exc.lineno) from None
+
+    def render(self, context: Mapping[str, Any]) -> Rendered:
+        subject = " ".join(self._run(self._subject, context).split())
+        context = {**context, "subject": subject}
+        text = self._run(self._text, context)
+        html = self._run(self._html, context)
+        if self._inline is not None:
+            html = self._inline(html)
+        for part, value in (("subject", subject), ("text", text), ("html", html)):
+            leak = _LEAKS.search(value)
+            if leak:
+                raise TemplateError(f"rendered {part} contains {leak.group()!r}: a value is missing or a tag is broken",
+                                    file=f"{self.kind} templates")
+        if not subject:
+            raise TemplateError("the subject is empty", file=f"{self.kind}.subject.j2")
+        return Rendered(subject, text, html)
+
+    def _run(self, template: jinja2.Template, context: Mapping[str, Any]) -> str:
+        try:
+            return template.render(context)
+        except (jinja2.UndefinedError, _MissingValue, jinja2.TemplateError, TypeError, ValueError) as exc:
+            file, line = _template_position(exc, template.filename or template.name or "?")
+            message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
+            raise TemplateError(f"cannot render: {message}", file=file, row=line) from None
+
+
+def _template_position(exc: BaseException, default: str) -> tuple[str, int | None]:
+    """The innermost template frame of a rendering error (Jinja maps frames to template lines)."""
+    file, line = default, None
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".j2"):
+            file, line = name, tb.tb_lineno
+        tb = tb.tb_next
+    return file, line
+
+
+def _css_inliner():
+    import css_inline
+
+    inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+    return inliner.inline
