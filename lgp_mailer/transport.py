@@ -1,0 +1,491 @@
+"""Delivering one message to one recipient, and knowing exactly what happened.
+
+``Transport.send`` never raises for what a server says or for a dropped
+connection; it returns a ``SendResult`` whose status the ledger can store:
+
+* ``sent``: the server accepted the message (2xx after the final dot);
+* ``deferred``: a 4xx, a timeout or a drop *before* the final dot went out;
+  nothing was delivered, retry later (``send_with_retry`` retries with
+  exponential backoff and jitter first);
+* ``failed``: a permanent reply about this recipient (5.1.x, 5.2.x, a 550
+  without enhanced code about the mailbox); go on with the next one;
+* ``unknown``: the final dot went out and no reply came back (timeout or
+  drop).  The server may or may not have taken it: never resend silently;
+* ``fatal``: about the sender or the account (5.7.x policy, quota, failed
+  AUTH, an untrusted certificate, a 5xx to MAIL FROM); stop the run.
+
+To tell ``deferred`` from ``unknown`` the SMTP transaction is done step by
+step (MAIL, RCPT, DATA, body, final reply) instead of ``sendmail``.  The
+message goes out as bytes, unchanged except for dot-stuffing, so DKIM
+signatures made upstream survive.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import smtplib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+from lgp_mailer.credentials import Secret
+from lgp_mailer.errors import ConfigError, SmtpError
+from lgp_mailer.smtpconfig import Rate, SmtpSettings
+
+OUTCOMES = ("sent", "deferred", "failed", "unknown", "fatal")
+_ENHANCED = re.compile(rb"^([245])\.(\d{1,3})\.(\d{1,3})\b")
+_AUTH_CODES = {530, 534, 535, 538}
+_MAILBOX_WORDS = re.compile(r"mailbox|user|recipient|address", re.I)
+REPLY_MAX = 300
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: str  # one of OUTCOMES
+    code: int | None = None
+    enhanced: str | None = None
+    reply: str = ""
+    phase: str = ""  # connect, mail, rcpt, data, body, dot, file
+
+    @property
+    def line(self) -> str:
+        """One line for the user: the code and the server's words (which
+        start with the enhanced code when the server gives one)."""
+        return " ".join(str(p) for p in (self.code, self.reply) if p)
+
+
+class Transport(Protocol):
+    def open(self) -> None: ...
+    def send(self, msg: bytes, envelope_from: str, rcpt: str) -> SendResult: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Transport: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class _ContextManager:
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):  # noqa: ANN204 - returns the subclass
+        self.open()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+# -- reply classification (RFC 5321 codes, RFC 3463 enhanced codes) ----------
+
+
+def _reply_text(resp: bytes | str) -> tuple[str | None, str]:
+    raw = resp if isinstance(resp, bytes) else str(resp).encode("utf-8", "replace")
+    enhanced = None
+    m = _ENHANCED.match(raw.strip())
+    if m:
+        enhanced = b".".join(m.groups()).decode("ascii")
+    text = " ".join(raw.decode("utf-8", "replace").split())
+    return enhanced, text[:REPLY_MAX]
+
+
+def classify(code: int, enhanced: str | None, text: str, phase: str) -> str:
+    """The outcome of a non-success reply in ``phase`` (mail, rcpt, data, dot)."""
+    if 200 <= code < 300:
+        return "sent"
+    sub = enhanced.split(".", 1)[1] if enhanced else ""
+    about_mailbox = sub.startswith(("1.", "2.")) or (not enhanced and bool(_MAILBOX_WORDS.search(text)))
+    if "quota" in text.lower() and not (sub == "2.2" or "mailbox" in text.lower()):
+        return "fatal"  # the account's sending quota: no point in going on today
+    if code in _AUTH_CODES or sub.startswith("7.") or enhanced == "5.4.5":
+        return "fatal"
+    if 400 <= code < 500:
+        return "deferred"
+    if not 500 <= code < 600:
+        return "deferred"  # protocol confusion; the connection is dropped, try again
+    if phase == "rcpt" and (about_mailbox or code in (550, 551, 553) or not enhanced or sub.startswith("4.")):
+        return "failed"
+    if phase == "dot" and about_mailbox:
+        return "failed"
+    return "fatal"  # 5xx to MAIL FROM, DATA or the message itself: same for everyone
+
+
+def _result(code: int, resp: bytes | str, phase: str) -> SendResult:
+    enhanced, text = _reply_text(resp)
+    return SendResult(classify(code, enhanced, text, phase), code, enhanced, text, phase)
+
+
+def dot_stuff(msg: bytes) -> bytes:
+    """CRLF line ends, leading dots doubled, and the terminating ``.``."""
+    data = re.sub(rb"\r?\n", b"\r\n", msg)
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+# -- SMTP ----------------------------------------------------------------
+
+
+class SmtpTransport(_ContextManager):
+    """One SMTP session, reused for up to ``messages_per_connection`` messages.
+
+    ``open()`` connects, secures and authenticates, raising ``SmtpError`` (or
+    ``ConfigError`` for clear-text AUTH to a remote host, before connecting).
+    ``send()`` reconnects by itself when the session dropped or is used up.
+    """
+
+    def __init__(self, settings: SmtpSettings, secret: Secret | None = None, *,
+                 local_hostname: str | None = None) -> None:
+        if settings.auth_method != "none" and settings.security == "none" and not settings.is_local:
+            raise ConfigError(
+                f"refusing to send a password or token in clear text to {settings.host}; use starttls or tls",
+                key="security", host=settings.host, port=settings.port,
+            )
+        if settings.auth_method != "none" and secret is None:
+            raise ConfigError(f"auth {settings.auth_method!r} needs a password or token", key="auth")
+        self.settings = settings
+        self.secret = secret
+        self.local_hostname = local_hostname
+        self.smtp: smtplib.SMTP | None = None
+        self.used = 0  # transactions on the current session
+        self.connections = 0  # sessions opened so far
+
+    # connect -------------------------------------------------------------
+
+    def open(self) -> None:
+        failure = self._connect()
+        if failure is not None:
+            text = failure.reply if failure.code is None or failure.phase == "auth" else (
+                f"the server refused the session: {failure.line}")
+            error = SmtpError(text, host=self.settings.host, port=self.settings.port)
+            error.result = failure  # type: ignore[attr-defined]
+            raise error
+
+    def _connect(self) -> SendResult | None:
+        """Open a session; None on success, else why not (deferred or fatal)."""
+        self._drop()
+        s = self.settings
+        if self.local_hostname is None:
+            self.local_hostname = socket.getfqdn()
+        try:
+            context = ssl.create_default_context(cafile=str(s.cafile) if s.cafile else None)
+            if s.security == "tls":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, self.local_hostname,
+                                                      timeout=s.timeout, context=context)
+            else:
+                smtp = smtplib.SMTP(s.host, s.port, self.local_hostname, timeout=s.timeout)
+            self.smtp = smtp
+            smtp.ehlo()
+            if s.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    return self._conn_failure("fatal", "the server does not offer STARTTLS; "
+                                              "set security to 'tls' or ask for STARTTLS")
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            failure = self._authenticate(smtp)
+            if failure is not None:
+                return failure
+        except ssl.SSLCertVerificationError as error:
+            return self._conn_failure("fatal", f"the server's certificate is not trusted ({error.verify_message}); "
+                                      "use cafile for a private CA")
+        except ssl.SSLError as error:
+            return self._conn_failure("fatal", f"TLS failed: {error.reason or error}")
+        except smtplib.SMTPResponseException as error:  # e.g. 421/554 greeting
+            self._drop()
+            return _result(error.smtp_code, error.smtp_error, "connect")
+        except (smtplib.SMTPException, OSError) as error:
+            return self._conn_failure("deferred", f"cannot connect: {error or type(error).__name__}")
+        self.used = 0
+        self.connections += 1
+        return None
+
+    def _conn_failure(self, status: str, why: str) -> SendResult:
+        self._drop()
+        return SendResult(status, None, None, why, "connect")
+
+    def _authenticate(self, smtp: smtplib.SMTP) -> SendResult | None:
+        s = self.settings
+        if s.auth_method == "none":
+            return None
+        assert self.secret is not None and s.username
+        try:
+            if s.auth_method == "xoauth2":
+                token = self.secret.reveal()
+                # RFC-less but standard (Google, Microsoft): user=…^Aauth=Bearer …^A^A.
+                # On a 334 error challenge the client answers empty, then gets 535.
+                smtp.auth("XOAUTH2", lambda challenge=None: "" if challenge else
+                          f"user={s.username}\x01auth=Bearer {token}\x01\x01")
+            else:
+                smtp.login(s.username, self.secret.reveal())
+        except smtplib.SMTPAuthenticationError as error:
+            self._drop()
+            result = _result(error.smtp_code, error.smtp_error, "auth")
+            return SendResult("fatal", result.code, result.enhanced,
+                              f"authentication failed for {s.username}: {result.line}", "auth")
+        except smtplib.SMTPNotSupportedError:
+            return self._conn_failure("fatal", "the server does not offer AUTH on this connection")
+        except smtplib.SMTPException as error:
+            if isinstance(error, smtplib.SMTPServerDisconnected):
+                raise
+            return self._conn_failure("fatal", f"authentication failed for {s.username}: {error}")
+        return None
+
+    def _drop(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.close()
+            except OSError:
+                pass
+        self.smtp = None
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+        self._drop()
+
+    # send ----------------------------------------------------------------
+
+    def send(self, msg: bytes, envelope_from: str, rcpt: str) -> SendResult:
+        reused = self.smtp is not None and self.used < self.settings.messages_per_connection
+        if not reused:
+            failure = self._connect()
+            if failure is not None:
+                return failure
+        result = self._transaction(msg, envelope_from, rcpt)
+        if reused and result.status == "deferred" and result.phase == "mail" and result.code is None:
+            # The server closed an idle session: nothing of this message was
+            # sent yet, so reconnect once right away.
+            failure = self._connect()
+            if failure is not None:
+                return failure
+            result = self._transaction(msg, envelope_from, rcpt)
+        return result
+
+    def _mail_options(self, smtp: smtplib.SMTP, msg: bytes, addresses: Iterable[str]) -> list[str] | SendResult:
+        options = []
+        if not msg.isascii() and smtp.has_extn("8bitmime"):
+            options.append("BODY=8BITMIME")
+        if not all(a.isascii() for a in addresses):
+            if not smtp.has_extn("smtputf8"):
+                return SendResult("failed", None, None, "the server cannot take non-ASCII addresses (no SMTPUTF8)", "mail")
+            options.append("SMTPUTF8")
+        return options
+
+    def _transaction(self, msg: bytes, envelope_from: str, rcpt: str) -> SendResult:
+        smtp = self.smtp
+        assert smtp is not None
+        self.used += 1
+        phase = "mail"
+        try:
+            options = self._mail_options(smtp, msg, (envelope_from, rcpt))
+            if isinstance(options, SendResult):
+                return options
+            code, resp = smtp.mail(envelope_from, options)
+            if code != 250:
+                return self._abort(_result(code, resp, phase))
+            phase = "rcpt"
+            code, resp = smtp.rcpt(rcpt)
+            if code not in (250, 251):
+                return self._abort(_result(code, resp, phase))
+            phase = "data"
+            smtp.putcmd("data")
+            code, resp = smtp.getreply()
+            if code != 354:
+                return self._abort(_result(code, resp, phase))
+            phase = "body"
+            smtp.send(dot_stuff(msg))
+        except (smtplib.SMTPException, OSError) as error:
+            # Before the final dot left us: nothing can have been delivered.
+            self._drop()
+            return SendResult("deferred", None, None, f"connection lost ({phase}): {error}", phase)
+        try:
+            code, resp = smtp.getreply()
+        except (smtplib.SMTPException, OSError) as error:
+            self._drop()
+            return SendResult("unknown", None, None,
+                              f"no reply after the message was sent; it may or may not be delivered: {error}", "dot")
+        if code == 250:
+            enhanced, text = _reply_text(resp)
+            return SendResult("sent", code, enhanced, text, "dot")
+        return self._abort(_result(code, resp, "dot"))
+
+    def _abort(self, result: SendResult) -> SendResult:
+        """After a refused step: RSET so the session can be reused; a 421 or
+        an unexpected reply means the session is gone."""
+        if result.code == 421 or result.code is None or not 400 <= result.code < 600:
+            self._drop()
+            return result
+        try:
+            if self.smtp is not None:
+                self.smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+        return result
+
+
+# -- other transports -------------------------------------------------------
+
+
+def _safe_name(address: str) -> str:
+    return re.sub(r"[^A-Za-z0-9@._+-]", "_", address)[:150] or "_"
+
+
+class FileTransport(_ContextManager):
+    """Writes each message to ``outbox_dir/<recipient>.eml`` (``--dry-run``)."""
+
+    def __init__(self, outbox_dir: Path) -> None:
+        self.outbox_dir = Path(outbox_dir)
+        self.written: list[Path] = []
+
+    def open(self) -> None:
+        self.outbox_dir.mkdir(parents=True, exist_ok=True)
+
+    def send(self, msg: bytes, envelope_from: str, rcpt: str) -> SendResult:
+        self.outbox_dir.mkdir(parents=True, exist_ok=True)
+        path = self.outbox_dir / f"{_safe_name(rcpt)}.eml"
+        path.write_bytes(msg)  # bytes: exactly what SMTP would carry
+        self.written.append(path)
+        return SendResult("sent", 250, None, f"written to {path}", "file")
+
+
+@dataclass
+class Delivery:
+    envelope_from: str
+    rcpt: str
+    msg: bytes
+
+
+class RecordingTransport(_ContextManager):
+    """For unit tests: keeps every message; ``script`` gives results per
+    recipient (lower-cased), consumed in order, else ``sent``."""
+
+    def __init__(self, script: Mapping[str, list[SendResult]] | None = None) -> None:
+        self.script = {k.lower(): list(v) for k, v in (script or {}).items()}
+        self.attempts: list[Delivery] = []
+        self.delivered: list[Delivery] = []
+        self.opened = self.closed = 0
+
+    def open(self) -> None:
+        self.opened += 1
+
+    def close(self) -> None:
+        self.closed += 1
+
+    def send(self, msg: bytes, envelope_from: str, rcpt: str) -> SendResult:
+        delivery = Delivery(envelope_from, rcpt, msg)
+        self.attempts.append(delivery)
+        queue = self.script.get(rcpt.lower())
+        result = queue.pop(0) if queue else SendResult("sent", 250, "2.0.0", "ok", "dot")
+        if result.status in ("sent", "unknown"):
+            self.delivered.append(delivery)
+        return result
+
+
+# -- pacing, quota and retries ------------------------------------------------
+
+
+class RateLimiter:
+    """Spaces messages evenly at the slowest configured pace; one instance is
+    shared by all sessions of a run (thread-safe).  Per-day rates are quotas
+    (``DailyQuota``), not paces."""
+
+    def __init__(self, rates: Iterable[Rate], *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], object] = time.sleep) -> None:
+        paces = [r.interval for r in rates if not r.is_quota]
+        self.interval = max(paces, default=0.0)
+        self.clock = clock
+        self.sleep = sleep
+        self._next = float("-inf")
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Wait for the next slot; returns the seconds waited."""
+        if self.interval <= 0:
+            return 0.0
+        with self._lock:  # reserve a slot, then wait outside the lock
+            now = self.clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        wait = slot - now
+        if wait > 0:
+            self.sleep(wait)
+        return wait
+
+
+class DailyQuota:
+    """Messages left in the rolling 24 hours; ``used`` comes from the ledger
+    (``Ledger.sent_since(now - 24h)``), so the quota holds across runs."""
+
+    def __init__(self, quota: int | None, used: int) -> None:
+        self.quota = quota
+        self.used = used
+        self._lock = threading.Lock()
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.quota is None else max(0, self.quota - self.used)
+
+    def take(self) -> bool:
+        """Count one message; False when the quota is used up."""
+        with self._lock:
+            if self.quota is not None and self.used >= self.quota:
+                return False
+            self.used += 1
+            return True
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4  # tries in all, for deferred results
+    base: float = 2.0  # seconds before the first retry (before jitter)
+    cap: float = 60.0
+
+    def delay(self, retry: int, rng: Callable[[], float] = random.random) -> float:
+        """Exponential backoff with "equal jitter": half fixed, half random."""
+        full = min(self.cap, self.base * 2 ** (retry - 1))
+        return full / 2 + rng() * full / 2
+
+
+def send_with_retry(
+    transport: Transport,
+    msg: bytes,
+    envelope_from: str,
+    rcpt: str,
+    *,
+    policy: RetryPolicy = RetryPolicy(),
+    limiter: RateLimiter | None = None,
+    sleep: Callable[[float], object] = time.sleep,
+    rng: Callable[[], float] = random.random,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> SendResult:
+    """Send, retrying ``deferred`` results; the last one is returned as is.
+
+    Only ``deferred`` is retried: ``unknown`` must never be resent silently.
+    Pass ``sleep=stop_event.wait, should_stop=stop_event.is_set`` so that
+    Ctrl-C cuts a backoff short (the message then stays ``deferred``).
+    """
+    result = SendResult("deferred", reply="not attempted")
+    for attempt in range(1, max(1, policy.attempts) + 1):
+        if attempt > 1:
+            sleep(policy.delay(attempt - 1, rng))
+            if should_stop():
+                break
+        if limiter is not None:
+            limiter.acquire()
+        result = transport.send(msg, envelope_from, rcpt)
+        if result.status != "deferred":
+            break
+    return result
