@@ -1,16 +1,39 @@
 """Recipient sheets → validated, normalised recipient records.
 
-MINIMAL READER: the recipient-sheet issue replaces this with the full loader
-(formats, encodings, aliases, validation, merging).  The dataclasses below are
-the interface the rest of lgp-mailer relies on.
+``load_recipients`` streams the rows of one or more sheets (``sheetreaders``),
+finds the header (``sheetheaders``), cleans and validates each cell
+(``recipientcells``) and merges rows that share an address: a joint municipal
+office is one recipient that covers several municipalities.
+
+Every problem becomes a :class:`Finding` with its file, sheet, row and column.
+A problem on any row of an address holds that whole address back (it lands in
+``RecipientSheet.rejected``), so an address is never sent half-right and then
+recorded in the ledger as done.  Warnings never hold anything back.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
+from lgp_mailer.hungarian import DEFAULT_ROLE, guess_gender, normalise_role, parse_gender, salutation
+from lgp_mailer.recipientcells import (
+    AddressError,
+    clean_field,
+    clean_text,
+    has_template_marks,
+    mojibake_hint,
+    normalise_address,
+    split_addresses,
+)
+from lgp_mailer.sheetheaders import Header, check_mapping, find_header
+from lgp_mailer.sheetreaders import ALL_SHEETS, RawRow, RawSheet, open_sheets
+
+PROBLEM, WARNING = "problem", "warning"
+# Text fields checked for mojibake and template braces, in column order of findings.
+_TEXT_FIELDS = ("municipality", "county", "name", "role", "salutation")
 
 
 @dataclass(frozen=True)
@@ -27,10 +50,11 @@ class Recipient:
     salutation: str
     county: str | None = None
     name: str | None = None
-    role: str = "polgármester"
+    role: str = DEFAULT_ROLE
     gender: str | None = None  # "female", "male" or None when unknown
     rows: tuple[int, ...] = ()
     sheet: str | None = None
+    salutation_kind: str = "neutral"  # "female" | "male" | "neutral" | "explicit"
 
 
 @dataclass(frozen=True)
@@ -46,36 +70,290 @@ class Finding:
     value: str | None = None
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """An address (or the raw cell text) that will not be sent, and why.
+
+    The sender records these as ``invalid`` in its ledger.
+    """
+
+    address: str
+    municipalities: tuple[str, ...]
+    rows: tuple[int, ...]
+    reason: str
+
+
 @dataclass
 class RecipientSheet:
     recipients: list[Recipient]
     findings: list[Finding] = field(default_factory=list)
     path: Path | None = None
+    rejected: list[Rejected] = field(default_factory=list)
+    sheets: tuple[str, ...] = ()  # the sheets read, in order (empty for CSV)
+    encoding: str | None = None  # the text encoding of a CSV file
+
+    @property
+    def problems(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == PROBLEM]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
 
 
-def load_recipients(path: Path, *, sheet: str | None = None, columns: dict[str, str] | None = None) -> RecipientSheet:
-    import openpyxl
+def load_recipients(
+    path: Path | str, *, sheet: str | None = None, columns: dict[str, str] | None = None
+) -> RecipientSheet:
+    """Read ``path`` (.xlsx, .xlsm, .xls, .ods, .csv, .txt) into recipients and findings.
 
-    if not path.is_file():
-        raise RecipientsError("file not found", file=path)
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    ws = wb.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
-    header = [str(h or "").strip().lower() for h in next(rows)]
-    out = []
-    for n, row in enumerate(rows, start=2):
-        rec = dict(zip(header, row))
-        email = str(rec.get("e-mail") or "").strip()
-        if not email:
-            continue
-        out.append(
-            Recipient(
-                email=email,
-                municipalities=(str(rec.get("önkormányzat") or "").strip(),),
-                salutation="Tisztelt Polgármester Asszony, Polgármester Úr!",
-                county=rec.get("megye"),
-                name=rec.get("név"),
-                rows=(n,),
+    ``sheet``: None for the first non-empty sheet, a sheet name, or ``"all"``
+    (with ``"all"`` the sheet name is the county when there is no county
+    column).  ``columns`` maps header text to a field (``email``,
+    ``municipality``, ``county``, ``name``, ``role``, ``gender``,
+    ``salutation``, or ``ignore``).  Raises RecipientsError when the file is
+    unusable as a whole.
+    """
+    path = Path(path)
+    mapping = check_mapping(columns)
+    every = bool(sheet) and sheet.strip().lower() == ALL_SHEETS
+    merger = _Merger(str(path))
+    read: list[str] = []
+    encoding = None
+    with open_sheets(path, sheet) as sheets:
+        for raw in sheets:
+            encoding = raw.encoding
+            if _read_sheet(path, raw, mapping, merger, every=every):
+                read.append(raw.name)
+    if not read:
+        raise merger.first_error or RecipientsError("no data rows below the header", file=path)
+    recipients, rejected = merger.finish()
+    sheet_names = tuple(name for name in read if name is not None)
+    return RecipientSheet(recipients, merger.findings, path, rejected, sheet_names, encoding)
+
+
+def _read_sheet(path: Path, raw: RawSheet, mapping, merger: _Merger, *, every: bool) -> bool:
+    """Feed one sheet's data rows to ``merger``; False when the sheet has none."""
+    try:
+        header, early = find_header(raw.rows, mapping, file=path, sheet=raw.name)
+        if "municipality" not in header.columns:
+            raise RecipientsError(
+                "no municipality column (Önkormányzat or Település); map it in [columns]",
+                file=path, sheet=raw.name, row=header.row,
             )
+    except RecipientsError as error:
+        if not every:
+            raise
+        merger.first_error = merger.first_error or error
+        if "empty" not in error.message:  # an instructions sheet, say: tell, but go on
+            merger.warn(f"sheet skipped: {error.message}", raw.name, error.row, None, None)
+        return False
+    merger.columns.update({(raw.name, f): column.header for f, column in header.columns.items()})
+    for missing in header.unmapped:
+        merger.warn(f"column mapping: this sheet has no column {missing!r}", raw.name, header.row, missing, None)
+    county = raw.name if every and "county" not in header.columns else None
+    any_data = False
+    for rows in (early, raw.rows):
+        for row in rows:
+            if not row.is_empty():
+                any_data = True
+                merger.add_row(_RowContext(raw.name, header, county), row)
+    return any_data
+
+
+@dataclass(frozen=True, slots=True)
+class _RowContext:
+    sheet: str | None
+    header: Header
+    county: str | None  # the sheet name standing in for a missing county column
+
+
+class _Entry:
+    """One address while rows are being merged; lean, because there may be 200,000."""
+
+    __slots__ = ("send", "sheet", "rows", "municipalities", "county", "names", "roles", "genders", "salutations", "reasons")
+
+    def __init__(self, send: str, sheet: str | None, county: str) -> None:
+        self.send, self.sheet, self.county = send, sheet, county
+        self.rows: list[int] = []
+        self.municipalities: list[str] = []
+        # (sheet, row, value) per row: merged rows may disagree.
+        self.names: list[tuple[str | None, int, str]] = []
+        self.roles: list[tuple[str | None, int, str]] = []
+        self.genders: list[tuple[str | None, int, str]] = []
+        self.salutations: list[tuple[str | None, int, str]] = []
+        self.reasons: list[str] = []
+
+
+class _Merger:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.findings: list[Finding] = []
+        self.rejected: list[Rejected] = []
+        self.entries: dict[str, _Entry] = {}
+        self.columns: dict[tuple[str | None, str], str] = {}  # (sheet, field) → header, for findings
+        self.first_error: RecipientsError | None = None
+
+    def warn(self, message: str, sheet, row, column, value) -> None:
+        self.findings.append(Finding(WARNING, message, self.file, sheet, row, column, value))
+
+    def problem(self, message: str, sheet, row, column, value) -> None:
+        self.findings.append(Finding(PROBLEM, message, self.file, sheet, row, column, value))
+
+    def add_row(self, ctx: _RowContext, row: RawRow) -> None:
+        values, row_problems = self._fields(ctx, row)
+        municipality = values["municipality"]
+        email_column = ctx.header.columns["email"]
+        if email_column.index in row.formulas:
+            formula = row.formulas[email_column.index]
+            self.problem("a formula instead of an address", ctx.sheet, row.number, email_column.header, formula)
+            self.rejected.append(Rejected(formula, _one(municipality), (row.number,), "formula instead of an address"))
+            return
+        raw = row.cells[email_column.index] if email_column.index < len(row.cells) else ""
+        candidates = split_addresses(raw)
+        if not candidates:
+            self.problem("no e-mail address", ctx.sheet, row.number, email_column.header, clean_text(raw))
+            self.rejected.append(Rejected(clean_text(raw), _one(municipality), (row.number,), "no e-mail address"))
+            return
+        for candidate in candidates:
+            try:
+                address = normalise_address(candidate)
+            except AddressError as error:
+                self.problem(str(error), ctx.sheet, row.number, email_column.header, candidate)
+                self.rejected.append(Rejected(candidate, _one(municipality), (row.number,), str(error)))
+                continue
+            self._merge(ctx, row.number, address.send, address.key, values, row_problems)
+
+    def _fields(self, ctx: _RowContext, row: RawRow) -> tuple[dict[str, str], list[str]]:
+        """The row's cleaned text fields, with findings for each bad cell."""
+        values: dict[str, str] = {}
+        problems: list[str] = []
+        for name in _TEXT_FIELDS + ("gender",):
+            column = ctx.header.columns.get(name)
+            text = ""
+            if column is not None and column.index < len(row.cells):
+                text = clean_field(row.cells[column.index])
+            values[name] = text
+            if not text:
+                continue
+            header = column.header
+            if has_template_marks(text):
+                self.problem("template braces in a cell", ctx.sheet, row.number, header, text)
+                problems.append(f"template braces in column {header!r}")
+                values[name] = ""
+            elif (hint := mojibake_hint(text)) is not None:
+                self.warn(f"looks like mojibake (wrong code page); did you mean {hint!r}?", ctx.sheet, row.number, header, text)
+        if not values["county"] and ctx.county:
+            values["county"] = ctx.county
+        if not values["municipality"] and not problems:
+            column = ctx.header.columns["municipality"]
+            self.problem("missing municipality", ctx.sheet, row.number, column.header, "")
+            problems.append("missing municipality")
+        return values, problems
+
+    def _merge(self, ctx, number: int, send: str, key: str, values: dict[str, str], problems: list[str]) -> None:
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = self.entries[key] = _Entry(send, ctx.sheet, _shared(values["county"]))
+        if values["name"]:
+            entry.names.append((ctx.sheet, number, values["name"]))
+        if values["role"]:
+            entry.roles.append((ctx.sheet, number, _shared(values["role"])))
+        if values["salutation"]:
+            entry.salutations.append((ctx.sheet, number, values["salutation"]))
+        if values["gender"]:
+            self._gender_cell(ctx, number, entry, values["gender"])
+        entry.reasons.extend(problems)
+        entry.rows.append(number)
+        municipality = values["municipality"]
+        if not municipality:
+            return
+        if any(m.casefold() == municipality.casefold() for m in entry.municipalities):
+            column = ctx.header.columns["municipality"].header
+            first = entry.rows[0]
+            self.problem(f"the same address and municipality as row {first}", ctx.sheet, number, column, municipality)
+            entry.reasons.append(f"listed twice for {municipality}")
+            return
+        entry.municipalities.append(municipality)
+
+    def _gender_cell(self, ctx, number: int, entry: _Entry, text: str) -> None:
+        gender = parse_gender(text)
+        if gender is None:
+            column = ctx.header.columns["gender"].header
+            self.warn("gender value not recognised (use nő or férfi); the name decides", ctx.sheet, number, column, text)
+        else:
+            entry.genders.append((ctx.sheet, number, gender))
+
+    def finish(self) -> tuple[list[Recipient], list[Rejected]]:
+        recipients: list[Recipient] = []
+        for entry in self.entries.values():
+            if entry.reasons:
+                reason = "; ".join(dict.fromkeys(entry.reasons))
+                self.rejected.append(Rejected(entry.send, tuple(entry.municipalities), tuple(entry.rows), reason))
+            else:
+                recipients.append(self._recipient(entry))
+        return recipients, self.rejected
+
+    def _recipient(self, entry: _Entry) -> Recipient:
+        name = entry.names[0][2] if entry.names else None
+        role = normalise_role(entry.roles[0][2]) if entry.roles else DEFAULT_ROLE
+        disagreement = self._disagreement(entry)
+        gender = None
+        if disagreement:
+            text, kind = _salutation(role, None), "neutral"
+        elif entry.salutations:
+            text, kind = entry.salutations[0][2], "explicit"
+        else:
+            gender = entry.genders[0][2] if entry.genders else guess_gender(name)
+            text, kind = _salutation(role, gender), gender or "neutral"
+            if gender is None:
+                column = self.columns.get((entry.sheet, "name"))
+                self.warn("gender unknown: neutral salutation", entry.sheet, entry.rows[0], column, name or "")
+        return Recipient(
+            email=entry.send,
+            municipalities=tuple(entry.municipalities),
+            salutation=text,
+            county=entry.county or None,
+            name=name,
+            role=role,
+            gender=gender,
+            rows=tuple(entry.rows),
+            sheet=entry.sheet,
+            salutation_kind=kind,
         )
-    return RecipientSheet(out, [], path)
+
+    def _disagreement(self, entry: _Entry) -> bool:
+        """Warn, and return True, when merged rows name different people, roles or genders."""
+        found = False
+        for label, cells, norm in (
+            ("name", entry.names, lambda v: " ".join(v.casefold().split())),
+            ("role", entry.roles, normalise_role),
+            ("gender", entry.genders, str),
+            ("salutation", entry.salutations, str),
+        ):
+            if not cells:
+                continue
+            _, first_row, first = cells[0]
+            for sheet, row, value in cells[1:]:
+                if norm(value) != norm(first):
+                    self.warn(
+                        f"merged with row {first_row}, which has a different {label} ({first!r}): neutral salutation",
+                        sheet, row, self.columns.get((sheet, label)), value,
+                    )
+                    found = True
+                    break
+        return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared(text: str) -> str:
+    """One string object per distinct county or role: 200,000 rows repeat them."""
+    return text
+
+
+@functools.lru_cache(maxsize=256)
+def _salutation(role: str, gender: str | None) -> str:
+    return salutation(role, gender)
+
+
+def _one(municipality: str) -> tuple[str, ...]:
+    return (municipality,) if municipality else ()

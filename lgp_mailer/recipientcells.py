@@ -1,0 +1,128 @@
+"""One cell at a time: clean text, split and validate addresses, spot mojibake.
+
+Cells arrive with what copy-paste from web pages leaves behind: no-break and
+zero-width spaces, ``mailto:`` links, ``Kovács János <kovacs@pelda.hu>``,
+two addresses in one cell.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Zero-width characters and the soft hyphen vanish; no-break spaces become
+# spaces (str.split() already treats them as whitespace).
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Values that exports write for "nothing": never a municipality or a name.
+_PLACEHOLDERS = frozenset(
+    {"none", "nan", "null", "nil", "n/a", "#n/a", "-", "--", "#ref!", "#value!", "#name?", "#div/0!", "#null!", "#num!"}
+)
+_TEMPLATE_MARKS = ("{{", "}}", "{%", "%}", "{#", "#}")
+_MAILTO = re.compile(r"^\s*mailto:\s*", re.IGNORECASE)
+_ANGLE = re.compile(r"<([^<>]*)>")
+_SIMPLE_SPLIT = re.compile(r"[;,]")
+# Characters that Hungarian text gets when read with the wrong code page:
+# õ/û are ő/ű through Latin-1/cp1252; Ã, Å, Â, Ă, Ĺ lead UTF-8 read as cp1252/cp1250.
+_MOJIBAKE_HINT = re.compile("[õûÕÛÃÅÂĂĹ]")
+_WESTERN_FIX = str.maketrans("õûÕÛ", "őűŐŰ")
+
+
+def clean_text(value: str | None) -> str:
+    """NFC, invisible characters removed, whitespace collapsed and trimmed."""
+    if not value:
+        return ""
+    text = unicodedata.normalize("NFC", value).translate(_INVISIBLE)
+    return " ".join(text.split())
+
+
+def clean_field(value: str | None) -> str:
+    """Like :func:`clean_text`, and export placeholders ("nan", "#N/A") read as empty."""
+    text = clean_text(value)
+    return "" if text.lower() in _PLACEHOLDERS else text
+
+
+def has_template_marks(text: str) -> bool:
+    return any(mark in text for mark in _TEMPLATE_MARKS)
+
+
+def split_addresses(cell: str) -> list[str]:
+    """The address candidates in a cell, in order; separators are ``;`` and ``,``.
+
+    With ``Name <address>`` wrappers the bracketed part is the address, and
+    pieces without an "@" are display-name fragments ("Kovács, János <…>").
+    """
+    text = clean_text(cell)
+    if not text:
+        return []
+    if '"' not in text and "<" not in text:
+        parts = _SIMPLE_SPLIT.split(text)
+        return [p for p in (_MAILTO.sub("", part).strip() for part in parts) if p]
+    wrapped = "<" in text
+    candidates = []
+    for part in _split_outside_quotes(text):
+        inner = _ANGLE.search(part)
+        candidate = inner.group(1) if inner else part
+        candidate = _MAILTO.sub("", candidate).strip().strip('"').strip()
+        if candidate and not (wrapped and not inner and "@" not in candidate):
+            candidates.append(candidate)
+    return candidates
+
+
+def _split_outside_quotes(text: str) -> list[str]:
+    parts, current, quoted, angled = [], [], False, False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "<" and not quoted:
+            angled = True
+        elif ch == ">" and not quoted:
+            angled = False
+        if ch in ";," and not quoted and not angled:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    send: str  # local part as written, domain lower-cased in IDNA (ASCII) form
+    key: str  # compared case-insensitively: one recipient per key
+
+
+class AddressError(ValueError):
+    """The candidate is not an address we may send to; str() says why."""
+
+
+def normalise_address(candidate: str) -> Address:
+    """Validate offline with email-validator; a non-ASCII local part is refused."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        info = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        raise AddressError(f"not an address: {error}") from None
+    send = f"{info.local_part}@{info.ascii_domain.lower()}"
+    return Address(send, send.casefold())
+
+
+def mojibake_hint(text: str) -> str | None:
+    """The likely original when ``text`` looks like wrong-code-page mojibake, else None.
+
+    "Gyõr" → "Győr" (cp1250 read as Western); "GyÅ‘r" → "Győr" (UTF-8 read as cp1252).
+    """
+    if not _MOJIBAKE_HINT.search(text):
+        return None
+    for codepage in ("cp1252", "cp1250"):
+        try:
+            repaired = text.encode(codepage).decode("utf-8")
+        except UnicodeError:
+            continue
+        if repaired != text:
+            return repaired
+    if any(ch in text for ch in "õûÕÛ"):
+        return text.translate(_WESTERN_FIX)
+    return None

@@ -1,0 +1,145 @@
+"""Which column is which: header aliases, the user's mapping, and the header row.
+
+Offices title their columns in many ways ("E-mail", "Email cím", "Település
+neve", "Vármegye").  A header is compared by a key that ignores case,
+accents, whitespace and punctuation, so "E-mail-cím" and "email cim" match.
+Anything else is mapped in the campaign's ``[columns]`` table or with
+``--column "Header=field"``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lgp_mailer.errors import RecipientsError
+from lgp_mailer.sheetreaders import RawRow
+
+FIELDS = ("email", "municipality", "county", "name", "role", "gender", "salutation")
+IGNORE = "ignore"  # a mapping value that makes a column be skipped
+HEADER_SEARCH_ROWS = 20  # title rows above the header are tolerated up to here
+
+_ALIASES = {
+    "email": (
+        "email", "e-mail", "e-mail cím", "email cím", "e-mail-cím", "e-mail címe", "e-mail címek",
+        "emailek", "e-cím", "elektronikus levélcím", "email address", "e-mail address", "mail",
+    ),
+    "municipality": (
+        "önkormányzat", "önkormányzat neve", "település", "település neve", "helység", "város",
+        "község", "municipality", "town", "city", "settlement",
+    ),
+    "county": ("megye", "megye neve", "vármegye", "county"),
+    "name": (
+        "név", "teljes név", "polgármester neve", "jegyző neve", "vezető neve", "címzett",
+        "címzett neve", "kapcsolattartó", "kapcsolattartó neve", "name", "full name", "contact",
+        "contact name",
+    ),
+    "role": ("beosztás", "tisztség", "munkakör", "role", "position", "job title"),
+    "gender": ("nem", "neme", "gender", "sex"),
+    "salutation": ("megszólítás", "salutation", "greeting"),
+}
+
+
+def header_key(text: str) -> str:
+    """``"E-mail-cím "`` → ``"emailcim"``: no case, accents, spaces or punctuation."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(ch for ch in decomposed.casefold() if ch.isalnum() and not unicodedata.combining(ch))
+
+
+_ALIAS_KEYS = {header_key(alias): field for field, aliases in _ALIASES.items() for alias in aliases}
+
+
+@dataclass(frozen=True)
+class Column:
+    index: int
+    header: str  # as written in the sheet, for findings
+
+
+@dataclass(frozen=True)
+class Header:
+    row: int  # the header's row number
+    columns: dict[str, Column]  # logical field → column
+    unmapped: tuple[str, ...]  # headers of the user mapping that this sheet lacks
+
+
+def check_mapping(columns: dict[str, str] | None) -> dict[str, tuple[str, str]]:
+    """The user mapping as header key → (header, field); RecipientsError for an unknown field."""
+    mapping: dict[str, tuple[str, str]] = {}
+    for header, field in (columns or {}).items():
+        name = (field or "").strip().lower()
+        if name not in FIELDS + (IGNORE,):
+            raise RecipientsError(
+                f"column mapping {header!r} = {field!r}: the field must be one of {', '.join(FIELDS)} or {IGNORE}"
+            )
+        mapping[header_key(header)] = (header, name)
+    return mapping
+
+
+def _fields_of(cells: Iterable[str], mapping: dict[str, tuple[str, str]]) -> dict[int, str]:
+    found = {}
+    for index, cell in enumerate(cells):
+        key = header_key(cell)
+        field = mapping[key][1] if key in mapping else _ALIAS_KEYS.get(key)
+        if field and field != IGNORE:
+            found[index] = field
+    return found
+
+
+def find_header(
+    rows: Iterator[RawRow], mapping: dict[str, tuple[str, str]], *, file: Path, sheet: str | None
+) -> tuple[Header, list[RawRow]]:
+    """Find the header among the first rows; return it and the rows read past it.
+
+    The header is the first row with an e-mail column and at least one other
+    known column; failing that, the first row with an e-mail column alone.
+    """
+    seen: list[RawRow] = []
+    for row in rows:
+        seen.append(row)
+        if len(seen) >= HEADER_SEARCH_ROWS:
+            break
+    candidates = [(row, _fields_of(row.cells, mapping)) for row in seen]
+    chosen = next((c for c in candidates if "email" in c[1].values() and len(c[1]) > 1), None)
+    chosen = chosen or next((c for c in candidates if "email" in c[1].values()), None)
+    if chosen is None:
+        raise _no_email_column(candidates, file=file, sheet=sheet)
+    row, fields = chosen
+    header = Header(row.number, _columns(row, fields, file=file, sheet=sheet), _unmapped(row, mapping))
+    return header, [later for later in seen if later.number > row.number]
+
+
+def _no_email_column(candidates, *, file: Path, sheet: str | None) -> RecipientsError:
+    if not any(not row.is_empty() for row, _ in candidates):
+        return RecipientsError("the sheet is empty", file=file, sheet=sheet)
+    best_row, best = max(candidates, key=lambda c: len(c[1]))
+    if best:
+        found = ", ".join(repr(best_row.cells[i]) for i in best)
+        return RecipientsError(
+            f"no e-mail column (found {found}); name it 'E-mail' or map it in [columns]",
+            file=file, sheet=sheet, row=best_row.number,
+        )
+    return RecipientsError(
+        f"no header row with an e-mail column in the first {HEADER_SEARCH_ROWS} rows", file=file, sheet=sheet
+    )
+
+
+def _columns(row: RawRow, fields: dict[int, str], *, file: Path, sheet: str | None) -> dict[str, Column]:
+    columns: dict[str, Column] = {}
+    for index, field in fields.items():
+        header = row.cells[index].strip()
+        if field in columns:
+            first = columns[field].header
+            raise RecipientsError(
+                f"columns {first!r} and {header!r} both mean {field}; map one of them in [columns] "
+                f"(e.g. {header!r} = \"{IGNORE}\")",
+                file=file, sheet=sheet, row=row.number,
+            )
+        columns[field] = Column(index, header)
+    return columns
+
+
+def _unmapped(row: RawRow, mapping: dict[str, tuple[str, str]]) -> tuple[str, ...]:
+    present = {header_key(cell) for cell in row.cells}
+    return tuple(header for key, (header, _) in mapping.items() if key not in present)

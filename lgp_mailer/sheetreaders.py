@@ -1,0 +1,367 @@
+"""Spreadsheet files → rows of cell text, one sheet at a time, streamed.
+
+This module only knows file formats and encodings; what the columns mean is
+``sheetheaders``' job.  Every reader yields :class:`RawRow` objects whose row
+numbers are the ones the office sees in Excel or LibreOffice, and marks cells
+that hold a formula so that a formula is never mistaken for an address.
+
+The format comes from the extension, and for workbooks the first bytes must
+agree: an .xlsx that is really a zip of photos, or random bytes, is reported
+in one line instead of a library traceback.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import datetime as dt
+import itertools
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lgp_mailer.errors import RecipientsError
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+TEXT_SUFFIXES = (".csv", ".txt")
+DELIMITERS = ";,\t"
+ALL_SHEETS = "all"
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (BIFF in an OLE2 container)
+_ZIP_MAGIC = b"PK\x03\x04"
+_ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+# Longest first: the UTF-32-LE BOM starts with the UTF-16-LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_NO_FORMULAS: dict[int, str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    number: int  # 1-based, as the spreadsheet program numbers it
+    cells: tuple[str, ...]  # cell text; "" for an empty cell
+    formulas: dict[int, str] = field(default_factory=dict)  # column index → formula text
+
+    def is_empty(self) -> bool:
+        return not any(cell.strip() for cell in self.cells) and not self.formulas
+
+
+@dataclass
+class RawSheet:
+    name: str | None  # None for a CSV file, which has no sheets
+    rows: Iterator[RawRow]
+    encoding: str | None = None  # the text encoding used, for CSV files
+
+
+@contextlib.contextmanager
+def open_sheets(path: Path, sheet: str | None = None) -> Iterator[list[RawSheet]]:
+    """The selected sheets of ``path``: the first non-empty one, ``sheet`` by
+    name, or every sheet when ``sheet == "all"``.  Closes the file afterwards."""
+    kind = file_kind(path)
+    if kind == "text":
+        yield [_text_sheet(path)]
+        return
+    reader = {"xlsx": _xlsx_sheets, "xls": _xls_sheets, "ods": _ods_sheets}[kind]
+    with reader(path) as sheets:
+        yield _select(path, sheets, sheet)
+
+
+def file_kind(path: Path) -> str:
+    """``"text"``, ``"xlsx"``, ``"xls"`` or ``"ods"``; RecipientsError when unusable."""
+    if not path.exists():
+        raise RecipientsError("file not found", file=path)
+    if path.is_dir():
+        raise RecipientsError("is a folder, not a spreadsheet file", file=path)
+    suffix = path.suffix.lower()
+    if suffix not in WORKBOOK_SUFFIXES + TEXT_SUFFIXES:
+        known = ", ".join(WORKBOOK_SUFFIXES + TEXT_SUFFIXES)
+        raise RecipientsError(f"unknown format {suffix or '(no extension)'!r}: use one of {known}", file=path)
+    with path.open("rb") as stream:
+        head = stream.read(len(_OLE_MAGIC))
+    if not head:
+        raise RecipientsError("the file is empty", file=path)
+    if suffix in TEXT_SUFFIXES:
+        return "text"
+    # The content decides between workbook formats: offices rename files.
+    if head.startswith(_OLE_MAGIC):
+        return "xls"
+    if head.startswith(_ZIP_MAGIC):
+        return _zip_kind(path)
+    raise RecipientsError(f"not a workbook: the {suffix} file holds neither Excel nor OpenDocument data", file=path)
+
+
+def _zip_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names and archive.read("mimetype").strip() == _ODS_MIMETYPE:
+                return "ods"
+    except (zipfile.BadZipFile, OSError) as error:
+        raise RecipientsError(f"not a workbook: damaged zip data ({error})", file=path) from None
+    if "xl/workbook.xml" in names or any(name.endswith("/workbook.xml") for name in names):
+        return "xlsx"
+    raise RecipientsError("not a workbook: a zip archive without a spreadsheet inside", file=path)
+
+
+def _select(path: Path, sheets: list[tuple[str, Iterator[RawRow]]], wanted: str | None) -> list[RawSheet]:
+    if wanted and wanted.strip().lower() == ALL_SHEETS:
+        return [RawSheet(name, rows) for name, rows in sheets]
+    if wanted:
+        for name, rows in sheets:
+            if name == wanted or name.strip().casefold() == wanted.strip().casefold():
+                return [RawSheet(name, rows)]
+        names = ", ".join(repr(name) for name, _ in sheets)
+        raise RecipientsError(f"no sheet named {wanted!r}; the workbook has {names}", file=path)
+    for name, rows in sheets:  # the first sheet with anything in it
+        for row in rows:
+            if not row.is_empty():
+                return [RawSheet(name, itertools.chain([row], rows))]
+    raise RecipientsError("the workbook is empty: no sheet has any data", file=path)
+
+
+def cell_text(value: object) -> str:
+    """A cell's value as the office would read it: 12.0 → "12", a date → "2020-06-18"."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "IGAZ" if value else "HAMIS"  # as Hungarian Excel shows them
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+# --- .xlsx / .xlsm -----------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _xlsx_sheets(path: Path):
+    import openpyxl
+
+    # Two read-only passes in step: one sees formulas (data_type "f"), the
+    # other the values Excel cached for them.
+    try:
+        formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many types for broken files
+        raise RecipientsError(f"not a readable Excel workbook ({type(error).__name__}: {error})", file=path) from None
+    try:
+        yield [
+            (ws.title, _xlsx_rows(path, ws, values[ws.title]))
+            for ws in formulas.worksheets
+        ]
+    finally:
+        formulas.close()
+        values.close()
+
+
+def _xlsx_rows(path: Path, formula_ws, value_ws) -> Iterator[RawRow]:
+    for ws in (formula_ws, value_ws):
+        ws.reset_dimensions()  # some writers record a wrong sheet size
+    pairs = zip(formula_ws.iter_rows(min_row=1, min_col=1), value_ws.iter_rows(min_row=1, values_only=True, min_col=1))
+    try:
+        for number, (cells, values) in enumerate(pairs, start=1):
+            found = {i: _formula_text(c.value) for i, c in enumerate(cells) if getattr(c, "data_type", None) == "f"}
+            yield RawRow(number, tuple(cell_text(v) for v in values), found or _NO_FORMULAS)
+    except RecipientsError:
+        raise
+    except Exception as error:
+        raise RecipientsError(f"cannot read the workbook ({type(error).__name__}: {error})", file=path) from None
+
+
+def _formula_text(value: object) -> str:
+    text = getattr(value, "text", value)  # ArrayFormula keeps its text in .text
+    return str(text) if text is not None else "="
+
+
+# --- .xls --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _xls_sheets(path: Path):
+    import xlrd
+
+    # xlrd 2 reads cached values only: formulas in .xls cannot be detected.
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception as error:
+        raise RecipientsError(f"not a readable .xls workbook ({error})", file=path) from None
+    try:
+        yield [(name, _xls_rows(book, index)) for index, name in enumerate(book.sheet_names())]
+    finally:
+        book.release_resources()
+
+
+def _xls_rows(book, index: int) -> Iterator[RawRow]:
+    import xlrd
+
+    sheet = book.sheet_by_index(index)
+    for r in range(sheet.nrows):
+        texts = []
+        for cell in sheet.row(r):
+            if cell.ctype == xlrd.XL_CELL_DATE:
+                texts.append(cell_text(xlrd.xldate_as_datetime(cell.value, book.datemode)))
+            elif cell.ctype == xlrd.XL_CELL_ERROR:
+                texts.append(xlrd.error_text_from_code.get(cell.value, "#ERROR"))
+            elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                texts.append(cell_text(bool(cell.value)))
+            else:
+                texts.append(cell_text(cell.value))
+        yield RawRow(r + 1, tuple(texts), _NO_FORMULAS)
+
+
+# --- .ods --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _ods_sheets(path: Path):
+    from odf.opendocument import load
+    from odf.table import Table
+
+    try:
+        document = load(str(path))
+        tables = document.spreadsheet.getElementsByType(Table)
+    except Exception as error:
+        raise RecipientsError(f"not a readable OpenDocument spreadsheet ({error})", file=path) from None
+    from odf.namespaces import TABLENS
+
+    yield [(table.attributes.get((TABLENS, "name"), f"Sheet{i + 1}"), _ods_rows(table)) for i, table in enumerate(tables)]
+
+
+def _ods_rows(table) -> Iterator[RawRow]:
+    from odf.namespaces import TABLENS
+    from odf.table import TableRow
+
+    number = 1
+    for row in table.getElementsByType(TableRow):
+        repeat = int(row.attributes.get((TABLENS, "number-rows-repeated"), "1"))
+        cells, formulas = _ods_cells(row)
+        if not cells and not formulas:
+            number += repeat  # LibreOffice pads sheets with a million empty rows
+            continue
+        for _ in range(repeat):
+            yield RawRow(number, cells, formulas or _NO_FORMULAS)
+            number += 1
+
+
+def _ods_cells(row) -> tuple[tuple[str, ...], dict[int, str]]:
+    from odf.namespaces import TABLENS
+
+    texts: list[str] = []
+    formulas: dict[int, str] = {}
+    pending_empty = 0  # trailing empty cells are repeated thousands of times
+    for cell in row.childNodes:
+        if cell.qname[1] not in ("table-cell", "covered-table-cell"):
+            continue
+        repeat = int(cell.attributes.get((TABLENS, "number-columns-repeated"), "1"))
+        text = _ods_cell_text(cell)
+        formula = cell.attributes.get((TABLENS, "formula"))
+        if not text and not formula:
+            pending_empty += repeat
+            continue
+        texts.extend([""] * pending_empty)
+        pending_empty = 0
+        for _ in range(min(repeat, 1024)):
+            if formula:
+                formulas[len(texts)] = formula
+            texts.append(text)
+    return tuple(texts), formulas
+
+
+def _ods_cell_text(cell) -> str:
+    from odf import teletype
+    from odf.namespaces import OFFICENS
+    from odf.text import P
+
+    kind = cell.attributes.get((OFFICENS, "value-type"))
+    if kind in ("float", "percentage", "currency"):
+        return cell_text(float(cell.attributes.get((OFFICENS, "value"), "0")))
+    if kind == "date":
+        return cell.attributes.get((OFFICENS, "date-value"), "")[:10]
+    return "\n".join(teletype.extractText(p) for p in cell.getElementsByType(P))
+
+
+# --- .csv / .txt ---------------------------------------------------------------
+
+
+def detect_encoding(path: Path) -> str:
+    """The BOM's encoding; else UTF-8 if the whole file decodes strictly; else cp1250.
+
+    No statistical guessing: it misfires on short files.
+    """
+    with path.open("rb") as stream:
+        head = stream.read(4)
+        for bom, encoding in _BOMS:
+            if head.startswith(bom):
+                return encoding
+        stream.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        utf8 = True
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            if b"\x00" in chunk:
+                raise RecipientsError("binary data, not a text (CSV) file", file=path)
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False  # keep scanning for NUL bytes
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
+    return "utf-8" if utf8 else "cp1250"
+
+
+def sniff_delimiter(sample: str) -> str:
+    """``;``, ``,`` or tab: csv.Sniffer restricted to those, checked against the header line."""
+    lines = [line for line in sample.splitlines() if line.strip()][:20]
+    header = next((line for line in lines if "mail" in line.lower()), lines[0] if lines else "")
+    try:
+        sniffed = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = None
+    if sniffed and sniffed in header:
+        return sniffed
+    # The Sniffer fails on short or irregular files: count in the header line.
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties: ";" first, Hungarian Excel's choice
+    return best if counts[best] else (sniffed or ";")
+
+
+def _text_sheet(path: Path) -> RawSheet:
+    encoding = detect_encoding(path)
+    with path.open(encoding=encoding, errors="replace", newline="") as stream:
+        sample = stream.read(64 * 1024)
+    delimiter = sniff_delimiter(sample.rpartition("\n")[0] or sample)
+    return RawSheet(None, _csv_rows(path, encoding, delimiter), encoding)
+
+
+def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[RawRow]:
+    with path.open(encoding=encoding, newline="") as stream:
+        reader = csv.reader(stream, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+        number = 0
+        try:
+            for number, cells in enumerate(reader, start=1):
+                yield RawRow(number, tuple(cells), _NO_FORMULAS)
+        except csv.Error as error:
+            raise RecipientsError(f"broken CSV ({error}); check for an unclosed quote", file=path, row=number + 1) from None
+        except UnicodeDecodeError as error:
+            raise RecipientsError(
+                f"neither UTF-8 nor Windows-1250 text (byte 0x{error.object[error.start]:02x})", file=path, row=number + 1
+            ) from None
+
+
+__all__ = ["ALL_SHEETS", "RawRow", "RawSheet", "cell_text", "detect_encoding", "file_kind", "open_sheets", "sniff_delimiter"]
