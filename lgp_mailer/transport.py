@@ -22,6 +22,7 @@ signatures made upstream survive.
 
 from __future__ import annotations
 
+import base64
 import random
 import re
 import smtplib
@@ -41,7 +42,7 @@ from lgp_mailer.smtpconfig import Rate, SmtpSettings
 
 OUTCOMES = ("sent", "deferred", "failed", "unknown", "fatal")
 _ENHANCED = re.compile(rb"^([245])\.(\d{1,3})\.(\d{1,3})\b")
-_AUTH_CODES = {530, 534, 535, 538}
+_AUTH_CODES = {530, 534, 535, 538}  # 5xx only: 454 is a temporary AUTH failure
 _MAILBOX_WORDS = re.compile(r"mailbox|user|recipient|address", re.I)
 REPLY_MAX = 300
 
@@ -106,10 +107,10 @@ def classify(code: int, enhanced: str | None, text: str, phase: str) -> str:
     about_mailbox = sub.startswith(("1.", "2.")) or (not enhanced and bool(_MAILBOX_WORDS.search(text)))
     if "quota" in text.lower() and not (sub == "2.2" or "mailbox" in text.lower()):
         return "fatal"  # the account's sending quota: no point in going on today
+    if 400 <= code < 500:
+        return "deferred"  # incl. 4.7.x: greylisting and throttling are transient
     if code in _AUTH_CODES or sub.startswith("7.") or enhanced == "5.4.5":
         return "fatal"
-    if 400 <= code < 500:
-        return "deferred"
     if not 500 <= code < 600:
         return "deferred"  # protocol confusion; the connection is dropped, try again
     if phase == "rcpt" and (about_mailbox or code in (550, 551, 553) or not enhanced or sub.startswith("4.")):
@@ -134,6 +135,36 @@ def dot_stuff(msg: bytes) -> bytes:
 
 
 # -- SMTP ----------------------------------------------------------------
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _login(smtp: smtplib.SMTP, method: str, username: str, secret: str) -> None:
+    """AUTH XOAUTH2, PLAIN or LOGIN, in UTF-8.
+
+    Not ``smtp.login``: smtplib encodes credentials as ASCII and fails on a
+    password such as "jelszó" (RFC 4616 PLAIN is UTF-8).
+    """
+    offered = set(smtp.esmtp_features.get("auth", "").upper().split())
+    if not offered:
+        raise smtplib.SMTPNotSupportedError("AUTH not offered")
+    if method == "xoauth2":
+        # The de-facto standard (Google, Microsoft): user=…^Aauth=Bearer …^A^A.
+        # On failure the server sends a 334 error challenge; answer empty, get 535.
+        steps = [("AUTH", "XOAUTH2 " + _b64(f"user={username}\x01auth=Bearer {secret}\x01\x01")), ("", "")]
+    elif "PLAIN" in offered or "LOGIN" not in offered:
+        steps = [("AUTH", "PLAIN " + _b64(f"\0{username}\0{secret}"))]
+    else:
+        steps = [("AUTH", "LOGIN " + _b64(username)), (_b64(secret), "")]
+    for cmd, args in steps:
+        code, resp = smtp.docmd(cmd, args)
+        if code != 334:
+            break
+    if code not in (235, 503):  # 503: already authenticated
+        raise smtplib.SMTPAuthenticationError(code, resp)
+
 
 
 class SmtpTransport(_ContextManager):
@@ -219,14 +250,7 @@ class SmtpTransport(_ContextManager):
             return None
         assert self.secret is not None and s.username
         try:
-            if s.auth_method == "xoauth2":
-                token = self.secret.reveal()
-                # RFC-less but standard (Google, Microsoft): user=…^Aauth=Bearer …^A^A.
-                # On a 334 error challenge the client answers empty, then gets 535.
-                smtp.auth("XOAUTH2", lambda challenge=None: "" if challenge else
-                          f"user={s.username}\x01auth=Bearer {token}\x01\x01")
-            else:
-                smtp.login(s.username, self.secret.reveal())
+            _login(smtp, s.auth_method, s.username, self.secret.reveal())
         except smtplib.SMTPAuthenticationError as error:
             self._drop()
             result = _result(error.smtp_code, error.smtp_error, "auth")

@@ -193,7 +193,7 @@ class SmtpTestServer:
 
     def __init__(self, *, security: str = "none", users: dict[str, str] | None = None,
                  tokens: dict[str, str] | None = None, ca: trustme.CA | None = None,
-                 auth_require_tls: bool | None = None) -> None:
+                 auth_require_tls: bool | None = None, **smtp_kwargs: object) -> None:
         self.handler = ScriptedHandler()
         self.handler.users.update(users or {})
         self.handler.tokens.update(tokens or {})
@@ -201,7 +201,7 @@ class SmtpTestServer:
         self.host = "127.0.0.1"
         self.port = free_port()
         self.ca = ca
-        kwargs: dict[str, object] = {"decode_data": False, "enable_SMTPUTF8": True}
+        kwargs: dict[str, object] = {"decode_data": False, "enable_SMTPUTF8": True, **smtp_kwargs}
         if users or tokens:
             kwargs["authenticator"] = self.handler.authenticator
             # aiosmtpd only knows about STARTTLS here; implicit TLS is encrypted anyway.

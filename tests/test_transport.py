@@ -1,0 +1,374 @@
+"""SmtpTransport against a real SMTP server on 127.0.0.1 (aiosmtpd), and the
+pacing/retry helpers with injected clocks."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from smtp_server import DROP, SmtpTestServer, smtp_server, smtp_server_factory, tls_ca  # noqa: F401
+
+from lgp_mailer.credentials import Secret
+from lgp_mailer.errors import ConfigError, SmtpError
+from lgp_mailer.smtpconfig import SmtpSettings, parse_rate
+from lgp_mailer.transport import (
+    DailyQuota,
+    FileTransport,
+    RateLimiter,
+    RecordingTransport,
+    RetryPolicy,
+    SendResult,
+    SmtpTransport,
+    classify,
+    dot_stuff,
+    send_with_retry,
+)
+
+PASSWORD = "Sz3cr3t-jelszó-hunter2"
+TOKEN = "ya29.tok-EN-very-secret"
+FROM = "titkarsag@lgp.example"
+
+
+def message(rcpt: str, body: str = "Tisztelt Polgármester Úr!\r\n.pont a sor elején\r\n") -> bytes:
+    return (
+        f"From: LGP <{FROM}>\r\nTo: {rcpt}\r\nSubject: Meghivo\r\nMessage-ID: <{rcpt}@lgp.example>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n" + body
+    ).encode("utf-8")
+
+
+def transport(server: SmtpTestServer, secret: Secret | None = None, **overrides: object) -> SmtpTransport:
+    return SmtpTransport(server.settings(**overrides), secret, local_hostname="lgp-test.localhost")
+
+
+# -- delivery ---------------------------------------------------------------
+
+
+def test_plain_delivers_exact_bytes_over_one_session(smtp_server):
+    msgs = {f"polgarmester{i}@falu{i}.example": message(f"polgarmester{i}@falu{i}.example") for i in range(3)}
+    with transport(smtp_server) as t:
+        results = [t.send(msg, FROM, rcpt) for rcpt, msg in msgs.items()]
+    assert [r.status for r in results] == ["sent"] * 3
+    assert [(r.code, r.enhanced) for r in results] == [(250, "2.0.0")] * 3
+    got = smtp_server.received
+    assert [(m.mail_from, m.rcpt_tos) for m in got] == [(FROM, [rcpt]) for rcpt in msgs]
+    assert [m.data for m in got] == list(msgs.values())  # dots unstuffed again, 8-bit intact
+    assert len({m.session for m in got}) == 1
+
+
+def test_messages_per_connection_opens_new_sessions(smtp_server):
+    with transport(smtp_server, messages_per_connection=2) as t:
+        for i in range(5):
+            assert t.send(message(f"r{i}@x.example"), FROM, f"r{i}@x.example").status == "sent"
+    assert len({m.session for m in smtp_server.received}) == 3
+    assert t.connections == 3
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_starttls_with_auth_and_a_non_ascii_password(smtp_server_factory, mechanism):
+    other = {"PLAIN": "LOGIN", "LOGIN": "PLAIN"}[mechanism]
+    server = smtp_server_factory(security="starttls", users={"lgp": PASSWORD}, auth_exclude_mechanism=[other])
+    with transport(server, Secret(PASSWORD, "test"), username="lgp", auth_method="password",
+                   cafile=server.cafile) as t:
+        assert t.send(message("a@x.example"), FROM, "a@x.example").status == "sent"
+    [got] = server.received
+    assert got.tls and got.login == "lgp" and got.data == message("a@x.example")
+    assert server.handler.logins == [(mechanism, "lgp", True)]
+
+
+def test_implicit_tls_with_xoauth2(smtp_server_factory):
+    server = smtp_server_factory(security="tls", tokens={"lgp@lgp.example": TOKEN})
+    settings = dict(username="lgp@lgp.example", auth_method="xoauth2", cafile=server.cafile)
+    with transport(server, Secret(TOKEN, "test", "token"), **settings) as t:
+        assert t.send(message("a@x.example"), FROM, "a@x.example").status == "sent"
+    assert server.received[0].login == "lgp@lgp.example"
+    with pytest.raises(SmtpError, match="authentication failed.*535"):
+        transport(server, Secret("expired", "test", "token"), **settings).open()
+    assert server.handler.logins == [("XOAUTH2", "lgp@lgp.example", True), ("XOAUTH2", "lgp@lgp.example", False)]
+    assert len(server.received) == 1
+
+
+# -- refusals before anything is sent ----------------------------------------------
+
+
+def test_wrong_password_is_a_clear_error_and_nothing_is_sent(smtp_server_factory, caplog, capsys):
+    caplog.set_level(logging.DEBUG)
+    server = smtp_server_factory(security="starttls", users={"lgp": "the-right-one"})
+    t = transport(server, Secret(PASSWORD, "test"), username="lgp", auth_method="password", cafile=server.cafile)
+    with pytest.raises(SmtpError) as caught:
+        t.open()
+    error = caught.value
+    assert f"127.0.0.1:{server.port}" in str(error) and "authentication failed for lgp" in str(error)
+    assert "535" in str(error)
+    assert error.result.status == "fatal"
+    # also when the session is (re)opened inside send(): fatal, not retried
+    result = t.send(message("a@x.example"), FROM, "a@x.example")
+    assert result.status == "fatal" and result.phase == "auth"
+    assert server.received == [] and server.handler.mail_count == 0
+    out = capsys.readouterr()
+    for text in (str(error), repr(error), repr(result), caplog.text, out.out, out.err, repr(t.secret)):
+        assert PASSWORD not in text
+
+
+def test_untrusted_certificate_is_a_clear_error(smtp_server_factory):
+    server = smtp_server_factory(security="starttls", users={"lgp": PASSWORD})
+    t = transport(server, Secret(PASSWORD, "test"), username="lgp", auth_method="password")  # no cafile
+    with pytest.raises(SmtpError, match="certificate is not trusted.*cafile"):
+        t.open()
+    assert server.handler.logins == [] and server.received == []
+
+
+def test_implicit_tls_untrusted_certificate(smtp_server_factory):
+    server = smtp_server_factory(security="tls")
+    with pytest.raises(SmtpError, match="not trusted"):
+        transport(server).open()
+
+
+def test_starttls_required_but_not_offered(smtp_server):
+    with pytest.raises(SmtpError, match="does not offer STARTTLS"):
+        transport(smtp_server, security="starttls").open()
+    assert smtp_server.handler.mail_count == 0
+
+
+def test_auth_over_plaintext_to_remote_host_refused_before_connecting(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("must not connect")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    settings = SmtpSettings(host="smtp.example.org", port=25, security="none", insecure=True,
+                            username="lgp", auth_method="password")
+    with pytest.raises(ConfigError, match="clear text to smtp.example.org"):
+        SmtpTransport(settings, Secret(PASSWORD, "test"))
+
+
+def test_auth_over_plaintext_to_localhost_is_allowed(smtp_server_factory):
+    server = smtp_server_factory(users={"lgp": PASSWORD}, auth_require_tls=False)
+    with transport(server, Secret(PASSWORD, "test"), username="lgp", auth_method="password") as t:
+        assert t.send(message("a@x.example"), FROM, "a@x.example").status == "sent"
+    assert server.received[0].login == "lgp"
+
+
+def test_connection_refused_is_a_clear_error():
+    settings = SmtpSettings(host="127.0.0.1", port=_closed_port(), security="none", timeout=2)
+    with pytest.raises(SmtpError, match=r"127\.0\.0\.1:\d+: cannot connect"):
+        SmtpTransport(settings).open()
+    assert SmtpTransport(settings).send(b"x", FROM, "a@x.example").status == "deferred"
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- replies ----------------------------------------------------------------
+
+
+def no_sleep(delays: list[float]):
+    return delays.append
+
+
+def test_451_then_success_with_retries(smtp_server):
+    smtp_server.handler.reply_rcpt("a@x.example", "451 4.3.0 Try again later", "451 4.3.0 Try again later")
+    delays: list[float] = []
+    with transport(smtp_server) as t:
+        result = send_with_retry(t, message("a@x.example"), FROM, "a@x.example",
+                                 policy=RetryPolicy(attempts=4, base=1.0), sleep=no_sleep(delays), rng=lambda: 0.5)
+    assert result.status == "sent"
+    assert delays == [0.75, 1.5]  # exponential, half fixed + half jitter
+    assert len(smtp_server.received) == 1
+
+
+def test_transient_until_the_limit_is_deferred_with_the_reason(smtp_server):
+    smtp_server.handler.reply_rcpt("a@x.example", *["452 4.3.1 Insufficient system storage"] * 3)
+    with transport(smtp_server) as t:
+        result = send_with_retry(t, message("a@x.example"), FROM, "a@x.example",
+                                 policy=RetryPolicy(attempts=3), sleep=lambda s: None)
+        assert result.status == "deferred" and result.line == "452 4.3.1 Insufficient system storage"
+        # RSET after the failed transactions: the session still works
+        assert t.send(message("b@x.example"), FROM, "b@x.example").status == "sent"
+    assert t.connections == 1
+
+
+def test_421_drop_then_reconnect(smtp_server):
+    smtp_server.handler.reply_rcpt("a@x.example", "421 4.3.2 Service shutting down")
+    with transport(smtp_server) as t:
+        first = t.send(message("a@x.example"), FROM, "a@x.example")
+        assert (first.status, first.code) == ("deferred", 421)
+        assert t.send(message("a@x.example"), FROM, "a@x.example").status == "sent"
+    assert t.connections == 2 and len(smtp_server.received) == 1
+
+
+def test_idle_session_dropped_by_server_is_reopened_at_once(smtp_server):
+    with transport(smtp_server) as t:
+        assert t.send(message("a@x.example"), FROM, "a@x.example").status == "sent"
+        smtp_server.handler.reply_mail(DROP)  # the server hung up the idle session
+        assert t.send(message("b@x.example"), FROM, "b@x.example").status == "sent"
+    assert [m.rcpt_tos for m in smtp_server.received] == [["a@x.example"], ["b@x.example"]]
+
+
+def test_drop_before_the_final_dot_is_deferred(smtp_server):
+    smtp_server.handler.reply_rcpt("a@x.example", DROP)
+    with transport(smtp_server) as t:
+        result = t.send(message("a@x.example"), FROM, "a@x.example")
+    assert (result.status, result.phase) == ("deferred", "rcpt")
+    assert smtp_server.received == []
+
+
+def test_550_511_fails_that_recipient_and_the_session_goes_on(smtp_server):
+    smtp_server.handler.reply_rcpt("nincs@x.example", "550 5.1.1 <nincs@x.example>: user unknown")
+    with transport(smtp_server) as t:
+        bad = t.send(message("nincs@x.example"), FROM, "nincs@x.example")
+        good = t.send(message("a@x.example"), FROM, "a@x.example")
+    assert (bad.status, bad.code, bad.enhanced) == ("failed", 550, "5.1.1")
+    assert "user unknown" in bad.reply
+    assert good.status == "sent" and t.connections == 1
+    assert [m.rcpt_tos for m in smtp_server.received] == [["a@x.example"]]
+
+
+@pytest.mark.parametrize("reply", [
+    "554 5.7.1 Relay access denied",
+    "452 4.3.1 Daily sending quota exceeded",
+    "550 5.4.5 Daily user sending limit exceeded",
+])
+def test_policy_and_quota_replies_are_fatal(smtp_server, reply):
+    smtp_server.handler.reply_rcpt("a@x.example", reply)
+    calls: list[float] = []
+    with transport(smtp_server) as t:
+        result = send_with_retry(t, message("a@x.example"), FROM, "a@x.example", sleep=calls.append)
+    assert result.status == "fatal" and result.line == reply
+    assert calls == [] and smtp_server.received == []
+
+
+def test_5xx_to_mail_from_is_fatal(smtp_server):
+    smtp_server.handler.reply_mail("553 5.1.8 Sender domain does not exist")
+    with transport(smtp_server) as t:
+        assert t.send(message("a@x.example"), FROM, "a@x.example").status == "fatal"
+
+
+def test_timeout_after_the_final_dot_is_unknown_and_not_retried(smtp_server):
+    hold = smtp_server.handler.hold(1)
+    calls: list[float] = []
+    with transport(smtp_server, timeout=0.5) as t:
+        result = send_with_retry(t, message("a@x.example"), FROM, "a@x.example", sleep=calls.append)
+    assert hold.reached.is_set()
+    assert (result.status, result.phase, result.code) == ("unknown", "dot", None)
+    assert "may or may not" in result.reply
+    assert calls == [] and smtp_server.handler.data_count == 1
+    hold.release()
+
+
+def test_drop_after_the_final_dot_is_unknown(smtp_server):
+    smtp_server.handler.reply_data(1, DROP)
+    with transport(smtp_server) as t:
+        assert t.send(message("a@x.example"), FROM, "a@x.example").status == "unknown"
+
+
+def test_final_reply_550_511_after_data_is_failed(smtp_server):
+    smtp_server.handler.reply_data(1, "550 5.1.1 mailbox unavailable")
+    with transport(smtp_server) as t:
+        assert t.send(message("a@x.example"), FROM, "a@x.example").status == "failed"
+        assert t.send(message("b@x.example"), FROM, "b@x.example").status == "sent"
+
+
+@pytest.mark.parametrize(("code", "text", "phase", "expected"), [
+    (250, "2.0.0 OK", "dot", "sent"),
+    (451, "4.3.0 later", "rcpt", "deferred"),
+    (421, "4.7.0 too busy", "mail", "deferred"),
+    (451, "4.7.1 greylisted, try again later", "rcpt", "deferred"),
+    (452, "4.2.2 mailbox full (quota)", "rcpt", "deferred"),
+    (552, "5.2.2 mailbox over quota", "rcpt", "failed"),
+    (550, "5.1.1 no such user", "rcpt", "failed"),
+    (550, "no such user here", "rcpt", "failed"),
+    (553, "mailbox name not allowed", "dot", "failed"),
+    (554, "5.7.1 spam", "dot", "fatal"),
+    (550, "5.7.1 relaying denied", "rcpt", "fatal"),
+    (535, "5.7.8 bad credentials", "auth", "fatal"),
+    (554, "5.2.0 SubmissionQuotaExceededException", "dot", "fatal"),
+    (550, "5.1.7 bad sender", "mail", "fatal"),
+    (554, "message rejected", "dot", "fatal"),
+])
+def test_classify(code, text, phase, expected):
+    enhanced = text.split()[0] if text[0].isdigit() else None
+    assert classify(code, enhanced, text, phase) == expected
+
+
+def test_dot_stuffing():
+    assert dot_stuff(b"a\n.b\r\n..c") == b"a\r\n..b\r\n...c\r\n.\r\n"
+
+
+# -- other transports -------------------------------------------------------
+
+
+def test_file_transport_writes_the_exact_bytes(tmp_path):
+    msg = message("Kovacs.Janos@falu.example")
+    with FileTransport(tmp_path / "outbox") as t:
+        result = t.send(msg, FROM, "Kovacs.Janos@falu.example")
+    assert result.status == "sent"
+    assert (tmp_path / "outbox" / "Kovacs.Janos@falu.example.eml").read_bytes() == msg
+
+
+def test_recording_transport_scripts_results():
+    t = RecordingTransport({"A@x.example": [SendResult("deferred", 451)]})
+    assert t.send(b"m", FROM, "a@x.example").status == "deferred"
+    assert t.send(b"m", FROM, "a@x.example").status == "sent"
+    assert len(t.attempts) == 2 and len(t.delivered) == 1
+
+
+# -- pacing -----------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_rate_limiter_spaces_by_the_slowest_pace():
+    clock = FakeClock()
+    limiter = RateLimiter([parse_rate("30/min"), parse_rate("5/s"), parse_rate("2000/day")],
+                          clock=clock, sleep=clock.sleep)
+    waits = [limiter.acquire() for _ in range(4)]
+    assert waits == [0.0, 2.0, 2.0, 2.0] and clock.now == 106.0
+
+
+def test_rate_limiter_is_shared_by_parallel_sessions(smtp_server):
+    limiter = RateLimiter([parse_rate("20/s")])
+
+    def worker(k: int) -> None:
+        with transport(smtp_server) as t:
+            for i in range(3):
+                limiter.acquire()
+                t.send(message(f"r{k}-{i}@x.example"), FROM, f"r{k}-{i}@x.example")
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    times = sorted(m.received_at for m in smtp_server.received)
+    assert len(times) == 9
+    assert times[-1] - times[0] >= 8 * 0.05 * 0.9  # nine messages, at most 20 a second
+
+
+def test_daily_quota():
+    quota = DailyQuota(3, used=1)
+    assert [quota.take() for _ in range(3)] == [True, True, False]
+    assert quota.remaining == 0
+    assert DailyQuota(None, 5).take() and DailyQuota(None, 5).remaining is None
+
+
+@given(st.integers(min_value=1, max_value=30), st.floats(min_value=0, max_value=1))
+def test_backoff_delay_bounds(retry, jitter):
+    policy = RetryPolicy(base=2.0, cap=60.0)
+    full = min(60.0, 2.0 * 2 ** (retry - 1))
+    assert full / 2 <= policy.delay(retry, lambda: jitter) <= full
