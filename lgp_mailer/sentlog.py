@@ -435,6 +435,7 @@ def _migrate(ledger: Ledger) -> None:
 def open_ledger(path: Path, *, clock: Callable[[], datetime] = _utc_now) -> Ledger:
     """Open (creating and migrating if needed) the sent log at ``path``."""
     path = Path(path)
+    conn: sqlite3.Connection | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
@@ -448,6 +449,10 @@ def open_ledger(path: Path, *, clock: Callable[[], datetime] = _utc_now) -> Ledg
         conn.execute("PRAGMA synchronous = FULL")
         ledger = Ledger(conn, path, clock)
         _migrate(ledger)
-    except sqlite3.Error as error:
+    except (sqlite3.Error, OSError, LedgerError) as error:
+        if conn is not None:
+            conn.close()  # Windows cannot move or delete an open database
+        if isinstance(error, LedgerError):
+            raise
         raise LedgerError(f"cannot open the sent log: {error}", file=path) from error
     return ledger
