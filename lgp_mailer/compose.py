@@ -14,7 +14,8 @@ import re
 import secrets
 from dataclasses import dataclass
 from email import policy as email_policy
-from email.headerregistry import Address
+from email.charset import Charset
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -24,7 +25,9 @@ from lgp_mailer.render import Rendered
 POLICY = email_policy.SMTP.clone(cte_type="7bit", max_line_length=76)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
-_ENCODED_WORD = re.compile(r"=\?.*?\?=", re.DOTALL)
+_ENCODED_WORD = re.compile(r"=\?[^?]*\?[A-Za-z]?\?[^?]*\?=|=\?.*?\?=", re.DOTALL)
+_UTF8 = Charset("utf-8")
+_ATOMS = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+$")  # RFC 5322 atext and spaces: no quoting needed
 
 
 def clean_header(value: str) -> str:
@@ -73,11 +76,15 @@ class Envelope:
 def compose(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     """multipart/alternative (text, HTML), with the logo inline through multipart/related."""
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = _address(envelope.from_name, envelope.from_address)
-    msg["To"] = _address(envelope.to_name, envelope.to_address)
+    # Headers with free text are encoded and folded here and stored raw: the
+    # stdlib's refolding drops the space between two encoded words at some
+    # line positions ("innovációk és" → "innovációkés"; fixed upstream only in
+    # 2026, gh-144156), which would garble a Hungarian subject.
+    msg.set_raw("From", _address("From", envelope.from_name, envelope.from_address))
+    msg.set_raw("To", _address("To", envelope.to_name, envelope.to_address))
     if envelope.reply_to:
-        msg["Reply-To"] = _address(None, envelope.reply_to)
-    msg["Subject"] = clean_header(rendered.subject)
+        msg.set_raw("Reply-To", _address("Reply-To", None, envelope.reply_to))
+    msg.set_raw("Subject", _encode("Subject", clean_header(rendered.subject)))
     msg["Date"] = format_datetime(envelope.date or dt.datetime.now(dt.timezone.utc).astimezone())
     msg["Message-ID"] = clean_header(envelope.message_id)
     # Quoted-printable always: the stdlib would otherwise pick per message
@@ -98,9 +105,32 @@ def compose(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     return msg
 
 
-def _address(name: str | None, address: str) -> Address:
-    local, _, domain = clean_header(address).rpartition("@")
-    return Address(display_name=clean_header(name or ""), username=local, domain=domain)
+def _encode(name: str, value: str) -> str:
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    return Header(value, charset, maxlinelen=POLICY.max_line_length, header_name=name).encode(linesep=POLICY.linesep)
+
+
+def _address(header: str, name: str | None, address: str) -> str:
+    """``Name <addr>``; a name with anything beyond plain atoms becomes ONE encoded word.
+
+    Encoding (rather than quoting) keeps commas and quotes from a spreadsheet
+    out of the address syntax.  One word, because decoders disagree about the
+    space between two encoded words inside a phrase; a name too long to fit
+    the header's first line as one word is left out rather than risk the
+    stdlib refolding (and garbling) it.
+    """
+    address = clean_header(address).replace(" ", "")
+    if "@" not in address or any(c in address for c in '<>,;"()[]\\'):
+        raise ValueError(f"not a plain address: {address!r}")
+    name = clean_header(name or "")
+    if not name:
+        return address
+    phrase = name if _ATOMS.match(name) else _UTF8.header_encode(name)
+    if len(phrase) > min(75, POLICY.max_line_length - len(header) - 2) or len(address) + 3 > POLICY.max_line_length:
+        return address
+    # Fold before the address when the line would pass the limit.
+    joint = " " if len(header) + 2 + len(phrase) + 1 + len(address) + 2 <= POLICY.max_line_length else POLICY.linesep + " "
+    return f"{phrase}{joint}<{address}>"
 
 
 def to_bytes(msg: EmailMessage) -> bytes:

@@ -1,0 +1,116 @@
+"""The conference file: the seed loads exactly, and every kind of mistake names file and key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from lgp_mailer.errors import EventError
+from lgp_mailer.event import QA_TITLE, load_event
+
+SEED = Path(__file__).resolve().parent.parent / "events" / "2020-06-18-innovaciok.toml"
+
+MINIMAL = """\
+[programme]
+name = "Program"
+year = 2027
+
+[conference]
+title = "Cím"
+date = 2027-03-11
+start = "10.00"
+end = "12.00"
+
+[platform]
+name = "Zoom"
+
+[registration]
+url = "https://forms.example.org/x"
+text = "Regisztráció:"
+
+[contact]
+office = "Iroda"
+email = "iroda@example.org"
+
+[[agenda]]
+start = "10.00"
+end = "11.00"
+title = "Első"
+
+[[agenda]]
+start = "11.00"
+end = "12.00"
+qa = true
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "event.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_seed_event_loads_with_its_agenda():
+    event = load_event(SEED)
+    assert event.date == dt.date(2020, 6, 18)
+    assert (event.start, event.end) == (dt.time(10, 0), dt.time(12, 35))
+    assert event.help_start == dt.time(9, 30)
+    assert event.moderator_name == "Dr. Zongor Gábor"
+    assert len(event.agenda) == 9
+    dukai = event.agenda[1]
+    assert (dukai.start, dukai.end, dukai.speaker, dukai.role) == (
+        dt.time(10, 25), dt.time(10, 55), "Dr. Dukai Miklós", "helyettes államtitkár")
+    assert dukai.presenter
+    assert event.agenda[2].qa and event.agenda[2].title == QA_TITLE
+    assert event.agenda[-1].title == "Kérdések, válaszok, felvetések, zárszó"
+    assert len(event.committee_members) == 10
+    assert event.supporters == ("Belügyminisztérium", "Emberi Erőforrások Minisztériuma",
+                                "Innovációs és Technológiai Minisztérium")
+
+
+def test_minimal_event_and_time_forms(tmp_path):
+    event = load_event(write(tmp_path, MINIMAL.replace('start = "10.00"\nend = "11.00"', "start = 10:00:00\nend = \"11:00\"")))
+    assert [(s.start, s.end) for s in event.agenda] == [(dt.time(10), dt.time(11)), (dt.time(11), dt.time(12))]
+    assert event.moderator_name is None and event.help_start is None and event.supporters == ()
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "message"),
+    [
+        (lambda t: t.replace('title = "Cím"\n', ""), "conference.title", "missing key"),
+        (lambda t: t.replace('[contact]\noffice = "Iroda"\nemail = "iroda@example.org"\n', ""), "contact", "missing table"),
+        (lambda t: t.replace("date = 2027-03-11", 'date = "2027. március 11."'), "conference.date", "bad date"),
+        (lambda t: t.replace("date = 2027-03-11", "date = 2027-02-30"), None, "not valid TOML"),
+        (lambda t: t.replace('end = "12.00"\n\n[platform]', 'end = "25.00"\n\n[platform]'), "conference.end", "bad time"),
+        (lambda t: t.replace('end = "12.00"\n\n[platform]', 'end = "09.00"\n\n[platform]'), "conference.end", "before it starts"),
+        (lambda t: t.replace('start = "11.00"\nend = "12.00"', 'start = "10.30"\nend = "12.00"'), "agenda[2].start", "overlap"),
+        (lambda t: t.replace('start = "10.00"\nend = "11.00"', 'start = "11.00"\nend = "10.00"'), "agenda[1].end", "before it starts"),
+        (lambda t: t.replace('title = "Cím"', 'title = "Cím"\ntitel = "x"'), "conference.titel", "unknown key"),
+        (lambda t: t.replace("[platform]", "[platfrom]"), "platfrom", "unknown table"),
+        (lambda t: t.replace('title = "Első"', ""), "agenda[1].title", "missing key"),
+        (lambda t: t.replace('url = "https://forms.example.org/x"', 'url = "forms.example.org"'), "registration.url", "not a web address"),
+        (lambda t: t.replace("year = 2027", 'year = "2027"'), "programme.year", "whole number"),
+    ],
+)
+def test_event_errors_name_file_and_key(tmp_path, change, key, message):
+    path = write(tmp_path, change(MINIMAL))
+    with pytest.raises(EventError) as caught:
+        load_event(path)
+    error = caught.value
+    assert error.file == str(path)
+    assert error.key == key
+    assert message in error.message
+    assert str(error).startswith(f"{path}, key {key!r}: " if key else f"{path}: ")
+
+
+def test_missing_and_non_utf8_files(tmp_path):
+    with pytest.raises(EventError, match="event file not found"):
+        load_event(tmp_path / "nope.toml")
+    with pytest.raises(EventError, match="not a file"):
+        load_event(tmp_path)
+    bad = tmp_path / "cp1250.toml"
+    bad.write_bytes(MINIMAL.replace("Cím", "Cím ő").encode("cp1250"))
+    with pytest.raises(EventError, match="not UTF-8"):
+        load_event(bad)

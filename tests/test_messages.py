@@ -1,0 +1,235 @@
+"""Rendered and composed invitations, parsed back exactly as a mail client would."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lgp_mailer.compose import Envelope, clean_header, compose, message_id, to_bytes
+from lgp_mailer.config import load_campaign
+from lgp_mailer.errors import TemplateError
+from lgp_mailer.event import load_event
+from lgp_mailer.messages import MessageFactory
+from lgp_mailer.recipients import Recipient
+from lgp_mailer.render import Rendered, Renderer, article, join_hu
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = dt.datetime(2020, 6, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+MAYOR = Recipient(
+    email="polgarmester@alsomocsolad.example",
+    municipalities=("Alsómocsolád",),
+    salutation="Tisztelt Polgármester Úr!",
+    name="Kiss Ödön",
+)
+JOINT = Recipient(
+    email="jegyzo@kozoshivatal.example",
+    municipalities=("Bikal", "Mágocs", "Újfalu"),
+    salutation="Tisztelt Jegyző Asszony!",
+    role="jegyző",
+)
+
+
+@pytest.fixture(scope="module")
+def campaign():
+    return load_campaign(REPO / "lgp-mailer.toml")
+
+
+@pytest.fixture(scope="module")
+def factory(campaign):
+    return MessageFactory(campaign, load_event(campaign.event_path))
+
+
+def parse(raw: bytes):
+    return BytesParser(policy=policy.default).parsebytes(raw)
+
+
+def decoded_parts(msg):
+    # Bodies travel with CRLF line ends; compare their text with plain newlines.
+    return tuple(msg.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html"))
+
+
+def test_invitation_mime_structure_and_headers(factory):
+    raw = factory.build(MAYOR, now=NOW).as_bytes()
+    msg = parse(raw)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    for part in msg.iter_parts():
+        assert part.get_content_charset() == "utf-8"
+        assert part["Content-Transfer-Encoding"] == "quoted-printable"
+    assert str(msg["From"]) == "Legjobb Önkormányzati Gyakorlatok Programja <meghivo@lgp.example.org>"
+    assert str(msg["To"]) == "Kiss Ödön <polgarmester@alsomocsolad.example>"
+    assert str(msg["Reply-To"]) == "programiroda@lgp.example.org"
+    assert str(msg["Subject"]) == (
+        "Meghívó: Önkormányzati innovációk és jó gyakorlatok – online konferencia, 2020. június 18. (csütörtök) 10.00"
+    )
+    assert msg["Date"].datetime == NOW
+    assert msg["MIME-Version"] == "1.0"
+    assert str(msg["Message-ID"]) == message_id(
+        "lgp-2020-06-18-innovaciok", "invitation", "polgarmester@alsomocsolad.example", "lgp.example.org")
+    assert re.fullmatch(r"<[0-9a-f]{32}\.invitation@lgp\.example\.org>", str(msg["Message-ID"]))
+    assert sorted(msg.keys()) == sorted(
+        ["From", "To", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"])
+
+
+def test_invitation_text_and_html_content(factory):
+    text, html = decoded_parts(parse(factory.build(MAYOR, now=NOW).as_bytes()))
+    assert "\nTisztelt Polgármester Úr!\n\nTisztelt Önkormányzati Szakemberek!\n" in text
+    assert "\n2020. június 18. (csütörtök) 10.00 órától, ZOOM virtuális teremben\n" in text
+    assert ("\n10.25-10.55 Dr. Dukai Miklós, helyettes államtitkár, Önkormányzati Helyettes Államtitkárság, "
+            "Belügyminisztérium – Projektek az önkormányzatok szolgálatában\n") in text
+    assert "\n10.55-11.05 Kérdések, válaszok, felvetések\n" in text
+    assert "\nA 2020. június 18-án 10.00 órától hozzávetőleg 12.35 óráig tartó konferencia tervezett programja:\n" in text
+    assert "\n9.30 órától technikai segítségnyújtás azoknak, akik igénylik:" in text
+    assert "\nModerátor: Dr. Zongor Gábor, a Legjobb Önkormányzati Gyakorlatok programjának szakértője\n" in text
+    assert "\nhttps://docs.google.com/forms/d/e/1FAIpQLScfpAlxYg-WOQWQdHAEqwBwUVAzKMTd6IkxiIFf5TGSFtMJ-A/viewform?usp=sf_link\n" in text
+    assert "következő önkormányzat kapcsolattartójaként szerepel: Alsómocsolád." in text
+    # The agenda row in HTML: speaker in bold, times in their own cell.
+    assert re.search(
+        r'<td[^>]*>10\.25-10\.55</td><td[^>]*><strong[^>]*>Dr\. Dukai Miklós</strong>, helyettes államtitkár, '
+        r"Önkormányzati Helyettes Államtitkárság, Belügyminisztérium – Projektek az önkormányzatok szolgálatában</td>",
+        html,
+    )
+    assert "<style" not in html and 'style="' in html  # CSS inlined for Outlook and Gmail
+    assert len(html.encode("utf-8")) < 102 * 1024 // 2
+    for body in (text, html):
+        for bad in ("None", "nan", "{{", "}}", "õ", "û", "Õ", "Û"):
+            assert bad not in body
+
+
+def test_encoded_lines_never_exceed_76(factory):
+    raw = factory.build(JOINT, now=NOW).as_bytes()
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    _, _, body = raw.partition(b"\r\n\r\n")
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76
+    assert all(byte < 128 for byte in raw)  # 7-bit clean: ő and ű travel encoded
+
+
+def test_joint_office_letter_names_every_municipality(factory):
+    text, html = decoded_parts(parse(factory.build(JOINT, now=NOW).as_bytes()))
+    assert "\nTisztelt Jegyző Asszony!\n" in text
+    assert "kapcsolattartójaként szerepel: Bikal, Mágocs, Újfalu." in text
+    assert "szerepel: Bikal, Mágocs, Újfalu." in html
+    assert str(parse(factory.build(JOINT, now=NOW).as_bytes())["To"]) == "jegyzo@kozoshivatal.example"
+
+
+def test_second_conference_renders_its_own_agenda(campaign):
+    other = MessageFactory(campaign, load_event(REPO / "events" / "2027-03-11-klima.toml"))
+    msg = parse(other.build(MAYOR, now=NOW).as_bytes())
+    text, html = decoded_parts(msg)
+    assert str(msg["Subject"]) == (
+        "Meghívó: Klímaalkalmazkodás és vízmegtartás a kistelepüléseken – online konferencia, "
+        "2027. március 11. (csütörtök) 13.30")
+    assert "\n13.40-14.20 Szőke Győző, polgármester, Példafalva Község Önkormányzata – " \
+           "Esővízgyűjtés a közintézményekben: öt év tapasztalatai\n" in text
+    assert "\n13.30-13.40 Megnyitó – Dr. Kardos Emőke\n" in text
+    assert "Az online konferencia a Microsoft Teams alkalmazással" in text
+    assert "A 2027. március 11-én 13.30 órától hozzávetőleg 15.45 óráig" in text
+    assert "Zongor" not in text and "Dukai" not in html and "ZOOM" not in text
+    assert re.search(r"<strong[^>]*>Dr\. Őri Lőrinc</strong>", html)
+
+
+def test_html_autoescapes_sheet_values(factory):
+    evil = dataclasses.replace(MAYOR, municipalities=('<script>alert(1)</script> & "Bt"',), name="<b>X</b>")
+    html = factory.build(evil, now=NOW).rendered.html
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in html
+
+
+def test_logo_goes_inline_through_multipart_related(tmp_path, campaign):
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    with_logo = dataclasses.replace(campaign, sender=dataclasses.replace(campaign.sender, logo=logo))
+    msg = parse(MessageFactory(with_logo, load_event(campaign.event_path)).build(MAYOR, now=NOW).as_bytes())
+    html_side = list(msg.iter_parts())[1]
+    assert html_side.get_content_type() == "multipart/related"
+    html, image = list(html_side.iter_parts())
+    assert html.get_content_type() == "text/html" and 'src="cid:logo.lgp-mailer"' in html.get_content()
+    assert image.get_content_type() == "image/png"
+    assert image["Content-ID"] == "<logo.lgp-mailer>"
+    assert image.get_content_disposition() == "inline"
+    assert image.get_content() == logo.read_bytes()
+
+
+def test_proof_copy_has_its_own_message_id(factory):
+    proof = factory.build(MAYOR, now=NOW, proof_to="en@iroda.example")
+    real = factory.build(MAYOR, now=NOW)
+    assert proof.message_id != real.message_id and ".proof." not in real.message_id
+    assert str(parse(proof.as_bytes())["To"]) == "en@iroda.example"
+
+
+def test_message_id_is_stable_case_insensitive_and_hides_the_sender():
+    a = message_id("camp", "invitation", "Kiss@Example.org", "lgp.example.org")
+    assert a == message_id("camp", "invitation", "kiss@example.org", "lgp.example.org")
+    assert a != message_id("camp", "reminder", "kiss@example.org", "lgp.example.org")
+    assert a != message_id("camp2", "invitation", "kiss@example.org", "lgp.example.org")
+    assert "meghivo" not in a and "kiss" not in a
+
+
+def test_broken_and_missing_templates_are_clear_errors(tmp_path, campaign):
+    for name, body in {"invitation.subject.j2": "{{ event.title }", "invitation.txt.j2": "x",
+                       "invitation.html.j2": "x"}.items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    with pytest.raises(TemplateError, match="template syntax error") as caught:
+        Renderer([tmp_path])
+    assert caught.value.file.endswith("invitation.subject.j2") and caught.value.row == 1
+    (tmp_path / "invitation.subject.j2").write_text("{{ event.titel }}", encoding="utf-8")
+    with pytest.raises(TemplateError, match="titel") as caught:
+        MessageFactory(campaign, load_event(campaign.event_path), renderer=Renderer([tmp_path])).build(MAYOR)
+    assert caught.value.file.endswith("invitation.subject.j2")
+    (tmp_path / "invitation.subject.j2").write_text("Tárgy {{ recipient.county }}", encoding="utf-8")
+    with pytest.raises(TemplateError, match="missing"):
+        MessageFactory(campaign, load_event(campaign.event_path), renderer=Renderer([tmp_path])).build(MAYOR)
+    with pytest.raises(TemplateError, match="template not found"):
+        Renderer([tmp_path / "nowhere"])
+
+
+def test_hungarian_helpers():
+    assert join_hu(["Bikal"]) == "Bikal"
+    assert join_hu(["Bikal", "Mágocs"]) == "Bikal és Mágocs"
+    assert join_hu(["A", "B", "C"]) == "A, B és C"
+    assert [article(w) for w in ("ZOOM", "Egyesület", "Őrség", "iroda@x.hu", "Microsoft")] == ["a", "az", "az", "az", "a"]
+
+
+def test_clean_header_removes_line_breaks_and_encoded_words():
+    assert clean_header("Tárgy\r\nBcc: x@example.org") == "Tárgy Bcc: x@example.org"
+    assert clean_header("a =?utf-8?q?=0D=0ABcc:_x?= b") == "a b"
+    assert clean_header("=?=?x?=?=") == ""
+    assert clean_header("x\u2028y\x00z") == "x y z"
+
+
+# Arbitrary text laced with the pieces an injection is made of.
+header_text = st.lists(
+    st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Z", "Cc")), max_size=12)
+    | st.sampled_from(["\r", "\n", "\r\n", "=?", "?=", "=?utf-8?q?=0D=0A?=", ":", "Bcc: evil@example.org", "ő", "ű"]),
+    max_size=8,
+).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(subject=header_text, to_name=header_text, from_name=header_text)
+def test_no_data_can_inject_a_header(subject, to_name, from_name):
+    rendered = Rendered(subject=subject or "x", text="szöveg\n", html="<p>szöveg</p>\n")
+    envelope = Envelope(from_name=from_name, from_address="meghivo@lgp.example.org",
+                        to_address="polgarmester@falu.example", to_name=to_name,
+                        message_id="<a@lgp.example.org>", date=NOW)
+    msg = parse(to_bytes(compose(rendered, envelope)))
+    assert sorted(msg.keys()) == sorted(["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"])
+    assert msg["To"].addresses[0].addr_spec == "polgarmester@falu.example"
+    assert msg["From"].addresses[0].addr_spec == "meghivo@lgp.example.org"
+    for name in ("Subject", "To", "From"):
+        value = str(msg[name])
+        assert "\r" not in value and "\n" not in value and "=?" not in value
+    # What was written is what a client shows: no lost or added space, no mojibake.
+    assert str(msg["Subject"]) == clean_header(subject or "x")
+    for name, given_name in (("To", to_name), ("From", from_name)):
+        shown = msg[name].addresses[0].display_name
+        assert shown in (clean_header(given_name), "")  # exact, or left out when too long
+        assert shown or len(clean_header(given_name).encode()) > 20 or not clean_header(given_name)
+    assert msg.defects == []

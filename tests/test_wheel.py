@@ -1,0 +1,47 @@
+"""A built wheel carries the example campaign, so `preview` works from any folder after `pip install .`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_example_campaign_and_previews_from_anywhere(tmp_path):
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(REPO)],
+        check=True,
+        cwd=tmp_path,
+    )
+    (wheel,) = dist.glob("lgp_mailer-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in (
+        "lgp_mailer/_shipped/lgp-mailer.toml",
+        "lgp_mailer/_shipped/templates/invitation.html.j2",
+        "lgp_mailer/_shipped/events/2020-06-18-innovaciok.toml",
+        "lgp_mailer/_shipped/recipients/pelda-onkormanyzatok.xlsx",
+    ):
+        assert needed in names
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    code = (
+        "import lgp_mailer, sys; from pathlib import Path; "
+        f"assert Path(lgp_mailer.__file__).is_relative_to({str(site)!r}), lgp_mailer.__file__; "
+        "from lgp_mailer.cli import main; sys.argv = ['lgp-mailer', 'preview', '--limit', '2']; main()"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True,
+                            encoding="utf-8")
+    assert result.returncode == 0, result.stderr
+    assert "_shipped" in result.stderr  # "using the shipped example campaign (.../lgp_mailer/_shipped)"
+    assert len(list((elsewhere / "preview").glob("*.eml"))) == 2
