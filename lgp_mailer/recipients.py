@@ -148,6 +148,9 @@ def _read_sheet(path: Path, raw: RawSheet, mapping, merger: _Merger, *, every: b
             merger.warn(f"sheet skipped: {error.message}", raw.name, error.row, None, None)
         return False
     merger.columns.update({(raw.name, f): column.header for f, column in header.columns.items()})
+    if "name" not in header.columns and "gender" not in header.columns and "salutation" not in header.columns:
+        # One warning for the sheet, not one per row: neutral is the only choice.
+        merger.warn("no name or gender column: every salutation is neutral", raw.name, header.row, None, None)
     for missing in header.unmapped:
         merger.warn(f"column mapping: this sheet has no column {missing!r}", raw.name, header.row, missing, None)
     county = raw.name if every and "county" not in header.columns else None
@@ -305,7 +308,8 @@ class _Merger:
         else:
             gender = entry.genders[0][2] if entry.genders else guess_gender(name)
             text, kind = _salutation(role, gender), gender or "neutral"
-            if gender is None:
+            has_columns = {(entry.sheet, "name"), (entry.sheet, "gender")} & self.columns.keys()
+            if gender is None and has_columns:
                 column = self.columns.get((entry.sheet, "name"))
                 self.warn("gender unknown: neutral salutation", entry.sheet, entry.rows[0], column, name or "")
         return Recipient(

@@ -1,0 +1,512 @@
+"""Recipient sheets in every format, encoding and shape offices send them in."""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sheets_factory import HEADER, write_csv, write_ods, write_xls, write_xlsx
+
+from lgp_mailer.errors import ExitCode, RecipientsError
+from lgp_mailer.recipients import Finding, Recipient, Rejected, load_recipients
+
+NEUTRAL = "Tisztelt Polgármester Asszony, Polgármester Úr!"
+HUNGARIAN_ROWS = [
+    HEADER,
+    ["Győr-Moson-Sopron", "Őrség", "Kovács Ödön", "polgármester", "férfi", "polgarmester@orseg.hu"],
+    ["Szabolcs-Szatmár-Bereg", "Újfehértó", "Szűcs Erzsébet", "jegyző", "nő", "jegyzo@ujfeherto.hu"],
+]
+EXPECTED = [
+    ("polgarmester@orseg.hu", ("Őrség",), "Tisztelt Polgármester Úr!", "Győr-Moson-Sopron"),
+    ("jegyzo@ujfeherto.hu", ("Újfehértó",), "Tisztelt Jegyző Asszony!", "Szabolcs-Szatmár-Bereg"),
+]
+
+
+def summary(sheet) -> list[tuple]:
+    return [(r.email, r.municipalities, r.salutation, r.county) for r in sheet.recipients]
+
+
+# --- formats and encodings -----------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".xlsm"])
+def test_xlsx_and_xlsm(tmp_path, suffix):
+    sheet = load_recipients(write_xlsx(tmp_path / f"lista{suffix}", {"Lap1": HUNGARIAN_ROWS}))
+    assert summary(sheet) == EXPECTED
+    assert sheet.findings == []
+    assert sheet.sheets == ("Lap1",)
+
+
+def test_xls_workbook(tmp_path):
+    sheet = load_recipients(write_xls(tmp_path / "regi.xls", {"Munka1": HUNGARIAN_ROWS}))
+    assert summary(sheet) == EXPECTED
+
+
+def test_ods_workbook(tmp_path):
+    sheet = load_recipients(write_ods(tmp_path / "lista.ods", {"Munkalap1": HUNGARIAN_ROWS}))
+    assert summary(sheet) == EXPECTED
+    assert sheet.sheets == ("Munkalap1",)
+
+
+def test_cp1250_semicolon_csv_with_double_acute_letters(tmp_path):
+    rows = [
+        ["Önkormányzat", "Név", "E-mail"],
+        ["Őriszentpéter", "Fűzfa Győző", "hivatal@oriszentpeter.hu"],
+        ["ŰRHEGY", "Kő Ödön", "polgarmester@urhegy.hu"],
+    ]
+    path = write_csv(tmp_path / "export.csv", rows, encoding="cp1250", delimiter=";")
+    assert "ő".encode("cp1250") in path.read_bytes()  # really not UTF-8
+    sheet = load_recipients(path)
+    assert sheet.encoding == "cp1250"
+    assert [(r.email, r.municipalities, r.name, r.salutation) for r in sheet.recipients] == [
+        ("hivatal@oriszentpeter.hu", ("Őriszentpéter",), "Fűzfa Győző", "Tisztelt Polgármester Úr!"),
+        ("polgarmester@urhegy.hu", ("ŰRHEGY",), "Kő Ödön", "Tisztelt Polgármester Úr!"),
+    ]
+    assert sheet.findings == []
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter", "expected_encoding"),
+    [
+        ("utf-8", ",", "utf-8"),
+        ("utf-8-sig", ";", "utf-8-sig"),
+        ("utf-8", "\t", "utf-8"),
+    ],
+)
+def test_utf8_csv_with_and_without_bom(tmp_path, encoding, delimiter, expected_encoding):
+    sheet = load_recipients(write_csv(tmp_path / "lista.csv", HUNGARIAN_ROWS, encoding=encoding, delimiter=delimiter))
+    assert summary(sheet) == EXPECTED
+    assert sheet.encoding == expected_encoding
+
+
+def test_utf16_unicode_text_export(tmp_path):
+    # Excel's "Unicode text": UTF-16 LE with BOM, tab-separated, .txt
+    path = write_csv(tmp_path / "unicode.txt", HUNGARIAN_ROWS, encoding="utf-16", delimiter="\t")
+    assert path.read_bytes()[:2] == b"\xff\xfe"
+    sheet = load_recipients(path)
+    assert summary(sheet) == EXPECTED
+    assert sheet.encoding == "utf-16"
+
+
+def test_title_rows_above_the_header(tmp_path):
+    rows = [["Meghívottak listája – 2020. június"], [], [None, "összesen: 2"], *HUNGARIAN_ROWS]
+    sheet = load_recipients(write_xlsx(tmp_path / "cim.xlsx", {"Lap1": rows}))
+    assert summary(sheet) == EXPECTED
+    assert [r.rows for r in sheet.recipients] == [(5,), (6,)]
+
+
+def test_one_sheet_per_county_with_all(tmp_path):
+    header = ["Település", "E-mail"]
+    path = write_xlsx(
+        tmp_path / "megyek.xlsx",
+        {
+            "Baranya": [header, ["Bikal", "pm@bikal.hu"], ["Mágocs", "pm@magocs.hu"]],
+            "Üres": [],
+            "Zala": [header, ["Zalaszentgyörgy", "pm@zalaszentgyorgy.hu"]],
+        },
+    )
+    sheet = load_recipients(path, sheet="all")
+    assert [(r.email, r.county, r.sheet, r.rows) for r in sheet.recipients] == [
+        ("pm@bikal.hu", "Baranya", "Baranya", (2,)),
+        ("pm@magocs.hu", "Baranya", "Baranya", (3,)),
+        ("pm@zalaszentgyorgy.hu", "Zala", "Zala", (2,)),
+    ]
+    assert sheet.sheets == ("Baranya", "Zala")
+    # Without "all" only the first non-empty sheet counts; by name picks one.
+    assert [r.email for r in load_recipients(path).recipients] == ["pm@bikal.hu", "pm@magocs.hu"]
+    assert [r.email for r in load_recipients(path, sheet="zala").recipients] == ["pm@zalaszentgyorgy.hu"]
+
+
+def test_first_non_empty_sheet_is_the_default(tmp_path):
+    path = write_xlsx(tmp_path / "lista.xlsx", {"Üres": [], "Címek": HUNGARIAN_ROWS})
+    assert summary(load_recipients(path)) == EXPECTED
+
+
+def test_unknown_sheet_name_lists_the_sheets(tmp_path):
+    path = write_xlsx(tmp_path / "lista.xlsx", {"Lap1": HUNGARIAN_ROWS})
+    with pytest.raises(RecipientsError) as caught:
+        load_recipients(path, sheet="Pest")
+    assert str(caught.value) == f"{path}: no sheet named 'Pest'; the workbook has 'Lap1'"
+
+
+def test_formula_is_never_an_address(tmp_path):
+    rows = [["Önkormányzat", "E-mail"], ["Bikal", '=CONCATENATE("pm","@bikal.hu")'], ["Mágocs", "pm@magocs.hu"]]
+    path = write_xlsx(tmp_path / "keplet.xlsx", {"Lap1": rows})
+    sheet = load_recipients(path)
+    assert [r.email for r in sheet.recipients] == ["pm@magocs.hu"]
+    assert sheet.problems == [
+        Finding("problem", "a formula instead of an address", str(path), "Lap1", 2, "E-mail", '=CONCATENATE("pm","@bikal.hu")')
+    ]
+    assert sheet.rejected == [
+        Rejected('=CONCATENATE("pm","@bikal.hu")', ("Bikal",), (2,), "formula instead of an address")
+    ]
+
+
+def test_formula_in_ods_is_reported(tmp_path):
+    rows = [["Önkormányzat", "E-mail"], ["Bikal", "=[.A2]"]]
+    sheet = load_recipients(write_ods(tmp_path / "keplet.ods", {"Lap1": rows}))
+    assert sheet.recipients == []
+    assert [(f.row, f.column, f.value, f.problem) for f in sheet.problems] == [
+        (2, "E-mail", "of:=[.A2]", "a formula instead of an address")
+    ]
+
+
+# --- headers ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ["Település neve", "Polgármester neve", "E-mail-cím"],
+        ["ÖNKORMÁNYZAT", "Név", "Email cím"],
+        ["Municipality", "Name", "email address"],
+        [" település ", "NÉV", "e-mail"],
+    ],
+)
+def test_header_aliases(tmp_path, headers):
+    path = write_csv(tmp_path / "a.csv", [headers, ["Bikal", "Kiss Ödön", "pm@bikal.hu"]])
+    sheet = load_recipients(path)
+    assert [(r.email, r.municipalities, r.name) for r in sheet.recipients] == [
+        ("pm@bikal.hu", ("Bikal",), "Kiss Ödön")
+    ]
+
+
+def test_user_mapping_for_other_headers(tmp_path):
+    rows = [["Hivatal", "Hivatali elérhetőség", "Vezető"], ["Bikal", "pm@bikal.hu", "Kiss Ödön"]]
+    path = write_csv(tmp_path / "a.csv", rows)
+    columns = {"Hivatal": "municipality", "hivatali ELÉRHETŐSÉG": "email", "Vezető": "name"}
+    sheet = load_recipients(path, columns=columns)
+    assert [(r.email, r.municipalities, r.salutation) for r in sheet.recipients] == [
+        ("pm@bikal.hu", ("Bikal",), "Tisztelt Polgármester Úr!")
+    ]
+
+
+def test_two_columns_for_one_field_is_an_error_naming_both(tmp_path):
+    path = write_csv(tmp_path / "a.csv", [["Település", "Név", "Polgármester neve", "E-mail"], ["Bikal", "A", "B", "a@b.hu"]])
+    with pytest.raises(RecipientsError) as caught:
+        load_recipients(path)
+    assert str(caught.value) == (
+        f"{path}, row 1: columns 'Név' and 'Polgármester neve' both mean name; "
+        "map one of them in [columns] (e.g. 'Polgármester neve' = \"ignore\")"
+    )
+    # ... and the suggested mapping resolves it.
+    sheet = load_recipients(path, columns={"Polgármester neve": "ignore"})
+    assert [r.name for r in sheet.recipients] == ["A"]
+
+
+def test_mapping_to_an_unknown_field(tmp_path):
+    path = write_csv(tmp_path / "a.csv", HUNGARIAN_ROWS)
+    with pytest.raises(RecipientsError, match="column mapping 'Cím' = 'address': the field must be one of"):
+        load_recipients(path, columns={"Cím": "address"})
+
+
+# --- addresses -----------------------------------------------------------------
+
+
+def test_address_cleaning_and_several_addresses_in_a_cell(tmp_path):
+    rows = [
+        ["Önkormányzat", "E-mail"],
+        ["Bikal", "\u00a0mailto:pm@Bikal.HU\u200b "],
+        ["Mágocs", "Kovács, János <Jegyzo@Magocs.hu>; titkarsag@magocs.hu"],
+        ["Győr", "hivatal@GYŐR.hu, MAILTO:pm@gyor.hu"],
+    ]
+    sheet = load_recipients(write_xlsx(tmp_path / "a.xlsx", {"Lap1": rows}))
+    assert [(r.email, r.municipalities, r.rows) for r in sheet.recipients] == [
+        ("pm@bikal.hu", ("Bikal",), (2,)),
+        ("Jegyzo@magocs.hu", ("Mágocs",), (3,)),
+        ("titkarsag@magocs.hu", ("Mágocs",), (3,)),
+        ("hivatal@xn--gyr-7xa.hu", ("Győr",), (4,)),
+        ("pm@gyor.hu", ("Győr",), (4,)),
+    ]
+    assert sheet.problems == []
+
+
+def test_invalid_addresses_are_problems_and_rejected(tmp_path):
+    rows = [
+        ["Önkormányzat", "E-mail"],
+        ["Bikal", "kovacs@"],
+        ["Mágocs", "kovács@magocs.hu"],
+        ["Győr", ""],
+        ["Pécs", "ok@pecs.hu"],
+    ]
+    path = write_csv(tmp_path / "a.csv", rows)
+    sheet = load_recipients(path)
+    assert [r.email for r in sheet.recipients] == ["ok@pecs.hu"]
+    assert [(f.severity, f.row, f.column, f.value, f.problem) for f in sheet.problems] == [
+        ("problem", 2, "E-mail", "kovacs@", "not an address: There must be something after the @-sign."),
+        (
+            "problem", 3, "E-mail", "kovács@magocs.hu",
+            "not an address: Internationalized characters before the @-sign are not supported: 'á'.",
+        ),
+        ("problem", 4, "E-mail", "", "no e-mail address"),
+    ]
+    assert [(r.address, r.municipalities, r.rows) for r in sheet.rejected] == [
+        ("kovacs@", ("Bikal",), (2,)),
+        ("kovács@magocs.hu", ("Mágocs",), (3,)),
+        ("", ("Győr",), (4,)),
+    ]
+
+
+# --- one recipient per address -------------------------------------------------
+
+
+def test_joint_office_is_one_recipient_for_several_municipalities(tmp_path):
+    rows = [
+        HEADER,
+        ["Baranya", "Bikal", "Fehérné Győri Ilona", "jegyző", None, "jegyzo@kozos.hu"],
+        ["Baranya", "Mágocs", "Fehérné Győri Ilona", "Jegyző", None, "JEGYZO@kozos.hu"],
+        ["Baranya", "Alsómocsolád", "Fehérné  Győri Ilona", "jegyző", None, "jegyzo@KOZOS.hu"],
+    ]
+    sheet = load_recipients(write_csv(tmp_path / "a.csv", rows))
+    assert sheet.recipients == [
+        Recipient(
+            email="jegyzo@kozos.hu",
+            municipalities=("Bikal", "Mágocs", "Alsómocsolád"),
+            salutation="Tisztelt Jegyző Asszony!",
+            county="Baranya",
+            name="Fehérné Győri Ilona",
+            role="jegyző",
+            gender="female",
+            rows=(2, 3, 4),
+            sheet=None,
+            salutation_kind="female",
+        )
+    ]
+    assert sheet.findings == []
+
+
+def test_merged_rows_that_disagree_get_the_neutral_salutation(tmp_path):
+    rows = [
+        HEADER,
+        ["Baranya", "Bikal", "Kiss Ödön", "polgármester", None, "hivatal@kozos.hu"],
+        ["Baranya", "Mágocs", "Nagy Andrea", "polgármester", None, "hivatal@kozos.hu"],
+    ]
+    path = write_csv(tmp_path / "a.csv", rows)
+    sheet = load_recipients(path)
+    assert [(r.municipalities, r.salutation, r.salutation_kind) for r in sheet.recipients] == [
+        (("Bikal", "Mágocs"), NEUTRAL, "neutral")
+    ]
+    assert sheet.findings == [
+        Finding(
+            "warning", "merged with row 2, which has a different name ('Kiss Ödön'): neutral salutation",
+            str(path), None, 3, "Név", "Nagy Andrea",
+        )
+    ]
+
+
+def test_same_address_and_municipality_twice_is_a_problem(tmp_path):
+    rows = [["Önkormányzat", "E-mail"], ["Bikal", "pm@bikal.hu"], ["bikal", "PM@bikal.hu"]]
+    sheet = load_recipients(write_csv(tmp_path / "a.csv", rows))
+    assert sheet.recipients == []
+    assert [(f.severity, f.row, f.problem) for f in sheet.findings] == [
+        ("warning", 1, "no name or gender column: every salutation is neutral"),
+        ("problem", 3, "the same address and municipality as row 2"),
+    ]
+    assert sheet.rejected == [Rejected("pm@bikal.hu", ("Bikal",), (2, 3), "listed twice for bikal")]
+
+
+def test_missing_municipality_holds_back_the_whole_address(tmp_path):
+    rows = [["Önkormányzat", "E-mail"], ["Bikal", "pm@kozos.hu"], ["nan", "pm@kozos.hu"], ["Pécs", "pm@pecs.hu"]]
+    sheet = load_recipients(write_csv(tmp_path / "a.csv", rows))
+    assert [r.email for r in sheet.recipients] == ["pm@pecs.hu"]
+    assert [(f.row, f.column, f.problem) for f in sheet.problems] == [(3, "Önkormányzat", "missing municipality")]
+    assert sheet.rejected == [Rejected("pm@kozos.hu", ("Bikal",), (2, 3), "missing municipality")]
+
+
+# --- salutations from the sheet ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "gender", "expected"),
+    [
+        ("Dr. Szűcs Erzsébet", "polgármester", None, "Tisztelt Polgármester Asszony!"),
+        ("ifj. Tóth Ferenc", "alpolgármester", None, "Tisztelt Alpolgármester Úr!"),
+        ("Horváth Lászlóné", "jegyző", None, "Tisztelt Jegyző Asszony!"),
+        ("Kovácsné Szabó Éva", "aljegyző", None, "Tisztelt Aljegyző Asszony!"),
+        ("Kiss Lőrinc", "polgármester", None, NEUTRAL),
+        ("Kiss Lőrinc", "polgármester", "F", "Tisztelt Polgármester Úr!"),
+        ("Kiss Lőrinc", None, "N", "Tisztelt Polgármester Asszony!"),
+        (None, "főjegyző", "FÉRFI", "Tisztelt Főjegyző Úr!"),
+        (None, "Polgármester", "Nő", "Tisztelt Polgármester Asszony!"),
+        # The gender column beats the name.
+        ("Nagy Andrea", "polgármester", "férfi", "Tisztelt Polgármester Úr!"),
+    ],
+)
+def test_salutation_from_the_row(tmp_path, name, role, gender, expected):
+    path = write_csv(tmp_path / "a.csv", [HEADER, ["Pest", "Üröm", name, role, gender, "pm@urom.hu"]])
+    assert [r.salutation for r in load_recipients(path).recipients] == [expected]
+
+
+def test_explicit_salutation_overrides_everything(tmp_path):
+    rows = [
+        ["Önkormányzat", "Név", "Nem", "Megszólítás", "E-mail"],
+        ["Üröm", "Kiss Ödön", "férfi", "Kedves Ödön!", "pm@urom.hu"],
+    ]
+    sheet = load_recipients(write_csv(tmp_path / "a.csv", rows))
+    assert [(r.salutation, r.salutation_kind) for r in sheet.recipients] == [("Kedves Ödön!", "explicit")]
+
+
+def test_unknown_gender_is_a_warning(tmp_path):
+    rows = [["Önkormányzat", "Név", "Nem", "E-mail"], ["Üröm", "Kiss Lőrinc", "?", "pm@urom.hu"]]
+    path = write_csv(tmp_path / "a.csv", rows)
+    sheet = load_recipients(path)
+    assert [r.salutation for r in sheet.recipients] == [NEUTRAL]
+    assert [(f.severity, f.row, f.column, f.value, f.problem) for f in sheet.findings] == [
+        ("warning", 2, "Nem", "?", "gender value not recognised (use nő or férfi); the name decides"),
+        ("warning", 2, "Név", "Kiss Lőrinc", "gender unknown: neutral salutation"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [("Gyõr", "Győr"), ("Fûzfa", "Fűzfa"), ("GyÅ‘r", "Győr"), ("PÃ©cs", "Pécs")],
+)
+def test_mojibake_is_a_warning(tmp_path, text, hint):
+    rows = [["Önkormányzat", "Név", "E-mail"], [text, "Kiss Ödön", "pm@pelda.hu"]]
+    sheet = load_recipients(write_csv(tmp_path / "a.csv", rows))
+    assert [r.municipalities for r in sheet.recipients] == [(text,)]
+    assert [(f.severity, f.value, f.problem) for f in sheet.findings] == [
+        ("warning", text, f"looks like mojibake (wrong code page); did you mean {hint!r}?")
+    ]
+
+
+def test_western_code_page_text_is_flagged_but_western_bytes_read_right(tmp_path):
+    # Text that once passed through a Western code page (ő became õ), now in UTF-8:
+    rows = [["Önkormányzat", "Név", "E-mail"], ["Gyõr", "Kiss Ödön", "pm@gyor.hu"]]
+    sheet = load_recipients(write_csv(tmp_path / "a.csv", rows, encoding="utf-8"))
+    assert [f.problem for f in sheet.warnings] == ["looks like mojibake (wrong code page); did you mean 'Győr'?"]
+    # The same õ written as a cp1252 byte (0xF5) is ő in cp1250, which we read non-UTF-8 files as.
+    sheet = load_recipients(write_csv(tmp_path / "b.csv", rows, encoding="cp1252"))
+    assert [r.municipalities for r in sheet.recipients] == [("Győr",)]
+    assert sheet.warnings == []
+
+
+# --- bad input: one line, exit 2 ------------------------------------------------
+
+
+def _error(path, **kwargs) -> str:
+    with pytest.raises(RecipientsError) as caught:
+        load_recipients(path, **kwargs)
+    assert caught.value.exit_code == ExitCode.USAGE
+    return str(caught.value)
+
+
+def test_missing_file_and_folder(tmp_path):
+    assert _error(tmp_path / "nincs.xlsx") == f"{tmp_path / 'nincs.xlsx'}: file not found"
+    assert _error(tmp_path) == f"{tmp_path}: is a folder, not a spreadsheet file"
+
+
+def test_unknown_format(tmp_path):
+    path = tmp_path / "lista.docx"
+    path.write_bytes(b"x")
+    assert _error(path) == f"{path}: unknown format '.docx': use one of .xlsx, .xlsm, .xls, .ods, .csv, .txt"
+
+
+def test_zip_and_random_bytes_renamed_to_xlsx(tmp_path):
+    zipped = tmp_path / "kepek.xlsx"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("foto.jpg", b"\xff\xd8\xff")
+    assert _error(zipped) == f"{zipped}: not a workbook: a zip archive without a spreadsheet inside"
+    noise = tmp_path / "zaj.xlsx"
+    noise.write_bytes(bytes(range(256)) * 4)
+    assert _error(noise) == f"{noise}: not a workbook: the .xlsx file holds neither Excel nor OpenDocument data"
+    fake_xls = tmp_path / "zaj.xls"
+    fake_xls.write_bytes(b"<html><body>export</body></html>")
+    assert "not a workbook" in _error(fake_xls)
+
+
+def test_binary_data_renamed_to_csv(tmp_path):
+    path = tmp_path / "zaj.csv"
+    path.write_bytes(bytes(range(256)))
+    assert _error(path) == f"{path}: binary data, not a text (CSV) file"
+
+
+def test_empty_and_header_only_files(tmp_path):
+    empty = tmp_path / "ures.csv"
+    empty.write_bytes(b"")
+    assert _error(empty) == f"{empty}: the file is empty"
+    header_only = write_csv(tmp_path / "fejlec.csv", [HEADER, [], []])
+    assert _error(header_only) == f"{header_only}: no data rows below the header"
+    empty_book = write_xlsx(tmp_path / "ures.xlsx", {"Lap1": []})
+    assert _error(empty_book) == f"{empty_book}: the workbook is empty: no sheet has any data"
+
+
+def test_no_email_column(tmp_path):
+    path = write_csv(tmp_path / "a.csv", [["Település", "Név"], ["Bikal", "Kiss Ödön"]])
+    assert _error(path) == (
+        f"{path}, row 1: no e-mail column (found 'Település', 'Név'); name it 'E-mail' or map it in [columns]"
+    )
+    nothing = write_csv(tmp_path / "b.csv", [["a", "b"], ["c", "d"]])
+    assert _error(nothing) == f"{nothing}: no header row with an e-mail column in the first 20 rows"
+
+
+def test_no_municipality_column(tmp_path):
+    path = write_csv(tmp_path / "a.csv", [["Név", "E-mail"], ["Kiss Ödön", "pm@bikal.hu"]])
+    assert _error(path) == f"{path}, row 1: no municipality column (Önkormányzat or Település); map it in [columns]"
+
+
+def test_unterminated_quote_in_csv(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text('Önkormányzat;E-mail\r\nBikal;pm@bikal.hu\r\n"Mágocs;pm@magocs.hu\r\nPécs;pm@pecs.hu\r\n', encoding="utf-8")
+    assert _error(path) == f"{path}, row 3: broken CSV (unexpected end of data); check for an unclosed quote"
+
+
+def test_all_sheets_without_any_usable_sheet(tmp_path):
+    path = write_xlsx(tmp_path / "a.xlsx", {"Útmutató": [["Kérjük, töltse ki"]], "Lap2": [["x", "y"]]})
+    assert _error(path, sheet="all") == (
+        f"{path}, sheet 'Útmutató': no header row with an e-mail column in the first 20 rows"
+    )
+
+
+# --- odd cells: nothing crashes, nothing shows "None", "nan" or "{{" ----------
+
+_ODD = st.one_of(
+    st.sampled_from(["", " ", "None", "nan", "NaN", "#N/A", "{{ name }}", "{% if %}", "\u00a0", "\u200b", "=A1", "-"]),
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=25),
+)
+_BAD_WORDS = ("none", "nan", "{{")
+
+
+def _leaks(output: str, *inputs: str) -> list[str]:
+    """Words in ``output`` that no input cell contained: invented by the loader."""
+    text = " ".join(inputs).lower()
+    return [word for word in _BAD_WORDS if word in output.lower() and word not in text]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_ODD, _ODD, _ODD, _ODD, _ODD, _ODD), min_size=1, max_size=6))
+def test_odd_cells_never_crash_or_leak_placeholders(rows):
+    header = ["Önkormányzat", "Név", "Beosztás", "Nem", "Megszólítás", "E-mail"]
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_csv(Path(folder) / "odd.csv", [header, *[list(row) for row in rows]], encoding="utf-8")
+        try:
+            sheet = load_recipients(path)
+        except RecipientsError as error:
+            assert str(error).startswith(str(path))  # one line naming the file
+            return
+    cells = [cell for row in rows for cell in row]
+    for recipient in sheet.recipients:
+        assert not _leaks(recipient.salutation, *cells)
+        for municipality in recipient.municipalities:
+            assert municipality and not _leaks(municipality, *cells)
+            assert "{{" not in municipality and "{%" not in municipality
+        assert "{{" not in recipient.salutation
+        assert recipient.salutation.strip() == recipient.salutation and recipient.salutation
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=_ODD, gender=_ODD)
+def test_any_name_gives_one_of_the_three_salutations(name, gender):
+    rows = [["Önkormányzat", "Név", "Nem", "E-mail"], ["Bikal", name, gender, "pm@bikal.hu"]]
+    with tempfile.TemporaryDirectory() as folder:
+        sheet = load_recipients(write_csv(Path(folder) / "n.csv", rows, encoding="utf-8"))
+    if sheet.recipients:
+        assert sheet.recipients[0].salutation in (
+            "Tisztelt Polgármester Asszony!",
+            "Tisztelt Polgármester Úr!",
+            NEUTRAL,
+        )
