@@ -122,7 +122,8 @@ def _password(settings: SmtpSettings, env: Mapping[str, str], interactive: bool,
         return Secret(value, f"file named by {PASSWORD_FILE_ENV}")
     if settings.password_command:
         return Secret(run_secret_command(settings.password_command, "password_command", run), "password_command")
-    assert settings.username
+    if not settings.username:
+        raise CredentialsError("password authentication needs a username", key="username")
     value = keyring_get(settings.keyring_service, settings.username)
     if value:
         return Secret(value, f"keyring {settings.keyring_service}")
