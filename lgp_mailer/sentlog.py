@@ -101,10 +101,13 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def default_ledger_path(env: Mapping[str, str] = os.environ) -> Path:
-    """``LGP_MAILER_DB`` if set, else the user's data folder (platformdirs)."""
+def default_ledger_path(env: Mapping[str, str] = os.environ, configured: Path | None = None) -> Path:
+    """Where the sent log lives: ``LGP_MAILER_DB`` > ``configured`` (the
+    toml's ``database``) > the user's data folder (platformdirs)."""
     if env.get(DB_ENV):
         return Path(env[DB_ENV]).expanduser()
+    if configured is not None:
+        return Path(configured).expanduser()
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("lgp-mailer", appauthor=False)) / "sent-log.sqlite3"

@@ -25,7 +25,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,16 +58,36 @@ class Received:
 
 @dataclass
 class Hold:
-    """The k-th DATA's final reply, held until ``release``."""
+    """The k-th DATA's final reply, held until ``release``.
+
+    The message counts as received when it is released with a 2xx reply,
+    even if the client has gone meanwhile (killed, timed out): a real MTA
+    that has queued a message delivers it whether or not its 250 arrived.
+    """
 
     reached: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
     reply: str = "250 2.0.0 OK (after hold)"
+    _settle: Callable[[str], None] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def attach(self, settle: Callable[[str], None]) -> None:
+        with self._lock:
+            self._settle = settle
+            if not self.released.is_set():
+                return
+        settle(self.reply)
 
     def release(self, reply: str | None = None) -> None:
-        if reply is not None:
-            self.reply = reply
-        self.released.set()
+        with self._lock:
+            if self.released.is_set():
+                return
+            if reply is not None:
+                self.reply = reply
+            self.released.set()
+            settle = self._settle
+        if settle is not None:
+            settle(self.reply)
 
 
 class ScriptedHandler:
@@ -105,7 +125,7 @@ class ScriptedHandler:
 
     def release_all(self) -> None:
         for hold in self.holds.values():
-            hold.released.set()
+            hold.release()
 
     # -- aiosmtpd hooks ----------------------------------------------------
 
@@ -145,20 +165,26 @@ class ScriptedHandler:
             n = self.data_count
             reply = self.data_replies.get(n, "250 2.0.0 OK")
             hold = self.holds.get(n)
-        if hold is not None:
-            hold.reached.set()
-            while not hold.released.is_set():
-                await asyncio.sleep(0.01)
-            reply = hold.reply
-        with self.lock:
-            self.data_attempts.append((n, reply))
-            if reply.startswith("2"):
-                self.received.append(Received(
-                    envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
-                    time.monotonic(), session.auth_data if isinstance(session.auth_data, str) else None,
-                    session.ssl is not None, id(session),
-                ))
-        return self._apply(server, reply)
+        message = Received(
+            envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content, time.monotonic(),
+            session.auth_data if isinstance(session.auth_data, str) else None, session.ssl is not None, id(session),
+        )
+
+        def settle(final: str) -> None:
+            with self.lock:
+                self.data_attempts.append((n, final))
+                if final.startswith("2"):
+                    message.received_at = time.monotonic()
+                    self.received.append(message)
+
+        if hold is None:
+            settle(reply)
+            return self._apply(server, reply)
+        hold.attach(settle)
+        hold.reached.set()
+        while not hold.released.is_set():  # cancelled if the client goes away
+            await asyncio.sleep(0.01)
+        return self._apply(server, hold.reply)
 
     def authenticator(self, server, session, envelope, mechanism, auth_data):
         if not isinstance(auth_data, LoginPassword):

@@ -75,6 +75,8 @@ def test_unusable_file_is_a_ledger_error(tmp_path):
 
 def test_default_path(tmp_path):
     assert default_ledger_path({"LGP_MAILER_DB": str(tmp_path / "x.db")}) == tmp_path / "x.db"
+    assert default_ledger_path({"LGP_MAILER_DB": str(tmp_path / "x.db")}, tmp_path / "y.db") == tmp_path / "x.db"
+    assert default_ledger_path({}, tmp_path / "y.db") == tmp_path / "y.db"
     default = default_ledger_path({})
     assert default.name == "sent-log.sqlite3" and "lgp-mailer" in str(default)
 

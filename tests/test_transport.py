@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 
 import pytest
 from hypothesis import given
@@ -372,3 +373,88 @@ def test_backoff_delay_bounds(retry, jitter):
     policy = RetryPolicy(base=2.0, cap=60.0)
     full = min(60.0, 2.0 * 2 ** (retry - 1))
     assert full / 2 <= policy.delay(retry, lambda: jitter) <= full
+
+
+# -- crash safety: the building blocks together ------------------------------------
+
+SENDER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from lgp_mailer.runlock import RunLock
+from lgp_mailer.sentlog import open_ledger
+from lgp_mailer.smtpconfig import SmtpSettings
+from lgp_mailer.transport import SmtpTransport
+
+ledger = open_ledger(Path(sys.argv[2]))
+settings = SmtpSettings(host="127.0.0.1", port=int(sys.argv[3]), security="none", timeout=60)
+with RunLock(ledger, "c", heartbeat_every=None), SmtpTransport(settings, local_hostname="x") as smtp:
+    for row in ledger.due("c", "invitation"):
+        if ledger.claim("c", "invitation", row.address, ["pending", "deferred"]):
+            msg = f"Message-ID: {row.message_id}\\r\\nSubject: x\\r\\n\\r\\nhi\\r\\n".encode()
+            result = smtp.send(msg, "titkarsag@lgp.example", row.address)
+            ledger.record("c", "invitation", row.address, result.status, result.code, result.enhanced, result.reply)
+print("done", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_sender_killed_while_the_server_holds_its_reply(smtp_server, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from lgp_mailer.runlock import RunLock
+    from lgp_mailer.sentlog import Entry, open_ledger
+
+    root = Path(__file__).resolve().parents[1]
+    db = tmp_path / "log.sqlite3"
+    addresses = [f"r{i}@x.example" for i in range(4)]
+    with open_ledger(db) as ledger:
+        ledger.sync("c", "invitation", [Entry(a, i, message_id=f"<{i}@lgp.example>") for i, a in enumerate(addresses)])
+    hold = smtp_server.handler.hold(2)  # the second message: in, but no reply yet
+    proc = subprocess.Popen([sys.executable, "-c", SENDER, str(root), str(db), str(smtp_server.port)])
+    try:
+        assert hold.reached.wait(30)
+        proc.kill()  # SIGKILL mid-transaction: no cleanup, no record
+        proc.wait()
+    finally:
+        proc.kill()
+        proc.wait()
+    hold.release("250 2.0.0 queued")  # the server did take it
+    with open_ledger(db) as ledger:
+        assert ledger.get("c", "invitation", addresses[1]).status == "sending"
+        with RunLock(ledger, "c", heartbeat_every=None) as lock:
+            assert lock.took_over is not None
+            assert ledger.recover_interrupted("c", "invitation") == 1
+            rerun = [r.address for r in ledger.due("c", "invitation")]
+        statuses = {r.address: r.status for r in ledger.rows("c", "invitation")}
+    assert statuses == {addresses[0]: "sent", addresses[1]: "unknown", addresses[2]: "pending", addresses[3]: "pending"}
+    assert rerun == addresses[2:]  # the unknown one is not resent without --resend-unknown
+    deadline = time.monotonic() + 10
+    while len(smtp_server.received) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [m.rcpt_tos for m in smtp_server.received] == [[addresses[0]], [addresses[1]]]
+
+
+def test_the_password_never_reaches_the_ledger(smtp_server_factory, tmp_path):
+    from lgp_mailer.sentlog import Entry, open_ledger
+
+    server = smtp_server_factory(security="starttls", users={"lgp": PASSWORD})
+    db = tmp_path / "log.sqlite3"
+    with open_ledger(db) as ledger:
+        ledger.sync("c", "invitation", [Entry("a@x.example", 1)])
+        settings = dict(username="lgp", auth_method="password", cafile=server.cafile)
+        for secret in (Secret(PASSWORD[::-1], "test"), Secret(PASSWORD, "test")):  # wrong, then right
+            assert ledger.claim("c", "invitation", "a@x.example", ["pending", "deferred"])
+            t = transport(server, secret, **settings)
+            result = t.send(message("a@x.example"), FROM, "a@x.example")
+            t.close()
+            status = "deferred" if result.status == "fatal" else result.status
+            ledger.record("c", "invitation", "a@x.example", status, result.code, result.enhanced, result.reply)
+        assert ledger.get("c", "invitation", "a@x.example").status == "sent"
+    files = [db, *db.parent.glob("log.sqlite3-*")]
+    for path in files:
+        data = path.read_bytes()
+        for secret_text in (PASSWORD, PASSWORD[::-1]):
+            assert secret_text.encode("utf-8") not in data
