@@ -62,7 +62,7 @@ class Secret:
     def __str__(self) -> str:
         return "***"
 
-    def __reduce__(self) -> object:  # never pickled into a file or another process by accident
+    def __reduce__(self) -> str | tuple[object, ...]:  # never pickled into a file or another process by accident
         raise TypeError("a Secret cannot be pickled")
 
 
@@ -75,7 +75,8 @@ def _split_command(command: str) -> list[str] | str:
     return command if os.name == "nt" else shlex.split(command)
 
 
-def run_secret_command(command: str, what: str, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> str:
+def run_secret_command(command: str, what: str,
+                       run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> str:
     """Run a password/token command (no shell) and return its first line."""
     try:
         args = _split_command(command)
@@ -124,9 +125,9 @@ def _password(settings: SmtpSettings, env: Mapping[str, str], interactive: bool,
         return Secret(run_secret_command(settings.password_command, "password_command", run), "password_command")
     if not settings.username:
         raise CredentialsError("password authentication needs a username", key="username")
-    value = keyring_get(settings.keyring_service, settings.username)
-    if value:
-        return Secret(value, f"keyring {settings.keyring_service}")
+    stored = keyring_get(settings.keyring_service, settings.username)
+    if stored:
+        return Secret(stored, f"keyring {settings.keyring_service}")
     if not interactive:
         raise CredentialsError(
             f"no SMTP password for {settings.username}: set {PASSWORD_ENV} or {PASSWORD_FILE_ENV}, "

@@ -92,7 +92,7 @@ class RunLock:
         if now - beat > self.stale_after:
             return True
         if row["hostname"] == self.hostname:
-            pid = int(row["pid"])  # type: ignore[arg-type]
+            pid = int(str(row["pid"]))
             if not self.pid_exists(pid):
                 return True
             return _started_after(pid, datetime.fromisoformat(str(row["acquired_at"])))
@@ -181,4 +181,4 @@ def current_lock(ledger: Ledger, campaign_id: str) -> dict[str, object] | None:
     return dict(found) if found else None
 
 
-__all__ = ["RunLock", "STALE_AFTER", "HEARTBEAT_EVERY", "current_lock"]
+__all__ = ["HEARTBEAT_EVERY", "STALE_AFTER", "RunLock", "current_lock"]

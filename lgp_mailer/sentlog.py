@@ -406,6 +406,12 @@ class Ledger:
                 (stamp, stamp),
             ).fetchone()[0]
 
+    def campaign_kinds(self) -> list[tuple[str, str]]:
+        """Every (campaign_id, kind) the ledger knows, for ``status``."""
+        with self._mutex:
+            cur = self.conn.execute("SELECT DISTINCT campaign_id, kind FROM messages ORDER BY campaign_id, kind")
+            return [(r[0], r[1]) for r in cur.fetchall()]
+
     def rows(self, campaign_id: str | None = None, kind: str | None = None) -> list[LedgerRow]:
         """Every row (optionally of one campaign / kind), for status and export."""
         sql = "SELECT * FROM messages WHERE (? IS NULL OR campaign_id = ?) AND (? IS NULL OR kind = ?)"

@@ -23,6 +23,7 @@ signatures made upstream survive.
 from __future__ import annotations
 
 import base64
+import contextlib
 import random
 import re
 import smtplib
@@ -77,7 +78,7 @@ class _ContextManager:
     def close(self) -> None:
         pass
 
-    def __enter__(self):  # noqa: ANN204 - returns the subclass
+    def __enter__(self):  # returns the subclass
         self.open()
         return self
 
@@ -175,7 +176,7 @@ class SmtpTransport(_ContextManager):
     ``send()`` reconnects by itself when the session dropped or is used up.
     """
 
-    def __init__(self, settings: SmtpSettings, secret: Secret | None = None, *,
+    def __init__(self, settings: SmtpSettings, secret: Secret | Callable[[], Secret | None] | None = None, *,
                  local_hostname: str | None = None) -> None:
         if settings.auth_method != "none" and settings.security == "none" and not settings.is_local:
             raise ConfigError(
@@ -248,9 +249,13 @@ class SmtpTransport(_ContextManager):
         s = self.settings
         if s.auth_method == "none":
             return None
-        assert self.secret is not None and s.username
+        # A callable is asked again for every session: OAuth2 tokens expire
+        # within the hour, and a long run reconnects many times.
+        secret = self.secret if isinstance(self.secret, Secret) or self.secret is None else self.secret()
+        if secret is None or not s.username:
+            return self._conn_failure("fatal", f"auth {s.auth_method!r} needs a username and a password or token")
         try:
-            _login(smtp, s.auth_method, s.username, self.secret.reveal())
+            _login(smtp, s.auth_method, s.username, secret.reveal())
         except smtplib.SMTPAuthenticationError as error:
             self._drop()
             result = _result(error.smtp_code, error.smtp_error, "auth")
@@ -266,18 +271,14 @@ class SmtpTransport(_ContextManager):
 
     def _drop(self) -> None:
         if self.smtp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.smtp.close()
-            except OSError:
-                pass
         self.smtp = None
 
     def close(self) -> None:
         if self.smtp is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 self.smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
         self._drop()
 
     # send ----------------------------------------------------------------
@@ -304,7 +305,8 @@ class SmtpTransport(_ContextManager):
             options.append("BODY=8BITMIME")
         if not all(a.isascii() for a in addresses):
             if not smtp.has_extn("smtputf8"):
-                return SendResult("failed", None, None, "the server cannot take non-ASCII addresses (no SMTPUTF8)", "mail")
+                why = "the server cannot take non-ASCII addresses (no SMTPUTF8)"
+                return SendResult("failed", None, None, why, "mail")
             options.append("SMTPUTF8")
         return options
 

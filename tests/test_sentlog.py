@@ -138,6 +138,7 @@ def test_campaigns_and_kinds_are_separate(ledger):
     send(ledger, "a@x.example")
     assert ledger.counts(C, "reminder")["pending"] == 1
     assert len(ledger.rows()) == 3 and len(ledger.rows(C)) == 2 and len(ledger.rows(kind=K)) == 2
+    assert sorted(ledger.campaign_kinds()) == sorted([(C, K), (C, "reminder"), ("2028-other", K)])
 
 
 # -- the claim/record protocol -----------------------------------------------------

@@ -93,6 +93,21 @@ def test_implicit_tls_with_xoauth2(smtp_server_factory):
     assert len(server.received) == 1
 
 
+def test_a_secret_provider_is_asked_for_every_session(smtp_server_factory):
+    server = smtp_server_factory(security="tls", tokens={"lgp": TOKEN})
+    calls: list[int] = []
+
+    def fresh_token() -> Secret:
+        calls.append(1)
+        return Secret(TOKEN, "token_command", "token")
+
+    with transport(server, fresh_token, username="lgp", auth_method="xoauth2", cafile=server.cafile,
+                   messages_per_connection=1) as t:
+        for rcpt in ("a@x.example", "b@x.example"):
+            assert t.send(message(rcpt), FROM, rcpt).status == "sent"
+    assert len(calls) == 2 and len({m.session for m in server.received}) == 2
+
+
 # -- refusals before anything is sent ----------------------------------------------
 
 
