@@ -64,13 +64,16 @@ class RawSheet:
 def open_sheets(path: Path, sheet: str | None = None) -> Iterator[list[RawSheet]]:
     """The selected sheets of ``path``: the first non-empty one, ``sheet`` by
     name, or every sheet when ``sheet == "all"``.  Closes the file afterwards."""
-    kind = file_kind(path)
-    if kind == "text":
-        yield [_text_sheet(path)]
-        return
-    reader = {"xlsx": _xlsx_sheets, "xls": _xls_sheets, "ods": _ods_sheets}[kind]
-    with reader(path) as sheets:
-        yield _select(path, sheets, sheet)
+    try:
+        kind = file_kind(path)
+        if kind == "text":
+            yield [_text_sheet(path)]
+            return
+        reader = {"xlsx": _xlsx_sheets, "xls": _xls_sheets, "ods": _ods_sheets}[kind]
+        with reader(path) as sheets:
+            yield _select(path, sheets, sheet)
+    except OSError as error:  # e.g. no permission, or a network drive gone away
+        raise RecipientsError(f"cannot read the file ({error.strerror or error})", file=path) from None
 
 
 def file_kind(path: Path) -> str:
@@ -308,7 +311,7 @@ def detect_encoding(path: Path) -> str:
                 return encoding
         stream.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        utf8 = True
+        utf8, bad_cp1250, offset = True, None, 0
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             if b"\x00" in chunk:
                 raise RecipientsError("binary data, not a text (CSV) file", file=path)
@@ -316,13 +319,24 @@ def detect_encoding(path: Path) -> str:
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
-                    utf8 = False  # keep scanning for NUL bytes
+                    utf8 = False  # keep scanning: NUL bytes, and cp1250's five unused bytes
+            if bad_cp1250 is None:
+                try:
+                    chunk.decode("cp1250")
+                except UnicodeDecodeError as error:
+                    bad_cp1250 = (chunk[error.start], offset + error.start)
+            offset += len(chunk)
         if utf8:
             try:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 utf8 = False
-    return "utf-8" if utf8 else "cp1250"
+    if utf8:
+        return "utf-8"
+    if bad_cp1250 is not None:
+        byte, where = bad_cp1250
+        raise RecipientsError(f"neither UTF-8 nor Windows-1250 text (byte 0x{byte:02x} at offset {where})", file=path)
+    return "cp1250"
 
 
 def sniff_delimiter(sample: str) -> str:

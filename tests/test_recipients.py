@@ -510,3 +510,9 @@ def test_any_name_gives_one_of_the_three_salutations(name, gender):
             "Tisztelt Polgármester Úr!",
             NEUTRAL,
         )
+
+
+def test_neither_utf8_nor_cp1250(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes("Önkormányzat;E-mail\r\nBikal;pm@bikal.hu\r\n".encode("cp1250") + b"\x81\r\n")
+    assert _error(path) == f"{path}: neither UTF-8 nor Windows-1250 text (byte 0x81 at offset 40)"
