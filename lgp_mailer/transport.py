@@ -285,6 +285,8 @@ class SmtpTransport(_ContextManager):
 
     def send(self, msg: bytes, envelope_from: str, rcpt: str) -> SendResult:
         reused = self.smtp is not None and self.used < self.settings.messages_per_connection
+        if self.smtp is not None and not reused:
+            self.close()  # used up: say QUIT politely before the next session
         if not reused:
             failure = self._connect()
             if failure is not None:

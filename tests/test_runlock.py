@@ -153,9 +153,9 @@ def test_background_heartbeat(ledger):
 def test_concurrent_processes_only_one_wins(tmp_path):
     path = tmp_path / "log.sqlite3"
     open_ledger(path).close()
-    start = time.time() + 2.0  # all of them try at the same moment
+    start = time.time() + 3.0  # all of them try at the same moment
     procs = [
-        subprocess.Popen([sys.executable, "-c", CONTENDER, str(path), str(start), str(ROOT), "2"],
+        subprocess.Popen([sys.executable, "-c", CONTENDER, str(path), str(start), str(ROOT), "3"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
         for _ in range(4)
     ]
