@@ -322,11 +322,11 @@ class SmtpTransport(_ContextManager):
             if isinstance(options, SendResult):
                 return options
             code, resp = smtp.mail(envelope_from, options)
-            if code != 250:
+            if not 200 <= code < 300:
                 return self._abort(_result(code, resp, phase))
             phase = "rcpt"
             code, resp = smtp.rcpt(rcpt)
-            if code not in (250, 251):
+            if not 200 <= code < 300:  # 250, 251, 252: accepted
                 return self._abort(_result(code, resp, phase))
             phase = "data"
             smtp.putcmd("data")
@@ -345,7 +345,7 @@ class SmtpTransport(_ContextManager):
             self._drop()
             return SendResult("unknown", None, None,
                               f"no reply after the message was sent; it may or may not be delivered: {error}", "dot")
-        if code == 250:
+        if 200 <= code < 300:
             enhanced, text = _reply_text(resp)
             return SendResult("sent", code, enhanced, text, "dot")
         return self._abort(_result(code, resp, "dot"))
