@@ -8,15 +8,19 @@ Every value that can reach a header goes through :func:`clean_header`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import io
 import mimetypes
 import re
 import secrets
 from dataclasses import dataclass
 from email import policy as email_policy
 from email.charset import Charset
+from email import quoprimime
+from email.generator import NLCRE, BytesGenerator
 from email.header import Header
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -76,15 +80,7 @@ class Envelope:
 def compose(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     """multipart/alternative (text, HTML), with the logo inline through multipart/related."""
     msg = EmailMessage(policy=POLICY)
-    # Headers with free text are encoded and folded here and stored raw: the
-    # stdlib's refolding drops the space between two encoded words at some
-    # line positions ("innovációk és" → "innovációkés"; fixed upstream only in
-    # 2026, gh-144156), which would garble a Hungarian subject.
-    msg.set_raw("From", _address("From", envelope.from_name, envelope.from_address))
-    msg.set_raw("To", _address("To", envelope.to_name, envelope.to_address))
-    if envelope.reply_to:
-        msg.set_raw("Reply-To", _address("Reply-To", None, envelope.reply_to))
-    msg.set_raw("Subject", _encode("Subject", clean_header(rendered.subject)))
+    _address_headers(msg, rendered, envelope)
     msg["Date"] = format_datetime(envelope.date or dt.datetime.now(dt.timezone.utc).astimezone())
     msg["Message-ID"] = clean_header(envelope.message_id)
     # Quoted-printable always: the stdlib would otherwise pick per message
@@ -103,6 +99,72 @@ def compose(rendered: Rendered, envelope: Envelope) -> EmailMessage:
             filename=envelope.logo.name,
         )
     return msg
+
+
+@functools.lru_cache(maxsize=8192)
+def _qp_line(line: bytes) -> str:
+    return quoprimime.body_encode(line.decode("latin-1") + "\n", POLICY.max_line_length)
+
+
+def _quoted_printable(text: str) -> str:
+    """Exactly what ``set_content(cte="quoted-printable")`` stores, one cached line at a time.
+
+    The stdlib encodes each source line independently, so the invitation's
+    hundred-odd shared lines are encoded once per run, not once per letter.
+    """
+    lines = text.encode("utf-8").splitlines()
+    if not lines:
+        return quoprimime.body_encode("\n", POLICY.max_line_length)
+    return "".join(map(_qp_line, lines))
+
+
+@functools.cache
+def _part_headers(subtype: str, whole_message: bool) -> tuple:
+    # Parsed once and shared: re-parsing a raw Content-Type costs ~50 µs each
+    # time the generator asks for it, several times a letter.
+    fields = [("Content-Type", f'text/{subtype}; charset="utf-8"'), ("Content-Transfer-Encoding", "quoted-printable")]
+    if whole_message:  # set_content on a whole message adds this; match it byte for byte
+        fields.append(("MIME-Version", "1.0"))
+    return tuple(POLICY.header_factory(name, value) for name, value in fields)
+
+
+def _text_part(cls: type[MIMEPart], subtype: str, text: str) -> MIMEPart:
+    part = cls(policy=POLICY)
+    for header in _part_headers(subtype, cls is EmailMessage):
+        part[header.name] = header
+    part.set_payload(_quoted_printable(text))
+    return part
+
+
+def compose_fast(rendered: Rendered, envelope: Envelope) -> EmailMessage:
+    """The same message as :func:`compose`, built without re-parsing or re-encoding shared parts.
+
+    ``set_content`` parses every header it writes and QP-encodes the whole
+    body; for 3,000 letters that differ in a few lines this dominated the run.
+    A test proves the bytes equal :func:`compose`'s (boundaries aside).
+    """
+    if envelope.logo is not None:
+        return compose(rendered, envelope)
+    msg = EmailMessage(policy=POLICY)
+    _address_headers(msg, rendered, envelope)
+    msg.set_raw("Date", format_datetime(envelope.date or dt.datetime.now(dt.timezone.utc).astimezone()))
+    msg.set_raw("Message-ID", clean_header(envelope.message_id))
+    msg["MIME-Version"] = "1.0"
+    msg["Content-Type"] = "multipart/alternative"  # the generator adds the boundary
+    msg.set_payload([_text_part(MIMEPart, "plain", rendered.text), _text_part(EmailMessage, "html", rendered.html)])
+    return msg
+
+
+def _address_headers(msg: EmailMessage, rendered: Rendered, envelope: Envelope) -> None:
+    # Headers with free text are encoded and folded here and stored raw: the
+    # stdlib's refolding drops the space between two encoded words at some
+    # line positions ("innovációk és" → "innovációkés"; fixed upstream only in
+    # 2026, gh-144156), which would garble a Hungarian subject.
+    msg.set_raw("From", _address("From", envelope.from_name, envelope.from_address))
+    msg.set_raw("To", _address("To", envelope.to_name, envelope.to_address))
+    if envelope.reply_to:
+        msg.set_raw("Reply-To", _address("Reply-To", None, envelope.reply_to))
+    msg.set_raw("Subject", _encode("Subject", clean_header(rendered.subject)))
 
 
 def _encode(name: str, value: str) -> str:
@@ -133,5 +195,25 @@ def _address(header: str, name: str | None, address: str) -> str:
     return f"{phrase}{joint}<{address}>"
 
 
+class _Generator(BytesGenerator):
+    """BytesGenerator that writes a body in one call instead of one per line.
+
+    The stdlib writes (and ASCII-encodes) every body line separately, which
+    was half the cost of a letter; joining first gives identical bytes.
+    """
+
+    def _write_lines(self, lines: str) -> None:
+        if not lines:
+            return
+        parts = NLCRE.split(lines)
+        if len(parts) > 1:
+            self.write(self._NL.join(parts[:-1]) + self._NL)
+        if parts[-1]:
+            self.write(parts[-1])
+
+
 def to_bytes(msg: EmailMessage) -> bytes:
-    return msg.as_bytes(policy=POLICY)
+    """``msg.as_bytes(policy=POLICY)``, faster; a test holds the two equal."""
+    out = io.BytesIO()
+    _Generator(out, mangle_from_=False, policy=POLICY).flatten(msg, unixfrom=False)
+    return out.getvalue()

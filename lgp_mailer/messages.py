@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-from lgp_mailer.compose import Envelope, compose, message_id, to_bytes
+from lgp_mailer.compose import Envelope, compose_fast, message_id, to_bytes
 from lgp_mailer.config import Campaign
 from lgp_mailer.event import Event
 from lgp_mailer.recipients import Recipient
@@ -78,4 +78,4 @@ class MessageFactory:
             logo=sender.logo,
             logo_cid=LOGO_CID if sender.logo else None,
         )
-        return Built(recipient, mid, rendered, compose(rendered, envelope))
+        return Built(recipient, mid, rendered, compose_fast(rendered, envelope))

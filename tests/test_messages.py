@@ -233,3 +233,36 @@ def test_no_data_can_inject_a_header(subject, to_name, from_name):
         assert shown in (clean_header(given_name), "")  # exact, or left out when too long
         assert shown or len(clean_header(given_name).encode()) > 20 or not clean_header(given_name)
     assert msg.defects == []
+
+
+def _same_but_boundary(a: bytes, b: bytes) -> bool:
+    boundary = re.compile(rb'={15}\d+==')
+    return boundary.sub(b"B", a) == boundary.sub(b"B", b)
+
+
+def test_fast_composition_equals_straightforward_composition(factory):
+    """compose_fast and to_bytes are optimisations: the bytes must be exactly compose()'s."""
+    from lgp_mailer.compose import compose_fast
+
+    people = [MAYOR, JOINT, dataclasses.replace(MAYOR, name=None, email="x@y.example"),
+              dataclasses.replace(JOINT, salutation="Tisztelt Polgármester Asszony, Polgármester Úr!",
+                                  municipalities=("Őriszentpéter " * 12,))]
+    for recipient in people:
+        built = factory.build(recipient, now=NOW)
+        envelope = Envelope(from_name="Legjobb Önkormányzati Gyakorlatok Programja", from_address="meghivo@lgp.example.org",
+                            to_address=recipient.email, to_name=recipient.name, reply_to="programiroda@lgp.example.org",
+                            message_id=built.message_id, date=NOW)
+        reference = compose(built.rendered, envelope).as_bytes(policy=policy.SMTP.clone(cte_type="7bit", max_line_length=76))
+        assert _same_but_boundary(to_bytes(compose_fast(built.rendered, envelope)), reference)
+        assert _same_but_boundary(built.as_bytes(), reference)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(st.characters(codec="utf-8"), max_size=300))
+def test_fast_quoted_printable_matches_the_stdlib(text):
+    from lgp_mailer.compose import compose_fast
+
+    rendered = Rendered(subject="Tárgy", text=text, html=text)
+    envelope = Envelope(from_name="", from_address="a@b.example", to_address="c@d.example", message_id="<m@b.example>",
+                        date=NOW)
+    assert _same_but_boundary(to_bytes(compose_fast(rendered, envelope)), to_bytes(compose(rendered, envelope)))
