@@ -154,12 +154,13 @@ def _read_sheet(path: Path, raw: RawSheet, mapping, merger: _Merger, *, every: b
     for missing in header.unmapped:
         merger.warn(f"column mapping: this sheet has no column {missing!r}", raw.name, header.row, missing, None)
     county = raw.name if every and "county" not in header.columns else None
+    context = _RowContext(raw.name, header, county)
     any_data = False
     for rows in (early, raw.rows):
         for row in rows:
             if not row.is_empty():
                 any_data = True
-                merger.add_row(_RowContext(raw.name, header, county), row)
+                merger.add_row(context, row)
     return any_data
 
 

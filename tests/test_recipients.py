@@ -516,3 +516,27 @@ def test_neither_utf8_nor_cp1250(tmp_path):
     path = tmp_path / "a.csv"
     path.write_bytes("Önkormányzat;E-mail\r\nBikal;pm@bikal.hu\r\n".encode("cp1250") + b"\x81\r\n")
     assert _error(path) == f"{path}: neither UTF-8 nor Windows-1250 text (byte 0x81 at offset 40)"
+
+
+def test_all_sheets_skips_an_instructions_sheet_with_a_warning(tmp_path):
+    path = write_xlsx(
+        tmp_path / "a.xlsx",
+        {"Útmutató": [["Kérjük, töltse ki"]], "Pest": [["Település", "Név", "E-mail"], ["Üröm", "Kiss Ödön", "pm@urom.hu"]]},
+    )
+    sheet = load_recipients(path, sheet="all")
+    assert [(r.email, r.county) for r in sheet.recipients] == [("pm@urom.hu", "Pest")]
+    assert sheet.findings == [
+        Finding(
+            "warning", "sheet skipped: no header row with an e-mail column in the first 20 rows",
+            str(path), "Útmutató", None, None, None,
+        )
+    ]
+
+
+def test_mapping_names_a_column_the_sheet_lacks(tmp_path):
+    path = write_csv(tmp_path / "a.csv", HUNGARIAN_ROWS)
+    sheet = load_recipients(path, columns={"Hivatali e-mail": "email"})
+    assert summary(sheet) == EXPECTED
+    assert [(f.severity, f.row, f.column, f.problem) for f in sheet.findings] == [
+        ("warning", 1, "Hivatali e-mail", "column mapping: this sheet has no column 'Hivatali e-mail'")
+    ]
