@@ -342,6 +342,8 @@ def detect_encoding(path: Path) -> str:
 def sniff_delimiter(sample: str) -> str:
     """``;``, ``,`` or tab: csv.Sniffer restricted to those, checked against the header line."""
     lines = [line for line in sample.splitlines() if line.strip()][:20]
+    if lines and lines[0].lower().startswith("sep=") and len(lines[0].strip()) == 5:
+        return lines[0].strip()[4]  # Excel's own hint line, e.g. "sep=;"
     header = next((line for line in lines if "mail" in line.lower()), lines[0] if lines else "")
     try:
         sniffed = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter

@@ -13,6 +13,7 @@ from sheets_factory import HEADER, write_csv, write_ods, write_xls, write_xlsx
 
 from lgp_mailer.errors import ExitCode, RecipientsError
 from lgp_mailer.recipients import Finding, Recipient, Rejected, load_recipients
+from lgp_mailer.sheetreaders import sniff_delimiter
 
 NEUTRAL = "Tisztelt Polgármester Asszony, Polgármester Úr!"
 HUNGARIAN_ROWS = [
@@ -540,3 +541,18 @@ def test_mapping_names_a_column_the_sheet_lacks(tmp_path):
     assert [(f.severity, f.row, f.column, f.problem) for f in sheet.findings] == [
         ("warning", 1, "Hivatali e-mail", "column mapping: this sheet has no column 'Hivatali e-mail'")
     ]
+
+
+@pytest.mark.parametrize(
+    ("sample", "expected"),
+    [
+        ("Önkormányzat;Név;E-mail\r\nBikal;Kiss, Ödön;a@b.hu\r\n", ";"),
+        ("Önkormányzat,E-mail\nBikal,a@b.hu\n", ","),
+        ("Önkormányzat\tE-mail\nBikal\ta@b.hu\n", "\t"),
+        ("sep=,\r\nÖnkormányzat,E-mail\r\n", ","),
+        ("Lista; 2020. június\nÖnkormányzat,E-mail\nBikal,a@b.hu\n", ","),
+        ("E-mail\na@b.hu\n", ";"),
+    ],
+)
+def test_delimiter_detection(sample, expected):
+    assert sniff_delimiter(sample) == expected
