@@ -11,7 +11,10 @@ from __future__ import annotations
 from lgp_mailer.cli.app import app, main
 
 # Importing the command modules registers their commands on ``app``.
+from lgp_mailer.cli import check as _check  # noqa: E402,F401
+from lgp_mailer.cli import config_cmd as _config  # noqa: E402,F401
 from lgp_mailer.cli import init as _init  # noqa: E402,F401
 from lgp_mailer.cli import preview as _preview  # noqa: E402,F401
+from lgp_mailer.cli import send as _send  # noqa: E402,F401
 
 __all__ = ["app", "main"]

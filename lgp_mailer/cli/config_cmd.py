@@ -1,0 +1,73 @@
+"""``lgp-mailer config``: the settings a send would use, and where each came from."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from lgp_mailer.cli import smtp_options as so
+from lgp_mailer.cli.app import app, fail
+from lgp_mailer.cli.common import CampaignOpt, resolve_campaign
+from lgp_mailer.errors import LgpError
+
+
+@app.command("config")
+def config(
+    campaign: CampaignOpt = None,
+    host: so.HostOpt = None, port: so.PortOpt = None, security: so.SecurityOpt = None, username: so.UsernameOpt = None,
+    auth: so.AuthOpt = None, rate: so.RateOpt = None, daily_quota: so.QuotaOpt = None, timeout: so.TimeoutOpt = None,
+    messages_per_connection: so.PerConnOpt = None, cafile: so.CafileOpt = None, insecure: so.InsecureOpt = False,
+) -> None:
+    """Show the campaign, sender, sent-log and SMTP settings with the source of each value.
+
+    Precedence: command-line flag > LGP_SMTP_* / LGP_MAILER_* environment > lgp-mailer.toml > default.
+    Secrets are never shown, only where they would come from.
+    """
+    from lgp_mailer.sentlog import DB_ENV, default_ledger_path
+
+    flags = so.smtp_flags(host, port, security, username, auth, rate, daily_quota, timeout,
+                          messages_per_connection, cafile, insecure)
+    try:
+        chosen = resolve_campaign(campaign)
+        resolved = so.resolve(chosen, flags)
+        so.run_settings(chosen)
+    except LgpError as error:
+        raise fail(error) from None
+    s = resolved.settings
+    db_source = f"env {DB_ENV}" if os.environ.get(DB_ENV) else "file" if chosen.database else "default"
+    rows = [
+        ("campaign file", chosen.config_file, "shipped example" if chosen.shipped else "found"),
+        ("campaign_id", chosen.campaign_id, "file"),
+        ("event", chosen.event_path, "file"),
+        ("recipients", chosen.recipients_path, "file"),
+        ("from", f"{chosen.sender.name} <{chosen.sender.email}>", "file"),
+        ("reply-to", chosen.sender.reply_to or "-", "file"),
+        ("envelope sender", chosen.sender.envelope_from, "file"),
+        ("sent log", default_ledger_path(os.environ, chosen.database), db_source),
+        ("smtp host", s.host, resolved.sources["host"]),
+        ("smtp port", s.port, resolved.sources["port"]),
+        ("security", s.security, resolved.sources["security"]),
+        ("username", s.username or "-", resolved.sources["username"]),
+        ("auth", s.auth_method, resolved.sources["auth_method"]),
+        ("timeout", f"{s.timeout:g} s", resolved.sources["timeout"]),
+        ("rate", ", ".join(map(str, s.rates)) or "unlimited", resolved.sources["rate"]),
+        ("daily quota", s.daily_quota or "none", resolved.sources["daily_quota"]),
+        ("messages per connection", s.messages_per_connection, resolved.sources["messages_per_connection"]),
+        ("cafile", s.cafile or "system trust store", resolved.sources["cafile"]),
+        ("password from", _secret_source(s), "LGP_SMTP_PASSWORD > LGP_SMTP_PASSWORD_FILE > command > keyring > prompt"),
+    ]
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, source in rows:
+        typer.echo(f"{name:<{width}}  {value}  [{source}]")
+
+
+def _secret_source(s) -> str:
+    if s.auth_method == "none":
+        return "not needed (auth none)"
+    if s.auth_method == "xoauth2":
+        return "LGP_SMTP_OAUTH_TOKEN" if os.environ.get("LGP_SMTP_OAUTH_TOKEN") else s.token_command and "token_command" or "missing"
+    for name in ("LGP_SMTP_PASSWORD", "LGP_SMTP_PASSWORD_FILE"):
+        if os.environ.get(name):
+            return name
+    return "password_command" if s.password_command else "keyring, else a prompt"

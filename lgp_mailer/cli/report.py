@@ -1,0 +1,114 @@
+"""What a send run shows: the plan before it, progress during it, the summary after it."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import typer
+
+from lgp_mailer.cli.runtime import is_terminal
+
+_ORDER = ("pending", "sending", "sent", "deferred", "failed", "unknown", "invalid", "suppressed")
+
+
+def _duration(seconds: float) -> str:
+    minutes, sec = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {sec} s" if minutes else f"{sec} s"
+
+
+def print_plan(session, options, settings, due) -> None:
+    counts = session.counts()
+    campaign = session.campaign
+    going = len(due) if options.batch is None else min(options.batch, len(due))
+    auth = "none" if settings.auth_method == "none" else f"{settings.auth_method} as {settings.username}"
+    interval = max((r.interval for r in settings.rates), default=0.0)
+    lines = [
+        f"Campaign:   {campaign.campaign_id} ({session.kind}) – {session.event.title}",
+        f"Sheet:      {campaign.recipients_path}",
+        "Sent log:   " + ", ".join(f"{k} {counts[k]}" for k in _ORDER if counts.get(k)),
+        f"Server:     {settings.host}:{settings.port} ({settings.security}), auth {auth}",
+        f"From:       {campaign.sender.name} <{campaign.sender.email}>"
+        + (f", envelope {campaign.sender.envelope_from}" if campaign.sender.envelope else ""),
+        f"Due now:    {len(due)}; this run sends {going}"
+        + (f", about {_duration(going * interval)} at {', '.join(map(str, settings.rates))}" if interval else ""),
+    ]
+    if settings.daily_quota:
+        lines.append(f"Quota:      {settings.daily_quota}/day, {session.quota(options).remaining} left today")
+    if session.recovered:
+        lines.append(f"Recovered:  {session.recovered} message(s) interrupted by a crash are now 'unknown'; "
+                     "resend them only with --resend-unknown")
+    typer.echo("\n".join(lines))
+
+
+def progress_printer(total: int, quiet: bool):
+    """A rich progress bar on a terminal, plain lines otherwise, nothing when quiet."""
+    if quiet:
+        return None
+    if is_terminal():
+        return _RichProgress(total)
+    counter = {"n": 0}
+
+    def plain(outcome) -> None:
+        counter["n"] += 1
+        typer.echo(f"[{counter['n']}/{total}] {outcome.status:<8} {outcome.address}"
+                   + (f" – {outcome.line}" if outcome.status != "sent" and outcome.line else ""))
+
+    return plain
+
+
+class _RichProgress:
+    def __init__(self, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.start = time.monotonic()
+        self.sent = self.failed = 0
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[stats]}"), TimeRemainingColumn(), transient=False)
+        self.task = self.progress.add_task("Sending", total=total, stats="")
+        self.progress.start()
+
+    def __call__(self, outcome) -> None:
+        self.sent += outcome.status == "sent"
+        self.failed += outcome.status in ("failed", "deferred", "unknown")
+        rate = self.sent / max(time.monotonic() - self.start, 1e-6) * 60
+        self.progress.update(self.task, advance=1, stats=f"sent {self.sent}, not sent {self.failed}, {rate:.0f}/min")
+        if outcome.status in ("failed", "deferred", "unknown"):
+            self.progress.console.print(f"{outcome.status}: {outcome.address} – {outcome.line}", markup=False)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def print_summary(session, report, options) -> None:
+    counts = session.counts()
+    this_run = {s: report.count(s) for s in ("sent", "deferred", "failed", "unknown", "skipped")}
+    typer.echo("This run: " + ", ".join(f"{k} {v}" for k, v in this_run.items() if v or k == "sent"))
+    typer.echo("Sent log: " + ", ".join(f"{k} {counts[k]}" for k in _ORDER if counts.get(k)))
+    if report.stopped:
+        typer.echo(f"Stopped: {report.stopped}", err=True)
+    if report.interrupted:
+        typer.echo("Interrupted: the message in flight was recorded; run the same command again to go on.", err=True)
+    for hint in _hints(session, counts, options):
+        typer.echo(f"Next: {hint}")
+    sys.stdout.flush()
+
+
+def _hints(session, counts, options) -> list[str]:
+    command = "lgp-mailer send" if session.kind == "invitation" else "lgp-mailer remind"
+    due = len(session.due(options))
+    hints = []
+    if due:
+        hints.append(f"{due} message(s) still due: run '{command}" + (f" --batch {options.batch}'" if options.batch else "'")
+                     + (" again (deferred ones are retried)" if counts.get("deferred") else ""))
+    if counts.get("unknown"):
+        hints.append(f"{counts['unknown']} with unknown outcome: check the server's log, then '{command} --resend-unknown' "
+                     "if they did not arrive")
+    if counts.get("failed"):
+        hints.append(f"{counts['failed']} failed permanently: fix the addresses in the sheet, then '{command} --retry-failed'")
+    if counts.get("invalid"):
+        hints.append(f"{counts['invalid']} invalid in the sheet: 'lgp-mailer check' lists them")
+    if not hints:
+        hints.append("everything is sent")
+    return hints

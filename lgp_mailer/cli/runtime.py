@@ -1,0 +1,80 @@
+"""Run-time plumbing for sending commands: signals, confirmation, progress, the ledger."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+
+import typer
+
+from lgp_mailer.errors import ConfigError, ExitCode
+
+
+class StopSignal:
+    """First Ctrl-C or SIGTERM: take nothing new and finish the message in flight.
+
+    A second Ctrl-C interrupts at once; the message in flight then stays
+    ``sending`` in the ledger and the next run marks it ``unknown``.
+    """
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.TERMINATED if self.signum == getattr(signal, "SIGTERM", None) else ExitCode.INTERRUPTED
+
+    def _handle(self, signum, frame) -> None:  # pragma: no cover - exercised through subprocess tests
+        if self.event.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+        self.event.set()
+        typer.echo("\nlgp-mailer: stopping after the message in flight (Ctrl-C again to abort at once)", err=True)
+
+
+@contextlib.contextmanager
+def graceful_stop() -> Iterator[StopSignal]:
+    stop = StopSignal()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # e.g. inside a test runner thread: no signal handlers there
+        return
+    names = ("SIGINT", "SIGTERM", "SIGBREAK")  # SIGBREAK: Ctrl-Break on Windows
+    previous = {}
+    for name in names:
+        if hasattr(signal, name):
+            number = getattr(signal, name)
+            try:
+                previous[number] = signal.signal(number, stop._handle)
+            except (ValueError, OSError):
+                pass
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def confirm_or_refuse(question: str, *, yes: bool, non_interactive: bool) -> None:
+    """Ask unless ``--yes``; with no terminal (cron) and no ``--yes``, refuse instead of guessing."""
+    if yes:
+        return
+    if non_interactive or not sys.stdin.isatty():
+        raise ConfigError("not confirmed: no terminal to ask on; add --yes to send without asking", key="--yes")
+    if not typer.confirm(question, default=False):
+        typer.echo("Nothing was sent.")
+        raise typer.Exit(int(ExitCode.OK))
+
+
+def open_campaign_ledger(campaign):
+    from lgp_mailer.sentlog import default_ledger_path, open_ledger
+
+    return open_ledger(default_ledger_path(os.environ, campaign.database))
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()

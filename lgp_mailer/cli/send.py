@@ -1,0 +1,113 @@
+"""``lgp-mailer send``: deliver the invitation, crash-safe, with a sent log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lgp_mailer.cli import smtp_options as so
+from lgp_mailer.cli.app import app, fail
+from lgp_mailer.cli.common import CampaignOpt, ColumnOpt, EventOpt, RecipientsOpt, SheetOpt, resolve_campaign
+from lgp_mailer.cli.runtime import confirm_or_refuse, graceful_stop, open_campaign_ledger
+from lgp_mailer.errors import ExitCode, LgpError, SmtpError
+
+
+@app.command()
+def send(
+    campaign: CampaignOpt = None,
+    event: EventOpt = None,
+    recipients: RecipientsOpt = None,
+    sheet: SheetOpt = None,
+    column: ColumnOpt = None,
+    batch: Annotated[int | None, typer.Option(min=1, help="Send the next N due messages, then stop.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Everything but SMTP: write the due messages to the outbox folder.")] = False,
+    test_to: Annotated[str | None, typer.Option("--test-to", help="Send a proof copy of one message to this address.")] = None,
+    email: Annotated[str | None, typer.Option(help="With --test-to: whose message to proof.")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also resend messages that failed permanently.")] = False,
+    resend_unknown: Annotated[bool, typer.Option("--resend-unknown", help="Also resend messages whose outcome is unknown (same Message-ID).")] = False,
+    non_interactive: Annotated[bool, typer.Option("--non-interactive", help="Never prompt (for a password or a confirmation): fail instead.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the final summary.")] = False,
+    host: so.HostOpt = None, port: so.PortOpt = None, security: so.SecurityOpt = None, username: so.UsernameOpt = None,
+    auth: so.AuthOpt = None, rate: so.RateOpt = None, daily_quota: so.QuotaOpt = None, timeout: so.TimeoutOpt = None,
+    messages_per_connection: so.PerConnOpt = None, cafile: so.CafileOpt = None, insecure: so.InsecureOpt = False,
+) -> None:
+    """Send the invitation to every due recipient (or the next --batch N), recording each in the sent log."""
+    flags = so.smtp_flags(host, port, security, username, auth, rate, daily_quota, timeout,
+                          messages_per_connection, cafile, insecure)
+    try:
+        chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
+        code = _send(chosen, flags, kind="invitation", batch=batch, yes=yes, dry_run=dry_run, test_to=test_to,
+                     email=email, retry_failed=retry_failed, resend_unknown=resend_unknown,
+                     non_interactive=non_interactive, quiet=quiet)
+    except LgpError as error:
+        raise fail(error) from None
+    raise typer.Exit(int(code))
+
+
+def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_failed, resend_unknown,
+          non_interactive, quiet, recipients_override=None, event=None, sheet=None) -> ExitCode:
+    """Shared by ``send`` and ``remind``: everything after the campaign is chosen."""
+    import os
+
+    from lgp_mailer.cli.report import print_plan, print_summary, progress_printer
+    from lgp_mailer.credentials import get_secret
+    from lgp_mailer.sending import SendOptions, SendSession, send_proof
+    from lgp_mailer.transport import RetryPolicy, SmtpTransport
+
+    resolved = so.resolve(campaign, flags)
+    settings = resolved.settings
+    extra = so.run_settings(campaign)
+    retry = RetryPolicy(attempts=extra.get("retries", 4), base=extra.get("retry_delay", 2.0))
+    options = SendOptions(kind=kind, batch=batch, retry_failed=retry_failed, resend_unknown=resend_unknown,
+                          max_consecutive_failures=extra.get("max_consecutive_failures", 5), retry=retry,
+                          rates=settings.rates, daily_quota=settings.daily_quota)
+
+    def secret():
+        return get_secret(settings, os.environ, interactive=not non_interactive)
+
+    if test_to:
+        transport = SmtpTransport(settings, secret())
+        recipient, result = send_proof(campaign, transport, test_to, kind=kind, email=email)
+        typer.echo(f"Proof of the message to {recipient.email} sent to {test_to}: {result.line}. "
+                   "Nothing was recorded in the sent log.")
+        return ExitCode.OK
+
+    ledger = open_campaign_ledger(campaign)
+    try:
+        with SendSession(campaign, ledger, kind, recipients=recipients_override, event=event, sheet=sheet) as session:
+            due = session.due(options)
+            if dry_run:
+                outbox = Path(campaign.outbox_dir or "outbox")
+                written = session.dry_run(outbox, options)
+                typer.echo(f"Dry run: {len(written)} message(s) written to {outbox}; nothing sent, the sent log unchanged.")
+                return ExitCode.OK if written else ExitCode.NOTHING_DUE
+            if not due:
+                if not quiet:
+                    print_plan(session, options, settings, due)
+                    typer.echo("Nothing is due: every recipient has been sent to or needs a decision (see above).")
+                return ExitCode.NOTHING_DUE
+            if not quiet or not yes:
+                print_plan(session, options, settings, due)
+            confirm_or_refuse(f"Send {min(len(due), batch or len(due))} message(s) now?", yes=yes,
+                              non_interactive=non_interactive)
+            transport = SmtpTransport(settings, secret() if settings.auth_method != "none" else None)
+            progress = progress_printer(len(due) if batch is None else min(batch, len(due)), quiet)
+            with graceful_stop() as stop:
+                try:
+                    report = session.run(transport, options, stop=stop.event, progress=progress)
+                except SmtpError as error:
+                    result = getattr(error, "result", None)
+                    if result is not None and result.status == "fatal":
+                        error.exit_code = ExitCode.USAGE  # wrong password, untrusted certificate: configuration
+                    raise
+                finally:
+                    getattr(progress, "close", lambda: None)()
+            print_summary(session, report, options)
+    finally:
+        ledger.close()
+    if report.interrupted:
+        return stop.exit_code
+    return ExitCode.PROBLEMS if report.problems else ExitCode.OK

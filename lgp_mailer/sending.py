@@ -1,0 +1,241 @@
+"""A send run: sheet → ledger → render → transport → ledger, exactly once.
+
+The protocol (see ``sentlog``): every message is *claimed* (``sending``,
+committed) before its DATA and *recorded* (``sent``/``deferred``/``failed``/
+``unknown``, committed) right after the server's answer.  A crash between the
+two leaves ``sending``, which the next run turns into ``unknown`` and never
+resends unless asked (``resend_unknown``), with the same Message-ID.
+
+The core never prints: it reports through a ``progress`` callback and returns
+a :class:`SendReport`; the CLI turns that into a progress bar and an exit code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lgp_mailer.config import Campaign
+from lgp_mailer.errors import ConfigError, LgpError
+from lgp_mailer.event import Event
+from lgp_mailer.messages import MessageFactory
+from lgp_mailer.preview import load_inputs, select
+from lgp_mailer.recipients import Recipient, RecipientSheet
+from lgp_mailer.runlock import RunLock
+from lgp_mailer.sentlog import Entry, Ledger, LedgerRow
+from lgp_mailer.transport import DailyQuota, RateLimiter, RetryPolicy, SendResult, Transport, send_with_retry
+
+DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    kind: str = "invitation"
+    batch: int | None = None  # the next N due messages; skipped rows do not count
+    retry_failed: bool = False
+    resend_unknown: bool = False
+    max_consecutive_failures: int = 5
+    retry: RetryPolicy = RetryPolicy()
+    rates: tuple = ()
+    daily_quota: int | None = None
+
+
+@dataclass
+class Outcome:
+    address: str
+    municipalities: tuple[str, ...]
+    status: str  # sent, deferred, failed, unknown, skipped
+    line: str = ""
+
+
+@dataclass
+class SendReport:
+    campaign_id: str
+    kind: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    recovered_unknown: int = 0
+    stopped: str | None = None  # why the run stopped early, one line
+    interrupted: bool = False
+    quota_left: int | None = None
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def problems(self) -> bool:
+        return self.stopped is not None or any(o.status in ("failed", "deferred", "unknown") for o in self.outcomes)
+
+
+Progress = Callable[[Outcome], None]
+
+
+def _from_statuses(options: SendOptions) -> tuple[str, ...]:
+    statuses = ["pending", "deferred"]
+    statuses += ["failed"] if options.retry_failed else []
+    statuses += ["unknown"] if options.resend_unknown else []
+    return tuple(statuses)
+
+
+class SendSession:
+    """One campaign kind opened for sending: inputs loaded, ledger synced, lock held.
+
+    ``with SendSession(...) as session:`` holds the campaign's run lock, so the
+    counts shown for confirmation are the counts that will be sent from.
+    """
+
+    def __init__(self, campaign: Campaign, ledger: Ledger, kind: str = "invitation", *,
+                 recipients: list[Recipient] | None = None, event: Event | None = None,
+                 sheet: RecipientSheet | None = None) -> None:
+        self.campaign = campaign
+        self.ledger = ledger
+        self.kind = kind
+        if event is None or sheet is None:
+            event, sheet = load_inputs(campaign)
+        self.event = event
+        self.sheet = sheet
+        self.recipients = recipients if recipients is not None else sheet.recipients
+        self.factory = MessageFactory(campaign, event, kind)
+        self.lock = RunLock(ledger, campaign.campaign_id)
+        self.recovered = 0
+        self._by_key = {r.email.lower(): r for r in self.recipients}
+
+    def __enter__(self) -> SendSession:
+        self.lock.acquire()
+        try:
+            self.sync()
+            self.recovered = self.ledger.recover_interrupted(self.campaign.campaign_id, self.kind)
+        except BaseException:
+            self.lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+    def sync(self) -> None:
+        """Tell the ledger every recipient (and every rejected row, as ``invalid``)."""
+        entries = [
+            Entry(r.email, seq, r.municipalities, r.county, self.factory.message_id(r))
+            for seq, r in enumerate(self.recipients)
+        ]
+        base = len(entries)
+        entries += [
+            Entry(rej.address, base + n, rej.municipalities, None, None, rej.reason or "invalid")
+            for n, rej in enumerate(getattr(self.sheet, "rejected", []) or [])
+        ]
+        self.ledger.sync(self.campaign.campaign_id, self.kind, entries)
+
+    def counts(self) -> dict[str, int]:
+        return self.ledger.counts(self.campaign.campaign_id, self.kind)
+
+    def due(self, options: SendOptions) -> list[LedgerRow]:
+        rows = self.ledger.due(self.campaign.campaign_id, self.kind, retry_failed=options.retry_failed,
+                               resend_unknown=options.resend_unknown)
+        return [r for r in rows if r.address.lower() in self._by_key]
+
+    def quota(self, options: SendOptions, now: dt.datetime | None = None) -> DailyQuota:
+        moment = now or dt.datetime.now(dt.timezone.utc)
+        used = self.ledger.sent_since(moment - DAY) if options.daily_quota else 0
+        return DailyQuota(options.daily_quota, used)
+
+    # -- the run -------------------------------------------------------------
+
+    def run(self, transport: Transport, options: SendOptions, *, stop: threading.Event | None = None,
+            progress: Progress | None = None) -> SendReport:
+        stop = stop or threading.Event()
+        report = SendReport(self.campaign.campaign_id, self.kind, recovered_unknown=self.recovered)
+        quota = self.quota(options)
+        limiter = RateLimiter(options.rates)
+        envelope_from = self.campaign.sender.envelope_from
+        from_statuses = _from_statuses(options)
+        attempted = consecutive = 0
+        with transport:
+            for row in self.due(options):
+                if stop.is_set():
+                    report.interrupted = True
+                    break
+                if options.batch is not None and attempted >= options.batch:
+                    break
+                if not quota.take():
+                    report.stopped = f"the daily quota of {options.daily_quota} messages is used up; the next run goes on"
+                    break
+                recipient = self._by_key[row.address.lower()]
+                # Render before claiming: a template error must not leave a row 'sending'.
+                data = self.factory.build(recipient, msgid=row.message_id).as_bytes()
+                self.lock.heartbeat()
+                if not self.ledger.claim(self.campaign.campaign_id, self.kind, row.address, from_statuses):
+                    outcome = Outcome(row.address, row.municipalities, "skipped", "taken by another run")
+                    report.outcomes.append(outcome)
+                    if progress:
+                        progress(outcome)
+                    continue
+                attempted += 1
+                result = send_with_retry(transport, data, envelope_from, recipient.email, policy=options.retry,
+                                         limiter=limiter, sleep=stop.wait, should_stop=stop.is_set)
+                outcome = self._record(row, result)
+                report.outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+                if result.status == "fatal":
+                    report.stopped = f"{transport_name(transport)} refused: {result.line or result.reply}"
+                    break
+                consecutive = 0 if result.status == "sent" else consecutive + 1
+                if consecutive >= options.max_consecutive_failures:
+                    report.stopped = (f"{consecutive} messages in a row were not delivered (last: {result.line}); "
+                                      "stopping so a broken relay does not burn through the list")
+                    break
+        if stop.is_set():
+            report.interrupted = True
+        report.quota_left = quota.remaining
+        return report
+
+    def _record(self, row: LedgerRow, result: SendResult) -> Outcome:
+        # A fatal reply is about the sender or the account, not this address:
+        # the message was not delivered, so it stays due (deferred) with the reason.
+        status = "deferred" if result.status == "fatal" else result.status
+        self.ledger.record(self.campaign.campaign_id, self.kind, row.address, status,
+                           result.code, result.enhanced, result.line or result.reply)
+        return Outcome(row.address, row.municipalities, status, result.line or result.reply)
+
+    # -- no ledger: dry run and proof ---------------------------------------
+
+    def dry_run(self, outbox: Path, options: SendOptions) -> list[Path]:
+        """Everything but SMTP and the ledger's statuses: the due messages as .eml files."""
+        outbox.mkdir(parents=True, exist_ok=True)
+        written = []
+        rows = self.due(options)
+        if options.batch is not None:
+            rows = rows[: options.batch]
+        for n, row in enumerate(rows, start=1):
+            recipient = self._by_key[row.address.lower()]
+            path = outbox / f"{n:04d}-{_safe(recipient.email)}.eml"
+            path.write_bytes(self.factory.build(recipient, msgid=row.message_id).as_bytes())
+            written.append(path)
+        return written
+
+
+def send_proof(campaign: Campaign, transport: Transport, to: str, *, kind: str = "invitation",
+               email: str | None = None) -> tuple[Recipient, SendResult]:
+    """A proof copy of one recipient's message to ``to``; never logged as sent to the recipient."""
+    event, sheet = load_inputs(campaign)
+    if not sheet.recipients:
+        raise ConfigError("the sheet has no valid recipient to make a proof from", file=campaign.recipients_path)
+    recipient = select(sheet.recipients, email=email)[0] if email else sheet.recipients[0]
+    built = MessageFactory(campaign, event, kind).build(recipient, proof_to=to)
+    with transport:
+        result = transport.send(built.as_bytes(), campaign.sender.envelope_from, to)
+    if result.status != "sent":
+        raise LgpError(f"the proof copy to {to} was not accepted: {result.line or result.reply}")
+    return recipient, result
+
+
+def transport_name(transport: Transport) -> str:
+    settings = getattr(transport, "settings", None)
+    return f"{settings.host}:{settings.port}" if settings is not None else "the server"
+
+
+def _safe(address: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in address.lower())[:60]
