@@ -299,7 +299,7 @@ class _Merger:
                 self.rejected.append(Rejected(entry.send, tuple(entry.municipalities), tuple(entry.rows), reason))
             else:
                 recipients.append(self._recipient(entry))
-        return recipients, self.rejected
+        return recipients, _merge_rejected(self.rejected)
 
     def _recipient(self, entry: _Entry) -> Recipient:
         name = entry.names[0][2] if entry.names else None
@@ -351,6 +351,23 @@ class _Merger:
                     found = True
                     break
         return found
+
+
+def _merge_rejected(rejected: list[Rejected]) -> list[Rejected]:
+    """One entry per address (compared case-insensitively), as the ledger keys them."""
+    merged: dict[str, Rejected] = {}
+    for item in rejected:
+        key = item.address.casefold()
+        if key in merged:
+            old = merged[key]
+            item = Rejected(
+                old.address,
+                tuple(dict.fromkeys(old.municipalities + item.municipalities)),
+                old.rows + item.rows,
+                "; ".join(dict.fromkeys(old.reason.split("; ") + item.reason.split("; "))),
+            )
+        merged[key] = item
+    return list(merged.values())
 
 
 @functools.lru_cache(maxsize=4096)

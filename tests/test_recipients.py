@@ -556,3 +556,19 @@ def test_mapping_names_a_column_the_sheet_lacks(tmp_path):
 )
 def test_delimiter_detection(sample, expected):
     assert sniff_delimiter(sample) == expected
+
+
+def test_rejected_is_one_entry_per_address_for_the_ledger(tmp_path):
+    rows = [
+        ["Önkormányzat", "Név", "E-mail"],
+        ["Bikal", "Kiss Ödön", "kovacs@"],
+        ["Mágocs", "Kiss Ödön", "KOVACS@"],
+        ["Pécs", "Kiss Ödön", ""],
+        ["Tök", "Kiss Ödön", ""],
+    ]
+    sheet = load_recipients(write_csv(tmp_path / "a.csv", rows))
+    assert sheet.rejected == [
+        Rejected("kovacs@", ("Bikal", "Mágocs"), (2, 3), "not an address: There must be something after the @-sign."),
+        Rejected("", ("Pécs", "Tök"), (4, 5), "no e-mail address"),
+    ]
+    assert len(sheet.problems) == 4  # every row is still reported
