@@ -32,7 +32,7 @@ from lgp_mailer.sheetheaders import Header, check_mapping, find_header
 from lgp_mailer.sheetreaders import ALL_SHEETS, RawRow, RawSheet, open_sheets
 
 PROBLEM, WARNING = "problem", "warning"
-# Text fields checked for mojibake and template braces, in column order of findings.
+# Text fields that are cleaned and checked for mojibake and template braces.
 _TEXT_FIELDS = ("municipality", "county", "name", "role", "salutation")
 
 
