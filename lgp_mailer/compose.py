@@ -75,10 +75,12 @@ class Envelope:
     date: dt.datetime | None = None
     logo: Path | None = None
     logo_cid: str | None = None
+    calendar: str | None = None  # an iCalendar PUBLISH entry, attached as meghivo.ics
 
 
 def compose(rendered: Rendered, envelope: Envelope) -> EmailMessage:
-    """multipart/alternative (text, HTML), with the logo inline through multipart/related."""
+    """multipart/alternative (text, HTML), the logo inline through multipart/related, and
+    the calendar entry as an attachment (multipart/mixed around the rest)."""
     msg = EmailMessage(policy=POLICY)
     _address_headers(msg, rendered, envelope)
     msg["Date"] = format_datetime(envelope.date or dt.datetime.now(dt.timezone.utc).astimezone())
@@ -98,7 +100,19 @@ def compose(rendered: Rendered, envelope: Envelope) -> EmailMessage:
             disposition="inline",
             filename=envelope.logo.name,
         )
+    _attach_calendar(msg, envelope)
     return msg
+
+
+def _attach_calendar(msg: EmailMessage, envelope: Envelope) -> None:
+    # An attachment beside the letter, not a third alternative: see ical.py
+    # for what Outlook, Gmail and Apple Mail do with each placement.
+    if envelope.calendar is None:
+        return
+    from lgp_mailer.ical import FILENAME, METHOD
+
+    msg.add_attachment(envelope.calendar, subtype="calendar", charset="utf-8", cte="base64",
+                       filename=FILENAME, params={"method": METHOD})
 
 
 @functools.lru_cache(maxsize=8192)
@@ -152,6 +166,7 @@ def compose_fast(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     msg["MIME-Version"] = "1.0"
     msg["Content-Type"] = "multipart/alternative"  # the generator adds the boundary
     msg.set_payload([_text_part(MIMEPart, "plain", rendered.text), _text_part(EmailMessage, "html", rendered.html)])
+    _attach_calendar(msg, envelope)
     return msg
 
 

@@ -74,6 +74,12 @@ class Event:
     contact_office: str
     contact_email: str
     contact_phone: str | None
+    registration_closes: dt.datetime | None = None
+    join_url: str | None = None
+    meeting_id: str | None = None
+    passcode: str | None = None
+    calendar_uid: str | None = None
+    calendar_sequence: int = 0
 
     @property
     def starts_at(self) -> dt.datetime:
@@ -95,7 +101,10 @@ _SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
     "platform": {"name": (True, "str"), "url": (False, "url"), "note": (False, "str")},
     "technical_help": {"start": (True, "time"), "text": (True, "str")},
     "moderator": {"name": (True, "str"), "role": (False, "str")},
-    "registration": {"url": (True, "url"), "text": (True, "str")},
+    "registration": {"url": (True, "url"), "text": (True, "str"), "closes": (False, "datetime")},
+    # The join details go only to registrants, in the day-before reminder.
+    "online": {"join_url": (True, "url"), "meeting_id": (False, "str"), "passcode": (False, "str")},
+    "calendar": {"uid": (False, "str"), "sequence": (False, "int")},
     "letter": {"greeting": (False, "str"), "intro": (False, "paras"), "body": (False, "paras")},
     "steering_committee": {"lead": (True, "str"), "members": (True, "strs"), "text": (False, "str")},
     "supporters": {"lead": (False, "str"), "names": (True, "strs")},
@@ -155,6 +164,10 @@ class _Reader:
             if not isinstance(value, bool):
                 raise self.error(key, f"must be true or false, not {value!r}")
             return value
+        if kind == "datetime":
+            if isinstance(value, dt.datetime) and value.tzinfo is None:
+                return value
+            raise self.error(key, f"bad date and time {value!r}: write local time as 2020-06-17T00:00:00 (no quotes)")
         if kind == "date":
             if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
                 raise self.error(key, f"bad date {value!r}: write it as 2020-06-18 (no quotes)")
@@ -257,6 +270,12 @@ def _build(r: _Reader, data: dict[str, Any]) -> Event:
         contact_office=t["contact"]["office"],
         contact_email=t["contact"]["email"],
         contact_phone=t["contact"]["phone"],
+        registration_closes=t["registration"]["closes"],
+        join_url=t["online"]["join_url"],
+        meeting_id=t["online"]["meeting_id"],
+        passcode=t["online"]["passcode"],
+        calendar_uid=t["calendar"]["uid"],
+        calendar_sequence=t["calendar"]["sequence"] or 0,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from lgp_mailer.compose import Envelope, compose_fast, message_id, to_bytes
 from lgp_mailer.config import Campaign
 from lgp_mailer.event import Event
+from lgp_mailer.ical import calendar_entry, event_uid
 from lgp_mailer.recipients import Recipient
 from lgp_mailer.render import Rendered, Renderer, join_hu
 
@@ -40,6 +41,15 @@ class MessageFactory:
         self.event = event
         self.kind = kind
         self.renderer = renderer or Renderer(campaign.template_dirs, kind)
+        # One entry for every letter of the run: the same bytes, one DTSTAMP.
+        self.calendar = calendar_entry(
+            event,
+            uid=event_uid(event, campaign.campaign_id, campaign.sender.domain),
+            organizer_name=campaign.sender.name,
+            organizer_email=campaign.sender.reply_to or campaign.sender.email,
+            reminder=kind == "reminder",
+            stamp=dt.datetime.now(dt.timezone.utc),
+        )
 
     def context(self, recipient: Recipient) -> Mapping[str, Any]:
         return {
@@ -77,5 +87,6 @@ class MessageFactory:
             date=now,
             logo=sender.logo,
             logo_cid=LOGO_CID if sender.logo else None,
+            calendar=self.calendar,
         )
         return Built(recipient, mid, rendered, compose_fast(rendered, envelope))

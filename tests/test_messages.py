@@ -8,6 +8,7 @@ import re
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -52,6 +53,7 @@ def parse(raw: bytes):
 
 
 def decoded_parts(msg):
+    msg = next(p for p in msg.walk() if p.get_content_type() == "multipart/alternative")
     # Bodies travel with CRLF line ends; compare their text with plain newlines.
     return tuple(msg.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html"))
 
@@ -59,9 +61,14 @@ def decoded_parts(msg):
 def test_invitation_mime_structure_and_headers(factory):
     raw = factory.build(MAYOR, now=NOW).as_bytes()
     msg = parse(raw)
-    assert msg.get_content_type() == "multipart/alternative"
-    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    for part in msg.iter_parts():
+    assert msg.get_content_type() == "multipart/mixed"
+    letter, calendar = msg.iter_parts()
+    assert letter.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in letter.iter_parts()] == ["text/plain", "text/html"]
+    assert calendar.get_content_type() == "text/calendar"
+    assert calendar.get_content_disposition() == "attachment" and calendar.get_filename() == "meghivo.ics"
+    assert calendar.get_param("method") == "PUBLISH"
+    for part in letter.iter_parts():
         assert part.get_content_charset() == "utf-8"
         assert part["Content-Transfer-Encoding"] == "quoted-printable"
     assert str(msg["From"]) == "Legjobb Önkormányzati Gyakorlatok Programja <meghivo@lgp.example.org>"
@@ -147,7 +154,9 @@ def test_logo_goes_inline_through_multipart_related(tmp_path, campaign):
     logo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     with_logo = dataclasses.replace(campaign, sender=dataclasses.replace(campaign.sender, logo=logo))
     msg = parse(MessageFactory(with_logo, load_event(campaign.event_path)).build(MAYOR, now=NOW).as_bytes())
-    html_side = list(msg.iter_parts())[1]
+    letter, calendar = msg.iter_parts()
+    assert calendar.get_content_type() == "text/calendar"
+    html_side = list(letter.iter_parts())[1]
     assert html_side.get_content_type() == "multipart/related"
     html, image = list(html_side.iter_parts())
     assert html.get_content_type() == "text/html" and 'src="cid:logo.lgp-mailer"' in html.get_content()
@@ -155,6 +164,28 @@ def test_logo_goes_inline_through_multipart_related(tmp_path, campaign):
     assert image["Content-ID"] == "<logo.lgp-mailer>"
     assert image.get_content_disposition() == "inline"
     assert image.get_content() == logo.read_bytes()
+
+
+def test_invitation_carries_the_calendar_entry(factory):
+    from icalendar import Calendar
+
+    msg = parse(factory.build(MAYOR, now=NOW).as_bytes())
+    part = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
+    cal = Calendar.from_ical(part.get_content())
+    assert str(cal["METHOD"]) == part.get_param("method") == "PUBLISH"
+    (entry,) = cal.walk("VEVENT")
+    assert str(entry["UID"]) == "lgp-2020-06-18-innovaciok@lgp.example.org"
+    assert int(entry["SEQUENCE"]) == 0
+    start = entry.decoded("DTSTART")
+    assert start == dt.datetime(2020, 6, 18, 10, 0, tzinfo=ZoneInfo("Europe/Budapest"))
+    assert str(start.tzinfo) == "Europe/Budapest" and start.utcoffset() == dt.timedelta(hours=2)
+    assert entry.decoded("DTEND").time() == dt.time(12, 35)
+    assert str(entry["ORGANIZER"]) == "mailto:programiroda@lgp.example.org" and "ATTENDEE" not in entry
+    assert str(entry["URL"]) == factory.event.registration_url
+    (tz,) = cal.walk("VTIMEZONE")
+    assert str(tz["TZID"]) == "Europe/Budapest"
+    assert {c.decoded("DTSTART").year for c in tz.walk() if c.name in ("STANDARD", "DAYLIGHT")} == {2020}
+    assert "zoom.example.org/j/" not in part.get_content()  # the join link is only for registrants
 
 
 def test_proof_copy_has_its_own_message_id(factory):
@@ -251,7 +282,7 @@ def test_fast_composition_equals_straightforward_composition(factory):
         built = factory.build(recipient, now=NOW)
         envelope = Envelope(from_name="Legjobb Önkormányzati Gyakorlatok Programja", from_address="meghivo@lgp.example.org",
                             to_address=recipient.email, to_name=recipient.name, reply_to="programiroda@lgp.example.org",
-                            message_id=built.message_id, date=NOW)
+                            message_id=built.message_id, date=NOW, calendar=factory.calendar)
         reference = compose(built.rendered, envelope).as_bytes(policy=policy.SMTP.clone(cte_type="7bit", max_line_length=76))
         assert _same_but_boundary(to_bytes(compose_fast(built.rendered, envelope)), reference)
         assert _same_but_boundary(built.as_bytes(), reference)

@@ -1,0 +1,93 @@
+"""The conference as an iCalendar PUBLISH entry (``meghivo.ics``), built with icalendar.
+
+One entry per event, the same for every recipient: an ORGANIZER and no
+ATTENDEE (this is an announcement, not a meeting request that asks for
+replies), times in Europe/Budapest with a VTIMEZONE covering only the
+event's year, a stable UID and a SEQUENCE.  The invitation carries the event
+file's SEQUENCE; the reminder carries the same UID with SEQUENCE + 1 and the
+join link, so a calendar that imported the first entry updates it instead of
+adding a second one.
+
+Placement (see ``compose``): the entry travels as an *attachment* named
+``meghivo.ics`` with ``Content-Type: text/calendar; method=PUBLISH`` next to
+the multipart/alternative letter, never as a third alternative.  As a last
+alternative part, clients that pick "the richest alternative they can show"
+would display the calendar data instead of the HTML letter: Outlook turns
+such a message into a meeting item and hides the letter, and some Apple Mail
+versions show the calendar part alone.  As an attachment the letter stays
+what every client displays: Outlook shows ``meghivo.ics`` as an attachment
+that opens as an appointment to save; Gmail lists it as an attachment and
+offers to add the event to Google Calendar; Apple Mail shows it as an
+attachment that opens in Calendar.  RFC 6047 requires the ``method``
+parameter to equal the calendar's METHOD, so both say PUBLISH.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from zoneinfo import ZoneInfo
+
+from lgp_mailer.event import Event
+
+TZID = "Europe/Budapest"
+BUDAPEST = ZoneInfo(TZID)
+METHOD = "PUBLISH"
+FILENAME = "meghivo.ics"
+
+
+def event_uid(event: Event, campaign_id: str, domain: str) -> str:
+    """The event file's ``[calendar] uid``, else one derived from the campaign (stable across runs)."""
+    if event.calendar_uid:
+        return event.calendar_uid
+    digest = hashlib.sha256(f"{campaign_id}\x1fcalendar".encode()).hexdigest()[:24]
+    return f"{digest}@{domain}"
+
+
+def calendar_entry(
+    event: Event,
+    *,
+    uid: str,
+    organizer_name: str,
+    organizer_email: str,
+    reminder: bool,
+    stamp: dt.datetime,
+) -> str:
+    """The ``.ics`` text (CRLF line ends, as RFC 5545 writes them)."""
+    from icalendar import Calendar, Event as VEvent, Timezone, vCalAddress, vText
+
+    cal = Calendar()
+    cal.add("prodid", "-//lgp-mailer//Legjobb Onkormanyzati Gyakorlatok Programja//HU")
+    cal.add("version", "2.0")
+    cal.add("method", METHOD)
+    first, last = dt.date(event.date.year, 1, 1), dt.date(event.date.year, 12, 31)
+    cal.add_component(Timezone.from_tzid(TZID, first_date=first, last_date=last))
+    entry = VEvent()
+    entry.add("uid", uid)
+    entry.add("sequence", event.calendar_sequence + (1 if reminder else 0))
+    entry.add("dtstamp", stamp.astimezone(dt.timezone.utc))
+    entry.add("dtstart", dt.datetime.combine(event.date, event.start, tzinfo=BUDAPEST))
+    entry.add("dtend", dt.datetime.combine(event.date, event.end, tzinfo=BUDAPEST))
+    entry.add("summary", event.title)
+    organizer = vCalAddress(f"mailto:{organizer_email}")
+    organizer.params["cn"] = vText(organizer_name)
+    entry.add("organizer", organizer)
+    if reminder and event.join_url:
+        entry.add("location", f"{event.platform_name}: {event.join_url}")
+        entry.add("url", event.join_url)
+        details = [f"Csatlakozás: {event.join_url}"]
+        if event.meeting_id:
+            details.append(f"Meeting ID: {event.meeting_id}")
+        if event.passcode:
+            details.append(f"Jelkód: {event.passcode}")
+    else:
+        entry.add("location", f"{event.platform_name} (online)")
+        entry.add("url", event.registration_url)
+        details = [f"Regisztráció: {event.registration_url}",
+                   "A csatlakozási linket a konferencia előtti napon küldjük a regisztráltaknak."]
+    description = [event.subtitle or event.title, *details]
+    entry.add("description", "\n".join(description))
+    entry.add("status", "CONFIRMED")
+    entry.add("transp", "OPAQUE")
+    cal.add_component(entry)
+    return cal.to_ical().decode("utf-8")
