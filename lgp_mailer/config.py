@@ -29,7 +29,7 @@ from lgp_mailer.shipped import CAMPAIGN_FILE, shipped_root, shipped_templates
 _CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,99}$")
 _TOP_KEYS = {
     "campaign_id", "event", "recipients", "sheet", "templates", "preview_dir", "outbox_dir",
-    "database", "sender", "columns", "smtp",
+    "database", "sender", "columns", "smtp", "registrations", "registrations_max_age_hours",
 }
 _SENDER_KEYS = {"name", "email", "reply_to", "envelope", "logo"}
 
@@ -69,6 +69,8 @@ class Campaign:
     columns: Mapping[str, str] = field(default_factory=dict)
     smtp: Mapping[str, Any] = field(default_factory=dict)
     shipped: bool = False
+    registrations_path: Path | None = None
+    registrations_max_age_hours: float = 12.0
 
 
 def find_campaign(explicit: Path | None = None, *, cwd: Path | None = None, env: Mapping[str, str] = os.environ) -> Campaign:
@@ -130,6 +132,9 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
     own_templates = rel("templates", data.get("templates", "templates"))
     template_dirs = tuple(dict.fromkeys(d for d in (own_templates, shipped_templates()) if d and d.is_dir()))
     sheet = data.get("sheet")
+    max_age = data.get("registrations_max_age_hours", 12.0)
+    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or max_age <= 0:
+        raise err("registrations_max_age_hours", "must be a positive number of hours")
     return Campaign(
         root=root,
         config_file=path,
@@ -145,6 +150,8 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
         columns=dict(columns),
         smtp=dict(smtp),
         shipped=shipped,
+        registrations_path=rel("registrations", data.get("registrations"), required=False),
+        registrations_max_age_hours=float(max_age),
     )
 
 

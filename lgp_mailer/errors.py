@@ -86,6 +86,12 @@ class RecipientsError(LgpError):
     """The recipient sheet cannot be read at all."""
 
 
+class NothingDueError(LgpError):
+    """Nothing to do now, e.g. a reminder before its window opens (exit 3)."""
+
+    exit_code = ExitCode.NOTHING_DUE
+
+
 class TemplateError(LgpError):
     """A template is missing, broken, or refers to a value that does not exist."""
 

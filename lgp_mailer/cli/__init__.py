@@ -15,6 +15,7 @@ from lgp_mailer.cli import check as _check  # noqa: E402,F401
 from lgp_mailer.cli import config_cmd as _config  # noqa: E402,F401
 from lgp_mailer.cli import init as _init  # noqa: E402,F401
 from lgp_mailer.cli import preview as _preview  # noqa: E402,F401
+from lgp_mailer.cli import remind as _remind  # noqa: E402,F401
 from lgp_mailer.cli import send as _send  # noqa: E402,F401
 
 __all__ = ["app", "main"]

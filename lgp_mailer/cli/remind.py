@@ -1,0 +1,109 @@
+"""``lgp-mailer remind``: the day-before join link to registrants, or a nudge to those not yet registered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lgp_mailer.cli import smtp_options as so
+from lgp_mailer.cli.app import app, fail
+from lgp_mailer.cli.common import CampaignOpt, ColumnOpt, EventOpt, RecipientsOpt, SheetOpt, resolve_campaign
+from lgp_mailer.errors import ConfigError, ExitCode, LgpError, NothingDueError
+
+
+@app.command()
+def remind(
+    day_before: Annotated[bool, typer.Option("--day-before", help="Send the join link to every registrant not yet reminded.")] = False,
+    not_registered: Annotated[bool, typer.Option("--not-registered", help="Nudge invited recipients who have not registered.")] = False,
+    registrations: Annotated[Path | None, typer.Option(help="The registration form's export (CSV or XLSX).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Open the reminder window early (never after the start).")] = False,
+    campaign: CampaignOpt = None,
+    event: EventOpt = None,
+    recipients: RecipientsOpt = None,
+    sheet: SheetOpt = None,
+    column: ColumnOpt = None,
+    batch: Annotated[int | None, typer.Option(min=1, help="Send the next N due messages, then stop.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Everything but SMTP: write the due messages to the outbox folder.")] = False,
+    test_to: Annotated[str | None, typer.Option("--test-to", help="Send a proof copy of one message to this address.")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also resend messages that failed permanently.")] = False,
+    resend_unknown: Annotated[bool, typer.Option("--resend-unknown", help="Also resend messages whose outcome is unknown.")] = False,
+    non_interactive: Annotated[bool, typer.Option("--non-interactive", help="Never prompt: fail instead (for cron).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Silent when there is nothing to do; otherwise only the summary.")] = False,
+    host: so.HostOpt = None, port: so.PortOpt = None, security: so.SecurityOpt = None, username: so.UsernameOpt = None,
+    auth: so.AuthOpt = None, rate: so.RateOpt = None, daily_quota: so.QuotaOpt = None, timeout: so.TimeoutOpt = None,
+    messages_per_connection: so.PerConnOpt = None, cafile: so.CafileOpt = None, insecure: so.InsecureOpt = False,
+) -> None:
+    """Remind registrants on the day before (the join link), or nudge the invited who have not registered.
+
+    Cron-safe: a second run sends nothing new; outside the window it exits 3
+    (silently with --quiet).
+    """
+    from lgp_mailer.cli.send import _send
+
+    flags = so.smtp_flags(host, port, security, username, auth, rate, daily_quota, timeout,
+                          messages_per_connection, cafile, insecure)
+    try:
+        if day_before == not_registered:
+            raise ConfigError("choose one: --day-before or --not-registered", key="remind")
+        chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
+        kind, targets, ev, regs_sheet = _targets(chosen, registrations, day_before=day_before, force=force, quiet=quiet)
+        code = _send(chosen, flags, kind=kind, batch=batch, yes=yes, dry_run=dry_run, test_to=test_to, email=None,
+                     retry_failed=retry_failed, resend_unknown=resend_unknown, non_interactive=non_interactive,
+                     quiet=quiet, recipients_override=targets, event=ev, sheet=regs_sheet)
+    except NothingDueError as error:
+        if not quiet:
+            typer.echo(f"lgp-mailer: {error.message}")
+        raise typer.Exit(int(ExitCode.NOTHING_DUE)) from None
+    except LgpError as error:
+        raise fail(error) from None
+    raise typer.Exit(int(code))
+
+
+def _targets(campaign, registrations: Path | None, *, day_before: bool, force: bool, quiet: bool):
+    """Check the window, load and match registrations, and pick who gets the message."""
+    from lgp_mailer.event import load_event
+    from lgp_mailer.recipients import RecipientSheet, load_recipients
+    from lgp_mailer.registrations import format_match_report, load_registrations, match_registrations, reminder_recipients
+    from lgp_mailer.reminders import check_nudge_window, check_reminder_window, now_utc
+
+    event = load_event(campaign.event_path)
+    now = now_utc()
+    if day_before:
+        if not event.join_url:
+            raise ConfigError("no join link: add [online] join_url to the event file", file=event.path, key="online.join_url")
+        check_reminder_window(event, now, force=force)
+    else:
+        check_nudge_window(event, now)
+    path = registrations or campaign.registrations_path
+    if path is None:
+        raise ConfigError("no registrations file: set 'registrations' in lgp-mailer.toml or pass --registrations",
+                          file=campaign.config_file, key="registrations")
+    invited = load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None)
+    regs = load_registrations(path)
+    report = match_registrations(regs, invited.recipients)
+    lines = format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours)
+    for line in lines:
+        if line.startswith(("WARNING", "Figyelem")):
+            typer.echo(line, err=True)
+        elif not quiet:
+            typer.echo(line)
+    if day_before:
+        targets = reminder_recipients(report)
+        return "reminder", targets, event, RecipientSheet(targets, list(regs.findings), path)
+    targets = _not_registered(campaign, invited.recipients, report.registered_addresses())
+    return "nudge", targets, event, RecipientSheet(targets, [], campaign.recipients_path)
+
+
+def _not_registered(campaign, recipients, registered: set[str]):
+    """Invited recipients whose invitation was sent and who have not registered."""
+    from lgp_mailer.cli.runtime import open_campaign_ledger
+
+    ledger = open_campaign_ledger(campaign)
+    try:
+        sent = {row.address.lower() for row in ledger.rows(campaign.campaign_id, "invitation") if row.status == "sent"}
+    finally:
+        ledger.close()
+    return [r for r in recipients if r.email.lower() in sent and r.email.lower() not in registered]
