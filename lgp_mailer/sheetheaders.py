@@ -48,7 +48,12 @@ def header_key(text: str) -> str:
     return "".join(ch for ch in decomposed.casefold() if ch.isalnum() and not unicodedata.combining(ch))
 
 
-_ALIAS_KEYS = {header_key(alias): field for field, aliases in _ALIASES.items() for alias in aliases}
+def alias_keys(aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """An alias table (field → header texts) as header key → field, for :func:`find_header`."""
+    return {header_key(alias): field for field, texts in aliases.items() for alias in texts}
+
+
+_ALIAS_KEYS = alias_keys(_ALIASES)
 
 
 @dataclass(frozen=True)
@@ -64,43 +69,55 @@ class Header:
     unmapped: tuple[str, ...]  # headers of the user mapping that this sheet lacks
 
 
-def check_mapping(columns: dict[str, str] | None) -> dict[str, tuple[str, str]]:
-    """The user mapping as header key → (header, field); RecipientsError for an unknown field."""
+def check_mapping(
+    columns: dict[str, str] | None, fields: tuple[str, ...] = FIELDS
+) -> dict[str, tuple[str, str]]:
+    """The user mapping as header key → (header, field); RecipientsError for a field not in ``fields``."""
     mapping: dict[str, tuple[str, str]] = {}
     for header, field in (columns or {}).items():
         name = (field or "").strip().lower()
-        if name not in FIELDS + (IGNORE,):
+        if name not in fields + (IGNORE,):
             raise RecipientsError(
-                f"column mapping {header!r} = {field!r}: the field must be one of {', '.join(FIELDS)} or {IGNORE}"
+                f"column mapping {header!r} = {field!r}: the field must be one of {', '.join(fields)} or {IGNORE}"
             )
         mapping[header_key(header)] = (header, name)
     return mapping
 
 
-def _fields_of(cells: Iterable[str], mapping: dict[str, tuple[str, str]]) -> dict[int, str]:
+def _fields_of(
+    cells: Iterable[str], mapping: dict[str, tuple[str, str]], aliases: dict[str, str]
+) -> dict[int, str]:
     found = {}
     for index, cell in enumerate(cells):
         key = header_key(cell)
-        field = mapping[key][1] if key in mapping else _ALIAS_KEYS.get(key)
+        field = mapping[key][1] if key in mapping else aliases.get(key)
         if field and field != IGNORE:
             found[index] = field
     return found
 
 
 def find_header(
-    rows: Iterator[RawRow], mapping: dict[str, tuple[str, str]], *, file: Path, sheet: str | None
+    rows: Iterator[RawRow],
+    mapping: dict[str, tuple[str, str]],
+    *,
+    file: Path,
+    sheet: str | None,
+    aliases: dict[str, str] | None = None,
 ) -> tuple[Header, list[RawRow]]:
     """Find the header among the first rows; return it and the rows read past it.
 
     The header is the first row with an e-mail column and at least one other
     known column; failing that, the first row with an e-mail column alone.
+    ``aliases`` (from :func:`alias_keys`) replaces the recipient sheet's
+    header aliases, e.g. for a registration form's export.
     """
+    aliases = _ALIAS_KEYS if aliases is None else aliases
     seen: list[RawRow] = []
     for row in rows:
         seen.append(row)
         if len(seen) >= HEADER_SEARCH_ROWS:
             break
-    candidates = [(row, _fields_of(row.cells, mapping)) for row in seen]
+    candidates = [(row, _fields_of(row.cells, mapping, aliases)) for row in seen]
     chosen = next((c for c in candidates if "email" in c[1].values() and len(c[1]) > 1), None)
     chosen = chosen or next((c for c in candidates if "email" in c[1].values()), None)
     if chosen is None:
