@@ -10,7 +10,7 @@ from lgp_mailer.config import new_campaign_id
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.shipped import CAMPAIGN_FILE, shipped_root
 
-_COPIED = ("templates", "events", "recipients")
+_COPIED = ("templates", "events", "recipients", "registrations")
 
 
 def init_campaign(target: Path) -> Path:

@@ -96,7 +96,7 @@ def test_init_writes_a_fresh_campaign_and_refuses_to_overwrite(tmp_path, monkeyp
     text = (camp / "lgp-mailer.toml").read_text(encoding="utf-8")
     campaign_id = re.search(r'(?m)^campaign_id = "(.+)"$', text)[1]
     assert campaign_id.startswith("lgp-uj-") and campaign_id != "lgp-2020-06-18-innovaciok"
-    for folder in ("templates", "events", "recipients"):
+    for folder in ("templates", "events", "recipients", "registrations"):
         assert any((camp / folder).iterdir())
     again = run("init", str(camp))
     assert again.exit_code == 2 and "already holds a campaign" in again.output

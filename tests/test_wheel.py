@@ -28,6 +28,7 @@ def test_wheel_ships_the_example_campaign_and_previews_from_anywhere(tmp_path):
         "lgp_mailer/_shipped/templates/invitation.html.j2",
         "lgp_mailer/_shipped/events/2020-06-18-innovaciok.toml",
         "lgp_mailer/_shipped/recipients/pelda-onkormanyzatok.xlsx",
+        "lgp_mailer/_shipped/registrations/pelda-regisztraciok.csv",
     ):
         assert needed in names
     site = tmp_path / "site"
