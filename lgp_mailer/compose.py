@@ -76,6 +76,7 @@ class Envelope:
     logo: Path | None = None
     logo_cid: str | None = None
     calendar: str | None = None  # an iCalendar PUBLISH entry, attached as meghivo.ics
+    extra_headers: tuple[tuple[str, str], ...] = ()  # List-Id, List-Unsubscribe...: ASCII only
 
 
 def compose(rendered: Rendered, envelope: Envelope) -> EmailMessage:
@@ -85,6 +86,7 @@ def compose(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     _address_headers(msg, rendered, envelope)
     msg["Date"] = format_datetime(envelope.date or dt.datetime.now(dt.timezone.utc).astimezone())
     msg["Message-ID"] = clean_header(envelope.message_id)
+    _extra_headers(msg, envelope)
     # Quoted-printable always: the stdlib would otherwise pick per message
     # from a sniff of the first ten lines, and the bytes would vary.
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
@@ -163,6 +165,7 @@ def compose_fast(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     _address_headers(msg, rendered, envelope)
     msg.set_raw("Date", format_datetime(envelope.date or dt.datetime.now(dt.timezone.utc).astimezone()))
     msg.set_raw("Message-ID", clean_header(envelope.message_id))
+    _extra_headers(msg, envelope)
     msg["MIME-Version"] = "1.0"
     msg["Content-Type"] = "multipart/alternative"  # the generator adds the boundary
     msg.set_payload([_text_part(MIMEPart, "plain", rendered.text), _text_part(EmailMessage, "html", rendered.html)])
@@ -180,6 +183,14 @@ def _address_headers(msg: EmailMessage, rendered: Rendered, envelope: Envelope) 
     if envelope.reply_to:
         msg.set_raw("Reply-To", _address("Reply-To", None, envelope.reply_to))
     msg.set_raw("Subject", _encode("Subject", clean_header(rendered.subject)))
+
+
+def _extra_headers(msg: EmailMessage, envelope: Envelope) -> None:
+    for name, value in envelope.extra_headers:
+        value = clean_header(value)
+        if not value.isascii():
+            raise ValueError(f"{name} must be ASCII")
+        msg[name] = value
 
 
 def _encode(name: str, value: str) -> str:

@@ -31,7 +31,8 @@ _TOP_KEYS = {
     "campaign_id", "event", "recipients", "sheet", "templates", "preview_dir", "outbox_dir",
     "database", "sender", "columns", "smtp", "registrations", "registrations_max_age_hours",
 }
-_SENDER_KEYS = {"name", "email", "reply_to", "envelope", "logo"}
+_SENDER_KEYS = {"name", "email", "reply_to", "envelope", "logo", "unsubscribe", "unsubscribe_url", "list_id"}
+_LIST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,200}$")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Sender:
     reply_to: str | None = None
     envelope: str | None = None
     logo: Path | None = None
+    unsubscribe: str | None = None  # the mailto: address for List-Unsubscribe
+    unsubscribe_url: str | None = None  # an https: one-click URL (RFC 8058), optional
+    list_id: str | None = None
 
     @property
     def domain(self) -> str:
@@ -49,6 +53,15 @@ class Sender:
     @property
     def envelope_from(self) -> str:
         return self.envelope or self.email
+
+    @property
+    def unsubscribe_address(self) -> str:
+        return self.unsubscribe or self.reply_to or self.email
+
+    @property
+    def list_identifier(self) -> str:
+        """RFC 2919 list id: one per organisation, so filters and opt-outs span conferences."""
+        return self.list_id or f"meghivok.{self.domain}"
 
 
 @dataclass(frozen=True)
@@ -181,12 +194,21 @@ def _sender(raw: Any, err, rel) -> Sender:
     logo = rel("sender.logo", raw.get("logo"), required=False)
     if logo is not None and not logo.is_file():
         raise err("sender.logo", f"logo file not found: {logo}")
+    url = raw.get("unsubscribe_url")
+    if url is not None and (not isinstance(url, str) or not re.match(r"^https://[^\s/]+\S*$", url.strip())):
+        raise err("sender.unsubscribe_url", "must be an https:// address (one-click unsubscribe needs https)")
+    list_id = raw.get("list_id")
+    if list_id is not None and (not isinstance(list_id, str) or not _LIST_ID.match(list_id)):
+        raise err("sender.list_id", "use letters, digits, '.' and '-', e.g. meghivok.lgp.example.org")
     return Sender(
         name=" ".join(name.split()),
         email=address("email", True),  # type: ignore[arg-type]
         reply_to=address("reply_to", False),
         envelope=address("envelope", False),
         logo=logo,
+        unsubscribe=address("unsubscribe", False),
+        unsubscribe_url=url.strip() if url else None,
+        list_id=list_id,
     )
 
 

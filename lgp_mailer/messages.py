@@ -7,6 +7,7 @@ user previews is byte for byte the letter that is sent (bar Date).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -20,6 +21,7 @@ from lgp_mailer.recipients import Recipient
 from lgp_mailer.render import Rendered, Renderer, join_hu
 
 LOGO_CID = "logo.lgp-mailer"
+
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,29 @@ class MessageFactory:
             "logo_cid": LOGO_CID if self.campaign.sender.logo else None,
         }
 
+    def list_headers(self, recipient: Recipient) -> tuple[tuple[str, str], ...]:
+        """RFC 2369/2919/8058 list headers: how to opt out, in every message.
+
+        ``Precedence: bulk`` is kept because it is true (one letter to many)
+        and RFC 3834 auto-responders honour it, so out-of-office replies do
+        not flood the office; ``Auto-Submitted`` is left out because these
+        are letters an office chose to send, not machine notifications.
+        """
+        sender = self.campaign.sender
+        mailto = f"<mailto:{sender.unsubscribe_address}?subject=leiratkozas>"
+        headers = [("List-Id", f"<{sender.list_identifier}>")]
+        if sender.unsubscribe_url:
+            url = sender.unsubscribe_url.replace("{id}", self.opt_out_id(recipient))
+            headers += [("List-Unsubscribe", f"{mailto}, <{url}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")]
+        else:
+            headers.append(("List-Unsubscribe", mailto))
+        headers.append(("Precedence", "bulk"))
+        return tuple(headers)
+
+    def opt_out_id(self, recipient: Recipient) -> str:
+        """An opaque per-address token for a one-click URL's ``{id}``: the address is not revealed."""
+        return hashlib.sha256(f"opt-out\x1f{recipient.email.lower()}".encode()).hexdigest()[:32]
+
     def message_id(self, recipient: Recipient, *, proof: bool = False) -> str:
         return message_id(self.campaign.campaign_id, self.kind, recipient.email, self.campaign.sender.domain, proof=proof)
 
@@ -88,5 +113,6 @@ class MessageFactory:
             logo=sender.logo,
             logo_cid=LOGO_CID if sender.logo else None,
             calendar=self.calendar,
+            extra_headers=self.list_headers(recipient),
         )
         return Built(recipient, mid, rendered, compose_fast(rendered, envelope))

@@ -83,7 +83,12 @@ def test_invitation_mime_structure_and_headers(factory):
         "lgp-2020-06-18-innovaciok", "invitation", "polgarmester@alsomocsolad.example", "lgp.example.org")
     assert re.fullmatch(r"<[0-9a-f]{32}\.invitation@lgp\.example\.org>", str(msg["Message-ID"]))
     assert sorted(msg.keys()) == sorted(
-        ["From", "To", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"])
+        ["From", "To", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
+         "List-Id", "List-Unsubscribe", "Precedence"])
+    assert msg["List-Id"] == "<meghivok.lgp.example.org>"
+    assert msg["List-Unsubscribe"] == "<mailto:programiroda@lgp.example.org?subject=leiratkozas>"
+    assert msg["Precedence"] == "bulk"
+    assert "List-Unsubscribe-Post" not in msg
 
 
 def test_invitation_text_and_html_content(factory):
@@ -164,6 +169,19 @@ def test_logo_goes_inline_through_multipart_related(tmp_path, campaign):
     assert image["Content-ID"] == "<logo.lgp-mailer>"
     assert image.get_content_disposition() == "inline"
     assert image.get_content() == logo.read_bytes()
+
+
+def test_one_click_unsubscribe_when_an_https_url_is_configured(campaign):
+    sender = dataclasses.replace(campaign.sender, unsubscribe="leiratkozas@lgp.example.org",
+                                 unsubscribe_url="https://lgp.example.org/leiratkozas?id={id}")
+    factory = MessageFactory(dataclasses.replace(campaign, sender=sender), load_event(campaign.event_path))
+    msg = parse(factory.build(MAYOR, now=NOW).as_bytes())
+    token = factory.opt_out_id(MAYOR)
+    assert re.fullmatch(r"[0-9a-f]{32}", token) and "alsomocsolad" not in token
+    assert " ".join(str(msg["List-Unsubscribe"]).split()) == (
+        f"<mailto:leiratkozas@lgp.example.org?subject=leiratkozas>, <https://lgp.example.org/leiratkozas?id={token}>")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert max(len(line) for line in factory.build(MAYOR, now=NOW).as_bytes().split(b"\r\n")) <= 78
 
 
 def test_invitation_carries_the_calendar_entry(factory):
@@ -282,7 +300,8 @@ def test_fast_composition_equals_straightforward_composition(factory):
         built = factory.build(recipient, now=NOW)
         envelope = Envelope(from_name="Legjobb Önkormányzati Gyakorlatok Programja", from_address="meghivo@lgp.example.org",
                             to_address=recipient.email, to_name=recipient.name, reply_to="programiroda@lgp.example.org",
-                            message_id=built.message_id, date=NOW, calendar=factory.calendar)
+                            message_id=built.message_id, date=NOW, calendar=factory.calendar,
+                            extra_headers=factory.list_headers(recipient))
         reference = compose(built.rendered, envelope).as_bytes(policy=policy.SMTP.clone(cte_type="7bit", max_line_length=76))
         assert _same_but_boundary(to_bytes(compose_fast(built.rendered, envelope)), reference)
         assert _same_but_boundary(built.as_bytes(), reference)
