@@ -145,6 +145,24 @@ def _gallery(report: PreviewReport) -> str:
     return _GALLERY.render(r=report)
 
 
+def lint_campaign(campaign: Campaign, kinds: tuple[str, ...] = ("invitation", "reminder", "nudge"), *,
+                  email: str | None = None, spamassassin: bool = True) -> list:
+    """Lint the first recipient's message (or ``email``'s) of each kind."""
+    from lgp_mailer.lint import lint_message
+
+    event, sheet = load_inputs(campaign)
+    recipient = select(sheet.recipients, email=email, limit=1)
+    if not recipient:
+        raise ConfigError("the sheet has no valid recipient to lint a message for", file=campaign.recipients_path)
+    reports = []
+    for kind in kinds:
+        if kind == "reminder" and not event.join_url:
+            continue  # no join link, no reminder: remind refuses to send one
+        built = MessageFactory(campaign, event, kind).build(recipient[0])
+        reports.append(lint_message(built.as_bytes(), kind, spamassassin=spamassassin))
+    return reports
+
+
 def text_part(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     return part.get_content() if part is not None else ""

@@ -26,12 +26,15 @@ def preview(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N recipients.")] = None,
     email: Annotated[str | None, typer.Option(help="Only the recipient with this address.")] = None,
     open_: Annotated[bool, typer.Option("--open", help="Open the gallery in a web browser.")] = False,
+    lint: Annotated[bool, typer.Option("--lint", help="Check deliverability of each kind (and SpamAssassin's score if installed).")] = False,
 ) -> None:
     """Render every message without sending: print the first, write all as .eml and .html with an index.html gallery."""
-    from lgp_mailer.preview import run_preview
+    from lgp_mailer.preview import lint_campaign, run_preview
 
     try:
         chosen = resolve_campaign(campaign, event, recipients, sheet, column)
+        if lint:
+            raise typer.Exit(_show_lint(lint_campaign(chosen, email=email)))
         report = run_preview(chosen, kind=kind, out_dir=out, limit=limit, email=email)
     except LgpError as error:
         raise fail(error) from None
@@ -42,6 +45,17 @@ def preview(
         webbrowser.open(report.index.resolve().as_uri())
     problems = report.failed + report.sheet_problems
     raise typer.Exit(int(ExitCode.PROBLEMS if problems else ExitCode.OK))
+
+
+def _show_lint(reports) -> int:
+    problems = 0
+    for report in reports:
+        typer.echo(f"== {report.kind}")
+        for finding in report.findings:
+            typer.echo(f"  {finding.severity:<8} {finding.check:<13} {finding.message}")
+        problems += report.problems
+    typer.echo(f"{problems} problem(s) in {len(reports)} kind(s).")
+    return int(ExitCode.PROBLEMS if problems else ExitCode.OK)
 
 
 def _show(report) -> None:
