@@ -1,0 +1,513 @@
+"""The registration form's export → registrants, matched to the invitation list.
+
+The export is the Google Forms response sheet downloaded as CSV or XLSX (or
+any sheet with the same columns).  It is read with the recipient loader's
+machinery — formats and encodings from ``sheetreaders``, the header search and
+the user's ``[columns]`` mapping from ``sheetheaders``, cell cleaning and
+address validation from ``recipientcells`` — with the form's own header
+aliases and one more field, ``timestamp``.
+
+A person who answers twice counts once: per address (case-insensitive) the
+latest answer wins.  Registrants are matched to the invitation list by address
+first, then by municipality name compared by :func:`municipality_key`.  Every
+registrant is reminded, whether or not they are on the list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from lgp_mailer.errors import RecipientsError
+from lgp_mailer.hungarian import DEFAULT_ROLE, guess_gender, normalise_role, salutation
+from lgp_mailer.recipientcells import (
+    AddressError,
+    clean_field,
+    clean_text,
+    has_template_marks,
+    mojibake_hint,
+    normalise_address,
+    split_addresses,
+)
+from lgp_mailer.recipients import PROBLEM, WARNING, Finding, Recipient
+from lgp_mailer.sheetheaders import Header, alias_keys, check_mapping, find_header
+from lgp_mailer.sheetreaders import ALL_SHEETS, RawRow, RawSheet, open_sheets
+
+FIELDS = ("timestamp", "email", "name", "municipality", "role")
+# What a reminder names as the municipality of a registrant who gave none and
+# is not on the invitation list: the templates write
+# "…regisztrált a konferenciára ({{ municipalities }})", and an honest
+# "(önkormányzat megadása nélkül)" beats an empty "()" or an invented name.
+NO_MUNICIPALITY = "önkormányzat megadása nélkül"
+
+_ALIASES = {
+    "timestamp": ("időbélyeg", "időbélyegző", "timestamp", "időpont", "beküldés ideje", "kitöltés ideje", "submitted at"),
+    "email": (
+        "e-mail-cím", "e-mail cím", "email cím", "e-mail", "email", "e-mail címe", "az ön e-mail címe",
+        "elektronikus levélcím", "email address", "e-mail address", "mail",
+    ),
+    "name": ("név", "neve", "teljes név", "az ön neve", "résztvevő neve", "name", "full name", "your name"),
+    "municipality": (
+        "önkormányzat", "önkormányzat neve", "település", "település neve", "képviselt önkormányzat",
+        "melyik önkormányzatot képviseli", "municipality", "town", "city",
+    ),
+    "role": ("beosztás", "beosztása", "tisztség", "munkakör", "role", "position", "job title"),
+}
+_ALIAS_KEYS = alias_keys(_ALIASES)
+_TEXT_FIELDS = ("name", "municipality", "role")
+
+
+@dataclass(frozen=True, slots=True)
+class Registrant:
+    email: str  # normalised send address (as Recipient.email)
+    name: str | None
+    municipality: str | None  # as typed in the form
+    role: str | None
+    registered_at: dt.datetime | None  # from "Időbélyeg", naive local time as exported
+    row: int
+    sheet: str | None = None  # None for a CSV file
+
+
+@dataclass
+class RegistrationList:
+    registrants: list[Registrant]  # one per address, the latest answer; in row order
+    findings: list[Finding]
+    path: Path
+    modified_at: dt.datetime  # the file's mtime, UTC-aware
+    duplicates: int = 0  # answers superseded by a later one
+
+    def age_hours(self, now: dt.datetime) -> float:
+        """Hours since the file was written; ``now`` must be timezone-aware."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        return (now - self.modified_at).total_seconds() / 3600
+
+    @property
+    def problems(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == PROBLEM]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    order: int  # position in the file(s), for "the later row wins"
+    email: str
+    key: str
+    values: dict[str, str]
+    stamp: str  # the timestamp cell as written
+    row: int
+    sheet: str | None
+
+
+def load_registrations(
+    path: Path | str, *, columns: dict[str, str] | None = None, sheet: str | None = None
+) -> RegistrationList:
+    """Read a registration export (.csv, .txt, .xlsx, .xlsm, .xls, .ods).
+
+    ``columns`` maps header text to ``timestamp``, ``email``, ``name``,
+    ``municipality``, ``role`` or ``ignore``; ``sheet`` is a sheet name,
+    ``"all"``, or None for the first non-empty sheet.  Raises RecipientsError
+    (exit 2) when the file is unusable as a whole, e.g. has no e-mail column.
+    A header without data rows is not an error: nobody has registered yet.
+    """
+    path = Path(path)
+    mapping = check_mapping(columns, FIELDS)
+    every = sheet is not None and sheet.strip().lower() == ALL_SHEETS
+    reader = _Reader(str(path))
+    with open_sheets(path, sheet) as sheets:
+        for raw in sheets:
+            reader.read_sheet(path, raw, mapping, every=every)
+    if every and not reader.sheets_read:
+        raise reader.first_error or RecipientsError("no sheet has a registration header", file=path)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError as error:
+        raise RecipientsError(f"cannot read the file ({error.strerror or error})", file=path) from None
+    registrants, duplicates = reader.finish()
+    modified = dt.datetime.fromtimestamp(mtime, tz=dt.UTC)
+    return RegistrationList(registrants, reader.findings, path, modified, duplicates)
+
+
+class _Reader:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.findings: list[Finding] = []
+        self.answers: list[_Answer] = []
+        self.stamp_columns: dict[str | None, str] = {}  # sheet → timestamp header
+        self.sheets_read = 0
+        self.first_error: RecipientsError | None = None
+
+    def note(self, severity: str, message: str, sheet, row, column, value) -> None:
+        self.findings.append(Finding(severity, message, self.file, sheet, row, column, value))
+
+    def read_sheet(self, path: Path, raw: RawSheet, mapping, *, every: bool) -> None:
+        try:
+            header, early = find_header(raw.rows, mapping, file=path, sheet=raw.name, aliases=_ALIAS_KEYS)
+        except RecipientsError as error:
+            if not every:
+                raise
+            self.first_error = self.first_error or error
+            if "empty" not in error.message:
+                self.note(WARNING, f"sheet skipped: {error.message}", raw.name, error.row, None, None)
+            return
+        self.sheets_read += 1
+        for missing in header.unmapped:
+            self.note(WARNING, f"column mapping: this sheet has no column {missing!r}", raw.name, header.row, missing, None)
+        if "timestamp" in header.columns:
+            self.stamp_columns[raw.name] = header.columns["timestamp"].header
+        else:
+            self.note(WARNING, "no timestamp column (Időbélyeg): of two answers the later row wins",
+                      raw.name, header.row, None, None)
+        for rows in (early, raw.rows):
+            for row in rows:
+                if not row.is_empty():
+                    self.add_row(raw.name, header, row)
+
+    def add_row(self, sheet: str | None, header: Header, row: RawRow) -> None:
+        values = {name: self._text(sheet, header, row, name) for name in _TEXT_FIELDS}
+        stamp = _cell(header, row, "timestamp")
+        email = header.columns["email"]
+        if email.index in row.formulas:
+            self.note(PROBLEM, "a formula instead of an address", sheet, row.number, email.header, row.formulas[email.index])
+            return
+        raw = _cell(header, row, "email")
+        candidates = split_addresses(raw)
+        if not candidates:
+            self.note(PROBLEM, "no e-mail address", sheet, row.number, email.header, clean_text(raw))
+        for candidate in candidates:
+            try:
+                address = normalise_address(candidate)
+            except AddressError as error:
+                self.note(PROBLEM, str(error), sheet, row.number, email.header, candidate)
+                continue
+            order = len(self.answers)
+            self.answers.append(_Answer(order, address.send, address.key, values, stamp, row.number, sheet))
+
+    def _text(self, sheet: str | None, header: Header, row: RawRow, name: str) -> str:
+        text = clean_field(_cell(header, row, name))
+        column = header.columns[name].header if name in header.columns else None
+        if text and has_template_marks(text):
+            # The answer still counts; only this cell is not used in the letter.
+            self.note(WARNING, "template braces in a cell: the value is not used", sheet, row.number, column, text)
+            return ""
+        if text and (hint := mojibake_hint(text)) is not None:
+            self.note(WARNING, f"looks like mojibake (wrong code page); did you mean {hint!r}?", sheet, row.number, column, text)
+        return text
+
+    def finish(self) -> tuple[list[Registrant], int]:
+        day_first = _slash_day_first(a.stamp for a in self.answers)
+        stamps: dict[int, dt.datetime | None] = {}
+        for answer in self.answers:
+            stamps[answer.order] = when = parse_timestamp(answer.stamp, day_first=day_first)
+            if when is None and answer.sheet in self.stamp_columns:
+                message = "timestamp not recognised" if answer.stamp.strip() else "no timestamp"
+                self.note(WARNING, f"{message}: row order decides between this address's answers",
+                          answer.sheet, answer.row, self.stamp_columns[answer.sheet], answer.stamp.strip())
+        groups: dict[str, list[_Answer]] = {}
+        for answer in self.answers:
+            groups.setdefault(answer.key, []).append(answer)
+        winners = [_latest(group, stamps) for group in groups.values()]
+        winners.sort(key=lambda a: a.order)
+        registrants = [_registrant(a, stamps[a.order]) for a in winners]
+        return registrants, len(self.answers) - len(winners)
+
+
+def _latest(group: list[_Answer], stamps: dict[int, dt.datetime | None]) -> _Answer:
+    """The latest answer: by timestamp, ties by row; by row alone when any timestamp is missing.
+
+    Timestamps cannot order an answer that has none, so then the file's order
+    (which is the order Google Forms received them) decides for all of them.
+    """
+    if all(stamps[a.order] is not None for a in group):
+        return max(group, key=lambda a: (stamps[a.order], a.order))
+    return group[-1]
+
+
+def _registrant(answer: _Answer, when: dt.datetime | None) -> Registrant:
+    values = answer.values
+    return Registrant(
+        email=answer.email,
+        name=values["name"] or None,
+        municipality=values["municipality"] or None,
+        role=values["role"] or None,
+        registered_at=when,
+        row=answer.row,
+        sheet=answer.sheet,
+    )
+
+
+def _cell(header: Header, row: RawRow, name: str) -> str:
+    column = header.columns.get(name)
+    if column is None or column.index >= len(row.cells):
+        return ""
+    return row.cells[column.index]
+
+
+# --- Timestamps ---------------------------------------------------------------
+#
+# Google Forms / Sheets write the timestamp in the spreadsheet's locale:
+# Hungarian "2020. 06. 10. 10:15:32", the responses CSV "2020/06/10 10:15:32
+# DU CEST" (de./du. = a.m./p.m.), US English "6/10/2020 10:15:32", and XLSX
+# gives a datetime cell that the reader writes as "2020-06-10 10:15:32".  A
+# trailing zone name is dropped: the result is the local wall-clock time.
+
+_YEAR_FIRST = re.compile(r"(\d{4})\s*[./-]\s*(\d{1,2})\s*[./-]\s*(\d{1,2})\.?(?:[\sT,]+(.*))?")
+_YEAR_LAST = re.compile(r"(\d{1,2})\s*([./-])\s*(\d{1,2})\s*[./-]\s*(\d{4})\.?(?:[\s,]+(.*))?")
+_TIME = re.compile(
+    r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2})(?:[.,]\d+)?)?\s*(am|pm|a\.\s?m\.|p\.\s?m\.|de\.?|du\.?)?\s*(.*)",
+    re.IGNORECASE,
+)
+_ZONE = re.compile(r"(?:z|[a-z]{2,5}|(?:gmt|utc)?\s*[+-]\d{1,2}(?::?\d{2})?)", re.IGNORECASE)
+
+
+def parse_timestamp(text: str, *, day_first: bool = False) -> dt.datetime | None:
+    """A form timestamp as a naive local datetime, or None when not recognised.
+
+    ``day_first`` decides "10/06/2020" (slashes, year last): day first when
+    True, else month first as Google's US-English export writes it.  Dotted
+    and dashed dates with the year last are always day first.
+    """
+    text = clean_text(text)
+    if match := _YEAR_FIRST.fullmatch(text):
+        year, month, day, rest = int(match[1]), int(match[2]), int(match[3]), match[4]
+    elif match := _YEAR_LAST.fullmatch(text):
+        first, second, year, rest = int(match[1]), int(match[3]), int(match[4]), match[5]
+        month_first = match[2] == "/" and not day_first
+        month, day = (first, second) if month_first else (second, first)
+    else:
+        return None
+    clock = _clock(rest or "")
+    if clock is None:
+        return None
+    try:
+        return dt.datetime(year, month, day, *clock)
+    except ValueError:  # month 13, 31 June, hour 25
+        return None
+
+
+def _clock(text: str) -> tuple[int, int, int] | None:
+    if not text:
+        return (0, 0, 0)
+    match = _TIME.fullmatch(text)
+    if match is None or (match[5] and not _ZONE.fullmatch(match[5])):
+        return None
+    hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
+    marker = (match[4] or "").lower()
+    if marker:
+        if not 1 <= hour <= 12:
+            return None
+        afternoon = marker.startswith(("p", "du"))
+        hour = hour % 12 + (12 if afternoon else 0)
+    return hour, minute, second
+
+
+def _slash_day_first(stamps) -> bool:
+    """True when some "a/b/yyyy" stamp has a > 12: the file writes the day first."""
+    for stamp in stamps:
+        match = _YEAR_LAST.fullmatch(clean_text(stamp))
+        if match and match[2] == "/" and int(match[1]) > 12:
+            return True
+    return False
+
+
+# --- Matching ---------------------------------------------------------------------
+
+# Words that name the office rather than the place, compared without accents.
+_OFFICE_WORDS = frozenset(
+    {
+        "kozseg", "kozsegi", "nagykozseg", "nagykozsegi", "varos", "varosi", "megyei", "jogu",
+        "onkormanyzat", "onkormanyzata", "onkormanyzati", "onkormanyzatanak", "polgarmesteri",
+        "hivatal", "hivatala", "kozos", "korjegyzoseg", "jegyzoseg",
+    }
+)
+_SEVERAL = re.compile(r"[,;/+&]|\s+és\s+|\s+-\s+", re.IGNORECASE)
+
+
+def municipality_key(name: str) -> str:
+    """``"Alsómocsolád Község Önkormányzata"`` → ``"alsomocsolad"``.
+
+    Case, accents, punctuation, whitespace and the words that name the office
+    ("község", "nagyközség", "város", "Önkormányzata", "Polgármesteri Hivatal",
+    "Közös Önkormányzati Hivatal"…) are dropped.  Hungarian place names are
+    one word, so a standalone "Város" is never part of one ("Városlőd" stays).
+    An empty key means "no place named".
+    """
+    decomposed = unicodedata.normalize("NFKD", name or "").casefold()
+    bare = "".join(ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(word for word in bare.split() if word not in _OFFICE_WORDS)
+
+
+@dataclass(frozen=True)
+class Match:
+    registrant: Registrant
+    recipient: Recipient | None  # the invitation recipient matched, None when not on the list
+    how: str | None  # "address", "municipality" or None
+    # By municipality: the other recipients that cover the same municipality.
+    # Which of them the registrant stands for cannot be told, so all count as registered.
+    others: tuple[Recipient, ...] = ()
+    # The municipalities matched, as the invitation list spells them.
+    municipalities: tuple[str, ...] = ()
+
+
+@dataclass
+class MatchReport:
+    matches: list[Match]
+
+    def registered_addresses(self) -> set[str]:
+        """Lower-cased invitation addresses counted as registered (by address or municipality)."""
+        found = set()
+        for match in self.matches:
+            for recipient in (match.recipient, *match.others):
+                if recipient is not None:
+                    found.add(recipient.email.casefold())
+        return found
+
+    def not_on_list(self) -> list[Registrant]:
+        return [m.registrant for m in self.matches if m.recipient is None]
+
+
+def match_registrations(registrations: RegistrationList, recipients: list[Recipient]) -> MatchReport:
+    """By address first; then by :func:`municipality_key` against each recipient's municipalities.
+
+    A joint office's recipient covers every municipality it lists.  A form
+    answer naming several municipalities ("Mágocs, Bikal") matches each of
+    them.  An adjective form ("alsómocsoládi") is tried without its "-i" when
+    the name itself is not on the list.
+    """
+    by_address = {r.email.casefold(): r for r in recipients}
+    by_key: dict[str, list[tuple[Recipient, str]]] = {}
+    for recipient in recipients:
+        for municipality in recipient.municipalities:
+            key = municipality_key(municipality)
+            if key:
+                by_key.setdefault(key, []).append((recipient, municipality))
+    matches = []
+    for registrant in registrations.registrants:
+        same = by_address.get(registrant.email.casefold())
+        if same is not None:
+            matches.append(Match(registrant, same, "address", (), same.municipalities))
+            continue
+        found = _by_municipality(registrant.municipality or "", by_key)
+        if not found:
+            matches.append(Match(registrant, None, None))
+            continue
+        chosen = list(dict.fromkeys(r for r, _ in found))
+        names = tuple(dict.fromkeys(m for _, m in found))
+        matches.append(Match(registrant, chosen[0], "municipality", tuple(chosen[1:]), names))
+    return MatchReport(matches)
+
+
+def _by_municipality(text: str, by_key: dict[str, list[tuple[Recipient, str]]]) -> list[tuple[Recipient, str]]:
+    parts = [text] + [p for p in _SEVERAL.split(text) if p.strip()]
+    for keys in ([municipality_key(p) for p in parts[:1]], [municipality_key(p) for p in parts[1:]]):
+        found = [hit for key in keys for hit in _lookup(key, by_key)]
+        if found:
+            return found
+    return []
+
+
+def _lookup(key: str, by_key: dict[str, list[tuple[Recipient, str]]]) -> list[tuple[Recipient, str]]:
+    if not key:
+        return []
+    if key in by_key:
+        return by_key[key]
+    if key.endswith("i") and key[:-1] in by_key:
+        return by_key[key[:-1]]
+    return []
+
+
+def reminder_recipients(report: MatchReport) -> list[Recipient]:
+    """Every registrant as a Recipient to remind, in the registration list's order.
+
+    - ``municipalities``: by address, the matched recipient's; by municipality,
+      the matched ones as the invitation list spells them; else the text the
+      registrant typed; else :data:`NO_MUNICIPALITY` (never empty).
+    - name and role from the form.  Only an address match falls back to the
+      recipient's name, role and salutation: a municipality match may be a
+      colleague, who must not get someone else's name or title.
+    - salutation from the role and the name's gender (neutral when unknown).
+    """
+    return [_reminder(match) for match in report.matches]
+
+
+def _reminder(match: Match) -> Recipient:
+    registrant, recipient = match.registrant, match.recipient
+    same = recipient if match.how == "address" else None  # the same person, by address
+    if match.municipalities:
+        municipalities = match.municipalities
+    else:
+        municipalities = (registrant.municipality or NO_MUNICIPALITY,)
+    if same is not None and not registrant.name and not registrant.role:
+        gender, text, kind = same.gender, same.salutation, same.salutation_kind
+        name, role = same.name, same.role
+    else:
+        name = registrant.name or (same.name if same is not None else None)
+        role = normalise_role(registrant.role) if registrant.role else (same.role if same is not None else DEFAULT_ROLE)
+        gender = guess_gender(name)
+        text, kind = salutation(role, gender), gender or "neutral"
+    return Recipient(
+        email=registrant.email,
+        municipalities=municipalities,
+        salutation=text,
+        county=recipient.county if recipient is not None else None,
+        name=name,
+        role=role,
+        gender=gender,
+        rows=(registrant.row,),
+        sheet=registrant.sheet,
+        salutation_kind=kind,
+    )
+
+
+# --- The report --------------------------------------------------------------------
+
+
+def format_match_report(
+    report: MatchReport, registrations: RegistrationList, now: dt.datetime, *, max_age_hours: float
+) -> list[str]:
+    """Plain lines: the file and its age, who registered for which municipality,
+    who is not on the list, and a WARNING line when the file is too old."""
+    age = registrations.age_hours(now)
+    written = registrations.modified_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    counts = f"{len(registrations.registrants)} registrant(s), {registrations.duplicates} superseded answer(s)"
+    lines = [f"Registrations: {registrations.path}: {counts}; file written {written}, {age:.1f} hour(s) ago"]
+    matched = sorted((m for m in report.matches if m.recipient is not None), key=lambda m: _sort_key(m.municipalities))
+    lines.append(f"Registered for a municipality on the invitation list: {len(matched)}")
+    for match in matched:
+        assert match.recipient is not None
+        also = f"; also counts for {', '.join(r.email for r in match.others)}" if match.others else ""
+        lines.append(
+            f"  {', '.join(match.municipalities)}: {_who(match.registrant)} "
+            f"(by {match.how}, invitation to {match.recipient.email}{also})"
+        )
+    missing = report.not_on_list()
+    lines.append(f"Not on the invitation list (reminded all the same): {len(missing)}")
+    for registrant in missing:
+        typed = f" for {registrant.municipality!r}" if registrant.municipality else ", no municipality given"
+        lines.append(f"  {_who(registrant)}{typed} (row {registrant.row})")
+    if age > max_age_hours:
+        lines.append(
+            f"WARNING: the registration file is {age:.1f} hours old (limit {max_age_hours:g}): "
+            "export it again, or late registrants miss their reminder"
+        )
+    return lines
+
+
+def _who(registrant: Registrant) -> str:
+    return f"{registrant.name} <{registrant.email}>" if registrant.name else registrant.email
+
+
+def _sort_key(municipalities: tuple[str, ...]) -> str:
+    return municipality_key(municipalities[0]) if municipalities else ""
+
+
+__all__ = [
+    "FIELDS", "NO_MUNICIPALITY", "Match", "MatchReport", "Registrant", "RegistrationList", "format_match_report",
+    "load_registrations", "match_registrations", "municipality_key", "parse_timestamp", "reminder_recipients",
+]
