@@ -1,0 +1,160 @@
+"""Where each campaign stands: the data behind ``lgp-mailer status``.
+
+Everything comes from the sent log alone (no sheet, no server), so ``status``
+works from any folder and from cron.  :func:`ledger_status` returns a plain,
+JSON-able dict; ``status --json`` prints exactly that::
+
+    {
+      "database": "/path/to/sent-log.sqlite3",
+      "generated_at": "2026-11-24T02:00:00.000000Z",
+      "campaigns": [                       # one entry per (campaign, kind)
+        {
+          "campaign_id": "lgp-2020-06-18-innovaciok",
+          "kind": "invitation",            # invitation, reminder, nudge
+          "command": "lgp-mailer send",    # the command that sends this kind
+          "total": 3200,                   # rows, including rows no longer in the sheet
+          "counts": {"pending": 0, "sending": 0, "sent": 3100, ...},   # every status, 0 when none
+          "first_sent_at": "...Z" | null,  # UTC, first and last accepted message
+          "last_sent_at": "...Z" | null,
+          "last_attempt_at": "...Z" | null,
+          "due": 40,                       # what the next plain run would send
+          "due_by_status": {"pending": 30, "deferred": 10},
+          "not_in_sheet": 2,               # rows whose address left the sheet: never due
+          "blocked": [                     # needs a decision or a fix; see BLOCKED
+            {"status": "unknown", "count": 3, "meaning": "...", "command": "lgp-mailer send --resend-unknown"}
+          ],
+          "in_flight": 0,                  # 'sending' rows of a live run
+          "lock": null | {"holder": ..., "pid": ..., "hostname": ..., "acquired_at": ..., "heartbeat_at": ...},
+          "counties": [                    # sheet order of first appearance; null = no county
+            {"county": "Baranya", "total": 300, "sent": 290, "due": 5, "blocked": 5,
+             "counts": {"pending": 5, ...}}
+          ]
+        }
+      ]
+    }
+
+Timestamps are the ledger's UTC text (fixed width, string order is time
+order); the terminal view converts them to Europe/Budapest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from lgp_mailer.runlock import current_lock
+from lgp_mailer.sentlog import STATUSES, Ledger, LedgerRow, utc_iso
+
+# The command that sends each ledger kind (issue 6 adds reminder and nudge).
+COMMANDS = {
+    "invitation": "lgp-mailer send",
+    "reminder": "lgp-mailer remind --day-before",
+    "nudge": "lgp-mailer remind --not-registered",
+}
+
+# Statuses that need attention, in the order shown, with what they mean and
+# how to deal with them.  ``{command}`` is the kind's sending command.
+BLOCKED: dict[str, tuple[str, str]] = {
+    "deferred": ("refused for now (4xx, timeout, dropped connection, or the run stopped on an account refusal)",
+                 "{command}  (the next run retries them)"),
+    "unknown": ("went out but no answer came: may or may not have arrived",
+                "check the server's log, then {command} --resend-unknown  (same Message-ID)"),
+    "failed": ("refused for good for this address (5.1.x)",
+               "fix the addresses in the sheet, then {command} --retry-failed"),
+    "invalid": ("the sheet row is not usable (bad address, missing municipality)",
+                "lgp-mailer check  (lists them; fix the sheet)"),
+    "sending": ("left 'sending' by a run that is no longer alive",
+                "{command}  (the next run marks them 'unknown')"),
+}
+DUE_STATUSES = ("pending", "deferred")
+
+
+def command_for(kind: str) -> str:
+    return COMMANDS.get(kind, f"lgp-mailer send  (kind {kind})")
+
+
+def _counts(rows: Iterable[LedgerRow]) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return counts
+
+
+def _is_due(row: LedgerRow) -> bool:
+    return row.status in DUE_STATUSES and row.seq is not None
+
+
+def _public_lock(lock: dict[str, object] | None) -> dict[str, object] | None:
+    if lock is None:
+        return None  # the token stays private: it is what proves ownership
+    return {k: lock[k] for k in ("holder", "pid", "hostname", "acquired_at", "heartbeat_at")}
+
+
+def _counties(rows: list[LedgerRow]) -> list[dict[str, Any]]:
+    groups: dict[str | None, list[LedgerRow]] = {}
+    for row in rows:
+        groups.setdefault(row.county or None, []).append(row)
+    result = []
+    for county, members in groups.items():
+        counts = _counts(members)
+        result.append({
+            "county": county,
+            "total": len(members),
+            "sent": counts["sent"],
+            "due": sum(1 for r in members if _is_due(r)),
+            "blocked": sum(counts[s] for s in ("unknown", "failed", "invalid")),
+            "counts": counts,
+        })
+    return result
+
+
+def kind_status(ledger: Ledger, campaign_id: str, kind: str) -> dict[str, Any]:
+    """The status of one campaign kind (see the module docstring for the shape)."""
+    rows = ledger.rows(campaign_id, kind)
+    counts = _counts(rows)
+    sent_times = [r.sent_at for r in rows if r.sent_at]
+    attempts = [r.last_attempt_at for r in rows if r.last_attempt_at]
+    lock = _public_lock(current_lock(ledger, campaign_id))
+    command = command_for(kind)
+    due_by_status = {s: sum(1 for r in rows if r.status == s and r.seq is not None) for s in DUE_STATUSES}
+    # 'sending' is in flight while a run holds the lock, and a crash's leftover otherwise.
+    in_flight = counts["sending"] if lock is not None else 0
+    blocked = []
+    for status, (meaning, action) in BLOCKED.items():
+        count = counts[status] - (in_flight if status == "sending" else 0)
+        if count:
+            blocked.append({"status": status, "count": count, "meaning": meaning,
+                            "command": action.format(command=command)})
+    return {
+        "campaign_id": campaign_id,
+        "kind": kind,
+        "command": command,
+        "total": len(rows),
+        "counts": counts,
+        "first_sent_at": min(sent_times, default=None),
+        "last_sent_at": max(sent_times, default=None),
+        "last_attempt_at": max(attempts, default=None),
+        "due": sum(due_by_status.values()),
+        "due_by_status": due_by_status,
+        "not_in_sheet": sum(1 for r in rows if r.seq is None),
+        "blocked": blocked,
+        "in_flight": in_flight,
+        "lock": lock,
+        "counties": _counties(rows),
+    }
+
+
+def ledger_status(ledger: Ledger, campaign_id: str | None = None, kind: str | None = None,
+                  *, now: datetime | None = None) -> dict[str, Any]:
+    """Every (campaign, kind) in the ledger, or only the ones asked for."""
+    pairs = [(c, k) for c, k in ledger.campaign_kinds()
+             if (campaign_id is None or c == campaign_id) and (kind is None or k == kind)]
+    return {
+        "database": str(ledger.path),
+        "generated_at": utc_iso(now or datetime.now(timezone.utc)),
+        "campaigns": [kind_status(ledger, c, k) for c, k in pairs],
+    }
+
+
+__all__ = ["BLOCKED", "COMMANDS", "command_for", "kind_status", "ledger_status"]
