@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lgp_mailer.dkim_sign import dkim_settings
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.shipped import CAMPAIGN_FILE, shipped_root, shipped_templates
 
 _CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,99}$")
 _TOP_KEYS = {
     "campaign_id", "event", "recipients", "sheet", "templates", "preview_dir", "outbox_dir",
-    "database", "sender", "columns", "smtp", "registrations", "registrations_max_age_hours",
+    "database", "sender", "columns", "smtp", "registrations", "registrations_max_age_hours", "dkim",
 }
 _SENDER_KEYS = {"name", "email", "reply_to", "envelope", "logo", "unsubscribe", "unsubscribe_url", "list_id"}
 _LIST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,200}$")
@@ -84,6 +85,7 @@ class Campaign:
     shipped: bool = False
     registrations_path: Path | None = None
     registrations_max_age_hours: float = 12.0
+    dkim: Any = None  # DkimSettings when the campaign signs its mail
 
 
 def find_campaign(explicit: Path | None = None, *, cwd: Path | None = None, env: Mapping[str, str] = os.environ) -> Campaign:
@@ -165,6 +167,7 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
         shipped=shipped,
         registrations_path=rel("registrations", data.get("registrations"), required=False),
         registrations_max_age_hours=float(max_age),
+        dkim=dkim_settings(data.get("dkim"), root, err),
     )
 
 

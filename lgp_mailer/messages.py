@@ -15,6 +15,7 @@ from typing import Any
 
 from lgp_mailer.compose import Envelope, compose_fast, message_id, to_bytes
 from lgp_mailer.config import Campaign
+from lgp_mailer.dkim_sign import DkimSigner
 from lgp_mailer.event import Event
 from lgp_mailer.ical import calendar_entry, event_uid
 from lgp_mailer.recipients import Recipient
@@ -30,9 +31,12 @@ class Built:
     message_id: str
     rendered: Rendered
     message: EmailMessage
+    signer: DkimSigner | None = None
 
     def as_bytes(self) -> bytes:
-        return to_bytes(self.message)
+        """The bytes to send; DKIM-signed last when the campaign signs."""
+        raw = to_bytes(self.message)
+        return self.signer.sign(raw) if self.signer is not None else raw
 
 
 class MessageFactory:
@@ -43,6 +47,7 @@ class MessageFactory:
         self.event = event
         self.kind = kind
         self.renderer = renderer or Renderer(campaign.template_dirs, kind)
+        self.signer = DkimSigner(campaign.dkim) if campaign.dkim is not None else None
         # One entry for every letter of the run: the same bytes, one DTSTAMP.
         self.calendar = calendar_entry(
             event,
@@ -115,4 +120,4 @@ class MessageFactory:
             calendar=self.calendar,
             extra_headers=self.list_headers(recipient),
         )
-        return Built(recipient, mid, rendered, compose_fast(rendered, envelope))
+        return Built(recipient, mid, rendered, compose_fast(rendered, envelope), self.signer)
