@@ -259,8 +259,9 @@ def _cell(header: Header, row: RawRow, name: str) -> str:
 
 _YEAR_FIRST = re.compile(r"(\d{4})\s*[./-]\s*(\d{1,2})\s*[./-]\s*(\d{1,2})\.?(?:[\sT,]+(.*))?")
 _YEAR_LAST = re.compile(r"(\d{1,2})\s*([./-])\s*(\d{1,2})\s*[./-]\s*(\d{4})\.?(?:[\s,]+(.*))?")
+_MARKER = r"am|pm|a\.\s?m\.|p\.\s?m\.|de\.?|du\.?"  # de./du.: délelőtt/délután
 _TIME = re.compile(
-    r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2})(?:[.,]\d+)?)?\s*(am|pm|a\.\s?m\.|p\.\s?m\.|de\.?|du\.?)?\s*(.*)",
+    rf"(?:(de|du)\.?\s*)?(\d{{1,2}})[:.](\d{{2}})(?:[:.](\d{{2}})(?:[.,]\d+)?)?\s*({_MARKER})?\s*(.*)",
     re.IGNORECASE,
 )
 _ZONE = re.compile(r"(?:z|[a-z]{2,5}|(?:gmt|utc)?\s*[+-]\d{1,2}(?::?\d{2})?)", re.IGNORECASE)
@@ -295,10 +296,10 @@ def _clock(text: str) -> tuple[int, int, int] | None:
     if not text:
         return (0, 0, 0)
     match = _TIME.fullmatch(text)
-    if match is None or (match[5] and not _ZONE.fullmatch(match[5])):
+    if match is None or (match[1] and match[5]) or (match[6] and not _ZONE.fullmatch(match[6])):
         return None
-    hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
-    marker = (match[4] or "").lower()
+    hour, minute, second = int(match[2]), int(match[3]), int(match[4] or 0)
+    marker = (match[1] or match[5] or "").lower()
     if marker:
         if not 1 <= hour <= 12:
             return None
@@ -477,14 +478,14 @@ def format_match_report(
     written = registrations.modified_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     counts = f"{len(registrations.registrants)} registrant(s), {registrations.duplicates} superseded answer(s)"
     lines = [f"Registrations: {registrations.path}: {counts}; file written {written}, {age:.1f} hour(s) ago"]
-    matched = sorted((m for m in report.matches if m.recipient is not None), key=lambda m: _sort_key(m.municipalities))
+    matched = [(m, m.recipient) for m in report.matches if m.recipient is not None]
+    matched.sort(key=lambda pair: _sort_key(pair[0].municipalities))
     lines.append(f"Registered for a municipality on the invitation list: {len(matched)}")
-    for match in matched:
-        assert match.recipient is not None
+    for match, invited in matched:
         also = f"; also counts for {', '.join(r.email for r in match.others)}" if match.others else ""
         lines.append(
             f"  {', '.join(match.municipalities)}: {_who(match.registrant)} "
-            f"(by {match.how}, invitation to {match.recipient.email}{also})"
+            f"(by {match.how}, invitation to {invited.email}{also})"
         )
     missing = report.not_on_list()
     lines.append(f"Not on the invitation list (reminded all the same): {len(missing)}")

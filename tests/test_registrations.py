@@ -122,6 +122,8 @@ def test_xlsx_with_datetime_cells_and_english_headers(tmp_path):
         ("2020/06/10 10:15:32 DU CEST", dt.datetime(2020, 6, 10, 22, 15, 32)),
         ("2020/06/10 12:15:32 de. CEST", dt.datetime(2020, 6, 10, 0, 15, 32)),
         ("2020/06/10 1:15:32 PM GMT+2", dt.datetime(2020, 6, 10, 13, 15, 32)),
+        ("2020. 06. 10. du. 3:15:32", dt.datetime(2020, 6, 10, 15, 15, 32)),
+        ("2020. 06. 10. du. 3:15:32 du.", None),
         ("6/10/2020 10:15:32", dt.datetime(2020, 6, 10, 10, 15, 32)),
         ("2020-06-10 10:15:32.250000", dt.datetime(2020, 6, 10, 10, 15, 32)),
         ("2020-06-10T10:15:32Z", dt.datetime(2020, 6, 10, 10, 15, 32)),
@@ -248,6 +250,23 @@ def test_column_mapping_with_the_timestamp_field_and_unknown_fields(tmp_path):
         load_registrations(path, columns={"Beküldve": "county"})
 
 
+def test_all_sheets_skips_a_sheet_without_a_registration_header(tmp_path):
+    path = write_xlsx(
+        tmp_path / "valaszok.xlsx",
+        {
+            "Kimutatás": [["Önkormányzat", "Fő"], ["Bikal", 2]],
+            "Űrlapválaszok 1": [FORM_HEADER, ["2020. 06. 08. 9:00:00", "kiss@bikal.hu", "Kiss Ödön", "Bikal", ""]],
+        },
+    )
+    loaded = load_registrations(path, sheet="all")
+    assert [(r.email, r.sheet, r.row) for r in loaded.registrants] == [("kiss@bikal.hu", "Űrlapválaszok 1", 2)]
+    assert [(f.severity, f.sheet, f.problem) for f in loaded.findings] == [
+        ("warning", "Kimutatás", "sheet skipped: no e-mail column (found 'Önkormányzat'); name it 'E-mail' or map it in [columns]")
+    ]
+    with pytest.raises(RecipientsError, match="sheet 'Kimutatás', row 1: no e-mail column"):
+        load_registrations(path)  # the first non-empty sheet, as for the invitation list
+
+
 def test_header_only_export_means_nobody_registered_yet(tmp_path):
     loaded = regs([], tmp_path)
     assert loaded.registrants == [] and loaded.findings == [] and loaded.duplicates == 0
@@ -324,6 +343,13 @@ def test_a_joint_office_named_by_several_municipalities(tmp_path):
     )
     [match] = match_registrations(loaded, LIST).matches
     assert (match.recipient, match.how, match.others, match.municipalities) == (JOINT_OFFICE, "municipality", (), ("Mágocs", "Bikal"))
+
+
+def test_an_office_name_on_the_list_and_a_bare_name_on_the_form(tmp_path):
+    office = recipient("hivatal@alsomocsolad.hu", "Alsómocsolád Község Önkormányzata")
+    loaded = regs([["2020. 06. 08. 9:00:00", "kiss@gmail.com", "Kiss Ödön", "alsomocsolad", ""]], tmp_path)
+    [match] = match_registrations(loaded, [office]).matches
+    assert (match.recipient, match.how, match.municipalities) == (office, "municipality", ("Alsómocsolád Község Önkormányzata",))
 
 
 def test_an_empty_invitation_list_matches_nobody(tmp_path):
