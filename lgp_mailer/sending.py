@@ -66,7 +66,10 @@ class SendReport:
 
     @property
     def problems(self) -> bool:
-        return self.stopped is not None or any(o.status in ("failed", "deferred", "unknown") for o in self.outcomes)
+        # Rows a crash left 'sending' and this run turned 'unknown' need a
+        # decision as much as this run's own unknowns: exit 1, not 0.
+        return (self.stopped is not None or self.recovered_unknown > 0
+                or any(o.status in ("failed", "deferred", "unknown") for o in self.outcomes))
 
 
 Progress = Callable[[Outcome], None]
