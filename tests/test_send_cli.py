@@ -275,3 +275,230 @@ def test_transient_replies_and_drops_end_with_everything_delivered_once(smtp_ser
     assert {x: r.attempts for x, r in camp.rows().items() if r.attempts != 1} == {a[5]: 2, a[8]: 2}
     for message in smtp_server.received:
         assert parse(message.data)["Message-ID"] == camp.rows()[message.rcpt_tos[0]].message_id
+
+
+# -- 4. permanent refusals about the recipient --------------------------------------------
+
+
+def test_550_511_recipients_fail_the_rest_go_and_retry_failed_resends_them(smtp_server, tmp_path):
+    camp = make_campaign(tmp_path, smtp_server)
+    bad = [ADDRESSES[1], ADDRESSES[4]]
+    for address in bad:
+        smtp_server.handler.reply_rcpt(address, "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address)
+    result = send(camp, "--yes")
+    assert result.exit_code == 1, result.output
+    assert rcpts(smtp_server) == [a for a in ADDRESSES if a not in bad]
+    assert camp.states() == {a: "failed" if a in bad else "sent" for a in ADDRESSES}
+    row = camp.rows()[bad[0]]
+    assert (row.last_code, row.last_enhanced, row.attempts) == (550, "5.1.1", 1)
+    assert row.last_reply == f"550 5.1.1 <{bad[0]}>: Recipient address rejected: User unknown"
+    assert "This run: sent 5, failed 2" in result.stdout
+    assert "Next: 2 failed permanently: fix the addresses in the sheet, then 'lgp-mailer send --retry-failed'" in result.stdout
+    # Without --retry-failed they stay failed: nothing is due.
+    assert send(camp, "--yes").exit_code == 3
+    result = send(camp, "--yes", "--retry-failed")
+    assert result.exit_code == 0, result.output
+    assert rcpts(smtp_server) == [a for a in ADDRESSES if a not in bad] + bad
+    assert camp.counts() == counts(sent=7)
+    for message in smtp_server.received[-2:]:
+        assert parse(message.data)["Message-ID"] == camp.rows()[message.rcpt_tos[0]].message_id
+    assert [camp.rows()[a].attempts for a in bad] == [2, 2]
+
+
+# -- 5. refusals about the sender or the account stop the run -----------------------------
+
+
+@pytest.mark.parametrize("where, reply", [
+    ("rcpt", "550 5.7.1 Relaying denied: sender not authorised"),
+    ("mail", "550 5.4.5 Daily user sending quota exceeded"),
+    ("mail", "452 4.5.3 Your outbound message quota is exhausted"),
+])
+def test_policy_or_quota_reply_stops_the_run_at_once(smtp_server, tmp_path, where, reply):
+    camp = make_campaign(tmp_path, smtp_server)
+    if where == "rcpt":
+        smtp_server.handler.reply_rcpt(ADDRESSES[2], reply)
+    else:
+        smtp_server.handler.reply_mail("", "", reply)  # the third MAIL FROM
+    result = send(camp, "--yes")
+    assert result.exit_code == 1, result.output
+    assert rcpts(smtp_server) == ADDRESSES[:2]
+    assert camp.states() == {**dict.fromkeys(ADDRESSES[:2], "sent"), ADDRESSES[2]: "deferred",
+                             **dict.fromkeys(ADDRESSES[3:], "pending")}
+    refused = camp.rows()[ADDRESSES[2]]
+    assert (refused.last_code, refused.last_reply, refused.attempts) == (int(reply[:3]), reply, 1)
+    assert all(camp.rows()[a].attempts == 0 for a in ADDRESSES[3:])  # untouched
+    assert smtp_server.handler.mail_count == 3  # nothing tried after the refusal
+    assert result.stderr == f"Stopped: 127.0.0.1:{smtp_server.port} refused: {reply}\n"
+    assert "Traceback" not in result.output
+
+
+# -- 6. configuration errors: nothing sent, nothing claimed ---------------------------------
+
+
+def test_wrong_password_exit_2_nothing_sent_nothing_claimed(smtp_server_factory, tmp_path, monkeypatch):
+    server = smtp_server_factory(security="starttls", users={"lgp": PASSWORD})
+    camp = make_campaign(tmp_path, server, username="lgp", auth="password", cafile=str(server.cafile))
+    monkeypatch.setenv("LGP_SMTP_PASSWORD", "rossz-jelszó")
+    result = send(camp, "--yes")
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result)
+    assert line.startswith(f"lgp-mailer: error: 127.0.0.1:{server.port}: authentication failed for lgp: 535")
+    assert "rossz-jelszó" not in result.output
+    assert server.received == [] and server.handler.mail_count == 0
+    assert server.handler.logins == [("PLAIN", "lgp", False)]
+    assert camp.counts() == counts(pending=7)
+    assert all(r.attempts == 0 for r in camp.rows().values())
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_untrusted_certificate_exit_2_nothing_sent(smtp_server_factory, tmp_path, security):
+    server = smtp_server_factory(security=security)
+    camp = make_campaign(tmp_path, server)  # no cafile: the trustme CA is not trusted
+    result = send(camp, "--yes")
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result)
+    assert line.startswith(f"lgp-mailer: error: 127.0.0.1:{server.port}: the server's certificate is not trusted")
+    assert line.endswith("use cafile for a private CA")
+    assert server.received == [] and server.handler.mail_count == 0
+    assert camp.counts() == counts(pending=7)
+
+
+def test_auth_over_plaintext_to_a_remote_host_is_refused_before_connecting(tmp_path, monkeypatch):
+    connects = []
+    real = socket.create_connection
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: connects.append(a) or real(*a, **k))
+    camp = make_campaign(tmp_path, None, host="smtp.lgp.example.org", port=25, security="none", insecure=True,
+                         username="lgp", auth="password")
+    monkeypatch.setenv("LGP_SMTP_PASSWORD", PASSWORD)
+    result = send(camp, "--yes")
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result)
+    assert line == ("lgp-mailer: error: key 'smtp.security': refusing to send a password "
+                    "or token in clear text to smtp.lgp.example.org; use starttls or tls")
+    assert connects == []
+    assert camp.counts() == counts()  # refused even before the sent log was opened
+
+
+def test_security_none_to_a_remote_host_needs_insecure(tmp_path):
+    camp = make_campaign(tmp_path, None, host="smtp.lgp.example.org", port=25, security="none")
+    result = send(camp, "--yes")
+    assert result.exit_code == 2, result.output
+    assert one_error_line(result) == ("lgp-mailer: error: key 'smtp.security': security 'none' sends in clear text "
+                                      "to smtp.lgp.example.org; allowed only for localhost or with --insecure")
+    assert camp.counts() == counts()
+
+
+# -- 9. the password never leaks ---------------------------------------------------------
+
+
+def test_the_password_appears_in_no_output_log_ledger_or_file(smtp_server_factory, tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
+    server = smtp_server_factory(security="starttls", users={"lgp": PASSWORD})
+    camp = make_campaign(tmp_path, server, username="lgp", auth="password", cafile=str(server.cafile))
+    outputs = []
+    wrong = PASSWORD[::-1]
+    monkeypatch.setenv("LGP_SMTP_PASSWORD", wrong)
+    outputs.append(send(camp, "--yes"))  # refused: exit 2
+    assert outputs[-1].exit_code == 2
+    monkeypatch.setenv("LGP_SMTP_PASSWORD", PASSWORD)
+    outputs.append(runner.invoke(app, ["config", "--campaign", str(camp.root)], catch_exceptions=False))
+    outputs.append(runner.invoke(app, ["--debug", "config", "--campaign", str(camp.root)], catch_exceptions=False))
+    outputs.append(runner.invoke(app, ["preview", "--campaign", str(camp.root), "--out", str(camp.root / "preview")],
+                                 catch_exceptions=False))
+    outputs.append(send(camp, "--dry-run"))
+    outputs.append(send(camp, "--test-to", "proba@lgp.example.org"))
+    outputs.append(send(camp, "--yes", "--batch", "2"))
+    server.handler.reply_rcpt(ADDRESSES[3], "550 5.1.1 User unknown")
+    outputs.append(send(camp, "--yes"))
+    assert [r.exit_code for r in outputs] == [2, 0, 0, 0, 0, 0, 0, 1]
+    assert len(server.received) == 1 + 6 and camp.counts() == counts(sent=6, failed=1)
+    secrets = [PASSWORD, wrong]
+    encodings = [s.encode("utf-8") for s in secrets] + [__import__("base64").b64encode(f"\0lgp\0{s}".encode())
+                                                          for s in secrets]
+    for result in outputs:
+        for s in secrets:
+            assert s not in result.output
+    for s in secrets:
+        assert s not in caplog.text
+    files = [p for p in [*camp.root.rglob("*"), *camp.db.parent.glob(camp.db.name + "*")] if p.is_file()]
+    assert any(p.suffix == ".eml" for p in files) and any("outbox" in p.parts for p in files)
+    for path in files:
+        data = path.read_bytes()
+        for needle in encodings:
+            assert needle not in data, path
+    for message in server.received:
+        for needle in encodings:
+            assert needle not in message.data
+
+
+# -- 10. dry run and proof -------------------------------------------------------------
+
+
+def test_dry_run_writes_the_outbox_and_changes_nothing(smtp_server, tmp_path):
+    camp = make_campaign(tmp_path, smtp_server)
+    result = send(camp, "--dry-run")
+    assert result.exit_code == 0, result.output
+    outbox = camp.root / "outbox"
+    assert f"Dry run: 7 message(s) written to {outbox}; nothing sent, the sent log unchanged." in result.stdout
+    emls = sorted(outbox.glob("*.eml"))
+    assert [parse(p.read_bytes())["To"] for p in emls] == [to for _, to in EXAMPLE]
+    rows = camp.rows()
+    assert [parse(p.read_bytes())["Message-ID"] for p in emls] == [rows[a].message_id for a in ADDRESSES]
+    assert camp.counts() == counts(pending=7)
+    assert all(r.attempts == 0 for r in rows.values())
+    assert server_untouched(smtp_server)
+    # --batch limits the dry run too
+    result = send(camp, "--dry-run", "--batch", "2")
+    assert "Dry run: 2 message(s)" in result.stdout
+    # the real run then sends the very same letters
+    assert send(camp, "--yes").exit_code == 0
+    assert [parse(m.data)["Message-ID"] for m in smtp_server.received] == [rows[a].message_id for a in ADDRESSES]
+
+
+def server_untouched(server: SmtpTestServer) -> bool:
+    return server.received == [] and server.handler.mail_count == 0
+
+
+def test_test_to_sends_one_proof_with_its_own_message_id_not_logged(smtp_server, tmp_path):
+    camp = make_campaign(tmp_path, smtp_server)
+    result = send(camp, "--test-to", "proba@lgp.example.org", "--email", ADDRESSES[2])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(f"Proof of the message to {ADDRESSES[2]} sent to proba@lgp.example.org: "
+                                  "250 2.0.0 OK. Nothing was recorded in the sent log.\n")
+    assert rcpts(smtp_server) == ["proba@lgp.example.org"]
+    proof = parse(smtp_server.received[0].data)
+    assert proof["To"] == "proba@lgp.example.org"
+    assert send(camp, "--yes").exit_code == 0  # the real run: every recipient, the proofed one too
+    assert rcpts(smtp_server) == ["proba@lgp.example.org", *ADDRESSES]
+    rows = camp.rows()
+    assert proof["Message-ID"] not in {r.message_id for r in rows.values()}
+    assert camp.counts() == counts(sent=7)
+    assert all(r.attempts == 1 for r in rows.values())
+
+
+# -- 12. no terminal, no --yes ----------------------------------------------------------------
+
+
+def test_no_terminal_and_no_yes_refuses(smtp_server, tmp_path):
+    camp = make_campaign(tmp_path, smtp_server)
+    result = send(camp, input="y\n")  # stdin is not a terminal: an answer there must not count
+    assert result.exit_code == 2, result.output
+    assert one_error_line(result) == ("lgp-mailer: error: key '--yes': not confirmed: no terminal to ask on; "
+                                      "add --yes to send without asking")
+    assert server_untouched(smtp_server)
+    assert all(r.attempts == 0 and r.status == "pending" for r in camp.rows().values())
+
+
+# -- 13. consecutive failures ---------------------------------------------------------------
+
+
+def test_consecutive_failures_stop_the_run(smtp_server, tmp_path):
+    camp = make_campaign(tmp_path, smtp_server, retries=1, max_consecutive_failures=3)
+    for address in ADDRESSES:
+        smtp_server.handler.reply_rcpt(address, "451 4.3.0 Relay temporarily unavailable")
+    result = send(camp, "--yes")
+    assert result.exit_code == 1, result.output
+    assert camp.states() == {**dict.fromkeys(ADDRESSES[:3], "deferred"), **dict.fromkeys(ADDRESSES[3:], "pending")}
+    assert smtp_server.handler.mail_count == 3 and smtp_server.received == []
+    assert result.stderr == ("Stopped: 3 messages in a row were not delivered (last: 451 4.3.0 Relay temporarily "
+                             "unavailable); stopping so a broken relay does not burn through the list\n")
