@@ -121,14 +121,12 @@ def load_registrations(
     every = sheet is not None and sheet.strip().lower() == ALL_SHEETS
     reader = _Reader(str(path))
     with open_sheets(path, sheet) as sheets:
+        # Before reading: the age then never claims the data is newer than it is.
+        mtime = path.stat().st_mtime
         for raw in sheets:
             reader.read_sheet(path, raw, mapping, every=every)
     if every and not reader.sheets_read:
         raise reader.first_error or RecipientsError("no sheet has a registration header", file=path)
-    try:
-        mtime = path.stat().st_mtime
-    except OSError as error:
-        raise RecipientsError(f"cannot read the file ({error.strerror or error})", file=path) from None
     registrants, duplicates = reader.finish()
     modified = dt.datetime.fromtimestamp(mtime, tz=dt.UTC)
     return RegistrationList(registrants, reader.findings, path, modified, duplicates)
