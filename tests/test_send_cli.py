@@ -502,3 +502,22 @@ def test_consecutive_failures_stop_the_run(smtp_server, tmp_path):
     assert smtp_server.handler.mail_count == 3 and smtp_server.received == []
     assert result.stderr == ("Stopped: 3 messages in a row were not delivered (last: 451 4.3.0 Relay temporarily "
                              "unavailable); stopping so a broken relay does not burn through the list\n")
+
+
+# -- no terminal: no prompt for the password either ------------------------------------------
+
+
+def test_no_terminal_and_no_password_fails_instead_of_prompting(smtp_server_factory, tmp_path, monkeypatch):
+    """cron runs with --yes: a password prompt on a non-terminal would read stdin
+    (or hit its end and abort); the documented behaviour is a one-line error."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    server = smtp_server_factory(security="starttls", users={"lgp": PASSWORD})
+    camp = make_campaign(tmp_path, server, username="lgp", auth="password", cafile=str(server.cafile))
+    result = send(camp, "--yes", input=PASSWORD + "\n")  # whatever stdin holds is not a terminal
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result)
+    assert line.startswith(f"lgp-mailer: error: 127.0.0.1:{server.port}: no SMTP password for lgp: set LGP_SMTP_PASSWORD")
+    assert line.endswith("not prompting in non-interactive mode")
+    assert "SMTP password for lgp at" not in result.output  # no prompt shown
+    assert server_untouched(server)
+    assert all(r.attempts == 0 for r in camp.rows().values())

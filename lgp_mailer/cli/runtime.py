@@ -59,11 +59,18 @@ def graceful_stop() -> Iterator[StopSignal]:
             signal.signal(number, handler)
 
 
+def can_prompt(non_interactive: bool) -> bool:
+    """Whether to ask a question (a confirmation, a password): only with a terminal on stdin
+    and without --non-interactive.  cron's stdin is not a terminal: a prompt there would read
+    whatever stdin holds, or hit its end and abort."""
+    return not non_interactive and sys.stdin.isatty()
+
+
 def confirm_or_refuse(question: str, *, yes: bool, non_interactive: bool) -> None:
     """Ask unless ``--yes``; with no terminal (cron) and no ``--yes``, refuse instead of guessing."""
     if yes:
         return
-    if non_interactive or not sys.stdin.isatty():
+    if not can_prompt(non_interactive):
         raise ConfigError("not confirmed: no terminal to ask on; add --yes to send without asking", key="--yes")
     if not typer.confirm(question, default=False):
         typer.echo("Nothing was sent.")

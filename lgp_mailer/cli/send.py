@@ -10,7 +10,7 @@ import typer
 from lgp_mailer.cli import smtp_options as so
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, ColumnOpt, EventOpt, RecipientsOpt, SheetOpt, resolve_campaign
-from lgp_mailer.cli.runtime import confirm_or_refuse, graceful_stop, open_campaign_ledger
+from lgp_mailer.cli.runtime import can_prompt, confirm_or_refuse, graceful_stop, open_campaign_ledger
 from lgp_mailer.errors import ExitCode, LgpError, SmtpError
 
 
@@ -66,7 +66,7 @@ def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_f
                           rates=settings.rates, daily_quota=settings.daily_quota)
 
     def secret():
-        return get_secret(settings, os.environ, interactive=not non_interactive)
+        return get_secret(settings, os.environ, interactive=can_prompt(non_interactive))
 
     if test_to:
         transport = SmtpTransport(settings, secret())
