@@ -151,7 +151,8 @@ class SendSession:
         stop = stop or threading.Event()
         report = SendReport(self.campaign.campaign_id, self.kind, recovered_unknown=self.recovered)
         quota = self.quota(options)
-        limiter = RateLimiter(options.rates)
+        # The wait for a slot ends early on Ctrl-C/SIGTERM, before anything is claimed.
+        limiter = RateLimiter(options.rates, sleep=stop.wait)
         envelope_from = self.campaign.sender.envelope_from
         from_statuses = _from_statuses(options)
         attempted = consecutive = 0
@@ -168,6 +169,12 @@ class SendSession:
                 recipient = self._by_key[row.address.lower()]
                 # Render before claiming: a template error must not leave a row 'sending'.
                 data = self.factory.build(recipient, msgid=row.message_id).as_bytes()
+                # Pace before claiming: a stop during the wait leaves the row
+                # untouched (pending) instead of sending it when the slot comes.
+                limiter.acquire()
+                if stop.is_set():
+                    report.interrupted = True
+                    break
                 self.lock.heartbeat()
                 if not self.ledger.claim(self.campaign.campaign_id, self.kind, row.address, from_statuses):
                     outcome = Outcome(row.address, row.municipalities, "skipped", "taken by another run")
@@ -177,7 +184,7 @@ class SendSession:
                     continue
                 attempted += 1
                 result = send_with_retry(transport, data, envelope_from, recipient.email, policy=options.retry,
-                                         limiter=limiter, sleep=stop.wait, should_stop=stop.is_set)
+                                         limiter=_RetriesPaced(limiter), sleep=stop.wait, should_stop=stop.is_set)
                 outcome = self._record(row, result)
                 report.outcomes.append(outcome)
                 if progress:
@@ -218,6 +225,21 @@ class SendSession:
             path.write_bytes(self.factory.build(recipient, msgid=row.message_id).as_bytes())
             written.append(path)
         return written
+
+
+class _RetriesPaced(RateLimiter):
+    """The run's limiter for ``send_with_retry`` once the message's slot is taken:
+    the first attempt goes at once, each retry waits for a slot of its own."""
+
+    def __init__(self, limiter: RateLimiter) -> None:  # not super().__init__: it only delegates
+        self.limiter = limiter
+        self.first = True
+
+    def acquire(self) -> float:
+        if self.first:
+            self.first = False
+            return 0.0
+        return self.limiter.acquire()
 
 
 def send_proof(campaign: Campaign, transport: Transport, to: str, *, kind: str = "invitation",

@@ -284,7 +284,7 @@ def test_550_511_recipients_fail_the_rest_go_and_retry_failed_resends_them(smtp_
     camp = make_campaign(tmp_path, smtp_server)
     bad = [ADDRESSES[1], ADDRESSES[4]]
     for address in bad:
-        smtp_server.handler.reply_rcpt(address, "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address)
+        smtp_server.handler.reply_rcpt(address, f"550 5.1.1 <{address}>: Recipient address rejected: User unknown")
     result = send(camp, "--yes")
     assert result.exit_code == 1, result.output
     assert rcpts(smtp_server) == [a for a in ADDRESSES if a not in bad]

@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from smtp_server import Hold, ScriptedHandler, SmtpTestServer
@@ -340,3 +339,23 @@ def test_a_signal_finishes_the_message_in_flight_and_takes_nothing_new(server, t
     code, out, err = run(camp)
     assert code == 0, out + err
     assert rcpts(server) == a
+
+
+def test_a_signal_during_the_rate_wait_takes_nothing_new(server, tmp_path):
+    """At 6/min the next message waits 10 s for its slot: SIGTERM then must not
+    sit the wait out and send it anyway."""
+    camp = make_campaign(tmp_path, server, rows=people(3))
+    a = camp.addresses
+    sender = Run(camp, "--rate", "6/min")
+    wait_until(lambda: len(server.received) == 1, "the first message")
+    time.sleep(0.2)  # the run is now waiting for the second message's slot
+    started = time.monotonic()
+    sender.proc.send_signal(signal.SIGTERM)
+    code = sender.finish()
+    assert code == 143, sender.stdout + sender.stderr
+    assert time.monotonic() - started < 5
+    assert rcpts(server) == a[:1]
+    assert server.handler.mail_count == 1
+    assert camp.states() == {a[0]: "sent", a[1]: "pending", a[2]: "pending"}
+    assert camp.rows()[a[1]].attempts == 0
+    assert "This run: sent 1\n" in sender.stdout
