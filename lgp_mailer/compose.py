@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from email import policy as email_policy
 from email.charset import Charset
 from email import quoprimime
-from email.generator import NLCRE, BytesGenerator
+from email.generator import NLCRE, BytesGenerator, Generator
 from email.header import Header
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
@@ -165,12 +165,53 @@ def compose_fast(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     _address_headers(msg, rendered, envelope)
     msg.set_raw("Date", format_datetime(envelope.date or dt.datetime.now(dt.timezone.utc).astimezone()))
     msg.set_raw("Message-ID", clean_header(envelope.message_id))
-    _extra_headers(msg, envelope)
-    msg["MIME-Version"] = "1.0"
-    msg["Content-Type"] = "multipart/alternative"  # the generator adds the boundary
-    msg.set_payload([_text_part(MIMEPart, "plain", rendered.text), _text_part(EmailMessage, "html", rendered.html)])
-    _attach_calendar(msg, envelope)
+    for name, value in envelope.extra_headers:  # ASCII, checked by _extra_headers in compose()
+        msg.set_raw(name, _ascii_header(name, value))
+    msg["MIME-Version"] = _MIME_VERSION
+    letter = [_text_part(MIMEPart, "plain", rendered.text), _text_part(EmailMessage, "html", rendered.html)]
+    if envelope.calendar is None:
+        msg["Content-Type"] = _multipart("alternative")
+        msg.set_payload(letter)
+        return msg
+    # What add_attachment makes of it: the letter moves into its own part.
+    alternative = EmailMessage(policy=POLICY)
+    alternative["Content-Type"] = _multipart("alternative")
+    alternative.set_payload(letter)
+    msg["Content-Type"] = _multipart("mixed")
+    msg.set_payload([alternative, _calendar_part(envelope.calendar)])
     return msg
+
+
+_MIME_VERSION = POLICY.header_factory("MIME-Version", "1.0")
+
+
+@functools.cache
+def _multipart(subtype: str):
+    # The stdlib makes a boundary at flatten time and scans the whole letter
+    # for it (a fresh regex per letter).  Our bodies are all QP or base64,
+    # which can never hold a line "--=====...", so one boundary drawn the
+    # stdlib's way serves every letter of the run (RFC 2046 asks uniqueness
+    # only within a message), and its parsed header is shared.
+    boundary = Generator._make_boundary()
+    return POLICY.header_factory("Content-Type", f'multipart/{subtype}; boundary="{boundary}"')
+
+
+@functools.lru_cache(maxsize=8)
+def _calendar_part(calendar: str) -> EmailMessage:
+    # One part for every letter of a run: the generator only reads it.
+    from lgp_mailer.ical import FILENAME, METHOD
+
+    part = EmailMessage(policy=POLICY)
+    part.set_content(calendar, subtype="calendar", charset="utf-8", cte="base64", filename=FILENAME,
+                     params={"method": METHOD})
+    return part
+
+
+def _ascii_header(name: str, value: str) -> str:
+    value = clean_header(value)
+    if not value.isascii():
+        raise ValueError(f"{name} must be ASCII")
+    return value
 
 
 def _address_headers(msg: EmailMessage, rendered: Rendered, envelope: Envelope) -> None:
@@ -187,17 +228,16 @@ def _address_headers(msg: EmailMessage, rendered: Rendered, envelope: Envelope) 
 
 def _extra_headers(msg: EmailMessage, envelope: Envelope) -> None:
     for name, value in envelope.extra_headers:
-        value = clean_header(value)
-        if not value.isascii():
-            raise ValueError(f"{name} must be ASCII")
-        msg[name] = value
+        msg[name] = _ascii_header(name, value)
 
 
+@functools.lru_cache(maxsize=256)  # the subject is the same in every letter of a kind
 def _encode(name: str, value: str) -> str:
     charset = "us-ascii" if value.isascii() else "utf-8"
     return Header(value, charset, maxlinelen=POLICY.max_line_length, header_name=name).encode(linesep=POLICY.linesep)
 
 
+@functools.lru_cache(maxsize=256)  # From and Reply-To repeat in every letter
 def _address(header: str, name: str | None, address: str) -> str:
     """``Name <addr>``; a name with anything beyond plain atoms becomes ONE encoded word.
 
@@ -221,12 +261,31 @@ def _address(header: str, name: str | None, address: str) -> str:
     return f"{phrase}{joint}<{address}>"
 
 
+_FOLDED: dict[tuple[int, str, str], bytes] = {}
+
+
 class _Generator(BytesGenerator):
     """BytesGenerator that writes a body in one call instead of one per line.
 
     The stdlib writes (and ASCII-encodes) every body line separately, which
     was half the cost of a letter; joining first gives identical bytes.
     """
+
+    def _write_headers(self, msg) -> None:
+        # Parsed header objects (the shared part headers) fold to the same
+        # bytes every time, and folding a parse tree is slow: remember them.
+        for name, value in msg.raw_items():
+            if hasattr(value, "name"):
+                key = (id(self.policy), name, str(value))
+                folded = _FOLDED.get(key)
+                if folded is None:
+                    if len(_FOLDED) > 1024:
+                        _FOLDED.clear()
+                    folded = _FOLDED[key] = self.policy.fold_binary(name, value)
+            else:
+                folded = self.policy.fold_binary(name, value)
+            self._fp.write(folded)
+        self.write(self._NL)
 
     def _write_lines(self, lines: str) -> None:
         if not lines:
