@@ -87,7 +87,37 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
             )""",
         ),
     ),
+    (
+        3,
+        "create_suppressions",
+        (
+            # Organisation-wide: one row per address, whatever the campaign.
+            # address_key is the ledger's key (stripped, lower-cased address).
+            """CREATE TABLE suppressions (
+                address_key TEXT PRIMARY KEY,
+                address TEXT NOT NULL,
+                reason TEXT NOT NULL DEFAULT '',
+                source TEXT NOT NULL CHECK (source IN ('manual','import','bounce','unsubscribe')),
+                created_at TEXT NOT NULL
+            )""",
+            # The status a row had before it became 'suppressed', so that
+            # removing the suppression gives the row back exactly.
+            "ALTER TABLE messages ADD COLUMN suppressed_from TEXT",
+            "CREATE INDEX messages_address ON messages (address_key)",
+            "CREATE INDEX messages_message_id ON messages (message_id)",
+        ),
+    ),
 ]
+SUPPRESSION_SOURCES = ("manual", "import", "bounce", "unsubscribe")
+# Rows a suppression takes over: anything not (being) delivered.  'sent' is
+# history and stays; 'sending' is in flight and is taken over at the next sync.
+SUPPRESSIBLE = ("pending", "deferred", "failed", "unknown", "invalid")
+# Rows a bounce can concern: the server took the message (or may have).
+BOUNCEABLE = ("sent", "unknown", "failed")
+_BOUNCEABLE_SQL = (
+    "(status IN ('sent', 'unknown', 'failed')"
+    " OR (status = 'suppressed' AND suppressed_from IN ('sent', 'unknown', 'failed')))"
+)
 
 
 def utc_iso(moment: datetime) -> str:
@@ -156,6 +186,18 @@ class SyncResult:
     invalid: int
     refreshed: int
     absent: int  # rows of this campaign kind no longer in the sheet
+    suppressed: int = 0  # rows this sync found or made 'suppressed' that were not before
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """One address nobody in the organisation sends to any more."""
+
+    address: str
+    address_key: str
+    reason: str
+    source: str  # one of SUPPRESSION_SOURCES
+    created_at: str  # UTC, the ledger's fixed-width ISO text
 
 
 def address_key(address: str, seq: int) -> str:
@@ -168,6 +210,19 @@ def _row(r: sqlite3.Row) -> LedgerRow:
     fields = {k: r[k] for k in LedgerRow.__dataclass_fields__}
     fields["municipalities"] = tuple(json.loads(r["municipalities"] or "[]"))
     return LedgerRow(**fields)
+
+
+def _suppression_key(address: str) -> str:
+    key = address.strip().lower()
+    if not key:
+        raise ValueError("a suppression needs an address")
+    return key
+
+
+def _angled(message_id: str | None) -> str | None:
+    """``" <x@y> "`` and ``"x@y"`` → ``"<x@y>"``; None for nothing."""
+    mid = (message_id or "").strip().strip("<>").strip()
+    return f"<{mid}>" if mid else None
 
 
 def _one_line(text: str | None) -> str | None:
@@ -233,6 +288,10 @@ class Ledger:
         (``pending``/``invalid``) also takes the sheet's municipalities, county
         and validity.  Rows whose address left the sheet get ``seq = NULL`` and
         are no longer due; their history stays.
+
+        An address on the suppression list is never due: its new rows are
+        recorded ``suppressed``, and its rows not (being) delivered (see
+        ``SUPPRESSIBLE``) become ``suppressed``; ``sent`` rows stay.
         """
         added = invalid = refreshed = 0
         now = self.now()
@@ -268,11 +327,25 @@ class Ledger:
                     (status, munis, e.county, reason, now, campaign_id, kind, key, status, munis, e.county),
                 )
                 refreshed += cur.rowcount
+            suppressed = self._apply_suppressions(db, now, "campaign_id = ? AND kind = ?", (campaign_id, kind))
             absent = db.execute(
                 "SELECT count(*) FROM messages WHERE campaign_id = ? AND kind = ? AND seq IS NULL",
                 (campaign_id, kind),
             ).fetchone()[0]
-        return SyncResult(added, invalid, refreshed, absent)
+        return SyncResult(added, invalid, refreshed, absent, suppressed)
+
+    @staticmethod
+    def _apply_suppressions(db: sqlite3.Connection, now: str, where: str, params: Sequence[object]) -> int:
+        """Turn the matching rows of suppressed addresses that were not
+        delivered into ``suppressed``, remembering their status."""
+        marks = ",".join("?" * len(SUPPRESSIBLE))
+        cur = db.execute(
+            "UPDATE messages SET suppressed_from = status, status = 'suppressed', updated_at = ?"
+            f" WHERE {where} AND status IN ({marks})"
+            " AND address_key IN (SELECT address_key FROM suppressions)",
+            (now, *params, *SUPPRESSIBLE),
+        )
+        return cur.rowcount
 
     def recover_interrupted(self, campaign_id: str, kind: str) -> int:
         """Turn ``sending`` rows left by a crashed run into ``unknown``.
@@ -309,14 +382,16 @@ class Ledger:
         limit: int | None = None,
     ) -> list[LedgerRow]:
         """Rows to send now, in sheet order: pending and deferred, plus failed
-        and unknown on request.  Rows no longer in the sheet are never due."""
+        and unknown on request.  Rows no longer in the sheet, and rows of
+        suppressed addresses, are never due."""
         statuses = ["pending", "deferred"]
         statuses += ["failed"] if retry_failed else []
         statuses += ["unknown"] if resend_unknown else []
         marks = ",".join("?" * len(statuses))
         sql = (
             f"SELECT * FROM messages WHERE campaign_id = ? AND kind = ? AND status IN ({marks})"
-            " AND seq IS NOT NULL ORDER BY seq, address_key"
+            " AND seq IS NOT NULL AND address_key NOT IN (SELECT address_key FROM suppressions)"
+            " ORDER BY seq, address_key"
         )
         params: list[object] = [campaign_id, kind, *statuses]
         if limit is not None:
@@ -328,7 +403,8 @@ class Ledger:
     def claim(self, campaign_id: str, kind: str, address: str, from_statuses: Iterable[str]) -> bool:
         """Atomically mark one row ``sending`` if it is still in one of
         ``from_statuses``; committed before any byte of DATA goes out.
-        False means another run (or an earlier step) got there first."""
+        False means another run (or an earlier step) got there first, or the
+        address was suppressed since the row was read."""
         statuses = list(from_statuses)
         if not statuses or "sending" in statuses:
             raise ValueError("claim needs from_statuses, excluding 'sending'")
@@ -338,7 +414,8 @@ class Ledger:
             cur = db.execute(
                 "UPDATE messages SET status = 'sending', attempts = attempts + 1,"
                 " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, updated_at = ?"
-                f" WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status IN ({marks})",
+                f" WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status IN ({marks})"
+                " AND address_key NOT IN (SELECT address_key FROM suppressions)",
                 (now, now, now, campaign_id, kind, address.strip().lower(), *statuses),
             )
             return cur.rowcount == 1
@@ -370,6 +447,126 @@ class Ledger:
                     f"campaign {campaign_id!r} {kind}: {address} was not being sent; outcome {status!r} not recorded",
                     file=self.path,
                 )
+
+    # -- suppressions and bounces ------------------------------------------
+
+    def suppress(self, address: str, reason: str = "", source: str = "manual") -> bool:
+        """Put ``address`` on the organisation-wide suppression list.
+
+        Its rows in every campaign that were not (being) delivered become
+        ``suppressed`` at once.  True when the address is new on the list; an
+        address already there keeps its first reason, source and time.
+        """
+        if source not in SUPPRESSION_SOURCES:
+            raise ValueError(f"suppression source must be one of {', '.join(SUPPRESSION_SOURCES)}")
+        key = _suppression_key(address)
+        now = self.now()
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO suppressions (address_key, address, reason, source, created_at)"
+                " VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
+                (key, address.strip(), _one_line(reason) or "", source, now),
+            )
+            self._apply_suppressions(db, now, "address_key = ?", (key,))
+        return cur.rowcount == 1
+
+    def unsuppress(self, address: str) -> bool:
+        """Take ``address`` off the list; its ``suppressed`` rows get back the
+        status they had.  False when it was not on the list."""
+        key = _suppression_key(address)
+        now = self.now()
+        with self.transaction() as db:
+            cur = db.execute("DELETE FROM suppressions WHERE address_key = ?", (key,))
+            db.execute(
+                "UPDATE messages SET status = coalesce(suppressed_from, 'pending'), suppressed_from = NULL,"
+                " updated_at = ? WHERE address_key = ? AND status = 'suppressed'",
+                (now, key),
+            )
+        return cur.rowcount == 1
+
+    def suppressions(self, source: str | None = None) -> list[Suppression]:
+        """The suppression list (optionally of one source), oldest first."""
+        with self._mutex:
+            cur = self.conn.execute(
+                "SELECT * FROM suppressions WHERE ? IS NULL OR source = ? ORDER BY created_at, address_key",
+                (source, source),
+            )
+            return [Suppression(**{k: r[k] for k in Suppression.__dataclass_fields__}) for r in cur.fetchall()]
+
+    def suppression(self, address: str) -> Suppression | None:
+        with self._mutex:
+            r = self.conn.execute(
+                "SELECT * FROM suppressions WHERE address_key = ?", (_suppression_key(address),)
+            ).fetchone()
+        return Suppression(**{k: r[k] for k in Suppression.__dataclass_fields__}) if r else None
+
+    def is_suppressed(self, address: str) -> bool:
+        return self.suppression(address) is not None
+
+    def by_message_id(self, message_id: str) -> LedgerRow | None:
+        """The row that was sent with ``message_id`` (with or without <>)."""
+        mid = _angled(message_id)
+        if not mid:
+            return None
+        with self._mutex:
+            r = self.conn.execute(
+                "SELECT * FROM messages WHERE message_id IN (?, ?) ORDER BY id LIMIT 1", (mid, mid.lower())
+            ).fetchone()
+        return _row(r) if r else None
+
+    def rows_for_address(self, address: str) -> list[LedgerRow]:
+        """Every row of ``address`` in every campaign, latest activity first."""
+        with self._mutex:
+            cur = self.conn.execute(
+                "SELECT * FROM messages WHERE address_key = ?"
+                " ORDER BY coalesce(sent_at, last_attempt_at, updated_at) DESC, id DESC",
+                (address.strip().lower(),),
+            )
+            return [_row(r) for r in cur.fetchall()]
+
+    def mark_bounced(
+        self,
+        *,
+        message_id: str | None = None,
+        address: str | None = None,
+        reason: str,
+        code: int | None = None,
+        enhanced: str | None = None,
+    ) -> LedgerRow | None:
+        """Record a permanent delivery failure reported after the server took the message.
+
+        The row is found by ``message_id`` first (ours are unique per campaign,
+        kind and address), else by ``address``: its latest ``sent`` or
+        ``unknown`` row across all campaigns (a ``failed`` one if that is all
+        there is).  A ``sent``/``unknown``/``failed`` row, or one that was so
+        before its address was suppressed, becomes ``failed`` with the reason
+        (a later ``sync`` makes it ``suppressed`` again); ``sent_at`` stays,
+        the server did take it.  Other rows are left as they are.  Returns
+        the row as it is now, or None when no row matches.
+        """
+        with self.transaction() as db:
+            r = None
+            mid = _angled(message_id)
+            if mid:
+                r = db.execute(
+                    "SELECT * FROM messages WHERE message_id IN (?, ?) ORDER BY id LIMIT 1", (mid, mid.lower())
+                ).fetchone()
+            if r is None and address and address.strip():
+                r = db.execute(
+                    f"SELECT * FROM messages WHERE address_key = ? AND {_BOUNCEABLE_SQL}"
+                    " ORDER BY coalesce(suppressed_from, status) = 'failed',"
+                    " coalesce(sent_at, last_attempt_at) DESC, id DESC LIMIT 1",
+                    (address.strip().lower(),),
+                ).fetchone()
+            if r is None:
+                return None
+            db.execute(
+                "UPDATE messages SET status = 'failed', suppressed_from = NULL, last_code = ?, last_enhanced = ?,"
+                f" last_reply = ?, updated_at = ? WHERE id = ? AND {_BOUNCEABLE_SQL}",
+                (code, enhanced, _one_line(reason), self.now(), r["id"]),
+            )
+            r = db.execute("SELECT * FROM messages WHERE id = ?", (r["id"],)).fetchone()
+        return _row(r)
 
     # -- reading ------------------------------------------------------------
 
