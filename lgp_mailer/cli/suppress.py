@@ -1,0 +1,121 @@
+"""``lgp-mailer suppress add|remove|list|import``: the organisation-wide suppression list."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lgp_mailer.cli.app import app, fail
+from lgp_mailer.cli.common import CampaignOpt, resolve_campaign
+from lgp_mailer.errors import ExitCode, LgpError
+
+suppress_app = typer.Typer(
+    help="The suppression list: addresses no campaign of the office writes to again "
+    "(opt-outs, permanent bounces). Kept in the sent log, so it applies to every campaign.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(suppress_app, name="suppress")
+
+ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help="Why, in a few words (kept with the entry).")]
+
+
+def open_ledger_for(campaign: Path | None):
+    """The organisation's sent log: LGP_MAILER_DB > the campaign's 'database' > the default."""
+    from lgp_mailer.sentlog import default_ledger_path, open_ledger
+
+    chosen = resolve_campaign(campaign, quiet=True)
+    return open_ledger(default_ledger_path(os.environ, chosen.database))
+
+
+@suppress_app.command("add")
+def add(
+    addresses: Annotated[list[str], typer.Argument(help="One or more e-mail addresses.")],
+    reason: ReasonOpt = "",
+    campaign: CampaignOpt = None,
+) -> None:
+    """Never write to these addresses again, in any campaign."""
+    from lgp_mailer import suppression
+
+    try:
+        with open_ledger_for(campaign) as ledger:
+            for address in addresses:
+                stored, new = suppression.add(ledger, address, reason, "manual")
+                typer.echo(f"{stored}: " + ("suppressed" if new else "already on the list; left as it was"))
+    except LgpError as error:
+        raise fail(error) from None
+
+
+@suppress_app.command("remove")
+def remove(
+    addresses: Annotated[list[str], typer.Argument(help="One or more e-mail addresses.")],
+    campaign: CampaignOpt = None,
+) -> None:
+    """Take addresses off the list; their unsent messages become due again as they were."""
+    from lgp_mailer import suppression
+
+    missing = 0
+    try:
+        with open_ledger_for(campaign) as ledger:
+            for address in addresses:
+                stored, removed = suppression.remove(ledger, address)
+                missing += not removed
+                typer.echo(f"{stored}: " + ("removed from the list" if removed else "was not on the list"))
+    except LgpError as error:
+        raise fail(error) from None
+    raise typer.Exit(int(ExitCode.PROBLEMS if missing else ExitCode.OK))
+
+
+@suppress_app.command("list")
+def list_(
+    source: Annotated[str | None, typer.Option(help="Only entries from manual, import, bounce or unsubscribe.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    campaign: CampaignOpt = None,
+) -> None:
+    """Show the list: address, source, when (UTC) and why."""
+    from lgp_mailer import suppression
+    from lgp_mailer.errors import ConfigError
+    from lgp_mailer.sentlog import SUPPRESSION_SOURCES
+
+    try:
+        if source is not None and source not in SUPPRESSION_SOURCES:
+            raise ConfigError(f"source must be one of {', '.join(SUPPRESSION_SOURCES)}", key="--source")
+        with open_ledger_for(campaign) as ledger:
+            entries = suppression.listing(ledger, source)
+    except LgpError as error:
+        raise fail(error) from None
+    if as_json:
+        typer.echo(json.dumps([e.__dict__ for e in entries], ensure_ascii=False, indent=2))
+        return
+    for e in entries:
+        typer.echo(f"{e.address}\t{e.source}\t{e.created_at[:19].replace('T', ' ')} UTC\t{e.reason}")
+    typer.echo(f"{len(entries)} suppressed address(es).", err=True)
+
+
+@suppress_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV or workbook (.xlsx, .xls, .ods) with an e-mail column, "
+                                              "or a bare list of addresses.")],
+    reason: ReasonOpt = "",
+    sheet: Annotated[str | None, typer.Option(help="Worksheet name, or 'all'.")] = None,
+    column: Annotated[str | None, typer.Option(help="The header of the e-mail column, if not recognised.")] = None,
+    campaign: CampaignOpt = None,
+) -> None:
+    """Suppress every address of a file; rows that hold no usable address are listed."""
+    from lgp_mailer import suppression
+
+    try:
+        with open_ledger_for(campaign) as ledger:
+            report = suppression.import_file(ledger, file, reason=reason or f"import: {file.name}",
+                                             sheet=sheet, column=column)
+    except LgpError as error:
+        raise fail(error) from None
+    for rejected in report.rejected:
+        typer.echo(f"{file}, row {rejected.row}: {rejected.text!r}: {rejected.why}", err=True)
+    typer.echo(f"{len(report.added)} address(es) suppressed, {len(report.already)} already on the list, "
+               f"{len(report.rejected)} cell(s) not usable.")
+    raise typer.Exit(int(ExitCode.PROBLEMS if report.rejected else ExitCode.OK))
