@@ -299,21 +299,25 @@ class Ledger:
             db.execute(
                 "UPDATE messages SET seq = NULL WHERE campaign_id = ? AND kind = ?", (campaign_id, kind)
             )
+            blocked = {r[0] for r in db.execute("SELECT address_key FROM suppressions")}
+            suppressed = 0
             for e in entries:
                 key = address_key(e.address, e.seq)
                 status = "invalid" if e.invalid_reason else "pending"
                 munis = json.dumps(list(e.municipalities), ensure_ascii=False)
                 reason = _one_line(e.invalid_reason)
+                first = "suppressed" if key in blocked else status
                 cur = db.execute(
-                    "INSERT INTO messages (campaign_id, kind, address, address_key, status, seq,"
+                    "INSERT INTO messages (campaign_id, kind, address, address_key, status, suppressed_from, seq,"
                     " municipalities, county, message_id, last_reply, created_at, updated_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                    (campaign_id, kind, e.address.strip(), key, status, e.seq, munis, e.county,
-                     e.message_id, reason, now, now),
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                    (campaign_id, kind, e.address.strip(), key, first, status if key in blocked else None, e.seq,
+                     munis, e.county, e.message_id, reason, now, now),
                 )
                 if cur.rowcount:
-                    added += status == "pending"
-                    invalid += status == "invalid"
+                    added += first == "pending"
+                    invalid += first == "invalid"
+                    suppressed += first == "suppressed"
                     continue
                 db.execute(
                     "UPDATE messages SET seq = ? WHERE campaign_id = ? AND kind = ? AND address_key = ?",
@@ -327,7 +331,7 @@ class Ledger:
                     (status, munis, e.county, reason, now, campaign_id, kind, key, status, munis, e.county),
                 )
                 refreshed += cur.rowcount
-            suppressed = self._apply_suppressions(db, now, "campaign_id = ? AND kind = ?", (campaign_id, kind))
+            suppressed += self._apply_suppressions(db, now, "campaign_id = ? AND kind = ?", (campaign_id, kind))
             absent = db.execute(
                 "SELECT count(*) FROM messages WHERE campaign_id = ? AND kind = ? AND seq IS NULL",
                 (campaign_id, kind),
