@@ -2,7 +2,7 @@
 
 Each command module parses options, calls one core function and turns its
 result or :class:`~lgp_mailer.errors.LgpError` into output and an exit code.
-Heavy libraries (pandas, openpyxl, css-inline) are imported inside the
+Heavy libraries (openpyxl, Jinja2, css-inline, icalendar) are imported inside the
 commands so that ``lgp-mailer --help`` starts fast.
 """
 
@@ -11,11 +11,14 @@ from __future__ import annotations
 from lgp_mailer.cli.app import app, main
 
 # Importing the command modules registers their commands on ``app``.
+from lgp_mailer.cli import bounces as _bounces  # noqa: E402,F401
 from lgp_mailer.cli import check as _check  # noqa: E402,F401
 from lgp_mailer.cli import config_cmd as _config  # noqa: E402,F401
 from lgp_mailer.cli import init as _init  # noqa: E402,F401
 from lgp_mailer.cli import preview as _preview  # noqa: E402,F401
 from lgp_mailer.cli import remind as _remind  # noqa: E402,F401
 from lgp_mailer.cli import send as _send  # noqa: E402,F401
+from lgp_mailer.cli import status as _status  # noqa: E402,F401
+from lgp_mailer.cli import suppress as _suppress  # noqa: E402,F401
 
 __all__ = ["app", "main"]
