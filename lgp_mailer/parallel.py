@@ -30,25 +30,40 @@ all can be opened the first error is raised, as a one-session run does.  A
 fatal connection failure (wrong password, untrusted certificate) stops the
 run.
 
+**Rendering ahead.**  One more thread renders the due messages in sheet order
+into a short queue (``RENDER_AHEAD`` per session) while the sessions wait for
+the server and for the ledger's fsyncs; the sessions take them in that order.
+Rendering is still done before the claim, so a template error never leaves a
+row ``sending``: the error takes its row's place in the queue, the messages
+before it are sent, and the run stops there and raises it.  A stopped run
+drops the messages rendered ahead; nothing about them reached the ledger.
+This is why ``run_parallel`` is worth using with one connection too.
+
 The run lock's heartbeat is refreshed at most once a second here, not before
 every message as the one-session loop does: each heartbeat is a durable
 commit, and the lock only goes stale after minutes (``runlock.STALE_AFTER``).
 
 ``SendSession`` has no hook for several transports, so this module drives its
 building blocks directly (``due``, ``quota``, ``factory``, ``_by_key``,
-``_record``, ``lock``) and keeps the same outcomes and report.  With one
-connection it simply calls ``SendSession.run``.
+``_record``, ``lock``) and keeps the same outcomes and report.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from itertools import islice
 
 from lgp_mailer.errors import SmtpError
+from lgp_mailer.messages import MessageFactory
 from lgp_mailer.sending import Outcome, Progress, SendOptions, SendReport, SendSession, transport_name
 from lgp_mailer.sentlog import LedgerRow
 from lgp_mailer.transport import RateLimiter, SendResult, Transport, send_with_retry
@@ -57,6 +72,61 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 1.0  # seconds between run-lock heartbeats of a parallel run
 MAX_CONNECTIONS = 32
+RENDER_AHEAD = 4  # messages rendered ahead, per session
+RENDER_CHUNK = 16  # messages per task of a render process
+RENDER_WINDOW = 3  # tasks in flight per render process
+PROCESSES_FROM = 200  # fewer due messages than this: not worth starting processes
+_END = object()
+
+
+# -- render processes: the rest of the cores build messages -------------------------------
+
+_factory: MessageFactory | None = None
+
+
+def _init_renderer(campaign, event, kind: str, calendar, parent: int) -> None:
+    global _factory
+    _factory = MessageFactory(campaign, event, kind)
+    _factory.calendar = calendar  # the parent's entry: one DTSTAMP, the same bytes as in one process
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="lgp-render-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A SIGKILLed parent cannot shut its pool down, and the pool's pipes do
+    not tell its processes (each holds both ends): they watch for themselves."""
+    import psutil
+
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent or not psutil.pid_exists(parent):
+            os._exit(0)
+
+
+def _render_chunk(work: list) -> list[bytes | BaseException]:
+    assert _factory is not None
+    out: list[bytes | BaseException] = []
+    for recipient, msgid in work:
+        try:
+            out.append(_factory.build(recipient, msgid=msgid).as_bytes())
+        except Exception as error:  # pickled back; raised in sheet order by the parent
+            out.append(error)
+            break
+    return out
+
+
+def default_render_processes() -> int:
+    """Cores left for rendering when one runs SMTP and the ledger (at most 3)."""
+    return max(0, min(3, (os.cpu_count() or 1) - 1))
+
+
+def _render_pool(session: SendSession, processes: int) -> ProcessPoolExecutor | None:
+    factory = session.factory
+    # Only the plain factory can be rebuilt in another process; anything else renders here.
+    if processes <= 0 or type(factory) is not MessageFactory or "build" in vars(factory):
+        return None
+    context = multiprocessing.get_context("spawn")  # no fork of a process with threads; as on Windows
+    return ProcessPoolExecutor(processes, mp_context=context, initializer=_init_renderer,
+                               initargs=(session.campaign, session.event, session.kind, factory.calendar, os.getpid()))
 
 
 def _from_statuses(options: SendOptions) -> tuple[str, ...]:
@@ -76,8 +146,12 @@ class _ParallelRun:
         self.stop = stop  # the user's Ctrl-C / SIGTERM
         self.halt = threading.Event()  # every reason to take nothing new
         self.progress = progress
-        self.mutex = threading.Lock()
-        self.rows = deque(rows)
+        self.mutex = threading.Lock()  # bookkeeping: counters, report, progress
+        self.take_lock = threading.Lock()  # taking the next message, in sheet order
+        self.rows = rows
+        self.rendered: queue.Queue = queue.Queue(maxsize=RENDER_AHEAD * 2)
+        self.exhausted = False
+        self.render_processes = 0  # set by run_parallel when a pool renders
         self.report = SendReport(session.campaign.campaign_id, session.kind, recovered_unknown=session.recovered)
         self.quota = session.quota(options)
         self.limiter = RateLimiter(options.rates)
@@ -98,18 +172,98 @@ class _ParallelRun:
             self.report.stopped = why
         self.halt.set()
 
-    def next_row(self) -> LedgerRow | None:
-        with self.mutex:
-            if self.halt.is_set() or self.stop.is_set() or not self.rows:
+    def render_ahead(self, pool: Executor | None = None) -> None:
+        """The producer thread: the due messages, rendered in sheet order."""
+        renders = self._renders_in(pool) if pool is not None else self._renders_here()
+        try:
+            for row, result in renders:
+                if self.halt.is_set():
+                    return
+                item = result if isinstance(result, BaseException) else (
+                    row, self.session._by_key[row.address.lower()], result)
+                # An error is raised by whichever session reaches its row.
+                if not self._put(item) or isinstance(item, BaseException):
+                    return
+        except BaseException as error:  # e.g. a render process died
+            self._put(error)
+        finally:
+            self._put(_END)
+
+    def _renders_here(self) -> Iterator[tuple[LedgerRow, bytes | BaseException]]:
+        factory, by_key = self.session.factory, self.session._by_key
+        for row in self.rows:
+            try:
+                yield row, factory.build(by_key[row.address.lower()], msgid=row.message_id).as_bytes()
+            except Exception as error:
+                yield row, error
+                return
+
+    def _renders_in(self, pool: Executor) -> Iterator[tuple[LedgerRow, bytes | BaseException]]:
+        """Chunks rendered by other processes; a few chunks in flight, never the whole list."""
+        rows, by_key = iter(self.rows), self.session._by_key
+        pending: deque[tuple[list[LedgerRow], Future]] = deque()
+
+        def submit() -> None:
+            chunk = list(islice(rows, RENDER_CHUNK))
+            if chunk:
+                work = [(by_key[r.address.lower()], r.message_id) for r in chunk]
+                pending.append((chunk, pool.submit(_render_chunk, work)))
+
+        for _ in range(RENDER_WINDOW * self.render_processes):
+            submit()
+        while pending and not self.halt.is_set():
+            chunk, future = pending.popleft()
+            while not self.halt.is_set():
+                try:
+                    results = future.result(timeout=0.05)
+                    break
+                except FutureTimeout:
+                    continue
+            else:
+                return
+            submit()
+            yield from zip(chunk, results)
+            if results and isinstance(results[-1], BaseException):
+                return
+
+    def _put(self, item: object) -> bool:
+        while not self.halt.is_set():
+            try:
+                self.rendered.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _get(self) -> object:
+        while not self.halt.is_set():
+            try:
+                return self.rendered.get(timeout=0.05)
+            except queue.Empty:
+                continue
+        return _END
+
+    def next_message(self) -> tuple[LedgerRow, object, bytes] | None:
+        with self.take_lock:
+            with self.mutex:
+                if self.halt.is_set() or self.stop.is_set() or self.exhausted:
+                    return None
+                if self.options.batch is not None and self.attempted >= self.options.batch:
+                    return None
+            item = self._get()
+            if item is _END:
+                self.exhausted = True
                 return None
-            if self.options.batch is not None and self.attempted >= self.options.batch:
-                return None
-            if not self.quota.take():
-                self._stop_with(f"the daily quota of {self.options.daily_quota} messages is used up; "
-                                "the next run goes on")
-                return None
-            self.attempted += 1  # reserved now, so K sessions never overshoot --batch
-            return self.rows.popleft()
+            if isinstance(item, BaseException):
+                self.exhausted = True
+                raise item
+            with self.mutex:
+                if not self.quota.take():
+                    self._stop_with(f"the daily quota of {self.options.daily_quota} messages is used up; "
+                                    "the next run goes on")
+                    return None
+                self.attempted += 1  # counted now, so K sessions never overshoot --batch
+            return item  # type: ignore[return-value]
 
     def emit(self, outcome: Outcome, result: SendResult | None = None, transport: Transport | None = None) -> None:
         with self.mutex:
@@ -137,11 +291,8 @@ class _ParallelRun:
 
     # -- one worker ----------------------------------------------------------
 
-    def send_one(self, transport: Transport, row: LedgerRow) -> None:
+    def send_one(self, transport: Transport, row: LedgerRow, recipient, data: bytes) -> None:
         session = self.session
-        recipient = session._by_key[row.address.lower()]
-        # Render before claiming: a template error must not leave a row 'sending'.
-        data = session.factory.build(recipient, msgid=row.message_id).as_bytes()
         self.heartbeat()
         if not session.ledger.claim(session.campaign.campaign_id, session.kind, row.address, self.from_statuses):
             with self.mutex:
@@ -163,8 +314,8 @@ class _ParallelRun:
             with self.mutex:
                 self.opened += 1
             try:
-                while (row := self.next_row()) is not None:
-                    self.send_one(transport, row)
+                while (item := self.next_message()) is not None:
+                    self.send_one(transport, *item)
             finally:
                 transport.close()
         except BaseException as error:  # the ledger, the lock, a template: stop everyone, raise later
@@ -184,23 +335,32 @@ class _ParallelRun:
 
 def run_parallel(session: SendSession, make_transport: Callable[[], Transport], connections: int,
                  options: SendOptions, *, stop: threading.Event | None = None,
-                 progress: Progress | None = None) -> SendReport:
+                 progress: Progress | None = None, render_processes: int | None = None) -> SendReport:
     """Send the due messages of ``session`` over ``connections`` SMTP sessions.
 
     ``make_transport()`` is called once per session (e.g. ``lambda:
     SmtpTransport(settings, secret)``).  Returns the same ``SendReport`` as
     ``SendSession.run``; ``report.outcomes`` is in the order the answers came.
+    ``render_processes``: processes that build the messages (default: the
+    other cores, for runs of ``PROCESSES_FROM`` messages or more; 0 renders
+    in this process).
     """
     if not 1 <= connections <= MAX_CONNECTIONS:
         raise ValueError(f"connections must be between 1 and {MAX_CONNECTIONS}")
     stop = stop or threading.Event()
-    if connections == 1:
-        return session.run(make_transport(), options, stop=stop, progress=progress)
     rows = session.due(options)
     run = _ParallelRun(session, options, stop, progress, rows)
     wanted = min(connections, len(rows), options.batch if options.batch is not None else len(rows))
     threads = [threading.Thread(target=run.worker, args=(make_transport,), name=f"lgp-smtp-{n + 1}", daemon=True)
                for n in range(wanted)]
+    going = min(len(rows), options.batch if options.batch is not None else len(rows))
+    if render_processes is None:
+        render_processes = default_render_processes() if going >= PROCESSES_FROM else 0
+    pool = _render_pool(session, render_processes) if threads else None
+    run.render_processes = render_processes if pool is not None else 0
+    producer = threading.Thread(target=run.render_ahead, args=(pool,), name="lgp-render", daemon=True)
+    if threads:
+        producer.start()
     for thread in threads:
         thread.start()
     try:
@@ -212,6 +372,12 @@ def run_parallel(session: SendSession, make_transport: Callable[[], Transport], 
     except BaseException:  # a second Ctrl-C: give up at once; in-flight rows stay 'sending' → 'unknown'
         run.halt.set()
         raise
+    finally:
+        run.halt.set()  # the producer may still be rendering ahead: nothing more will be taken
+        if producer.is_alive():
+            producer.join()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     if run.errors:
         raise run.errors[0]
     if run.open_errors and run.opened == 0:
@@ -223,4 +389,4 @@ def run_parallel(session: SendSession, make_transport: Callable[[], Transport], 
     return report
 
 
-__all__ = ["HEARTBEAT_EVERY", "MAX_CONNECTIONS", "run_parallel"]
+__all__ = ["HEARTBEAT_EVERY", "MAX_CONNECTIONS", "default_render_processes", "run_parallel"]

@@ -80,6 +80,26 @@ def test_four_sessions_deliver_each_message_exactly_once(inputs, smtp_server, tm
         assert f"Message-ID: {message_ids[m.rcpt_tos[0]]}".encode() in m.data
 
 
+def test_render_processes_build_the_same_messages(inputs, smtp_server, tmp_path):
+    import re
+
+    recipients = people(12)
+    with open_ledger(tmp_path / "log.sqlite3") as ledger, session_for(inputs, ledger, recipients) as session:
+        report = run_parallel(session, maker(smtp_server), 2, SendOptions(), render_processes=2)
+        assert report.count("sent") == 12
+        here = {r.email: session.factory.build(r, msgid=ledger.get(session.campaign.campaign_id, "invitation",
+                                                                   r.email).message_id).as_bytes()
+                for r in recipients}
+    assert rcpts(smtp_server) == {r.email: 1 for r in recipients}
+
+    def without_date(data: bytes) -> bytes:  # and without the random MIME boundaries
+        data = re.sub(rb"(?m)^Date: .*\r?\n", b"", data).replace(b"\r\n", b"\n")
+        return re.sub(rb"={15}\d+==", b"BOUNDARY", data)
+
+    for m in smtp_server.received:  # byte for byte what this process builds, bar Date and boundaries
+        assert without_date(m.data) == without_date(here[m.rcpt_tos[0]])
+
+
 def test_batch_counts_messages_across_sessions_and_the_next_run_continues(inputs, smtp_server, tmp_path):
     recipients = people(20)
     with open_ledger(tmp_path / "log.sqlite3") as ledger, session_for(inputs, ledger, recipients) as session:
@@ -198,13 +218,14 @@ with SendSession(campaign, ledger, "invitation", recipients=recipients, event=lo
                  sheet=sheet) as session:
     print("ready", flush=True)
     run_parallel(session, lambda: SmtpTransport(settings, local_hostname="x"), 4,
-                 SendOptions(retry=RetryPolicy(attempts=1)))
+                 SendOptions(retry=RetryPolicy(attempts=1)), render_processes=int(sys.argv[5]))
 print("done", flush=True)
 """
 
 
-def start_sender(db: Path, server: SmtpTestServer, n: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(REPO), str(db), str(server.port), str(n)],
+def start_sender(db: Path, server: SmtpTestServer, n: int, render_processes: int = 0) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(REPO), str(db), str(server.port), str(n),
+                             str(render_processes)],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
     return proc
@@ -233,20 +254,28 @@ def rerun_and_check(inputs, db: Path, server: SmtpTestServer, recipients: list[R
 
 
 @pytest.mark.slow
-def test_four_sessions_killed_while_the_server_holds_a_reply(inputs, smtp_server, tmp_path):
+@pytest.mark.parametrize("render_processes", [0, 1])
+def test_four_sessions_killed_while_the_server_holds_a_reply(inputs, smtp_server, tmp_path, render_processes):
+    import psutil
+
     recipients = people(24)
     db = tmp_path / "log.sqlite3"
     hold = smtp_server.handler.hold(6)  # the 6th message is in; its 250 is held back
-    proc = start_sender(db, smtp_server, len(recipients))
+    proc = start_sender(db, smtp_server, len(recipients), render_processes)
+    children = []
     try:
         assert hold.reached.wait(30)
         time.sleep(0.05)  # let the other sessions get into their own transactions
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= render_processes
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     finally:
         proc.kill()
         proc.wait()
     hold.release("250 2.0.0 queued")  # the server did take it: a real MTA delivers it
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive  # render processes end with their parent, even a SIGKILLed one
     with open_ledger(db) as ledger:
         left = Counter(r.status for r in ledger.rows())
     assert 1 <= left["sending"] <= 4  # the held one, and whatever the others had in flight
