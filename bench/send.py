@@ -1,0 +1,277 @@
+"""Send benchmark: full invitations per second to a local sink, and peak memory.
+
+    python bench/send.py [--n 10000] [--connections 1,4] [--skip-mailmerge] [--memory-n 100000]
+
+Runs, in one go against the same sink (so ratios are meaningful):
+
+* lgp-mailer's real send path (``SendSession`` + ``run_parallel``: render,
+  claim, SMTP, record) with 1 and with 4 connections, for N generated
+  recipients, the ledger in a temporary SQLite file committed durably per
+  message (WAL, ``synchronous=FULL``: claim and record are each a commit);
+* the PyPI ``mailmerge`` tool sending an equivalent HTML-plus-text message to
+  the same sink; it is installed only into ``bench/.venv-mailmerge`` (created
+  on first use, gitignored), never into the project;
+* a plain ``smtplib`` loop over one reused connection sending prebuilt
+  lgp-mailer invitations: the ceiling for a Python client;
+* with ``--memory-n``, lgp-mailer once more on that many recipients (4
+  connections) for peak memory; the target is under 300 MB for 100,000.
+
+The sink is Postfix's ``smtp-sink`` (Debian package ``postfix``; install it
+with the daemon kept from starting, e.g. a ``policy-rc.d`` that exits 101;
+the Postfix daemon is never run), started here by hand on 127.0.0.1.  Without
+it the benchmark falls back to aiosmtpd with a warning: aiosmtpd itself tops
+out near 700-1,200 messages per second, so the figures are then the sink's.
+
+Each measurement runs in its own subprocess so that its peak RSS is its own.
+Not a test: it prints figures for closing notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+FROM = "meghivo@lgp.example.org"
+
+
+def peak_rss_mb(children: bool = False) -> float:
+    """Peak RSS of this process, or of its largest finished child (render processes)."""
+    try:
+        import resource
+
+        who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+        return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
+    except ImportError:  # Windows: children not available this way
+        import psutil
+
+        return 0.0 if children else psutil.Process().memory_info().peak_wset / 2**20
+
+
+def recipients(n: int):
+    from lgp_mailer.recipients import Recipient
+
+    roles = ("Tisztelt Polgármester Úr!", "Tisztelt Polgármester Asszony!", "Tisztelt Jegyző Asszony!")
+    counties = ("Baranya", "Somogy", "Tolna", "Zala", "Vas", "Pest")
+    for i in range(n):
+        yield Recipient(
+            email=f"hivatal{i}@telepules{i % 3200}.example",
+            municipalities=(f"Őrszentmiklós-{i}",),
+            salutation=roles[i % 3],
+            county=counties[i % len(counties)],
+            name=f"Kovács Ödön {i}",
+            rows=(i + 2,),
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- the sink --------------------------------------------------------------------
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.controller = None
+        exe = shutil.which("smtp-sink") or ("/usr/sbin/smtp-sink" if Path("/usr/sbin/smtp-sink").exists() else None)
+        self.kind = "smtp-sink" if exe else "aiosmtpd"
+        self.exe = exe
+
+    def __enter__(self) -> Sink:
+        if self.exe:
+            args = [self.exe, "-c", "127.0.0.1:%d" % self.port, "1000"]
+            if hasattr(os, "geteuid") and os.geteuid() == 0:
+                args[1:1] = ["-u", "nobody"]  # smtp-sink refuses to run as root without it
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        else:
+            print("WARNING: smtp-sink not found (Debian: apt-get install postfix, daemon kept from starting); "
+                  "falling back to aiosmtpd, which is itself the bottleneck near 700-1,200 messages/s",
+                  file=sys.stderr)
+            from aiosmtpd.controller import Controller
+
+            class Discard:
+                async def handle_DATA(self, server, session, envelope):
+                    return "250 2.0.0 OK"
+
+            self.controller = Controller(Discard(), hostname="127.0.0.1", port=self.port)
+            self.controller.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        if self.controller is not None:
+            self.controller.stop()
+
+
+# -- measurements (each in its own subprocess) -------------------------------------------
+
+
+def _campaign():
+    from lgp_mailer.config import load_campaign
+    from lgp_mailer.event import load_event
+
+    campaign = load_campaign(REPO / "lgp-mailer.toml")
+    return campaign, load_event(campaign.event_path)
+
+
+def lgp_worker(n: int, port: int, connections: int) -> dict:
+    from lgp_mailer.parallel import PROCESSES_FROM, default_render_processes, run_parallel
+    from lgp_mailer.sending import SendOptions, SendSession
+    from lgp_mailer.sentlog import open_ledger
+    from lgp_mailer.smtpconfig import SmtpSettings
+    from lgp_mailer.transport import SmtpTransport
+
+    campaign, event = _campaign()
+    people = list(recipients(n))
+    sheet = SimpleNamespace(recipients=people, rejected=[])
+    settings = SmtpSettings(host="127.0.0.1", port=port, security="none", timeout=30)
+    with tempfile.TemporaryDirectory(dir=HERE) as tmp:  # on disk, not tmpfs: fsyncs are real
+        ledger = open_ledger(Path(tmp) / "sent-log.sqlite3")
+        start = time.perf_counter()
+        with SendSession(campaign, ledger, "invitation", recipients=people, event=event, sheet=sheet) as session:
+            synced = time.perf_counter()
+            report = run_parallel(session, lambda: SmtpTransport(settings, local_hostname="bench.localhost"),
+                                  connections, SendOptions())
+        seconds = time.perf_counter() - start
+        sent = report.count("sent")
+        counts = ledger.counts(campaign.campaign_id, "invitation")
+        ledger.close()
+    assert sent == n == counts["sent"], (sent, counts, report.stopped)
+    processes = default_render_processes() if n >= PROCESSES_FROM else 0
+    own, child = peak_rss_mb(), peak_rss_mb(children=True)
+    return {"n": n, "connections": connections, "seconds": seconds, "per_second": n / seconds,
+            "send_per_second": n / (seconds - (synced - start)), "render_processes": processes,
+            "peak_rss_own_mb": own, "peak_rss_child_mb": child, "peak_rss_mb": own + processes * child}
+
+
+def smtplib_worker(n: int, port: int) -> dict:
+    import smtplib
+
+    from lgp_mailer.messages import MessageFactory
+
+    campaign, event = _campaign()
+    factory = MessageFactory(campaign, event)
+    prebuilt = [(r.email, factory.build(r).as_bytes()) for r in recipients(min(n, 200))]
+    start = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        for i in range(n):
+            rcpt, data = prebuilt[i % len(prebuilt)]
+            smtp.sendmail(FROM, [rcpt], data)
+    seconds = time.perf_counter() - start
+    return {"n": n, "seconds": seconds, "per_second": n / seconds, "peak_rss_mb": peak_rss_mb()}
+
+
+def run_worker(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--worker", *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def mailmerge(n: int, port: int, workdir: Path) -> dict:
+    venv = HERE / ".venv-mailmerge"
+    exe = venv / ("Scripts" if os.name == "nt" else "bin") / "mailmerge"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = venv / ("Scripts" if os.name == "nt" else "bin") / "pip"
+        subprocess.run([str(pip), "install", "-q", "mailmerge"], check=True)
+    from lgp_mailer.messages import MessageFactory
+
+    campaign, event = _campaign()
+    sample = MessageFactory(campaign, event).build(next(recipients(1)))
+    text = sample.rendered.text.replace("Kovács Ödön 0", "{{name}}")
+    html = sample.rendered.html.replace("Kovács Ödön 0", "{{name}}")
+    template = workdir / "template.txt"
+    template.write_text(
+        "TO: {{email}}\nSUBJECT: " + sample.rendered.subject + f"\nFROM: LGP <{FROM}>\n"
+        "MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"boundary\"\n\n"
+        "--boundary\nContent-Type: text/plain; charset=utf-8\n\n" + text +
+        "\n--boundary\nContent-Type: text/html; charset=utf-8\n\n" + html + "\n--boundary--\n",
+        encoding="utf-8",
+    )
+    database = workdir / "database.csv"
+    with database.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["email", "name"])
+        for r in recipients(n):
+            writer.writerow([r.email, r.name])
+    config = workdir / "server.conf"
+    config.write_text(f"[smtp_server]\nhost = 127.0.0.1\nport = {port}\nsecurity = Never\n", encoding="utf-8")
+    start = time.perf_counter()
+    subprocess.run([str(exe), "--no-dry-run", "--no-limit", "--output-format", "raw", "--template", str(template),
+                    "--database", str(database), "--config", str(config)],
+                   check=True, stdout=subprocess.DEVNULL, cwd=workdir)
+    seconds = time.perf_counter() - start
+    return {"n": n, "seconds": seconds, "per_second": n / seconds}
+
+
+# -- main -----------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--connections", default="1,4", help="comma-separated, e.g. 1,4")
+    parser.add_argument("--memory-n", type=int, default=0, help="also measure peak memory for this many (e.g. 100000)")
+    parser.add_argument("--skip-mailmerge", action="store_true")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        mode, n, port, *rest = args.worker
+        result = (lgp_worker(int(n), int(port), int(rest[0])) if mode == "lgp" else smtplib_worker(int(n), int(port)))
+        print(json.dumps(result))
+        return
+    results: dict[str, dict] = {}
+    with Sink() as sink, tempfile.TemporaryDirectory() as tmp:
+        print(f"sink: {sink.kind} on 127.0.0.1:{sink.port}; N = {args.n}; {os.cpu_count()} CPU(s)", flush=True)
+        if not args.skip_mailmerge:
+            results["mailmerge"] = mailmerge(args.n, sink.port, Path(tmp))
+            print(f"  mailmerge done: {results['mailmerge']['per_second']:.0f}/s", flush=True)
+        results["smtplib, 1 reused connection"] = run_worker("smtplib", str(args.n), str(sink.port))
+        for k in (int(c) for c in args.connections.split(",")):
+            results[f"lgp-mailer, {k} connection(s)"] = run_worker("lgp", str(args.n), str(sink.port), str(k))
+            print(f"  lgp-mailer {k} done", flush=True)
+        if args.memory_n:
+            results[f"lgp-mailer, 4 connections, N={args.memory_n}"] = run_worker(
+                "lgp", str(args.memory_n), str(sink.port), "4")
+    base = results.get("mailmerge")
+    print(f"\n{'run':<42}{'N':>8}{'msg/s':>9}{'peak MB':>9}{'vs mailmerge':>14}")
+    for name, r in results.items():
+        ratio = f"{r['per_second'] / base['per_second']:.2f}x" if base else "-"
+        peak = f"{r['peak_rss_mb']:.0f}" if "peak_rss_mb" in r else "-"
+        print(f"{name:<42}{r['n']:>8}{r['per_second']:>9.0f}{peak:>9}{ratio:>14}")
+    print("lgp-mailer msg/s include loading the recipients into the ledger; the send loop alone: "
+          + ", ".join(f"{r['connections']} conn {r['send_per_second']:.0f}/s" for r in results.values()
+                      if "send_per_second" in r))
+    for name, r in results.items():
+        if "render_processes" in r:
+            print(f"{name}: peak MB = sender {r['peak_rss_own_mb']:.0f} + {r['render_processes']} render "
+                  f"process(es) x {r['peak_rss_child_mb']:.0f}")
+
+
+if __name__ == "__main__":
+    main()
