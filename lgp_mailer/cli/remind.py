@@ -90,11 +90,37 @@ def _targets(campaign, registrations: Path | None, *, day_before: bool, force: b
             typer.echo(line, err=True)
         elif not quiet:
             typer.echo(line)
+    _report_findings(regs, day_before=day_before, quiet=quiet)
     if day_before:
         targets = reminder_recipients(report)
         return "reminder", targets, event, RecipientSheet(targets, list(regs.findings), path)
     targets = _not_registered(campaign, invited.recipients, report.registered_addresses())
     return "nudge", targets, event, RecipientSheet(targets, [], campaign.recipients_path)
+
+
+def _report_findings(regs, *, day_before: bool, quiet: bool) -> None:
+    """Say which answers of the export cannot be used, and what that costs.
+
+    A problem row (no usable address) drops a registrant: without this line
+    nobody learns that someone who registered gets no join link, or that a
+    municipality is nudged although it registered.  So problems go to stderr
+    on every run, --quiet or not (cron mails them); warnings only when not quiet.
+    """
+    cost = "this registrant gets no reminder" if day_before else "this answer does not count as a registration"
+    for finding in regs.findings:
+        parts = [finding.file]
+        if finding.sheet:
+            parts.append(f"sheet {finding.sheet!r}")
+        if finding.row is not None:
+            parts.append(f"row {finding.row}")
+        if finding.column:
+            parts.append(f"column {finding.column!r}")
+        where = ", ".join(parts)
+        value = f" {finding.value!r}:" if finding.value else ""
+        if finding.severity == "problem":
+            typer.echo(f"WARNING: {where}:{value} {finding.problem}: {cost}", err=True)
+        elif not quiet:
+            typer.echo(f"Note: {where}:{value} {finding.problem}")
 
 
 def _not_registered(campaign, recipients, registered: set[str]):
