@@ -470,6 +470,42 @@ def test_no_join_link_is_a_configuration_error(server, tmp_path):
     assert server.received == []
 
 
+# -- answers that cannot be used ---------------------------------------------------------------------------------
+
+TYPO = ["2020. 06. 16. 11:30:00", "kovacs@", "Kovács Ilona", "Újfehértó-próba", "jegyző"]
+
+
+def test_a_registration_with_an_unusable_address_is_reported_not_dropped_silently(server, tmp_path):
+    camp = remind_campaign(tmp_path, server, [KISS, TYPO, BALOGH])
+    with at(2020, 6, 17, 9, 0):
+        result = remind(camp, "--day-before", "--yes", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert sorted(rcpts(server)) == sorted(REGISTRANTS[:2])
+    path = camp.root / "registrations" / "valaszok.csv"
+    assert result.stderr == (
+        f"WARNING: {path}, row 3, column 'E-mail-cím': 'kovacs@': not an address: There must be something after "
+        "the @-sign.: this registrant gets no reminder\n"
+    )
+    with at(2020, 6, 17, 10, 0):  # every run says so, cron mails it until someone fixes the export
+        again = remind(camp, "--day-before", "--yes", "--quiet", "--non-interactive")
+    assert again.exit_code == 3
+    assert again.stdout == "" and "row 3" in again.stderr
+
+
+def test_a_nudge_run_reports_an_unusable_registration(server, tmp_path):
+    camp = remind_campaign(tmp_path, server, [TYPO])
+    with at(2020, 6, 10, 10, 0):
+        assert send(camp, "--yes", "--quiet").exit_code == 0
+    invited = len(server.received)
+    with at(2020, 6, 12, 9, 0):
+        result = remind(camp, "--not-registered", "--yes", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "row 3" not in result.stderr and "row 2, column 'E-mail-cím': 'kovacs@'" in result.stderr
+    assert result.stderr.endswith(": this answer does not count as a registration\n")
+    # Újfehértó-próba is nudged: the answer that named it has no usable address.
+    assert "polgarmester@ujfeherto-proba.example" in rcpts(server)[invited:]
+
+
 # -- a proof copy -----------------------------------------------------------------------------------------------
 
 
