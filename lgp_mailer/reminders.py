@@ -6,7 +6,7 @@ the window catch late registrants, including those who register on the
 morning itself.  ``force`` may only open the window early; after the start
 nothing is sent, whatever the flags.  The not-yet-registered nudge goes until
 registration closes (the event file's ``registration.closes``, by default
-when the reminder window opens).
+when the reminder window opens), and never after the start.
 """
 
 from __future__ import annotations
@@ -35,9 +35,15 @@ def reminder_window(event: Event) -> Window:
 
 
 def registration_closes(event: Event) -> dt.datetime:
+    """When nudges stop: the event file's ``registration.closes``, never later than the start.
+
+    Reminders stop at the start, so a registration after it can never bring
+    the join link: a nudge to register must not arrive then either.
+    """
+    window = reminder_window(event)
     if event.registration_closes is not None:
-        return event.registration_closes.replace(tzinfo=BUDAPEST)
-    return reminder_window(event).opens
+        return min(event.registration_closes.replace(tzinfo=BUDAPEST), window.closes)
+    return window.opens
 
 
 def check_reminder_window(event: Event, now: dt.datetime, *, force: bool = False) -> Window:
@@ -60,7 +66,8 @@ def check_nudge_window(event: Event, now: dt.datetime) -> dt.datetime:
     """Raise once registration has closed: a nudge to register must never arrive too late."""
     closes = registration_closes(event)
     if now >= closes:
-        raise NothingDueError(f"registration closed at {_local(closes)} (Europe/Budapest): no nudge is sent")
+        what = "the conference started" if closes == reminder_window(event).closes else "registration closed"
+        raise NothingDueError(f"{what} at {_local(closes)} (Europe/Budapest): no nudge is sent")
     return closes
 
 
