@@ -445,6 +445,29 @@ def test_nudge_honours_the_event_files_registration_close(server, tmp_path):
     assert "Regisztrálni 2020. június 12. (péntek) 12.00 óráig lehet." in bodies(parse(server.received[-1].data))[0]
 
 
+def test_no_nudge_once_the_conference_started_even_if_registration_closes_later(server, tmp_path):
+    """A registration after the start can never get the join link (reminders stop
+    at the start), so a nudge to register must stop there too."""
+    camp = remind_campaign(tmp_path, server, [KISS])
+    event = camp.root / "events" / "2020-06-18-innovaciok.toml"
+    text = event.read_text(encoding="utf-8")
+    event.write_text(text.replace("[registration]\n", "[registration]\ncloses = 2020-06-18T18:00:00\n"),
+                     encoding="utf-8")
+    with at(2020, 6, 10, 10, 0):
+        assert send(camp, "--yes", "--quiet").exit_code == 0
+    invited = len(server.received)
+    for when in ((2020, 6, 18, 10, 0), (2020, 6, 18, 11, 0)):
+        with at(*when):
+            late = remind(camp, "--not-registered", "--yes")
+        assert (late.exit_code, late.stdout) == (
+            3, "lgp-mailer: the conference started at 2020-06-18 10:00 (Europe/Budapest): no nudge is sent\n")
+    assert len(server.received) == invited
+    with at(2020, 6, 18, 8, 0):  # registration still open, the reminder window too
+        result = remind(camp, "--not-registered", "--yes", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert len(server.received) == invited + 6
+
+
 # -- usage errors ---------------------------------------------------------------------------------------------
 
 
