@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import email
+import email.errors
 import email.message
 import email.utils
 import getpass
@@ -41,7 +42,6 @@ import ssl
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-import email.errors
 from email.header import decode_header, make_header
 from email.parser import HeaderParser
 from pathlib import Path
@@ -203,7 +203,8 @@ def _own_parts(part: email.message.Message) -> Iterator[email.message.Message]:
     yield part
     if part.is_multipart() and part.get_content_maintype() != "message":
         for sub in part.get_payload():
-            yield from _own_parts(sub)
+            if isinstance(sub, email.message.Message):
+                yield from _own_parts(sub)
 
 
 def _text(part: email.message.Message) -> str:
@@ -381,9 +382,9 @@ def read_imap(url: str, password: Callable[[str, str], Secret], *, cafile: Path 
             status, data = conn.select(_imap_folder(folder), readonly=True)
             if status != "OK":
                 raise ImapError(f"no folder {folder!r}: {_imap_text(data)}", host=host, port=port)
-            status, data = conn.uid("SEARCH", None, "ALL")
+            status, data = conn.uid("SEARCH", "ALL")
             for uid in (data[0] or b"").split():
-                status, fetched = conn.uid("FETCH", uid, "(BODY.PEEK[])")
+                status, fetched = conn.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
                 raw = next((item[1] for item in fetched or [] if isinstance(item, tuple)), None)
                 if status == "OK" and raw:
                     yield f"{folder} UID {uid.decode()}", email.message_from_bytes(raw)
@@ -398,7 +399,8 @@ def read_imap(url: str, password: Callable[[str, str], Secret], *, cafile: Path 
 
 def _imap_folder(name: str) -> str:
     """The folder name quoted, in IMAP's modified UTF-7 ("Beérkezett" → "Be&AOk-rkezett")."""
-    out, pending = [], []
+    out: list[str] = []
+    pending: list[str] = []
 
     def flush() -> None:
         if pending:
@@ -511,9 +513,7 @@ def _apply_unsubscribe(ledger: Ledger, outcome: Outcome, dry_run: bool) -> None:
         return
     when = verdict.date.strftime("%Y-%m-%d") if verdict.date else "?"
     reason = f"leiratkozási kérés ({when}): {verdict.subject}"
-    if dry_run:
-        outcome.suppressed.append(address)
-    elif ledger.suppress(address, reason, "unsubscribe"):
+    if dry_run or ledger.suppress(address, reason, "unsubscribe"):
         outcome.suppressed.append(address)
     else:
         outcome.already.append(address)

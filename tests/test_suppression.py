@@ -8,13 +8,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sheets_factory import write_xlsx
 from typer.testing import CliRunner
 
 from lgp_mailer import sentlog
 from lgp_mailer.errors import ConfigError, RecipientsError
 from lgp_mailer.sentlog import Entry, open_ledger
 from lgp_mailer.suppression import add, import_file, remove
-from sheets_factory import write_xlsx
 
 A, B, K = "2027-klima", "2027-digitalis", "invitation"
 
@@ -250,8 +250,8 @@ runner = CliRunner()
 
 def cli(*args: str):
     from lgp_mailer.cli import app
-    from lgp_mailer.cli import bounces as _bounces  # noqa: F401  (registers 'bounces')
-    from lgp_mailer.cli import suppress as _suppress  # noqa: F401  (registers 'suppress')
+    from lgp_mailer.cli import bounces as _bounces
+    from lgp_mailer.cli import suppress as _suppress
 
     return runner.invoke(app, list(args), catch_exceptions=False)
 
