@@ -250,8 +250,6 @@ runner = CliRunner()
 
 def cli(*args: str):
     from lgp_mailer.cli import app
-    from lgp_mailer.cli import bounces as _bounces
-    from lgp_mailer.cli import suppress as _suppress
 
     return runner.invoke(app, list(args), catch_exceptions=False)
 
