@@ -37,7 +37,16 @@ Rendering is still done before the claim, so a template error never leaves a
 row ``sending``: the error takes its row's place in the queue, the messages
 before it are sent, and the run stops there and raises it.  A stopped run
 drops the messages rendered ahead; nothing about them reached the ledger.
-This is why ``run_parallel`` is worth using with one connection too.
+Building a full invitation (Jinja2, CSS inlining, MIME, the calendar part)
+costs milliseconds of CPU, more than the SMTP transaction with a nearby
+relay, so for runs of ``PROCESSES_FROM`` messages or more the rendering is
+done by ``render_processes`` other processes (default: the spare cores, at
+most 3; ``spawn``, as on Windows).  They get the parent's campaign, event and
+calendar entry, so the bytes are those a one-process run sends (bar Date and
+the MIME boundaries, which differ per build anyway), and each exits by itself
+when its parent dies, even from SIGKILL.  A customised ``session.factory``
+always renders in this process.  This is why ``run_parallel`` is worth using
+with one connection too.
 
 The run lock's heartbeat is refreshed at most once a second here, not before
 every message as the one-session loop does: each heartbeat is a durable
@@ -265,7 +274,7 @@ class _ParallelRun:
                 self.attempted += 1  # counted now, so K sessions never overshoot --batch
             return item  # type: ignore[return-value]
 
-    def emit(self, outcome: Outcome, result: SendResult | None = None, transport: Transport | None = None) -> None:
+    def emit(self, outcome: Outcome, result: SendResult | None = None, server: str = "the server") -> None:
         with self.mutex:
             self.report.outcomes.append(outcome)
             if self.progress:
@@ -273,7 +282,7 @@ class _ParallelRun:
             if result is None:
                 return
             if result.status == "fatal":
-                self._stop_with(f"{transport_name(transport)} refused: {result.line or result.reply}")
+                self._stop_with(f"{server} refused: {result.line or result.reply}")
                 return
             self.consecutive = 0 if result.status == "sent" else self.consecutive + 1
             if self.consecutive >= self.options.max_consecutive_failures:
@@ -301,7 +310,7 @@ class _ParallelRun:
             return
         result = send_with_retry(transport, data, self.envelope_from, recipient.email, policy=self.options.retry,
                                  limiter=self.limiter, sleep=self.halt.wait, should_stop=self.halt.is_set)
-        self.emit(session._record(row, result), result, transport)
+        self.emit(session._record(row, result), result, transport_name(transport))
 
     def worker(self, make_transport: Callable[[], Transport]) -> None:
         try:

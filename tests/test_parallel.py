@@ -150,6 +150,26 @@ def test_consecutive_failures_stop_every_session(inputs, smtp_server, tmp_path):
     assert counts["deferred"] + counts["pending"] == 40 and not smtp_server.received
 
 
+def test_ctrl_c_takes_nothing_new_and_records_what_is_in_flight(inputs, smtp_server, tmp_path):
+    import threading
+
+    recipients = people(40)
+    stop = threading.Event()
+    seen = []
+
+    def progress(outcome):
+        seen.append(outcome)
+        if len(seen) == 5:
+            stop.set()  # what the first Ctrl-C / SIGTERM does
+
+    with open_ledger(tmp_path / "log.sqlite3") as ledger, session_for(inputs, ledger, recipients) as session:
+        report = run_parallel(session, maker(smtp_server), 4, SendOptions(), stop=stop, progress=progress)
+        counts = statuses(ledger)
+    assert report.interrupted and report.stopped is None
+    assert 5 <= counts["sent"] <= 5 + 3 and counts["sending"] == 0  # the in-flight ones are finished
+    assert counts["sent"] + counts["pending"] == 40 and len(seen) == counts["sent"] == len(smtp_server.received)
+
+
 def test_no_session_can_connect_raises_like_one_session(inputs, tmp_path):
     from lgp_mailer.smtpconfig import SmtpSettings
 
@@ -274,7 +294,7 @@ def test_four_sessions_killed_while_the_server_holds_a_reply(inputs, smtp_server
         proc.kill()
         proc.wait()
     hold.release("250 2.0.0 queued")  # the server did take it: a real MTA delivers it
-    gone, alive = psutil.wait_procs(children, timeout=10)
+    _, alive = psutil.wait_procs(children, timeout=10)
     assert not alive  # render processes end with their parent, even a SIGKILLed one
     with open_ledger(db) as ledger:
         left = Counter(r.status for r in ledger.rows())
