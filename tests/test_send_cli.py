@@ -521,3 +521,79 @@ def test_no_terminal_and_no_password_fails_instead_of_prompting(smtp_server_fact
     assert "SMTP password for lgp at" not in result.output  # no prompt shown
     assert server_untouched(server)
     assert all(r.attempts == 0 for r in camp.rows().values())
+
+
+# -- no reply after the final dot: unknown, never resent silently --------------------------------
+
+
+def test_no_reply_after_the_final_dot_is_unknown_and_not_resent(smtp_server, tmp_path):
+    camp = make_campaign(tmp_path, smtp_server, timeout=0.5)
+    hold = smtp_server.handler.hold(2)  # the server takes it but answers too late
+    smtp_server.handler.reply_data(4, DROP)  # ... and hangs up after the fourth's final dot
+    result = send(camp, "--yes")
+    assert result.exit_code == 1, result.output
+    hold.release("250 2.0.0 queued late")
+    unknown = [ADDRESSES[1], ADDRESSES[3]]
+    assert camp.states() == {a: "unknown" if a in unknown else "sent" for a in ADDRESSES}
+    row = camp.rows()[ADDRESSES[1]]
+    assert row.last_reply.startswith("no reply after the message was sent; it may or may not be delivered")
+    assert f"unknown  {ADDRESSES[1]} – no reply after the message was sent" in result.stdout
+    assert "This run: sent 5, unknown 2" in result.stdout
+    assert len(smtp_server.handler.data_attempts) == 7  # one DATA per message: the unknown ones not retried
+    # A plain rerun sends nothing: unknown needs a decision.
+    result = send(camp, "--yes")
+    assert result.exit_code == 3, result.output
+    assert "Sent log:   sent 5, unknown 2\n" in result.stdout
+    assert sorted(rcpts(smtp_server)) == sorted(a for a in ADDRESSES if a != ADDRESSES[3])
+    result = send(camp, "--yes", "--resend-unknown")
+    assert result.exit_code == 0, result.output
+    copies = [m for m in smtp_server.received if m.rcpt_tos[0] in unknown]
+    assert [m.rcpt_tos[0] for m in copies] == [ADDRESSES[1], ADDRESSES[1], ADDRESSES[3]]
+    for message in copies:
+        assert parse(message.data)["Message-ID"] == camp.rows()[message.rcpt_tos[0]].message_id
+    assert camp.counts() == counts(sent=7)
+
+
+# -- the daily quota holds across runs ------------------------------------------------------------
+
+
+def test_daily_quota_is_counted_from_the_ledger_across_runs(smtp_server, tmp_path):
+    camp = make_campaign(tmp_path, smtp_server, daily_quota=3)
+    result = send(camp, "--yes", "--batch", "2")
+    assert result.exit_code == 0, result.output
+    assert "Quota:      3/day, 3 left today" in result.stdout
+    result = send(camp, "--yes")
+    assert result.exit_code == 1, result.output
+    assert rcpts(smtp_server) == ADDRESSES[:3]
+    assert result.stderr == "Stopped: the daily quota of 3 messages is used up; the next run goes on\n"
+    assert camp.counts() == counts(sent=3, pending=4)
+    result = send(camp, "--yes")
+    assert result.exit_code == 1, result.output
+    assert rcpts(smtp_server) == ADDRESSES[:3]
+    assert "Quota:      3/day, 0 left today" in result.stdout
+
+
+def test_test_to_with_a_wrong_password_is_exit_2_like_a_run(smtp_server_factory, tmp_path, monkeypatch):
+    server = smtp_server_factory(security="starttls", users={"lgp": PASSWORD})
+    camp = make_campaign(tmp_path, server, username="lgp", auth="password", cafile=str(server.cafile))
+    monkeypatch.setenv("LGP_SMTP_PASSWORD", "rossz-jelszó")
+    result = send(camp, "--test-to", "proba@lgp.example.org")
+    assert result.exit_code == 2, result.output
+    assert one_error_line(result).startswith(f"lgp-mailer: error: 127.0.0.1:{server.port}: authentication failed for lgp")
+    assert server_untouched(server)
+
+
+def test_implicit_tls_with_xoauth2(smtp_server_factory, tmp_path, monkeypatch):
+    token = "ya29.tok-EN-very-secret"
+    server = smtp_server_factory(security="tls", tokens={"lgp@lgp.example.org": token})
+    camp = make_campaign(tmp_path, server, username="lgp@lgp.example.org", auth="xoauth2", cafile=str(server.cafile))
+    monkeypatch.setenv("LGP_SMTP_OAUTH_TOKEN", token)
+    result = send(camp, "--yes")
+    assert result.exit_code == 0, result.output
+    assert rcpts(server) == ADDRESSES
+    assert all(m.login == "lgp@lgp.example.org" for m in server.received)
+    assert server.handler.logins == [("XOAUTH2", "lgp@lgp.example.org", True)]
+    assert camp.counts() == counts(sent=7)
+    assert token not in result.output
+    for path in camp.db.parent.glob(camp.db.name + "*"):
+        assert token.encode() not in path.read_bytes()

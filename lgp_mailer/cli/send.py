@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -70,7 +72,8 @@ def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_f
 
     if test_to:
         transport = SmtpTransport(settings, secret())
-        recipient, result = send_proof(campaign, transport, test_to, kind=kind, email=email)
+        with _fatal_is_usage():
+            recipient, result = send_proof(campaign, transport, test_to, kind=kind, email=email)
         typer.echo(f"Proof of the message to {recipient.email} sent to {test_to}: {result.line}. "
                    "Nothing was recorded in the sent log.")
         return ExitCode.OK
@@ -97,12 +100,8 @@ def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_f
             progress = progress_printer(len(due) if batch is None else min(batch, len(due)), quiet)
             with graceful_stop() as stop:
                 try:
-                    report = session.run(transport, options, stop=stop.event, progress=progress)
-                except SmtpError as error:
-                    result = getattr(error, "result", None)
-                    if result is not None and result.status == "fatal":
-                        error.exit_code = ExitCode.USAGE  # wrong password, untrusted certificate: configuration
-                    raise
+                    with _fatal_is_usage():
+                        report = session.run(transport, options, stop=stop.event, progress=progress)
                 finally:
                     getattr(progress, "close", lambda: None)()
             print_summary(session, report, options)
@@ -111,3 +110,16 @@ def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_f
     if report.interrupted:
         return stop.exit_code
     return ExitCode.PROBLEMS if report.problems else ExitCode.OK
+
+
+@contextlib.contextmanager
+def _fatal_is_usage() -> Iterator[None]:
+    """A session refused for good when it opens (wrong password, untrusted certificate)
+    is configuration: exit 2, for a run and for a --test-to proof alike."""
+    try:
+        yield
+    except SmtpError as error:
+        result = getattr(error, "result", None)
+        if result is not None and result.status == "fatal":
+            error.exit_code = ExitCode.USAGE
+        raise
