@@ -378,7 +378,7 @@ def read_imap(url: str, password: Callable[[str, str], Secret], *, cafile: Path 
     try:
         conn = imap_class(host, port, ssl_context=context, timeout=timeout)
         try:
-            conn.login(user, secret.reveal())
+            _login(conn, user, secret.reveal())
             status, data = conn.select(_imap_folder(folder), readonly=True)
             if status != "OK":
                 raise ImapError(f"no folder {folder!r}: {_imap_text(data)}", host=host, port=port)
@@ -395,6 +395,13 @@ def read_imap(url: str, password: Callable[[str, str], Secret], *, cafile: Path 
                 pass
     except (imaplib.IMAP4.error, OSError) as error:  # ssl.SSLError is an OSError
         raise ImapError(f"IMAP: {error}", host=host, port=port) from error
+
+
+def _login(conn: imaplib.IMAP4, user: str, password: str) -> None:
+    if (user + password).isascii():
+        conn.login(user, password)
+    else:  # imaplib's LOGIN is ASCII only; SASL PLAIN carries UTF-8 (RFC 4616)
+        conn.authenticate("PLAIN", lambda _: f"\0{user}\0{password}".encode())
 
 
 def _imap_folder(name: str) -> str:

@@ -464,3 +464,104 @@ def test_cli_import_then_export(tmp_path, monkeypatch):
     monkeypatch.delenv("LGP_IMAP_PASSWORD_FILE", raising=False)
     refused = cli("bounces", "import", "imaps://u@127.0.0.1:9/INBOX", "--non-interactive")
     assert refused.exit_code == 2 and "not prompting" in refused.output
+
+
+# -- a real IMAP server over TLS ---------------------------------------------------
+
+
+class TinyImapServer:
+    """Just enough IMAP4rev1 over TLS for imaplib: LOGIN, EXAMINE/SELECT, UID SEARCH/FETCH, LOGOUT."""
+
+    def __init__(self, ca, messages: dict[int, bytes], password: str) -> None:
+        import socket
+        import ssl
+        import threading
+
+        self.messages, self.password, self.commands = messages, password, []
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1").configure_cert(context)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.context = context
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        import ssl
+
+        while True:
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                with self.context.wrap_socket(raw, server_side=True) as conn:
+                    self._session(conn.makefile("rb"), conn)
+            except (OSError, ssl.SSLError):
+                pass
+
+    def _session(self, lines, conn) -> None:
+        import base64
+
+        conn.sendall(b"* OK tiny IMAP ready\r\n")
+        for line in lines:
+            tag, command, *rest = line.decode().rstrip("\r\n").split(" ", 2)
+            args = rest[0] if rest else ""
+            self.commands.append(f"{command} {args}".strip() if command != "LOGIN" else "LOGIN ***")
+            out = f"{tag} OK done\r\n".encode()
+            refused = f"{tag} NO [AUTHENTICATIONFAILED] Invalid credentials\r\n".encode()
+            if command == "CAPABILITY":
+                out = b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + out
+            elif command == "LOGIN" and args.split(" ", 1)[1].strip('"') != self.password:
+                out = refused
+            elif command == "AUTHENTICATE":
+                conn.sendall(b"+ \r\n")
+                _, user, password = base64.b64decode(next(lines).strip()).decode("utf-8").split("\0")
+                out = out if password == self.password else refused
+            elif command in ("EXAMINE", "SELECT"):
+                out = f"* {len(self.messages)} EXISTS\r\n* FLAGS ()\r\n{tag} OK [READ-ONLY] done\r\n".encode()
+            elif command == "UID" and args.startswith("SEARCH"):
+                out = ("* SEARCH " + " ".join(map(str, self.messages)) + "\r\n").encode() + out
+            elif command == "UID" and args.startswith("FETCH"):
+                uid = int(args.split()[1])
+                body = self.messages[uid]
+                out = (f"* 1 FETCH (UID {uid} BODY[] {{{len(body)}}}\r\n".encode() + body + b")\r\n" + out)
+            elif command == "LOGOUT":
+                conn.sendall(b"* BYE\r\n" + out)
+                return
+            conn.sendall(out)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_imap_over_a_real_tls_connection_reads_without_marking_anything(ledger, tmp_path, monkeypatch):
+    import trustme
+
+    ca = trustme.CA()
+    cafile = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    server = TinyImapServer(ca, {7: (REPLIES / "ooo_outlook_hu.eml").read_bytes(),
+                                 9: (FLUFL / "postfix_01.txt").read_bytes()}, password="titok jelszó")  # UTF-8
+    try:
+        sent(ledger, A, [("xxxxx@local.ie", ("Tiszavárkony",), "Jász-Nagykun-Szolnok")])
+        monkeypatch.setenv("LGP_IMAP_PASSWORD", "titok jelszó")
+        password = lambda user, host: bounces.imap_password(user, host, interactive=False)  # noqa: E731
+        url = f"imaps://bounces%40lgp.example@127.0.0.1:{server.port}/INBOX"
+        report = import_messages(ledger, read_imap(url, password, cafile=cafile))
+        assert [(o.label, o.verdict.kind) for o in report.outcomes] == [
+            ("INBOX UID 7", AUTO_REPLY), ("INBOX UID 9", PERMANENT)]
+        assert ledger.get(A, K, "xxxxx@local.ie").status == "failed"
+        assert server.commands == ["CAPABILITY", "AUTHENTICATE PLAIN", 'EXAMINE "INBOX"', "UID SEARCH ALL",
+                                   "UID FETCH 7 (BODY.PEEK[])", "UID FETCH 9 (BODY.PEEK[])", "LOGOUT"]
+        # Without the CA the certificate is refused: no fallback to an unverified connection.
+        with pytest.raises(ImapError, match="CERTIFICATE_VERIFY_FAILED") as caught:
+            list(read_imap(url, password))
+        assert caught.value.where == f"127.0.0.1:{server.port}"
+        for wrong in ("rossz", "rossz jelszó"):  # LOGIN and AUTHENTICATE PLAIN
+            monkeypatch.setenv("LGP_IMAP_PASSWORD", wrong)
+            with pytest.raises(ImapError, match="AUTHENTICATIONFAILED"):
+                list(read_imap(url, password, cafile=cafile))
+        assert "LOGIN ***" in server.commands
+    finally:
+        server.close()
