@@ -516,7 +516,7 @@ class TinyImapServer:
                 out = refused
             elif command == "AUTHENTICATE":
                 conn.sendall(b"+ \r\n")
-                _, user, password = base64.b64decode(next(lines).strip()).decode("utf-8").split("\0")
+                _, _user, password = base64.b64decode(next(lines).strip()).decode("utf-8").split("\0")
                 out = out if password == self.password else refused
             elif command in ("EXAMINE", "SELECT"):
                 out = f"* {len(self.messages)} EXISTS\r\n* FLAGS ()\r\n{tag} OK [READ-ONLY] done\r\n".encode()
@@ -546,7 +546,7 @@ def test_imap_over_a_real_tls_connection_reads_without_marking_anything(ledger, 
     try:
         sent(ledger, A, [("xxxxx@local.ie", ("Tiszavárkony",), "Jász-Nagykun-Szolnok")])
         monkeypatch.setenv("LGP_IMAP_PASSWORD", "titok jelszó")
-        password = lambda user, host: bounces.imap_password(user, host, interactive=False)  # noqa: E731
+        password = lambda user, host: bounces.imap_password(user, host, interactive=False)
         url = f"imaps://bounces%40lgp.example@127.0.0.1:{server.port}/INBOX"
         report = import_messages(ledger, read_imap(url, password, cafile=cafile))
         assert [(o.label, o.verdict.kind) for o in report.outcomes] == [
