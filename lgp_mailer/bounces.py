@@ -478,7 +478,7 @@ def _apply_failure(ledger: Ledger, outcome: Outcome, failure: Failure, dry_run: 
     # about the row its Message-ID names, even when a forward changed the
     # address.  With several addresses the ID only speaks for its own.
     if by_id and (len(verdict.failures) == 1 or by_id.address.lower() == failure.address.lower()):
-        row: LedgerRow | None = by_id
+        row: LedgerRow | None = by_id if _bounceable(by_id) else None  # never sent: not our bounce
     else:
         row = next((r for r in ledger.rows_for_address(failure.address) if _bounceable(r)), None)
     if row is None:

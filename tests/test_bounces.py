@@ -565,3 +565,11 @@ def test_imap_over_a_real_tls_connection_reads_without_marking_anything(ledger, 
         assert "LOGIN ***" in server.commands
     finally:
         server.close()
+
+
+def test_a_bounce_naming_a_message_never_sent_is_left_alone(ledger):
+    who = "jegyzo@falu.example"
+    ledger.sync(A, K, [Entry(who, 0, ("Falu",), "Pest", message_id(A, K, who, "lgp.example"))])
+    report = import_messages(ledger, iter([("dsn", email.message_from_bytes(dsn(who, message_id(A, K, who, "lgp.example"))))]))
+    assert report.outcomes[0].unknown == [who]
+    assert ledger.get(A, K, who).status == "pending" and not ledger.is_suppressed(who)
