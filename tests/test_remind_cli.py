@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import time_machine
+from sheets_factory import write_csv, write_xlsx
 from smtp_server import SmtpTestServer
 from test_send_cli import (
     FROM,
@@ -303,6 +304,25 @@ def test_a_window_across_the_spring_dst_change(server, tmp_path):
     _, entry = vevent(parse(server.received[0].data))
     assert entry.decoded("dtstart") == datetime(2021, 3, 29, 10, 0, tzinfo=BUDAPEST)
     assert entry.decoded("dtstart").utcoffset().total_seconds() == 2 * 3600  # CEST by then
+
+
+@pytest.mark.parametrize("form", ["csv-cp1250", "xlsx"])
+def test_the_export_as_excel_resaves_it_or_as_xlsx_reminds_the_same_people(server, tmp_path, form):
+    camp = remind_campaign(tmp_path, server, [])
+    folder = camp.root / "registrations"
+    rows = [REG_HEADER, KISS, BALOGH, KISS_AGAIN, TOTH]
+    if form == "xlsx":
+        path = write_xlsx(folder / "valaszok.xlsx", {"Űrlapválaszok 1": rows})
+    else:
+        path = write_csv(folder / "valaszok-excel.csv", rows, encoding="cp1250", delimiter=";")
+    with at(2020, 6, 17, 9, 0):
+        result = remind(camp, "--day-before", "--yes", "--registrations", str(path))
+    assert result.exit_code == 0, result.output
+    assert "3 registrant(s), 1 superseded answer(s)" in result.stdout
+    assert "  Üröm-próba: Balogh Réka <referens@urom-proba.example> (by municipality" in result.stdout
+    assert sorted(rcpts(server)) == sorted(REGISTRANTS)
+    text, _ = bodies(parse(server.received[rcpts(server).index(REGISTRANTS[1])].data))
+    assert "címmel regisztrált a konferenciára (Üröm-próba)" in text
 
 
 # -- the calendar entry -----------------------------------------------------------------------------------
