@@ -146,7 +146,10 @@ def classify(msg: email.message.Message) -> Verdict:
         return verdict(AUTO_REPLY, auto, mid=original or _replied_to(msg))
     from flufl.bounce import all_failures
 
-    temporary, permanent = all_failures(msg)
+    try:
+        temporary, permanent = all_failures(msg)
+    except Exception as error:  # one malformed message must not stop the import  # noqa: BLE001
+        return verdict(OTHER, f"could not be analysed ({type(error).__name__}); read it by hand")
     if permanent:
         return verdict(PERMANENT, "delivery failure", _failures(msg, permanent, subject))
     if temporary:

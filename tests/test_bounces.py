@@ -573,3 +573,14 @@ def test_a_bounce_naming_a_message_never_sent_is_left_alone(ledger):
     report = import_messages(ledger, iter([("dsn", email.message_from_bytes(dsn(who, message_id(A, K, who, "lgp.example"))))]))
     assert report.outcomes[0].unknown == [who]
     assert ledger.get(A, K, who).status == "pending" and not ledger.is_suppressed(who)
+
+
+def test_a_message_the_detectors_choke_on_is_listed_for_a_person(monkeypatch):
+    import flufl.bounce
+
+    def broken(msg):
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    monkeypatch.setattr(flufl.bounce, "all_failures", broken)
+    verdict = classify(load(FLUFL / "postfix_01.txt"))
+    assert (verdict.kind, verdict.why) == (OTHER, "could not be analysed (UnicodeDecodeError); read it by hand")
