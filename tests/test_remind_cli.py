@@ -201,7 +201,6 @@ def test_inside_the_window_one_reminder_per_registrant_then_nothing(server, tmp_
     with at(2020, 6, 17, 0, 0):  # the first second of the window
         result = remind(camp, "--day-before", "--yes")
         assert result.exit_code == 0, result.output
-        assert "4 answer" not in result.stdout
         assert "3 registrant(s), 1 superseded answer(s)" in result.stdout
         assert "Not on the invitation list (reminded all the same): 1" in result.stdout
         assert "This run: sent 3\n" in result.stdout
