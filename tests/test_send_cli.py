@@ -597,3 +597,26 @@ def test_implicit_tls_with_xoauth2(smtp_server_factory, tmp_path, monkeypatch):
     assert token not in result.output
     for path in camp.db.parent.glob(camp.db.name + "*"):
         assert token.encode() not in path.read_bytes()
+
+
+# -- a run that starts while another creates the sent log -------------------------------------
+
+
+def test_a_run_waits_while_another_creates_the_sent_log(smtp_server, tmp_path):
+    """Two runs on a brand-new sent log: while one writes it in rollback mode, SQLite refuses
+    the other's switch to WAL at once ("database is locked", no busy wait).  That start-up
+    race must not end a run with exit 2."""
+    import sqlite3
+    import threading
+
+    camp = make_campaign(tmp_path, smtp_server)
+    other = sqlite3.connect(camp.db, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE being_created (x)")
+    other.execute("BEGIN IMMEDIATE")  # the other run, half-way through creating it
+    threading.Timer(0.3, other.execute, ("ROLLBACK",)).start()
+    try:
+        result = send(camp, "--yes")
+    finally:
+        other.close()
+    assert result.exit_code == 0, result.output
+    assert rcpts(smtp_server) == ADDRESSES
