@@ -12,9 +12,10 @@ a :class:`SendReport`; the CLI turns that into a progress bar and an exit code.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,7 +157,7 @@ class SendSession:
         envelope_from = self.campaign.sender.envelope_from
         from_statuses = _from_statuses(options)
         attempted = consecutive = 0
-        with transport:
+        with _hang_up_on_error(transport):
             for row in self.due(options):
                 if stop.is_set():
                     report.interrupted = True
@@ -225,6 +226,24 @@ class SendSession:
             path.write_bytes(self.factory.build(recipient, msgid=row.message_id).as_bytes())
             written.append(path)
         return written
+
+
+@contextlib.contextmanager
+def _hang_up_on_error(transport: Transport) -> Iterator[Transport]:
+    """``with transport:``, except that a run left by an exception (a second
+    Ctrl-C mid-transaction, a lost lock) hangs up without QUIT: the server may
+    still be busy with our message, and a polite QUIT would wait up to the
+    SMTP timeout (a minute by default) before "stops at once" happens."""
+    transport.open()
+    try:
+        yield transport
+    except BaseException:
+        hang_up = getattr(transport, "_drop", None)  # SmtpTransport: close the socket, no QUIT
+        if callable(hang_up):
+            hang_up()
+        raise
+    finally:
+        transport.close()
 
 
 class _RetriesPaced(RateLimiter):

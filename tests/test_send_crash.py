@@ -359,3 +359,26 @@ def test_a_signal_during_the_rate_wait_takes_nothing_new(server, tmp_path):
     assert camp.states() == {a[0]: "sent", a[1]: "pending", a[2]: "pending"}
     assert camp.rows()[a[1]].attempts == 0
     assert "This run: sent 1\n" in sender.stdout
+
+
+def test_a_second_ctrl_c_stops_at_once_and_the_next_run_finds_unknown(server, tmp_path):
+    camp = make_campaign(tmp_path, server, rows=people(4))
+    a = camp.addresses
+    hold = server.handler.hold(2)
+    sender = Run(camp)
+    assert hold.reached.wait(WAIT)
+    sender.proc.send_signal(signal.SIGINT)
+    sender.wait_for_stderr("stopping after the message in flight")
+    started = time.monotonic()
+    sender.proc.send_signal(signal.SIGINT)
+    code = sender.finish()
+    stopped_after = time.monotonic() - started
+    hold.release("250 2.0.0 queued")
+    assert code == 130, sender.stdout + sender.stderr
+    assert stopped_after < 2.5  # at once: not waiting out the 5 s SMTP timeout for a polite QUIT
+    assert "Traceback" not in sender.stderr
+    assert camp.states() == {a[0]: "sent", a[1]: "sending", a[2]: "pending", a[3]: "pending"}
+    code, out, err = run(camp)
+    assert code == 1, out + err
+    assert "took over" not in err  # the interrupted run released its lock on the way out
+    assert assert_exactly_once_or_unknown(camp, server) == {a[1]}
