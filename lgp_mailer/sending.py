@@ -262,12 +262,20 @@ class _RetriesPaced(RateLimiter):
 
 
 def send_proof(campaign: Campaign, transport: Transport, to: str, *, kind: str = "invitation",
-               email: str | None = None) -> tuple[Recipient, SendResult]:
-    """A proof copy of one recipient's message to ``to``; never logged as sent to the recipient."""
-    event, sheet = load_inputs(campaign)
-    if not sheet.recipients:
+               email: str | None = None, recipients: list[Recipient] | None = None,
+               event: Event | None = None) -> tuple[Recipient, SendResult]:
+    """A proof copy of one recipient's message to ``to``; never logged as sent to the recipient.
+
+    ``recipients`` and ``event`` are those of the run being proofed (a reminder's
+    registrants); by default the campaign's sheet and event file.
+    """
+    if recipients is None or event is None:
+        loaded_event, sheet = load_inputs(campaign)
+        event = event if event is not None else loaded_event
+        recipients = recipients if recipients is not None else sheet.recipients
+    if not recipients:
         raise ConfigError("the sheet has no valid recipient to make a proof from", file=campaign.recipients_path)
-    recipient = select(sheet.recipients, email=email)[0] if email else sheet.recipients[0]
+    recipient = select(recipients, email=email)[0] if email else recipients[0]
     built = MessageFactory(campaign, event, kind).build(recipient, proof_to=to)
     with transport:
         result = transport.send(built.as_bytes(), campaign.sender.envelope_from, to)

@@ -73,7 +73,8 @@ def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_f
     if test_to:
         transport = SmtpTransport(settings, secret())
         with _fatal_is_usage():
-            recipient, result = send_proof(campaign, transport, test_to, kind=kind, email=email)
+            recipient, result = send_proof(campaign, transport, test_to, kind=kind, email=email,
+                                           recipients=recipients_override, event=event)
         typer.echo(f"Proof of the message to {recipient.email} sent to {test_to}: {result.line}. "
                    "Nothing was recorded in the sent log.")
         return ExitCode.OK
