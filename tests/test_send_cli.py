@@ -620,3 +620,44 @@ def test_a_run_waits_while_another_creates_the_sent_log(smtp_server, tmp_path):
         other.close()
     assert result.exit_code == 0, result.output
     assert rcpts(smtp_server) == ADDRESSES
+
+
+# -- the sheet changes between runs; bad rows; a server that is not there ------------------------------
+
+
+def test_resorting_the_sheet_between_batches_never_resends(smtp_server, tmp_path):
+    rows = people(6)
+    camp = make_campaign(tmp_path, smtp_server, rows=rows)
+    assert send(camp, "--yes", "--batch", "2").exit_code == 0
+    write_xlsx(camp.root / "recipients" / "lista.xlsx", {"Lista": [HEADER, *reversed(rows)]})
+    result = send(camp, "--yes", "--batch", "2")
+    assert result.exit_code == 0, result.output
+    a = camp.addresses
+    assert rcpts(smtp_server) == [a[0], a[1], a[5], a[4]]  # the new sheet order, the sent ones skipped
+    assert send(camp, "--yes").exit_code == 0
+    assert rcpts(smtp_server) == [a[0], a[1], a[5], a[4], a[3], a[2]]
+    assert camp.counts() == counts(sent=6)
+
+
+def test_invalid_rows_are_recorded_not_sent(smtp_server, tmp_path):
+    rows = people(3)
+    rows.insert(1, ["Baranya", "Hibásfalu", "Kiss Éva", "jegyző", "N", "jegyzo@hibasfalu"])
+    camp = make_campaign(tmp_path, smtp_server, rows=rows)
+    result = send(camp, "--yes")
+    assert result.exit_code == 0, result.output
+    good = [r[5] for r in rows if r[5] != "jegyzo@hibasfalu"]
+    assert rcpts(smtp_server) == good
+    assert camp.states() == {**dict.fromkeys(good, "sent"), "jegyzo@hibasfalu": "invalid"}
+    assert "Next: 1 invalid in the sheet: 'lgp-mailer check' lists them" in result.stdout
+
+
+def test_no_server_listening_is_one_line_and_nothing_claimed(tmp_path):
+    from smtp_server import free_port
+
+    port = free_port()
+    camp = make_campaign(tmp_path, None, port=port)
+    result = send(camp, "--yes")
+    assert result.exit_code == 1, result.output
+    assert one_error_line(result).startswith(f"lgp-mailer: error: 127.0.0.1:{port}: cannot connect: ")
+    assert camp.counts() == counts(pending=7)
+    assert all(r.attempts == 0 for r in camp.rows().values())
