@@ -59,14 +59,16 @@ building blocks directly (``due``, ``quota``, ``factory``, ``_by_key``,
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
 import queue
+import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from itertools import islice
@@ -74,7 +76,7 @@ from itertools import islice
 from lgp_mailer.errors import SmtpError
 from lgp_mailer.messages import MessageFactory
 from lgp_mailer.sending import Outcome, Progress, SendOptions, SendReport, SendSession, transport_name
-from lgp_mailer.sentlog import LedgerRow
+from lgp_mailer.sentlog import BUSY_TIMEOUT_MS, LedgerRow
 from lgp_mailer.transport import RateLimiter, SendResult, Transport, send_with_retry
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,7 @@ RENDER_AHEAD = 4  # messages rendered ahead, per session
 RENDER_CHUNK = 16  # messages per task of a render process
 RENDER_WINDOW = 3  # tasks in flight per render process
 PROCESSES_FROM = 200  # fewer due messages than this: not worth starting processes
+DUE_PAGE = 1000  # due rows read at a time
 _END = object()
 
 
@@ -138,6 +141,51 @@ def _render_pool(session: SendSession, processes: int) -> ProcessPoolExecutor | 
                                initargs=(session.campaign, session.event, session.kind, factory.calendar, os.getpid()))
 
 
+# -- the due rows, a page at a time ----------------------------------------------------------
+
+
+class DueRows:
+    """The rows ``SendSession.due`` returns, in the same order, read a page at
+    a time so that 100,000 recipients do not mean 100,000 ``LedgerRow``s in
+    memory at once (about 150 MB).  Its own read connection: in WAL mode a
+    reader never blocks the sessions' commits.  Keyset paging on ``seq``
+    (unique among rows in the sheet): rows this run has claimed since are
+    behind the cursor and never come back.
+    """
+
+    def __init__(self, session: SendSession, options: SendOptions) -> None:
+        self.session = session
+        self.statuses = _from_statuses(options)
+        marks = ",".join("?" * len(self.statuses))
+        self.where = (f"campaign_id = ? AND kind = ? AND status IN ({marks}) AND seq IS NOT NULL")
+        self.params = (session.campaign.campaign_id, session.kind, *self.statuses)
+        self.count = sum(1 for _ in self._pages(count_only=True))
+
+    def _pages(self, *, count_only: bool = False) -> Iterator[sqlite3.Row]:
+        conn = sqlite3.connect(self.session.ledger.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        columns = "seq, address" if count_only else "*"
+        after = -1
+        try:
+            while True:
+                page = conn.execute(f"SELECT {columns} FROM messages WHERE {self.where} AND seq > ?"
+                                    " ORDER BY seq LIMIT ?", (*self.params, after, DUE_PAGE)).fetchall()
+                for r in page:
+                    if r["address"].lower() in self.session._by_key:  # as SendSession.due: only the sheet's
+                        yield r
+                if len(page) < DUE_PAGE:
+                    return
+                after = page[-1]["seq"]
+        finally:
+            conn.close()
+
+    def __iter__(self) -> Iterator[LedgerRow]:
+        for r in self._pages():
+            fields = {k: r[k] for k in LedgerRow.__dataclass_fields__}
+            fields["municipalities"] = tuple(json.loads(r["municipalities"] or "[]"))
+            yield LedgerRow(**fields)
+
+
 def _from_statuses(options: SendOptions) -> tuple[str, ...]:
     statuses = ["pending", "deferred"]
     statuses += ["failed"] if options.retry_failed else []
@@ -149,7 +197,7 @@ class _ParallelRun:
     """The state K workers share; every change to it happens under ``mutex``."""
 
     def __init__(self, session: SendSession, options: SendOptions, stop: threading.Event,
-                 progress: Progress | None, rows: list[LedgerRow]) -> None:
+                 progress: Progress | None, rows: Iterable[LedgerRow]) -> None:
         self.session = session
         self.options = options
         self.stop = stop  # the user's Ctrl-C / SIGTERM
@@ -357,12 +405,13 @@ def run_parallel(session: SendSession, make_transport: Callable[[], Transport], 
     if not 1 <= connections <= MAX_CONNECTIONS:
         raise ValueError(f"connections must be between 1 and {MAX_CONNECTIONS}")
     stop = stop or threading.Event()
-    rows = session.due(options)
+    rows = DueRows(session, options)
     run = _ParallelRun(session, options, stop, progress, rows)
-    wanted = min(connections, len(rows), options.batch if options.batch is not None else len(rows))
+    due = rows.count
+    wanted = min(connections, due, options.batch if options.batch is not None else due)
     threads = [threading.Thread(target=run.worker, args=(make_transport,), name=f"lgp-smtp-{n + 1}", daemon=True)
                for n in range(wanted)]
-    going = min(len(rows), options.batch if options.batch is not None else len(rows))
+    going = min(due, options.batch if options.batch is not None else due)
     if render_processes is None:
         render_processes = default_render_processes() if going >= PROCESSES_FROM else 0
     pool = _render_pool(session, render_processes) if threads else None

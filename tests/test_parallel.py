@@ -27,7 +27,7 @@ from lgp_mailer.event import load_event
 from lgp_mailer.parallel import run_parallel
 from lgp_mailer.recipients import Recipient
 from lgp_mailer.sending import SendOptions, SendSession
-from lgp_mailer.sentlog import open_ledger
+from lgp_mailer.sentlog import Entry, open_ledger
 from lgp_mailer.smtpconfig import parse_rate
 from lgp_mailer.transport import RetryPolicy, SmtpTransport
 
@@ -98,6 +98,25 @@ def test_render_processes_build_the_same_messages(inputs, smtp_server, tmp_path)
 
     for m in smtp_server.received:  # byte for byte what this process builds, bar Date and boundaries
         assert without_date(m.data) == without_date(here[m.rcpt_tos[0]])
+
+
+@pytest.mark.parametrize("retry_failed, resend_unknown", [(False, False), (True, True)])
+def test_due_rows_are_paged_but_the_same_as_the_sessions(inputs, tmp_path, monkeypatch, retry_failed, resend_unknown):
+    import lgp_mailer.parallel as parallel
+
+    monkeypatch.setattr(parallel, "DUE_PAGE", 3)
+    recipients = people(20)
+    with open_ledger(tmp_path / "log.sqlite3") as ledger, session_for(inputs, ledger, recipients) as session:
+        c = session.campaign.campaign_id
+        for i, status in [(1, "sent"), (2, "deferred"), (4, "failed"), (7, "unknown"), (8, "deferred")]:
+            assert ledger.claim(c, "invitation", recipients[i].email, ["pending"])
+            ledger.record(c, "invitation", recipients[i].email, status)
+        # The last two leave the sheet: never due, whatever their status.
+        ledger.sync(c, "invitation", [Entry(r.email, n, r.municipalities, r.county)
+                                      for n, r in enumerate(recipients[:18])])
+        options = SendOptions(retry_failed=retry_failed, resend_unknown=resend_unknown)
+        paged = parallel.DueRows(session, options)
+        assert list(paged) == session.due(options) and paged.count == len(session.due(options))
 
 
 def test_batch_counts_messages_across_sessions_and_the_next_run_continues(inputs, smtp_server, tmp_path):
@@ -225,7 +244,7 @@ from lgp_mailer.config import load_campaign
 from lgp_mailer.event import load_event
 from lgp_mailer.parallel import run_parallel
 from lgp_mailer.sending import SendOptions, SendSession
-from lgp_mailer.sentlog import open_ledger
+from lgp_mailer.sentlog import Entry, open_ledger
 from lgp_mailer.smtpconfig import SmtpSettings
 from lgp_mailer.transport import RetryPolicy, SmtpTransport
 
