@@ -382,3 +382,22 @@ def test_a_second_ctrl_c_stops_at_once_and_the_next_run_finds_unknown(server, tm
     assert code == 1, out + err
     assert "took over" not in err  # the interrupted run released its lock on the way out
     assert assert_exactly_once_or_unknown(camp, server) == {a[1]}
+
+
+def test_a_signal_during_a_retry_backoff_stops_at_once_and_keeps_it_deferred(server, tmp_path):
+    camp = make_campaign(tmp_path, server, rows=people(3), retries=4, retry_delay=20)
+    a = camp.addresses
+    server.handler.reply_rcpt(a[1], "451 4.3.0 Try again later")
+    sender = Run(camp)
+    wait_until(lambda: not server.handler.rcpt_replies[a[1]], "the 451")
+    time.sleep(0.1)  # in the backoff now (10 s or more before the next try)
+    started = time.monotonic()
+    sender.proc.send_signal(signal.SIGTERM)
+    code = sender.finish()
+    assert code == 143, sender.stdout + sender.stderr
+    assert time.monotonic() - started < 5
+    assert rcpts(server) == a[:1]
+    assert camp.states() == {a[0]: "sent", a[1]: "deferred", a[2]: "pending"}
+    row = camp.rows()[a[1]]
+    assert (row.last_code, row.last_reply, row.attempts) == (451, "451 4.3.0 Try again later", 1)
+    assert "This run: sent 1, deferred 1\n" in sender.stdout
