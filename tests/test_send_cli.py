@@ -661,3 +661,17 @@ def test_no_server_listening_is_one_line_and_nothing_claimed(tmp_path):
     assert one_error_line(result).startswith(f"lgp-mailer: error: 127.0.0.1:{port}: cannot connect: ")
     assert camp.counts() == counts(pending=7)
     assert all(r.attempts == 0 for r in camp.rows().values())
+
+
+@pytest.mark.xfail(strict=True, reason="[smtp] cafile is resolved against the working directory, not the campaign "
+                   "folder as the toml says paths are (lgp_mailer/smtpconfig.py resolve_smtp_settings)")
+def test_a_relative_cafile_is_relative_to_the_campaign_folder(smtp_server_factory, tmp_path, monkeypatch):
+    import shutil
+
+    server = smtp_server_factory(security="starttls")
+    camp = make_campaign(tmp_path, server, cafile="ca.pem")
+    shutil.copy(server.cafile, camp.root / "ca.pem")
+    monkeypatch.chdir(tmp_path)  # not the campaign folder: as with --campaign from elsewhere
+    result = send(camp, "--yes")
+    assert result.exit_code == 0, result.output
+    assert rcpts(server) == ADDRESSES
