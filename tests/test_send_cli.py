@@ -234,7 +234,8 @@ def test_batches_send_exactly_n_in_sheet_order_then_nothing_is_due(smtp_server, 
     assert "Next: everything is sent" in result.stdout
     result = send(camp, "--yes")
     assert result.exit_code == 3  # documented: nothing is due
-    assert "Nothing is due" in result.stdout
+    assert result.stdout.endswith("Nothing is due: every recipient has been sent to or needs a decision (see below).\n"
+                                  "Next: everything is sent\n")
     assert rcpts(smtp_server) == ADDRESSES
     assert camp.counts() == counts(sent=7)
     # Every Message-ID of the three batches is the ledger's, and all differ.
@@ -294,8 +295,11 @@ def test_550_511_recipients_fail_the_rest_go_and_retry_failed_resends_them(smtp_
     assert row.last_reply == f"550 5.1.1 <{bad[0]}>: Recipient address rejected: User unknown"
     assert "This run: sent 5, failed 2" in result.stdout
     assert "Next: 2 failed permanently: fix the addresses in the sheet, then 'lgp-mailer send --retry-failed'" in result.stdout
-    # Without --retry-failed they stay failed: nothing is due.
-    assert send(camp, "--yes").exit_code == 3
+    # Without --retry-failed they stay failed: nothing is due, and the way on is named.
+    result = send(camp, "--yes")
+    assert result.exit_code == 3
+    assert result.stdout.endswith("Next: 2 failed permanently: fix the addresses in the sheet, then "
+                                  "'lgp-mailer send --retry-failed'\n")
     result = send(camp, "--yes", "--retry-failed")
     assert result.exit_code == 0, result.output
     assert rcpts(smtp_server) == [a for a in ADDRESSES if a not in bad] + bad
@@ -544,6 +548,10 @@ def test_no_reply_after_the_final_dot_is_unknown_and_not_resent(smtp_server, tmp
     result = send(camp, "--yes")
     assert result.exit_code == 3, result.output
     assert "Sent log:   sent 5, unknown 2\n" in result.stdout
+    assert result.stdout.endswith(
+        "Nothing is due: every recipient has been sent to or needs a decision (see below).\n"
+        "Next: 2 with unknown outcome: check the server's log, then 'lgp-mailer send --resend-unknown' "
+        "if they did not arrive\n")
     assert sorted(rcpts(smtp_server)) == sorted(a for a in ADDRESSES if a != ADDRESSES[3])
     result = send(camp, "--yes", "--resend-unknown")
     assert result.exit_code == 0, result.output

@@ -90,9 +90,14 @@ def print_summary(session, report, options) -> None:
         typer.echo(f"Stopped: {report.stopped}", err=True)
     if report.interrupted:
         typer.echo("Interrupted: the message in flight was recorded; run the same command again to go on.", err=True)
-    for hint in _hints(session, counts, options):
-        typer.echo(f"Next: {hint}")
+    print_hints(session, options, counts)
     sys.stdout.flush()
+
+
+def print_hints(session, options, counts=None) -> None:
+    """The next step for each kind of row that needs one (or 'everything is sent')."""
+    for hint in _hints(session, counts if counts is not None else session.counts(), options):
+        typer.echo(f"Next: {hint}")
 
 
 def _hints(session, counts, options) -> list[str]:

@@ -54,7 +54,7 @@ def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_f
     """Shared by ``send`` and ``remind``: everything after the campaign is chosen."""
     import os
 
-    from lgp_mailer.cli.report import print_plan, print_summary, progress_printer
+    from lgp_mailer.cli.report import print_hints, print_plan, print_summary, progress_printer
     from lgp_mailer.credentials import get_secret
     from lgp_mailer.sending import SendOptions, SendSession, send_proof
     from lgp_mailer.transport import RetryPolicy, SmtpTransport
@@ -91,7 +91,8 @@ def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_f
             if not due:
                 if not quiet:
                     print_plan(session, options, settings, due)
-                    typer.echo("Nothing is due: every recipient has been sent to or needs a decision (see above).")
+                    typer.echo("Nothing is due: every recipient has been sent to or needs a decision (see below).")
+                    print_hints(session, options)
                 return ExitCode.NOTHING_DUE
             if not quiet or not yes:
                 print_plan(session, options, settings, due)
