@@ -272,6 +272,7 @@ def test_transient_replies_and_drops_end_with_everything_delivered_once(smtp_ser
     result = send(camp, "--yes")
     assert result.exit_code == 0, result.output
     assert sorted(rcpts(smtp_server)) == sorted(a)  # everything delivered, exactly once
+    assert len({m.session for m in smtp_server.received}) >= 3  # reconnected after each drop and 421
     assert camp.counts() == counts(sent=10)
     assert {x: r.attempts for x, r in camp.rows().items() if r.attempts != 1} == {a[5]: 2, a[8]: 2}
     for message in smtp_server.received:
@@ -289,6 +290,7 @@ def test_550_511_recipients_fail_the_rest_go_and_retry_failed_resends_them(smtp_
     result = send(camp, "--yes")
     assert result.exit_code == 1, result.output
     assert rcpts(smtp_server) == [a for a in ADDRESSES if a not in bad]
+    assert len({m.session for m in smtp_server.received}) == 1  # RSET after a refusal, the session goes on
     assert camp.states() == {a: "failed" if a in bad else "sent" for a in ADDRESSES}
     row = camp.rows()[bad[0]]
     assert (row.last_code, row.last_enhanced, row.attempts) == (550, "5.1.1", 1)
