@@ -673,8 +673,6 @@ def test_no_server_listening_is_one_line_and_nothing_claimed(tmp_path):
     assert all(r.attempts == 0 for r in camp.rows().values())
 
 
-@pytest.mark.xfail(strict=True, reason="[smtp] cafile is resolved against the working directory, not the campaign "
-                   "folder as the toml says paths are (lgp_mailer/smtpconfig.py resolve_smtp_settings)")
 def test_a_relative_cafile_is_relative_to_the_campaign_folder(smtp_server_factory, tmp_path, monkeypatch):
     import shutil
 

@@ -49,7 +49,10 @@ def smtp_flags(host=None, port=None, security=None, username=None, auth=None, ra
 def resolve(campaign: Campaign, flags: dict[str, Any]):
     from lgp_mailer.smtpconfig import resolve_smtp_settings
 
-    return resolve_smtp_settings(campaign.smtp, os.environ, flags, allow_keys=RUN_KEYS)
+    table = dict(campaign.smtp)
+    if isinstance(table.get("cafile"), str):  # paths in the toml are relative to its folder
+        table["cafile"] = str(campaign.root / Path(table["cafile"]).expanduser())
+    return resolve_smtp_settings(table, os.environ, flags, allow_keys=RUN_KEYS)
 
 
 def run_settings(campaign: Campaign) -> dict[str, Any]:
