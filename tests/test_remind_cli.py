@@ -551,8 +551,6 @@ def test_a_nudge_run_reports_an_unusable_registration(server, tmp_path):
 # -- a proof copy -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="send_proof ignores the registrants: it proofs the invitation sheet's first "
-                   "recipient (lgp_mailer/cli/send.py _send → lgp_mailer/sending.py send_proof)")
 def test_a_proof_copy_is_a_registrants_reminder(server, tmp_path):
     camp = remind_campaign(tmp_path, server, [BALOGH])  # the only registrant
     with at(2020, 6, 17, 9, 0):
