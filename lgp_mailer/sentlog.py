@@ -23,6 +23,7 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -642,9 +643,27 @@ def _migrate(ledger: Ledger) -> None:
             )
 
 
-def open_ledger(path: Path, *, clock: Callable[[], datetime] = _utc_now) -> Ledger:
-    """Open (creating and migrating if needed) the sent log at ``path``."""
-    path = Path(path)
+def open_ledger(path: Path, *, clock: Callable[[], datetime] = _utc_now, patience: float = 10.0) -> Ledger:
+    """Open (creating and migrating if needed) the sent log at ``path``.
+
+    Two runs starting at once on a brand-new sent log both switch it to WAL;
+    while one of them writes, SQLite refuses the other's switch with
+    "database is locked" at once, without waiting for busy_timeout.  That is
+    not a held lock, so it is retried for ``patience`` seconds.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return _open_ledger(Path(path), clock)
+        except LedgerError as error:
+            cause = error.__cause__
+            locked = isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause)
+            if not locked or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.05)
+
+
+def _open_ledger(path: Path, clock: Callable[[], datetime]) -> Ledger:
     conn: sqlite3.Connection | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from lgp_mailer.cli.app import app, fail
+from lgp_mailer.cli.runtime import can_prompt
 from lgp_mailer.cli.common import CampaignOpt
 from lgp_mailer.cli.suppress import open_ledger_for
 from lgp_mailer.errors import ExitCode, LgpError
@@ -39,7 +40,7 @@ def import_(
     try:
         if source.lower().startswith(("imap://", "imaps://")):
             def password(user: str, host: str):
-                return bounces.imap_password(user, host, os.environ, interactive=not non_interactive)
+                return bounces.imap_password(user, host, os.environ, interactive=can_prompt(non_interactive))
 
             messages = bounces.read_imap(source, password, cafile=cafile)
         else:

@@ -77,33 +77,11 @@ def confirm_or_refuse(question: str, *, yes: bool, non_interactive: bool) -> Non
         raise typer.Exit(int(ExitCode.OK))
 
 
-def open_campaign_ledger(campaign, *, patience: float = 10.0):
-    """The campaign's sent log, waiting out the start-up race of a brand-new one.
-
-    Two runs starting at once on a new sent log both switch it to WAL; while
-    one of them writes, SQLite refuses the other's switch with "database is
-    locked" at once, without waiting for busy_timeout (a lock upgrade it will
-    not wait for).  That is not a held lock, so try again for a few seconds
-    instead of failing with exit 2.  (The retry belongs in
-    ``sentlog.open_ledger``; it lives here until that module has it.)
-    """
-    import sqlite3
-    import time
-
-    from lgp_mailer.errors import LedgerError
+def open_campaign_ledger(campaign):
+    """The campaign's sent log: ``LGP_MAILER_DB`` > the toml's ``database`` > the user's data folder."""
     from lgp_mailer.sentlog import default_ledger_path, open_ledger
 
-    path = default_ledger_path(os.environ, campaign.database)
-    deadline = time.monotonic() + patience
-    while True:
-        try:
-            return open_ledger(path)
-        except LedgerError as error:
-            cause = error.__cause__
-            locked = isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause)
-            if not locked or time.monotonic() >= deadline:
-                raise
-        time.sleep(0.05)
+    return open_ledger(default_ledger_path(os.environ, campaign.database))
 
 
 def is_terminal() -> bool:
