@@ -64,3 +64,18 @@ def resolve_campaign(
             err=True,
         )
     return dataclasses.replace(found, **changes) if changes else found
+
+
+# Options of the sending commands (send, remind): one definition, one help text.
+BatchOpt = Annotated[int | None, typer.Option(min=1, help="Send the next N due messages, then stop.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Everything but SMTP: write the due messages to the outbox folder.")]
+TestToOpt = Annotated[str | None, typer.Option("--test-to", help="Send a proof copy of one message to this address (not logged).")]
+RetryFailedOpt = Annotated[bool, typer.Option("--retry-failed", help="Also resend messages that failed permanently.")]
+ResendUnknownOpt = Annotated[
+    bool, typer.Option("--resend-unknown", help="Also resend messages whose outcome is unknown (same Message-ID).")
+]
+NonInteractiveOpt = Annotated[
+    bool, typer.Option("--non-interactive", help="Never prompt (for a password or a confirmation): fail instead. For cron.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the final summary; silent when nothing is due.")]

@@ -9,7 +9,22 @@ import typer
 
 from lgp_mailer.cli import smtp_options as so
 from lgp_mailer.cli.app import app, fail
-from lgp_mailer.cli.common import CampaignOpt, ColumnOpt, EventOpt, RecipientsOpt, SheetOpt, resolve_campaign
+from lgp_mailer.cli.common import (
+    BatchOpt,
+    CampaignOpt,
+    ColumnOpt,
+    DryRunOpt,
+    EventOpt,
+    NonInteractiveOpt,
+    QuietOpt,
+    RecipientsOpt,
+    ResendUnknownOpt,
+    RetryFailedOpt,
+    SheetOpt,
+    TestToOpt,
+    YesOpt,
+    resolve_campaign,
+)
 from lgp_mailer.errors import ConfigError, ExitCode, LgpError, NothingDueError
 
 
@@ -24,14 +39,14 @@ def remind(
     recipients: RecipientsOpt = None,
     sheet: SheetOpt = None,
     column: ColumnOpt = None,
-    batch: Annotated[int | None, typer.Option(min=1, help="Send the next N due messages, then stop.")] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Everything but SMTP: write the due messages to the outbox folder.")] = False,
-    test_to: Annotated[str | None, typer.Option("--test-to", help="Send a proof copy of one message to this address.")] = None,
-    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also resend messages that failed permanently.")] = False,
-    resend_unknown: Annotated[bool, typer.Option("--resend-unknown", help="Also resend messages whose outcome is unknown.")] = False,
-    non_interactive: Annotated[bool, typer.Option("--non-interactive", help="Never prompt: fail instead (for cron).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Silent when there is nothing to do; otherwise only the summary.")] = False,
+    batch: BatchOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    test_to: TestToOpt = None,
+    retry_failed: RetryFailedOpt = False,
+    resend_unknown: ResendUnknownOpt = False,
+    non_interactive: NonInteractiveOpt = False,
+    quiet: QuietOpt = False,
     host: so.HostOpt = None, port: so.PortOpt = None, security: so.SecurityOpt = None, username: so.UsernameOpt = None,
     auth: so.AuthOpt = None, rate: so.RateOpt = None, daily_quota: so.QuotaOpt = None, timeout: so.TimeoutOpt = None,
     messages_per_connection: so.PerConnOpt = None, cafile: so.CafileOpt = None, insecure: so.InsecureOpt = False,

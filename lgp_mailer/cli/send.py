@@ -11,7 +11,22 @@ import typer
 
 from lgp_mailer.cli import smtp_options as so
 from lgp_mailer.cli.app import app, fail
-from lgp_mailer.cli.common import CampaignOpt, ColumnOpt, EventOpt, RecipientsOpt, SheetOpt, resolve_campaign
+from lgp_mailer.cli.common import (
+    BatchOpt,
+    CampaignOpt,
+    ColumnOpt,
+    DryRunOpt,
+    EventOpt,
+    NonInteractiveOpt,
+    QuietOpt,
+    RecipientsOpt,
+    ResendUnknownOpt,
+    RetryFailedOpt,
+    SheetOpt,
+    TestToOpt,
+    YesOpt,
+    resolve_campaign,
+)
 from lgp_mailer.cli.runtime import can_prompt, confirm_or_refuse, graceful_stop, open_campaign_ledger
 from lgp_mailer.errors import ExitCode, LgpError, SmtpError
 
@@ -23,15 +38,15 @@ def send(
     recipients: RecipientsOpt = None,
     sheet: SheetOpt = None,
     column: ColumnOpt = None,
-    batch: Annotated[int | None, typer.Option(min=1, help="Send the next N due messages, then stop.")] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Everything but SMTP: write the due messages to the outbox folder.")] = False,
-    test_to: Annotated[str | None, typer.Option("--test-to", help="Send a proof copy of one message to this address.")] = None,
+    batch: BatchOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    test_to: TestToOpt = None,
     email: Annotated[str | None, typer.Option(help="With --test-to: whose message to proof.")] = None,
-    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also resend messages that failed permanently.")] = False,
-    resend_unknown: Annotated[bool, typer.Option("--resend-unknown", help="Also resend messages whose outcome is unknown (same Message-ID).")] = False,
-    non_interactive: Annotated[bool, typer.Option("--non-interactive", help="Never prompt (for a password or a confirmation): fail instead.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the final summary.")] = False,
+    retry_failed: RetryFailedOpt = False,
+    resend_unknown: ResendUnknownOpt = False,
+    non_interactive: NonInteractiveOpt = False,
+    quiet: QuietOpt = False,
     host: so.HostOpt = None, port: so.PortOpt = None, security: so.SecurityOpt = None, username: so.UsernameOpt = None,
     auth: so.AuthOpt = None, rate: so.RateOpt = None, daily_quota: so.QuotaOpt = None, timeout: so.TimeoutOpt = None,
     messages_per_connection: so.PerConnOpt = None, cafile: so.CafileOpt = None, insecure: so.InsecureOpt = False,
