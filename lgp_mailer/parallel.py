@@ -54,7 +54,10 @@ commit, and the lock only goes stale after minutes (``runlock.STALE_AFTER``).
 
 ``SendSession`` has no hook for several transports, so this module drives its
 building blocks directly (``due``, ``quota``, ``factory``, ``_by_key``,
-``_record``, ``lock``) and keeps the same outcomes and report.
+``_record``, ``lock``) and keeps the same outcomes and report.  The due
+rows are not taken from ``SendSession.due`` (which loads them all at once) but
+from :class:`DueRows`, the same query read a page at a time; a test keeps the
+two in step.
 """
 
 from __future__ import annotations
