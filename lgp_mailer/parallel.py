@@ -78,7 +78,15 @@ from itertools import islice
 
 from lgp_mailer.errors import SmtpError
 from lgp_mailer.messages import MessageFactory
-from lgp_mailer.sending import Outcome, Progress, SendOptions, SendReport, SendSession, transport_name
+from lgp_mailer.sending import (
+    Outcome,
+    Progress,
+    SendOptions,
+    SendReport,
+    SendSession,
+    _RetriesPaced,
+    transport_name,
+)
 from lgp_mailer.sentlog import BUSY_TIMEOUT_MS, LedgerRow
 from lgp_mailer.transport import RateLimiter, SendResult, Transport, send_with_retry
 
@@ -214,7 +222,8 @@ class _ParallelRun:
         self.render_processes = 0  # set by run_parallel when a pool renders
         self.report = SendReport(session.campaign.campaign_id, session.kind, recovered_unknown=session.recovered)
         self.quota = session.quota(options)
-        self.limiter = RateLimiter(options.rates)
+        # The wait for a slot ends early on a stop, before anything is claimed.
+        self.limiter = RateLimiter(options.rates, sleep=self.halt.wait)
         self.from_statuses = _from_statuses(options)
         self.envelope_from = session.campaign.sender.envelope_from
         self.attempted = 0
@@ -353,6 +362,13 @@ class _ParallelRun:
 
     def send_one(self, transport: Transport, row: LedgerRow, recipient, data: bytes) -> None:
         session = self.session
+        # Pace before claiming (as the one-session run does): a stop during the
+        # wait leaves the row untouched instead of 'sending' with nothing sent.
+        self.limiter.acquire()
+        if self.halt.is_set():
+            with self.mutex:
+                self.attempted -= 1
+            return
         self.heartbeat()
         if not session.ledger.claim(session.campaign.campaign_id, session.kind, row.address, self.from_statuses):
             with self.mutex:
@@ -360,7 +376,7 @@ class _ParallelRun:
             self.emit(Outcome(row.address, row.municipalities, "skipped", "taken by another run"))
             return
         result = send_with_retry(transport, data, self.envelope_from, recipient.email, policy=self.options.retry,
-                                 limiter=self.limiter, sleep=self.halt.wait, should_stop=self.halt.is_set)
+                                 limiter=_RetriesPaced(self.limiter), sleep=self.halt.wait, should_stop=self.halt.is_set)
         self.emit(session._record(row, result), result, transport_name(transport))
 
     def worker(self, make_transport: Callable[[], Transport]) -> None:

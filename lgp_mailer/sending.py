@@ -12,10 +12,9 @@ a :class:`SendReport`; the CLI turns that into a progress bar and an exit code.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from lgp_mailer.preview import load_inputs, select
 from lgp_mailer.recipients import Recipient, RecipientSheet
 from lgp_mailer.runlock import RunLock
 from lgp_mailer.sentlog import Entry, Ledger, LedgerRow
-from lgp_mailer.transport import DailyQuota, RateLimiter, RetryPolicy, SendResult, Transport, send_with_retry
+from lgp_mailer.transport import DailyQuota, RateLimiter, RetryPolicy, SendResult, Transport
 
 DAY = dt.timedelta(days=1)
 
@@ -149,59 +148,14 @@ class SendSession:
 
     def run(self, transport: Transport, options: SendOptions, *, stop: threading.Event | None = None,
             progress: Progress | None = None) -> SendReport:
-        stop = stop or threading.Event()
-        report = SendReport(self.campaign.campaign_id, self.kind, recovered_unknown=self.recovered)
-        quota = self.quota(options)
-        # The wait for a slot ends early on Ctrl-C/SIGTERM, before anything is claimed.
-        limiter = RateLimiter(options.rates, sleep=stop.wait)
-        envelope_from = self.campaign.sender.envelope_from
-        from_statuses = _from_statuses(options)
-        attempted = consecutive = 0
-        with _hang_up_on_error(transport):
-            for row in self.due(options):
-                if stop.is_set():
-                    report.interrupted = True
-                    break
-                if options.batch is not None and attempted >= options.batch:
-                    break
-                if not quota.take():
-                    report.stopped = f"the daily quota of {options.daily_quota} messages is used up; the next run goes on"
-                    break
-                recipient = self._by_key[row.address.lower()]
-                # Render before claiming: a template error must not leave a row 'sending'.
-                data = self.factory.build(recipient, msgid=row.message_id).as_bytes()
-                # Pace before claiming: a stop during the wait leaves the row
-                # untouched (pending) instead of sending it when the slot comes.
-                limiter.acquire()
-                if stop.is_set():
-                    report.interrupted = True
-                    break
-                self.lock.heartbeat()
-                if not self.ledger.claim(self.campaign.campaign_id, self.kind, row.address, from_statuses):
-                    outcome = Outcome(row.address, row.municipalities, "skipped", "taken by another run")
-                    report.outcomes.append(outcome)
-                    if progress:
-                        progress(outcome)
-                    continue
-                attempted += 1
-                result = send_with_retry(transport, data, envelope_from, recipient.email, policy=options.retry,
-                                         limiter=_RetriesPaced(limiter), sleep=stop.wait, should_stop=stop.is_set)
-                outcome = self._record(row, result)
-                report.outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
-                if result.status == "fatal":
-                    report.stopped = f"{transport_name(transport)} refused: {result.line or result.reply}"
-                    break
-                consecutive = 0 if result.status == "sent" else consecutive + 1
-                if consecutive >= options.max_consecutive_failures:
-                    report.stopped = (f"{consecutive} messages in a row were not delivered (last: {result.line}); "
-                                      "stopping so a broken relay does not burn through the list")
-                    break
-        if stop.is_set():
-            report.interrupted = True
-        report.quota_left = quota.remaining
-        return report
+        """Send the due messages over one session (``parallel.run_parallel`` with K = 1).
+
+        There is one send loop, so every guarantee (pace before claim, claim
+        before DATA, record after the reply, stops) is kept in one place.
+        """
+        from lgp_mailer.parallel import run_parallel
+
+        return run_parallel(self, lambda: transport, 1, options, stop=stop, progress=progress, render_processes=0)
 
     def _record(self, row: LedgerRow, result: SendResult) -> Outcome:
         # A fatal reply is about the sender or the account, not this address:
@@ -226,24 +180,6 @@ class SendSession:
             path.write_bytes(self.factory.build(recipient, msgid=row.message_id).as_bytes())
             written.append(path)
         return written
-
-
-@contextlib.contextmanager
-def _hang_up_on_error(transport: Transport) -> Iterator[Transport]:
-    """``with transport:``, except that a run left by an exception (a second
-    Ctrl-C mid-transaction, a lost lock) hangs up without QUIT: the server may
-    still be busy with our message, and a polite QUIT would wait up to the
-    SMTP timeout (a minute by default) before "stops at once" happens."""
-    transport.open()
-    try:
-        yield transport
-    except BaseException:
-        hang_up = getattr(transport, "_drop", None)  # SmtpTransport: close the socket, no QUIT
-        if callable(hang_up):
-            hang_up()
-        raise
-    finally:
-        transport.close()
 
 
 class _RetriesPaced(RateLimiter):

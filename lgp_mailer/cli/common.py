@@ -79,3 +79,8 @@ NonInteractiveOpt = Annotated[
     bool, typer.Option("--non-interactive", help="Never prompt (for a password or a confirmation): fail instead. For cron.")
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the final summary; silent when nothing is due.")]
+ConnectionsOpt = Annotated[
+    int,
+    typer.Option("--connections", min=1, max=32,
+                 help="SMTP sessions in parallel; one rate limit and one daily quota for all of them."),
+]

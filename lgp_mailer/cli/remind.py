@@ -12,6 +12,7 @@ from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
     BatchOpt,
     CampaignOpt,
+    ConnectionsOpt,
     ColumnOpt,
     DryRunOpt,
     EventOpt,
@@ -47,6 +48,7 @@ def remind(
     resend_unknown: ResendUnknownOpt = False,
     non_interactive: NonInteractiveOpt = False,
     quiet: QuietOpt = False,
+    connections: ConnectionsOpt = 1,
     host: so.HostOpt = None, port: so.PortOpt = None, security: so.SecurityOpt = None, username: so.UsernameOpt = None,
     auth: so.AuthOpt = None, rate: so.RateOpt = None, daily_quota: so.QuotaOpt = None, timeout: so.TimeoutOpt = None,
     messages_per_connection: so.PerConnOpt = None, cafile: so.CafileOpt = None, insecure: so.InsecureOpt = False,
@@ -67,7 +69,8 @@ def remind(
         kind, targets, ev, regs_sheet = _targets(chosen, registrations, day_before=day_before, force=force, quiet=quiet)
         code = _send(chosen, flags, kind=kind, batch=batch, yes=yes, dry_run=dry_run, test_to=test_to, email=None,
                      retry_failed=retry_failed, resend_unknown=resend_unknown, non_interactive=non_interactive,
-                     quiet=quiet, recipients_override=targets, event=ev, sheet=regs_sheet)
+                     quiet=quiet, recipients_override=targets, event=ev, sheet=regs_sheet,
+                     connections=connections)
     except NothingDueError as error:
         if not quiet:
             typer.echo(f"lgp-mailer: {error.message}")

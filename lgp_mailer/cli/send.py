@@ -14,6 +14,7 @@ from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
     BatchOpt,
     CampaignOpt,
+    ConnectionsOpt,
     ColumnOpt,
     DryRunOpt,
     EventOpt,
@@ -47,6 +48,7 @@ def send(
     resend_unknown: ResendUnknownOpt = False,
     non_interactive: NonInteractiveOpt = False,
     quiet: QuietOpt = False,
+    connections: ConnectionsOpt = 1,
     host: so.HostOpt = None, port: so.PortOpt = None, security: so.SecurityOpt = None, username: so.UsernameOpt = None,
     auth: so.AuthOpt = None, rate: so.RateOpt = None, daily_quota: so.QuotaOpt = None, timeout: so.TimeoutOpt = None,
     messages_per_connection: so.PerConnOpt = None, cafile: so.CafileOpt = None, insecure: so.InsecureOpt = False,
@@ -58,19 +60,20 @@ def send(
         chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
         code = _send(chosen, flags, kind="invitation", batch=batch, yes=yes, dry_run=dry_run, test_to=test_to,
                      email=email, retry_failed=retry_failed, resend_unknown=resend_unknown,
-                     non_interactive=non_interactive, quiet=quiet)
+                     non_interactive=non_interactive, quiet=quiet, connections=connections)
     except LgpError as error:
         raise fail(error) from None
     raise typer.Exit(int(code))
 
 
 def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_failed, resend_unknown,
-          non_interactive, quiet, recipients_override=None, event=None, sheet=None) -> ExitCode:
+          non_interactive, quiet, recipients_override=None, event=None, sheet=None, connections=1) -> ExitCode:
     """Shared by ``send`` and ``remind``: everything after the campaign is chosen."""
     import os
 
     from lgp_mailer.cli.report import print_hints, print_plan, print_summary, progress_printer
     from lgp_mailer.credentials import get_secret
+    from lgp_mailer.parallel import run_parallel
     from lgp_mailer.sending import SendOptions, SendSession, send_proof
     from lgp_mailer.transport import RetryPolicy, SmtpTransport
 
@@ -113,12 +116,15 @@ def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_f
                 print_plan(session, options, settings, due)
             confirm_or_refuse(f"Send {min(len(due), batch or len(due))} message(s) now?", yes=yes,
                               non_interactive=non_interactive)
-            transport = SmtpTransport(settings, secret() if settings.auth_method != "none" else None)
+            credential = secret() if settings.auth_method != "none" else None  # asked once, before sessions open
             progress = progress_printer(len(due) if batch is None else min(batch, len(due)), quiet)
             with graceful_stop() as stop:
                 try:
                     with _fatal_is_usage():
-                        report = session.run(transport, options, stop=stop.event, progress=progress)
+                        # One code path for any K: rendering runs ahead of the
+                        # SMTP sessions (in other processes for long runs).
+                        report = run_parallel(session, lambda: SmtpTransport(settings, credential), connections,
+                                              options, stop=stop.event, progress=progress)
                 finally:
                     getattr(progress, "close", lambda: None)()
             print_summary(session, report, options)
