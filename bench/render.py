@@ -17,7 +17,6 @@ Not a test: it prints figures for closing notes.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -28,31 +27,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
 
-
-def peak_rss_mb() -> float:
-    try:
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    except ImportError:  # Windows
-        import psutil
-
-        return psutil.Process().memory_info().peak_wset / 2**20
-
-
-def recipients(n: int):
-    from lgp_mailer.recipients import Recipient
-
-    roles = ("Tisztelt Polgármester Úr!", "Tisztelt Polgármester Asszony!", "Tisztelt Jegyző Asszony!")
-    for i in range(n):
-        yield Recipient(
-            email=f"hivatal{i}@telepules{i % 3200}.example",
-            municipalities=(f"Őrszentmiklós-{i}",),
-            salutation=roles[i % 3],
-            name=f"Kovács Ödön {i}",
-            rows=(i + 2,),
-        )
+from common import mailmerge, peak_rss_mb, recipients, shipped_factory  # noqa: E402  (bench/ is not a package)
 
 
 _factory = None
@@ -60,12 +37,7 @@ _factory = None
 
 def _init_worker() -> None:
     global _factory
-    from lgp_mailer.config import load_campaign
-    from lgp_mailer.event import load_event
-    from lgp_mailer.messages import MessageFactory
-
-    campaign = load_campaign(REPO / "lgp-mailer.toml")
-    _factory = MessageFactory(campaign, load_event(campaign.event_path))
+    _factory = shipped_factory()
 
 
 def _build_range(bounds: tuple[int, int]) -> int:
@@ -101,41 +73,6 @@ def run_worker(n: int, procs: int) -> dict:
     return json.loads(out.stdout)
 
 
-def mailmerge(n: int, workdir: Path) -> dict | None:
-    venv = HERE / ".venv-mailmerge"
-    exe = venv / ("Scripts" if os.name == "nt" else "bin") / "mailmerge"
-    if not exe.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = venv / ("Scripts" if os.name == "nt" else "bin") / "pip"
-        subprocess.run([str(pip), "install", "-q", "mailmerge"], check=True)
-    _init_worker()
-    sample = _factory.build(next(recipients(1)))
-    text = sample.rendered.text.replace("Kovács Ödön 0", "{{name}}")
-    html = sample.rendered.html.replace("Kovács Ödön 0", "{{name}}")
-    template = workdir / "template.txt"
-    template.write_text(
-        "TO: {{email}}\nSUBJECT: " + sample.rendered.subject + "\nFROM: LGP <meghivo@lgp.example.org>\n"
-        "MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"boundary\"\n\n"
-        "--boundary\nContent-Type: text/plain; charset=utf-8\n\n" + text +
-        "\n--boundary\nContent-Type: text/html; charset=utf-8\n\n" + html + "\n--boundary--\n",
-        encoding="utf-8",
-    )
-    database = workdir / "database.csv"
-    with database.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["email", "name"])
-        for r in recipients(n):
-            writer.writerow([r.email, r.name])
-    config = workdir / "server.conf"
-    config.write_text("[smtp_server]\nhost = 127.0.0.1\nport = 25\nsecurity = Never\n", encoding="utf-8")
-    start = time.perf_counter()
-    subprocess.run([str(exe), "--dry-run", "--no-limit", "--output-format", "raw", "--template", str(template),
-                    "--database", str(database), "--config", str(config)],
-                   check=True, stdout=subprocess.DEVNULL, cwd=workdir)
-    seconds = time.perf_counter() - start
-    return {"n": n, "seconds": seconds, "per_second": n / seconds}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=10_000)
@@ -151,9 +88,10 @@ def main() -> None:
     results = {"one_core": run_worker(args.n, 1), "small_n": run_worker(max(1, args.n // 5), 1)}
     if cores > 1:
         results["all_cores"] = run_worker(args.n, cores)
+        results["all_cores"]["peak_rss_mb"] = float("nan")  # the pool's children are not counted: not shown
     if not args.skip_mailmerge:
         with tempfile.TemporaryDirectory() as tmp:
-            results["mailmerge_dry_run"] = mailmerge(args.n, Path(tmp))
+            results["mailmerge_dry_run"] = mailmerge(args.n, Path(tmp))  # no port: --dry-run
     base = results.get("mailmerge_dry_run")
     print(f"{'run':<20}{'N':>8}{'msg/s':>10}{'peak MB':>10}{'vs mailmerge':>14}")
     for name, r in results.items():

@@ -29,7 +29,6 @@ Not a test: it prints figures for closing notes.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shutil
@@ -44,18 +43,9 @@ from types import SimpleNamespace
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
-FROM = "meghivo@lgp.example.org"
+sys.path.insert(0, str(HERE))
 
-
-def peak_rss_mb() -> float:
-    try:
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    except ImportError:  # Windows
-        import psutil
-
-        return psutil.Process().memory_info().peak_wset / 2**20
+from common import FROM, mailmerge, peak_rss_mb, recipients  # noqa: E402  (bench/ is not a package)
 
 
 class ChildPeaks:
@@ -97,22 +87,6 @@ class ChildPeaks:
     def __exit__(self, *exc: object) -> None:
         self.done.set()
         self.thread.join()
-
-
-def recipients(n: int):
-    from lgp_mailer.recipients import Recipient
-
-    roles = ("Tisztelt Polgármester Úr!", "Tisztelt Polgármester Asszony!", "Tisztelt Jegyző Asszony!")
-    counties = ("Baranya", "Somogy", "Tolna", "Zala", "Vas", "Pest")
-    for i in range(n):
-        yield Recipient(
-            email=f"hivatal{i}@telepules{i % 3200}.example",
-            municipalities=(f"Őrszentmiklós-{i}",),
-            salutation=roles[i % 3],
-            county=counties[i % len(counties)],
-            name=f"Kovács Ödön {i}",
-            rows=(i + 2,),
-        )
 
 
 def free_port() -> int:
@@ -231,43 +205,6 @@ def run_worker(*args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def mailmerge(n: int, port: int, workdir: Path) -> dict:
-    venv = HERE / ".venv-mailmerge"
-    exe = venv / ("Scripts" if os.name == "nt" else "bin") / "mailmerge"
-    if not exe.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = venv / ("Scripts" if os.name == "nt" else "bin") / "pip"
-        subprocess.run([str(pip), "install", "-q", "mailmerge"], check=True)
-    from lgp_mailer.messages import MessageFactory
-
-    campaign, event = _campaign()
-    sample = MessageFactory(campaign, event).build(next(recipients(1)))
-    text = sample.rendered.text.replace("Kovács Ödön 0", "{{name}}")
-    html = sample.rendered.html.replace("Kovács Ödön 0", "{{name}}")
-    template = workdir / "template.txt"
-    template.write_text(
-        "TO: {{email}}\nSUBJECT: " + sample.rendered.subject + f"\nFROM: LGP <{FROM}>\n"
-        "MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"boundary\"\n\n"
-        "--boundary\nContent-Type: text/plain; charset=utf-8\n\n" + text +
-        "\n--boundary\nContent-Type: text/html; charset=utf-8\n\n" + html + "\n--boundary--\n",
-        encoding="utf-8",
-    )
-    database = workdir / "database.csv"
-    with database.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["email", "name"])
-        for r in recipients(n):
-            writer.writerow([r.email, r.name])
-    config = workdir / "server.conf"
-    config.write_text(f"[smtp_server]\nhost = 127.0.0.1\nport = {port}\nsecurity = Never\n", encoding="utf-8")
-    start = time.perf_counter()
-    subprocess.run([str(exe), "--no-dry-run", "--no-limit", "--output-format", "raw", "--template", str(template),
-                    "--database", str(database), "--config", str(config)],
-                   check=True, stdout=subprocess.DEVNULL, cwd=workdir)
-    seconds = time.perf_counter() - start
-    return {"n": n, "seconds": seconds, "per_second": n / seconds}
-
-
 # -- main -----------------------------------------------------------------------------
 
 
@@ -288,7 +225,7 @@ def main() -> None:
     with Sink() as sink, tempfile.TemporaryDirectory() as tmp:
         print(f"sink: {sink.kind} on 127.0.0.1:{sink.port}; N = {args.n}; {os.cpu_count()} CPU(s)", flush=True)
         if not args.skip_mailmerge:
-            results["mailmerge"] = mailmerge(args.n, sink.port, Path(tmp))
+            results["mailmerge"] = mailmerge(args.n, Path(tmp), port=sink.port)
             print(f"  mailmerge done: {results['mailmerge']['per_second']:.0f}/s", flush=True)
         results["smtplib, 1 reused connection"] = run_worker("smtplib", str(args.n), str(sink.port))
         for k in (int(c) for c in args.connections.split(",")):
