@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from email import policy as email_policy
 from email.charset import Charset
 from email import quoprimime
-from email.generator import NLCRE, BytesGenerator, Generator
+from email.generator import BytesGenerator, Generator
 from email.header import Header
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
@@ -147,7 +147,7 @@ def _part_headers(subtype: str, whole_message: bool) -> tuple:
 def _text_part(cls: type[MIMEPart], subtype: str, text: str) -> MIMEPart:
     part = cls(policy=POLICY)
     for header in _part_headers(subtype, cls is EmailMessage):
-        part[header.name] = header
+        part.set_raw(header.name, header)  # no registry lookup: the header is parsed already
     part.set_payload(_quoted_printable(text))
     return part
 
@@ -167,17 +167,17 @@ def compose_fast(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     msg.set_raw("Message-ID", clean_header(envelope.message_id))
     for name, value in envelope.extra_headers:  # ASCII, checked by _extra_headers in compose()
         msg.set_raw(name, _ascii_header(name, value))
-    msg["MIME-Version"] = _MIME_VERSION
+    msg.set_raw("MIME-Version", _MIME_VERSION)
     letter = [_text_part(MIMEPart, "plain", rendered.text), _text_part(EmailMessage, "html", rendered.html)]
     if envelope.calendar is None:
-        msg["Content-Type"] = _multipart("alternative")
+        msg.set_raw("Content-Type", _multipart("alternative"))
         msg.set_payload(letter)
         return msg
     # What add_attachment makes of it: the letter moves into its own part.
     alternative = EmailMessage(policy=POLICY)
-    alternative["Content-Type"] = _multipart("alternative")
+    alternative.set_raw("Content-Type", _multipart("alternative"))
     alternative.set_payload(letter)
-    msg["Content-Type"] = _multipart("mixed")
+    msg.set_raw("Content-Type", _multipart("mixed"))
     msg.set_payload([alternative, _calendar_part(envelope.calendar)])
     return msg
 
@@ -288,13 +288,11 @@ class _Generator(BytesGenerator):
         self.write(self._NL)
 
     def _write_lines(self, lines: str) -> None:
-        if not lines:
-            return
-        parts = NLCRE.split(lines)
-        if len(parts) > 1:
-            self.write(self._NL.join(parts[:-1]) + self._NL)
-        if parts[-1]:
-            self.write(parts[-1])
+        # The stdlib splits on CRLF, CR or LF and writes each line with the
+        # policy's line end; replacing every line break does the same in C.
+        if lines:
+            normal = lines.replace("\r\n", "\n").replace("\r", "\n")
+            self.write(normal if self._NL == "\n" else normal.replace("\n", self._NL))
 
 
 def to_bytes(msg: EmailMessage) -> bytes:

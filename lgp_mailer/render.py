@@ -24,6 +24,7 @@ from lgp_mailer.errors import TemplateError
 KINDS = ("invitation", "reminder", "nudge")
 # Text that must never reach a recipient: template syntax and missing values.
 _LEAKS = re.compile(r"\{\{|\}\}|\{%|%\}|\bNone\b|\b[Nn]a[Nn]\b|\bundefined\b")
+# Every _LEAKS match contains one of these.
 _LEAK_HINTS = ("{{", "}}", "{%", "%}", "None", "nan", "NaN", "undefined")
 
 

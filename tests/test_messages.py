@@ -316,3 +316,12 @@ def test_fast_quoted_printable_matches_the_stdlib(text):
     envelope = Envelope(from_name="", from_address="a@b.example", to_address="c@d.example", message_id="<m@b.example>",
                         date=NOW)
     assert _same_but_boundary(to_bytes(compose_fast(rendered, envelope)), to_bytes(compose(rendered, envelope)))
+
+
+def test_a_half_broken_tag_never_reaches_a_letter(tmp_path, campaign):
+    for name, body in {"invitation.subject.j2": "Meghívó", "invitation.txt.j2": "Kedves { recipient.name }}!\n",
+                       "invitation.html.j2": "<p>x</p>"}.items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    factory = MessageFactory(campaign, load_event(campaign.event_path), renderer=Renderer([tmp_path]))
+    with pytest.raises(TemplateError, match="rendered text contains '}}'"):
+        factory.build(MAYOR)
