@@ -102,7 +102,7 @@ def test_invitation_text_and_html_content(factory):
     assert "\n9.30 órától technikai segítségnyújtás azoknak, akik igénylik:" in text
     assert "\nModerátor: Dr. Zongor Gábor, a Legjobb Önkormányzati Gyakorlatok programjának szakértője\n" in text
     assert "\nhttps://docs.google.com/forms/d/e/1FAIpQLScfpAlxYg-WOQWQdHAEqwBwUVAzKMTd6IkxiIFf5TGSFtMJ-A/viewform?usp=sf_link\n" in text
-    assert "következő önkormányzat kapcsolattartójaként szerepel: Alsómocsolád." in text
+    assert "a következő önkormányzat kapcsolattartójaként szerepel: Alsómocsolád." in text
     # The agenda row in HTML: speaker in bold, times in their own cell.
     assert re.search(
         r'<td[^>]*>10\.25-10\.55</td><td[^>]*><strong[^>]*>Dr\. Dukai Miklós</strong>, helyettes államtitkár, '
@@ -127,8 +127,8 @@ def test_encoded_lines_never_exceed_76(factory):
 def test_joint_office_letter_names_every_municipality(factory):
     text, html = decoded_parts(parse(factory.build(JOINT, now=NOW).as_bytes()))
     assert "\nTisztelt Jegyző Asszony!\n" in text
-    assert "kapcsolattartójaként szerepel: Bikal, Mágocs, Újfalu." in text
-    assert "szerepel: Bikal, Mágocs, Újfalu." in html
+    assert "a következő önkormányzatok kapcsolattartójaként szerepel: Bikal, Mágocs és Újfalu." in text
+    assert "a következő önkormányzatok kapcsolattartójaként szerepel: Bikal, Mágocs és Újfalu." in html
     assert str(parse(factory.build(JOINT, now=NOW).as_bytes())["To"]) == "jegyzo@kozoshivatal.example"
 
 
@@ -227,7 +227,8 @@ def test_broken_and_missing_templates_are_clear_errors(tmp_path, campaign):
         (tmp_path / name).write_text(body, encoding="utf-8")
     with pytest.raises(TemplateError, match="template syntax error") as caught:
         Renderer([tmp_path])
-    assert caught.value.file.endswith("invitation.subject.j2") and caught.value.row == 1
+    assert caught.value.file.endswith("invitation.subject.j2") and caught.value.line == 1
+    assert ", line 1: template syntax error" in str(caught.value)
     (tmp_path / "invitation.subject.j2").write_text("{{ event.titel }}", encoding="utf-8")
     with pytest.raises(TemplateError, match="titel") as caught:
         MessageFactory(campaign, load_event(campaign.event_path), renderer=Renderer([tmp_path])).build(MAYOR)
@@ -325,3 +326,22 @@ def test_a_half_broken_tag_never_reaches_a_letter(tmp_path, campaign):
     factory = MessageFactory(campaign, load_event(campaign.event_path), renderer=Renderer([tmp_path]))
     with pytest.raises(TemplateError, match="rendered text contains '}}'"):
         factory.build(MAYOR)
+
+
+def test_an_accented_sender_domain_travels_as_punycode(tmp_path):
+    from lgp_mailer.errors import ConfigError
+
+    text = (REPO / "lgp-mailer.toml").read_text(encoding="utf-8")
+    text = text.replace('email = "meghivo@lgp.example.org"', 'email = "meghivo@lgp-példa.example"')
+    config = tmp_path / "lgp-mailer.toml"
+    config.write_text(text.replace('event = "', f'event = "{(REPO).as_posix()}/').replace(
+        'recipients = "', f'recipients = "{REPO.as_posix()}/'), encoding="utf-8")
+    campaign = load_campaign(config)
+    assert campaign.sender.email == "meghivo@xn--lgp-plda-f1a.example"
+    msg = parse(MessageFactory(campaign, load_event(campaign.event_path)).build(MAYOR, now=NOW).as_bytes())
+    assert msg["List-Id"] == "<meghivok.xn--lgp-plda-f1a.example>"
+    assert str(msg["Message-ID"]).endswith(".invitation@xn--lgp-plda-f1a.example>")
+    config.write_text(text.replace('[sender]', '[sender]\nunsubscribe_url = "https://lgp.example.org/leiratkozás"'),
+                      encoding="utf-8")
+    with pytest.raises(ConfigError, match="percent-encode"):
+        load_campaign(config)
