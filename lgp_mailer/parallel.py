@@ -232,6 +232,7 @@ class _ParallelRun:
         self.errors: list[BaseException] = []
         self.open_errors: list[SmtpError] = []
         self.last_beat = float("-inf")
+        self.wanted = 1  # sessions started; set by run_parallel
 
     # -- shared bookkeeping -------------------------------------------------
 
@@ -406,7 +407,8 @@ class _ParallelRun:
             if result is not None and result.status == "fatal":
                 self._stop_with(f"{error}")
             else:
-                log.warning("one of the parallel SMTP sessions could not connect, going on with fewer: %s", error)
+                if self.wanted > 1:
+                    log.warning("one of the parallel SMTP sessions could not connect, going on with fewer: %s", error)
 
 
 def run_parallel(session: SendSession, make_transport: Callable[[], Transport], connections: int,
@@ -428,6 +430,7 @@ def run_parallel(session: SendSession, make_transport: Callable[[], Transport], 
     run = _ParallelRun(session, options, stop, progress, rows)
     due = rows.count
     wanted = min(connections, due, options.batch if options.batch is not None else due)
+    run.wanted = wanted
     threads = [threading.Thread(target=run.worker, args=(make_transport,), name=f"lgp-smtp-{n + 1}", daemon=True)
                for n in range(wanted)]
     going = min(due, options.batch if options.batch is not None else due)

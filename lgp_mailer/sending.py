@@ -165,11 +165,23 @@ class SendSession:
                            result.code, result.enhanced, result.line or result.reply)
         return Outcome(row.address, row.municipalities, status, result.line or result.reply)
 
+    def preflight(self, rows: list[LedgerRow]) -> None:
+        """Render every message of a run before the first is sent; a failure names its recipient."""
+        for row in rows:
+            recipient = self._by_key[row.address.lower()]
+            try:
+                self.factory.build(recipient, msgid=row.message_id)
+            except LgpError as error:
+                error.message = f"{error.message} (the message to {recipient.email}; nothing was sent)"
+                raise
+
     # -- no ledger: dry run and proof ---------------------------------------
 
     def dry_run(self, outbox: Path, options: SendOptions) -> list[Path]:
         """Everything but SMTP and the ledger's statuses: the due messages as .eml files."""
         outbox.mkdir(parents=True, exist_ok=True)
+        for old in outbox.glob("[0-9][0-9][0-9][0-9]-*.eml"):  # our earlier dry run: no stale letters
+            old.unlink()
         written = []
         rows = self.due(options)
         if options.batch is not None:

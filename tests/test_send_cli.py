@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import socket
+import sys
 import tomllib
 from dataclasses import dataclass
 from email import policy
@@ -444,8 +445,8 @@ def test_dry_run_writes_the_outbox_and_changes_nothing(smtp_server, tmp_path):
     camp = make_campaign(tmp_path, smtp_server)
     result = send(camp, "--dry-run")
     assert result.exit_code == 0, result.output
-    outbox = camp.root / "outbox"
-    assert f"Dry run: 7 message(s) written to {outbox}; nothing sent, the sent log unchanged." in result.stdout
+    outbox = camp.root / "outbox" / "invitation"
+    assert f"Dry run: 7 message(s) written to {outbox}; nothing sent, no message marked as sent." in result.stdout
     emls = sorted(outbox.glob("*.eml"))
     assert [parse(p.read_bytes())["To"] for p in emls] == [to for _, to in EXAMPLE]
     rows = camp.rows()
@@ -456,6 +457,7 @@ def test_dry_run_writes_the_outbox_and_changes_nothing(smtp_server, tmp_path):
     # --batch limits the dry run too
     result = send(camp, "--dry-run", "--batch", "2")
     assert "Dry run: 2 message(s)" in result.stdout
+    assert len(list(outbox.glob("*.eml"))) == 2  # the earlier dry run's letters are gone
     # the real run then sends the very same letters
     assert send(camp, "--yes").exit_code == 0
     assert [parse(m.data)["Message-ID"] for m in smtp_server.received] == [rows[a].message_id for a in ADDRESSES]
@@ -683,3 +685,84 @@ def test_a_relative_cafile_is_relative_to_the_campaign_folder(smtp_server_factor
     result = send(camp, "--yes")
     assert result.exit_code == 0, result.output
     assert rcpts(server) == ADDRESSES
+
+
+class _RotatingTokens(dict):
+    """Accepts only the token issued last, and each token once (as if it expired after use)."""
+
+    def __init__(self, counter: Path) -> None:
+        super().__init__()
+        self.counter = counter
+        self.used: set[str] = set()
+
+    def get(self, user, default=None):
+        if not self.counter.exists():
+            return default
+        token = f"tok-{self.counter.read_text(encoding='utf-8').strip()}"
+        if token in self.used:
+            return default  # a reused token is refused: the client must ask for a new one
+        self.used.add(token)
+        return token
+
+
+def test_an_oauth2_token_is_asked_afresh_for_every_connection(smtp_server_factory, tmp_path):
+    """A Microsoft 365 token lives about an hour; a 3,000-letter run reconnects for longer than that."""
+    counter = tmp_path / "n"
+    script = tmp_path / "token.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        f"p = Path({str(counter)!r})\n"
+        "n = int(p.read_text()) + 1 if p.exists() else 1\n"
+        "p.write_text(str(n))\n"
+        "print(f'tok-{n}')\n",
+        encoding="utf-8",
+    )
+    server = smtp_server_factory(security="tls", tokens={"lgp@lgp.example.org": "unused"})  # AUTH on
+    server.handler.tokens = _RotatingTokens(counter)
+    camp = make_campaign(tmp_path, server, username="lgp@lgp.example.org", auth="xoauth2",
+                         cafile=str(server.cafile), token_command=f"{sys.executable} {script}",
+                         messages_per_connection=3)
+    result = send(camp, "--yes")
+    assert result.exit_code == 0, result.output
+    assert rcpts(server) == ADDRESSES
+    # 7 letters at 3 per connection: 3 sessions, each with its own token, all accepted
+    assert server.handler.logins == [("XOAUTH2", "lgp@lgp.example.org", True)] * 3
+    assert int(counter.read_text(encoding="utf-8")) >= 3
+    assert "tok-" not in result.output
+
+
+def test_crash_leftovers_alone_are_a_problem_not_nothing_due(smtp_server, tmp_path):
+    """After a crash, a run whose only rows were in flight must say so, even under --quiet (cron)."""
+    camp = make_campaign(tmp_path, smtp_server)
+    assert send(camp, "--yes", "--batch", "6").exit_code == 0
+    ledger = open_ledger(camp.db)
+    try:
+        last = camp.addresses[-1]
+        assert ledger.claim(camp.campaign_id, "invitation", last, ["pending"])  # a crash right after the claim
+    finally:
+        ledger.close()
+    result = send(camp, "--yes", "--quiet")
+    assert result.exit_code == 1, result.output
+    assert "1 message(s) interrupted by a crash are now 'unknown'" in result.output
+    assert camp.counts() == counts(sent=6, unknown=1)
+
+
+def test_a_template_that_fails_for_one_recipient_sends_nothing(smtp_server, tmp_path):
+    camp = make_campaign(tmp_path, smtp_server)
+    (camp.root / "templates" / "invitation.subject.j2").write_text(
+        "Meghívó {{ recipient.name.split()[0] }}", encoding="utf-8")  # one row of the sheet has no name
+    result = send(camp, "--yes")
+    assert result.exit_code == 2, result.output
+    error = one_error_line(result)
+    assert "invitation.subject.j2, line 1: cannot render" in error
+    assert "(the message to hivatal@urom-proba.example; nothing was sent)" in error
+    assert server_untouched(smtp_server)
+    assert camp.counts() == counts(pending=7)
+
+
+def test_a_bad_proof_address_is_one_line(smtp_server, tmp_path):
+    camp = make_campaign(tmp_path, smtp_server)
+    result = send(camp, "--test-to", "nincs-kukac")
+    assert result.exit_code == 2
+    assert "'nincs-kukac' is not an e-mail address" in one_error_line(result)
+    assert server_untouched(smtp_server)

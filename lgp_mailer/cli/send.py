@@ -89,6 +89,7 @@ def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_f
         return get_secret(settings, os.environ, interactive=can_prompt(non_interactive))
 
     if test_to:
+        test_to = _proof_address(test_to)
         transport = SmtpTransport(settings, secret())
         with _fatal_is_usage():
             recipient, result = send_proof(campaign, transport, test_to, kind=kind, email=email,
@@ -102,21 +103,35 @@ def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_f
         with SendSession(campaign, ledger, kind, recipients=recipients_override, event=event, sheet=sheet) as session:
             due = session.due(options)
             if dry_run:
-                outbox = Path(campaign.outbox_dir or "outbox")
-                written = session.dry_run(outbox, options)
-                typer.echo(f"Dry run: {len(written)} message(s) written to {outbox}; nothing sent, the sent log unchanged.")
+                # The shipped campaign may sit in a read-only site-packages: write here instead.
+                outbox = Path.cwd() / "outbox" if campaign.shipped else Path(campaign.outbox_dir or "outbox")
+                written = session.dry_run(outbox / kind, options)
+                typer.echo(f"Dry run: {len(written)} message(s) written to {outbox / kind}; nothing sent, "
+                           "no message marked as sent.")
                 return ExitCode.OK if written else ExitCode.NOTHING_DUE
             if not due:
                 if not quiet:
                     print_plan(session, options, settings, due)
                     typer.echo("Nothing is due: every recipient has been sent to or needs a decision (see below).")
                     print_hints(session, options)
-                return ExitCode.NOTHING_DUE
+                elif session.recovered:  # cron must hear of it: these need a person's decision
+                    typer.echo(f"{session.recovered} message(s) interrupted by a crash are now 'unknown'; "
+                               "check, then resend with --resend-unknown", err=True)
+                # A crash's in-flight messages need a decision: that is a problem, not "nothing due".
+                return ExitCode.PROBLEMS if session.recovered else ExitCode.NOTHING_DUE
             if not quiet or not yes:
                 print_plan(session, options, settings, due)
+            # Render every message of this run first: a template that fails for
+            # one recipient must stop the run before anything is sent.
+            session.preflight(due if batch is None else due[:batch])
             confirm_or_refuse(f"Send {min(len(due), batch or len(due))} message(s) now?", yes=yes,
                               non_interactive=non_interactive)
-            credential = secret() if settings.auth_method != "none" else None  # asked once, before sessions open
+            credential = None
+            if settings.auth_method == "xoauth2":
+                secret()  # fail early if there is none; each connection then asks afresh (tokens expire)
+                credential = secret
+            elif settings.auth_method != "none":
+                credential = secret()  # asked once, before sessions open
             progress = progress_printer(len(due) if batch is None else min(batch, len(due)), quiet)
             with graceful_stop() as stop:
                 try:
@@ -133,6 +148,17 @@ def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_f
     if report.interrupted:
         return stop.exit_code
     return ExitCode.PROBLEMS if report.problems else ExitCode.OK
+
+
+def _proof_address(address: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    from lgp_mailer.errors import ConfigError
+
+    try:
+        return validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False).ascii_email
+    except EmailNotValidError as exc:
+        raise ConfigError(f"{address!r} is not an e-mail address: {exc}", key="--test-to") from None
 
 
 @contextlib.contextmanager
