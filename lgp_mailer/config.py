@@ -190,7 +190,8 @@ def _sender(raw: Any, err, rel) -> Sender:
         if not isinstance(value, str):
             raise err(f"sender.{key}", "missing key" if value is None else "must be an e-mail address")
         try:
-            return validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False).normalized
+            # ASCII (punycode) form: it goes into the envelope, Message-ID and List-Id.
+            return validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False).ascii_email
         except EmailNotValidError as exc:
             raise err(f"sender.{key}", f"{value!r} is not an e-mail address: {exc}") from None
 
@@ -200,6 +201,8 @@ def _sender(raw: Any, err, rel) -> Sender:
     url = raw.get("unsubscribe_url")
     if url is not None and (not isinstance(url, str) or not re.match(r"^https://[^\s/]+\S*$", url.strip())):
         raise err("sender.unsubscribe_url", "must be an https:// address (one-click unsubscribe needs https)")
+    if url is not None and not url.isascii():
+        raise err("sender.unsubscribe_url", "must be ASCII: percent-encode accented letters (leiratkoz%C3%A1s)")
     list_id = raw.get("list_id")
     if list_id is not None and (not isinstance(list_id, str) or not _LIST_ID.match(list_id)):
         raise err("sender.list_id", "use letters, digits, '.' and '-', e.g. meghivok.lgp.example.org")

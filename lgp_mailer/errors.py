@@ -37,6 +37,7 @@ class LgpError(Exception):
         file: str | Path | None = None,
         sheet: str | None = None,
         row: int | None = None,
+        line: int | None = None,
         column: str | None = None,
         key: str | None = None,
         host: str | None = None,
@@ -47,6 +48,7 @@ class LgpError(Exception):
         self.file = str(file) if file is not None else None
         self.sheet = sheet
         self.row = row
+        self.line = line  # a line of a text file (a template), not a sheet row
         self.column = column
         self.key = key
         self.host = host
@@ -61,6 +63,8 @@ class LgpError(Exception):
             parts.append(f"sheet {self.sheet!r}")
         if self.row is not None:
             parts.append(f"row {self.row}")
+        if self.line is not None:
+            parts.append(f"line {self.line}")
         if self.column:
             parts.append(f"column {self.column!r}")
         if self.key:

@@ -126,7 +126,7 @@ class Renderer:
         except jinja2.TemplateNotFound:
             raise TemplateError(f"template not found in {', '.join(map(str, self.dirs))}", file=name) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"template syntax error: {exc.message}", file=exc.filename or name, row=exc.lineno) from None
+            raise TemplateError(f"template syntax error: {exc.message}", file=exc.filename or name, line=exc.lineno) from None
 
     def render(self, context: Mapping[str, Any]) -> Rendered:
         subject = " ".join(self._run(self._subject, context).split())
@@ -150,7 +150,7 @@ class Renderer:
         except (jinja2.UndefinedError, _MissingValue, jinja2.TemplateError, TypeError, ValueError) as exc:
             file, line = _template_position(exc, template.filename or template.name or "?")
             message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
-            raise TemplateError(f"cannot render: {message}", file=file, row=line) from None
+            raise TemplateError(f"cannot render: {message}", file=file, line=line) from None
 
 
 def _template_position(exc: BaseException, default: str) -> tuple[str, int | None]:

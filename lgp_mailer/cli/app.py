@@ -50,6 +50,11 @@ def main() -> None:
     """Console-script entry point: run the app, mapping stray errors to exit codes."""
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _on_sigterm)
+    # A Windows console or a redirected file may be cp1250: a bar glyph it cannot
+    # encode must show as '?', not end the command with UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
         app()
     except LgpError as error:  # a command that forgot to catch: still one line
