@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -16,12 +18,14 @@ from typing import Any
 from lgp_mailer.compose import Envelope, compose_fast, message_id, to_bytes
 from lgp_mailer.config import Campaign
 from lgp_mailer.dkim_sign import DkimSigner
+from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import Event
 from lgp_mailer.ical import calendar_entry, event_uid
 from lgp_mailer.recipients import Recipient
 from lgp_mailer.render import Rendered, Renderer, join_hu
 
 LOGO_CID = "logo.lgp-mailer"
+OPT_OUT_KEY_ENV = "LGP_MAILER_OPT_OUT_KEY"
 
 
 
@@ -89,8 +93,19 @@ class MessageFactory:
         return tuple(headers)
 
     def opt_out_id(self, recipient: Recipient) -> str:
-        """An opaque per-address token for a one-click URL's ``{id}``: the address is not revealed."""
-        return hashlib.sha256(f"opt-out\x1f{recipient.email.lower()}".encode()).hexdigest()[:32]
+        """An unguessable per-address token for a one-click URL's ``{id}``.
+
+        An HMAC keyed with ``LGP_MAILER_OPT_OUT_KEY`` (a secret the unsubscribe
+        page shares), so nobody can compute the link that unsubscribes someone
+        else from a public address; the address itself is not revealed.
+        """
+        key = os.environ.get(OPT_OUT_KEY_ENV, "")
+        if not key:
+            raise ConfigError(
+                f"sender.unsubscribe_url uses {{id}}: set {OPT_OUT_KEY_ENV} to the secret your unsubscribe page "
+                "shares, so that the links cannot be forged", file=self.campaign.config_file, key="sender.unsubscribe_url")
+        message = f"opt-out\x1f{recipient.email.lower()}".encode()
+        return hmac.new(key.encode("utf-8"), message, hashlib.sha256).hexdigest()[:32]
 
     def message_id(self, recipient: Recipient, *, proof: bool = False) -> str:
         return message_id(self.campaign.campaign_id, self.kind, recipient.email, self.campaign.sender.domain, proof=proof)

@@ -171,13 +171,22 @@ def test_logo_goes_inline_through_multipart_related(tmp_path, campaign):
     assert image.get_content() == logo.read_bytes()
 
 
-def test_one_click_unsubscribe_when_an_https_url_is_configured(campaign):
+def test_one_click_unsubscribe_when_an_https_url_is_configured(campaign, monkeypatch):
+    import hashlib
+    import hmac
+
+    from lgp_mailer.errors import ConfigError
+
     sender = dataclasses.replace(campaign.sender, unsubscribe="leiratkozas@lgp.example.org",
                                  unsubscribe_url="https://lgp.example.org/leiratkozas?id={id}")
     factory = MessageFactory(dataclasses.replace(campaign, sender=sender), load_event(campaign.event_path))
+    with pytest.raises(ConfigError, match="set LGP_MAILER_OPT_OUT_KEY"):
+        factory.build(MAYOR, now=NOW)  # an unkeyed token could be forged from the public address
+    monkeypatch.setenv("LGP_MAILER_OPT_OUT_KEY", "titkos-kulcs")
     msg = parse(factory.build(MAYOR, now=NOW).as_bytes())
     token = factory.opt_out_id(MAYOR)
-    assert re.fullmatch(r"[0-9a-f]{32}", token) and "alsomocsolad" not in token
+    expected = hmac.new(b"titkos-kulcs", b"opt-out\x1fpolgarmester@alsomocsolad.example", hashlib.sha256).hexdigest()
+    assert token == expected[:32]
     assert " ".join(str(msg["List-Unsubscribe"]).split()) == (
         f"<mailto:leiratkozas@lgp.example.org?subject=leiratkozas>, <https://lgp.example.org/leiratkozas?id={token}>")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
