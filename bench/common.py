@@ -34,7 +34,7 @@ def peak_rss_mb() -> float:
 
 def recipients(n: int):
     """N invented recipients, generated (not held) so memory stays the program's own."""
-    from lgp_mailer.recipients import Recipient
+    from lgp_mailer.sheets.recipients import Recipient
 
     for i in range(n):
         yield Recipient(
@@ -51,7 +51,7 @@ def shipped_factory():
     """The shipped campaign's invitation factory (the letter every benchmark measures)."""
     from lgp_mailer.config import load_campaign
     from lgp_mailer.event import load_event
-    from lgp_mailer.messages import MessageFactory
+    from lgp_mailer.mail.build import MessageFactory
 
     campaign = load_campaign(REPO / "lgp-mailer.toml")
     return MessageFactory(campaign, load_event(campaign.event_path))

@@ -154,11 +154,11 @@ def _campaign():
 
 
 def lgp_worker(n: int, port: int, connections: int) -> dict:
-    from lgp_mailer.parallel import run_parallel
-    from lgp_mailer.sending import SendOptions, SendSession
-    from lgp_mailer.sentlog import open_ledger
-    from lgp_mailer.smtpconfig import SmtpSettings
-    from lgp_mailer.transport import SmtpTransport
+    from lgp_mailer.campaign.run import run_parallel
+    from lgp_mailer.campaign.session import SendOptions, SendSession
+    from lgp_mailer.ledger.store import open_ledger
+    from lgp_mailer.smtp.settings import SmtpSettings
+    from lgp_mailer.smtp.transport import SmtpTransport
 
     campaign, event = _campaign()
     people = list(recipients(n))
@@ -186,7 +186,7 @@ def lgp_worker(n: int, port: int, connections: int) -> dict:
 def smtplib_worker(n: int, port: int) -> dict:
     import smtplib
 
-    from lgp_mailer.messages import MessageFactory
+    from lgp_mailer.mail.build import MessageFactory
 
     campaign, event = _campaign()
     factory = MessageFactory(campaign, event)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lgp_mailer.dkim_sign import dkim_settings
+from lgp_mailer.mail.dkim import dkim_settings
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.shipped import CAMPAIGN_FILE, shipped_root, shipped_templates
 

@@ -34,7 +34,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from lgp_mailer.smtpconfig import SmtpSettings
+from lgp_mailer.smtp.settings import SmtpSettings
 
 DROP = "DROP"
 

@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from lgp_mailer import bounces
-from lgp_mailer.bounces import (
+from lgp_mailer.campaign import bounces
+from lgp_mailer.campaign.bounces import (
     AUTO_REPLY,
     CORRECTION_HEADERS,
     OTHER,
@@ -30,9 +30,9 @@ from lgp_mailer.bounces import (
     read_imap,
     read_messages,
 )
-from lgp_mailer.compose import message_id
+from lgp_mailer.mail.mime import message_id
 from lgp_mailer.errors import CredentialsError
-from lgp_mailer.sentlog import Entry, open_ledger
+from lgp_mailer.ledger.store import Entry, open_ledger
 
 DATA = Path(__file__).parent / "data" / "bounces"
 FLUFL, REPLIES = DATA / "flufl", DATA / "replies"

@@ -7,10 +7,10 @@ from sheets_factory import HEADER, write_csv, write_xlsx
 from typer.testing import CliRunner
 
 import lgp_mailer.cli.check  # noqa: F401  (registers the command on the app)
-from lgp_mailer.checking import check_file, check_recipients, format_report
+from lgp_mailer.campaign.check import check_file, check_recipients, format_report
 from lgp_mailer.cli.app import app
 from lgp_mailer.errors import ExitCode, TemplateError
-from lgp_mailer.recipients import Finding, load_recipients
+from lgp_mailer.sheets.recipients import Finding, load_recipients
 
 KNOWN_PROBLEMS = [
     ["Meghívottak – próba"],

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from lgp_mailer.credentials import Secret, get_secret
+from lgp_mailer.smtp.credentials import Secret, get_secret
 from lgp_mailer.errors import CredentialsError
-from lgp_mailer.smtpconfig import SmtpSettings
+from lgp_mailer.smtp.settings import SmtpSettings
 
 PW = "jelszó-Titok-42"
 SETTINGS = SmtpSettings(host="mail.lgp.example", username="titkarsag", auth_method="password")

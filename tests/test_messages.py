@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lgp_mailer.compose import Envelope, clean_header, compose, message_id, to_bytes
+from lgp_mailer.mail.mime import Envelope, clean_header, compose, message_id, to_bytes
 from lgp_mailer.config import load_campaign
 from lgp_mailer.errors import TemplateError
 from lgp_mailer.event import load_event
-from lgp_mailer.messages import MessageFactory
-from lgp_mailer.recipients import Recipient
-from lgp_mailer.render import Rendered, Renderer, article, join_hu
+from lgp_mailer.mail.build import MessageFactory
+from lgp_mailer.sheets.recipients import Recipient
+from lgp_mailer.mail.render import Rendered, Renderer, article, join_hu
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2020, 6, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
@@ -301,7 +301,7 @@ def _same_but_boundary(a: bytes, b: bytes) -> bool:
 
 def test_fast_composition_equals_straightforward_composition(factory):
     """compose_fast and to_bytes are optimisations: the bytes must be exactly compose()'s."""
-    from lgp_mailer.compose import compose_fast
+    from lgp_mailer.mail.mime import compose_fast
 
     people = [MAYOR, JOINT, dataclasses.replace(MAYOR, name=None, email="x@y.example"),
               dataclasses.replace(JOINT, salutation="Tisztelt Polgármester Asszony, Polgármester Úr!",
@@ -320,7 +320,7 @@ def test_fast_composition_equals_straightforward_composition(factory):
 @settings(max_examples=60, deadline=None)
 @given(text=st.text(st.characters(codec="utf-8"), max_size=300))
 def test_fast_quoted_printable_matches_the_stdlib(text):
-    from lgp_mailer.compose import compose_fast
+    from lgp_mailer.mail.mime import compose_fast
 
     rendered = Rendered(subject="Tárgy", text=text, html=text)
     envelope = Envelope(from_name="", from_address="a@b.example", to_address="c@d.example", message_id="<m@b.example>",

@@ -24,12 +24,12 @@ from smtp_server import SmtpTestServer, smtp_server, smtp_server_factory, tls_ca
 from lgp_mailer.config import load_campaign
 from lgp_mailer.errors import SmtpError, TemplateError
 from lgp_mailer.event import load_event
-from lgp_mailer.parallel import run_parallel
-from lgp_mailer.recipients import Recipient
-from lgp_mailer.sending import SendOptions, SendSession
-from lgp_mailer.sentlog import Entry, open_ledger
-from lgp_mailer.smtpconfig import parse_rate
-from lgp_mailer.transport import RetryPolicy, SmtpTransport
+from lgp_mailer.campaign.run import run_parallel
+from lgp_mailer.sheets.recipients import Recipient
+from lgp_mailer.campaign.session import SendOptions, SendSession
+from lgp_mailer.ledger.store import Entry, open_ledger
+from lgp_mailer.smtp.settings import parse_rate
+from lgp_mailer.smtp.transport import RetryPolicy, SmtpTransport
 
 REPO = Path(__file__).resolve().parents[1]
 NO_RETRY = RetryPolicy(attempts=1)
@@ -102,7 +102,7 @@ def test_render_processes_build_the_same_messages(inputs, smtp_server, tmp_path)
 
 @pytest.mark.parametrize("retry_failed, resend_unknown", [(False, False), (True, True)])
 def test_due_rows_are_paged_but_the_same_as_the_sessions(inputs, tmp_path, monkeypatch, retry_failed, resend_unknown):
-    import lgp_mailer.parallel as parallel
+    import lgp_mailer.campaign.run as parallel
 
     monkeypatch.setattr(parallel, "DUE_PAGE", 3)
     recipients = people(20)
@@ -190,7 +190,7 @@ def test_ctrl_c_takes_nothing_new_and_records_what_is_in_flight(inputs, smtp_ser
 
 
 def test_no_session_can_connect_raises_like_one_session(inputs, tmp_path):
-    from lgp_mailer.smtpconfig import SmtpSettings
+    from lgp_mailer.smtp.settings import SmtpSettings
 
     with socket_closed_port() as port, open_ledger(tmp_path / "log.sqlite3") as ledger, \
             session_for(inputs, ledger, people(8)) as session:
@@ -242,11 +242,11 @@ sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[1] + "/tests")
 from test_parallel import people
 from lgp_mailer.config import load_campaign
 from lgp_mailer.event import load_event
-from lgp_mailer.parallel import run_parallel
-from lgp_mailer.sending import SendOptions, SendSession
-from lgp_mailer.sentlog import Entry, open_ledger
-from lgp_mailer.smtpconfig import SmtpSettings
-from lgp_mailer.transport import RetryPolicy, SmtpTransport
+from lgp_mailer.campaign.run import run_parallel
+from lgp_mailer.campaign.session import SendOptions, SendSession
+from lgp_mailer.ledger.store import Entry, open_ledger
+from lgp_mailer.smtp.settings import SmtpSettings
+from lgp_mailer.smtp.transport import RetryPolicy, SmtpTransport
 
 campaign = load_campaign(Path(sys.argv[1]) / "lgp-mailer.toml")
 recipients = people(int(sys.argv[4]))

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from sheets_factory import HEADER, write_csv, write_ods, write_xls, write_xlsx
 
 from lgp_mailer.errors import ExitCode, RecipientsError
-from lgp_mailer.recipients import Finding, Recipient, Rejected, load_recipients
-from lgp_mailer.sheetreaders import sniff_delimiter
+from lgp_mailer.sheets.recipients import Finding, Recipient, Rejected, load_recipients
+from lgp_mailer.sheets.readers import sniff_delimiter
 
 NEUTRAL = "Tisztelt Polgármester Asszony, Polgármester Úr!"
 HUNGARIAN_ROWS = [

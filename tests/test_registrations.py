@@ -12,8 +12,8 @@ import pytest
 from sheets_factory import write_xlsx
 
 from lgp_mailer.errors import ExitCode, RecipientsError
-from lgp_mailer.recipients import Finding, Recipient, load_recipients
-from lgp_mailer.registrations import (
+from lgp_mailer.sheets.recipients import Finding, Recipient, load_recipients
+from lgp_mailer.sheets.registrations import (
     NO_MUNICIPALITY,
     Match,
     MatchReport,

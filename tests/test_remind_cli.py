@@ -40,7 +40,7 @@ from test_send_cli import (
 )
 
 from lgp_mailer.cli import app
-from lgp_mailer.sentlog import LedgerRow, open_ledger
+from lgp_mailer.ledger.store import LedgerRow, open_ledger
 
 BUDAPEST = ZoneInfo("Europe/Budapest")
 REG_HEADER = ["Időbélyeg", "E-mail-cím", "Név", "Önkormányzat", "Beosztás"]

@@ -12,7 +12,7 @@ import time_machine
 
 from lgp_mailer.errors import ConfigError, ExitCode, NothingDueError
 from lgp_mailer.event import load_event
-from lgp_mailer.reminders import check_nudge_window, check_reminder_window, now_utc, registration_closes, reminder_window
+from lgp_mailer.campaign.remind import check_nudge_window, check_reminder_window, now_utc, registration_closes, reminder_window
 
 BUD = ZoneInfo("Europe/Budapest")
 SEED = load_event(Path(__file__).resolve().parent.parent / "events" / "2020-06-18-innovaciok.toml")

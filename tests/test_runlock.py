@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from lgp_mailer.errors import LockedError
-from lgp_mailer.runlock import RunLock, current_lock
-from lgp_mailer.sentlog import open_ledger, utc_iso
+from lgp_mailer.ledger.runlock import RunLock, current_lock
+from lgp_mailer.ledger.store import open_ledger, utc_iso
 
 ROOT = Path(__file__).resolve().parents[1]
 C = "2027-klima"
@@ -23,8 +23,8 @@ import sys, time
 sys.path.insert(0, sys.argv[3])
 from pathlib import Path
 from lgp_mailer.errors import LockedError
-from lgp_mailer.runlock import RunLock
-from lgp_mailer.sentlog import open_ledger
+from lgp_mailer.ledger.runlock import RunLock
+from lgp_mailer.ledger.store import open_ledger
 
 ledger = open_ledger(Path(sys.argv[1]))
 start = float(sys.argv[2])

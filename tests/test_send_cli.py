@@ -26,7 +26,7 @@ from smtp_server import DROP, SmtpTestServer, smtp_server, smtp_server_factory, 
 from typer.testing import CliRunner
 
 from lgp_mailer.cli import app
-from lgp_mailer.sentlog import LedgerRow, open_ledger
+from lgp_mailer.ledger.store import LedgerRow, open_ledger
 
 runner = CliRunner()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lgp_mailer.errors import ConfigError
-from lgp_mailer.smtpconfig import Rate, SmtpSettings, parse_rate, resolve_smtp_settings
+from lgp_mailer.smtp.settings import Rate, SmtpSettings, parse_rate, resolve_smtp_settings
 
 FILE = {"host": "mail.lgp.example", "port": 2525, "username": "titkarsag", "rate": "30/min"}
 

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 import lgp_mailer.cli.status  # noqa: F401  (registers 'status' and 'log' on the app)
 from lgp_mailer.cli import app
-from lgp_mailer.runlock import RunLock
-from lgp_mailer.sentlog import STATUSES, Entry, Ledger, open_ledger
-from lgp_mailer.status import kind_status, ledger_status
+from lgp_mailer.ledger.runlock import RunLock
+from lgp_mailer.ledger.store import STATUSES, Entry, Ledger, open_ledger
+from lgp_mailer.ledger.status import kind_status, ledger_status
 
 C = "lgp-2026-11-30-proba"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)

@@ -11,10 +11,10 @@ import pytest
 from sheets_factory import write_xlsx
 from typer.testing import CliRunner
 
-from lgp_mailer import sentlog
+from lgp_mailer.ledger import store as sentlog
 from lgp_mailer.errors import ConfigError, RecipientsError
-from lgp_mailer.sentlog import Entry, open_ledger
-from lgp_mailer.suppression import add, import_file, remove
+from lgp_mailer.ledger.store import Entry, open_ledger
+from lgp_mailer.ledger.suppression import add, import_file, remove
 
 A, B, K = "2027-klima", "2027-digitalis", "invitation"
 

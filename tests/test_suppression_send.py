@@ -10,7 +10,7 @@ from smtp_server import SmtpTestServer
 from typer.testing import CliRunner
 
 from lgp_mailer.cli import app
-from lgp_mailer.sentlog import open_ledger
+from lgp_mailer.ledger.store import open_ledger
 
 runner = CliRunner()
 OPTED_OUT = "jegyzo@kozoshivatal-bikal.example"

@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from smtp_server import DROP, SmtpTestServer, smtp_server, smtp_server_factory, tls_ca  # noqa: F401
 
-from lgp_mailer.credentials import Secret
+from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.errors import ConfigError, SmtpError
-from lgp_mailer.smtpconfig import SmtpSettings, parse_rate
-from lgp_mailer.transport import (
+from lgp_mailer.smtp.settings import SmtpSettings, parse_rate
+from lgp_mailer.smtp.transport import (
     DailyQuota,
     FileTransport,
     RateLimiter,
@@ -396,10 +396,10 @@ SENDER = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from lgp_mailer.runlock import RunLock
-from lgp_mailer.sentlog import open_ledger
-from lgp_mailer.smtpconfig import SmtpSettings
-from lgp_mailer.transport import SmtpTransport
+from lgp_mailer.ledger.runlock import RunLock
+from lgp_mailer.ledger.store import open_ledger
+from lgp_mailer.smtp.settings import SmtpSettings
+from lgp_mailer.smtp.transport import SmtpTransport
 
 ledger = open_ledger(Path(sys.argv[2]))
 settings = SmtpSettings(host="127.0.0.1", port=int(sys.argv[3]), security="none", timeout=60)
@@ -419,8 +419,8 @@ def test_sender_killed_while_the_server_holds_its_reply(smtp_server, tmp_path):
     import sys
     from pathlib import Path
 
-    from lgp_mailer.runlock import RunLock
-    from lgp_mailer.sentlog import Entry, open_ledger
+    from lgp_mailer.ledger.runlock import RunLock
+    from lgp_mailer.ledger.store import Entry, open_ledger
 
     root = Path(__file__).resolve().parents[1]
     db = tmp_path / "log.sqlite3"
@@ -453,7 +453,7 @@ def test_sender_killed_while_the_server_holds_its_reply(smtp_server, tmp_path):
 
 
 def test_the_password_never_reaches_the_ledger(smtp_server_factory, tmp_path):
-    from lgp_mailer.sentlog import Entry, open_ledger
+    from lgp_mailer.ledger.store import Entry, open_ledger
 
     server = smtp_server_factory(security="starttls", users={"lgp": PASSWORD})
     db = tmp_path / "log.sqlite3"

@@ -13,7 +13,7 @@ from lgp_mailer.cli.app import app, main
 # Importing the command modules registers their commands on ``app``.
 from lgp_mailer.cli import bounces as _bounces  # noqa: E402,F401
 from lgp_mailer.cli import check as _check  # noqa: E402,F401
-from lgp_mailer.cli import config_cmd as _config  # noqa: E402,F401
+from lgp_mailer.cli import config as _config  # noqa: E402,F401
 from lgp_mailer.cli import init as _init  # noqa: E402,F401
 from lgp_mailer.cli import preview as _preview  # noqa: E402,F401
 from lgp_mailer.cli import remind as _remind  # noqa: E402,F401

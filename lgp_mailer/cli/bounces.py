@@ -35,7 +35,7 @@ def import_(
     campaign: CampaignOpt = None,
 ) -> None:
     """Mark permanently failed messages 'failed', suppress their addresses and unsubscribers; never an auto-reply."""
-    from lgp_mailer import bounces
+    from lgp_mailer.campaign import bounces
 
     try:
         if source.lower().startswith(("imap://", "imaps://")):
@@ -53,7 +53,7 @@ def import_(
 
 
 def _print_report(report, verbose: bool) -> None:
-    from lgp_mailer.bounces import KINDS, PERMANENT
+    from lgp_mailer.campaign.bounces import KINDS, PERMANENT
 
     for o in report.outcomes:
         v = o.verdict
@@ -86,7 +86,7 @@ def export(
     campaign: CampaignOpt = None,
 ) -> None:
     """Write the bounced municipalities (county, municipality, address, reason, date) for staff to correct."""
-    from lgp_mailer import bounces
+    from lgp_mailer.campaign import bounces
 
     try:
         with open_ledger_for(campaign) as ledger:

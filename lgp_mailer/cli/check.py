@@ -25,7 +25,7 @@ def check(
     Exit code 0 when clean, 1 when there are problems (warnings never count),
     2 when the input is unusable.
     """
-    from lgp_mailer.checking import check_file, format_report
+    from lgp_mailer.campaign.check import check_file, format_report
 
     try:
         chosen = resolve_campaign(campaign, event, recipients, sheet, column)
@@ -45,7 +45,7 @@ def _renderer(campaign, kind: str):
     Loading the event here validates it first: a broken event file is exit 2.
     """
     from lgp_mailer.event import load_event
-    from lgp_mailer.messages import MessageFactory
+    from lgp_mailer.mail.build import MessageFactory
 
     factory = MessageFactory(campaign, load_event(campaign.event_path), kind)
 

@@ -29,7 +29,7 @@ def preview(
     lint: Annotated[bool, typer.Option("--lint", help="Check deliverability of each kind (and SpamAssassin's score if installed).")] = False,
 ) -> None:
     """Render every message without sending: print the first, write all as .eml and .html with an index.html gallery."""
-    from lgp_mailer.preview import lint_campaign, run_preview
+    from lgp_mailer.campaign.preview import lint_campaign, run_preview
 
     try:
         chosen = resolve_campaign(campaign, event, recipients, sheet, column)
@@ -63,7 +63,7 @@ def _show(report) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
-    from lgp_mailer.preview import text_part
+    from lgp_mailer.campaign.preview import text_part
 
     console = Console(highlight=False)
     if report.first is not None:

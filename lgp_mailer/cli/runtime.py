@@ -79,7 +79,7 @@ def confirm_or_refuse(question: str, *, yes: bool, non_interactive: bool) -> Non
 
 def open_campaign_ledger(campaign):
     """The campaign's sent log: ``LGP_MAILER_DB`` > the toml's ``database`` > the user's data folder."""
-    from lgp_mailer.sentlog import default_ledger_path, open_ledger
+    from lgp_mailer.ledger.store import default_ledger_path, open_ledger
 
     return open_ledger(default_ledger_path(os.environ, campaign.database))
 

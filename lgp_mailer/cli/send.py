@@ -71,11 +71,11 @@ def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_f
     """Shared by ``send`` and ``remind``: everything after the campaign is chosen."""
     import os
 
-    from lgp_mailer.cli.report import print_hints, print_plan, print_summary, progress_printer
-    from lgp_mailer.credentials import get_secret
-    from lgp_mailer.parallel import run_parallel
-    from lgp_mailer.sending import SendOptions, SendSession, send_proof
-    from lgp_mailer.transport import RetryPolicy, SmtpTransport
+    from lgp_mailer.cli.output import print_hints, print_plan, print_summary, progress_printer
+    from lgp_mailer.smtp.credentials import get_secret
+    from lgp_mailer.campaign.run import run_parallel
+    from lgp_mailer.campaign.session import SendOptions, SendSession, send_proof
+    from lgp_mailer.smtp.transport import RetryPolicy, SmtpTransport
 
     resolved = so.resolve(campaign, flags)
     settings = resolved.settings

@@ -47,7 +47,7 @@ def smtp_flags(host=None, port=None, security=None, username=None, auth=None, ra
 
 
 def resolve(campaign: Campaign, flags: dict[str, Any]):
-    from lgp_mailer.smtpconfig import resolve_smtp_settings
+    from lgp_mailer.smtp.settings import resolve_smtp_settings
 
     table = dict(campaign.smtp)
     if isinstance(table.get("cafile"), str):  # paths in the toml are relative to its folder

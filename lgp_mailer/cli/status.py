@@ -38,7 +38,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON, for scripts.")] = False,
 ) -> None:
     """Where each campaign stands: counts, first and last send, what is due, what needs a decision, by county."""
-    from lgp_mailer.status import ledger_status
+    from lgp_mailer.ledger.status import ledger_status
 
     try:
         with _open(campaign) as ledger:
@@ -61,7 +61,7 @@ def export(
     kind: KindOpt = None,
 ) -> None:
     """Write the sent log, one row per recipient, with Hungarian headers, safe to open in Excel."""
-    from lgp_mailer.export import export_log
+    from lgp_mailer.ledger.export import export_log
 
     try:
         with _open(campaign) as ledger:
@@ -75,7 +75,7 @@ def export(
 
 
 def _local(stamp: str | None) -> str:
-    from lgp_mailer.export import local_time
+    from lgp_mailer.ledger.export import local_time
 
     return local_time(stamp)[:16] if stamp else "never"
 

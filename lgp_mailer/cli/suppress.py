@@ -26,7 +26,7 @@ ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help="Why, in a few wo
 
 def open_ledger_for(campaign: Path | None):
     """The organisation's sent log: LGP_MAILER_DB > the campaign's 'database' > the default."""
-    from lgp_mailer.sentlog import default_ledger_path, open_ledger
+    from lgp_mailer.ledger.store import default_ledger_path, open_ledger
 
     chosen = resolve_campaign(campaign, quiet=True)
     return open_ledger(default_ledger_path(os.environ, chosen.database))
@@ -39,7 +39,7 @@ def add(
     campaign: CampaignOpt = None,
 ) -> None:
     """Never write to these addresses again, in any campaign."""
-    from lgp_mailer import suppression
+    from lgp_mailer.ledger import suppression
 
     try:
         with open_ledger_for(campaign) as ledger:
@@ -56,7 +56,7 @@ def remove(
     campaign: CampaignOpt = None,
 ) -> None:
     """Take addresses off the list; their unsent messages become due again as they were."""
-    from lgp_mailer import suppression
+    from lgp_mailer.ledger import suppression
 
     missing = 0
     try:
@@ -77,9 +77,9 @@ def list_(
     campaign: CampaignOpt = None,
 ) -> None:
     """Show the list: address, source, when (UTC) and why."""
-    from lgp_mailer import suppression
+    from lgp_mailer.ledger import suppression
     from lgp_mailer.errors import ConfigError
-    from lgp_mailer.sentlog import SUPPRESSION_SOURCES
+    from lgp_mailer.ledger.store import SUPPRESSION_SOURCES
 
     try:
         if source is not None and source not in SUPPRESSION_SOURCES:
@@ -106,7 +106,7 @@ def import_(
     campaign: CampaignOpt = None,
 ) -> None:
     """Suppress every address of a file; rows that hold no usable address are listed."""
-    from lgp_mailer import suppression
+    from lgp_mailer.ledger import suppression
 
     try:
         with open_ledger_for(campaign) as ledger:

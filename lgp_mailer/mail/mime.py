@@ -24,7 +24,7 @@ from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 from pathlib import Path
 
-from lgp_mailer.render import Rendered
+from lgp_mailer.mail.render import Rendered
 
 POLICY = email_policy.SMTP.clone(cte_type="7bit", max_line_length=76)
 
@@ -111,7 +111,7 @@ def _attach_calendar(msg: EmailMessage, envelope: Envelope) -> None:
     # for what Outlook, Gmail and Apple Mail do with each placement.
     if envelope.calendar is None:
         return
-    from lgp_mailer.ical import FILENAME, METHOD
+    from lgp_mailer.mail.ical import FILENAME, METHOD
 
     msg.add_attachment(envelope.calendar, subtype="calendar", charset="utf-8", cte="base64",
                        filename=FILENAME, params={"method": METHOD})
@@ -199,7 +199,7 @@ def _multipart(subtype: str):
 @functools.lru_cache(maxsize=8)
 def _calendar_part(calendar: str) -> EmailMessage:
     # One part for every letter of a run: the generator only reads it.
-    from lgp_mailer.ical import FILENAME, METHOD
+    from lgp_mailer.mail.ical import FILENAME, METHOD
 
     part = EmailMessage(policy=POLICY)
     part.set_content(calendar, subtype="calendar", charset="utf-8", cte="base64", filename=FILENAME,

@@ -43,8 +43,8 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from lgp_mailer.runlock import current_lock
-from lgp_mailer.sentlog import STATUSES, Ledger, LedgerRow, utc_iso
+from lgp_mailer.ledger.runlock import current_lock
+from lgp_mailer.ledger.store import STATUSES, Ledger, LedgerRow, utc_iso
 
 # The command that sends each ledger kind (issue 6 adds reminder and nudge).
 COMMANDS = {

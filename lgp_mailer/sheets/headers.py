@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
-from lgp_mailer.sheetreaders import RawRow
+from lgp_mailer.sheets.readers import RawRow
 
 FIELDS = ("email", "municipality", "county", "name", "role", "gender", "salutation")
 IGNORE = "ignore"  # a mapping value that makes a column be skipped

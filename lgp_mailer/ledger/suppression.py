@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgp_mailer.errors import ConfigError, RecipientsError
-from lgp_mailer.recipientcells import AddressError, clean_text, normalise_address, split_addresses
-from lgp_mailer.sentlog import Ledger, Suppression
-from lgp_mailer.sheetheaders import alias_keys, check_mapping, find_header
-from lgp_mailer.sheetreaders import RawRow, open_sheets
+from lgp_mailer.sheets.cells import AddressError, clean_text, normalise_address, split_addresses
+from lgp_mailer.ledger.store import Ledger, Suppression
+from lgp_mailer.sheets.headers import alias_keys, check_mapping, find_header
+from lgp_mailer.sheets.readers import RawRow, open_sheets
 
 IMPORT_FIELDS = ("email", "reason")
 IMPORT_ALIASES = {

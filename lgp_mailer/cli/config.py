@@ -24,7 +24,7 @@ def config(
     Precedence: command-line flag > LGP_SMTP_* / LGP_MAILER_* environment > lgp-mailer.toml > default.
     Secrets are never shown, only where they would come from.
     """
-    from lgp_mailer.sentlog import DB_ENV, default_ledger_path
+    from lgp_mailer.ledger.store import DB_ENV, default_ledger_path
 
     flags = so.smtp_flags(host, port, security, username, auth, rate, daily_quota, timeout,
                           messages_per_connection, cafile, insecure)

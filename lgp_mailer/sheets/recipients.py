@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
 from lgp_mailer.hungarian import DEFAULT_ROLE, guess_gender, normalise_role, parse_gender, salutation
-from lgp_mailer.recipientcells import (
+from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
     clean_text,
@@ -28,8 +28,8 @@ from lgp_mailer.recipientcells import (
     normalise_address,
     split_addresses,
 )
-from lgp_mailer.sheetheaders import Header, check_mapping, find_header
-from lgp_mailer.sheetreaders import ALL_SHEETS, RawRow, RawSheet, open_sheets
+from lgp_mailer.sheets.headers import Header, check_mapping, find_header
+from lgp_mailer.sheets.readers import ALL_SHEETS, RawRow, RawSheet, open_sheets
 
 PROBLEM, WARNING = "problem", "warning"
 # Text fields that are cleaned and checked for mojibake and template braces.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from lgp_mailer.errors import ConfigError, NothingDueError
 from lgp_mailer.event import Event
-from lgp_mailer.ical import BUDAPEST
+from lgp_mailer.mail.ical import BUDAPEST
 
 
 @dataclass(frozen=True)

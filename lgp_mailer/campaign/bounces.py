@@ -47,10 +47,10 @@ from email.parser import HeaderParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from lgp_mailer.credentials import Secret
+from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.errors import CredentialsError, ExitCode, LgpError
-from lgp_mailer.recipientcells import AddressError, normalise_address
-from lgp_mailer.sentlog import BOUNCEABLE, Ledger, LedgerRow
+from lgp_mailer.sheets.cells import AddressError, normalise_address
+from lgp_mailer.ledger.store import BOUNCEABLE, Ledger, LedgerRow
 
 PERMANENT, TEMPORARY, AUTO_REPLY, UNSUBSCRIBE, OTHER = "permanent", "temporary", "auto-reply", "unsubscribe", "other"
 KINDS = (PERMANENT, TEMPORARY, AUTO_REPLY, UNSUBSCRIBE, OTHER)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
 from lgp_mailer.hungarian import DEFAULT_ROLE, guess_gender, normalise_role, salutation
-from lgp_mailer.recipientcells import (
+from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
     clean_text,
@@ -32,9 +32,9 @@ from lgp_mailer.recipientcells import (
     normalise_address,
     split_addresses,
 )
-from lgp_mailer.recipients import PROBLEM, WARNING, Finding, Recipient
-from lgp_mailer.sheetheaders import Header, alias_keys, check_mapping, find_header
-from lgp_mailer.sheetreaders import ALL_SHEETS, RawRow, RawSheet, open_sheets
+from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding, Recipient
+from lgp_mailer.sheets.headers import Header, alias_keys, check_mapping, find_header
+from lgp_mailer.sheets.readers import ALL_SHEETS, RawRow, RawSheet, open_sheets
 
 FIELDS = ("timestamp", "email", "name", "municipality", "role")
 # What a reminder names as the municipality of a registrant who gave none and

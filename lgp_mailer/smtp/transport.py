@@ -37,9 +37,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from lgp_mailer.credentials import Secret
+from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.errors import ConfigError, SmtpError
-from lgp_mailer.smtpconfig import Rate, SmtpSettings
+from lgp_mailer.smtp.settings import Rate, SmtpSettings
 
 OUTCOMES = ("sent", "deferred", "failed", "unknown", "fatal")
 _ENHANCED = re.compile(rb"^([245])\.(\d{1,3})\.(\d{1,3})\b")

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-from lgp_mailer.compose import Envelope, compose_fast, message_id, to_bytes
+from lgp_mailer.mail.mime import Envelope, compose_fast, message_id, to_bytes
 from lgp_mailer.config import Campaign
-from lgp_mailer.dkim_sign import DkimSigner
+from lgp_mailer.mail.dkim import DkimSigner
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import Event
-from lgp_mailer.ical import calendar_entry, event_uid
-from lgp_mailer.recipients import Recipient
-from lgp_mailer.render import Rendered, Renderer, join_hu
+from lgp_mailer.mail.ical import calendar_entry, event_uid
+from lgp_mailer.sheets.recipients import Recipient
+from lgp_mailer.mail.render import Rendered, Renderer, join_hu
 
 LOGO_CID = "logo.lgp-mailer"
 OPT_OUT_KEY_ENV = "LGP_MAILER_OPT_OUT_KEY"

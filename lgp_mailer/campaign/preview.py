@@ -14,8 +14,8 @@ import jinja2
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
-from lgp_mailer.messages import Built, MessageFactory
-from lgp_mailer.recipients import Finding, Recipient, RecipientSheet, load_recipients
+from lgp_mailer.mail.build import Built, MessageFactory
+from lgp_mailer.sheets.recipients import Finding, Recipient, RecipientSheet, load_recipients
 
 _OUR_FILES = re.compile(r"^\d{4}-[a-z0-9._-]+\.(eml|html)$")
 
@@ -148,7 +148,7 @@ def _gallery(report: PreviewReport) -> str:
 def lint_campaign(campaign: Campaign, kinds: tuple[str, ...] = ("invitation", "reminder", "nudge"), *,
                   email: str | None = None, spamassassin: bool = True) -> list:
     """Lint the first recipient's message (or ``email``'s) of each kind."""
-    from lgp_mailer.lint import lint_message
+    from lgp_mailer.mail.lint import lint_message
 
     event, sheet = load_inputs(campaign)
     recipient = select(sheet.recipients, email=email, limit=1)

@@ -65,7 +65,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from lgp_mailer.errors import ConfigError, LgpError
-from lgp_mailer.sentlog import Ledger, LedgerRow
+from lgp_mailer.ledger.store import Ledger, LedgerRow
 
 TIMEZONE = ZoneInfo("Europe/Budapest")  # Windows: from the tzdata package
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"

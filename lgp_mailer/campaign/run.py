@@ -9,7 +9,7 @@ queue in sheet order, and share everything that must stay global:
   ``transport``), so ``30/min`` means 30 a minute for the run, not per session;
 * **the ledger protocol**, unchanged: a row is claimed (``sending``,
   committed) before its DATA and recorded right after the server's answer.
-  The :class:`~lgp_mailer.sentlog.Ledger` is documented as safe to share
+  The :class:`~lgp_mailer.ledger.store.Ledger` is documented as safe to share
   between threads: one connection, every statement under its lock, and each
   claim/record its own ``BEGIN IMMEDIATE`` transaction.  A crash (even
   SIGKILL) with K sessions in flight leaves at most K rows ``sending``, which
@@ -77,8 +77,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from itertools import islice
 
 from lgp_mailer.errors import SmtpError
-from lgp_mailer.messages import MessageFactory
-from lgp_mailer.sending import (
+from lgp_mailer.mail.build import MessageFactory
+from lgp_mailer.campaign.session import (
     Outcome,
     Progress,
     SendOptions,
@@ -87,8 +87,8 @@ from lgp_mailer.sending import (
     _RetriesPaced,
     transport_name,
 )
-from lgp_mailer.sentlog import BUSY_TIMEOUT_MS, LedgerRow
-from lgp_mailer.transport import RateLimiter, SendResult, Transport, send_with_retry
+from lgp_mailer.ledger.store import BUSY_TIMEOUT_MS, LedgerRow
+from lgp_mailer.smtp.transport import RateLimiter, SendResult, Transport, send_with_retry
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lgp_mailer.errors import ExitCode, LgpError
-from lgp_mailer.recipients import PROBLEM, WARNING, Finding, Recipient, RecipientSheet, load_recipients
+from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding, Recipient, RecipientSheet, load_recipients
 
 SALUTATION_KINDS = ("female", "male", "neutral", "explicit")
 

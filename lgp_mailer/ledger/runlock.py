@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 import psutil
 
 from lgp_mailer.errors import LockedError
-from lgp_mailer.sentlog import Ledger
+from lgp_mailer.ledger.store import Ledger
 
 log = logging.getLogger(__name__)
 

@@ -21,12 +21,12 @@ from pathlib import Path
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event
-from lgp_mailer.messages import MessageFactory
-from lgp_mailer.preview import load_inputs, select
-from lgp_mailer.recipients import Recipient, RecipientSheet
-from lgp_mailer.runlock import RunLock
-from lgp_mailer.sentlog import Entry, Ledger, LedgerRow
-from lgp_mailer.transport import DailyQuota, RateLimiter, RetryPolicy, SendResult, Transport
+from lgp_mailer.mail.build import MessageFactory
+from lgp_mailer.campaign.preview import load_inputs, select
+from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
+from lgp_mailer.ledger.runlock import RunLock
+from lgp_mailer.ledger.store import Entry, Ledger, LedgerRow
+from lgp_mailer.smtp.transport import DailyQuota, RateLimiter, RetryPolicy, SendResult, Transport
 
 DAY = dt.timedelta(days=1)
 
@@ -153,7 +153,7 @@ class SendSession:
         There is one send loop, so every guarantee (pace before claim, claim
         before DATA, record after the reply, stops) is kept in one place.
         """
-        from lgp_mailer.parallel import run_parallel
+        from lgp_mailer.campaign.run import run_parallel
 
         return run_parallel(self, lambda: transport, 1, options, stop=stop, progress=progress, render_processes=0)
 

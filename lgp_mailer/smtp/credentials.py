@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from lgp_mailer.errors import CredentialsError
-from lgp_mailer.smtpconfig import SmtpSettings
+from lgp_mailer.smtp.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
 
