@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from lgp_mailer.errors import LedgerError
 from lgp_mailer.ledger.runlock import RunLock
-from lgp_mailer.ledger.store import MIGRATIONS, Entry, default_ledger_path, open_ledger
+from lgp_mailer.ledger.migrations import MIGRATIONS
+from lgp_mailer.ledger.store import Entry, default_ledger_path, open_ledger
 
 C, K = "2027-klima", "invitation"
 
@@ -249,7 +250,7 @@ def test_any_sheet_yields_one_row_per_address(tmp_path_factory, addresses):
 
 
 def test_migration_failure_rolls_back_with_its_record(tmp_path, monkeypatch):
-    import lgp_mailer.ledger.store as sentlog
+    import lgp_mailer.ledger.migrations as sentlog
 
     broken = [*MIGRATIONS, (99, "broken", ("CREATE TABLE extra (x)", "THIS IS NOT SQL"))]
     monkeypatch.setattr(sentlog, "MIGRATIONS", broken)

@@ -52,22 +52,18 @@ The run lock's heartbeat is refreshed at most once a second here, not before
 every message as the one-session loop does: each heartbeat is a durable
 commit, and the lock only goes stale after minutes (``runlock.STALE_AFTER``).
 
-``SendSession`` has no hook for several transports, so this module drives its
-building blocks directly (``due``, ``quota``, ``factory``, ``_by_key``,
-``_record``, ``lock``) and keeps the same outcomes and report.  The due
-rows are not taken from ``SendSession.due`` (which loads them all at once) but
-from :class:`DueRows`, the same query read a page at a time; a test keeps the
-two in step.
+This module is the one send loop: it drives the session's public building
+blocks (``due_rows``, ``quota``, ``factory``, ``recipient_for``, ``record``,
+``lock``).  The due rows are read from the ledger a page at a time
+(:class:`DueRows`), never all at once.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
 import queue
-import sqlite3
 import threading
 import time
 from collections import deque
@@ -78,16 +74,8 @@ from itertools import islice
 
 from lgp_mailer.errors import SmtpError
 from lgp_mailer.mail.build import MessageFactory
-from lgp_mailer.campaign.session import (
-    Outcome,
-    Progress,
-    SendOptions,
-    SendReport,
-    SendSession,
-    _RetriesPaced,
-    transport_name,
-)
-from lgp_mailer.ledger.store import BUSY_TIMEOUT_MS, LedgerRow
+from lgp_mailer.campaign.session import Outcome, Progress, SendOptions, SendReport, SendSession
+from lgp_mailer.ledger.store import LedgerRow
 from lgp_mailer.smtp.transport import RateLimiter, SendResult, Transport, send_with_retry
 
 log = logging.getLogger(__name__)
@@ -156,52 +144,39 @@ def _render_pool(session: SendSession, processes: int) -> ProcessPoolExecutor | 
 
 
 class DueRows:
-    """The rows ``SendSession.due`` returns, in the same order, read a page at
-    a time so that 100,000 recipients do not mean 100,000 ``LedgerRow``s in
-    memory at once (about 150 MB).  Its own read connection: in WAL mode a
-    reader never blocks the sessions' commits.  Keyset paging on ``seq``
-    (unique among rows in the sheet): rows this run has claimed since are
-    behind the cursor and never come back.
-    """
+    """The rows ``SendSession.due`` returns, in the same order, read from the
+    ledger ``DUE_PAGE`` rows at a time (see ``Ledger.due_pages``); a test keeps
+    the two in step."""
 
     def __init__(self, session: SendSession, options: SendOptions) -> None:
         self.session = session
-        self.statuses = _from_statuses(options)
-        marks = ",".join("?" * len(self.statuses))
-        self.where = (f"campaign_id = ? AND kind = ? AND status IN ({marks}) AND seq IS NOT NULL")
-        self.params = (session.campaign.campaign_id, session.kind, *self.statuses)
-        self.count = sum(1 for _ in self._pages(count_only=True))
-
-    def _pages(self, *, count_only: bool = False) -> Iterator[sqlite3.Row]:
-        conn = sqlite3.connect(self.session.ledger.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        columns = "seq, address" if count_only else "*"
-        after = -1
-        try:
-            while True:
-                page = conn.execute(f"SELECT {columns} FROM messages WHERE {self.where} AND seq > ?"
-                                    " ORDER BY seq LIMIT ?", (*self.params, after, DUE_PAGE)).fetchall()
-                for r in page:
-                    if r["address"].lower() in self.session._by_key:  # as SendSession.due: only the sheet's
-                        yield r
-                if len(page) < DUE_PAGE:
-                    return
-                after = page[-1]["seq"]
-        finally:
-            conn.close()
+        self.options = options
+        self.count = session.count_due(options, page=DUE_PAGE)
 
     def __iter__(self) -> Iterator[LedgerRow]:
-        for r in self._pages():
-            fields = {k: r[k] for k in LedgerRow.__dataclass_fields__}
-            fields["municipalities"] = tuple(json.loads(r["municipalities"] or "[]"))
-            yield LedgerRow(**fields)
+        return self.session.due_rows(self.options, page=DUE_PAGE)
 
 
-def _from_statuses(options: SendOptions) -> tuple[str, ...]:
-    statuses = ["pending", "deferred"]
-    statuses += ["failed"] if options.retry_failed else []
-    statuses += ["unknown"] if options.resend_unknown else []
-    return tuple(statuses)
+class _RetriesPaced(RateLimiter):
+    """The run's limiter for ``send_with_retry`` once the message's slot is taken:
+    the first attempt goes at once, each retry waits for a slot of its own."""
+
+    def __init__(self, limiter: RateLimiter) -> None:  # not super().__init__: it only delegates
+        self.limiter = limiter
+        self.first = True
+
+    def acquire(self) -> float:
+        if self.first:
+            self.first = False
+            return 0.0
+        return self.limiter.acquire()
+
+
+
+
+def transport_name(transport: Transport) -> str:
+    settings = getattr(transport, "settings", None)
+    return f"{settings.host}:{settings.port}" if settings is not None else "the server"
 
 
 class _ParallelRun:
@@ -224,7 +199,7 @@ class _ParallelRun:
         self.quota = session.quota(options)
         # The wait for a slot ends early on a stop, before anything is claimed.
         self.limiter = RateLimiter(options.rates, sleep=self.halt.wait)
-        self.from_statuses = _from_statuses(options)
+        self.from_statuses = options.from_statuses
         self.envelope_from = session.campaign.sender.envelope_from
         self.attempted = 0
         self.consecutive = 0
@@ -250,7 +225,7 @@ class _ParallelRun:
                 if self.halt.is_set():
                     return
                 item = result if isinstance(result, BaseException) else (
-                    row, self.session._by_key[row.address.lower()], result)
+                    row, self.session.recipient_for(row.address), result)
                 # An error is raised by whichever session reaches its row.
                 if not self._put(item) or isinstance(item, BaseException):
                     return
@@ -260,23 +235,23 @@ class _ParallelRun:
             self._put(_END)
 
     def _renders_here(self) -> Iterator[tuple[LedgerRow, bytes | BaseException]]:
-        factory, by_key = self.session.factory, self.session._by_key
+        factory, recipient_for = self.session.factory, self.session.recipient_for
         for row in self.rows:
             try:
-                yield row, factory.build(by_key[row.address.lower()], msgid=row.message_id).as_bytes()
+                yield row, factory.build(recipient_for(row.address), msgid=row.message_id).as_bytes()
             except Exception as error:
                 yield row, error
                 return
 
     def _renders_in(self, pool: Executor) -> Iterator[tuple[LedgerRow, bytes | BaseException]]:
         """Chunks rendered by other processes; a few chunks in flight, never the whole list."""
-        rows, by_key = iter(self.rows), self.session._by_key
+        rows, recipient_for = iter(self.rows), self.session.recipient_for
         pending: deque[tuple[list[LedgerRow], Future]] = deque()
 
         def submit() -> None:
             chunk = list(islice(rows, RENDER_CHUNK))
             if chunk:
-                work = [(by_key[r.address.lower()], r.message_id) for r in chunk]
+                work = [(recipient_for(r.address), r.message_id) for r in chunk]
                 pending.append((chunk, pool.submit(_render_chunk, work)))
 
         for _ in range(RENDER_WINDOW * self.render_processes):
@@ -378,7 +353,7 @@ class _ParallelRun:
             return
         result = send_with_retry(transport, data, self.envelope_from, recipient.email, policy=self.options.retry,
                                  limiter=_RetriesPaced(self.limiter), sleep=self.halt.wait, should_stop=self.halt.is_set)
-        self.emit(session._record(row, result), result, transport_name(transport))
+        self.emit(session.record(row, result), result, transport_name(transport))
 
     def worker(self, make_transport: Callable[[], Transport]) -> None:
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +25,8 @@ from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.campaign.preview import load_inputs, select
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.ledger.runlock import RunLock
-from lgp_mailer.ledger.store import Entry, Ledger, LedgerRow
-from lgp_mailer.smtp.transport import DailyQuota, RateLimiter, RetryPolicy, SendResult, Transport
+from lgp_mailer.ledger.store import Entry, Ledger, LedgerRow, due_statuses
+from lgp_mailer.smtp.transport import DailyQuota, RetryPolicy, SendResult, Transport
 
 DAY = dt.timedelta(days=1)
 
@@ -41,6 +41,11 @@ class SendOptions:
     retry: RetryPolicy = RetryPolicy()
     rates: tuple = ()
     daily_quota: int | None = None
+
+    @property
+    def from_statuses(self) -> tuple[str, ...]:
+        """The statuses this run sends from (and may claim)."""
+        return due_statuses(self.retry_failed, self.resend_unknown)
 
 
 @dataclass
@@ -73,13 +78,6 @@ class SendReport:
 
 
 Progress = Callable[[Outcome], None]
-
-
-def _from_statuses(options: SendOptions) -> tuple[str, ...]:
-    statuses = ["pending", "deferred"]
-    statuses += ["failed"] if options.retry_failed else []
-    statuses += ["unknown"] if options.resend_unknown else []
-    return tuple(statuses)
 
 
 class SendSession:
@@ -144,20 +142,27 @@ class SendSession:
         used = self.ledger.sent_since(moment - DAY) if options.daily_quota else 0
         return DailyQuota(options.daily_quota, used)
 
-    # -- the run -------------------------------------------------------------
+    def recipient_for(self, address: str) -> Recipient:
+        """The sheet's recipient for a ledger row's address (KeyError if it left the sheet)."""
+        return self._by_key[address.lower()]
 
-    def run(self, transport: Transport, options: SendOptions, *, stop: threading.Event | None = None,
-            progress: Progress | None = None) -> SendReport:
-        """Send the due messages over one session (``parallel.run_parallel`` with K = 1).
+    def in_sheet(self, address: str) -> bool:
+        return address.lower() in self._by_key
 
-        There is one send loop, so every guarantee (pace before claim, claim
-        before DATA, record after the reply, stops) is kept in one place.
-        """
-        from lgp_mailer.campaign.run import run_parallel
+    def due_rows(self, options: SendOptions, *, page: int = 1000) -> Iterator[LedgerRow]:
+        """``due``, read from the ledger a page at a time (only the sheet's rows)."""
+        rows = self.ledger.due_pages(self.campaign.campaign_id, self.kind, retry_failed=options.retry_failed,
+                                     resend_unknown=options.resend_unknown, page=page)
+        return (r for r in rows if self.in_sheet(r.address))
 
-        return run_parallel(self, lambda: transport, 1, options, stop=stop, progress=progress, render_processes=0)
+    def count_due(self, options: SendOptions, *, page: int = 1000) -> int:
+        addresses = self.ledger.due_addresses(self.campaign.campaign_id, self.kind,
+                                              retry_failed=options.retry_failed,
+                                              resend_unknown=options.resend_unknown, page=page)
+        return sum(1 for a in addresses if self.in_sheet(a))
 
-    def _record(self, row: LedgerRow, result: SendResult) -> Outcome:
+    def record(self, row: LedgerRow, result: SendResult) -> Outcome:
+        """Store the server's answer for a claimed row."""
         # A fatal reply is about the sender or the account, not this address:
         # the message was not delivered, so it stays due (deferred) with the reason.
         status = "deferred" if result.status == "fatal" else result.status
@@ -194,21 +199,6 @@ class SendSession:
         return written
 
 
-class _RetriesPaced(RateLimiter):
-    """The run's limiter for ``send_with_retry`` once the message's slot is taken:
-    the first attempt goes at once, each retry waits for a slot of its own."""
-
-    def __init__(self, limiter: RateLimiter) -> None:  # not super().__init__: it only delegates
-        self.limiter = limiter
-        self.first = True
-
-    def acquire(self) -> float:
-        if self.first:
-            self.first = False
-            return 0.0
-        return self.limiter.acquire()
-
-
 def send_proof(campaign: Campaign, transport: Transport, to: str, *, kind: str = "invitation",
                email: str | None = None, recipients: list[Recipient] | None = None,
                event: Event | None = None) -> tuple[Recipient, SendResult]:
@@ -230,11 +220,6 @@ def send_proof(campaign: Campaign, transport: Transport, to: str, *, kind: str =
     if result.status != "sent":
         raise LgpError(f"the proof copy to {to} was not accepted: {result.line or result.reply}")
     return recipient, result
-
-
-def transport_name(transport: Transport) -> str:
-    settings = getattr(transport, "settings", None)
-    return f"{settings.host}:{settings.port}" if settings is not None else "the server"
 
 
 def _safe(address: str) -> str:

@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lgp_mailer.errors import LedgerError
+from lgp_mailer.ledger.migrations import MIGRATIONS, migrate
 
 STATUSES = ("pending", "sending", "sent", "deferred", "failed", "unknown", "invalid", "suppressed")
 # Outcomes ``record`` accepts for a claimed row.  ``pending`` gives a row back
@@ -40,75 +41,6 @@ BUSY_TIMEOUT_MS = 30_000
 REPLY_MAX = 500
 DB_ENV = "LGP_MAILER_DB"
 
-# (number, name, statements).  Append only; never edit an applied migration.
-MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
-    (
-        1,
-        "create_messages",
-        (
-            """CREATE TABLE messages (
-                id INTEGER PRIMARY KEY,
-                campaign_id TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                address TEXT NOT NULL,
-                address_key TEXT NOT NULL,
-                status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN
-                    ('pending','sending','sent','deferred','failed','unknown','invalid','suppressed')),
-                seq INTEGER,
-                municipalities TEXT NOT NULL DEFAULT '[]',
-                county TEXT,
-                message_id TEXT,
-                attempts INTEGER NOT NULL DEFAULT 0,
-                last_code INTEGER,
-                last_enhanced TEXT,
-                last_reply TEXT,
-                first_attempt_at TEXT,
-                last_attempt_at TEXT,
-                sent_at TEXT,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (campaign_id, kind, address_key)
-            )""",
-            "CREATE INDEX messages_due ON messages (campaign_id, kind, status, seq)",
-            "CREATE INDEX messages_sent_at ON messages (sent_at)",
-        ),
-    ),
-    (
-        2,
-        "create_run_locks",
-        (
-            """CREATE TABLE run_locks (
-                campaign_id TEXT PRIMARY KEY,
-                holder TEXT NOT NULL,
-                pid INTEGER NOT NULL,
-                hostname TEXT NOT NULL,
-                token TEXT NOT NULL,
-                acquired_at TEXT NOT NULL,
-                heartbeat_at TEXT NOT NULL
-            )""",
-        ),
-    ),
-    (
-        3,
-        "create_suppressions",
-        (
-            # Organisation-wide: one row per address, whatever the campaign.
-            # address_key is the ledger's key (stripped, lower-cased address).
-            """CREATE TABLE suppressions (
-                address_key TEXT PRIMARY KEY,
-                address TEXT NOT NULL,
-                reason TEXT NOT NULL DEFAULT '',
-                source TEXT NOT NULL CHECK (source IN ('manual','import','bounce','unsubscribe')),
-                created_at TEXT NOT NULL
-            )""",
-            # The status a row had before it became 'suppressed', so that
-            # removing the suppression gives the row back exactly.
-            "ALTER TABLE messages ADD COLUMN suppressed_from TEXT",
-            "CREATE INDEX messages_address ON messages (address_key)",
-            "CREATE INDEX messages_message_id ON messages (message_id)",
-        ),
-    ),
-]
 SUPPRESSION_SOURCES = ("manual", "import", "bounce", "unsubscribe")
 # Rows a suppression takes over: anything not (being) delivered.  'sent' is
 # history and stays; 'sending' is in flight and is taken over at the next sync.
@@ -211,6 +143,21 @@ def _row(r: sqlite3.Row) -> LedgerRow:
     fields = {k: r[k] for k in LedgerRow.__dataclass_fields__}
     fields["municipalities"] = tuple(json.loads(r["municipalities"] or "[]"))
     return LedgerRow(**fields)
+
+
+def due_statuses(retry_failed: bool = False, resend_unknown: bool = False) -> tuple[str, ...]:
+    """The statuses a run sends from: pending and deferred, plus failed and unknown on request."""
+    statuses = ["pending", "deferred"]
+    statuses += ["failed"] if retry_failed else []
+    statuses += ["unknown"] if resend_unknown else []
+    return tuple(statuses)
+
+
+def _due_where(campaign_id: str, kind: str, statuses: Sequence[str]) -> tuple[str, list[object]]:
+    marks = ",".join("?" * len(statuses))
+    where = (f"campaign_id = ? AND kind = ? AND status IN ({marks}) AND seq IS NOT NULL"
+             " AND address_key NOT IN (SELECT address_key FROM suppressions)")
+    return where, [campaign_id, kind, *statuses]
 
 
 def _suppression_key(address: str) -> str:
@@ -389,21 +336,49 @@ class Ledger:
         """Rows to send now, in sheet order: pending and deferred, plus failed
         and unknown on request.  Rows no longer in the sheet, and rows of
         suppressed addresses, are never due."""
-        statuses = ["pending", "deferred"]
-        statuses += ["failed"] if retry_failed else []
-        statuses += ["unknown"] if resend_unknown else []
-        marks = ",".join("?" * len(statuses))
-        sql = (
-            f"SELECT * FROM messages WHERE campaign_id = ? AND kind = ? AND status IN ({marks})"
-            " AND seq IS NOT NULL AND address_key NOT IN (SELECT address_key FROM suppressions)"
-            " ORDER BY seq, address_key"
-        )
-        params: list[object] = [campaign_id, kind, *statuses]
+        where, params = _due_where(campaign_id, kind, due_statuses(retry_failed, resend_unknown))
+        sql = f"SELECT * FROM messages WHERE {where} ORDER BY seq, address_key"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         with self._mutex:
             return [_row(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def due_pages(self, campaign_id: str, kind: str, *, retry_failed: bool = False,
+                  resend_unknown: bool = False, page: int = 1000) -> Iterator[LedgerRow]:
+        """The rows ``due`` returns, in the same order, read ``page`` rows at a
+        time so that 100,000 recipients are never 100,000 ``LedgerRow``s in
+        memory at once (about 150 MB)."""
+        statuses = due_statuses(retry_failed, resend_unknown)
+        return (_row(r) for r in self._due_paged(campaign_id, kind, statuses, "*", page))
+
+    def due_addresses(self, campaign_id: str, kind: str, *, retry_failed: bool = False,
+                      resend_unknown: bool = False, page: int = 1000) -> Iterator[str]:
+        """The addresses of ``due_pages``, cheaply (for counting what a run will send)."""
+        statuses = due_statuses(retry_failed, resend_unknown)
+        return (r["address"] for r in self._due_paged(campaign_id, kind, statuses, "seq, address", page))
+
+    def _due_paged(self, campaign_id: str, kind: str, statuses: Sequence[str], columns: str,
+                   page: int) -> Iterator[sqlite3.Row]:
+        # Its own read connection: in WAL mode a reader never blocks the
+        # senders' commits.  Keyset paging on seq (unique among the sheet's
+        # rows): rows claimed since are behind the cursor and never come back.
+        where, params = _due_where(campaign_id, kind, statuses)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        after = -1
+        try:
+            while True:
+                rows = conn.execute(f"SELECT {columns} FROM messages WHERE {where} AND seq > ?"
+                                    " ORDER BY seq LIMIT ?", (*params, after, page)).fetchall()
+                yield from rows
+                if len(rows) < page:
+                    return
+                after = rows[-1]["seq"]
+        except sqlite3.Error as error:
+            raise LedgerError(f"cannot read the due messages: {error}", file=self.path) from error
+        finally:
+            conn.close()
 
     def claim(self, campaign_id: str, kind: str, address: str, from_statuses: Iterable[str]) -> bool:
         """Atomically mark one row ``sending`` if it is still in one of
@@ -623,26 +598,6 @@ class Ledger:
             return [_row(r) for r in cur.fetchall()]
 
 
-def _migrate(ledger: Ledger) -> None:
-    conn = ledger.conn
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS migrations ("
-        " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    for number, name, statements in MIGRATIONS:
-        # Checked inside the write transaction: two processes opening a fresh
-        # database at once cannot both apply the same migration.
-        with ledger.transaction() as db:
-            if db.execute("SELECT 1 FROM migrations WHERE number = ?", (number,)).fetchone():
-                continue
-            for sql in statements:
-                db.execute(sql)
-            db.execute(
-                "INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, ?)",
-                (number, name, ledger.now()),
-            )
-
-
 def open_ledger(path: Path, *, clock: Callable[[], datetime] = _utc_now, patience: float = 10.0) -> Ledger:
     """Open (creating and migrating if needed) the sent log at ``path``.
 
@@ -663,6 +618,12 @@ def open_ledger(path: Path, *, clock: Callable[[], datetime] = _utc_now, patienc
         time.sleep(0.05)
 
 
+def open_campaign_ledger(configured: Path | None = None, env: Mapping[str, str] = os.environ) -> Ledger:
+    """The one way commands open the sent log: ``LGP_MAILER_DB`` > the toml's
+    ``database`` (``configured``) > the user's data folder."""
+    return open_ledger(default_ledger_path(env, configured))
+
+
 def _open_ledger(path: Path, clock: Callable[[], datetime]) -> Ledger:
     conn: sqlite3.Connection | None = None
     try:
@@ -677,7 +638,7 @@ def _open_ledger(path: Path, clock: Callable[[], datetime]) -> Ledger:
             raise LedgerError(f"cannot switch the sent log to WAL mode (got {mode})", file=path)
         conn.execute("PRAGMA synchronous = FULL")
         ledger = Ledger(conn, path, clock)
-        _migrate(ledger)
+        migrate(ledger)
     except (sqlite3.Error, OSError, LedgerError) as error:
         if conn is not None:
             conn.close()  # Windows cannot move or delete an open database

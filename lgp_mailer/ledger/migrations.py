@@ -1,0 +1,104 @@
+"""The sent log's schema, as numbered migrations (the pattern of sqlite-utils' migrations).
+
+Each migration is applied in one transaction together with the record that it
+ran, so a failure leaves neither half-applied.  Append only: never edit a
+migration that has been applied somewhere; people keep their sent logs for years.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lgp_mailer.ledger.store import Ledger
+
+# (number, name, statements).  Append only; never edit an applied migration.
+MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
+    (
+        1,
+        "create_messages",
+        (
+            """CREATE TABLE messages (
+                id INTEGER PRIMARY KEY,
+                campaign_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                address TEXT NOT NULL,
+                address_key TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN
+                    ('pending','sending','sent','deferred','failed','unknown','invalid','suppressed')),
+                seq INTEGER,
+                municipalities TEXT NOT NULL DEFAULT '[]',
+                county TEXT,
+                message_id TEXT,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_code INTEGER,
+                last_enhanced TEXT,
+                last_reply TEXT,
+                first_attempt_at TEXT,
+                last_attempt_at TEXT,
+                sent_at TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                UNIQUE (campaign_id, kind, address_key)
+            )""",
+            "CREATE INDEX messages_due ON messages (campaign_id, kind, status, seq)",
+            "CREATE INDEX messages_sent_at ON messages (sent_at)",
+        ),
+    ),
+    (
+        2,
+        "create_run_locks",
+        (
+            """CREATE TABLE run_locks (
+                campaign_id TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                hostname TEXT NOT NULL,
+                token TEXT NOT NULL,
+                acquired_at TEXT NOT NULL,
+                heartbeat_at TEXT NOT NULL
+            )""",
+        ),
+    ),
+    (
+        3,
+        "create_suppressions",
+        (
+            # Organisation-wide: one row per address, whatever the campaign.
+            # address_key is the ledger's key (stripped, lower-cased address).
+            """CREATE TABLE suppressions (
+                address_key TEXT PRIMARY KEY,
+                address TEXT NOT NULL,
+                reason TEXT NOT NULL DEFAULT '',
+                source TEXT NOT NULL CHECK (source IN ('manual','import','bounce','unsubscribe')),
+                created_at TEXT NOT NULL
+            )""",
+            # The status a row had before it became 'suppressed', so that
+            # removing the suppression gives the row back exactly.
+            "ALTER TABLE messages ADD COLUMN suppressed_from TEXT",
+            "CREATE INDEX messages_address ON messages (address_key)",
+            "CREATE INDEX messages_message_id ON messages (message_id)",
+        ),
+    ),
+]
+
+
+def migrate(ledger: Ledger) -> None:
+    """Apply every migration not yet recorded, each in one transaction with its record."""
+    conn = ledger.conn
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations ("
+        " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    for number, name, statements in MIGRATIONS:  # the module global: a test may append to it
+        # Checked inside the write transaction: two processes opening a fresh
+        # database at once cannot both apply the same migration.
+        with ledger.transaction() as db:
+            if db.execute("SELECT 1 FROM migrations WHERE number = ?", (number,)).fetchone():
+                continue
+            for sql in statements:
+                db.execute(sql)
+            db.execute(
+                "INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                (number, name, ledger.now()),
+            )
