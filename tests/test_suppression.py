@@ -11,6 +11,7 @@ import pytest
 from sheets_factory import write_xlsx
 from typer.testing import CliRunner
 
+from lgp_mailer.ledger import migrations
 from lgp_mailer.ledger import store as sentlog
 from lgp_mailer.errors import ConfigError, RecipientsError
 from lgp_mailer.ledger.store import Entry, open_ledger
@@ -174,7 +175,7 @@ def test_a_ledger_made_before_the_suppression_list_is_migrated_in_place(tmp_path
     path = tmp_path / "old.sqlite3"
     old = sqlite3.connect(path)  # what a ledger of the previous version holds
     old.execute("CREATE TABLE migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-    for number, name, statements in sentlog.MIGRATIONS[:2]:
+    for number, name, statements in migrations.MIGRATIONS[:2]:
         for sql in statements:
             old.execute(sql)
         old.execute("INSERT INTO migrations VALUES (?, ?, '2026-01-01T00:00:00.000000Z')", (number, name))

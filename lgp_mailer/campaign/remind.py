@@ -1,4 +1,4 @@
-"""When reminders and nudges may go, and to whom.
+"""When reminders and nudges may go, and to whom (``targets``).
 
 The day-before reminder's window opens at 00:00 Europe/Budapest on the day
 before the conference and closes when it starts: hourly scheduled runs inside
@@ -12,11 +12,24 @@ when the reminder window opens), and never after the start.
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, NothingDueError
-from lgp_mailer.event import Event
+from lgp_mailer.event import Event, load_event
+from lgp_mailer.ledger.store import open_campaign_ledger
 from lgp_mailer.mail.ical import BUDAPEST
+from lgp_mailer.sheets.recipients import Recipient, RecipientSheet, load_recipients
+from lgp_mailer.sheets.registrations import (
+    RegistrationList,
+    format_match_report,
+    load_registrations,
+    match_registrations,
+    reminder_recipients,
+)
 
 
 @dataclass(frozen=True)
@@ -73,3 +86,53 @@ def check_nudge_window(event: Event, now: dt.datetime) -> dt.datetime:
 
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class RemindTargets:
+    """Who a ``remind`` run writes to, and what the registrations file said."""
+
+    kind: str  # "reminder" or "nudge"
+    recipients: list[Recipient]
+    event: Event
+    sheet: RecipientSheet
+    report_lines: list[str]  # the match report (format_match_report)
+    registrations: RegistrationList
+
+
+def targets(campaign: Campaign, registrations: Path | None, *, day_before: bool, force: bool,
+            now: dt.datetime | None = None, env: Mapping[str, str] = os.environ) -> RemindTargets:
+    """Check the window, load and match the registrations, and pick who gets the message:
+    every registrant for the day-before reminder; for the nudge, the invited whose
+    invitation was sent and who have not registered."""
+    event = load_event(campaign.event_path)
+    now = now or now_utc()
+    if day_before:
+        if not event.join_url:
+            raise ConfigError("no join link: add [online] join_url to the event file", file=event.path,
+                              key="online.join_url")
+        check_reminder_window(event, now, force=force)
+    else:
+        check_nudge_window(event, now)
+    path = registrations or campaign.registrations_path
+    if path is None:
+        raise ConfigError("no registrations file: set 'registrations' in lgp-mailer.toml or pass --registrations",
+                          file=campaign.config_file, key="registrations")
+    invited = load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None)
+    regs = load_registrations(path)
+    report = match_registrations(regs, invited.recipients)
+    lines = format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours)
+    if day_before:
+        chosen = reminder_recipients(report)
+        sheet = RecipientSheet(chosen, list(regs.findings), path)
+        return RemindTargets("reminder", chosen, event, sheet, lines, regs)
+    chosen = _not_registered(campaign, invited.recipients, report.registered_addresses(), env)
+    return RemindTargets("nudge", chosen, event, RecipientSheet(chosen, [], campaign.recipients_path), lines, regs)
+
+
+def _not_registered(campaign: Campaign, recipients: list[Recipient], registered: set[str],
+                    env: Mapping[str, str]) -> list[Recipient]:
+    """Invited recipients whose invitation was sent and who have not registered."""
+    with open_campaign_ledger(campaign.database, env) as ledger:
+        sent = ledger.sent_addresses(campaign.campaign_id, "invitation")
+    return [r for r in recipients if r.email.lower() in sent and r.email.lower() not in registered]

@@ -13,7 +13,6 @@ a :class:`SendReport`; the CLI turns that into a progress bar and an exit code.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -10,8 +10,7 @@ import typer
 
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.runtime import can_prompt
-from lgp_mailer.cli.common import CampaignOpt
-from lgp_mailer.cli.suppress import open_ledger_for
+from lgp_mailer.cli.common import CampaignOpt, open_ledger_for
 from lgp_mailer.errors import ExitCode, LgpError
 
 bounces_app = typer.Typer(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -66,6 +66,13 @@ def resolve_campaign(
     return dataclasses.replace(found, **changes) if changes else found
 
 
+def open_ledger_for(campaign: Path | None):  # -> Ledger (imported lazily: start-up stays fast)
+    """The sent log the campaign uses (``LGP_MAILER_DB`` > its ``database`` > the default)."""
+    from lgp_mailer.ledger.store import open_campaign_ledger
+
+    return open_campaign_ledger(resolve_campaign(campaign, quiet=True).database)
+
+
 # Options of the sending commands (send, remind): one definition, one help text.
 BatchOpt = Annotated[int | None, typer.Option(min=1, help="Send the next N due messages, then stop.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
@@ -84,3 +91,36 @@ ConnectionsOpt = Annotated[
     typer.Option("--connections", min=1, max=32,
                  help="SMTP sessions in parallel; one rate limit and one daily quota for all of them."),
 ]
+
+
+# SMTP options of send, remind, config and smtp: settings resolve flag > env > file > default.
+HostOpt = Annotated[str | None, typer.Option("--host", help="SMTP server (env LGP_SMTP_HOST).", rich_help_panel="SMTP")]
+PortOpt = Annotated[int | None, typer.Option("--port", help="SMTP port (env LGP_SMTP_PORT).", rich_help_panel="SMTP")]
+SecurityOpt = Annotated[
+    str | None,
+    typer.Option("--security", help="starttls (587), tls (465) or none (localhost or --insecure only).", rich_help_panel="SMTP"),
+]
+UsernameOpt = Annotated[str | None, typer.Option("--username", help="SMTP user name (env LGP_SMTP_USERNAME).", rich_help_panel="SMTP")]
+AuthOpt = Annotated[str | None, typer.Option("--auth", help="password, xoauth2 or none.", rich_help_panel="SMTP")]
+RateOpt = Annotated[
+    list[str] | None,
+    typer.Option("--rate", help="Pace and quota, e.g. --rate 30/min --rate 2000/day.", rich_help_panel="SMTP"),
+]
+QuotaOpt = Annotated[int | None, typer.Option("--daily-quota", help="Messages per rolling 24 hours.", rich_help_panel="SMTP")]
+TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds to wait for the server.", rich_help_panel="SMTP")]
+PerConnOpt = Annotated[
+    int | None, typer.Option("--messages-per-connection", help="Reconnect after this many messages.", rich_help_panel="SMTP")
+]
+CafileOpt = Annotated[Path | None, typer.Option("--cafile", help="CA certificate file for a private CA.", rich_help_panel="SMTP")]
+InsecureOpt = Annotated[
+    bool, typer.Option("--insecure", help="Allow security 'none' to a host other than localhost.", rich_help_panel="SMTP")
+]
+
+
+def smtp_flags(host=None, port=None, security=None, username=None, auth=None, rate=None, daily_quota=None,
+               timeout=None, messages_per_connection=None, cafile=None, insecure=False) -> dict[str, Any]:
+    return {
+        "host": host, "port": port, "security": security, "username": username, "auth_method": auth,
+        "rate": list(rate) if rate else None, "daily_quota": daily_quota, "timeout": timeout,
+        "messages_per_connection": messages_per_connection, "cafile": cafile, "insecure": True if insecure else None,
+    }  # fmt: skip

@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from lgp_mailer.cli import smtp_options as so
+from lgp_mailer.cli import common as so
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, resolve_campaign
 from lgp_mailer.errors import LgpError
@@ -25,13 +25,14 @@ def config(
     Secrets are never shown, only where they would come from.
     """
     from lgp_mailer.ledger.store import DB_ENV, default_ledger_path
+    from lgp_mailer.smtp.settings import campaign_run_settings, campaign_smtp_settings
 
     flags = so.smtp_flags(host, port, security, username, auth, rate, daily_quota, timeout,
                           messages_per_connection, cafile, insecure)
     try:
         chosen = resolve_campaign(campaign)
-        resolved = so.resolve(chosen, flags)
-        so.run_settings(chosen)
+        resolved = campaign_smtp_settings(chosen, flags, os.environ)
+        campaign_run_settings(chosen)
     except LgpError as error:
         raise fail(error) from None
     s = resolved.settings

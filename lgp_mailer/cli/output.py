@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 import time
+from collections.abc import Iterator
 
 import typer
 
 from lgp_mailer.cli.runtime import is_terminal
+from lgp_mailer.errors import ExitCode
 
 _ORDER = ("pending", "sending", "sent", "deferred", "failed", "unknown", "invalid", "suppressed")
 
@@ -117,3 +121,48 @@ def _hints(session, counts, options) -> list[str]:
     if not hints:
         hints.append("everything is sent")
     return hints
+
+
+class CliHooks:
+    """What ``send`` and ``remind`` show around the core's run (``campaign.send.SendHooks``)."""
+
+    def __init__(self, *, quiet: bool, yes: bool, non_interactive: bool) -> None:
+        self.quiet = quiet
+        self.yes = yes
+        self.non_interactive = non_interactive
+        self.stop_code = ExitCode.INTERRUPTED
+
+    @contextlib.contextmanager
+    def stopping(self) -> Iterator[threading.Event]:
+        """Ctrl-C / SIGTERM during the run: finish the message in flight, then stop."""
+        from lgp_mailer.cli.runtime import graceful_stop
+
+        with graceful_stop() as stop:
+            try:
+                yield stop.event
+            finally:
+                self.stop_code = stop.exit_code
+
+    def plan(self, session, options, settings, due) -> None:
+        if not self.quiet or not self.yes:
+            print_plan(session, options, settings, due)
+
+    def nothing_due(self, session, options, settings) -> None:
+        if not self.quiet:
+            print_plan(session, options, settings, [])
+            typer.echo("Nothing is due: every recipient has been sent to or needs a decision (see below).")
+            print_hints(session, options)
+        elif session.recovered:  # cron must hear of it: these need a person's decision
+            typer.echo(f"{session.recovered} message(s) interrupted by a crash are now 'unknown'; "
+                       "check, then resend with --resend-unknown", err=True)
+
+    def confirm(self, count: int) -> bool:
+        from lgp_mailer.cli.runtime import confirm_or_refuse
+
+        return confirm_or_refuse(f"Send {count} message(s) now?", yes=self.yes, non_interactive=self.non_interactive)
+
+    def progress(self, total: int):
+        return progress_printer(total, self.quiet)
+
+    def summary(self, session, report, options) -> None:
+        print_summary(session, report, options)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lgp_mailer.cli import smtp_options as so
+from lgp_mailer.cli import common as so
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
     BatchOpt,
@@ -58,7 +58,8 @@ def remind(
     Cron-safe: a second run sends nothing new; outside the window it exits 3
     (silently with --quiet).
     """
-    from lgp_mailer.cli.send import _send
+    from lgp_mailer.campaign.remind import targets
+    from lgp_mailer.cli.send import run_send
 
     flags = so.smtp_flags(host, port, security, username, auth, rate, daily_quota, timeout,
                           messages_per_connection, cafile, insecure)
@@ -66,11 +67,13 @@ def remind(
         if day_before == not_registered:
             raise ConfigError("choose one: --day-before or --not-registered", key="remind")
         chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
-        kind, targets, ev, regs_sheet = _targets(chosen, registrations, day_before=day_before, force=force, quiet=quiet)
-        code = _send(chosen, flags, kind=kind, batch=batch, yes=yes, dry_run=dry_run, test_to=test_to, email=None,
-                     retry_failed=retry_failed, resend_unknown=resend_unknown, non_interactive=non_interactive,
-                     quiet=quiet, recipients_override=targets, event=ev, sheet=regs_sheet,
-                     connections=connections)
+        chosen_targets = targets(chosen, registrations, day_before=day_before, force=force)
+        _print_match_report(chosen_targets.report_lines, quiet=quiet)
+        _report_findings(chosen_targets.registrations, day_before=day_before, quiet=quiet)
+        code = run_send(chosen, flags, kind=chosen_targets.kind, batch=batch, yes=yes, dry_run=dry_run,
+                        test_to=test_to, email=None, retry_failed=retry_failed, resend_unknown=resend_unknown,
+                        non_interactive=non_interactive, quiet=quiet, recipients_override=chosen_targets.recipients,
+                        event=chosen_targets.event, sheet=chosen_targets.sheet, connections=connections)
     except NothingDueError as error:
         if not quiet:
             typer.echo(f"lgp-mailer: {error.message}")
@@ -80,40 +83,12 @@ def remind(
     raise typer.Exit(int(code))
 
 
-def _targets(campaign, registrations: Path | None, *, day_before: bool, force: bool, quiet: bool):
-    """Check the window, load and match registrations, and pick who gets the message."""
-    from lgp_mailer.event import load_event
-    from lgp_mailer.sheets.recipients import RecipientSheet, load_recipients
-    from lgp_mailer.sheets.registrations import format_match_report, load_registrations, match_registrations, reminder_recipients
-    from lgp_mailer.campaign.remind import check_nudge_window, check_reminder_window, now_utc
-
-    event = load_event(campaign.event_path)
-    now = now_utc()
-    if day_before:
-        if not event.join_url:
-            raise ConfigError("no join link: add [online] join_url to the event file", file=event.path, key="online.join_url")
-        check_reminder_window(event, now, force=force)
-    else:
-        check_nudge_window(event, now)
-    path = registrations or campaign.registrations_path
-    if path is None:
-        raise ConfigError("no registrations file: set 'registrations' in lgp-mailer.toml or pass --registrations",
-                          file=campaign.config_file, key="registrations")
-    invited = load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None)
-    regs = load_registrations(path)
-    report = match_registrations(regs, invited.recipients)
-    lines = format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours)
+def _print_match_report(lines: list[str], *, quiet: bool) -> None:
     for line in lines:
         if line.startswith(("WARNING", "Figyelem")):
             typer.echo(line, err=True)
         elif not quiet:
             typer.echo(line)
-    _report_findings(regs, day_before=day_before, quiet=quiet)
-    if day_before:
-        targets = reminder_recipients(report)
-        return "reminder", targets, event, RecipientSheet(targets, list(regs.findings), path)
-    targets = _not_registered(campaign, invited.recipients, report.registered_addresses())
-    return "nudge", targets, event, RecipientSheet(targets, [], campaign.recipients_path)
 
 
 def _report_findings(regs, *, day_before: bool, quiet: bool) -> None:
@@ -139,15 +114,3 @@ def _report_findings(regs, *, day_before: bool, quiet: bool) -> None:
             typer.echo(f"WARNING: {where}:{value} {finding.problem}: {cost}", err=True)
         elif not quiet:
             typer.echo(f"Note: {where}:{value} {finding.problem}")
-
-
-def _not_registered(campaign, recipients, registered: set[str]):
-    """Invited recipients whose invitation was sent and who have not registered."""
-    from lgp_mailer.cli.runtime import open_campaign_ledger
-
-    ledger = open_campaign_ledger(campaign)
-    try:
-        sent = {row.address.lower() for row in ledger.rows(campaign.campaign_id, "invitation") if row.status == "sent"}
-    finally:
-        ledger.close()
-    return [r for r in recipients if r.email.lower() in sent and r.email.lower() not in registered]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sys
 import threading
@@ -66,22 +65,16 @@ def can_prompt(non_interactive: bool) -> bool:
     return not non_interactive and sys.stdin.isatty()
 
 
-def confirm_or_refuse(question: str, *, yes: bool, non_interactive: bool) -> None:
+def confirm_or_refuse(question: str, *, yes: bool, non_interactive: bool) -> bool:
     """Ask unless ``--yes``; with no terminal (cron) and no ``--yes``, refuse instead of guessing."""
     if yes:
-        return
+        return True
     if not can_prompt(non_interactive):
         raise ConfigError("not confirmed: no terminal to ask on; add --yes to send without asking", key="--yes")
     if not typer.confirm(question, default=False):
         typer.echo("Nothing was sent.")
-        raise typer.Exit(int(ExitCode.OK))
-
-
-def open_campaign_ledger(campaign):
-    """The campaign's sent log: ``LGP_MAILER_DB`` > the toml's ``database`` > the user's data folder."""
-    from lgp_mailer.ledger.store import default_ledger_path, open_ledger
-
-    return open_ledger(default_ledger_path(os.environ, campaign.database))
+        return False
+    return True
 
 
 def is_terminal() -> bool:

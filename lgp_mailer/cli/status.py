@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from lgp_mailer.cli.app import app, fail
-from lgp_mailer.cli.common import CampaignOpt, resolve_campaign
+from lgp_mailer.cli.common import CampaignOpt, open_ledger_for
 from lgp_mailer.errors import ExitCode, LgpError
 
 log_app = typer.Typer(name="log", help="The sent log: export it for colleagues.", no_args_is_help=True,
@@ -25,9 +25,7 @@ _SHOWN = ("sent", "pending", "deferred", "failed", "unknown", "invalid", "sendin
 
 
 def _open(campaign: Path | None):
-    from lgp_mailer.cli.runtime import open_campaign_ledger
-
-    return open_campaign_ledger(resolve_campaign(campaign, quiet=True))
+    return open_ledger_for(campaign)
 
 
 @app.command()

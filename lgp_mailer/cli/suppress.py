@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from lgp_mailer.cli.app import app, fail
-from lgp_mailer.cli.common import CampaignOpt, resolve_campaign
+from lgp_mailer.cli.common import CampaignOpt, open_ledger_for
 from lgp_mailer.errors import ExitCode, LgpError
 
 suppress_app = typer.Typer(
@@ -22,14 +21,6 @@ suppress_app = typer.Typer(
 app.add_typer(suppress_app, name="suppress")
 
 ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help="Why, in a few words (kept with the entry).")]
-
-
-def open_ledger_for(campaign: Path | None):
-    """The organisation's sent log: LGP_MAILER_DB > the campaign's 'database' > the default."""
-    from lgp_mailer.ledger.store import default_ledger_path, open_ledger
-
-    chosen = resolve_campaign(campaign, quiet=True)
-    return open_ledger(default_ledger_path(os.environ, chosen.database))
 
 
 @suppress_app.command("add")

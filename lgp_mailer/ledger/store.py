@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lgp_mailer.errors import LedgerError
-from lgp_mailer.ledger.migrations import MIGRATIONS, migrate
+from lgp_mailer.ledger.migrations import migrate
 
 STATUSES = ("pending", "sending", "sent", "deferred", "failed", "unknown", "invalid", "suppressed")
 # Outcomes ``record`` accepts for a claimed row.  ``pending`` gives a row back
@@ -582,6 +582,13 @@ class Ledger:
                 " OR (status = 'unknown' AND last_attempt_at >= ?)",
                 (stamp, stamp),
             ).fetchone()[0]
+
+    def sent_addresses(self, campaign_id: str, kind: str) -> set[str]:
+        """The lower-cased addresses a campaign kind was sent to."""
+        with self._mutex:
+            cur = self.conn.execute("SELECT address FROM messages WHERE campaign_id = ? AND kind = ? AND status = 'sent'",
+                                    (campaign_id, kind))
+            return {r["address"].lower() for r in cur.fetchall()}
 
     def campaign_kinds(self) -> list[tuple[str, str]]:
         """Every (campaign_id, kind) the ledger knows, for ``status``."""

@@ -16,9 +16,12 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lgp_mailer.errors import ConfigError
+
+if TYPE_CHECKING:
+    from lgp_mailer.config import Campaign
 
 SECURITIES = ("starttls", "tls", "none")
 AUTH_METHODS = ("password", "xoauth2", "none")
@@ -264,3 +267,30 @@ def _validate(s: SmtpSettings, key: Any) -> None:
             f"refusing to send a password or token in clear text to {s.host}; use starttls or tls",
             key=key("security"),
         )
+
+
+# Keys of the [smtp] table that the send run reads itself (not transport settings).
+RUN_KEYS = ("retries", "retry_delay", "max_consecutive_failures")
+
+
+def campaign_smtp_settings(campaign: Campaign, flags: Mapping[str, object | None],
+                           env: Mapping[str, str]) -> ResolvedSettings:
+    """The campaign's ``[smtp]`` table under the flags and the environment."""
+    table = dict(campaign.smtp)
+    if isinstance(table.get("cafile"), str):  # paths in the toml are relative to its folder
+        table["cafile"] = str(campaign.root / Path(table["cafile"]).expanduser())
+    return resolve_smtp_settings(table, env, flags, allow_keys=RUN_KEYS)
+
+
+def campaign_run_settings(campaign: Campaign) -> dict[str, Any]:
+    """Retry and circuit-breaker settings from the [smtp] table, validated."""
+    table = campaign.smtp
+    out: dict[str, Any] = {}
+    for key, kind, minimum in (("retries", int, 1), ("retry_delay", float, 0.0), ("max_consecutive_failures", int, 1)):
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+                raise ConfigError(f"must be a number of at least {minimum}", file=campaign.config_file,
+                                  key=f"smtp.{key}")
+            out[key] = kind(value)
+    return out

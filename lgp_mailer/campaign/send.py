@@ -1,0 +1,200 @@
+"""``send`` and ``remind`` once the campaign is chosen: the one core the CLI calls.
+
+What this module decides, so that no command has to: the SMTP settings
+(flag > environment > toml > default), the credential strategy (a password is
+asked once before the sessions open; an OAuth2 token afresh for every
+connection, because tokens expire), the transports, the proof copy, the dry
+run, the check that every message renders before the first one goes, and the
+send loop itself (:func:`~lgp_mailer.campaign.run.run_parallel`).
+
+It never prints and never asks: what a person sees comes from the ``SendHooks``
+the caller passes in (the CLI's plan, confirmation, progress bar and summary),
+and the result is a :class:`SendOutcome` the caller turns into an exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from lgp_mailer.campaign.run import run_parallel
+from lgp_mailer.campaign.session import Progress, SendOptions, SendReport, SendSession, send_proof
+from lgp_mailer.config import Campaign
+from lgp_mailer.errors import ConfigError, ExitCode, SmtpError
+from lgp_mailer.event import Event
+from lgp_mailer.ledger.store import LedgerRow, open_campaign_ledger
+from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
+from lgp_mailer.smtp.credentials import Secret, get_secret
+from lgp_mailer.smtp.settings import SmtpSettings, campaign_run_settings, campaign_smtp_settings
+from lgp_mailer.smtp.transport import RetryPolicy, SendResult, SmtpTransport
+
+Mode = Literal["proof", "dry_run", "nothing_due", "declined", "sent"]
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """What the user asked for (the flags of ``send`` and ``remind``)."""
+
+    kind: str = "invitation"
+    batch: int | None = None
+    dry_run: bool = False
+    test_to: str | None = None
+    email: str | None = None  # with test_to: whose message to proof
+    retry_failed: bool = False
+    resend_unknown: bool = False
+    interactive: bool = False  # may a password be asked for at a prompt
+    connections: int = 1
+    smtp_flags: Mapping[str, Any] = field(default_factory=dict)
+    # A remind run's targets: its recipients, event and sheet (default: the campaign's).
+    recipients: list[Recipient] | None = None
+    event: Event | None = None
+    sheet: RecipientSheet | None = None
+
+
+@dataclass
+class SendOutcome:
+    mode: Mode
+    report: SendReport | None = None
+    recovered: int = 0  # rows a crash left 'sending', turned 'unknown' by this run
+    written: list[Path] = field(default_factory=list)  # a dry run's files
+    outbox: Path | None = None
+    proof: tuple[Recipient, str, SendResult] | None = None  # whose message, to whom, the answer
+
+
+class SendHooks(Protocol):
+    """What a person sees of a run; the CLI implements it, tests may too."""
+
+    def plan(self, session: SendSession, options: SendOptions, settings: SmtpSettings,
+             due: list[LedgerRow]) -> None: ...
+
+    def nothing_due(self, session: SendSession, options: SendOptions, settings: SmtpSettings) -> None: ...
+
+    def confirm(self, count: int) -> bool: ...
+
+    def progress(self, total: int) -> Progress | None: ...
+
+    def summary(self, session: SendSession, report: SendReport, options: SendOptions) -> None: ...
+
+    def stopping(self) -> contextlib.AbstractContextManager[threading.Event]:
+        """Around the sending itself: an event set when the user asks to stop."""
+        ...
+
+
+def send(campaign: Campaign, request: SendRequest, hooks: SendHooks, *,
+         env: Mapping[str, str] = os.environ) -> SendOutcome:
+    """Send (or proof, or dry-run) the due messages of one kind of one campaign."""
+    settings = campaign_smtp_settings(campaign, request.smtp_flags, env).settings
+    options = _options(campaign, request, settings)
+
+    if request.test_to:
+        to = proof_address(request.test_to)
+        transport = SmtpTransport(settings, _ask_secret(settings, env, request.interactive))
+        with fatal_is_usage():
+            recipient, result = send_proof(campaign, transport, to, kind=request.kind, email=request.email,
+                                           recipients=request.recipients, event=request.event)
+        return SendOutcome("proof", proof=(recipient, to, result))
+
+    ledger = open_campaign_ledger(campaign.database, env)
+    try:
+        with SendSession(campaign, ledger, request.kind, recipients=request.recipients, event=request.event,
+                         sheet=request.sheet) as session:
+            if request.dry_run:
+                # The shipped campaign may sit in a read-only site-packages: write here instead.
+                outbox = Path.cwd() / "outbox" if campaign.shipped else Path(campaign.outbox_dir or "outbox")
+                written = session.dry_run(outbox / request.kind, options)
+                return SendOutcome("dry_run", written=written, outbox=outbox / request.kind,
+                                   recovered=session.recovered)
+            due = session.due(options)
+            if not due:
+                hooks.nothing_due(session, options, settings)
+                return SendOutcome("nothing_due", recovered=session.recovered)
+            going = due if request.batch is None else due[: request.batch]
+            hooks.plan(session, options, settings, due)
+            # Every message of this run renders before the first is sent: a
+            # template that fails for one recipient stops the run with nothing sent.
+            session.preflight(going)
+            if not hooks.confirm(len(going)):
+                return SendOutcome("declined", recovered=session.recovered)
+            credential = _credential(settings, env, request.interactive)
+            progress = hooks.progress(len(going))
+            try:
+                with hooks.stopping() as stop, fatal_is_usage():
+                    report = run_parallel(session, lambda: SmtpTransport(settings, credential), request.connections,
+                                          options, stop=stop, progress=progress)
+            finally:
+                getattr(progress, "close", lambda: None)()
+            hooks.summary(session, report, options)
+            return SendOutcome("sent", report=report, recovered=session.recovered)
+    finally:
+        ledger.close()
+
+
+def exit_code(outcome: SendOutcome, interrupted_code: ExitCode = ExitCode.INTERRUPTED) -> ExitCode:
+    """The documented exit code of a send run."""
+    if outcome.mode in ("proof", "declined"):
+        return ExitCode.OK
+    if outcome.mode == "dry_run":
+        return ExitCode.OK if outcome.written else ExitCode.NOTHING_DUE
+    if outcome.mode == "nothing_due":
+        # A crash's in-flight messages need a decision: that is a problem, not "nothing due".
+        return ExitCode.PROBLEMS if outcome.recovered else ExitCode.NOTHING_DUE
+    assert outcome.report is not None
+    if outcome.report.interrupted:
+        return interrupted_code
+    return ExitCode.PROBLEMS if outcome.report.problems else ExitCode.OK
+
+
+def _options(campaign: Campaign, request: SendRequest, settings: SmtpSettings) -> SendOptions:
+    extra = campaign_run_settings(campaign)
+    retry = RetryPolicy(attempts=extra.get("retries", 4), base=extra.get("retry_delay", 2.0))
+    return SendOptions(kind=request.kind, batch=request.batch, retry_failed=request.retry_failed,
+                       resend_unknown=request.resend_unknown,
+                       max_consecutive_failures=extra.get("max_consecutive_failures", 5), retry=retry,
+                       rates=tuple(settings.rates), daily_quota=settings.daily_quota)
+
+
+def _ask_secret(settings: SmtpSettings, env: Mapping[str, str], interactive: bool) -> Secret | None:
+    return get_secret(settings, env, interactive=interactive)
+
+
+def _credential(settings: SmtpSettings, env: Mapping[str, str],
+                interactive: bool) -> Secret | Callable[[], Secret | None] | None:
+    """The credential strategy: OAuth2 tokens are asked for per connection
+    (they expire during a long run), a password once before the sessions open."""
+    if settings.auth_method == "xoauth2":
+        _ask_secret(settings, env, interactive)  # fail early if there is none
+        return lambda: _ask_secret(settings, env, interactive)
+    if settings.auth_method != "none":
+        return _ask_secret(settings, env, interactive)
+    return None
+
+
+def proof_address(address: str) -> str:
+    """The ``--test-to`` address, validated (ASCII form)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False).ascii_email
+    except EmailNotValidError as exc:
+        raise ConfigError(f"{address!r} is not an e-mail address: {exc}", key="--test-to") from None
+
+
+@contextlib.contextmanager
+def fatal_is_usage() -> Iterator[None]:
+    """A session refused for good when it opens (wrong password, untrusted certificate)
+    is configuration: exit 2, for a run and for a --test-to proof alike."""
+    try:
+        yield
+    except SmtpError as error:
+        result = getattr(error, "result", None)
+        if result is not None and result.status == "fatal":
+            error.exit_code = ExitCode.USAGE
+        raise
+
+
+__all__ = ["SendHooks", "SendOutcome", "SendRequest", "exit_code", "fatal_is_usage", "proof_address", "send"]
