@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ExitCode, LgpError
 from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding, Recipient, RecipientSheet, load_recipients
 
@@ -152,3 +153,20 @@ def _table(findings: tuple[Finding, ...]) -> list[str]:
 def _short(value: str | None) -> str:
     text = " ".join((value or "").split())
     return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 1] + "…"
+
+
+def check_campaign(campaign: Campaign, kind: str = "invitation") -> CheckReport:
+    """``check`` for a campaign: its sheet, with every message of ``kind`` rendered.
+
+    The event is loaded first, so a broken event file is an error (exit 2), not a row.
+    """
+    from lgp_mailer.event import load_event
+    from lgp_mailer.mail.build import MessageFactory
+
+    factory = MessageFactory(campaign, load_event(campaign.event_path), kind)
+
+    def render_one(recipient: Recipient) -> None:
+        factory.build(recipient)
+
+    return check_file(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None,
+                      render_one=render_one)

@@ -25,31 +25,11 @@ def check(
     Exit code 0 when clean, 1 when there are problems (warnings never count),
     2 when the input is unusable.
     """
-    from lgp_mailer.campaign.check import check_file, format_report
+    from lgp_mailer.campaign.check import check_campaign, format_report
 
     try:
-        chosen = resolve_campaign(campaign, event, recipients, sheet, column)
-        render_one = _renderer(chosen, kind)
-        report = check_file(
-            chosen.recipients_path, sheet=chosen.sheet, columns=dict(chosen.columns) or None, render_one=render_one
-        )
+        report = check_campaign(resolve_campaign(campaign, event, recipients, sheet, column), kind)
     except LgpError as error:
         raise fail(error) from None
     typer.echo(format_report(report))
     raise typer.Exit(int(report.exit_code))
-
-
-def _renderer(campaign, kind: str):
-    """``render_one(recipient)`` for the campaign's event and templates.
-
-    Loading the event here validates it first: a broken event file is exit 2.
-    """
-    from lgp_mailer.event import load_event
-    from lgp_mailer.mail.build import MessageFactory
-
-    factory = MessageFactory(campaign, load_event(campaign.event_path), kind)
-
-    def render_one(recipient) -> None:
-        factory.build(recipient)
-
-    return render_one
