@@ -7,6 +7,7 @@ import time
 
 import typer
 
+from lgp_mailer import kinds
 from lgp_mailer.cli.runtime import is_terminal
 
 _ORDER = ("pending", "sending", "sent", "deferred", "failed", "unknown", "invalid", "suppressed")
@@ -101,7 +102,7 @@ def print_hints(session, options, counts=None) -> None:
 
 
 def _hints(session, counts, options) -> list[str]:
-    command = "lgp-mailer send" if session.kind == "invitation" else "lgp-mailer remind"
+    command = kinds.get(session.kind).command
     due = len(session.due(options))
     hints = []
     if due:

@@ -26,6 +26,7 @@ from lgp_mailer.cli.common import (
     YesOpt,
     resolve_campaign,
 )
+from lgp_mailer import kinds
 from lgp_mailer.errors import ConfigError, ExitCode, LgpError, NothingDueError
 
 
@@ -90,7 +91,7 @@ def _targets(campaign, registrations: Path | None, *, day_before: bool, force: b
     event = load_event(campaign.event_path)
     now = now_utc()
     if day_before:
-        if not event.join_url:
+        if kinds.REMINDER.needs_join_url and not event.join_url:
             raise ConfigError("no join link: add [online] join_url to the event file", file=event.path, key="online.join_url")
         check_reminder_window(event, now, force=force)
     else:
@@ -111,9 +112,9 @@ def _targets(campaign, registrations: Path | None, *, day_before: bool, force: b
     _report_findings(regs, day_before=day_before, quiet=quiet)
     if day_before:
         targets = reminder_recipients(report)
-        return "reminder", targets, event, RecipientSheet(targets, list(regs.findings), path)
+        return kinds.REMINDER.name, targets, event, RecipientSheet(targets, list(regs.findings), path)
     targets = _not_registered(campaign, invited.recipients, report.registered_addresses())
-    return "nudge", targets, event, RecipientSheet(targets, [], campaign.recipients_path)
+    return kinds.NUDGE.name, targets, event, RecipientSheet(targets, [], campaign.recipients_path)
 
 
 def _report_findings(regs, *, day_before: bool, quiet: bool) -> None:
@@ -147,7 +148,7 @@ def _not_registered(campaign, recipients, registered: set[str]):
 
     ledger = open_campaign_ledger(campaign)
     try:
-        sent = {row.address.lower() for row in ledger.rows(campaign.campaign_id, "invitation") if row.status == "sent"}
+        sent = {row.address.lower() for row in ledger.rows(campaign.campaign_id, kinds.INVITATION.name) if row.status == "sent"}
     finally:
         ledger.close()
     return [r for r in recipients if r.email.lower() in sent and r.email.lower() not in registered]
