@@ -106,7 +106,7 @@ class _KindOptionInfo(OptionInfo):
         self._text = text
         super().__init__(default=..., param_decls=("--kind",), callback=_known_kind if strict else None)
 
-    @property  # type: ignore[override]
+    @property
     def help(self) -> str:
         return self._text.format(kinds=_either(kinds.names()))
 
