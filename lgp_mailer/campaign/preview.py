@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jinja2
 
+from lgp_mailer import kinds as registry
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
@@ -39,6 +40,11 @@ class PreviewReport:
     items: list[PreviewItem] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     first: Built | None = None
+
+    @property
+    def label(self) -> str:
+        """The kind's Hungarian label, for the gallery."""
+        return registry.label(self.kind)
 
     @property
     def rendered(self) -> int:
@@ -73,7 +79,7 @@ def select(recipients: list[Recipient], *, email: str | None = None, limit: int 
 def run_preview(
     campaign: Campaign,
     *,
-    kind: str = "invitation",
+    kind: str = registry.INVITATION.name,
     out_dir: Path | None = None,
     limit: int | None = None,
     email: str | None = None,
@@ -129,7 +135,7 @@ _GALLERY = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 td,th{border-bottom:1px solid #e5e7eb;padding:6px 8px;text-align:left;vertical-align:top;font-size:14px}
 th{background:#f3f4f6}.bad{color:#b91c1c}</style></head><body>
 <h1>Előnézet: {{ r.event.title }}</h1>
-<p>Kampány: {{ r.campaign.campaign_id }} · üzenet típusa: {{ r.kind }} · {{ r.rendered }} levél elkészült,
+<p>Kampány: {{ r.campaign.campaign_id }} · üzenet típusa: {{ r.label }} · {{ r.rendered }} levél elkészült,
 {{ r.failed }} hibás · a címlista {{ r.sheet_problems }} hibás sort tartalmaz.</p>
 <table><thead><tr><th>#</th><th>Önkormányzat</th><th>Cím</th><th>Megszólítás</th><th>Tárgy</th><th>Fájlok</th></tr></thead><tbody>
 {% for item in r.items %}<tr><td>{{ loop.index }}</td><td>{{ item.recipient.municipalities|join(", ") }}</td>
@@ -145,9 +151,9 @@ def _gallery(report: PreviewReport) -> str:
     return _GALLERY.render(r=report)
 
 
-def lint_campaign(campaign: Campaign, kinds: tuple[str, ...] = ("invitation", "reminder", "nudge"), *,
+def lint_campaign(campaign: Campaign, kinds: tuple[str, ...] | None = None, *,
                   email: str | None = None, spamassassin: bool = True) -> list:
-    """Lint the first recipient's message (or ``email``'s) of each kind."""
+    """Lint the first recipient's message (or ``email``'s) of each kind (default: every declared kind)."""
     from lgp_mailer.mail.lint import lint_message
 
     event, sheet = load_inputs(campaign)
@@ -155,8 +161,8 @@ def lint_campaign(campaign: Campaign, kinds: tuple[str, ...] = ("invitation", "r
     if not recipient:
         raise ConfigError("the sheet has no valid recipient to lint a message for", file=campaign.recipients_path)
     reports = []
-    for kind in kinds:
-        if kind == "reminder" and not event.join_url:
+    for kind in registry.names() if kinds is None else kinds:
+        if registry.get(kind).needs_join_url and not event.join_url:
             continue  # no join link, no reminder: remind refuses to send one
         built = MessageFactory(campaign, event, kind).build(recipient[0])
         reports.append(lint_message(built.as_bytes(), kind, spamassassin=spamassassin))

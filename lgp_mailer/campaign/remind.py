@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from lgp_mailer import kinds
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, NothingDueError
 from lgp_mailer.event import Event, load_event
@@ -92,7 +93,7 @@ def now_utc() -> dt.datetime:
 class RemindTargets:
     """Who a ``remind`` run writes to, and what the registrations file said."""
 
-    kind: str  # "reminder" or "nudge"
+    kind: str  # kinds.REMINDER or kinds.NUDGE
     recipients: list[Recipient]
     event: Event
     sheet: RecipientSheet
@@ -108,7 +109,7 @@ def targets(campaign: Campaign, registrations: Path | None, *, day_before: bool,
     event = load_event(campaign.event_path)
     now = now or now_utc()
     if day_before:
-        if not event.join_url:
+        if kinds.REMINDER.needs_join_url and not event.join_url:
             raise ConfigError("no join link: add [online] join_url to the event file", file=event.path,
                               key="online.join_url")
         check_reminder_window(event, now, force=force)
@@ -125,14 +126,14 @@ def targets(campaign: Campaign, registrations: Path | None, *, day_before: bool,
     if day_before:
         chosen = reminder_recipients(report)
         sheet = RecipientSheet(chosen, list(regs.findings), path)
-        return RemindTargets("reminder", chosen, event, sheet, lines, regs)
+        return RemindTargets(kinds.REMINDER.name, chosen, event, sheet, lines, regs)
     chosen = _not_registered(campaign, invited.recipients, report.registered_addresses(), env)
-    return RemindTargets("nudge", chosen, event, RecipientSheet(chosen, [], campaign.recipients_path), lines, regs)
+    return RemindTargets(kinds.NUDGE.name, chosen, event, RecipientSheet(chosen, [], campaign.recipients_path), lines, regs)
 
 
 def _not_registered(campaign: Campaign, recipients: list[Recipient], registered: set[str],
                     env: Mapping[str, str]) -> list[Recipient]:
     """Invited recipients whose invitation was sent and who have not registered."""
     with open_campaign_ledger(campaign.database, env) as ledger:
-        sent = ledger.sent_addresses(campaign.campaign_id, "invitation")
+        sent = ledger.sent_addresses(campaign.campaign_id, kinds.INVITATION.name)
     return [r for r in recipients if r.email.lower() in sent and r.email.lower() not in registered]

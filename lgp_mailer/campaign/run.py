@@ -72,7 +72,9 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from itertools import islice
 
+from lgp_mailer import kinds
 from lgp_mailer.errors import SmtpError
+from lgp_mailer.kinds import Kind
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.campaign.session import Outcome, Progress, SendOptions, SendReport, SendSession
 from lgp_mailer.ledger.store import LedgerRow
@@ -95,9 +97,10 @@ _END = object()
 _factory: MessageFactory | None = None
 
 
-def _init_renderer(campaign, event, kind: str, calendar, parent: int) -> None:
+def _init_renderer(campaign, event, kind: Kind, calendar, parent: int) -> None:
     global _factory
-    _factory = MessageFactory(campaign, event, kind)
+    kinds.register(kind)  # a kind registered at run time is unknown to a spawned process
+    _factory = MessageFactory(campaign, event, kind.name)
     _factory.calendar = calendar  # the parent's entry: one DTSTAMP, the same bytes as in one process
     threading.Thread(target=_exit_with_parent, args=(parent,), name="lgp-render-watch", daemon=True).start()
 
@@ -137,7 +140,8 @@ def _render_pool(session: SendSession, processes: int) -> ProcessPoolExecutor | 
         return None
     context = multiprocessing.get_context("spawn")  # no fork of a process with threads; as on Windows
     return ProcessPoolExecutor(processes, mp_context=context, initializer=_init_renderer,
-                               initargs=(session.campaign, session.event, session.kind, factory.calendar, os.getpid()))
+                               initargs=(session.campaign, session.event, kinds.get(session.kind), factory.calendar,
+                                         os.getpid()))
 
 
 # -- the due rows, a page at a time ----------------------------------------------------------

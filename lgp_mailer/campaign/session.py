@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lgp_mailer import kinds
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event
@@ -32,7 +33,7 @@ DAY = dt.timedelta(days=1)
 
 @dataclass(frozen=True)
 class SendOptions:
-    kind: str = "invitation"
+    kind: str = kinds.INVITATION.name
     batch: int | None = None  # the next N due messages; skipped rows do not count
     retry_failed: bool = False
     resend_unknown: bool = False
@@ -86,7 +87,7 @@ class SendSession:
     counts shown for confirmation are the counts that will be sent from.
     """
 
-    def __init__(self, campaign: Campaign, ledger: Ledger, kind: str = "invitation", *,
+    def __init__(self, campaign: Campaign, ledger: Ledger, kind: str = kinds.INVITATION.name, *,
                  recipients: list[Recipient] | None = None, event: Event | None = None,
                  sheet: RecipientSheet | None = None) -> None:
         self.campaign = campaign
@@ -198,7 +199,7 @@ class SendSession:
         return written
 
 
-def send_proof(campaign: Campaign, transport: Transport, to: str, *, kind: str = "invitation",
+def send_proof(campaign: Campaign, transport: Transport, to: str, *, kind: str = kinds.INVITATION.name,
                email: str | None = None, recipients: list[Recipient] | None = None,
                event: Event | None = None) -> tuple[Recipient, SendResult]:
     """A proof copy of one recipient's message to ``to``; never logged as sent to the recipient.

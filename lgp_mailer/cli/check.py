@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from lgp_mailer.cli.app import app, fail
-from lgp_mailer.cli.common import CampaignOpt, ColumnOpt, EventOpt, RecipientsOpt, SheetOpt, resolve_campaign
+from lgp_mailer.cli.common import CampaignOpt, ColumnOpt, EventOpt, RecipientsOpt, SheetOpt, kind_option, resolve_campaign
+from lgp_mailer import kinds
 from lgp_mailer.errors import LgpError
 
 
@@ -18,7 +19,7 @@ def check(
     recipients: RecipientsOpt = None,
     sheet: SheetOpt = None,
     column: ColumnOpt = None,
-    kind: Annotated[str, typer.Option(help="invitation, reminder or nudge: the messages to render.")] = "invitation",
+    kind: Annotated[str, kind_option("{kinds}: the messages to render.")] = kinds.INVITATION.name,
 ) -> None:
     """Check the recipient sheet and render every message without writing or sending anything.
 

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.models import OptionInfo
 
+from lgp_mailer import kinds
 from lgp_mailer.config import Campaign, find_campaign
 
 CampaignOpt = Annotated[
@@ -124,3 +126,46 @@ def smtp_flags(host=None, port=None, security=None, username=None, auth=None, ra
         "rate": list(rate) if rate else None, "daily_quota": daily_quota, "timeout": timeout,
         "messages_per_connection": messages_per_connection, "cafile": cafile, "insecure": True if insecure else None,
     }  # fmt: skip
+
+
+# -- --kind: the choices come from the kinds registry when the command runs -----------------
+
+
+def _either(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+class _KindOptionInfo(OptionInfo):
+    """A ``--kind`` option whose help names the kinds declared when the command is built.
+
+    Typer builds the click command from this object on every run, so reading
+    ``help`` then rather than at import lets a kind registered later show up.
+    """
+
+    def __init__(self, text: str, *, strict: bool) -> None:
+        self._text = text
+        super().__init__(default=..., param_decls=("--kind",), callback=_known_kind if strict else None)
+
+    @property
+    def help(self) -> str:
+        return self._text.format(kinds=_either(kinds.names()))
+
+    @help.setter
+    def help(self, value: object) -> None:  # OptionInfo.__init__ sets it; ours is computed
+        pass
+
+
+def _known_kind(value: str | None) -> str | None:
+    if value is not None and value not in kinds.KINDS:
+        raise typer.BadParameter(f"unknown message kind {value!r} (expected one of: {', '.join(kinds.names())})")
+    return value
+
+
+def kind_option(text: str) -> Any:
+    """A ``--kind`` that must name a declared kind; ``{kinds}`` in ``text`` lists them."""
+    return _KindOptionInfo(text, strict=True)
+
+
+def kind_filter_option(text: str) -> Any:
+    """A ``--kind`` filter over the sent log: any kind in it, declared or not (help lists the declared ones)."""
+    return _KindOptionInfo(text, strict=False)

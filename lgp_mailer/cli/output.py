@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import typer
 
+from lgp_mailer import kinds
 from lgp_mailer.cli.runtime import is_terminal
 from lgp_mailer.errors import ExitCode
 
@@ -105,7 +106,7 @@ def print_hints(session, options, counts=None) -> None:
 
 
 def _hints(session, counts, options) -> list[str]:
-    command = "lgp-mailer send" if session.kind == "invitation" else "lgp-mailer remind"
+    command = kinds.get(session.kind).command
     due = len(session.due(options))
     hints = []
     if due:

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from lgp_mailer.cli.app import app, fail
-from lgp_mailer.cli.common import CampaignOpt, ColumnOpt, EventOpt, RecipientsOpt, SheetOpt, resolve_campaign
+from lgp_mailer.cli.common import CampaignOpt, ColumnOpt, EventOpt, RecipientsOpt, SheetOpt, kind_option, resolve_campaign
+from lgp_mailer import kinds
 from lgp_mailer.errors import ExitCode, LgpError
 
 _SHOWN_HEADERS = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID")
@@ -21,7 +22,7 @@ def preview(
     recipients: RecipientsOpt = None,
     sheet: SheetOpt = None,
     column: ColumnOpt = None,
-    kind: Annotated[str, typer.Option(help="invitation, reminder or nudge.")] = "invitation",
+    kind: Annotated[str, kind_option("{kinds}.")] = kinds.INVITATION.name,
     out: Annotated[Path | None, typer.Option("--out", help="Preview folder (default: the campaign's preview_dir).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N recipients.")] = None,
     email: Annotated[str | None, typer.Option(help="Only the recipient with this address.")] = None,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from lgp_mailer import kinds
 from lgp_mailer.cli import common as so
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
@@ -55,7 +56,7 @@ def send(
                           messages_per_connection, cafile, insecure)
     try:
         chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
-        code = run_send(chosen, flags, kind="invitation", batch=batch, yes=yes, dry_run=dry_run, test_to=test_to,
+        code = run_send(chosen, flags, kind=kinds.INVITATION.name, batch=batch, yes=yes, dry_run=dry_run, test_to=test_to,
                         email=email, retry_failed=retry_failed, resend_unknown=resend_unknown,
                         non_interactive=non_interactive, quiet=quiet, connections=connections)
     except LgpError as error:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from lgp_mailer.cli.app import app, fail
-from lgp_mailer.cli.common import CampaignOpt, open_ledger_for
+from lgp_mailer.cli.common import CampaignOpt, kind_filter_option, open_ledger_for
 from lgp_mailer.errors import ExitCode, LgpError
 
 log_app = typer.Typer(name="log", help="The sent log: export it for colleagues.", no_args_is_help=True,
@@ -17,7 +17,7 @@ log_app = typer.Typer(name="log", help="The sent log: export it for colleagues."
 app.add_typer(log_app, name="log")
 
 CampaignIdOpt = Annotated[str | None, typer.Option("--campaign-id", help="Only this campaign id (default: every campaign in the sent log).")]
-KindOpt = Annotated[str | None, typer.Option("--kind", help="Only this kind: invitation, reminder or nudge.")]
+KindOpt = Annotated[str | None, kind_filter_option("Only this kind: {kinds}.")]
 BAR_WIDTH = 40
 # Distinct glyphs as well as colours: the bars must read without colour too.
 _SEGMENTS = (("sent", "█", "green"), ("due", "▓", "yellow"), ("blocked", "▒", "red"))

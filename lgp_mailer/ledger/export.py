@@ -17,9 +17,10 @@ One row per recipient and kind, in sheet order, with these fixed columns
 | Utolsó próbálkozás            | last attempt, likewise                                           |
 | Utolsó SMTP-válasz            | the server's last reply (code, enhanced code and words)          |
 
-Levél típusa (ledger kind → value): `invitation` → `meghívó`, `reminder` →
-`emlékeztető`, `nudge` → `regisztrációs felhívás`; an unknown kind is
-written as it is.
+Levél típusa (ledger kind → value): the kind's Hungarian label as
+``kinds.py`` declares it (`invitation` → `meghívó`, `reminder` →
+`emlékeztető`, `nudge` → `regisztrációs felhívás`); a kind this version
+does not know is written as it is.
 
 Állapot (ledger status → value):
 
@@ -64,6 +65,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from lgp_mailer import kinds
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.ledger.store import Ledger, LedgerRow
 
@@ -83,7 +85,6 @@ HEADERS = (
     "Utolsó próbálkozás",
     "Utolsó SMTP-válasz",
 )
-KINDS_HU = {"invitation": "meghívó", "reminder": "emlékeztető", "nudge": "regisztrációs felhívás"}
 STATUSES_HU = {
     "pending": "küldésre vár",
     "sending": "küldés alatt",
@@ -118,7 +119,7 @@ def export_row(row: LedgerRow) -> tuple[str | int, ...]:
         "; ".join(row.municipalities),
         row.county or "",
         row.address,
-        KINDS_HU.get(row.kind, row.kind),
+        kinds.label(row.kind),
         STATUSES_HU.get(row.status, row.status),
         row.message_id or "",
         row.attempts,
@@ -198,5 +199,5 @@ def export_log(ledger: Ledger, path: Path, *, campaign_id: str | None = None, ki
         raise LgpError(f"cannot write the export: {error.strerror or error}", file=path) from error
 
 
-__all__ = ["HEADERS", "KINDS_HU", "STATUSES_HU", "export_log", "export_row", "local_time", "neutralise",
+__all__ = ["HEADERS", "STATUSES_HU", "export_log", "export_row", "local_time", "neutralise",
            "write_csv", "write_xlsx"]

@@ -10,7 +10,8 @@ JSON-able dict; ``status --json`` prints exactly that::
       "campaigns": [                       # one entry per (campaign, kind)
         {
           "campaign_id": "lgp-2020-06-18-innovaciok",
-          "kind": "invitation",            # invitation, reminder, nudge
+          "kind": "invitation",            # any kind in the ledger (see kinds.py)
+          "label": "meghívó",              # its Hungarian label (the kind itself if not declared)
           "command": "lgp-mailer send",    # the command that sends this kind
           "total": 3200,                   # rows, including rows no longer in the sheet
           "counts": {"pending": 0, "sending": 0, "sent": 3100, ...},   # every status, 0 when none
@@ -43,15 +44,9 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from lgp_mailer import kinds
 from lgp_mailer.ledger.runlock import current_lock
 from lgp_mailer.ledger.store import STATUSES, Ledger, LedgerRow, utc_iso
-
-# The command that sends each ledger kind (issue 6 adds reminder and nudge).
-COMMANDS = {
-    "invitation": "lgp-mailer send",
-    "reminder": "lgp-mailer remind --day-before",
-    "nudge": "lgp-mailer remind --not-registered",
-}
 
 # Statuses that need attention, in the order shown, with what they mean and
 # how to deal with them.  ``{command}`` is the kind's sending command.
@@ -71,7 +66,9 @@ DUE_STATUSES = ("pending", "deferred")
 
 
 def command_for(kind: str) -> str:
-    return COMMANDS.get(kind, f"lgp-mailer send  (kind {kind})")
+    """The command that sends ``kind``, as ``kinds.py`` declares it."""
+    declared = kinds.KINDS.get(kind)
+    return declared.command if declared is not None else f"lgp-mailer send  (kind {kind})"
 
 
 def _counts(rows: Iterable[LedgerRow]) -> dict[str, int]:
@@ -129,6 +126,7 @@ def kind_status(ledger: Ledger, campaign_id: str, kind: str) -> dict[str, Any]:
     return {
         "campaign_id": campaign_id,
         "kind": kind,
+        "label": kinds.label(kind),
         "command": command,
         "total": len(rows),
         "counts": counts,
@@ -157,4 +155,4 @@ def ledger_status(ledger: Ledger, campaign_id: str | None = None, kind: str | No
     }
 
 
-__all__ = ["BLOCKED", "COMMANDS", "command_for", "kind_status", "ledger_status"]
+__all__ = ["BLOCKED", "command_for", "kind_status", "ledger_status"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
+from lgp_mailer import kinds
 from lgp_mailer.mail.mime import Envelope, compose_fast, message_id, to_bytes
 from lgp_mailer.config import Campaign
 from lgp_mailer.mail.dkim import DkimSigner
@@ -46,10 +47,11 @@ class Built:
 class MessageFactory:
     """Builds the messages of one kind for one campaign and event."""
 
-    def __init__(self, campaign: Campaign, event: Event, kind: str = "invitation", *, renderer: Renderer | None = None) -> None:
+    def __init__(self, campaign: Campaign, event: Event, kind: str = kinds.INVITATION.name, *, renderer: Renderer | None = None) -> None:
         self.campaign = campaign
         self.event = event
         self.kind = kind
+        declared = kinds.get(kind)
         self.renderer = renderer or Renderer(campaign.template_dirs, kind)
         self.signer = DkimSigner(campaign.dkim) if campaign.dkim is not None else None
         # One entry for every letter of the run: the same bytes, one DTSTAMP.
@@ -58,9 +60,9 @@ class MessageFactory:
             uid=event_uid(event, campaign.campaign_id, campaign.sender.domain),
             organizer_name=campaign.sender.name,
             organizer_email=campaign.sender.reply_to or campaign.sender.email,
-            reminder=kind == "reminder",
+            kind=declared,
             stamp=dt.datetime.now(dt.timezone.utc),
-        )
+        ) if declared.calendar_method else None
 
     def context(self, recipient: Recipient) -> Mapping[str, Any]:
         return {

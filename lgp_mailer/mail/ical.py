@@ -3,7 +3,8 @@
 One entry per event, the same for every recipient: an ORGANIZER and no
 ATTENDEE (this is an announcement, not a meeting request that asks for
 replies), times in Europe/Budapest with a VTIMEZONE covering only the
-event's year, a stable UID and a SEQUENCE.  The invitation carries the event
+event's year, a stable UID and a SEQUENCE.  Each kind declares its METHOD and
+SEQUENCE rule (see ``kinds.py``): the invitation and the nudge carry the event
 file's SEQUENCE; the reminder carries the same UID with SEQUENCE + 1 and the
 join link, so a calendar that imported the first entry updates it instead of
 adding a second one.
@@ -26,14 +27,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from zoneinfo import ZoneInfo
 
 from lgp_mailer.event import Event
+from lgp_mailer.kinds import Kind
 
 TZID = "Europe/Budapest"
 BUDAPEST = ZoneInfo(TZID)
-METHOD = "PUBLISH"
+METHOD = "PUBLISH"  # the shipped kinds' method
 FILENAME = "meghivo.ics"
+_METHOD_LINE = re.compile(r"^METHOD:([A-Za-z-]+)\r?$", re.MULTILINE)
+
+
+def method_of(calendar: str) -> str:
+    """The entry's METHOD, which the MIME part's ``method`` parameter must repeat (RFC 6047)."""
+    match = _METHOD_LINE.search(calendar)
+    return match.group(1) if match else METHOD
 
 
 def event_uid(event: Event, campaign_id: str, domain: str) -> str:
@@ -50,21 +60,21 @@ def calendar_entry(
     uid: str,
     organizer_name: str,
     organizer_email: str,
-    reminder: bool,
+    kind: Kind,
     stamp: dt.datetime,
 ) -> str:
-    """The ``.ics`` text (CRLF line ends, as RFC 5545 writes them)."""
+    """The ``.ics`` text of ``kind``'s entry (CRLF line ends, as RFC 5545 writes them)."""
     from icalendar import Calendar, Event as VEvent, Timezone, vCalAddress, vText
 
     cal = Calendar()
     cal.add("prodid", "-//lgp-mailer//Legjobb Onkormanyzati Gyakorlatok Programja//HU")
     cal.add("version", "2.0")
-    cal.add("method", METHOD)
+    cal.add("method", kind.calendar_method or METHOD)
     first, last = dt.date(event.date.year, 1, 1), dt.date(event.date.year, 12, 31)
     cal.add_component(Timezone.from_tzid(TZID, first_date=first, last_date=last))
     entry = VEvent()
     entry.add("uid", uid)
-    entry.add("sequence", event.calendar_sequence + (1 if reminder else 0))
+    entry.add("sequence", event.calendar_sequence + kind.sequence_offset)
     entry.add("dtstamp", stamp.astimezone(dt.timezone.utc))
     entry.add("dtstart", dt.datetime.combine(event.date, event.start, tzinfo=BUDAPEST))
     entry.add("dtend", dt.datetime.combine(event.date, event.end, tzinfo=BUDAPEST))
@@ -72,7 +82,7 @@ def calendar_entry(
     organizer = vCalAddress(f"mailto:{organizer_email}")
     organizer.params["cn"] = vText(organizer_name)
     entry.add("organizer", organizer)
-    if reminder and event.join_url:
+    if kind.join_link and event.join_url:
         entry.add("location", f"{event.platform_name}: {event.join_url}")
         entry.add("url", event.join_url)
         details = [f"Csatlakozás: {event.join_url}"]

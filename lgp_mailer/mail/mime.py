@@ -75,7 +75,7 @@ class Envelope:
     date: dt.datetime | None = None
     logo: Path | None = None
     logo_cid: str | None = None
-    calendar: str | None = None  # an iCalendar PUBLISH entry, attached as meghivo.ics
+    calendar: str | None = None  # an iCalendar entry (the kind's METHOD), attached as meghivo.ics
     extra_headers: tuple[tuple[str, str], ...] = ()  # List-Id, List-Unsubscribe...: ASCII only
 
 
@@ -111,10 +111,10 @@ def _attach_calendar(msg: EmailMessage, envelope: Envelope) -> None:
     # for what Outlook, Gmail and Apple Mail do with each placement.
     if envelope.calendar is None:
         return
-    from lgp_mailer.mail.ical import FILENAME, METHOD
+    from lgp_mailer.mail.ical import FILENAME, method_of
 
     msg.add_attachment(envelope.calendar, subtype="calendar", charset="utf-8", cte="base64",
-                       filename=FILENAME, params={"method": METHOD})
+                       filename=FILENAME, params={"method": method_of(envelope.calendar)})
 
 
 @functools.lru_cache(maxsize=8192)
@@ -199,11 +199,11 @@ def _multipart(subtype: str):
 @functools.lru_cache(maxsize=8)
 def _calendar_part(calendar: str) -> EmailMessage:
     # One part for every letter of a run: the generator only reads it.
-    from lgp_mailer.mail.ical import FILENAME, METHOD
+    from lgp_mailer.mail.ical import FILENAME, method_of
 
     part = EmailMessage(policy=POLICY)
     part.set_content(calendar, subtype="calendar", charset="utf-8", cte="base64", filename=FILENAME,
-                     params={"method": METHOD})
+                     params={"method": method_of(calendar)})
     return part
 
 

@@ -18,10 +18,9 @@ from typing import Any
 
 import jinja2
 
-from lgp_mailer import hungarian
+from lgp_mailer import hungarian, kinds
 from lgp_mailer.errors import TemplateError
 
-KINDS = ("invitation", "reminder", "nudge")
 # Text that must never reach a recipient: template syntax and missing values.
 _LEAKS = re.compile(r"\{\{|\}\}|\{%|%\}|\bNone\b|\b[Nn]a[Nn]\b|\bundefined\b")
 # Every _LEAKS match contains one of these.
@@ -102,22 +101,21 @@ def _environment(dirs: Sequence[Path], *, html: bool) -> jinja2.Environment:
 
 
 class Renderer:
-    """Renders one kind of message (invitation, reminder, nudge) from ``templates/``.
+    """Renders one kind of message (see :mod:`lgp_mailer.kinds`) from ``templates/``.
 
     Templates are looked up in ``dirs`` in order, so a campaign can override a
     single template and inherit the rest from the shipped set.
     """
 
     def __init__(self, dirs: Sequence[Path], kind: str = "invitation", *, inline_css: bool = True) -> None:
-        if kind not in KINDS:
-            raise TemplateError(f"unknown message kind {kind!r} (expected one of: {', '.join(KINDS)})")
+        subject, text, html = kinds.get(kind).templates
         self.kind = kind
         self.dirs = tuple(dirs)
         self._text_env = _environment(self.dirs, html=False)
         self._html_env = _environment(self.dirs, html=True)
-        self._subject = self._load(self._text_env, f"{kind}.subject.j2")
-        self._text = self._load(self._text_env, f"{kind}.txt.j2")
-        self._html = self._load(self._html_env, f"{kind}.html.j2")
+        self._subject = self._load(self._text_env, subject)
+        self._text = self._load(self._text_env, text)
+        self._html = self._load(self._html_env, html)
         self._inline = _css_inliner() if inline_css else None
 
     def _load(self, env: jinja2.Environment, name: str) -> jinja2.Template:
@@ -141,7 +139,7 @@ class Renderer:
                 raise TemplateError(f"rendered {part} contains {leak!r}: a value is missing or a tag is broken",
                                     file=f"{self.kind} templates")
         if not subject:
-            raise TemplateError("the subject is empty", file=f"{self.kind}.subject.j2")
+            raise TemplateError("the subject is empty", file=self._subject.name)
         return Rendered(subject, text, html)
 
     def _run(self, template: jinja2.Template, context: Mapping[str, Any]) -> str:

@@ -1,0 +1,114 @@
+"""The one declared list of message kinds: what each kind is, in one entry.
+
+A kind is a letter the campaign sends: the invitation, the day-before
+reminder with the join link, the nudge to register.  Everything that differs
+between kinds is declared here, and every other module reads it from here:
+
+* ``name``: the id in the sent log, in Message-IDs and on the command line;
+* ``label``: the Hungarian name in exports and in the preview gallery;
+* ``template``: the prefix of its three templates
+  (``<template>.subject.j2``, ``.txt.j2``, ``.html.j2``);
+* ``calendar_method``, ``sequence_offset``, ``join_link``: the calendar entry
+  it carries (``None``: none), the offset added to the event file's SEQUENCE
+  (the reminder updates the invitation's entry, so it adds 1), and whether
+  the entry carries the join link instead of the registration link;
+* ``needs_join_url``: it cannot be sent without ``[online] join_url``;
+* ``audience``: who is due for it (one of :data:`AUDIENCES`);
+* ``command``: the command that sends it, as ``status`` and hints print it.
+
+Adding a kind means one :func:`register` call, its templates and its tests.
+The registry is read at run time, so a kind registered after import (a test,
+a plug-in) is as good as a shipped one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lgp_mailer.errors import ConfigError
+
+# Who is due for a kind.
+SHEET = "sheet"  # everyone on the contact sheet
+REGISTRANTS = "registrants"  # everyone in the registration form's export
+INVITED_NOT_REGISTERED = "invited_not_registered"  # invitation sent, not registered
+AUDIENCES = (SHEET, REGISTRANTS, INVITED_NOT_REGISTERED)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of message; see the module docstring for each field."""
+
+    name: str
+    label: str
+    command: str
+    audience: str = SHEET
+    template: str = ""  # default: the name
+    calendar_method: str | None = "PUBLISH"
+    sequence_offset: int = 0
+    join_link: bool = False
+    needs_join_url: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.replace("_", "").replace("-", "").isalnum() or not self.name.isascii():
+            raise ConfigError(f"a message kind's name must be ASCII letters, digits, '-' or '_', got {self.name!r}")
+        if self.audience not in AUDIENCES:
+            raise ConfigError(f"message kind {self.name!r}: audience {self.audience!r} is not one of: "
+                              f"{', '.join(AUDIENCES)}")
+        if not self.template:
+            object.__setattr__(self, "template", self.name)
+
+    @property
+    def templates(self) -> tuple[str, str, str]:
+        """The subject, plain-text and HTML template names, in that order."""
+        return (f"{self.template}.subject.j2", f"{self.template}.txt.j2", f"{self.template}.html.j2")
+
+
+# Declaration order is the order shown in help, lint and error messages.
+KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Add ``kind`` (or replace the one of the same name, keeping its place); returns it."""
+    KINDS[kind.name] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    """Remove a kind registered at run time (tests use this to clean up)."""
+    KINDS.pop(name, None)
+
+
+def names() -> tuple[str, ...]:
+    return tuple(KINDS)
+
+
+def get(name: str) -> Kind:
+    """The kind called ``name``; a clear error naming the valid ones otherwise."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ConfigError(f"unknown message kind {name!r} (expected one of: {', '.join(KINDS)})",
+                          key="kind") from None
+
+
+def label(name: str) -> str:
+    """The Hungarian label of ``name``; a kind this version does not know is shown as it is."""
+    kind = KINDS.get(name)
+    return kind.label if kind is not None else name
+
+
+INVITATION = register(Kind(
+    "invitation", "meghívó", "lgp-mailer send",
+))
+REMINDER = register(Kind(
+    "reminder", "emlékeztető", "lgp-mailer remind --day-before", audience=REGISTRANTS,
+    sequence_offset=1, join_link=True, needs_join_url=True,
+))
+NUDGE = register(Kind(
+    "nudge", "regisztrációs felhívás", "lgp-mailer remind --not-registered", audience=INVITED_NOT_REGISTERED,
+))
+
+__all__ = [
+    "AUDIENCES", "INVITATION", "INVITED_NOT_REGISTERED", "KINDS", "NUDGE", "REGISTRANTS", "REMINDER", "SHEET",
+    "Kind", "get", "label", "names", "register", "unregister",
+]
