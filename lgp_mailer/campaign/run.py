@@ -88,7 +88,8 @@ from lgp_mailer.campaign.session import (
     transport_name,
 )
 from lgp_mailer.ledger.store import BUSY_TIMEOUT_MS, LedgerRow
-from lgp_mailer.smtp.transport import RateLimiter, SendResult, Transport, send_with_retry
+from lgp_mailer.smtp.pacing import RateLimiter, send_with_retry
+from lgp_mailer.smtp.transport import SendResult, Transport
 
 log = logging.getLogger(__name__)
 

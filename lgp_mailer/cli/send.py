@@ -75,7 +75,8 @@ def _send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_f
     from lgp_mailer.smtp.credentials import get_secret
     from lgp_mailer.campaign.run import run_parallel
     from lgp_mailer.campaign.session import SendOptions, SendSession, send_proof
-    from lgp_mailer.smtp.transport import RetryPolicy, SmtpTransport
+    from lgp_mailer.smtp.pacing import RetryPolicy
+    from lgp_mailer.smtp.transport import SmtpTransport
 
     resolved = so.resolve(campaign, flags)
     settings = resolved.settings
