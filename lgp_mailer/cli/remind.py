@@ -84,7 +84,8 @@ def _targets(campaign, registrations: Path | None, *, day_before: bool, force: b
     """Check the window, load and match registrations, and pick who gets the message."""
     from lgp_mailer.event import load_event
     from lgp_mailer.sheets.recipients import RecipientSheet, load_recipients
-    from lgp_mailer.sheets.registrations import format_match_report, load_registrations, match_registrations, reminder_recipients
+    from lgp_mailer.campaign.matching import format_match_report, match_registrations, reminder_recipients
+    from lgp_mailer.sheets.registrations import load_registrations
     from lgp_mailer.campaign.remind import check_nudge_window, check_reminder_window, now_utc
 
     event = load_event(campaign.event_path)
