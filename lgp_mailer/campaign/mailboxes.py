@@ -17,7 +17,7 @@ import imaplib
 import mailbox
 import os
 import ssl
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -150,5 +150,5 @@ def _imap_folder(name: str) -> str:
     return '"' + "".join(out).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _imap_text(data) -> str:
+def _imap_text(data: Iterable[object] | None) -> str:
     return " ".join(d.decode("utf-8", "replace") if isinstance(d, bytes) else str(d) for d in data or [])

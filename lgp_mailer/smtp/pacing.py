@@ -77,7 +77,8 @@ class RetryPolicy:
 
     def delay(self, retry: int, rng: Callable[[], float] = random.random) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random."""
-        full = min(self.cap, self.base * 2 ** (retry - 1))
+        doubling: int = 2 ** (retry - 1)  # typed: int ** int is Any to mypy
+        full = min(self.cap, self.base * doubling)
         return full / 2 + rng() * full / 2
 
 
