@@ -9,7 +9,13 @@ Where a campaign comes from, in order:
 
 Options given on the command line (``--event``, ``--recipients``...) override
 the file's values; see :func:`dataclasses.replace`.  SMTP settings keep their
-own flag > environment > file > default order (``smtpconfig``).
+own flag > environment > file > default order (``smtp/settings.py``).
+
+The shipped example campaign lives inside the wheel or beside the package in
+a checkout: a wheel carries the top-level ``templates/``, ``events/``,
+``recipients/``, ``registrations/`` and ``lgp-mailer.toml`` under
+``lgp_mailer/_shipped/`` (see pyproject.toml); an editable install or a plain
+checkout finds them beside the package (:func:`shipped_root`).
 """
 
 from __future__ import annotations
@@ -20,13 +26,13 @@ import tomllib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from lgp_mailer.mail.dkim import dkim_settings
 from lgp_mailer.errors import ConfigError
-from lgp_mailer.shipped import CAMPAIGN_FILE, shipped_root, shipped_templates
 
+CAMPAIGN_FILE = "lgp-mailer.toml"
 _CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,99}$")
 _TOP_KEYS = {
     "campaign_id", "event", "recipients", "sheet", "templates", "preview_dir", "outbox_dir",
@@ -66,6 +72,13 @@ class Sender:
 
 
 @dataclass(frozen=True)
+class DkimSettings:
+    key_file: Path
+    selector: str
+    domain: str
+
+
+@dataclass(frozen=True)
 class Campaign:
     """Everything a command needs to know about one mailing, resolved to absolute paths."""
 
@@ -85,7 +98,21 @@ class Campaign:
     shipped: bool = False
     registrations_path: Path | None = None
     registrations_max_age_hours: float = 12.0
-    dkim: Any = None  # DkimSettings when the campaign signs its mail
+    dkim: DkimSettings | None = None  # when the campaign signs its mail
+
+
+@cache
+def shipped_root() -> Path:
+    """The folder holding the shipped example campaign (wheel or checkout)."""
+    package = Path(__file__).resolve().parent
+    for root in (package / "_shipped", package.parent):
+        if (root / CAMPAIGN_FILE).is_file() and (root / "templates").is_dir():
+            return root
+    raise ConfigError("the shipped example campaign is missing from this installation; reinstall lgp-mailer")
+
+
+def shipped_templates() -> Path:
+    return shipped_root() / "templates"
 
 
 def find_campaign(explicit: Path | None = None, *, cwd: Path | None = None, env: Mapping[str, str] = os.environ) -> Campaign:
@@ -216,6 +243,21 @@ def _sender(raw: Any, err, rel) -> Sender:
         unsubscribe_url=url.strip() if url else None,
         list_id=list_id,
     )
+
+
+def dkim_settings(table: object, root: Path, err) -> DkimSettings | None:
+    """The campaign's ``[dkim]`` table (key_file, selector, domain), validated; None when absent."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise err("dkim", "must be a table with key_file, selector and domain")
+    unknown = sorted(set(table) - {"key_file", "selector", "domain"})
+    if unknown:
+        raise err(f"dkim.{unknown[0]}", "unknown key (expected key_file, selector, domain)")
+    for key in ("key_file", "selector", "domain"):
+        if not isinstance(table.get(key), str) or not table[key].strip():
+            raise err(f"dkim.{key}", "missing key")
+    return DkimSettings((root / table["key_file"]).resolve(), table["selector"].strip(), table["domain"].strip().lower())
 
 
 def new_campaign_id(hint: str = "lgp") -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import unicodedata
+from typing import NamedTuple
 
 from babel.dates import format_date, format_time
 
@@ -169,6 +170,34 @@ def guess_gender(name: str | None) -> str | None:
             if gender:
                 return gender
     return None
+
+
+
+class Salutation(NamedTuple):
+    text: str  # "Tisztelt Jegyző Asszony!"
+    kind: str  # "female", "male", "neutral" or "explicit"
+    gender: str | None  # the gender the letter assumes; None when neutral or explicit
+
+
+# 200,000 recipients share a few dozen (role, gender) pairs.
+_cached_salutation = functools.lru_cache(maxsize=256)(salutation)
+
+
+def choose_salutation(role: str, name: str | None = None, *, gender: str | None = None,
+                      explicit: str | None = None, neutral: bool = False) -> Salutation:
+    """The one rule for picking a salutation, for invitations and reminders alike.
+
+    ``neutral`` (the sheet's rows for one address disagree) writes both forms;
+    else an ``explicit`` salutation from the sheet is used as written; else the
+    ``gender`` given, or guessed from ``name``, decides, and an unknown gender
+    gets the neutral form.
+    """
+    if neutral:
+        return Salutation(_cached_salutation(role, None), "neutral", None)
+    if explicit:
+        return Salutation(explicit, "explicit", None)
+    gender = gender or guess_gender(name)
+    return Salutation(_cached_salutation(role, gender), gender or "neutral", gender)
 
 
 # --- The gender column ------------------------------------------------------

@@ -1,11 +1,15 @@
-"""Shared fixtures: every test runs away from the real home folder and ledger."""
+"""Shared fixtures: every test runs away from the real home folder and ledger, and
+the one SMTP test server (its classes live in ``smtp_server.py``)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import trustme
+from smtp_server import SmtpTestServer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,3 +31,36 @@ def _isolated_environment(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def tls_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[trustme.CA, Path]]:
+    """A throwaway CA and its certificate file (for ``cafile``)."""
+    ca = trustme.CA()
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    yield ca, path
+
+
+@pytest.fixture
+def smtp_server_factory(tls_ca: tuple[trustme.CA, Path]) -> Iterator[Callable[..., SmtpTestServer]]:
+    """``smtp_server_factory(security=..., users=..., tokens=...)`` → a started
+    SmtpTestServer (``.cafile`` set for TLS); all stopped after the test."""
+    servers: list[SmtpTestServer] = []
+
+    def make(**kwargs: object) -> SmtpTestServer:
+        kwargs.setdefault("ca", tls_ca[0])
+        server = SmtpTestServer(**kwargs)  # type: ignore[arg-type]
+        server.cafile = tls_ca[1]  # type: ignore[attr-defined]
+        servers.append(server.start())
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server(smtp_server_factory: Callable[..., SmtpTestServer]) -> SmtpTestServer:
+    """A plain SMTP server on 127.0.0.1 that accepts everything."""
+    return smtp_server_factory()

@@ -1,8 +1,8 @@
 """A scriptable SMTP server on 127.0.0.1 for tests (aiosmtpd in a thread).
 
-Import what you need into a test module; nothing is registered globally::
-
-    from smtp_server import SmtpTestServer, smtp_server, smtp_server_factory, tls_ca  # noqa: F401
+The fixtures ``smtp_server``, ``smtp_server_factory`` and ``tls_ca`` that
+build these are registered once, in ``conftest.py``; import the classes
+(``SmtpTestServer``, ``ScriptedHandler``, ``Hold``, ``DROP``) from here.
 
 * every accepted message is kept in ``server.handler.received`` (envelope,
   raw bytes, monotonic receive time, AUTH user, TLS or not);
@@ -25,11 +25,9 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -215,12 +213,14 @@ class ScriptedHandler:
 
 
 class SmtpTestServer:
-    """``with SmtpTestServer(security="starttls", users={...}) as srv:``"""
+    """``with SmtpTestServer(security="starttls", users={...}) as srv:``; ``handler`` swaps in
+    a ScriptedHandler subclass (see test_send_crash.GateHandler)."""
 
     def __init__(self, *, security: str = "none", users: dict[str, str] | None = None,
                  tokens: dict[str, str] | None = None, ca: trustme.CA | None = None,
-                 auth_require_tls: bool | None = None, **smtp_kwargs: object) -> None:
-        self.handler = ScriptedHandler()
+                 auth_require_tls: bool | None = None, handler: ScriptedHandler | None = None,
+                 **smtp_kwargs: object) -> None:
+        self.handler = handler if handler is not None else ScriptedHandler()
         self.handler.users.update(users or {})
         self.handler.tokens.update(tokens or {})
         self.security = security
@@ -265,36 +265,3 @@ class SmtpTestServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@pytest.fixture(scope="session")
-def tls_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[trustme.CA, Path]]:
-    """A throwaway CA and its certificate file (for ``cafile``)."""
-    ca = trustme.CA()
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    yield ca, path
-
-
-@pytest.fixture
-def smtp_server_factory(tls_ca: tuple[trustme.CA, Path]) -> Iterator:
-    """``smtp_server_factory(security=..., users=..., tokens=...)`` → a started
-    SmtpTestServer (``.cafile`` set for TLS); all stopped after the test."""
-    servers: list[SmtpTestServer] = []
-
-    def make(**kwargs: object) -> SmtpTestServer:
-        kwargs.setdefault("ca", tls_ca[0])
-        server = SmtpTestServer(**kwargs)  # type: ignore[arg-type]
-        server.cafile = tls_ca[1]  # type: ignore[attr-defined]
-        servers.append(server.start())
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
-def smtp_server(smtp_server_factory) -> SmtpTestServer:
-    """A plain SMTP server on 127.0.0.1 that accepts everything."""
-    return smtp_server_factory()

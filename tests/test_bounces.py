@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from lgp_mailer.campaign import bounces
+from lgp_mailer.campaign import mailboxes
 from lgp_mailer.campaign.bounces import (
     AUTO_REPLY,
     CORRECTION_HEADERS,
@@ -22,14 +22,11 @@ from lgp_mailer.campaign.bounces import (
     PERMANENT,
     TEMPORARY,
     UNSUBSCRIBE,
-    ImapError,
-    MailboxError,
     classify,
     export_corrections,
     import_messages,
-    read_imap,
-    read_messages,
 )
+from lgp_mailer.campaign.mailboxes import ImapError, MailboxError, read_imap, read_messages
 from lgp_mailer.mail.mime import message_id
 from lgp_mailer.errors import CredentialsError
 from lgp_mailer.ledger.store import Entry, open_ledger
@@ -396,7 +393,7 @@ def test_imap_folder_is_read_only_over_tls_with_the_password_from_the_environmen
 
     FakeImap.calls = []
     monkeypatch.setenv("LGP_IMAP_PASSWORD", "titok")
-    password = lambda user, host: bounces.imap_password(user, host, interactive=False)
+    password = lambda user, host: mailboxes.imap_password(user, host, interactive=False)
     sent(ledger, A, [("xxxxx@local.ie", ("Tiszavárkony",), "Jász-Nagykun-Szolnok")])
     url = "imaps://bounces%40lgp.example@imap.lgp.example/Visszapattant levelek/Beérkezett"
     report = import_messages(ledger, read_imap(url, password, imap_class=FakeImap))
@@ -421,11 +418,11 @@ def test_imap_folder_is_read_only_over_tls_with_the_password_from_the_environmen
 def test_imap_password_sources(tmp_path):
     secret_file = tmp_path / "imap-pass"
     secret_file.write_text("from-file\nignored\n", encoding="utf-8")
-    got = bounces.imap_password("u", "h", {"LGP_IMAP_PASSWORD_FILE": str(secret_file)}, interactive=False)
+    got = mailboxes.imap_password("u", "h", {"LGP_IMAP_PASSWORD_FILE": str(secret_file)}, interactive=False)
     assert (got.reveal(), got.source, repr(got).count("from-file")) == ("from-file", "file named by LGP_IMAP_PASSWORD_FILE", 0)
-    assert bounces.imap_password("u", "h", {}, interactive=True, prompt=lambda _: "typed").source == "prompt"
+    assert mailboxes.imap_password("u", "h", {}, interactive=True, prompt=lambda _: "typed").source == "prompt"
     with pytest.raises(CredentialsError, match="not prompting"):
-        bounces.imap_password("u", "h", {}, interactive=False)
+        mailboxes.imap_password("u", "h", {}, interactive=False)
 
 
 # -- the CLI -------------------------------------------------------------------------
@@ -546,7 +543,7 @@ def test_imap_over_a_real_tls_connection_reads_without_marking_anything(ledger, 
     try:
         sent(ledger, A, [("xxxxx@local.ie", ("Tiszavárkony",), "Jász-Nagykun-Szolnok")])
         monkeypatch.setenv("LGP_IMAP_PASSWORD", "titok jelszó")
-        password = lambda user, host: bounces.imap_password(user, host, interactive=False)
+        password = lambda user, host: mailboxes.imap_password(user, host, interactive=False)
         url = f"imaps://bounces%40lgp.example@127.0.0.1:{server.port}/INBOX"
         report = import_messages(ledger, read_imap(url, password, cafile=cafile))
         assert [(o.label, o.verdict.kind) for o in report.outcomes] == [

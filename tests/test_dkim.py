@@ -12,8 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from smtp_server import SmtpTestServer
 
-from lgp_mailer.config import load_campaign
-from lgp_mailer.mail.dkim import DkimSettings
+from lgp_mailer.config import DkimSettings, load_campaign
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import load_event
 from lgp_mailer.mail.build import MessageFactory

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from smtp_server import SmtpTestServer, smtp_server, smtp_server_factory, tls_ca  # noqa: F401
+from smtp_server import SmtpTestServer
 
 from lgp_mailer.config import load_campaign
 from lgp_mailer.errors import SmtpError, TemplateError
@@ -29,7 +29,8 @@ from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.campaign.session import SendOptions, SendSession
 from lgp_mailer.ledger.store import Entry, open_ledger
 from lgp_mailer.smtp.settings import parse_rate
-from lgp_mailer.smtp.transport import RetryPolicy, SmtpTransport
+from lgp_mailer.smtp.pacing import RetryPolicy
+from lgp_mailer.smtp.transport import SmtpTransport
 
 REPO = Path(__file__).resolve().parents[1]
 NO_RETRY = RetryPolicy(attempts=1)
@@ -246,7 +247,8 @@ from lgp_mailer.campaign.run import run_parallel
 from lgp_mailer.campaign.session import SendOptions, SendSession
 from lgp_mailer.ledger.store import Entry, open_ledger
 from lgp_mailer.smtp.settings import SmtpSettings
-from lgp_mailer.smtp.transport import RetryPolicy, SmtpTransport
+from lgp_mailer.smtp.pacing import RetryPolicy
+from lgp_mailer.smtp.transport import SmtpTransport
 
 campaign = load_campaign(Path(sys.argv[1]) / "lgp-mailer.toml")
 recipients = people(int(sys.argv[4]))

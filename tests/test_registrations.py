@@ -12,19 +12,17 @@ import pytest
 from sheets_factory import write_xlsx
 
 from lgp_mailer.errors import ExitCode, RecipientsError
-from lgp_mailer.sheets.recipients import Finding, Recipient, load_recipients
-from lgp_mailer.sheets.registrations import (
+from lgp_mailer.campaign.matching import (
     NO_MUNICIPALITY,
     Match,
     MatchReport,
-    Registrant,
     format_match_report,
-    load_registrations,
     match_registrations,
     municipality_key,
-    parse_timestamp,
     reminder_recipients,
 )
+from lgp_mailer.sheets.recipients import Finding, Recipient, load_recipients
+from lgp_mailer.sheets.registrations import Registrant, load_registrations, parse_timestamp
 
 FORM_HEADER = ["Időbélyeg", "E-mail-cím", "Név", "Önkormányzat", "Beosztás"]
 UTC = dt.UTC

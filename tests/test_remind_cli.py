@@ -73,10 +73,9 @@ MORNING = ["2020. 06. 18. 7:21:40", "polgarmester@hernadszentandras.example", "D
 
 
 @pytest.fixture
-def server():
-    """A plain SMTP server on 127.0.0.1 that accepts everything (scriptable)."""
-    with SmtpTestServer() as srv:
-        yield srv
+def server(smtp_server: SmtpTestServer) -> SmtpTestServer:
+    """This module's name for the shared plain server (conftest.py): the tests read as before."""
+    return smtp_server
 
 
 # -- helpers ------------------------------------------------------------------------------------------

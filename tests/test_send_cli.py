@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from sheets_factory import HEADER, write_xlsx
-from smtp_server import DROP, SmtpTestServer, smtp_server, smtp_server_factory, tls_ca  # noqa: F401
+from smtp_server import DROP, SmtpTestServer
 from typer.testing import CliRunner
 
 from lgp_mailer.cli import app

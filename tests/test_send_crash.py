@@ -67,12 +67,9 @@ class GateHandler(ScriptedHandler):
 
 
 @pytest.fixture
-def server():
-    srv = SmtpTestServer()
-    srv.handler = srv.controller.handler = GateHandler()
-    srv.start()
-    yield srv
-    srv.stop()
+def server(smtp_server_factory) -> SmtpTestServer:
+    """The shared test server with gates on RCPT (stopped by the factory)."""
+    return smtp_server_factory(handler=GateHandler())
 
 
 class Run:

@@ -11,23 +11,14 @@ import time
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from smtp_server import DROP, SmtpTestServer, smtp_server, smtp_server_factory, tls_ca  # noqa: F401
+from smtp_server import DROP, SmtpTestServer
+from transports import FileTransport, RecordingTransport
 
 from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.errors import ConfigError, SmtpError
 from lgp_mailer.smtp.settings import SmtpSettings, parse_rate
-from lgp_mailer.smtp.transport import (
-    DailyQuota,
-    FileTransport,
-    RateLimiter,
-    RecordingTransport,
-    RetryPolicy,
-    SendResult,
-    SmtpTransport,
-    classify,
-    dot_stuff,
-    send_with_retry,
-)
+from lgp_mailer.smtp.pacing import DailyQuota, RateLimiter, RetryPolicy, send_with_retry
+from lgp_mailer.smtp.transport import SendResult, SmtpTransport, classify, dot_stuff
 
 PASSWORD = "Sz3cr3t-jelszó-hunter2"
 TOKEN = "ya29.tok-EN-very-secret"

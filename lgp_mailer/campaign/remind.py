@@ -24,13 +24,8 @@ from lgp_mailer.event import Event, load_event
 from lgp_mailer.ledger.store import open_campaign_ledger
 from lgp_mailer.mail.ical import BUDAPEST
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet, load_recipients
-from lgp_mailer.sheets.registrations import (
-    RegistrationList,
-    format_match_report,
-    load_registrations,
-    match_registrations,
-    reminder_recipients,
-)
+from lgp_mailer.campaign.matching import format_match_report, match_registrations, reminder_recipients
+from lgp_mailer.sheets.registrations import RegistrationList, load_registrations
 
 
 @dataclass(frozen=True)

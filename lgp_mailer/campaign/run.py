@@ -78,7 +78,8 @@ from lgp_mailer.kinds import Kind
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.campaign.session import Outcome, Progress, SendOptions, SendReport, SendSession
 from lgp_mailer.ledger.store import LedgerRow
-from lgp_mailer.smtp.transport import RateLimiter, SendResult, Transport, send_with_retry
+from lgp_mailer.smtp.pacing import RateLimiter, send_with_retry
+from lgp_mailer.smtp.transport import SendResult, Transport
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,8 @@ import re
 import shutil
 from pathlib import Path
 
-from lgp_mailer.config import new_campaign_id
+from lgp_mailer.config import CAMPAIGN_FILE, new_campaign_id, shipped_root
 from lgp_mailer.errors import ConfigError
-from lgp_mailer.shipped import CAMPAIGN_FILE, shipped_root
 
 _COPIED = ("templates", "events", "recipients", "registrations")
 

@@ -31,7 +31,8 @@ from lgp_mailer.ledger.store import LedgerRow, open_campaign_ledger
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.smtp.credentials import Secret, get_secret
 from lgp_mailer.smtp.settings import SmtpSettings, campaign_run_settings, campaign_smtp_settings
-from lgp_mailer.smtp.transport import RetryPolicy, SendResult, SmtpTransport
+from lgp_mailer.smtp.pacing import RetryPolicy
+from lgp_mailer.smtp.transport import SendResult, SmtpTransport
 
 Mode = Literal["proof", "dry_run", "nothing_due", "declined", "sent"]
 

@@ -26,7 +26,8 @@ from lgp_mailer.campaign.preview import load_inputs, select
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.ledger.runlock import RunLock
 from lgp_mailer.ledger.store import Entry, Ledger, LedgerRow, due_statuses
-from lgp_mailer.smtp.transport import DailyQuota, RetryPolicy, SendResult, Transport
+from lgp_mailer.smtp.pacing import DailyQuota, RetryPolicy
+from lgp_mailer.smtp.transport import SendResult, Transport
 
 DAY = dt.timedelta(days=1)
 

@@ -34,16 +34,16 @@ def import_(
     campaign: CampaignOpt = None,
 ) -> None:
     """Mark permanently failed messages 'failed', suppress their addresses and unsubscribers; never an auto-reply."""
-    from lgp_mailer.campaign import bounces
+    from lgp_mailer.campaign import bounces, mailboxes
 
     try:
         if source.lower().startswith(("imap://", "imaps://")):
             def password(user: str, host: str):
-                return bounces.imap_password(user, host, os.environ, interactive=can_prompt(non_interactive))
+                return mailboxes.imap_password(user, host, os.environ, interactive=can_prompt(non_interactive))
 
-            messages = bounces.read_imap(source, password, cafile=cafile)
+            messages = mailboxes.read_imap(source, password, cafile=cafile)
         else:
-            messages = bounces.read_messages(Path(source))
+            messages = mailboxes.read_messages(Path(source))
         with open_ledger_for(campaign) as ledger:
             report = bounces.import_messages(ledger, messages, dry_run=dry_run)
     except LgpError as error:

@@ -1,16 +1,11 @@
 """The sent log's schema, as numbered migrations (the pattern of sqlite-utils' migrations).
 
-Each migration is applied in one transaction together with the record that it
-ran, so a failure leaves neither half-applied.  Append only: never edit a
+``store.migrate`` applies each one in one transaction together with the record
+that it ran, so a failure leaves neither half-applied.  Append only: never edit a
 migration that has been applied somewhere; people keep their sent logs for years.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from lgp_mailer.ledger.store import Ledger
 
 # (number, name, statements).  Append only; never edit an applied migration.
 MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
@@ -81,24 +76,3 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
         ),
     ),
 ]
-
-
-def migrate(ledger: Ledger) -> None:
-    """Apply every migration not yet recorded, each in one transaction with its record."""
-    conn = ledger.conn
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS migrations ("
-        " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    for number, name, statements in MIGRATIONS:  # the module global: a test may append to it
-        # Checked inside the write transaction: two processes opening a fresh
-        # database at once cannot both apply the same migration.
-        with ledger.transaction() as db:
-            if db.execute("SELECT 1 FROM migrations WHERE number = ?", (number,)).fetchone():
-                continue
-            for sql in statements:
-                db.execute(sql)
-            db.execute(
-                "INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, ?)",
-                (number, name, ledger.now()),
-            )

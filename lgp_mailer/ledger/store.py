@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lgp_mailer.errors import LedgerError
-from lgp_mailer.ledger.migrations import migrate
+from lgp_mailer.ledger import migrations
 
 STATUSES = ("pending", "sending", "sent", "deferred", "failed", "unknown", "invalid", "suppressed")
 # Outcomes ``record`` accepts for a claimed row.  ``pending`` gives a row back
@@ -603,6 +603,27 @@ class Ledger:
         with self._mutex:
             cur = self.conn.execute(sql, (campaign_id, campaign_id, kind, kind))
             return [_row(r) for r in cur.fetchall()]
+
+
+def migrate(ledger: Ledger) -> None:
+    """Apply every migration not yet recorded, each in one transaction with its record."""
+    conn = ledger.conn
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations ("
+        " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    for number, name, statements in migrations.MIGRATIONS:  # looked up now: a test may append to it
+        # Checked inside the write transaction: two processes opening a fresh
+        # database at once cannot both apply the same migration.
+        with ledger.transaction() as db:
+            if db.execute("SELECT 1 FROM migrations WHERE number = ?", (number,)).fetchone():
+                continue
+            for sql in statements:
+                db.execute(sql)
+            db.execute(
+                "INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                (number, name, ledger.now()),
+            )
 
 
 def open_ledger(path: Path, *, clock: Callable[[], datetime] = _utc_now, patience: float = 10.0) -> Ledger:

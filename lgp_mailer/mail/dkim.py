@@ -3,13 +3,12 @@
 The signature is made last, over the exact bytes that will be sent, and the
 transport sends those bytes unchanged (``sendmail``-style, never
 ``send_message``, which would re-serialise and break the signature).
+The ``[dkim]`` table is read by ``config.py`` into ``DkimSettings``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
+from lgp_mailer.config import DkimSettings
 from lgp_mailer.errors import ConfigError
 
 # Signed even when absent (List-Unsubscribe-Post on a mailto-only message):
@@ -18,13 +17,6 @@ SIGNED_HEADERS = (
     "From", "To", "Subject", "Date", "Message-ID", "Content-Type", "MIME-Version", "Reply-To",
     "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
 )
-
-
-@dataclass(frozen=True)
-class DkimSettings:
-    key_file: Path
-    selector: str
-    domain: str
 
 
 class DkimSigner:
@@ -56,18 +48,3 @@ class DkimSigner:
         except dkim.DKIMException as exc:
             raise ConfigError(f"DKIM signing failed: {exc}", file=self.settings.key_file, key="dkim") from None
         return signature + raw
-
-
-def dkim_settings(table: object, root: Path, err) -> DkimSettings | None:
-    """The campaign's ``[dkim]`` table (key_file, selector, domain), validated; None when absent."""
-    if table is None:
-        return None
-    if not isinstance(table, dict):
-        raise err("dkim", "must be a table with key_file, selector and domain")
-    unknown = sorted(set(table) - {"key_file", "selector", "domain"})
-    if unknown:
-        raise err(f"dkim.{unknown[0]}", "unknown key (expected key_file, selector, domain)")
-    for key in ("key_file", "selector", "domain"):
-        if not isinstance(table.get(key), str) or not table[key].strip():
-            raise err(f"dkim.{key}", "missing key")
-    return DkimSettings((root / table["key_file"]).resolve(), table["selector"].strip(), table["domain"].strip().lower())

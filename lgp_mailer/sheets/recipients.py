@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
-from lgp_mailer.hungarian import DEFAULT_ROLE, guess_gender, normalise_role, parse_gender, salutation
+from lgp_mailer.hungarian import DEFAULT_ROLE, choose_salutation, normalise_role, parse_gender
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -305,29 +305,25 @@ class _Merger:
         name = entry.names[0][2] if entry.names else None
         role = _role(entry.roles[0][2]) if entry.roles else DEFAULT_ROLE
         disagreement = self._disagreement(entry)
-        gender = None
-        if disagreement:
-            text, kind = _salutation(role, None), "neutral"
-        elif entry.salutations:
-            text, kind = entry.salutations[0][2], "explicit"
-        else:
-            gender = entry.genders[0][2] if entry.genders else guess_gender(name)
-            text, kind = _salutation(role, gender), gender or "neutral"
-            has_columns = {(entry.sheet, "name"), (entry.sheet, "gender")} & self.columns.keys()
-            if gender is None and has_columns:
-                column = self.columns.get((entry.sheet, "name"))
-                self.warn("gender unknown: neutral salutation", entry.sheet, entry.rows[0], column, name or "")
+        chosen = choose_salutation(
+            role, name, gender=entry.genders[0][2] if entry.genders else None,
+            explicit=entry.salutations[0][2] if entry.salutations else None, neutral=disagreement,
+        )
+        unknown = chosen.kind == "neutral" and not disagreement  # a gender was looked for, none found
+        if unknown and {(entry.sheet, "name"), (entry.sheet, "gender")} & self.columns.keys():
+            column = self.columns.get((entry.sheet, "name"))
+            self.warn("gender unknown: neutral salutation", entry.sheet, entry.rows[0], column, name or "")
         return Recipient(
             email=entry.send,
             municipalities=tuple(entry.municipalities),
-            salutation=text,
+            salutation=chosen.text,
             county=entry.county or None,
             name=name,
             role=role,
-            gender=gender,
+            gender=chosen.gender,
             rows=tuple(entry.rows),
             sheet=entry.sheet,
-            salutation_kind=kind,
+            salutation_kind=chosen.kind,
         )
 
     def _disagreement(self, entry: _Entry) -> bool:
@@ -379,11 +375,6 @@ def _shared(text: str) -> str:
 @functools.lru_cache(maxsize=1024)
 def _role(text: str) -> str:
     return normalise_role(text)
-
-
-@functools.lru_cache(maxsize=256)
-def _salutation(role: str, gender: str | None) -> str:
-    return salutation(role, gender)
 
 
 def _one(municipality: str) -> tuple[str, ...]:

@@ -1,28 +1,25 @@
-"""The registration form's export → registrants, matched to the invitation list.
+"""The registration form's export → registrants.
 
 The export is the Google Forms response sheet downloaded as CSV or XLSX (or
 any sheet with the same columns).  It is read with the recipient loader's
-machinery — formats and encodings from ``sheetreaders``, the header search and
-the user's ``[columns]`` mapping from ``sheetheaders``, cell cleaning and
-address validation from ``recipientcells`` — with the form's own header
-aliases and one more field, ``timestamp``.
+machinery — formats and encodings from ``readers``, the header search and
+the user's ``[columns]`` mapping from ``headers``, cell cleaning and
+address validation from ``cells`` — with the form's own header aliases and
+one more field, ``timestamp``.
 
 A person who answers twice counts once: per address (case-insensitive) the
-latest answer wins.  Registrants are matched to the invitation list by address
-first, then by municipality name compared by :func:`municipality_key`.  Every
-registrant is reminded, whether or not they are on the list.
+latest answer wins.  Matching registrants to the invitation list is
+``campaign/matching.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
-from lgp_mailer.hungarian import DEFAULT_ROLE, guess_gender, normalise_role, salutation
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -32,16 +29,11 @@ from lgp_mailer.sheets.cells import (
     normalise_address,
     split_addresses,
 )
-from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding, Recipient
+from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding
 from lgp_mailer.sheets.headers import Header, alias_keys, check_mapping, find_header
 from lgp_mailer.sheets.readers import ALL_SHEETS, RawRow, RawSheet, open_sheets
 
 FIELDS = ("timestamp", "email", "name", "municipality", "role")
-# What a reminder names as the municipality of a registrant who gave none and
-# is not on the invitation list: the templates write
-# "…regisztrált a konferenciára ({{ municipalities }})", and an honest
-# "(önkormányzat megadása nélkül)" beats an empty "()" or an invented name.
-NO_MUNICIPALITY = "önkormányzat megadása nélkül"
 
 _ALIASES = {
     "timestamp": ("időbélyeg", "időbélyegző", "timestamp", "időpont", "beküldés ideje", "kitöltés ideje", "submitted at"),
@@ -315,198 +307,4 @@ def _slash_day_first(stamps) -> bool:
     return False
 
 
-# --- Matching ---------------------------------------------------------------------
-
-# Words that name the office rather than the place, compared without accents.
-_OFFICE_WORDS = frozenset(
-    {
-        "kozseg", "kozsegi", "nagykozseg", "nagykozsegi", "varos", "varosi", "megyei", "jogu",
-        "onkormanyzat", "onkormanyzata", "onkormanyzati", "onkormanyzatanak", "polgarmesteri",
-        "hivatal", "hivatala", "kozos", "korjegyzoseg", "jegyzoseg",
-    }
-)
-_SEVERAL = re.compile(r"[,;/+&]|\s+és\s+|\s+-\s+", re.IGNORECASE)
-
-
-def municipality_key(name: str) -> str:
-    """``"Alsómocsolád Község Önkormányzata"`` → ``"alsomocsolad"``.
-
-    Case, accents, punctuation, whitespace and the words that name the office
-    ("község", "nagyközség", "város", "Önkormányzata", "Polgármesteri Hivatal",
-    "Közös Önkormányzati Hivatal"…) are dropped.  Hungarian place names are
-    one word, so a standalone "Város" is never part of one ("Városlőd" stays).
-    An empty key means "no place named".
-    """
-    decomposed = unicodedata.normalize("NFKD", name or "").casefold()
-    bare = "".join(ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch))
-    return "".join(word for word in bare.split() if word not in _OFFICE_WORDS)
-
-
-@dataclass(frozen=True)
-class Match:
-    registrant: Registrant
-    recipient: Recipient | None  # the invitation recipient matched, None when not on the list
-    how: str | None  # "address", "municipality" or None
-    # By municipality: the other recipients that cover the same municipality.
-    # Which of them the registrant stands for cannot be told, so all count as registered.
-    others: tuple[Recipient, ...] = ()
-    # The municipalities matched, as the invitation list spells them.
-    municipalities: tuple[str, ...] = ()
-
-
-@dataclass
-class MatchReport:
-    matches: list[Match]
-
-    def registered_addresses(self) -> set[str]:
-        """Lower-cased invitation addresses counted as registered (by address or municipality)."""
-        found = set()
-        for match in self.matches:
-            for recipient in (match.recipient, *match.others):
-                if recipient is not None:
-                    found.add(recipient.email.casefold())
-        return found
-
-    def not_on_list(self) -> list[Registrant]:
-        return [m.registrant for m in self.matches if m.recipient is None]
-
-
-def match_registrations(registrations: RegistrationList, recipients: list[Recipient]) -> MatchReport:
-    """By address first; then by :func:`municipality_key` against each recipient's municipalities.
-
-    A joint office's recipient covers every municipality it lists.  A form
-    answer naming several municipalities ("Mágocs, Bikal") matches each of
-    them.  An adjective form ("alsómocsoládi") is tried without its "-i" when
-    the name itself is not on the list.
-    """
-    by_address = {r.email.casefold(): r for r in recipients}
-    by_key: dict[str, list[tuple[Recipient, str]]] = {}
-    for recipient in recipients:
-        for municipality in recipient.municipalities:
-            key = municipality_key(municipality)
-            if key:
-                by_key.setdefault(key, []).append((recipient, municipality))
-    matches = []
-    for registrant in registrations.registrants:
-        same = by_address.get(registrant.email.casefold())
-        if same is not None:
-            matches.append(Match(registrant, same, "address", (), same.municipalities))
-            continue
-        found = _by_municipality(registrant.municipality or "", by_key)
-        if not found:
-            matches.append(Match(registrant, None, None))
-            continue
-        chosen = list(dict.fromkeys(r for r, _ in found))
-        names = tuple(dict.fromkeys(m for _, m in found))
-        matches.append(Match(registrant, chosen[0], "municipality", tuple(chosen[1:]), names))
-    return MatchReport(matches)
-
-
-def _by_municipality(text: str, by_key: dict[str, list[tuple[Recipient, str]]]) -> list[tuple[Recipient, str]]:
-    parts = [text] + [p for p in _SEVERAL.split(text) if p.strip()]
-    for keys in ([municipality_key(p) for p in parts[:1]], [municipality_key(p) for p in parts[1:]]):
-        found = [hit for key in keys for hit in _lookup(key, by_key)]
-        if found:
-            return found
-    return []
-
-
-def _lookup(key: str, by_key: dict[str, list[tuple[Recipient, str]]]) -> list[tuple[Recipient, str]]:
-    if not key:
-        return []
-    if key in by_key:
-        return by_key[key]
-    if key.endswith("i") and key[:-1] in by_key:
-        return by_key[key[:-1]]
-    return []
-
-
-def reminder_recipients(report: MatchReport) -> list[Recipient]:
-    """Every registrant as a Recipient to remind, in the registration list's order.
-
-    - ``municipalities``: by address, the matched recipient's; by municipality,
-      the matched ones as the invitation list spells them; else the text the
-      registrant typed; else :data:`NO_MUNICIPALITY` (never empty).
-    - name and role from the form.  Only an address match falls back to the
-      recipient's name, role and salutation: a municipality match may be a
-      colleague, who must not get someone else's name or title.
-    - salutation from the role and the name's gender (neutral when unknown).
-    """
-    return [_reminder(match) for match in report.matches]
-
-
-def _reminder(match: Match) -> Recipient:
-    registrant, recipient = match.registrant, match.recipient
-    same = recipient if match.how == "address" else None  # the same person, by address
-    if match.municipalities:
-        municipalities = match.municipalities
-    else:
-        municipalities = (registrant.municipality or NO_MUNICIPALITY,)
-    if same is not None and not registrant.name and not registrant.role:
-        gender, text, kind = same.gender, same.salutation, same.salutation_kind
-        name, role = same.name, same.role
-    else:
-        name = registrant.name or (same.name if same is not None else None)
-        role = normalise_role(registrant.role) if registrant.role else (same.role if same is not None else DEFAULT_ROLE)
-        gender = guess_gender(name)
-        text, kind = salutation(role, gender), gender or "neutral"
-    return Recipient(
-        email=registrant.email,
-        municipalities=municipalities,
-        salutation=text,
-        county=recipient.county if recipient is not None else None,
-        name=name,
-        role=role,
-        gender=gender,
-        rows=(registrant.row,),
-        sheet=registrant.sheet,
-        salutation_kind=kind,
-    )
-
-
-# --- The report --------------------------------------------------------------------
-
-
-def format_match_report(
-    report: MatchReport, registrations: RegistrationList, now: dt.datetime, *, max_age_hours: float
-) -> list[str]:
-    """Plain lines: the file and its age, who registered for which municipality,
-    who is not on the list, and a WARNING line when the file is too old."""
-    age = registrations.age_hours(now)
-    written = registrations.modified_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    counts = f"{len(registrations.registrants)} registrant(s), {registrations.duplicates} superseded answer(s)"
-    lines = [f"Registrations: {registrations.path}: {counts}; file written {written}, {age:.1f} hour(s) ago"]
-    matched = [(m, m.recipient) for m in report.matches if m.recipient is not None]
-    matched.sort(key=lambda pair: _sort_key(pair[0].municipalities))
-    lines.append(f"Registered for a municipality on the invitation list: {len(matched)}")
-    for match, invited in matched:
-        also = f"; also counts for {', '.join(r.email for r in match.others)}" if match.others else ""
-        lines.append(
-            f"  {', '.join(match.municipalities)}: {_who(match.registrant)} "
-            f"(by {match.how}, invitation to {invited.email}{also})"
-        )
-    missing = report.not_on_list()
-    lines.append(f"Not on the invitation list (reminded all the same): {len(missing)}")
-    for registrant in missing:
-        typed = f" for {registrant.municipality!r}" if registrant.municipality else ", no municipality given"
-        lines.append(f"  {_who(registrant)}{typed} (row {registrant.row})")
-    if age > max_age_hours:
-        lines.append(
-            f"WARNING: the registration file is {age:.1f} hours old (limit {max_age_hours:g}): "
-            "export it again, or late registrants miss their reminder"
-        )
-    return lines
-
-
-def _who(registrant: Registrant) -> str:
-    return f"{registrant.name} <{registrant.email}>" if registrant.name else registrant.email
-
-
-def _sort_key(municipalities: tuple[str, ...]) -> str:
-    return municipality_key(municipalities[0]) if municipalities else ""
-
-
-__all__ = [
-    "FIELDS", "NO_MUNICIPALITY", "Match", "MatchReport", "Registrant", "RegistrationList", "format_match_report",
-    "load_registrations", "match_registrations", "municipality_key", "parse_timestamp", "reminder_recipients",
-]
+__all__ = ["FIELDS", "Registrant", "RegistrationList", "load_registrations", "parse_timestamp"]

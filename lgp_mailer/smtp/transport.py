@@ -5,8 +5,8 @@ connection; it returns a ``SendResult`` whose status the ledger can store:
 
 * ``sent``: the server accepted the message (2xx after the final dot);
 * ``deferred``: a 4xx, a timeout or a drop *before* the final dot went out;
-  nothing was delivered, retry later (``send_with_retry`` retries with
-  exponential backoff and jitter first);
+  nothing was delivered, retry later (``pacing.send_with_retry`` retries
+  with exponential backoff and jitter first);
 * ``failed``: a permanent reply about this recipient (5.1.x, 5.2.x, a 550
   without enhanced code about the mailbox); go on with the next one;
 * ``unknown``: the final dot went out and no reply came back (timeout or
@@ -24,22 +24,18 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import random
 import re
 import smtplib
 import socket
 import ssl
-import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
 from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.errors import ConfigError, SmtpError
-from lgp_mailer.smtp.settings import Rate, SmtpSettings
+from lgp_mailer.smtp.settings import SmtpSettings
 
 OUTCOMES = ("sent", "deferred", "failed", "unknown", "fatal")
 _ENHANCED = re.compile(rb"^([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -362,158 +358,3 @@ class SmtpTransport(_ContextManager):
         except (smtplib.SMTPException, OSError):
             self._drop()
         return result
-
-
-# -- other transports -------------------------------------------------------
-
-
-def _safe_name(address: str) -> str:
-    return re.sub(r"[^A-Za-z0-9@._+-]", "_", address)[:150] or "_"
-
-
-class FileTransport(_ContextManager):
-    """Writes each message to ``outbox_dir/<recipient>.eml`` (``--dry-run``)."""
-
-    def __init__(self, outbox_dir: Path) -> None:
-        self.outbox_dir = Path(outbox_dir)
-        self.written: list[Path] = []
-
-    def open(self) -> None:
-        self.outbox_dir.mkdir(parents=True, exist_ok=True)
-
-    def send(self, msg: bytes, envelope_from: str, rcpt: str) -> SendResult:
-        self.outbox_dir.mkdir(parents=True, exist_ok=True)
-        path = self.outbox_dir / f"{_safe_name(rcpt)}.eml"
-        path.write_bytes(msg)  # bytes: exactly what SMTP would carry
-        self.written.append(path)
-        return SendResult("sent", 250, None, f"written to {path}", "file")
-
-
-@dataclass
-class Delivery:
-    envelope_from: str
-    rcpt: str
-    msg: bytes
-
-
-class RecordingTransport(_ContextManager):
-    """For unit tests: keeps every message; ``script`` gives results per
-    recipient (lower-cased), consumed in order, else ``sent``."""
-
-    def __init__(self, script: Mapping[str, list[SendResult]] | None = None) -> None:
-        self.script = {k.lower(): list(v) for k, v in (script or {}).items()}
-        self.attempts: list[Delivery] = []
-        self.delivered: list[Delivery] = []
-        self.opened = self.closed = 0
-
-    def open(self) -> None:
-        self.opened += 1
-
-    def close(self) -> None:
-        self.closed += 1
-
-    def send(self, msg: bytes, envelope_from: str, rcpt: str) -> SendResult:
-        delivery = Delivery(envelope_from, rcpt, msg)
-        self.attempts.append(delivery)
-        queue = self.script.get(rcpt.lower())
-        result = queue.pop(0) if queue else SendResult("sent", 250, "2.0.0", "ok", "dot")
-        if result.status in ("sent", "unknown"):
-            self.delivered.append(delivery)
-        return result
-
-
-# -- pacing, quota and retries ------------------------------------------------
-
-
-class RateLimiter:
-    """Spaces messages evenly at the slowest configured pace; one instance is
-    shared by all sessions of a run (thread-safe).  Per-day rates are quotas
-    (``DailyQuota``), not paces."""
-
-    def __init__(self, rates: Iterable[Rate], *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], object] = time.sleep) -> None:
-        paces = [r.interval for r in rates if not r.is_quota]
-        self.interval = max(paces, default=0.0)
-        self.clock = clock
-        self.sleep = sleep
-        self._next = float("-inf")
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Wait for the next slot; returns the seconds waited."""
-        if self.interval <= 0:
-            return 0.0
-        with self._lock:  # reserve a slot, then wait outside the lock
-            now = self.clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        wait = slot - now
-        if wait > 0:
-            self.sleep(wait)
-        return wait
-
-
-class DailyQuota:
-    """Messages left in the rolling 24 hours; ``used`` comes from the ledger
-    (``Ledger.sent_since(now - 24h)``), so the quota holds across runs."""
-
-    def __init__(self, quota: int | None, used: int) -> None:
-        self.quota = quota
-        self.used = used
-        self._lock = threading.Lock()
-
-    @property
-    def remaining(self) -> int | None:
-        return None if self.quota is None else max(0, self.quota - self.used)
-
-    def take(self) -> bool:
-        """Count one message; False when the quota is used up."""
-        with self._lock:
-            if self.quota is not None and self.used >= self.quota:
-                return False
-            self.used += 1
-            return True
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4  # tries in all, for deferred results
-    base: float = 2.0  # seconds before the first retry (before jitter)
-    cap: float = 60.0
-
-    def delay(self, retry: int, rng: Callable[[], float] = random.random) -> float:
-        """Exponential backoff with "equal jitter": half fixed, half random."""
-        full = min(self.cap, self.base * 2 ** (retry - 1))
-        return full / 2 + rng() * full / 2
-
-
-def send_with_retry(
-    transport: Transport,
-    msg: bytes,
-    envelope_from: str,
-    rcpt: str,
-    *,
-    policy: RetryPolicy = RetryPolicy(),
-    limiter: RateLimiter | None = None,
-    sleep: Callable[[float], object] = time.sleep,
-    rng: Callable[[], float] = random.random,
-    should_stop: Callable[[], bool] = lambda: False,
-) -> SendResult:
-    """Send, retrying ``deferred`` results; the last one is returned as is.
-
-    Only ``deferred`` is retried: ``unknown`` must never be resent silently.
-    Pass ``sleep=stop_event.wait, should_stop=stop_event.is_set`` so that
-    Ctrl-C cuts a backoff short (the message then stays ``deferred``).
-    """
-    result = SendResult("deferred", reply="not attempted")
-    for attempt in range(1, max(1, policy.attempts) + 1):
-        if attempt > 1:
-            sleep(policy.delay(attempt - 1, rng))
-            if should_stop():
-                break
-        if limiter is not None:
-            limiter.acquire()
-        result = transport.send(msg, envelope_from, rcpt)
-        if result.status != "deferred":
-            break
-    return result
