@@ -73,9 +73,12 @@ def mailmerge(n: int, workdir: Path, *, port: int | None = None) -> dict:
     template = workdir / "template.txt"
     template.write_text(
         "TO: {{email}}\nSUBJECT: " + sample.rendered.subject + f"\nFROM: LGP <{FROM}>\n"
-        "MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"boundary\"\n\n"
-        "--boundary\nContent-Type: text/plain; charset=utf-8\n\n" + text +
-        "\n--boundary\nContent-Type: text/html; charset=utf-8\n\n" + html + "\n--boundary--\n",
+        'MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="boundary"\n\n'
+        "--boundary\nContent-Type: text/plain; charset=utf-8\n\n"
+        + text
+        + "\n--boundary\nContent-Type: text/html; charset=utf-8\n\n"
+        + html
+        + "\n--boundary--\n",
         encoding="utf-8",
     )
     database = workdir / "database.csv"
@@ -88,8 +91,23 @@ def mailmerge(n: int, workdir: Path, *, port: int | None = None) -> dict:
     config.write_text(f"[smtp_server]\nhost = 127.0.0.1\nport = {port or 25}\nsecurity = Never\n", encoding="utf-8")
     mode = "--no-dry-run" if port else "--dry-run"
     start = time.perf_counter()
-    subprocess.run([str(exe), mode, "--no-limit", "--output-format", "raw", "--template", str(template),
-                    "--database", str(database), "--config", str(config)],
-                   check=True, stdout=subprocess.DEVNULL, cwd=workdir)
+    subprocess.run(
+        [
+            str(exe),
+            mode,
+            "--no-limit",
+            "--output-format",
+            "raw",
+            "--template",
+            str(template),
+            "--database",
+            str(database),
+            "--config",
+            str(config),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=workdir,
+    )
     seconds = time.perf_counter() - start
     return {"n": n, "seconds": seconds, "per_second": n / seconds}

@@ -1,6 +1,6 @@
 """Module count, the largest modules and the longest functions of lgp_mailer (for issue notes).
 
-    python bench/module_stats.py [PACKAGE_DIR]
+python bench/module_stats.py [PACKAGE_DIR]
 """
 
 from __future__ import annotations

@@ -63,13 +63,20 @@ def worker(n: int, procs: int) -> dict:
         with ProcessPoolExecutor(procs, initializer=_init_worker) as pool:
             size = sum(pool.map(_build_range, chunks))
     seconds = time.perf_counter() - start
-    return {"n": n, "procs": procs, "seconds": seconds, "per_second": n / seconds,
-            "bytes_per_message": size / n, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "n": n,
+        "procs": procs,
+        "seconds": seconds,
+        "per_second": n / seconds,
+        "bytes_per_message": size / n,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def run_worker(n: int, procs: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", str(procs), "--n", str(n)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", str(procs), "--n", str(n)], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout)
 
 

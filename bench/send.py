@@ -114,9 +114,11 @@ class Sink:
                 args[1:1] = ["-u", "nobody"]  # smtp-sink refuses to run as root without it
             self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         else:
-            print("WARNING: smtp-sink not found (Debian: apt-get install postfix, daemon kept from starting); "
-                  "falling back to aiosmtpd, which is itself the bottleneck near 700-1,200 messages/s",
-                  file=sys.stderr)
+            print(
+                "WARNING: smtp-sink not found (Debian: apt-get install postfix, daemon kept from starting); "
+                "falling back to aiosmtpd, which is itself the bottleneck near 700-1,200 messages/s",
+                file=sys.stderr,
+            )
             from aiosmtpd.controller import Controller
 
             class Discard:
@@ -170,17 +172,29 @@ def lgp_worker(n: int, port: int, connections: int) -> dict:
         with SendSession(campaign, ledger, "invitation", recipients=people, event=event, sheet=sheet) as session:
             synced = time.perf_counter()
             with ChildPeaks() as children:
-                report = run_parallel(session, lambda: SmtpTransport(settings, local_hostname="bench.localhost"),
-                                      connections, SendOptions())
+                report = run_parallel(
+                    session,
+                    lambda: SmtpTransport(settings, local_hostname="bench.localhost"),
+                    connections,
+                    SendOptions(),
+                )
         seconds = time.perf_counter() - start
         sent = report.count("sent")
         counts = ledger.counts(campaign.campaign_id, "invitation")
         ledger.close()
     assert sent == n == counts["sent"], (sent, counts, report.stopped)
     own, child = peak_rss_mb(), sum(children.peaks.values())
-    return {"n": n, "connections": connections, "seconds": seconds, "per_second": n / seconds,
-            "send_per_second": n / (seconds - (synced - start)), "child_processes": len(children.peaks),
-            "peak_rss_own_mb": own, "peak_rss_child_mb": child, "peak_rss_mb": own + child}
+    return {
+        "n": n,
+        "connections": connections,
+        "seconds": seconds,
+        "per_second": n / seconds,
+        "send_per_second": n / (seconds - (synced - start)),
+        "child_processes": len(children.peaks),
+        "peak_rss_own_mb": own,
+        "peak_rss_child_mb": child,
+        "peak_rss_mb": own + child,
+    }
 
 
 def smtplib_worker(n: int, port: int) -> dict:
@@ -218,7 +232,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         mode, n, port, *rest = args.worker
-        result = (lgp_worker(int(n), int(port), int(rest[0])) if mode == "lgp" else smtplib_worker(int(n), int(port)))
+        result = lgp_worker(int(n), int(port), int(rest[0])) if mode == "lgp" else smtplib_worker(int(n), int(port))
         print(json.dumps(result))
         return
     results: dict[str, dict] = {}
@@ -233,20 +247,26 @@ def main() -> None:
             print(f"  lgp-mailer {k} done", flush=True)
         if args.memory_n:
             results[f"lgp-mailer, 4 connections, N={args.memory_n}"] = run_worker(
-                "lgp", str(args.memory_n), str(sink.port), "4")
+                "lgp", str(args.memory_n), str(sink.port), "4"
+            )
     base = results.get("mailmerge")
     print(f"\n{'run':<42}{'N':>8}{'msg/s':>9}{'peak MB':>9}{'vs mailmerge':>14}")
     for name, r in results.items():
         ratio = f"{r['per_second'] / base['per_second']:.2f}x" if base else "-"
         peak = f"{r['peak_rss_mb']:.0f}" if "peak_rss_mb" in r else "-"
         print(f"{name:<42}{r['n']:>8}{r['per_second']:>9.0f}{peak:>9}{ratio:>14}")
-    print("lgp-mailer msg/s include loading the recipients into the ledger; the send loop alone: "
-          + ", ".join(f"{r['connections']} conn {r['send_per_second']:.0f}/s" for r in results.values()
-                      if "send_per_second" in r))
+    print(
+        "lgp-mailer msg/s include loading the recipients into the ledger; the send loop alone: "
+        + ", ".join(
+            f"{r['connections']} conn {r['send_per_second']:.0f}/s" for r in results.values() if "send_per_second" in r
+        )
+    )
     for name, r in results.items():
         if "child_processes" in r:
-            print(f"{name}: peak MB = sender {r['peak_rss_own_mb']:.0f} + {r['child_processes']} child "
-                  f"process(es) (render, and multiprocessing's resource tracker) {r['peak_rss_child_mb']:.0f}")
+            print(
+                f"{name}: peak MB = sender {r['peak_rss_own_mb']:.0f} + {r['child_processes']} child "
+                f"process(es) (render, and multiprocessing's resource tracker) {r['peak_rss_child_mb']:.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,9 @@ class Kind:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum() or not self.name.isascii():
             raise ConfigError(f"a message kind's name must be ASCII letters, digits, '-' or '_', got {self.name!r}")
         if self.audience not in AUDIENCES:
-            raise ConfigError(f"message kind {self.name!r}: audience {self.audience!r} is not one of: "
-                              f"{', '.join(AUDIENCES)}")
+            raise ConfigError(
+                f"message kind {self.name!r}: audience {self.audience!r} is not one of: {', '.join(AUDIENCES)}"
+            )
         if not self.template:
             object.__setattr__(self, "template", self.name)
 
@@ -87,8 +88,7 @@ def get(name: str) -> Kind:
     try:
         return KINDS[name]
     except KeyError:
-        raise ConfigError(f"unknown message kind {name!r} (expected one of: {', '.join(KINDS)})",
-                          key="kind") from None
+        raise ConfigError(f"unknown message kind {name!r} (expected one of: {', '.join(KINDS)})", key="kind") from None
 
 
 def label(name: str) -> str:
@@ -97,18 +97,46 @@ def label(name: str) -> str:
     return kind.label if kind is not None else name
 
 
-INVITATION = register(Kind(
-    "invitation", "meghívó", "lgp-mailer send",
-))
-REMINDER = register(Kind(
-    "reminder", "emlékeztető", "lgp-mailer remind --day-before", audience=REGISTRANTS,
-    sequence_offset=1, join_link=True, needs_join_url=True,
-))
-NUDGE = register(Kind(
-    "nudge", "regisztrációs felhívás", "lgp-mailer remind --not-registered", audience=INVITED_NOT_REGISTERED,
-))
+INVITATION = register(
+    Kind(
+        "invitation",
+        "meghívó",
+        "lgp-mailer send",
+    )
+)
+REMINDER = register(
+    Kind(
+        "reminder",
+        "emlékeztető",
+        "lgp-mailer remind --day-before",
+        audience=REGISTRANTS,
+        sequence_offset=1,
+        join_link=True,
+        needs_join_url=True,
+    )
+)
+NUDGE = register(
+    Kind(
+        "nudge",
+        "regisztrációs felhívás",
+        "lgp-mailer remind --not-registered",
+        audience=INVITED_NOT_REGISTERED,
+    )
+)
 
 __all__ = [
-    "AUDIENCES", "INVITATION", "INVITED_NOT_REGISTERED", "KINDS", "NUDGE", "REGISTRANTS", "REMINDER", "SHEET",
-    "Kind", "get", "label", "names", "register", "unregister",
+    "AUDIENCES",
+    "INVITATION",
+    "INVITED_NOT_REGISTERED",
+    "KINDS",
+    "NUDGE",
+    "REGISTRANTS",
+    "REMINDER",
+    "SHEET",
+    "Kind",
+    "get",
+    "label",
+    "names",
+    "register",
+    "unregister",
 ]

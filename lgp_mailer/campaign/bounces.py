@@ -75,9 +75,15 @@ _ENHANCED = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
 _MSGID_LINE = re.compile(r"^Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
 # RFC 3463 codes a bare DSN status is most often; said in words for the staff.
 _STATUS_WORDS = {
-    "5.1.1": "no such mailbox", "5.1.2": "no such domain", "5.1.10": "the domain accepts no mail (null MX)",
-    "5.2.1": "mailbox disabled", "5.2.2": "mailbox full", "5.4.4": "no mail server for the domain",
-    "5.0.0": "permanent failure", "4.4.1": "no answer from host", "4.4.7": "delivery time expired",
+    "5.1.1": "no such mailbox",
+    "5.1.2": "no such domain",
+    "5.1.10": "the domain accepts no mail (null MX)",
+    "5.2.1": "mailbox disabled",
+    "5.2.2": "mailbox full",
+    "5.4.4": "no mail server for the domain",
+    "5.0.0": "permanent failure",
+    "4.4.1": "no answer from host",
+    "4.4.7": "delivery time expired",
 }
 # Refusals of the message (policy, spam, content, size), not of the address:
 # the row is failed, but the address is not suppressed.
@@ -319,8 +325,9 @@ class ImportReport:
         return sum(len(getattr(o, what)) for o in self.outcomes)
 
 
-def import_messages(ledger: Ledger, messages: Iterator[tuple[str, email.message.Message]], *,
-                    dry_run: bool = False) -> ImportReport:
+def import_messages(
+    ledger: Ledger, messages: Iterator[tuple[str, email.message.Message]], *, dry_run: bool = False
+) -> ImportReport:
     """Classify every message and apply the verdicts to the ledger (unless ``dry_run``)."""
     report = ImportReport(dry_run=dry_run)
     for label, msg in messages:
@@ -364,8 +371,9 @@ def _apply_failure(ledger: Ledger, outcome: Outcome, failure: Failure, dry_run: 
         outcome.suppressed.append(row.address)
     else:
         outcome.already.append(row.address)
-    marked = ledger.mark_bounced(message_id=row.message_id, address=row.address, reason=reason,
-                                 code=failure.code, enhanced=failure.enhanced)
+    marked = ledger.mark_bounced(
+        message_id=row.message_id, address=row.address, reason=reason, code=failure.code, enhanced=failure.enhanced
+    )
     if marked is not None and marked.status == "failed":
         outcome.marked.append(marked)
 
@@ -409,7 +417,7 @@ def correction_rows(ledger: Ledger) -> list[tuple[str, ...]]:
         date = stamp.astimezone(budapest).strftime("%Y-%m-%d %H:%M")
         county = (best.county or "") if best else ""
         campaign = best.campaign_id if best else ""
-        for municipality in (best.municipalities if best and best.municipalities else ("",)):
+        for municipality in best.municipalities if best and best.municipalities else ("",):
             rows.append((county, municipality, entry.address, entry.reason, date, campaign))
     return sorted(rows, key=lambda r: (r[0].casefold(), r[1].casefold(), r[2]))
 

@@ -65,8 +65,14 @@ def read_messages(path: Path) -> Iterator[tuple[str, email.message.Message]]:
         box.close()
 
 
-def imap_password(user: str, host: str, env: Mapping[str, str] = os.environ, *, interactive: bool,
-                  prompt: Callable[[str], str] = getpass.getpass) -> Secret:
+def imap_password(
+    user: str,
+    host: str,
+    env: Mapping[str, str] = os.environ,
+    *,
+    interactive: bool,
+    prompt: Callable[[str], str] = getpass.getpass,
+) -> Secret:
     """``LGP_IMAP_PASSWORD`` > the file named by ``LGP_IMAP_PASSWORD_FILE`` > a prompt."""
     if env.get(IMAP_PASSWORD_ENV):
         return Secret(env[IMAP_PASSWORD_ENV], f"env {IMAP_PASSWORD_ENV}")
@@ -75,23 +81,32 @@ def imap_password(user: str, host: str, env: Mapping[str, str] = os.environ, *, 
         try:
             lines = file.read_text(encoding="utf-8-sig").splitlines()
         except OSError as error:
-            raise CredentialsError(f"cannot read the password file: {error.strerror}",
-                                   file=file, key=IMAP_PASSWORD_FILE_ENV) from error
+            raise CredentialsError(
+                f"cannot read the password file: {error.strerror}", file=file, key=IMAP_PASSWORD_FILE_ENV
+            ) from error
         if not lines or not lines[0]:
             raise CredentialsError("the password file is empty", file=file, key=IMAP_PASSWORD_FILE_ENV)
         return Secret(lines[0], f"file named by {IMAP_PASSWORD_FILE_ENV}")
     if not interactive:
-        raise CredentialsError(f"no IMAP password for {user}: set {IMAP_PASSWORD_ENV} or {IMAP_PASSWORD_FILE_ENV}; "
-                               "not prompting in non-interactive mode", host=host)
+        raise CredentialsError(
+            f"no IMAP password for {user}: set {IMAP_PASSWORD_ENV} or {IMAP_PASSWORD_FILE_ENV}; "
+            "not prompting in non-interactive mode",
+            host=host,
+        )
     value = prompt(f"IMAP password for {user} at {host}: ")
     if not value:
         raise CredentialsError("no password entered", host=host)
     return Secret(value, "prompt")
 
 
-def read_imap(url: str, password: Callable[[str, str], Secret], *, cafile: Path | None = None,
-              imap_class: Callable[..., imaplib.IMAP4] = imaplib.IMAP4_SSL,
-              timeout: float = 60.0) -> Iterator[tuple[str, email.message.Message]]:
+def read_imap(
+    url: str,
+    password: Callable[[str, str], Secret],
+    *,
+    cafile: Path | None = None,
+    imap_class: Callable[..., imaplib.IMAP4] = imaplib.IMAP4_SSL,
+    timeout: float = 60.0,
+) -> Iterator[tuple[str, email.message.Message]]:
     """Every message of ``imaps://user@host[:port]/Folder``, read-only (nothing is marked seen)."""
     parts = urlsplit(url)
     if parts.scheme != "imaps" or not parts.hostname or not parts.username:

@@ -151,8 +151,9 @@ def _gallery(report: PreviewReport) -> str:
     return _GALLERY.render(r=report)
 
 
-def lint_campaign(campaign: Campaign, kinds: tuple[str, ...] | None = None, *,
-                  email: str | None = None, spamassassin: bool = True) -> list:
+def lint_campaign(
+    campaign: Campaign, kinds: tuple[str, ...] | None = None, *, email: str | None = None, spamassassin: bool = True
+) -> list:
     """Lint the first recipient's message (or ``email``'s) of each kind (default: every declared kind)."""
     from lgp_mailer.mail.lint import lint_message
 

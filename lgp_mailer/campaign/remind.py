@@ -96,8 +96,15 @@ class RemindTargets:
     registrations: RegistrationList
 
 
-def targets(campaign: Campaign, registrations: Path | None, *, day_before: bool, force: bool,
-            now: dt.datetime | None = None, env: Mapping[str, str] = os.environ) -> RemindTargets:
+def targets(
+    campaign: Campaign,
+    registrations: Path | None,
+    *,
+    day_before: bool,
+    force: bool,
+    now: dt.datetime | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> RemindTargets:
     """Check the window, load and match the registrations, and pick who gets the message:
     every registrant for the day-before reminder; for the nudge, the invited whose
     invitation was sent and who have not registered."""
@@ -105,15 +112,19 @@ def targets(campaign: Campaign, registrations: Path | None, *, day_before: bool,
     now = now or now_utc()
     if day_before:
         if kinds.REMINDER.needs_join_url and not event.join_url:
-            raise ConfigError("no join link: add [online] join_url to the event file", file=event.path,
-                              key="online.join_url")
+            raise ConfigError(
+                "no join link: add [online] join_url to the event file", file=event.path, key="online.join_url"
+            )
         check_reminder_window(event, now, force=force)
     else:
         check_nudge_window(event, now)
     path = registrations or campaign.registrations_path
     if path is None:
-        raise ConfigError("no registrations file: set 'registrations' in lgp-mailer.toml or pass --registrations",
-                          file=campaign.config_file, key="registrations")
+        raise ConfigError(
+            "no registrations file: set 'registrations' in lgp-mailer.toml or pass --registrations",
+            file=campaign.config_file,
+            key="registrations",
+        )
     invited = load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None)
     regs = load_registrations(path)
     report = match_registrations(regs, invited.recipients)
@@ -123,11 +134,14 @@ def targets(campaign: Campaign, registrations: Path | None, *, day_before: bool,
         sheet = RecipientSheet(chosen, list(regs.findings), path)
         return RemindTargets(kinds.REMINDER.name, chosen, event, sheet, lines, regs)
     chosen = _not_registered(campaign, invited.recipients, report.registered_addresses(), env)
-    return RemindTargets(kinds.NUDGE.name, chosen, event, RecipientSheet(chosen, [], campaign.recipients_path), lines, regs)
+    return RemindTargets(
+        kinds.NUDGE.name, chosen, event, RecipientSheet(chosen, [], campaign.recipients_path), lines, regs
+    )
 
 
-def _not_registered(campaign: Campaign, recipients: list[Recipient], registered: set[str],
-                    env: Mapping[str, str]) -> list[Recipient]:
+def _not_registered(
+    campaign: Campaign, recipients: list[Recipient], registered: set[str], env: Mapping[str, str]
+) -> list[Recipient]:
     """Invited recipients whose invitation was sent and who have not registered."""
     with open_campaign_ledger(campaign.database, env) as ledger:
         sent = ledger.sent_addresses(campaign.campaign_id, kinds.INVITATION.name)

@@ -140,9 +140,12 @@ def _render_pool(session: SendSession, processes: int) -> ProcessPoolExecutor | 
     if processes <= 0 or type(factory) is not MessageFactory or "build" in vars(factory):
         return None
     context = multiprocessing.get_context("spawn")  # no fork of a process with threads; as on Windows
-    return ProcessPoolExecutor(processes, mp_context=context, initializer=_init_renderer,
-                               initargs=(session.campaign, session.event, kinds.get(session.kind), factory.calendar,
-                                         os.getpid()))
+    return ProcessPoolExecutor(
+        processes,
+        mp_context=context,
+        initializer=_init_renderer,
+        initargs=(session.campaign, session.event, kinds.get(session.kind), factory.calendar, os.getpid()),
+    )
 
 
 # -- the due rows, a page at a time ----------------------------------------------------------
@@ -177,8 +180,6 @@ class _RetriesPaced(RateLimiter):
         return self.limiter.acquire()
 
 
-
-
 def transport_name(transport: Transport) -> str:
     settings = getattr(transport, "settings", None)
     return f"{settings.host}:{settings.port}" if settings is not None else "the server"
@@ -187,8 +188,14 @@ def transport_name(transport: Transport) -> str:
 class _ParallelRun:
     """The state K workers share; every change to it happens under ``mutex``."""
 
-    def __init__(self, session: SendSession, options: SendOptions, stop: threading.Event,
-                 progress: Progress | None, rows: Iterable[LedgerRow]) -> None:
+    def __init__(
+        self,
+        session: SendSession,
+        options: SendOptions,
+        stop: threading.Event,
+        progress: Progress | None,
+        rows: Iterable[LedgerRow],
+    ) -> None:
         self.session = session
         self.options = options
         self.stop = stop  # the user's Ctrl-C / SIGTERM
@@ -229,8 +236,11 @@ class _ParallelRun:
             for row, result in renders:
                 if self.halt.is_set():
                     return
-                item = result if isinstance(result, BaseException) else (
-                    row, self.session.recipient_for(row.address), result)
+                item = (
+                    result
+                    if isinstance(result, BaseException)
+                    else (row, self.session.recipient_for(row.address), result)
+                )
                 # An error is raised by whichever session reaches its row.
                 if not self._put(item) or isinstance(item, BaseException):
                     return
@@ -309,8 +319,9 @@ class _ParallelRun:
                 raise item
             with self.mutex:
                 if not self.quota.take():
-                    self._stop_with(f"the daily quota of {self.options.daily_quota} messages is used up; "
-                                    "the next run goes on")
+                    self._stop_with(
+                        f"the daily quota of {self.options.daily_quota} messages is used up; the next run goes on"
+                    )
                     return None
                 self.attempted += 1  # counted now, so K sessions never overshoot --batch
             return item  # type: ignore[return-value]
@@ -327,8 +338,10 @@ class _ParallelRun:
                 return
             self.consecutive = 0 if result.status == "sent" else self.consecutive + 1
             if self.consecutive >= self.options.max_consecutive_failures:
-                self._stop_with(f"{self.consecutive} messages in a row were not delivered (last: {result.line}); "
-                                "stopping so a broken relay does not burn through the list")
+                self._stop_with(
+                    f"{self.consecutive} messages in a row were not delivered (last: {result.line}); "
+                    "stopping so a broken relay does not burn through the list"
+                )
 
     def heartbeat(self) -> None:
         with self.mutex:
@@ -356,8 +369,16 @@ class _ParallelRun:
                 self.attempted -= 1  # skipped rows do not count towards --batch
             self.emit(Outcome(row.address, row.municipalities, "skipped", "taken by another run"))
             return
-        result = send_with_retry(transport, data, self.envelope_from, recipient.email, policy=self.options.retry,
-                                 limiter=_RetriesPaced(self.limiter), sleep=self.halt.wait, should_stop=self.halt.is_set)
+        result = send_with_retry(
+            transport,
+            data,
+            self.envelope_from,
+            recipient.email,
+            policy=self.options.retry,
+            limiter=_RetriesPaced(self.limiter),
+            sleep=self.halt.wait,
+            should_stop=self.halt.is_set,
+        )
         self.emit(session.record(row, result), result, transport_name(transport))
 
     def worker(self, make_transport: Callable[[], Transport]) -> None:
@@ -391,9 +412,16 @@ class _ParallelRun:
                     log.warning("one of the parallel SMTP sessions could not connect, going on with fewer: %s", error)
 
 
-def run_parallel(session: SendSession, make_transport: Callable[[], Transport], connections: int,
-                 options: SendOptions, *, stop: threading.Event | None = None,
-                 progress: Progress | None = None, render_processes: int | None = None) -> SendReport:
+def run_parallel(
+    session: SendSession,
+    make_transport: Callable[[], Transport],
+    connections: int,
+    options: SendOptions,
+    *,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
+    render_processes: int | None = None,
+) -> SendReport:
     """Send the due messages of ``session`` over ``connections`` SMTP sessions.
 
     ``make_transport()`` is called once per session (e.g. ``lambda:
@@ -411,8 +439,10 @@ def run_parallel(session: SendSession, make_transport: Callable[[], Transport], 
     due = rows.count
     wanted = min(connections, due, options.batch if options.batch is not None else due)
     run.wanted = wanted
-    threads = [threading.Thread(target=run.worker, args=(make_transport,), name=f"lgp-smtp-{n + 1}", daemon=True)
-               for n in range(wanted)]
+    threads = [
+        threading.Thread(target=run.worker, args=(make_transport,), name=f"lgp-smtp-{n + 1}", daemon=True)
+        for n in range(wanted)
+    ]
     going = min(due, options.batch if options.batch is not None else due)
     if render_processes is None:
         render_processes = default_render_processes() if going >= PROCESSES_FROM else 0

@@ -70,8 +70,9 @@ class SendOutcome:
 class SendHooks(Protocol):
     """What a person sees of a run; the CLI implements it, tests may too."""
 
-    def plan(self, session: SendSession, options: SendOptions, settings: SmtpSettings,
-             due: list[LedgerRow]) -> None: ...
+    def plan(
+        self, session: SendSession, options: SendOptions, settings: SmtpSettings, due: list[LedgerRow]
+    ) -> None: ...
 
     def nothing_due(self, session: SendSession, options: SendOptions, settings: SmtpSettings) -> None: ...
 
@@ -86,8 +87,9 @@ class SendHooks(Protocol):
         ...
 
 
-def send(campaign: Campaign, request: SendRequest, hooks: SendHooks, *,
-         env: Mapping[str, str] = os.environ) -> SendOutcome:
+def send(
+    campaign: Campaign, request: SendRequest, hooks: SendHooks, *, env: Mapping[str, str] = os.environ
+) -> SendOutcome:
     """Send (or proof, or dry-run) the due messages of one kind of one campaign."""
     settings = campaign_smtp_settings(campaign, request.smtp_flags, env).settings
     options = _options(campaign, request, settings)
@@ -96,20 +98,29 @@ def send(campaign: Campaign, request: SendRequest, hooks: SendHooks, *,
         to = proof_address(request.test_to)
         transport = SmtpTransport(settings, _ask_secret(settings, env, request.interactive))
         with fatal_is_usage():
-            recipient, result = send_proof(campaign, transport, to, kind=request.kind, email=request.email,
-                                           recipients=request.recipients, event=request.event)
+            recipient, result = send_proof(
+                campaign,
+                transport,
+                to,
+                kind=request.kind,
+                email=request.email,
+                recipients=request.recipients,
+                event=request.event,
+            )
         return SendOutcome("proof", proof=(recipient, to, result))
 
     ledger = open_campaign_ledger(campaign.database, env)
     try:
-        with SendSession(campaign, ledger, request.kind, recipients=request.recipients, event=request.event,
-                         sheet=request.sheet) as session:
+        with SendSession(
+            campaign, ledger, request.kind, recipients=request.recipients, event=request.event, sheet=request.sheet
+        ) as session:
             if request.dry_run:
                 # The shipped campaign may sit in a read-only site-packages: write here instead.
                 outbox = Path.cwd() / "outbox" if campaign.shipped else Path(campaign.outbox_dir or "outbox")
                 written = session.dry_run(outbox / request.kind, options)
-                return SendOutcome("dry_run", written=written, outbox=outbox / request.kind,
-                                   recovered=session.recovered)
+                return SendOutcome(
+                    "dry_run", written=written, outbox=outbox / request.kind, recovered=session.recovered
+                )
             due = session.due(options)
             if not due:
                 hooks.nothing_due(session, options, settings)
@@ -125,8 +136,14 @@ def send(campaign: Campaign, request: SendRequest, hooks: SendHooks, *,
             progress = hooks.progress(len(going))
             try:
                 with hooks.stopping() as stop, fatal_is_usage():
-                    report = run_parallel(session, lambda: SmtpTransport(settings, credential), request.connections,
-                                          options, stop=stop, progress=progress)
+                    report = run_parallel(
+                        session,
+                        lambda: SmtpTransport(settings, credential),
+                        request.connections,
+                        options,
+                        stop=stop,
+                        progress=progress,
+                    )
             finally:
                 getattr(progress, "close", lambda: None)()
             hooks.summary(session, report, options)
@@ -153,18 +170,25 @@ def exit_code(outcome: SendOutcome, interrupted_code: ExitCode = ExitCode.INTERR
 def _options(campaign: Campaign, request: SendRequest, settings: SmtpSettings) -> SendOptions:
     extra = campaign_run_settings(campaign)
     retry = RetryPolicy(attempts=extra.get("retries", 4), base=extra.get("retry_delay", 2.0))
-    return SendOptions(kind=request.kind, batch=request.batch, retry_failed=request.retry_failed,
-                       resend_unknown=request.resend_unknown,
-                       max_consecutive_failures=extra.get("max_consecutive_failures", 5), retry=retry,
-                       rates=tuple(settings.rates), daily_quota=settings.daily_quota)
+    return SendOptions(
+        kind=request.kind,
+        batch=request.batch,
+        retry_failed=request.retry_failed,
+        resend_unknown=request.resend_unknown,
+        max_consecutive_failures=extra.get("max_consecutive_failures", 5),
+        retry=retry,
+        rates=tuple(settings.rates),
+        daily_quota=settings.daily_quota,
+    )
 
 
 def _ask_secret(settings: SmtpSettings, env: Mapping[str, str], interactive: bool) -> Secret | None:
     return get_secret(settings, env, interactive=interactive)
 
 
-def _credential(settings: SmtpSettings, env: Mapping[str, str],
-                interactive: bool) -> Secret | Callable[[], Secret | None] | None:
+def _credential(
+    settings: SmtpSettings, env: Mapping[str, str], interactive: bool
+) -> Secret | Callable[[], Secret | None] | None:
     """The credential strategy: OAuth2 tokens are asked for per connection
     (they expire during a long run), a password once before the sessions open."""
     if settings.auth_method == "xoauth2":

@@ -74,8 +74,11 @@ class SendReport:
     def problems(self) -> bool:
         # Rows a crash left 'sending' and this run turned 'unknown' need a
         # decision as much as this run's own unknowns: exit 1, not 0.
-        return (self.stopped is not None or self.recovered_unknown > 0
-                or any(o.status in ("failed", "deferred", "unknown") for o in self.outcomes))
+        return (
+            self.stopped is not None
+            or self.recovered_unknown > 0
+            or any(o.status in ("failed", "deferred", "unknown") for o in self.outcomes)
+        )
 
 
 Progress = Callable[[Outcome], None]
@@ -88,9 +91,16 @@ class SendSession:
     counts shown for confirmation are the counts that will be sent from.
     """
 
-    def __init__(self, campaign: Campaign, ledger: Ledger, kind: str = kinds.INVITATION.name, *,
-                 recipients: list[Recipient] | None = None, event: Event | None = None,
-                 sheet: RecipientSheet | None = None) -> None:
+    def __init__(
+        self,
+        campaign: Campaign,
+        ledger: Ledger,
+        kind: str = kinds.INVITATION.name,
+        *,
+        recipients: list[Recipient] | None = None,
+        event: Event | None = None,
+        sheet: RecipientSheet | None = None,
+    ) -> None:
         self.campaign = campaign
         self.ledger = ledger
         self.kind = kind
@@ -134,8 +144,12 @@ class SendSession:
         return self.ledger.counts(self.campaign.campaign_id, self.kind)
 
     def due(self, options: SendOptions) -> list[LedgerRow]:
-        rows = self.ledger.due(self.campaign.campaign_id, self.kind, retry_failed=options.retry_failed,
-                               resend_unknown=options.resend_unknown)
+        rows = self.ledger.due(
+            self.campaign.campaign_id,
+            self.kind,
+            retry_failed=options.retry_failed,
+            resend_unknown=options.resend_unknown,
+        )
         return [r for r in rows if r.address.lower() in self._by_key]
 
     def quota(self, options: SendOptions, now: dt.datetime | None = None) -> DailyQuota:
@@ -152,14 +166,23 @@ class SendSession:
 
     def due_rows(self, options: SendOptions, *, page: int = 1000) -> Iterator[LedgerRow]:
         """``due``, read from the ledger a page at a time (only the sheet's rows)."""
-        rows = self.ledger.due_pages(self.campaign.campaign_id, self.kind, retry_failed=options.retry_failed,
-                                     resend_unknown=options.resend_unknown, page=page)
+        rows = self.ledger.due_pages(
+            self.campaign.campaign_id,
+            self.kind,
+            retry_failed=options.retry_failed,
+            resend_unknown=options.resend_unknown,
+            page=page,
+        )
         return (r for r in rows if self.in_sheet(r.address))
 
     def count_due(self, options: SendOptions, *, page: int = 1000) -> int:
-        addresses = self.ledger.due_addresses(self.campaign.campaign_id, self.kind,
-                                              retry_failed=options.retry_failed,
-                                              resend_unknown=options.resend_unknown, page=page)
+        addresses = self.ledger.due_addresses(
+            self.campaign.campaign_id,
+            self.kind,
+            retry_failed=options.retry_failed,
+            resend_unknown=options.resend_unknown,
+            page=page,
+        )
         return sum(1 for a in addresses if self.in_sheet(a))
 
     def record(self, row: LedgerRow, result: SendResult) -> Outcome:
@@ -167,8 +190,15 @@ class SendSession:
         # A fatal reply is about the sender or the account, not this address:
         # the message was not delivered, so it stays due (deferred) with the reason.
         status = "deferred" if result.status == "fatal" else result.status
-        self.ledger.record(self.campaign.campaign_id, self.kind, row.address, status,
-                           result.code, result.enhanced, result.line or result.reply)
+        self.ledger.record(
+            self.campaign.campaign_id,
+            self.kind,
+            row.address,
+            status,
+            result.code,
+            result.enhanced,
+            result.line or result.reply,
+        )
         return Outcome(row.address, row.municipalities, status, result.line or result.reply)
 
     def preflight(self, rows: list[LedgerRow]) -> None:
@@ -200,9 +230,16 @@ class SendSession:
         return written
 
 
-def send_proof(campaign: Campaign, transport: Transport, to: str, *, kind: str = kinds.INVITATION.name,
-               email: str | None = None, recipients: list[Recipient] | None = None,
-               event: Event | None = None) -> tuple[Recipient, SendResult]:
+def send_proof(
+    campaign: Campaign,
+    transport: Transport,
+    to: str,
+    *,
+    kind: str = kinds.INVITATION.name,
+    email: str | None = None,
+    recipients: list[Recipient] | None = None,
+    event: Event | None = None,
+) -> tuple[Recipient, SendResult]:
     """A proof copy of one recipient's message to ``to``; never logged as sent to the recipient.
 
     ``recipients`` and ``event`` are those of the run being proofed (a reminder's

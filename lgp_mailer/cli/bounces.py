@@ -24,13 +24,23 @@ app.add_typer(bounces_app, name="bounces")
 
 @bounces_app.command("import")
 def import_(
-    source: Annotated[str, typer.Argument(
-        help="An mbox file, a Maildir folder, a saved .eml message, or imaps://USER@HOST[:PORT]/FOLDER "
-             "(password from LGP_IMAP_PASSWORD, LGP_IMAP_PASSWORD_FILE, or a prompt).")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Classify and show what would change; change nothing.")] = False,
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="An mbox file, a Maildir folder, a saved .eml message, or imaps://USER@HOST[:PORT]/FOLDER "
+            "(password from LGP_IMAP_PASSWORD, LGP_IMAP_PASSWORD_FILE, or a prompt)."
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Classify and show what would change; change nothing.")
+    ] = False,
     cafile: Annotated[Path | None, typer.Option(help="CA bundle to trust for the IMAP server.")] = None,
-    non_interactive: Annotated[bool, typer.Option("--non-interactive", help="Never prompt for a password: fail instead.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per message, not only the summary.")] = False,
+    non_interactive: Annotated[
+        bool, typer.Option("--non-interactive", help="Never prompt for a password: fail instead.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="One line per message, not only the summary.")
+    ] = False,
     campaign: CampaignOpt = None,
 ) -> None:
     """Mark permanently failed messages 'failed', suppress their addresses and unsubscribers; never an auto-reply."""
@@ -38,6 +48,7 @@ def import_(
 
     try:
         if source.lower().startswith(("imap://", "imaps://")):
+
             def password(user: str, host: str):
                 return mailboxes.imap_password(user, host, os.environ, interactive=can_prompt(non_interactive))
 
@@ -68,9 +79,11 @@ def _print_report(report, verbose: bool) -> None:
     verb = "would be" if report.dry_run else ""
     counts = ", ".join(f"{kind} {report.count(kind)}" for kind in KINDS)
     typer.echo(f"{len(report.outcomes)} message(s): {counts}.")
-    typer.echo(f"Sent-log rows {verb or 'now'} failed: {report.total('marked')}; "
-               f"addresses {verb + ' ' if verb else ''}suppressed: {report.total('suppressed')} "
-               f"({report.total('already')} already were); auto-replies never suppress.")
+    typer.echo(
+        f"Sent-log rows {verb or 'now'} failed: {report.total('marked')}; "
+        f"addresses {verb + ' ' if verb else ''}suppressed: {report.total('suppressed')} "
+        f"({report.total('already')} already were); auto-replies never suppress."
+    )
     if report.dry_run:
         typer.echo("Dry run: nothing was changed.")
     elif report.total("suppressed"):

@@ -14,8 +14,12 @@ from lgp_mailer.config import Campaign, find_campaign
 
 CampaignOpt = Annotated[
     Path | None,
-    typer.Option("--campaign", "-c", help="Campaign folder (or its lgp-mailer.toml). "
-                 "Default: $LGP_MAILER_CAMPAIGN, then ./lgp-mailer.toml, then the shipped example."),
+    typer.Option(
+        "--campaign",
+        "-c",
+        help="Campaign folder (or its lgp-mailer.toml). "
+        "Default: $LGP_MAILER_CAMPAIGN, then ./lgp-mailer.toml, then the shipped example.",
+    ),
 ]
 EventOpt = Annotated[Path | None, typer.Option("--event", help="Conference file (overrides the campaign's).")]
 RecipientsOpt = Annotated[Path | None, typer.Option("--recipients", help="Recipient sheet (overrides the campaign's).")]
@@ -78,20 +82,31 @@ def open_ledger_for(campaign: Path | None):  # -> Ledger (imported lazily: start
 # Options of the sending commands (send, remind): one definition, one help text.
 BatchOpt = Annotated[int | None, typer.Option(min=1, help="Send the next N due messages, then stop.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Everything but SMTP: write the due messages to the outbox folder.")]
-TestToOpt = Annotated[str | None, typer.Option("--test-to", help="Send a proof copy of one message to this address (not logged).")]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Everything but SMTP: write the due messages to the outbox folder.")
+]
+TestToOpt = Annotated[
+    str | None, typer.Option("--test-to", help="Send a proof copy of one message to this address (not logged).")
+]
 RetryFailedOpt = Annotated[bool, typer.Option("--retry-failed", help="Also resend messages that failed permanently.")]
 ResendUnknownOpt = Annotated[
     bool, typer.Option("--resend-unknown", help="Also resend messages whose outcome is unknown (same Message-ID).")
 ]
 NonInteractiveOpt = Annotated[
-    bool, typer.Option("--non-interactive", help="Never prompt (for a password or a confirmation): fail instead. For cron.")
+    bool,
+    typer.Option("--non-interactive", help="Never prompt (for a password or a confirmation): fail instead. For cron."),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the final summary; silent when nothing is due.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Only errors and the final summary; silent when nothing is due.")
+]
 ConnectionsOpt = Annotated[
     int,
-    typer.Option("--connections", min=1, max=32,
-                 help="SMTP sessions in parallel; one rate limit and one daily quota for all of them."),
+    typer.Option(
+        "--connections",
+        min=1,
+        max=32,
+        help="SMTP sessions in parallel; one rate limit and one daily quota for all of them.",
+    ),
 ]
 
 
@@ -100,27 +115,50 @@ HostOpt = Annotated[str | None, typer.Option("--host", help="SMTP server (env LG
 PortOpt = Annotated[int | None, typer.Option("--port", help="SMTP port (env LGP_SMTP_PORT).", rich_help_panel="SMTP")]
 SecurityOpt = Annotated[
     str | None,
-    typer.Option("--security", help="starttls (587), tls (465) or none (localhost or --insecure only).", rich_help_panel="SMTP"),
+    typer.Option(
+        "--security", help="starttls (587), tls (465) or none (localhost or --insecure only).", rich_help_panel="SMTP"
+    ),
 ]
-UsernameOpt = Annotated[str | None, typer.Option("--username", help="SMTP user name (env LGP_SMTP_USERNAME).", rich_help_panel="SMTP")]
+UsernameOpt = Annotated[
+    str | None, typer.Option("--username", help="SMTP user name (env LGP_SMTP_USERNAME).", rich_help_panel="SMTP")
+]
 AuthOpt = Annotated[str | None, typer.Option("--auth", help="password, xoauth2 or none.", rich_help_panel="SMTP")]
 RateOpt = Annotated[
     list[str] | None,
     typer.Option("--rate", help="Pace and quota, e.g. --rate 30/min --rate 2000/day.", rich_help_panel="SMTP"),
 ]
-QuotaOpt = Annotated[int | None, typer.Option("--daily-quota", help="Messages per rolling 24 hours.", rich_help_panel="SMTP")]
-TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds to wait for the server.", rich_help_panel="SMTP")]
+QuotaOpt = Annotated[
+    int | None, typer.Option("--daily-quota", help="Messages per rolling 24 hours.", rich_help_panel="SMTP")
+]
+TimeoutOpt = Annotated[
+    float | None, typer.Option("--timeout", help="Seconds to wait for the server.", rich_help_panel="SMTP")
+]
 PerConnOpt = Annotated[
-    int | None, typer.Option("--messages-per-connection", help="Reconnect after this many messages.", rich_help_panel="SMTP")
+    int | None,
+    typer.Option("--messages-per-connection", help="Reconnect after this many messages.", rich_help_panel="SMTP"),
 ]
-CafileOpt = Annotated[Path | None, typer.Option("--cafile", help="CA certificate file for a private CA.", rich_help_panel="SMTP")]
+CafileOpt = Annotated[
+    Path | None, typer.Option("--cafile", help="CA certificate file for a private CA.", rich_help_panel="SMTP")
+]
 InsecureOpt = Annotated[
-    bool, typer.Option("--insecure", help="Allow security 'none' to a host other than localhost.", rich_help_panel="SMTP")
+    bool,
+    typer.Option("--insecure", help="Allow security 'none' to a host other than localhost.", rich_help_panel="SMTP"),
 ]
 
 
-def smtp_flags(host=None, port=None, security=None, username=None, auth=None, rate=None, daily_quota=None,
-               timeout=None, messages_per_connection=None, cafile=None, insecure=False) -> dict[str, Any]:
+def smtp_flags(
+    host=None,
+    port=None,
+    security=None,
+    username=None,
+    auth=None,
+    rate=None,
+    daily_quota=None,
+    timeout=None,
+    messages_per_connection=None,
+    cafile=None,
+    insecure=False,
+) -> dict[str, Any]:
     return {
         "host": host, "port": port, "security": security, "username": username, "auth_method": auth,
         "rate": list(rate) if rate else None, "daily_quota": daily_quota, "timeout": timeout,

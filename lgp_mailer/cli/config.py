@@ -15,9 +15,17 @@ from lgp_mailer.errors import LgpError
 @app.command("config")
 def config(
     campaign: CampaignOpt = None,
-    host: so.HostOpt = None, port: so.PortOpt = None, security: so.SecurityOpt = None, username: so.UsernameOpt = None,
-    auth: so.AuthOpt = None, rate: so.RateOpt = None, daily_quota: so.QuotaOpt = None, timeout: so.TimeoutOpt = None,
-    messages_per_connection: so.PerConnOpt = None, cafile: so.CafileOpt = None, insecure: so.InsecureOpt = False,
+    host: so.HostOpt = None,
+    port: so.PortOpt = None,
+    security: so.SecurityOpt = None,
+    username: so.UsernameOpt = None,
+    auth: so.AuthOpt = None,
+    rate: so.RateOpt = None,
+    daily_quota: so.QuotaOpt = None,
+    timeout: so.TimeoutOpt = None,
+    messages_per_connection: so.PerConnOpt = None,
+    cafile: so.CafileOpt = None,
+    insecure: so.InsecureOpt = False,
 ) -> None:
     """Show the campaign, sender, sent-log and SMTP settings with the source of each value.
 
@@ -27,8 +35,9 @@ def config(
     from lgp_mailer.ledger.store import DB_ENV, default_ledger_path
     from lgp_mailer.smtp.settings import campaign_run_settings, campaign_smtp_settings
 
-    flags = so.smtp_flags(host, port, security, username, auth, rate, daily_quota, timeout,
-                          messages_per_connection, cafile, insecure)
+    flags = so.smtp_flags(
+        host, port, security, username, auth, rate, daily_quota, timeout, messages_per_connection, cafile, insecure
+    )
     try:
         chosen = resolve_campaign(campaign)
         resolved = campaign_smtp_settings(chosen, flags, os.environ)
@@ -67,7 +76,11 @@ def _secret_source(s) -> str:
     if s.auth_method == "none":
         return "not needed (auth none)"
     if s.auth_method == "xoauth2":
-        return "LGP_SMTP_OAUTH_TOKEN" if os.environ.get("LGP_SMTP_OAUTH_TOKEN") else s.token_command and "token_command" or "missing"
+        return (
+            "LGP_SMTP_OAUTH_TOKEN"
+            if os.environ.get("LGP_SMTP_OAUTH_TOKEN")
+            else s.token_command and "token_command" or "missing"
+        )
     for name in ("LGP_SMTP_PASSWORD", "LGP_SMTP_PASSWORD_FILE"):
         if os.environ.get(name):
             return name

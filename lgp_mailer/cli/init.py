@@ -12,7 +12,11 @@ from lgp_mailer.errors import LgpError
 
 
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(help="New campaign folder (created if missing; must not hold a campaign).")]) -> None:
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="New campaign folder (created if missing; must not hold a campaign).")
+    ],
+) -> None:
     """Create a campaign folder with the shipped templates, event file, example sheet and a fresh campaign_id."""
     from lgp_mailer.campaign.scaffold import init_campaign
 

@@ -42,8 +42,10 @@ def print_plan(session, options, settings, due) -> None:
     if settings.daily_quota:
         lines.append(f"Quota:      {settings.daily_quota}/day, {session.quota(options).remaining} left today")
     if session.recovered:
-        lines.append(f"Recovered:  {session.recovered} message(s) interrupted by a crash are now 'unknown'; "
-                     "resend them only with --resend-unknown")
+        lines.append(
+            f"Recovered:  {session.recovered} message(s) interrupted by a crash are now 'unknown'; "
+            "resend them only with --resend-unknown"
+        )
     typer.echo("\n".join(lines))
 
 
@@ -57,8 +59,10 @@ def progress_printer(total: int, quiet: bool):
 
     def plain(outcome) -> None:
         counter["n"] += 1
-        typer.echo(f"[{counter['n']}/{total}] {outcome.status:<8} {outcome.address}"
-                   + (f" – {outcome.line}" if outcome.status != "sent" and outcome.line else ""))
+        typer.echo(
+            f"[{counter['n']}/{total}] {outcome.status:<8} {outcome.address}"
+            + (f" – {outcome.line}" if outcome.status != "sent" and outcome.line else "")
+        )
 
     return plain
 
@@ -69,8 +73,14 @@ class _RichProgress:
 
         self.start = time.monotonic()
         self.sent = self.failed = 0
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[stats]}"), TimeRemainingColumn(), transient=False)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[stats]}"),
+            TimeRemainingColumn(),
+            transient=False,
+        )
         self.task = self.progress.add_task("Sending", total=total, stats="")
         self.progress.start()
 
@@ -110,13 +120,20 @@ def _hints(session, counts, options) -> list[str]:
     due = len(session.due(options))
     hints = []
     if due:
-        hints.append(f"{due} message(s) still due: run '{command}" + (f" --batch {options.batch}'" if options.batch else "'")
-                     + (" again (deferred ones are retried)" if counts.get("deferred") else ""))
+        hints.append(
+            f"{due} message(s) still due: run '{command}"
+            + (f" --batch {options.batch}'" if options.batch else "'")
+            + (" again (deferred ones are retried)" if counts.get("deferred") else "")
+        )
     if counts.get("unknown"):
-        hints.append(f"{counts['unknown']} with unknown outcome: check the server's log, then '{command} --resend-unknown' "
-                     "if they did not arrive")
+        hints.append(
+            f"{counts['unknown']} with unknown outcome: check the server's log, then '{command} --resend-unknown' "
+            "if they did not arrive"
+        )
     if counts.get("failed"):
-        hints.append(f"{counts['failed']} failed permanently: fix the addresses in the sheet, then '{command} --retry-failed'")
+        hints.append(
+            f"{counts['failed']} failed permanently: fix the addresses in the sheet, then '{command} --retry-failed'"
+        )
     if counts.get("invalid"):
         hints.append(f"{counts['invalid']} invalid in the sheet: 'lgp-mailer check' lists them")
     if not hints:
@@ -154,8 +171,11 @@ class CliHooks:
             typer.echo("Nothing is due: every recipient has been sent to or needs a decision (see below).")
             print_hints(session, options)
         elif session.recovered:  # cron must hear of it: these need a person's decision
-            typer.echo(f"{session.recovered} message(s) interrupted by a crash are now 'unknown'; "
-                       "check, then resend with --resend-unknown", err=True)
+            typer.echo(
+                f"{session.recovered} message(s) interrupted by a crash are now 'unknown'; "
+                "check, then resend with --resend-unknown",
+                err=True,
+            )
 
     def confirm(self, count: int) -> bool:
         from lgp_mailer.cli.runtime import confirm_or_refuse

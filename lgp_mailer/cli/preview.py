@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from lgp_mailer.cli.app import app, fail
-from lgp_mailer.cli.common import CampaignOpt, ColumnOpt, EventOpt, RecipientsOpt, SheetOpt, kind_option, resolve_campaign
+from lgp_mailer.cli.common import (
+    CampaignOpt,
+    ColumnOpt,
+    EventOpt,
+    RecipientsOpt,
+    SheetOpt,
+    kind_option,
+    resolve_campaign,
+)
 from lgp_mailer import kinds
 from lgp_mailer.errors import ExitCode, LgpError
 
@@ -23,11 +31,15 @@ def preview(
     sheet: SheetOpt = None,
     column: ColumnOpt = None,
     kind: Annotated[str, kind_option("{kinds}.")] = kinds.INVITATION.name,
-    out: Annotated[Path | None, typer.Option("--out", help="Preview folder (default: the campaign's preview_dir).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Preview folder (default: the campaign's preview_dir).")
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N recipients.")] = None,
     email: Annotated[str | None, typer.Option(help="Only the recipient with this address.")] = None,
     open_: Annotated[bool, typer.Option("--open", help="Open the gallery in a web browser.")] = False,
-    lint: Annotated[bool, typer.Option("--lint", help="Check deliverability of each kind (and SpamAssassin's score if installed).")] = False,
+    lint: Annotated[
+        bool, typer.Option("--lint", help="Check deliverability of each kind (and SpamAssassin's score if installed).")
+    ] = False,
 ) -> None:
     """Render every message without sending: print the first, write all as .eml and .html with an index.html gallery."""
     from lgp_mailer.campaign.preview import lint_campaign, run_preview

@@ -31,10 +31,16 @@ from lgp_mailer.errors import ConfigError, ExitCode, LgpError, NothingDueError
 
 @app.command()
 def remind(
-    day_before: Annotated[bool, typer.Option("--day-before", help="Send the join link to every registrant not yet reminded.")] = False,
-    not_registered: Annotated[bool, typer.Option("--not-registered", help="Nudge invited recipients who have not registered.")] = False,
+    day_before: Annotated[
+        bool, typer.Option("--day-before", help="Send the join link to every registrant not yet reminded.")
+    ] = False,
+    not_registered: Annotated[
+        bool, typer.Option("--not-registered", help="Nudge invited recipients who have not registered.")
+    ] = False,
     registrations: Annotated[Path | None, typer.Option(help="The registration form's export (CSV or XLSX).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Open the reminder window early (never after the start).")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Open the reminder window early (never after the start).")
+    ] = False,
     campaign: CampaignOpt = None,
     event: EventOpt = None,
     recipients: RecipientsOpt = None,
@@ -49,9 +55,17 @@ def remind(
     non_interactive: NonInteractiveOpt = False,
     quiet: QuietOpt = False,
     connections: ConnectionsOpt = 1,
-    host: so.HostOpt = None, port: so.PortOpt = None, security: so.SecurityOpt = None, username: so.UsernameOpt = None,
-    auth: so.AuthOpt = None, rate: so.RateOpt = None, daily_quota: so.QuotaOpt = None, timeout: so.TimeoutOpt = None,
-    messages_per_connection: so.PerConnOpt = None, cafile: so.CafileOpt = None, insecure: so.InsecureOpt = False,
+    host: so.HostOpt = None,
+    port: so.PortOpt = None,
+    security: so.SecurityOpt = None,
+    username: so.UsernameOpt = None,
+    auth: so.AuthOpt = None,
+    rate: so.RateOpt = None,
+    daily_quota: so.QuotaOpt = None,
+    timeout: so.TimeoutOpt = None,
+    messages_per_connection: so.PerConnOpt = None,
+    cafile: so.CafileOpt = None,
+    insecure: so.InsecureOpt = False,
 ) -> None:
     """Remind registrants on the day before (the join link), or nudge the invited who have not registered.
 
@@ -61,8 +75,9 @@ def remind(
     from lgp_mailer.campaign.remind import targets
     from lgp_mailer.cli.send import run_send
 
-    flags = so.smtp_flags(host, port, security, username, auth, rate, daily_quota, timeout,
-                          messages_per_connection, cafile, insecure)
+    flags = so.smtp_flags(
+        host, port, security, username, auth, rate, daily_quota, timeout, messages_per_connection, cafile, insecure
+    )
     try:
         if day_before == not_registered:
             raise ConfigError("choose one: --day-before or --not-registered", key="remind")
@@ -70,10 +85,24 @@ def remind(
         chosen_targets = targets(chosen, registrations, day_before=day_before, force=force)
         _print_match_report(chosen_targets.report_lines, quiet=quiet)
         _report_findings(chosen_targets.registrations, day_before=day_before, quiet=quiet)
-        code = run_send(chosen, flags, kind=chosen_targets.kind, batch=batch, yes=yes, dry_run=dry_run,
-                        test_to=test_to, email=None, retry_failed=retry_failed, resend_unknown=resend_unknown,
-                        non_interactive=non_interactive, quiet=quiet, recipients_override=chosen_targets.recipients,
-                        event=chosen_targets.event, sheet=chosen_targets.sheet, connections=connections)
+        code = run_send(
+            chosen,
+            flags,
+            kind=chosen_targets.kind,
+            batch=batch,
+            yes=yes,
+            dry_run=dry_run,
+            test_to=test_to,
+            email=None,
+            retry_failed=retry_failed,
+            resend_unknown=resend_unknown,
+            non_interactive=non_interactive,
+            quiet=quiet,
+            recipients_override=chosen_targets.recipients,
+            event=chosen_targets.event,
+            sheet=chosen_targets.sheet,
+            connections=connections,
+        )
     except NothingDueError as error:
         if not quiet:
             typer.echo(f"lgp-mailer: {error.message}")

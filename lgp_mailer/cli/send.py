@@ -47,41 +47,94 @@ def send(
     non_interactive: NonInteractiveOpt = False,
     quiet: QuietOpt = False,
     connections: ConnectionsOpt = 1,
-    host: so.HostOpt = None, port: so.PortOpt = None, security: so.SecurityOpt = None, username: so.UsernameOpt = None,
-    auth: so.AuthOpt = None, rate: so.RateOpt = None, daily_quota: so.QuotaOpt = None, timeout: so.TimeoutOpt = None,
-    messages_per_connection: so.PerConnOpt = None, cafile: so.CafileOpt = None, insecure: so.InsecureOpt = False,
+    host: so.HostOpt = None,
+    port: so.PortOpt = None,
+    security: so.SecurityOpt = None,
+    username: so.UsernameOpt = None,
+    auth: so.AuthOpt = None,
+    rate: so.RateOpt = None,
+    daily_quota: so.QuotaOpt = None,
+    timeout: so.TimeoutOpt = None,
+    messages_per_connection: so.PerConnOpt = None,
+    cafile: so.CafileOpt = None,
+    insecure: so.InsecureOpt = False,
 ) -> None:
     """Send the invitation to every due recipient (or the next --batch N), recording each in the sent log."""
-    flags = so.smtp_flags(host, port, security, username, auth, rate, daily_quota, timeout,
-                          messages_per_connection, cafile, insecure)
+    flags = so.smtp_flags(
+        host, port, security, username, auth, rate, daily_quota, timeout, messages_per_connection, cafile, insecure
+    )
     try:
         chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
-        code = run_send(chosen, flags, kind=kinds.INVITATION.name, batch=batch, yes=yes, dry_run=dry_run, test_to=test_to,
-                        email=email, retry_failed=retry_failed, resend_unknown=resend_unknown,
-                        non_interactive=non_interactive, quiet=quiet, connections=connections)
+        code = run_send(
+            chosen,
+            flags,
+            kind=kinds.INVITATION.name,
+            batch=batch,
+            yes=yes,
+            dry_run=dry_run,
+            test_to=test_to,
+            email=email,
+            retry_failed=retry_failed,
+            resend_unknown=resend_unknown,
+            non_interactive=non_interactive,
+            quiet=quiet,
+            connections=connections,
+        )
     except LgpError as error:
         raise fail(error) from None
     raise typer.Exit(int(code))
 
 
-def run_send(campaign, flags, *, kind, batch, yes, dry_run, test_to, email, retry_failed, resend_unknown,
-             non_interactive, quiet, recipients_override=None, event=None, sheet=None, connections=1) -> ExitCode:
+def run_send(
+    campaign,
+    flags,
+    *,
+    kind,
+    batch,
+    yes,
+    dry_run,
+    test_to,
+    email,
+    retry_failed,
+    resend_unknown,
+    non_interactive,
+    quiet,
+    recipients_override=None,
+    event=None,
+    sheet=None,
+    connections=1,
+) -> ExitCode:
     """Shared by ``send`` and ``remind``: call the core, print what it did, return the exit code."""
     from lgp_mailer.campaign import send as core
     from lgp_mailer.cli.output import CliHooks
 
-    request = core.SendRequest(kind=kind, batch=batch, dry_run=dry_run, test_to=test_to, email=email,
-                               retry_failed=retry_failed, resend_unknown=resend_unknown,
-                               interactive=can_prompt(non_interactive), connections=connections, smtp_flags=flags,
-                               recipients=recipients_override, event=event, sheet=sheet)
+    request = core.SendRequest(
+        kind=kind,
+        batch=batch,
+        dry_run=dry_run,
+        test_to=test_to,
+        email=email,
+        retry_failed=retry_failed,
+        resend_unknown=resend_unknown,
+        interactive=can_prompt(non_interactive),
+        connections=connections,
+        smtp_flags=flags,
+        recipients=recipients_override,
+        event=event,
+        sheet=sheet,
+    )
     hooks = CliHooks(quiet=quiet, yes=yes, non_interactive=non_interactive)
     outcome = core.send(campaign, request, hooks)
     if outcome.mode == "proof":
         assert outcome.proof is not None
         recipient, to, result = outcome.proof
-        typer.echo(f"Proof of the message to {recipient.email} sent to {to}: {result.line}. "
-                   "Nothing was recorded in the sent log.")
+        typer.echo(
+            f"Proof of the message to {recipient.email} sent to {to}: {result.line}. "
+            "Nothing was recorded in the sent log."
+        )
     elif outcome.mode == "dry_run":
-        typer.echo(f"Dry run: {len(outcome.written)} message(s) written to {outcome.outbox}; nothing sent, "
-                   "no message marked as sent.")
+        typer.echo(
+            f"Dry run: {len(outcome.written)} message(s) written to {outcome.outbox}; nothing sent, "
+            "no message marked as sent."
+        )
     return core.exit_code(outcome, hooks.stop_code)

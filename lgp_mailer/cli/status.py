@@ -12,11 +12,18 @@ from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, kind_filter_option, open_ledger_for
 from lgp_mailer.errors import ExitCode, LgpError
 
-log_app = typer.Typer(name="log", help="The sent log: export it for colleagues.", no_args_is_help=True,
-                      add_completion=False, rich_markup_mode=None)
+log_app = typer.Typer(
+    name="log",
+    help="The sent log: export it for colleagues.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 app.add_typer(log_app, name="log")
 
-CampaignIdOpt = Annotated[str | None, typer.Option("--campaign-id", help="Only this campaign id (default: every campaign in the sent log).")]
+CampaignIdOpt = Annotated[
+    str | None, typer.Option("--campaign-id", help="Only this campaign id (default: every campaign in the sent log).")
+]
 KindOpt = Annotated[str | None, kind_filter_option("Only this kind: {kinds}.")]
 BAR_WIDTH = 40
 # Distinct glyphs as well as colours: the bars must read without colour too.
@@ -98,8 +105,10 @@ def _print_kind(console, entry: dict[str, Any]) -> None:
     console.print(Text(f"{entry['campaign_id']} · {entry['kind']}", style="bold"))
     shown = ", ".join(f"{s} {counts[s]}" for s in _SHOWN if counts.get(s))
     console.print(f"  {shown or 'no rows'} (total {entry['total']})", markup=False)
-    console.print(f"  first sent {_local(entry['first_sent_at'])}, last sent {_local(entry['last_sent_at'])} "
-                  "(Europe/Budapest)", markup=False)
+    console.print(
+        f"  first sent {_local(entry['first_sent_at'])}, last sent {_local(entry['last_sent_at'])} (Europe/Budapest)",
+        markup=False,
+    )
     due = entry["due_by_status"]
     line = f"  due now: {entry['due']}"
     if entry["due"]:
@@ -109,13 +118,17 @@ def _print_kind(console, entry: dict[str, Any]) -> None:
     console.print(line, markup=False)
     if entry["lock"]:
         lock = entry["lock"]
-        console.print(f"  being sent now by {lock['holder']} (pid {lock['pid']}), "
-                      f"last heartbeat {_local(str(lock['heartbeat_at']))}", markup=False)
+        console.print(
+            f"  being sent now by {lock['holder']} (pid {lock['pid']}), "
+            f"last heartbeat {_local(str(lock['heartbeat_at']))}",
+            markup=False,
+        )
     if entry["blocked"]:
         console.print("  needs attention:")
         for item in entry["blocked"]:
-            console.print(f"    {item['count']} {item['status']}: {item['meaning']}\n      → {item['command']}",
-                          markup=False)
+            console.print(
+                f"    {item['count']} {item['status']}: {item['meaning']}\n      → {item['command']}", markup=False
+            )
     if entry["counties"]:
         _print_counties(console, entry["counties"])
 
@@ -137,9 +150,13 @@ def _print_counties(console, counties: list[dict[str, Any]]) -> None:
         cells.append(("░" * (width - used), "dim"))
         bar = Text.assemble(*cells)
         label = county["county"] or "(no county)"
-        table.add_row("   " + label, bar, f"{county['sent']}/{county['total']} sent"
-                      + (f", {county['due']} due" if county["due"] else "")
-                      + (f", {county['blocked']} blocked" if county["blocked"] else ""))
+        table.add_row(
+            "   " + label,
+            bar,
+            f"{county['sent']}/{county['total']} sent"
+            + (f", {county['due']} due" if county["due"] else "")
+            + (f", {county['blocked']} blocked" if county["blocked"] else ""),
+        )
     legend = ", ".join(f"[{style}]{glyph}[/] {key}" for key, glyph, style in _SEGMENTS)
     console.print(f"  by county ({legend} = failed/unknown/invalid, ░ other):")
     console.print(table)

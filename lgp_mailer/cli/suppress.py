@@ -89,8 +89,10 @@ def list_(
 
 @suppress_app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="CSV or workbook (.xlsx, .xls, .ods) with an e-mail column, "
-                                              "or a bare list of addresses.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV or workbook (.xlsx, .xls, .ods) with an e-mail column, or a bare list of addresses."),
+    ],
     reason: ReasonOpt = "",
     sheet: Annotated[str | None, typer.Option(help="Worksheet name, or 'all'.")] = None,
     column: Annotated[str | None, typer.Option(help="The header of the e-mail column, if not recognised.")] = None,
@@ -101,12 +103,15 @@ def import_(
 
     try:
         with open_ledger_for(campaign) as ledger:
-            report = suppression.import_file(ledger, file, reason=reason or f"import: {file.name}",
-                                             sheet=sheet, column=column)
+            report = suppression.import_file(
+                ledger, file, reason=reason or f"import: {file.name}", sheet=sheet, column=column
+            )
     except LgpError as error:
         raise fail(error) from None
     for rejected in report.rejected:
         typer.echo(f"{file}, row {rejected.row}: {rejected.text!r}: {rejected.why}", err=True)
-    typer.echo(f"{len(report.added)} address(es) suppressed, {len(report.already)} already on the list, "
-               f"{len(report.rejected)} cell(s) not usable.")
+    typer.echo(
+        f"{len(report.added)} address(es) suppressed, {len(report.already)} already on the list, "
+        f"{len(report.rejected)} cell(s) not usable."
+    )
     raise typer.Exit(int(ExitCode.PROBLEMS if report.rejected else ExitCode.OK))

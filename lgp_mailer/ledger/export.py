@@ -199,5 +199,4 @@ def export_log(ledger: Ledger, path: Path, *, campaign_id: str | None = None, ki
         raise LgpError(f"cannot write the export: {error.strerror or error}", file=path) from error
 
 
-__all__ = ["HEADERS", "STATUSES_HU", "export_log", "export_row", "local_time", "neutralise",
-           "write_csv", "write_xlsx"]
+__all__ = ["HEADERS", "STATUSES_HU", "export_log", "export_row", "local_time", "neutralise", "write_csv", "write_xlsx"]

@@ -123,7 +123,10 @@ class RunLock:
         if self.took_over:
             log.warning(
                 "took over a stale run lock of campaign %r from %s (pid %s, last heartbeat %s)",
-                self.campaign_id, self.took_over["holder"], self.took_over["pid"], self.took_over["heartbeat_at"],
+                self.campaign_id,
+                self.took_over["holder"],
+                self.took_over["pid"],
+                self.took_over["heartbeat_at"],
             )
         self.held = True
         if self.heartbeat_every:
@@ -163,9 +166,7 @@ class RunLock:
         if not self.held:
             return
         with self.ledger.transaction() as db:
-            db.execute(
-                "DELETE FROM run_locks WHERE campaign_id = ? AND token = ?", (self.campaign_id, self.token)
-            )
+            db.execute("DELETE FROM run_locks WHERE campaign_id = ? AND token = ?", (self.campaign_id, self.token))
         self.held = False
 
     def __enter__(self) -> RunLock:

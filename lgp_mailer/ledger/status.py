@@ -51,16 +51,23 @@ from lgp_mailer.ledger.store import STATUSES, Ledger, LedgerRow, utc_iso
 # Statuses that need attention, in the order shown, with what they mean and
 # how to deal with them.  ``{command}`` is the kind's sending command.
 BLOCKED: dict[str, tuple[str, str]] = {
-    "deferred": ("refused for now (4xx, timeout, dropped connection, or the run stopped on an account refusal)",
-                 "{command}  (the next run retries them)"),
-    "unknown": ("went out but no answer came: may or may not have arrived",
-                "check the server's log, then {command} --resend-unknown  (same Message-ID)"),
-    "failed": ("refused for good for this address (5.1.x)",
-               "fix the addresses in the sheet, then {command} --retry-failed"),
-    "invalid": ("the sheet row is not usable (bad address, missing municipality)",
-                "lgp-mailer check  (lists them; fix the sheet)"),
-    "sending": ("left 'sending' by a run that is no longer alive",
-                "{command}  (the next run marks them 'unknown')"),
+    "deferred": (
+        "refused for now (4xx, timeout, dropped connection, or the run stopped on an account refusal)",
+        "{command}  (the next run retries them)",
+    ),
+    "unknown": (
+        "went out but no answer came: may or may not have arrived",
+        "check the server's log, then {command} --resend-unknown  (same Message-ID)",
+    ),
+    "failed": (
+        "refused for good for this address (5.1.x)",
+        "fix the addresses in the sheet, then {command} --retry-failed",
+    ),
+    "invalid": (
+        "the sheet row is not usable (bad address, missing municipality)",
+        "lgp-mailer check  (lists them; fix the sheet)",
+    ),
+    "sending": ("left 'sending' by a run that is no longer alive", "{command}  (the next run marks them 'unknown')"),
 }
 DUE_STATUSES = ("pending", "deferred")
 
@@ -95,14 +102,16 @@ def _counties(rows: list[LedgerRow]) -> list[dict[str, Any]]:
     result = []
     for county, members in groups.items():
         counts = _counts(members)
-        result.append({
-            "county": county,
-            "total": len(members),
-            "sent": counts["sent"],
-            "due": sum(1 for r in members if _is_due(r)),
-            "blocked": sum(counts[s] for s in ("unknown", "failed", "invalid")),
-            "counts": counts,
-        })
+        result.append(
+            {
+                "county": county,
+                "total": len(members),
+                "sent": counts["sent"],
+                "due": sum(1 for r in members if _is_due(r)),
+                "blocked": sum(counts[s] for s in ("unknown", "failed", "invalid")),
+                "counts": counts,
+            }
+        )
     return result
 
 
@@ -121,8 +130,9 @@ def kind_status(ledger: Ledger, campaign_id: str, kind: str) -> dict[str, Any]:
     for status, (meaning, action) in BLOCKED.items():
         count = counts[status] - (in_flight if status == "sending" else 0)
         if count:
-            blocked.append({"status": status, "count": count, "meaning": meaning,
-                            "command": action.format(command=command)})
+            blocked.append(
+                {"status": status, "count": count, "meaning": meaning, "command": action.format(command=command)}
+            )
     return {
         "campaign_id": campaign_id,
         "kind": kind,
@@ -143,11 +153,15 @@ def kind_status(ledger: Ledger, campaign_id: str, kind: str) -> dict[str, Any]:
     }
 
 
-def ledger_status(ledger: Ledger, campaign_id: str | None = None, kind: str | None = None,
-                  *, now: datetime | None = None) -> dict[str, Any]:
+def ledger_status(
+    ledger: Ledger, campaign_id: str | None = None, kind: str | None = None, *, now: datetime | None = None
+) -> dict[str, Any]:
     """Every (campaign, kind) in the ledger, or only the ones asked for."""
-    pairs = [(c, k) for c, k in ledger.campaign_kinds()
-             if (campaign_id is None or c == campaign_id) and (kind is None or k == kind)]
+    pairs = [
+        (c, k)
+        for c, k in ledger.campaign_kinds()
+        if (campaign_id is None or c == campaign_id) and (kind is None or k == kind)
+    ]
     return {
         "database": str(ledger.path),
         "generated_at": utc_iso(now or datetime.now(timezone.utc)),

@@ -155,8 +155,10 @@ def due_statuses(retry_failed: bool = False, resend_unknown: bool = False) -> tu
 
 def _due_where(campaign_id: str, kind: str, statuses: Sequence[str]) -> tuple[str, list[object]]:
     marks = ",".join("?" * len(statuses))
-    where = (f"campaign_id = ? AND kind = ? AND status IN ({marks}) AND seq IS NOT NULL"
-             " AND address_key NOT IN (SELECT address_key FROM suppressions)")
+    where = (
+        f"campaign_id = ? AND kind = ? AND status IN ({marks}) AND seq IS NOT NULL"
+        " AND address_key NOT IN (SELECT address_key FROM suppressions)"
+    )
     return where, [campaign_id, kind, *statuses]
 
 
@@ -244,9 +246,7 @@ class Ledger:
         added = invalid = refreshed = 0
         now = self.now()
         with self.transaction() as db:
-            db.execute(
-                "UPDATE messages SET seq = NULL WHERE campaign_id = ? AND kind = ?", (campaign_id, kind)
-            )
+            db.execute("UPDATE messages SET seq = NULL WHERE campaign_id = ? AND kind = ?", (campaign_id, kind))
             blocked = {r[0] for r in db.execute("SELECT address_key FROM suppressions")}
             suppressed = 0
             for e in entries:
@@ -259,8 +259,21 @@ class Ledger:
                     "INSERT INTO messages (campaign_id, kind, address, address_key, status, suppressed_from, seq,"
                     " municipalities, county, message_id, last_reply, created_at, updated_at)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                    (campaign_id, kind, e.address.strip(), key, first, status if key in blocked else None, e.seq,
-                     munis, e.county, e.message_id, reason, now, now),
+                    (
+                        campaign_id,
+                        kind,
+                        e.address.strip(),
+                        key,
+                        first,
+                        status if key in blocked else None,
+                        e.seq,
+                        munis,
+                        e.county,
+                        e.message_id,
+                        reason,
+                        now,
+                        now,
+                    ),
                 )
                 if cur.rowcount:
                     added += first == "pending"
@@ -344,22 +357,25 @@ class Ledger:
         with self._mutex:
             return [_row(r) for r in self.conn.execute(sql, params).fetchall()]
 
-    def due_pages(self, campaign_id: str, kind: str, *, retry_failed: bool = False,
-                  resend_unknown: bool = False, page: int = 1000) -> Iterator[LedgerRow]:
+    def due_pages(
+        self, campaign_id: str, kind: str, *, retry_failed: bool = False, resend_unknown: bool = False, page: int = 1000
+    ) -> Iterator[LedgerRow]:
         """The rows ``due`` returns, in the same order, read ``page`` rows at a
         time so that 100,000 recipients are never 100,000 ``LedgerRow``s in
         memory at once (about 150 MB)."""
         statuses = due_statuses(retry_failed, resend_unknown)
         return (_row(r) for r in self._due_paged(campaign_id, kind, statuses, "*", page))
 
-    def due_addresses(self, campaign_id: str, kind: str, *, retry_failed: bool = False,
-                      resend_unknown: bool = False, page: int = 1000) -> Iterator[str]:
+    def due_addresses(
+        self, campaign_id: str, kind: str, *, retry_failed: bool = False, resend_unknown: bool = False, page: int = 1000
+    ) -> Iterator[str]:
         """The addresses of ``due_pages``, cheaply (for counting what a run will send)."""
         statuses = due_statuses(retry_failed, resend_unknown)
         return (r["address"] for r in self._due_paged(campaign_id, kind, statuses, "seq, address", page))
 
-    def _due_paged(self, campaign_id: str, kind: str, statuses: Sequence[str], columns: str,
-                   page: int) -> Iterator[sqlite3.Row]:
+    def _due_paged(
+        self, campaign_id: str, kind: str, statuses: Sequence[str], columns: str, page: int
+    ) -> Iterator[sqlite3.Row]:
         # Its own read connection: in WAL mode a reader never blocks the
         # senders' commits.  Keyset paging on seq (unique among the sheet's
         # rows): rows claimed since are behind the cursor and never come back.
@@ -369,8 +385,10 @@ class Ledger:
         after = -1
         try:
             while True:
-                rows = conn.execute(f"SELECT {columns} FROM messages WHERE {where} AND seq > ?"
-                                    " ORDER BY seq LIMIT ?", (*params, after, page)).fetchall()
+                rows = conn.execute(
+                    f"SELECT {columns} FROM messages WHERE {where} AND seq > ? ORDER BY seq LIMIT ?",
+                    (*params, after, page),
+                ).fetchall()
                 yield from rows
                 if len(rows) < page:
                     return
@@ -419,8 +437,18 @@ class Ledger:
                 "UPDATE messages SET status = ?, last_code = ?, last_enhanced = ?, last_reply = ?,"
                 " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, updated_at = ?"
                 " WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status = 'sending'",
-                (status, code, enhanced, _one_line(reply), status, now, now,
-                 campaign_id, kind, address.strip().lower()),
+                (
+                    status,
+                    code,
+                    enhanced,
+                    _one_line(reply),
+                    status,
+                    now,
+                    now,
+                    campaign_id,
+                    kind,
+                    address.strip().lower(),
+                ),
             )
             if cur.rowcount != 1:
                 raise LedgerError(
@@ -578,16 +606,17 @@ class Ledger:
         stamp = utc_iso(since)
         with self._mutex:
             return self.conn.execute(
-                "SELECT count(*) FROM messages WHERE sent_at >= ?"
-                " OR (status = 'unknown' AND last_attempt_at >= ?)",
+                "SELECT count(*) FROM messages WHERE sent_at >= ? OR (status = 'unknown' AND last_attempt_at >= ?)",
                 (stamp, stamp),
             ).fetchone()[0]
 
     def sent_addresses(self, campaign_id: str, kind: str) -> set[str]:
         """The lower-cased addresses a campaign kind was sent to."""
         with self._mutex:
-            cur = self.conn.execute("SELECT address FROM messages WHERE campaign_id = ? AND kind = ? AND status = 'sent'",
-                                    (campaign_id, kind))
+            cur = self.conn.execute(
+                "SELECT address FROM messages WHERE campaign_id = ? AND kind = ? AND status = 'sent'",
+                (campaign_id, kind),
+            )
             return {r["address"].lower() for r in cur.fetchall()}
 
     def campaign_kinds(self) -> list[tuple[str, str]]:
@@ -657,8 +686,7 @@ def _open_ledger(path: Path, clock: Callable[[], datetime]) -> Ledger:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]

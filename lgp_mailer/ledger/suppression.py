@@ -22,8 +22,19 @@ from lgp_mailer.sheets.readers import RawRow, open_sheets
 IMPORT_FIELDS = ("email", "reason")
 IMPORT_ALIASES = {
     "email": (
-        "email", "e-mail", "e-mail cím", "email cím", "e-mail-cím", "e-mail címe", "e-mail címek",
-        "emailek", "e-cím", "elektronikus levélcím", "email address", "e-mail address", "mail",
+        "email",
+        "e-mail",
+        "e-mail cím",
+        "email cím",
+        "e-mail-cím",
+        "e-mail címe",
+        "e-mail címek",
+        "emailek",
+        "e-cím",
+        "elektronikus levélcím",
+        "email address",
+        "e-mail address",
+        "mail",
     ),
     "reason": ("ok", "indok", "indoklás", "megjegyzés", "reason", "note", "comment"),
 }
@@ -128,8 +139,9 @@ def _headerless(path: Path, sheet: str | None):
     with open_sheets(path, sheet) as again:
         rows = [row for raw in again for row in raw.rows if not row.is_empty()]
     if not rows or not any("@" in cell for cell in rows[0].cells):
-        raise RecipientsError("no e-mail column: name it 'E-mail', or list bare addresses one per row",
-                              file=path, sheet=sheet)
+        raise RecipientsError(
+            "no e-mail column: name it 'E-mail', or list bare addresses one per row", file=path, sheet=sheet
+        )
     for row in rows:
         for index, cell in enumerate(row.cells):
             if index in row.formulas:

@@ -14,8 +14,17 @@ from lgp_mailer.errors import ConfigError
 # Signed even when absent (List-Unsubscribe-Post on a mailto-only message):
 # a signed absent header cannot be added later without breaking the signature.
 SIGNED_HEADERS = (
-    "From", "To", "Subject", "Date", "Message-ID", "Content-Type", "MIME-Version", "Reply-To",
-    "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "Content-Type",
+    "MIME-Version",
+    "Reply-To",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
 )
 
 
@@ -28,8 +37,9 @@ class DkimSigner:
         try:
             self._key = settings.key_file.read_bytes()
         except OSError as exc:
-            raise ConfigError(f"cannot read the DKIM key: {exc.strerror or exc}", file=settings.key_file,
-                              key="dkim.key_file") from None
+            raise ConfigError(
+                f"cannot read the DKIM key: {exc.strerror or exc}", file=settings.key_file, key="dkim.key_file"
+            ) from None
         self.settings = settings
 
     def sign(self, raw: bytes) -> bytes:

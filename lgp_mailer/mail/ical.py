@@ -93,8 +93,10 @@ def calendar_entry(
     else:
         entry.add("location", f"{event.platform_name} (online)")
         entry.add("url", event.registration_url)
-        details = [f"Regisztráció: {event.registration_url}",
-                   "A csatlakozási linket a konferencia előtti napon küldjük a regisztráltaknak."]
+        details = [
+            f"Regisztráció: {event.registration_url}",
+            "A csatlakozási linket a konferencia előtti napon küldjük a regisztráltaknak.",
+        ]
     description = [event.subtitle or event.title, *details]
     entry.add("description", "\n".join(description))
     entry.add("status", "CONFIRMED")

@@ -161,6 +161,6 @@ def parse_spamassassin(output: str) -> tuple[float | None, list[tuple[float, str
     match = re.search(r"Content analysis details:\s+\((-?[\d.]+) points", output)
     if not match:
         return None, []
-    block = output[match.end():]
+    block = output[match.end() :]
     rules = [(float(score), name) for score, name in re.findall(r"(?m)^\s*(-?\d+(?:\.\d+)?)\s+([A-Z0-9_]+)\s", block)]
     return float(match.group(1)), rules

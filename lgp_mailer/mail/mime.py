@@ -113,8 +113,14 @@ def _attach_calendar(msg: EmailMessage, envelope: Envelope) -> None:
         return
     from lgp_mailer.mail.ical import FILENAME, method_of
 
-    msg.add_attachment(envelope.calendar, subtype="calendar", charset="utf-8", cte="base64",
-                       filename=FILENAME, params={"method": method_of(envelope.calendar)})
+    msg.add_attachment(
+        envelope.calendar,
+        subtype="calendar",
+        charset="utf-8",
+        cte="base64",
+        filename=FILENAME,
+        params={"method": method_of(envelope.calendar)},
+    )
 
 
 @functools.lru_cache(maxsize=8192)
@@ -202,8 +208,14 @@ def _calendar_part(calendar: str) -> EmailMessage:
     from lgp_mailer.mail.ical import FILENAME, method_of
 
     part = EmailMessage(policy=POLICY)
-    part.set_content(calendar, subtype="calendar", charset="utf-8", cte="base64", filename=FILENAME,
-                     params={"method": method_of(calendar)})
+    part.set_content(
+        calendar,
+        subtype="calendar",
+        charset="utf-8",
+        cte="base64",
+        filename=FILENAME,
+        params={"method": method_of(calendar)},
+    )
     return part
 
 
@@ -257,7 +269,9 @@ def _address(header: str, name: str | None, address: str) -> str:
     if len(phrase) > min(75, POLICY.max_line_length - len(header) - 2) or len(address) + 3 > POLICY.max_line_length:
         return address
     # Fold before the address when the line would pass the limit.
-    joint = " " if len(header) + 2 + len(phrase) + 1 + len(address) + 2 <= POLICY.max_line_length else POLICY.linesep + " "
+    joint = (
+        " " if len(header) + 2 + len(phrase) + 1 + len(address) + 2 <= POLICY.max_line_length else POLICY.linesep + " "
+    )
     return f"{phrase}{joint}<{address}>"
 
 

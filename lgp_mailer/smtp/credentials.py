@@ -75,13 +75,15 @@ def _split_command(command: str) -> list[str] | str:
     return command if os.name == "nt" else shlex.split(command)
 
 
-def run_secret_command(command: str, what: str,
-                       run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> str:
+def run_secret_command(
+    command: str, what: str, run: Callable[..., subprocess.CompletedProcess] = subprocess.run
+) -> str:
     """Run a password/token command (no shell) and return its first line."""
     try:
         args = _split_command(command)
-        done = run(args, shell=False, capture_output=True, text=True, encoding="utf-8",
-                   timeout=COMMAND_TIMEOUT, check=False)
+        done = run(
+            args, shell=False, capture_output=True, text=True, encoding="utf-8", timeout=COMMAND_TIMEOUT, check=False
+        )
     except (OSError, ValueError, subprocess.SubprocessError) as error:
         raise CredentialsError(f"cannot run the {what} command: {error}", key=what) from error
     if done.returncode != 0:
@@ -106,9 +108,14 @@ def _from_keyring(service: str, username: str) -> str | None:
         return None
 
 
-def _password(settings: SmtpSettings, env: Mapping[str, str], interactive: bool,
-              prompt: Callable[[str], str], run: Callable[..., subprocess.CompletedProcess],
-              keyring_get: Callable[[str, str], str | None]) -> Secret:
+def _password(
+    settings: SmtpSettings,
+    env: Mapping[str, str],
+    interactive: bool,
+    prompt: Callable[[str], str],
+    run: Callable[..., subprocess.CompletedProcess],
+    keyring_get: Callable[[str, str], str | None],
+) -> Secret:
     if env.get(PASSWORD_ENV):
         return Secret(env[PASSWORD_ENV], f"env {PASSWORD_ENV}")
     if env.get(PASSWORD_FILE_ENV):
@@ -116,8 +123,9 @@ def _password(settings: SmtpSettings, env: Mapping[str, str], interactive: bool,
         try:
             value = _first_line(path.read_text(encoding="utf-8-sig"))
         except OSError as error:
-            raise CredentialsError(f"cannot read the password file: {error.strerror}",
-                                   file=path, key=PASSWORD_FILE_ENV) from error
+            raise CredentialsError(
+                f"cannot read the password file: {error.strerror}", file=path, key=PASSWORD_FILE_ENV
+            ) from error
         if not value:
             raise CredentialsError("the password file is empty", file=path, key=PASSWORD_FILE_ENV)
         return Secret(value, f"file named by {PASSWORD_FILE_ENV}")
@@ -133,7 +141,8 @@ def _password(settings: SmtpSettings, env: Mapping[str, str], interactive: bool,
             f"no SMTP password for {settings.username}: set {PASSWORD_ENV} or {PASSWORD_FILE_ENV}, "
             f"configure password_command, or store it in the keyring (service {settings.keyring_service!r}); "
             "not prompting in non-interactive mode",
-            host=settings.host, port=settings.port,
+            host=settings.host,
+            port=settings.port,
         )
     value = prompt(f"SMTP password for {settings.username} at {settings.host}: ")
     if not value:
@@ -141,15 +150,15 @@ def _password(settings: SmtpSettings, env: Mapping[str, str], interactive: bool,
     return Secret(value, "prompt")
 
 
-def _token(settings: SmtpSettings, env: Mapping[str, str],
-           run: Callable[..., subprocess.CompletedProcess]) -> Secret:
+def _token(settings: SmtpSettings, env: Mapping[str, str], run: Callable[..., subprocess.CompletedProcess]) -> Secret:
     if env.get(TOKEN_ENV):
         return Secret(env[TOKEN_ENV], f"env {TOKEN_ENV}", kind="token")
     if settings.token_command:
         return Secret(run_secret_command(settings.token_command, "token_command", run), "token_command", kind="token")
     raise CredentialsError(
         f"no OAuth2 access token for {settings.username}: set {TOKEN_ENV} or configure token_command",
-        host=settings.host, port=settings.port,
+        host=settings.host,
+        port=settings.port,
     )
 
 

@@ -24,8 +24,13 @@ class RateLimiter:
     shared by all sessions of a run (thread-safe).  Per-day rates are quotas
     (``DailyQuota``), not paces."""
 
-    def __init__(self, rates: Iterable[Rate], *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], object] = time.sleep) -> None:
+    def __init__(
+        self,
+        rates: Iterable[Rate],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
         paces = [r.interval for r in rates if not r.is_quota]
         self.interval = max(paces, default=0.0)
         self.clock = clock

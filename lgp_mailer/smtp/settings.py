@@ -118,8 +118,9 @@ KEYS: dict[str, tuple[str, str]] = {
 }
 
 
-def _pick(name: str, file_table: Mapping[str, Any], env: Mapping[str, str],
-          flags: Mapping[str, object | None]) -> tuple[Any, str]:
+def _pick(
+    name: str, file_table: Mapping[str, Any], env: Mapping[str, str], flags: Mapping[str, object | None]
+) -> tuple[Any, str]:
     file_key, env_name = KEYS[name]
     if flags.get(name) is not None:
         return flags[name], "flag"
@@ -273,8 +274,9 @@ def _validate(s: SmtpSettings, key: Any) -> None:
 RUN_KEYS = ("retries", "retry_delay", "max_consecutive_failures")
 
 
-def campaign_smtp_settings(campaign: Campaign, flags: Mapping[str, object | None],
-                           env: Mapping[str, str]) -> ResolvedSettings:
+def campaign_smtp_settings(
+    campaign: Campaign, flags: Mapping[str, object | None], env: Mapping[str, str]
+) -> ResolvedSettings:
     """The campaign's ``[smtp]`` table under the flags and the environment."""
     table = dict(campaign.smtp)
     if isinstance(table.get("cafile"), str):  # paths in the toml are relative to its folder
@@ -290,7 +292,8 @@ def campaign_run_settings(campaign: Campaign) -> dict[str, Any]:
         if key in table:
             value = table[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-                raise ConfigError(f"must be a number of at least {minimum}", file=campaign.config_file,
-                                  key=f"smtp.{key}")
+                raise ConfigError(
+                    f"must be a number of at least {minimum}", file=campaign.config_file, key=f"smtp.{key}"
+                )
             out[key] = kind(value)
     return out

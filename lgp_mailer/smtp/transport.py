@@ -78,8 +78,9 @@ class _ContextManager:
         self.open()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
@@ -163,7 +164,6 @@ def _login(smtp: smtplib.SMTP, method: str, username: str, secret: str) -> None:
         raise smtplib.SMTPAuthenticationError(code, resp)
 
 
-
 class SmtpTransport(_ContextManager):
     """One SMTP session, reused for up to ``messages_per_connection`` messages.
 
@@ -172,12 +172,19 @@ class SmtpTransport(_ContextManager):
     ``send()`` reconnects by itself when the session dropped or is used up.
     """
 
-    def __init__(self, settings: SmtpSettings, secret: Secret | Callable[[], Secret | None] | None = None, *,
-                 local_hostname: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        secret: Secret | Callable[[], Secret | None] | None = None,
+        *,
+        local_hostname: str | None = None,
+    ) -> None:
         if settings.auth_method != "none" and settings.security == "none" and not settings.is_local:
             raise ConfigError(
                 f"refusing to send a password or token in clear text to {settings.host}; use starttls or tls",
-                key="security", host=settings.host, port=settings.port,
+                key="security",
+                host=settings.host,
+                port=settings.port,
             )
         if settings.auth_method != "none" and secret is None:
             raise ConfigError(f"auth {settings.auth_method!r} needs a password or token", key="auth")
@@ -193,8 +200,11 @@ class SmtpTransport(_ContextManager):
     def open(self) -> None:
         failure = self._connect()
         if failure is not None:
-            text = failure.reply if failure.code is None or failure.phase == "auth" else (
-                f"the server refused the session: {failure.line}")
+            text = (
+                failure.reply
+                if failure.code is None or failure.phase == "auth"
+                else (f"the server refused the session: {failure.line}")
+            )
             error = SmtpError(text, host=self.settings.host, port=self.settings.port)
             error.result = failure  # type: ignore[attr-defined]
             raise error
@@ -208,24 +218,28 @@ class SmtpTransport(_ContextManager):
         try:
             context = ssl.create_default_context(cafile=str(s.cafile) if s.cafile else None)
             if s.security == "tls":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, self.local_hostname,
-                                                      timeout=s.timeout, context=context)
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, self.local_hostname, timeout=s.timeout, context=context
+                )
             else:
                 smtp = smtplib.SMTP(s.host, s.port, self.local_hostname, timeout=s.timeout)
             self.smtp = smtp
             smtp.ehlo()
             if s.security == "starttls":
                 if not smtp.has_extn("starttls"):
-                    return self._conn_failure("fatal", "the server does not offer STARTTLS; "
-                                              "set security to 'tls' or ask for STARTTLS")
+                    return self._conn_failure(
+                        "fatal", "the server does not offer STARTTLS; set security to 'tls' or ask for STARTTLS"
+                    )
                 smtp.starttls(context=context)
                 smtp.ehlo()
             failure = self._authenticate(smtp)
             if failure is not None:
                 return failure
         except ssl.SSLCertVerificationError as error:
-            return self._conn_failure("fatal", f"the server's certificate is not trusted ({error.verify_message}); "
-                                      "use cafile for a private CA")
+            return self._conn_failure(
+                "fatal",
+                f"the server's certificate is not trusted ({error.verify_message}); use cafile for a private CA",
+            )
         except ssl.SSLError as error:
             return self._conn_failure("fatal", f"TLS failed: {error.reason or error}")
         except smtplib.SMTPResponseException as error:  # e.g. 421/554 greeting
@@ -255,8 +269,9 @@ class SmtpTransport(_ContextManager):
         except smtplib.SMTPAuthenticationError as error:
             self._drop()
             result = _result(error.smtp_code, error.smtp_error, "auth")
-            return SendResult("fatal", result.code, result.enhanced,
-                              f"authentication failed for {s.username}: {result.line}", "auth")
+            return SendResult(
+                "fatal", result.code, result.enhanced, f"authentication failed for {s.username}: {result.line}", "auth"
+            )
         except smtplib.SMTPNotSupportedError:
             return self._conn_failure("fatal", "the server does not offer AUTH on this connection")
         except smtplib.SMTPException as error:
@@ -339,8 +354,13 @@ class SmtpTransport(_ContextManager):
             code, resp = smtp.getreply()
         except (smtplib.SMTPException, OSError) as error:
             self._drop()
-            return SendResult("unknown", None, None,
-                              f"no reply after the message was sent; it may or may not be delivered: {error}", "dot")
+            return SendResult(
+                "unknown",
+                None,
+                None,
+                f"no reply after the message was sent; it may or may not be delivered: {error}",
+                "dot",
+            )
         if 200 <= code < 300:
             enhanced, text = _reply_text(resp)
             return SendResult("sent", code, enhanced, text, "dot")
