@@ -1,18 +1,27 @@
 """Hungarian language rules: dates, times, salutations and names as official letters write them.
 
 Month and weekday names come from Babel's CLDR data, never from a table
-typed in here, and given names' genders come from gender-guesser's dictionary.
-Only the day-number suffix ("18-án", "1-jén"), the salutation pattern and the
-name rules (titles, the married "-né") are our own, because no library has them.
+typed in here; given names' genders come from the official register of
+Hungarian given names (shipped under data/utonevek), with gender-guesser's
+dictionary as the fall-back for foreign names.  The day-number suffix
+("18-án", "1-jén"), the salutation pattern, the name rules (titles, the
+married "-né", name order), the article a/az and the nesting of quotation
+marks are our own, because no library has them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import unicodedata
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
 
 from babel.dates import format_date, format_time
+
+from lgp_mailer.roles import OFFICE, INSTITUTION, Role, read_role
 
 LOCALE = "hu_HU"
 
@@ -68,31 +77,97 @@ def on_date(day: dt.date) -> str:
 # Official letters address the office holder by title and gender:
 # "Tisztelt Polgármester Asszony!" / "Tisztelt Polgármester Úr!".  When the
 # gender is unknown both forms are written out, which is the polite neutral.
+# The role cell is read against a vocabulary (lgp_mailer.roles); README's
+# "Salutation rules" section is the table of every case.
 
 DEFAULT_ROLE = "polgármester"
 FEMALE, MALE = "female", "male"
+# No person behind the address ("Polgármesteri Hivatal", no name, no gender).
+INSTITUTION_SALUTATION = "Tisztelt Címzett!"
+# A person whose office the vocabulary does not know: address without a title.
+_UNTITLED = {FEMALE: "Tisztelt Hölgyem!", MALE: "Tisztelt Uram!"}
+UNTITLED_NEUTRAL = "Tisztelt Hölgyem, Uram!"
 
 
 def normalise_role(role: str | None) -> str:
-    """``" Polgármester "`` → ``"polgármester"``; empty → the default role."""
-    text = " ".join(unicodedata.normalize("NFC", role or "").split()).lower()
-    return text or DEFAULT_ROLE
+    """``" Polgármester Asszony "`` → ``"polgármester asszony"``, ``"PM"`` → ``"polgármester"``;
+    empty → the default role.  Stable: normalising twice changes nothing."""
+    read = read_role(role)
+    return read.canonical if read else DEFAULT_ROLE
 
 
-def _title(role: str) -> str:
-    # Every word of the title is capitalised in a salutation: "Címzetes Főjegyző".
-    return " ".join(word[:1].upper() + word[1:] for word in normalise_role(role).split())
+def role_of(role: str | None) -> Role:
+    """The role cell read against the vocabulary; an empty cell is the default role."""
+    return read_role(role) or read_role(DEFAULT_ROLE)  # type: ignore[return-value]
 
 
-def salutation(role: str | None, gender: str | None) -> str:
+def salutation(role: str | None, gender: str | None, *, person: bool = True) -> str:
     """``Tisztelt Jegyző Asszony!``, ``Tisztelt Jegyző Úr!`` or, gender unknown,
-    ``Tisztelt Jegyző Asszony, Jegyző Úr!``."""
-    title = _title(role or "")
-    if gender == FEMALE:
-        return f"Tisztelt {title} Asszony!"
-    if gender == MALE:
-        return f"Tisztelt {title} Úr!"
-    return f"Tisztelt {title} Asszony, {title} Úr!"
+    ``Tisztelt Jegyző Asszony, Jegyző Úr!``.
+
+    ``gender`` (from a gender column or the name) wins over an "asszony"/"úr"
+    in the role cell.  An institution with no person behind it (``person``
+    False and no gender) gets :data:`INSTITUTION_SALUTATION`; an unknown role
+    gets "Tisztelt Hölgyem!", "Tisztelt Uram!" or :data:`UNTITLED_NEUTRAL`.
+    """
+    read = role_of(role)
+    gender = gender or read.gender
+    if read.kind == OFFICE:
+        title = read.title
+        if gender == FEMALE:
+            return f"Tisztelt {title} Asszony!"
+        if gender == MALE:
+            return f"Tisztelt {title} Úr!"
+        return f"Tisztelt {title} Asszony, {title} Úr!"
+    if read.kind == INSTITUTION and gender is None and not person:
+        return INSTITUTION_SALUTATION
+    return _UNTITLED.get(gender or "", UNTITLED_NEUTRAL)
+
+
+# --- Given names: the official register ------------------------------------
+#
+# The register of given names approved for registration, kept by the HUN-REN
+# Hungarian Research Centre for Linguistics (NYTI); see data/utonevek/SOURCE.md.
+# gender-guesser stays as the fall-back for names the register lacks (foreign
+# names, nicknames such as "Gabi").
+
+_REGISTER_FILES = {FEMALE: "osszesnoi.txt", MALE: "osszesffi.txt"}
+# Latin-1 look-alikes that old exports write for ő and ű.
+_LOOKALIKES = str.maketrans({"õ": "ő", "Õ": "Ő", "û": "ű", "Û": "Ű", "ô": "ő", "Ô": "Ő"})
+
+
+@dataclass(frozen=True)
+class Register:
+    names: dict[str, tuple[str, ...]]  # gender → names as the register spells them
+    titles: dict[str, str]  # gender → the file's first line ("... férfinevek -- 2020. november 1.")
+
+    @functools.cached_property
+    def genders(self) -> dict[str, frozenset[str]]:
+        """Case-folded name → the genders whose list holds it."""
+        found: dict[str, set[str]] = {}
+        for gender, names in self.names.items():
+            for name in names:
+                found.setdefault(name.casefold(), set()).add(gender)
+        return {name: frozenset(genders) for name, genders in found.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def register() -> Register:
+    """The shipped register, read once from the package data."""
+    folder = resources.files("lgp_mailer") / "data" / "utonevek"
+    names: dict[str, tuple[str, ...]] = {}
+    titles: dict[str, str] = {}
+    for gender, file in _REGISTER_FILES.items():
+        lines = (folder / file).read_text(encoding="utf-8").splitlines()
+        titles[gender] = lines[0].strip()
+        names[gender] = tuple(unicodedata.normalize("NFC", line.strip()) for line in lines[1:] if line.strip())
+    return Register(names, titles)
+
+
+def register_genders(given: str) -> frozenset[str]:
+    """The register lists that hold ``given`` (empty when neither does)."""
+    key = unicodedata.normalize("NFC", given).translate(_LOOKALIKES).casefold()
+    return register().genders.get(key, frozenset())
 
 
 # --- Gender from a Hungarian name -------------------------------------------
@@ -114,7 +189,7 @@ def _name_tokens(name: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _detector():
+def _detector() -> Any:
     # Imported lazily: parsing the dictionary takes a fifth of a second.
     import gender_guesser.detector
 
@@ -122,17 +197,22 @@ def _detector():
 
 
 def given_name_gender(given: str) -> str | None:
-    """Gender of one given name from gender-guesser's dictionary, or None.
+    """Gender of one given name: the register first, then gender-guesser; or None.
 
-    The Hungarian frequency column decides first.  Only "male"/"female" count:
-    "mostly_*" and "andy" give None, because a wrong "Úr" to a woman is worse
-    than the neutral form.  A name without Hungarian data (e.g. "Bianka")
-    falls back to the dictionary only when every country agrees on one gender.
+    A name on both of the register's lists gives None.  For a name the
+    register lacks, gender-guesser's Hungarian column decides first; only
+    "male"/"female" count ("mostly_*" and "andy" give None, because a wrong
+    "Úr" to a woman is worse than the neutral form), except that a name
+    without Hungarian data falls back to the dictionary when every country
+    agrees on one gender.
     """
+    listed = register_genders(given)
+    if listed:
+        return next(iter(listed)) if len(listed) == 1 else None
     detector = _detector()
     verdict = detector.get_gender(given, "hungary")
     if verdict in (FEMALE, MALE):
-        return verdict
+        return str(verdict)
     if verdict == "andy":  # listed, but no Hungarian frequency: any country?
         genders = set(detector.names.get(given.lower(), {}))
         if genders in ({FEMALE}, {MALE}):
@@ -142,33 +222,64 @@ def given_name_gender(given: str) -> str | None:
 
 def _is_married_name(token: str) -> bool:
     # "Lászlóné", "Kovácsné", "Kiss-Nagyné"; but not a given name that merely
-    # ends in -né (the dictionary knows "René").
+    # ends in -né (the register lists "René").
     lower = token.lower()
     if not lower.endswith(_MARRIED_SUFFIX) or len(lower) <= len(_MARRIED_SUFFIX) + 1:
+        return False
+    if register_genders(token):
         return False
     listed_as = _detector().names.get(lower, {})
     return "male" not in listed_as and "mostly_male" not in listed_as and "andy" not in listed_as
 
 
-def guess_gender(name: str | None) -> str | None:
-    """``"female"``, ``"male"`` or None for a name written family name first.
+def _is_given(token: str) -> bool:
+    parts = [part for part in token.split("-") if part]
+    return bool(parts) and all(register_genders(part) for part in parts)
 
-    "Dr. Szűcs Erzsébet" → female, "ifj. Tóth Ferenc" → male, "Horváth
-    Lászlóné" and "Kovácsné Szabó Éva" → female, "Kiss" → None.
+
+def _may_be_given(token: str) -> bool:
+    # The last word blocks the "Given Family" reading when any list knows it as
+    # a given name: "Farkas Gabi" stays family-first ("Gabi" is a nickname).
+    names = _detector().names
+    return any(register_genders(part) or part.lower() in names for part in token.split("-") if part)
+
+
+@dataclass(frozen=True, slots=True)
+class NameReading:
+    gender: str | None  # "female", "male" or None
+    given_first: bool = False  # read as "Given Family" ("János Kovács")
+
+
+def read_name(name: str | None) -> NameReading:
+    """Gender and order of a personal name.
+
+    Hungarian order (family name first) is assumed, unless the first word is
+    in the register of given names and the last is not: then the name is
+    read as "Given Family" and ``given_first`` is True so the caller can warn.
     """
     tokens = _name_tokens(name or "")
     if any(_is_married_name(token) for token in tokens):
-        return FEMALE
+        return NameReading(FEMALE)
     if len(tokens) < 2:  # a lone word may be either name: do not guess
-        return None
-    # The family name comes first; the first given name that the dictionary
-    # knows decides ("Kiss Lőrinc Péter": Lőrinc is not listed, Péter is).
-    for given in tokens[1:]:
+        return NameReading(None)
+    given_first = _is_given(tokens[0]) and not _may_be_given(tokens[-1])
+    # The first given name that has a gender decides ("Kiss Lőrinc Péter").
+    for given in tokens[:-1] if given_first else tokens[1:]:
         for part in given.split("-"):  # "Anna-Mária"
             gender = given_name_gender(part) if part else None
             if gender:
-                return gender
-    return None
+                return NameReading(gender, given_first)
+    return NameReading(None, given_first)
+
+
+def guess_gender(name: str | None) -> str | None:
+    """``"female"``, ``"male"`` or None for a personal name.
+
+    "Dr. Szűcs Erzsébet" → female, "ifj. Tóth Ferenc" → male, "Horváth
+    Lászlóné" and "Kovácsné Szabó Éva" → female, "János Kovács" → male,
+    "Kiss" → None.
+    """
+    return read_name(name).gender
 
 
 # --- The gender column ------------------------------------------------------

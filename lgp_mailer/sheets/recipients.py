@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
-from lgp_mailer.hungarian import DEFAULT_ROLE, guess_gender, normalise_role, parse_gender, salutation
+from lgp_mailer.hungarian import DEFAULT_ROLE, NameReading, normalise_role, parse_gender, read_name, role_of, salutation
+from lgp_mailer.roles import INSTITUTION, UNKNOWN
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -307,16 +308,14 @@ class _Merger:
         disagreement = self._disagreement(entry)
         gender = None
         if disagreement:
-            text, kind = _salutation(role, None), "neutral"
+            text, kind = _salutation(role, None, bool(name)), "neutral"
         elif entry.salutations:
             text, kind = entry.salutations[0][2], "explicit"
         else:
-            gender = entry.genders[0][2] if entry.genders else guess_gender(name)
-            text, kind = _salutation(role, gender), gender or "neutral"
-            has_columns = {(entry.sheet, "name"), (entry.sheet, "gender")} & self.columns.keys()
-            if gender is None and has_columns:
-                column = self.columns.get((entry.sheet, "name"))
-                self.warn("gender unknown: neutral salutation", entry.sheet, entry.rows[0], column, name or "")
+            reading = _name(name) if name else NameReading(None)
+            gender = entry.genders[0][2] if entry.genders else role_of(role).gender or reading.gender
+            text, kind = _salutation(role, gender, bool(name)), gender or "neutral"
+            self._salutation_findings(entry, name, role, gender, reading)
         return Recipient(
             email=entry.send,
             municipalities=tuple(entry.municipalities),
@@ -329,6 +328,26 @@ class _Merger:
             sheet=entry.sheet,
             salutation_kind=kind,
         )
+
+    def _salutation_findings(
+        self, entry: _Entry, name: str | None, role: str, gender: str | None, reading: NameReading
+    ) -> None:
+        """Warn about what a person should look at: an unknown role, a name read
+        given-name first, a gender that stays unknown."""
+        row, sheet = entry.rows[0], entry.sheet
+        read = role_of(role)
+        if read.kind == UNKNOWN:
+            column = self.columns.get((sheet, "role"))
+            self.warn("role not recognised: salutation without a title (see README, Salutation rules)",
+                      sheet, row, column, entry.roles[0][2])
+        if reading.given_first:
+            column = self.columns.get((sheet, "name"))
+            self.warn("name read as given name first (Given Family order); check the name", sheet, row, column, name or "")
+        institution = read.kind == INSTITUTION and not name
+        has_columns = {(sheet, "name"), (sheet, "gender")} & self.columns.keys()
+        if gender is None and has_columns and not institution:
+            column = self.columns.get((sheet, "name"))
+            self.warn("gender unknown: neutral salutation", sheet, row, column, name or "")
 
     def _disagreement(self, entry: _Entry) -> bool:
         """Warn, and return True, when merged rows name different people, roles or genders."""
@@ -382,8 +401,13 @@ def _role(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _salutation(role: str, gender: str | None) -> str:
-    return salutation(role, gender)
+def _salutation(role: str, gender: str | None, person: bool) -> str:
+    return salutation(role, gender, person=person)
+
+
+@functools.lru_cache(maxsize=8192)
+def _name(name: str) -> NameReading:
+    return read_name(name)
 
 
 def _one(municipality: str) -> tuple[str, ...]:

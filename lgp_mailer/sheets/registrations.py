@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
-from lgp_mailer.hungarian import DEFAULT_ROLE, guess_gender, normalise_role, salutation
+from lgp_mailer.hungarian import DEFAULT_ROLE, guess_gender, normalise_role, role_of, salutation
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -448,8 +448,8 @@ def _reminder(match: Match) -> Recipient:
     else:
         name = registrant.name or (same.name if same is not None else None)
         role = normalise_role(registrant.role) if registrant.role else (same.role if same is not None else DEFAULT_ROLE)
-        gender = guess_gender(name)
-        text, kind = salutation(role, gender), gender or "neutral"
+        gender = role_of(role).gender or guess_gender(name)
+        text, kind = salutation(role, gender, person=bool(name)), gender or "neutral"
     return Recipient(
         email=registrant.email,
         municipalities=municipalities,
