@@ -21,7 +21,7 @@ from typing import Any
 
 from babel.dates import format_date, format_time
 
-from lgp_mailer.roles import OFFICE, INSTITUTION, Role, read_role
+from lgp_mailer.roles import INSTITUTION, OFFICE, Role, read_role
 
 LOCALE = "hu_HU"
 
@@ -191,7 +191,7 @@ def _name_tokens(name: str) -> list[str]:
 @functools.lru_cache(maxsize=1)
 def _detector() -> Any:
     # Imported lazily: parsing the dictionary takes a fifth of a second.
-    import gender_guesser.detector
+    import gender_guesser.detector  # type: ignore[import-untyped]
 
     return gender_guesser.detector.Detector(case_sensitive=False)
 
@@ -214,7 +214,7 @@ def given_name_gender(given: str) -> str | None:
     if verdict in (FEMALE, MALE):
         return str(verdict)
     if verdict == "andy":  # listed, but no Hungarian frequency: any country?
-        genders = set(detector.names.get(given.lower(), {}))
+        genders: set[str] = set(detector.names.get(given.lower(), {}))
         if genders in ({FEMALE}, {MALE}):
             return genders.pop()
     return None
@@ -304,3 +304,125 @@ def parse_gender(value: object) -> str | None:
         return None
     text = unicodedata.normalize("NFC", str(value)).strip().rstrip(".").strip().lower()
     return _GENDER_LOOKUP.get(text)
+
+
+# --- The definite article: a or az, by pronunciation ------------------------
+
+_VOWELS = frozenset("aáeéiíoóöőuúüű")
+# Letters whose Hungarian names begin with a vowel sound: ef, el, el-ipszilon,
+# em, en, eny, er, es, esz, iksz, ipszilon.  An acronym read letter by letter
+# ("MTA": em-té-á) takes "az" when its first letter is one of these.
+_VOWEL_LETTER_NAMES = frozenset({"f", "l", "ly", "m", "n", "ny", "r", "s", "sz", "x", "y"})
+# Hungarian two- and three-letter consonants, longest first.
+_DIGRAPHS = ("dzs", "cs", "dz", "gy", "ly", "ny", "sz", "ty", "zs")
+_LEADING = " \t\u00a0„“”\"'‘’»«([{"
+# A number with optional thousands groups: "1848", "1 000 000", "2027-es".
+_NUMBER = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\d)|\d+")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def article(text: object) -> str:
+    """``a`` or ``az`` before ``text``, as it is read aloud.
+
+    - a word: by its first letter (az Egyesület, a ZOOM);
+    - a number: by its first spoken word (az 1, az 5, az 50, az 500, az 1848,
+      a 2027-es, a 10);
+    - an acronym in capitals: a consonant followed by a vowel is read as a word
+      (a NATO, a MÁV), otherwise letter by letter (az MTA, az SZTE, a KSH).
+    """
+    word = str(text).lstrip(_LEADING)
+    if not word:
+        return "a"
+    if word[0].isdigit():
+        return "az" if _number_starts_with_vowel(word) else "a"
+    match = _WORD.match(word)
+    letters = match.group() if match else word[:1]
+    if letters.isupper() and (len(letters) > 1 or len(word) == 1 or not word[1].isalpha()):
+        return "az" if _acronym_starts_with_vowel(letters) else "a"
+    return "az" if letters[0].lower() in _VOWELS else "a"
+
+
+def _first_letter(text: str) -> str:
+    lower = text.lower()
+    return next((d for d in _DIGRAPHS if lower.startswith(d)), lower[:1])
+
+
+def _acronym_starts_with_vowel(acronym: str) -> bool:
+    first = _first_letter(acronym)
+    if first[0] in _VOWELS:
+        return True
+    rest = acronym[len(first):].lower()
+    if rest[:1] in _VOWELS:  # read as a word: NATO, MÁV, MOL
+        return False
+    return first in _VOWEL_LETTER_NAMES
+
+
+def _number_starts_with_vowel(text: str) -> bool:
+    """Whether the number's spoken form begins with a vowel: egy, öt, ötven, ötszáz, ezer."""
+    match = _NUMBER.match(text)
+    digits = "".join(ch for ch in match.group() if ch.isdigit()) if match else "0"
+    if len(digits) > 1 and digits[0] == "0":
+        return False  # "05" is read digit by digit: nulla-öt
+    value = int(digits)
+    if value == 0:
+        return False  # nulla
+    groups = []
+    while value:
+        value, group = divmod(value, 1000)
+        groups.append(group)
+    lead = groups[-1]
+    if lead == 1 and len(groups) > 1:
+        return True  # ezer, egymillió
+    if lead >= 100:
+        return lead // 100 == 5  # ötszáz; száz, kétszáz ... kilencszáz
+    if lead >= 10:
+        return lead // 10 == 5  # ötven; tíz, húsz ... kilencven
+    return lead in (1, 5)  # egy, öt
+
+
+# --- Quotation marks ---------------------------------------------------------
+#
+# Hungarian quotes with „…”; a quotation inside a quotation uses »…«.
+
+_INNER_QUOTES = re.compile(r"[„“\"]([^„“”\"]*)[”“\"]")
+
+
+def nest_quotes(text: str) -> str:
+    """Turn quotation marks inside ``text`` into »…«, for text that will stand in „…”.
+
+    ``A „Zöld Falu” program`` → ``A »Zöld Falu« program``.
+    """
+    return _INNER_QUOTES.sub(r"»\1«", str(text))
+
+
+def quote(text: str) -> str:
+    """``„text”`` with any quotation inside it as »…«."""
+    return f"„{nest_quotes(text)}”"
+
+
+# --- Sentences from event-file fragments --------------------------------------
+
+_FINAL = (".", "!", "?", "…")
+
+
+def as_sentence(text: str) -> str:
+    """A fragment as a sentence of its own: capital first letter, a full stop at the end.
+
+    ``nem kell telepíteni semmit`` → ``Nem kell telepíteni semmit.``
+    """
+    text = " ".join(str(text).split())
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith(_FINAL) else text + "."
+
+
+def as_continuation(text: str) -> str:
+    """A fragment that continues a sentence ("9.30 órától …"): small first letter
+    unless the first word is an acronym, and a full stop at the end."""
+    text = " ".join(str(text).split())
+    if not text:
+        return text
+    if not (len(text) > 1 and text[1].isupper()):
+        text = text[0].lower() + text[1:]
+    return text if text.endswith(_FINAL) else text + "."

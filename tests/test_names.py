@@ -7,7 +7,12 @@ from importlib import resources
 
 import pytest
 
-from lgp_mailer.hungarian import given_name_gender, read_name, register, register_genders
+from lgp_mailer.hungarian import (
+    given_name_gender,
+    read_name,
+    register,
+    register_genders,
+)
 
 DATA = resources.files("lgp_mailer") / "data" / "utonevek"
 

@@ -105,3 +105,15 @@ def test_abbreviations_are_words_not_fragments():
     assert read_role("pmh titkárság").kind == "institution"
     assert read_role("programfelelős").kind == "unknown"
     assert read_role("") is None and read_role(None) is None
+
+
+def test_check_shows_the_unknown_role(tmp_path):
+    from lgp_mailer.campaign.check import check_file, format_report
+
+    path = tmp_path / "kontaktok.csv"
+    path.write_text("Önkormányzat;Beosztás;Név;E-mail\nPéldafalva;ügyintéző;Kiss Anna;iroda@pelda.example\n", encoding="utf-8")
+    report = check_file(path)
+    assert [(f.severity, f.row, f.column, f.value, f.problem) for f in report.findings] == [
+        ("warning", 2, "Beosztás", "ügyintéző", WARNINGS["role"]),
+    ]
+    assert "kontaktok.csv         2    Beosztás  ügyintéző  " + WARNINGS["role"] in format_report(report).splitlines()
