@@ -14,6 +14,7 @@ Matching ignores case, accents (a sheet saved without them still reads
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ OFFICES: dict[str, tuple[str, tuple[str, ...]]] = {
     "alpolgármester": ("Alpolgármester", ("alpm", "alpolg.")),
     "főpolgármester": ("Főpolgármester", ()),
     "főpolgármester-helyettes": ("Főpolgármester-helyettes", ()),
-    "jegyző": ("Jegyző", ()),
+    "jegyző": ("Jegyző", ("körjegyző",)),  # körjegyző: the joint office's jegyző before 2013
     "aljegyző": ("Aljegyző", ()),
     "főjegyző": ("Főjegyző", ()),
     "kirendeltségvezető": ("Kirendeltségvezető", ()),
@@ -70,8 +71,17 @@ QUALIFIERS: dict[str, str] = {
     "önkormányzati": "where the office is, not what it is (önkormányzati képviselő)",
 }
 
-# A cell naming one of these and no office is an institution, not a person.
-INSTITUTION_WORDS = ("hivatal", "önkormányzat", "titkárság", "iroda", "ügyfélszolgálat", "kirendeltség")
+# A cell naming one of these (as a word, also possessive: "önkormányzata") and
+# no office is an institution, not a person.  PMH is "polgármesteri hivatal".
+INSTITUTION_WORDS = ("hivatal", "önkormányzat", "titkárság", "iroda", "ügyfélszolgálat", "kirendeltség", "PMH")
+_INSTITUTION_SUFFIXES = ("", "a", "e", "ja", "je")
+# Words that say nothing about the office: a salutation typed into the role
+# cell ("Tisztelt Polgármester Úr"), "részére" (for the attention of).
+_NOISE = frozenset({"tisztelt", "t", "reszere"})
+# Before an office, these change what it is ("volt polgármester"): not that office.
+_NOT_THE_OFFICE = frozenset({"helyettes", "volt", "nyugalmazott", "leendo", "korabbi"})
+# Two offices in one cell ("polgármester, jegyző"): neither can be assumed.
+_SEPARATORS = re.compile(r"\s*(?:[,;/+&]|\bés\b|\billetve\b|\bill\.)\s*")
 
 # The word in the cell that gives the gender: "polgármester asszony", "jegyző úr".
 _GENDER_WORDS = {"asszony": FEMALE, "asszonya": FEMALE, "hölgy": FEMALE, "úr": MALE, "ura": MALE}
@@ -118,21 +128,45 @@ _OFFICE_BY_FOLD = _lookup()
 _POSSESSIVE_BY_FOLD = {fold(k): v for k, v in POSSESSIVES.items()}
 _QUALIFIER_FOLDS = sorted((fold(q) for q in QUALIFIERS), key=len, reverse=True)
 _GENDER_BY_FOLD = {fold(k): v for k, v in _GENDER_WORDS.items()}
+_INSTITUTION_FOLDS = frozenset(fold(w) + s for w in INSTITUTION_WORDS for s in _INSTITUTION_SUFFIXES)
 
 
 @functools.lru_cache(maxsize=1024)
 def read_role(cell: str | None) -> Role | None:
     """Read a role cell; None for an empty one (the caller's default applies)."""
     text = " ".join(unicodedata.normalize("NFC", cell or "").split()).lower()
+    bare = re.sub(r"\([^)]*\)", " ", text).strip()  # "jegyző (közös hivatal)"
     if not text:
         return None
-    words = [w.strip(",;:()") for w in text.split()]
+    whole = _one(bare, text)
+    words = bare.split()
+    if words and fold(words[-1].strip(",;:()!")) in _POSSESSIVE_BY_FOLD:
+        return whole  # "Példafalva és Mintaháza jegyzője": one office of two places
+    parts = [part for part in _SEPARATORS.split(bare) if part.strip()]
+    return _several(parts, text) if len(parts) > 1 else whole
+
+
+def _several(parts: list[str], text: str) -> Role:
+    read = [_one(part, part) for part in parts]
+    if all(r.kind == INSTITUTION for r in read):
+        return Role(INSTITUTION, None, None, text)
+    offices = {r.office for r in read}
+    if len(offices) == 1 and read[0].kind == OFFICE:  # "polgármester / PM"
+        genders = {r.gender for r in read} - {None}
+        return Role(OFFICE, read[0].office, genders.pop() if len(genders) == 1 else None, text)
+    return Role(UNKNOWN, None, None, text)
+
+
+def _one(bare: str, text: str) -> Role:
     gender = None
     kept: list[str] = []
-    for word in words:
+    for word in bare.split():
+        word = word.strip(",;:()!")
         folded = fold(word)
         if folded in _GENDER_BY_FOLD:
             gender = _GENDER_BY_FOLD[folded]
+            continue
+        if folded in _NOISE:
             continue
         for suffix in ("asszony", "ur"):  # "polgármesterasszony", "jegyzőúr"
             if folded.endswith(suffix) and folded[: -len(suffix)] in _OFFICE_BY_FOLD:
@@ -143,14 +177,17 @@ def read_role(cell: str | None) -> Role | None:
     office = _office(kept)
     if office is not None:
         return Role(OFFICE, office, gender, text)
-    if any(marker in fold(text) for marker in map(fold, INSTITUTION_WORDS)):
+    if any(fold(word) in _INSTITUTION_FOLDS for word in kept):
         return Role(INSTITUTION, None, None, text)
     return Role(UNKNOWN, None, gender, text)
 
 
 def _office(words: list[str]) -> str | None:
-    if words and fold(words[-1]) in _POSSESSIVE_BY_FOLD:  # "Példafalva polgármestere"
-        return _POSSESSIVE_BY_FOLD[fold(words[-1])]
+    if not words:
+        return None
+    last = fold(words[-1])
+    if last in _POSSESSIVE_BY_FOLD:  # "Példafalva polgármestere"
+        return _POSSESSIVE_BY_FOLD[last]
     rest = fold(" ".join(words))
     stripped = True
     while stripped:  # qualifiers may stack: "megbízott címzetes főjegyző"
@@ -159,4 +196,9 @@ def _office(words: list[str]) -> str | None:
             if rest.startswith(qualifier) and rest != qualifier:
                 rest, stripped = rest[len(qualifier):], True
                 break
-    return _OFFICE_BY_FOLD.get(rest)
+    if rest in _OFFICE_BY_FOLD:
+        return _OFFICE_BY_FOLD[rest]
+    # "NNÖ elnök", "Példafalva polgármester": the words before name the place.
+    if last in _OFFICE_BY_FOLD and not any(fold(w) in _NOT_THE_OFFICE for w in words[:-1]):
+        return _OFFICE_BY_FOLD[last]
+    return None

@@ -21,7 +21,12 @@ WARNINGS = {
     "role": "role not recognised: salutation without a title (see README, Salutation rules)",
     "gender": "gender unknown: neutral salutation",
     "name order": "name read as given name first (Given Family order); check the name",
+    "mojibake": "looks like mojibake (wrong code page); did you mean",  # a prefix: the hint follows
 }
+
+
+def _key(problem: str) -> str:
+    return next((key for key, text in WARNINGS.items() if problem.startswith(text)), problem)
 
 
 def _section() -> str:
@@ -88,8 +93,8 @@ def test_every_case_in_the_table(loaded, index, case):
     row = index + 2  # the header is row 1
     (recipient,) = [r for r in loaded.recipients if r.rows == (row,)]
     assert recipient.salutation == expected
-    found = sorted(f.problem for f in loaded.findings if f.row == row)
-    assert found == sorted(WARNINGS[w.strip()] for w in warns.split(",") if w.strip())
+    found = sorted(_key(f.problem) for f in loaded.findings if f.row == row)
+    assert found == sorted(w.strip() for w in warns.split(",") if w.strip())
 
 
 @pytest.mark.parametrize("role", [row[0] for row in CASES if row[0]])

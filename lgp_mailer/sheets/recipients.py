@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
 from lgp_mailer.hungarian import DEFAULT_ROLE, NameReading, normalise_role, parse_gender, read_name, role_of, salutation
-from lgp_mailer.roles import INSTITUTION, UNKNOWN
+from lgp_mailer.roles import INSTITUTION, UNKNOWN, read_role
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -308,13 +308,14 @@ class _Merger:
         disagreement = self._disagreement(entry)
         gender = None
         if disagreement:
-            text, kind = _salutation(role, None, bool(name)), "neutral"
+            text, kind = _salutation(role, None, _is_person(name)), "neutral"
         elif entry.salutations:
             text, kind = entry.salutations[0][2], "explicit"
         else:
-            reading = _name(name) if name else NameReading(None)
+            person = _is_person(name)
+            reading = _name(name) if person and name else NameReading(None)
             gender = entry.genders[0][2] if entry.genders else role_of(role).gender or reading.gender
-            text, kind = _salutation(role, gender, bool(name)), gender or "neutral"
+            text, kind = _salutation(role, gender, person), gender or "neutral"
             self._salutation_findings(entry, name, role, gender, reading)
         return Recipient(
             email=entry.send,
@@ -343,7 +344,9 @@ class _Merger:
         if reading.given_first:
             column = self.columns.get((sheet, "name"))
             self.warn("name read as given name first (Given Family order); check the name", sheet, row, column, name or "")
-        institution = read.kind == INSTITUTION and not name
+        institution = read.kind == INSTITUTION and not _is_person(name)
+        if not _is_person(name) and name:
+            return  # the name cell names an office ("Polgármesteri Hivatal"): nobody to guess
         has_columns = {(sheet, "name"), (sheet, "gender")} & self.columns.keys()
         if gender is None and has_columns and not institution:
             column = self.columns.get((sheet, "name"))
@@ -403,6 +406,14 @@ def _role(text: str) -> str:
 @functools.lru_cache(maxsize=256)
 def _salutation(role: str, gender: str | None, person: bool) -> str:
     return salutation(role, gender, person=person)
+
+
+def _is_person(name: str | None) -> bool:
+    """A name cell that names a person, not an institution ("Polgármesteri Hivatal")."""
+    if not name:
+        return False
+    read = read_role(name)
+    return read is None or read.kind != INSTITUTION
 
 
 @functools.lru_cache(maxsize=8192)
