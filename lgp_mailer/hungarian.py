@@ -21,7 +21,7 @@ from typing import Any
 
 from babel.dates import format_date, format_time
 
-from lgp_mailer.roles import INSTITUTION, OFFICE, Role, read_role
+from lgp_mailer.roles import INSTITUTION, OFFICE, Role, fold, read_role
 
 LOCALE = "hu_HU"
 
@@ -150,6 +150,14 @@ class Register:
                 found.setdefault(name.casefold(), set()).add(gender)
         return {name: frozenset(genders) for name, genders in found.items()}
 
+    @functools.cached_property
+    def folded(self) -> dict[str, frozenset[str]]:
+        """Accent-free name → genders: "Janos" and "Zsofia" from sheets typed without accents."""
+        found: dict[str, set[str]] = {}
+        for name, genders in self.genders.items():
+            found.setdefault(fold(name), set()).update(genders)
+        return {name: frozenset(genders) for name, genders in found.items()}
+
 
 @functools.lru_cache(maxsize=1)
 def register() -> Register:
@@ -167,7 +175,10 @@ def register() -> Register:
 def register_genders(given: str) -> frozenset[str]:
     """The register lists that hold ``given`` (empty when neither does)."""
     key = unicodedata.normalize("NFC", given).translate(_LOOKALIKES).casefold()
-    return register().genders.get(key, frozenset())
+    reg = register()
+    # The exact spelling first; only a name the register lacks is compared
+    # without accents (a name on both lists that way gives both genders).
+    return reg.genders.get(key) or reg.folded.get(fold(key), frozenset())
 
 
 # --- Gender from a Hungarian name -------------------------------------------
