@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lgp_mailer.errors import EventError
+from lgp_mailer.hungarian import article
 
 QA_TITLE = "Kérdések, válaszok, felvetések"
 
@@ -80,6 +81,18 @@ class Event:
     passcode: str | None = None
     calendar_uid: str | None = None
     calendar_sequence: int = 0
+    title_article: str | None = None  # conference.title_article: "a" or "az", when the rule reads the title wrong
+
+    @property
+    def platform_kind(self) -> str:
+        """``zoom``, ``teams`` or ``other``, from the platform's name: the reminder's wording follows it."""
+        name = self.platform_name.casefold()
+        return "zoom" if "zoom" in name else "teams" if "teams" in name else "other"
+
+    @property
+    def article_before_title(self) -> str:
+        """``a``/``az`` before the title: the event file's choice, else by pronunciation."""
+        return self.title_article or article(self.title)
 
     @property
     def starts_at(self) -> dt.datetime:
@@ -87,7 +100,7 @@ class Event:
         return dt.datetime.combine(self.date, self.start)
 
 
-# key -> (required, kind); kinds: str, int, date, time, bool, strs, paras, url
+# key -> (required, kind); kinds: str, int, date, time, bool, strs, paras, url, article
 _SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
     "programme": {"name": (True, "str"), "short_name": (False, "str"), "year": (True, "int")},
     "conference": {
@@ -97,6 +110,9 @@ _SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
         "start": (True, "time"),
         "end": (True, "time"),
         "about": (False, "strs"),
+        # The article before the title when the pronunciation rule gets it
+        # wrong, e.g. an acronym read as a word: title_article = "a" for "SZTAKI".
+        "title_article": (False, "article"),
     },
     "platform": {"name": (True, "str"), "url": (False, "url"), "note": (False, "str")},
     "technical_help": {"start": (True, "time"), "text": (True, "str")},
@@ -156,6 +172,10 @@ class _Reader:
             if kind == "url" and not re.match(r"^https?://[^\s/]+", text):
                 raise self.error(key, f"not a web address: {value!r}")
             return text
+        if kind == "article":
+            if not isinstance(value, str) or value.strip().lower() not in ("a", "az"):
+                raise self.error(key, f'must be "a" or "az", not {value!r}')
+            return value.strip().lower()
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 raise self.error(key, f"must be a whole number, not {value!r}")
@@ -276,6 +296,7 @@ def _build(r: _Reader, data: dict[str, Any]) -> Event:
         passcode=t["online"]["passcode"],
         calendar_uid=t["calendar"]["uid"],
         calendar_sequence=t["calendar"]["sequence"] or 0,
+        title_article=conf["title_article"],
     )
 
 

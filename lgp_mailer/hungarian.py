@@ -1,19 +1,27 @@
 """Hungarian language rules: dates, times, salutations and names as official letters write them.
 
 Month and weekday names come from Babel's CLDR data, never from a table
-typed in here, and given names' genders come from gender-guesser's dictionary.
-Only the day-number suffix ("18-án", "1-jén"), the salutation pattern and the
-name rules (titles, the married "-né") are our own, because no library has them.
+typed in here; given names' genders come from the official register of
+Hungarian given names (shipped under data/utonevek), with gender-guesser's
+dictionary as the fall-back for foreign names.  The day-number suffix
+("18-án", "1-jén"), the salutation pattern, the name rules (titles, the
+married "-né", name order), the article a/az and the nesting of quotation
+marks are our own, because no library has them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import unicodedata
-from typing import NamedTuple
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, NamedTuple
 
 from babel.dates import format_date, format_time
+
+from lgp_mailer.roles import INSTITUTION, OFFICE, Role, fold, read_role
 
 LOCALE = "hu_HU"
 
@@ -69,31 +77,108 @@ def on_date(day: dt.date) -> str:
 # Official letters address the office holder by title and gender:
 # "Tisztelt Polgármester Asszony!" / "Tisztelt Polgármester Úr!".  When the
 # gender is unknown both forms are written out, which is the polite neutral.
+# The role cell is read against a vocabulary (lgp_mailer.roles); README's
+# "Salutation rules" section is the table of every case.
 
 DEFAULT_ROLE = "polgármester"
 FEMALE, MALE = "female", "male"
+# No person behind the address ("Polgármesteri Hivatal", no name, no gender).
+INSTITUTION_SALUTATION = "Tisztelt Címzett!"
+# A person whose office the vocabulary does not know: address without a title.
+_UNTITLED = {FEMALE: "Tisztelt Hölgyem!", MALE: "Tisztelt Uram!"}
+UNTITLED_NEUTRAL = "Tisztelt Hölgyem, Uram!"
 
 
 def normalise_role(role: str | None) -> str:
-    """``" Polgármester "`` → ``"polgármester"``; empty → the default role."""
-    text = " ".join(unicodedata.normalize("NFC", role or "").split()).lower()
-    return text or DEFAULT_ROLE
+    """``" Polgármester Asszony "`` → ``"polgármester asszony"``, ``"PM"`` → ``"polgármester"``;
+    empty → the default role.  Stable: normalising twice changes nothing."""
+    read = read_role(role)
+    return read.canonical if read else DEFAULT_ROLE
 
 
-def _title(role: str) -> str:
-    # Every word of the title is capitalised in a salutation: "Címzetes Főjegyző".
-    return " ".join(word[:1].upper() + word[1:] for word in normalise_role(role).split())
+def role_of(role: str | None) -> Role:
+    """The role cell read against the vocabulary; an empty cell is the default role."""
+    return read_role(role) or read_role(DEFAULT_ROLE)  # type: ignore[return-value]
 
 
-def salutation(role: str | None, gender: str | None) -> str:
+def salutation(role: str | None, gender: str | None, *, person: bool = True) -> str:
     """``Tisztelt Jegyző Asszony!``, ``Tisztelt Jegyző Úr!`` or, gender unknown,
-    ``Tisztelt Jegyző Asszony, Jegyző Úr!``."""
-    title = _title(role or "")
-    if gender == FEMALE:
-        return f"Tisztelt {title} Asszony!"
-    if gender == MALE:
-        return f"Tisztelt {title} Úr!"
-    return f"Tisztelt {title} Asszony, {title} Úr!"
+    ``Tisztelt Jegyző Asszony, Jegyző Úr!``.
+
+    ``gender`` (from a gender column or the name) wins over an "asszony"/"úr"
+    in the role cell.  An institution with no person behind it (``person``
+    False and no gender) gets :data:`INSTITUTION_SALUTATION`; an unknown role
+    gets "Tisztelt Hölgyem!", "Tisztelt Uram!" or :data:`UNTITLED_NEUTRAL`.
+    """
+    read = role_of(role)
+    gender = gender or read.gender
+    if read.kind == OFFICE:
+        title = read.title
+        if gender == FEMALE:
+            return f"Tisztelt {title} Asszony!"
+        if gender == MALE:
+            return f"Tisztelt {title} Úr!"
+        return f"Tisztelt {title} Asszony, {title} Úr!"
+    if read.kind == INSTITUTION and gender is None and not person:
+        return INSTITUTION_SALUTATION
+    return _UNTITLED.get(gender or "", UNTITLED_NEUTRAL)
+
+
+# --- Given names: the official register ------------------------------------
+#
+# The register of given names approved for registration, kept by the HUN-REN
+# Hungarian Research Centre for Linguistics (NYTI); see data/utonevek/SOURCE.md.
+# gender-guesser stays as the fall-back for names the register lacks (foreign
+# names, nicknames such as "Gabi").
+
+_REGISTER_FILES = {FEMALE: "osszesnoi.txt", MALE: "osszesffi.txt"}
+# Latin-1 look-alikes that old exports write for ő and ű.
+_LOOKALIKES = str.maketrans({"õ": "ő", "Õ": "Ő", "û": "ű", "Û": "Ű", "ô": "ő", "Ô": "Ő"})
+
+
+@dataclass(frozen=True)
+class Register:
+    names: dict[str, tuple[str, ...]]  # gender → names as the register spells them
+    titles: dict[str, str]  # gender → the file's first line ("... férfinevek -- 2020. november 1.")
+
+    @functools.cached_property
+    def genders(self) -> dict[str, frozenset[str]]:
+        """Case-folded name → the genders whose list holds it."""
+        found: dict[str, set[str]] = {}
+        for gender, names in self.names.items():
+            for name in names:
+                found.setdefault(name.casefold(), set()).add(gender)
+        return {name: frozenset(genders) for name, genders in found.items()}
+
+    @functools.cached_property
+    def folded(self) -> dict[str, frozenset[str]]:
+        """Accent-free name → genders: "Janos" and "Zsofia" from sheets typed without accents."""
+        found: dict[str, set[str]] = {}
+        for name, genders in self.genders.items():
+            found.setdefault(fold(name), set()).update(genders)
+        return {name: frozenset(genders) for name, genders in found.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def register() -> Register:
+    """The shipped register, read once from the package data."""
+    folder = resources.files("lgp_mailer") / "data" / "utonevek"
+    names: dict[str, tuple[str, ...]] = {}
+    titles: dict[str, str] = {}
+    for gender, file in _REGISTER_FILES.items():
+        lines = (folder / file).read_text(encoding="utf-8").splitlines()
+        titles[gender] = lines[0].strip()
+        names[gender] = tuple(unicodedata.normalize("NFC", line.strip()) for line in lines[1:] if line.strip())
+    return Register(names, titles)
+
+
+def register_genders(given: str) -> frozenset[str]:
+    """The register lists that hold ``given`` (empty when neither does)."""
+    key = unicodedata.normalize("NFC", given).translate(_LOOKALIKES).casefold()
+    reg = register()
+    # The exact spelling first; only a name the register lacks is compared
+    # without accents (a name on both lists that way gives both genders).
+    return reg.genders.get(key) or reg.folded.get(fold(key), frozenset())
 
 
 # --- Gender from a Hungarian name -------------------------------------------
@@ -115,27 +200,32 @@ def _name_tokens(name: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _detector():
+def _detector() -> Any:
     # Imported lazily: parsing the dictionary takes a fifth of a second.
-    import gender_guesser.detector
+    import gender_guesser.detector  # type: ignore[import-untyped]
 
     return gender_guesser.detector.Detector(case_sensitive=False)
 
 
 def given_name_gender(given: str) -> str | None:
-    """Gender of one given name from gender-guesser's dictionary, or None.
+    """Gender of one given name: the register first, then gender-guesser; or None.
 
-    The Hungarian frequency column decides first.  Only "male"/"female" count:
-    "mostly_*" and "andy" give None, because a wrong "Úr" to a woman is worse
-    than the neutral form.  A name without Hungarian data (e.g. "Bianka")
-    falls back to the dictionary only when every country agrees on one gender.
+    A name on both of the register's lists gives None.  For a name the
+    register lacks, gender-guesser's Hungarian column decides first; only
+    "male"/"female" count ("mostly_*" and "andy" give None, because a wrong
+    "Úr" to a woman is worse than the neutral form), except that a name
+    without Hungarian data falls back to the dictionary when every country
+    agrees on one gender.
     """
+    listed = register_genders(given)
+    if listed:
+        return next(iter(listed)) if len(listed) == 1 else None
     detector = _detector()
     verdict = detector.get_gender(given, "hungary")
     if verdict in (FEMALE, MALE):
-        return verdict
+        return str(verdict)
     if verdict == "andy":  # listed, but no Hungarian frequency: any country?
-        genders = set(detector.names.get(given.lower(), {}))
+        genders: set[str] = set(detector.names.get(given.lower(), {}))
         if genders in ({FEMALE}, {MALE}):
             return genders.pop()
     return None
@@ -143,44 +233,84 @@ def given_name_gender(given: str) -> str | None:
 
 def _is_married_name(token: str) -> bool:
     # "Lászlóné", "Kovácsné", "Kiss-Nagyné"; but not a given name that merely
-    # ends in -né (the dictionary knows "René").
+    # ends in -né (the register lists "René").
     lower = token.lower()
     if not lower.endswith(_MARRIED_SUFFIX) or len(lower) <= len(_MARRIED_SUFFIX) + 1:
+        return False
+    if register_genders(token):
         return False
     listed_as = _detector().names.get(lower, {})
     return "male" not in listed_as and "mostly_male" not in listed_as and "andy" not in listed_as
 
 
-def guess_gender(name: str | None) -> str | None:
-    """``"female"``, ``"male"`` or None for a name written family name first.
+def _is_given(token: str) -> bool:
+    parts = [part for part in token.split("-") if part]
+    return bool(parts) and all(register_genders(part) for part in parts)
 
-    "Dr. Szűcs Erzsébet" → female, "ifj. Tóth Ferenc" → male, "Horváth
-    Lászlóné" and "Kovácsné Szabó Éva" → female, "Kiss" → None.
+
+def _may_be_given(token: str) -> bool:
+    # The last word blocks the "Given Family" reading when any list knows it as
+    # a given name: "Farkas Gabi" stays family-first ("Gabi" is a nickname).
+    names = _detector().names
+    return any(register_genders(part) or part.lower() in names for part in token.split("-") if part)
+
+
+@dataclass(frozen=True, slots=True)
+class NameReading:
+    gender: str | None  # "female", "male" or None
+    given_first: bool = False  # read as "Given Family" ("János Kovács")
+
+
+def read_name(name: str | None) -> NameReading:
+    """Gender and order of a personal name.
+
+    Hungarian order (family name first) is assumed, unless the first word is
+    in the register of given names and the last is not: then the name is
+    read as "Given Family" and ``given_first`` is True so the caller can warn.
     """
     tokens = _name_tokens(name or "")
     if any(_is_married_name(token) for token in tokens):
-        return FEMALE
+        return NameReading(FEMALE)
     if len(tokens) < 2:  # a lone word may be either name: do not guess
-        return None
-    # The family name comes first; the first given name that the dictionary
-    # knows decides ("Kiss Lőrinc Péter": Lőrinc is not listed, Péter is).
-    for given in tokens[1:]:
+        return NameReading(None)
+    given_first = _is_given(tokens[0]) and not _may_be_given(tokens[-1])
+    # The first given name that has a gender decides ("Kiss Lőrinc Péter").
+    for given in tokens[:-1] if given_first else tokens[1:]:
         for part in given.split("-"):  # "Anna-Mária"
             gender = given_name_gender(part) if part else None
             if gender:
-                return gender
-    return None
+                return NameReading(gender, given_first)
+    return NameReading(None, given_first)
 
+
+def guess_gender(name: str | None) -> str | None:
+    """``"female"``, ``"male"`` or None for a personal name.
+
+    "Dr. Szűcs Erzsébet" → female, "ifj. Tóth Ferenc" → male, "Horváth
+    Lászlóné" and "Kovácsné Szabó Éva" → female, "János Kovács" → male,
+    "Kiss" → None.
+    """
+    return read_name(name).gender
 
 
 class Salutation(NamedTuple):
     text: str  # "Tisztelt Jegyző Asszony!"
     kind: str  # "female", "male", "neutral" or "explicit"
     gender: str | None  # the gender the letter assumes; None when neutral or explicit
+    given_first: bool = False  # the name was read "Given Family" (worth a warning)
 
 
-# 200,000 recipients share a few dozen (role, gender) pairs.
+def is_person(name: str | None) -> bool:
+    """A name cell that names a person, not an institution ("Polgármesteri Hivatal")."""
+    if not name:
+        return False
+    read = read_role(name)
+    return read is None or read.kind != INSTITUTION
+
+
+# 200,000 recipients share a few dozen (role, gender) pairs and far fewer names than rows.
 _cached_salutation = functools.lru_cache(maxsize=256)(salutation)
+_cached_reading = functools.lru_cache(maxsize=8192)(read_name)
 
 
 def choose_salutation(role: str, name: str | None = None, *, gender: str | None = None,
@@ -189,15 +319,18 @@ def choose_salutation(role: str, name: str | None = None, *, gender: str | None 
 
     ``neutral`` (the sheet's rows for one address disagree) writes both forms;
     else an ``explicit`` salutation from the sheet is used as written; else the
-    ``gender`` given, or guessed from ``name``, decides, and an unknown gender
-    gets the neutral form.
+    ``gender`` given, then "asszony"/"úr" in the role, then the name's given
+    name decides, and an unknown gender gets the neutral form.  A name cell
+    that names an institution is nobody's name (see README, Salutation rules).
     """
+    person = is_person(name)
     if neutral:
-        return Salutation(_cached_salutation(role, None), "neutral", None)
+        return Salutation(_cached_salutation(role, None, person=person), "neutral", None)
     if explicit:
         return Salutation(explicit, "explicit", None)
-    gender = gender or guess_gender(name)
-    return Salutation(_cached_salutation(role, gender), gender or "neutral", gender)
+    reading = _cached_reading(name) if person and name else NameReading(None)
+    gender = gender or role_of(role).gender or reading.gender
+    return Salutation(_cached_salutation(role, gender, person=person), gender or "neutral", gender, reading.given_first)
 
 
 # --- The gender column ------------------------------------------------------
@@ -222,3 +355,125 @@ def parse_gender(value: object) -> str | None:
         return None
     text = unicodedata.normalize("NFC", str(value)).strip().rstrip(".").strip().lower()
     return _GENDER_LOOKUP.get(text)
+
+
+# --- The definite article: a or az, by pronunciation ------------------------
+
+_VOWELS = frozenset("aáeéiíoóöőuúüű")
+# Letters whose Hungarian names begin with a vowel sound: ef, el, el-ipszilon,
+# em, en, eny, er, es, esz, iksz, ipszilon.  An acronym read letter by letter
+# ("MTA": em-té-á) takes "az" when its first letter is one of these.
+_VOWEL_LETTER_NAMES = frozenset({"f", "l", "ly", "m", "n", "ny", "r", "s", "sz", "x", "y"})
+# Hungarian two- and three-letter consonants, longest first.
+_DIGRAPHS = ("dzs", "cs", "dz", "gy", "ly", "ny", "sz", "ty", "zs")
+_LEADING = " \t\u00a0„“”\"'‘’»«([{"
+# A number with optional thousands groups: "1848", "1 000 000", "2027-es".
+_NUMBER = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\d)|\d+")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def article(text: object) -> str:
+    """``a`` or ``az`` before ``text``, as it is read aloud.
+
+    - a word: by its first letter (az Egyesület, a ZOOM);
+    - a number: by its first spoken word (az 1, az 5, az 50, az 500, az 1848,
+      a 2027-es, a 10);
+    - an acronym in capitals: a consonant followed by a vowel is read as a word
+      (a NATO, a MÁV), otherwise letter by letter (az MTA, az SZTE, a KSH).
+    """
+    word = str(text).lstrip(_LEADING)
+    if not word:
+        return "a"
+    if word[0].isdigit():
+        return "az" if _number_starts_with_vowel(word) else "a"
+    match = _WORD.match(word)
+    letters = match.group() if match else word[:1]
+    if letters.isupper() and (len(letters) > 1 or len(word) == 1 or not word[1].isalpha()):
+        return "az" if _acronym_starts_with_vowel(letters) else "a"
+    return "az" if letters[0].lower() in _VOWELS else "a"
+
+
+def _first_letter(text: str) -> str:
+    lower = text.lower()
+    return next((d for d in _DIGRAPHS if lower.startswith(d)), lower[:1])
+
+
+def _acronym_starts_with_vowel(acronym: str) -> bool:
+    first = _first_letter(acronym)
+    if first[0] in _VOWELS:
+        return True
+    rest = acronym[len(first):].lower()
+    if rest[:1] in _VOWELS:  # read as a word: NATO, MÁV, MOL
+        return False
+    return first in _VOWEL_LETTER_NAMES
+
+
+def _number_starts_with_vowel(text: str) -> bool:
+    """Whether the number's spoken form begins with a vowel: egy, öt, ötven, ötszáz, ezer."""
+    match = _NUMBER.match(text)
+    digits = "".join(ch for ch in match.group() if ch.isdigit()) if match else "0"
+    if len(digits) > 1 and digits[0] == "0":
+        return False  # "05" is read digit by digit: nulla-öt
+    value = int(digits)
+    if value == 0:
+        return False  # nulla
+    groups = []
+    while value:
+        value, group = divmod(value, 1000)
+        groups.append(group)
+    lead = groups[-1]
+    if lead == 1 and len(groups) > 1:
+        return True  # ezer, egymillió
+    if lead >= 100:
+        return lead // 100 == 5  # ötszáz; száz, kétszáz ... kilencszáz
+    if lead >= 10:
+        return lead // 10 == 5  # ötven; tíz, húsz ... kilencven
+    return lead in (1, 5)  # egy, öt
+
+
+# --- Quotation marks ---------------------------------------------------------
+#
+# Hungarian quotes with „…”; a quotation inside a quotation uses »…«.
+
+_INNER_QUOTES = re.compile(r"[„“\"]([^„“”\"]*)[”“\"]")
+
+
+def nest_quotes(text: str) -> str:
+    """Turn quotation marks inside ``text`` into »…«, for text that will stand in „…”.
+
+    ``A „Zöld Falu” program`` → ``A »Zöld Falu« program``.
+    """
+    return _INNER_QUOTES.sub(r"»\1«", str(text))
+
+
+def quote(text: str) -> str:
+    """``„text”`` with any quotation inside it as »…«."""
+    return f"„{nest_quotes(text)}”"
+
+
+# --- Sentences from event-file fragments --------------------------------------
+
+_FINAL = (".", "!", "?", "…")
+
+
+def as_sentence(text: str) -> str:
+    """A fragment as a sentence of its own: capital first letter, a full stop at the end.
+
+    ``nem kell telepíteni semmit`` → ``Nem kell telepíteni semmit.``
+    """
+    text = " ".join(str(text).split())
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith(_FINAL) else text + "."
+
+
+def as_continuation(text: str) -> str:
+    """A fragment that continues a sentence ("9.30 órától …"): small first letter
+    unless the first word is an acronym, and a full stop at the end."""
+    text = " ".join(str(text).split())
+    if not text:
+        return text
+    if not (len(text) > 1 and text[1].isupper()):
+        text = text[0].lower() + text[1:]
+    return text if text.endswith(_FINAL) else text + "."

@@ -36,7 +36,8 @@ from lgp_mailer.hungarian import (
         ("alpolgármester", None, "Tisztelt Alpolgármester Asszony, Alpolgármester Úr!"),
         ("aljegyző", "male", "Tisztelt Aljegyző Úr!"),
         ("főjegyző", "male", "Tisztelt Főjegyző Úr!"),
-        ("címzetes   főjegyző", "female", "Tisztelt Címzetes Főjegyző Asszony!"),
+        # "címzetes" is an honorary title, not part of the address (issue 13).
+        ("címzetes   főjegyző", "female", "Tisztelt Főjegyző Asszony!"),
     ],
 )
 def test_salutation(role, gender, expected):
@@ -64,12 +65,14 @@ def test_roles_are_normalised():
         ("Fehérné Győri Ilona", "female"),
         ("Nagy Andrea", "female"),
         ("Szabó Anna-Mária", "female"),
-        # Lőrinc is missing from gender-guesser's dictionary: the next given name decides.
         ("Kiss Lőrinc Péter", "male"),
-        # ... and alone it stays unknown, so the letter is neutral.
-        ("Kiss Lőrinc", None),
-        # René is not a married name, and the dictionary lists it for both genders.
-        ("Kiss René", None),
+        # Lőrinc was missing from gender-guesser; the official register lists it (issue 13).
+        ("Kiss Lőrinc", "male"),
+        # René is not a married name; the register lists it as a man's name (issue 13).
+        ("Kiss René", "male"),
+        # Neither the register nor gender-guesser decides: the next given name does.
+        ("Kiss Kim Péter", "male"),
+        ("Kiss Kim", None),
         # "Gabi" is only "mostly male" in Hungary: not enough to write "Úr".
         ("Kiss Gabi", None),
         ("Kiss", None),  # a lone word may be a family name
@@ -86,11 +89,10 @@ def test_guess_gender(name, expected):
 
 @pytest.mark.parametrize(
     ("given_name", "expected"),
-    [("Erzsébet", "female"), ("Ödön", "male"), ("Győző", "male"), ("Ildikó", "female"), ("Lőrinc", None)],
+    [("Erzsébet", "female"), ("Ödön", "male"), ("Győző", "male"), ("Ildikó", "female"), ("Lőrinc", "male")],
 )
 def test_accented_given_names_resolve(given_name, expected):
-    # gender-guesser 0.4 stores Hungarian names as UTF-8 with their accents;
-    # Lőrinc is simply not in the dictionary.
+    # The register spells names with ő and ű (UTF-8); Lőrinc is listed.
     assert guess_gender(f"Kovács {given_name}") == expected
 
 

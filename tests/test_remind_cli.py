@@ -164,7 +164,7 @@ def assert_reminder(message: EmailMessage, camp: Camp, address: str) -> None:
     text, html = bodies(message)
     for part in (text, html):
         assert JOIN_URL in part
-        assert f"Meeting ID: {MEETING_ID}" in part
+        assert f"Meeting-azonosító: {MEETING_ID}" in part  # Zoom's Hungarian label (issue 13)
         assert f"Jelkód: {PASSCODE}" in part
         assert "böngészőn keresztül is működik" in part  # nothing to install
         assert "Projektek az önkormányzatok szolgálatában" in part

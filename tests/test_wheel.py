@@ -29,6 +29,11 @@ def test_wheel_ships_the_example_campaign_and_previews_from_anywhere(tmp_path):
         "lgp_mailer/_shipped/events/2020-06-18-innovaciok.toml",
         "lgp_mailer/_shipped/recipients/pelda-onkormanyzatok.xlsx",
         "lgp_mailer/_shipped/registrations/pelda-regisztraciok.csv",
+        "lgp_mailer/_shipped/templates/_join_words.j2",
+        # The register of given names: salutations need it after `pip install .`.
+        "lgp_mailer/data/utonevek/osszesffi.txt",
+        "lgp_mailer/data/utonevek/osszesnoi.txt",
+        "lgp_mailer/data/utonevek/SOURCE.md",
     ):
         assert needed in names
     site = tmp_path / "site"

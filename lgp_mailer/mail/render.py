@@ -60,20 +60,8 @@ def join_hu(items: Iterable[str], conjunction: str = "és") -> str:
     return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
-_VOWELS = set("aáeéiíoóöőuúüűAÁEÉIÍOÓÖŐUÚÜŰ")
-
-
-def article(word: str) -> str:
-    """The Hungarian definite article before ``word``: ``az`` before a vowel, else ``a``.
-
-    Used before names and addresses; words starting with digits or acronyms
-    read aloud with a vowel ("az SZTE") are not handled.
-    """
-    word = str(word).lstrip(" „\"'(")
-    if not word:
-        return "a"
-    first = word[0]
-    return "az" if first in _VOWELS else "a"
+# The article rule lives with the language rules; kept importable from here.
+article = hungarian.article
 
 
 def _environment(dirs: Sequence[Path], *, html: bool) -> jinja2.Environment:
@@ -96,6 +84,10 @@ def _environment(dirs: Sequence[Path], *, html: bool) -> jinja2.Environment:
         hu_weekday=functools.cache(hungarian.weekday),
         join_hu=join_hu,
         article=article,
+        nest_quotes=hungarian.nest_quotes,
+        quote=hungarian.quote,
+        sentence=hungarian.as_sentence,
+        continuation=hungarian.as_continuation,
     )
     return env
 

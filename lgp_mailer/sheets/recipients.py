@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
-from lgp_mailer.hungarian import DEFAULT_ROLE, choose_salutation, normalise_role, parse_gender
+from lgp_mailer.hungarian import DEFAULT_ROLE, Salutation, choose_salutation, is_person, normalise_role, parse_gender, role_of
+from lgp_mailer.roles import INSTITUTION, UNKNOWN
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -309,10 +310,8 @@ class _Merger:
             role, name, gender=entry.genders[0][2] if entry.genders else None,
             explicit=entry.salutations[0][2] if entry.salutations else None, neutral=disagreement,
         )
-        unknown = chosen.kind == "neutral" and not disagreement  # a gender was looked for, none found
-        if unknown and {(entry.sheet, "name"), (entry.sheet, "gender")} & self.columns.keys():
-            column = self.columns.get((entry.sheet, "name"))
-            self.warn("gender unknown: neutral salutation", entry.sheet, entry.rows[0], column, name or "")
+        if not disagreement and not entry.salutations:
+            self._salutation_findings(entry, name, role, chosen)
         return Recipient(
             email=entry.send,
             municipalities=tuple(entry.municipalities),
@@ -325,6 +324,26 @@ class _Merger:
             sheet=entry.sheet,
             salutation_kind=chosen.kind,
         )
+
+    def _salutation_findings(self, entry: _Entry, name: str | None, role: str, chosen: Salutation) -> None:
+        """Warn about what a person should look at: an unknown role, a name read
+        given-name first, a gender that stays unknown."""
+        row, sheet = entry.rows[0], entry.sheet
+        read = role_of(role)
+        if read.kind == UNKNOWN:
+            column = self.columns.get((sheet, "role"))
+            self.warn("role not recognised: salutation without a title (see README, Salutation rules)",
+                      sheet, row, column, entry.roles[0][2])
+        if chosen.given_first:
+            column = self.columns.get((sheet, "name"))
+            self.warn("name read as given name first (Given Family order); check the name", sheet, row, column, name or "")
+        institution = read.kind == INSTITUTION and not is_person(name)
+        if not is_person(name) and name:
+            return  # the name cell names an office ("Polgármesteri Hivatal"): nobody to guess
+        has_columns = {(sheet, "name"), (sheet, "gender")} & self.columns.keys()
+        if chosen.gender is None and has_columns and not institution:
+            column = self.columns.get((sheet, "name"))
+            self.warn("gender unknown: neutral salutation", sheet, row, column, name or "")
 
     def _disagreement(self, entry: _Entry) -> bool:
         """Warn, and return True, when merged rows name different people, roles or genders."""

@@ -1,0 +1,137 @@
+"""Given names from the official register, and the order of the name's words."""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+
+import pytest
+
+from lgp_mailer.hungarian import (
+    given_name_gender,
+    read_name,
+    register,
+    register_genders,
+)
+
+DATA = resources.files("lgp_mailer") / "data" / "utonevek"
+
+
+def test_the_shipped_register_is_the_recorded_edition():
+    # Counts and hashes as data/utonevek/SOURCE.md records them.
+    reg = register()
+    assert {gender: len(names) for gender, names in reg.names.items()} == {"female": 2421, "male": 1840}
+    assert reg.titles["male"].endswith("utónevek jegyzéke: férfinevek -- 2020. november 1.")
+    assert reg.titles["female"].endswith("utónevek jegyzéke: női nevek -- 2020. november 1.")
+    hashes = {f: hashlib.sha256((DATA / f).read_bytes()).hexdigest() for f in ("osszesffi.txt", "osszesnoi.txt")}
+    assert hashes == {
+        "osszesffi.txt": "410ad81d476895de6f0c3ebb19bdf04b3b532351a2f970ed904f6829536640a4",
+        "osszesnoi.txt": "cec273650793e287d4a8a72693c71eac6d686dd7a40707bf0be16650b83fd966",
+    }
+    source = (DATA / "SOURCE.md").read_text(encoding="utf-8")
+    assert "85e234df39cd6816931d5b662b3ed8ad26cb85d9" in source and "https://file.nytud.hu/osszesffi.txt" in source
+
+
+def test_every_register_name_reads_as_its_list():
+    reg = register()
+    both = set(map(str.casefold, reg.names["female"])) & set(map(str.casefold, reg.names["male"]))
+    assert both == set()  # this edition has no name on both lists
+    wrong = [
+        (name, gender)
+        for gender, names in reg.names.items()
+        for name in names
+        if given_name_gender(name) != gender
+    ]
+    assert wrong == []
+
+
+def test_a_name_on_both_lists_is_neutral(monkeypatch):
+    # No edition so far lists a name twice; if one does, the letter is neutral.
+    reg = register()
+    monkeypatch.setitem(reg.__dict__, "genders", {**reg.genders, "kim": frozenset({"female", "male"})})
+    assert register_genders("Kim") == {"female", "male"}
+    assert given_name_gender("Kim") is None
+    assert read_name("Kiss Kim").gender is None
+    assert read_name("Kiss Kim Anna").gender == "female"  # the next given name decides
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # Common names gender-guesser did not know.
+        ("Kovács Zsombor", "male"),
+        ("Kovács Boglárka", "female"),
+        ("Kovács Emőke", "female"),
+        ("Kovács Bendegúz", "male"),
+        ("Kovács Kende", "male"),
+        ("Kovács Előd", "male"),
+        ("Kovács Lőrinc", "male"),
+        ("Kovács Levente", "male"),
+        ("Kovács Botond", "male"),
+        ("Kovács Csenge", "female"),
+        ("Kovács Hajnalka", "female"),
+        ("Kovács Villő", "female"),
+        ("Kovács Dorottya", "female"),
+        ("Kovács Réka", "female"),
+        # ő and ű.
+        ("Szűcs Győző", "male"),
+        ("Kovács Ünige", "female"),
+        ("Kovács Gyöngyvér", "female"),
+        ("Kovács Tünde", "female"),
+        ("Kovács Ödön", "male"),
+        ("Kovács Jenő", "male"),
+        ("Kovács Kinga", "female"),
+        # Latin-1 look-alikes from old exports: õ for ő, û for ű.
+        ("Kovács Lõrinc", "male"),
+        ("Kovács Tûnde", "female"),  # "Tűnde" is no name; without accents it is Tünde
+        # Typed without accents: compared accent-free when the exact spelling is not listed.
+        ("Kovacs Janos", "male"),
+        ("KOVACS ZSOFIA", "female"),
+        ("Szabo Lorinc", "male"),
+        ("Janos Kovacs", "male"),
+        # Double and hyphenated given names: the first decides.
+        ("Szabó Anna Mária", "female"),
+        ("Szabó Anna-Mária", "female"),
+        ("Szabó Ádám Kristóf", "male"),
+        ("Szabó-Nagy Péter Pál", "male"),
+        ("Kiss-Tóth Eszter", "female"),
+        # Names the register lacks: gender-guesser, then nothing.
+        ("Kovács Gabi", None),  # a nickname, only "mostly male"
+        ("Kovács Kim", None),
+        # Capitals, titles, married names.
+        ("DR. KOVÁCS ZSÓFIA", "female"),
+        ("Prof. Dr. Nagy Benedek", "male"),
+        ("Nagy Zsomborné", "female"),
+        ("Kiss René", "male"),  # ends in -né, but a man's name
+        # Given name first.
+        ("Zsombor Kovács", "male"),
+        ("Boglárka Szabó", "female"),
+        ("Anna Mária Kovács", "female"),
+        ("Dr. Emőke Szabó", "female"),
+        # Both words are in the register (Kardos is a rare man's name): Hungarian order wins.
+        ("Kardos Emőke", "female"),
+    ],
+)
+def test_hand_picked_names(name, expected):
+    assert read_name(name).gender == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "given_first"),
+    [
+        ("János Kovács", True),
+        ("Kovács János", False),
+        ("Anna Mária Kovács", True),
+        ("Dr. Emőke Szabó", True),
+        ("Kardos Emőke", False),
+        ("Janos Kovacs", True),
+        # The last word is a given name too: family name first, as Hungarian writes.
+        ("Péter Pál", False),
+        ("Farkas Gabi", False),  # "Gabi" is a nickname gender-guesser knows
+        ("Balázs Kiss", True),
+        ("Kiss", False),
+        ("Horváth Lászlóné", False),
+    ],
+)
+def test_name_order(name, given_first):
+    assert read_name(name).given_first is given_first

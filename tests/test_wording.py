@@ -1,0 +1,245 @@
+"""a/az by pronunciation, nested quotation marks, and the reminder's platform wording."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from lgp_mailer.config import load_campaign
+from lgp_mailer.errors import EventError
+from lgp_mailer.event import load_event
+from lgp_mailer.hungarian import (
+    article,
+    as_continuation,
+    as_sentence,
+    nest_quotes,
+    quote,
+)
+from lgp_mailer.mail.build import MessageFactory
+from lgp_mailer.mail.render import Renderer
+from lgp_mailer.sheets.recipients import Recipient
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Numbers, by the first spoken word.
+        ("1", "az"), ("5", "az"), ("50", "az"), ("500", "az"), ("5000", "az"), ("1848", "az"),
+        ("1000", "az"), ("1 000 000", "az"), ("1.", "az"), ("5kerulet@pelda.example", "az"),
+        ("2027-es", "a"), ("2", "a"), ("10", "a"), ("11", "a"), ("100", "a"), ("150", "a"),
+        ("15 000", "a"), ("0", "a"), ("05", "a"),
+        # Acronyms: consonant + vowel is read as a word ...
+        ("NATO", "a"), ("MÁV", "a"), ("NAV", "a"), ("MOL", "a"), ("ZOOM", "a"),
+        # ... otherwise letter by letter; F L LY M N NY R S SZ X Y have vowel-initial names.
+        ("MTA", "az"), ("SZTE", "az"), ("NKE", "az"), ("LMP", "az"), ("FKF", "az"), ("RTL", "az"),
+        ("KSH", "a"), ("BM", "a"), ("TÖOSZ", "a"), ("ELTE", "az"), ("F", "az"), ("B", "a"),
+        ("MTA-SZTAKI", "az"),
+        # Words and addresses, by the first letter; quotation marks are skipped.
+        ("Egyesület", "az"), ("Őrség", "az"), ("Microsoft", "a"), ("iroda@pelda.example", "az"),
+        ("„Zöld Falu” program", "a"), ("„Okos” település", "az"), ("", "a"),
+    ],
+)
+def test_article(text, expected):
+    assert article(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("A „Zöld Falu” program", "„A »Zöld Falu« program”"),
+        ('Az "okos" település', "„Az »okos« település”"),
+        ("A “smart” city", "„A »smart« city”"),
+        ("„Egy” és „kettő”", "„»Egy« és »kettő«”"),
+        ("Idézet nélkül", "„Idézet nélkül”"),
+        ("Már »belső« jelekkel", "„Már »belső« jelekkel”"),
+    ],
+)
+def test_quotes_nest_as_hungarian_writes_them(text, expected):
+    assert quote(text) == expected
+    assert nest_quotes(text) == expected[1:-1]
+
+
+def test_sentence_fragments():
+    assert as_sentence("nem kell telepíteni semmit") == "Nem kell telepíteni semmit."
+    assert as_sentence("Böngészőből is megy!") == "Böngészőből is megy!"
+    assert as_continuation("Technikai segítség a belépéshez") == "technikai segítség a belépéshez."
+    assert as_continuation("MTA-segítség.") == "MTA-segítség."
+
+
+# --- The title's article in the event file -------------------------------------------------------
+
+MINIMAL = (REPO / "tests" / "test_event.py").read_text(encoding="utf-8").split('MINIMAL = """\\\n')[1].split('"""')[0]
+
+
+def _event(tmp_path, conference_extra: str):
+    path = tmp_path / "event.toml"
+    path.write_text(MINIMAL.replace('title = "Cím"', f'title = "SZTAKI-nap"\n{conference_extra}'), encoding="utf-8")
+    return load_event(path), path
+
+
+def test_the_event_file_overrides_the_article_of_the_title(tmp_path):
+    event, _ = _event(tmp_path, "")
+    assert event.article_before_title == "az"  # the rule reads SZTAKI letter by letter
+    event, _ = _event(tmp_path, 'title_article = "a"')
+    assert (event.title_article, event.article_before_title) == ("a", "a")
+
+
+@pytest.mark.parametrize("value", ['"egy"', "1", '""'])
+def test_a_bad_article_names_its_key(tmp_path, value):
+    with pytest.raises(EventError) as caught:
+        _event(tmp_path, f"title_article = {value}")
+    assert caught.value.key == "conference.title_article"
+    assert caught.value.message.startswith('must be "a" or "az"')
+
+
+# --- The reminder follows the platform --------------------------------------------------------------
+
+WHO = Recipient(email="pm@pelda.example", municipalities=("Példafalva",), salutation="Tisztelt Polgármester Asszony!",
+                name="Kiss Anna", gender="female", salutation_kind="female")
+SEED = load_event(REPO / "events" / "2020-06-18-innovaciok.toml")
+HELP = "9.30 órától technikai segítségnyújtás azoknak, akik igénylik: belépés a konferencia virtuális termébe, videó és hang működésének kipróbálása."
+
+
+@pytest.fixture(scope="module")
+def campaign():
+    return load_campaign(REPO / "lgp-mailer.toml")
+
+
+def render(campaign, **changes):
+    event = dataclasses.replace(SEED, **changes)
+    factory = MessageFactory(campaign, event, "reminder", renderer=Renderer(campaign.template_dirs, "reminder", inline_css=False))
+    return factory.renderer.render(factory.context(WHO))
+
+
+def join_block(text: str) -> list[str]:
+    lines = text.splitlines()
+    return lines[lines.index("Időpont: 2020. június 18. (csütörtök) 10.00–12.35") + 2:lines.index("A konferencia tervezett programja:")]
+
+
+ZOOM_NOTE = "nem kell letölteni programot, böngészőn keresztül is működik"
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {},  # the seed: Zoom, with a note, an ID and a passcode
+            [
+                "Csatlakozás (ZOOM): https://zoom.example.org/j/81234567890?pwd=lgp2020",
+                "Meeting-azonosító: 812 3456 7890",
+                "Jelkód: lgp2020",
+                "",
+                ("A konferenciára a fenti linkre kattintva léphet be. Nem kell letölteni programot, böngészőn keresztül is"
+                 " működik. Ha ez nem sikerül, indítsa el a Zoomot, válassza a Csatlakozás gombot, és adja meg a"
+                 " Meeting-azonosítót, majd a jelkódot."),
+                "",
+                HELP,
+                "",
+            ],
+        ),
+        (
+            {"platform_note": None, "passcode": None, "help_start": None, "help_text": None},
+            [
+                "Csatlakozás (ZOOM): https://zoom.example.org/j/81234567890?pwd=lgp2020",
+                "Meeting-azonosító: 812 3456 7890",
+                "",
+                ("A konferenciára a fenti linkre kattintva léphet be a ZOOM alkalmazásban vagy, ha az nincs telepítve,"
+                 " böngészőben. Ha ez nem sikerül, indítsa el a Zoomot, válassza a Csatlakozás gombot, és adja meg a"
+                 " Meeting-azonosítót."),
+                "",
+            ],
+        ),
+        (
+            {"platform_name": "Microsoft Teams", "platform_note": None, "join_url": "https://teams.example.org/l/x",
+             "platform_url": "https://www.microsoft.com/hu-hu/microsoft-teams/join-a-meeting",
+             "meeting_id": "345 678 901 234", "passcode": "Vz7kLm"},
+            [
+                "Csatlakozás (Microsoft Teams): https://teams.example.org/l/x",
+                "Értekezlet-azonosító: 345 678 901 234",
+                "Jelkód: Vz7kLm",
+                "",
+                ("A konferenciára a fenti linkre kattintva léphet be a Microsoft Teams alkalmazásban vagy böngészőben,"
+                 " Microsoft-fiók nélkül is. Ha ez nem sikerül, a"
+                 " https://www.microsoft.com/hu-hu/microsoft-teams/join-a-meeting oldalon adja meg az"
+                 " értekezlet-azonosítót, majd a jelkódot."),
+                "",
+                HELP,
+                "",
+            ],
+        ),
+        (
+            {"platform_name": "MS Teams", "platform_url": None, "platform_note": "nem kell telepíteni semmit"},
+            [
+                "Csatlakozás (MS Teams): https://zoom.example.org/j/81234567890?pwd=lgp2020",
+                "Értekezlet-azonosító: 812 3456 7890",
+                "Jelkód: lgp2020",
+                "",
+                ("A konferenciára a fenti linkre kattintva léphet be. Nem kell telepíteni semmit. Ha ez nem sikerül, a"
+                 " Teamsben a Csatlakozás azonosítóval lehetőséget választva adja meg az értekezlet-azonosítót, majd a"
+                 " jelkódot."),
+                "",
+                HELP,
+                "",
+            ],
+        ),
+        (
+            {"platform_name": "Webex", "platform_url": "https://www.webex.com", "platform_note": None},
+            [
+                "Csatlakozás (Webex): https://zoom.example.org/j/81234567890?pwd=lgp2020",
+                "Azonosító: 812 3456 7890",
+                "Jelkód: lgp2020",
+                "",
+                ("A konferenciára a fenti linkre kattintva léphet be. Ha ez nem sikerül, a https://www.webex.com oldalon"
+                 " adja meg az azonosítót, majd a jelkódot."),
+                "",
+                HELP,
+                "",
+            ],
+        ),
+        (
+            {"platform_name": "Jitsi", "platform_url": None, "platform_note": None, "meeting_id": None, "passcode": None},
+            [
+                "Csatlakozás (Jitsi): https://zoom.example.org/j/81234567890?pwd=lgp2020",
+                "",
+                "A konferenciára a fenti linkre kattintva léphet be.",
+                "",
+                HELP,
+                "",
+            ],
+        ),
+    ],
+    ids=["zoom-seed", "zoom-bare", "teams", "teams-no-page", "other", "other-link-only"],
+)
+def test_reminder_join_block(campaign, changes, expected):
+    rendered = render(campaign, **changes)
+    assert join_block(rendered.text) == expected
+    for part in (rendered.text, rendered.html):
+        assert "Meeting ID" not in part and "Passcode" not in part
+        assert "csatlakozáshoz böngészőből is csatlakozhat" not in part
+        assert part.count("technikai segítség") <= 1  # the help line once, not twice
+    assert "Technikai segítség:" not in rendered.text
+
+
+def test_html_reminder_says_the_same(campaign):
+    html = render(campaign).html
+    assert (
+        "<p>A konferenciára a fenti linkre kattintva léphet be. Nem kell letölteni programot, böngészőn keresztül is"
+        " működik. Ha ez nem sikerül, indítsa el a Zoomot, válassza a Csatlakozás gombot, és adja meg a"
+        " Meeting-azonosítót, majd a jelkódot.</p>"
+    ) in html
+    assert "<br>Meeting-azonosító: 812 3456 7890<br>Jelkód: lgp2020</p>" in html
+    assert f"<p>{HELP}</p>" in html
+
+
+def test_a_quoted_title_nests_and_takes_its_article(campaign):
+    rendered = render(campaign, title="Az „Okos Falu” díj 2027", title_article=None)
+    assert "Köszönjük, hogy regisztrált az „Az »Okos Falu« díj 2027” című online konferenciánkra." in rendered.text
+    assert "regisztrált az „<strong>Az »Okos Falu« díj 2027</strong>” című" in rendered.html
+    rendered = render(campaign, title="SZTAKI-nap", title_article="a")
+    assert "Köszönjük, hogy regisztrált a „SZTAKI-nap” című online konferenciánkra." in rendered.text
+    assert dt.date(2020, 6, 18) == SEED.date  # the seed itself is untouched
