@@ -313,8 +313,9 @@ _cached_salutation = functools.lru_cache(maxsize=256)(salutation)
 _cached_reading = functools.lru_cache(maxsize=8192)(read_name)
 
 
-def choose_salutation(role: str, name: str | None = None, *, gender: str | None = None,
-                      explicit: str | None = None, neutral: bool = False) -> Salutation:
+def choose_salutation(
+    role: str, name: str | None = None, *, gender: str | None = None, explicit: str | None = None, neutral: bool = False
+) -> Salutation:
     """The one rule for picking a salutation, for invitations and reminders alike.
 
     ``neutral`` (the sheet's rows for one address disagree) writes both forms;
@@ -402,7 +403,7 @@ def _acronym_starts_with_vowel(acronym: str) -> bool:
     first = _first_letter(acronym)
     if first[0] in _VOWELS:
         return True
-    rest = acronym[len(first):].lower()
+    rest = acronym[len(first) :].lower()
     if rest[:1] in _VOWELS:  # read as a word: NATO, MÁV, MOL
         return False
     return first in _VOWEL_LETTER_NAMES

@@ -194,7 +194,7 @@ def _office(words: list[str]) -> str | None:
         stripped = False
         for qualifier in _QUALIFIER_FOLDS:
             if rest.startswith(qualifier) and rest != qualifier:
-                rest, stripped = rest[len(qualifier):], True
+                rest, stripped = rest[len(qualifier) :], True
                 break
     if rest in _OFFICE_BY_FOLD:
         return _OFFICE_BY_FOLD[rest]

@@ -30,9 +30,24 @@ NO_MUNICIPALITY = "önkormányzat megadása nélkül"
 # Words that name the office rather than the place, compared without accents.
 _OFFICE_WORDS = frozenset(
     {
-        "kozseg", "kozsegi", "nagykozseg", "nagykozsegi", "varos", "varosi", "megyei", "jogu",
-        "onkormanyzat", "onkormanyzata", "onkormanyzati", "onkormanyzatanak", "polgarmesteri",
-        "hivatal", "hivatala", "kozos", "korjegyzoseg", "jegyzoseg",
+        "kozseg",
+        "kozsegi",
+        "nagykozseg",
+        "nagykozsegi",
+        "varos",
+        "varosi",
+        "megyei",
+        "jogu",
+        "onkormanyzat",
+        "onkormanyzata",
+        "onkormanyzati",
+        "onkormanyzatanak",
+        "polgarmesteri",
+        "hivatal",
+        "hivatala",
+        "kozos",
+        "korjegyzoseg",
+        "jegyzoseg",
     }
 )
 _SEVERAL = re.compile(r"[,;/+&]|\s+és\s+|\s+-\s+", re.IGNORECASE)
@@ -216,6 +231,11 @@ def _sort_key(municipalities: tuple[str, ...]) -> str:
 
 
 __all__ = [
-    "NO_MUNICIPALITY", "Match", "MatchReport", "format_match_report", "match_registrations", "municipality_key",
+    "NO_MUNICIPALITY",
+    "Match",
+    "MatchReport",
+    "format_match_report",
+    "match_registrations",
+    "municipality_key",
     "reminder_recipients",
 ]

@@ -29,7 +29,6 @@ LOGO_CID = "logo.lgp-mailer"
 OPT_OUT_KEY_ENV = "LGP_MAILER_OPT_OUT_KEY"
 
 
-
 @dataclass(frozen=True)
 class Built:
     recipient: Recipient
@@ -47,7 +46,9 @@ class Built:
 class MessageFactory:
     """Builds the messages of one kind for one campaign and event."""
 
-    def __init__(self, campaign: Campaign, event: Event, kind: str = kinds.INVITATION.name, *, renderer: Renderer | None = None) -> None:
+    def __init__(
+        self, campaign: Campaign, event: Event, kind: str = kinds.INVITATION.name, *, renderer: Renderer | None = None
+    ) -> None:
         self.campaign = campaign
         self.event = event
         self.kind = kind
@@ -55,14 +56,18 @@ class MessageFactory:
         self.renderer = renderer or Renderer(campaign.template_dirs, kind)
         self.signer = DkimSigner(campaign.dkim) if campaign.dkim is not None else None
         # One entry for every letter of the run: the same bytes, one DTSTAMP.
-        self.calendar = calendar_entry(
-            event,
-            uid=event_uid(event, campaign.campaign_id, campaign.sender.domain),
-            organizer_name=campaign.sender.name,
-            organizer_email=campaign.sender.reply_to or campaign.sender.email,
-            kind=declared,
-            stamp=dt.datetime.now(dt.timezone.utc),
-        ) if declared.calendar_method else None
+        self.calendar = (
+            calendar_entry(
+                event,
+                uid=event_uid(event, campaign.campaign_id, campaign.sender.domain),
+                organizer_name=campaign.sender.name,
+                organizer_email=campaign.sender.reply_to or campaign.sender.email,
+                kind=declared,
+                stamp=dt.datetime.now(dt.timezone.utc),
+            )
+            if declared.calendar_method
+            else None
+        )
 
     def context(self, recipient: Recipient) -> Mapping[str, Any]:
         return {
@@ -88,7 +93,10 @@ class MessageFactory:
         headers = [("List-Id", f"<{sender.list_identifier}>")]
         if sender.unsubscribe_url:
             url = sender.unsubscribe_url.replace("{id}", self.opt_out_id(recipient))
-            headers += [("List-Unsubscribe", f"{mailto}, <{url}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")]
+            headers += [
+                ("List-Unsubscribe", f"{mailto}, <{url}>"),
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ]
         else:
             headers.append(("List-Unsubscribe", mailto))
         headers.append(("Precedence", "bulk"))
@@ -105,12 +113,17 @@ class MessageFactory:
         if not key:
             raise ConfigError(
                 f"sender.unsubscribe_url uses {{id}}: set {OPT_OUT_KEY_ENV} to the secret your unsubscribe page "
-                "shares, so that the links cannot be forged", file=self.campaign.config_file, key="sender.unsubscribe_url")
+                "shares, so that the links cannot be forged",
+                file=self.campaign.config_file,
+                key="sender.unsubscribe_url",
+            )
         message = f"opt-out\x1f{recipient.email.lower()}".encode()
         return hmac.new(key.encode("utf-8"), message, hashlib.sha256).hexdigest()[:32]
 
     def message_id(self, recipient: Recipient, *, proof: bool = False) -> str:
-        return message_id(self.campaign.campaign_id, self.kind, recipient.email, self.campaign.sender.domain, proof=proof)
+        return message_id(
+            self.campaign.campaign_id, self.kind, recipient.email, self.campaign.sender.domain, proof=proof
+        )
 
     def build(
         self,
