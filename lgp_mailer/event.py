@@ -82,6 +82,16 @@ class Event:
     calendar_uid: str | None = None
     calendar_sequence: int = 0
     title_article: str | None = None  # conference.title_article: "a" or "az", when the rule reads the title wrong
+    # [followup]: after the conference (lgp-mailer followup).
+    attendance_minutes: int = 30  # who counts as "attended": at least this many minutes in the meeting
+    recording_url: str | None = None
+    slides_url: str | None = None
+    recording_passcode: str | None = None
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        """Naive local (Europe/Budapest) end: follow-ups go only after it."""
+        return dt.datetime.combine(self.date, self.end)
 
     @property
     def platform_kind(self) -> str:
@@ -121,6 +131,13 @@ _SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
     # The join details go only to registrants, in the day-before reminder.
     "online": {"join_url": (True, "url"), "meeting_id": (False, "str"), "passcode": (False, "str")},
     "calendar": {"uid": (False, "str"), "sequence": (False, "int")},
+    # After the conference: the thanks to attendees and the recording to the registrants who missed it.
+    "followup": {
+        "attendance_minutes": (False, "int"),
+        "recording_url": (False, "url"),
+        "slides_url": (False, "url"),
+        "recording_passcode": (False, "str"),
+    },
     "letter": {"greeting": (False, "str"), "intro": (False, "paras"), "body": (False, "paras")},
     "steering_committee": {"lead": (True, "str"), "members": (True, "strs"), "text": (False, "str")},
     "supporters": {"lead": (False, "str"), "names": (True, "strs")},
@@ -257,6 +274,14 @@ def _build(r: _Reader, data: dict[str, Any]) -> Event:
     if help_start is not None and help_start > conf["start"]:
         raise r.error("technical_help.start", "technical help must open before the conference starts")
     agenda = _agenda(r, data.get("agenda"))
+    threshold = t["followup"]["attendance_minutes"]
+    length = (dt.datetime.combine(conf["date"], conf["end"]) - dt.datetime.combine(conf["date"], conf["start"]))
+    if threshold is not None and not 0 <= threshold <= length.total_seconds() // 60:
+        raise r.error(
+            "followup.attendance_minutes",
+            f"must be between 0 and the conference's length ({int(length.total_seconds() // 60)} minutes), "
+            f"not {threshold}",
+        )
     letter, committee, supporters = t["letter"], t["steering_committee"], t["supporters"]
     return Event(
         path=r.path,
@@ -297,6 +322,10 @@ def _build(r: _Reader, data: dict[str, Any]) -> Event:
         calendar_uid=t["calendar"]["uid"],
         calendar_sequence=t["calendar"]["sequence"] or 0,
         title_article=conf["title_article"],
+        attendance_minutes=30 if threshold is None else threshold,
+        recording_url=t["followup"]["recording_url"],
+        slides_url=t["followup"]["slides_url"],
+        recording_passcode=t["followup"]["recording_passcode"],
     )
 
 

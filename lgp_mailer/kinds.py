@@ -13,6 +13,7 @@ between kinds is declared here, and every other module reads it from here:
   (the reminder updates the invitation's entry, so it adds 1), and whether
   the entry carries the join link instead of the registration link;
 * ``needs_join_url``: it cannot be sent without ``[online] join_url``;
+* ``needs_recording_url``: it cannot be sent without ``[followup] recording_url``;
 * ``audience``: who is due for it (one of :data:`AUDIENCES`);
 * ``command``: the command that sends it, as ``status`` and hints print it.
 
@@ -31,7 +32,9 @@ from lgp_mailer.errors import ConfigError
 SHEET = "sheet"  # everyone on the contact sheet
 REGISTRANTS = "registrants"  # everyone in the registration form's export
 INVITED_NOT_REGISTERED = "invited_not_registered"  # invitation sent, not registered
-AUDIENCES = (SHEET, REGISTRANTS, INVITED_NOT_REGISTERED)
+ATTENDEES = "attendees"  # registered or invited, and attended (the attendance report)
+ABSENT_REGISTRANTS = "absent_registrants"  # registered, and did not attend
+AUDIENCES = (SHEET, REGISTRANTS, INVITED_NOT_REGISTERED, ATTENDEES, ABSENT_REGISTRANTS)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Kind:
     sequence_offset: int = 0
     join_link: bool = False
     needs_join_url: bool = False
+    needs_recording_url: bool = False
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum() or not self.name.isascii():
@@ -123,16 +127,40 @@ NUDGE = register(
         audience=INVITED_NOT_REGISTERED,
     )
 )
+THANKS = register(
+    Kind(
+        "thanks",
+        "köszönőlevél",
+        "lgp-mailer followup --attended",
+        audience=ATTENDEES,
+        calendar_method=None,
+        needs_recording_url=True,
+    )
+)
+RECORDING = register(
+    Kind(
+        "recording",
+        "felvétel",
+        "lgp-mailer followup --missed",
+        audience=ABSENT_REGISTRANTS,
+        calendar_method=None,
+        needs_recording_url=True,
+    )
+)
 
 __all__ = [
+    "ABSENT_REGISTRANTS",
+    "ATTENDEES",
     "AUDIENCES",
     "INVITATION",
     "INVITED_NOT_REGISTERED",
     "KINDS",
     "NUDGE",
+    "RECORDING",
     "REGISTRANTS",
     "REMINDER",
     "SHEET",
+    "THANKS",
     "Kind",
     "get",
     "label",

@@ -56,20 +56,23 @@ def campaign(tmp_path: Path) -> Path:
 
 
 def test_the_shipped_kinds_in_declaration_order() -> None:
-    assert kinds.names() == ("invitation", "reminder", "nudge")
+    assert kinds.names() == ("invitation", "reminder", "nudge", "thanks", "recording")
     assert [(k.label, k.command, k.audience, k.sequence_offset, k.join_link, k.needs_join_url)
             for k in kinds.KINDS.values()] == [
         ("meghívó", "lgp-mailer send", "sheet", 0, False, False),
         ("emlékeztető", "lgp-mailer remind --day-before", "registrants", 1, True, True),
         ("regisztrációs felhívás", "lgp-mailer remind --not-registered", "invited_not_registered", 0, False, False),
+        ("köszönőlevél", "lgp-mailer followup --attended", "attendees", 0, False, False),
+        ("felvétel", "lgp-mailer followup --missed", "absent_registrants", 0, False, False),
     ]
+    assert [k.name for k in kinds.KINDS.values() if k.calendar_method is None] == ["thanks", "recording"]
     assert kinds.NUDGE.templates == ("nudge.subject.j2", "nudge.txt.j2", "nudge.html.j2")
 
 
 def test_an_unknown_kind_is_one_clear_error() -> None:
     with pytest.raises(ConfigError) as caught:
         kinds.get("invitaton")
-    assert str(caught.value) == "key 'kind': unknown message kind 'invitaton' (expected one of: invitation, reminder, nudge)"
+    assert str(caught.value) == "key 'kind': unknown message kind 'invitaton' (expected one of: invitation, reminder, nudge, thanks, recording)"
     with pytest.raises(ConfigError, match="audience 'everyone' is not one of: sheet, registrants, invited_not_registered"):
         kinds.Kind("x", "x", "x", audience="everyone")
     with pytest.raises(ConfigError, match="must be ASCII letters"):
@@ -79,11 +82,12 @@ def test_an_unknown_kind_is_one_clear_error() -> None:
 
 def test_a_kind_registered_at_run_time_is_a_choice_of_the_cli(dummy: kinds.Kind, campaign: Path, tmp_path: Path) -> None:
     shown = runner.invoke(app, ["preview", "--help"])
-    assert "--kind <str>           invitation, reminder, nudge or dummy." in shown.stdout
+    # Five kinds and the dummy no longer fit on one help line: compare with the wrapping undone.
+    assert "--kind <str> invitation, reminder, nudge, thanks, recording or dummy." in " ".join(shown.stdout.split())
     bad = runner.invoke(app, ["preview", "--campaign", str(campaign), "--kind", "dumy"])
     assert bad.exit_code == 2
     assert ("Invalid value for '--kind': unknown message kind 'dumy' "
-            "(expected one of: invitation, reminder, nudge, dummy)") in bad.output
+            "(expected one of: invitation, reminder, nudge, thanks, recording, dummy)") in bad.output
     out = tmp_path / "p"
     result = runner.invoke(app, ["preview", "--campaign", str(campaign), "--kind", "dummy", "--limit", "1",
                                  "--out", str(out)])
@@ -129,7 +133,7 @@ def test_a_kind_registered_at_run_time_has_its_label_in_export_and_status(
         ("invitation", "meghívó", "lgp-mailer send", 0),
     ]
     shown = runner.invoke(app, ["status", "--help"])
-    assert "Only this kind: invitation, reminder, nudge or dummy." in shown.stdout
+    assert "Only this kind: invitation, reminder, nudge, thanks, recording or dummy." in " ".join(shown.stdout.split())
 
     kinds.unregister("dummy")  # an old sent log's kind this version no longer declares: shown as it is
     figures = json.loads(runner.invoke(app, ["status", "--json", "--kind", "dummy"]).stdout)

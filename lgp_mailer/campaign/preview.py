@@ -165,6 +165,8 @@ def lint_campaign(
     for kind in registry.names() if kinds is None else kinds:
         if registry.get(kind).needs_join_url and not event.join_url:
             continue  # no join link, no reminder: remind refuses to send one
+        if registry.get(kind).needs_recording_url and not event.recording_url:
+            continue  # no recording link, no follow-up: followup refuses to send one
         built = MessageFactory(campaign, event, kind).build(recipient[0])
         reports.append(lint_message(built.as_bytes(), kind, spamassassin=spamassassin))
     return reports

@@ -11,9 +11,11 @@ from __future__ import annotations
 from lgp_mailer.cli.app import app, main
 
 # Importing the command modules registers their commands on ``app``.
+from lgp_mailer.cli import attendance as _attendance  # noqa: E402,F401
 from lgp_mailer.cli import bounces as _bounces  # noqa: E402,F401
 from lgp_mailer.cli import check as _check  # noqa: E402,F401
 from lgp_mailer.cli import config as _config  # noqa: E402,F401
+from lgp_mailer.cli import followup as _followup  # noqa: E402,F401
 from lgp_mailer.cli import init as _init  # noqa: E402,F401
 from lgp_mailer.cli import preview as _preview  # noqa: E402,F401
 from lgp_mailer.cli import remind as _remind  # noqa: E402,F401

@@ -75,4 +75,41 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
             "CREATE INDEX messages_message_id ON messages (message_id)",
         ),
     ),
+    # 4 is the event snapshots of another branch: numbers only need to be unique and increasing.
+    (
+        5,
+        "create_attendance",
+        (
+            # One row per imported attendance report; the one with the latest
+            # imported_at of a campaign is the one that counts.
+            """CREATE TABLE attendance_imports (
+                id INTEGER PRIMARY KEY,
+                campaign_id TEXT NOT NULL,
+                platform TEXT NOT NULL CHECK (platform IN ('zoom', 'teams')),
+                language TEXT NOT NULL,
+                file_name TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
+                file_modified_at TEXT NOT NULL,
+                imported_at TEXT NOT NULL,
+                summary TEXT NOT NULL DEFAULT '[]',
+                UNIQUE (campaign_id, sha256)
+            )""",
+            # The sessions as the report gives them; local (Europe/Budapest) times
+            # as ISO text, because that is what the report says and the minutes
+            # are differences between them.
+            """CREATE TABLE attendance_sessions (
+                import_id INTEGER NOT NULL REFERENCES attendance_imports (id) ON DELETE CASCADE,
+                row INTEGER NOT NULL,
+                name TEXT NOT NULL,
+                email TEXT NOT NULL,
+                joined TEXT,
+                left_at TEXT,
+                minutes REAL,
+                guest INTEGER NOT NULL,
+                role TEXT NOT NULL,
+                summed INTEGER NOT NULL,
+                PRIMARY KEY (import_id, row)
+            )""",
+        ),
+    ),
 ]

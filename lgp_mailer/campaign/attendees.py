@@ -1,0 +1,158 @@
+"""Attendees matched to the people we know: who attended, for how long, and who is nobody.
+
+The people we know are the registrants (the form's export, as
+``matching.reminder_recipients`` makes them letter-ready) and the invited
+recipients (the contact sheet).  An attendee matches
+
+1. **by address**: the report's e-mail, case-insensitive;
+2. **by name and municipality**: the name shown in the meeting (Zoom's
+   "(original name)" dropped, or any part of "Kiss Ödön - Alsómocsolád")
+   is a known person's name, accents, case and titles ignored, and another
+   part names one of that person's municipalities (``municipality_key``);
+3. **by name** alone, only when exactly one known person has that name.
+
+Several session groups of one person (a laptop with the address, a phone as
+a guest under the same name) are merged before the minutes are counted, so
+overlapping sessions count once.  Attended means at least the event file's
+``[followup] attendance_minutes``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lgp_mailer.campaign.matching import match_registrations, municipality_key, reminder_recipients
+from lgp_mailer.sheets.attendance import Attendee, Session, display_name, name_key, person_key, summarise
+from lgp_mailer.sheets.recipients import Recipient
+from lgp_mailer.sheets.registrations import RegistrationList
+
+_PARTS = re.compile(r"\s*[-–—,;/|()\[\]]\s*|\s+és\s+")
+
+
+@dataclass(frozen=True)
+class Known:
+    """Someone we could write to: the letter-ready recipient, and on which list."""
+
+    recipient: Recipient
+    registered: bool
+
+
+@dataclass(frozen=True)
+class Presence:
+    """A known person's attendance: all their matched sessions, minutes counted once."""
+
+    known: Known
+    attendee: Attendee  # merged over every session group matched to this person
+    how: str  # "address", "name and municipality" or "name"
+    attended: bool
+
+
+@dataclass
+class AttendanceMatch:
+    threshold: int
+    present: list[Presence] = field(default_factory=list)  # in report order
+    unmatched: list[Attendee] = field(default_factory=list)  # in report order
+
+    def attended(self) -> list[Presence]:
+        return [p for p in self.present if p.attended]
+
+    def attended_addresses(self) -> set[str]:
+        return {p.known.recipient.email.casefold() for p in self.attended()}
+
+
+def known_people(invited: list[Recipient], registrations: RegistrationList | None) -> list[Known]:
+    """Registrants first (their own words in the letter), then the invited not among them."""
+    people: dict[str, Known] = {}
+    if registrations is not None:
+        for recipient in reminder_recipients(match_registrations(registrations, invited)):
+            people.setdefault(recipient.email.casefold(), Known(recipient, True))
+    for recipient in invited:
+        people.setdefault(recipient.email.casefold(), Known(recipient, False))
+    return list(people.values())
+
+
+class _Index:
+    def __init__(self, people: list[Known]) -> None:
+        self.by_address = {k.recipient.email.casefold(): k for k in people}
+        self.by_name: dict[str, list[Known]] = {}
+        for known in people:
+            key = name_key(known.recipient.name or "")
+            if key:
+                self.by_name.setdefault(key, []).append(known)
+
+    def find(self, attendee: Attendee, names: list[str]) -> tuple[Known, str] | None:
+        known = self.by_address.get(attendee.email.casefold()) if attendee.email else None
+        if known is not None:
+            return known, "address"
+        parts = [p for text in names for p in [text, display_name(text), *_PARTS.split(text)] if p and p.strip()]
+        keys = {name_key(p) for p in parts} - {""}
+        places = {municipality_key(p) for p in parts} - {""}
+        candidates = list({id(k): k for key in keys for k in self.by_name.get(key, [])}.values())
+        placed = [k for k in candidates if places & {municipality_key(m) for m in k.recipient.municipalities}]
+        if len(placed) == 1:
+            return placed[0], "name and municipality"
+        if len(candidates) == 1 and not placed:
+            return candidates[0], "name"
+        return None
+
+
+def match_attendance(sessions: list[Session], people: list[Known], threshold: int) -> AttendanceMatch:
+    """Group the sessions by person, match each group, merge the groups of one known person."""
+    groups: dict[str, list[Session]] = {}
+    for session in sessions:
+        groups.setdefault(person_key(session), []).append(session)
+    index = _Index(people)
+    merged: dict[str, tuple[Known, str, list[Session]]] = {}
+    result = AttendanceMatch(threshold)
+    for key, group in groups.items():
+        attendee = summarise(key, group)
+        found = index.find(attendee, list(dict.fromkeys(s.name for s in group if s.name.strip())))
+        if found is None:
+            result.unmatched.append(attendee)
+            continue
+        known, how = found
+        address = known.recipient.email.casefold()
+        if address in merged:
+            earlier = merged[address]
+            strongest = earlier[1] if earlier[1] == "address" else how
+            merged[address] = (known, strongest, earlier[2] + group)
+        else:
+            merged[address] = (known, how, list(group))
+    for address, (known, how, group) in merged.items():
+        attendee = summarise(address, group)
+        result.present.append(Presence(known, attendee, how, attendee.minutes >= threshold))
+    return result
+
+
+def _minutes(value: float) -> str:
+    return f"{value:.0f} min" if value == int(value) else f"{value:.1f} min"
+
+
+def format_attendance(match: AttendanceMatch) -> list[str]:
+    """Plain lines: who attended, who joined for less, who matches nobody."""
+    lines = [f"Attended (at least {match.threshold} minutes): {len(match.attended())}"]
+    short = [p for p in match.present if not p.attended]
+    for presence in match.attended():
+        lines.append(_presence(presence))
+    lines.append(f"Joined for less than {match.threshold} minutes: {len(short)}")
+    lines += [_presence(p) for p in short]
+    lines.append(f"Attendees who match nobody on the invitation or registration list: {len(match.unmatched)}")
+    for attendee in match.unmatched:
+        who = f"{attendee.name} <{attendee.email}>" if attendee.email else f"{attendee.name} (no e-mail)"
+        guest = ", guest" if attendee.guest else ""
+        lines.append(f"  {who}: {_minutes(attendee.minutes)}, {attendee.sessions} session(s){guest}")
+    return lines
+
+
+def _presence(presence: Presence) -> str:
+    recipient, attendee = presence.known.recipient, presence.attendee
+    who = f"{recipient.name} <{recipient.email}>" if recipient.name else recipient.email
+    listed = "registered" if presence.known.registered else "invited"
+    return (
+        f"  {who}: {_minutes(attendee.minutes)}, {attendee.sessions} session(s) "
+        f"(by {presence.how}; {listed}; {', '.join(recipient.municipalities)})"
+    )
+
+
+__all__ = ["AttendanceMatch", "Known", "Presence", "format_attendance", "known_people", "match_attendance"]

@@ -1,0 +1,178 @@
+"""After the conference: import who attended, then pick whom to thank and whom to send the recording.
+
+``import_attendance`` reads a Zoom or Teams report (``sheets.attendance``)
+and keeps it in the sent log (``ledger.attendance``).  ``targets`` is to the
+follow-ups what ``remind.targets`` is to reminders: it checks that the
+conference is over and the event file has the recording, matches the current
+report's attendees to the registrants and the invited (``attendees``), and
+returns the recipients of one kind, which ``campaign.send.send`` then sends
+with the usual exactly-once protocol:
+
+* ``thanks`` (``--attended``): every known person with at least
+  ``[followup] attendance_minutes`` minutes;
+* ``recording`` (``--missed``): every registrant who did not attend that long.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from lgp_mailer import kinds
+from lgp_mailer.campaign.attendees import AttendanceMatch, format_attendance, known_people, match_attendance
+from lgp_mailer.config import Campaign
+from lgp_mailer.errors import ConfigError, NothingDueError
+from lgp_mailer.event import Event, load_event
+from lgp_mailer.ledger.attendance import ImportResult, StoredImport, current_import, sessions, store_report
+from lgp_mailer.ledger.store import open_campaign_ledger
+from lgp_mailer.mail.ical import BUDAPEST
+from lgp_mailer.sheets.attendance import AttendanceReport, load_attendance, minutes_by_person
+from lgp_mailer.sheets.recipients import Recipient, RecipientSheet, load_recipients
+from lgp_mailer.sheets.registrations import RegistrationList, load_registrations
+
+PLATFORMS = {"zoom": "Zoom", "teams": "Microsoft Teams"}
+LANGUAGES = {"en": "English", "hu": "Hungarian"}
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    report: AttendanceReport
+    result: ImportResult
+    lines: list[str]  # what was imported, then the match (when the lists can be read)
+
+
+@dataclass
+class FollowupTargets:
+    kind: str  # kinds.THANKS or kinds.RECORDING
+    recipients: list[Recipient]
+    event: Event
+    sheet: RecipientSheet
+    report_lines: list[str]
+    match: AttendanceMatch
+
+
+def _local(moment: dt.datetime) -> str:
+    return moment.astimezone(BUDAPEST).strftime("%Y-%m-%d %H:%M")
+
+
+def conference_ends(event: Event) -> dt.datetime:
+    return event.ends_at.replace(tzinfo=BUDAPEST)
+
+
+def check_followup_window(event: Event, now: dt.datetime) -> None:
+    """Refuse (exit 3) before the conference ends: nobody is thanked for a talk still going on."""
+    ends = conference_ends(event)
+    if now < ends:
+        raise NothingDueError(
+            f"the conference ends at {_local(ends)} (Europe/Budapest): follow-ups are sent only after it"
+        )
+
+
+def import_attendance(
+    campaign: Campaign,
+    path: Path,
+    *,
+    replace_newer: bool = False,
+    registrations: Path | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> ImportOutcome:
+    """Read the report, keep it as the campaign's attendance, and say what it means."""
+    report = load_attendance(path)
+    written = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    with open_campaign_ledger(campaign.database, env) as ledger:
+        result = store_report(ledger, campaign.campaign_id, report, written, replace_newer=replace_newer)
+    lines = [_import_line(report, result)]
+    if result.change == "unchanged" and result.current.sha256 != report.sha256:
+        lines.append(f"The report that counts is still {result.current.file_name!r}.")
+    event = load_event(campaign.event_path)
+    people = known_people(_invited(campaign), _registrations(campaign, registrations, required=False))
+    match = match_attendance(list(report.sessions), people, event.attendance_minutes)
+    if result.current.sha256 == report.sha256:
+        lines += format_attendance(match)
+    return ImportOutcome(report, result, lines)
+
+
+def _import_line(report: AttendanceReport, result: ImportResult) -> str:
+    what = f"{PLATFORMS[report.platform]} report, {LANGUAGES[report.language]} export"
+    counts = f"{len(report.sessions)} session(s) of {len(minutes_by_person(report.sessions))} person(s)"
+    if result.change == "unchanged":
+        return f"Attendance: {report.path}: already imported ({what}); nothing changed"
+    replaced = f"; replaces {result.replaced.file_name!r}" if result.replaced is not None else ""
+    return f"Attendance: {report.path}: {what}, {counts}{replaced}"
+
+
+def targets(
+    campaign: Campaign,
+    registrations: Path | None,
+    *,
+    attended: bool,
+    now: dt.datetime | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> FollowupTargets:
+    """Check the window and the event file, match the current report, and pick the recipients."""
+    event = load_event(campaign.event_path)
+    check_followup_window(event, now or dt.datetime.now(dt.UTC))
+    if not event.recording_url:
+        raise ConfigError(
+            "no recording link: add [followup] recording_url to the event file",
+            file=event.path,
+            key="followup.recording_url",
+        )
+    with open_campaign_ledger(campaign.database, env) as ledger:
+        stored = current_import(ledger, campaign.campaign_id)
+        if stored is None:
+            raise ConfigError(
+                f"campaign {campaign.campaign_id!r} has no attendance report: "
+                "run 'lgp-mailer attendance import FILE' first (the Zoom or Teams download)",
+                key="attendance",
+            )
+        found = sessions(ledger, stored.id)
+    regs = _registrations(campaign, registrations, required=not attended)
+    people = known_people(_invited(campaign), regs)
+    match = match_attendance(found, people, event.attendance_minutes)
+    lines = [_stored_line(stored), *format_attendance(match)]
+    if attended:
+        chosen = [p.known.recipient for p in match.attended()]
+        kind = kinds.THANKS.name
+    else:
+        present = match.attended_addresses()
+        chosen = [k.recipient for k in people if k.registered and k.recipient.email.casefold() not in present]
+        kind = kinds.RECORDING.name
+    source = regs.path if regs is not None and not attended else campaign.recipients_path
+    return FollowupTargets(kind, chosen, event, RecipientSheet(chosen, [], source), lines, match)
+
+
+def _stored_line(stored: StoredImport) -> str:
+    what = f"{PLATFORMS.get(stored.platform, stored.platform)} report, {LANGUAGES.get(stored.language, '')} export"
+    return f"Attendance: {stored.file_name} ({what}), imported {stored.imported_at[:16].replace('T', ' ')} UTC"
+
+
+def _invited(campaign: Campaign) -> list[Recipient]:
+    columns = dict(campaign.columns) or None
+    return load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=columns).recipients
+
+
+def _registrations(campaign: Campaign, path: Path | None, *, required: bool) -> RegistrationList | None:
+    chosen = path or campaign.registrations_path
+    if chosen is None:
+        if required:
+            raise ConfigError(
+                "no registrations file: set 'registrations' in lgp-mailer.toml or pass --registrations",
+                file=campaign.config_file,
+                key="registrations",
+            )
+        return None
+    return load_registrations(chosen)
+
+
+__all__ = [
+    "FollowupTargets",
+    "ImportOutcome",
+    "check_followup_window",
+    "conference_ends",
+    "import_attendance",
+    "targets",
+]

@@ -1,0 +1,46 @@
+"""``lgp-mailer attendance import FILE``: keep who attended (a Zoom or Teams report) in the sent log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lgp_mailer.cli.app import app, fail
+from lgp_mailer.cli.common import CampaignOpt, QuietOpt, resolve_campaign
+from lgp_mailer.errors import LgpError
+
+attendance_app = typer.Typer(
+    help="Who attended the conference, from the platform's attendance report (Zoom or Microsoft Teams).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(attendance_app, name="attendance")
+
+
+@attendance_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="Zoom's participants report (CSV) or Teams' attendance report.")],
+    campaign: CampaignOpt = None,
+    registrations: Annotated[
+        Path | None, typer.Option(help="The registration form's export (default: the campaign's).")
+    ] = None,
+    replace_newer: Annotated[
+        bool, typer.Option("--replace-newer", help="Import a file written before the one already imported.")
+    ] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Import the attendance report; importing the same file again changes nothing.
+
+    Example: lgp-mailer attendance import ~/Letöltések/participants_81234567890.csv
+    """
+    from lgp_mailer.campaign.followup import import_attendance
+
+    try:
+        chosen = resolve_campaign(campaign, quiet=quiet)
+        outcome = import_attendance(chosen, file, replace_newer=replace_newer, registrations=registrations)
+    except LgpError as error:
+        raise fail(error) from None
+    for line in outcome.lines if not quiet else outcome.lines[:1]:
+        typer.echo(line)

@@ -1,0 +1,443 @@
+"""Attendance reports from Zoom and Microsoft Teams → join/leave sessions.
+
+Two formats, as the platforms write them (English and Hungarian exports):
+
+* **Zoom's participants report** (Reports → Usage → Participants, "Export with
+  meeting data"): a CSV whose meeting-information block comes first, then a
+  blank line and the participant table ``Name (original name), Email, Join
+  time, Leave time, Duration (minutes), Guest, …``, one row per session, dates
+  such as ``03/11/2027 09:58:12 AM``.  A rejoin or a second device is one more
+  row.  The Hungarian export's headers are *assumed* to be Zoom's Hungarian UI
+  words: ``Név (eredeti név)``, ``E-mail``, ``Csatlakozás időpontja``,
+  ``Kilépés időpontja``, ``Időtartam (perc)``, ``Vendég`` (values
+  ``Igen``/``Nem``), dates ``2027.03.11. 09:58:12`` or with ``de.``/``du.``.
+* **Teams' attendance report**: the ``.csv`` is UTF-16 LE with a BOM and
+  tab-separated, in sections ``1. Summary``, ``2. Participants`` (one row per
+  person: ``Name, First Join, Last Leave, In-Meeting Duration, Email,
+  Participant ID (UPN), Role``) and ``3. In-Meeting Activities`` (one row per
+  session: ``Name, Join Time, Leave Time, Duration, Email, Role``); durations
+  like ``1h 52m 3s``.  Hungarian: ``1. Összegzés``, ``2. Résztvevők``
+  (``Név, Első csatlakozás, Utolsó kilépés, Értekezleten töltött idő, E-mail,
+  Résztvevő azonosítója (UPN), Szerepkör``) and ``3. Értekezleten belüli
+  tevékenységek`` (assumed: ``Név, Csatlakozás időpontja, Kilépés időpontja,
+  Időtartam, E-mail, Szerepkör``).  When section 3 is there its sessions are
+  used; otherwise each person of section 2 is one session whose minutes are
+  the in-meeting duration (first join to last leave would count the gaps).
+
+Every cell is read as text; times are local (Europe/Budapest), naive here.
+Summing minutes without double counting is :func:`minutes_by_person`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lgp_mailer.errors import RecipientsError
+from lgp_mailer.sheets.readers import detect_encoding
+
+MAX_BYTES = 20 * 1024 * 1024  # a 1,000-person meeting's report is well under 1 MB
+EXPECTED = (
+    "expected a Zoom participants report (a header row with 'Name (original name)' and 'Join time') "
+    "or a Teams attendance report (sections '1. Summary' and '2. Participants')"
+)
+
+# Column aliases, compared casefolded with spaces collapsed.  Zoom's English
+# headers changed case over the years ("Join Time" → "Join time"), and older
+# exports say "User Email".
+_ZOOM = {
+    "name": ("name (original name)", "név (eredeti név)", "name", "név"),
+    "email": ("email", "user email", "e-mail", "felhasználói e-mail"),
+    "join": ("join time", "csatlakozás időpontja", "csatlakozás ideje"),
+    "leave": ("leave time", "kilépés időpontja", "kilépés ideje"),
+    "minutes": ("duration (minutes)", "időtartam (perc)"),
+    "guest": ("guest", "vendég"),
+}
+_TEAMS_PARTICIPANTS = {
+    "name": ("name", "név"),
+    "join": ("first join", "első csatlakozás"),
+    "leave": ("last leave", "utolsó kilépés"),
+    "duration": ("in-meeting duration", "értekezleten töltött idő"),
+    "email": ("email", "e-mail"),
+    "upn": ("participant id (upn)", "résztvevő azonosítója (upn)"),
+    "role": ("role", "szerepkör"),
+}
+_TEAMS_ACTIVITIES = {
+    "name": ("name", "név"),
+    "join": ("join time", "csatlakozás időpontja"),
+    "leave": ("leave time", "kilépés időpontja"),
+    "duration": ("duration", "időtartam"),
+    "email": ("email", "e-mail"),
+    "role": ("role", "szerepkör"),
+}
+_SECTIONS = {
+    "1. summary": "summary",
+    "1. összegzés": "summary",
+    "2. participants": "participants",
+    "2. résztvevők": "participants",
+    "3. in-meeting activities": "activities",
+    "3. értekezleten belüli tevékenységek": "activities",
+}
+_HUNGARIAN_WORDS = ("név", "résztvevők", "összegzés", "csatlakozás")
+_YES = frozenset({"yes", "igen", "true", "igaz", "1"})
+_NO = frozenset({"no", "nem", "false", "hamis", "0", ""})
+_DATE_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",  # Zoom (en-US): 03/11/2027 09:58:12 AM
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%y, %I:%M:%S %p",  # Teams (en-US): 3/11/27, 1:28:03 PM
+    "%m/%d/%Y, %I:%M:%S %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y, %H:%M:%S",
+    "%Y.%m.%d. %I:%M:%S %p",  # with de./du.
+    "%Y.%m.%d. %H:%M:%S",  # Hungarian: 2027.03.11. 13:28:03, 2027. 03. 11. 13:28:03
+    "%Y.%m.%d. %H:%M",
+    "%Y.%m.%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+)
+_DURATION = re.compile(
+    r"^(?:(\d+)\s*(?:h|ó|óra)\s*)?(?:(\d+)\s*(?:m|min|p|perc)\s*)?(?:(\d+)\s*(?:s|mp|másodperc)\s*)?$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One join–leave of one device, as the report gives it (local naive times)."""
+
+    row: int  # the line of the file
+    name: str
+    email: str  # "" when the platform knows none (a guest)
+    joined: dt.datetime | None
+    left: dt.datetime | None
+    minutes: float | None  # the report's own duration
+    guest: bool = False
+    role: str = ""
+    # Teams' "2. Participants" row: the times are the first join and the last
+    # leave of several sessions, so ``minutes`` (the in-meeting duration) counts.
+    summed: bool = False
+
+
+@dataclass(frozen=True)
+class AttendanceReport:
+    path: Path
+    platform: str  # "zoom" or "teams"
+    language: str  # "en" or "hu"
+    sessions: tuple[Session, ...]
+    sha256: str
+    summary: tuple[tuple[str, str], ...] = ()  # Zoom's meeting block / Teams' "1. Summary", as written
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """One person over all their sessions: minutes without double counting."""
+
+    key: str  # lower-cased address, else "name:" + the name's key
+    name: str
+    email: str
+    minutes: float
+    sessions: int
+    first_join: dt.datetime | None
+    last_leave: dt.datetime | None
+    guest: bool
+
+
+def load_attendance(path: Path | str) -> AttendanceReport:
+    """Read a Zoom participants report or a Teams attendance report; one clear line otherwise."""
+    path = Path(path)
+    rows, data = _read_rows(path)
+    sha = hashlib.sha256(data).hexdigest()
+    texts = [_key(" ".join(c for c in cells if c.strip())) for _, cells in rows]
+    if any(t in _SECTIONS for t in texts):
+        return _teams(path, rows, sha)
+    for index, (_, cells) in enumerate(rows):
+        found = _columns(cells, _ZOOM)
+        if {"name", "join", "leave"} <= set(found):
+            return _zoom(path, rows, index, found, sha)
+    raise RecipientsError(f"not an attendance report: {EXPECTED}", file=path)
+
+
+def _read_rows(path: Path) -> tuple[list[tuple[int, list[str]]], bytes]:
+    if not path.is_file():
+        raise RecipientsError("file not found" if not path.exists() else "not a file", file=path)
+    data = path.read_bytes()
+    if not data.strip():
+        raise RecipientsError(f"the file is empty: {EXPECTED}", file=path)
+    if len(data) > MAX_BYTES:
+        raise RecipientsError(f"larger than {MAX_BYTES // 2**20} MB: not an attendance report", file=path)
+    try:
+        encoding = detect_encoding(path)
+        text = data.decode(encoding)
+    except (RecipientsError, UnicodeDecodeError):
+        raise RecipientsError(f"not a text file: {EXPECTED}", file=path) from None
+    text = text.lstrip("\ufeff")
+    lines = text.splitlines()
+    head = "\n".join(lines[:40])
+    delimiter = "\t" if head.count("\t") > max(head.count(","), head.count(";")) else ","
+    if delimiter == "," and head.count(";") > head.count(","):
+        delimiter = ";"  # a report opened and re-saved by Hungarian Excel
+    try:
+        reader = csv.reader(lines, delimiter=delimiter, quotechar='"', strict=False)
+        rows = [(n, [c.strip() for c in cells]) for n, cells in enumerate(reader, start=1)]
+    except csv.Error as error:
+        raise RecipientsError(f"broken CSV ({error})", file=path) from None
+    return rows, data
+
+
+def _key(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).replace("\u00a0", " ").split()).casefold()
+
+
+def _columns(cells: Sequence[str], aliases: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """field → column index for a header row (the first column of each field)."""
+    found: dict[str, int] = {}
+    keys = [_key(c) for c in cells]
+    for field, names in aliases.items():
+        for name in names:
+            if name in keys:
+                found[field] = keys.index(name)
+                break
+    return found
+
+
+def _language(cells: Iterable[str]) -> str:
+    joined = " ".join(_key(c) for c in cells)
+    return "hu" if any(word in joined for word in _HUNGARIAN_WORDS) else "en"
+
+
+def _cell(cells: Sequence[str], index: int | None) -> str:
+    return cells[index].strip() if index is not None and index < len(cells) else ""
+
+
+def _zoom(
+    path: Path, rows: list[tuple[int, list[str]]], header: int, cols: dict[str, int], sha: str
+) -> AttendanceReport:
+    summary = _pairs(rows[:header])
+    sessions = []
+    for number, cells in rows[header + 1 :]:
+        if not any(cells):
+            continue
+        name, email = _cell(cells, cols["name"]), _cell(cells, cols.get("email"))
+        where = {"file": path, "row": number}
+        sessions.append(
+            Session(
+                number,
+                name,
+                email,
+                parse_time(_cell(cells, cols["join"]), column="join", **where),
+                parse_time(_cell(cells, cols["leave"]), column="leave", **where),
+                _minutes(_cell(cells, cols.get("minutes")), **where),
+                _guest(_cell(cells, cols.get("guest")), **where),
+            )
+        )
+    return AttendanceReport(path, "zoom", _language(rows[header][1]), tuple(sessions), sha, summary)
+
+
+def _pairs(rows: Sequence[tuple[int, list[str]]]) -> tuple[tuple[str, str], ...]:
+    """Zoom's meeting block (a header row over a value row) or Teams' key<TAB>value lines."""
+    filled = [cells for _, cells in rows if any(cells)]
+    if len(filled) == 2 and len(filled[0]) > 2:
+        return tuple((k, v) for k, v in zip(filled[0], filled[1], strict=False) if k)
+    return tuple((cells[0], cells[1] if len(cells) > 1 else "") for cells in filled if cells[0])
+
+
+def _teams(path: Path, rows: list[tuple[int, list[str]]], sha: str) -> AttendanceReport:
+    sections: dict[str, list[tuple[int, list[str]]]] = {}
+    current = None
+    for number, cells in rows:
+        title = _SECTIONS.get(_key(" ".join(c for c in cells if c)))
+        if title is not None:
+            current = title
+            sections[title] = []
+        elif current is not None:
+            sections[current].append((number, cells))
+    if "participants" not in sections:
+        raise RecipientsError(f"a Teams report without its '2. Participants' section: {EXPECTED}", file=path)
+    language = _language(c for _, cells in rows[:1] for c in cells)
+    activities = _teams_table(path, sections.get("activities", []), _TEAMS_ACTIVITIES)
+    sessions = activities or _teams_table(path, sections["participants"], _TEAMS_PARTICIPANTS)
+    return AttendanceReport(path, "teams", language, tuple(sessions), sha, _pairs(sections.get("summary", [])))
+
+
+def _teams_table(path: Path, rows: list[tuple[int, list[str]]], aliases: dict[str, tuple[str, ...]]) -> list[Session]:
+    filled = [(n, cells) for n, cells in rows if any(cells)]
+    if not filled:
+        return []
+    header_row, header = filled[0]
+    cols = _columns(header, aliases)
+    if "name" not in cols or "join" not in cols:
+        raise RecipientsError(f"the section's header has no name and join-time columns: {EXPECTED}", file=path,
+                              row=header_row)
+    sessions = []
+    for number, cells in filled[1:]:
+        where = {"file": path, "row": number}
+        email = _cell(cells, cols.get("email")) or _upn(_cell(cells, cols.get("upn")))
+        sessions.append(
+            Session(
+                number,
+                _cell(cells, cols["name"]),
+                email,
+                parse_time(_cell(cells, cols["join"]), column="join", **where),
+                parse_time(_cell(cells, cols.get("leave")), column="leave", **where),
+                parse_duration(_cell(cells, cols.get("duration")), **where),
+                guest=not email,
+                role=_cell(cells, cols.get("role")),
+                summed="upn" in aliases,
+            )
+        )
+    return sessions
+
+
+def _upn(text: str) -> str:
+    return text if "@" in text else ""  # a guest's "participant ID" is not an address
+
+
+def parse_time(text: str, *, file: Path | None = None, row: int | None = None, column: str = "") -> dt.datetime | None:
+    """A report's local date and time; None for an empty cell, one clear line for garbage."""
+    cleaned = " ".join(text.replace("\u202f", " ").replace("\u00a0", " ").split())
+    if not cleaned:
+        return None
+    cleaned = re.sub(r"\b(de|du)\.\s*(.*)$", lambda m: f"{m[2]} {'AM' if m[1] == 'de' else 'PM'}", cleaned)
+    cleaned = re.sub(r"(\d{4})\. ?(\d{1,2})\. ?(\d{1,2})\.?", r"\1.\2.\3.", cleaned)
+    for pattern in _DATE_FORMATS:
+        try:
+            moment = dt.datetime.strptime(cleaned, pattern)
+        except ValueError:
+            continue
+        if moment.year >= 2000:  # "%Y" also takes "27": that is the "%y" pattern's job
+            return moment
+    raise RecipientsError(f"not a date and time: {text!r} (expected e.g. 03/11/2027 09:58:12 AM)", file=file,
+                          row=row, column=column)
+
+
+def parse_duration(text: str, *, file: Path | None = None, row: int | None = None) -> float | None:
+    """``1h 52m 3s`` (Teams) → 112.05 minutes; None for an empty cell."""
+    cleaned = text.strip().casefold()
+    if not cleaned:
+        return None
+    match = _DURATION.match(cleaned)
+    if not match or not any(match.groups()):
+        raise RecipientsError(f"not a duration: {text!r} (expected e.g. 1h 52m 3s)", file=file, row=row,
+                              column="duration")
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return hours * 60 + minutes + seconds / 60
+
+
+def _minutes(text: str, *, file: Path, row: int) -> float | None:
+    if not text.strip():
+        return None
+    try:
+        value = float(text.replace(",", ".").strip())
+    except ValueError:
+        raise RecipientsError(f"not a number of minutes: {text!r}", file=file, row=row, column="duration") from None
+    if value < 0:
+        raise RecipientsError(f"a negative duration: {text!r}", file=file, row=row, column="duration")
+    return value
+
+
+def _guest(text: str, *, file: Path, row: int) -> bool:
+    key = text.strip().casefold()
+    if key in _YES:
+        return True
+    if key in _NO:
+        return False
+    raise RecipientsError(f"expected Yes/No (Igen/Nem), got {text!r}", file=file, row=row, column="guest")
+
+
+# --- minutes per person -------------------------------------------------------------
+
+
+def person_key(session: Session) -> str:
+    """Sessions of one person: the same address (any case), else the same name (Zoom's
+    "(original name)" dropped, accents and case ignored)."""
+    if session.email.strip():
+        return session.email.strip().casefold()
+    return "name:" + name_key(display_name(session.name))
+
+
+def display_name(name: str) -> str:
+    """``"Kiss Ödön (Ödön iPhone)"`` → ``"Kiss Ödön"``: Zoom shows a renamed
+    participant as "new name (original name)"."""
+    stripped = re.sub(r"\s*\([^()]*\)\s*$", "", name).strip()
+    return stripped or name.strip()
+
+
+def name_key(name: str) -> str:
+    """Case, accents, punctuation and titles (dr., ifj., id., özv.) ignored."""
+    decomposed = unicodedata.normalize("NFKD", name).casefold()
+    bare = "".join(ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(w for w in bare.split() if w not in {"dr", "ifj", "id", "ozv", "prof", "phd"})
+
+
+def union_minutes(intervals: Iterable[tuple[dt.datetime, dt.datetime]]) -> float:
+    """Minutes covered by the intervals, overlaps counted once."""
+    total = dt.timedelta()
+    end: dt.datetime | None = None
+    start: dt.datetime | None = None
+    for a, b in sorted(intervals):
+        if b < a:
+            a, b = b, a
+        if end is None or a > end:
+            if end is not None and start is not None:
+                total += end - start
+            start, end = a, b
+        else:
+            end = max(end, b)
+    if end is not None and start is not None:
+        total += end - start
+    return total.total_seconds() / 60
+
+
+def minutes_by_person(sessions: Iterable[Session]) -> list[Attendee]:
+    """One :class:`Attendee` per person (:func:`person_key`), in order of first appearance."""
+    groups: dict[str, list[Session]] = {}
+    for session in sessions:
+        groups.setdefault(person_key(session), []).append(session)
+    return [summarise(key, group) for key, group in groups.items()]
+
+
+def summarise(key: str, group: Sequence[Session]) -> Attendee:
+    """The sessions of one person as one :class:`Attendee`.
+
+    Sessions with both times count as their union (a rejoin's gap is not
+    attendance, two devices at once count once); a session without both
+    times, or a Teams participants row, adds the report's own duration.
+    """
+    timed = [s for s in group if s.joined is not None and s.left is not None and not s.summed]
+    minutes = union_minutes((s.joined, s.left) for s in timed if s.joined and s.left)
+    minutes += sum(s.minutes or 0.0 for s in group if s not in timed)
+    joins = [s.joined for s in group if s.joined is not None]
+    leaves = [s.left for s in group if s.left is not None]
+    return Attendee(
+        key,
+        next((display_name(s.name) for s in group if s.name.strip()), ""),
+        next((s.email.strip() for s in group if s.email.strip()), ""),
+        round(minutes, 2),
+        len(group),
+        min(joins) if joins else None,
+        max(leaves) if leaves else None,
+        all(s.guest for s in group),
+    )
+
+
+__all__ = [
+    "EXPECTED",
+    "AttendanceReport",
+    "Attendee",
+    "Session",
+    "display_name",
+    "load_attendance",
+    "minutes_by_person",
+    "name_key",
+    "parse_duration",
+    "parse_time",
+    "person_key",
+    "summarise",
+    "union_minutes",
+]
