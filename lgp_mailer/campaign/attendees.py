@@ -27,7 +27,9 @@ from lgp_mailer.sheets.attendance import Attendee, Session, display_name, name_k
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.sheets.registrations import RegistrationList
 
-_PARTS = re.compile(r"\s*[-–—,;/|()\[\]]\s*|\s+és\s+")
+# "Kiss Ödön - Alsómocsolád", "Kiss Ödön (Alsómocsolád)": a hyphen only between spaces,
+# so that "Üröm-próba" and "Kovács-Nagy" stay one part.
+_PARTS = re.compile(r"\s+[-–—]\s+|\s*[,;/|()\[\]]\s*|\s+és\s+")
 
 
 @dataclass(frozen=True)
