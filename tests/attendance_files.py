@@ -143,7 +143,7 @@ def write_teams(path: Path, sessions: list[S] = SESSIONS, *, hungarian: bool = F
                                          teams_duration(sum(durations) / len(durations))], strict=True):
         lines.append(f"{key}\t{value}")
     lines += ["", titles[1], "\t".join(people_header)]
-    for (key, group), seconds in zip(people.items(), durations, strict=True):
+    for group, seconds in zip(people.values(), durations, strict=True):
         first = min(s.times()[0] for s in group)
         last = max(s.times()[1] for s in group)
         role = organiser if group[0].email == "iroda@lgp.example.org" else attendee

@@ -63,8 +63,9 @@ def test_every_export_gives_the_same_people_and_minutes(tmp_path, form):
 
 def test_the_meeting_block_and_the_teams_summary_are_kept_as_written(tmp_path):
     zoom = load_attendance(write_zoom(tmp_path / "z.csv"))
-    assert zoom.summary[:4] == (("Meeting ID", "812 3456 7890"), ("Topic", "Önkormányzati innovációk és jó gyakorlatok"),
-                                ("Start time", "06/18/2020 09:29:41 AM"), ("End time", "06/18/2020 12:40:05 PM"))
+    assert zoom.summary[:4] == (
+        ("Meeting ID", "812 3456 7890"), ("Topic", "Önkormányzati innovációk és jó gyakorlatok"),
+        ("Start time", "06/18/2020 09:29:41 AM"), ("End time", "06/18/2020 12:40:05 PM"))
     teams = load_attendance(write_teams(tmp_path / "t.csv", hungarian=True))
     assert teams.summary == (
         ("Értekezlet címe", "Önkormányzati innovációk és jó gyakorlatok"),
@@ -286,7 +287,8 @@ def test_a_newer_file_replaces_the_older_and_an_older_one_is_refused(tmp_path):
 
 def test_import_of_a_file_that_is_neither_format_exits_2_with_one_line(tmp_path):
     camp, _ = _campaign(tmp_path)
-    result = _import(camp, camp.root / "registrations" / "valaszok.csv")
+    result = _import(camp, camp.root / "registrations" / "valaszok.csv")  # the form's export, not a report
     assert result.exit_code == 2
-    assert one_error_line(result) == f"lgp-mailer: error: {camp.root / 'registrations' / 'valaszok.csv'}: {EXPECTED_LINE}"
+    path = camp.root / "registrations" / "valaszok.csv"
+    assert one_error_line(result) == f"lgp-mailer: error: {path}: {EXPECTED_LINE}"
     assert _imports(camp) == []

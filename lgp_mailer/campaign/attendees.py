@@ -29,7 +29,7 @@ from lgp_mailer.sheets.registrations import RegistrationList
 
 # "Kiss Ödön - Alsómocsolád", "Kiss Ödön (Alsómocsolád)": a hyphen only between spaces,
 # so that "Üröm-próba" and "Kovács-Nagy" stay one part.
-_PARTS = re.compile(r"\s+[-–—]\s+|\s*[,;/|()\[\]]\s*|\s+és\s+")
+_PARTS = re.compile(r"\s+[-\u2013\u2014]\s+|\s*[,;/|()\[\]]\s*|\s+és\s+")
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,7 +109,7 @@ _DURATION = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """One join–leave of one device, as the report gives it (local naive times)."""
+    """One join to leave of one device, as the report gives it (local naive times)."""
 
     row: int  # the line of the file
     name: str
@@ -194,7 +194,7 @@ def _key(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).replace("\u00a0", " ").split()).casefold()
 
 
-def _columns(cells: Sequence[str], aliases: dict[str, tuple[str, ...]]) -> dict[str, int]:
+def _columns(cells: Sequence[str], aliases: Mapping[str, tuple[str, ...]]) -> dict[str, int]:
     """field → column index for a header row (the first column of each field)."""
     found: dict[str, int] = {}
     keys = [_key(c) for c in cells]
@@ -224,16 +224,15 @@ def _zoom(
         if not any(cells):
             continue
         name, email = _cell(cells, cols["name"]), _cell(cells, cols.get("email"))
-        where = {"file": path, "row": number}
         sessions.append(
             Session(
                 number,
                 name,
                 email,
-                parse_time(_cell(cells, cols["join"]), column="join", **where),
-                parse_time(_cell(cells, cols["leave"]), column="leave", **where),
-                _minutes(_cell(cells, cols.get("minutes")), **where),
-                _guest(_cell(cells, cols.get("guest")), **where),
+                parse_time(_cell(cells, cols["join"]), column="join", file=path, row=number),
+                parse_time(_cell(cells, cols["leave"]), column="leave", file=path, row=number),
+                _minutes(_cell(cells, cols.get("minutes")), file=path, row=number),
+                _guest(_cell(cells, cols.get("guest")), file=path, row=number),
             )
         )
     return AttendanceReport(path, "zoom", _language(rows[header][1]), tuple(sessions), sha, summary)
@@ -265,7 +264,9 @@ def _teams(path: Path, rows: list[tuple[int, list[str]]], sha: str) -> Attendanc
     return AttendanceReport(path, "teams", language, tuple(sessions), sha, _pairs(sections.get("summary", [])))
 
 
-def _teams_table(path: Path, rows: list[tuple[int, list[str]]], aliases: dict[str, tuple[str, ...]]) -> list[Session]:
+def _teams_table(
+    path: Path, rows: list[tuple[int, list[str]]], aliases: Mapping[str, tuple[str, ...]]
+) -> list[Session]:
     filled = [(n, cells) for n, cells in rows if any(cells)]
     if not filled:
         return []
@@ -276,16 +277,15 @@ def _teams_table(path: Path, rows: list[tuple[int, list[str]]], aliases: dict[st
                               row=header_row)
     sessions = []
     for number, cells in filled[1:]:
-        where = {"file": path, "row": number}
         email = _cell(cells, cols.get("email")) or _upn(_cell(cells, cols.get("upn")))
         sessions.append(
             Session(
                 number,
                 _cell(cells, cols["name"]),
                 email,
-                parse_time(_cell(cells, cols["join"]), column="join", **where),
-                parse_time(_cell(cells, cols.get("leave")), column="leave", **where),
-                parse_duration(_cell(cells, cols.get("duration")), **where),
+                parse_time(_cell(cells, cols["join"]), column="join", file=path, row=number),
+                parse_time(_cell(cells, cols.get("leave")), column="leave", file=path, row=number),
+                parse_duration(_cell(cells, cols.get("duration")), file=path, row=number),
                 guest=not email,
                 role=_cell(cells, cols.get("role")),
                 summed="upn" in aliases,
