@@ -52,28 +52,28 @@ EXPECTED = (
 # headers changed case over the years ("Join Time" → "Join time"), and older
 # exports say "User Email".
 _ZOOM = {
-    "name": ("name (original name)", "név (eredeti név)", "name", "név"),
-    "email": ("email", "user email", "e-mail", "felhasználói e-mail"),
-    "join": ("join time", "csatlakozás időpontja", "csatlakozás ideje"),
-    "leave": ("leave time", "kilépés időpontja", "kilépés ideje"),
-    "minutes": ("duration (minutes)", "időtartam (perc)"),
+    "name": ("name (original name)", "név (eredeti név)", "name", "név", "résztvevő neve"),
+    "email": ("email", "user email", "e-mail", "e-mail-cím", "e-mail cím", "felhasználói e-mail"),
+    "join": ("join time", "csatlakozás időpontja", "csatlakozás ideje", "belépés ideje", "belépés időpontja"),
+    "leave": ("leave time", "kilépés időpontja", "kilépés ideje", "távozás ideje", "távozás időpontja"),
+    "minutes": ("duration (minutes)", "időtartam (perc)", "időtartam (percben)", "időtartam"),
     "guest": ("guest", "vendég"),
 }
 _TEAMS_PARTICIPANTS = {
     "name": ("name", "név"),
     "join": ("first join", "első csatlakozás"),
-    "leave": ("last leave", "utolsó kilépés"),
-    "duration": ("in-meeting duration", "értekezleten töltött idő"),
-    "email": ("email", "e-mail"),
-    "upn": ("participant id (upn)", "résztvevő azonosítója (upn)"),
+    "leave": ("last leave", "utolsó kilépés", "utolsó távozás"),
+    "duration": ("in-meeting duration", "értekezleten töltött idő", "értekezletben töltött idő"),
+    "email": ("email", "e-mail", "e-mail-cím"),
+    "upn": ("participant id (upn)", "résztvevő azonosítója (upn)", "résztvevőazonosító (upn)"),
     "role": ("role", "szerepkör"),
 }
 _TEAMS_ACTIVITIES = {
     "name": ("name", "név"),
-    "join": ("join time", "csatlakozás időpontja"),
-    "leave": ("leave time", "kilépés időpontja"),
+    "join": ("join time", "csatlakozás időpontja", "csatlakozás ideje"),
+    "leave": ("leave time", "kilépés időpontja", "kilépés ideje", "távozás időpontja", "távozás ideje"),
     "duration": ("duration", "időtartam"),
-    "email": ("email", "e-mail"),
+    "email": ("email", "e-mail", "e-mail-cím"),
     "role": ("role", "szerepkör"),
 }
 _SECTIONS = {
