@@ -292,3 +292,19 @@ def test_import_of_a_file_that_is_neither_format_exits_2_with_one_line(tmp_path)
     path = camp.root / "registrations" / "valaszok.csv"
     assert one_error_line(result) == f"lgp-mailer: error: {path}: {EXPECTED_LINE}"
     assert _imports(camp) == []
+
+
+def test_zooms_unique_users_export_and_a_name_in_western_order(tmp_path):
+    """"Show unique users": one row per person, total minutes, no times; the profile says "Ödön Kiss"."""
+    path = tmp_path / "participants_unique.csv"
+    path.write_bytes("\ufeffName (original name),Email,Total duration (minutes),Guest\r\n"
+                     "Ödön Kiss,,156,Yes\r\nTóth Péter,szervezo@egyesulet.example,20,No\r\n".encode())
+    report = load_attendance(path)
+    assert [(s.name, s.email, s.joined, s.minutes, s.guest) for s in report.sessions] == [
+        ("Ödön Kiss", "", None, 156.0, True), ("Tóth Péter", "szervezo@egyesulet.example", None, 20.0, False)]
+    _, campaign = _campaign(tmp_path)
+    match = match_attendance(list(report.sessions), _people(campaign), 30)
+    assert [(p.known.recipient.email, p.attendee.minutes, p.how, p.attended) for p in match.present] == [
+        ("polgarmester@alsomocsolad.example", 156.0, "name", True),
+        ("szervezo@egyesulet.example", 20.0, "address", False),
+    ]

@@ -7,7 +7,7 @@ recipients (the contact sheet).  An attendee matches
 1. **by address**: the report's e-mail, case-insensitive;
 2. **by name and municipality**: the name shown in the meeting (Zoom's
    "(original name)" dropped, or any part of "Kiss Ödön - Alsómocsolád")
-   is a known person's name, accents, case and titles ignored, and another
+   is a known person's name (accents, case, titles and word order ignored), and another
    part names one of that person's municipalities (``municipality_key``);
 3. **by name** alone, only when exactly one known person has that name.
 
@@ -74,12 +74,17 @@ def known_people(invited: list[Recipient], registrations: RegistrationList | Non
     return list(people.values())
 
 
+def _name(text: str) -> str:
+    """:func:`name_key` in any word order: Zoom profiles often say "Ödön Kiss"."""
+    return " ".join(sorted(name_key(text).split()))
+
+
 class _Index:
     def __init__(self, people: list[Known]) -> None:
         self.by_address = {k.recipient.email.casefold(): k for k in people}
         self.by_name: dict[str, list[Known]] = {}
         for known in people:
-            key = name_key(known.recipient.name or "")
+            key = _name(known.recipient.name or "")
             if key:
                 self.by_name.setdefault(key, []).append(known)
 
@@ -88,7 +93,7 @@ class _Index:
         if known is not None:
             return known, "address"
         parts = [p for text in names for p in [text, display_name(text), *_PARTS.split(text)] if p and p.strip()]
-        keys = {name_key(p) for p in parts} - {""}
+        keys = {_name(p) for p in parts} - {""}
         places = {municipality_key(p) for p in parts} - {""}
         candidates = list({id(k): k for key in keys for k in self.by_name.get(key, [])}.values())
         placed = [k for k in candidates if places & {municipality_key(m) for m in k.recipient.municipalities}]

@@ -56,7 +56,9 @@ _ZOOM = {
     "email": ("email", "user email", "e-mail", "e-mail-cím", "e-mail cím", "felhasználói e-mail"),
     "join": ("join time", "csatlakozás időpontja", "csatlakozás ideje", "belépés ideje", "belépés időpontja"),
     "leave": ("leave time", "kilépés időpontja", "kilépés ideje", "távozás ideje", "távozás időpontja"),
-    "minutes": ("duration (minutes)", "időtartam (perc)", "időtartam (percben)", "időtartam"),
+    # "Total duration": the export with "Show unique users", one row per person and no times.
+    "minutes": ("duration (minutes)", "időtartam (perc)", "időtartam (percben)", "időtartam",
+                "total duration (minutes)", "teljes időtartam (perc)"),
     "guest": ("guest", "vendég"),
 }
 _TEAMS_PARTICIPANTS = {
@@ -86,7 +88,6 @@ _SECTIONS = {
 }
 _HUNGARIAN_WORDS = ("név", "résztvevők", "összegzés", "csatlakozás")
 _YES = frozenset({"yes", "igen", "true", "igaz", "1"})
-_NO = frozenset({"no", "nem", "false", "hamis", "0", ""})
 _DATE_FORMATS = (
     "%m/%d/%Y %I:%M:%S %p",  # Zoom (en-US): 03/11/2027 09:58:12 AM
     "%m/%d/%Y %I:%M %p",
@@ -158,7 +159,7 @@ def load_attendance(path: Path | str) -> AttendanceReport:
         return _teams(path, rows, sha)
     for index, (_, cells) in enumerate(rows):
         found = _columns(cells, _ZOOM)
-        if {"name", "join", "leave"} <= set(found):
+        if "name" in found and ({"join", "leave"} <= set(found) or "minutes" in found):
             return _zoom(path, rows, index, found, sha)
     raise RecipientsError(f"not an attendance report: {EXPECTED}", file=path)
 
@@ -229,10 +230,10 @@ def _zoom(
                 number,
                 name,
                 email,
-                parse_time(_cell(cells, cols["join"]), column="join", file=path, row=number),
-                parse_time(_cell(cells, cols["leave"]), column="leave", file=path, row=number),
+                parse_time(_cell(cells, cols.get("join")), column="join", file=path, row=number),
+                parse_time(_cell(cells, cols.get("leave")), column="leave", file=path, row=number),
                 _minutes(_cell(cells, cols.get("minutes")), file=path, row=number),
-                _guest(_cell(cells, cols.get("guest")), file=path, row=number),
+                _guest(_cell(cells, cols.get("guest"))),
             )
         )
     return AttendanceReport(path, "zoom", _language(rows[header][1]), tuple(sessions), sha, summary)
@@ -341,13 +342,9 @@ def _minutes(text: str, *, file: Path, row: int) -> float | None:
     return value
 
 
-def _guest(text: str, *, file: Path, row: int) -> bool:
-    key = text.strip().casefold()
-    if key in _YES:
-        return True
-    if key in _NO:
-        return False
-    raise RecipientsError(f"expected Yes/No (Igen/Nem), got {text!r}", file=file, row=row, column="guest")
+def _guest(text: str) -> bool:
+    # Only informative (who had no account): an unexpected word must not stop an import.
+    return text.strip().casefold() in _YES
 
 
 # --- minutes per person -------------------------------------------------------------
