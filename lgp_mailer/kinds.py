@@ -1,7 +1,8 @@
 """The one declared list of message kinds: what each kind is, in one entry.
 
 A kind is a letter the campaign sends: the invitation, the day-before
-reminder with the join link, the nudge to register.  Everything that differs
+reminder with the join link, the nudge to register, and after the conference
+the thanks to attendees and the recording to registrants who missed it.  Everything that differs
 between kinds is declared here, and every other module reads it from here:
 
 * ``name``: the id in the sent log, in Message-IDs and on the command line;
