@@ -118,6 +118,17 @@ def test_times_as_the_platforms_write_them(text, expected):
     assert parse_time(text) == expected
 
 
+def test_a_day_first_report_is_read_day_first(tmp_path):
+    """An en-GB Teams writes 18/06/2020: a day above 12 anywhere in the file decides."""
+    path = write_teams(tmp_path / "t.csv")
+    text = path.read_bytes().decode("utf-16")
+    path.write_bytes(b"\xff\xfe" + text.replace("6/18/20, ", "18/06/2020, ").encode("utf-16-le"))
+    report = load_attendance(path)
+    assert report.sessions[1].joined == dt.datetime(2020, 6, 18, 9, 58, 12)
+    assert [a.minutes for a in minutes_by_person(report.sessions)] == [p[3] for p in PEOPLE]
+    assert parse_time("05/06/2020, 09:58:12", day_first=True) == dt.datetime(2020, 6, 5, 9, 58, 12)
+
+
 def test_durations_and_bad_cells_name_their_row(tmp_path):
     assert parse_duration("1h 52m 3s") == 112.05
     assert parse_duration("45s") == 0.75

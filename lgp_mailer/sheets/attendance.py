@@ -101,8 +101,9 @@ _DATE_FORMATS = (
     "%Y.%m.%d %H:%M:%S",
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%dT%H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M:%S",
 )
+_DAY_FIRST = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/")
 _DURATION = re.compile(
     r"^(?:(\d+)\s*(?:h|ó|óra)\s*)?(?:(\d+)\s*(?:m|min|p|perc)\s*)?(?:(\d+)\s*(?:s|mp|másodperc)\s*)?$"
 )
@@ -221,6 +222,8 @@ def _zoom(
 ) -> AttendanceReport:
     summary = _pairs(rows[:header])
     sessions = []
+    dates = [_cell(cells, cols.get(f)) for _, cells in rows[header + 1 :] for f in ("join", "leave")]
+    first = day_first(dates)
     for number, cells in rows[header + 1 :]:
         if not any(cells):
             continue
@@ -230,8 +233,8 @@ def _zoom(
                 number,
                 name,
                 email,
-                parse_time(_cell(cells, cols.get("join")), column="join", file=path, row=number),
-                parse_time(_cell(cells, cols.get("leave")), column="leave", file=path, row=number),
+                parse_time(_cell(cells, cols.get("join")), day_first=first, column="join", file=path, row=number),
+                parse_time(_cell(cells, cols.get("leave")), day_first=first, column="leave", file=path, row=number),
                 _minutes(_cell(cells, cols.get("minutes")), file=path, row=number),
                 _guest(_cell(cells, cols.get("guest"))),
             )
@@ -277,6 +280,7 @@ def _teams_table(
         raise RecipientsError(f"the section's header has no name and join-time columns: {EXPECTED}", file=path,
                               row=header_row)
     sessions = []
+    first = day_first(_cell(cells, cols.get(f)) for _, cells in filled[1:] for f in ("join", "leave"))
     for number, cells in filled[1:]:
         email = _cell(cells, cols.get("email")) or _upn(_cell(cells, cols.get("upn")))
         sessions.append(
@@ -284,8 +288,8 @@ def _teams_table(
                 number,
                 _cell(cells, cols["name"]),
                 email,
-                parse_time(_cell(cells, cols["join"]), column="join", file=path, row=number),
-                parse_time(_cell(cells, cols.get("leave")), column="leave", file=path, row=number),
+                parse_time(_cell(cells, cols["join"]), day_first=first, column="join", file=path, row=number),
+                parse_time(_cell(cells, cols.get("leave")), day_first=first, column="leave", file=path, row=number),
                 parse_duration(_cell(cells, cols.get("duration")), file=path, row=number),
                 guest=not email,
                 role=_cell(cells, cols.get("role")),
@@ -299,7 +303,21 @@ def _upn(text: str) -> str:
     return text if "@" in text else ""  # a guest's "participant ID" is not an address
 
 
-def parse_time(text: str, *, file: Path | None = None, row: int | None = None, column: str = "") -> dt.datetime | None:
+def day_first(cells: Iterable[str]) -> bool:
+    """Whether a report writes 18/06/2020 (en-GB) rather than 06/18/2020 (en-US): some
+    day in it is above 12.  A report whose days are all 12 or less reads the same either way
+    for the minutes, which are differences within one day."""
+    return any(int(m[1]) > 12 for cell in cells if (m := _DAY_FIRST.match(cell)))
+
+
+def parse_time(
+    text: str,
+    *,
+    day_first: bool = False,
+    file: Path | None = None,
+    row: int | None = None,
+    column: str = "",
+) -> dt.datetime | None:
     """A report's local date and time; None for an empty cell, one clear line for garbage."""
     cleaned = " ".join(text.replace("\u202f", " ").replace("\u00a0", " ").split())
     if not cleaned:
@@ -307,6 +325,8 @@ def parse_time(text: str, *, file: Path | None = None, row: int | None = None, c
     cleaned = re.sub(r"\b(de|du)\.\s*(.*)$", lambda m: f"{m[2]} {'AM' if m[1] == 'de' else 'PM'}", cleaned)
     cleaned = re.sub(r"(\d{4})\. ?(\d{1,2})\. ?(\d{1,2})\.?", r"\1.\2.\3.", cleaned)
     for pattern in _DATE_FORMATS:
+        if day_first:
+            pattern = pattern.replace("%m/%d/", "%d/%m/")
         try:
             moment = dt.datetime.strptime(cleaned, pattern)
         except ValueError:
@@ -428,6 +448,7 @@ __all__ = [
     "AttendanceReport",
     "Attendee",
     "Session",
+    "day_first",
     "display_name",
     "load_attendance",
     "minutes_by_person",
