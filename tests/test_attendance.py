@@ -319,3 +319,15 @@ def test_zooms_unique_users_export_and_a_name_in_western_order(tmp_path):
         ("polgarmester@alsomocsolad.example", 156.0, "name", True),
         ("szervezo@egyesulet.example", 20.0, "address", False),
     ]
+
+
+def test_a_registrations_file_gone_missing_still_imports_and_says_so(tmp_path):
+    camp, _ = _campaign(tmp_path)
+    (camp.root / "registrations" / "valaszok.csv").unlink()
+    path = write_zoom(tmp_path / "z.csv")
+    result = _import(camp, path)
+    assert result.exit_code == 1
+    assert result.stdout == f"Attendance: {path}: Zoom report, English export, 10 session(s) of 8 person(s)\n"
+    assert result.stderr == (f"WARNING: imported, but not matched: {camp.root / 'registrations' / 'valaszok.csv'}: "
+                             "file not found\n")
+    assert _imports(camp) == [("z.csv", "zoom", 10)]

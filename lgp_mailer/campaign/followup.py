@@ -24,7 +24,7 @@ from pathlib import Path
 from lgp_mailer import kinds
 from lgp_mailer.campaign.attendees import AttendanceMatch, format_attendance, known_people, match_attendance
 from lgp_mailer.config import Campaign
-from lgp_mailer.errors import ConfigError, NothingDueError
+from lgp_mailer.errors import ConfigError, LgpError, NothingDueError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.ledger.attendance import ImportResult, StoredImport, current_import, sessions, store_report
 from lgp_mailer.ledger.store import open_campaign_ledger
@@ -41,7 +41,8 @@ LANGUAGES = {"en": "English", "hu": "Hungarian"}
 class ImportOutcome:
     report: AttendanceReport
     result: ImportResult
-    lines: list[str]  # what was imported, then the match (when the lists can be read)
+    lines: list[str]  # what was imported, then the match
+    problem: str | None = None  # why the match could not be shown (the import itself is done)
 
 
 @dataclass
@@ -87,12 +88,15 @@ def import_attendance(
     lines = [_import_line(report, result)]
     if result.change == "unchanged" and result.current.sha256 != report.sha256:
         lines.append(f"The report that counts is still {result.current.file_name!r}.")
-    event = load_event(campaign.event_path)
-    people = known_people(_invited(campaign), _registrations(campaign, registrations, required=False))
+    if result.current.sha256 != report.sha256:
+        return ImportOutcome(report, result, lines)
+    try:
+        event = load_event(campaign.event_path)
+        people = known_people(_invited(campaign), _registrations(campaign, registrations, required=False))
+    except LgpError as error:  # the report is stored; the lists can be fixed before 'followup'
+        return ImportOutcome(report, result, lines, f"imported, but not matched: {error}")
     match = match_attendance(list(report.sessions), people, event.attendance_minutes)
-    if result.current.sha256 == report.sha256:
-        lines += format_attendance(match)
-    return ImportOutcome(report, result, lines)
+    return ImportOutcome(report, result, lines + format_attendance(match))
 
 
 def _import_line(report: AttendanceReport, result: ImportResult) -> str:

@@ -9,7 +9,7 @@ import typer
 
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, QuietOpt, resolve_campaign
-from lgp_mailer.errors import LgpError
+from lgp_mailer.errors import ExitCode, LgpError
 
 attendance_app = typer.Typer(
     help="Who attended the conference, from the platform's attendance report (Zoom or Microsoft Teams).",
@@ -44,3 +44,6 @@ def import_(
         raise fail(error) from None
     for line in outcome.lines if not quiet else outcome.lines[:1]:
         typer.echo(line)
+    if outcome.problem:
+        typer.echo(f"WARNING: {outcome.problem}", err=True)
+        raise typer.Exit(int(ExitCode.PROBLEMS))
