@@ -136,3 +136,20 @@ def test_the_placeholder_logos_are_what_the_script_draws(tmp_path):
     subprocess.run([sys.executable, str(REPO / "tests" / "placeholder_logos.py"), str(tmp_path)], check=True)
     for path in sorted((REPO / "logos").glob("*.png")):
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_fast_composition_with_logos_equals_the_stdlib_one(campaign):
+    """compose_fast builds the related part itself; the bytes must be add_related's (boundaries aside)."""
+    from test_messages import _same_but_boundary
+
+    from lgp_mailer.mail.mime import POLICY, Envelope, compose, compose_fast, to_bytes
+
+    factory = MessageFactory(campaign, load_event(campaign.event_path))
+    built = factory.build(MAYOR, now=NOW)
+    envelope = Envelope(from_name=campaign.sender.name, from_address=campaign.sender.email,
+                        to_address=MAYOR.email, to_name=MAYOR.name, reply_to=campaign.sender.reply_to,
+                        message_id=built.message_id, date=NOW, calendar=factory.calendar,
+                        extra_headers=factory.list_headers(MAYOR), images=factory.logos)
+    reference = compose(built.rendered, envelope).as_bytes(policy=POLICY)
+    assert _same_but_boundary(to_bytes(compose_fast(built.rendered, envelope)), reference)
+    assert _same_but_boundary(built.as_bytes(), reference)

@@ -84,6 +84,14 @@ def describe(finding: Finding) -> str:
     return f"{head} · {column}{finding.problem}" if head else f"{column}{finding.problem}"
 
 
+@functools.lru_cache(maxsize=1024)  # From, Reply-To, Subject, List-Unsubscribe repeat in every letter
+def _decoded(raw: str) -> str:
+    """A header as a mail client shows it: encoded words decoded, folding undone."""
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(" ".join(raw.split()))))
+
+
 @functools.lru_cache(maxsize=16)
 def calendar_summary(data: bytes) -> tuple[tuple[str, str], ...]:
     """(label key, value) pairs of the entry's first event: summary, start, end, UID, SEQUENCE, METHOD."""
@@ -136,6 +144,7 @@ class Gallery:
     total: int
     rows: list[list[Any]] = field(default_factory=list)
     _files: dict[str, str] = field(default_factory=dict)  # sha256 → href
+    _parts: dict[int, tuple[object, Attachment, dict[str, str]]] = field(default_factory=dict)
     _pending: _Page | None = None
     _previous: str | None = None
 
@@ -195,7 +204,9 @@ class Gallery:
         attachments, cids = self._attachments(message)
         letter = _CID_SRC.sub(
             lambda m: f"{m['q']}{cids.get(m['cid'], 'cid:' + m['cid'])}{m['q']}", built.rendered.html)
-        envelope = [(label, name, str(message[name])) for label, name in SHOWN_HEADERS if message[name] is not None]
+        raw = {name.lower(): value for name, value in message.raw_items()}
+        envelope = [(label, name, _decoded(str(raw[name.lower()])))
+                    for label, name in SHOWN_HEADERS if name.lower() in raw]
         return {
             "n": n, "recipient": recipient, "warnings": warnings, "envelope": envelope,
             "attachments": attachments, "letter_html": letter, "letter_text": built.rendered.text,
@@ -208,6 +219,13 @@ class Gallery:
         for part in message.walk():
             if part.is_multipart() or (part.get_content_maintype() == "text" and part.get_filename() is None):
                 continue
+            # The calendar and image parts are one shared object per run (mime.py): decode each once.
+            seen = self._parts.get(id(part))
+            if seen is not None and seen[0] is part:
+                found.append(seen[1])
+                cids.update(seen[2])
+                continue
+            before = len(found), dict(cids)
             data = part.get_payload(decode=True)
             if not isinstance(data, bytes):
                 continue
@@ -220,6 +238,7 @@ class Gallery:
             found.append(Attachment("calendar" if calendar else "inline_image", filename, href,
                                     part.get_content_type(), len(data),
                                     calendar_summary(data) if calendar else ()))
+            self._parts[id(part)] = (part, found[before[0]], {k: v for k, v in cids.items() if k not in before[1]})
         return found, cids
 
     def _file(self, data: bytes, filename: str) -> str:
