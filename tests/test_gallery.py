@@ -109,9 +109,14 @@ def test_the_review_table_filters_sorts_exports_and_escapes(browser, gallery, ar
 
     open_page(browser, gallery)
     wait_for(browser, "return window.lgpGallery && lgpGallery.ready")
-    assert len(column(browser, 0)) == 300
-    assert browser.find_element(By.ID, "status").text == "1\u2013300. sor, 300 találat (összesen 300 levél)"
+    assert column(browser, 0) == [str(n) for n in range(1, 101)]  # the first page
+    assert browser.find_element(By.ID, "status").text == "1\u2013100. sor, 300 találat (összesen 300 levél)"
     assert browser.execute_script("return lgpGallery.firstPaintMs") < 1000
+    browser.find_element(By.ID, "next").click()
+    assert column(browser, 0)[0] == "101"
+    assert browser.find_element(By.ID, "status").text == "101\u2013200. sor, 300 találat (összesen 300 levél)"
+    Select(browser.find_element(By.ID, "size")).select_by_visible_text("500")
+    assert column(browser, 0) == [str(n) for n in range(1, 301)]
     browser.save_screenshot(str(artefacts / "gallery.png"))
 
     type_filter(browser, "Szekesfehervar")

@@ -33,13 +33,25 @@
     var counties = Object.create(null), kinds = Object.create(null);
     for (var i = 0; i < ROWS.length; i++) {
       var r = ROWS[i];
-      hay[i] = fold([r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], warnings(r).join(" ")].join("\u0001"));
       order[i] = i;
       if (r[2]) { counties[r[2]] = true; }
       kinds[r[8]] = true;
     }
     fill($("county"), Object.keys(counties));
     fill($("kind"), Object.keys(kinds));
+  }
+  // The folded search text is built after the first page is shown, in slices, so that
+  // 100,000 rows appear at once; a search before it is done finishes it first.
+  function foldRows(limit) {
+    var end = Math.min(ROWS.length, hay.length + limit);
+    for (var i = hay.length; i < end; i++) {
+      var r = ROWS[i];
+      hay[i] = fold([r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], warnings(r).join(" ")].join("\u0001"));
+    }
+    return hay.length < ROWS.length;
+  }
+  function foldLater() {
+    if (foldRows(5000)) { setTimeout(foldLater, 0); }
   }
   function fill(select, values) {
     values.sort(collator.compare).forEach(function (v) {
@@ -58,9 +70,12 @@
     for (var k = 0; k < state.q.length; k++) { if (h.indexOf(state.q[k]) < 0) { return false; } }
     return true;
   }
-  function filter() {
-    shown = [];
-    for (var k = 0; k < order.length; k++) { if (matches(order[k])) { shown.push(order[k]); } }
+  function filter(narrower) {
+    // A query that only grew can only drop rows: look at the rows still shown.
+    var from = narrower ? shown : order, kept = [];
+    if (state.q.length) { foldRows(ROWS.length); }
+    for (var k = 0; k < from.length; k++) { if (matches(from[k])) { kept.push(from[k]); } }
+    shown = kept;
   }
   function sort() {
     var col = state.sortCol, dir = state.sortDir;
@@ -106,8 +121,8 @@
     $("next").disabled = $("last").disabled = state.page >= pages - 1;
     void tbody.offsetHeight;  // lay the table out now, so the time measured includes it
   }
-  function update(since, refilter) {
-    if (refilter) { filter(); }
+  function update(since, refilter, narrower) {
+    if (refilter) { filter(narrower); }
     paint();
     api.lastRepaintMs = performance.now() - since;
     $("timing").textContent = fmt("timing", { ms: Math.round(api.lastRepaintMs) });
@@ -154,10 +169,15 @@
     ths[0].setAttribute("aria-sort", "ascending");
   }
   function controls() {
+    var typed = "";
     $("q").addEventListener("input", function (event) {
-      state.q = fold(event.target.value).split(/\s+/).filter(Boolean);
+      var now = fold(event.target.value);
+      // Text that only grew at its end (a longer word, one more word) can only drop rows.
+      var narrower = typed !== "" && now.indexOf(typed) === 0;
+      typed = now;
+      state.q = now.split(/\s+/).filter(Boolean);
       state.page = 0;
-      update(event.timeStamp, true);
+      update(event.timeStamp, true, narrower);
     });
     [["county", "county"], ["kind", "kind"]].forEach(function (pair) {
       $(pair[0]).addEventListener("change", function (event) {
@@ -203,5 +223,6 @@
   paint();
   api.firstPaintMs = performance.now();
   api.ready = true;
+  setTimeout(foldLater, 0);
   $("timing").textContent = fmt("timing", { ms: Math.round(api.firstPaintMs) });
 }());
