@@ -26,9 +26,9 @@ from typing import Any
 from common import REPO, recipients
 
 sys.path.insert(0, str(REPO / "tests"))
-from browser import ARGS, CHROMEDRIVER, CHROMIUM  # noqa: E402
+from browser import ARGS, CHROMEDRIVER, CHROMIUM
 
-from lgp_mailer.campaign.gallery import Gallery  # noqa: E402
+from lgp_mailer.campaign.gallery import Gallery
 
 QUERY = "orszentmiklos 12"  # typed one key at a time, accents left out as a user would
 
