@@ -170,6 +170,9 @@ def test_keyboard_moves_between_letters_and_opens_one(browser, gallery):
     browser.find_element(By.CSS_SELECTOR, "#letters tbody tr a").send_keys(Keys.ARROW_DOWN)
     focused = browser.switch_to.active_element
     assert focused.text == "2" and focused.get_attribute("aria-label") == "2. levél megnyitása"
+    outline = browser.execute_script(
+        "const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth, s.outlineColor]")
+    assert outline == ["solid", "3px", "rgb(29, 78, 216)"]  # a visible focus ring, #1d4ed8
     focused.send_keys(Keys.ENTER)
     wait_for(browser, "return document.readyState === 'complete' && !!document.getElementById('envelope')")
     assert browser.current_url.endswith("/0002-hivatal1_probafalva1.example.html")

@@ -90,6 +90,11 @@ def test_broken_template_in_a_campaign_is_reported_per_message(tmp_path, monkeyp
     assert result.exit_code == 1
     assert "0 message(s) rendered, 7 with problems" in result.output
     assert "invitation.subject.j2" in result.output and "nincs" in result.output
+    # The gallery still lists every row, without a letter page, the reason shown as its warning.
+    index = (camp / "preview" / "index.html").read_text(encoding="utf-8")
+    rows = json.loads(re.search(r'<script id="lgp-data" type="application/json">(.*?)</script>', index)[1])["rows"]
+    assert [(row[0], row[10]) for row in rows] == [(n, "") for n in range(1, 8)]
+    assert all("invitation.subject.j2" in row[11] and "nincs" in row[11] for row in rows)
 
 
 def test_init_writes_a_fresh_campaign_and_refuses_to_overwrite(tmp_path, monkeypatch):
