@@ -14,7 +14,7 @@
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey) { return; }
     var target = event.target;
-    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) { return; }
+    if (target && /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) { return; }
     var link = event.key === "ArrowLeft" ? document.getElementById("previous")
       : event.key === "ArrowRight" ? document.getElementById("next") : null;
     if (link) { window.location.href = link.href; }
