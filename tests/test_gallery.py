@@ -214,7 +214,10 @@ def test_a_letter_page_shows_envelope_attachments_logos_and_text(browser, galler
         "return Array.from(document.images, i => [i.alt, i.getAttribute('src').split('-').pop(), i.naturalWidth])")
     browser.switch_to.default_content()
     assert images == [[f"{n}. támogató logója (példa)", f"{n}.png", 144] for n in (1, 2, 3)]
+    assert browser.find_element(By.CSS_SELECTOR, "nav.pager span").text == "1. levél a 300 közül"
     browser.save_screenshot(str(artefacts / "letter.png"))
+    browser.execute_script("document.getElementById('letter').scrollIntoView()")
+    browser.save_screenshot(str(artefacts / "letter-frame.png"))
 
     browser.find_element(By.ID, "toggle").click()
     text = browser.find_element(By.ID, "text")

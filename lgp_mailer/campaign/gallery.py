@@ -24,6 +24,7 @@ from typing import Any
 import jinja2
 
 from lgp_mailer.campaign.gallery_text import TEXT, text
+from lgp_mailer.hungarian import article
 from lgp_mailer.mail.build import Built
 from lgp_mailer.sheets.recipients import Finding, Recipient
 
@@ -195,7 +196,8 @@ class Gallery:
         if page is None:
             return
         html = _ENV.get_template("letter.html.j2").render(
-            previous=self._previous, next=next_href, total=self.total, **page.context)
+            previous=self._previous, next=next_href, total=self.total, total_article=article(str(self.total)),
+            **page.context)
         (self.out / page.href).write_text(html, encoding="utf-8", newline="\n")
         self._previous, self._pending = page.href, None
 

@@ -56,7 +56,7 @@ TEXT: Final[dict[str, str]] = {
     "csv_file": "elonezet.csv",
     "back": "Vissza a listához",
     "letter": "{n}. levél",
-    "letter_of": "{n}. levél a(z) {total} közül",
+    "letter_of": "{n}. levél {article} {total} közül",  # article: "a" or "az" before the number
     "previous_letter": "Előző levél",
     "next_letter": "Következő levél",
     "envelope": "Boríték",
