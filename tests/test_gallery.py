@@ -243,3 +243,33 @@ def test_findings_go_to_the_letter_of_their_row_and_the_rest_are_sheet_notes(tmp
         (20, ["Lista · 22. sor · Beosztás: role not recognised: salutation without a title "
               "(see README, Salutation rules)"])]
     assert unmatched == []
+
+
+def test_3200_rows_show_within_a_second_and_filter_within_100_ms(browser, tmp_path):
+    """The issue's numbers for a county-wide campaign (bench/gallery.py also times 100,000 rows)."""
+    import statistics
+
+    from selenium.webdriver.common.by import By
+
+    from lgp_mailer.campaign.gallery import Gallery
+
+    gallery = Gallery(tmp_path, "meghívó", 3200)
+    for i in range(1, 3201):
+        warnings = [f"Lista · {i + 1}. sor · Név: gender unknown: neutral salutation"] if i % 7 == 0 else []
+        gallery.rows.append([i, f"Őrszentmiklós-{i}", COUNTIES[i % 5], f"{FAMILIES[i % 6]} Ödön", "polgármester",
+                             "Tisztelt Polgármester Úr!", f"hivatal{i}@telepules{i}.example", "Meghívó", "meghívó",
+                             warnings, f"{i:04d}-level.html", ""])
+    index = gallery.finish(title="3200", campaign_id="proba", rendered=3200, failed=0, unmatched=[])
+    open_page(browser, index)
+    wait_for(browser, "return window.lgpGallery && lgpGallery.ready")
+    assert browser.execute_script("return lgpGallery.firstPaintMs") < 1000
+    box = browser.find_element(By.ID, "q")
+    times = []
+    for char in "orszentmiklos-12":
+        box.send_keys(char)
+        times.append(browser.execute_script("return lgpGallery.lastRepaintMs"))
+    found = [f"Őrszentmiklós-{i}" for i in [12, *range(120, 130), *range(1200, 1300)]]
+    assert browser.execute_script("return lgpGallery.shownCount()") == len(found) == 111
+    assert column(browser, 1) == found[:100]  # the first page
+    assert statistics.median(times) < 100, times
+    assert console_errors(browser) == []
