@@ -316,7 +316,7 @@ def _address(header: str, name: str | None, address: str) -> str:
     return f"{phrase}{joint}<{address}>"
 
 
-_FOLDED: dict[tuple[int, str, str], bytes] = {}
+_FOLDED: dict[tuple[object, ...], bytes] = {}
 
 
 class _Generator(BytesGenerator):
@@ -331,7 +331,10 @@ class _Generator(BytesGenerator):
         # bytes every time, and folding a parse tree is slow: remember them.
         for name, value in msg.raw_items():
             if hasattr(value, "name"):
-                key = (id(self.policy), name, str(value))
+                # Keyed by what folding depends on, not by the policy object: the
+                # generator clones its policy for every message it flattens.
+                policy = self.policy
+                key = (policy.linesep, policy.max_line_length, policy.utf8, policy.cte_type, name, str(value))
                 folded = _FOLDED.get(key)
                 if folded is None:
                     if len(_FOLDED) > 1024:
