@@ -36,7 +36,7 @@ def preview(
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N recipients.")] = None,
     email: Annotated[str | None, typer.Option(help="Only the recipient with this address.")] = None,
-    open_: Annotated[bool, typer.Option("--open", help="Open the review gallery (index.html) in a web browser.")] = False,
+    open_: Annotated[bool, typer.Option("--open", help="Open the review gallery (index.html) in a browser.")] = False,
     lint: Annotated[
         bool, typer.Option("--lint", help="Check deliverability of each kind (and SpamAssassin's score if installed).")
     ] = False,
