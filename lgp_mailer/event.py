@@ -43,6 +43,19 @@ class Slot:
 
 
 @dataclass(frozen=True)
+class SupporterLogo:
+    """One ``[[supporters.logos]]`` entry: an image in the campaign folder and its alt text.
+
+    ``file`` stays as written; mail/logos.py resolves it inside the campaign
+    folder, which this module does not know.
+    """
+
+    file: str
+    alt: str
+    key: str  # "supporters.logos[1]", for error messages
+
+
+@dataclass(frozen=True)
 class Event:
     path: Path
     programme_name: str
@@ -82,6 +95,7 @@ class Event:
     calendar_uid: str | None = None
     calendar_sequence: int = 0
     title_article: str | None = None  # conference.title_article: "a" or "az", when the rule reads the title wrong
+    supporter_logos: tuple[SupporterLogo, ...] = ()
     # [followup]: after the conference (lgp-mailer followup).
     attendance_minutes: int = 30  # who counts as "attended": at least this many minutes in the meeting
     recording_url: str | None = None
@@ -262,10 +276,14 @@ def _build(r: _Reader, data: dict[str, Any]) -> Event:
         if name not in data:
             raise r.error(name, "missing table")
     t: dict[str, dict[str, Any]] = {}
+    logos: tuple[SupporterLogo, ...] = ()
     for name, schema in _SCHEMA.items():
         raw = data.get(name)
         if raw is not None and not isinstance(raw, dict):
             raise r.error(name, "must be a table ([name])")
+        if name == "supporters" and raw is not None and "logos" in raw:
+            raw = dict(raw)
+            logos = _logos(r, raw.pop("logos"))
         t[name] = r.table(raw, name, schema) if raw is not None else dict.fromkeys(schema)
     conf = t["conference"]
     if conf["end"] <= conf["start"]:
@@ -326,7 +344,22 @@ def _build(r: _Reader, data: dict[str, Any]) -> Event:
         recording_url=t["followup"]["recording_url"],
         slides_url=t["followup"]["slides_url"],
         recording_passcode=t["followup"]["recording_passcode"],
+        supporter_logos=logos,
     )
+
+
+def _logos(r: _Reader, raw: Any) -> tuple[SupporterLogo, ...]:
+    """``[[supporters.logos]]``: each with ``file`` (inside the campaign folder) and ``alt`` text."""
+    if not isinstance(raw, list):
+        raise r.error("supporters.logos", "must be a list of [[supporters.logos]] tables with file and alt")
+    logos = []
+    for i, item in enumerate(raw, start=1):
+        key = f"supporters.logos[{i}]"
+        if not isinstance(item, dict):
+            raise r.error(key, "must be a table with file and alt")
+        fields = r.table(item, key, {"file": (True, "str"), "alt": (True, "str")})
+        logos.append(SupporterLogo(fields["file"], fields["alt"], key))
+    return tuple(logos)
 
 
 def _agenda(r: _Reader, raw: Any) -> tuple[Slot, ...]:

@@ -64,3 +64,7 @@ def smtp_server_factory(tls_ca: tuple[trustme.CA, Path]) -> Iterator[Callable[..
 def smtp_server(smtp_server_factory: Callable[..., SmtpTestServer]) -> SmtpTestServer:
     """A plain SMTP server on 127.0.0.1 that accepts everything."""
     return smtp_server_factory()
+
+
+# The browser fixtures live in browser.py; importing them here shares them with every test module.
+from browser import artefacts, browser  # noqa: E402, F401

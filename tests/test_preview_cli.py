@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -34,7 +35,9 @@ def test_preview_outside_a_campaign_uses_the_shipped_example(tmp_path, monkeypat
     assert len(emls) == len(htmls) == 7  # 8 rows, the joint office's two rows merge
     assert f"{len(emls)} message(s) rendered, 0 with problems" in result.output
     index = (tmp_path / "preview" / "index.html").read_text(encoding="utf-8")
-    assert index.count("<tr><td>") == 7
+    # The gallery's rows travel as JSON inside the page (gallery.js draws the table): one per letter.
+    data = json.loads(re.search(r'<script id="lgp-data" type="application/json">(.*?)</script>', index)[1])
+    assert [row[0] for row in data["rows"]] == [1, 2, 3, 4, 5, 6, 7]
     assert "Bikal, Mágocs" in index and "Tisztelt Jegyző Asszony!" in index
     first = BytesParser(policy=policy.default).parsebytes(emls[0].read_bytes())
     assert str(first["To"]) == "Kiss Ödön <polgarmester@alsomocsolad.example>"
@@ -87,6 +90,11 @@ def test_broken_template_in_a_campaign_is_reported_per_message(tmp_path, monkeyp
     assert result.exit_code == 1
     assert "0 message(s) rendered, 7 with problems" in result.output
     assert "invitation.subject.j2" in result.output and "nincs" in result.output
+    # The gallery still lists every row, without a letter page, the reason shown as its warning.
+    index = (camp / "preview" / "index.html").read_text(encoding="utf-8")
+    rows = json.loads(re.search(r'<script id="lgp-data" type="application/json">(.*?)</script>', index)[1])["rows"]
+    assert [(row[0], row[10]) for row in rows] == [(n, "") for n in range(1, 8)]
+    assert all("invitation.subject.j2" in row[11] and "nincs" in row[11] for row in rows)
 
 
 def test_init_writes_a_fresh_campaign_and_refuses_to_overwrite(tmp_path, monkeypatch):

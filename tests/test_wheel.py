@@ -30,6 +30,10 @@ def test_wheel_ships_the_example_campaign_and_previews_from_anywhere(tmp_path):
         "lgp_mailer/_shipped/recipients/pelda-onkormanyzatok.xlsx",
         "lgp_mailer/_shipped/registrations/pelda-regisztraciok.csv",
         "lgp_mailer/_shipped/templates/_join_words.j2",
+        # The example's placeholder logos and the preview gallery's page parts.
+        "lgp_mailer/_shipped/logos/pelda-tamogato-1.png",
+        "lgp_mailer/campaign/gallery_assets/gallery.js",
+        "lgp_mailer/campaign/gallery_assets/index.html.j2",
         # The register of given names: salutations need it after `pip install .`.
         "lgp_mailer/data/utonevek/osszesffi.txt",
         "lgp_mailer/data/utonevek/osszesnoi.txt",
@@ -51,3 +55,4 @@ def test_wheel_ships_the_example_campaign_and_previews_from_anywhere(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "_shipped" in result.stderr  # "using the shipped example campaign (.../lgp_mailer/_shipped)"
     assert len(list((elsewhere / "preview").glob("*.eml"))) == 2
+    assert len(list((elsewhere / "preview" / "files").glob("*-pelda-tamogato-*.png"))) == 3

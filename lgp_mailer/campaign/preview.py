@@ -1,4 +1,9 @@
-"""``preview``: render every message without sending, into ``.eml``/``.html`` files and a gallery."""
+"""``preview``: render every message without sending, into ``.eml`` files and a review gallery.
+
+Each letter gets its ``.eml`` and a review page (``.html``: envelope,
+attachments, the letter in a sandboxed frame); ``index.html`` is the table
+of all of them (gallery.py).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,9 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
-import jinja2
-
 from lgp_mailer import kinds as registry
 from lgp_mailer.config import Campaign
+from lgp_mailer.campaign.gallery import Gallery, warnings_for
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.mail.build import Built, MessageFactory
@@ -93,20 +97,27 @@ def run_preview(
     out = Path(out_dir or default or Path.cwd() / "preview")
     _prepare(out)
     report = PreviewReport(campaign, event, kind, out, out / "index.html", findings=list(sheet.findings))
+    # Match findings over the whole sheet: with --limit, another row's warning is no sheet-wide note.
+    lines, unmatched = warnings_for(sheet.recipients, sheet.findings)
+    by_recipient = {id(r): found for r, found in zip(sheet.recipients, lines, strict=True)}
+    gallery = Gallery(out, report.label, len(chosen))
+    gallery.prepare()
     for n, recipient in enumerate(chosen, start=1):
         stem = f"{n:04d}-{_slug(recipient.email)}"
         try:
             built = factory.build(recipient, now=now)
         except LgpError as exc:
             report.items.append(PreviewItem(recipient, None, None, None, problem=str(exc)))
+            gallery.add(n, recipient, by_recipient[id(recipient)], None, None, problem=str(exc))
             continue
         eml, html = out / f"{stem}.eml", out / f"{stem}.html"
         eml.write_bytes(built.as_bytes())
-        html.write_text(built.rendered.html, encoding="utf-8", newline="\n")
+        gallery.add(n, recipient, by_recipient[id(recipient)], built, html)  # the letter's review page
         report.items.append(PreviewItem(recipient, built.rendered.subject, eml, html))
         if report.first is None:
             report.first = built
-    report.index.write_text(_gallery(report), encoding="utf-8", newline="\n")
+    gallery.finish(title=event.title, campaign_id=campaign.campaign_id, rendered=report.rendered,
+                   failed=report.failed, unmatched=unmatched)
     return report
 
 
@@ -126,29 +137,6 @@ def _prepare(out: Path) -> None:
 def _slug(address: str) -> str:
     ascii_ = unicodedata.normalize("NFKD", address).encode("ascii", "ignore").decode("ascii").lower()
     return re.sub(r"[^a-z0-9._-]+", "_", ascii_)[:60] or "recipient"
-
-
-_GALLERY = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
-    """<!DOCTYPE html>
-<html lang="hu"><head><meta charset="utf-8"><title>Előnézet – {{ r.event.title }}</title>
-<style>body{font-family:Arial,sans-serif;margin:24px;color:#1f2937}table{border-collapse:collapse;width:100%}
-td,th{border-bottom:1px solid #e5e7eb;padding:6px 8px;text-align:left;vertical-align:top;font-size:14px}
-th{background:#f3f4f6}.bad{color:#b91c1c}</style></head><body>
-<h1>Előnézet: {{ r.event.title }}</h1>
-<p>Kampány: {{ r.campaign.campaign_id }} · üzenet típusa: {{ r.label }} · {{ r.rendered }} levél elkészült,
-{{ r.failed }} hibás · a címlista {{ r.sheet_problems }} hibás sort tartalmaz.</p>
-<table><thead><tr><th>#</th><th>Önkormányzat</th><th>Cím</th><th>Megszólítás</th><th>Tárgy</th><th>Fájlok</th></tr></thead><tbody>
-{% for item in r.items %}<tr><td>{{ loop.index }}</td><td>{{ item.recipient.municipalities|join(", ") }}</td>
-<td>{{ item.recipient.email }}</td><td>{{ item.recipient.salutation }}</td>
-{% if item.problem %}<td class="bad" colspan="2">{{ item.problem }}</td>
-{% else %}<td>{{ item.subject }}</td><td><a href="{{ item.html.name }}">HTML</a> · <a href="{{ item.eml.name }}">EML</a></td>{% endif %}</tr>
-{% endfor %}</tbody></table></body></html>
-"""
-)
-
-
-def _gallery(report: PreviewReport) -> str:
-    return _GALLERY.render(r=report)
 
 
 def lint_campaign(

@@ -9,7 +9,7 @@ from pathlib import Path
 from lgp_mailer.config import CAMPAIGN_FILE, new_campaign_id, shipped_root
 from lgp_mailer.errors import ConfigError
 
-_COPIED = ("templates", "events", "recipients", "registrations")
+_COPIED = ("templates", "events", "recipients", "registrations", "logos")
 
 
 def init_campaign(target: Path) -> Path:

@@ -36,12 +36,16 @@ def preview(
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N recipients.")] = None,
     email: Annotated[str | None, typer.Option(help="Only the recipient with this address.")] = None,
-    open_: Annotated[bool, typer.Option("--open", help="Open the gallery in a web browser.")] = False,
+    open_: Annotated[bool, typer.Option("--open", help="Open the review gallery (index.html) in a browser.")] = False,
     lint: Annotated[
         bool, typer.Option("--lint", help="Check deliverability of each kind (and SpamAssassin's score if installed).")
     ] = False,
 ) -> None:
-    """Render every message without sending: print the first, write all as .eml and .html with an index.html gallery."""
+    """Render every message without sending: print the first, write all as .eml, each with a review page, and an
+    index.html review table to search, filter, sort and export.
+
+    Example: lgp-mailer preview --open   (the gallery works offline, from the files alone)
+    """
     from lgp_mailer.campaign.preview import lint_campaign, run_preview
 
     try:

@@ -22,6 +22,7 @@ from lgp_mailer.mail.dkim import DkimSigner
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import Event
 from lgp_mailer.mail.ical import calendar_entry, event_uid
+from lgp_mailer.mail.logos import supporter_logos
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.mail.render import Rendered, Renderer, join_hu
 
@@ -68,6 +69,8 @@ class MessageFactory:
             if declared.calendar_method
             else None
         )
+        # Read and checked once per run; a letter carries them only when its HTML shows them.
+        self.logos = supporter_logos(event, campaign.root)
 
     def context(self, recipient: Recipient) -> Mapping[str, Any]:
         return {
@@ -78,6 +81,7 @@ class MessageFactory:
             "kind": self.kind,
             "municipalities": join_hu(recipient.municipalities),
             "logo_cid": LOGO_CID if self.campaign.sender.logo else None,
+            "supporter_logos": self.logos,
         }
 
     def list_headers(self, recipient: Recipient) -> tuple[tuple[str, str], ...]:
@@ -149,5 +153,6 @@ class MessageFactory:
             logo_cid=LOGO_CID if sender.logo else None,
             calendar=self.calendar,
             extra_headers=self.list_headers(recipient),
+            images=tuple(image for image in self.logos if f"cid:{image.cid}" in rendered.html),
         )
         return Built(recipient, mid, rendered, compose_fast(rendered, envelope), self.signer)

@@ -63,6 +63,17 @@ def message_id(campaign_id: str, kind: str, address: str, domain: str, *, proof:
 
 
 @dataclass(frozen=True)
+class InlineImage:
+    """An image the HTML shows through ``cid:`` (a supporter's logo), checked already."""
+
+    cid: str  # without angle brackets
+    data: bytes
+    subtype: str  # png, jpeg or gif
+    filename: str
+    alt: str
+
+
+@dataclass(frozen=True)
 class Envelope:
     """Who the message is from and to, already validated and normalised."""
 
@@ -77,6 +88,7 @@ class Envelope:
     logo_cid: str | None = None
     calendar: str | None = None  # an iCalendar entry (the kind's METHOD), attached as meghivo.ics
     extra_headers: tuple[tuple[str, str], ...] = ()  # List-Id, List-Unsubscribe...: ASCII only
+    images: tuple[InlineImage, ...] = ()  # more inline images beside the logo (multipart/related)
 
 
 def compose(rendered: Rendered, envelope: Envelope) -> EmailMessage:
@@ -101,6 +113,15 @@ def compose(rendered: Rendered, envelope: Envelope) -> EmailMessage:
             cid=f"<{envelope.logo_cid}>",
             disposition="inline",
             filename=envelope.logo.name,
+        )
+    for image in envelope.images:
+        msg.get_payload()[1].add_related(
+            image.data,
+            maintype="image",
+            subtype=image.subtype,
+            cid=f"<{image.cid}>",
+            disposition="inline",
+            filename=image.filename,
         )
     _attach_calendar(msg, envelope)
     return msg
@@ -174,7 +195,7 @@ def compose_fast(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     for name, value in envelope.extra_headers:  # ASCII, checked by _extra_headers in compose()
         msg.set_raw(name, _ascii_header(name, value))
     msg.set_raw("MIME-Version", _MIME_VERSION)
-    letter = [_text_part(MIMEPart, "plain", rendered.text), _text_part(EmailMessage, "html", rendered.html)]
+    letter = [_text_part(MIMEPart, "plain", rendered.text), _html_side(rendered.html, envelope.images)]
     if envelope.calendar is None:
         msg.set_raw("Content-Type", _multipart("alternative"))
         msg.set_payload(letter)
@@ -189,6 +210,26 @@ def compose_fast(rendered: Rendered, envelope: Envelope) -> EmailMessage:
 
 
 _MIME_VERSION = POLICY.header_factory("MIME-Version", "1.0")
+
+
+def _html_side(html: str, images: tuple[InlineImage, ...]) -> MIMEPart:
+    """The HTML part, or what add_related makes of it: multipart/related around it and the images."""
+    if not images:
+        return _text_part(EmailMessage, "html", html)
+    related = EmailMessage(policy=POLICY)
+    related.set_raw("MIME-Version", _MIME_VERSION)  # kept from the HTML part add_related turned multipart
+    related.set_raw("Content-Type", _multipart("related"))
+    related.set_payload([_text_part(MIMEPart, "html", html), *map(_image_part, images)])
+    return related
+
+
+@functools.lru_cache(maxsize=32)
+def _image_part(image: InlineImage) -> EmailMessage:
+    # Built once per run by the stdlib, exactly as add_related builds it; every letter shares it.
+    part = EmailMessage(policy=POLICY)
+    part.set_content(image.data, maintype="image", subtype=image.subtype, cid=f"<{image.cid}>",
+                     disposition="inline", filename=image.filename)
+    return part
 
 
 @functools.cache
@@ -275,7 +316,7 @@ def _address(header: str, name: str | None, address: str) -> str:
     return f"{phrase}{joint}<{address}>"
 
 
-_FOLDED: dict[tuple[int, str, str], bytes] = {}
+_FOLDED: dict[tuple[object, ...], bytes] = {}
 
 
 class _Generator(BytesGenerator):
@@ -290,7 +331,10 @@ class _Generator(BytesGenerator):
         # bytes every time, and folding a parse tree is slow: remember them.
         for name, value in msg.raw_items():
             if hasattr(value, "name"):
-                key = (id(self.policy), name, str(value))
+                # Keyed by what folding depends on, not by the policy object: the
+                # generator clones its policy for every message it flattens.
+                policy = self.policy
+                key = (policy.linesep, policy.max_line_length, policy.utf8, policy.cte_type, name, str(value))
                 folded = _FOLDED.get(key)
                 if folded is None:
                     if len(_FOLDED) > 1024:

@@ -1,0 +1,63 @@
+"""The supporters' logos: image files from the campaign folder, checked, as inline images.
+
+An event file names them (``[[supporters.logos]]`` with ``file`` and ``alt``);
+the HTML letter shows them through ``cid:`` and mime.py attaches them in
+multipart/related.  Only files inside the campaign folder are read (after
+symlinks are resolved), only real PNG, JPEG or GIF images (by their first
+bytes, not their names), and only small ones: a letter to 3,200 offices
+should not carry a megabyte of pictures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lgp_mailer.errors import EventError
+from lgp_mailer.event import Event
+from lgp_mailer.mail.mime import InlineImage
+
+MAX_BYTES = 100 * 1024  # per logo
+MAX_LOGOS = 12
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+)
+
+
+def image_subtype(data: bytes) -> str | None:
+    """``png``, ``jpeg`` or ``gif`` from the file's first bytes; None for anything else."""
+    for magic, subtype in _MAGIC:
+        if data.startswith(magic):
+            return subtype
+    return None
+
+
+def supporter_logos(event: Event, campaign_root: Path) -> tuple[InlineImage, ...]:
+    """The event's logos as inline images, or an :class:`EventError` naming the file and key."""
+    if len(event.supporter_logos) > MAX_LOGOS:
+        raise EventError(f"at most {MAX_LOGOS} logos, not {len(event.supporter_logos)}", file=event.path,
+                         key="supporters.logos")
+    root = campaign_root.resolve()
+    images = []
+    for number, logo in enumerate(event.supporter_logos, start=1):
+        key = f"{logo.key}.file"
+
+        def error(message: str, key: str = key) -> EventError:
+            return EventError(message, file=event.path, key=key)
+
+        path = (root / logo.file).resolve()
+        if not path.is_relative_to(root):
+            raise error(f"{logo.file!r} is outside the campaign folder {root}: copy the logo into it")
+        if not path.is_file():
+            raise error(f"logo file not found: {path}")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise error(f"{logo.file!r} is {size // 1024} KiB; a logo may have at most {MAX_BYTES // 1024} KiB")
+        data = path.read_bytes()
+        subtype = image_subtype(data)
+        if subtype is None:
+            raise error(f"{logo.file!r} is not a PNG, JPEG or GIF image")
+        images.append(InlineImage(f"tamogato-{number}.lgp-mailer", data, subtype, path.name, logo.alt))
+    return tuple(images)
