@@ -61,7 +61,9 @@ class PreviewReport:
 
 def load_inputs(campaign: Campaign) -> tuple[Event, RecipientSheet]:
     event = load_event(campaign.event_path)
-    sheet = load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None)
+    sheet = load_recipients(
+        campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None, limits=campaign.limits
+    )
     return event, sheet
 
 
