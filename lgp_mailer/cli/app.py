@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import traceback
 from typing import Annotated
 
 import typer
@@ -35,9 +36,11 @@ def _global_options(
 
 
 def fail(error: LgpError) -> typer.Exit:
-    """Print the error's one line on stderr and return the Exit to raise."""
+    """Print the error's one line on stderr and return the Exit to raise.
+
+    ``--debug`` adds the traceback above the line; it never changes the exit code."""
     if debug_enabled():
-        raise error
+        traceback.print_exception(error, file=sys.stderr)
     typer.echo(f"lgp-mailer: error: {error}", err=True)
     return typer.Exit(int(error.exit_code))
 
@@ -59,7 +62,7 @@ def main() -> None:
         app()
     except LgpError as error:  # a command that forgot to catch: still one line
         if _state["debug"]:
-            raise
+            traceback.print_exception(error, file=sys.stderr)
         print(f"lgp-mailer: error: {error}", file=sys.stderr)
         sys.exit(int(error.exit_code))
     except KeyboardInterrupt:
