@@ -180,6 +180,27 @@ class _RetriesPaced(RateLimiter):
         return self.limiter.acquire()
 
 
+def server_trouble(result: SendResult) -> bool:
+    """Does this undelivered message count towards the consecutive-failure stop?
+
+    Only trouble with the server or the account does: connection, TLS and AUTH
+    failures, 421, any refusal at MAIL FROM or DATA, and 5.7.x at RCPT.  A
+    refusal at RCPT with 5.1.x, 5.2.x or 4xx (or a plain 550 about the
+    mailbox) is about that one address: a sheet sorted by domain may hold a
+    few dead addresses together, and they must not halt the run.
+    """
+    if result.status == "sent":
+        return False
+    if result.phase != "rcpt" or result.code is None or result.code == 421:
+        return True
+    if 400 <= result.code < 500:
+        return False  # greylisting, a full mailbox: retried later for this address
+    enhanced = result.enhanced or ""
+    if enhanced.startswith(("5.1.", "5.2.")):
+        return False
+    return bool(enhanced) or result.status != "failed"  # no enhanced code: 'failed' means about the mailbox
+
+
 def transport_name(transport: Transport) -> str:
     settings = getattr(transport, "settings", None)
     return f"{settings.host}:{settings.port}" if settings is not None else "the server"
@@ -336,7 +357,11 @@ class _ParallelRun:
             if result.status == "fatal":
                 self._stop_with(f"{server} refused: {result.line or result.reply}")
                 return
-            self.consecutive = 0 if result.status == "sent" else self.consecutive + 1
+            if result.status == "sent":
+                self.consecutive = 0
+            elif server_trouble(result):
+                self.consecutive += 1
+            # else: one address refused at RCPT; recorded for it, and says nothing about the server
             if self.consecutive >= self.options.max_consecutive_failures:
                 self._stop_with(
                     f"{self.consecutive} messages in a row were not delivered (last: {result.line}); "
