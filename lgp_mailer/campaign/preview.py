@@ -16,6 +16,7 @@ from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.mail.build import Built, MessageFactory
+from lgp_mailer.storage import storage_error, writing
 from lgp_mailer.sheets.recipients import Finding, Recipient, RecipientSheet, load_recipients
 
 _OUR_FILES = re.compile(r"^\d{4}-[a-z0-9._-]+\.(eml|html)$")
@@ -93,6 +94,11 @@ def run_preview(
     # The shipped campaign may sit in a read-only site-packages: preview here instead.
     default = Path.cwd() / "preview" if campaign.shipped else campaign.preview_dir
     out = Path(out_dir or default or Path.cwd() / "preview")
+    with writing(out, "the preview folder"):  # a full or read-only disk: one line, exit 2
+        return _write_preview(campaign, event, kind, out, sheet, chosen, factory, now)
+
+
+def _write_preview(campaign, event, kind, out, sheet, chosen, factory, now) -> PreviewReport:
     _prepare(out)
     report = PreviewReport(campaign, event, kind, out, out / "index.html", findings=list(sheet.findings))
     for n, recipient in enumerate(chosen, start=1):
@@ -118,7 +124,9 @@ def _prepare(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create preview folder: {exc.strerror or exc}", file=out) from None
+        raise storage_error(exc, out, "the preview folder") or ConfigError(
+            f"cannot create preview folder: {exc.strerror or exc}", file=out
+        ) from None
     # Remove only our own earlier output, so a shorter list leaves no stale letters.
     for old in out.iterdir():
         if old.is_file() and _OUR_FILES.match(old.name):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import traceback
 from typing import Annotated
 
 import typer
@@ -40,9 +39,15 @@ def fail(error: LgpError) -> typer.Exit:
 
     ``--debug`` adds the traceback above the line; it never changes the exit code."""
     if debug_enabled():
-        traceback.print_exception(error, file=sys.stderr)
+        _print_traceback(error)
     typer.echo(f"lgp-mailer: error: {error}", err=True)
     return typer.Exit(int(error.exit_code))
+
+
+def _print_traceback(error: BaseException) -> None:
+    import traceback  # only for --debug
+
+    traceback.print_exception(error, file=sys.stderr)
 
 
 def _on_sigterm(signum, frame):  # pragma: no cover - exercised in subprocess tests
@@ -62,7 +67,7 @@ def main() -> None:
         app()
     except LgpError as error:  # a command that forgot to catch: still one line
         if _state["debug"]:
-            traceback.print_exception(error, file=sys.stderr)
+            _print_traceback(error)
         print(f"lgp-mailer: error: {error}", file=sys.stderr)
         sys.exit(int(error.exit_code))
     except KeyboardInterrupt:
