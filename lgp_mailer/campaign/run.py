@@ -64,6 +64,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import sys
 import threading
 import time
 from collections import deque
@@ -134,12 +135,31 @@ def default_render_processes() -> int:
     return max(0, min(3, (os.cpu_count() or 1) - 1))
 
 
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker without its leak warnings.
+
+    The pool's semaphores are registered with the tracker, a process of its
+    own.  A clean end (done, Ctrl-C, SIGTERM, an error) shuts the pool down
+    and unregisters them.  After a SIGKILL nobody can: the tracker then
+    removes them itself, as it should, but also prints "There appear to be 5
+    leaked semaphore objects" into the terminal or cron's mail, which reads
+    like a fault.  Its -W flags come from ``sys.warnoptions``.
+    """
+    from multiprocessing import resource_tracker
+
+    rule = "ignore::UserWarning:multiprocessing.resource_tracker"
+    if rule not in sys.warnoptions:
+        sys.warnoptions.append(rule)
+    resource_tracker.ensure_running()
+
+
 def _render_pool(session: SendSession, processes: int) -> ProcessPoolExecutor | None:
     factory = session.factory
     # Only the plain factory can be rebuilt in another process; anything else renders here.
     if processes <= 0 or type(factory) is not MessageFactory or "build" in vars(factory):
         return None
     context = multiprocessing.get_context("spawn")  # no fork of a process with threads; as on Windows
+    _quiet_resource_tracker()
     return ProcessPoolExecutor(
         processes,
         mp_context=context,
