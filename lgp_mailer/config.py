@@ -208,10 +208,10 @@ def _limits(table: object, err: Any) -> Limits:
     if table is None:
         return Limits()
     if not isinstance(table, dict):
-        raise err("limits", f"must be a table with some of: {', '.join(Limits.keys())}")
+        raise err("limits", f"must be a table with some of: {', '.join(Limits.toml_keys())}")
     for key, value in table.items():
-        if key not in Limits.keys():
-            raise err(f"limits.{key}", f"unknown key (expected one of: {', '.join(Limits.keys())})")
+        if key not in Limits.toml_keys():
+            raise err(f"limits.{key}", f"unknown key (expected one of: {', '.join(Limits.toml_keys())})")
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise err(f"limits.{key}", f"must be a positive whole number, not {value!r}")
     return Limits(**table)

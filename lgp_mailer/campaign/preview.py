@@ -16,8 +16,8 @@ from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.mail.build import Built, MessageFactory
-from lgp_mailer.storage import storage_error, writing
 from lgp_mailer.sheets.recipients import Finding, Recipient, RecipientSheet, load_recipients
+from lgp_mailer.storage import storage_error, writing
 
 _OUR_FILES = re.compile(r"^\d{4}-[a-z0-9._-]+\.(eml|html)$")
 

@@ -241,4 +241,6 @@ def fatal_is_usage() -> Iterator[None]:
         raise
 
 
-__all__ = ["OUTSTANDING", "SendHooks", "SendOutcome", "SendRequest", "exit_code", "fatal_is_usage", "proof_address", "send"]
+__all__ = [
+    "OUTSTANDING", "SendHooks", "SendOutcome", "SendRequest", "exit_code", "fatal_is_usage", "proof_address", "send"
+]

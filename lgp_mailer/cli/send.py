@@ -147,6 +147,7 @@ def outstanding_line(outstanding: dict[str, tuple[str, ...]], shown: int = 5) ->
     """``unknown 2 (a@x, b@y); deferred 7 (c@z, … and 6 more)``: cron's mail names them."""
     parts = []
     for status, addresses in outstanding.items():
-        names = ", ".join(addresses[:shown]) + (f", and {len(addresses) - shown} more" if len(addresses) > shown else "")
+        more = f", and {len(addresses) - shown} more" if len(addresses) > shown else ""
+        names = ", ".join(addresses[:shown]) + more
         parts.append(f"{status} {len(addresses)} ({names})")
     return "; ".join(parts)

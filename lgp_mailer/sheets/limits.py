@@ -46,7 +46,7 @@ class Limits:
     logo_bytes: int = 1 * MIB  # an image attached to every message
 
     @classmethod
-    def keys(cls) -> tuple[str, ...]:
+    def toml_keys(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
 
 
