@@ -215,9 +215,10 @@ class Ledger:
                 if self.conn.in_transaction:
                     with suppress(sqlite3.Error):  # a full disk may refuse even this; SQLite rolls back anyway
                         self.conn.execute("ROLLBACK")
-                fault = self._fault(error) if isinstance(error, sqlite3.Error) else None
-                if fault is not None:
-                    raise fault from error
+                if isinstance(error, sqlite3.Error):  # an I/O error too: one line, never a traceback
+                    raise self._fault(error) or LedgerError(
+                        f"cannot write the sent log: {error}", file=self.path
+                    ) from error
                 raise
 
     def _fault(self, error: sqlite3.Error) -> StorageError | None:
