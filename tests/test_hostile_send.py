@@ -7,7 +7,6 @@ Everything runs the CLI in-process against the real aiosmtpd server on
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -242,4 +241,3 @@ def test_next_hints_after_retry_failed_and_resend_unknown(smtp_server, tmp_path)
     assert not any("--resend-unknown" in line for line in next_lines), resent.stdout
     assert any("--retry-failed" in line for line in next_lines), resent.stdout
     assert camp.counts() == counts(sent=6, failed=1)
-    assert os.environ["LGP_MAILER_DB"]  # the isolated sent log, never the developer's
