@@ -31,12 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from lgp_mailer.errors import ConfigError
+from lgp_mailer.sheets.limits import Limits
 
 CAMPAIGN_FILE = "lgp-mailer.toml"
 _CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,99}$")
 _TOP_KEYS = {
     "campaign_id", "event", "recipients", "sheet", "templates", "preview_dir", "outbox_dir",
     "database", "sender", "columns", "smtp", "registrations", "registrations_max_age_hours", "dkim",
+    "limits",
 }
 _SENDER_KEYS = {"name", "email", "reply_to", "envelope", "logo", "unsubscribe", "unsubscribe_url", "list_id"}
 _LIST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,200}$")
@@ -99,6 +101,7 @@ class Campaign:
     registrations_path: Path | None = None
     registrations_max_age_hours: float = 12.0
     dkim: DkimSettings | None = None  # when the campaign signs its mail
+    limits: Limits = field(default_factory=Limits)  # sizes of sheets and attachments ([limits])
 
 
 @cache
@@ -164,6 +167,7 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
     assert campaign_id is not None
     if not _CAMPAIGN_ID.match(campaign_id):
         raise err("campaign_id", "use 3-100 letters, digits, '.', '_' or '-'")
+    limits = _limits(data.get("limits"), err)
     sender = _sender(data.get("sender"), err, rel)
     columns = data.get("columns") or {}
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
@@ -195,7 +199,22 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
         registrations_path=rel("registrations", data.get("registrations"), required=False),
         registrations_max_age_hours=float(max_age),
         dkim=dkim_settings(data.get("dkim"), root, err),
+        limits=limits,
     )
+
+
+def _limits(table: object, err: Any) -> Limits:
+    """``[limits]``: whole numbers that may only raise (or lower) the defaults of sheets/limits.py."""
+    if table is None:
+        return Limits()
+    if not isinstance(table, dict):
+        raise err("limits", f"must be a table with some of: {', '.join(Limits.toml_keys())}")
+    for key, value in table.items():
+        if key not in Limits.toml_keys():
+            raise err(f"limits.{key}", f"unknown key (expected one of: {', '.join(Limits.toml_keys())})")
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise err(f"limits.{key}", f"must be a positive whole number, not {value!r}")
+    return Limits(**table)
 
 
 def _sender(raw: Any, err, rel) -> Sender:

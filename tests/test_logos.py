@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from email import policy
@@ -90,10 +91,11 @@ def _campaign_with(tmp_path: Path, campaign, file: str, data: bytes | None = Non
 @pytest.mark.parametrize(
     ("file", "data", "message"),
     [
-        ("../kivul.png", None, "'../kivul.png' is outside the campaign folder"),
+        ("../kivul.png", None, "kivul.png is outside the campaign folder"),
         ("logos/nincs.png", None, "logo file not found"),
-        ("logos/szoveg.png", b"not an image at all", "'logos/szoveg.png' is not a PNG, JPEG or GIF image"),
-        ("logos/nagy.png", PNG + b"\0" * 200_000, "'logos/nagy.png' is 195 KiB; a logo may have at most 100 KiB"),
+        ("logos/szoveg.png", b"not an image at all", "szoveg.png is not a PNG, JPEG or GIF image"),
+        ("logos/nagy.png", PNG + b"\0" * 200_000,
+         f"nagy.png is {len(PNG) + 200_000:,} bytes, over the limit of 102,400 (a supporter's logo)"),
     ],
 )
 def test_bad_logos_are_one_clear_error(tmp_path, campaign, file, data, message):
@@ -112,7 +114,8 @@ def test_a_symlink_out_of_the_campaign_folder_is_refused(tmp_path, campaign):
     chosen, event = _campaign_with(tmp_path, campaign, "logos/link.png")
     (chosen.root / "logos").mkdir()
     (chosen.root / "logos" / "link.png").symlink_to(secret)
-    with pytest.raises(EventError, match=r"'logos/link\.png' is outside the campaign folder"):
+    # The message names where the link really points: that is what is being refused.
+    with pytest.raises(EventError, match=f"{re.escape(str(secret))} is outside the campaign folder"):
         MessageFactory(chosen, event)
 
 

@@ -162,7 +162,8 @@ def test_html_autoescapes_sheet_values(factory):
 def test_logo_goes_inline_through_multipart_related(tmp_path, campaign):
     logo = tmp_path / "logo.png"
     logo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
-    with_logo = dataclasses.replace(campaign, sender=dataclasses.replace(campaign.sender, logo=logo))
+    # Only an image inside the campaign folder may be attached (issue 15): the folder is tmp_path here.
+    with_logo = dataclasses.replace(campaign, root=tmp_path, sender=dataclasses.replace(campaign.sender, logo=logo))
     msg = parse(MessageFactory(with_logo, without_logos(campaign.event_path)).build(MAYOR, now=NOW).as_bytes())
     letter, calendar = msg.iter_parts()
     assert calendar.get_content_type() == "text/calendar"

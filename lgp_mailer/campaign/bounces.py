@@ -17,11 +17,13 @@ and sorts every message into one of:
     auto-replied``, ``X-Autoreply``, "Automatikus válasz", "Házon kívül"…).
     Never suppresses anything: the mayor is on holiday, not gone.
 ``unsubscribe``
-    a person asking to be left out (subject or own words "leiratkozás",
-    "unsubscribe"…, quoted text ignored): the sender is suppressed with
-    source ``unsubscribe``.
+    a person asking to be left out, by the documented rule of
+    ``unsubscribe.py`` (a stem such as "leiratkoz" in the subject or the first
+    3 lines of their own words, a short reply, no word of attendance or
+    negation): the sender is suppressed with source ``unsubscribe``.
 ``other``
-    everything else, listed for a person to read.
+    everything else, listed for a person to read; this includes replies that
+    mention unsubscribing but fail the rule: they never suppress.
 
 ``export_corrections`` writes the sheet staff phone municipalities from.
 """
@@ -40,6 +42,7 @@ from email.header import decode_header, make_header
 from email.parser import HeaderParser
 from pathlib import Path
 
+from lgp_mailer.campaign import unsubscribe
 from lgp_mailer.campaign.mailboxes import MailboxError
 from lgp_mailer.ledger.store import BOUNCEABLE, Ledger, LedgerRow
 from lgp_mailer.sheets.cells import AddressError, normalise_address
@@ -54,20 +57,6 @@ _AUTO_SUBJECT = re.compile(
     r"|autoreply|abwesenheitsnotiz|automatische\s+antwort|r[ée]ponse\s+automatique",
     re.IGNORECASE,
 )
-_UNSUBSCRIBE_SUBJECT = re.compile(
-    r"^\s*(?:(?:re|vá|va|fw|fwd|tov)\s*:\s*)*(?:unsubscribe|leiratkoz(?:ás|as|om|ni|ok)\b)", re.IGNORECASE
-)
-_UNSUBSCRIBE_BODY = re.compile(
-    r"\bunsubscribe\b|\bleiratkoz(?:ás|as|om|ni|nék|nánk|unk|ok)\b"
-    r"|t[öo]r[öo]lj[eé]nek\b.{0,40}\b(?:list|c[íi]mlist|levelez)",
-    re.IGNORECASE | re.DOTALL,
-)
-# Where quoted text starts in a reply (Outlook, Gmail, Thunderbird; English and Hungarian).
-_QUOTE_START = re.compile(
-    r"^\s*(?:-{2,}\s*(?:original message|eredeti üzenet|forwarded message|továbbított üzenet)"
-    r"|(?:from|feladó|from:)\s*:|on .{0,200} wrote:$|.{0,200} (?:írta|ezt írta)\s*:?$)",
-    re.IGNORECASE,
-)
 _MAIL_SYSTEM = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.IGNORECASE)
 _DAEMON = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|noreply|no-reply)@", re.IGNORECASE)
 _CODE = re.compile(r"\b([45]\d\d)\b")
@@ -77,7 +66,7 @@ _MSGID_LINE = re.compile(r"^Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULT
 _STATUS_WORDS = {
     "5.1.1": "no such mailbox",
     "5.1.2": "no such domain",
-    "5.1.10": "the domain accepts no mail (null MX)",
+    "5.1.10": "recipient not found (Exchange)",
     "5.2.1": "mailbox disabled",
     "5.2.2": "mailbox full",
     "5.4.4": "no mail server for the domain",
@@ -142,9 +131,11 @@ def classify(msg: email.message.Message) -> Verdict:
         return verdict(TEMPORARY, "delivery delayed", _failures(msg, temporary, subject))
     if auto:
         return verdict(AUTO_REPLY, auto, mid=original or _replied_to(msg))
-    why = _unsubscribe_mark(msg, subject, sender)
-    if why:
+    judged, why = _unsubscribe_mark(msg, subject, sender)
+    if judged == unsubscribe.UNSUBSCRIBE:
         return verdict(UNSUBSCRIBE, why, mid=_replied_to(msg))
+    if judged == unsubscribe.REVIEW:  # a person reads it; it never suppresses on its own
+        return verdict(OTHER, f"may ask to unsubscribe ({why}): read it", mid=_replied_to(msg))
     return verdict(OTHER, "not a bounce, auto-reply or unsubscribe request", mid=_replied_to(msg))
 
 
@@ -163,27 +154,19 @@ def _auto_reply_mark(msg: email.message.Message, subject: str) -> str:
     return f"subject {found.group(0)!r}" if found else ""
 
 
-def _unsubscribe_mark(msg: email.message.Message, subject: str, sender: str) -> str:
+def _unsubscribe_mark(msg: email.message.Message, subject: str, sender: str) -> tuple[str, str]:
+    """The rule of ``unsubscribe.py``: (UNSUBSCRIBE or REVIEW or "", why)."""
     submitted = str(msg.get("Auto-Submitted", "no")).strip().lower()
     if submitted not in ("", "no") or not sender or _DAEMON.match(sender):
-        return ""  # machines do not ask to be left out
-    if _UNSUBSCRIBE_SUBJECT.search(subject):
-        return f"subject {subject!r}"
-    own = _own_words(msg)
-    found = _UNSUBSCRIBE_BODY.search(own)
-    return f"body {found.group(0)!r}" if found else ""
+        return "", ""  # machines do not ask to be left out
+    return unsubscribe.judge(subject, _plain_text(msg))
 
 
-def _own_words(msg: email.message.Message, limit: int = 2000) -> str:
-    """The sender's own text: the first text/plain part up to the quoted message."""
+def _plain_text(msg: email.message.Message, limit: int = 20_000) -> str:
+    """The first text/plain part (quoted text included: ``unsubscribe.own_text`` strips it)."""
     for part in _own_parts(msg):
         if part.get_content_type() == "text/plain":
-            lines = []
-            for line in _text(part).splitlines():
-                if line.lstrip().startswith(">") or _QUOTE_START.match(line):
-                    break
-                lines.append(line)
-            return "\n".join(lines)[:limit]
+            return _text(part)[:limit]
     return ""
 
 

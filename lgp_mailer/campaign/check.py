@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ExitCode, LgpError
+from lgp_mailer.sheets.limits import DEFAULT, Limits
 from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding, Recipient, RecipientSheet, load_recipients
 
 SALUTATION_KINDS = ("female", "male", "neutral", "explicit")
@@ -68,9 +69,10 @@ def check_file(
     sheet: str | None = None,
     columns: dict[str, str] | None = None,
     render_one: RenderOne | None = None,
+    limits: Limits = DEFAULT,
 ) -> CheckReport:
     """Load and check in one call; RecipientsError (exit 2) when the file is unusable."""
-    return check_recipients(load_recipients(path, sheet=sheet, columns=columns), render_one=render_one)
+    return check_recipients(load_recipients(path, sheet=sheet, columns=columns, limits=limits), render_one=render_one)
 
 
 def _render_all(sheet: RecipientSheet, render_one: RenderOne) -> list[Finding]:
@@ -161,12 +163,22 @@ def check_campaign(campaign: Campaign, kind: str = "invitation") -> CheckReport:
     The event is loaded first, so a broken event file is an error (exit 2), not a row.
     """
     from lgp_mailer.event import load_event
+    from lgp_mailer.mail.attachments import checked_image
     from lgp_mailer.mail.build import MessageFactory
 
+    setting_problems: list[Finding] = []
+    if campaign.sender.logo is not None:
+        try:
+            checked_image(campaign.sender.logo, campaign.root, campaign.limits.logo_bytes, key="sender.logo")
+        except LgpError as error:  # a problem of the campaign, reported like a row's; rendered without it
+            setting_problems.append(Finding(PROBLEM, error.message, str(campaign.config_file), None, None,
+                                            "sender.logo", str(campaign.sender.logo)))
+            campaign = replace(campaign, sender=replace(campaign.sender, logo=None))
     factory = MessageFactory(campaign, load_event(campaign.event_path), kind)
 
     def render_one(recipient: Recipient) -> None:
         factory.build(recipient)
 
-    return check_file(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None,
-                      render_one=render_one)
+    report = check_file(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None,
+                        render_one=render_one, limits=campaign.limits)
+    return replace(report, findings=(*setting_problems, *report.findings))

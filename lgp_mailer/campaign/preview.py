@@ -21,6 +21,7 @@ from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.mail.build import Built, MessageFactory
 from lgp_mailer.sheets.recipients import Finding, Recipient, RecipientSheet, load_recipients
+from lgp_mailer.storage import storage_error, writing
 
 _OUR_FILES = re.compile(r"^\d{4}-[a-z0-9._-]+\.(eml|html)$")
 
@@ -65,7 +66,9 @@ class PreviewReport:
 
 def load_inputs(campaign: Campaign) -> tuple[Event, RecipientSheet]:
     event = load_event(campaign.event_path)
-    sheet = load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None)
+    sheet = load_recipients(
+        campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None, limits=campaign.limits
+    )
     return event, sheet
 
 
@@ -95,6 +98,11 @@ def run_preview(
     # The shipped campaign may sit in a read-only site-packages: preview here instead.
     default = Path.cwd() / "preview" if campaign.shipped else campaign.preview_dir
     out = Path(out_dir or default or Path.cwd() / "preview")
+    with writing(out, "the preview folder"):  # a full or read-only disk: one line, exit 2
+        return _write_preview(campaign, event, kind, out, sheet, chosen, factory, now)
+
+
+def _write_preview(campaign, event, kind, out, sheet, chosen, factory, now) -> PreviewReport:
     _prepare(out)
     report = PreviewReport(campaign, event, kind, out, out / "index.html", findings=list(sheet.findings))
     # Match findings over the whole sheet: with --limit, another row's warning is no sheet-wide note.
@@ -127,7 +135,9 @@ def _prepare(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create preview folder: {exc.strerror or exc}", file=out) from None
+        raise storage_error(exc, out, "the preview folder") or ConfigError(
+            f"cannot create preview folder: {exc.strerror or exc}", file=out
+        ) from None
     # Remove only our own earlier output, so a shorter list leaves no stale letters.
     for old in out.iterdir():
         if old.is_file() and _OUR_FILES.match(old.name):

@@ -125,8 +125,10 @@ def targets(
             file=campaign.config_file,
             key="registrations",
         )
-    invited = load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None)
-    regs = load_registrations(path)
+    invited = load_recipients(
+        campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None, limits=campaign.limits
+    )
+    regs = load_registrations(path, limits=campaign.limits)
     report = match_registrations(regs, invited.recipients)
     lines = format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours)
     if day_before:

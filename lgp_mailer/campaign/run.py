@@ -64,6 +64,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import sys
 import threading
 import time
 from collections import deque
@@ -134,12 +135,31 @@ def default_render_processes() -> int:
     return max(0, min(3, (os.cpu_count() or 1) - 1))
 
 
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker without its leak warnings.
+
+    The pool's semaphores are registered with the tracker, a process of its
+    own.  A clean end (done, Ctrl-C, SIGTERM, an error) shuts the pool down
+    and unregisters them.  After a SIGKILL nobody can: the tracker then
+    removes them itself, as it should, but also prints "There appear to be 5
+    leaked semaphore objects" into the terminal or cron's mail, which reads
+    like a fault.  Its -W flags come from ``sys.warnoptions``.
+    """
+    from multiprocessing import resource_tracker
+
+    rule = "ignore::UserWarning:multiprocessing.resource_tracker"
+    if rule not in sys.warnoptions:
+        sys.warnoptions.append(rule)
+    resource_tracker.ensure_running()
+
+
 def _render_pool(session: SendSession, processes: int) -> ProcessPoolExecutor | None:
     factory = session.factory
     # Only the plain factory can be rebuilt in another process; anything else renders here.
     if processes <= 0 or type(factory) is not MessageFactory or "build" in vars(factory):
         return None
     context = multiprocessing.get_context("spawn")  # no fork of a process with threads; as on Windows
+    _quiet_resource_tracker()
     return ProcessPoolExecutor(
         processes,
         mp_context=context,
@@ -178,6 +198,27 @@ class _RetriesPaced(RateLimiter):
             self.first = False
             return 0.0
         return self.limiter.acquire()
+
+
+def server_trouble(result: SendResult) -> bool:
+    """Does this undelivered message count towards the consecutive-failure stop?
+
+    Only trouble with the server or the account does: connection, TLS and AUTH
+    failures, 421, any refusal at MAIL FROM or DATA, and 5.7.x at RCPT.  A
+    refusal at RCPT with 5.1.x, 5.2.x or 4xx (or a plain 550 about the
+    mailbox) is about that one address: a sheet sorted by domain may hold a
+    few dead addresses together, and they must not halt the run.
+    """
+    if result.status == "sent":
+        return False
+    if result.phase != "rcpt" or result.code is None or result.code == 421:
+        return True
+    if 400 <= result.code < 500:
+        return False  # greylisting, a full mailbox: retried later for this address
+    enhanced = result.enhanced or ""
+    if enhanced.startswith(("5.1.", "5.2.")):
+        return False
+    return bool(enhanced) or result.status != "failed"  # no enhanced code: 'failed' means about the mailbox
 
 
 def transport_name(transport: Transport) -> str:
@@ -336,7 +377,11 @@ class _ParallelRun:
             if result.status == "fatal":
                 self._stop_with(f"{server} refused: {result.line or result.reply}")
                 return
-            self.consecutive = 0 if result.status == "sent" else self.consecutive + 1
+            if result.status == "sent":
+                self.consecutive = 0
+            elif server_trouble(result):
+                self.consecutive += 1
+            # else: one address refused at RCPT; recorded for it, and says nothing about the server
             if self.consecutive >= self.options.max_consecutive_failures:
                 self._stop_with(
                     f"{self.consecutive} messages in a row were not delivered (last: {result.line}); "

@@ -27,7 +27,7 @@ from lgp_mailer.campaign.session import Progress, SendOptions, SendReport, SendS
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, ExitCode, SmtpError
 from lgp_mailer.event import Event
-from lgp_mailer.ledger.store import LedgerRow, open_campaign_ledger
+from lgp_mailer.ledger.store import Ledger, LedgerRow, open_campaign_ledger
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.smtp.credentials import Secret, get_secret
 from lgp_mailer.smtp.settings import SmtpSettings, campaign_run_settings, campaign_smtp_settings
@@ -65,6 +65,8 @@ class SendOutcome:
     written: list[Path] = field(default_factory=list)  # a dry run's files
     outbox: Path | None = None
     proof: tuple[Recipient, str, SendResult] | None = None  # whose message, to whom, the answer
+    # After a run: this campaign kind's rows that still need a decision or a retry, by status.
+    outstanding: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class SendHooks(Protocol):
@@ -124,7 +126,9 @@ def send(
             due = session.due(options)
             if not due:
                 hooks.nothing_due(session, options, settings)
-                return SendOutcome("nothing_due", recovered=session.recovered)
+                return SendOutcome(
+                    "nothing_due", recovered=session.recovered, outstanding=_outstanding(ledger, campaign, request)
+                )
             going = due if request.batch is None else due[: request.batch]
             hooks.plan(session, options, settings, due)
             # Every message of this run renders before the first is sent: a
@@ -147,9 +151,22 @@ def send(
             finally:
                 getattr(progress, "close", lambda: None)()
             hooks.summary(session, report, options)
-            return SendOutcome("sent", report=report, recovered=session.recovered)
+            return SendOutcome(
+                "sent", report=report, recovered=session.recovered, outstanding=_outstanding(ledger, campaign, request)
+            )
     finally:
         ledger.close()
+
+
+OUTSTANDING = ("unknown", "deferred")  # left by any run; 'failed' counts only when this run made it
+
+
+def _outstanding(ledger: Ledger, campaign: Campaign, request: SendRequest) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for row in ledger.rows(campaign.campaign_id, request.kind):
+        if row.status in OUTSTANDING:
+            found.setdefault(row.status, []).append(row.address)
+    return {status: tuple(found[status]) for status in OUTSTANDING if status in found}
 
 
 def exit_code(outcome: SendOutcome, interrupted_code: ExitCode = ExitCode.INTERRUPTED) -> ExitCode:
@@ -159,12 +176,14 @@ def exit_code(outcome: SendOutcome, interrupted_code: ExitCode = ExitCode.INTERR
     if outcome.mode == "dry_run":
         return ExitCode.OK if outcome.written else ExitCode.NOTHING_DUE
     if outcome.mode == "nothing_due":
-        # A crash's in-flight messages need a decision: that is a problem, not "nothing due".
-        return ExitCode.PROBLEMS if outcome.recovered else ExitCode.NOTHING_DUE
+        # Messages whose outcome is unknown (a crash's, now or earlier) need a decision:
+        # that is a problem, not "nothing due" (precedence 1 > 3).
+        return ExitCode.PROBLEMS if outcome.recovered or outcome.outstanding else ExitCode.NOTHING_DUE
     assert outcome.report is not None
     if outcome.report.interrupted:
         return interrupted_code
-    return ExitCode.PROBLEMS if outcome.report.problems else ExitCode.OK
+    # This run's own failures, or unknown/deferred rows of this campaign kind from any run.
+    return ExitCode.PROBLEMS if outcome.report.problems or outcome.outstanding else ExitCode.OK
 
 
 def _options(campaign: Campaign, request: SendRequest, settings: SmtpSettings) -> SendOptions:
@@ -222,4 +241,6 @@ def fatal_is_usage() -> Iterator[None]:
         raise
 
 
-__all__ = ["SendHooks", "SendOutcome", "SendRequest", "exit_code", "fatal_is_usage", "proof_address", "send"]
+__all__ = [
+    "OUTSTANDING", "SendHooks", "SendOutcome", "SendRequest", "exit_code", "fatal_is_usage", "proof_address", "send"
+]

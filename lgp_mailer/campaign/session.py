@@ -28,6 +28,7 @@ from lgp_mailer.ledger.runlock import RunLock
 from lgp_mailer.ledger.store import Entry, Ledger, LedgerRow, due_statuses
 from lgp_mailer.smtp.pacing import DailyQuota, RetryPolicy
 from lgp_mailer.smtp.transport import SendResult, Transport
+from lgp_mailer.storage import writing
 
 DAY = dt.timedelta(days=1)
 
@@ -215,6 +216,10 @@ class SendSession:
 
     def dry_run(self, outbox: Path, options: SendOptions) -> list[Path]:
         """Everything but SMTP and the ledger's statuses: the due messages as .eml files."""
+        with writing(outbox, "the outbox"):  # a full or read-only disk: one line, exit 2
+            return self._write_outbox(outbox, options)
+
+    def _write_outbox(self, outbox: Path, options: SendOptions) -> list[Path]:
         outbox.mkdir(parents=True, exist_ok=True)
         for old in outbox.glob("[0-9][0-9][0-9][0-9]-*.eml"):  # our earlier dry run: no stale letters
             old.unlink()

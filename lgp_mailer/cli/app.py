@@ -35,11 +35,19 @@ def _global_options(
 
 
 def fail(error: LgpError) -> typer.Exit:
-    """Print the error's one line on stderr and return the Exit to raise."""
+    """Print the error's one line on stderr and return the Exit to raise.
+
+    ``--debug`` adds the traceback above the line; it never changes the exit code."""
     if debug_enabled():
-        raise error
+        _print_traceback(error)
     typer.echo(f"lgp-mailer: error: {error}", err=True)
     return typer.Exit(int(error.exit_code))
+
+
+def _print_traceback(error: BaseException) -> None:
+    import traceback  # only for --debug
+
+    traceback.print_exception(error, file=sys.stderr)
 
 
 def _on_sigterm(signum, frame):  # pragma: no cover - exercised in subprocess tests
@@ -59,7 +67,7 @@ def main() -> None:
         app()
     except LgpError as error:  # a command that forgot to catch: still one line
         if _state["debug"]:
-            raise
+            _print_traceback(error)
         print(f"lgp-mailer: error: {error}", file=sys.stderr)
         sys.exit(int(error.exit_code))
     except KeyboardInterrupt:

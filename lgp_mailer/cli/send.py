@@ -137,4 +137,17 @@ def run_send(
             f"Dry run: {len(outcome.written)} message(s) written to {outcome.outbox}; nothing sent, "
             "no message marked as sent."
         )
-    return core.exit_code(outcome, hooks.stop_code)
+    code = core.exit_code(outcome, hooks.stop_code)
+    if code == ExitCode.PROBLEMS and outcome.outstanding:
+        typer.echo(f"Outstanding: {outstanding_line(outcome.outstanding)}", err=True)
+    return code
+
+
+def outstanding_line(outstanding: dict[str, tuple[str, ...]], shown: int = 5) -> str:
+    """``unknown 2 (a@x, b@y); deferred 7 (c@z, … and 6 more)``: cron's mail names them."""
+    parts = []
+    for status, addresses in outstanding.items():
+        more = f", and {len(addresses) - shown} more" if len(addresses) > shown else ""
+        names = ", ".join(addresses[:shown]) + more
+        parts.append(f"{status} {len(addresses)} ({names})")
+    return "; ".join(parts)

@@ -25,13 +25,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lgp_mailer.errors import LedgerError
+from lgp_mailer.errors import LedgerError, LgpError
 from lgp_mailer.ledger import migrations
+from lgp_mailer.storage import StorageError, storage_error
 
 STATUSES = ("pending", "sending", "sent", "deferred", "failed", "unknown", "invalid", "suppressed")
 # Outcomes ``record`` accepts for a claimed row.  ``pending`` gives a row back
@@ -204,14 +205,25 @@ class Ledger:
             try:
                 self.conn.execute(f"BEGIN {mode}")
             except sqlite3.Error as error:
-                raise LedgerError(f"cannot start a transaction: {error}", file=self.path) from error
+                raise self._fault(error) or LedgerError(
+                    f"cannot start a transaction: {error}", file=self.path
+                ) from error
             try:
                 yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
                 self.conn.execute("COMMIT")
+            except BaseException as error:
+                if self.conn.in_transaction:
+                    with suppress(sqlite3.Error):  # a full disk may refuse even this; SQLite rolls back anyway
+                        self.conn.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):  # an I/O error too: one line, never a traceback
+                    raise self._fault(error) or LedgerError(
+                        f"cannot write the sent log: {error}", file=self.path
+                    ) from error
+                raise
+
+    def _fault(self, error: sqlite3.Error) -> StorageError | None:
+        """A full or read-only disk as one line (exit 2); the row in flight stays 'sending'."""
+        return storage_error(error, self.path, "the sent log")
 
     def close(self) -> None:
         with self._mutex:
@@ -695,10 +707,12 @@ def _open_ledger(path: Path, clock: Callable[[], datetime]) -> Ledger:
         conn.execute("PRAGMA synchronous = FULL")
         ledger = Ledger(conn, path, clock)
         migrate(ledger)
-    except (sqlite3.Error, OSError, LedgerError) as error:
+    except (sqlite3.Error, OSError, LgpError) as error:
         if conn is not None:
             conn.close()  # Windows cannot move or delete an open database
-        if isinstance(error, LedgerError):
+        if isinstance(error, LgpError):
             raise
-        raise LedgerError(f"cannot open the sent log: {error}", file=path) from error
+        raise storage_error(error, path, "the sent log") or LedgerError(
+            f"cannot open the sent log: {error}", file=path
+        ) from error
     return ledger

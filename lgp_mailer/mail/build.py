@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from lgp_mailer import kinds
+from lgp_mailer.mail.attachments import checked_image
 from lgp_mailer.mail.mime import Envelope, compose_fast, message_id, to_bytes
 from lgp_mailer.config import Campaign
 from lgp_mailer.mail.dkim import DkimSigner
@@ -53,6 +54,9 @@ class MessageFactory:
         self.campaign = campaign
         self.event = event
         self.kind = kind
+        if campaign.sender.logo is not None:  # a setting must not attach any file it names
+            checked_image(campaign.sender.logo, campaign.root, campaign.limits.logo_bytes, key="sender.logo",
+                          config=campaign.config_file)
         declared = kinds.get(kind)
         self.renderer = renderer or Renderer(campaign.template_dirs, kind)
         self.signer = DkimSigner(campaign.dkim) if campaign.dkim is not None else None

@@ -14,24 +14,11 @@ from pathlib import Path
 
 from lgp_mailer.errors import EventError
 from lgp_mailer.event import Event
+from lgp_mailer.mail.attachments import checked_image
 from lgp_mailer.mail.mime import InlineImage
 
 MAX_BYTES = 100 * 1024  # per logo
 MAX_LOGOS = 12
-_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"\xff\xd8\xff", "jpeg"),
-    (b"GIF87a", "gif"),
-    (b"GIF89a", "gif"),
-)
-
-
-def image_subtype(data: bytes) -> str | None:
-    """``png``, ``jpeg`` or ``gif`` from the file's first bytes; None for anything else."""
-    for magic, subtype in _MAGIC:
-        if data.startswith(magic):
-            return subtype
-    return None
 
 
 def supporter_logos(event: Event, campaign_root: Path) -> tuple[InlineImage, ...]:
@@ -47,17 +34,11 @@ def supporter_logos(event: Event, campaign_root: Path) -> tuple[InlineImage, ...
         def error(message: str, key: str = key) -> EventError:
             return EventError(message, file=event.path, key=key)
 
-        path = (root / logo.file).resolve()
-        if not path.is_relative_to(root):
-            raise error(f"{logo.file!r} is outside the campaign folder {root}: copy the logo into it")
-        if not path.is_file():
+        path = root / logo.file
+        if not path.resolve().is_file() and path.resolve().is_relative_to(root):
             raise error(f"logo file not found: {path}")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise error(f"{logo.file!r} is {size // 1024} KiB; a logo may have at most {MAX_BYTES // 1024} KiB")
-        data = path.read_bytes()
-        subtype = image_subtype(data)
-        if subtype is None:
-            raise error(f"{logo.file!r} is not a PNG, JPEG or GIF image")
+        subtype = checked_image(path, root, MAX_BYTES, key=key, config=event.path,
+                                limit_name="a supporter's logo", error=EventError)
+        data = path.resolve().read_bytes()
         images.append(InlineImage(f"tamogato-{number}.lgp-mailer", data, subtype, path.name, logo.alt))
     return tuple(images)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
+from lgp_mailer.sheets import limits as _limits
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 TEXT_SUFFIXES = (".csv", ".txt")
@@ -61,19 +62,32 @@ class RawSheet:
 
 
 @contextlib.contextmanager
-def open_sheets(path: Path, sheet: str | None = None) -> Iterator[list[RawSheet]]:
+def open_sheets(
+    path: Path, sheet: str | None = None, limits: _limits.Limits = _limits.DEFAULT
+) -> Iterator[list[RawSheet]]:
     """The selected sheets of ``path``: the first non-empty one, ``sheet`` by
-    name, or every sheet when ``sheet == "all"``.  Closes the file afterwards."""
+    name, or every sheet when ``sheet == "all"``.  Closes the file afterwards.
+    Sizes are checked against ``limits`` before parsing and while reading."""
     try:
         kind = file_kind(path)
         if kind == "text":
-            yield [_text_sheet(path)]
+            _limits.check_csv_file(path, limits)
+            yield _bounded(path, [_text_sheet(path, limits)], limits)
             return
+        if kind in ("xlsx", "ods"):
+            _limits.check_zip(path, limits)
         reader = {"xlsx": _xlsx_sheets, "xls": _xls_sheets, "ods": _ods_sheets}[kind]
         with reader(path) as sheets:
-            yield _select(path, sheets, sheet)
+            bounded = [(name, _limits.check_rows(path, name, rows, limits)) for name, rows in sheets]
+            yield _select(path, bounded, sheet)
     except OSError as error:  # e.g. no permission, or a network drive gone away
         raise RecipientsError(f"cannot read the file ({error.strerror or error})", file=path) from None
+
+
+def _bounded(path: Path, sheets: list[RawSheet], limits: _limits.Limits) -> list[RawSheet]:
+    for raw in sheets:
+        raw.rows = _limits.check_rows(path, raw.name, raw.rows, limits)
+    return sheets
 
 
 def file_kind(path: Path) -> str:
@@ -104,7 +118,8 @@ def _zip_kind(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-            if "mimetype" in names and archive.read("mimetype").strip() == _ODS_MIMETYPE:
+            small = "mimetype" in names and archive.getinfo("mimetype").file_size < 100  # not a bomb's member
+            if small and archive.read("mimetype").strip() == _ODS_MIMETYPE:
                 return "ods"
     except (zipfile.BadZipFile, OSError) as error:
         raise RecipientsError(f"not a workbook: damaged zip data ({error})", file=path) from None
@@ -357,15 +372,15 @@ def sniff_delimiter(sample: str) -> str:
     return best if counts[best] else (sniffed or ";")
 
 
-def _text_sheet(path: Path) -> RawSheet:
+def _text_sheet(path: Path, limits: _limits.Limits = _limits.DEFAULT) -> RawSheet:
     encoding = detect_encoding(path)
     with path.open(encoding=encoding, errors="replace", newline="") as stream:
         sample = stream.read(64 * 1024)
     delimiter = sniff_delimiter(sample.rpartition("\n")[0] or sample)
-    return RawSheet(None, _csv_rows(path, encoding, delimiter), encoding)
+    return RawSheet(None, _csv_rows(path, encoding, delimiter, limits), encoding)
 
 
-def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[RawRow]:
+def _csv_rows(path: Path, encoding: str, delimiter: str, limits: _limits.Limits = _limits.DEFAULT) -> Iterator[RawRow]:
     with path.open(encoding=encoding, newline="") as stream:
         reader = csv.reader(stream, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
         number = 0
@@ -373,6 +388,8 @@ def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[RawRow]:
             for number, cells in enumerate(reader, start=1):
                 yield RawRow(number, tuple(cells), _NO_FORMULAS)
         except csv.Error as error:
+            if too_long := _limits.csv_cell_error(path, number + 1, error, limits):
+                raise too_long from None
             raise RecipientsError(f"broken CSV ({error}); check for an unclosed quote", file=path, row=number + 1) from None
         except UnicodeDecodeError as error:
             raise RecipientsError(

@@ -30,6 +30,7 @@ from lgp_mailer.sheets.cells import (
     split_addresses,
 )
 from lgp_mailer.sheets.headers import Header, check_mapping, find_header
+from lgp_mailer.sheets.limits import DEFAULT, Limits
 from lgp_mailer.sheets.readers import ALL_SHEETS, RawRow, RawSheet, open_sheets
 
 PROBLEM, WARNING = "problem", "warning"
@@ -103,7 +104,7 @@ class RecipientSheet:
 
 
 def load_recipients(
-    path: Path | str, *, sheet: str | None = None, columns: dict[str, str] | None = None
+    path: Path | str, *, sheet: str | None = None, columns: dict[str, str] | None = None, limits: Limits = DEFAULT
 ) -> RecipientSheet:
     """Read ``path`` (.xlsx, .xlsm, .xls, .ods, .csv, .txt) into recipients and findings.
 
@@ -120,7 +121,7 @@ def load_recipients(
     merger = _Merger(str(path))
     read: list[str] = []
     encoding = None
-    with open_sheets(path, sheet) as sheets:
+    with open_sheets(path, sheet, limits) as sheets:
         for raw in sheets:
             encoding = raw.encoding
             if _read_sheet(path, raw, mapping, merger, every=every):

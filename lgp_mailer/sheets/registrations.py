@@ -31,6 +31,7 @@ from lgp_mailer.sheets.cells import (
 )
 from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding
 from lgp_mailer.sheets.headers import Header, alias_keys, check_mapping, find_header
+from lgp_mailer.sheets.limits import DEFAULT, Limits
 from lgp_mailer.sheets.readers import ALL_SHEETS, RawRow, RawSheet, open_sheets
 
 FIELDS = ("timestamp", "email", "name", "municipality", "role")
@@ -98,7 +99,7 @@ class _Answer:
 
 
 def load_registrations(
-    path: Path | str, *, columns: dict[str, str] | None = None, sheet: str | None = None
+    path: Path | str, *, columns: dict[str, str] | None = None, sheet: str | None = None, limits: Limits = DEFAULT
 ) -> RegistrationList:
     """Read a registration export (.csv, .txt, .xlsx, .xlsm, .xls, .ods).
 
@@ -112,7 +113,7 @@ def load_registrations(
     mapping = check_mapping(columns, FIELDS)
     every = sheet is not None and sheet.strip().lower() == ALL_SHEETS
     reader = _Reader(str(path))
-    with open_sheets(path, sheet) as sheets:
+    with open_sheets(path, sheet, limits) as sheets:
         # Before reading: the age then never claims the data is newer than it is.
         mtime = path.stat().st_mtime
         for raw in sheets:
@@ -167,17 +168,22 @@ class _Reader:
             self.note(PROBLEM, "a formula instead of an address", sheet, row.number, email.header, row.formulas[email.index])
             return
         raw = _cell(header, row, "email")
-        candidates = split_addresses(raw)
-        if not candidates:
+        if not split_addresses(raw):
             self.note(PROBLEM, "no e-mail address", sheet, row.number, email.header, clean_text(raw))
-        for candidate in candidates:
-            try:
-                address = normalise_address(candidate)
-            except AddressError as error:
-                self.note(PROBLEM, str(error), sheet, row.number, email.header, candidate)
-                continue
-            order = len(self.answers)
-            self.answers.append(_Answer(order, address.send, address.key, values, stamp, row.number, sheet))
+            return
+        candidate = single_address(raw)
+        if candidate is None:
+            # A public form: "a@x, victim@y" must not send the join link to victim@y.
+            self.note(PROBLEM, "one registration, one address: give a bare address or one 'Name <address>'; "
+                      "not mailed", sheet, row.number, email.header, clean_text(raw))
+            return
+        try:
+            address = normalise_address(candidate)
+        except AddressError as error:
+            self.note(PROBLEM, str(error), sheet, row.number, email.header, candidate)
+            return
+        order = len(self.answers)
+        self.answers.append(_Answer(order, address.send, address.key, values, stamp, row.number, sheet))
 
     def _text(self, sheet: str | None, header: Header, row: RawRow, name: str) -> str:
         text = clean_field(_cell(header, row, name))
@@ -230,6 +236,24 @@ def _registrant(answer: _Answer, when: dt.datetime | None) -> Registrant:
         row=answer.row,
         sheet=answer.sheet,
     )
+
+
+_BARE = re.compile(r"^(?:mailto:\s*)?([^\s<>,;\"]*@[^\s<>,;\"]*)$", re.IGNORECASE)
+_NAMED = re.compile(r"^([^<>@]*)<\s*(?:mailto:\s*)?([^\s<>,;\"]*@[^\s<>,;\"]*)\s*>$", re.IGNORECASE)
+
+
+def single_address(cell: str) -> str | None:
+    """The address of a cell holding exactly a bare address or one ``Name <address>``, else None.
+
+    Unlike the contact sheet (``cells.split_addresses``), a registration is one
+    person: a second address or text around the address is not guessed at.
+    """
+    text = clean_text(cell)
+    bare = _BARE.match(text)
+    if bare:
+        return bare.group(1)
+    named = _NAMED.match(text)
+    return named.group(2) if named else None
 
 
 def _cell(header: Header, row: RawRow, name: str) -> str:
@@ -307,4 +331,4 @@ def _slash_day_first(stamps) -> bool:
     return False
 
 
-__all__ = ["FIELDS", "Registrant", "RegistrationList", "load_registrations", "parse_timestamp"]
+__all__ = ["FIELDS", "Registrant", "RegistrationList", "load_registrations", "parse_timestamp", "single_address"]

@@ -1,0 +1,143 @@
+"""Size limits a spreadsheet must keep, checked before and while it is parsed.
+
+A sheet comes from an office, a registration form or an e-mail attachment, so
+its size is not ours to trust: a 1 MB .xlsx can unzip to gigabytes, and a
+100 MB CSV keeps ``check`` busy for minutes.  Each limit is cheap to check:
+
+* the bytes of a CSV file, from the file system, before it is read;
+* every zip member of an .xlsx/.ods, from the zip directory, before any member
+  is opened: its uncompressed size, its compression ratio, and the total.
+  Python's zipfile never yields more than the directory declares (a lying
+  entry fails its CRC check), so the directory is a safe upper bound;
+* rows, columns and cell length, while the rows stream by.
+
+The defaults fit the largest real sheet (3,200 municipalities) many times
+over; a campaign can raise them in its toml's ``[limits]`` table.  Every
+error is one line naming the file, the limit and its toml key.
+"""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from lgp_mailer.errors import RecipientsError
+
+MIB = 1024 * 1024
+# Members smaller than this are exempt from the ratio: a few KiB of repeated
+# XML (styles, an empty sheet) compress unevenly and cannot hurt.
+RATIO_EXEMPT_BYTES = 1 * MIB
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The ``[limits]`` table of ``lgp-mailer.toml``; field names are its keys."""
+
+    csv_bytes: int = 50 * MIB
+    rows: int = 200_000
+    columns: int = 200
+    cell_chars: int = 32_767  # Excel's own limit for one cell
+    zip_ratio: int = 100  # uncompressed : compressed, per zip member
+    unpacked_bytes: int = 200 * MIB  # every zip member together (and so each one)
+    logo_bytes: int = 1 * MIB  # an image attached to every message
+
+    @classmethod
+    def toml_keys(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+DEFAULT = Limits()
+
+
+class _Row(Protocol):  # readers.RawRow; readers imports this module, so not imported here
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def cells(self) -> tuple[str, ...]: ...
+
+
+RowT = TypeVar("RowT", bound=_Row)
+
+
+def _size(n: int) -> str:
+    return f"{n / MIB:,.0f} MiB" if n >= MIB else f"{n:,} bytes"
+
+
+def _over(path: Path, what: str, limit: str, key: str, **where: int | str | None) -> RecipientsError:
+    return RecipientsError(
+        f"{what}, over the limit of {limit} (raise [limits] {key} in lgp-mailer.toml if the file is genuine)",
+        file=path,
+        **where,  # type: ignore[arg-type]
+    )
+
+
+def check_csv_file(path: Path, limits: Limits = DEFAULT) -> None:
+    """Before a CSV file is read: its size, and the csv module's own cell limit."""
+    size = path.stat().st_size
+    if size > limits.csv_bytes:
+        raise _over(path, f"the file is {_size(size)}", _size(limits.csv_bytes), "csv_bytes")
+    # The csv module stops at its own (process-wide) field limit; one more
+    # than ours, so a long cell reaches check_rows or csv_cell_error.
+    csv.field_size_limit(max(limits.cell_chars + 1, 1024))
+
+
+def csv_cell_error(path: Path, row: int, error: csv.Error, limits: Limits = DEFAULT) -> RecipientsError | None:
+    """The one line for the csv module's "field larger than field limit", else None."""
+    if "field larger than field limit" not in str(error):
+        return None
+    return _over(path, "a cell is too long", f"{limits.cell_chars:,} characters", "cell_chars", row=row)
+
+
+def check_zip(path: Path, limits: Limits = DEFAULT) -> None:
+    """Before any member of a workbook is opened: sizes and ratios from its directory."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise RecipientsError(f"not a workbook: damaged zip data ({error})", file=path) from None
+    total = 0
+    for member in members:
+        total += member.file_size
+        if member.file_size > RATIO_EXEMPT_BYTES:
+            ratio = member.file_size / max(member.compress_size, 1)
+            if ratio > limits.zip_ratio:
+                raise _over(
+                    path,
+                    f"the part {member.filename} unpacks {ratio:,.0f} times its size ({_size(member.file_size)})",
+                    f"{limits.zip_ratio}:1",
+                    "zip_ratio",
+                )
+        if total > limits.unpacked_bytes:
+            raise _over(path, f"the workbook unpacks to over {_size(total)}", _size(limits.unpacked_bytes),
+                        "unpacked_bytes")
+
+
+def check_rows(path: Path, sheet: str | None, rows: Iterator[RowT], limits: Limits = DEFAULT) -> Iterator[RowT]:
+    """``rows``, stopping with one line at the first row, column or cell over a limit."""
+    for count, row in enumerate(rows, start=1):
+        if count > limits.rows:
+            raise _over(path, f"more than {limits.rows:,} rows", f"{limits.rows:,} rows", "rows", sheet=sheet)
+        used = len(row.cells)
+        while used and not row.cells[used - 1]:
+            used -= 1  # formatted but empty cells at the end of a row do not count
+        if used > limits.columns:
+            raise _over(path, f"{used} columns", f"{limits.columns} columns", "columns", sheet=sheet, row=row.number)
+        for index, cell in enumerate(row.cells[:used]):
+            if len(cell) > limits.cell_chars:
+                raise _over(
+                    path,
+                    f"cell {index + 1} holds {len(cell):,} characters",
+                    f"{limits.cell_chars:,} characters",
+                    "cell_chars",
+                    sheet=sheet,
+                    row=row.number,
+                )
+        yield row
+
+
+__all__ = ["DEFAULT", "MIB", "Limits", "check_csv_file", "check_rows", "check_zip", "csv_cell_error"]
