@@ -49,7 +49,7 @@ def dummy() -> Iterator[kinds.Kind]:
 def campaign(tmp_path: Path) -> Path:
     """A campaign folder from ``init`` with the dummy kind's templates beside the shipped ones."""
     camp = tmp_path / "camp"
-    assert runner.invoke(app, ["init", str(camp)]).exit_code == 0
+    assert runner.invoke(app, ["init", str(camp), "--example"]).exit_code == 0
     for name, text in TEMPLATES.items():
         (camp / "templates" / name).write_text(text, encoding="utf-8")
     return camp

@@ -12,6 +12,7 @@ from pathlib import Path
 import jinja2
 
 from lgp_mailer import kinds as registry
+from lgp_mailer.campaign.inputs import input_warnings, now_utc
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
@@ -40,6 +41,7 @@ class PreviewReport:
     items: list[PreviewItem] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     first: Built | None = None
+    warnings: list[str] = field(default_factory=list)  # about the inputs (campaign.inputs.input_warnings)
 
     @property
     def label(self) -> str:
@@ -93,6 +95,8 @@ def run_preview(
     out = Path(out_dir or default or Path.cwd() / "preview")
     _prepare(out)
     report = PreviewReport(campaign, event, kind, out, out / "index.html", findings=list(sheet.findings))
+    if kind == registry.INVITATION.name:
+        report.warnings = input_warnings(campaign, event, now or now_utc())
     for n, recipient in enumerate(chosen, start=1):
         stem = f"{n:04d}-{_slug(recipient.email)}"
         try:
