@@ -41,6 +41,7 @@ def smtp_test(
 
     Example: lgp-mailer smtp test --host 127.0.0.1 --port 8025 --security none
     """
+    from lgp_mailer.campaign.next_steps import command_line, input_args, smtp_args
     from lgp_mailer.smtp.probe import probe_campaign
 
     flags = so.smtp_flags(host, port, security, username, auth, None, None, timeout, None, cafile, insecure)
@@ -57,5 +58,6 @@ def smtp_test(
     for line in report.fixes:
         typer.echo(f"Fix:   {line}")
     if report.ok:
-        typer.echo("No message was sent. Next: lgp-mailer send --dry-run, then lgp-mailer send")
+        again = (*input_args(campaign), *smtp_args(flags))
+        typer.echo(f"No message was sent. Next: {command_line('lgp-mailer send', *again, '--dry-run')}")
     raise typer.Exit(int(ExitCode.OK if report.ok else ExitCode.PROBLEMS))

@@ -57,7 +57,9 @@ def probe(settings: SmtpSettings, secret: Secret | None) -> ProbeReport:
         if failure is None:
             report.steps.append(Step(_LABELS[step], True, _done(step, settings)))
         else:
-            report.steps.append(Step(_LABELS[step], False, failure.line or failure.reply))
+            # As SmtpTransport.open words it: the auth line already carries the server's code.
+            detail = failure.reply if failure.code is None or failure.phase == "auth" else failure.line
+            report.steps.append(Step(_LABELS[step], False, detail))
             report.fixes = fix_lines(step, failure.reply, settings)
     return report
 
