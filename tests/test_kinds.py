@@ -79,7 +79,7 @@ def test_an_unknown_kind_is_one_clear_error() -> None:
 
 def test_a_kind_registered_at_run_time_is_a_choice_of_the_cli(dummy: kinds.Kind, campaign: Path, tmp_path: Path) -> None:
     shown = runner.invoke(app, ["preview", "--help"])
-    assert "--kind <str>           invitation, reminder, nudge or dummy." in shown.stdout
+    assert "--kind KIND          invitation, reminder, nudge or dummy." in shown.stdout
     bad = runner.invoke(app, ["preview", "--campaign", str(campaign), "--kind", "dumy"])
     assert bad.exit_code == 2
     assert ("Invalid value for '--kind': unknown message kind 'dumy' "

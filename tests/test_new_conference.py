@@ -3,6 +3,7 @@ and what changed since the last send."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -226,3 +227,33 @@ def test_check_warns_when_two_campaigns_share_a_calendar_uid(tmp_path):
         result = invoke("check", "--campaign", str(folder), "--quiet")
     assert (f"WARNING: calendar UID kozos@lgp.example.org is shared by campaigns {campaign.campaign_id}, regi-kampany: "
             "calendars would merge them") in result.stderr.splitlines()
+
+
+# -- the basics ---------------------------------------------------------------------------------------------
+
+
+def commands(*path: str) -> list[tuple[str, ...]]:
+    """Every command and sub-command, from the help pages themselves."""
+    result = invoke(*path, "--help")
+    if "Commands:" not in result.stdout:
+        return [path]
+    names = [line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.startswith("  ")]
+    return [path] + [c for name in names for c in commands(*path, name)]
+
+
+def test_help_shows_placeholders_never_python_types():
+    found = commands()
+    assert ("smtp", "test") in found and ("init",) in found
+    for command in found:
+        shown = invoke(*command, "--help").stdout
+        assert re.findall(r"<[a-z][a-z_\[\], ]*>", shown) == [], command
+    init_help = invoke("init", "--help").stdout
+    assert "  DIR  New campaign folder" in init_help and "--date YYYY-MM-DD" in init_help
+
+
+def test_version_and_shell_completion():
+    from lgp_mailer import __version__
+
+    assert invoke("--version").stdout == f"lgp-mailer {__version__}\n"
+    shown = invoke("--help").stdout
+    assert "--install-completion" in shown and "--show-completion" in shown

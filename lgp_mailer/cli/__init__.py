@@ -22,4 +22,8 @@ from lgp_mailer.cli import smtp as _smtp  # noqa: E402,F401
 from lgp_mailer.cli import status as _status  # noqa: E402,F401
 from lgp_mailer.cli import suppress as _suppress  # noqa: E402,F401
 
+from lgp_mailer.cli.helptext import set_metavars  # noqa: E402
+
+set_metavars(app)
+
 __all__ = ["app", "main"]
