@@ -257,3 +257,9 @@ def test_version_and_shell_completion():
     assert invoke("--version").stdout == f"lgp-mailer {__version__}\n"
     shown = invoke("--help").stdout
     assert "--install-completion" in shown and "--show-completion" in shown
+
+
+def test_readme_starts_with_one_line_that_sets_up_and_previews(repo):
+    blocks = re.findall(r"```sh\n(.*?)```", (repo / "README.md").read_text(encoding="utf-8"), re.S)
+    assert blocks[0] == "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && lgp-mailer preview\n"
+    assert blocks[1] == ". .venv/bin/activate && python -m pytest\n"
