@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 import time_machine
 from smtp_server import SmtpTestServer
 from typer.testing import CliRunner
@@ -93,7 +92,9 @@ def test_init_refuses_a_non_empty_folder_and_without_a_terminal_names_the_missin
     (tmp_path / "tele" / "valami.txt").write_text("x", encoding="utf-8")
     result = invoke("init", str(tmp_path / "tele"), *NEW)
     assert (result.exit_code, result.stderr) == (
-        2, f"lgp-mailer: error: {tmp_path / 'tele'}: is not empty; choose a new or empty folder (nothing was changed)\n")
+        2,
+        f"lgp-mailer: error: {tmp_path / 'tele'}: is not empty; choose a new or empty folder (nothing was changed)\n",
+    )
     result = invoke("init", str(tmp_path / "ures"), "--title", "Valami")
     assert (result.exit_code, result.stderr) == (
         2, "lgp-mailer: error: key 'init': a new conference needs --date, --start, --end, --platform, "
@@ -125,7 +126,8 @@ def test_a_past_conference_send_refuses_check_and_preview_warn(tmp_path, smtp_se
         check = invoke("check", "--campaign", str(folder), "--quiet")
         preview = invoke("preview", "--campaign", str(folder), "--quiet", "--limit", "1")
     refusal = (f"lgp-mailer: error: {event}, key 'conference.date': the conference started at 2020-06-18 10:00 "
-               "(Europe/Budapest): no invitation is sent for it; point the campaign at the next conference's event file\n")
+               "(Europe/Budapest): no invitation is sent for it; "
+               "point the campaign at the next conference's event file\n")
     assert (sent.exit_code, sent.stdout, sent.stderr) == (2, "", refusal)
     assert (dry.exit_code, dry.stderr) == (2, refusal)
     assert smtp_server.received == [] and smtp_server.handler.mail_count == 0
@@ -261,5 +263,6 @@ def test_version_and_shell_completion():
 
 def test_readme_starts_with_one_line_that_sets_up_and_previews(repo):
     blocks = re.findall(r"```sh\n(.*?)```", (repo / "README.md").read_text(encoding="utf-8"), re.S)
-    assert blocks[0] == "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && lgp-mailer preview\n"
+    first = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && lgp-mailer preview\n"
+    assert blocks[0] == first
     assert blocks[1] == ". .venv/bin/activate && python -m pytest\n"

@@ -71,7 +71,10 @@ def test_bad_auth_names_the_username_and_password_settings(campaign, smtp_server
                        "--cafile", str(server.cafile))
     assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()
-    assert lines[1:3] == [f"ok     connect 127.0.0.1:{server.port} answered", "ok     TLS     STARTTLS, certificate trusted"]
+    assert lines[1:3] == [
+        f"ok     connect 127.0.0.1:{server.port} answered",
+        "ok     TLS     STARTTLS, certificate trusted",
+    ]
     assert lines[3].startswith("FAILED AUTH    authentication failed for lgp: 535")
     assert lines[4:] == [
         "Fix:   check the user name: [smtp] username in lgp-mailer.toml, or LGP_SMTP_USERNAME in the environment, "

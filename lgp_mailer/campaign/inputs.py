@@ -85,7 +85,9 @@ def date_warnings(event: Event, now: dt.datetime) -> list[str]:
             "is this the right event file?"
         )
     elif event.date == today:
-        lines.append(f"WARNING: {event.path}: conference.date {event.date.isoformat()} is today: invitations come too late")
+        lines.append(
+            f"WARNING: {event.path}: conference.date {event.date.isoformat()} is today: invitations come too late"
+        )
     closes = event.registration_closes
     if closes is not None and closes.replace(tzinfo=BUDAPEST) <= now and event.date >= today:
         lines.append(

@@ -101,7 +101,8 @@ def next_steps(
             f"'{command_line(command, *again, '--retry-failed')}'"
         )
     if counts.get("invalid"):
-        hints.append(f"{counts['invalid']} invalid in the sheet: '{command_line('lgp-mailer check', *inputs)}' lists them")
+        check = command_line("lgp-mailer check", *inputs)
+        hints.append(f"{counts['invalid']} invalid in the sheet: '{check}' lists them")
     if not hints:
         hints.append("everything is sent")
     return hints

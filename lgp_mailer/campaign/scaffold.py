@@ -85,7 +85,8 @@ def init_campaign(target: Path, conference: NewConference) -> Path:
     event_path.write_text(event_text(conference), encoding="utf-8", newline="\n")
     load_event(event_path)  # what init writes must parse; a failure here is a bug, not the user's
     text = (source / CAMPAIGN_FILE).read_text(encoding="utf-8")
-    text = _set_campaign_id(text, new_campaign_id(f"lgp-{conference.date.isoformat()}-{_slug(conference.title)}"), source)
+    fresh = new_campaign_id(f"lgp-{conference.date.isoformat()}-{_slug(conference.title)}")
+    text = _set_campaign_id(text, fresh, source)
     text = _set_key(text, "event", f"events/{event_name}")
     text = _set_key(text, "recipients", f"recipients/{SHEET_NAME}")
     text = re.sub(

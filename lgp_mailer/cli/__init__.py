@@ -22,7 +22,7 @@ from lgp_mailer.cli import smtp as _smtp  # noqa: E402,F401
 from lgp_mailer.cli import status as _status  # noqa: E402,F401
 from lgp_mailer.cli import suppress as _suppress  # noqa: E402,F401
 
-from lgp_mailer.cli.helptext import set_metavars  # noqa: E402
+from lgp_mailer.cli.helptext import set_metavars
 
 set_metavars(app)
 

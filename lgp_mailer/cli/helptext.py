@@ -31,7 +31,7 @@ def _argument_type(self: TyperArgument, ctx: Any) -> str | None:
     return None if self.metavar else TyperArgument.display_type(self, ctx)
 
 
-TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
+TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign,assignment]
 
 
 def set_metavars(group: typer.Typer) -> None:
