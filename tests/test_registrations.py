@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import os
@@ -378,8 +379,9 @@ def test_reminder_recipients():
         # By address and nothing else on the form: the invitation's person and salutation.
         Recipient("Polgarmester@alsomocsolad.hu", ("Alsómocsolád",), ALSOMOCSOLAD.salutation, "Baranya", "Kiss Ödön", "polgármester", None, (2,)),
         Recipient("aljegyzo@gmail.com", ("Bikal",), "Tisztelt Aljegyző Úr!", "Baranya", "Tóth Ferenc", "aljegyző", "male", (3,), None, "male"),
-        # Matched by municipality under another address: the invited office is reminded too (issue 12).
-        JOINT_OFFICE,
+        # Matched by municipality under another address: the invited office is reminded too (issue 12),
+        # and its letter says who registered for it.
+        dataclasses.replace(JOINT_OFFICE, registered_as="aljegyzo@gmail.com"),
         # By municipality: a colleague, never given the mayor's name or title.
         Recipient("titkar@gmail.com", ("Alsómocsolád",), "Tisztelt Polgármester Asszony, Polgármester Úr!", "Baranya", None, "polgármester", None, (4,)),
         # An office outside the vocabulary is not put into the salutation (issue 13).

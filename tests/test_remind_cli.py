@@ -665,3 +665,8 @@ def test_a_mistyped_registration_reminds_both_addresses_once_and_names_the_pair(
     assert sorted(rcpts(server)) == sorted(reminded)  # each address exactly once, over both runs
     rows = ledger(camp, "reminder")
     assert {a: (r.status, r.attempts) for a, r in rows.items()} == dict.fromkeys(reminded, ("sent", 1))
+    got = received_by(server)
+    assert ("Ezt a levelet azért kapta, mert Alsómocsolád nevében a polgarmester@alsomocsolad.exmaple címmel "
+            "regisztráltak a konferenciára, meghívónkat pedig erre a címre küldtük.") in bodies(got[reminded[1]])[0]
+    assert ("Ezt a levelet azért kapta, mert a polgarmester@alsomocsolad.exmaple címmel regisztrált a konferenciára "
+            "(Alsómocsolád).") in bodies(got[reminded[0]])[0]

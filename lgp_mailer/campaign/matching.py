@@ -12,6 +12,7 @@ and not with either loader.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -176,7 +177,11 @@ def invited_elsewhere(match: Match) -> tuple[Recipient, ...]:
     if match.how != "municipality":
         return ()
     own = match.registrant.email.casefold()
-    return tuple(r for r in (match.recipient, *match.others) if r is not None and r.email.casefold() != own)
+    return tuple(
+        dataclasses.replace(r, registered_as=match.registrant.email)
+        for r in (match.recipient, *match.others)
+        if r is not None and r.email.casefold() != own
+    )
 
 
 def _reminder(match: Match) -> Recipient:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -84,6 +85,8 @@ def remind(
         if day_before == not_registered:
             raise ConfigError("choose one: --day-before or --not-registered", key="remind")
         chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
+        if registrations is not None:  # the block names the file this run reads
+            chosen = dataclasses.replace(chosen, registrations_path=registrations.resolve())
         print_provenance(chosen, quiet=quiet)
         chosen_targets = targets(chosen, registrations, day_before=day_before, force=force)
         _print_match_report(chosen_targets.report_lines, quiet=quiet)
