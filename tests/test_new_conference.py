@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import time_machine
+from sheets_factory import HEADER, write_xlsx
 from smtp_server import SmtpTestServer
 from typer.testing import CliRunner
 
@@ -266,3 +267,22 @@ def test_readme_starts_with_one_line_that_sets_up_and_previews(repo):
     first = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && lgp-mailer preview\n"
     assert blocks[0] == first
     assert blocks[1] == ". .venv/bin/activate && python -m pytest\n"
+
+
+def test_send_names_a_changed_sheet_since_the_last_run(tmp_path, smtp_server):
+    folder = example_campaign(tmp_path, smtp_server)
+    with at(2020, 6, 1, 10, 0):
+        assert invoke("send", "--campaign", str(folder), "--yes", "--quiet", "--batch", "1").exit_code == 0
+    rows = [["Baranya", f"Próbafalu {i}", "Kovács Péter", "polgármester", "F", f"pm{i}@falu.example"] for i in (1, 2)]
+    new_sheet = write_xlsx(folder / "recipients" / "uj.xlsx", {"Lista": [HEADER, *rows]})
+    with at(2020, 6, 2, 10, 0):
+        again = invoke("send", "--campaign", str(folder), "--recipients", str(new_sheet), "--yes", "--quiet")
+    assert again.exit_code == 0, again.output
+    since = "Changed since the last run (2020-06-01 08:00 UTC): "
+    old_sheet = folder / "recipients" / "pelda-onkormanyzatok.xlsx"
+    assert again.stderr.splitlines() == [
+        f"WARNING: {old_sheet} is in recipients/ but the campaign reads {new_sheet}: "
+        "set 'recipients' in lgp-mailer.toml to use it",
+        since + f"sheet {old_sheet} -> {new_sheet}",
+        since + "sheet rows 7 -> 2",
+    ]
