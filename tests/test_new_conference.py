@@ -286,3 +286,20 @@ def test_send_names_a_changed_sheet_since_the_last_run(tmp_path, smtp_server):
         since + f"sheet {old_sheet} -> {new_sheet}",
         since + "sheet rows 7 -> 2",
     ]
+
+
+def test_init_asks_on_a_terminal_for_what_the_flags_leave_out(tmp_path, monkeypatch):
+    import lgp_mailer.cli.init as init_cli
+
+    monkeypatch.setattr(init_cli, "can_prompt", lambda non_interactive: True)  # as on a terminal
+    folder = tmp_path / "kerdezve"
+    answers = "2027-05-20\n9:30\n12.00\nZOOM\nhttps://forms.example.org/tavasz\n"
+    result = runner.invoke(app, ["init", str(folder), "--title", "Tavaszi konferencia"], input=answers)
+    assert result.exit_code == 0, result.output
+    assert [line.split(":")[0] for line in result.stdout.splitlines()[:5]] == [
+        "Date (YYYY-MM-DD)", "Start time (HH.MM or HH", "End time (HH.MM or HH", "Platform (e.g. ZOOM, Microsoft Teams)",
+        "Registration form link"]
+    event = load_event(load_campaign(folder / "lgp-mailer.toml").event_path)
+    assert (event.title, event.date.isoformat(), f"{event.start:%H.%M}", f"{event.end:%H.%M}", event.platform_name,
+            event.registration_url) == ("Tavaszi konferencia", "2027-05-20", "09.30", "12.00", "ZOOM",
+                                        "https://forms.example.org/tavasz")
