@@ -303,3 +303,16 @@ def test_init_asks_on_a_terminal_for_what_the_flags_leave_out(tmp_path, monkeypa
     assert (event.title, event.date.isoformat(), f"{event.start:%H.%M}", f"{event.end:%H.%M}", event.platform_name,
             event.registration_url) == ("Tavaszi konferencia", "2027-05-20", "09.30", "12.00", "ZOOM",
                                         "https://forms.example.org/tavasz")
+
+
+def test_next_hints_repeat_the_flags_the_run_needed(tmp_path, smtp_server, before_the_example_conference):
+    folder = example_campaign(tmp_path)
+    smtp_server.handler.reply_rcpt("polgarmester@alsomocsolad.example", "550 5.1.1 User unknown")
+    server = ["--host", "127.0.0.1", "--port", str(smtp_server.port), "--security", "none"]
+    result = invoke("send", "--campaign", str(folder), "--yes", "--quiet", "--batch", "3", *server)
+    assert result.exit_code == 1, result.output
+    again = f"--campaign {folder} --host 127.0.0.1 --port {smtp_server.port} --security none"
+    assert [line for line in result.stdout.splitlines() if line.startswith("Next:")] == [
+        f"Next: 4 message(s) still due: run 'lgp-mailer send {again} --batch 3'",
+        f"Next: 1 failed permanently: fix the addresses in the sheet, then 'lgp-mailer send {again} --retry-failed'",
+    ]

@@ -122,3 +122,20 @@ def test_nothing_listening_names_host_and_port_and_a_practice_server(campaign):
         "Fix:   to practise, start a local test server with 'python -m aiosmtpd -n -l 127.0.0.1:8025' "
         "and use --host 127.0.0.1 --port 8025 --security none",
     ]
+
+
+@pytest.mark.usefixtures("before_the_example_conference")
+def test_a_connection_error_in_send_ends_with_the_same_hint(tmp_path):
+    folder = tmp_path / "pelda"
+    assert runner.invoke(app, ["init", str(folder), "--example"]).exit_code == 0
+    port = free_port()
+    result = runner.invoke(app, ["send", "--campaign", str(folder), "--yes", "--quiet",
+                                 "--host", "127.0.0.1", "--port", str(port), "--security", "none"])
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"lgp-mailer: error: 127.0.0.1:{port}: cannot connect: ")
+    assert line.endswith(
+        "; to fix: set the mail server: [smtp] host and [smtp] port in lgp-mailer.toml, or LGP_SMTP_HOST and "
+        f"LGP_SMTP_PORT in the environment, or --host and --port (now 127.0.0.1:{port}); to practise, start a local "
+        "test server with 'python -m aiosmtpd -n -l 127.0.0.1:8025' and use --host 127.0.0.1 --port 8025 "
+        "--security none")
