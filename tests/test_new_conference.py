@@ -297,8 +297,12 @@ def test_init_asks_on_a_terminal_for_what_the_flags_leave_out(tmp_path, monkeypa
     result = runner.invoke(app, ["init", str(folder), "--title", "Tavaszi konferencia"], input=answers)
     assert result.exit_code == 0, result.output
     assert [line.split(":")[0] for line in result.stdout.splitlines()[:5]] == [
-        "Date (YYYY-MM-DD)", "Start time (HH.MM or HH", "End time (HH.MM or HH", "Platform (e.g. ZOOM, Microsoft Teams)",
-        "Registration form link"]
+        "Date (YYYY-MM-DD)",
+        "Start time (HH.MM or HH",
+        "End time (HH.MM or HH",
+        "Platform (e.g. ZOOM, Microsoft Teams)",
+        "Registration form link",
+    ]
     event = load_event(load_campaign(folder / "lgp-mailer.toml").event_path)
     assert (event.title, event.date.isoformat(), f"{event.start:%H.%M}", f"{event.end:%H.%M}", event.platform_name,
             event.registration_url) == ("Tavaszi konferencia", "2027-05-20", "09.30", "12.00", "ZOOM",
