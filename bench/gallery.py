@@ -86,10 +86,10 @@ def time_preview(n: int, work: Path) -> float:
     from sheets_factory import HEADER, write_xlsx
 
     from lgp_mailer.campaign.preview import run_preview
-    from lgp_mailer.campaign.scaffold import init_campaign
+    from lgp_mailer.campaign.scaffold import init_example
     from lgp_mailer.config import load_campaign
 
-    config = init_campaign(work / "kampany")
+    config = init_example(work / "kampany")
     rows = [[p.county, p.municipalities[0], p.name, "polgármester", "", p.email] for p in recipients(n)]
     write_xlsx(config.parent / "recipients" / "lista.xlsx", {"Lista": [HEADER, *rows]})
     text = re.sub(r'(?m)^recipients = ".*"$', 'recipients = "recipients/lista.xlsx"', config.read_text("utf-8"))

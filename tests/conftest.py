@@ -4,10 +4,12 @@ the one SMTP test server (its classes live in ``smtp_server.py``)."""
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import time_machine
 import trustme
 from smtp_server import SmtpTestServer
 
@@ -64,6 +66,18 @@ def smtp_server_factory(tls_ca: tuple[trustme.CA, Path]) -> Iterator[Callable[..
 def smtp_server(smtp_server_factory: Callable[..., SmtpTestServer]) -> SmtpTestServer:
     """A plain SMTP server on 127.0.0.1 that accepts everything."""
     return smtp_server_factory()
+
+
+# The shipped example conference started on 2020-06-18 at 10.00 (Budapest); send refuses
+# an invitation after that.  In-process send tests run on a clock set before it.
+BEFORE_THE_EXAMPLE = datetime(2020, 6, 1, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def before_the_example_conference() -> Iterator[None]:
+    """A ticking clock that starts on 2020-06-01, before the shipped example conference."""
+    with time_machine.travel(BEFORE_THE_EXAMPLE, tick=True):
+        yield
 
 
 # The browser fixtures live in browser.py; importing them here shares them with every test module.

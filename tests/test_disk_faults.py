@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_send_cli import counts, make_campaign, one_error_line, people, runner, send
-from test_send_crash import WAIT, Run, run
+from test_send_cli import counts, one_error_line, people, runner, send
+from test_send_crash import WAIT, Run, make_campaign, run  # the 2099 example: subprocesses run on the real clock
 
 from lgp_mailer.cli import app
 

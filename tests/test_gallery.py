@@ -23,8 +23,9 @@ from sheets_factory import HEADER, write_xlsx
 
 from lgp_mailer.campaign.gallery import script_json, warnings_for
 from lgp_mailer.campaign.preview import run_preview
-from lgp_mailer.campaign.scaffold import init_campaign
+from lgp_mailer.campaign.scaffold import init_example
 from lgp_mailer.config import load_campaign
+from lgp_mailer.mail.ical import campaign_calendar_uid
 from lgp_mailer.sheets.recipients import load_recipients
 
 COUNTIES = ("Baranya", "Fejér", "Somogy", "Zala", "Tolna")
@@ -55,7 +56,7 @@ ROWS = sheet_rows()
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("gallery") / "kampany"
-    config = init_campaign(root)
+    config = init_example(root)
     write_xlsx(root / "recipients" / "lista.xlsx", {"Lista": [HEADER, *ROWS]})
     text = config.read_text(encoding="utf-8")
     config.write_text(re.sub(r'(?m)^recipients = ".*"$', 'recipients = "recipients/lista.xlsx"', text),
@@ -199,7 +200,9 @@ def test_a_letter_page_shows_envelope_attachments_logos_and_text(browser, galler
         "cal_summary": "Önkormányzati innovációk és jó gyakorlatok",
         "cal_start": "2020-06-18 10:00 (Europe/Budapest)",
         "cal_end": "2020-06-18 12:35 (Europe/Budapest)",
-        "cal_uid": "lgp-2020-06-18-innovaciok@lgp.example.org",
+        # The campaign's own UID (issue 12): derived from the campaign_id that init wrote.
+        "cal_uid": campaign_calendar_uid(load_campaign(gallery.parent.parent / "lgp-mailer.toml").campaign_id,
+                                         "lgp.example.org"),
         "cal_sequence": "0",
         "cal_method": "PUBLISH",
     }

@@ -49,7 +49,7 @@ def dummy() -> Iterator[kinds.Kind]:
 def campaign(tmp_path: Path) -> Path:
     """A campaign folder from ``init`` with the dummy kind's templates beside the shipped ones."""
     camp = tmp_path / "camp"
-    assert runner.invoke(app, ["init", str(camp)]).exit_code == 0
+    assert runner.invoke(app, ["init", str(camp), "--example"]).exit_code == 0
     for name, text in TEMPLATES.items():
         (camp / "templates" / name).write_text(text, encoding="utf-8")
     return camp
@@ -83,7 +83,7 @@ def test_an_unknown_kind_is_one_clear_error() -> None:
 def test_a_kind_registered_at_run_time_is_a_choice_of_the_cli(dummy: kinds.Kind, campaign: Path, tmp_path: Path) -> None:
     shown = runner.invoke(app, ["preview", "--help"])
     # Five kinds and the dummy no longer fit on one help line: compare with the wrapping undone.
-    assert "--kind <str> invitation, reminder, nudge, thanks, recording or dummy." in " ".join(shown.stdout.split())
+    assert "--kind KIND invitation, reminder, nudge, thanks, recording or dummy." in " ".join(shown.stdout.split())
     bad = runner.invoke(app, ["preview", "--campaign", str(campaign), "--kind", "dumy"])
     assert bad.exit_code == 2
     assert ("Invalid value for '--kind': unknown message kind 'dumy' "

@@ -83,7 +83,7 @@ def test_preview_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, args, e
 
 def test_broken_template_in_a_campaign_is_reported_per_message(tmp_path, monkeypatch):
     camp = tmp_path / "camp"
-    assert run("init", str(camp)).exit_code == 0
+    assert run("init", str(camp), "--example").exit_code == 0
     (camp / "templates" / "invitation.subject.j2").write_text("{{ recipient.nincs }}", encoding="utf-8")
     monkeypatch.chdir(camp)
     result = run("preview")
@@ -99,17 +99,17 @@ def test_broken_template_in_a_campaign_is_reported_per_message(tmp_path, monkeyp
 
 def test_init_writes_a_fresh_campaign_and_refuses_to_overwrite(tmp_path, monkeypatch):
     camp = tmp_path / "uj"
-    result = run("init", str(camp))
+    result = run("init", str(camp), "--example")
     assert result.exit_code == 0, result.output
     text = (camp / "lgp-mailer.toml").read_text(encoding="utf-8")
     campaign_id = re.search(r'(?m)^campaign_id = "(.+)"$', text)[1]
     assert campaign_id.startswith("lgp-uj-") and campaign_id != "lgp-2020-06-18-innovaciok"
     for folder in ("templates", "events", "recipients", "registrations"):
         assert any((camp / folder).iterdir())
-    again = run("init", str(camp))
+    again = run("init", str(camp), "--example")
     assert again.exit_code == 2 and "already holds a campaign" in again.output
     other = tmp_path / "masik"
-    run("init", str(other))
+    run("init", str(other), "--example")
     assert re.search(r'(?m)^campaign_id = "(.+)"$', (other / "lgp-mailer.toml").read_text(encoding="utf-8"))[1] != campaign_id
     monkeypatch.chdir(camp)
     result = run("preview", "--limit", "1")

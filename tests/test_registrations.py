@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import os
@@ -378,6 +379,9 @@ def test_reminder_recipients():
         # By address and nothing else on the form: the invitation's person and salutation.
         Recipient("Polgarmester@alsomocsolad.hu", ("Alsómocsolád",), ALSOMOCSOLAD.salutation, "Baranya", "Kiss Ödön", "polgármester", None, (2,)),
         Recipient("aljegyzo@gmail.com", ("Bikal",), "Tisztelt Aljegyző Úr!", "Baranya", "Tóth Ferenc", "aljegyző", "male", (3,), None, "male"),
+        # Matched by municipality under another address: the invited office is reminded too (issue 12),
+        # and its letter says who registered for it.
+        dataclasses.replace(JOINT_OFFICE, registered_as="aljegyzo@gmail.com"),
         # By municipality: a colleague, never given the mayor's name or title.
         Recipient("titkar@gmail.com", ("Alsómocsolád",), "Tisztelt Polgármester Asszony, Polgármester Úr!", "Baranya", None, "polgármester", None, (4,)),
         # An office outside the vocabulary is not put into the salutation (issue 13).
@@ -415,6 +419,9 @@ def test_report_lines_and_the_stale_file_warning(tmp_path):
         "  Alsómocsolád: Kiss Ödön <polgarmester@alsomocsolad.hu> (by address, invitation to polgarmester@alsomocsolad.hu)",
         "  Bikal: Tóth Ferenc <aljegyzo@gmail.com> (by municipality, invitation to jegyzo@magocs.hu)",
         "  Üröm: referens@urom.hu (by municipality, invitation to hivatal@urom.hu; also counts for polgarmester@urom.hu)",
+        "Registered under another address than the invitation's (the reminder goes to both): 2",
+        "  Bikal: aljegyzo@gmail.com (registered, row 3) and jegyzo@magocs.hu (invited)",
+        "  Üröm: referens@urom.hu (registered, row 4) and hivatal@urom.hu, polgarmester@urom.hu (invited)",
         "Not on the invitation list (reminded all the same): 2",
         "  Tóth Péter <szervezo@egyesulet.hu> for 'Zöld Jövő Egyesület' (row 5)",
         "  valaki@gmail.com, no municipality given (row 6)",
@@ -445,6 +452,7 @@ def test_the_shipped_example_against_the_shipped_invitation_list(repo):
     assert [r.email for r in reminder_recipients(report)] == [
         "jegyzo@kozoshivatal-bikal.example",
         "referens@urom-proba.example",
+        "hivatal@urom-proba.example",  # the invited office of the municipality she registered for
         "Polgarmester@alsomocsolad.example",
         "szervezo@egyesulet.example",
     ]

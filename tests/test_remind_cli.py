@@ -67,6 +67,9 @@ KISS_AGAIN = ["2020. 06. 12. 16:20:33", "polgarmester@alsomocsolad.example", "Ki
               "polgármester"]
 TOTH = ["2020. 06. 15. 7:58:12", "szervezo@egyesulet.example", "Tóth Péter", "Zöld Jövő Egyesület", "programfelelős"]
 REGISTRANTS = ["polgarmester@alsomocsolad.example", "referens@urom-proba.example", "szervezo@egyesulet.example"]
+# Balogh Réka registered for Üröm-próba under her own address: the invited office gets the reminder too.
+UROM_INVITED = "hivatal@urom-proba.example"
+REMINDED = [*REGISTRANTS, UROM_INVITED]
 LATE = ["2020. 06. 17. 15:02:09", "jegyzo@kozoshivatal-bikal.example", "Fehérné Győri Ilona", "Mágocs", "jegyző"]
 MORNING = ["2020. 06. 18. 7:21:40", "polgarmester@hernadszentandras.example", "Dr. Szűcs Erzsébet",
            "Hernádszentandrás", "polgármester"]
@@ -112,6 +115,13 @@ def remind_campaign(base: Path, server: SmtpTestServer | None, rows: list[list[s
 
 def remind(camp: Camp, *args: str):
     return runner.invoke(app, ["remind", "--campaign", str(camp.root), *args], catch_exceptions=False)
+
+
+def after_block(stdout: str) -> str:
+    """The output after the block naming the inputs, which every remind run starts with."""
+    lines = stdout.splitlines(keepends=True)
+    assert lines[0].startswith("Campaign:      ") and lines[4].startswith("Sent log:      "), stdout
+    return "".join(lines[5:])
 
 
 def send(camp: Camp, *args: str):
@@ -180,7 +190,7 @@ def test_before_the_window_one_line_exit_3_and_nothing_sent(server, tmp_path):
     camp = remind_campaign(tmp_path, server, [KISS, BALOGH, TOTH])
     with at(2020, 6, 16, 23, 59, 59):
         result = remind(camp, "--day-before", "--yes")
-        assert (result.exit_code, result.stdout, result.stderr) == (3, OPENS_LINE, "")
+        assert (result.exit_code, after_block(result.stdout), result.stderr) == (3, OPENS_LINE, "")
         quiet = remind(camp, "--day-before", "--yes", "--quiet", "--non-interactive")
         assert (quiet.exit_code, quiet.output) == (3, "")
     assert server.received == []
@@ -192,7 +202,7 @@ def test_force_opens_the_window_early_only(server, tmp_path):
     with at(2020, 6, 15, 12, 0):
         result = remind(camp, "--day-before", "--yes", "--force")
     assert result.exit_code == 0, result.output
-    assert sorted(rcpts(server)) == sorted(REGISTRANTS)
+    assert sorted(rcpts(server)) == sorted(REMINDED)
 
 
 def test_inside_the_window_one_reminder_per_registrant_then_nothing(server, tmp_path):
@@ -202,10 +212,10 @@ def test_inside_the_window_one_reminder_per_registrant_then_nothing(server, tmp_
         assert result.exit_code == 0, result.output
         assert "3 registrant(s), 1 superseded answer(s)" in result.stdout
         assert "Not on the invitation list (reminded all the same): 1" in result.stdout
-        assert "This run: sent 3\n" in result.stdout
+        assert "This run: sent 4\n" in result.stdout
         assert result.stderr == ""
 
-        assert sorted(rcpts(server)) == sorted(REGISTRANTS)
+        assert sorted(rcpts(server)) == sorted(REMINDED)
         assert all(m.mail_from == FROM for m in server.received)
         got = received_by(server)
         for address in REGISTRANTS:
@@ -219,7 +229,7 @@ def test_inside_the_window_one_reminder_per_registrant_then_nothing(server, tmp_
         assert "címmel regisztrált a konferenciára (Üröm-próba)" in bodies(got[REGISTRANTS[1]])[0]
         assert "címmel regisztrált a konferenciára (Zöld Jövő Egyesület)" in bodies(got[REGISTRANTS[2]])[0]
         rows = ledger(camp, "reminder")
-        assert {a: r.status for a, r in rows.items()} == dict.fromkeys(REGISTRANTS, "sent")
+        assert {a: r.status for a, r in rows.items()} == dict.fromkeys(REMINDED, "sent")
         assert all(r.attempts == 1 and r.last_code == 250 for r in rows.values())
         assert ledger(camp, "invitation") == {}  # the invitation's rows are not touched
 
@@ -229,24 +239,24 @@ def test_inside_the_window_one_reminder_per_registrant_then_nothing(server, tmp_
         assert "Nothing is due" in again.stdout
         quiet = remind(camp, "--day-before", "--yes", "--quiet", "--non-interactive")
         assert (quiet.exit_code, quiet.output) == (3, "")
-    assert len(server.received) == 3
-    assert states(camp, "reminder") == dict.fromkeys(REGISTRANTS, "sent")
+    assert len(server.received) == 4
+    assert states(camp, "reminder") == dict.fromkeys(REMINDED, "sent")
 
 
 def test_a_registrant_added_later_gets_theirs_on_the_next_run_and_only_they(server, tmp_path):
     camp = remind_campaign(tmp_path, server, [KISS, BALOGH, TOTH])
     with at(2020, 6, 17, 9, 0):
         assert remind(camp, "--day-before", "--yes", "--quiet").exit_code == 0
-    assert sorted(rcpts(server)) == sorted(REGISTRANTS)
+    assert sorted(rcpts(server)) == sorted(REMINDED)
     write_registrations(camp, [KISS, BALOGH, TOTH, LATE])  # a fresh export with one more answer
     with at(2020, 6, 17, 16, 0):
         result = remind(camp, "--day-before", "--yes", "--quiet")
     assert result.exit_code == 0, result.output
-    assert rcpts(server)[3:] == [LATE[1]]
-    message = parse(server.received[3].data)
+    assert rcpts(server)[4:] == [LATE[1]]
+    message = parse(server.received[4].data)
     assert_reminder(message, camp, LATE[1])
     assert "címmel regisztrált a konferenciára (Bikal, Mágocs)" in bodies(message)[0]
-    assert states(camp, "reminder") == dict.fromkeys([*REGISTRANTS, LATE[1]], "sent")
+    assert states(camp, "reminder") == dict.fromkeys([*REMINDED, LATE[1]], "sent")
 
 
 def test_the_event_morning_a_late_registrant_gets_the_link(server, tmp_path):
@@ -257,13 +267,13 @@ def test_the_event_morning_a_late_registrant_gets_the_link(server, tmp_path):
     with at(2020, 6, 18, 7, 30):
         result = remind(camp, "--day-before", "--yes", "--non-interactive")
     assert result.exit_code == 0, result.output
-    assert rcpts(server)[3:] == [MORNING[1]]
-    message = parse(server.received[3].data)
+    assert rcpts(server)[4:] == [MORNING[1]]
+    message = parse(server.received[4].data)
     assert_reminder(message, camp, MORNING[1])
     assert message["To"] == "\"Dr. Szűcs Erzsébet\" <polgarmester@hernadszentandras.example>"
     with at(2020, 6, 18, 9, 59):  # the last run before the start: nothing new
         assert remind(camp, "--day-before", "--yes", "--quiet").exit_code == 3
-    assert len(server.received) == 4
+    assert len(server.received) == 5
 
 
 @pytest.mark.parametrize("when", [(2020, 6, 18, 10, 0), (2020, 6, 18, 14, 0), (2020, 6, 25, 9, 0)])
@@ -274,7 +284,7 @@ def test_after_the_start_refused_even_with_force(server, tmp_path, when):
         plain = remind(camp, "--day-before", "--yes")
         forced = remind(camp, "--day-before", "--yes", "--force")
         quiet = remind(camp, "--day-before", "--yes", "--quiet", "--non-interactive")
-    assert (plain.exit_code, plain.stdout) == (3, f"lgp-mailer: {message}\n")
+    assert (plain.exit_code, after_block(plain.stdout)) == (3, f"lgp-mailer: {message}\n")
     assert forced.exit_code == 2, forced.output
     assert "Traceback" not in forced.output
     assert "refusing even with --force" in forced.output and message in forced.output
@@ -298,7 +308,7 @@ def test_a_window_across_the_spring_dst_change(server, tmp_path):
     with time_machine.travel(datetime(2021, 3, 27, 23, 0, tzinfo=utc), tick=False):
         inside = remind(camp, "--day-before", "--yes", "--quiet")
     assert inside.exit_code == 0, inside.output
-    assert sorted(rcpts(server)) == sorted(REGISTRANTS)
+    assert sorted(rcpts(server)) == sorted(REMINDED)
     _, entry = vevent(parse(server.received[0].data))
     assert entry.decoded("dtstart") == datetime(2021, 3, 29, 10, 0, tzinfo=BUDAPEST)
     assert entry.decoded("dtstart").utcoffset().total_seconds() == 2 * 3600  # CEST by then
@@ -318,7 +328,7 @@ def test_the_export_as_excel_resaves_it_or_as_xlsx_reminds_the_same_people(serve
     assert result.exit_code == 0, result.output
     assert "3 registrant(s), 1 superseded answer(s)" in result.stdout
     assert "  Üröm-próba: Balogh Réka <referens@urom-proba.example> (by municipality" in result.stdout
-    assert sorted(rcpts(server)) == sorted(REGISTRANTS)
+    assert sorted(rcpts(server)) == sorted(REMINDED)
     text, _ = bodies(parse(server.received[rcpts(server).index(REGISTRANTS[1])].data))
     assert "címmel regisztrált a konferenciára (Üröm-próba)" in text
 
@@ -327,8 +337,8 @@ def test_the_export_as_excel_resaves_it_or_as_xlsx_reminds_the_same_people(serve
 
 
 @pytest.mark.parametrize("event_file, uid, sequence", [
-    ("2020-06-18-innovaciok.toml", "lgp-2020-06-18-innovaciok@lgp.example.org", 0),
-    ("2027-03-11-klima.toml", None, 2),  # no [calendar] uid: derived from the campaign, stable across runs
+    ("2020-06-18-innovaciok.toml", None, 0),
+    ("2027-03-11-klima.toml", None, 2),  # the UID is the campaign's: derived from it, stable across runs
 ])
 def test_the_reminder_updates_the_invitations_calendar_entry(server, tmp_path, event_file, uid, sequence):
     camp = remind_campaign(tmp_path, server, [KISS, BALOGH, TOTH], event=event_file)
@@ -436,7 +446,7 @@ def test_nudge_goes_to_the_invited_who_did_not_register_until_registration_close
         with at(*when):
             closed = remind(camp, "--not-registered", "--yes")
             quiet = remind(camp, "--not-registered", "--yes", "--quiet", "--non-interactive")
-        assert (closed.exit_code, closed.stdout) == (
+        assert (closed.exit_code, after_block(closed.stdout)) == (
             3, "lgp-mailer: registration closed at 2020-06-17 00:00 (Europe/Budapest): no nudge is sent\n")
         assert (quiet.exit_code, quiet.output) == (3, "")
     assert len(server.received) == invited + len(NUDGED)
@@ -477,7 +487,7 @@ def test_no_nudge_once_the_conference_started_even_if_registration_closes_later(
     for when in ((2020, 6, 18, 10, 0), (2020, 6, 18, 11, 0)):
         with at(*when):
             late = remind(camp, "--not-registered", "--yes")
-        assert (late.exit_code, late.stdout) == (
+        assert (late.exit_code, after_block(late.stdout)) == (
             3, "lgp-mailer: the conference started at 2020-06-18 10:00 (Europe/Budapest): no nudge is sent\n")
     assert len(server.received) == invited
     with at(2020, 6, 18, 8, 0):  # registration still open, the reminder window too
@@ -521,7 +531,7 @@ def test_a_registration_with_an_unusable_address_is_reported_not_dropped_silentl
     with at(2020, 6, 17, 9, 0):
         result = remind(camp, "--day-before", "--yes", "--quiet")
     assert result.exit_code == 0, result.output
-    assert sorted(rcpts(server)) == sorted(REGISTRANTS[:2])
+    assert sorted(rcpts(server)) == sorted([*REGISTRANTS[:2], UROM_INVITED])
     path = camp.root / "registrations" / "valaszok.csv"
     assert result.stderr == (
         f"WARNING: {path}, row 3, column 'E-mail-cím': 'kovacs@': not an address: There must be something after "
@@ -628,3 +638,37 @@ def test_a_crash_then_a_rerun_delivers_each_reminder_once_or_reports_unknown(ser
     copies = [m for m in server.received if m.rcpt_tos == [a[2]]]
     assert len(copies) == (2 if server_took_it else 1)
     assert {parse(m.data)["Message-ID"] for m in copies} == {rows_now[a[2]].message_id}
+
+
+# -- a mistyped registration (issue 12) ---------------------------------------------------------------------
+
+# The mayor of Alsómocsolád registered with a typo in her address: matched by name, not by address.
+TYPED_WRONG = ["2020. 06. 09. 10:00:00", "polgarmester@alsomocsolad.exmaple", "Kiss Ödön",
+               "Alsómocsolád község Önkormányzata", "polgármester"]
+
+
+def test_a_mistyped_registration_reminds_both_addresses_once_and_names_the_pair(server, tmp_path):
+    camp = remind_campaign(tmp_path, server, [TYPED_WRONG, TOTH])
+    with at(2020, 6, 17, 9, 0):
+        check = runner.invoke(app, ["check", "--campaign", str(camp.root), "--quiet"])
+        first = remind(camp, "--day-before", "--yes")
+    with at(2020, 6, 17, 10, 0):
+        again = remind(camp, "--day-before", "--yes")
+    pair = ("  Alsómocsolád: polgarmester@alsomocsolad.exmaple (registered, row 2) and "
+            "polgarmester@alsomocsolad.example (invited)")
+    for result in (check, first):
+        lines = result.stdout.splitlines()
+        i = lines.index("Registered under another address than the invitation's (the reminder goes to both): 1")
+        assert lines[i + 1] == pair
+        j = lines.index("Not on the invitation list (reminded all the same): 1")
+        assert lines[j + 1] == "  Tóth Péter <szervezo@egyesulet.example> for 'Zöld Jövő Egyesület' (row 3)"
+    assert first.exit_code == 0 and again.exit_code == 3, first.output + again.output
+    reminded = ["polgarmester@alsomocsolad.exmaple", "polgarmester@alsomocsolad.example", "szervezo@egyesulet.example"]
+    assert sorted(rcpts(server)) == sorted(reminded)  # each address exactly once, over both runs
+    rows = ledger(camp, "reminder")
+    assert {a: (r.status, r.attempts) for a, r in rows.items()} == dict.fromkeys(reminded, ("sent", 1))
+    got = received_by(server)
+    assert ("Ezt a levelet azért kapta, mert Alsómocsolád nevében a polgarmester@alsomocsolad.exmaple címmel "
+            "regisztráltak a konferenciára, meghívónkat pedig erre a címre küldtük.") in bodies(got[reminded[1]])[0]
+    assert ("Ezt a levelet azért kapta, mert a polgarmester@alsomocsolad.exmaple címmel regisztrált a konferenciára "
+            "(Alsómocsolád).") in bodies(got[reminded[0]])[0]

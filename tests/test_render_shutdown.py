@@ -9,8 +9,8 @@ import signal
 import sys
 
 import pytest
-from test_send_cli import make_campaign, people
-from test_send_crash import WAIT, Run
+from test_send_cli import people
+from test_send_crash import WAIT, Run, make_campaign  # the 2099 example: subprocesses run on the real clock
 
 from lgp_mailer.campaign.run import PROCESSES_FROM
 

@@ -29,6 +29,8 @@ from lgp_mailer.cli import app
 from lgp_mailer.ledger.store import LedgerRow, open_ledger
 
 runner = CliRunner()
+# Sends the shipped example conference (18 June 2020): on a clock set before it.
+pytestmark = pytest.mark.usefixtures("before_the_example_conference")
 
 FROM = "meghivo@lgp.example.org"
 FROM_HEADER = "Legjobb Önkormányzati Gyakorlatok Programja <meghivo@lgp.example.org>"
@@ -111,7 +113,7 @@ def make_campaign(base: Path, server: SmtpTestServer | None, *, rows: list[list[
                   name: str = "kampany", **smtp: object) -> Camp:
     """``lgp-mailer init`` a campaign folder whose [smtp] table points at ``server``."""
     root = base / name
-    result = runner.invoke(app, ["init", str(root)], catch_exceptions=False)
+    result = runner.invoke(app, ["init", str(root), "--example"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     config = root / "lgp-mailer.toml"
     addresses = ADDRESSES
@@ -297,12 +299,14 @@ def test_550_511_recipients_fail_the_rest_go_and_retry_failed_resends_them(smtp_
     assert (row.last_code, row.last_enhanced, row.attempts) == (550, "5.1.1", 1)
     assert row.last_reply == f"550 5.1.1 <{bad[0]}>: Recipient address rejected: User unknown"
     assert "This run: sent 5, failed 2" in result.stdout
-    assert "Next: 2 failed permanently: fix the addresses in the sheet, then 'lgp-mailer send --retry-failed'" in result.stdout
+    # The hint repeats the flags the run needed: here --campaign.
+    assert ("Next: 2 failed permanently: fix the addresses in the sheet, then "
+            f"'lgp-mailer send --campaign {camp.root} --retry-failed'") in result.stdout
     # Without --retry-failed they stay failed: nothing is due, and the way on is named.
     result = send(camp, "--yes")
     assert result.exit_code == 3
     assert result.stdout.endswith("Next: 2 failed permanently: fix the addresses in the sheet, then "
-                                  "'lgp-mailer send --retry-failed'\n")
+                                  f"'lgp-mailer send --campaign {camp.root} --retry-failed'\n")
     result = send(camp, "--yes", "--retry-failed")
     assert result.exit_code == 0, result.output
     assert rcpts(smtp_server) == [a for a in ADDRESSES if a not in bad] + bad
@@ -367,7 +371,8 @@ def test_untrusted_certificate_exit_2_nothing_sent(smtp_server_factory, tmp_path
     assert result.exit_code == 2, result.output
     line = one_error_line(result)
     assert line.startswith(f"lgp-mailer: error: 127.0.0.1:{server.port}: the server's certificate is not trusted")
-    assert line.endswith("use cafile for a private CA")
+    assert line.endswith("; to fix: trust the server's certificate authority: "
+                         "[smtp] cafile in lgp-mailer.toml, or LGP_SMTP_CAFILE in the environment, or --cafile")
     assert server.received == [] and server.handler.mail_count == 0
     assert camp.counts() == counts(pending=7)
 
@@ -559,8 +564,8 @@ def test_no_reply_after_the_final_dot_is_unknown_and_not_resent(smtp_server, tmp
     assert "Sent log:   sent 5, unknown 2\n" in result.stdout
     assert result.stdout.endswith(
         "Nothing is due: every recipient has been sent to or needs a decision (see below).\n"
-        "Next: 2 with unknown outcome: check the server's log, then 'lgp-mailer send --resend-unknown' "
-        "if they did not arrive\n")
+        f"Next: 2 with unknown outcome: check the server's log, then 'lgp-mailer send --campaign {camp.root} "
+        "--resend-unknown' if they did not arrive\n")
     assert sorted(rcpts(smtp_server)) == sorted(a for a in ADDRESSES if a != ADDRESSES[3])
     result = send(camp, "--yes", "--resend-unknown")
     assert result.exit_code == 0, result.output
@@ -665,7 +670,7 @@ def test_invalid_rows_are_recorded_not_sent(smtp_server, tmp_path):
     good = [r[5] for r in rows if r[5] != "jegyzo@hibasfalu"]
     assert rcpts(smtp_server) == good
     assert camp.states() == {**dict.fromkeys(good, "sent"), "jegyzo@hibasfalu": "invalid"}
-    assert "Next: 1 invalid in the sheet: 'lgp-mailer check' lists them" in result.stdout
+    assert f"Next: 1 invalid in the sheet: 'lgp-mailer check --campaign {camp.root}' lists them" in result.stdout
 
 
 def test_no_server_listening_is_one_line_and_nothing_claimed(tmp_path):

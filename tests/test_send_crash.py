@@ -21,7 +21,8 @@ from collections import Counter
 
 import pytest
 from smtp_server import Hold, ScriptedHandler, SmtpTestServer
-from test_send_cli import Camp, counts, make_campaign, parse, people, rcpts
+from test_send_cli import Camp, counts, parse, people, rcpts
+from test_send_cli import make_campaign as _make_campaign
 
 pytestmark = [
     pytest.mark.slow,
@@ -29,6 +30,16 @@ pytestmark = [
 ]
 
 WAIT = 30.0  # generous upper bounds; the tests normally take a fraction of this
+
+
+def make_campaign(*args, **kwargs) -> Camp:
+    """The shipped example campaign, its conference moved to 2099 (a Thursday again):
+    the subprocesses run on the real clock, and send refuses a conference that has started."""
+    camp = _make_campaign(*args, **kwargs)
+    event = camp.root / "events" / "2020-06-18-innovaciok.toml"
+    event.write_text(event.read_text(encoding="utf-8").replace("date = 2020-06-18", "date = 2099-06-18"),
+                     encoding="utf-8")
+    return camp
 
 
 class GateHandler(ScriptedHandler):

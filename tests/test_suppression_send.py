@@ -7,17 +7,20 @@ import os
 from pathlib import Path
 
 from smtp_server import SmtpTestServer
+import pytest
 from typer.testing import CliRunner
 
 from lgp_mailer.cli import app
 from lgp_mailer.ledger.store import open_ledger
 
 runner = CliRunner()
+# Sends the shipped example conference (18 June 2020): on a clock set before it.
+pytestmark = pytest.mark.usefixtures("before_the_example_conference")
 OPTED_OUT = "jegyzo@kozoshivatal-bikal.example"
 
 
 def make_campaign(folder: Path, port: int) -> Path:
-    assert runner.invoke(app, ["init", str(folder)]).exit_code == 0
+    assert runner.invoke(app, ["init", str(folder), "--example"]).exit_code == 0
     config = folder / "lgp-mailer.toml"
     text = config.read_text(encoding="utf-8").replace(
         '# host = "smtp.example.org"', f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\nretry_delay = 0.01')

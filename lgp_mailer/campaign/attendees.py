@@ -68,7 +68,9 @@ def known_people(invited: list[Recipient], registrations: RegistrationList | Non
     people: dict[str, Known] = {}
     if registrations is not None:
         for recipient in reminder_recipients(match_registrations(registrations, invited)):
-            people.setdefault(recipient.email.casefold(), Known(recipient, True))
+            # An invited address reminded beside a colleague's registration (registered_as)
+            # did not register itself: the recording goes to whoever registered.
+            people.setdefault(recipient.email.casefold(), Known(recipient, recipient.registered_as is None))
     for recipient in invited:
         people.setdefault(recipient.email.casefold(), Known(recipient, False))
     return list(people.values())

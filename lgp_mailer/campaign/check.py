@@ -8,8 +8,10 @@ row in the report.  Nothing is written or sent.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -182,3 +184,101 @@ def check_campaign(campaign: Campaign, kind: str = "invitation") -> CheckReport:
     report = check_file(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None,
                         render_one=render_one, limits=campaign.limits)
     return replace(report, findings=(*setting_problems, *report.findings))
+
+
+# --- The whole campaign: inputs, guards, registrations, changes since the last run ----------
+
+
+@dataclass(frozen=True)
+class CampaignCheck:
+    """What ``lgp-mailer check`` reports for a campaign, beyond the sheet's rows."""
+
+    report: CheckReport | None  # None when an input is missing
+    missing: list[str]  # inputs that are not there yet, one line each
+    warnings: list[str]  # the inputs themselves: dates, [calendar] uid, stray sheets, shared UIDs, placeholders
+    registrations: list[str]  # the match report, when a registrations file is configured
+    changes: list[str]  # the event and sheet since the campaign's last send run
+    provenance: list[str]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.missing or self.report is None:
+            return ExitCode.USAGE
+        return self.report.exit_code
+
+
+def _missing(campaign: Campaign) -> list[str]:
+    lines = []
+    if not campaign.event_path.is_file():
+        lines.append(f"Missing: {campaign.event_path}: the event file ('event' in {campaign.config_file.name})")
+    if not campaign.recipients_path.is_file():
+        lines.append(
+            f"Missing: {campaign.recipients_path}: the contact sheet; put it there "
+            f"or set 'recipients' in {campaign.config_file.name}"
+        )
+    if campaign.registrations_path is not None and not campaign.registrations_path.is_file():
+        lines.append(
+            f"Missing: {campaign.registrations_path}: the registration form's export "
+            f"('registrations' in {campaign.config_file.name}; comment it out until you have one)"
+        )
+    return lines
+
+
+def check_whole_campaign(
+    campaign: Campaign,
+    kind: str = "invitation",
+    *,
+    now: dt.datetime | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> CampaignCheck:
+    """``check`` for a campaign: its sheet and messages, and every guard on the inputs.
+
+    A broken event file or sheet is an error (exit 2); a missing one is listed, with the others.
+    """
+    from lgp_mailer.campaign.inputs import (
+        campaign_ledger_if_any,
+        changes_since_last_run,
+        input_warnings,
+        now_utc,
+        provenance,
+        shared_uid_warnings,
+    )
+    from lgp_mailer.campaign.scaffold import placeholders
+    from lgp_mailer.event import load_event
+    from lgp_mailer.ledger.store import open_ledger
+
+    now = now or now_utc()
+    block = provenance(campaign, env)
+    warnings: list[str] = []
+    missing = _missing(campaign)
+    if not campaign.event_path.is_file():
+        return CampaignCheck(None, missing, warnings, [], [], block)
+    event = load_event(campaign.event_path)
+    warnings = input_warnings(campaign, event, now)
+    warnings += [
+        f"WARNING: {campaign.event_path}, {where}: still says KITÖLTENDŐ (to fill in)"
+        for where in placeholders(campaign.event_path)
+    ]
+    if missing:
+        return CampaignCheck(None, missing, warnings, [], [], block)
+    report = check_campaign(campaign, kind)
+    changes: list[str] = []
+    ledger_path = campaign_ledger_if_any(campaign, env)
+    if ledger_path is not None:
+        with open_ledger(ledger_path) as ledger:
+            rows = report.recipients + report.rejected
+            changes = changes_since_last_run(ledger, campaign, event, rows)
+            warnings += shared_uid_warnings(ledger)
+    return CampaignCheck(report, [], warnings, _registrations(campaign, now), changes, block)
+
+
+def _registrations(campaign: Campaign, now: dt.datetime) -> list[str]:
+    from lgp_mailer.campaign.matching import format_match_report, match_registrations
+    from lgp_mailer.sheets.registrations import load_registrations
+
+    if campaign.registrations_path is None:
+        return []
+    invited = load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None)
+    regs = load_registrations(campaign.registrations_path)
+    report = match_registrations(regs, invited.recipients)
+    return format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours)

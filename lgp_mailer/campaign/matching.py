@@ -12,6 +12,7 @@ and not with either loader.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -147,7 +148,10 @@ def _lookup(key: str, by_key: dict[str, list[tuple[Recipient, str]]]) -> list[tu
 
 
 def reminder_recipients(report: MatchReport) -> list[Recipient]:
-    """Every registrant as a Recipient to remind, in the registration list's order.
+    """Every registrant as a Recipient to remind, in the registration list's order, each address once.
+
+    A registrant matched by municipality under another address brings the invited
+    address along (:func:`invited_elsewhere`): the reminder goes to both.
 
     - ``municipalities``: by address, the matched recipient's; by municipality,
       the matched ones as the invitation list spells them; else the text the
@@ -157,7 +161,27 @@ def reminder_recipients(report: MatchReport) -> list[Recipient]:
       colleague, who must not get someone else's name or title.
     - salutation from the role and the name's gender (neutral when unknown).
     """
-    return [_reminder(match) for match in report.matches]
+    chosen: dict[str, Recipient] = {}
+    for match in report.matches:
+        for recipient in (_reminder(match), *invited_elsewhere(match)):
+            chosen.setdefault(recipient.email.casefold(), recipient)  # each address once
+    return list(chosen.values())
+
+
+def invited_elsewhere(match: Match) -> tuple[Recipient, ...]:
+    """The invited addresses of a registrant matched by municipality under another address.
+
+    The registrant may have mistyped the address, or be a colleague: either way the invited
+    address must not go without the join link, so the reminder goes to both.
+    """
+    if match.how != "municipality":
+        return ()
+    own = match.registrant.email.casefold()
+    return tuple(
+        dataclasses.replace(r, registered_as=match.registrant.email)
+        for r in (match.recipient, *match.others)
+        if r is not None and r.email.casefold() != own
+    )
 
 
 def _reminder(match: Match) -> Recipient:
@@ -209,6 +233,13 @@ def format_match_report(
             f"  {', '.join(match.municipalities)}: {_who(match.registrant)} "
             f"(by {match.how}, invitation to {invited.email}{also})"
         )
+    pairs = [(m, invited_elsewhere(m)) for m in report.matches if invited_elsewhere(m)]
+    lines.append(f"Registered under another address than the invitation's (the reminder goes to both): {len(pairs)}")
+    for match, invited_list in pairs:
+        lines.append(
+            f"  {', '.join(match.municipalities)}: {match.registrant.email} (registered, row {match.registrant.row})"
+            f" and {', '.join(r.email for r in invited_list)} (invited)"
+        )
     missing = report.not_on_list()
     lines.append(f"Not on the invitation list (reminded all the same): {len(missing)}")
     for registrant in missing:
@@ -235,6 +266,7 @@ __all__ = [
     "Match",
     "MatchReport",
     "format_match_report",
+    "invited_elsewhere",
     "match_registrations",
     "municipality_key",
     "reminder_recipients",

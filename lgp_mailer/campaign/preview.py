@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from lgp_mailer import kinds as registry
+from lgp_mailer.campaign.inputs import input_warnings, now_utc
 from lgp_mailer.config import Campaign
 from lgp_mailer.campaign.gallery import Gallery, warnings_for
 from lgp_mailer.errors import ConfigError, LgpError
@@ -45,6 +46,7 @@ class PreviewReport:
     items: list[PreviewItem] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     first: Built | None = None
+    warnings: list[str] = field(default_factory=list)  # about the inputs (campaign.inputs.input_warnings)
 
     @property
     def label(self) -> str:
@@ -105,6 +107,8 @@ def run_preview(
 def _write_preview(campaign, event, kind, out, sheet, chosen, factory, now) -> PreviewReport:
     _prepare(out)
     report = PreviewReport(campaign, event, kind, out, out / "index.html", findings=list(sheet.findings))
+    if kind == registry.INVITATION.name:
+        report.warnings = input_warnings(campaign, event, now or now_utc())
     # Match findings over the whole sheet: with --limit, another row's warning is no sheet-wide note.
     lines, unmatched = warnings_for(sheet.recipients, sheet.findings)
     by_recipient = {id(r): found for r, found in zip(sheet.recipients, lines, strict=True)}

@@ -15,6 +15,7 @@ and the result is a :class:`SendOutcome` the caller turns into an exit code.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -22,14 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from lgp_mailer import kinds
+from lgp_mailer.campaign.changes import snapshot
+from lgp_mailer.campaign.inputs import changes_since_last_run, input_warnings, now_utc, refuse_started
+from lgp_mailer.campaign.next_steps import smtp_args
 from lgp_mailer.campaign.run import run_parallel
 from lgp_mailer.campaign.session import Progress, SendOptions, SendReport, SendSession, send_proof
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, ExitCode, SmtpError
-from lgp_mailer.event import Event
+from lgp_mailer.event import Event, load_event
+from lgp_mailer.ledger.events import record_calendar_uid, record_snapshot
 from lgp_mailer.ledger.store import Ledger, LedgerRow, open_campaign_ledger
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.smtp.credentials import Secret, get_secret
+from lgp_mailer.smtp.hints import hint_line
 from lgp_mailer.smtp.settings import SmtpSettings, campaign_run_settings, campaign_smtp_settings
 from lgp_mailer.smtp.pacing import RetryPolicy
 from lgp_mailer.smtp.transport import SendResult, SmtpTransport
@@ -55,6 +62,9 @@ class SendRequest:
     recipients: list[Recipient] | None = None
     event: Event | None = None
     sheet: RecipientSheet | None = None
+    # Flags the "Next:" hints repeat besides the SMTP ones: the inputs (--campaign ...) and the command's own.
+    inputs: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
 
 
 @dataclass
@@ -88,18 +98,33 @@ class SendHooks(Protocol):
         """Around the sending itself: an event set when the user asks to stop."""
         ...
 
+    def warn(self, lines: list[str]) -> None:
+        """Warnings about the inputs and what changed since the campaign's last run."""
+        ...
+
 
 def send(
-    campaign: Campaign, request: SendRequest, hooks: SendHooks, *, env: Mapping[str, str] = os.environ
+    campaign: Campaign,
+    request: SendRequest,
+    hooks: SendHooks,
+    *,
+    env: Mapping[str, str] = os.environ,
+    now: dt.datetime | None = None,
 ) -> SendOutcome:
-    """Send (or proof, or dry-run) the due messages of one kind of one campaign."""
+    """Send (or proof, or dry-run) the due messages of one kind of one campaign.
+
+    An invitation for a conference that has started is refused (ConfigError, exit 2) before anything else.
+    """
+    now = now or now_utc()
+    if request.kind == kinds.INVITATION.name:
+        refuse_started(request.event or load_event(campaign.event_path), now)
     settings = campaign_smtp_settings(campaign, request.smtp_flags, env).settings
     options = _options(campaign, request, settings)
 
     if request.test_to:
         to = proof_address(request.test_to)
         transport = SmtpTransport(settings, _ask_secret(settings, env, request.interactive))
-        with fatal_is_usage():
+        with fatal_is_usage(), smtp_hint(settings):
             recipient, result = send_proof(
                 campaign,
                 transport,
@@ -116,6 +141,7 @@ def send(
         with SendSession(
             campaign, ledger, request.kind, recipients=request.recipients, event=request.event, sheet=request.sheet
         ) as session:
+            hooks.warn(_warnings(campaign, session, now))
             if request.dry_run:
                 # The shipped campaign may sit in a read-only site-packages: write here instead.
                 outbox = Path.cwd() / "outbox" if campaign.shipped else Path(campaign.outbox_dir or "outbox")
@@ -137,9 +163,10 @@ def send(
             if not hooks.confirm(len(going)):
                 return SendOutcome("declined", recovered=session.recovered)
             credential = _credential(settings, env, request.interactive)
+            _remember(ledger, session)
             progress = hooks.progress(len(going))
             try:
-                with hooks.stopping() as stop, fatal_is_usage():
+                with hooks.stopping() as stop, fatal_is_usage(), smtp_hint(settings):
                     report = run_parallel(
                         session,
                         lambda: SmtpTransport(settings, credential),
@@ -156,6 +183,45 @@ def send(
             )
     finally:
         ledger.close()
+
+
+def _sheet_rows(session: SendSession) -> int | None:
+    if session.kind != kinds.INVITATION.name:
+        return None  # a reminder's "sheet" is the registrations file
+    return len(session.recipients) + len(getattr(session.sheet, "rejected", []) or [])
+
+
+def _warnings(campaign: Campaign, session: SendSession, now: dt.datetime) -> list[str]:
+    lines = input_warnings(campaign, session.event, now) if session.kind == kinds.INVITATION.name else []
+    return lines + changes_since_last_run(session.ledger, campaign, session.event, _sheet_rows(session))
+
+
+def _remember(ledger: Ledger, session: SendSession) -> None:
+    """At the start of a real run: the campaign's calendar UID (first run only) and the event as sent."""
+    campaign = session.campaign
+    record_calendar_uid(ledger, campaign.campaign_id, session.factory.calendar_uid)
+    is_invitation = session.kind == kinds.INVITATION.name
+    record_snapshot(
+        ledger,
+        campaign.campaign_id,
+        session.kind,
+        snapshot(session.event).as_row(),
+        event_path=str(session.event.path),
+        sheet_path=str(campaign.recipients_path) if is_invitation else None,
+        sheet_rows=_sheet_rows(session),
+    )
+
+
+@contextlib.contextmanager
+def smtp_hint(settings: SmtpSettings) -> Iterator[None]:
+    """A session that could not open ends its one error line with what to change, and where."""
+    try:
+        yield
+    except SmtpError as error:
+        result = getattr(error, "result", None)
+        if result is not None and result.phase in ("connect", "tls", "auth"):
+            error.message = f"{error.message}; {hint_line(result.phase, result.reply, settings)}"
+        raise
 
 
 OUTSTANDING = ("unknown", "deferred")  # left by any run; 'failed' counts only when this run made it
@@ -198,6 +264,9 @@ def _options(campaign: Campaign, request: SendRequest, settings: SmtpSettings) -
         retry=retry,
         rates=tuple(settings.rates),
         daily_quota=settings.daily_quota,
+        inputs=request.inputs,
+        extra=request.extra,
+        smtp_args=smtp_args(request.smtp_flags),
     )
 
 

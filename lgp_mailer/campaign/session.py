@@ -24,6 +24,7 @@ from lgp_mailer.event import Event
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.campaign.preview import load_inputs, select
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
+from lgp_mailer.ledger.events import calendar_uid
 from lgp_mailer.ledger.runlock import RunLock
 from lgp_mailer.ledger.store import Entry, Ledger, LedgerRow, due_statuses
 from lgp_mailer.smtp.pacing import DailyQuota, RetryPolicy
@@ -43,6 +44,10 @@ class SendOptions:
     retry: RetryPolicy = RetryPolicy()
     rates: tuple = ()
     daily_quota: int | None = None
+    # What the "Next:" hints repeat (campaign.next_steps): input flags, command flags, SMTP flags.
+    inputs: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
+    smtp_args: tuple[str, ...] = ()
 
     @property
     def from_statuses(self) -> tuple[str, ...]:
@@ -110,7 +115,8 @@ class SendSession:
         self.event = event
         self.sheet = sheet
         self.recipients = recipients if recipients is not None else sheet.recipients
-        self.factory = MessageFactory(campaign, event, kind)
+        # The campaign's calendar UID as the sent log recorded it at the first send; before that, derived.
+        self.factory = MessageFactory(campaign, event, kind, calendar_uid=calendar_uid(ledger, campaign.campaign_id))
         self.lock = RunLock(ledger, campaign.campaign_id)
         self.recovered = 0
         self._by_key = {r.email.lower(): r for r in self.recipients}

@@ -20,7 +20,12 @@ from lgp_mailer.cli import init as _init  # noqa: E402,F401
 from lgp_mailer.cli import preview as _preview  # noqa: E402,F401
 from lgp_mailer.cli import remind as _remind  # noqa: E402,F401
 from lgp_mailer.cli import send as _send  # noqa: E402,F401
+from lgp_mailer.cli import smtp as _smtp  # noqa: E402,F401
 from lgp_mailer.cli import status as _status  # noqa: E402,F401
 from lgp_mailer.cli import suppress as _suppress  # noqa: E402,F401
+
+from lgp_mailer.cli.helptext import set_metavars
+
+set_metavars(app)
 
 __all__ = ["app", "main"]

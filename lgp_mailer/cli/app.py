@@ -15,7 +15,7 @@ app = typer.Typer(
     help="Hungarian conference invitations for the Legjobb Önkormányzati Gyakorlatok Programja: "
     "preview, check, send and remind, with a crash-safe sent log.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -27,9 +27,21 @@ def debug_enabled() -> bool:
     return _state["debug"]
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from lgp_mailer import __version__
+
+        typer.echo(f"lgp-mailer {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks for errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
 ) -> None:
     _state["debug"] = debug
 

@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from lgp_mailer.cli.app import app, fail
-from lgp_mailer.cli.common import CampaignOpt, ColumnOpt, EventOpt, RecipientsOpt, SheetOpt, kind_option, resolve_campaign
+from lgp_mailer.cli.common import (
+    CampaignOpt,
+    ColumnOpt,
+    EventOpt,
+    QuietOpt,
+    RecipientsOpt,
+    SheetOpt,
+    kind_option,
+    resolve_campaign,
+)
+from lgp_mailer.cli.output import print_warnings
 from lgp_mailer import kinds
 from lgp_mailer.errors import LgpError
 
@@ -20,17 +30,26 @@ def check(
     sheet: SheetOpt = None,
     column: ColumnOpt = None,
     kind: Annotated[str, kind_option("{kinds}: the messages to render.")] = kinds.INVITATION.name,
+    quiet: QuietOpt = False,
 ) -> None:
     """Check the recipient sheet and render every message without writing or sending anything.
 
     Exit code 0 when clean, 1 when there are problems (warnings never count),
     2 when the input is unusable.
     """
-    from lgp_mailer.campaign.check import check_campaign, format_report
+    from lgp_mailer.campaign.check import check_whole_campaign, format_report
 
     try:
-        report = check_campaign(resolve_campaign(campaign, event, recipients, sheet, column), kind)
+        result = check_whole_campaign(resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet), kind)
     except LgpError as error:
         raise fail(error) from None
-    typer.echo(format_report(report))
-    raise typer.Exit(int(report.exit_code))
+    print_warnings(result.warnings)
+    for line in result.missing:
+        typer.echo(line)
+    if result.report is not None:
+        typer.echo(format_report(result.report))
+    for line in result.registrations + result.changes:
+        typer.echo(line)
+    if not quiet:
+        typer.echo("\n".join(["", *result.provenance]))
+    raise typer.Exit(int(result.exit_code))

@@ -30,8 +30,7 @@ def print_plan(session, options, settings, due) -> None:
     auth = "none" if settings.auth_method == "none" else f"{settings.auth_method} as {settings.username}"
     interval = max((r.interval for r in settings.rates), default=0.0)
     lines = [
-        f"Campaign:   {campaign.campaign_id} ({session.kind}) – {session.event.title}",
-        f"Sheet:      {campaign.recipients_path}",
+        f"Run:        {session.kind} of {campaign.campaign_id} – {session.event.title}",
         "Sent log:   " + ", ".join(f"{k} {counts[k]}" for k in _ORDER if counts.get(k)),
         f"Server:     {settings.host}:{settings.port} ({settings.security}), auth {auth}",
         f"From:       {campaign.sender.name} <{campaign.sender.email}>"
@@ -116,29 +115,34 @@ def print_hints(session, options, counts=None) -> None:
 
 
 def _hints(session, counts, options) -> list[str]:
-    command = kinds.get(session.kind).command
-    due = len(session.due(options))
-    hints = []
-    if due:
-        hints.append(
-            f"{due} message(s) still due: run '{command}"
-            + (f" --batch {options.batch}'" if options.batch else "'")
-            + (" again (deferred ones are retried)" if counts.get("deferred") else "")
-        )
-    if counts.get("unknown"):
-        hints.append(
-            f"{counts['unknown']} with unknown outcome: check the server's log, then '{command} --resend-unknown' "
-            "if they did not arrive"
-        )
-    if counts.get("failed"):
-        hints.append(
-            f"{counts['failed']} failed permanently: fix the addresses in the sheet, then '{command} --retry-failed'"
-        )
-    if counts.get("invalid"):
-        hints.append(f"{counts['invalid']} invalid in the sheet: 'lgp-mailer check' lists them")
-    if not hints:
-        hints.append("everything is sent")
-    return hints
+    from lgp_mailer.campaign.next_steps import next_steps
+
+    return next_steps(
+        kinds.get(session.kind).command,
+        counts,
+        len(session.due(options)),
+        inputs=options.inputs,
+        extra=options.extra,
+        smtp=options.smtp_args,
+        batch=options.batch,
+        retry_failed=options.retry_failed,
+        resend_unknown=options.resend_unknown,
+    )
+
+
+def print_provenance(campaign, *, quiet: bool = False) -> None:
+    """The block naming the inputs and their paths (``campaign.inputs.provenance``); none with --quiet."""
+    if quiet:
+        return
+    from lgp_mailer.campaign.inputs import provenance
+
+    typer.echo("\n".join(provenance(campaign)))
+
+
+def print_warnings(lines: list[str]) -> None:
+    """Warnings go to stderr, so that cron mails them even with --quiet."""
+    for line in lines:
+        typer.echo(line, err=True)
 
 
 class CliHooks:
@@ -187,3 +191,6 @@ class CliHooks:
 
     def summary(self, session, report, options) -> None:
         print_summary(session, report, options)
+
+    def warn(self, lines: list[str]) -> None:
+        print_warnings(lines)

@@ -12,12 +12,14 @@ from lgp_mailer.cli.common import (
     CampaignOpt,
     ColumnOpt,
     EventOpt,
+    QuietOpt,
     RecipientsOpt,
     SheetOpt,
     kind_option,
     resolve_campaign,
 )
 from lgp_mailer import kinds
+from lgp_mailer.cli.output import print_provenance, print_warnings
 from lgp_mailer.errors import ExitCode, LgpError
 
 _SHOWN_HEADERS = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID")
@@ -40,6 +42,7 @@ def preview(
     lint: Annotated[
         bool, typer.Option("--lint", help="Check deliverability of each kind (and SpamAssassin's score if installed).")
     ] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Render every message without sending: print the first, write all as .eml, each with a review page, and an
     index.html review table to search, filter, sort and export.
@@ -49,12 +52,14 @@ def preview(
     from lgp_mailer.campaign.preview import lint_campaign, run_preview
 
     try:
-        chosen = resolve_campaign(campaign, event, recipients, sheet, column)
+        chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
+        print_provenance(chosen, quiet=quiet)
         if lint:
             raise typer.Exit(_show_lint(lint_campaign(chosen, email=email)))
         report = run_preview(chosen, kind=kind, out_dir=out, limit=limit, email=email)
     except LgpError as error:
         raise fail(error) from None
+    print_warnings(report.warnings)
     _show(report)
     if open_:
         import webbrowser

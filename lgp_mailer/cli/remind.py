@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -72,7 +73,9 @@ def remind(
     Cron-safe: a second run sends nothing new; outside the window it exits 3
     (silently with --quiet).
     """
+    from lgp_mailer.campaign.next_steps import input_args
     from lgp_mailer.campaign.remind import targets
+    from lgp_mailer.cli.output import print_provenance
     from lgp_mailer.cli.send import run_send
 
     flags = so.smtp_flags(
@@ -82,6 +85,9 @@ def remind(
         if day_before == not_registered:
             raise ConfigError("choose one: --day-before or --not-registered", key="remind")
         chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
+        if registrations is not None:  # the block names the file this run reads
+            chosen = dataclasses.replace(chosen, registrations_path=registrations.resolve())
+        print_provenance(chosen, quiet=quiet)
         chosen_targets = targets(chosen, registrations, day_before=day_before, force=force)
         _print_match_report(chosen_targets.report_lines, quiet=quiet)
         _report_findings(chosen_targets.registrations, day_before=day_before, quiet=quiet)
@@ -102,6 +108,11 @@ def remind(
             event=chosen_targets.event,
             sheet=chosen_targets.sheet,
             connections=connections,
+            inputs=input_args(campaign, event, recipients, sheet, column),
+            extra=(
+                *(["--registrations", str(registrations)] if registrations else []),
+                *(["--force"] if force else []),
+            ),
         )
     except NothingDueError as error:
         if not quiet:

@@ -26,6 +26,7 @@ from lgp_mailer.cli.common import (
     YesOpt,
     resolve_campaign,
 )
+from lgp_mailer.cli.output import print_provenance
 from lgp_mailer.cli.runtime import can_prompt
 from lgp_mailer.errors import ExitCode, LgpError
 
@@ -59,12 +60,19 @@ def send(
     cafile: so.CafileOpt = None,
     insecure: so.InsecureOpt = False,
 ) -> None:
-    """Send the invitation to every due recipient (or the next --batch N), recording each in the sent log."""
+    """Send the invitation to every due recipient (or the next --batch N), recording each in the sent log.
+
+    Refuses (exit 2) an invitation for a conference that has started; warns when the event or the
+    sheet changed since the campaign's last run.
+    """
+    from lgp_mailer.campaign.next_steps import input_args
+
     flags = so.smtp_flags(
         host, port, security, username, auth, rate, daily_quota, timeout, messages_per_connection, cafile, insecure
     )
     try:
         chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
+        print_provenance(chosen, quiet=quiet)
         code = run_send(
             chosen,
             flags,
@@ -79,6 +87,7 @@ def send(
             non_interactive=non_interactive,
             quiet=quiet,
             connections=connections,
+            inputs=input_args(campaign, event, recipients, sheet, column),
         )
     except LgpError as error:
         raise fail(error) from None
@@ -103,6 +112,8 @@ def run_send(
     event=None,
     sheet=None,
     connections=1,
+    inputs=(),
+    extra=(),
 ) -> ExitCode:
     """Shared by ``send`` and ``remind``: call the core, print what it did, return the exit code."""
     from lgp_mailer.campaign import send as core
@@ -122,6 +133,8 @@ def run_send(
         recipients=recipients_override,
         event=event,
         sheet=sheet,
+        inputs=tuple(inputs),
+        extra=tuple(extra),
     )
     hooks = CliHooks(quiet=quiet, yes=yes, non_interactive=non_interactive)
     outcome = core.send(campaign, request, hooks)

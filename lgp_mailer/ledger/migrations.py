@@ -75,7 +75,38 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
             "CREATE INDEX messages_message_id ON messages (message_id)",
         ),
     ),
-    # 4 is the event snapshots of another branch: numbers only need to be unique and increasing.
+    (
+        4,
+        "create_event_snapshots",
+        (
+            # The calendar UID belongs to the campaign: written at its first send, never re-derived.
+            """CREATE TABLE campaign_calendars (
+                campaign_id TEXT PRIMARY KEY,
+                uid TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )""",
+            # The event as each send run saw it, normalised field by field (agenda as JSON),
+            # with the sheet's path and row count: what changed since, and change notices later.
+            """CREATE TABLE event_snapshots (
+                id INTEGER PRIMARY KEY,
+                campaign_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                taken_at TEXT NOT NULL,
+                event_path TEXT NOT NULL,
+                title TEXT NOT NULL,
+                date TEXT NOT NULL,
+                start TEXT NOT NULL,
+                "end" TEXT NOT NULL,
+                platform TEXT NOT NULL,
+                join_url TEXT,
+                registration_url TEXT NOT NULL,
+                agenda TEXT NOT NULL,
+                sheet_path TEXT,
+                sheet_rows INTEGER
+            )""",
+            "CREATE INDEX event_snapshots_campaign ON event_snapshots (campaign_id, id)",
+        ),
+    ),
     (
         5,
         "create_attendance",

@@ -22,7 +22,7 @@ from lgp_mailer.config import Campaign
 from lgp_mailer.mail.dkim import DkimSigner
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import Event
-from lgp_mailer.mail.ical import calendar_entry, event_uid
+from lgp_mailer.mail.ical import calendar_entry, campaign_calendar_uid
 from lgp_mailer.mail.logos import supporter_logos
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.mail.render import Rendered, Renderer, join_hu
@@ -49,7 +49,13 @@ class MessageFactory:
     """Builds the messages of one kind for one campaign and event."""
 
     def __init__(
-        self, campaign: Campaign, event: Event, kind: str = kinds.INVITATION.name, *, renderer: Renderer | None = None
+        self,
+        campaign: Campaign,
+        event: Event,
+        kind: str = kinds.INVITATION.name,
+        *,
+        renderer: Renderer | None = None,
+        calendar_uid: str | None = None,
     ) -> None:
         self.campaign = campaign
         self.event = event
@@ -60,11 +66,13 @@ class MessageFactory:
         declared = kinds.get(kind)
         self.renderer = renderer or Renderer(campaign.template_dirs, kind)
         self.signer = DkimSigner(campaign.dkim) if campaign.dkim is not None else None
+        # The UID the sent log recorded for the campaign (a send run passes it), else derived.
+        self.calendar_uid = calendar_uid or campaign_calendar_uid(campaign.campaign_id, campaign.sender.domain)
         # One entry for every letter of the run: the same bytes, one DTSTAMP.
         self.calendar = (
             calendar_entry(
                 event,
-                uid=event_uid(event, campaign.campaign_id, campaign.sender.domain),
+                uid=self.calendar_uid,
                 organizer_name=campaign.sender.name,
                 organizer_email=campaign.sender.reply_to or campaign.sender.email,
                 kind=declared,

@@ -3,8 +3,8 @@
 One entry per event, the same for every recipient: an ORGANIZER and no
 ATTENDEE (this is an announcement, not a meeting request that asks for
 replies), times in Europe/Budapest with a VTIMEZONE covering only the
-event's year, a stable UID and a SEQUENCE.  Each kind declares its METHOD and
-SEQUENCE rule (see ``kinds.py``): the invitation and the nudge carry the event
+event's year, a stable UID (the campaign's, see :func:`campaign_calendar_uid`)
+and a SEQUENCE.  Each kind declares its METHOD and SEQUENCE rule (see ``kinds.py``): the invitation and the nudge carry the event
 file's SEQUENCE; the reminder carries the same UID with SEQUENCE + 1 and the
 join link, so a calendar that imported the first entry updates it instead of
 adding a second one.
@@ -46,10 +46,12 @@ def method_of(calendar: str) -> str:
     return match.group(1) if match else METHOD
 
 
-def event_uid(event: Event, campaign_id: str, domain: str) -> str:
-    """The event file's ``[calendar] uid``, else one derived from the campaign (stable across runs)."""
-    if event.calendar_uid:
-        return event.calendar_uid
+def campaign_calendar_uid(campaign_id: str, domain: str) -> str:
+    """The campaign's calendar UID: derived from its campaign_id, so no two campaigns share one.
+
+    The send run records it in the sent log at the campaign's first send and reads it back ever after
+    (``ledger.events``); an event file's ``[calendar] uid`` is ignored with a warning.
+    """
     digest = hashlib.sha256(f"{campaign_id}\x1fcalendar".encode()).hexdigest()[:24]
     return f"{digest}@{domain}"
 

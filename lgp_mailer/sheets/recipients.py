@@ -57,6 +57,8 @@ class Recipient:
     rows: tuple[int, ...] = ()
     sheet: str | None = None
     salutation_kind: str = "neutral"  # "female" | "male" | "neutral" | "explicit"
+    # A reminder to an invited address for someone who registered under another one: that address.
+    registered_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

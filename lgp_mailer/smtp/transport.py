@@ -227,9 +227,7 @@ class SmtpTransport(_ContextManager):
             smtp.ehlo()
             if s.security == "starttls":
                 if not smtp.has_extn("starttls"):
-                    return self._conn_failure(
-                        "fatal", "the server does not offer STARTTLS; set security to 'tls' or ask for STARTTLS"
-                    )
+                    return self._conn_failure("fatal", "the server does not offer STARTTLS", "tls")
                 smtp.starttls(context=context)
                 smtp.ehlo()
             failure = self._authenticate(smtp)
@@ -239,9 +237,10 @@ class SmtpTransport(_ContextManager):
             return self._conn_failure(
                 "fatal",
                 f"the server's certificate is not trusted ({error.verify_message}); use cafile for a private CA",
+                "tls",
             )
         except ssl.SSLError as error:
-            return self._conn_failure("fatal", f"TLS failed: {error.reason or error}")
+            return self._conn_failure("fatal", f"TLS failed: {error.reason or error}", "tls")
         except smtplib.SMTPResponseException as error:  # e.g. 421/554 greeting
             self._drop()
             return _result(error.smtp_code, error.smtp_error, "connect")
@@ -251,9 +250,10 @@ class SmtpTransport(_ContextManager):
         self.connections += 1
         return None
 
-    def _conn_failure(self, status: str, why: str) -> SendResult:
+    def _conn_failure(self, status: str, why: str, phase: str = "connect") -> SendResult:
+        """A session that did not open; ``phase`` says which step failed (connect, tls, auth)."""
         self._drop()
-        return SendResult(status, None, None, why, "connect")
+        return SendResult(status, None, None, why, phase)
 
     def _authenticate(self, smtp: smtplib.SMTP) -> SendResult | None:
         s = self.settings
@@ -263,7 +263,9 @@ class SmtpTransport(_ContextManager):
         # within the hour, and a long run reconnects many times.
         secret = self.secret if isinstance(self.secret, Secret) or self.secret is None else self.secret()
         if secret is None or not s.username:
-            return self._conn_failure("fatal", f"auth {s.auth_method!r} needs a username and a password or token")
+            return self._conn_failure(
+                "fatal", f"auth {s.auth_method!r} needs a username and a password or token", "auth"
+            )
         try:
             _login(smtp, s.auth_method, s.username, secret.reveal())
         except smtplib.SMTPAuthenticationError as error:
@@ -273,12 +275,39 @@ class SmtpTransport(_ContextManager):
                 "fatal", result.code, result.enhanced, f"authentication failed for {s.username}: {result.line}", "auth"
             )
         except smtplib.SMTPNotSupportedError:
-            return self._conn_failure("fatal", "the server does not offer AUTH on this connection")
+            return self._conn_failure("fatal", "the server does not offer AUTH on this connection", "auth")
         except smtplib.SMTPException as error:
             if isinstance(error, smtplib.SMTPServerDisconnected):
                 raise
-            return self._conn_failure("fatal", f"authentication failed for {s.username}: {error}")
+            return self._conn_failure("fatal", f"authentication failed for {s.username}: {error}", "auth")
         return None
+
+    def probe(self) -> list[tuple[str, SendResult | None]]:
+        """``smtp test``: connect, TLS, AUTH, then RSET and QUIT; no MAIL, no message.
+
+        Returns (step, None) for each step that worked and (step, why) for the first that did not.
+        """
+        failure = self._connect()
+        steps = ["connect"] + (["tls"] if self.settings.security != "none" else [])
+        steps += ["auth"] if self.settings.auth_method != "none" else []
+        if failure is not None:
+            failed = failure.phase if failure.phase in steps else "connect"
+            done = steps[: steps.index(failed)]
+            return [(step, None) for step in done] + [(failed, failure)]
+        out: list[tuple[str, SendResult | None]] = [(step, None) for step in steps]
+        assert self.smtp is not None
+        for step, command in (("rset", self.smtp.rset), ("quit", self.smtp.quit)):
+            try:
+                code, resp = command()
+            except (smtplib.SMTPException, OSError) as error:
+                self._drop()
+                return [*out, (step, SendResult("deferred", None, None, f"{step.upper()} failed: {error}", step))]
+            if not 200 <= code < 300:
+                self._drop()
+                return [*out, (step, _result(code, resp, step))]
+            out.append((step, None))
+        self.smtp = None  # QUIT closed the session
+        return out
 
     def _drop(self) -> None:
         if self.smtp is not None:

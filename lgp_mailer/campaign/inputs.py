@@ -1,0 +1,162 @@
+"""Which files a command reads, and the guards that look at them before anything goes out.
+
+``provenance`` is the short block every input-reading command starts with
+(``check`` ends with it): campaign, event, sheet, registrations file and sent
+log, each with its path.  ``input_warnings`` are the warnings of ``check``,
+``preview`` and ``send``: a past conference, a closed registration, a
+``[calendar] uid`` left in the event file, a sheet in ``recipients/`` that the
+toml does not name.  ``refuse_started`` is the one refusal without override:
+no invitation to a conference that has started.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from lgp_mailer.campaign.changes import Snapshot, diff, snapshot
+from lgp_mailer.config import Campaign
+from lgp_mailer.errors import ConfigError, LgpError
+from lgp_mailer.event import Event, load_event
+from lgp_mailer.ledger.events import last_snapshot, shared_calendar_uids
+from lgp_mailer.ledger.store import Ledger, default_ledger_path
+from lgp_mailer.mail.ical import BUDAPEST, campaign_calendar_uid
+
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _path(path: Path | None) -> str:
+    if path is None:
+        return "none configured"
+    return f"{path}" if path.exists() else f"{path} (missing)"
+
+
+def provenance(campaign: Campaign, env: Mapping[str, str] = os.environ) -> list[str]:
+    """The block naming every input with its path; never raises (a broken event shows as such)."""
+    try:
+        event = load_event(campaign.event_path)
+        about = f"{event.title}, {event.date.isoformat()} ({campaign.event_path})"
+    except LgpError:
+        about = f"(cannot be read) {_path(campaign.event_path)}"
+    sheet = _path(campaign.recipients_path) + (f", sheet {campaign.sheet!r}" if campaign.sheet else "")
+    return [
+        f"Campaign:      {campaign.campaign_id} ({campaign.config_file})",
+        f"Event:         {about}",
+        f"Sheet:         {sheet}",
+        f"Registrations: {_path(campaign.registrations_path)}",
+        f"Sent log:      {default_ledger_path(env, campaign.database)}",
+    ]
+
+
+def stray_sheets(campaign: Campaign) -> list[Path]:
+    """Sheets in the campaign's ``recipients/`` folder that the toml does not name."""
+    folder = campaign.root / "recipients"
+    if campaign.shipped or not folder.is_dir():
+        return []
+    named = {campaign.recipients_path.resolve()}
+    return sorted(
+        p for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in SHEET_SUFFIXES and not p.name.startswith(("~$", ".~lock"))
+        and p.resolve() not in named
+    )  # fmt: skip
+
+
+def _local(moment: dt.datetime) -> str:
+    return moment.astimezone(BUDAPEST).strftime("%Y-%m-%d %H:%M")
+
+
+def starts_at(event: Event) -> dt.datetime:
+    return dt.datetime.combine(event.date, event.start, tzinfo=BUDAPEST)
+
+
+def date_warnings(event: Event, now: dt.datetime) -> list[str]:
+    """A conference today or past, and a registration that has closed."""
+    lines = []
+    today = now.astimezone(BUDAPEST).date()
+    if event.date < today:
+        lines.append(
+            f"WARNING: {event.path}: conference.date {event.date.isoformat()} is in the past: "
+            "is this the right event file?"
+        )
+    elif event.date == today:
+        lines.append(
+            f"WARNING: {event.path}: conference.date {event.date.isoformat()} is today: invitations come too late"
+        )
+    closes = event.registration_closes
+    if closes is not None and closes.replace(tzinfo=BUDAPEST) <= now and event.date >= today:
+        lines.append(
+            f"WARNING: {event.path}: registration.closes {_local(closes.replace(tzinfo=BUDAPEST))} has passed: "
+            "the invitation asks people to register on a closed form"
+        )
+    return lines
+
+
+def input_warnings(campaign: Campaign, event: Event, now: dt.datetime | None = None) -> list[str]:
+    """Every warning about the inputs themselves (not the sheet's rows)."""
+    lines = date_warnings(event, now or now_utc())
+    if event.calendar_uid:
+        uid = campaign_calendar_uid(campaign.campaign_id, campaign.sender.domain)
+        lines.append(
+            f"WARNING: {event.path}: [calendar] uid {event.calendar_uid!r} is ignored: the calendar UID belongs "
+            f"to the campaign ({uid}); delete the line"
+        )
+    for path in stray_sheets(campaign):
+        lines.append(
+            f"WARNING: {path} is in recipients/ but the campaign reads {campaign.recipients_path}: "
+            "set 'recipients' in lgp-mailer.toml to use it"
+        )
+    return lines
+
+
+def refuse_started(event: Event, now: dt.datetime | None = None) -> None:
+    """No invitation once the conference has started; there is no override."""
+    start = starts_at(event)
+    if (now or now_utc()) >= start:
+        raise ConfigError(
+            f"the conference started at {_local(start)} (Europe/Budapest): no invitation is sent for it; "
+            "point the campaign at the next conference's event file",
+            file=event.path,
+            key="conference.date",
+        )
+
+
+def changes_since_last_run(
+    ledger: Ledger, campaign: Campaign, event: Event, sheet_rows: int | None
+) -> list[str]:
+    """What differs from the campaign's last send run: the event, field by field, and the sheet."""
+    stored = last_snapshot(ledger, campaign.campaign_id)
+    if stored is None:
+        return []
+    when = stored.taken_at[:16].replace("T", " ") + " UTC"
+    lines = [
+        f"Changed since the last run ({when}): {change}"
+        for change in diff(Snapshot.from_row(stored.fields), snapshot(event))
+    ]
+    if stored.event_path != str(event.path):
+        lines.append(f"Changed since the last run ({when}): event file {stored.event_path} -> {event.path}")
+    if stored.sheet_path is not None and stored.sheet_path != str(campaign.recipients_path):
+        lines.append(
+            f"Changed since the last run ({when}): sheet {stored.sheet_path} -> {campaign.recipients_path}"
+        )
+    if stored.sheet_rows is not None and sheet_rows is not None and stored.sheet_rows != sheet_rows:
+        lines.append(f"Changed since the last run ({when}): sheet rows {stored.sheet_rows} -> {sheet_rows}")
+    return lines
+
+
+def shared_uid_warnings(ledger: Ledger) -> list[str]:
+    return [
+        f"WARNING: calendar UID {uid} is shared by campaigns {', '.join(ids)}: calendars would merge them"
+        for uid, ids in shared_calendar_uids(ledger).items()
+    ]
+
+
+def campaign_ledger_if_any(campaign: Campaign, env: Mapping[str, str] = os.environ) -> Path | None:
+    """The sent log's path when it exists (check must not create one)."""
+    path = default_ledger_path(env, campaign.database)
+    return path if path.is_file() else None

@@ -1,0 +1,63 @@
+"""``lgp-mailer smtp test``: reach, secure and log in to the mail server, then say goodbye; no mail."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from lgp_mailer.cli import common as so
+from lgp_mailer.cli.app import app, fail
+from lgp_mailer.cli.common import CampaignOpt, NonInteractiveOpt, QuietOpt, resolve_campaign
+from lgp_mailer.cli.output import print_provenance
+from lgp_mailer.cli.runtime import can_prompt
+from lgp_mailer.errors import ExitCode, LgpError
+
+smtp_app = typer.Typer(help="The mail server: test the connection before the first send.", no_args_is_help=True)
+app.add_typer(smtp_app, name="smtp")
+
+
+@smtp_app.command("test")
+def smtp_test(
+    campaign: CampaignOpt = None,
+    non_interactive: NonInteractiveOpt = False,
+    quiet: QuietOpt = False,
+    host: so.HostOpt = None,
+    port: so.PortOpt = None,
+    security: so.SecurityOpt = None,
+    username: so.UsernameOpt = None,
+    auth: so.AuthOpt = None,
+    timeout: so.TimeoutOpt = None,
+    cafile: so.CafileOpt = None,
+    insecure: so.InsecureOpt = False,
+) -> None:
+    """Connect, negotiate TLS, log in, then RSET and QUIT: no message is sent.
+
+    Prints each step that worked and, for a failure, what to change: the [smtp] key in
+    lgp-mailer.toml, the environment variable, or the flag.  Exit 0 when every step
+    worked, 1 when one failed, 2 for unusable settings.
+
+    Example: lgp-mailer smtp test --host smtp.example.org --port 587 --username meghivo@lgp.example.org
+
+    Example: lgp-mailer smtp test --host 127.0.0.1 --port 8025 --security none
+    """
+    from lgp_mailer.campaign.next_steps import command_line, input_args, smtp_args
+    from lgp_mailer.smtp.probe import probe_campaign
+
+    flags = so.smtp_flags(host, port, security, username, auth, None, None, timeout, None, cafile, insecure)
+    try:
+        chosen = resolve_campaign(campaign, quiet=quiet)
+        print_provenance(chosen, quiet=quiet)
+        report = probe_campaign(chosen, flags, os.environ, interactive=can_prompt(non_interactive))
+    except LgpError as error:
+        raise fail(error) from None
+    s = report.settings
+    typer.echo(f"Server: {s.address} ({s.security}), auth {s.auth_method}")
+    for step in report.steps:
+        typer.echo(f"{'ok' if step.ok else 'FAILED':<6} {step.name:<7} {step.detail}")
+    for line in report.fixes:
+        typer.echo(f"Fix:   {line}")
+    if report.ok:
+        again = (*input_args(campaign), *smtp_args(flags))
+        typer.echo(f"No message was sent. Next: {command_line('lgp-mailer send', *again, '--dry-run')}")
+    raise typer.Exit(int(ExitCode.OK if report.ok else ExitCode.PROBLEMS))

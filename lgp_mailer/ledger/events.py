@@ -1,0 +1,91 @@
+"""The sent log's memory of each campaign's event: its calendar UID and the event snapshots of its runs.
+
+Migration 4 made the tables; this module owns their SQL (as ``store`` owns the
+messages').  A campaign's calendar UID is written once, at its first send, and
+read back ever after: a change of sender domain or of the derivation rule can
+never make calendars see a second conference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from lgp_mailer.ledger.store import Ledger
+
+# The snapshot's fields as stored (``campaign.changes.Snapshot.as_row`` gives them; agenda is JSON text).
+SNAPSHOT_FIELDS = ("title", "date", "start", "end", "platform", "join_url", "registration_url", "agenda")
+
+
+@dataclass(frozen=True)
+class StoredSnapshot:
+    fields: dict[str, str | None]
+    kind: str
+    taken_at: str
+    event_path: str
+    sheet_path: str | None
+    sheet_rows: int | None
+
+
+def calendar_uid(ledger: Ledger, campaign_id: str) -> str | None:
+    """The campaign's recorded calendar UID, None before its first send."""
+    with ledger._mutex:
+        row = ledger.conn.execute("SELECT uid FROM campaign_calendars WHERE campaign_id = ?", (campaign_id,)).fetchone()
+    return str(row["uid"]) if row else None
+
+
+def record_calendar_uid(ledger: Ledger, campaign_id: str, uid: str) -> str:
+    """Record ``uid`` unless the campaign has one already; return the one that stands."""
+    with ledger.transaction() as db:
+        db.execute(
+            "INSERT OR IGNORE INTO campaign_calendars (campaign_id, uid, created_at) VALUES (?, ?, ?)",
+            (campaign_id, uid, ledger.now()),
+        )
+        row = db.execute("SELECT uid FROM campaign_calendars WHERE campaign_id = ?", (campaign_id,)).fetchone()
+    return str(row["uid"])
+
+
+def shared_calendar_uids(ledger: Ledger) -> dict[str, list[str]]:
+    """UIDs that more than one campaign carries: uid -> the campaign ids, sorted."""
+    with ledger._mutex:
+        rows = ledger.conn.execute(
+            "SELECT uid, campaign_id FROM campaign_calendars WHERE uid IN "
+            "(SELECT uid FROM campaign_calendars GROUP BY uid HAVING count(*) > 1) ORDER BY uid, campaign_id"
+        ).fetchall()
+    shared: dict[str, list[str]] = {}
+    for row in rows:
+        shared.setdefault(str(row["uid"]), []).append(str(row["campaign_id"]))
+    return shared
+
+
+def record_snapshot(
+    ledger: Ledger,
+    campaign_id: str,
+    kind: str,
+    fields: Mapping[str, str | None],
+    *,
+    event_path: str,
+    sheet_path: str | None,
+    sheet_rows: int | None,
+) -> None:
+    with ledger.transaction() as db:
+        db.execute(
+            'INSERT INTO event_snapshots (campaign_id, kind, taken_at, event_path, title, date, start, "end", '
+            "platform, join_url, registration_url, agenda, sheet_path, sheet_rows) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (campaign_id, kind, ledger.now(), event_path, *(fields[k] for k in SNAPSHOT_FIELDS), sheet_path,
+             sheet_rows),
+        )
+
+
+def last_snapshot(ledger: Ledger, campaign_id: str, kind: str | None = None) -> StoredSnapshot | None:
+    """The latest run's snapshot of the campaign (of one kind, or of any)."""
+    with ledger._mutex:
+        row = ledger.conn.execute(
+            "SELECT * FROM event_snapshots WHERE campaign_id = ? AND (? IS NULL OR kind = ?) ORDER BY id DESC LIMIT 1",
+            (campaign_id, kind, kind),
+        ).fetchone()
+    if row is None:
+        return None
+    fields = {key: row[key] for key in SNAPSHOT_FIELDS}
+    return StoredSnapshot(fields, row["kind"], row["taken_at"], row["event_path"], row["sheet_path"], row["sheet_rows"])

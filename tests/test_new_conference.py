@@ -1,0 +1,322 @@
+"""Issue 12: a new conference, safely: init, the guards on dates, the block naming the inputs,
+and what changed since the last send."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import time_machine
+from sheets_factory import HEADER, write_xlsx
+from smtp_server import SmtpTestServer
+from typer.testing import CliRunner
+
+from lgp_mailer.cli import app
+from lgp_mailer.config import load_campaign
+from lgp_mailer.event import load_event
+from lgp_mailer.ledger.events import record_calendar_uid
+from lgp_mailer.ledger.store import open_ledger
+from lgp_mailer.mail.build import MessageFactory
+
+runner = CliRunner()
+BUDAPEST = ZoneInfo("Europe/Budapest")
+NEW = ["--title", "Klímaalkalmazkodás és vízmegtartás", "--date", "2027-03-11", "--start", "13.30", "--end", "15.45",
+       "--platform", "Microsoft Teams", "--registration-url", "https://forms.example.org/klima"]
+EVENT_NAME = "2027-03-11-klimaalkalmazkodas-es-vizmegtartas.toml"
+
+
+def at(*when: int):
+    return time_machine.travel(datetime(*when, tzinfo=BUDAPEST), tick=True)
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [*args])
+
+
+def new_campaign(tmp_path: Path, name: str = "klima") -> Path:
+    folder = tmp_path / name
+    result = invoke("init", str(folder), *NEW)
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def example_campaign(tmp_path: Path, server: SmtpTestServer | None = None) -> Path:
+    folder = tmp_path / "pelda"
+    assert invoke("init", str(folder), "--example").exit_code == 0
+    if server is not None:
+        config = folder / "lgp-mailer.toml"
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            '# host = "smtp.example.org"', f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"'),
+            encoding="utf-8")
+    return folder
+
+
+# -- init --------------------------------------------------------------------------------------------------
+
+
+def test_init_writes_an_event_that_parses_and_a_toml_naming_only_the_new_files(tmp_path):
+    folder = new_campaign(tmp_path)
+    campaign = load_campaign(folder / "lgp-mailer.toml")
+    assert campaign.event_path == folder / "events" / EVENT_NAME
+    assert campaign.recipients_path == folder / "recipients" / "cimlista.xlsx"
+    assert campaign.registrations_path is None
+    text = (folder / "lgp-mailer.toml").read_text(encoding="utf-8")
+    assert "pelda" not in text and "2020" not in text
+    event = load_event(campaign.event_path)
+    assert (event.title, event.date.isoformat(), f"{event.start:%H:%M}", f"{event.end:%H:%M}") == (
+        "Klímaalkalmazkodás és vízmegtartás", "2027-03-11", "13:30", "15:45")
+    assert (event.platform_name, event.registration_url, event.calendar_uid) == (
+        "Microsoft Teams", "https://forms.example.org/klima", None)
+    assert [s.title for s in event.agenda] == ["KITÖLTENDŐ: a program pontjai (előadók, címek, időpontok)"]
+    assert sorted(p.name for p in (folder / "events").iterdir()) == [EVENT_NAME]
+    for sub in ("recipients", "registrations"):
+        assert [p.name for p in (folder / sub).iterdir()] == ["README.txt"]
+    assert (folder / "recipients" / "README.txt").read_text(encoding="utf-8") == (
+        "Put the contact sheet (the municipalities' addresses) here as cimlista.xlsx, "
+        "or set 'recipients' in lgp-mailer.toml to its name.\n")
+
+
+def test_each_campaign_has_its_own_calendar_uid(tmp_path):
+    uids = set()
+    for folder in (new_campaign(tmp_path, "egyik"), new_campaign(tmp_path, "masik"), example_campaign(tmp_path)):
+        campaign = load_campaign(folder / "lgp-mailer.toml")
+        uids.add(MessageFactory(campaign, load_event(campaign.event_path)).calendar_uid)
+    assert len(uids) == 3
+    assert "lgp-2020-06-18-innovaciok@lgp.example.org" not in uids  # the example event's old UID
+
+
+def test_init_refuses_a_non_empty_folder_and_without_a_terminal_names_the_missing_flags(tmp_path):
+    (tmp_path / "tele").mkdir()
+    (tmp_path / "tele" / "valami.txt").write_text("x", encoding="utf-8")
+    result = invoke("init", str(tmp_path / "tele"), *NEW)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"lgp-mailer: error: {tmp_path / 'tele'}: is not empty; choose a new or empty folder (nothing was changed)\n",
+    )
+    result = invoke("init", str(tmp_path / "ures"), "--title", "Valami")
+    assert (result.exit_code, result.stderr) == (
+        2, "lgp-mailer: error: key 'init': a new conference needs --date, --start, --end, --platform, "
+           "--registration-url (no terminal to ask on); or use --example\n")
+    assert not (tmp_path / "ures").exists()
+
+
+def test_check_on_the_empty_campaign_says_what_is_missing(tmp_path):
+    folder = new_campaign(tmp_path)
+    with at(2026, 11, 29, 10, 0):
+        result = invoke("check", "--campaign", str(folder), "--quiet")
+    assert result.exit_code == 2
+    assert result.stdout == (
+        f"Missing: {folder / 'recipients' / 'cimlista.xlsx'}: the contact sheet; put it there "
+        "or set 'recipients' in lgp-mailer.toml\n")
+    assert result.stderr == f"WARNING: {folder / 'events' / EVENT_NAME}, line 36: still says KITÖLTENDŐ (to fill in)\n"
+
+
+# -- the dates ---------------------------------------------------------------------------------------------
+
+
+def test_a_past_conference_send_refuses_check_and_preview_warn(tmp_path, smtp_server):
+    folder = example_campaign(tmp_path, smtp_server)
+    event = folder / "events" / "2020-06-18-innovaciok.toml"
+    warning = f"WARNING: {event}: conference.date 2020-06-18 is in the past: is this the right event file?\n"
+    with at(2020, 6, 19, 9, 0):
+        sent = invoke("send", "--campaign", str(folder), "--yes", "--quiet")
+        dry = invoke("send", "--campaign", str(folder), "--dry-run", "--quiet")
+        check = invoke("check", "--campaign", str(folder), "--quiet")
+        preview = invoke("preview", "--campaign", str(folder), "--quiet", "--limit", "1")
+    refusal = (f"lgp-mailer: error: {event}, key 'conference.date': the conference started at 2020-06-18 10:00 "
+               "(Europe/Budapest): no invitation is sent for it; "
+               "point the campaign at the next conference's event file\n")
+    assert (sent.exit_code, sent.stdout, sent.stderr) == (2, "", refusal)
+    assert (dry.exit_code, dry.stderr) == (2, refusal)
+    assert smtp_server.received == [] and smtp_server.handler.mail_count == 0
+    assert check.exit_code == 0 and check.stderr == warning
+    assert preview.exit_code == 0 and preview.stderr == warning
+    with at(2020, 6, 18, 9, 59):  # the morning itself: a warning, and not yet a refusal
+        today = invoke("check", "--campaign", str(folder), "--quiet")
+    assert today.stderr == f"WARNING: {event}: conference.date 2020-06-18 is today: invitations come too late\n"
+
+
+def test_a_closed_registration_is_a_warning(tmp_path):
+    folder = example_campaign(tmp_path)
+    config = folder / "lgp-mailer.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        'event = "events/2020-06-18-innovaciok.toml"', 'event = "events/2027-03-11-klima.toml"'), encoding="utf-8")
+    with at(2027, 3, 10, 8, 0):
+        result = invoke("preview", "--campaign", str(folder), "--quiet", "--limit", "1")
+    assert result.stderr == (
+        f"WARNING: {folder / 'events' / '2027-03-11-klima.toml'}: registration.closes 2027-03-09 12:00 has passed: "
+        "the invitation asks people to register on a closed form\n")
+
+
+def test_an_event_file_with_a_calendar_uid_is_told_what_replaces_it(tmp_path):
+    folder = example_campaign(tmp_path)
+    event = folder / "events" / "2020-06-18-innovaciok.toml"
+    event.write_text(event.read_text(encoding="utf-8").replace(
+        "sequence = 0", 'uid = "lgp-2020-06-18-innovaciok@lgp.example.org"\nsequence = 0'), encoding="utf-8")
+    campaign = load_campaign(folder / "lgp-mailer.toml")
+    uid = MessageFactory(campaign, load_event(event)).calendar_uid
+    with at(2020, 6, 1, 10, 0):
+        result = invoke("check", "--campaign", str(folder), "--quiet")
+    assert result.stderr == (
+        f"WARNING: {event}: [calendar] uid 'lgp-2020-06-18-innovaciok@lgp.example.org' is ignored: "
+        f"the calendar UID belongs to the campaign ({uid}); delete the line\n")
+
+
+# -- the block naming the inputs ---------------------------------------------------------------------------
+
+
+def test_the_block_names_every_input_with_its_path(tmp_path):
+    folder = example_campaign(tmp_path)
+    shutil.copy(folder / "recipients" / "pelda-onkormanyzatok.xlsx", folder / "recipients" / "uj-lista.xlsx")
+    campaign = load_campaign(folder / "lgp-mailer.toml")
+    block = [
+        f"Campaign:      {campaign.campaign_id} ({folder / 'lgp-mailer.toml'})",
+        f"Event:         Önkormányzati innovációk és jó gyakorlatok, 2020-06-18 "
+        f"({folder / 'events' / '2020-06-18-innovaciok.toml'})",
+        f"Sheet:         {folder / 'recipients' / 'pelda-onkormanyzatok.xlsx'}",
+        f"Registrations: {folder / 'registrations' / 'pelda-regisztraciok.csv'}",
+        f"Sent log:      {Path.home() / 'sent-log.sqlite3'}",
+    ]
+    with at(2020, 6, 1, 10, 0):
+        preview = invoke("preview", "--campaign", str(folder), "--limit", "1")
+        check = invoke("check", "--campaign", str(folder))
+        quiet = invoke("preview", "--campaign", str(folder), "--limit", "1", "--quiet")
+    assert preview.stdout.splitlines()[:5] == block
+    assert check.stdout.splitlines()[-5:] == block  # check ends with it
+    assert not quiet.stdout.startswith("Campaign:")
+    stray = (f"WARNING: {folder / 'recipients' / 'uj-lista.xlsx'} is in recipients/ but the campaign reads "
+             f"{folder / 'recipients' / 'pelda-onkormanyzatok.xlsx'}: set 'recipients' in lgp-mailer.toml to use it")
+    assert stray in preview.stderr.splitlines() and stray in check.stderr.splitlines()
+
+
+# -- what changed since the last run -----------------------------------------------------------------------
+
+
+def test_an_event_edited_after_a_send_check_and_send_name_the_changed_fields(tmp_path, smtp_server):
+    folder = example_campaign(tmp_path, smtp_server)
+    with at(2020, 6, 1, 10, 0):
+        assert invoke("send", "--campaign", str(folder), "--yes", "--quiet", "--batch", "2").exit_code == 0
+    event = folder / "events" / "2020-06-18-innovaciok.toml"
+    text = event.read_text(encoding="utf-8").replace("date = 2020-06-18", "date = 2020-06-19")
+    text = text.replace('start = "10.00"', 'start = "10.15"', 1)
+    text = text.replace("Projektek az önkormányzatok szolgálatában", "Projektek a települések szolgálatában")
+    event.write_text(text, encoding="utf-8")
+    since = "Changed since the last run (2020-06-01 08:00 UTC): "
+    changed = [
+        since + "date: 2020-06-18 -> 2020-06-19",
+        since + "start: 10:00 -> 10:15",
+        since + "agenda[2].title: Projektek az önkormányzatok szolgálatában -> Projektek a települések szolgálatában",
+    ]
+    with at(2020, 6, 2, 10, 0):
+        check = invoke("check", "--campaign", str(folder), "--quiet")
+        again = invoke("send", "--campaign", str(folder), "--yes", "--quiet", "--batch", "1")
+    assert check.exit_code == 0, check.output
+    assert check.stdout.splitlines()[-3:] == changed
+    assert again.exit_code == 0, again.output
+    assert again.stderr.splitlines() == changed
+    assert len(smtp_server.received) == 3
+
+
+def test_check_warns_when_two_campaigns_share_a_calendar_uid(tmp_path):
+    folder = example_campaign(tmp_path)
+    campaign = load_campaign(folder / "lgp-mailer.toml")
+    with open_ledger(Path.home() / "sent-log.sqlite3") as ledger:
+        record_calendar_uid(ledger, "regi-kampany", "kozos@lgp.example.org")
+        record_calendar_uid(ledger, campaign.campaign_id, "kozos@lgp.example.org")
+    with at(2020, 6, 1, 10, 0):
+        result = invoke("check", "--campaign", str(folder), "--quiet")
+    assert (f"WARNING: calendar UID kozos@lgp.example.org is shared by campaigns {campaign.campaign_id}, regi-kampany: "
+            "calendars would merge them") in result.stderr.splitlines()
+
+
+# -- the basics ---------------------------------------------------------------------------------------------
+
+
+def commands(*path: str) -> list[tuple[str, ...]]:
+    """Every command and sub-command, from the help pages themselves."""
+    result = invoke(*path, "--help")
+    if "Commands:" not in result.stdout:
+        return [path]
+    names = [line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.startswith("  ")]
+    return [path] + [c for name in names for c in commands(*path, name)]
+
+
+def test_help_shows_placeholders_never_python_types():
+    found = commands()
+    assert ("smtp", "test") in found and ("init",) in found
+    for command in found:
+        shown = invoke(*command, "--help").stdout
+        assert re.findall(r"<[a-z][a-z_\[\], ]*>", shown) == [], command
+    init_help = invoke("init", "--help").stdout
+    assert "  DIR  New campaign folder" in init_help and "--date YYYY-MM-DD" in init_help
+
+
+def test_version_and_shell_completion():
+    from lgp_mailer import __version__
+
+    assert invoke("--version").stdout == f"lgp-mailer {__version__}\n"
+    shown = invoke("--help").stdout
+    assert "--install-completion" in shown and "--show-completion" in shown
+
+
+def test_readme_starts_with_one_line_that_sets_up_and_previews(repo):
+    blocks = re.findall(r"```sh\n(.*?)```", (repo / "README.md").read_text(encoding="utf-8"), re.S)
+    first = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && lgp-mailer preview\n"
+    assert blocks[0] == first
+    assert blocks[1] == ". .venv/bin/activate && python -m pytest\n"
+
+
+def test_send_names_a_changed_sheet_since_the_last_run(tmp_path, smtp_server):
+    folder = example_campaign(tmp_path, smtp_server)
+    with at(2020, 6, 1, 10, 0):
+        assert invoke("send", "--campaign", str(folder), "--yes", "--quiet", "--batch", "1").exit_code == 0
+    rows = [["Baranya", f"Próbafalu {i}", "Kovács Péter", "polgármester", "F", f"pm{i}@falu.example"] for i in (1, 2)]
+    new_sheet = write_xlsx(folder / "recipients" / "uj.xlsx", {"Lista": [HEADER, *rows]})
+    with at(2020, 6, 2, 10, 0):
+        again = invoke("send", "--campaign", str(folder), "--recipients", str(new_sheet), "--yes", "--quiet")
+    assert again.exit_code == 0, again.output
+    since = "Changed since the last run (2020-06-01 08:00 UTC): "
+    old_sheet = folder / "recipients" / "pelda-onkormanyzatok.xlsx"
+    assert again.stderr.splitlines() == [
+        f"WARNING: {old_sheet} is in recipients/ but the campaign reads {new_sheet}: "
+        "set 'recipients' in lgp-mailer.toml to use it",
+        since + f"sheet {old_sheet} -> {new_sheet}",
+        since + "sheet rows 7 -> 2",
+    ]
+
+
+def test_init_asks_on_a_terminal_for_what_the_flags_leave_out(tmp_path, monkeypatch):
+    import lgp_mailer.cli.init as init_cli
+
+    monkeypatch.setattr(init_cli, "can_prompt", lambda non_interactive: True)  # as on a terminal
+    folder = tmp_path / "kerdezve"
+    answers = "2027-05-20\n9:30\n12.00\nZOOM\nhttps://forms.example.org/tavasz\n"
+    result = runner.invoke(app, ["init", str(folder), "--title", "Tavaszi konferencia"], input=answers)
+    assert result.exit_code == 0, result.output
+    assert [line.split(":")[0] for line in result.stdout.splitlines()[:5]] == [
+        "Date (YYYY-MM-DD)",
+        "Start time (HH.MM or HH",
+        "End time (HH.MM or HH",
+        "Platform (e.g. ZOOM, Microsoft Teams)",
+        "Registration form link",
+    ]
+    event = load_event(load_campaign(folder / "lgp-mailer.toml").event_path)
+    assert (event.title, event.date.isoformat(), f"{event.start:%H.%M}", f"{event.end:%H.%M}", event.platform_name,
+            event.registration_url) == ("Tavaszi konferencia", "2027-05-20", "09.30", "12.00", "ZOOM",
+                                        "https://forms.example.org/tavasz")
+
+
+def test_next_hints_repeat_the_flags_the_run_needed(tmp_path, smtp_server, before_the_example_conference):
+    folder = example_campaign(tmp_path)
+    smtp_server.handler.reply_rcpt("polgarmester@alsomocsolad.example", "550 5.1.1 User unknown")
+    server = ["--host", "127.0.0.1", "--port", str(smtp_server.port), "--security", "none"]
+    result = invoke("send", "--campaign", str(folder), "--yes", "--quiet", "--batch", "3", *server)
+    assert result.exit_code == 1, result.output
+    again = f"--campaign {folder} --host 127.0.0.1 --port {smtp_server.port} --security none"
+    assert [line for line in result.stdout.splitlines() if line.startswith("Next:")] == [
+        f"Next: 4 message(s) still due: run 'lgp-mailer send {again} --batch 3'",
+        f"Next: 1 failed permanently: fix the addresses in the sheet, then 'lgp-mailer send {again} --retry-failed'",
+    ]
