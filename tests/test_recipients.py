@@ -299,17 +299,6 @@ def test_merged_rows_that_disagree_get_the_neutral_salutation(tmp_path):
     ]
 
 
-def test_same_address_and_municipality_twice_is_a_problem(tmp_path):
-    rows = [["Önkormányzat", "E-mail"], ["Bikal", "pm@bikal.hu"], ["bikal", "PM@bikal.hu"]]
-    sheet = load_recipients(write_csv(tmp_path / "a.csv", rows))
-    assert sheet.recipients == []
-    assert [(f.severity, f.row, f.problem) for f in sheet.findings] == [
-        ("warning", 1, "no name or gender column: every salutation is neutral"),
-        ("problem", 3, "the same address and municipality as row 2"),
-    ]
-    assert sheet.rejected == [Rejected("pm@bikal.hu", ("Bikal",), (2, 3), "listed twice for bikal")]
-
-
 def test_missing_municipality_holds_back_the_whole_address(tmp_path):
     rows = [["Önkormányzat", "E-mail"], ["Bikal", "pm@kozos.hu"], ["nan", "pm@kozos.hu"], ["Pécs", "pm@pecs.hu"]]
     sheet = load_recipients(write_csv(tmp_path / "a.csv", rows))

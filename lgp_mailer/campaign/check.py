@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgp_mailer.errors import ExitCode, LgpError
-from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding, Recipient, RecipientSheet, load_recipients
+from lgp_mailer.sheets.recipients import (
+    PROBLEM,
+    WARNING,
+    Finding,
+    Recipient,
+    RecipientSheet,
+    RowCounts,
+    load_recipients,
+)
 
 SALUTATION_KINDS = ("female", "male", "neutral", "explicit")
 
@@ -26,9 +34,10 @@ class CheckReport:
     findings: tuple[Finding, ...]  # sorted: sheet order, row, problems before warnings
     recipients: int  # addresses that would be sent to
     municipalities: int  # distinct municipalities those addresses cover
-    merged: int  # addresses standing for more than one row (joint offices)
+    merged: int  # rows folded into an earlier row's recipient (copies, joint offices)
     rejected: int  # addresses or cells held back by problems
     salutations: dict[str, int]  # kind → count, every kind present (0 when none)
+    rows: RowCounts = field(default_factory=RowCounts)  # rows read == own + merged + held
 
     @property
     def problems(self) -> tuple[Finding, ...]:
@@ -55,9 +64,10 @@ def check_recipients(sheet: RecipientSheet, *, render_one: RenderOne | None = No
         findings=tuple(sort_findings(findings, sheet.sheets)),
         recipients=len(sheet.recipients),
         municipalities=len(municipalities),
-        merged=sum(1 for r in sheet.recipients if len(r.rows) > 1),
+        merged=sheet.counts.merged,
         rejected=len(sheet.rejected),
         salutations={kind: kinds.get(kind, 0) for kind in SALUTATION_KINDS},
+        rows=sheet.counts,
     )
 
 
@@ -124,9 +134,17 @@ def format_report(report: CheckReport) -> str:
             lines.extend(_table(findings))
             lines.append("")
     kinds = ", ".join(f"{count} {kind}" for kind, count in report.salutations.items())
+    rows = report.rows
+    split = f"; {rows.split} more from cells with several addresses" if rows.split else ""
     lines += [
-        f"Recipients: {report.recipients} address(es) covering {report.municipalities} municipality(ies); "
-        f"{report.merged} merged address(es); {report.rejected} held back by problems.",
+        (
+            f"Rows: {rows.rows} read = {rows.own} recipient(s) + {rows.merged} merged into an earlier row "
+            f"+ {rows.held} held back by problems{split}."
+        ),
+        (
+            f"Recipients: {report.recipients} address(es) covering {report.municipalities} municipality(ies); "
+            f"{report.rejected} address(es) or cell(s) held back."
+        ),
         f"Salutations: {kinds}.",
         f"Result: {len(report.problems)} problem(s), {len(report.warnings)} warning(s).",
     ]

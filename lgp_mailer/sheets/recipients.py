@@ -3,7 +3,11 @@
 ``load_recipients`` streams the rows of one or more sheets (``sheetreaders``),
 finds the header (``sheetheaders``), cleans and validates each cell
 (``recipientcells``) and merges rows that share an address: a joint municipal
-office is one recipient that covers several municipalities.
+office is one recipient that covers several municipalities.  A row that
+repeats an earlier row's address and municipality is merged into it, never
+lost: an exact copy with a warning naming both rows, and a copy naming a
+different person or role with a warning naming the greeting the first row's
+person gets (the first row in sheet order wins).
 
 Every problem becomes a :class:`Finding` with its file, sheet, row and column.
 A problem on any row of an address holds that whole address back (it lands in
@@ -18,7 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
-from lgp_mailer.hungarian import DEFAULT_ROLE, guess_gender, normalise_role, parse_gender, salutation
+from lgp_mailer.hungarian import (
+    DEFAULT_ROLE,
+    guess_gender,
+    normalise_role,
+    parse_gender,
+    salutation,
+)
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -83,6 +93,24 @@ class Rejected:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class RowCounts:
+    """What became of every data row; ``rows == own + merged + held`` always.
+
+    ``own``: rows that are the first row of a recipient; ``merged``: rows
+    folded into an earlier row's recipient (an exact copy, a second person at
+    the same office, or another municipality of a joint office); ``held``:
+    rows with a problem that holds their address back.  ``recipients`` can
+    exceed ``own`` only when one cell holds several addresses (``split``).
+    """
+
+    rows: int = 0
+    own: int = 0
+    merged: int = 0
+    held: int = 0
+    split: int = 0
+
+
 @dataclass
 class RecipientSheet:
     recipients: list[Recipient]
@@ -91,6 +119,7 @@ class RecipientSheet:
     rejected: list[Rejected] = field(default_factory=list)
     sheets: tuple[str, ...] = ()  # the sheets read, in order (empty for CSV)
     encoding: str | None = None  # the text encoding of a CSV file
+    counts: RowCounts = field(default_factory=RowCounts)
 
     @property
     def problems(self) -> list[Finding]:
@@ -128,7 +157,7 @@ def load_recipients(
         raise merger.first_error or RecipientsError("no data rows below the header", file=path)
     recipients, rejected = merger.finish()
     sheet_names = tuple(name for name in read if name is not None)
-    return RecipientSheet(recipients, merger.findings, path, rejected, sheet_names, encoding)
+    return RecipientSheet(recipients, merger.findings, path, rejected, sheet_names, encoding, merger.counts)
 
 
 def _read_sheet(path: Path, raw: RawSheet, mapping, merger: _Merger, *, every: bool) -> bool:
@@ -174,12 +203,32 @@ class _RowContext:
 class _Entry:
     """One address while rows are being merged; lean, because there may be 200,000."""
 
-    __slots__ = ("send", "sheet", "rows", "municipalities", "county", "names", "roles", "genders", "salutations", "reasons")
+    __slots__ = (
+        "copies",
+        "county",
+        "firsts",
+        "genders",
+        "municipalities",
+        "names",
+        "reasons",
+        "roles",
+        "row_sheets",
+        "rows",
+        "salutations",
+        "send",
+        "sheet",
+    )
 
     def __init__(self, send: str, sheet: str | None, county: str) -> None:
         self.send, self.sheet, self.county = send, sheet, county
         self.rows: list[int] = []
+        self.row_sheets: list[str | None] = []  # parallel to rows: `--sheet all` mixes sheets
         self.municipalities: list[str] = []
+        # Parallel to municipalities: the first row naming it and who that row names.
+        self.firsts: list[tuple[str | None, int, _Person]] = []
+        # Later rows naming a different person for the same municipality: warned
+        # about once the greeting is known.
+        self.copies: list[tuple[str | None, int, str, str, str | None, int]] = []
         # (sheet, row, value) per row: merged rows may disagree.
         self.names: list[tuple[str | None, int, str]] = []
         self.roles: list[tuple[str | None, int, str]] = []
@@ -196,6 +245,9 @@ class _Merger:
         self.entries: dict[str, _Entry] = {}
         self.columns: dict[tuple[str | None, str], str] = {}  # (sheet, field) → header, for findings
         self.first_error: RecipientsError | None = None
+        self.rows_read = 0
+        self.held_rows: set[tuple[str | None, int]] = set()  # rows refused before merging
+        self.counts = RowCounts()
 
     def warn(self, message: str, sheet, row, column, value) -> None:
         self.findings.append(Finding(WARNING, message, self.file, sheet, row, column, value))
@@ -204,6 +256,7 @@ class _Merger:
         self.findings.append(Finding(PROBLEM, message, self.file, sheet, row, column, value))
 
     def add_row(self, ctx: _RowContext, row: RawRow) -> None:
+        self.rows_read += 1
         values, row_problems = self._fields(ctx, row)
         municipality = values["municipality"]
         email_column = ctx.header.columns["email"]
@@ -211,12 +264,14 @@ class _Merger:
             formula = row.formulas[email_column.index]
             self.problem("a formula instead of an address", ctx.sheet, row.number, email_column.header, formula)
             self.rejected.append(Rejected(formula, _one(municipality), (row.number,), "formula instead of an address"))
+            self.held_rows.add((ctx.sheet, row.number))
             return
         raw = row.cells[email_column.index] if email_column.index < len(row.cells) else ""
         candidates = split_addresses(raw)
         if not candidates:
             self.problem("no e-mail address", ctx.sheet, row.number, email_column.header, clean_text(raw))
             self.rejected.append(Rejected(clean_text(raw), _one(municipality), (row.number,), "no e-mail address"))
+            self.held_rows.add((ctx.sheet, row.number))
             return
         for candidate in candidates:
             try:
@@ -224,6 +279,7 @@ class _Merger:
             except AddressError as error:
                 self.problem(str(error), ctx.sheet, row.number, email_column.header, candidate)
                 self.rejected.append(Rejected(candidate, _one(municipality), (row.number,), str(error)))
+                self.held_rows.add((ctx.sheet, row.number))
                 continue
             self._merge(ctx, row.number, address.send, address.key, values, row_problems)
 
@@ -258,6 +314,14 @@ class _Merger:
         entry = self.entries.get(key)
         if entry is None:
             entry = self.entries[key] = _Entry(send, ctx.sheet, _shared(values["county"]))
+        municipality = values["municipality"]
+        person = _person(values)
+        if municipality:
+            folded = municipality.casefold()
+            for index, known in enumerate(entry.municipalities):
+                if known.casefold() == folded:
+                    self._repeat(ctx, number, entry, entry.firsts[index], values, problems)
+                    return
         if values["name"]:
             entry.names.append((ctx.sheet, number, values["name"]))
         if values["role"]:
@@ -268,16 +332,30 @@ class _Merger:
             self._gender_cell(ctx, number, entry, values["gender"])
         entry.reasons.extend(problems)
         entry.rows.append(number)
-        municipality = values["municipality"]
-        if not municipality:
+        entry.row_sheets.append(ctx.sheet)
+        if municipality:
+            entry.municipalities.append(municipality)
+            entry.firsts.append((ctx.sheet, number, person))
+
+    def _repeat(self, ctx, number: int, entry: _Entry, first: tuple[str | None, int, _Person],
+                values: dict[str, str], problems: list[str]) -> None:
+        """A later row with an earlier row's address and municipality: merge it, never drop it.
+
+        An exact copy adds nothing; a copy naming someone else keeps the first
+        row's person (the one in sheet order), and says so once the greeting is known.
+        """
+        first_sheet, first_row, first_person = first
+        entry.rows.append(number)
+        entry.row_sheets.append(ctx.sheet)
+        entry.reasons.extend(problems)
+        where = _row_ref(first_sheet, first_row, ctx.sheet)
+        person = _person(values)
+        if person == first_person:
+            column = ctx.header.columns["email"].header
+            self.warn(f"an exact copy of {where}: merged into one recipient", ctx.sheet, number, column, entry.send)
             return
-        if any(m.casefold() == municipality.casefold() for m in entry.municipalities):
-            column = ctx.header.columns["municipality"].header
-            first = entry.rows[0]
-            self.problem(f"the same address and municipality as row {first}", ctx.sheet, number, column, municipality)
-            entry.reasons.append(f"listed twice for {municipality}")
-            return
-        entry.municipalities.append(municipality)
+        label = next(f for f, ours, theirs in zip(_PERSON_FIELDS, person, first_person) if ours != theirs)
+        entry.copies.append((ctx.sheet, number, label, values[label], first_sheet, first_row))
 
     def _gender_cell(self, ctx, number: int, entry: _Entry, text: str) -> None:
         gender = parse_gender(text)
@@ -292,13 +370,26 @@ class _Merger:
         # Drop each entry once it is turned into a Recipient: halves the peak memory.
         entries: list[_Entry | None] = list(self.entries.values())
         self.entries = {}
+        fates: dict[tuple[str | None, int], int] = dict.fromkeys(self.held_rows, _HELD)
+        split = 0
         for index, entry in enumerate(entries):
             entries[index] = None
-            if entry.reasons:
+            assert entry is not None
+            held = bool(entry.reasons)
+            for position, row_key in enumerate(zip(entry.row_sheets, entry.rows)):
+                fate = _HELD if held else (_OWN if position == 0 else _MERGED)
+                if fates.get(row_key, -1) == _OWN and fate == _OWN:
+                    split += 1  # a second address from the same cell
+                fates[row_key] = max(fates.get(row_key, fate), fate)
+            if held:
                 reason = "; ".join(dict.fromkeys(entry.reasons))
                 self.rejected.append(Rejected(entry.send, tuple(entry.municipalities), tuple(entry.rows), reason))
             else:
                 recipients.append(self._recipient(entry))
+        tally = [0, 0, 0]
+        for fate in fates.values():
+            tally[fate] += 1
+        self.counts = RowCounts(self.rows_read, tally[_OWN], tally[_MERGED], tally[_HELD], split)
         return recipients, _merge_rejected(self.rejected)
 
     def _recipient(self, entry: _Entry) -> Recipient:
@@ -317,6 +408,12 @@ class _Merger:
             if gender is None and has_columns:
                 column = self.columns.get((entry.sheet, "name"))
                 self.warn("gender unknown: neutral salutation", entry.sheet, entry.rows[0], column, name or "")
+        for sheet, row, label, value, first_sheet, first_row in entry.copies:
+            self.warn(
+                f"the same address and municipality as {_row_ref(first_sheet, first_row, sheet)}, with a different "
+                f"{label}: {_row_ref(first_sheet, first_row, sheet)} wins, greeting {text!r}",
+                sheet, row, self.columns.get((sheet, label)), value,
+            )
         return Recipient(
             email=entry.send,
             municipalities=tuple(entry.municipalities),
@@ -351,6 +448,23 @@ class _Merger:
                     found = True
                     break
         return found
+
+
+# A row's fate, in the order that decides when one row has several addresses:
+# held back beats the first row of a recipient, which beats merged.
+_MERGED, _OWN, _HELD = 0, 1, 2
+_PERSON_FIELDS = ("name", "role", "gender", "salutation", "county")
+_Person = tuple[str, str, str, str, str]
+
+
+def _person(values: dict[str, str]) -> _Person:
+    """Who a row names, compared without case or spacing differences."""
+    name, role, gender, salutation_text, county = (" ".join(values[f].casefold().split()) for f in _PERSON_FIELDS)
+    return (name, _role(role) if role else "", parse_gender(gender) or gender, salutation_text, county)
+
+
+def _row_ref(sheet: str | None, row: int, here: str | None) -> str:
+    return f"row {row}" if sheet == here else f"sheet {sheet!r}, row {row}"
 
 
 def _merge_rejected(rejected: list[Rejected]) -> list[Rejected]:
