@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 import lgp_mailer.cli.check  # noqa: F401  (registers the command on the app)
 from lgp_mailer.campaign.check import check_file, check_recipients, format_report
 from lgp_mailer.cli.app import app
-from lgp_mailer.errors import ExitCode, TemplateError
+from lgp_mailer.errors import ConfigError, ExitCode, TemplateError
 from lgp_mailer.sheets.recipients import Finding, load_recipients
 
 KNOWN_PROBLEMS = [
@@ -77,19 +77,34 @@ def test_warnings_never_change_the_exit_code(tmp_path):
     assert report.exit_code == ExitCode.OK
 
 
-def test_render_failures_become_problem_rows(tmp_path):
+def test_a_template_error_stops_the_check_naming_the_recipient(tmp_path):
+    # Issue 14: the template's fault, not the row's: exit 2, not one problem per row.
+    rows = [HEADER, ["Pest", "Üröm", "Kiss Ödön", "polgármester", None, "pm@urom.hu"]]
+    path = write_csv(tmp_path / "a.csv", rows)
+
+    def render_one(recipient):
+        raise TemplateError("undefined name 'event.venue'", file="invitation.txt.j2", line=12)
+
+    with pytest.raises(TemplateError) as caught:
+        check_recipients(load_recipients(path), render_one=render_one)
+    assert str(caught.value) == "invitation.txt.j2, line 12: undefined name 'event.venue' (the message to pm@urom.hu)"
+    assert caught.value.exit_code == ExitCode.USAGE
+
+
+def test_other_render_failures_become_problem_rows(tmp_path):
     rows = [HEADER, ["Pest", "Üröm", "Kiss Ödön", "polgármester", None, "pm@urom.hu"]]
     path = write_csv(tmp_path / "a.csv", rows)
     seen = []
 
     def render_one(recipient):
         seen.append(recipient.email)
-        raise TemplateError("'event.venue' is undefined", file="invitation.txt.j2", row=12)
+        raise ConfigError("the sender's domain has no DKIM key", file="lgp-mailer.toml", key="dkim")
 
     report = check_recipients(load_recipients(path), render_one=render_one)
     assert seen == ["pm@urom.hu"]
     assert report.findings == (
-        Finding("problem", "cannot render the message: 'event.venue' is undefined", "invitation.txt.j2", None, 12, None, "pm@urom.hu"),
+        Finding("problem", "cannot render the message: the sender's domain has no DKIM key", "lgp-mailer.toml",
+                None, 2, None, "pm@urom.hu"),
     )
     assert report.exit_code == ExitCode.PROBLEMS
 

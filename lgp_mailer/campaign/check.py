@@ -2,8 +2,9 @@
 
 ``check_recipients`` takes a loaded :class:`RecipientSheet` and, optionally,
 ``render_one(recipient)`` -- a callable the campaign layer supplies to render
-each message; it raises :class:`LgpError` on failure, which becomes a problem
-row in the report.  Nothing is written or sent.
+each message.  A :class:`TemplateError` is the template's fault, not the
+row's: it stops the check (exit 2) naming the template and its line; any other
+:class:`LgpError` becomes a problem row in the report.  Nothing is written or sent.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lgp_mailer.errors import ExitCode, LgpError
+from lgp_mailer.errors import ExitCode, LgpError, TemplateError
 from lgp_mailer.sheets.recipients import (
     PROBLEM,
     WARNING,
@@ -87,6 +88,9 @@ def _render_all(sheet: RecipientSheet, render_one: RenderOne) -> list[Finding]:
     for recipient in sheet.recipients:
         try:
             render_one(recipient)
+        except TemplateError as error:
+            error.message = f"{error.message} (the message to {recipient.email})"
+            raise
         except LgpError as error:
             found.append(
                 Finding(
