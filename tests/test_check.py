@@ -135,7 +135,8 @@ def test_check_command_on_the_shipped_example_is_clean(run):
         "Rows: 8 read = 7 recipient(s) + 1 merged into an earlier row + 0 held back by problems.",
         "Recipients: 7 address(es) covering 8 municipality(ies); 0 address(es) or cell(s) held back.",
         "Salutations: 4 female, 2 male, 1 neutral, 0 explicit.",
-        "Result: 0 problem(s), 1 warning(s).",
+        # The example's invented "-próba" places are not in the KSH list (issue 14): 4 warnings.
+        "Result: 0 problem(s), 5 warning(s).",
     ]
 
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 import lgp_mailer.cli.check  # noqa: F401  (registers the command on the app)
 from lgp_mailer.campaign.check import check_file, format_report
 from lgp_mailer.cli.app import app
+from lgp_mailer.sheets.gazetteer import load_gazetteer
 from lgp_mailer.sheets.recipients import RowCounts, load_recipients
 
 WRITERS = {
@@ -106,9 +107,11 @@ def test_a_problem_row_counts_as_held_back_and_the_numbers_add_up(tmp_path: Path
 
 
 def _half_copies(count: int) -> list[list[object]]:
+    """``count`` rows of real settlements, the second half a copy of the first."""
+    towns = [s for s in load_gazetteer() if s.county != "Budapest"][: count // 2]
     unique = [
-        ["Pest", f"Település {n}", f"Kovács János {n}", "polgármester", "férfi", f"pm{n}@telepules{n}.example"]
-        for n in range(count // 2)
+        [t.county, t.name, f"Kovács János {n}", "polgármester", "férfi", f"pm{n}@telepules{n}.example"]
+        for n, t in enumerate(towns)
     ]
     return [HEADER, *unique, *(list(r) for r in unique)]
 

@@ -91,4 +91,4 @@ def test_an_event_file_with_a_bom_is_accepted(tmp_path: Path) -> None:
     config.write_bytes(codecs.BOM_UTF8 + config.read_bytes())
     result = runner.invoke(app, ["check", "--campaign", str(camp.root)])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "Result: 0 problem(s), 1 warning(s)."
+    assert result.stdout.splitlines()[-1] == "Result: 0 problem(s), 5 warning(s)."

@@ -29,6 +29,8 @@ def test_wheel_ships_the_example_campaign_and_previews_from_anywhere(tmp_path):
         "lgp_mailer/_shipped/events/2020-06-18-innovaciok.toml",
         "lgp_mailer/_shipped/recipients/pelda-onkormanyzatok.xlsx",
         "lgp_mailer/_shipped/registrations/pelda-regisztraciok.csv",
+        "lgp_mailer/data/settlements.csv",  # the KSH gazetteer (issue 14) and its source
+        "lgp_mailer/data/SOURCE.md",
     ):
         assert needed in names
     site = tmp_path / "site"

@@ -38,6 +38,7 @@ from lgp_mailer.sheets.cells import (
     normalise_address,
     split_addresses,
 )
+from lgp_mailer.sheets.gazetteer import is_number, load_gazetteer
 from lgp_mailer.sheets.headers import Header, check_mapping, find_header
 from lgp_mailer.sheets.readers import ALL_SHEETS, RawRow, RawSheet, open_sheets
 
@@ -287,6 +288,7 @@ class _Merger:
         """The row's cleaned text fields, with findings for each bad cell."""
         values: dict[str, str] = {}
         problems: list[str] = []
+        garbled: set[str] = set()
         for name in _TEXT_FIELDS + ("gender",):
             column = ctx.header.columns.get(name)
             text = ""
@@ -302,6 +304,9 @@ class _Merger:
                 values[name] = ""
             elif (hint := mojibake_hint(text)) is not None:
                 self.warn(f"looks like mojibake (wrong code page); did you mean {hint!r}?", ctx.sheet, row.number, header, text)
+                garbled.add(name)
+        if values["municipality"] and "municipality" not in garbled:
+            self._settlement(ctx, row.number, values, problems)
         if not values["county"] and ctx.county:
             values["county"] = ctx.county
         if not values["municipality"] and not problems:
@@ -309,6 +314,34 @@ class _Merger:
             self.problem("missing municipality", ctx.sheet, row.number, column.header, "")
             problems.append("missing municipality")
         return values, problems
+
+    def _settlement(self, ctx: _RowContext, number: int, values: dict[str, str], problems: list[str]) -> None:
+        """Check the municipality against the KSH list; fill in or check its county."""
+        text = values["municipality"]
+        header = ctx.header.columns["municipality"].header
+        if is_number(text):
+            self.problem("a number, not a municipality name", ctx.sheet, number, header, text)
+            problems.append(f"a number in column {header!r}")
+            return
+        gazetteer = load_gazetteer()
+        found = gazetteer.find(text)
+        if found is None:
+            close = gazetteer.suggest(text)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            self.warn(f"not in the KSH list of settlements{hint}", ctx.sheet, number, header, text)
+            return
+        written = values["county"]
+        if not written:
+            values["county"] = _shared(found.county)  # filled in from the list
+            return
+        county = gazetteer.county(written)
+        column = ctx.header.columns["county"].header
+        if county is None:
+            self.warn(f"not a county; the KSH list puts {found.name} in {found.county}", ctx.sheet, number, column, written)
+        elif county != found.county:
+            self.warn(f"the KSH list puts {found.name} in {found.county}, not {county}", ctx.sheet, number, column, written)
+        else:
+            values["county"] = _shared(county)  # "Csongrád megye" → "Csongrád-Csanád"
 
     def _merge(self, ctx, number: int, send: str, key: str, values: dict[str, str], problems: list[str]) -> None:
         entry = self.entries.get(key)
