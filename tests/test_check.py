@@ -66,7 +66,10 @@ def test_the_printed_table(known):
         "Rows: 8 read = 3 recipient(s) + 2 merged into an earlier row + 3 held back by problems.",
         "Recipients: 3 address(es) covering 4 municipality(ies); 3 address(es) or cell(s) held back.",
         "Salutations: 1 female, 1 male, 1 neutral, 0 explicit.",
-        "Result: 3 problem(s), 3 warning(s).",
+        (
+            "Result: 3 problem(s), 3 warning(s), 1 of them garbled text (exit 1): save the sheet as CSV UTF-8 "
+            "(mentse CSV UTF-8 formátumban) from the original."
+        ),
     ]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from lgp_mailer.errors import ExitCode, LgpError, TemplateError
 from lgp_mailer.sheets.recipients import (
+    MOJIBAKE,
     PROBLEM,
     WARNING,
     Finding,
@@ -50,8 +51,9 @@ class CheckReport:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when clean, 1 with problems; warnings never change it."""
-        return ExitCode.PROBLEMS if self.problems else ExitCode.OK
+        """0 when clean, 1 with problems or likely mojibake; other warnings never change it."""
+        garbled = any(f.kind == MOJIBAKE for f in self.findings)
+        return ExitCode.PROBLEMS if self.problems or garbled else ExitCode.OK
 
 
 def check_recipients(sheet: RecipientSheet, *, render_one: RenderOne | None = None) -> CheckReport:
@@ -150,9 +152,17 @@ def format_report(report: CheckReport) -> str:
             f"{report.rejected} address(es) or cell(s) held back."
         ),
         f"Salutations: {kinds}.",
-        f"Result: {len(report.problems)} problem(s), {len(report.warnings)} warning(s).",
+        f"Result: {len(report.problems)} problem(s), {len(report.warnings)} warning(s){_garbled(report)}.",
     ]
     return "\n".join(lines)
+
+
+def _garbled(report: CheckReport) -> str:
+    count = sum(1 for f in report.warnings if f.kind == MOJIBAKE)
+    if not count:
+        return ""
+    return (f", {count} of them garbled text (exit 1): save the sheet as CSV UTF-8 "
+            "(mentse CSV UTF-8 formátumban) from the original")
 
 
 def _table(findings: tuple[Finding, ...]) -> list[str]:

@@ -43,6 +43,7 @@ from lgp_mailer.sheets.headers import Header, check_mapping, find_header
 from lgp_mailer.sheets.readers import ALL_SHEETS, RawRow, RawSheet, open_sheets
 
 PROBLEM, WARNING = "problem", "warning"
+MOJIBAKE = "mojibake"  # Finding.kind of a warning about garbled text
 # Text fields that are cleaned and checked for mojibake and template braces.
 _TEXT_FIELDS = ("municipality", "county", "name", "role", "salutation")
 
@@ -79,6 +80,9 @@ class Finding:
     row: int | None = None
     column: str | None = None
     value: str | None = None
+    # "mojibake" for text garbled by a wrong code page: a warning that still
+    # makes ``check`` exit 1, because every letter would carry the garbling.
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,8 +254,8 @@ class _Merger:
         self.held_rows: set[tuple[str | None, int]] = set()  # rows refused before merging
         self.counts = RowCounts()
 
-    def warn(self, message: str, sheet, row, column, value) -> None:
-        self.findings.append(Finding(WARNING, message, self.file, sheet, row, column, value))
+    def warn(self, message: str, sheet, row, column, value, kind: str | None = None) -> None:
+        self.findings.append(Finding(WARNING, message, self.file, sheet, row, column, value, kind))
 
     def problem(self, message: str, sheet, row, column, value) -> None:
         self.findings.append(Finding(PROBLEM, message, self.file, sheet, row, column, value))
@@ -303,7 +307,8 @@ class _Merger:
                 problems.append(f"template braces in column {header!r}")
                 values[name] = ""
             elif (hint := mojibake_hint(text)) is not None:
-                self.warn(f"looks like mojibake (wrong code page); did you mean {hint!r}?", ctx.sheet, row.number, header, text)
+                self.warn(f"looks like mojibake (wrong code page); did you mean {hint!r}?", ctx.sheet, row.number, header,
+                          text, MOJIBAKE)
                 garbled.add(name)
         if values["municipality"] and "municipality" not in garbled:
             self._settlement(ctx, row.number, values, problems)
