@@ -39,8 +39,14 @@ from lgp_mailer.sheets.cells import (
     split_addresses,
 )
 from lgp_mailer.sheets.gazetteer import is_number, load_gazetteer
-from lgp_mailer.sheets.headers import Header, check_mapping, find_header
-from lgp_mailer.sheets.readers import ALL_SHEETS, RawRow, RawSheet, open_sheets
+from lgp_mailer.sheets.headers import Header, check_mapping, find_header, garbled_header
+from lgp_mailer.sheets.readers import (
+    ALL_SHEETS,
+    RawRow,
+    RawSheet,
+    garbled_note,
+    open_sheets,
+)
 
 PROBLEM, WARNING = "problem", "warning"
 MOJIBAKE = "mojibake"  # Finding.kind of a warning about garbled text
@@ -156,6 +162,8 @@ def load_recipients(
     with open_sheets(path, sheet) as sheets:
         for raw in sheets:
             encoding = raw.encoding
+            if raw.garbled:
+                merger.warn(garbled_note(raw.garbled), raw.name, None, None, None, MOJIBAKE)
             if _read_sheet(path, raw, mapping, merger, every=every):
                 read.append(raw.name)
     if not read:
@@ -170,6 +178,8 @@ def _read_sheet(path: Path, raw: RawSheet, mapping, merger: _Merger, *, every: b
     try:
         header, early = find_header(raw.rows, mapping, file=path, sheet=raw.name)
         if "municipality" not in header.columns:
+            if (garbled := garbled_header(header.cells, file=path, sheet=raw.name, row=header.row)) is not None:
+                raise garbled
             raise RecipientsError(
                 "no municipality column (Önkormányzat or Település); map it in [columns]",
                 file=path, sheet=raw.name, row=header.row,
@@ -299,6 +309,8 @@ class _Merger:
             if column is not None and column.index < len(row.cells):
                 text = clean_field(row.cells[column.index])
             values[name] = text
+            if column is not None and column.index in row.formulas:
+                self._formula(ctx, row, column.index, column.header, text, problems)
             if not text:
                 continue
             header = column.header
@@ -319,6 +331,17 @@ class _Merger:
             self.problem("missing municipality", ctx.sheet, row.number, column.header, "")
             problems.append("missing municipality")
         return values, problems
+
+    def _formula(self, ctx: _RowContext, row: RawRow, index: int, header: str, text: str, problems: list[str]) -> None:
+        """A formula where the letter takes text: its saved value, if any, is what would be printed."""
+        cell = f"cell {_column_letters(index)}{row.number}"
+        formula = row.formulas[index]
+        if text:
+            self.warn(f"{cell} holds a formula; its saved value {text!r} is used", ctx.sheet, row.number, header, formula)
+        else:
+            self.problem(f"{cell} holds a formula with no saved value: paste it as values", ctx.sheet, row.number,
+                         header, formula)
+            problems.append(f"a formula in {cell}")
 
     def _settlement(self, ctx: _RowContext, number: int, values: dict[str, str], problems: list[str]) -> None:
         """Check the municipality against the KSH list; fill in or check its county."""
@@ -499,6 +522,16 @@ def _person(values: dict[str, str]) -> _Person:
     """Who a row names, compared without case or spacing differences."""
     name, role, gender, salutation_text, county = (" ".join(values[f].casefold().split()) for f in _PERSON_FIELDS)
     return (name, _role(role) if role else "", parse_gender(gender) or gender, salutation_text, county)
+
+
+def _column_letters(index: int) -> str:
+    """0 → "A", 27 → "AB": the column as the spreadsheet program labels it."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _row_ref(sheet: str | None, row: int, here: str | None) -> str:
