@@ -100,13 +100,26 @@ class Gazetteer:
         return self._by_key.get(settlement_key(text))
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019  (one gazetteer per process: it lives as long)
-    def suggest(self, text: str) -> tuple[str, ...]:
-        """Up to three listed names close to ``text``, best first."""
+    def suggest(self, text: str, *, fuzzy: bool = True) -> tuple[str, ...]:
+        """Up to three listed names close to ``text``, best first.
+
+        A listed name that ``text`` only adds to ("Üröm-próba", "Bikal 2") is
+        found by dictionary lookups; ``fuzzy`` adds difflib's close matches,
+        about 3 ms a name, so a caller with thousands of unknown names stops
+        asking for them.
+        """
         key = settlement_key(text)
-        close = difflib.get_close_matches(key, self._keys, n=3, cutoff=0.75)
-        if not close:  # "Üröm-próba", "Bikal Alsó": a listed name with something added
-            cuts = [m.start() for m in re.finditer(r"[-\s(,/]", key)]
-            close = [prefix for prefix in (key[:cut].strip() for cut in reversed(cuts)) if prefix in self._by_key][:1]
+        cuts = [m.start() for m in re.finditer(r"[-\s(,/]", key)]
+        prefix = next((p for p in (key[:cut].strip() for cut in reversed(cuts)) if p in self._by_key), None)
+        if prefix is not None:
+            return (self._by_key[prefix].name,)
+        if not fuzzy:
+            return ()
+        # difflib's ratio 2M/(a+b) reaches the cutoff only if min/max length >= cutoff/(2-cutoff).
+        size, cutoff = len(key), 0.75
+        bound = cutoff / (2 - cutoff)
+        keys = [k for k in self._keys if min(size, len(k)) >= bound * max(size, len(k))]
+        close = difflib.get_close_matches(key, keys, n=3, cutoff=cutoff)
         return tuple(self._by_key[k].name for k in close)
 
     def county(self, text: str) -> str | None:

@@ -261,6 +261,7 @@ class _Merger:
         self.columns: dict[tuple[str | None, str], str] = {}  # (sheet, field) → header, for findings
         self.first_error: RecipientsError | None = None
         self.rows_read = 0
+        self.unknown_places = 0  # names not in the KSH list so far
         self.held_rows: set[tuple[str | None, int]] = set()  # rows refused before merging
         self.counts = RowCounts()
 
@@ -354,7 +355,8 @@ class _Merger:
         gazetteer = load_gazetteer()
         found = gazetteer.find(text)
         if found is None:
-            close = gazetteer.suggest(text)
+            self.unknown_places += 1
+            close = gazetteer.suggest(text, fuzzy=self.unknown_places <= _FUZZY_LIMIT)
             hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
             self.warn(f"not in the KSH list of settlements{hint}", ctx.sheet, number, header, text)
             return
@@ -514,6 +516,9 @@ class _Merger:
 # A row's fate, in the order that decides when one row has several addresses:
 # held back beats the first row of a recipient, which beats merged.
 _MERGED, _OWN, _HELD = 0, 1, 2
+# difflib costs ~3 ms a name: past this many unknown names (a sheet of
+# invented places) only the cheap "a listed name plus something" hint is given.
+_FUZZY_LIMIT = 100
 _PERSON_FIELDS = ("name", "role", "gender", "salutation", "county")
 _Person = tuple[str, str, str, str, str]
 
