@@ -265,10 +265,11 @@ class _Merger:
         self.held_rows: set[tuple[str | None, int]] = set()  # rows refused before merging
         self.counts = RowCounts()
 
-    def warn(self, message: str, sheet, row, column, value, kind: str | None = None) -> None:
+    def warn(self, message: str, sheet: str | None, row: int | None, column: str | None, value: str | None,
+             kind: str | None = None) -> None:
         self.findings.append(Finding(WARNING, message, self.file, sheet, row, column, value, kind))
 
-    def problem(self, message: str, sheet, row, column, value) -> None:
+    def problem(self, message: str, sheet: str | None, row: int | None, column: str | None, value: str | None) -> None:
         self.findings.append(Finding(PROBLEM, message, self.file, sheet, row, column, value))
 
     def add_row(self, ctx: _RowContext, row: RawRow) -> None:
@@ -373,7 +374,7 @@ class _Merger:
         else:
             values["county"] = _shared(county)  # "Csongrád megye" → "Csongrád-Csanád"
 
-    def _merge(self, ctx, number: int, send: str, key: str, values: dict[str, str], problems: list[str]) -> None:
+    def _merge(self, ctx: _RowContext, number: int, send: str, key: str, values: dict[str, str], problems: list[str]) -> None:
         entry = self.entries.get(key)
         if entry is None:
             entry = self.entries[key] = _Entry(send, ctx.sheet, _shared(values["county"]))
@@ -400,7 +401,7 @@ class _Merger:
             entry.municipalities.append(municipality)
             entry.firsts.append((ctx.sheet, number, person))
 
-    def _repeat(self, ctx, number: int, entry: _Entry, first: tuple[str | None, int, _Person],
+    def _repeat(self, ctx: _RowContext, number: int, entry: _Entry, first: tuple[str | None, int, _Person],
                 values: dict[str, str], problems: list[str]) -> None:
         """A later row with an earlier row's address and municipality: merge it, never drop it.
 
