@@ -45,6 +45,7 @@ def test_the_shipped_list_is_the_whole_gazetteer_with_its_source() -> None:
         ("Bp. 3. ker.", "Budapest 03. ker.", "Budapest"),
         ("Budapest", "Budapest", "Budapest"),
         ("Tiszaújváros", "Tiszaújváros", "Borsod-Abaúj-Zemplén"),
+        ("Kecskemét MJV", "Kecskemét", "Bács-Kiskun"),
     ],
 )
 def test_the_forms_offices_write_are_found(written: str, name: str, county: str) -> None:
@@ -62,6 +63,7 @@ def test_the_forms_offices_write_are_found(written: str, name: str, county: str)
         ("Csongrád megye", "Csongrád-Csanád"),
         ("Csongrád-Csanád vármegye", "Csongrád-Csanád"),
         ("főváros", "Budapest"),
+        ("BAZ megye", "Borsod-Abaúj-Zemplén"),
         ("Tolnaa", None),
     ],
 )

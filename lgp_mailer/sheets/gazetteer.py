@@ -24,6 +24,7 @@ _OFFICE_WORDS = frozenset(
     {
         "önkormányzata", "önkormányzat", "önkormányzati", "polgármesteri", "hivatal", "hivatala", "közös",
         "község", "községi", "nagyközség", "nagyközségi", "város", "városi", "megyei", "jogú", "megyeszékhely",
+        "mjv",
     }
 )
 _COUNTY_WORDS = ("vármegye", "megye")
@@ -36,6 +37,12 @@ _FORMER_COUNTIES = {
     "komárom": "Komárom-Esztergom",
     "főváros": "Budapest",
     "budapest főváros": "Budapest",
+    # The abbreviations offices use for the long names.
+    "baz": "Borsod-Abaúj-Zemplén",
+    "gyms": "Győr-Moson-Sopron",
+    "jnsz": "Jász-Nagykun-Szolnok",
+    "kem": "Komárom-Esztergom",
+    "szszb": "Szabolcs-Szatmár-Bereg",
 }
 _ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50}
 _DISTRICT = re.compile(
