@@ -136,7 +136,8 @@ def find_campaign(explicit: Path | None = None, *, cwd: Path | None = None, env:
 def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
     path = Path(path).resolve()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: Windows Notepad starts UTF-8 files with a BOM, which TOML refuses.
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", file=path) from None
     except UnicodeDecodeError:

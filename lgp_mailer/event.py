@@ -260,7 +260,8 @@ def load_event(path: Path) -> Event:
     if not path.is_file():
         raise EventError("event file not found" if not path.exists() else "not a file", file=path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: Windows Notepad starts UTF-8 files with a BOM, which TOML refuses.
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError:
         raise EventError("not UTF-8 text; save the event file as UTF-8", file=path) from None
     except tomllib.TOMLDecodeError as exc:

@@ -81,3 +81,11 @@ def write_csv(path: Path, rows: list[list], *, encoding: str = "utf-8", delimite
     # "utf-8-sig" and "utf-16" write their BOM, as Excel does.
     path.write_bytes(csv_text(rows, delimiter).encode(encoding))
     return path
+
+
+def report_lines(stdout: str) -> list[str]:
+    """``check``'s report: its lines up to its "Result:" line.  After it come the
+    registrations' match report and the input block (issue 12)."""
+    lines = stdout.splitlines()
+    end = next(n for n, line in enumerate(lines) if line.startswith("Result:"))
+    return lines[: end + 1]

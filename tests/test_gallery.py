@@ -1,9 +1,10 @@
 """The preview gallery in a real Chromium: filter, sort, export, keyboard, and one letter's page.
 
 The gallery of 300 letters is generated once for the module from an invented
-sheet whose special rows are known: two Székesfehérvár offices, two unknown
-roles (the only warnings), the first and last name in Hungarian order, and
-cells that try to break out of the page or a spreadsheet.
+sheet of real settlements (the KSH list checks them, issue 14) whose special
+rows are known: two Székesfehérvár offices, two unknown roles, the first and
+last name in Hungarian order, and cells that try to break out of the page or a
+spreadsheet (which, not being settlements, are warned about too).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import json
 import re
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -37,12 +39,31 @@ TRICKY = '@Kukac "Alsó"; Felső'
 UNKNOWN_ROLES = {20: "főkertész", 120: "udvari csillagász"}
 
 
+def settlements() -> dict[str, list[str]]:
+    """Real settlements of each county, from the shipped KSH list, none whose name
+    a filter below types ("kovacs", "peter", "szekesfehervar", "kukac")."""
+    def fold(text: str) -> str:  # as the gallery's filter compares: no case, no accents
+        return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+    found: dict[str, list[str]] = {county: [] for county in COUNTIES}
+    shipped = Path(__file__).parent.parent / "lgp_mailer" / "data" / "settlements.csv"
+    for line in shipped.read_text(encoding="utf-8").splitlines()[1:]:
+        name, county = line.split(";")[:2]
+        if county in found and not any(w in fold(name) for w in ("kovacs", "peter", "szekesfehervar", "kukac")):
+            found[county].append(name)
+    return found
+
+
+PLACES = settlements()
+WARNED = sorted({*UNKNOWN_ROLES, 40, 50, 51})  # unknown roles, and the hostile "municipalities"
+
+
 def sheet_rows() -> list[list[str]]:
     rows = []
     for i in range(300):
         given, _ = GIVEN[i % len(GIVEN)]
         role = UNKNOWN_ROLES.get(i, "polgármester" if i % 2 else "jegyző")
-        rows.append([COUNTIES[i % 5], f"Próbafalva {i}", f"{FAMILIES[i % 6]} {given}", role, "",
+        rows.append([COUNTIES[i % 5], PLACES[COUNTIES[i % 5]][i // 5], f"{FAMILIES[i % 6]} {given}", role, "",
                      f"hivatal{i}@probafalva{i}.example"])
     rows[10][:2] = rows[200][:2] = ["Fejér", "Székesfehérvár"]
     rows[30][2], rows[31][2] = "Aba Ödön", "Zsoldos Zsolt"
@@ -62,9 +83,10 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config.write_text(re.sub(r'(?m)^recipients = ".*"$', 'recipients = "recipients/lista.xlsx"', text),
                       encoding="utf-8")
     campaign = load_campaign(config)
-    # The premise of the warning filter: the unknown roles are the sheet's only findings.
+    # The premise of the warning filter: the unknown roles and the hostile places are the only findings.
     findings = load_recipients(campaign.recipients_path).findings
-    assert sorted((f.row, f.problem.split(":")[0]) for f in findings) == [
+    assert sorted({f.row - 2 for f in findings if f.row}) == WARNED
+    assert sorted((f.row, f.problem.split(":")[0]) for f in findings if "KSH" not in f.problem) == [
         (i + 2, "role not recognised") for i in sorted(UNKNOWN_ROLES)]
     started = time.perf_counter()
     report = run_preview(campaign, out_dir=root / "preview")
@@ -133,8 +155,10 @@ def test_the_review_table_filters_sorts_exports_and_escapes(browser, gallery, ar
     assert column(browser, 0) == [str(i + 1) for i, row in enumerate(ROWS) if row[0] == "Fejér"]
     Select(browser.find_element(By.ID, "county")).select_by_index(0)
     browser.find_element(By.ID, "warned").click()
-    assert column(browser, 1) == ["Próbafalva 20", "Próbafalva 120"]
-    assert column(browser, 9) == [
+    assert column(browser, 1) == [ROWS[i][1] for i in WARNED]
+    roles = [warning for place, warning in zip(column(browser, 1), column(browser, 9), strict=True)
+             if place in (ROWS[20][1], ROWS[120][1])]
+    assert roles == [
         f"Lista · {row}. sor · Beosztás: role not recognised: salutation without a title (see README, Salutation rules)"
         for row in (22, 122)]
     browser.find_element(By.ID, "warned").click()

@@ -104,7 +104,7 @@ def test_the_logo_must_be_an_image_inside_the_campaign_folder(smtp_server, tmp_p
     row = lines[lines.index("Problems (1):") + 2]  # after the table's header
     assert row.startswith("lgp-mailer.toml ") and row.endswith(f"  {why}")
     assert " sender.logo " in row
-    assert "Result: 1 problem(s), 1 warning(s)." in checked.stdout  # the example's own warning
+    assert "Result: 1 problem(s), 5 warning(s)." in checked.stdout  # the example's own: its invented places (issue 14)
 
     previewed = runner.invoke(app, ["preview", "--campaign", str(camp.root), "--out", str(tmp_path / "p")])
     assert previewed.exit_code == 2

@@ -81,20 +81,22 @@ def test_preview_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, args, e
     assert not (tmp_path / "preview").exists() or not list((tmp_path / "preview").glob("*.eml"))
 
 
-def test_broken_template_in_a_campaign_is_reported_per_message(tmp_path, monkeypatch):
+def test_broken_template_in_a_campaign_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    # Issue 14: a template error is the template's fault, not one problem per message.
     camp = tmp_path / "camp"
     assert run("init", str(camp), "--example").exit_code == 0
-    (camp / "templates" / "invitation.subject.j2").write_text("{{ recipient.nincs }}", encoding="utf-8")
+    subject = camp / "templates" / "invitation.subject.j2"
+    subject.write_text("{{ recipient.nincs }}", encoding="utf-8")
     monkeypatch.chdir(camp)
     result = run("preview")
-    assert result.exit_code == 1
-    assert "0 message(s) rendered, 7 with problems" in result.output
-    assert "invitation.subject.j2" in result.output and "nincs" in result.output
-    # The gallery still lists every row, without a letter page, the reason shown as its warning.
-    index = (camp / "preview" / "index.html").read_text(encoding="utf-8")
-    rows = json.loads(re.search(r'<script id="lgp-data" type="application/json">(.*?)</script>', index)[1])["rows"]
-    assert [(row[0], row[10]) for row in rows] == [(n, "") for n in range(1, 8)]
-    assert all("invitation.subject.j2" in row[11] and "nincs" in row[11] for row in rows)
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("lgp-mailer: error:")]
+    assert errors == [
+        (
+            f"lgp-mailer: error: {subject}, line 1: cannot render: undefined name 'recipient.nincs' "
+            "(the message to polgarmester@alsomocsolad.example)"
+        )
+    ]
 
 
 def test_init_writes_a_fresh_campaign_and_refuses_to_overwrite(tmp_path, monkeypatch):

@@ -83,7 +83,7 @@ def loaded(tmp_path_factory):
         writer = csv.writer(file, delimiter=";")
         writer.writerow(["Önkormányzat", "Beosztás", "Név", "Nem", "E-mail"])
         for number, (role, name, gender, _, _) in enumerate(CASES):
-            writer.writerow([f"Példafalva {number}", role, name, gender, f"cim{number}@pelda.example"])
+            writer.writerow(["Budaörs", role, name, gender, f"cim{number}@pelda.example"])  # a real settlement (issue 14)
     return load_recipients(path)
 
 
@@ -116,7 +116,7 @@ def test_check_shows_the_unknown_role(tmp_path):
     from lgp_mailer.campaign.check import check_file, format_report
 
     path = tmp_path / "kontaktok.csv"
-    path.write_text("Önkormányzat;Beosztás;Név;E-mail\nPéldafalva;ügyintéző;Kiss Anna;iroda@pelda.example\n", encoding="utf-8")
+    path.write_text("Önkormányzat;Beosztás;Név;E-mail\nBudaörs;ügyintéző;Kiss Anna;iroda@pelda.example\n", encoding="utf-8")
     report = check_file(path)
     assert [(f.severity, f.row, f.column, f.value, f.problem) for f in report.findings] == [
         ("warning", 2, "Beosztás", "ügyintéző", WARNINGS["role"]),

@@ -38,6 +38,8 @@ def test_wheel_ships_the_example_campaign_and_previews_from_anywhere(tmp_path):
         "lgp_mailer/data/utonevek/osszesffi.txt",
         "lgp_mailer/data/utonevek/osszesnoi.txt",
         "lgp_mailer/data/utonevek/SOURCE.md",
+        "lgp_mailer/data/settlements.csv",  # the KSH gazetteer (issue 14) and its source
+        "lgp_mailer/data/SOURCE.md",
     ):
         assert needed in names
     site = tmp_path / "site"

@@ -2,8 +2,9 @@
 
 ``check_recipients`` takes a loaded :class:`RecipientSheet` and, optionally,
 ``render_one(recipient)`` -- a callable the campaign layer supplies to render
-each message; it raises :class:`LgpError` on failure, which becomes a problem
-row in the report.  Nothing is written or sent.
+each message.  A :class:`TemplateError` is the template's fault, not the
+row's: it stops the check (exit 2) naming the template and its line; any other
+:class:`LgpError` becomes a problem row in the report.  Nothing is written or sent.
 """
 
 from __future__ import annotations
@@ -12,13 +13,22 @@ import datetime as dt
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lgp_mailer.config import Campaign
-from lgp_mailer.errors import ExitCode, LgpError
+from lgp_mailer.errors import ExitCode, LgpError, TemplateError
 from lgp_mailer.sheets.limits import DEFAULT, Limits
-from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding, Recipient, RecipientSheet, load_recipients
+from lgp_mailer.sheets.recipients import (
+    MOJIBAKE,
+    PROBLEM,
+    WARNING,
+    Finding,
+    Recipient,
+    RecipientSheet,
+    RowCounts,
+    load_recipients,
+)
 
 SALUTATION_KINDS = ("female", "male", "neutral", "explicit")
 
@@ -30,9 +40,10 @@ class CheckReport:
     findings: tuple[Finding, ...]  # sorted: sheet order, row, problems before warnings
     recipients: int  # addresses that would be sent to
     municipalities: int  # distinct municipalities those addresses cover
-    merged: int  # addresses standing for more than one row (joint offices)
+    merged: int  # rows folded into an earlier row's recipient (copies, joint offices)
     rejected: int  # addresses or cells held back by problems
     salutations: dict[str, int]  # kind → count, every kind present (0 when none)
+    rows: RowCounts = field(default_factory=RowCounts)  # rows read == own + merged + held
 
     @property
     def problems(self) -> tuple[Finding, ...]:
@@ -44,8 +55,9 @@ class CheckReport:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when clean, 1 with problems; warnings never change it."""
-        return ExitCode.PROBLEMS if self.problems else ExitCode.OK
+        """0 when clean, 1 with problems or likely mojibake; other warnings never change it."""
+        garbled = any(f.kind == MOJIBAKE for f in self.findings)
+        return ExitCode.PROBLEMS if self.problems or garbled else ExitCode.OK
 
 
 def check_recipients(sheet: RecipientSheet, *, render_one: RenderOne | None = None) -> CheckReport:
@@ -59,9 +71,10 @@ def check_recipients(sheet: RecipientSheet, *, render_one: RenderOne | None = No
         findings=tuple(sort_findings(findings, sheet.sheets)),
         recipients=len(sheet.recipients),
         municipalities=len(municipalities),
-        merged=sum(1 for r in sheet.recipients if len(r.rows) > 1),
+        merged=sheet.counts.merged,
         rejected=len(sheet.rejected),
         salutations={kind: kinds.get(kind, 0) for kind in SALUTATION_KINDS},
+        rows=sheet.counts,
     )
 
 
@@ -82,6 +95,9 @@ def _render_all(sheet: RecipientSheet, render_one: RenderOne) -> list[Finding]:
     for recipient in sheet.recipients:
         try:
             render_one(recipient)
+        except TemplateError as error:
+            error.message = f"{error.message} (the message to {recipient.email})"
+            raise
         except LgpError as error:
             found.append(
                 Finding(
@@ -129,13 +145,29 @@ def format_report(report: CheckReport) -> str:
             lines.extend(_table(findings))
             lines.append("")
     kinds = ", ".join(f"{count} {kind}" for kind, count in report.salutations.items())
+    rows = report.rows
+    split = f"; {rows.split} more from cells with several addresses" if rows.split else ""
     lines += [
-        f"Recipients: {report.recipients} address(es) covering {report.municipalities} municipality(ies); "
-        f"{report.merged} merged address(es); {report.rejected} held back by problems.",
+        (
+            f"Rows: {rows.rows} read = {rows.own} recipient(s) + {rows.merged} merged into an earlier row "
+            f"+ {rows.held} held back by problems{split}."
+        ),
+        (
+            f"Recipients: {report.recipients} address(es) covering {report.municipalities} municipality(ies); "
+            f"{report.rejected} address(es) or cell(s) held back."
+        ),
         f"Salutations: {kinds}.",
-        f"Result: {len(report.problems)} problem(s), {len(report.warnings)} warning(s).",
+        f"Result: {len(report.problems)} problem(s), {len(report.warnings)} warning(s){_garbled(report)}.",
     ]
     return "\n".join(lines)
+
+
+def _garbled(report: CheckReport) -> str:
+    count = sum(1 for f in report.warnings if f.kind == MOJIBAKE)
+    if not count:
+        return ""
+    return (f", {count} of them garbled text (exit 1): save the sheet as CSV UTF-8 "
+            "(mentse CSV UTF-8 formátumban) from the original")
 
 
 def _table(findings: tuple[Finding, ...]) -> list[str]:

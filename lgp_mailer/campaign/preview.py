@@ -18,7 +18,7 @@ from lgp_mailer import kinds as registry
 from lgp_mailer.campaign.inputs import input_warnings, now_utc
 from lgp_mailer.config import Campaign
 from lgp_mailer.campaign.gallery import Gallery, warnings_for
-from lgp_mailer.errors import ConfigError, LgpError
+from lgp_mailer.errors import ConfigError, LgpError, TemplateError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.mail.build import Built, MessageFactory
 from lgp_mailer.sheets.recipients import Finding, Recipient, RecipientSheet, load_recipients
@@ -118,6 +118,9 @@ def _write_preview(campaign, event, kind, out, sheet, chosen, factory, now) -> P
         stem = f"{n:04d}-{_slug(recipient.email)}"
         try:
             built = factory.build(recipient, now=now)
+        except TemplateError as exc:  # the template's fault, not this row's: exit 2, as check and send do
+            exc.message = f"{exc.message} (the message to {recipient.email})"
+            raise
         except LgpError as exc:
             report.items.append(PreviewItem(recipient, None, None, None, problem=str(exc)))
             gallery.add(n, recipient, by_recipient[id(recipient)], None, None, problem=str(exc))

@@ -34,8 +34,9 @@ def check(
 ) -> None:
     """Check the recipient sheet and render every message without writing or sending anything.
 
-    Exit code 0 when clean, 1 when there are problems (warnings never count),
-    2 when the input is unusable.
+    Exit code 0 when clean, 1 when there are problems or text garbled by a
+    wrong code page (other warnings never count), 2 when the input or a
+    template is unusable.
     """
     from lgp_mailer.campaign.check import check_whole_campaign, format_report
 

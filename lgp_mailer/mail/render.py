@@ -139,8 +139,47 @@ class Renderer:
             return template.render(context)
         except (jinja2.UndefinedError, _MissingValue, jinja2.TemplateError, TypeError, ValueError) as exc:
             file, line = _template_position(exc, template.filename or template.name or "?")
-            message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
-            raise TemplateError(f"cannot render: {message}", file=file, line=line) from None
+            raise TemplateError(f"cannot render: {_plain(exc, _source_line(file, line))}", file=file, line=line) from None
+
+
+_NO_ATTRIBUTE = re.compile(r"^'(?P<owner>.*)' has no attribute '(?P<name>[^']+)'$")
+_IS_UNDEFINED = re.compile(r"^'(?P<name>[^']+)' is undefined$")
+
+
+def _plain(exc: BaseException, source: str) -> str:
+    """A sentence for the office: Jinja's messages name Python types ("'dict object' has no attribute")."""
+    if isinstance(exc, _MissingValue):
+        shown = re.findall(r"\{\{-?\s*(.+?)\s*-?\}\}", source)
+        what = repr(shown[0]) if len(shown) == 1 else "a value in this line"
+        return f"empty value: {what} is empty where text was expected"
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return f"included template {exc.name!r} not found"
+    message = (exc.message if isinstance(exc, jinja2.TemplateError) else None) or str(exc)
+    if isinstance(exc, jinja2.UndefinedError):
+        if found := _IS_UNDEFINED.match(message):
+            return f"undefined name {found['name']!r}"
+        if found := _NO_ATTRIBUTE.match(message):
+            name = found["name"]
+            # The dotted expression as written in the template, e.g. event.venue.
+            written = re.search(rf"([A-Za-z_][\w.]*)\s*(?:\.{re.escape(name)}\b|\[\s*['\"]{re.escape(name)}['\"]\s*\])", source)
+            dotted = f"{written.group(1)}.{name}" if written else name
+            if found["owner"] == "None":
+                return f"empty value: {dotted.rpartition('.')[0] or dotted!r} is empty, so it has no {name!r}"
+            return f"undefined name {dotted!r}"
+        return "undefined name"
+    if isinstance(exc, jinja2.TemplateError):
+        return message
+    return "a value of the wrong kind for this expression (text, number or list)"
+
+
+def _source_line(file: str, line: int | None) -> str:
+    if line is None:
+        return ""
+    try:
+        lines = Path(file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeError):
+        return ""
+    return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def _template_position(exc: BaseException, default: str) -> tuple[str, int | None]:

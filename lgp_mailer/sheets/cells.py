@@ -24,7 +24,8 @@ _ANGLE = re.compile(r"<([^<>]*)>")
 _SIMPLE_SPLIT = re.compile(r"[;,]")
 # Characters that Hungarian text gets when read with the wrong code page:
 # õ/û are ő/ű through Latin-1/cp1252; Ã, Å, Â, Ă, Ĺ lead UTF-8 read as cp1252/cp1250.
-_MOJIBAKE_HINT = re.compile("[õûÕÛÃÅÂĂĹ]")
+# √ and ≈ lead UTF-8 read as Mac Roman ("Kov√°cs", "Gy≈ër").
+_MOJIBAKE_HINT = re.compile("[õûÕÛÃÅÂĂĹ√≈]")
 _WESTERN_FIX = str.maketrans("õûÕÛ", "őűŐŰ")
 
 
@@ -112,11 +113,12 @@ def normalise_address(candidate: str) -> Address:
 def mojibake_hint(text: str) -> str | None:
     """The likely original when ``text`` looks like wrong-code-page mojibake, else None.
 
-    "Gyõr" → "Győr" (cp1250 read as Western); "GyÅ‘r" → "Győr" (UTF-8 read as cp1252).
+    "Gyõr" → "Győr" (cp1250 read as Western); "GyÅ‘r" → "Győr" (UTF-8 read as cp1252);
+    "Gy≈ër" → "Győr" (UTF-8 read as Mac Roman).
     """
     if not _MOJIBAKE_HINT.search(text):
         return None
-    for codepage in ("cp1252", "cp1250"):
+    for codepage in ("cp1252", "cp1250", "mac-roman"):
         try:
             repaired = text.encode(codepage).decode("utf-8")
         except UnicodeError:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
+from lgp_mailer.sheets.cells import mojibake_hint
 from lgp_mailer.sheets.readers import RawRow
 
 FIELDS = ("email", "municipality", "county", "name", "role", "gender", "salutation")
@@ -67,6 +68,7 @@ class Header:
     row: int  # the header's row number
     columns: dict[str, Column]  # logical field → column
     unmapped: tuple[str, ...]  # headers of the user mapping that this sheet lacks
+    cells: tuple[str, ...] = ()  # the header row as written
 
 
 def check_mapping(
@@ -123,13 +125,30 @@ def find_header(
     if chosen is None:
         raise _no_email_column(candidates, file=file, sheet=sheet)
     row, fields = chosen
-    header = Header(row.number, _columns(row, fields, file=file, sheet=sheet), _unmapped(row, mapping))
+    header = Header(row.number, _columns(row, fields, file=file, sheet=sheet), _unmapped(row, mapping), row.cells)
     return header, [later for later in seen if later.number > row.number]
+
+
+def garbled_header(cells: Iterable[str], *, file: Path, sheet: str | None, row: int) -> RecipientsError | None:
+    """An encoding diagnosis when a header cell is mojibake ("TelepÃ¼lÃ©s"), else None."""
+    for cell in cells:
+        hint = mojibake_hint(cell) if cell else None
+        if hint is not None or "\ufffd" in cell:
+            meant = f" (meant {hint!r}?)" if hint else ""
+            return RecipientsError(
+                f"the header {cell.strip()!r}{meant} is garbled: the file's text encoding was misread; "
+                "save it as CSV UTF-8 (mentse CSV UTF-8 formátumban)",
+                file=file, sheet=sheet, row=row,
+            )
+    return None
 
 
 def _no_email_column(candidates, *, file: Path, sheet: str | None) -> RecipientsError:
     if not any(not row.is_empty() for row, _ in candidates):
         return RecipientsError("the sheet is empty", file=file, sheet=sheet)
+    for row, _ in candidates:
+        if (garbled := garbled_header(row.cells, file=file, sheet=sheet, row=row.number)) is not None:
+            return garbled
     best_row, best = max(candidates, key=lambda c: len(c[1]))
     if best:
         found = ", ".join(repr(best_row.cells[i]) for i in best)

@@ -59,6 +59,9 @@ class RawSheet:
     name: str | None  # None for a CSV file, which has no sheets
     rows: Iterator[RawRow]
     encoding: str | None = None  # the text encoding used, for CSV files
+    # For a CSV file whose UTF-8 text was once read in another code page and
+    # saved again ("KovÃ¡cs"): that code page's name, e.g. "Windows-1252 (cp1252)".
+    garbled: str | None = None
 
 
 @contextlib.contextmanager
@@ -108,10 +111,31 @@ def file_kind(path: Path) -> str:
         return "text"
     # The content decides between workbook formats: offices rename files.
     if head.startswith(_OLE_MAGIC):
+        if _is_encrypted_package(path):
+            raise RecipientsError(PROTECTED, file=path)
         return "xls"
     if head.startswith(_ZIP_MAGIC):
         return _zip_kind(path)
     raise RecipientsError(f"not a workbook: the {suffix} file holds neither Excel nor OpenDocument data", file=path)
+
+
+# An Excel file saved with a password to open is an OLE2 container holding an
+# "EncryptedPackage" stream (its directory stores names in UTF-16-LE).
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+PROTECTED = (
+    "the workbook is password-protected: open it in Excel, remove the password "
+    "(Fájl > Információ > Munkafüzet védelme) and save it again, or save it as CSV UTF-8"
+)
+
+
+def _is_encrypted_package(path: Path) -> bool:
+    with path.open("rb") as stream:
+        tail = b""
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            if _ENCRYPTED_PACKAGE in tail + chunk:
+                return True
+            tail = chunk[-len(_ENCRYPTED_PACKAGE):]
+    return False
 
 
 def _zip_kind(path: Path) -> str:
@@ -215,6 +239,8 @@ def _xls_sheets(path: Path):
     try:
         book = xlrd.open_workbook(str(path), on_demand=True)
     except Exception as error:
+        if "encrypted" in str(error).lower():  # an .xls with a password (BIFF FILEPASS)
+            raise RecipientsError(PROTECTED, file=path) from None
         raise RecipientsError(f"not a readable .xls workbook ({error})", file=path) from None
     try:
         yield [(name, _xls_rows(book, index)) for index, name in enumerate(book.sheet_names())]
@@ -348,10 +374,69 @@ def detect_encoding(path: Path) -> str:
                 utf8 = False
     if utf8:
         return "utf-8"
+    _refuse_mac_central_european(path)
     if bad_cp1250 is not None:
         byte, where = bad_cp1250
         raise RecipientsError(f"neither UTF-8 nor Windows-1250 text (byte 0x{byte:02x} at offset {where})", file=path)
     return "cp1250"
+
+
+# --- code pages that read without an error but wrongly ------------------------
+
+_HUNGARIAN = frozenset("áéíóöőúüűÁÉÍÓÖŐÚÜŰ")
+_TYPOGRAPHY = frozenset("„”“’‘–—…€°§×·«»\u00a0")  # non-ASCII, yet not a sign of a wrong code page
+_SAVE_AS_UTF8 = "save it as CSV UTF-8 (mentse CSV UTF-8 formátumban)"
+_SAMPLE = 1 << 20
+
+
+def hungarian_score(text: str) -> int:
+    """Hungarian accented letters minus other non-ASCII characters: the right reading scores highest."""
+    score = 0
+    for ch in text:
+        if ch >= "\x80" and ch not in _TYPOGRAPHY:
+            score += 1 if ch in _HUNGARIAN else -1
+    return score
+
+
+def _refuse_mac_central_european(path: Path) -> None:
+    """A Mac's "Central European" text reads as Windows-1250 without an error, garbled ("Kov‡cs")."""
+    with path.open("rb") as stream:
+        sample = stream.read(_SAMPLE)
+    mac = sample.decode("mac-latin2", errors="replace")
+    if hungarian_score(mac) > max(0, hungarian_score(sample.decode("cp1250", errors="replace"))):
+        raise RecipientsError(f"the text is Mac Central European (mac-latin2), not UTF-8: {_SAVE_AS_UTF8}", file=path)
+
+
+def double_encoding(text: str) -> str | None:
+    """The code page UTF-8 ``text`` was once misread in and saved again from, or None.
+
+    "KovÃ¡cs" is "Kovács" through Windows-1252; "Kov√°cs" through Mac Roman.
+    """
+    if hungarian_score(text) > 0 or all(ch < "\x80" for ch in text):
+        return None
+    for codec, label in (("cp1252", "Windows-1252 (cp1252)"), ("mac-roman", "Mac Roman")):
+        try:
+            repaired = _encode_as_read(text, codec).decode("utf-8")
+        except UnicodeError:
+            continue
+        if hungarian_score(repaired) > hungarian_score(text):
+            return label
+    return None
+
+
+def _encode_as_read(text: str, codec: str) -> bytes:
+    """``text`` back to the bytes it was read from; Windows keeps cp1252's five unused bytes as C1 controls."""
+    try:
+        return text.encode(codec)
+    except UnicodeEncodeError:
+        if codec != "cp1252":
+            raise
+    return b"".join(ch.encode("latin-1") if "\x80" <= ch <= "\x9f" else ch.encode(codec) for ch in text)
+
+
+def garbled_note(label: str) -> str:
+    return (f"the text looks like UTF-8 that was opened as {label} and saved again, so every accent is garbled: "
+            f"{_SAVE_AS_UTF8} from the original")
 
 
 def sniff_delimiter(sample: str) -> str:
@@ -377,7 +462,8 @@ def _text_sheet(path: Path, limits: _limits.Limits = _limits.DEFAULT) -> RawShee
     with path.open(encoding=encoding, errors="replace", newline="") as stream:
         sample = stream.read(64 * 1024)
     delimiter = sniff_delimiter(sample.rpartition("\n")[0] or sample)
-    return RawSheet(None, _csv_rows(path, encoding, delimiter, limits), encoding)
+    garbled = double_encoding(sample.rpartition("\n")[0] or sample) if encoding.startswith("utf-8") else None
+    return RawSheet(None, _csv_rows(path, encoding, delimiter, limits), encoding, garbled)
 
 
 def _csv_rows(path: Path, encoding: str, delimiter: str, limits: _limits.Limits = _limits.DEFAULT) -> Iterator[RawRow]:
@@ -397,4 +483,7 @@ def _csv_rows(path: Path, encoding: str, delimiter: str, limits: _limits.Limits 
             ) from None
 
 
-__all__ = ["ALL_SHEETS", "RawRow", "RawSheet", "cell_text", "detect_encoding", "file_kind", "open_sheets", "sniff_delimiter"]
+__all__ = [
+    "ALL_SHEETS", "PROTECTED", "RawRow", "RawSheet", "cell_text", "detect_encoding", "double_encoding", "file_kind",
+    "garbled_note", "hungarian_score", "open_sheets", "sniff_delimiter",
+]

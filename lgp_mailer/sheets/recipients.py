@@ -3,7 +3,11 @@
 ``load_recipients`` streams the rows of one or more sheets (``sheetreaders``),
 finds the header (``sheetheaders``), cleans and validates each cell
 (``recipientcells``) and merges rows that share an address: a joint municipal
-office is one recipient that covers several municipalities.
+office is one recipient that covers several municipalities.  A row that
+repeats an earlier row's address and municipality is merged into it, never
+lost: an exact copy with a warning naming both rows, and a copy naming a
+different person or role with a warning naming the greeting the first row's
+person gets (the first row in sheet order wins).
 
 Every problem becomes a :class:`Finding` with its file, sheet, row and column.
 A problem on any row of an address holds that whole address back (it lands in
@@ -29,11 +33,19 @@ from lgp_mailer.sheets.cells import (
     normalise_address,
     split_addresses,
 )
-from lgp_mailer.sheets.headers import Header, check_mapping, find_header
+from lgp_mailer.sheets.gazetteer import is_number, load_gazetteer
+from lgp_mailer.sheets.headers import Header, check_mapping, find_header, garbled_header
 from lgp_mailer.sheets.limits import DEFAULT, Limits
-from lgp_mailer.sheets.readers import ALL_SHEETS, RawRow, RawSheet, open_sheets
+from lgp_mailer.sheets.readers import (
+    ALL_SHEETS,
+    RawRow,
+    RawSheet,
+    garbled_note,
+    open_sheets,
+)
 
 PROBLEM, WARNING = "problem", "warning"
+MOJIBAKE = "mojibake"  # Finding.kind of a warning about garbled text
 # Text fields that are cleaned and checked for mojibake and template braces.
 _TEXT_FIELDS = ("municipality", "county", "name", "role", "salutation")
 
@@ -72,6 +84,9 @@ class Finding:
     row: int | None = None
     column: str | None = None
     value: str | None = None
+    # "mojibake" for text garbled by a wrong code page: a warning that still
+    # makes ``check`` exit 1, because every letter would carry the garbling.
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +102,24 @@ class Rejected:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class RowCounts:
+    """What became of every data row; ``rows == own + merged + held`` always.
+
+    ``own``: rows that are the first row of a recipient; ``merged``: rows
+    folded into an earlier row's recipient (an exact copy, a second person at
+    the same office, or another municipality of a joint office); ``held``:
+    rows with a problem that holds their address back.  ``recipients`` can
+    exceed ``own`` only when one cell holds several addresses (``split``).
+    """
+
+    rows: int = 0
+    own: int = 0
+    merged: int = 0
+    held: int = 0
+    split: int = 0
+
+
 @dataclass
 class RecipientSheet:
     recipients: list[Recipient]
@@ -95,6 +128,7 @@ class RecipientSheet:
     rejected: list[Rejected] = field(default_factory=list)
     sheets: tuple[str, ...] = ()  # the sheets read, in order (empty for CSV)
     encoding: str | None = None  # the text encoding of a CSV file
+    counts: RowCounts = field(default_factory=RowCounts)
 
     @property
     def problems(self) -> list[Finding]:
@@ -126,13 +160,15 @@ def load_recipients(
     with open_sheets(path, sheet, limits) as sheets:
         for raw in sheets:
             encoding = raw.encoding
+            if raw.garbled:
+                merger.warn(garbled_note(raw.garbled), raw.name, None, None, None, MOJIBAKE)
             if _read_sheet(path, raw, mapping, merger, every=every):
                 read.append(raw.name)
     if not read:
         raise merger.first_error or RecipientsError("no data rows below the header", file=path)
     recipients, rejected = merger.finish()
     sheet_names = tuple(name for name in read if name is not None)
-    return RecipientSheet(recipients, merger.findings, path, rejected, sheet_names, encoding)
+    return RecipientSheet(recipients, merger.findings, path, rejected, sheet_names, encoding, merger.counts)
 
 
 def _read_sheet(path: Path, raw: RawSheet, mapping, merger: _Merger, *, every: bool) -> bool:
@@ -140,6 +176,8 @@ def _read_sheet(path: Path, raw: RawSheet, mapping, merger: _Merger, *, every: b
     try:
         header, early = find_header(raw.rows, mapping, file=path, sheet=raw.name)
         if "municipality" not in header.columns:
+            if (garbled := garbled_header(header.cells, file=path, sheet=raw.name, row=header.row)) is not None:
+                raise garbled
             raise RecipientsError(
                 "no municipality column (Önkormányzat or Település); map it in [columns]",
                 file=path, sheet=raw.name, row=header.row,
@@ -178,12 +216,32 @@ class _RowContext:
 class _Entry:
     """One address while rows are being merged; lean, because there may be 200,000."""
 
-    __slots__ = ("send", "sheet", "rows", "municipalities", "county", "names", "roles", "genders", "salutations", "reasons")
+    __slots__ = (
+        "copies",
+        "county",
+        "firsts",
+        "genders",
+        "municipalities",
+        "names",
+        "reasons",
+        "roles",
+        "row_sheets",
+        "rows",
+        "salutations",
+        "send",
+        "sheet",
+    )
 
     def __init__(self, send: str, sheet: str | None, county: str) -> None:
         self.send, self.sheet, self.county = send, sheet, county
         self.rows: list[int] = []
+        self.row_sheets: list[str | None] = []  # parallel to rows: `--sheet all` mixes sheets
         self.municipalities: list[str] = []
+        # Parallel to municipalities: the first row naming it and who that row names.
+        self.firsts: list[tuple[str | None, int, _Person]] = []
+        # Later rows naming a different person for the same municipality: warned
+        # about once the greeting is known.
+        self.copies: list[tuple[str | None, int, str, str, str | None, int]] = []
         # (sheet, row, value) per row: merged rows may disagree.
         self.names: list[tuple[str | None, int, str]] = []
         self.roles: list[tuple[str | None, int, str]] = []
@@ -200,14 +258,20 @@ class _Merger:
         self.entries: dict[str, _Entry] = {}
         self.columns: dict[tuple[str | None, str], str] = {}  # (sheet, field) → header, for findings
         self.first_error: RecipientsError | None = None
+        self.rows_read = 0
+        self.unknown_places = 0  # names not in the KSH list so far
+        self.held_rows: set[tuple[str | None, int]] = set()  # rows refused before merging
+        self.counts = RowCounts()
 
-    def warn(self, message: str, sheet, row, column, value) -> None:
-        self.findings.append(Finding(WARNING, message, self.file, sheet, row, column, value))
+    def warn(self, message: str, sheet: str | None, row: int | None, column: str | None, value: str | None,
+             kind: str | None = None) -> None:
+        self.findings.append(Finding(WARNING, message, self.file, sheet, row, column, value, kind))
 
-    def problem(self, message: str, sheet, row, column, value) -> None:
+    def problem(self, message: str, sheet: str | None, row: int | None, column: str | None, value: str | None) -> None:
         self.findings.append(Finding(PROBLEM, message, self.file, sheet, row, column, value))
 
     def add_row(self, ctx: _RowContext, row: RawRow) -> None:
+        self.rows_read += 1
         values, row_problems = self._fields(ctx, row)
         municipality = values["municipality"]
         email_column = ctx.header.columns["email"]
@@ -215,12 +279,14 @@ class _Merger:
             formula = row.formulas[email_column.index]
             self.problem("a formula instead of an address", ctx.sheet, row.number, email_column.header, formula)
             self.rejected.append(Rejected(formula, _one(municipality), (row.number,), "formula instead of an address"))
+            self.held_rows.add((ctx.sheet, row.number))
             return
         raw = row.cells[email_column.index] if email_column.index < len(row.cells) else ""
         candidates = split_addresses(raw)
         if not candidates:
             self.problem("no e-mail address", ctx.sheet, row.number, email_column.header, clean_text(raw))
             self.rejected.append(Rejected(clean_text(raw), _one(municipality), (row.number,), "no e-mail address"))
+            self.held_rows.add((ctx.sheet, row.number))
             return
         for candidate in candidates:
             try:
@@ -228,6 +294,7 @@ class _Merger:
             except AddressError as error:
                 self.problem(str(error), ctx.sheet, row.number, email_column.header, candidate)
                 self.rejected.append(Rejected(candidate, _one(municipality), (row.number,), str(error)))
+                self.held_rows.add((ctx.sheet, row.number))
                 continue
             self._merge(ctx, row.number, address.send, address.key, values, row_problems)
 
@@ -235,12 +302,15 @@ class _Merger:
         """The row's cleaned text fields, with findings for each bad cell."""
         values: dict[str, str] = {}
         problems: list[str] = []
+        garbled: set[str] = set()
         for name in _TEXT_FIELDS + ("gender",):
             column = ctx.header.columns.get(name)
             text = ""
             if column is not None and column.index < len(row.cells):
                 text = clean_field(row.cells[column.index])
             values[name] = text
+            if column is not None and column.index in row.formulas:
+                self._formula(ctx, row, column.index, column.header, text, problems)
             if not text:
                 continue
             header = column.header
@@ -249,7 +319,11 @@ class _Merger:
                 problems.append(f"template braces in column {header!r}")
                 values[name] = ""
             elif (hint := mojibake_hint(text)) is not None:
-                self.warn(f"looks like mojibake (wrong code page); did you mean {hint!r}?", ctx.sheet, row.number, header, text)
+                self.warn(f"looks like mojibake (wrong code page); did you mean {hint!r}?", ctx.sheet, row.number, header,
+                          text, MOJIBAKE)
+                garbled.add(name)
+        if values["municipality"] and "municipality" not in garbled:
+            self._settlement(ctx, row.number, values, problems)
         if not values["county"] and ctx.county:
             values["county"] = ctx.county
         if not values["municipality"] and not problems:
@@ -258,10 +332,58 @@ class _Merger:
             problems.append("missing municipality")
         return values, problems
 
-    def _merge(self, ctx, number: int, send: str, key: str, values: dict[str, str], problems: list[str]) -> None:
+    def _formula(self, ctx: _RowContext, row: RawRow, index: int, header: str, text: str, problems: list[str]) -> None:
+        """A formula where the letter takes text: its saved value, if any, is what would be printed."""
+        cell = f"cell {_column_letters(index)}{row.number}"
+        formula = row.formulas[index]
+        if text:
+            self.warn(f"{cell} holds a formula; its saved value {text!r} is used", ctx.sheet, row.number, header, formula)
+        else:
+            self.problem(f"{cell} holds a formula with no saved value: paste it as values", ctx.sheet, row.number,
+                         header, formula)
+            problems.append(f"a formula in {cell}")
+
+    def _settlement(self, ctx: _RowContext, number: int, values: dict[str, str], problems: list[str]) -> None:
+        """Check the municipality against the KSH list; fill in or check its county."""
+        text = values["municipality"]
+        header = ctx.header.columns["municipality"].header
+        if is_number(text):
+            self.problem("a number, not a municipality name", ctx.sheet, number, header, text)
+            problems.append(f"a number in column {header!r}")
+            return
+        gazetteer = load_gazetteer()
+        found = gazetteer.find(text)
+        if found is None:
+            self.unknown_places += 1
+            close = gazetteer.suggest(text, fuzzy=self.unknown_places <= _FUZZY_LIMIT)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            self.warn(f"not in the KSH list of settlements{hint}", ctx.sheet, number, header, text)
+            return
+        written = values["county"]
+        if not written:
+            values["county"] = _shared(found.county)  # filled in from the list
+            return
+        county = gazetteer.county(written)
+        column = ctx.header.columns["county"].header
+        if county is None:
+            self.warn(f"not a county; the KSH list puts {found.name} in {found.county}", ctx.sheet, number, column, written)
+        elif county != found.county:
+            self.warn(f"the KSH list puts {found.name} in {found.county}, not {county}", ctx.sheet, number, column, written)
+        else:
+            values["county"] = _shared(county)  # "Csongrád megye" → "Csongrád-Csanád"
+
+    def _merge(self, ctx: _RowContext, number: int, send: str, key: str, values: dict[str, str], problems: list[str]) -> None:
         entry = self.entries.get(key)
         if entry is None:
             entry = self.entries[key] = _Entry(send, ctx.sheet, _shared(values["county"]))
+        municipality = values["municipality"]
+        person = _person(values)
+        if municipality:
+            folded = municipality.casefold()
+            for index, known in enumerate(entry.municipalities):
+                if known.casefold() == folded:
+                    self._repeat(ctx, number, entry, entry.firsts[index], values, problems)
+                    return
         if values["name"]:
             entry.names.append((ctx.sheet, number, values["name"]))
         if values["role"]:
@@ -272,16 +394,30 @@ class _Merger:
             self._gender_cell(ctx, number, entry, values["gender"])
         entry.reasons.extend(problems)
         entry.rows.append(number)
-        municipality = values["municipality"]
-        if not municipality:
+        entry.row_sheets.append(ctx.sheet)
+        if municipality:
+            entry.municipalities.append(municipality)
+            entry.firsts.append((ctx.sheet, number, person))
+
+    def _repeat(self, ctx: _RowContext, number: int, entry: _Entry, first: tuple[str | None, int, _Person],
+                values: dict[str, str], problems: list[str]) -> None:
+        """A later row with an earlier row's address and municipality: merge it, never drop it.
+
+        An exact copy adds nothing; a copy naming someone else keeps the first
+        row's person (the one in sheet order), and says so once the greeting is known.
+        """
+        first_sheet, first_row, first_person = first
+        entry.rows.append(number)
+        entry.row_sheets.append(ctx.sheet)
+        entry.reasons.extend(problems)
+        where = _row_ref(first_sheet, first_row, ctx.sheet)
+        person = _person(values)
+        if person == first_person:
+            column = ctx.header.columns["email"].header
+            self.warn(f"an exact copy of {where}: merged into one recipient", ctx.sheet, number, column, entry.send)
             return
-        if any(m.casefold() == municipality.casefold() for m in entry.municipalities):
-            column = ctx.header.columns["municipality"].header
-            first = entry.rows[0]
-            self.problem(f"the same address and municipality as row {first}", ctx.sheet, number, column, municipality)
-            entry.reasons.append(f"listed twice for {municipality}")
-            return
-        entry.municipalities.append(municipality)
+        label = next(f for f, ours, theirs in zip(_PERSON_FIELDS, person, first_person) if ours != theirs)
+        entry.copies.append((ctx.sheet, number, label, values[label], first_sheet, first_row))
 
     def _gender_cell(self, ctx, number: int, entry: _Entry, text: str) -> None:
         gender = parse_gender(text)
@@ -296,13 +432,26 @@ class _Merger:
         # Drop each entry once it is turned into a Recipient: halves the peak memory.
         entries: list[_Entry | None] = list(self.entries.values())
         self.entries = {}
+        fates: dict[tuple[str | None, int], int] = dict.fromkeys(self.held_rows, _HELD)
+        split = 0
         for index, entry in enumerate(entries):
             entries[index] = None
-            if entry.reasons:
+            assert entry is not None
+            held = bool(entry.reasons)
+            for position, row_key in enumerate(zip(entry.row_sheets, entry.rows)):
+                fate = _HELD if held else (_OWN if position == 0 else _MERGED)
+                if fates.get(row_key, -1) == _OWN and fate == _OWN:
+                    split += 1  # a second address from the same cell
+                fates[row_key] = max(fates.get(row_key, fate), fate)
+            if held:
                 reason = "; ".join(dict.fromkeys(entry.reasons))
                 self.rejected.append(Rejected(entry.send, tuple(entry.municipalities), tuple(entry.rows), reason))
             else:
                 recipients.append(self._recipient(entry))
+        tally = [0, 0, 0]
+        for fate in fates.values():
+            tally[fate] += 1
+        self.counts = RowCounts(self.rows_read, tally[_OWN], tally[_MERGED], tally[_HELD], split)
         return recipients, _merge_rejected(self.rejected)
 
     def _recipient(self, entry: _Entry) -> Recipient:
@@ -315,6 +464,12 @@ class _Merger:
         )
         if not disagreement and not entry.salutations:
             self._salutation_findings(entry, name, role, chosen)
+        for sheet, row, label, value, first_sheet, first_row in entry.copies:
+            self.warn(
+                f"the same address and municipality as {_row_ref(first_sheet, first_row, sheet)}, with a different "
+                f"{label}: {_row_ref(first_sheet, first_row, sheet)} wins, greeting {chosen.text!r}",
+                sheet, row, self.columns.get((sheet, label)), value,
+            )
         return Recipient(
             email=entry.send,
             municipalities=tuple(entry.municipalities),
@@ -369,6 +524,36 @@ class _Merger:
                     found = True
                     break
         return found
+
+
+# A row's fate, in the order that decides when one row has several addresses:
+# held back beats the first row of a recipient, which beats merged.
+_MERGED, _OWN, _HELD = 0, 1, 2
+# difflib costs ~3 ms a name: past this many unknown names (a sheet of
+# invented places) only the cheap "a listed name plus something" hint is given.
+_FUZZY_LIMIT = 100
+_PERSON_FIELDS = ("name", "role", "gender", "salutation", "county")
+_Person = tuple[str, str, str, str, str]
+
+
+def _person(values: dict[str, str]) -> _Person:
+    """Who a row names, compared without case or spacing differences."""
+    name, role, gender, salutation_text, county = (" ".join(values[f].casefold().split()) for f in _PERSON_FIELDS)
+    return (name, _role(role) if role else "", parse_gender(gender) or gender, salutation_text, county)
+
+
+def _column_letters(index: int) -> str:
+    """0 → "A", 27 → "AB": the column as the spreadsheet program labels it."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _row_ref(sheet: str | None, row: int, here: str | None) -> str:
+    return f"row {row}" if sheet == here else f"sheet {sheet!r}, row {row}"
 
 
 def _merge_rejected(rejected: list[Rejected]) -> list[Rejected]:
