@@ -19,18 +19,19 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from smtp_server import SmtpTestServer
 
+from lgp_mailer.campaign.run import run_parallel
+from lgp_mailer.campaign.session import SendOptions, SendSession
 from lgp_mailer.config import load_campaign
 from lgp_mailer.errors import SmtpError, TemplateError
 from lgp_mailer.event import load_event
-from lgp_mailer.campaign.run import run_parallel
-from lgp_mailer.sheets.recipients import Recipient
-from lgp_mailer.campaign.session import SendOptions, SendSession
 from lgp_mailer.ledger.store import Entry, open_ledger
-from lgp_mailer.smtp.settings import parse_rate
+from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.smtp.pacing import RetryPolicy
+from lgp_mailer.smtp.settings import parse_rate
 from lgp_mailer.smtp.transport import SmtpTransport
+
+from smtp_server import SmtpTestServer
 
 REPO = Path(__file__).resolve().parents[1]
 NO_RETRY = RetryPolicy(attempts=1)
@@ -141,7 +142,7 @@ def test_one_rate_limit_shared_by_all_sessions(inputs, smtp_server, tmp_path):
     assert len(times) == 16 and len(smtp_server.handler.sessions) == 4
     assert times[-1] - times[0] >= 15 * 0.05 * 0.9
     # No burst anywhere: any 5 consecutive receipts span at least 4 intervals (less scheduling jitter).
-    assert min(b - a for a, b in zip(times, times[4:])) >= 4 * 0.05 - 0.06
+    assert min(b - a for a, b in zip(times, times[4:], strict=False)) >= 4 * 0.05 - 0.06
 
 
 def test_a_fatal_reply_stops_every_session(inputs, smtp_server, tmp_path):

@@ -20,8 +20,9 @@ import time
 from collections import Counter
 
 import pytest
-from smtp_server import Hold, ScriptedHandler, SmtpTestServer
 from test_send_cli import Camp, counts, make_campaign, parse, people, rcpts
+
+from smtp_server import Hold, ScriptedHandler, SmtpTestServer
 
 pytestmark = [
     pytest.mark.slow,
@@ -302,7 +303,7 @@ def test_two_runs_started_together_never_send_twice(server, tmp_path):
     camp = make_campaign(tmp_path, server, rows=people(20))
     runs = [Run(camp), Run(camp)]
     codes = [r.finish() for r in runs]
-    for r, code in zip(runs, codes):
+    for r, code in zip(runs, codes, strict=True):
         assert code in (0, 1, 3), r.stdout + r.stderr
         if code == 1:
             assert r.stderr.count("\n") == 1 and "is being sent by" in r.stderr, r.stderr

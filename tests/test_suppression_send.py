@@ -6,11 +6,12 @@ import json
 import os
 from pathlib import Path
 
-from smtp_server import SmtpTestServer
 from typer.testing import CliRunner
 
 from lgp_mailer.cli import app
 from lgp_mailer.ledger.store import open_ledger
+
+from smtp_server import SmtpTestServer
 
 runner = CliRunner()
 OPTED_OUT = "jegyzo@kozoshivatal-bikal.example"

@@ -147,7 +147,7 @@ def _table(findings: tuple[Finding, ...]) -> list[str]:
         for f in findings
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_TABLE_COLUMNS) - 1)]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows]
 
 
 def _short(value: str | None) -> str:
@@ -160,8 +160,8 @@ def check_campaign(campaign: Campaign, kind: str = "invitation") -> CheckReport:
 
     The event is loaded first, so a broken event file is an error (exit 2), not a row.
     """
-    from lgp_mailer.event import load_event
-    from lgp_mailer.mail.build import MessageFactory
+    from lgp_mailer.event import load_event  # noqa: PLC0415 - loaded when a check runs, not on import
+    from lgp_mailer.mail.build import MessageFactory  # noqa: PLC0415 - Jinja2, css-inline: only when a check renders
 
     factory = MessageFactory(campaign, load_event(campaign.event_path), kind)
 

@@ -16,6 +16,7 @@ from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.mail.build import Built, MessageFactory
+from lgp_mailer.mail.lint import LintReport, lint_message
 from lgp_mailer.sheets.recipients import Finding, Recipient, RecipientSheet, load_recipients
 
 _OUR_FILES = re.compile(r"^\d{4}-[a-z0-9._-]+\.(eml|html)$")
@@ -141,7 +142,8 @@ th{background:#f3f4f6}.bad{color:#b91c1c}</style></head><body>
 {% for item in r.items %}<tr><td>{{ loop.index }}</td><td>{{ item.recipient.municipalities|join(", ") }}</td>
 <td>{{ item.recipient.email }}</td><td>{{ item.recipient.salutation }}</td>
 {% if item.problem %}<td class="bad" colspan="2">{{ item.problem }}</td>
-{% else %}<td>{{ item.subject }}</td><td><a href="{{ item.html.name }}">HTML</a> · <a href="{{ item.eml.name }}">EML</a></td>{% endif %}</tr>
+{% else %}<td>{{ item.subject }}</td>
+<td><a href="{{ item.html.name }}">HTML</a> · <a href="{{ item.eml.name }}">EML</a></td>{% endif %}</tr>
 {% endfor %}</tbody></table></body></html>
 """
 )
@@ -153,10 +155,8 @@ def _gallery(report: PreviewReport) -> str:
 
 def lint_campaign(
     campaign: Campaign, kinds: tuple[str, ...] | None = None, *, email: str | None = None, spamassassin: bool = True
-) -> list:
+) -> list[LintReport]:
     """Lint the first recipient's message (or ``email``'s) of each kind (default: every declared kind)."""
-    from lgp_mailer.mail.lint import lint_message
-
     event, sheet = load_inputs(campaign)
     recipient = select(sheet.recipients, email=email, limit=1)
     if not recipient:

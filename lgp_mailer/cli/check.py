@@ -6,9 +6,17 @@ from typing import Annotated
 
 import typer
 
-from lgp_mailer.cli.app import app, fail
-from lgp_mailer.cli.common import CampaignOpt, ColumnOpt, EventOpt, RecipientsOpt, SheetOpt, kind_option, resolve_campaign
 from lgp_mailer import kinds
+from lgp_mailer.cli.app import app, fail
+from lgp_mailer.cli.common import (
+    CampaignOpt,
+    ColumnOpt,
+    EventOpt,
+    RecipientsOpt,
+    SheetOpt,
+    kind_option,
+    resolve_campaign,
+)
 from lgp_mailer.errors import LgpError
 
 
@@ -25,6 +33,11 @@ def check(
 
     Exit code 0 when clean, 1 when there are problems (warnings never count),
     2 when the input is unusable.
+
+    \b
+    Examples:
+      lgp-mailer check
+      lgp-mailer check --kind reminder
     """
     from lgp_mailer.campaign.check import check_campaign, format_report
 

@@ -17,7 +17,13 @@ def init(
         Path, typer.Argument(help="New campaign folder (created if missing; must not hold a campaign).")
     ],
 ) -> None:
-    """Create a campaign folder with the shipped templates, event file, example sheet and a fresh campaign_id."""
+    """Create a campaign folder with the shipped templates, event file, example sheet and a fresh campaign_id.
+
+    \b
+    Examples:
+      lgp-mailer init 2027-klima
+      cd 2027-klima && lgp-mailer check
+    """
     from lgp_mailer.campaign.scaffold import init_campaign
 
     try:

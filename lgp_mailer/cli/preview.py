@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from lgp_mailer import kinds
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
     CampaignOpt,
@@ -17,7 +18,6 @@ from lgp_mailer.cli.common import (
     kind_option,
     resolve_campaign,
 )
-from lgp_mailer import kinds
 from lgp_mailer.errors import ExitCode, LgpError
 
 _SHOWN_HEADERS = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID")
@@ -41,7 +41,14 @@ def preview(
         bool, typer.Option("--lint", help="Check deliverability of each kind (and SpamAssassin's score if installed).")
     ] = False,
 ) -> None:
-    """Render every message without sending: print the first, write all as .eml and .html with an index.html gallery."""
+    """Render every message without sending: print the first, write all as .eml and .html with an index.html gallery.
+
+    \b
+    Examples:
+      lgp-mailer preview --limit 5 --open
+      lgp-mailer preview --kind reminder --email jegyzo@pelda.example
+      lgp-mailer preview --lint
+    """
     from lgp_mailer.campaign.preview import lint_campaign, run_preview
 
     try:

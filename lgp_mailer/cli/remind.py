@@ -12,8 +12,8 @@ from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
     BatchOpt,
     CampaignOpt,
-    ConnectionsOpt,
     ColumnOpt,
+    ConnectionsOpt,
     DryRunOpt,
     EventOpt,
     NonInteractiveOpt,
@@ -71,6 +71,11 @@ def remind(
 
     Cron-safe: a second run sends nothing new; outside the window it exits 3
     (silently with --quiet).
+
+    \b
+    Examples:
+      lgp-mailer remind --day-before --registrations valaszok.csv
+      lgp-mailer remind --not-registered --batch 200
     """
     from lgp_mailer.campaign.remind import targets
     from lgp_mailer.cli.send import run_send

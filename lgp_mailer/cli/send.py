@@ -12,8 +12,8 @@ from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
     BatchOpt,
     CampaignOpt,
-    ConnectionsOpt,
     ColumnOpt,
+    ConnectionsOpt,
     DryRunOpt,
     EventOpt,
     NonInteractiveOpt,
@@ -59,7 +59,14 @@ def send(
     cafile: so.CafileOpt = None,
     insecure: so.InsecureOpt = False,
 ) -> None:
-    """Send the invitation to every due recipient (or the next --batch N), recording each in the sent log."""
+    """Send the invitation to every due recipient (or the next --batch N), recording each in the sent log.
+
+    \b
+    Examples:
+      lgp-mailer send --test-to en@hivatal.example
+      lgp-mailer send --dry-run
+      lgp-mailer send --batch 200
+    """
     flags = so.smtp_flags(
         host, port, security, username, auth, rate, daily_quota, timeout, messages_per_connection, cafile, insecure
     )

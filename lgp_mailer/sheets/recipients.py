@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
-from lgp_mailer.hungarian import DEFAULT_ROLE, Salutation, choose_salutation, is_person, normalise_role, parse_gender, role_of
+from lgp_mailer.hungarian import (
+    DEFAULT_ROLE,
+    Salutation,
+    choose_salutation,
+    is_person,
+    normalise_role,
+    parse_gender,
+    role_of,
+)
 from lgp_mailer.roles import INSTITUTION, UNKNOWN
 from lgp_mailer.sheets.cells import (
     AddressError,
@@ -175,7 +183,7 @@ class _RowContext:
 class _Entry:
     """One address while rows are being merged; lean, because there may be 200,000."""
 
-    __slots__ = ("send", "sheet", "rows", "municipalities", "county", "names", "roles", "genders", "salutations", "reasons")
+    __slots__ = ("county", "genders", "municipalities", "names", "reasons", "roles", "rows", "salutations", "send", "sheet")
 
     def __init__(self, send: str, sheet: str | None, county: str) -> None:
         self.send, self.sheet, self.county = send, sheet, county
@@ -232,7 +240,7 @@ class _Merger:
         """The row's cleaned text fields, with findings for each bad cell."""
         values: dict[str, str] = {}
         problems: list[str] = []
-        for name in _TEXT_FIELDS + ("gender",):
+        for name in (*_TEXT_FIELDS, "gender"):
             column = ctx.header.columns.get(name)
             text = ""
             if column is not None and column.index < len(row.cells):
