@@ -566,7 +566,7 @@ def test_a_proof_copy_is_a_registrants_reminder(server, tmp_path):
 
 # -- a crash and a rerun (subprocess, real clock) -----------------------------------------------------------------
 
-WAIT = 30.0
+WAIT = 120.0  # an upper bound on waiting for an event; see test_send_crash.py
 
 
 def _registrants(n: int) -> list[list[str]]:
