@@ -31,7 +31,6 @@ sys.path.insert(0, str(HERE))
 
 from common import mailmerge, peak_rss_mb, recipients, shipped_factory  # noqa: E402  (bench/ is not a package)
 
-
 _factory = None
 
 

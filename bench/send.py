@@ -109,7 +109,7 @@ class Sink:
 
     def __enter__(self) -> Sink:
         if self.exe:
-            args = [self.exe, "-c", "127.0.0.1:%d" % self.port, "1000"]
+            args = [self.exe, "-c", f"127.0.0.1:{self.port}", "1000"]
             if hasattr(os, "geteuid") and os.geteuid() == 0:
                 args[1:1] = ["-u", "nobody"]  # smtp-sink refuses to run as root without it
             self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

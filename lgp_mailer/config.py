@@ -219,7 +219,7 @@ def _limits(table: object, err: Any) -> Limits:
 
 
 def _sender(raw: Any, err, rel) -> Sender:
-    from email_validator import EmailNotValidError, validate_email
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - email_validator loads dnspython; only when a sender is validated
 
     if not isinstance(raw, dict):
         raise err("sender", "missing table [sender] with name and email")

@@ -98,7 +98,7 @@ def normalise_role(role: str | None) -> str:
 
 def role_of(role: str | None) -> Role:
     """The role cell read against the vocabulary; an empty cell is the default role."""
-    return read_role(role) or read_role(DEFAULT_ROLE)  # type: ignore[return-value]
+    return read_role(role) or read_role(DEFAULT_ROLE)  # type: ignore[return-value]  # the default role is in the vocabulary
 
 
 def salutation(role: str | None, gender: str | None, *, person: bool = True) -> str:
@@ -202,7 +202,7 @@ def _name_tokens(name: str) -> list[str]:
 @functools.lru_cache(maxsize=1)
 def _detector() -> Any:
     # Imported lazily: parsing the dictionary takes a fifth of a second.
-    import gender_guesser.detector  # type: ignore[import-untyped]
+    import gender_guesser.detector  # noqa: PLC0415 - its name dictionary loads slowly; only for names the register lacks
 
     return gender_guesser.detector.Detector(case_sensitive=False)
 

@@ -4,6 +4,7 @@ the one SMTP test server (its classes live in ``smtp_server.py``)."""
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import datetime, timezone
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,9 +12,69 @@ from pathlib import Path
 import pytest
 import time_machine
 import trustme
+
 from smtp_server import SmtpTestServer
 
 REPO = Path(__file__).resolve().parent.parent
+
+# System tools some tests need, and the command that installs each (Debian/Ubuntu;
+# .ci/run installs them all).  Mark such a test ``@pytest.mark.needs_tool("NAME")``.
+SYSTEM_TOOLS = {
+    "spamassassin": "sudo apt-get install spamassassin",
+    "chromium": "sudo apt-get install chromium chromium-driver",
+    "chromedriver": "sudo apt-get install chromium-driver",
+    "pg_ctl": "sudo apt-get install postgresql",
+}
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs_tool(name): the test runs a system tool; see SYSTEM_TOOLS in conftest.py")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A missing tool skips the test locally, naming the tool and its install command.
+    (Under CI=true that skip then becomes a failure, below.)"""
+    for marker in item.iter_markers("needs_tool"):
+        name = marker.args[0]
+        if name not in SYSTEM_TOOLS:
+            pytest.fail(f"needs_tool({name!r}): add it and its install command to SYSTEM_TOOLS in conftest.py")
+        if _which(name) is None:
+            pytest.skip(f"{name} is not installed; install it with: {SYSTEM_TOOLS[name]}")
+
+
+def _which(name: str) -> str | None:
+    if name == "pg_ctl" and shutil.which(name) is None:
+        # Debian keeps the PostgreSQL server binaries off PATH.
+        return next((str(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))), None)
+    return shutil.which(name)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under CI=true no test may skip: a skipped test is a guarantee CI does not
+    check (a missing SpamAssassin, browser or database).  CI installs every tool,
+    so any skip there is turned into a failure that says why."""
+    report = yield
+    if _in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true (CI must install what tests need): {reason}"
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """The same for a whole module skipped at import (``pytest.importorskip``)."""
+    report = yield
+    if _in_ci() and report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true (CI must install what tests need): {reason}"
+    return report
 
 
 @pytest.fixture(autouse=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lgp_mailer.campaign.check import check_file  # noqa: E402
-from lgp_mailer.sheets.recipients import load_recipients  # noqa: E402
+from lgp_mailer.campaign.check import check_file
+from lgp_mailer.sheets.recipients import load_recipients
 
 GIVEN = ["Ödön", "Erzsébet", "Győző", "Ildikó", "Lőrinc", "Andrea", "Ferenc", "Éva"]
 ROLES = ["polgármester", "jegyző", "alpolgármester"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import email
 import imaplib
 import mailbox
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,9 +27,9 @@ from lgp_mailer.campaign.bounces import (
     import_messages,
 )
 from lgp_mailer.campaign.mailboxes import ImapError, MailboxError, read_imap, read_messages
-from lgp_mailer.mail.mime import message_id
 from lgp_mailer.errors import CredentialsError
 from lgp_mailer.ledger.store import Entry, open_ledger
+from lgp_mailer.mail.mime import message_id
 
 DATA = Path(__file__).parent / "data" / "bounces"
 FLUFL, REPLIES = DATA / "flufl", DATA / "replies"
@@ -39,7 +39,7 @@ OUR_ID = "<4f1c0d2e9a8b7c6d5e4f3a2b1c0d9e8f.invitation@lgp.example>"
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime(2027, 2, 2, 9, 0, tzinfo=timezone.utc)
+        self.now = datetime(2027, 2, 2, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
@@ -393,7 +393,9 @@ def test_imap_folder_is_read_only_over_tls_with_the_password_from_the_environmen
 
     FakeImap.calls = []
     monkeypatch.setenv("LGP_IMAP_PASSWORD", "titok")
-    password = lambda user, host: mailboxes.imap_password(user, host, interactive=False)
+    def password(user, host):
+        return mailboxes.imap_password(user, host, interactive=False)
+
     sent(ledger, A, [("xxxxx@local.ie", ("Tiszavárkony",), "Jász-Nagykun-Szolnok")])
     url = "imaps://bounces%40lgp.example@imap.lgp.example/Visszapattant levelek/Beérkezett"
     report = import_messages(ledger, read_imap(url, password, imap_class=FakeImap))
@@ -543,7 +545,9 @@ def test_imap_over_a_real_tls_connection_reads_without_marking_anything(ledger, 
     try:
         sent(ledger, A, [("xxxxx@local.ie", ("Tiszavárkony",), "Jász-Nagykun-Szolnok")])
         monkeypatch.setenv("LGP_IMAP_PASSWORD", "titok jelszó")
-        password = lambda user, host: mailboxes.imap_password(user, host, interactive=False)
+        def password(user, host):
+            return mailboxes.imap_password(user, host, interactive=False)
+
         url = f"imaps://bounces%40lgp.example@127.0.0.1:{server.port}/INBOX"
         report = import_messages(ledger, read_imap(url, password, cafile=cafile))
         assert [(o.label, o.verdict.kind) for o in report.outcomes] == [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sheets_factory import HEADER, write_csv, write_xlsx
 from typer.testing import CliRunner
 
 import lgp_mailer.cli.check  # noqa: F401  (registers the command on the app)
@@ -11,6 +10,8 @@ from lgp_mailer.campaign.check import check_file, check_recipients, format_repor
 from lgp_mailer.cli.app import app
 from lgp_mailer.errors import ConfigError, ExitCode, TemplateError
 from lgp_mailer.sheets.recipients import Finding, load_recipients
+
+from sheets_factory import HEADER, write_csv, write_xlsx
 
 KNOWN_PROBLEMS = [
     ["Meghívottak – próba"],

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from lgp_mailer.smtp.credentials import Secret, get_secret
 from lgp_mailer.errors import CredentialsError
+from lgp_mailer.smtp.credentials import Secret, get_secret
 from lgp_mailer.smtp.settings import SmtpSettings
 
 PW = "jelszó-Titok-42"

@@ -10,7 +10,6 @@ import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from smtp_server import SmtpTestServer
 
 from lgp_mailer.config import DkimSettings, load_campaign
 from lgp_mailer.errors import ConfigError
@@ -18,6 +17,8 @@ from lgp_mailer.event import load_event
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.smtp.transport import SmtpTransport
+
+from smtp_server import SmtpTestServer
 
 REPO = Path(__file__).resolve().parent.parent
 MAYOR = Recipient(email="polgarmester@alsomocsolad.example", municipalities=("Alsómocsolád",),

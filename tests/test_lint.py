@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from lgp_mailer.campaign.preview import lint_campaign
 from lgp_mailer.cli import app
 from lgp_mailer.config import load_campaign
 from lgp_mailer.mail.lint import lint_message, parse_spamassassin
-from lgp_mailer.campaign.preview import lint_campaign
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -74,7 +74,7 @@ def test_parse_spamassassin_report():
     assert parse_spamassassin("no report") == (None, [])
 
 
-@pytest.mark.skipif(shutil.which("spamassassin") is None, reason="spamassassin is not installed (Debian package spamassassin)")
+@pytest.mark.needs_tool("spamassassin")
 def test_spamassassin_scores_the_shipped_letters_at_or_below_zero(campaign):
     for report in lint_campaign(campaign):
         assert report.spam_score is not None, report.kind

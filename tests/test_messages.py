@@ -15,13 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lgp_mailer.mail.mime import Envelope, clean_header, compose, message_id, to_bytes
 from lgp_mailer.config import load_campaign
 from lgp_mailer.errors import TemplateError
 from lgp_mailer.event import load_event
 from lgp_mailer.mail.build import MessageFactory
-from lgp_mailer.sheets.recipients import Recipient
+from lgp_mailer.mail.mime import Envelope, clean_header, compose, message_id, to_bytes
 from lgp_mailer.mail.render import Rendered, Renderer, article, join_hu
+from lgp_mailer.sheets.recipients import Recipient
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2020, 6, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))

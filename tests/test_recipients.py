@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sheets_factory import HEADER, write_csv, write_ods, write_xls, write_xlsx
 
 from lgp_mailer.errors import ExitCode, RecipientsError
-from lgp_mailer.sheets.recipients import Finding, Recipient, Rejected, load_recipients
 from lgp_mailer.sheets.readers import sniff_delimiter
+from lgp_mailer.sheets.recipients import Finding, Recipient, Rejected, load_recipients
+
+from sheets_factory import HEADER, write_csv, write_ods, write_xls, write_xlsx
 
 NEUTRAL = "Tisztelt Polgármester Asszony, Polgármester Úr!"
 HUNGARIAN_ROWS = [

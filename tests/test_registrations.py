@@ -10,9 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from sheets_factory import write_xlsx
 
-from lgp_mailer.errors import ExitCode, RecipientsError
 from lgp_mailer.campaign.matching import (
     NO_MUNICIPALITY,
     Match,
@@ -22,8 +20,11 @@ from lgp_mailer.campaign.matching import (
     municipality_key,
     reminder_recipients,
 )
+from lgp_mailer.errors import ExitCode, RecipientsError
 from lgp_mailer.sheets.recipients import Finding, Recipient, load_recipients
 from lgp_mailer.sheets.registrations import Registrant, load_registrations, parse_timestamp
+
+from sheets_factory import write_xlsx
 
 FORM_HEADER = ["Időbélyeg", "E-mail-cím", "Név", "Önkormányzat", "Beosztás"]
 UTC = dt.UTC

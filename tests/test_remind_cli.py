@@ -26,8 +26,6 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import time_machine
-from sheets_factory import write_csv, write_xlsx
-from smtp_server import SmtpTestServer
 from test_send_cli import (
     FROM,
     FROM_HEADER,
@@ -41,6 +39,9 @@ from test_send_cli import (
 
 from lgp_mailer.cli import app
 from lgp_mailer.ledger.store import LedgerRow, open_ledger
+
+from sheets_factory import write_csv, write_xlsx
+from smtp_server import SmtpTestServer
 
 BUDAPEST = ZoneInfo("Europe/Budapest")
 REG_HEADER = ["Időbélyeg", "E-mail-cím", "Név", "Önkormányzat", "Beosztás"]
@@ -575,7 +576,7 @@ def test_a_proof_copy_is_a_registrants_reminder(server, tmp_path):
 
 # -- a crash and a rerun (subprocess, real clock) -----------------------------------------------------------------
 
-WAIT = 30.0
+WAIT = 120.0  # an upper bound on waiting for an event; see test_send_crash.py
 
 
 def _registrants(n: int) -> list[list[str]]:

@@ -10,9 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from lgp_mailer.campaign.remind import (
+    check_nudge_window,
+    check_reminder_window,
+    now_utc,
+    registration_closes,
+    reminder_window,
+)
 from lgp_mailer.errors import ConfigError, ExitCode, NothingDueError
 from lgp_mailer.event import load_event
-from lgp_mailer.campaign.remind import check_nudge_window, check_reminder_window, now_utc, registration_closes, reminder_window
 
 BUD = ZoneInfo("Europe/Budapest")
 SEED = load_event(Path(__file__).resolve().parent.parent / "events" / "2020-06-18-innovaciok.toml")
@@ -63,14 +69,16 @@ def test_window_around_a_dst_change():
     # Monday 30 March 9:00 event opens at local midnight, CET, and closes in CEST.
     event = dataclasses.replace(SEED, date=dt.date(2026, 3, 30), start=dt.time(9, 0), end=dt.time(11, 0))
     window = reminder_window(event)
-    assert window.opens == dt.datetime(2026, 3, 28, 23, 0, tzinfo=dt.timezone.utc)
-    assert window.closes == dt.datetime(2026, 3, 30, 7, 0, tzinfo=dt.timezone.utc)
-    utc = dt.timezone.utc
+    assert window.opens == dt.datetime(2026, 3, 28, 23, 0, tzinfo=dt.UTC)
+    assert window.closes == dt.datetime(2026, 3, 30, 7, 0, tzinfo=dt.UTC)
+    utc = dt.UTC
     assert window.closes.astimezone(utc) - window.opens.astimezone(utc) == dt.timedelta(hours=32)  # one hour skipped
-    with time_machine.travel(dt.datetime(2026, 3, 28, 22, 59, tzinfo=dt.timezone.utc), tick=False):
-        with pytest.raises(NothingDueError):
-            check_reminder_window(event, now_utc())
-    with time_machine.travel(dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.timezone.utc), tick=False):
+    with (
+        time_machine.travel(dt.datetime(2026, 3, 28, 22, 59, tzinfo=dt.UTC), tick=False),
+        pytest.raises(NothingDueError),
+    ):
+        check_reminder_window(event, now_utc())
+    with time_machine.travel(dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC), tick=False):
         assert check_reminder_window(event, now_utc())
 
 
@@ -78,10 +86,14 @@ def test_nudge_stops_when_registration_closes():
     assert registration_closes(SEED) == at(2020, 6, 17, 0, 0)
     with time_machine.travel(at(2020, 6, 16, 23, 0), tick=False):
         assert check_nudge_window(SEED, now_utc()) == at(2020, 6, 17, 0, 0)
-    with time_machine.travel(at(2020, 6, 17, 0, 0), tick=False):
-        with pytest.raises(NothingDueError, match="registration closed at 2020-06-17 00:00"):
-            check_nudge_window(SEED, now_utc())
+    with (
+        time_machine.travel(at(2020, 6, 17, 0, 0), tick=False),
+        pytest.raises(NothingDueError, match="registration closed at 2020-06-17 00:00"),
+    ):
+        check_nudge_window(SEED, now_utc())
     explicit = dataclasses.replace(SEED, registration_closes=dt.datetime(2020, 6, 15, 12, 0))
-    with time_machine.travel(at(2020, 6, 15, 12, 1), tick=False):
-        with pytest.raises(NothingDueError, match="2020-06-15 12:00"):
-            check_nudge_window(explicit, now_utc())
+    with (
+        time_machine.travel(at(2020, 6, 15, 12, 1), tick=False),
+        pytest.raises(NothingDueError, match="2020-06-15 12:00"),
+    ):
+        check_nudge_window(explicit, now_utc())

@@ -21,12 +21,13 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from sheets_factory import HEADER, write_xlsx
-from smtp_server import DROP, SmtpTestServer
 from typer.testing import CliRunner
 
 from lgp_mailer.cli import app
 from lgp_mailer.ledger.store import LedgerRow, open_ledger
+
+from sheets_factory import HEADER, write_xlsx
+from smtp_server import DROP, SmtpTestServer
 
 runner = CliRunner()
 # Sends the shipped example conference (18 June 2020): on a clock set before it.

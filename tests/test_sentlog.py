@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lgp_mailer.errors import LedgerError
-from lgp_mailer.ledger.runlock import RunLock
 from lgp_mailer.ledger.migrations import MIGRATIONS
+from lgp_mailer.ledger.runlock import RunLock
 from lgp_mailer.ledger.store import Entry, default_ledger_path, open_ledger
 
 C, K = "2027-klima", "invitation"
@@ -21,7 +21,7 @@ C, K = "2027-klima", "invitation"
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime(2027, 2, 1, 9, 0, tzinfo=timezone.utc)
+        self.now = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -70,7 +70,7 @@ def test_durability_pragmas(ledger):
 def test_unusable_file_is_a_ledger_error(tmp_path):
     path = tmp_path / "not-a-db.sqlite3"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(LedgerError, match="not-a-db.sqlite3"):
+    with pytest.raises(LedgerError, match=r"not-a-db\.sqlite3"):
         open_ledger(path)
 
 

@@ -4,7 +4,7 @@ on the ledger (sync / claim / record), and the CLI's text and --json."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 import lgp_mailer.cli.status  # noqa: F401  (registers 'status' and 'log' on the app)
 from lgp_mailer.cli import app
 from lgp_mailer.ledger.runlock import RunLock
-from lgp_mailer.ledger.store import STATUSES, Entry, Ledger, open_ledger
 from lgp_mailer.ledger.status import kind_status, ledger_status
+from lgp_mailer.ledger.store import STATUSES, Entry, Ledger, open_ledger
 
 C = "lgp-2026-11-30-proba"
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 class Clock:

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sheets_factory import write_xlsx
 from typer.testing import CliRunner
 
+from lgp_mailer.errors import ConfigError, RecipientsError
 from lgp_mailer.ledger import migrations
 from lgp_mailer.ledger import store as sentlog
-from lgp_mailer.errors import ConfigError, RecipientsError
 from lgp_mailer.ledger.store import Entry, open_ledger
 from lgp_mailer.ledger.suppression import add, import_file, remove
+
+from sheets_factory import write_xlsx
 
 A, B, K = "2027-klima", "2027-digitalis", "invitation"
 
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime(2027, 2, 1, 9, 0, tzinfo=timezone.utc)
+        self.now = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)  # every event later than the one before
@@ -100,7 +101,7 @@ def test_sync_turns_every_unsent_row_of_a_suppressed_address_into_suppressed_but
     attempt(ledger, A, "sent@x.example", "sent")
     # Suppressed behind the ledger's back (as an older version or another
     # tool would): the next sync catches up.
-    now = sentlog.utc_iso(datetime(2027, 2, 1, tzinfo=timezone.utc))
+    now = sentlog.utc_iso(datetime(2027, 2, 1, tzinfo=UTC))
     ledger.conn.executemany("INSERT INTO suppressions VALUES (?, ?, 'test', 'manual', ?)",
                             [(n, n, now) for n in names])
     result = ledger.sync(A, K, entries(*names, invalid=("invalid@x.example",)))

@@ -6,12 +6,13 @@ import json
 import os
 from pathlib import Path
 
-from smtp_server import SmtpTestServer
 import pytest
 from typer.testing import CliRunner
 
 from lgp_mailer.cli import app
 from lgp_mailer.ledger.store import open_ledger
+
+from smtp_server import SmtpTestServer
 
 runner = CliRunner()
 # Sends the shipped example conference (18 June 2020): on a clock set before it.

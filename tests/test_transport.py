@@ -11,14 +11,15 @@ import time
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from lgp_mailer.errors import ConfigError, SmtpError
+from lgp_mailer.smtp.credentials import Secret
+from lgp_mailer.smtp.pacing import DailyQuota, RateLimiter, RetryPolicy, send_with_retry
+from lgp_mailer.smtp.settings import SmtpSettings, parse_rate
+from lgp_mailer.smtp.transport import SendResult, SmtpTransport, classify, dot_stuff
+
 from smtp_server import DROP, SmtpTestServer
 from transports import FileTransport, RecordingTransport
-
-from lgp_mailer.smtp.credentials import Secret
-from lgp_mailer.errors import ConfigError, SmtpError
-from lgp_mailer.smtp.settings import SmtpSettings, parse_rate
-from lgp_mailer.smtp.pacing import DailyQuota, RateLimiter, RetryPolicy, send_with_retry
-from lgp_mailer.smtp.transport import SendResult, SmtpTransport, classify, dot_stuff
 
 PASSWORD = "Sz3cr3t-jelszó-hunter2"
 TOKEN = "ya29.tok-EN-very-secret"
@@ -78,7 +79,7 @@ def test_implicit_tls_with_xoauth2(smtp_server_factory):
     with transport(server, Secret(TOKEN, "test", "token"), **settings) as t:
         assert t.send(message("a@x.example"), FROM, "a@x.example").status == "sent"
     assert server.received[0].login == "lgp@lgp.example"
-    with pytest.raises(SmtpError, match="authentication failed.*535"):
+    with pytest.raises(SmtpError, match=r"authentication failed.*535"):
         transport(server, Secret("expired", "test", "token"), **settings).open()
     assert server.handler.logins == [("XOAUTH2", "lgp@lgp.example", True), ("XOAUTH2", "lgp@lgp.example", False)]
     assert len(server.received) == 1
@@ -124,7 +125,7 @@ def test_wrong_password_is_a_clear_error_and_nothing_is_sent(smtp_server_factory
 def test_untrusted_certificate_is_a_clear_error(smtp_server_factory):
     server = smtp_server_factory(security="starttls", users={"lgp": PASSWORD})
     t = transport(server, Secret(PASSWORD, "test"), username="lgp", auth_method="password")  # no cafile
-    with pytest.raises(SmtpError, match="certificate is not trusted.*cafile"):
+    with pytest.raises(SmtpError, match=r"certificate is not trusted.*cafile"):
         t.open()
     assert server.handler.logins == [] and server.received == []
 
@@ -148,7 +149,7 @@ def test_auth_over_plaintext_to_remote_host_refused_before_connecting(monkeypatc
     monkeypatch.setattr(socket, "create_connection", no_network)
     settings = SmtpSettings(host="smtp.example.org", port=25, security="none", insecure=True,
                             username="lgp", auth_method="password")
-    with pytest.raises(ConfigError, match="clear text to smtp.example.org"):
+    with pytest.raises(ConfigError, match=r"clear text to smtp\.example\.org"):
         SmtpTransport(settings, Secret(PASSWORD, "test"))
 
 

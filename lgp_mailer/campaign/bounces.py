@@ -35,12 +35,13 @@ import email.errors
 import email.message
 import email.utils
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import decode_header, make_header
 from email.parser import HeaderParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from lgp_mailer.campaign import unsubscribe
 from lgp_mailer.campaign.mailboxes import MailboxError
@@ -119,11 +120,11 @@ def classify(msg: email.message.Message) -> Verdict:
     auto = _auto_reply_mark(msg, subject)
     if auto and not from_system:
         return verdict(AUTO_REPLY, auto, mid=original or _replied_to(msg))
-    from flufl.bounce import all_failures
+    from flufl.bounce import all_failures  # noqa: PLC0415 - flufl.bounce is heavy; only `bounces import` needs it
 
     try:
         temporary, permanent = all_failures(msg)
-    except Exception as error:  # one malformed message must not stop the import  # noqa: BLE001
+    except Exception as error:  # one malformed message must not stop the import
         return verdict(OTHER, f"could not be analysed ({type(error).__name__}); read it by hand")
     if permanent:
         return verdict(PERMANENT, "delivery failure", _failures(msg, permanent, subject))
@@ -190,7 +191,7 @@ def _text(part: email.message.Message) -> str:
         return payload.decode("latin-1")
 
 
-def _failures(msg: email.message.Message, found, subject: str) -> tuple[Failure, ...]:
+def _failures(msg: email.message.Message, found: Iterable[bytes | str], subject: str) -> tuple[Failure, ...]:
     dsn = _dsn_fields(msg)
     texts = [_text(p) for p in _own_parts(msg) if p.get_content_type() == "text/plain"]
     failures = []
@@ -389,8 +390,6 @@ CORRECTION_HEADERS = ("Vármegye", "Önkormányzat", "E-mail-cím", "Hiba oka", 
 def correction_rows(ledger: Ledger) -> list[tuple[str, ...]]:
     """One row per bounced municipality: county, municipality, address, reason,
     date (Budapest time, when the bounce was recorded), campaign."""
-    from zoneinfo import ZoneInfo
-
     budapest = ZoneInfo("Europe/Budapest")
     rows = []
     for entry in ledger.suppressions("bounce"):
@@ -407,12 +406,13 @@ def correction_rows(ledger: Ledger) -> list[tuple[str, ...]]:
 
 def export_corrections(ledger: Ledger, path: Path) -> int:
     """Write the corrections workbook; every cell is text, never a formula.  Returns the row count."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl import Workbook  # noqa: PLC0415 - openpyxl is heavy; only the corrections export needs it
+    from openpyxl.styles import Font  # noqa: PLC0415 - as above
 
     rows = correction_rows(ledger)
     book = Workbook()
     sheet = book.active
+    assert sheet is not None  # a new workbook has its one sheet
     sheet.title = "Javítandó címek"
     for values in (CORRECTION_HEADERS, *rows):
         sheet.append(list(values))
@@ -421,7 +421,7 @@ def export_corrections(ledger: Ledger, path: Path) -> int:
             cell.data_type = "s"  # "=…" in a reason stays text
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for letter, width in zip("ABCDEF", (16, 26, 34, 60, 17, 26)):
+    for letter, width in zip("ABCDEF", (16, 26, 34, 60, 17, 26), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
     path = Path(path)

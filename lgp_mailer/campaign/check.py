@@ -183,7 +183,7 @@ def _table(findings: tuple[Finding, ...]) -> list[str]:
         for f in findings
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_TABLE_COLUMNS) - 1)]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows]
 
 
 def _short(value: str | None) -> str:

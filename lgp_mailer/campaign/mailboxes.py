@@ -10,6 +10,7 @@ the file named by ``LGP_IMAP_PASSWORD_FILE``, or a prompt.
 from __future__ import annotations
 
 import base64
+import contextlib
 import email
 import email.message
 import getpass
@@ -129,10 +130,8 @@ def read_imap(
                 if status == "OK" and raw:
                     yield f"{folder} UID {uid.decode()}", email.message_from_bytes(raw)
         finally:
-            try:
+            with contextlib.suppress(imaplib.IMAP4.error, OSError):
                 conn.logout()
-            except (imaplib.IMAP4.error, OSError):
-                pass
     except (imaplib.IMAP4.error, OSError) as error:  # ssl.SSLError is an OSError
         raise ImapError(f"IMAP: {error}", host=host, port=port) from error
 

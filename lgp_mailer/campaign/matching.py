@@ -187,10 +187,7 @@ def invited_elsewhere(match: Match) -> tuple[Recipient, ...]:
 def _reminder(match: Match) -> Recipient:
     registrant, recipient = match.registrant, match.recipient
     same = recipient if match.how == "address" else None  # the same person, by address
-    if match.municipalities:
-        municipalities = match.municipalities
-    else:
-        municipalities = (registrant.municipality or NO_MUNICIPALITY,)
+    municipalities = match.municipalities or (registrant.municipality or NO_MUNICIPALITY,)
     if same is not None and not registrant.name and not registrant.role:
         gender, text, kind = same.gender, same.salutation, same.salutation_kind
         name, role = same.name, same.role

@@ -21,6 +21,7 @@ from lgp_mailer.campaign.gallery import Gallery, warnings_for
 from lgp_mailer.errors import ConfigError, LgpError, TemplateError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.mail.build import Built, MessageFactory
+from lgp_mailer.mail.lint import LintReport, lint_message
 from lgp_mailer.sheets.recipients import Finding, Recipient, RecipientSheet, load_recipients
 from lgp_mailer.storage import storage_error, writing
 
@@ -158,10 +159,8 @@ def _slug(address: str) -> str:
 
 def lint_campaign(
     campaign: Campaign, kinds: tuple[str, ...] | None = None, *, email: str | None = None, spamassassin: bool = True
-) -> list:
+) -> list[LintReport]:
     """Lint the first recipient's message (or ``email``'s) of each kind (default: every declared kind)."""
-    from lgp_mailer.mail.lint import lint_message
-
     event, sheet = load_inputs(campaign)
     recipient = select(sheet.recipients, email=email, limit=1)
     if not recipient:

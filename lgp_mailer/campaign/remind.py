@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lgp_mailer import kinds
+from lgp_mailer.campaign.matching import format_match_report, match_registrations, reminder_recipients
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, NothingDueError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.ledger.store import open_campaign_ledger
 from lgp_mailer.mail.ical import BUDAPEST
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet, load_recipients
-from lgp_mailer.campaign.matching import format_match_report, match_registrations, reminder_recipients
 from lgp_mailer.sheets.registrations import RegistrationList, load_registrations
 
 
@@ -81,7 +81,7 @@ def check_nudge_window(event: Event, now: dt.datetime) -> dt.datetime:
 
 
 def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass

@@ -74,11 +74,14 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from itertools import islice
 
 from lgp_mailer import kinds
-from lgp_mailer.errors import SmtpError
-from lgp_mailer.kinds import Kind
-from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.campaign.session import Outcome, Progress, SendOptions, SendReport, SendSession
+from lgp_mailer.config import Campaign
+from lgp_mailer.errors import SmtpError
+from lgp_mailer.event import Event
+from lgp_mailer.kinds import Kind
 from lgp_mailer.ledger.store import LedgerRow
+from lgp_mailer.mail.build import MessageFactory
+from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.smtp.pacing import RateLimiter, send_with_retry
 from lgp_mailer.smtp.transport import SendResult, Transport
 
@@ -99,7 +102,7 @@ _END = object()
 _factory: MessageFactory | None = None
 
 
-def _init_renderer(campaign, event, kind: Kind, calendar, parent: int) -> None:
+def _init_renderer(campaign: Campaign, event: Event, kind: Kind, calendar: str | None, parent: int) -> None:
     global _factory
     kinds.register(kind)  # a kind registered at run time is unknown to a spawned process
     _factory = MessageFactory(campaign, event, kind.name)
@@ -110,7 +113,7 @@ def _init_renderer(campaign, event, kind: Kind, calendar, parent: int) -> None:
 def _exit_with_parent(parent: int) -> None:
     """A SIGKILLed parent cannot shut its pool down, and the pool's pipes do
     not tell its processes (each holds both ends): they watch for themselves."""
-    import psutil
+    import psutil  # noqa: PLC0415 - only a pool worker watches its parent
 
     while True:
         time.sleep(0.5)
@@ -118,7 +121,7 @@ def _exit_with_parent(parent: int) -> None:
             os._exit(0)
 
 
-def _render_chunk(work: list) -> list[bytes | BaseException]:
+def _render_chunk(work: list[tuple[Recipient, str | None]]) -> list[bytes | BaseException]:
     assert _factory is not None
     out: list[bytes | BaseException] = []
     for recipient, msgid in work:
@@ -245,7 +248,7 @@ class _ParallelRun:
         self.mutex = threading.Lock()  # bookkeeping: counters, report, progress
         self.take_lock = threading.Lock()  # taking the next message, in sheet order
         self.rows = rows
-        self.rendered: queue.Queue = queue.Queue(maxsize=RENDER_AHEAD * 2)
+        self.rendered: queue.Queue[object] = queue.Queue(maxsize=RENDER_AHEAD * 2)
         self.exhausted = False
         self.render_processes = 0  # set by run_parallel when a pool renders
         self.report = SendReport(session.campaign.campaign_id, session.kind, recovered_unknown=session.recovered)
@@ -302,7 +305,7 @@ class _ParallelRun:
     def _renders_in(self, pool: Executor) -> Iterator[tuple[LedgerRow, bytes | BaseException]]:
         """Chunks rendered by other processes; a few chunks in flight, never the whole list."""
         rows, recipient_for = iter(self.rows), self.session.recipient_for
-        pending: deque[tuple[list[LedgerRow], Future]] = deque()
+        pending: deque[tuple[list[LedgerRow], Future[list[bytes | BaseException]]]] = deque()
 
         def submit() -> None:
             chunk = list(islice(rows, RENDER_CHUNK))
@@ -323,7 +326,7 @@ class _ParallelRun:
             else:
                 return
             submit()
-            yield from zip(chunk, results)
+            yield from zip(chunk, results, strict=False)  # results stop at the first failure
             if results and isinstance(results[-1], BaseException):
                 return
 
@@ -344,7 +347,7 @@ class _ParallelRun:
                 continue
         return _END
 
-    def next_message(self) -> tuple[LedgerRow, object, bytes] | None:
+    def next_message(self) -> tuple[LedgerRow, Recipient, bytes] | None:
         with self.take_lock:
             with self.mutex:
                 if self.halt.is_set() or self.stop.is_set() or self.exhausted:
@@ -365,7 +368,7 @@ class _ParallelRun:
                     )
                     return None
                 self.attempted += 1  # counted now, so K sessions never overshoot --batch
-            return item  # type: ignore[return-value]
+            return item  # type: ignore[return-value]  # past the sentinels: a (row, recipient, bytes) tuple
 
     def emit(self, outcome: Outcome, result: SendResult | None = None, server: str = "the server") -> None:
         with self.mutex:
@@ -399,7 +402,7 @@ class _ParallelRun:
 
     # -- one worker ----------------------------------------------------------
 
-    def send_one(self, transport: Transport, row: LedgerRow, recipient, data: bytes) -> None:
+    def send_one(self, transport: Transport, row: LedgerRow, recipient: Recipient, data: bytes) -> None:
         session = self.session
         # Pace before claiming (as the one-session run does): a stop during the
         # wait leaves the row untouched instead of 'sending' with nothing sent.

@@ -39,6 +39,7 @@ from lgp_mailer.smtp.credentials import Secret, get_secret
 from lgp_mailer.smtp.hints import hint_line
 from lgp_mailer.smtp.settings import SmtpSettings, campaign_run_settings, campaign_smtp_settings
 from lgp_mailer.smtp.pacing import RetryPolicy
+from lgp_mailer.smtp.settings import SmtpSettings, campaign_run_settings, campaign_smtp_settings
 from lgp_mailer.smtp.transport import SendResult, SmtpTransport
 
 Mode = Literal["proof", "dry_run", "nothing_due", "declined", "sent"]
@@ -289,12 +290,14 @@ def _credential(
 
 def proof_address(address: str) -> str:
     """The ``--test-to`` address, validated (ASCII form)."""
-    from email_validator import EmailNotValidError, validate_email
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - email_validator loads dnspython; only for --test-to
 
     try:
-        return validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False).ascii_email
+        valid = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise ConfigError(f"{address!r} is not an e-mail address: {exc}", key="--test-to") from None
+    assert valid.ascii_email is not None  # allow_smtputf8=False: an address is ASCII or rejected
+    return valid.ascii_email
 
 
 @contextlib.contextmanager

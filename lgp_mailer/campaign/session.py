@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgp_mailer import kinds
+from lgp_mailer.campaign.preview import load_inputs, select
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event
@@ -27,7 +28,10 @@ from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.ledger.events import calendar_uid
 from lgp_mailer.ledger.runlock import RunLock
 from lgp_mailer.ledger.store import Entry, Ledger, LedgerRow, due_statuses
+from lgp_mailer.mail.build import MessageFactory
+from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.smtp.pacing import DailyQuota, RetryPolicy
+from lgp_mailer.smtp.settings import Rate
 from lgp_mailer.smtp.transport import SendResult, Transport
 from lgp_mailer.storage import writing
 
@@ -42,7 +46,7 @@ class SendOptions:
     resend_unknown: bool = False
     max_consecutive_failures: int = 5
     retry: RetryPolicy = RetryPolicy()
-    rates: tuple = ()
+    rates: tuple[Rate, ...] = ()
     daily_quota: int | None = None
     # What the "Next:" hints repeat (campaign.next_steps): input flags, command flags, SMTP flags.
     inputs: tuple[str, ...] = ()
@@ -160,7 +164,7 @@ class SendSession:
         return [r for r in rows if r.address.lower() in self._by_key]
 
     def quota(self, options: SendOptions, now: dt.datetime | None = None) -> DailyQuota:
-        moment = now or dt.datetime.now(dt.timezone.utc)
+        moment = now or dt.datetime.now(dt.UTC)
         used = self.ledger.sent_since(moment - DAY) if options.daily_quota else 0
         return DailyQuota(options.daily_quota, used)
 

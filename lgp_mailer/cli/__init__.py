@@ -8,6 +8,16 @@ commands so that ``lgp-mailer --help`` starts fast.
 
 from __future__ import annotations
 
+# Importing the command modules registers their commands on ``app``.
+from lgp_mailer.cli import bounces as _bounces  # noqa: F401
+from lgp_mailer.cli import check as _check  # noqa: F401
+from lgp_mailer.cli import config as _config  # noqa: F401
+from lgp_mailer.cli import init as _init  # noqa: F401
+from lgp_mailer.cli import preview as _preview  # noqa: F401
+from lgp_mailer.cli import remind as _remind  # noqa: F401
+from lgp_mailer.cli import send as _send  # noqa: F401
+from lgp_mailer.cli import status as _status  # noqa: F401
+from lgp_mailer.cli import suppress as _suppress  # noqa: F401
 from lgp_mailer.cli.app import app, main
 
 # Importing the command modules registers their commands on ``app``.

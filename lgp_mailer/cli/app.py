@@ -13,7 +13,7 @@ from lgp_mailer.errors import ExitCode, LgpError
 app = typer.Typer(
     name="lgp-mailer",
     help="Hungarian conference invitations for the Legjobb Önkormányzati Gyakorlatok Programja: "
-    "preview, check, send and remind, with a crash-safe sent log.",
+    "preview, check, send and remind, with a crash-safe sent log.\n\n\b\nExample:\n  lgp-mailer preview --open",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,

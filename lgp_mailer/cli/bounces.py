@@ -9,13 +9,14 @@ from typing import Annotated
 import typer
 
 from lgp_mailer.cli.app import app, fail
-from lgp_mailer.cli.runtime import can_prompt
 from lgp_mailer.cli.common import CampaignOpt, open_ledger_for
+from lgp_mailer.cli.runtime import can_prompt
 from lgp_mailer.errors import ExitCode, LgpError
 
 bounces_app = typer.Typer(
     help="Bounces and replies: import delivery failures, auto-replies and unsubscribe requests "
-    "from a mailbox, and export the addresses staff must correct.",
+    "from a mailbox, and export the addresses staff must correct."
+    "\n\n\b\nExample:\n  lgp-mailer bounces import visszapattant.mbox",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -43,7 +44,13 @@ def import_(
     ] = False,
     campaign: CampaignOpt = None,
 ) -> None:
-    """Mark permanently failed messages 'failed', suppress their addresses and unsubscribers; never an auto-reply."""
+    """Mark permanently failed messages 'failed', suppress their addresses and unsubscribers; never an auto-reply.
+
+    \b
+    Examples:
+      lgp-mailer bounces import visszapattant.mbox --dry-run
+      lgp-mailer bounces import imaps://bounces@imap.lgp.example/INBOX
+    """
     from lgp_mailer.campaign import bounces, mailboxes
 
     try:
@@ -97,7 +104,12 @@ def export(
     file: Annotated[Path, typer.Argument(help="The workbook to write, e.g. corrections.xlsx.")],
     campaign: CampaignOpt = None,
 ) -> None:
-    """Write the bounced municipalities (county, municipality, address, reason, date) for staff to correct."""
+    """Write the bounced municipalities (county, municipality, address, reason, date) for staff to correct.
+
+    \b
+    Examples:
+      lgp-mailer bounces export corrections.xlsx
+    """
     from lgp_mailer.campaign import bounces
 
     try:

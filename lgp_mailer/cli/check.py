@@ -19,6 +19,16 @@ from lgp_mailer.cli.common import (
 )
 from lgp_mailer.cli.output import print_warnings
 from lgp_mailer import kinds
+from lgp_mailer.cli.app import app, fail
+from lgp_mailer.cli.common import (
+    CampaignOpt,
+    ColumnOpt,
+    EventOpt,
+    RecipientsOpt,
+    SheetOpt,
+    kind_option,
+    resolve_campaign,
+)
 from lgp_mailer.errors import LgpError
 
 
@@ -37,6 +47,11 @@ def check(
     Exit code 0 when clean, 1 when there are problems or text garbled by a
     wrong code page (other warnings never count), 2 when the input or a
     template is unusable.
+
+    \b
+    Examples:
+      lgp-mailer check
+      lgp-mailer check --kind reminder
     """
     from lgp_mailer.campaign.check import check_whole_campaign, format_report
 

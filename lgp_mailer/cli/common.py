@@ -53,7 +53,7 @@ def resolve_campaign(
 ) -> Campaign:
     """Load the campaign and apply command-line overrides (flags beat the file)."""
     found = find_campaign(campaign)
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if event is not None:
         changes["event_path"] = event.resolve()
     if recipients is not None:

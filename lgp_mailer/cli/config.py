@@ -31,6 +31,11 @@ def config(
 
     Precedence: command-line flag > LGP_SMTP_* / LGP_MAILER_* environment > lgp-mailer.toml > default.
     Secrets are never shown, only where they would come from.
+
+    \b
+    Examples:
+      lgp-mailer config
+      LGP_SMTP_HOST=smtp.pelda.example lgp-mailer config
     """
     from lgp_mailer.ledger.store import DB_ENV, default_ledger_path
     from lgp_mailer.smtp.settings import campaign_run_settings, campaign_smtp_settings
@@ -79,7 +84,7 @@ def _secret_source(s) -> str:
         return (
             "LGP_SMTP_OAUTH_TOKEN"
             if os.environ.get("LGP_SMTP_OAUTH_TOKEN")
-            else s.token_command and "token_command" or "missing"
+            else (s.token_command and "token_command") or "missing"
         )
     for name in ("LGP_SMTP_PASSWORD", "LGP_SMTP_PASSWORD_FILE"):
         if os.environ.get(name):

@@ -60,10 +60,11 @@ def init(
 
     Asks for what is not given as a flag when run on a terminal.
 
-    Example: lgp-mailer init 2027-klima --title "Klímaalkalmazkodás" --date 2027-03-11 --start 13.30 --end 15.45
-    --platform "Microsoft Teams" --registration-url https://forms.example.org/klima
-
-    Example: lgp-mailer init proba --example
+    \b
+    Examples:
+      lgp-mailer init 2027-klima --title "Klímaalkalmazkodás" --date 2027-03-11 \\
+          --start 13.30 --end 15.45 --platform "Microsoft Teams" --registration-url https://forms.example.org/klima
+      lgp-mailer init proba --example
     """
     from lgp_mailer.campaign.next_steps import command_line
     from lgp_mailer.campaign.scaffold import NewConference, init_campaign, init_example

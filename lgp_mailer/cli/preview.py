@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from lgp_mailer import kinds
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
     CampaignOpt,
@@ -47,7 +48,13 @@ def preview(
     """Render every message without sending: print the first, write all as .eml, each with a review page, and an
     index.html review table to search, filter, sort and export.
 
-    Example: lgp-mailer preview --open   (the gallery works offline, from the files alone)
+    The gallery works offline, from the files alone.
+
+    \b
+    Examples:
+      lgp-mailer preview --open
+      lgp-mailer preview --limit 5 --kind reminder
+      lgp-mailer preview --lint
     """
     from lgp_mailer.campaign.preview import lint_campaign, run_preview
 

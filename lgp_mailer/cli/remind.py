@@ -13,8 +13,8 @@ from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
     BatchOpt,
     CampaignOpt,
-    ConnectionsOpt,
     ColumnOpt,
+    ConnectionsOpt,
     DryRunOpt,
     EventOpt,
     NonInteractiveOpt,
@@ -72,6 +72,11 @@ def remind(
 
     Cron-safe: a second run sends nothing new; outside the window it exits 3
     (silently with --quiet).
+
+    \b
+    Examples:
+      lgp-mailer remind --day-before --registrations valaszok.csv
+      lgp-mailer remind --not-registered --batch 200
     """
     from lgp_mailer.campaign.next_steps import input_args
     from lgp_mailer.campaign.remind import targets

@@ -47,10 +47,8 @@ def graceful_stop() -> Iterator[StopSignal]:
     for name in names:
         if hasattr(signal, name):
             number = getattr(signal, name)
-            try:
+            with contextlib.suppress(ValueError, OSError):
                 previous[number] = signal.signal(number, stop._handle)
-            except (ValueError, OSError):
-                pass
     try:
         yield stop
     finally:

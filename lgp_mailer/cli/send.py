@@ -12,8 +12,8 @@ from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
     BatchOpt,
     CampaignOpt,
-    ConnectionsOpt,
     ColumnOpt,
+    ConnectionsOpt,
     DryRunOpt,
     EventOpt,
     NonInteractiveOpt,
@@ -64,6 +64,12 @@ def send(
 
     Refuses (exit 2) an invitation for a conference that has started; warns when the event or the
     sheet changed since the campaign's last run.
+
+    \b
+    Examples:
+      lgp-mailer send --test-to en@hivatal.example
+      lgp-mailer send --dry-run
+      lgp-mailer send --batch 200
     """
     from lgp_mailer.campaign.next_steps import input_args
 

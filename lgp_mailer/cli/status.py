@@ -14,7 +14,7 @@ from lgp_mailer.errors import ExitCode, LgpError
 
 log_app = typer.Typer(
     name="log",
-    help="The sent log: export it for colleagues.",
+    help="The sent log: export it for colleagues.\n\n\b\nExample:\n  lgp-mailer log export naplo.xlsx",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -42,7 +42,13 @@ def status(
     kind: KindOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON, for scripts.")] = False,
 ) -> None:
-    """Where each campaign stands: counts, first and last send, what is due, what needs a decision, by county."""
+    """Where each campaign stands: counts, first and last send, what is due, what needs a decision, by county.
+
+    \b
+    Examples:
+      lgp-mailer status
+      lgp-mailer status --json
+    """
     from lgp_mailer.ledger.status import ledger_status
 
     try:
@@ -65,7 +71,13 @@ def export(
     campaign_id: CampaignIdOpt = None,
     kind: KindOpt = None,
 ) -> None:
-    """Write the sent log, one row per recipient, with Hungarian headers, safe to open in Excel."""
+    """Write the sent log, one row per recipient, with Hungarian headers, safe to open in Excel.
+
+    \b
+    Examples:
+      lgp-mailer log export naplo.xlsx
+      lgp-mailer log export naplo.csv
+    """
     from lgp_mailer.ledger.export import export_log
 
     try:

@@ -14,7 +14,8 @@ from lgp_mailer.errors import ExitCode, LgpError
 
 suppress_app = typer.Typer(
     help="The suppression list: addresses no campaign of the office writes to again "
-    "(opt-outs, permanent bounces). Kept in the sent log, so it applies to every campaign.",
+    "(opt-outs, permanent bounces). Kept in the sent log, so it applies to every campaign."
+    "\n\n\b\nExample:\n  lgp-mailer suppress add jegyzo@pelda.example",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -29,7 +30,12 @@ def add(
     reason: ReasonOpt = "",
     campaign: CampaignOpt = None,
 ) -> None:
-    """Never write to these addresses again, in any campaign."""
+    """Never write to these addresses again, in any campaign.
+
+    \b
+    Examples:
+      lgp-mailer suppress add jegyzo@pelda.example --reason "kérte telefonon"
+    """
     from lgp_mailer.ledger import suppression
 
     try:
@@ -46,7 +52,12 @@ def remove(
     addresses: Annotated[list[str], typer.Argument(help="One or more e-mail addresses.")],
     campaign: CampaignOpt = None,
 ) -> None:
-    """Take addresses off the list; their unsent messages become due again as they were."""
+    """Take addresses off the list; their unsent messages become due again as they were.
+
+    \b
+    Examples:
+      lgp-mailer suppress remove jegyzo@pelda.example
+    """
     from lgp_mailer.ledger import suppression
 
     missing = 0
@@ -67,9 +78,15 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     campaign: CampaignOpt = None,
 ) -> None:
-    """Show the list: address, source, when (UTC) and why."""
-    from lgp_mailer.ledger import suppression
+    """Show the list: address, source, when (UTC) and why.
+
+    \b
+    Examples:
+      lgp-mailer suppress list
+      lgp-mailer suppress list --source bounce --json
+    """
     from lgp_mailer.errors import ConfigError
+    from lgp_mailer.ledger import suppression
     from lgp_mailer.ledger.store import SUPPRESSION_SOURCES
 
     try:
@@ -98,7 +115,12 @@ def import_(
     column: Annotated[str | None, typer.Option(help="The header of the e-mail column, if not recognised.")] = None,
     campaign: CampaignOpt = None,
 ) -> None:
-    """Suppress every address of a file; rows that hold no usable address are listed."""
+    """Suppress every address of a file; rows that hold no usable address are listed.
+
+    \b
+    Examples:
+      lgp-mailer suppress import leiratkozottak.xlsx
+    """
     from lgp_mailer.ledger import suppression
 
     try:

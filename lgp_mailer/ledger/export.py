@@ -63,6 +63,7 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from lgp_mailer import kinds
@@ -98,7 +99,7 @@ STATUSES_HU = {
 ATTEMPTS_COLUMN = HEADERS.index("Próbálkozások")
 
 # OWASP CSV injection triggers, plus their full-width forms.
-FORMULA_START = tuple("=+-@\t\r") + ("\uff1d", "\uff0b", "\uff0d", "\uff20")
+FORMULA_START = (*"=+-@\t\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 # Characters XML 1.0 (and so .xlsx) cannot hold.
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -143,7 +144,7 @@ def _records(rows: Iterable[LedgerRow]) -> Iterator[tuple[str | int, ...]]:
 
 def write_csv(path: Path, rows: Iterable[LedgerRow]) -> int:
     count = 0
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
         writer.writerow(HEADERS)
         for record in _records(rows):
@@ -153,9 +154,9 @@ def write_csv(path: Path, rows: Iterable[LedgerRow]) -> int:
 
 
 def write_xlsx(path: Path, rows: Iterable[LedgerRow]) -> int:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    from openpyxl import Workbook  # noqa: PLC0415 - openpyxl is heavy; only the .xlsx export needs it
+    from openpyxl.cell import WriteOnlyCell  # noqa: PLC0415 - as above
+    from openpyxl.styles import Font  # noqa: PLC0415 - as above
 
     book = Workbook(write_only=True)  # streams rows: flat memory for 100,000 recipients
     sheet = book.create_sheet("Kiküldési napló")
@@ -164,7 +165,7 @@ def write_xlsx(path: Path, rows: Iterable[LedgerRow]) -> int:
     for n, width in enumerate(widths):
         sheet.column_dimensions[chr(ord("A") + n)].width = width
 
-    def text(value: str, bold: bool = False) -> WriteOnlyCell:
+    def text(value: str, bold: bool = False) -> Any:  # openpyxl's WriteOnlyCell is a factory function
         if not value:
             return WriteOnlyCell(sheet, value=None)  # an empty cell, not an empty string
         cell = WriteOnlyCell(sheet, value=_XML_ILLEGAL.sub("\ufffd", value))

@@ -47,7 +47,7 @@ def _holder() -> str:
 def _started_after(pid: int, moment: datetime) -> bool:
     """True if ``pid`` is a process created after ``moment`` (a reused PID)."""
     try:
-        return psutil.Process(pid).create_time() > moment.timestamp() + 1.0
+        return bool(psutil.Process(pid).create_time() > moment.timestamp() + 1.0)
     except (psutil.Error, OSError):
         return False
 

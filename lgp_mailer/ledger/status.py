@@ -41,7 +41,7 @@ order); the terminal view converts them to Europe/Budapest.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from lgp_mailer import kinds
@@ -164,7 +164,7 @@ def ledger_status(
     ]
     return {
         "database": str(ledger.path),
-        "generated_at": utc_iso(now or datetime.now(timezone.utc)),
+        "generated_at": utc_iso(now or datetime.now(UTC)),
         "campaigns": [kind_status(ledger, c, k) for c, k in pairs],
     }
 

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lgp_mailer.errors import LedgerError, LgpError
@@ -58,11 +58,11 @@ def utc_iso(moment: datetime) -> str:
     """Fixed-width UTC ISO-8601 text, so that string order is time order."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: the ledger stores UTC only")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def default_ledger_path(env: Mapping[str, str] = os.environ, configured: Path | None = None) -> Path:
@@ -72,7 +72,7 @@ def default_ledger_path(env: Mapping[str, str] = os.environ, configured: Path | 
         return Path(env[DB_ENV]).expanduser()
     if configured is not None:
         return Path(configured).expanduser()
-    from platformdirs import user_data_dir
+    from platformdirs import user_data_dir  # noqa: PLC0415 - only when no sent-log path is configured
 
     return Path(user_data_dir("lgp-mailer", appauthor=False)) / "sent-log.sqlite3"
 
@@ -617,10 +617,11 @@ class Ledger:
         """
         stamp = utc_iso(since)
         with self._mutex:
-            return self.conn.execute(
+            count: int = self.conn.execute(
                 "SELECT count(*) FROM messages WHERE sent_at >= ? OR (status = 'unknown' AND last_attempt_at >= ?)",
                 (stamp, stamp),
             ).fetchone()[0]
+            return count
 
     def sent_addresses(self, campaign_id: str, kind: str) -> set[str]:
         """The lower-cased addresses a campaign kind was sent to."""

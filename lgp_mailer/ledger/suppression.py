@@ -10,14 +10,18 @@ of addresses without a header) with the sheet readers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgp_mailer.errors import ConfigError, RecipientsError
-from lgp_mailer.sheets.cells import AddressError, clean_text, normalise_address, split_addresses
 from lgp_mailer.ledger.store import Ledger, Suppression
+from lgp_mailer.sheets.cells import AddressError, clean_text, normalise_address, split_addresses
 from lgp_mailer.sheets.headers import alias_keys, check_mapping, find_header
 from lgp_mailer.sheets.readers import RawRow, open_sheets
+
+# (the address cell as written, the reason cell if the sheet has one)
+_Cells = tuple[str, str | None]
 
 IMPORT_FIELDS = ("email", "reason")
 IMPORT_ALIASES = {
@@ -111,7 +115,9 @@ def import_file(
     return report
 
 
-def _address_cells(rows, mapping, path: Path, sheet: str | None):
+def _address_cells(
+    rows: Iterable[RawRow], mapping: dict[str, tuple[str, str]], path: Path, sheet: str | None
+) -> Iterator[tuple[RawRow, _Cells]]:
     """(row, (email cell, reason cell)) for every data row."""
     rows = iter(rows)
     try:
@@ -135,7 +141,7 @@ def _address_cells(rows, mapping, path: Path, sheet: str | None):
         yield row, (_cell(row, email), _cell(row, why) if why is not None else None)
 
 
-def _headerless(path: Path, sheet: str | None):
+def _headerless(path: Path, sheet: str | None) -> Iterator[tuple[RawRow, _Cells]]:
     with open_sheets(path, sheet) as again:
         rows = [row for raw in again for row in raw.rows if not row.is_empty()]
     if not rows or not any("@" in cell for cell in rows[0].cells):
@@ -154,7 +160,7 @@ def _cell(row: RawRow, index: int) -> str:
     return row.cells[index] if index < len(row.cells) else ""
 
 
-def _import_row(ledger: Ledger, report: ImportReport, row: RawRow, cells, reason: str, source: str) -> None:
+def _import_row(ledger: Ledger, report: ImportReport, row: RawRow, cells: _Cells, reason: str, source: str) -> None:
     text, row_reason = cells
     if text.startswith("="):
         report.rejected.append(Rejected(row.number, text, "a formula, not an address"))

@@ -19,13 +19,13 @@ from lgp_mailer import kinds
 from lgp_mailer.mail.attachments import checked_image
 from lgp_mailer.mail.mime import Envelope, compose_fast, message_id, to_bytes
 from lgp_mailer.config import Campaign
-from lgp_mailer.mail.dkim import DkimSigner
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import Event
 from lgp_mailer.mail.ical import calendar_entry, campaign_calendar_uid
 from lgp_mailer.mail.logos import supporter_logos
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.mail.render import Rendered, Renderer, join_hu
+from lgp_mailer.sheets.recipients import Recipient
 
 LOGO_CID = "logo.lgp-mailer"
 OPT_OUT_KEY_ENV = "LGP_MAILER_OPT_OUT_KEY"
@@ -76,7 +76,7 @@ class MessageFactory:
                 organizer_name=campaign.sender.name,
                 organizer_email=campaign.sender.reply_to or campaign.sender.email,
                 kind=declared,
-                stamp=dt.datetime.now(dt.timezone.utc),
+                stamp=dt.datetime.now(dt.UTC),
             )
             if declared.calendar_method
             else None

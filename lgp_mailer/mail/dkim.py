@@ -31,7 +31,7 @@ SIGNED_HEADERS = (
 class DkimSigner:
     def __init__(self, settings: DkimSettings) -> None:
         try:
-            import dkim  # noqa: F401
+            import dkim  # noqa: F401, PLC0415 - is the optional [dkim] extra installed?
         except ImportError:
             raise ConfigError("DKIM needs dkimpy: pip install 'lgp-mailer[dkim]'", key="dkim") from None
         try:
@@ -43,7 +43,7 @@ class DkimSigner:
         self.settings = settings
 
     def sign(self, raw: bytes) -> bytes:
-        import dkim
+        import dkim  # noqa: PLC0415 - dkimpy is the optional [dkim] extra
 
         try:
             signature = dkim.sign(
@@ -57,4 +57,4 @@ class DkimSigner:
             )
         except dkim.DKIMException as exc:
             raise ConfigError(f"DKIM signing failed: {exc}", file=self.settings.key_file, key="dkim") from None
-        return signature + raw
+        return bytes(signature) + raw

@@ -66,7 +66,8 @@ def calendar_entry(
     stamp: dt.datetime,
 ) -> str:
     """The ``.ics`` text of ``kind``'s entry (CRLF line ends, as RFC 5545 writes them)."""
-    from icalendar import Calendar, Event as VEvent, Timezone, vCalAddress, vText
+    from icalendar import Calendar, Timezone, vCalAddress, vText  # noqa: PLC0415 - icalendar is heavy; only letters with a calendar need it
+    from icalendar import Event as VEvent  # noqa: PLC0415 - as above
 
     cal = Calendar()
     cal.add("prodid", "-//lgp-mailer//Legjobb Onkormanyzati Gyakorlatok Programja//HU")
@@ -77,7 +78,7 @@ def calendar_entry(
     entry = VEvent()
     entry.add("uid", uid)
     entry.add("sequence", event.calendar_sequence + kind.sequence_offset)
-    entry.add("dtstamp", stamp.astimezone(dt.timezone.utc))
+    entry.add("dtstamp", stamp.astimezone(dt.UTC))
     entry.add("dtstart", dt.datetime.combine(event.date, event.start, tzinfo=BUDAPEST))
     entry.add("dtend", dt.datetime.combine(event.date, event.end, tzinfo=BUDAPEST))
     entry.add("summary", event.title)
@@ -104,4 +105,5 @@ def calendar_entry(
     entry.add("status", "CONFIRMED")
     entry.add("transp", "OPAQUE")
     cal.add_component(entry)
-    return cal.to_ical().decode("utf-8")
+    ics: bytes = cal.to_ical()
+    return ics.decode("utf-8")

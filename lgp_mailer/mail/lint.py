@@ -59,7 +59,7 @@ class _Links(HTMLParser):
         self._anchor: list[str] = []
         self._hidden = 0  # inside <title>, <style> or <script>: not shown in the letter
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("title", "style", "script"):
             self._hidden += 1
         elif tag == "a":
@@ -68,14 +68,14 @@ class _Links(HTMLParser):
         elif tag == "img":
             self.images += 1
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in ("title", "style", "script"):
             self._hidden = max(0, self._hidden - 1)
         elif tag == "a" and self._href is not None:
             self.links.append((self._href, " ".join("".join(self._anchor).split())))
             self._href = None
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if self._hidden:
             return
         self.text.append(data)

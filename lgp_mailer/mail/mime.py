@@ -16,17 +16,21 @@ import re
 import secrets
 from dataclasses import dataclass
 from email import policy as email_policy
-from email.charset import Charset
 from email import quoprimime
+from email.charset import Charset
 from email.generator import BytesGenerator, Generator
 from email.header import Header
-from email.message import EmailMessage, MIMEPart
+from email.message import EmailMessage, Message, MIMEPart
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
+from lgp_mailer.mail.ical import FILENAME, method_of
 from lgp_mailer.mail.render import Rendered
 
-POLICY = email_policy.SMTP.clone(cte_type="7bit", max_line_length=76)
+# A named int: the policy's own attribute is typed "int | None".
+MAX_LINE = 76
+POLICY = email_policy.SMTP.clone(cte_type="7bit", max_line_length=MAX_LINE)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _ENCODED_WORD = re.compile(r"=\?[^?]*\?[A-Za-z]?\?[^?]*\?=|=\?.*?\?=", re.DOTALL)
@@ -96,7 +100,7 @@ def compose(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     the calendar entry as an attachment (multipart/mixed around the rest)."""
     msg = EmailMessage(policy=POLICY)
     _address_headers(msg, rendered, envelope)
-    msg["Date"] = format_datetime(envelope.date or dt.datetime.now(dt.timezone.utc).astimezone())
+    msg["Date"] = format_datetime(envelope.date or dt.datetime.now(dt.UTC).astimezone())
     msg["Message-ID"] = clean_header(envelope.message_id)
     _extra_headers(msg, envelope)
     # Quoted-printable always: the stdlib would otherwise pick per message
@@ -104,7 +108,8 @@ def compose(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
     if envelope.logo is not None and envelope.logo_cid:
-        html_part = msg.get_payload()[1]
+        html_part = msg.get_payload()[1]  # type: ignore[index]  # multipart: a list, [text, html]
+        assert isinstance(html_part, MIMEPart)
         maintype, _, subtype = (mimetypes.guess_type(envelope.logo.name)[0] or "image/png").partition("/")
         html_part.add_related(
             envelope.logo.read_bytes(),
@@ -132,8 +137,6 @@ def _attach_calendar(msg: EmailMessage, envelope: Envelope) -> None:
     # for what Outlook, Gmail and Apple Mail do with each placement.
     if envelope.calendar is None:
         return
-    from lgp_mailer.mail.ical import FILENAME, method_of
-
     msg.add_attachment(
         envelope.calendar,
         subtype="calendar",
@@ -146,7 +149,7 @@ def _attach_calendar(msg: EmailMessage, envelope: Envelope) -> None:
 
 @functools.lru_cache(maxsize=8192)
 def _qp_line(line: bytes) -> str:
-    return quoprimime.body_encode(line.decode("latin-1") + "\n", POLICY.max_line_length)
+    return quoprimime.body_encode(line.decode("latin-1") + "\n", MAX_LINE)
 
 
 def _quoted_printable(text: str) -> str:
@@ -157,12 +160,12 @@ def _quoted_printable(text: str) -> str:
     """
     lines = text.encode("utf-8").splitlines()
     if not lines:
-        return quoprimime.body_encode("\n", POLICY.max_line_length)
+        return quoprimime.body_encode("\n", MAX_LINE)
     return "".join(map(_qp_line, lines))
 
 
 @functools.cache
-def _part_headers(subtype: str, whole_message: bool) -> tuple:
+def _part_headers(subtype: str, whole_message: bool) -> tuple[Any, ...]:
     # Parsed once and shared: re-parsing a raw Content-Type costs ~50 µs each
     # time the generator asks for it, several times a letter.
     fields = [("Content-Type", f'text/{subtype}; charset="utf-8"'), ("Content-Transfer-Encoding", "quoted-printable")]
@@ -190,7 +193,7 @@ def compose_fast(rendered: Rendered, envelope: Envelope) -> EmailMessage:
         return compose(rendered, envelope)
     msg = EmailMessage(policy=POLICY)
     _address_headers(msg, rendered, envelope)
-    msg.set_raw("Date", format_datetime(envelope.date or dt.datetime.now(dt.timezone.utc).astimezone()))
+    msg.set_raw("Date", format_datetime(envelope.date or dt.datetime.now(dt.UTC).astimezone()))
     msg.set_raw("Message-ID", clean_header(envelope.message_id))
     for name, value in envelope.extra_headers:  # ASCII, checked by _extra_headers in compose()
         msg.set_raw(name, _ascii_header(name, value))
@@ -205,7 +208,8 @@ def compose_fast(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     alternative.set_raw("Content-Type", _multipart("alternative"))
     alternative.set_payload(letter)
     msg.set_raw("Content-Type", _multipart("mixed"))
-    msg.set_payload([alternative, _calendar_part(envelope.calendar)])
+    parts: list[Message[str, str] | str] = [alternative, _calendar_part(envelope.calendar)]
+    msg.set_payload(parts)
     return msg
 
 
@@ -233,21 +237,19 @@ def _image_part(image: InlineImage) -> EmailMessage:
 
 
 @functools.cache
-def _multipart(subtype: str):
+def _multipart(subtype: str) -> Any:
     # The stdlib makes a boundary at flatten time and scans the whole letter
     # for it (a fresh regex per letter).  Our bodies are all QP or base64,
     # which can never hold a line "--=====...", so one boundary drawn the
     # stdlib's way serves every letter of the run (RFC 2046 asks uniqueness
     # only within a message), and its parsed header is shared.
-    boundary = Generator._make_boundary()
+    boundary = Generator._make_boundary()  # type: ignore[attr-defined]  # private, missing from typeshed
     return POLICY.header_factory("Content-Type", f'multipart/{subtype}; boundary="{boundary}"')
 
 
 @functools.lru_cache(maxsize=8)
 def _calendar_part(calendar: str) -> EmailMessage:
     # One part for every letter of a run: the generator only reads it.
-    from lgp_mailer.mail.ical import FILENAME, method_of
-
     part = EmailMessage(policy=POLICY)
     part.set_content(
         calendar,
@@ -287,7 +289,7 @@ def _extra_headers(msg: EmailMessage, envelope: Envelope) -> None:
 @functools.lru_cache(maxsize=256)  # the subject is the same in every letter of a kind
 def _encode(name: str, value: str) -> str:
     charset = "us-ascii" if value.isascii() else "utf-8"
-    return Header(value, charset, maxlinelen=POLICY.max_line_length, header_name=name).encode(linesep=POLICY.linesep)
+    return Header(value, charset, maxlinelen=MAX_LINE, header_name=name).encode(linesep=POLICY.linesep)
 
 
 @functools.lru_cache(maxsize=256)  # From and Reply-To repeat in every letter
@@ -307,12 +309,10 @@ def _address(header: str, name: str | None, address: str) -> str:
     if not name:
         return address
     phrase = name if _ATOMS.match(name) else _UTF8.header_encode(name)
-    if len(phrase) > min(75, POLICY.max_line_length - len(header) - 2) or len(address) + 3 > POLICY.max_line_length:
+    if len(phrase) > min(75, MAX_LINE - len(header) - 2) or len(address) + 3 > MAX_LINE:
         return address
     # Fold before the address when the line would pass the limit.
-    joint = (
-        " " if len(header) + 2 + len(phrase) + 1 + len(address) + 2 <= POLICY.max_line_length else POLICY.linesep + " "
-    )
+    joint = " " if len(header) + 2 + len(phrase) + 1 + len(address) + 2 <= MAX_LINE else POLICY.linesep + " "
     return f"{phrase}{joint}<{address}>"
 
 
@@ -326,9 +326,11 @@ class _Generator(BytesGenerator):
     was half the cost of a letter; joining first gives identical bytes.
     """
 
-    def _write_headers(self, msg) -> None:
+    def _write_headers(self, msg: Message[str, str]) -> None:
         # Parsed header objects (the shared part headers) fold to the same
         # bytes every time, and folding a parse tree is slow: remember them.
+        policy = self.policy
+        assert policy is not None  # to_bytes always passes POLICY
         for name, value in msg.raw_items():
             if hasattr(value, "name"):
                 # Keyed by what folding depends on, not by the policy object: the
@@ -339,18 +341,19 @@ class _Generator(BytesGenerator):
                 if folded is None:
                     if len(_FOLDED) > 1024:
                         _FOLDED.clear()
-                    folded = _FOLDED[key] = self.policy.fold_binary(name, value)
+                    folded = _FOLDED[key] = policy.fold_binary(name, value)
             else:
-                folded = self.policy.fold_binary(name, value)
-            self._fp.write(folded)
-        self.write(self._NL)
+                folded = policy.fold_binary(name, value)
+            self._fp.write(folded)  # type: ignore[attr-defined]  # the stdlib's private stream, as its own code uses
+        self.write(self._NL)  # type: ignore[attr-defined]  # the policy's line end, private
 
     def _write_lines(self, lines: str) -> None:
         # The stdlib splits on CRLF, CR or LF and writes each line with the
         # policy's line end; replacing every line break does the same in C.
         if lines:
             normal = lines.replace("\r\n", "\n").replace("\r", "\n")
-            self.write(normal if self._NL == "\n" else normal.replace("\n", self._NL))
+            newline: str = self._NL  # type: ignore[attr-defined]  # the policy's line end, private
+            self.write(normal if newline == "\n" else normal.replace("\n", newline))
 
 
 def to_bytes(msg: EmailMessage) -> bytes:

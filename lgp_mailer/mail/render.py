@@ -195,7 +195,7 @@ def _template_position(exc: BaseException, default: str) -> tuple[str, int | Non
 
 
 def _css_inliner():
-    import css_inline
+    import css_inline  # noqa: PLC0415 - css-inline only when an HTML letter is rendered
 
     inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
     return inliner.inline

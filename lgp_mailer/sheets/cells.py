@@ -100,7 +100,7 @@ class AddressError(ValueError):
 
 def normalise_address(candidate: str) -> Address:
     """Validate offline with email-validator; a non-ASCII local part is refused."""
-    from email_validator import EmailNotValidError, validate_email
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - email_validator loads dnspython; only when a row is read
 
     try:
         info = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)

@@ -78,7 +78,7 @@ def check_mapping(
     mapping: dict[str, tuple[str, str]] = {}
     for header, field in (columns or {}).items():
         name = (field or "").strip().lower()
-        if name not in fields + (IGNORE,):
+        if name not in (*fields, IGNORE):
             raise RecipientsError(
                 f"column mapping {header!r} = {field!r}: the field must be one of {', '.join(fields)} or {IGNORE}"
             )

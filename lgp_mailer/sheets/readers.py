@@ -190,7 +190,7 @@ def cell_text(value: object) -> str:
 
 @contextlib.contextmanager
 def _xlsx_sheets(path: Path):
-    import openpyxl
+    import openpyxl  # noqa: PLC0415 - only the reader of a sheet's format loads its library
 
     # Two read-only passes in step: one sees formulas (data_type "f"), the
     # other the values Excel cached for them.
@@ -212,7 +212,9 @@ def _xlsx_sheets(path: Path):
 def _xlsx_rows(path: Path, formula_ws, value_ws) -> Iterator[RawRow]:
     for ws in (formula_ws, value_ws):
         ws.reset_dimensions()  # some writers record a wrong sheet size
-    pairs = zip(formula_ws.iter_rows(min_row=1, min_col=1), value_ws.iter_rows(min_row=1, values_only=True, min_col=1))
+    pairs = zip(
+        formula_ws.iter_rows(min_row=1, min_col=1), value_ws.iter_rows(min_row=1, values_only=True, min_col=1), strict=False
+    )
     try:
         for number, (cells, values) in enumerate(pairs, start=1):
             found = {i: _formula_text(c.value) for i, c in enumerate(cells) if getattr(c, "data_type", None) == "f"}
@@ -233,7 +235,7 @@ def _formula_text(value: object) -> str:
 
 @contextlib.contextmanager
 def _xls_sheets(path: Path):
-    import xlrd
+    import xlrd  # noqa: PLC0415 - as above
 
     # xlrd 2 reads cached values only: formulas in .xls cannot be detected.
     try:
@@ -249,7 +251,7 @@ def _xls_sheets(path: Path):
 
 
 def _xls_rows(book, index: int) -> Iterator[RawRow]:
-    import xlrd
+    import xlrd  # noqa: PLC0415 - as above
 
     sheet = book.sheet_by_index(index)
     for r in range(sheet.nrows):
@@ -271,22 +273,22 @@ def _xls_rows(book, index: int) -> Iterator[RawRow]:
 
 @contextlib.contextmanager
 def _ods_sheets(path: Path):
-    from odf.opendocument import load
-    from odf.table import Table
+    from odf.opendocument import load  # noqa: PLC0415 - as above
+    from odf.table import Table  # noqa: PLC0415 - as above
 
     try:
         document = load(str(path))
         tables = document.spreadsheet.getElementsByType(Table)
     except Exception as error:
         raise RecipientsError(f"not a readable OpenDocument spreadsheet ({error})", file=path) from None
-    from odf.namespaces import TABLENS
+    from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
 
     yield [(table.attributes.get((TABLENS, "name"), f"Sheet{i + 1}"), _ods_rows(table)) for i, table in enumerate(tables)]
 
 
 def _ods_rows(table) -> Iterator[RawRow]:
-    from odf.namespaces import TABLENS
-    from odf.table import TableRow
+    from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
+    from odf.table import TableRow  # noqa: PLC0415 - as above
 
     number = 1
     for row in table.getElementsByType(TableRow):
@@ -301,7 +303,7 @@ def _ods_rows(table) -> Iterator[RawRow]:
 
 
 def _ods_cells(row) -> tuple[tuple[str, ...], dict[int, str]]:
-    from odf.namespaces import TABLENS
+    from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
 
     texts: list[str] = []
     formulas: dict[int, str] = {}
@@ -325,9 +327,9 @@ def _ods_cells(row) -> tuple[tuple[str, ...], dict[int, str]]:
 
 
 def _ods_cell_text(cell) -> str:
-    from odf import teletype
-    from odf.namespaces import OFFICENS
-    from odf.text import P
+    from odf import teletype  # noqa: PLC0415 - as above
+    from odf.namespaces import OFFICENS  # noqa: PLC0415 - as above
+    from odf.text import P  # noqa: PLC0415 - as above
 
     kind = cell.attributes.get((OFFICENS, "value-type"))
     if kind in ("float", "percentage", "currency"):

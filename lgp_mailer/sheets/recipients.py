@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
-from lgp_mailer.hungarian import DEFAULT_ROLE, Salutation, choose_salutation, is_person, normalise_role, parse_gender, role_of
+from lgp_mailer.hungarian import (
+    DEFAULT_ROLE,
+    Salutation,
+    choose_salutation,
+    is_person,
+    normalise_role,
+    parse_gender,
+    role_of,
+)
 from lgp_mailer.roles import INSTITUTION, UNKNOWN
 from lgp_mailer.sheets.cells import (
     AddressError,

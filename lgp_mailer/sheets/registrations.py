@@ -29,10 +29,10 @@ from lgp_mailer.sheets.cells import (
     normalise_address,
     split_addresses,
 )
-from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding
 from lgp_mailer.sheets.headers import Header, alias_keys, check_mapping, find_header
 from lgp_mailer.sheets.limits import DEFAULT, Limits
 from lgp_mailer.sheets.readers import ALL_SHEETS, RawRow, RawSheet, open_sheets
+from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding
 
 FIELDS = ("timestamp", "email", "name", "municipality", "role")
 
@@ -301,7 +301,7 @@ def parse_timestamp(text: str, *, day_first: bool = False) -> dt.datetime | None
     if clock is None:
         return None
     try:
-        return dt.datetime(year, month, day, *clock)
+        return dt.datetime(year, month, day, *clock)  # noqa: DTZ001 - the sheet's wall-clock time, as typed
     except ValueError:  # month 13, 31 June, hour 25
         return None
 

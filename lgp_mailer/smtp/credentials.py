@@ -76,7 +76,7 @@ def _split_command(command: str) -> list[str] | str:
 
 
 def run_secret_command(
-    command: str, what: str, run: Callable[..., subprocess.CompletedProcess] = subprocess.run
+    command: str, what: str, run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run
 ) -> str:
     """Run a password/token command (no shell) and return its first line."""
     try:
@@ -100,7 +100,7 @@ def run_secret_command(
 
 def _from_keyring(service: str, username: str) -> str | None:
     try:
-        import keyring
+        import keyring  # noqa: PLC0415 - keyring probes its backends on import; only when a password is looked up
 
         return keyring.get_password(service, username)
     except Exception as error:  # no backend, locked wallet, D-Bus trouble: skip
@@ -113,7 +113,7 @@ def _password(
     env: Mapping[str, str],
     interactive: bool,
     prompt: Callable[[str], str],
-    run: Callable[..., subprocess.CompletedProcess],
+    run: Callable[..., subprocess.CompletedProcess[str]],
     keyring_get: Callable[[str, str], str | None],
 ) -> Secret:
     if env.get(PASSWORD_ENV):
@@ -150,7 +150,9 @@ def _password(
     return Secret(value, "prompt")
 
 
-def _token(settings: SmtpSettings, env: Mapping[str, str], run: Callable[..., subprocess.CompletedProcess]) -> Secret:
+def _token(
+    settings: SmtpSettings, env: Mapping[str, str], run: Callable[..., subprocess.CompletedProcess[str]]
+) -> Secret:
     if env.get(TOKEN_ENV):
         return Secret(env[TOKEN_ENV], f"env {TOKEN_ENV}", kind="token")
     if settings.token_command:
@@ -168,7 +170,7 @@ def get_secret(
     *,
     interactive: bool,
     prompt: Callable[[str], str] = getpass.getpass,
-    run: Callable[..., subprocess.CompletedProcess] = subprocess.run,
+    run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run,
     keyring_get: Callable[[str, str], str | None] = _from_keyring,
 ) -> Secret | None:
     """The password or token for ``settings``; None when auth is "none"."""

@@ -31,10 +31,10 @@ import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
-from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.errors import ConfigError, SmtpError
+from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.smtp.settings import SmtpSettings
 
 OUTCOMES = ("sent", "deferred", "failed", "unknown", "fatal")
@@ -64,7 +64,9 @@ class Transport(Protocol):
     def send(self, msg: bytes, envelope_from: str, rcpt: str) -> SendResult: ...
     def close(self) -> None: ...
     def __enter__(self) -> Transport: ...
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
 
 class _ContextManager:
@@ -74,7 +76,7 @@ class _ContextManager:
     def close(self) -> None:
         pass
 
-    def __enter__(self):  # returns the subclass
+    def __enter__(self) -> Self:
         self.open()
         return self
 
@@ -206,7 +208,7 @@ class SmtpTransport(_ContextManager):
                 else (f"the server refused the session: {failure.line}")
             )
             error = SmtpError(text, host=self.settings.host, port=self.settings.port)
-            error.result = failure  # type: ignore[attr-defined]
+            error.result = failure  # type: ignore[attr-defined]  # read back with getattr by the send loops
             raise error
 
     def _connect(self) -> SendResult | None:
@@ -245,7 +247,7 @@ class SmtpTransport(_ContextManager):
             self._drop()
             return _result(error.smtp_code, error.smtp_error, "connect")
         except (smtplib.SMTPException, OSError) as error:
-            return self._conn_failure("deferred", f"cannot connect: {error or type(error).__name__}")
+            return self._conn_failure("deferred", f"cannot connect: {str(error) or type(error).__name__}")
         self.used = 0
         self.connections += 1
         return None
