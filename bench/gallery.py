@@ -37,11 +37,22 @@ def write_gallery(out: Path, n: int) -> Path:
     gallery = Gallery(out, "meghívó", n)
     for i, person in enumerate(recipients(n), start=1):
         warnings = [f"Lista · {i + 1}. sor · Név: gender unknown: neutral salutation"] if i % 7 == 0 else []
-        gallery.rows.append([
-            i, ", ".join(person.municipalities), person.county or "", person.name or "", person.role,
-            person.salutation, person.email, "Meghívó: Önkormányzati innovációk és jó gyakorlatok", "meghívó",
-            warnings, f"{i:06d}-level.html", "",
-        ])
+        gallery.rows.append(
+            [
+                i,
+                ", ".join(person.municipalities),
+                person.county or "",
+                person.name or "",
+                person.role,
+                person.salutation,
+                person.email,
+                "Meghívó: Önkormányzati innovációk és jó gyakorlatok",
+                "meghívó",
+                warnings,
+                f"{i:06d}-level.html",
+                "",
+            ]
+        )
     return gallery.finish(title="Teljesítménymérés", campaign_id="bench", rendered=n, failed=0, unmatched=[])
 
 
@@ -76,18 +87,23 @@ def measure(browser: Any, index: Path) -> dict[str, float]:
     found = browser.execute_script("return lgpGallery.shownCount()")
     browser.find_element(By.CSS_SELECTOR, "th[data-col='3'] button").click()
     sort = browser.execute_script("return lgpGallery.lastRepaintMs")
-    return {"first page ms": first, "keystroke median ms": statistics.median(keystrokes),
-            "keystroke max ms": max(keystrokes), "sort by name ms": sort, "rows found": found}
+    return {
+        "first page ms": first,
+        "keystroke median ms": statistics.median(keystrokes),
+        "keystroke max ms": max(keystrokes),
+        "sort by name ms": sort,
+        "rows found": found,
+    }
 
 
 def time_preview(n: int, work: Path) -> float:
     import re
 
-    from sheets_factory import HEADER, write_xlsx
-
     from lgp_mailer.campaign.preview import run_preview
     from lgp_mailer.campaign.scaffold import init_example
     from lgp_mailer.config import load_campaign
+
+    from sheets_factory import HEADER, write_xlsx
 
     config = init_example(work / "kampany")
     rows = [[p.county, p.municipalities[0], p.name, "polgármester", "", p.email] for p in recipients(n)]
@@ -115,8 +131,10 @@ def main() -> None:
                 written = time.perf_counter() - started
                 size = index.stat().st_size / 2**20
                 result = measure(browser, index)
-                print(f"{n:>7} rows: written in {written:.2f} s ({size:.1f} MiB); "
-                      + "; ".join(f"{k} {v:.0f}" for k, v in result.items()))
+                print(
+                    f"{n:>7} rows: written in {written:.2f} s ({size:.1f} MiB); "
+                    + "; ".join(f"{k} {v:.0f}" for k, v in result.items())
+                )
             if args.preview:
                 seconds = time_preview(args.preview, Path(tmp))
                 print(f"preview of {args.preview} letters (letter pages, .eml, gallery): {seconds:.1f} s")

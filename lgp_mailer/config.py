@@ -36,8 +36,20 @@ from lgp_mailer.sheets.limits import Limits
 CAMPAIGN_FILE = "lgp-mailer.toml"
 _CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,99}$")
 _TOP_KEYS = {
-    "campaign_id", "event", "recipients", "sheet", "templates", "preview_dir", "outbox_dir",
-    "database", "sender", "columns", "smtp", "registrations", "registrations_max_age_hours", "dkim",
+    "campaign_id",
+    "event",
+    "recipients",
+    "sheet",
+    "templates",
+    "preview_dir",
+    "outbox_dir",
+    "database",
+    "sender",
+    "columns",
+    "smtp",
+    "registrations",
+    "registrations_max_age_hours",
+    "dkim",
     "limits",
 }
 _SENDER_KEYS = {"name", "email", "reply_to", "envelope", "logo", "unsubscribe", "unsubscribe_url", "list_id"}
@@ -118,7 +130,9 @@ def shipped_templates() -> Path:
     return shipped_root() / "templates"
 
 
-def find_campaign(explicit: Path | None = None, *, cwd: Path | None = None, env: Mapping[str, str] = os.environ) -> Campaign:
+def find_campaign(
+    explicit: Path | None = None, *, cwd: Path | None = None, env: Mapping[str, str] = os.environ
+) -> Campaign:
     """Locate and load the campaign in the documented order."""
     if explicit is None and env.get("LGP_MAILER_CAMPAIGN"):
         explicit = Path(env["LGP_MAILER_CAMPAIGN"])
@@ -277,7 +291,9 @@ def dkim_settings(table: object, root: Path, err) -> DkimSettings | None:
     for key in ("key_file", "selector", "domain"):
         if not isinstance(table.get(key), str) or not table[key].strip():
             raise err(f"dkim.{key}", "missing key")
-    return DkimSettings((root / table["key_file"]).resolve(), table["selector"].strip(), table["domain"].strip().lower())
+    return DkimSettings(
+        (root / table["key_file"]).resolve(), table["selector"].strip(), table["domain"].strip().lower()
+    )
 
 
 def new_campaign_id(hint: str = "lgp") -> str:

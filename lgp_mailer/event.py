@@ -243,7 +243,7 @@ class _Reader:
             hour, minute = int(match[1]), int(match[2])
             if hour < 24 and minute < 60:
                 return dt.time(hour, minute)
-        raise self.error(key, f"bad time {value!r}: write it as \"10.00\" or \"9.30\"")
+        raise self.error(key, f'bad time {value!r}: write it as "10.00" or "9.30"')
 
     def paragraph(self, key: str, value: Any) -> Paragraph:
         if isinstance(value, str):
@@ -294,7 +294,7 @@ def _build(r: _Reader, data: dict[str, Any]) -> Event:
         raise r.error("technical_help.start", "technical help must open before the conference starts")
     agenda = _agenda(r, data.get("agenda"))
     threshold = t["followup"]["attendance_minutes"]
-    length = (dt.datetime.combine(conf["date"], conf["end"]) - dt.datetime.combine(conf["date"], conf["start"]))
+    length = dt.datetime.combine(conf["date"], conf["end"]) - dt.datetime.combine(conf["date"], conf["start"])
     if threshold is not None and not 0 <= threshold <= length.total_seconds() // 60:
         raise r.error(
             "followup.attendance_minutes",

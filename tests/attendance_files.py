@@ -32,8 +32,10 @@ class S:
     guest: bool = False
 
     def times(self) -> tuple[dt.datetime, dt.datetime]:
-        return (dt.datetime.combine(DAY, dt.time.fromisoformat(self.join)),
-                dt.datetime.combine(DAY, dt.time.fromisoformat(self.leave)))
+        return (
+            dt.datetime.combine(DAY, dt.time.fromisoformat(self.join)),
+            dt.datetime.combine(DAY, dt.time.fromisoformat(self.leave)),
+        )
 
 
 # The attendance of the example conference, in the order the platform lists it.
@@ -62,26 +64,65 @@ def _zoom_minutes(s: S) -> int:
 
 def write_zoom(path: Path, sessions: list[S] = SESSIONS, *, hungarian: bool = False) -> Path:
     if hungarian:
-        meeting = ["Értekezlet-azonosító", "Téma", "Kezdés időpontja", "Befejezés időpontja", "E-mail",
-                   "Időtartam (perc)", "Résztvevők"]
-        header = ["Név (eredeti név)", "E-mail", "Csatlakozás időpontja", "Kilépés időpontja", "Időtartam (perc)",
-                  "Vendég", "Várakozóteremben"]
+        meeting = [
+            "Értekezlet-azonosító",
+            "Téma",
+            "Kezdés időpontja",
+            "Befejezés időpontja",
+            "E-mail",
+            "Időtartam (perc)",
+            "Résztvevők",
+        ]
+        header = [
+            "Név (eredeti név)",
+            "E-mail",
+            "Csatlakozás időpontja",
+            "Kilépés időpontja",
+            "Időtartam (perc)",
+            "Vendég",
+            "Várakozóteremben",
+        ]
         yes, no = "Igen", "Nem"
     else:
         meeting = ["Meeting ID", "Topic", "Start time", "End time", "Email", "Duration (minutes)", "Participants"]
-        header = ["Name (original name)", "Email", "Join time", "Leave time", "Duration (minutes)", "Guest",
-                  "In waiting room"]
+        header = [
+            "Name (original name)",
+            "Email",
+            "Join time",
+            "Leave time",
+            "Duration (minutes)",
+            "Guest",
+            "In waiting room",
+        ]
         yes, no = "Yes", "No"
     start = dt.datetime.combine(DAY, dt.time(9, 29, 41))
     end = dt.datetime.combine(DAY, dt.time(12, 40, 5))
-    values = ["812 3456 7890", "Önkormányzati innovációk és jó gyakorlatok", _zoom_time(start, hungarian),
-              _zoom_time(end, hungarian), "iroda@lgp.example.org", "191", str(len(sessions))]
+    values = [
+        "812 3456 7890",
+        "Önkormányzati innovációk és jó gyakorlatok",
+        _zoom_time(start, hungarian),
+        _zoom_time(end, hungarian),
+        "iroda@lgp.example.org",
+        "191",
+        str(len(sessions)),
+    ]
     lines = [",".join(meeting), ",".join(values), ""]
     lines.append(",".join(header))
     for s in sessions:
         join, leave = s.times()
-        lines.append(",".join([s.name, s.email, _zoom_time(join, hungarian), _zoom_time(leave, hungarian),
-                               str(_zoom_minutes(s)), yes if s.guest else no, no]))
+        lines.append(
+            ",".join(
+                [
+                    s.name,
+                    s.email,
+                    _zoom_time(join, hungarian),
+                    _zoom_time(leave, hungarian),
+                    str(_zoom_minutes(s)),
+                    yes if s.guest else no,
+                    no,
+                ]
+            )
+        )
     path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
     return path
 
@@ -116,18 +157,44 @@ def write_teams(path: Path, sessions: list[S] = SESSIONS, *, hungarian: bool = F
     time) and every join in "3. In-Meeting Activities"; guests have no e-mail."""
     if hungarian:
         titles = ("1. Összegzés", "2. Résztvevők", "3. Értekezleten belüli tevékenységek")
-        summary_keys = ("Értekezlet címe", "Résztvevők száma", "Kezdés időpontja", "Befejezés időpontja",
-                        "Értekezlet időtartama", "Átlagos részvételi idő")
-        people_header = ["Név", "Első csatlakozás", "Utolsó kilépés", "Értekezleten töltött idő", "E-mail",
-                         "Résztvevő azonosítója (UPN)", "Szerepkör"]
+        summary_keys = (
+            "Értekezlet címe",
+            "Résztvevők száma",
+            "Kezdés időpontja",
+            "Befejezés időpontja",
+            "Értekezlet időtartama",
+            "Átlagos részvételi idő",
+        )
+        people_header = [
+            "Név",
+            "Első csatlakozás",
+            "Utolsó kilépés",
+            "Értekezleten töltött idő",
+            "E-mail",
+            "Résztvevő azonosítója (UPN)",
+            "Szerepkör",
+        ]
         activity_header = ["Név", "Csatlakozás időpontja", "Kilépés időpontja", "Időtartam", "E-mail", "Szerepkör"]
         organiser, attendee = "Szervező", "Résztvevő"
     else:
         titles = ("1. Summary", "2. Participants", "3. In-Meeting Activities")
-        summary_keys = ("Meeting title", "Attended participants", "Start time", "End time", "Meeting duration",
-                        "Average attendance time")
-        people_header = ["Name", "First Join", "Last Leave", "In-Meeting Duration", "Email", "Participant ID (UPN)",
-                         "Role"]
+        summary_keys = (
+            "Meeting title",
+            "Attended participants",
+            "Start time",
+            "End time",
+            "Meeting duration",
+            "Average attendance time",
+        )
+        people_header = [
+            "Name",
+            "First Join",
+            "Last Leave",
+            "In-Meeting Duration",
+            "Email",
+            "Participant ID (UPN)",
+            "Role",
+        ]
         activity_header = ["Name", "Join Time", "Leave Time", "Duration", "Email", "Role"]
         organiser, attendee = "Organizer", "Attendee"
     people: dict[str, list[S]] = {}
@@ -137,10 +204,18 @@ def write_teams(path: Path, sessions: list[S] = SESSIONS, *, hungarian: bool = F
     end = dt.datetime.combine(DAY, dt.time(12, 40, 5))
     durations = [_union_seconds([s.times() for s in group]) for group in people.values()]
     lines = [titles[0]]
-    for key, value in zip(summary_keys, ["Önkormányzati innovációk és jó gyakorlatok", str(len(people)),
-                                         _teams_time(start, hungarian), _teams_time(end, hungarian),
-                                         teams_duration((end - start).total_seconds()),
-                                         teams_duration(sum(durations) / len(durations))], strict=True):
+    for key, value in zip(
+        summary_keys,
+        [
+            "Önkormányzati innovációk és jó gyakorlatok",
+            str(len(people)),
+            _teams_time(start, hungarian),
+            _teams_time(end, hungarian),
+            teams_duration((end - start).total_seconds()),
+            teams_duration(sum(durations) / len(durations)),
+        ],
+        strict=True,
+    ):
         lines.append(f"{key}\t{value}")
     lines += ["", titles[1], "\t".join(people_header)]
     for group, seconds in zip(people.values(), durations, strict=True):
@@ -148,14 +223,35 @@ def write_teams(path: Path, sessions: list[S] = SESSIONS, *, hungarian: bool = F
         last = max(s.times()[1] for s in group)
         role = organiser if group[0].email == "iroda@lgp.example.org" else attendee
         upn = group[0].email or f"8:teamsvisitor:{len(lines):04d}"  # a guest's ID is no address
-        lines.append("\t".join([group[0].name, _teams_time(first, hungarian), _teams_time(last, hungarian),
-                                teams_duration(seconds), group[0].email, upn, role]))
+        lines.append(
+            "\t".join(
+                [
+                    group[0].name,
+                    _teams_time(first, hungarian),
+                    _teams_time(last, hungarian),
+                    teams_duration(seconds),
+                    group[0].email,
+                    upn,
+                    role,
+                ]
+            )
+        )
     if activities:
         lines += ["", titles[2], "\t".join(activity_header)]
         for s in sessions:
             join, leave = s.times()
             role = organiser if s.email == "iroda@lgp.example.org" else attendee
-            lines.append("\t".join([s.name, _teams_time(join, hungarian), _teams_time(leave, hungarian),
-                                    teams_duration((leave - join).total_seconds()), s.email, role]))
+            lines.append(
+                "\t".join(
+                    [
+                        s.name,
+                        _teams_time(join, hungarian),
+                        _teams_time(leave, hungarian),
+                        teams_duration((leave - join).total_seconds()),
+                        s.email,
+                        role,
+                    ]
+                )
+            )
     path.write_bytes(codecs.BOM_UTF16_LE + ("\r\n".join(lines) + "\r\n").encode("utf-16-le"))
     return path

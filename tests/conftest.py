@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime, timezone
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -131,7 +131,7 @@ def smtp_server(smtp_server_factory: Callable[..., SmtpTestServer]) -> SmtpTestS
 
 # The shipped example conference started on 2020-06-18 at 10.00 (Budapest); send refuses
 # an invitation after that.  In-process send tests run on a clock set before it.
-BEFORE_THE_EXAMPLE = datetime(2020, 6, 1, 8, 0, tzinfo=timezone.utc)
+BEFORE_THE_EXAMPLE = datetime(2020, 6, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture

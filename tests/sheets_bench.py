@@ -30,9 +30,7 @@ def write(path: Path, rows: int) -> None:
             # Every tenth address is shared by two rows: joint offices.
             m = n - 1 if n % 10 == 1 else n
             address = f"hivatal{m}@telepules{m}.hu"
-            out.write(
-                f"Győr-Moson-Sopron;Őrszentmiklós {n};Kovács {GIVEN[n % 8]};{ROLES[n % 3]};;{address}\r\n"
-            )
+            out.write(f"Győr-Moson-Sopron;Őrszentmiklós {n};Kovács {GIVEN[n % 8]};{ROLES[n % 3]};;{address}\r\n")
 
 
 def main() -> None:
@@ -51,9 +49,11 @@ def main() -> None:
         load_recipients(path)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    print(f"{rows} rows ({path.name}): load {loaded:.1f} s, check {checked:.1f} s, "
-          f"peak {peak / 2**20:.0f} MiB (tracemalloc); {report.recipients} recipients, "
-          f"{report.merged} merged, {len(report.findings)} findings")
+    print(
+        f"{rows} rows ({path.name}): load {loaded:.1f} s, check {checked:.1f} s, "
+        f"peak {peak / 2**20:.0f} MiB (tracemalloc); {report.recipients} recipients, "
+        f"{report.merged} merged, {len(report.findings)} findings"
+    )
 
 
 if __name__ == "__main__":

@@ -164,8 +164,13 @@ class ScriptedHandler:
             reply = self.data_replies.get(n, "250 2.0.0 OK")
             hold = self.holds.get(n)
         message = Received(
-            envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content, time.monotonic(),
-            session.auth_data if isinstance(session.auth_data, str) else None, session.ssl is not None, id(session),
+            envelope.mail_from,
+            list(envelope.rcpt_tos),
+            envelope.original_content,
+            time.monotonic(),
+            session.auth_data if isinstance(session.auth_data, str) else None,
+            session.ssl is not None,
+            id(session),
         )
 
         def settle(final: str) -> None:
@@ -216,10 +221,17 @@ class SmtpTestServer:
     """``with SmtpTestServer(security="starttls", users={...}) as srv:``; ``handler`` swaps in
     a ScriptedHandler subclass (see test_send_crash.GateHandler)."""
 
-    def __init__(self, *, security: str = "none", users: dict[str, str] | None = None,
-                 tokens: dict[str, str] | None = None, ca: trustme.CA | None = None,
-                 auth_require_tls: bool | None = None, handler: ScriptedHandler | None = None,
-                 **smtp_kwargs: object) -> None:
+    def __init__(
+        self,
+        *,
+        security: str = "none",
+        users: dict[str, str] | None = None,
+        tokens: dict[str, str] | None = None,
+        ca: trustme.CA | None = None,
+        auth_require_tls: bool | None = None,
+        handler: ScriptedHandler | None = None,
+        **smtp_kwargs: object,
+    ) -> None:
         self.handler = handler if handler is not None else ScriptedHandler()
         self.handler.users.update(users or {})
         self.handler.tokens.update(tokens or {})
@@ -247,8 +259,7 @@ class SmtpTestServer:
         return self.handler.received
 
     def settings(self, **overrides: object) -> SmtpSettings:
-        values: dict[str, object] = {"host": self.host, "port": self.port, "security": self.security,
-                                     "timeout": 5.0}
+        values: dict[str, object] = {"host": self.host, "port": self.port, "security": self.security, "timeout": 5.0}
         values.update(overrides)
         return SmtpSettings(**values)  # type: ignore[arg-type]
 

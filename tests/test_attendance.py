@@ -64,8 +64,11 @@ def test_every_export_gives_the_same_people_and_minutes(tmp_path, form):
 def test_the_meeting_block_and_the_teams_summary_are_kept_as_written(tmp_path):
     zoom = load_attendance(write_zoom(tmp_path / "z.csv"))
     assert zoom.summary[:4] == (
-        ("Meeting ID", "812 3456 7890"), ("Topic", "Önkormányzati innovációk és jó gyakorlatok"),
-        ("Start time", "06/18/2020 09:29:41 AM"), ("End time", "06/18/2020 12:40:05 PM"))
+        ("Meeting ID", "812 3456 7890"),
+        ("Topic", "Önkormányzati innovációk és jó gyakorlatok"),
+        ("Start time", "06/18/2020 09:29:41 AM"),
+        ("End time", "06/18/2020 12:40:05 PM"),
+    )
     teams = load_attendance(write_teams(tmp_path / "t.csv", hungarian=True))
     assert teams.summary == (
         ("Értekezlet címe", "Önkormányzati innovációk és jó gyakorlatok"),
@@ -105,15 +108,18 @@ def test_a_session_without_times_adds_its_duration(tmp_path):
     assert (person.minutes, person.sessions) == (65.0, 2)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("03/11/2027 09:58:12 AM", dt.datetime(2027, 3, 11, 9, 58, 12)),
-    ("03/11/2027 01:28:03 PM", dt.datetime(2027, 3, 11, 13, 28, 3)),
-    ("3/11/27, 1:28:03\u202fPM", dt.datetime(2027, 3, 11, 13, 28, 3)),  # Teams' narrow no-break space
-    ("2027.03.11. 13:28:03", dt.datetime(2027, 3, 11, 13, 28, 3)),
-    ("2027. 03. 11. 9:58:12", dt.datetime(2027, 3, 11, 9, 58, 12)),
-    ("2027. 03. 11. du. 1:28:03", dt.datetime(2027, 3, 11, 13, 28, 3)),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("03/11/2027 09:58:12 AM", dt.datetime(2027, 3, 11, 9, 58, 12)),
+        ("03/11/2027 01:28:03 PM", dt.datetime(2027, 3, 11, 13, 28, 3)),
+        ("3/11/27, 1:28:03\u202fPM", dt.datetime(2027, 3, 11, 13, 28, 3)),  # Teams' narrow no-break space
+        ("2027.03.11. 13:28:03", dt.datetime(2027, 3, 11, 13, 28, 3)),
+        ("2027. 03. 11. 9:58:12", dt.datetime(2027, 3, 11, 9, 58, 12)),
+        ("2027. 03. 11. du. 1:28:03", dt.datetime(2027, 3, 11, 13, 28, 3)),
+        ("", None),
+    ],
+)
 def test_times_as_the_platforms_write_them(text, expected):
     assert parse_time(text) == expected
 
@@ -140,19 +146,25 @@ def test_durations_and_bad_cells_name_their_row(tmp_path):
     path.write_bytes(path.read_bytes().replace(b"06/18/2020 10:40:00 AM", b"tomorrow"))
     with pytest.raises(RecipientsError) as caught:
         load_attendance(path)
-    assert str(caught.value) == (f"{path}, row 5, column 'leave': not a date and time: 'tomorrow' "
-                                 "(expected e.g. 03/11/2027 09:58:12 AM)")
+    assert str(caught.value) == (
+        f"{path}, row 5, column 'leave': not a date and time: 'tomorrow' (expected e.g. 03/11/2027 09:58:12 AM)"
+    )
 
 
-EXPECTED_LINE = ("not an attendance report: expected a Zoom participants report (a header row with "
-                 "'Name (original name)' and 'Join time') or a Teams attendance report "
-                 "(sections '1. Summary' and '2. Participants')")
+EXPECTED_LINE = (
+    "not an attendance report: expected a Zoom participants report (a header row with "
+    "'Name (original name)' and 'Join time') or a Teams attendance report "
+    "(sections '1. Summary' and '2. Participants')"
+)
 
 
-@pytest.mark.parametrize("content", [
-    "Időbélyeg,E-mail-cím,Név\r\n2020. 06. 08. 9:12:44,a@b.example,Kiss Ödön\r\n".encode(),  # a form export
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "Időbélyeg,E-mail-cím,Név\r\n2020. 06. 08. 9:12:44,a@b.example,Kiss Ödön\r\n".encode(),  # a form export
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+    ],
+)
 def test_a_file_that_is_neither_format_is_one_line(tmp_path, content):
     path = tmp_path / "valami.csv"
     path.write_bytes(content)
@@ -160,8 +172,10 @@ def test_a_file_that_is_neither_format_is_one_line(tmp_path, content):
         load_attendance(path)
     message = str(caught.value)
     assert message.startswith(f"{path}: not a")
-    assert message.endswith("expected a Zoom participants report (a header row with 'Name (original name)' and "
-                            "'Join time') or a Teams attendance report (sections '1. Summary' and '2. Participants')")
+    assert message.endswith(
+        "expected a Zoom participants report (a header row with 'Name (original name)' and "
+        "'Join time') or a Teams attendance report (sections '1. Summary' and '2. Participants')"
+    )
     assert "\n" not in message
 
 
@@ -192,30 +206,41 @@ def test_attendees_match_registrants_and_the_invited_exactly(tmp_path, form):
     _, campaign = _campaign(tmp_path)
     report = load_attendance(WRITERS[form](tmp_path / "report.csv"))
     match = match_attendance(list(report.sessions), _people(campaign), 30)
-    got = [(p.known.recipient.email, p.attendee.minutes, p.attendee.sessions, p.how, p.known.registered, p.attended)
-           for p in match.present]
+    got = [
+        (p.known.recipient.email, p.attendee.minutes, p.attendee.sessions, p.how, p.known.registered, p.attended)
+        for p in match.present
+    ]
     assert got == MATCHED
     assert [(a.name, a.email, a.minutes, a.guest) for a in match.unmatched] == [
         ("LÖGY Programiroda", "iroda@lgp.example.org", 190.0, False),
         ("Kovács János", "", 60.0, True),
     ]
-    assert match.attended_addresses() == {"polgarmester@alsomocsolad.example", "referens@urom-proba.example",
-                                          "polgarmester@ujfeherto-proba.example",
-                                          "polgarmester@hernadszentandras.example"}
-    assert [p.known.recipient.email for p in match_attendance(list(report.sessions), _people(campaign), 160).attended()
-            ] == []
+    assert match.attended_addresses() == {
+        "polgarmester@alsomocsolad.example",
+        "referens@urom-proba.example",
+        "polgarmester@ujfeherto-proba.example",
+        "polgarmester@hernadszentandras.example",
+    }
+    assert [
+        p.known.recipient.email for p in match_attendance(list(report.sessions), _people(campaign), 160).attended()
+    ] == []
 
 
 def test_a_name_shared_by_two_people_needs_the_municipality(tmp_path):
     _, campaign = _campaign(tmp_path)
     people = _people(campaign)
     twice = [S("Kiss Ödön", "", "10:00:00", "11:00:00", guest=True)]
-    assert match_attendance([s for s in load_attendance(write_zoom(tmp_path / "a.csv", twice)).sessions],
-                            people, 30).present[0].how == "name"
+    assert (
+        match_attendance([s for s in load_attendance(write_zoom(tmp_path / "a.csv", twice)).sessions], people, 30)
+        .present[0]
+        .how
+        == "name"
+    )
     from dataclasses import replace
 
-    other = replace(people[0], recipient=replace(people[0].recipient, email="kiss.odon@masik.example",
-                                                 municipalities=("Bikal",)))
+    other = replace(
+        people[0], recipient=replace(people[0].recipient, email="kiss.odon@masik.example", municipalities=("Bikal",))
+    )
     sessions = list(load_attendance(write_zoom(tmp_path / "b.csv", twice)).sessions)
     assert match_attendance(sessions, [*people, other], 30).present == []  # two Kiss Ödöns: nobody
     placed = [S("Kiss Ödön (Alsómocsolád)", "", "10:00:00", "11:00:00", guest=True)]
@@ -228,15 +253,17 @@ def test_a_name_shared_by_two_people_needs_the_municipality(tmp_path):
 
 
 def _import(camp, path: Path, *args: str):
-    return runner.invoke(app, ["attendance", "import", str(path), "--campaign", str(camp.root), *args],
-                         catch_exceptions=False)
+    return runner.invoke(
+        app, ["attendance", "import", str(path), "--campaign", str(camp.root), *args], catch_exceptions=False
+    )
 
 
 def _imports(camp) -> list[tuple[str, str, int]]:
     with open_ledger(camp.db) as ledger:
         rows = ledger.conn.execute(
             "SELECT i.file_name, i.platform, count(s.row) FROM attendance_imports i"
-            " LEFT JOIN attendance_sessions s ON s.import_id = i.id GROUP BY i.id ORDER BY i.id").fetchall()
+            " LEFT JOIN attendance_sessions s ON s.import_id = i.id GROUP BY i.id ORDER BY i.id"
+        ).fetchall()
     return [tuple(r) for r in rows]
 
 
@@ -276,11 +303,14 @@ def test_a_newer_file_replaces_the_older_and_an_older_one_is_refused(tmp_path):
     late = write_teams(tmp_path / "late.csv")
     os.utime(early, (1_592_470_000, 1_592_470_000))
     os.utime(late, (1_592_480_000, 1_592_480_000))
-    assert _import(camp, early, "--quiet").stdout == (f"Attendance: {early}: Zoom report, English export, "
-                                                      "4 session(s) of 4 person(s)\n")
+    assert _import(camp, early, "--quiet").stdout == (
+        f"Attendance: {early}: Zoom report, English export, 4 session(s) of 4 person(s)\n"
+    )
     replaced = _import(camp, late, "--quiet")
-    assert replaced.stdout == (f"Attendance: {late}: Microsoft Teams report, English export, 10 session(s) of "
-                               "8 person(s); replaces 'early.csv'\n")
+    assert replaced.stdout == (
+        f"Attendance: {late}: Microsoft Teams report, English export, 10 session(s) of "
+        "8 person(s); replaces 'early.csv'\n"
+    )
     assert _imports(camp) == [("early.csv", "zoom", 4), ("late.csv", "teams", 10)]
     older = write_zoom(tmp_path / "older.csv", SESSIONS[:2])
     os.utime(older, (1_592_475_000, 1_592_475_000))
@@ -288,12 +318,14 @@ def test_a_newer_file_replaces_the_older_and_an_older_one_is_refused(tmp_path):
     assert refused.exit_code == 2
     assert one_error_line(refused) == (
         f"lgp-mailer: error: {older}: this file was written before the imported 'late.csv' (2020-06-18 11:33 UTC): "
-        "nothing changed; pass --replace-newer to import it all the same")
+        "nothing changed; pass --replace-newer to import it all the same"
+    )
     assert _imports(camp) == [("early.csv", "zoom", 4), ("late.csv", "teams", 10)]
     assert _import(camp, older, "--replace-newer", "--quiet").exit_code == 0
     assert _imports(camp)[-1] == ("older.csv", "zoom", 2)
-    assert _import(camp, late, "--quiet").stdout.endswith("already imported (Microsoft Teams report, English "
-                                                          "export); nothing changed\n")
+    assert _import(camp, late, "--quiet").stdout.endswith(
+        "already imported (Microsoft Teams report, English export); nothing changed\n"
+    )
 
 
 def test_import_of_a_file_that_is_neither_format_exits_2_with_one_line(tmp_path):
@@ -306,13 +338,17 @@ def test_import_of_a_file_that_is_neither_format_exits_2_with_one_line(tmp_path)
 
 
 def test_zooms_unique_users_export_and_a_name_in_western_order(tmp_path):
-    """"Show unique users": one row per person, total minutes, no times; the profile says "Ödön Kiss"."""
+    """ "Show unique users": one row per person, total minutes, no times; the profile says "Ödön Kiss"."""
     path = tmp_path / "participants_unique.csv"
-    path.write_bytes("\ufeffName (original name),Email,Total duration (minutes),Guest\r\n"
-                     "Ödön Kiss,,156,Yes\r\nTóth Péter,szervezo@egyesulet.example,20,No\r\n".encode())
+    path.write_bytes(
+        "\ufeffName (original name),Email,Total duration (minutes),Guest\r\n"
+        "Ödön Kiss,,156,Yes\r\nTóth Péter,szervezo@egyesulet.example,20,No\r\n".encode()
+    )
     report = load_attendance(path)
     assert [(s.name, s.email, s.joined, s.minutes, s.guest) for s in report.sessions] == [
-        ("Ödön Kiss", "", None, 156.0, True), ("Tóth Péter", "szervezo@egyesulet.example", None, 20.0, False)]
+        ("Ödön Kiss", "", None, 156.0, True),
+        ("Tóth Péter", "szervezo@egyesulet.example", None, 20.0, False),
+    ]
     _, campaign = _campaign(tmp_path)
     match = match_attendance(list(report.sessions), _people(campaign), 30)
     assert [(p.known.recipient.email, p.attendee.minutes, p.how, p.attended) for p in match.present] == [
@@ -328,6 +364,7 @@ def test_a_registrations_file_gone_missing_still_imports_and_says_so(tmp_path):
     result = _import(camp, path)
     assert result.exit_code == 1
     assert result.stdout == f"Attendance: {path}: Zoom report, English export, 10 session(s) of 8 person(s)\n"
-    assert result.stderr == (f"WARNING: imported, but not matched: {camp.root / 'registrations' / 'valaszok.csv'}: "
-                             "file not found\n")
+    assert result.stderr == (
+        f"WARNING: imported, but not matched: {camp.root / 'registrations' / 'valaszok.csv'}: file not found\n"
+    )
     assert _imports(camp) == [("z.csv", "zoom", 10)]

@@ -58,8 +58,11 @@ def load(path: Path) -> email.message.Message:
 
 def sent(ledger, campaign: str, rows: list[tuple[str, tuple[str, ...], str]], kind: str = K) -> None:
     """Sync (address, municipalities, county) rows and record each as sent."""
-    ledger.sync(campaign, kind, [Entry(a, seq, m, c, message_id(campaign, kind, a, "lgp.example"))
-                                 for seq, (a, m, c) in enumerate(rows)])
+    ledger.sync(
+        campaign,
+        kind,
+        [Entry(a, seq, m, c, message_id(campaign, kind, a, "lgp.example")) for seq, (a, m, c) in enumerate(rows)],
+    )
     for address, _, _ in rows:
         assert ledger.claim(campaign, kind, address, ["pending"])
         ledger.record(campaign, kind, address, "sent", code=250)
@@ -74,29 +77,47 @@ def mbox_of(path: Path, messages: list[bytes]) -> Path:
     return path
 
 
-def dsn(rcpt: str, msgid: str, *, status: str = "5.1.1", diag: str = "550 5.1.1 <{rcpt}>: User unknown",
-        style: str = "postfix", action: str = "failed") -> bytes:
+def dsn(
+    rcpt: str,
+    msgid: str,
+    *,
+    status: str = "5.1.1",
+    diag: str = "550 5.1.1 <{rcpt}>: User unknown",
+    style: str = "postfix",
+    action: str = "failed",
+) -> bytes:
     """A delivery status notification as Postfix or Exchange Online write them,
     with the original message attached (Postfix) or its headers (Exchange)."""
     diag = diag.format(rcpt=rcpt)
-    original = (f"From: LGP Programiroda <meghivo@lgp.example>\nTo: {rcpt}\nSubject: =?utf-8?q?Megh=C3=ADv=C3=B3?=\n"
-                f"Message-ID: {msgid}\nDate: Mon, 1 Feb 2027 10:00:00 +0100\nMIME-Version: 1.0\n")
+    original = (
+        f"From: LGP Programiroda <meghivo@lgp.example>\nTo: {rcpt}\nSubject: =?utf-8?q?Megh=C3=ADv=C3=B3?=\n"
+        f"Message-ID: {msgid}\nDate: Mon, 1 Feb 2027 10:00:00 +0100\nMIME-Version: 1.0\n"
+    )
     if style == "postfix":
-        head = ("From: MAILER-DAEMON@mx.lgp.example (Mail Delivery System)\n"
-                "Subject: " + ("Delayed Mail (still being retried)" if action == "delayed"
-                               else "Undelivered Mail Returned to Sender") + "\n"
-                "Auto-Submitted: auto-replied\n")  # Postfix marks its bounces so
-        notice = ("This is the mail system at host mx.lgp.example.\n\nI'm sorry to have to inform you that your "
-                  "message could not\nbe delivered to one or more recipients. It's attached below.\n\n"
-                  f"<{rcpt}>: host mx.falu.example[192.0.2.25] said: {diag} (in\n    reply to RCPT TO command)\n")
+        head = (
+            "From: MAILER-DAEMON@mx.lgp.example (Mail Delivery System)\n"
+            "Subject: "
+            + ("Delayed Mail (still being retried)" if action == "delayed" else "Undelivered Mail Returned to Sender")
+            + "\n"
+            "Auto-Submitted: auto-replied\n"
+        )  # Postfix marks its bounces so
+        notice = (
+            "This is the mail system at host mx.lgp.example.\n\nI'm sorry to have to inform you that your "
+            "message could not\nbe delivered to one or more recipients. It's attached below.\n\n"
+            f"<{rcpt}>: host mx.falu.example[192.0.2.25] said: {diag} (in\n    reply to RCPT TO command)\n"
+        )
         attached = f"Content-Type: message/rfc822\n\n{original}Content-Type: text/plain; charset=utf-8\n\nTisztelt Polgarmester Ur!\n"
     else:
-        head = ("From: Microsoft Outlook <postmaster@falu.example>\nSubject: Undeliverable: =?utf-8?q?Megh=C3=ADv=C3=B3?=\n"
-                "X-MS-Exchange-Message-Is-Ndr:\n")
-        notice = ("Delivery has failed to these recipients or groups:\n\n"
-                  f"{rcpt}\nThe email address you entered couldn't be found.\n\n"
-                  "Diagnostic information for administrators:\n\nGenerating server: EX01.falu.example\n\n"
-                  f"{rcpt}\nRemote Server returned '{diag}'\n")
+        head = (
+            "From: Microsoft Outlook <postmaster@falu.example>\nSubject: Undeliverable: =?utf-8?q?Megh=C3=ADv=C3=B3?=\n"
+            "X-MS-Exchange-Message-Is-Ndr:\n"
+        )
+        notice = (
+            "Delivery has failed to these recipients or groups:\n\n"
+            f"{rcpt}\nThe email address you entered couldn't be found.\n\n"
+            "Diagnostic information for administrators:\n\nGenerating server: EX01.falu.example\n\n"
+            f"{rcpt}\nRemote Server returned '{diag}'\n"
+        )
         attached = f"Content-Type: text/rfc822-headers\n\n{original}"
     return (
         f"Return-Path: <>\n{head}To: bounces@lgp.example\nDate: Tue, 2 Feb 2027 10:15:02 +0100\n"
@@ -162,12 +183,15 @@ def test_reasons_codes_and_original_message_ids_come_from_the_notification():
     assert classify(load(FLUFL / "exim_01.txt")).failures[0].code == 553
 
 
-@pytest.mark.parametrize(("name", "why"), [
-    ("ooo_outlook_hu.eml", "Exchange automatic reply"),
-    ("ooo_gmail_en.eml", "Auto-Submitted: auto-replied"),
-    ("ooo_hazon_kivul.eml", "X-Autorespond header"),
-    ("ooo_subject_only.eml", "subject 'Automatic reply'"),
-])
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("ooo_outlook_hu.eml", "Exchange automatic reply"),
+        ("ooo_gmail_en.eml", "Auto-Submitted: auto-replied"),
+        ("ooo_hazon_kivul.eml", "X-Autorespond header"),
+        ("ooo_subject_only.eml", "subject 'Automatic reply'"),
+    ],
+)
 def test_out_of_office_replies_are_auto_replies(name, why):
     verdict = classify(load(REPLIES / name))
     assert (verdict.kind, verdict.why, verdict.failures) == (AUTO_REPLY, why, ())
@@ -178,7 +202,10 @@ def test_out_of_office_replies_are_auto_replies(name, why):
 def test_unsubscribe_requests_and_an_ordinary_reply():
     by_subject = classify(load(REPLIES / "unsubscribe_subject.eml"))
     assert (by_subject.kind, by_subject.subject, by_subject.sender) == (
-        UNSUBSCRIBE, "leiratkozás", "jegyzo@felsofalu.example")
+        UNSUBSCRIBE,
+        "leiratkozás",
+        "jegyzo@felsofalu.example",
+    )
     by_words = classify(load(REPLIES / "unsubscribe_body.eml"))
     assert (by_words.kind, by_words.why) == (UNSUBSCRIBE, "body 'töröljenek a levelez'")
     # Quoting our footer ("leiratkozás: …") is not asking to leave.
@@ -189,20 +216,40 @@ def test_unsubscribe_requests_and_an_ordinary_reply():
 
 
 def test_importing_real_samples_fails_and_suppresses_known_addresses_only(ledger, tmp_path):
-    sent(ledger, A, [
-        ("xxxxx@local.ie", ("Tiszavárkony",), "Jász-Nagykun-Szolnok"),  # postfix_01
-        ("userx@example.com", ("Alsófalu", "Felsőfalu"), "Baranya"),  # microsoft_01 (as userx@example.COM)
-        ("joem@example.com", ("Kisfalu",), "Zala"),  # dsn_11
-        ("userx@example.za", ("Nagyfalu",), "Tolna"),  # simple_03: only delayed
-        ("contact@example.com", ("Középfalu",), "Vas"),  # qmail_08: an auto-reply from it
-        ("david...@gmail.com", ("Gmailfalva",), "Pest"),  # simple_42: our message refused as spam
-    ])
-    names = ["postfix_01.txt", "microsoft_01.txt", "dsn_11.txt", "simple_03.txt", "qmail_08.txt",
-             "simple_42.txt", "yahoo_13.txt", "dumbass_01.txt"]
+    sent(
+        ledger,
+        A,
+        [
+            ("xxxxx@local.ie", ("Tiszavárkony",), "Jász-Nagykun-Szolnok"),  # postfix_01
+            ("userx@example.com", ("Alsófalu", "Felsőfalu"), "Baranya"),  # microsoft_01 (as userx@example.COM)
+            ("joem@example.com", ("Kisfalu",), "Zala"),  # dsn_11
+            ("userx@example.za", ("Nagyfalu",), "Tolna"),  # simple_03: only delayed
+            ("contact@example.com", ("Középfalu",), "Vas"),  # qmail_08: an auto-reply from it
+            ("david...@gmail.com", ("Gmailfalva",), "Pest"),  # simple_42: our message refused as spam
+        ],
+    )
+    names = [
+        "postfix_01.txt",
+        "microsoft_01.txt",
+        "dsn_11.txt",
+        "simple_03.txt",
+        "qmail_08.txt",
+        "simple_42.txt",
+        "yahoo_13.txt",
+        "dumbass_01.txt",
+    ]
     box = mbox_of(tmp_path / "bounces.mbox", [(FLUFL / n).read_bytes() for n in names])
     report = import_messages(ledger, read_messages(box))
     assert [o.verdict.kind for o in report.outcomes] == [
-        PERMANENT, PERMANENT, PERMANENT, TEMPORARY, AUTO_REPLY, PERMANENT, PERMANENT, OTHER]
+        PERMANENT,
+        PERMANENT,
+        PERMANENT,
+        TEMPORARY,
+        AUTO_REPLY,
+        PERMANENT,
+        PERMANENT,
+        OTHER,
+    ]
     assert [o.label for o in report.outcomes][:2] == ["mbox #1", "mbox #2"]
 
     row = ledger.get(A, K, "xxxxx@local.ie")
@@ -246,14 +293,23 @@ def test_message_id_finds_the_bounced_campaign_even_when_another_was_sent_later(
 
 
 def test_exchange_ndr_with_text_rfc822_headers_and_a_forward_that_bounced(ledger):
-    sent(ledger, A, [("jegyzo@falu2.example", ("Kettesfalu",), "Békés"),
-                     ("polgarmester@falu3.example", ("Hármasfalu",), "Békés")])
-    exchange = dsn("jegyzo@falu2.example", message_id(A, K, "jegyzo@falu2.example", "lgp.example"), style="exchange",
-                   status="5.1.10", diag="550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup")
+    sent(
+        ledger,
+        A,
+        [("jegyzo@falu2.example", ("Kettesfalu",), "Békés"), ("polgarmester@falu3.example", ("Hármasfalu",), "Békés")],
+    )
+    exchange = dsn(
+        "jegyzo@falu2.example",
+        message_id(A, K, "jegyzo@falu2.example", "lgp.example"),
+        style="exchange",
+        status="5.1.10",
+        diag="550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+    )
     # The mayor's mailbox forwards to a private address that no longer exists.
     forward = dsn("kovacs.janos@freemail.example", message_id(A, K, "polgarmester@falu3.example", "lgp.example"))
-    report = import_messages(ledger, iter([("ndr", email.message_from_bytes(exchange)),
-                                           ("fwd", email.message_from_bytes(forward))]))
+    report = import_messages(
+        ledger, iter([("ndr", email.message_from_bytes(exchange)), ("fwd", email.message_from_bytes(forward))])
+    )
     assert [o.verdict.kind for o in report.outcomes] == [PERMANENT, PERMANENT]
     row = ledger.get(A, K, "jegyzo@falu2.example")
     assert (row.status, row.last_code, row.last_enhanced) == ("failed", 550, "5.1.10")
@@ -267,12 +323,23 @@ def test_exchange_ndr_with_text_rfc822_headers_and_a_forward_that_bounced(ledger
 
 def test_a_delay_notice_and_auto_replies_never_change_the_ledger(ledger, tmp_path):
     who = "polgarmester@tiszavarkony.example"
-    sent(ledger, A, [(who, ("Tiszavárkony",), "Jász-Nagykun-Szolnok"),
-                     ("nagy.anna.jegyzo@gmail.example", ("Kisfalu",), "Pest"),
-                     ("jegyzo@kisfalu.example", ("Kisfalu",), "Pest"),
-                     ("titkarsag@nagykozseg.example", ("Nagyközség",), "Pest")])
-    delayed = dsn(who, message_id(A, K, who, "lgp.example"), status="4.4.7", action="delayed",
-                  diag="451 4.4.7 delivery temporarily suspended")
+    sent(
+        ledger,
+        A,
+        [
+            (who, ("Tiszavárkony",), "Jász-Nagykun-Szolnok"),
+            ("nagy.anna.jegyzo@gmail.example", ("Kisfalu",), "Pest"),
+            ("jegyzo@kisfalu.example", ("Kisfalu",), "Pest"),
+            ("titkarsag@nagykozseg.example", ("Nagyközség",), "Pest"),
+        ],
+    )
+    delayed = dsn(
+        who,
+        message_id(A, K, who, "lgp.example"),
+        status="4.4.7",
+        action="delayed",
+        diag="451 4.4.7 delivery temporarily suspended",
+    )
     messages = [delayed] + [p.read_bytes() for p in sorted(REPLIES.glob("ooo_*.eml"))]
     report = import_messages(ledger, read_messages(mbox_of(tmp_path / "ooo.mbox", messages)))
     assert [o.verdict.kind for o in report.outcomes] == [TEMPORARY] + [AUTO_REPLY] * 4
@@ -282,8 +349,14 @@ def test_a_delay_notice_and_auto_replies_never_change_the_ledger(ledger, tmp_pat
 
 def test_unsubscribe_requests_suppress_the_sender_in_every_campaign(ledger, tmp_path):
     sent(ledger, A, [("hivatal@alsofalu.example", ("Alsófalu",), "Baranya")])
-    ledger.sync(B, K, [Entry("hivatal@alsofalu.example", 0, ("Alsófalu",), "Baranya"),
-                       Entry("jegyzo@felsofalu.example", 1, ("Felsőfalu",), "Baranya")])
+    ledger.sync(
+        B,
+        K,
+        [
+            Entry("hivatal@alsofalu.example", 0, ("Alsófalu",), "Baranya"),
+            Entry("jegyzo@felsofalu.example", 1, ("Felsőfalu",), "Baranya"),
+        ],
+    )
     maildir = mailbox.Maildir(tmp_path / "Maildir", create=True)
     for name in ("unsubscribe_subject.eml", "unsubscribe_body.eml", "reply_thanks.eml"):
         maildir.add((REPLIES / name).read_bytes())
@@ -302,13 +375,17 @@ def test_unsubscribe_requests_suppress_the_sender_in_every_campaign(ledger, tmp_
 def test_suppressed_addresses_are_never_due_in_a_later_campaign(ledger):
     who = ("polgarmester@tiszavarkony.example", ("Tiszavárkony",), "Jász-Nagykun-Szolnok")
     sent(ledger, A, [who])
-    import_messages(ledger, iter([("dsn", email.message_from_bytes(dsn(who[0], message_id(A, K, who[0], "lgp.example"))))]))
+    import_messages(
+        ledger, iter([("dsn", email.message_from_bytes(dsn(who[0], message_id(A, K, who[0], "lgp.example"))))])
+    )
     assert ledger.get(A, K, who[0]).status == "failed"
     # The next sync of A (send --retry-failed) and a new campaign B both skip it.
     ledger.sync(A, K, [Entry(who[0], 0, who[1], who[2])])
     assert ledger.get(A, K, who[0]).status == "suppressed"
     assert ledger.due(A, K, retry_failed=True, resend_unknown=True) == []
-    result = ledger.sync(B, "reminder", [Entry(who[0], 0, who[1], who[2]), Entry("uj@falu.example", 1, ("Újfalu",), "Pest")])
+    result = ledger.sync(
+        B, "reminder", [Entry(who[0], 0, who[1], who[2]), Entry("uj@falu.example", 1, ("Újfalu",), "Pest")]
+    )
     assert (result.added, result.suppressed) == (1, 1)
     assert [r.address for r in ledger.due(B, "reminder")] == ["uj@falu.example"]
 
@@ -316,25 +393,42 @@ def test_suppressed_addresses_are_never_due_in_a_later_campaign(ledger):
 def test_dry_run_reports_without_changing_anything(ledger):
     who = "polgarmester@tiszavarkony.example"
     sent(ledger, A, [(who, ("Tiszavárkony",), "Jász-Nagykun-Szolnok")])
-    report = import_messages(ledger, iter([("dsn", email.message_from_bytes(dsn(who, message_id(A, K, who, "lgp.example")))),
-                                           ("u", load(REPLIES / "unsubscribe_subject.eml"))]), dry_run=True)
+    report = import_messages(
+        ledger,
+        iter(
+            [
+                ("dsn", email.message_from_bytes(dsn(who, message_id(A, K, who, "lgp.example")))),
+                ("u", load(REPLIES / "unsubscribe_subject.eml")),
+            ]
+        ),
+        dry_run=True,
+    )
     assert (report.total("marked"), report.total("suppressed")) == (1, 2)
     assert ledger.get(A, K, who).status == "sent" and ledger.suppressions() == []
 
 
 def test_corrections_sheet_lists_each_bounced_municipality_as_text(ledger, tmp_path):
-    sent(ledger, A, [("userx@example.com", ("Felsőfalu", "Alsófalu"), "Baranya"),
-                     ("xxxxx@local.ie", ("Tiszavárkony",), "Jász-Nagykun-Szolnok")])
+    sent(
+        ledger,
+        A,
+        [
+            ("userx@example.com", ("Felsőfalu", "Alsófalu"), "Baranya"),
+            ("xxxxx@local.ie", ("Tiszavárkony",), "Jász-Nagykun-Szolnok"),
+        ],
+    )
     box = mbox_of(tmp_path / "b.mbox", [(FLUFL / n).read_bytes() for n in ("postfix_01.txt", "microsoft_01.txt")])
     import_messages(ledger, read_messages(box))
-    ledger.suppress("kiadott@regi.example", "=HYPERLINK(\"http://x.example\")", "bounce")  # no ledger row
+    ledger.suppress("kiadott@regi.example", '=HYPERLINK("http://x.example")', "bounce")  # no ledger row
     ledger.suppress("kezi@falu.example", "kérte", "manual")  # not a bounce: not listed
     out = tmp_path / "corrections.xlsx"
     assert export_corrections(ledger, out) == 4
     sheet = openpyxl.load_workbook(out).active  # formulas would show as "=…" with data_type "f"
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert tuple(rows[0]) == CORRECTION_HEADERS == (
-        "Vármegye", "Önkormányzat", "E-mail-cím", "Hiba oka", "Dátum", "Kampány")
+    assert (
+        tuple(rows[0])
+        == CORRECTION_HEADERS
+        == ("Vármegye", "Önkormányzat", "E-mail-cím", "Hiba oka", "Dátum", "Kampány")
+    )
     assert [r[:3] + r[5:] for r in rows[1:]] == [
         [None, None, "kiadott@regi.example", None],
         ["Baranya", "Alsófalu", "userx@example.com", A],
@@ -363,7 +457,10 @@ class FakeImap:
     """Stands in for imaplib.IMAP4_SSL: records what was asked, serves two messages."""
 
     calls: ClassVar[list] = []
-    messages: ClassVar[dict[bytes, bytes]] = {b"7": (REPLIES / "ooo_outlook_hu.eml").read_bytes(), b"9": (FLUFL / "postfix_01.txt").read_bytes()}
+    messages: ClassVar[dict[bytes, bytes]] = {
+        b"7": (REPLIES / "ooo_outlook_hu.eml").read_bytes(),
+        b"9": (FLUFL / "postfix_01.txt").read_bytes(),
+    }
 
     def __init__(self, host, port, *, ssl_context, timeout):
         self.calls.append(("connect", host, port, ssl_context.verify_mode, timeout))
@@ -393,6 +490,7 @@ def test_imap_folder_is_read_only_over_tls_with_the_password_from_the_environmen
 
     FakeImap.calls = []
     monkeypatch.setenv("LGP_IMAP_PASSWORD", "titok")
+
     def password(user, host):
         return mailboxes.imap_password(user, host, interactive=False)
 
@@ -400,7 +498,9 @@ def test_imap_folder_is_read_only_over_tls_with_the_password_from_the_environmen
     url = "imaps://bounces%40lgp.example@imap.lgp.example/Visszapattant levelek/Beérkezett"
     report = import_messages(ledger, read_imap(url, password, imap_class=FakeImap))
     assert [(o.label, o.verdict.kind) for o in report.outcomes] == [
-        ("Visszapattant levelek/Beérkezett UID 7", AUTO_REPLY), ("Visszapattant levelek/Beérkezett UID 9", PERMANENT)]
+        ("Visszapattant levelek/Beérkezett UID 7", AUTO_REPLY),
+        ("Visszapattant levelek/Beérkezett UID 9", PERMANENT),
+    ]
     assert FakeImap.calls[0] == ("connect", "imap.lgp.example", 993, ssl.CERT_REQUIRED, 60.0)
     assert FakeImap.calls[1] == ("login", "bounces@lgp.example", "titok")
     assert FakeImap.calls[2] == ("select", '"Visszapattant levelek/Be&AOk-rkezett"', True)
@@ -421,7 +521,11 @@ def test_imap_password_sources(tmp_path):
     secret_file = tmp_path / "imap-pass"
     secret_file.write_text("from-file\nignored\n", encoding="utf-8")
     got = mailboxes.imap_password("u", "h", {"LGP_IMAP_PASSWORD_FILE": str(secret_file)}, interactive=False)
-    assert (got.reveal(), got.source, repr(got).count("from-file")) == ("from-file", "file named by LGP_IMAP_PASSWORD_FILE", 0)
+    assert (got.reveal(), got.source, repr(got).count("from-file")) == (
+        "from-file",
+        "file named by LGP_IMAP_PASSWORD_FILE",
+        0,
+    )
     assert mailboxes.imap_password("u", "h", {}, interactive=True, prompt=lambda _: "typed").source == "prompt"
     with pytest.raises(CredentialsError, match="not prompting"):
         mailboxes.imap_password("u", "h", {}, interactive=False)
@@ -443,11 +547,22 @@ def test_cli_import_then_export(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     with open_ledger(Path(os.environ["LGP_MAILER_DB"])) as db:
-        sent(db, A, [("xxxxx@local.ie", ("Tiszavárkony",), "Jász-Nagykun-Szolnok"),
-                     ("polgarmester@tiszavarkony.example", ("Tiszavárkony",), "Jász-Nagykun-Szolnok")])
-    box = mbox_of(tmp_path / "in.mbox", [(FLUFL / "postfix_01.txt").read_bytes(),
-                                         (REPLIES / "ooo_outlook_hu.eml").read_bytes(),
-                                         (REPLIES / "unsubscribe_subject.eml").read_bytes()])
+        sent(
+            db,
+            A,
+            [
+                ("xxxxx@local.ie", ("Tiszavárkony",), "Jász-Nagykun-Szolnok"),
+                ("polgarmester@tiszavarkony.example", ("Tiszavárkony",), "Jász-Nagykun-Szolnok"),
+            ],
+        )
+    box = mbox_of(
+        tmp_path / "in.mbox",
+        [
+            (FLUFL / "postfix_01.txt").read_bytes(),
+            (REPLIES / "ooo_outlook_hu.eml").read_bytes(),
+            (REPLIES / "unsubscribe_subject.eml").read_bytes(),
+        ],
+    )
     dry = cli("bounces", "import", str(box), "--dry-run")
     assert dry.exit_code == 0 and "Dry run: nothing was changed." in dry.output
     result = cli("bounces", "import", str(box), "--verbose")
@@ -524,7 +639,7 @@ class TinyImapServer:
             elif command == "UID" and args.startswith("FETCH"):
                 uid = int(args.split()[1])
                 body = self.messages[uid]
-                out = (f"* 1 FETCH (UID {uid} BODY[] {{{len(body)}}}\r\n".encode() + body + b")\r\n" + out)
+                out = f"* 1 FETCH (UID {uid} BODY[] {{{len(body)}}}\r\n".encode() + body + b")\r\n" + out
             elif command == "LOGOUT":
                 conn.sendall(b"* BYE\r\n" + out)
                 return
@@ -540,21 +655,34 @@ def test_imap_over_a_real_tls_connection_reads_without_marking_anything(ledger, 
     ca = trustme.CA()
     cafile = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(cafile))
-    server = TinyImapServer(ca, {7: (REPLIES / "ooo_outlook_hu.eml").read_bytes(),
-                                 9: (FLUFL / "postfix_01.txt").read_bytes()}, password="titok jelszó")  # UTF-8
+    server = TinyImapServer(
+        ca,
+        {7: (REPLIES / "ooo_outlook_hu.eml").read_bytes(), 9: (FLUFL / "postfix_01.txt").read_bytes()},
+        password="titok jelszó",
+    )  # UTF-8
     try:
         sent(ledger, A, [("xxxxx@local.ie", ("Tiszavárkony",), "Jász-Nagykun-Szolnok")])
         monkeypatch.setenv("LGP_IMAP_PASSWORD", "titok jelszó")
+
         def password(user, host):
             return mailboxes.imap_password(user, host, interactive=False)
 
         url = f"imaps://bounces%40lgp.example@127.0.0.1:{server.port}/INBOX"
         report = import_messages(ledger, read_imap(url, password, cafile=cafile))
         assert [(o.label, o.verdict.kind) for o in report.outcomes] == [
-            ("INBOX UID 7", AUTO_REPLY), ("INBOX UID 9", PERMANENT)]
+            ("INBOX UID 7", AUTO_REPLY),
+            ("INBOX UID 9", PERMANENT),
+        ]
         assert ledger.get(A, K, "xxxxx@local.ie").status == "failed"
-        assert server.commands == ["CAPABILITY", "AUTHENTICATE PLAIN", 'EXAMINE "INBOX"', "UID SEARCH ALL",
-                                   "UID FETCH 7 (BODY.PEEK[])", "UID FETCH 9 (BODY.PEEK[])", "LOGOUT"]
+        assert server.commands == [
+            "CAPABILITY",
+            "AUTHENTICATE PLAIN",
+            'EXAMINE "INBOX"',
+            "UID SEARCH ALL",
+            "UID FETCH 7 (BODY.PEEK[])",
+            "UID FETCH 9 (BODY.PEEK[])",
+            "LOGOUT",
+        ]
         # Without the CA the certificate is refused: no fallback to an unverified connection.
         with pytest.raises(ImapError, match="CERTIFICATE_VERIFY_FAILED") as caught:
             list(read_imap(url, password))
@@ -571,7 +699,9 @@ def test_imap_over_a_real_tls_connection_reads_without_marking_anything(ledger, 
 def test_a_bounce_naming_a_message_never_sent_is_left_alone(ledger):
     who = "jegyzo@falu.example"
     ledger.sync(A, K, [Entry(who, 0, ("Falu",), "Pest", message_id(A, K, who, "lgp.example"))])
-    report = import_messages(ledger, iter([("dsn", email.message_from_bytes(dsn(who, message_id(A, K, who, "lgp.example"))))]))
+    report = import_messages(
+        ledger, iter([("dsn", email.message_from_bytes(dsn(who, message_id(A, K, who, "lgp.example"))))])
+    )
     assert report.outcomes[0].unknown == [who]
     assert ledger.get(A, K, who).status == "pending" and not ledger.is_suppressed(who)
 

@@ -107,8 +107,15 @@ def test_other_render_failures_become_problem_rows(tmp_path):
     report = check_recipients(load_recipients(path), render_one=render_one)
     assert seen == ["pm@urom.hu"]
     assert report.findings == (
-        Finding("problem", "cannot render the message: the sender's domain has no DKIM key", "lgp-mailer.toml",
-                None, 2, None, "pm@urom.hu"),
+        Finding(
+            "problem",
+            "cannot render the message: the sender's domain has no DKIM key",
+            "lgp-mailer.toml",
+            None,
+            2,
+            None,
+            "pm@urom.hu",
+        ),
     )
     assert report.exit_code == ExitCode.PROBLEMS
 
@@ -156,8 +163,16 @@ def test_check_command_column_mapping_and_sheet(run, tmp_path):
     rows = [["Hivatal", "Hivatali elérhetőség", "Vezető"], ["Bikal", "pm@bikal.hu", "Kiss Ödön"]]
     path = write_xlsx(tmp_path / "sajat.xlsx", {"Első": [], "Címek": rows})
     result = run(
-        "--recipients", path, "--sheet", "Címek",
-        "--column", "Hivatal=municipality", "--column", "Hivatali elérhetőség=email", "--column", "Vezető=name",
+        "--recipients",
+        path,
+        "--sheet",
+        "Címek",
+        "--column",
+        "Hivatal=municipality",
+        "--column",
+        "Hivatali elérhetőség=email",
+        "--column",
+        "Vezető=name",
     )
     assert result.exit_code == 0, result.output
     assert "Salutations: 0 female, 1 male, 0 neutral, 0 explicit." in result.stdout
@@ -166,7 +181,10 @@ def test_check_command_column_mapping_and_sheet(run, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--recipients", "lista.pdf"], "lista.pdf: unknown format '.pdf': use one of .xlsx, .xlsm, .xls, .ods, .csv, .txt"),
+        (
+            ["--recipients", "lista.pdf"],
+            "lista.pdf: unknown format '.pdf': use one of .xlsx, .xlsm, .xls, .ods, .csv, .txt",
+        ),
         (["--column", "no-equals-sign"], "key '--column': expected HEADER=FIELD, got 'no-equals-sign'"),
     ],
 )
@@ -185,7 +203,10 @@ def test_unusable_input_is_one_line_and_exit_2(run, tmp_path, args, message):
 def test_missing_event_file_is_exit_2(run, tmp_path):
     result = run("--event", tmp_path / "nincs.toml")
     assert result.exit_code == 2
-    assert result.stdout.splitlines()[0] == f"Missing: {tmp_path / 'nincs.toml'}: the event file ('event' in lgp-mailer.toml)"
+    assert (
+        result.stdout.splitlines()[0]
+        == f"Missing: {tmp_path / 'nincs.toml'}: the event file ('event' in lgp-mailer.toml)"
+    )
     assert "Traceback" not in result.output
 
 

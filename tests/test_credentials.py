@@ -57,20 +57,29 @@ def test_missing_password_file_is_an_error(tmp_path):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX shlex quoting")
 def test_password_command_runs_without_a_shell():
-    settings = SmtpSettings(host="h", username="u", auth_method="password",
-                            password_command=py_command("print('" + PW + "'); print('x')"))
+    settings = SmtpSettings(
+        host="h", username="u", auth_method="password", password_command=py_command("print('" + PW + "'); print('x')")
+    )
     secret = lookup(settings, keyring_get=lambda *a: "from-keyring")
     assert (secret.reveal(), secret.source) == (PW, "password_command")
     # no shell: metacharacters are plain arguments, never interpreted
-    echo = SmtpSettings(host="h", username="u", auth_method="password",
-                        password_command=py_command("import sys; print(sys.argv[1:])") + " ; rm -rf x")
+    echo = SmtpSettings(
+        host="h",
+        username="u",
+        auth_method="password",
+        password_command=py_command("import sys; print(sys.argv[1:])") + " ; rm -rf x",
+    )
     assert lookup(echo).reveal() == "[';', 'rm', '-rf', 'x']"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX shlex quoting")
 def test_failing_password_command():
-    settings = SmtpSettings(host="h", username="u", auth_method="password",
-                            password_command=py_command("import sys; sys.exit('vault locked')"))
+    settings = SmtpSettings(
+        host="h",
+        username="u",
+        auth_method="password",
+        password_command=py_command("import sys; sys.exit('vault locked')"),
+    )
     with pytest.raises(CredentialsError, match="exited with status 1: vault locked"):
         lookup(settings)
     missing = SmtpSettings(host="h", username="u", auth_method="password", password_command="/nonexistent/pw-tool")
@@ -100,8 +109,9 @@ def test_a_broken_keyring_backend_is_skipped(monkeypatch):
 
 
 def test_xoauth2_token_from_env_or_command():
-    settings = SmtpSettings(host="h", username="u@lgp.example", auth_method="xoauth2",
-                            token_command=py_command("print('tok-from-cmd')"))
+    settings = SmtpSettings(
+        host="h", username="u@lgp.example", auth_method="xoauth2", token_command=py_command("print('tok-from-cmd')")
+    )
     env = lookup(settings, {"LGP_SMTP_OAUTH_TOKEN": "tok", "LGP_SMTP_PASSWORD": "pw"})
     assert (env.reveal(), env.kind, env.source) == ("tok", "token", "env LGP_SMTP_OAUTH_TOKEN")
     if sys.platform != "win32":

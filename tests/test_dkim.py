@@ -21,16 +21,23 @@ from lgp_mailer.smtp.transport import SmtpTransport
 from smtp_server import SmtpTestServer
 
 REPO = Path(__file__).resolve().parent.parent
-MAYOR = Recipient(email="polgarmester@alsomocsolad.example", municipalities=("Alsómocsolád",),
-                  salutation="Tisztelt Polgármester Úr!", name="Kiss Ödön")
+MAYOR = Recipient(
+    email="polgarmester@alsomocsolad.example",
+    municipalities=("Alsómocsolád",),
+    salutation="Tisztelt Polgármester Úr!",
+    name="Kiss Ödön",
+)
 
 
 @pytest.fixture(scope="module")
 def keypair(tmp_path_factory):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = tmp_path_factory.mktemp("dkim") / "lgp.private"
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
     public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return path, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
 
@@ -44,9 +51,22 @@ def test_signed_invitation_verifies_after_smtp(keypair):
     assert raw.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=lgp.example.org;")
     header = raw.split(b"\r\n\r\n", 1)[0].replace(b"\r\n ", b" ").replace(b"\r\n\t", b" ")
     h_tag = header.split(b" h=", 1)[1].split(b";", 1)[0].replace(b" ", b"")
-    assert h_tag.lower().split(b":") == [name.lower() for name in (
-        b"From", b"To", b"Subject", b"Date", b"Message-ID", b"Content-Type", b"MIME-Version", b"Reply-To",
-        b"List-Id", b"List-Unsubscribe", b"List-Unsubscribe-Post")]
+    assert h_tag.lower().split(b":") == [
+        name.lower()
+        for name in (
+            b"From",
+            b"To",
+            b"Subject",
+            b"Date",
+            b"Message-ID",
+            b"Content-Type",
+            b"MIME-Version",
+            b"Reply-To",
+            b"List-Id",
+            b"List-Unsubscribe",
+            b"List-Unsubscribe-Post",
+        )
+    ]
     lookups = []
 
     def dns(name, timeout=5):

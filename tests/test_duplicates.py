@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sheets_factory import HEADER, report_lines, write_csv, write_xlsx
 from typer.testing import CliRunner
 
 import lgp_mailer.cli.check  # noqa: F401  (registers the command on the app)
@@ -13,6 +12,8 @@ from lgp_mailer.campaign.check import check_file, format_report
 from lgp_mailer.cli.app import app
 from lgp_mailer.sheets.gazetteer import load_gazetteer
 from lgp_mailer.sheets.recipients import RowCounts, load_recipients
+
+from sheets_factory import HEADER, report_lines, write_csv, write_xlsx
 
 WRITERS = {
     "xlsx": lambda path, rows: write_xlsx(path.with_suffix(".xlsx"), {"Lap1": rows}),
@@ -57,7 +58,10 @@ def test_a_different_person_at_the_same_office_keeps_the_first_row(tmp_path: Pat
     ]
     assert _findings(sheet) == [
         (
-            "warning", 3, "Név", "Nagy Andrea",
+            "warning",
+            3,
+            "Név",
+            "Nagy Andrea",
             (
                 "the same address and municipality as row 2, with a different name: row 2 wins, "
                 "greeting 'Tisztelt Polgármester Úr!'"

@@ -61,17 +61,26 @@ def test_seed_event_loads_with_its_agenda():
     assert len(event.agenda) == 9
     dukai = event.agenda[1]
     assert (dukai.start, dukai.end, dukai.speaker, dukai.role) == (
-        dt.time(10, 25), dt.time(10, 55), "Dr. Dukai Miklós", "helyettes államtitkár")
+        dt.time(10, 25),
+        dt.time(10, 55),
+        "Dr. Dukai Miklós",
+        "helyettes államtitkár",
+    )
     assert dukai.presenter
     assert event.agenda[2].qa and event.agenda[2].title == QA_TITLE
     assert event.agenda[-1].title == "Kérdések, válaszok, felvetések, zárszó"
     assert len(event.committee_members) == 10
-    assert event.supporters == ("Belügyminisztérium", "Emberi Erőforrások Minisztériuma",
-                                "Innovációs és Technológiai Minisztérium")
+    assert event.supporters == (
+        "Belügyminisztérium",
+        "Emberi Erőforrások Minisztériuma",
+        "Innovációs és Technológiai Minisztérium",
+    )
 
 
 def test_minimal_event_and_time_forms(tmp_path):
-    event = load_event(write(tmp_path, MINIMAL.replace('start = "10.00"\nend = "11.00"', "start = 10:00:00\nend = \"11:00\"")))
+    event = load_event(
+        write(tmp_path, MINIMAL.replace('start = "10.00"\nend = "11.00"', 'start = 10:00:00\nend = "11:00"'))
+    )
     assert [(s.start, s.end) for s in event.agenda] == [(dt.time(10), dt.time(11)), (dt.time(11), dt.time(12))]
     assert event.moderator_name is None and event.help_start is None and event.supporters == ()
 
@@ -80,17 +89,41 @@ def test_minimal_event_and_time_forms(tmp_path):
     ("change", "key", "message"),
     [
         (lambda t: t.replace('title = "Cím"\n', ""), "conference.title", "missing key"),
-        (lambda t: t.replace('[contact]\noffice = "Iroda"\nemail = "iroda@example.org"\n', ""), "contact", "missing table"),
+        (
+            lambda t: t.replace('[contact]\noffice = "Iroda"\nemail = "iroda@example.org"\n', ""),
+            "contact",
+            "missing table",
+        ),
         (lambda t: t.replace("date = 2027-03-11", 'date = "2027. március 11."'), "conference.date", "bad date"),
         (lambda t: t.replace("date = 2027-03-11", "date = 2027-02-30"), None, "not valid TOML"),
-        (lambda t: t.replace('end = "12.00"\n\n[platform]', 'end = "25.00"\n\n[platform]'), "conference.end", "bad time"),
-        (lambda t: t.replace('end = "12.00"\n\n[platform]', 'end = "09.00"\n\n[platform]'), "conference.end", "before it starts"),
-        (lambda t: t.replace('start = "11.00"\nend = "12.00"', 'start = "10.30"\nend = "12.00"'), "agenda[2].start", "overlap"),
-        (lambda t: t.replace('start = "10.00"\nend = "11.00"', 'start = "11.00"\nend = "10.00"'), "agenda[1].end", "before it starts"),
+        (
+            lambda t: t.replace('end = "12.00"\n\n[platform]', 'end = "25.00"\n\n[platform]'),
+            "conference.end",
+            "bad time",
+        ),
+        (
+            lambda t: t.replace('end = "12.00"\n\n[platform]', 'end = "09.00"\n\n[platform]'),
+            "conference.end",
+            "before it starts",
+        ),
+        (
+            lambda t: t.replace('start = "11.00"\nend = "12.00"', 'start = "10.30"\nend = "12.00"'),
+            "agenda[2].start",
+            "overlap",
+        ),
+        (
+            lambda t: t.replace('start = "10.00"\nend = "11.00"', 'start = "11.00"\nend = "10.00"'),
+            "agenda[1].end",
+            "before it starts",
+        ),
         (lambda t: t.replace('title = "Cím"', 'title = "Cím"\ntitel = "x"'), "conference.titel", "unknown key"),
         (lambda t: t.replace("[platform]", "[platfrom]"), "platfrom", "unknown table"),
         (lambda t: t.replace('title = "Első"', ""), "agenda[1].title", "missing key"),
-        (lambda t: t.replace('url = "https://forms.example.org/x"', 'url = "forms.example.org"'), "registration.url", "not a web address"),
+        (
+            lambda t: t.replace('url = "https://forms.example.org/x"', 'url = "forms.example.org"'),
+            "registration.url",
+            "not a web address",
+        ),
         (lambda t: t.replace("year = 2027", 'year = "2027"'), "programme.year", "whole number"),
     ],
 )

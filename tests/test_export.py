@@ -32,12 +32,16 @@ class Clock:
 def ledger(tmp_path):
     clock = Clock()
     ledger = open_ledger(tmp_path / "log.sqlite3", clock=clock)
-    ledger.sync(C, "invitation", [
-        Entry("jegyzo@pecs.hu", 0, ("Pécs", "Kozármisleny"), "Baranya", "<a.1@lgp.example>"),
-        Entry("=cmd@evil.hu", 1, (EVIL,), "+36 1 555 0100", "<b.2@lgp.example>"),
-        Entry("polgarmester@orszentmiklos.hu", 2, ("@SUM(1+1)*cmd|' /C calc'!A0",), "-5", "<c.3@lgp.example>"),
-        Entry("x@", 3, ("Tab",), "Somogy", None, "'x@' is not an address"),
-    ])
+    ledger.sync(
+        C,
+        "invitation",
+        [
+            Entry("jegyzo@pecs.hu", 0, ("Pécs", "Kozármisleny"), "Baranya", "<a.1@lgp.example>"),
+            Entry("=cmd@evil.hu", 1, (EVIL,), "+36 1 555 0100", "<b.2@lgp.example>"),
+            Entry("polgarmester@orszentmiklos.hu", 2, ("@SUM(1+1)*cmd|' /C calc'!A0",), "-5", "<c.3@lgp.example>"),
+            Entry("x@", 3, ("Tab",), "Somogy", None, "'x@' is not an address"),
+        ],
+    )
     assert ledger.claim(C, "invitation", "jegyzo@pecs.hu", ["pending"])
     ledger.record(C, "invitation", "jegyzo@pecs.hu", "deferred", 451, "4.3.0", "451 4.3.0 próbálja később")
     clock.now = datetime(2026, 3, 29, 1, 5, tzinfo=UTC)  # 03:05 CEST
@@ -51,20 +55,64 @@ def ledger(tmp_path):
 
 
 EXPECTED = [
-    (C, "Pécs; Kozármisleny", "Baranya", "jegyzo@pecs.hu", "meghívó", "elküldve", "<a.1@lgp.example>", 2,
-     "2026-03-29 01:30:00", "2026-03-29 03:05:00", "250 2.0.0 OK"),
-    (C, EVIL, "+36 1 555 0100", "=cmd@evil.hu", "meghívó", "sikertelen", "<b.2@lgp.example>", 1,
-     "2026-03-29 03:05:00", "2026-03-29 03:05:00", "-550 5.1.1 <=cmd@evil.hu>: no such user"),
-    (C, "@SUM(1+1)*cmd|' /C calc'!A0", "-5", "polgarmester@orszentmiklos.hu", "meghívó", "küldésre vár",
-     "<c.3@lgp.example>", 0, None, None, None),
+    (
+        C,
+        "Pécs; Kozármisleny",
+        "Baranya",
+        "jegyzo@pecs.hu",
+        "meghívó",
+        "elküldve",
+        "<a.1@lgp.example>",
+        2,
+        "2026-03-29 01:30:00",
+        "2026-03-29 03:05:00",
+        "250 2.0.0 OK",
+    ),
+    (
+        C,
+        EVIL,
+        "+36 1 555 0100",
+        "=cmd@evil.hu",
+        "meghívó",
+        "sikertelen",
+        "<b.2@lgp.example>",
+        1,
+        "2026-03-29 03:05:00",
+        "2026-03-29 03:05:00",
+        "-550 5.1.1 <=cmd@evil.hu>: no such user",
+    ),
+    (
+        C,
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "-5",
+        "polgarmester@orszentmiklos.hu",
+        "meghívó",
+        "küldésre vár",
+        "<c.3@lgp.example>",
+        0,
+        None,
+        None,
+        None,
+    ),
     (C, "Tab", "Somogy", "x@", "meghívó", "hibás adat", None, 0, None, None, "'x@' is not an address"),
     (C, "Pécs", "Baranya", "jegyzo@pecs.hu", "emlékeztető", "küldésre vár", "<r@lgp.example>", 0, None, None, None),
 ]
 
 
 def test_headers_and_status_values_are_fixed():
-    assert HEADERS == ("Kampány", "Önkormányzat(ok)", "Megye", "E-mail-cím", "Levél típusa", "Állapot",
-                       "Message-ID", "Próbálkozások", "Első próbálkozás", "Utolsó próbálkozás", "Utolsó SMTP-válasz")
+    assert HEADERS == (
+        "Kampány",
+        "Önkormányzat(ok)",
+        "Megye",
+        "E-mail-cím",
+        "Levél típusa",
+        "Állapot",
+        "Message-ID",
+        "Próbálkozások",
+        "Első próbálkozás",
+        "Utolsó próbálkozás",
+        "Utolsó SMTP-válasz",
+    )
     assert set(STATUSES_HU) == set(STATUSES) and len(set(STATUSES_HU.values())) == len(STATUSES)
     import lgp_mailer.ledger.export as module
 
@@ -116,12 +164,26 @@ def test_csv_read_back_with_bom_semicolons_and_neutralised_cells(ledger, tmp_pat
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")) or value == "-5"
 
 
-@pytest.mark.parametrize("value, safe", [
-    ("=1+1", "'=1+1"), ("+36 1 555 0100", "'+36 1 555 0100"), ("-2+3", "'-2+3"), ("@x", "'@x"),
-    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("\uff1d1+1", "'\uff1d1+1"),
-    ("-5", "-5"), ("+36", "+36"), ("-3,5", "-3,5"), ("-3.5", "-3.5"),
-    ("Pécs", "Pécs"), ("a=b", "a=b"), ("", ""), ("'=x", "'=x"),
-])
+@pytest.mark.parametrize(
+    "value, safe",
+    [
+        ("=1+1", "'=1+1"),
+        ("+36 1 555 0100", "'+36 1 555 0100"),
+        ("-2+3", "'-2+3"),
+        ("@x", "'@x"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("\uff1d1+1", "'\uff1d1+1"),
+        ("-5", "-5"),
+        ("+36", "+36"),
+        ("-3,5", "-3,5"),
+        ("-3.5", "-3.5"),
+        ("Pécs", "Pécs"),
+        ("a=b", "a=b"),
+        ("", ""),
+        ("'=x", "'=x"),
+    ],
+)
 def test_neutralise(value, safe):
     assert neutralise(value) == safe
 

@@ -13,12 +13,13 @@ from collections import Counter
 
 import pytest
 from attendance_files import write_teams, write_zoom
-from smtp_server import SmtpTestServer
 from test_remind_cli import BALOGH, KISS, LATE, TOTH, at, bodies, ledger, received_by, remind_campaign, states
 from test_send_cli import Camp, one_error_line, parse, rcpts, runner
 from test_send_crash import WAIT, GateHandler
 
 from lgp_mailer.cli import app
+
+from smtp_server import SmtpTestServer
 
 RECORDING = "https://video.example.org/lgp/2020-06-18-innovaciok"
 SLIDES = "https://lgp.example.org/eloadasok/2020-06-18.zip"
@@ -29,8 +30,12 @@ recording_url = "{RECORDING}"
 slides_url = "{SLIDES}"
 recording_passcode = "Lgp#2020"
 """
-THANKED = ["polgarmester@alsomocsolad.example", "referens@urom-proba.example",
-           "polgarmester@ujfeherto-proba.example", "polgarmester@hernadszentandras.example"]
+THANKED = [
+    "polgarmester@alsomocsolad.example",
+    "referens@urom-proba.example",
+    "polgarmester@ujfeherto-proba.example",
+    "polgarmester@hernadszentandras.example",
+]
 MISSED = ["szervezo@egyesulet.example", "jegyzo@kozoshivatal-bikal.example"]  # 20 minutes; not at all
 ENDS = "the conference ends at 2020-06-18 12:35 (Europe/Budapest): follow-ups are sent only after it"
 
@@ -82,14 +87,18 @@ def test_thanks_to_attendees_recording_to_the_absent_then_nothing(server, tmp_pa
 
     for address in THANKED:
         message = got[address]
-        assert message["Subject"] == "Köszönjük a részvételt: Önkormányzati innovációk és jó gyakorlatok – " \
-                                     "felvétel és előadásanyagok"
+        assert (
+            message["Subject"] == "Köszönjük a részvételt: Önkormányzati innovációk és jó gyakorlatok – "
+            "felvétel és előadásanyagok"
+        )
         assert message["Message-ID"] == ledger(camp, "thanks")[address].message_id
         assert message["Message-ID"].endswith(".thanks@lgp.example.org>")
     for address in MISSED:
         message = got[address]
-        assert message["Subject"] == "Elérhető a felvétel: Önkormányzati innovációk és jó gyakorlatok – " \
-                                     "2020. június 18. (csütörtök)"
+        assert (
+            message["Subject"] == "Elérhető a felvétel: Önkormányzati innovációk és jó gyakorlatok – "
+            "2020. június 18. (csütörtök)"
+        )
         assert message["Message-ID"] == ledger(camp, "recording")[address].message_id
     for message in got.values():
         assert [p.get_content_type() for p in message.walk() if p.get_content_type() == "text/calendar"] == []
@@ -99,15 +108,17 @@ def test_thanks_to_attendees_recording_to_the_absent_then_nothing(server, tmp_pa
         assert f'href="{RECORDING}"' in html
 
     kiss, _ = bodies(got[THANKED[0]])
-    assert kiss.startswith("A Legjobb Önkormányzati Gyakorlatok Programja – 2020\n\nTisztelt Polgármester Úr!\n\n"
-                           "Köszönjük, hogy részt vett az „Önkormányzati innovációk és jó gyakorlatok” című online "
-                           "konferenciánkon 2020. június 18-án.")
+    assert kiss.startswith(
+        "A Legjobb Önkormányzati Gyakorlatok Programja – 2020\n\nTisztelt Polgármester Úr!\n\n"
+        "Köszönjük, hogy részt vett az „Önkormányzati innovációk és jó gyakorlatok” című online "
+        "konferenciánkon 2020. június 18-án."
+    )
     assert "mert nyilvántartásunk szerint részt vett a konferencián (Alsómocsolád)." in kiss
     assert got[THANKED[3]]["To"] == '"Dr. Szűcs Erzsébet" <polgarmester@hernadszentandras.example>'
     toth, _ = bodies(got[MISSED[0]])
     assert "\n\nTisztelt Uram!\n\nKöszönjük, hogy regisztrált az „Önkormányzati innovációk" in toth
     assert "Ha nem tudott részt venni rajta, vagy csak egy részét kísérhette figyelemmel, a felvételen" in toth
-    assert ("szervezo@egyesulet.example címmel regisztrált a konferenciára (Zöld Jövő Egyesület)." in toth)
+    assert "szervezo@egyesulet.example címmel regisztrált a konferenciára (Zöld Jövő Egyesület)." in toth
 
     assert states(camp, "thanks") == dict.fromkeys(THANKED, "sent")
     assert states(camp, "recording") == dict.fromkeys(MISSED, "sent")
@@ -124,8 +135,10 @@ def test_no_recording_link_and_no_report_are_one_line_each(server, tmp_path, mon
         result = followup(camp, "--attended", "--yes")
     assert result.exit_code == 2
     event = camp.root / "events" / "2020-06-18-innovaciok.toml"
-    assert one_error_line(result) == (f"lgp-mailer: error: {event}, key 'followup.recording_url': no recording link: "
-                                      "add [followup] recording_url to the event file")
+    assert one_error_line(result) == (
+        f"lgp-mailer: error: {event}, key 'followup.recording_url': no recording link: "
+        "add [followup] recording_url to the event file"
+    )
     event.write_text(event.read_text(encoding="utf-8") + f'recording_url = "{RECORDING}"\n', encoding="utf-8")
     monkeypatch.setenv("LGP_MAILER_DB", str(tmp_path / "fresh.sqlite3"))  # a sent log without any report
     with at(2020, 6, 19, 9, 0):
@@ -133,7 +146,8 @@ def test_no_recording_link_and_no_report_are_one_line_each(server, tmp_path, mon
     assert result.exit_code == 2
     assert one_error_line(result) == (
         f"lgp-mailer: error: key 'attendance': campaign '{camp.campaign_id}' has no attendance report: "
-        "run 'lgp-mailer attendance import FILE' first (the Zoom or Teams download)")
+        "run 'lgp-mailer attendance import FILE' first (the Zoom or Teams download)"
+    )
     assert server.received == []
 
 
@@ -143,8 +157,10 @@ def test_a_threshold_outside_the_conference_is_refused(server, tmp_path):
     event.write_text(event.read_text(encoding="utf-8") + "\n[followup]\nattendance_minutes = 200\n", encoding="utf-8")
     result = runner.invoke(app, ["check", "--campaign", str(camp.root)])
     assert result.exit_code == 2
-    assert (f"{event}, key 'followup.attendance_minutes': must be between 0 and the conference's length "
-            "(155 minutes), not 200") in result.output
+    assert (
+        f"{event}, key 'followup.attendance_minutes': must be between 0 and the conference's length "
+        "(155 minutes), not 200"
+    ) in result.output
 
 
 # -- SIGKILL during the run ---------------------------------------------------------------------------
@@ -162,10 +178,15 @@ def test_killed_during_the_thanks_each_is_sent_once_or_unknown(smtp_server_facto
     sender.kill()
     sender.wait(WAIT)
     gate.release()
-    assert states(camp, "thanks") == {THANKED[0]: "sent", THANKED[1]: "sending", THANKED[2]: "pending",
-                                      THANKED[3]: "pending"}
-    rerun = subprocess.run(command, env=dict(os.environ), capture_output=True, text=True, encoding="utf-8",
-                           timeout=WAIT)
+    assert states(camp, "thanks") == {
+        THANKED[0]: "sent",
+        THANKED[1]: "sending",
+        THANKED[2]: "pending",
+        THANKED[3]: "pending",
+    }
+    rerun = subprocess.run(
+        command, env=dict(os.environ), capture_output=True, text=True, encoding="utf-8", timeout=WAIT
+    )
     assert rerun.returncode == 1, rerun.stdout + rerun.stderr  # done, but one outcome needs a decision
     assert "Traceback" not in rerun.stderr
     assert "1 message(s) interrupted by a crash are now 'unknown'" in rerun.stdout
@@ -175,8 +196,14 @@ def test_killed_during_the_thanks_each_is_sent_once_or_unknown(smtp_server_facto
     rows = ledger(camp, "thanks")
     for message in server.received:
         assert parse(message.data)["Message-ID"] == rows[message.rcpt_tos[0]].message_id
-    resend = subprocess.run([*command, "--resend-unknown"], env=dict(os.environ), capture_output=True, text=True,
-                            encoding="utf-8", timeout=WAIT)
+    resend = subprocess.run(
+        [*command, "--resend-unknown"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=WAIT,
+    )
     assert resend.returncode == 0, resend.stdout + resend.stderr
     assert states(camp, "thanks") == dict.fromkeys(THANKED, "sent")
     assert Counter(rcpts(server))[THANKED[1]] == 1

@@ -21,7 +21,6 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from browser import console_errors
-from sheets_factory import HEADER, write_xlsx
 
 from lgp_mailer.campaign.gallery import script_json, warnings_for
 from lgp_mailer.campaign.preview import run_preview
@@ -29,6 +28,8 @@ from lgp_mailer.campaign.scaffold import init_example
 from lgp_mailer.config import load_campaign
 from lgp_mailer.mail.ical import campaign_calendar_uid
 from lgp_mailer.sheets.recipients import load_recipients
+
+from sheets_factory import HEADER, write_xlsx
 
 COUNTIES = ("Baranya", "Fejér", "Somogy", "Zala", "Tolna")
 FAMILIES = ("Kovács", "Szabó", "Tóth", "Nagy", "Horváth", "Varga")
@@ -42,6 +43,7 @@ UNKNOWN_ROLES = {20: "főkertész", 120: "udvari csillagász"}
 def settlements() -> dict[str, list[str]]:
     """Real settlements of each county, from the shipped KSH list, none whose name
     a filter below types ("kovacs", "peter", "szekesfehervar", "kukac")."""
+
     def fold(text: str) -> str:  # as the gallery's filter compares: no case, no accents
         return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
 
@@ -63,8 +65,16 @@ def sheet_rows() -> list[list[str]]:
     for i in range(300):
         given, _ = GIVEN[i % len(GIVEN)]
         role = UNKNOWN_ROLES.get(i, "polgármester" if i % 2 else "jegyző")
-        rows.append([COUNTIES[i % 5], PLACES[COUNTIES[i % 5]][i // 5], f"{FAMILIES[i % 6]} {given}", role, "",
-                     f"hivatal{i}@probafalva{i}.example"])
+        rows.append(
+            [
+                COUNTIES[i % 5],
+                PLACES[COUNTIES[i % 5]][i // 5],
+                f"{FAMILIES[i % 6]} {given}",
+                role,
+                "",
+                f"hivatal{i}@probafalva{i}.example",
+            ]
+        )
     rows[10][:2] = rows[200][:2] = ["Fejér", "Székesfehérvár"]
     rows[30][2], rows[31][2] = "Aba Ödön", "Zsoldos Zsolt"
     rows[40][1], rows[50][1], rows[51][1] = TRICKY, SCRIPT, IMAGE
@@ -80,14 +90,16 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = init_example(root)
     write_xlsx(root / "recipients" / "lista.xlsx", {"Lista": [HEADER, *ROWS]})
     text = config.read_text(encoding="utf-8")
-    config.write_text(re.sub(r'(?m)^recipients = ".*"$', 'recipients = "recipients/lista.xlsx"', text),
-                      encoding="utf-8")
+    config.write_text(
+        re.sub(r'(?m)^recipients = ".*"$', 'recipients = "recipients/lista.xlsx"', text), encoding="utf-8"
+    )
     campaign = load_campaign(config)
     # The premise of the warning filter: the unknown roles and the hostile places are the only findings.
     findings = load_recipients(campaign.recipients_path).findings
     assert sorted({f.row - 2 for f in findings if f.row}) == WARNED
     assert sorted((f.row, f.problem.split(":")[0]) for f in findings if "KSH" not in f.problem) == [
-        (i + 2, "role not recognised") for i in sorted(UNKNOWN_ROLES)]
+        (i + 2, "role not recognised") for i in sorted(UNKNOWN_ROLES)
+    ]
     started = time.perf_counter()
     report = run_preview(campaign, out_dir=root / "preview")
     print(f"preview of 300 letters: {time.perf_counter() - started:.2f} s")
@@ -112,7 +124,8 @@ def wait_for(driver: Any, script: str, timeout: float = 5.0) -> Any:
 def column(driver: Any, index: int) -> list[str]:
     return driver.execute_script(
         "return Array.from(document.querySelectorAll('#letters tbody tr'), tr => tr.cells[arguments[0]].textContent)",
-        index)
+        index,
+    )
 
 
 def type_filter(driver: Any, words: str) -> None:
@@ -156,11 +169,15 @@ def test_the_review_table_filters_sorts_exports_and_escapes(browser, gallery, ar
     Select(browser.find_element(By.ID, "county")).select_by_index(0)
     browser.find_element(By.ID, "warned").click()
     assert column(browser, 1) == [ROWS[i][1] for i in WARNED]
-    roles = [warning for place, warning in zip(column(browser, 1), column(browser, 9), strict=True)
-             if place in (ROWS[20][1], ROWS[120][1])]
+    roles = [
+        warning
+        for place, warning in zip(column(browser, 1), column(browser, 9), strict=True)
+        if place in (ROWS[20][1], ROWS[120][1])
+    ]
     assert roles == [
         f"Lista · {row}. sor · Beosztás: role not recognised: salutation without a title (see README, Salutation rules)"
-        for row in (22, 122)]
+        for row in (22, 122)
+    ]
     browser.find_element(By.ID, "warned").click()
 
     # What tried to break out of the page is shown as text.
@@ -177,8 +194,9 @@ def test_the_review_table_filters_sorts_exports_and_escapes(browser, gallery, ar
 
     type_filter(browser, "kukac")
     exported = browser.execute_script("return lgpGallery.csv()")
-    assert exported.startswith("\ufeff#;Önkormányzat;Megye;Név;Beosztás;Megszólítás;E-mail-cím;Tárgy;Típus;"
-                               "Figyelmeztetés;Levél\r\n")
+    assert exported.startswith(
+        "\ufeff#;Önkormányzat;Megye;Név;Beosztás;Megszólítás;E-mail-cím;Tárgy;Típus;Figyelmeztetés;Levél\r\n"
+    )
     assert exported.endswith("\r\n") and exported.count("\r\n") == 2
     _head, row = list(csv.reader(io.StringIO(exported.lstrip("\ufeff")), delimiter=";"))
     assert row[:4] == ["41", "'" + TRICKY, ROWS[40][0], ROWS[40][2]]
@@ -196,7 +214,8 @@ def test_keyboard_moves_between_letters_and_opens_one(browser, gallery):
     focused = browser.switch_to.active_element
     assert focused.text == "2" and focused.get_attribute("aria-label") == "2. levél megnyitása"
     outline = browser.execute_script(
-        "const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth, s.outlineColor]")
+        "const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth, s.outlineColor]"
+    )
     assert outline == ["solid", "3px", "rgb(29, 78, 216)"]  # a visible focus ring, #1d4ed8
     focused.send_keys(Keys.ENTER)
     wait_for(browser, "return document.readyState === 'complete' && !!document.getElementById('envelope')")
@@ -209,8 +228,10 @@ def test_a_letter_page_shows_envelope_attachments_logos_and_text(browser, galler
 
     page = gallery.parent / "0001-hivatal0_probafalva0.example.html"
     open_page(browser, page)
-    envelope = {tr.get_attribute("data-header"): tr.find_element(By.TAG_NAME, "td").text
-                for tr in browser.find_elements(By.CSS_SELECTOR, "#envelope tr")}
+    envelope = {
+        tr.get_attribute("data-header"): tr.find_element(By.TAG_NAME, "td").text
+        for tr in browser.find_elements(By.CSS_SELECTOR, "#envelope tr")
+    }
     assert list(envelope) == ["From", "To", "Reply-To", "Subject", "Date", "List-Unsubscribe"]
     assert envelope["From"] == "Legjobb Önkormányzati Gyakorlatok Programja <meghivo@lgp.example.org>"
     assert envelope["To"] == "Kovács Péter <hivatal0@probafalva0.example>"
@@ -218,15 +239,18 @@ def test_a_letter_page_shows_envelope_attachments_logos_and_text(browser, galler
     assert envelope["Subject"].startswith("Meghívó: Önkormányzati innovációk és jó gyakorlatok")
     assert envelope["List-Unsubscribe"] == "<mailto:programiroda@lgp.example.org?subject=leiratkozas>"
     assert re.fullmatch(r"\w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}", envelope["Date"])
-    calendar = {tr.get_attribute("data-field"): tr.find_element(By.TAG_NAME, "td").text
-                for tr in browser.find_elements(By.CSS_SELECTOR, "table.calendar tr")}
+    calendar = {
+        tr.get_attribute("data-field"): tr.find_element(By.TAG_NAME, "td").text
+        for tr in browser.find_elements(By.CSS_SELECTOR, "table.calendar tr")
+    }
     assert calendar == {
         "cal_summary": "Önkormányzati innovációk és jó gyakorlatok",
         "cal_start": "2020-06-18 10:00 (Europe/Budapest)",
         "cal_end": "2020-06-18 12:35 (Europe/Budapest)",
         # The campaign's own UID (issue 12): derived from the campaign_id that init wrote.
-        "cal_uid": campaign_calendar_uid(load_campaign(gallery.parent.parent / "lgp-mailer.toml").campaign_id,
-                                         "lgp.example.org"),
+        "cal_uid": campaign_calendar_uid(
+            load_campaign(gallery.parent.parent / "lgp-mailer.toml").campaign_id, "lgp.example.org"
+        ),
         "cal_sequence": "0",
         "cal_method": "PUBLISH",
     }
@@ -238,7 +262,8 @@ def test_a_letter_page_shows_envelope_attachments_logos_and_text(browser, galler
     browser.switch_to.frame(frame)
     wait_for(browser, "return Array.from(document.images).every(i => i.complete)")
     images = browser.execute_script(
-        "return Array.from(document.images, i => [i.alt, i.getAttribute('src').split('-').pop(), i.naturalWidth])")
+        "return Array.from(document.images, i => [i.alt, i.getAttribute('src').split('-').pop(), i.naturalWidth])"
+    )
     browser.switch_to.default_content()
     assert images == [[f"{n}. támogató logója (példa)", f"{n}.png", 144] for n in (1, 2, 3)]
     assert browser.find_element(By.CSS_SELECTOR, "nav.pager span").text == "1. levél a 300 közül"
@@ -267,8 +292,14 @@ def test_findings_go_to_the_letter_of_their_row_and_the_rest_are_sheet_notes(tmp
     sheet = load_recipients(path)
     lines, unmatched = warnings_for(sheet.recipients, sheet.findings)
     assert [(i, found) for i, found in enumerate(lines) if found] == [
-        (20, ["Lista · 22. sor · Beosztás: role not recognised: salutation without a title "
-              "(see README, Salutation rules)"])]
+        (
+            20,
+            [
+                "Lista · 22. sor · Beosztás: role not recognised: salutation without a title "
+                "(see README, Salutation rules)"
+            ],
+        )
+    ]
     assert unmatched == []
 
 
@@ -283,9 +314,22 @@ def test_3200_rows_show_within_a_second_and_filter_within_100_ms(browser, tmp_pa
     gallery = Gallery(tmp_path, "meghívó", 3200)
     for i in range(1, 3201):
         warnings = [f"Lista · {i + 1}. sor · Név: gender unknown: neutral salutation"] if i % 7 == 0 else []
-        gallery.rows.append([i, f"Őrszentmiklós-{i}", COUNTIES[i % 5], f"{FAMILIES[i % 6]} Ödön", "polgármester",
-                             "Tisztelt Polgármester Úr!", f"hivatal{i}@telepules{i}.example", "Meghívó", "meghívó",
-                             warnings, f"{i:04d}-level.html", ""])
+        gallery.rows.append(
+            [
+                i,
+                f"Őrszentmiklós-{i}",
+                COUNTIES[i % 5],
+                f"{FAMILIES[i % 6]} Ödön",
+                "polgármester",
+                "Tisztelt Polgármester Úr!",
+                f"hivatal{i}@telepules{i}.example",
+                "Meghívó",
+                "meghívó",
+                warnings,
+                f"{i:04d}-level.html",
+                "",
+            ]
+        )
     index = gallery.finish(title="3200", campaign_id="proba", rendered=3200, failed=0, unmatched=[])
     open_page(browser, index)
     wait_for(browser, "return window.lgpGallery && lgpGallery.ready")

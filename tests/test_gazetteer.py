@@ -6,7 +6,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sheets_factory import HEADER, report_lines, write_csv
 from typer.testing import CliRunner
 
 import lgp_mailer.cli.check  # noqa: F401  (registers the command on the app)
@@ -14,6 +13,8 @@ from lgp_mailer.campaign.check import check_file
 from lgp_mailer.cli.app import app
 from lgp_mailer.sheets.gazetteer import is_number, load_gazetteer, settlement_key
 from lgp_mailer.sheets.recipients import Rejected, load_recipients
+
+from sheets_factory import HEADER, report_lines, write_csv
 
 DATA = Path(__file__).resolve().parent.parent / "lgp_mailer" / "data"
 
@@ -27,8 +28,14 @@ def test_the_shipped_list_is_the_whole_gazetteer_with_its_source() -> None:
     assert len({s.county for s in gazetteer}) == 20  # 19 counties and Budapest
     assert len({s.ksh_code for s in gazetteer}) == 3178
     source = (DATA / "SOURCE.md").read_text(encoding="utf-8")
-    for needed in ("ARTidas/DroneResearch", "bbe722fe459d5c307b901fa35e1b8495f15b5e62", "CC BY 4.0",
-                   "hnt_letoltes_2025.xlsx", "2025-01-01", "Forrás: KSH"):
+    for needed in (
+        "ARTidas/DroneResearch",
+        "bbe722fe459d5c307b901fa35e1b8495f15b5e62",
+        "CC BY 4.0",
+        "hnt_letoltes_2025.xlsx",
+        "2025-01-01",
+        "Forrás: KSH",
+    ):
         assert needed in source
 
 
@@ -72,7 +79,14 @@ def test_county_names_old_and_new_with_or_without_megye(written: str, county: st
 
 
 def test_numbers_and_keys() -> None:
-    assert [is_number(t) for t in ("45000", "7 361", "2.5", "Bikal", "-", "III.")] == [True, True, True, False, False, False]
+    assert [is_number(t) for t in ("45000", "7 361", "2.5", "Bikal", "-", "III.")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
     assert settlement_key("  Üröm   Község ") == "üröm"
 
 

@@ -38,12 +38,27 @@ pytestmark = pytest.mark.usefixtures("before_the_example_conference")
 
 
 def test_a_form_answer_with_two_addresses_is_reported_and_not_mailed(smtp_server, tmp_path):
-    smuggled = ["2020. 06. 09. 10:00:00", "szervezo@egyesulet.example, victim@aldozat.example", "Tóth Péter",
-                "Zöld Jövő Egyesület", "programfelelős"]
-    wrapped = ["2020. 06. 09. 11:00:00", "Kérem ide: jegyzo@kozoshivatal-bikal.example", "Fehérné Győri Ilona",
-               "Mágocs", "jegyző"]
-    named = ["2020. 06. 09. 12:00:00", "Balogh Réka <referens@urom-proba.example>", "Balogh Réka", "Üröm-próba",
-             "referens"]
+    smuggled = [
+        "2020. 06. 09. 10:00:00",
+        "szervezo@egyesulet.example, victim@aldozat.example",
+        "Tóth Péter",
+        "Zöld Jövő Egyesület",
+        "programfelelős",
+    ]
+    wrapped = [
+        "2020. 06. 09. 11:00:00",
+        "Kérem ide: jegyzo@kozoshivatal-bikal.example",
+        "Fehérné Győri Ilona",
+        "Mágocs",
+        "jegyző",
+    ]
+    named = [
+        "2020. 06. 09. 12:00:00",
+        "Balogh Réka <referens@urom-proba.example>",
+        "Balogh Réka",
+        "Üröm-próba",
+        "referens",
+    ]
     camp = remind_campaign(tmp_path, smtp_server, [KISS, smuggled, wrapped, named])
     regs = load_registrations(camp.root / "registrations" / "valaszok.csv")
     assert [r.email for r in regs.registrants] == ["polgarmester@alsomocsolad.example", "referens@urom-proba.example"]
@@ -57,7 +72,9 @@ def test_a_form_answer_with_two_addresses_is_reported_and_not_mailed(smtp_server
         result = remind(camp, "--day-before", "--yes")
     # Üröm-próba's invited address is reminded beside its colleague's registration (issue 12).
     assert sorted(rcpts(smtp_server)) == [
-        "hivatal@urom-proba.example", "polgarmester@alsomocsolad.example", "referens@urom-proba.example"
+        "hivatal@urom-proba.example",
+        "polgarmester@alsomocsolad.example",
+        "referens@urom-proba.example",
     ]
     assert "victim@aldozat.example" not in states(camp, "reminder")
     assert result.exit_code == 0, result.output  # as for any unusable registration row: reported, run goes on
@@ -73,7 +90,7 @@ def test_a_form_answer_with_two_addresses_is_reported_and_not_mailed(smtp_server
 def set_logo(root: Path, value: str) -> None:
     config = root / "lgp-mailer.toml"
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("[sender]\n", f"[sender]\nlogo = \"{value}\"\n", 1), encoding="utf-8")
+    config.write_text(text.replace("[sender]\n", f'[sender]\nlogo = "{value}"\n', 1), encoding="utf-8")
 
 
 @pytest.mark.parametrize("case", ["outside", "symlink", "not-an-image", "too-big"])
@@ -183,9 +200,14 @@ def test_dead_addresses_together_do_not_halt_the_run(smtp_server, tmp_path):
     rows = people(9)
     camp = make_campaign(tmp_path, smtp_server, rows=rows, retries=1, max_consecutive_failures=3)
     dead = camp.addresses[2:8]  # six in a row, as in a sheet sorted by domain
-    replies = ["550 5.1.1 <{}>: Recipient address rejected: User unknown", "550 5.2.1 Mailbox disabled",
-               "450 4.2.0 Greylisted, try again later", "551 5.1.10 RESOLVER.ADR.RecipientNotFound",
-               "550 5.1.1 No such user", "452 4.2.2 Mailbox full"]
+    replies = [
+        "550 5.1.1 <{}>: Recipient address rejected: User unknown",
+        "550 5.2.1 Mailbox disabled",
+        "450 4.2.0 Greylisted, try again later",
+        "551 5.1.10 RESOLVER.ADR.RecipientNotFound",
+        "550 5.1.1 No such user",
+        "452 4.2.2 Mailbox full",
+    ]
     for address, reply in zip(dead, replies, strict=True):
         smtp_server.handler.reply_rcpt(address, reply.format(address))
     result = send(camp, "--yes")
@@ -193,16 +215,17 @@ def test_dead_addresses_together_do_not_halt_the_run(smtp_server, tmp_path):
     assert "Stopped" not in result.stderr
     assert rcpts(smtp_server) == [*camp.addresses[:2], camp.addresses[8]]
     assert camp.counts() == counts(sent=3, failed=4, deferred=2)
-    assert result.stderr.endswith(
-        f"Outstanding: deferred 2 ({dead[2]}, {dead[5]})\n"
-    )
+    assert result.stderr.endswith(f"Outstanding: deferred 2 ({dead[2]}, {dead[5]})\n")
 
 
-@pytest.mark.parametrize(("where", "reply"), [
-    ("mail", "451 4.3.0 Relay temporarily unavailable"),
-    ("rcpt", "550 5.7.1 Relaying denied for this client"),
-    ("data", "451 4.3.0 Queue full, try later"),
-])
+@pytest.mark.parametrize(
+    ("where", "reply"),
+    [
+        ("mail", "451 4.3.0 Relay temporarily unavailable"),
+        ("rcpt", "550 5.7.1 Relaying denied for this client"),
+        ("data", "451 4.3.0 Queue full, try later"),
+    ],
+)
 def test_server_trouble_still_stops_the_run(smtp_server, tmp_path, where, reply):
     camp = make_campaign(tmp_path, smtp_server, retries=1, max_consecutive_failures=3)
     if where == "mail":
@@ -220,8 +243,10 @@ def test_server_trouble_still_stops_the_run(smtp_server, tmp_path, where, reply)
     if reply.startswith("550 5.7"):  # fatal at once, as before
         assert stopped == [f"Stopped: 127.0.0.1:{smtp_server.port} refused: {reply}"]
     else:
-        assert stopped == [f"Stopped: 3 messages in a row were not delivered (last: {reply}); "
-                           "stopping so a broken relay does not burn through the list"]
+        assert stopped == [
+            f"Stopped: 3 messages in a row were not delivered (last: {reply}); "
+            "stopping so a broken relay does not burn through the list"
+        ]
 
 
 # -- the "Next:" hints after --retry-failed and --resend-unknown ---------------------------------------

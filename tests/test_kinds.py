@@ -28,8 +28,12 @@ C = "lgp-2026-11-30-proba"
 runner = CliRunner()
 
 DUMMY = kinds.Kind(
-    "dummy", "próbalevél", "lgp-mailer send --dummy", template="proba",
-    calendar_method="CANCEL", sequence_offset=2,
+    "dummy",
+    "próbalevél",
+    "lgp-mailer send --dummy",
+    template="proba",
+    calendar_method="CANCEL",
+    sequence_offset=2,
 )
 TEMPLATES = {
     "proba.subject.j2": "Próbalevél: {{ event.title }}",
@@ -57,8 +61,9 @@ def campaign(tmp_path: Path) -> Path:
 
 def test_the_shipped_kinds_in_declaration_order() -> None:
     assert kinds.names() == ("invitation", "reminder", "nudge", "thanks", "recording")
-    assert [(k.label, k.command, k.audience, k.sequence_offset, k.join_link, k.needs_join_url)
-            for k in kinds.KINDS.values()] == [
+    assert [
+        (k.label, k.command, k.audience, k.sequence_offset, k.join_link, k.needs_join_url) for k in kinds.KINDS.values()
+    ] == [
         ("meghívó", "lgp-mailer send", "sheet", 0, False, False),
         ("emlékeztető", "lgp-mailer remind --day-before", "registrants", 1, True, True),
         ("regisztrációs felhívás", "lgp-mailer remind --not-registered", "invited_not_registered", 0, False, False),
@@ -72,25 +77,35 @@ def test_the_shipped_kinds_in_declaration_order() -> None:
 def test_an_unknown_kind_is_one_clear_error() -> None:
     with pytest.raises(ConfigError) as caught:
         kinds.get("invitaton")
-    assert str(caught.value) == "key 'kind': unknown message kind 'invitaton' (expected one of: invitation, reminder, nudge, thanks, recording)"
-    with pytest.raises(ConfigError, match="audience 'everyone' is not one of: sheet, registrants, invited_not_registered"):
+    assert (
+        str(caught.value)
+        == "key 'kind': unknown message kind 'invitaton' (expected one of: invitation, reminder, nudge, thanks, recording)"
+    )
+    with pytest.raises(
+        ConfigError, match="audience 'everyone' is not one of: sheet, registrants, invited_not_registered"
+    ):
         kinds.Kind("x", "x", "x", audience="everyone")
     with pytest.raises(ConfigError, match="must be ASCII letters"):
         kinds.Kind("két szó", "x", "x")
     assert kinds.label("gone") == "gone"  # a kind in an old sent log that this version dropped
 
 
-def test_a_kind_registered_at_run_time_is_a_choice_of_the_cli(dummy: kinds.Kind, campaign: Path, tmp_path: Path) -> None:
+def test_a_kind_registered_at_run_time_is_a_choice_of_the_cli(
+    dummy: kinds.Kind, campaign: Path, tmp_path: Path
+) -> None:
     shown = runner.invoke(app, ["preview", "--help"])
     # Five kinds and the dummy no longer fit on one help line: compare with the wrapping undone.
     assert "--kind KIND invitation, reminder, nudge, thanks, recording or dummy." in " ".join(shown.stdout.split())
     bad = runner.invoke(app, ["preview", "--campaign", str(campaign), "--kind", "dumy"])
     assert bad.exit_code == 2
-    assert ("Invalid value for '--kind': unknown message kind 'dumy' "
-            "(expected one of: invitation, reminder, nudge, thanks, recording, dummy)") in bad.output
+    assert (
+        "Invalid value for '--kind': unknown message kind 'dumy' "
+        "(expected one of: invitation, reminder, nudge, thanks, recording, dummy)"
+    ) in bad.output
     out = tmp_path / "p"
-    result = runner.invoke(app, ["preview", "--campaign", str(campaign), "--kind", "dummy", "--limit", "1",
-                                 "--out", str(out)])
+    result = runner.invoke(
+        app, ["preview", "--campaign", str(campaign), "--kind", "dummy", "--limit", "1", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     event = load_event(campaign / "events" / "2020-06-18-innovaciok.toml")
     (eml,) = out.glob("*.eml")
@@ -109,7 +124,8 @@ def test_a_kind_registered_at_run_time_is_a_choice_of_the_cli(dummy: kinds.Kind,
 
 
 def test_a_kind_registered_at_run_time_has_its_label_in_export_and_status(
-        dummy: kinds.Kind, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dummy: kinds.Kind, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ledger = open_ledger(tmp_path / "log.sqlite3")
     ledger.sync(C, "invitation", [Entry("jegyzo@pecs.example", 0, ("Pécs",), "Baranya", "<i@lgp.example>")])
     ledger.sync(C, "dummy", [Entry("jegyzo@pecs.example", 0, ("Pécs",), "Baranya", "<d@lgp.example>")])
@@ -138,4 +154,5 @@ def test_a_kind_registered_at_run_time_has_its_label_in_export_and_status(
     kinds.unregister("dummy")  # an old sent log's kind this version no longer declares: shown as it is
     figures = json.loads(runner.invoke(app, ["status", "--json", "--kind", "dummy"]).stdout)
     assert [(c["kind"], c["label"], c["command"]) for c in figures["campaigns"]] == [
-        ("dummy", "dummy", "lgp-mailer send  (kind dummy)")]
+        ("dummy", "dummy", "lgp-mailer send  (kind dummy)")
+    ]

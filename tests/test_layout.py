@@ -142,15 +142,18 @@ def describe(component: frozenset[str], edges: dict[str, dict[str, Import]]) -> 
 
 def core_ui_imports(found_imports: list[Import] | None = None) -> list[Import]:
     return [
-        found for found in (all_imports() if found_imports is None else found_imports)
-        if not is_under(found.importer, CLI) and found.importer not in ENTRY_POINTS
+        found
+        for found in (all_imports() if found_imports is None else found_imports)
+        if not is_under(found.importer, CLI)
+        and found.importer not in ENTRY_POINTS
         and (is_under(found.target, CLI) or any(is_under(found.target, lib) for lib in UI_LIBRARIES))
     ]
 
 
 def sqlite3_importers(found_imports: list[Import] | None = None) -> dict[str, Import]:
     return {
-        found.importer: found for found in (all_imports() if found_imports is None else found_imports)
+        found.importer: found
+        for found in (all_imports() if found_imports is None else found_imports)
         if is_under(found.target, "sqlite3") and not is_under(found.importer, LEDGER)
     }
 
@@ -216,7 +219,9 @@ def test_a_core_import_of_the_cli_typer_rich_or_sqlite3_is_caught() -> None:
         Import("lgp_mailer.ledger.store", "sqlite3", 12),  # the ledger may
     ]
     assert [i.where for i in core_ui_imports(found)] == [
-        "lgp_mailer/campaign/send.py:3", "lgp_mailer/ledger/store.py:5", "lgp_mailer/mail/lint.py:8",
+        "lgp_mailer/campaign/send.py:3",
+        "lgp_mailer/ledger/store.py:5",
+        "lgp_mailer/mail/lint.py:8",
     ]
     assert [i.where for i in sqlite3_importers(found).values()] == ["lgp_mailer/campaign/run.py:70"]
 
@@ -239,7 +244,12 @@ def test_cycles_are_found_and_named_with_their_lines() -> None:
 
 def test_the_walk_covers_the_whole_package() -> None:
     names = modules()
-    assert {"lgp_mailer.config", "lgp_mailer.cli.app", "lgp_mailer.ledger.store", "lgp_mailer.campaign.run"} <= names.keys()
+    assert {
+        "lgp_mailer.config",
+        "lgp_mailer.cli.app",
+        "lgp_mailer.ledger.store",
+        "lgp_mailer.campaign.run",
+    } <= names.keys()
     assert resolve("lgp_mailer.campaign.run.run_parallel", names) == "lgp_mailer.campaign.run"
     assert resolve("typer.testing", names) is None
     # Real edges: the CLI imports the core (allowed), and a deferred import counts.

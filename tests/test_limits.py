@@ -12,7 +12,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from sheets_factory import HEADER, write_csv, write_ods, write_xlsx
 from test_send_cli import make_campaign
 from typer.testing import CliRunner
 
@@ -22,6 +21,8 @@ from lgp_mailer.errors import ConfigError, RecipientsError
 from lgp_mailer.sheets.limits import Limits
 from lgp_mailer.sheets.recipients import load_recipients
 from lgp_mailer.sheets.registrations import load_registrations
+
+from sheets_factory import HEADER, write_csv, write_ods, write_xlsx
 
 runner = CliRunner()
 MIB = 1024 * 1024
@@ -61,8 +62,9 @@ def bomb(path: Path, member: str, megabytes: int) -> Path:
         entry = zipfile.ZipInfo(member)
         entry.compress_type = zipfile.ZIP_DEFLATED
         with out.open(entry, "w", force_zip64=True) as stream:
-            stream.write(b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/'
-                         b'spreadsheetml/2006/main">')
+            stream.write(
+                b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            )
             block = chunk * (MIB // len(chunk))
             for _ in range(megabytes):
                 stream.write(block)
@@ -113,8 +115,9 @@ def test_an_ods_bomb_is_refused_too(tmp_path):
         for info in original.infolist():
             data = original.read(info)
             if info.filename == "content.xml":
-                data = data.replace(b"</office:document-content>", b"<!--" + b" " * (50 * MIB) + b"-->"
-                                    + b"</office:document-content>")
+                data = data.replace(
+                    b"</office:document-content>", b"<!--" + b" " * (50 * MIB) + b"-->" + b"</office:document-content>"
+                )
                 info.compress_type = zipfile.ZIP_DEFLATED
             out.writestr(info, data)
     info = zipfile.ZipFile(path).getinfo("content.xml")
@@ -195,12 +198,18 @@ def test_the_limits_table_is_checked(tmp_path):
     camp = make_campaign(tmp_path, None)
     config = camp.root / "lgp-mailer.toml"
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("[smtp]", "[limits]\nrows = 500000\ncsv_bytes = 104857600\n\n[smtp]"),
-                      encoding="utf-8")
+    config.write_text(
+        text.replace("[smtp]", "[limits]\nrows = 500000\ncsv_bytes = 104857600\n\n[smtp]"), encoding="utf-8"
+    )
     assert load_campaign(config).limits == Limits(rows=500_000, csv_bytes=100 * MIB)
-    for bad, message in (("rows = -1", "key 'limits.rows': must be a positive whole number, not -1"),
-                         ("rowz = 5", "key 'limits.rowz': unknown key (expected one of: csv_bytes, rows, columns, "
-                                      "cell_chars, zip_ratio, unpacked_bytes, logo_bytes)")):
+    for bad, message in (
+        ("rows = -1", "key 'limits.rows': must be a positive whole number, not -1"),
+        (
+            "rowz = 5",
+            "key 'limits.rowz': unknown key (expected one of: csv_bytes, rows, columns, "
+            "cell_chars, zip_ratio, unpacked_bytes, logo_bytes)",
+        ),
+    ):
         config.write_text(text.replace("[smtp]", f"[limits]\n{bad}\n\n[smtp]"), encoding="utf-8")
         with pytest.raises(ConfigError) as caught:
             load_campaign(config)

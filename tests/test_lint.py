@@ -47,13 +47,17 @@ def test_a_bad_template_is_flagged(tmp_path, campaign):
     assert ("links", "link text names lgp.example.org but goes to evil.example.net") in problems
     assert ("links", "only the HTML part links to https://evil.example.net/login") in problems
     assert any(check == "facts" and "11.00" in message for check, message in problems)
-    assert any(check == "links" and message.startswith("only the text part links to https://docs.google.com/")
-               for check, message in problems)
+    assert any(
+        check == "links" and message.startswith("only the text part links to https://docs.google.com/")
+        for check, message in problems
+    )
 
 
 def test_missing_headers_are_problems():
-    raw = (b"From: a@b.example\r\nTo: c@d.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
-           b"Content-Type: text/plain; charset=utf-8\r\n\r\nszoveg\r\n")
+    raw = (
+        b"From: a@b.example\r\nTo: c@d.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nszoveg\r\n"
+    )
     report = lint_message(raw, "invitation", spamassassin=False)
     messages = [f.message for f in report.findings if f.severity == "problem"]
     assert "missing Date header" in messages and "missing List-Unsubscribe header" in messages
@@ -70,7 +74,10 @@ def test_parse_spamassassin_report():
 -1.0 MAILING_LIST_MULTI     Multiple indicators imply a widely-seen list
                             manager
 """
-    assert parse_spamassassin(sample) == (-1.0, [(-0.0, "NO_RECEIVED"), (0.0, "HTML_MESSAGE"), (-1.0, "MAILING_LIST_MULTI")])
+    assert parse_spamassassin(sample) == (
+        -1.0,
+        [(-0.0, "NO_RECEIVED"), (0.0, "HTML_MESSAGE"), (-1.0, "MAILING_LIST_MULTI")],
+    )
     assert parse_spamassassin("no report") == (None, [])
 
 

@@ -22,8 +22,12 @@ from lgp_mailer.sheets.recipients import Recipient
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2020, 6, 1, 9, 0, tzinfo=dt.UTC)
-MAYOR = Recipient(email="polgarmester@alsomocsolad.example", municipalities=("Alsómocsolád",),
-                  salutation="Tisztelt Polgármester Úr!", name="Kiss Ödön")
+MAYOR = Recipient(
+    email="polgarmester@alsomocsolad.example",
+    municipalities=("Alsómocsolád",),
+    salutation="Tisztelt Polgármester Úr!",
+    name="Kiss Ödön",
+)
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -52,8 +56,9 @@ def test_the_shipped_invitation_carries_three_inline_logos(campaign):
     assert [(i["Content-ID"], i.get_content_type(), i.get_content_disposition(), i.get_filename()) for i in images] == [
         (f"<tamogato-{n}.lgp-mailer>", "image/png", "inline", f"pelda-tamogato-{n}.png") for n in (1, 2, 3)
     ]
-    assert [i.get_content() for i in images] == [(REPO / "logos" / f"pelda-tamogato-{n}.png").read_bytes()
-                                                 for n in (1, 2, 3)]
+    assert [i.get_content() for i in images] == [
+        (REPO / "logos" / f"pelda-tamogato-{n}.png").read_bytes() for n in (1, 2, 3)
+    ]
     body = html.get_content()
     for n in (1, 2, 3):
         assert f'<img src="cid:tamogato-{n}.lgp-mailer" alt="{n}. támogató logója (példa)" height="48"' in body
@@ -83,8 +88,9 @@ def _campaign_with(tmp_path: Path, campaign, file: str, data: bytes | None = Non
     if data is not None:
         (root / file).parent.mkdir(parents=True, exist_ok=True)
         (root / file).write_bytes(data)
-    event = dataclasses.replace(load_event(campaign.event_path),
-                                supporter_logos=(SupporterLogo(file, "Példa", "supporters.logos[1]"),))
+    event = dataclasses.replace(
+        load_event(campaign.event_path), supporter_logos=(SupporterLogo(file, "Példa", "supporters.logos[1]"),)
+    )
     return dataclasses.replace(campaign, root=root), event
 
 
@@ -94,8 +100,11 @@ def _campaign_with(tmp_path: Path, campaign, file: str, data: bytes | None = Non
         ("../kivul.png", None, "kivul.png is outside the campaign folder"),
         ("logos/nincs.png", None, "logo file not found"),
         ("logos/szoveg.png", b"not an image at all", "szoveg.png is not a PNG, JPEG or GIF image"),
-        ("logos/nagy.png", PNG + b"\0" * 200_000,
-         f"nagy.png is {len(PNG) + 200_000:,} bytes, over the limit of 102,400 (a supporter's logo)"),
+        (
+            "logos/nagy.png",
+            PNG + b"\0" * 200_000,
+            f"nagy.png is {len(PNG) + 200_000:,} bytes, over the limit of 102,400 (a supporter's logo)",
+        ),
     ],
 )
 def test_bad_logos_are_one_clear_error(tmp_path, campaign, file, data, message):
@@ -149,10 +158,18 @@ def test_fast_composition_with_logos_equals_the_stdlib_one(campaign):
 
     factory = MessageFactory(campaign, load_event(campaign.event_path))
     built = factory.build(MAYOR, now=NOW)
-    envelope = Envelope(from_name=campaign.sender.name, from_address=campaign.sender.email,
-                        to_address=MAYOR.email, to_name=MAYOR.name, reply_to=campaign.sender.reply_to,
-                        message_id=built.message_id, date=NOW, calendar=factory.calendar,
-                        extra_headers=factory.list_headers(MAYOR), images=factory.logos)
+    envelope = Envelope(
+        from_name=campaign.sender.name,
+        from_address=campaign.sender.email,
+        to_address=MAYOR.email,
+        to_name=MAYOR.name,
+        reply_to=campaign.sender.reply_to,
+        message_id=built.message_id,
+        date=NOW,
+        calendar=factory.calendar,
+        extra_headers=factory.list_headers(MAYOR),
+        images=factory.logos,
+    )
     reference = compose(built.rendered, envelope).as_bytes(policy=POLICY)
     assert _same_but_boundary(to_bytes(compose_fast(built.rendered, envelope)), reference)
     assert _same_but_boundary(built.as_bytes(), reference)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import datetime as dt
+import hashlib
 import re
 from email import policy
 from email.parser import BytesParser
@@ -86,11 +86,24 @@ def test_invitation_mime_structure_and_headers(factory):
     assert msg["Date"].datetime == NOW
     assert msg["MIME-Version"] == "1.0"
     assert str(msg["Message-ID"]) == message_id(
-        "lgp-2020-06-18-innovaciok", "invitation", "polgarmester@alsomocsolad.example", "lgp.example.org")
+        "lgp-2020-06-18-innovaciok", "invitation", "polgarmester@alsomocsolad.example", "lgp.example.org"
+    )
     assert re.fullmatch(r"<[0-9a-f]{32}\.invitation@lgp\.example\.org>", str(msg["Message-ID"]))
     assert sorted(msg.keys()) == sorted(
-        ["From", "To", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
-         "List-Id", "List-Unsubscribe", "Precedence"])
+        [
+            "From",
+            "To",
+            "Reply-To",
+            "Subject",
+            "Date",
+            "Message-ID",
+            "MIME-Version",
+            "Content-Type",
+            "List-Id",
+            "List-Unsubscribe",
+            "Precedence",
+        ]
+    )
     assert msg["List-Id"] == "<meghivok.lgp.example.org>"
     assert msg["List-Unsubscribe"] == "<mailto:programiroda@lgp.example.org?subject=leiratkozas>"
     assert msg["Precedence"] == "bulk"
@@ -101,17 +114,24 @@ def test_invitation_text_and_html_content(factory):
     text, html = decoded_parts(parse(factory.build(MAYOR, now=NOW).as_bytes()))
     assert "\nTisztelt Polgármester Úr!\n\nTisztelt Önkormányzati Szakemberek!\n" in text
     assert "\n2020. június 18. (csütörtök) 10.00 órától, ZOOM virtuális teremben\n" in text
-    assert ("\n10.25-10.55 Dr. Dukai Miklós, helyettes államtitkár, Önkormányzati Helyettes Államtitkárság, "
-            "Belügyminisztérium – Projektek az önkormányzatok szolgálatában\n") in text
+    assert (
+        "\n10.25-10.55 Dr. Dukai Miklós, helyettes államtitkár, Önkormányzati Helyettes Államtitkárság, "
+        "Belügyminisztérium – Projektek az önkormányzatok szolgálatában\n"
+    ) in text
     assert "\n10.55-11.05 Kérdések, válaszok, felvetések\n" in text
-    assert "\nA 2020. június 18-án 10.00 órától hozzávetőleg 12.35 óráig tartó konferencia tervezett programja:\n" in text
+    assert (
+        "\nA 2020. június 18-án 10.00 órától hozzávetőleg 12.35 óráig tartó konferencia tervezett programja:\n" in text
+    )
     assert "\n9.30 órától technikai segítségnyújtás azoknak, akik igénylik:" in text
     assert "\nModerátor: Dr. Zongor Gábor, a Legjobb Önkormányzati Gyakorlatok programjának szakértője\n" in text
-    assert "\nhttps://docs.google.com/forms/d/e/1FAIpQLScfpAlxYg-WOQWQdHAEqwBwUVAzKMTd6IkxiIFf5TGSFtMJ-A/viewform?usp=sf_link\n" in text
+    assert (
+        "\nhttps://docs.google.com/forms/d/e/1FAIpQLScfpAlxYg-WOQWQdHAEqwBwUVAzKMTd6IkxiIFf5TGSFtMJ-A/viewform?usp=sf_link\n"
+        in text
+    )
     assert "a következő önkormányzat kapcsolattartójaként szerepel: Alsómocsolád." in text
     # The agenda row in HTML: speaker in bold, times in their own cell.
     assert re.search(
-        r'<td[^>]*>10\.25-10\.55</td><td[^>]*><strong[^>]*>Dr\. Dukai Miklós</strong>, helyettes államtitkár, '
+        r"<td[^>]*>10\.25-10\.55</td><td[^>]*><strong[^>]*>Dr\. Dukai Miklós</strong>, helyettes államtitkár, "
         r"Önkormányzati Helyettes Államtitkárság, Belügyminisztérium – Projektek az önkormányzatok szolgálatában</td>",
         html,
     )
@@ -144,9 +164,12 @@ def test_second_conference_renders_its_own_agenda(campaign):
     text, html = decoded_parts(msg)
     assert str(msg["Subject"]) == (
         "Meghívó: Klímaalkalmazkodás és vízmegtartás a kistelepüléseken – online konferencia, "
-        "2027. március 11. (csütörtök) 13.30")
-    assert "\n13.40-14.20 Szőke Győző, polgármester, Példafalva Község Önkormányzata – " \
-           "Esővízgyűjtés a közintézményekben: öt év tapasztalatai\n" in text
+        "2027. március 11. (csütörtök) 13.30"
+    )
+    assert (
+        "\n13.40-14.20 Szőke Győző, polgármester, Példafalva Község Önkormányzata – "
+        "Esővízgyűjtés a közintézményekben: öt év tapasztalatai\n" in text
+    )
     assert "\n13.30-13.40 Megnyitó – Dr. Kardos Emőke\n" in text
     assert "Az online konferencia a Microsoft Teams alkalmazással" in text
     assert "A 2027. március 11-én 13.30 órától hozzávetőleg 15.45 óráig" in text
@@ -184,8 +207,11 @@ def test_one_click_unsubscribe_when_an_https_url_is_configured(campaign, monkeyp
 
     from lgp_mailer.errors import ConfigError
 
-    sender = dataclasses.replace(campaign.sender, unsubscribe="leiratkozas@lgp.example.org",
-                                 unsubscribe_url="https://lgp.example.org/leiratkozas?id={id}")
+    sender = dataclasses.replace(
+        campaign.sender,
+        unsubscribe="leiratkozas@lgp.example.org",
+        unsubscribe_url="https://lgp.example.org/leiratkozas?id={id}",
+    )
     factory = MessageFactory(dataclasses.replace(campaign, sender=sender), load_event(campaign.event_path))
     with pytest.raises(ConfigError, match="set LGP_MAILER_OPT_OUT_KEY"):
         factory.build(MAYOR, now=NOW)  # an unkeyed token could be forged from the public address
@@ -195,7 +221,8 @@ def test_one_click_unsubscribe_when_an_https_url_is_configured(campaign, monkeyp
     expected = hmac.new(b"titkos-kulcs", b"opt-out\x1fpolgarmester@alsomocsolad.example", hashlib.sha256).hexdigest()
     assert token == expected[:32]
     assert " ".join(str(msg["List-Unsubscribe"]).split()) == (
-        f"<mailto:leiratkozas@lgp.example.org?subject=leiratkozas>, <https://lgp.example.org/leiratkozas?id={token}>")
+        f"<mailto:leiratkozas@lgp.example.org?subject=leiratkozas>, <https://lgp.example.org/leiratkozas?id={token}>"
+    )
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert max(len(line) for line in factory.build(MAYOR, now=NOW).as_bytes().split(b"\r\n")) <= 78
 
@@ -240,8 +267,11 @@ def test_message_id_is_stable_case_insensitive_and_hides_the_sender():
 
 
 def test_broken_and_missing_templates_are_clear_errors(tmp_path, campaign):
-    for name, body in {"invitation.subject.j2": "{{ event.title }", "invitation.txt.j2": "x",
-                       "invitation.html.j2": "x"}.items():
+    for name, body in {
+        "invitation.subject.j2": "{{ event.title }",
+        "invitation.txt.j2": "x",
+        "invitation.html.j2": "x",
+    }.items():
         (tmp_path / name).write_text(body, encoding="utf-8")
     with pytest.raises(TemplateError, match="template syntax error") as caught:
         Renderer([tmp_path])
@@ -262,7 +292,13 @@ def test_hungarian_helpers():
     assert join_hu(["Bikal"]) == "Bikal"
     assert join_hu(["Bikal", "Mágocs"]) == "Bikal és Mágocs"
     assert join_hu(["A", "B", "C"]) == "A, B és C"
-    assert [article(w) for w in ("ZOOM", "Egyesület", "Őrség", "iroda@x.hu", "Microsoft")] == ["a", "az", "az", "az", "a"]
+    assert [article(w) for w in ("ZOOM", "Egyesület", "Őrség", "iroda@x.hu", "Microsoft")] == [
+        "a",
+        "az",
+        "az",
+        "az",
+        "a",
+    ]
 
 
 def test_clean_header_removes_line_breaks_and_encoded_words():
@@ -284,9 +320,14 @@ header_text = st.lists(
 @given(subject=header_text, to_name=header_text, from_name=header_text)
 def test_no_data_can_inject_a_header(subject, to_name, from_name):
     rendered = Rendered(subject=subject or "x", text="szöveg\n", html="<p>szöveg</p>\n")
-    envelope = Envelope(from_name=from_name, from_address="meghivo@lgp.example.org",
-                        to_address="polgarmester@falu.example", to_name=to_name,
-                        message_id="<a@lgp.example.org>", date=NOW)
+    envelope = Envelope(
+        from_name=from_name,
+        from_address="meghivo@lgp.example.org",
+        to_address="polgarmester@falu.example",
+        to_name=to_name,
+        message_id="<a@lgp.example.org>",
+        date=NOW,
+    )
     msg = parse(to_bytes(compose(rendered, envelope)))
     assert sorted(msg.keys()) == sorted(["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"])
     assert msg["To"].addresses[0].addr_spec == "polgarmester@falu.example"
@@ -304,7 +345,7 @@ def test_no_data_can_inject_a_header(subject, to_name, from_name):
 
 
 def _same_but_boundary(a: bytes, b: bytes) -> bool:
-    boundary = re.compile(rb'={15}\d+==')
+    boundary = re.compile(rb"={15}\d+==")
     return boundary.sub(b"B", a) == boundary.sub(b"B", b)
 
 
@@ -312,16 +353,30 @@ def test_fast_composition_equals_straightforward_composition(factory):
     """compose_fast and to_bytes are optimisations: the bytes must be exactly compose()'s."""
     from lgp_mailer.mail.mime import compose_fast
 
-    people = [MAYOR, JOINT, dataclasses.replace(MAYOR, name=None, email="x@y.example"),
-              dataclasses.replace(JOINT, salutation="Tisztelt Polgármester Asszony, Polgármester Úr!",
-                                  municipalities=("Őriszentpéter " * 12,))]
+    people = [
+        MAYOR,
+        JOINT,
+        dataclasses.replace(MAYOR, name=None, email="x@y.example"),
+        dataclasses.replace(
+            JOINT, salutation="Tisztelt Polgármester Asszony, Polgármester Úr!", municipalities=("Őriszentpéter " * 12,)
+        ),
+    ]
     for recipient in people:
         built = factory.build(recipient, now=NOW)
-        envelope = Envelope(from_name="Legjobb Önkormányzati Gyakorlatok Programja", from_address="meghivo@lgp.example.org",
-                            to_address=recipient.email, to_name=recipient.name, reply_to="programiroda@lgp.example.org",
-                            message_id=built.message_id, date=NOW, calendar=factory.calendar,
-                            extra_headers=factory.list_headers(recipient))
-        reference = compose(built.rendered, envelope).as_bytes(policy=policy.SMTP.clone(cte_type="7bit", max_line_length=76))
+        envelope = Envelope(
+            from_name="Legjobb Önkormányzati Gyakorlatok Programja",
+            from_address="meghivo@lgp.example.org",
+            to_address=recipient.email,
+            to_name=recipient.name,
+            reply_to="programiroda@lgp.example.org",
+            message_id=built.message_id,
+            date=NOW,
+            calendar=factory.calendar,
+            extra_headers=factory.list_headers(recipient),
+        )
+        reference = compose(built.rendered, envelope).as_bytes(
+            policy=policy.SMTP.clone(cte_type="7bit", max_line_length=76)
+        )
         assert _same_but_boundary(to_bytes(compose_fast(built.rendered, envelope)), reference)
         assert _same_but_boundary(built.as_bytes(), reference)
 
@@ -332,14 +387,18 @@ def test_fast_quoted_printable_matches_the_stdlib(text):
     from lgp_mailer.mail.mime import compose_fast
 
     rendered = Rendered(subject="Tárgy", text=text, html=text)
-    envelope = Envelope(from_name="", from_address="a@b.example", to_address="c@d.example", message_id="<m@b.example>",
-                        date=NOW)
+    envelope = Envelope(
+        from_name="", from_address="a@b.example", to_address="c@d.example", message_id="<m@b.example>", date=NOW
+    )
     assert _same_but_boundary(to_bytes(compose_fast(rendered, envelope)), to_bytes(compose(rendered, envelope)))
 
 
 def test_a_half_broken_tag_never_reaches_a_letter(tmp_path, campaign):
-    for name, body in {"invitation.subject.j2": "Meghívó", "invitation.txt.j2": "Kedves { recipient.name }}!\n",
-                       "invitation.html.j2": "<p>x</p>"}.items():
+    for name, body in {
+        "invitation.subject.j2": "Meghívó",
+        "invitation.txt.j2": "Kedves { recipient.name }}!\n",
+        "invitation.html.j2": "<p>x</p>",
+    }.items():
         (tmp_path / name).write_text(body, encoding="utf-8")
     factory = MessageFactory(campaign, load_event(campaign.event_path), renderer=Renderer([tmp_path]))
     with pytest.raises(TemplateError, match="rendered text contains '}}'"):
@@ -352,14 +411,19 @@ def test_an_accented_sender_domain_travels_as_punycode(tmp_path):
     text = (REPO / "lgp-mailer.toml").read_text(encoding="utf-8")
     text = text.replace('email = "meghivo@lgp.example.org"', 'email = "meghivo@lgp-példa.example"')
     config = tmp_path / "lgp-mailer.toml"
-    config.write_text(text.replace('event = "', f'event = "{(REPO).as_posix()}/').replace(
-        'recipients = "', f'recipients = "{REPO.as_posix()}/'), encoding="utf-8")
+    config.write_text(
+        text.replace('event = "', f'event = "{(REPO).as_posix()}/').replace(
+            'recipients = "', f'recipients = "{REPO.as_posix()}/'
+        ),
+        encoding="utf-8",
+    )
     campaign = load_campaign(config)
     assert campaign.sender.email == "meghivo@xn--lgp-plda-f1a.example"
     msg = parse(MessageFactory(campaign, without_logos(campaign.event_path)).build(MAYOR, now=NOW).as_bytes())
     assert msg["List-Id"] == "<meghivok.xn--lgp-plda-f1a.example>"
     assert str(msg["Message-ID"]).endswith(".invitation@xn--lgp-plda-f1a.example>")
-    config.write_text(text.replace('[sender]', '[sender]\nunsubscribe_url = "https://lgp.example.org/leiratkozás"'),
-                      encoding="utf-8")
+    config.write_text(
+        text.replace("[sender]", '[sender]\nunsubscribe_url = "https://lgp.example.org/leiratkozás"'), encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match="percent-encode"):
         load_campaign(config)

@@ -37,10 +37,7 @@ def test_every_register_name_reads_as_its_list():
     both = set(map(str.casefold, reg.names["female"])) & set(map(str.casefold, reg.names["male"]))
     assert both == set()  # this edition has no name on both lists
     wrong = [
-        (name, gender)
-        for gender, names in reg.names.items()
-        for name in names
-        if given_name_gender(name) != gender
+        (name, gender) for gender, names in reg.names.items() for name in names if given_name_gender(name) != gender
     ]
     assert wrong == []
 

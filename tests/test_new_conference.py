@@ -10,8 +10,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import time_machine
-from sheets_factory import HEADER, write_xlsx
-from smtp_server import SmtpTestServer
 from typer.testing import CliRunner
 
 from lgp_mailer.cli import app
@@ -21,10 +19,25 @@ from lgp_mailer.ledger.events import record_calendar_uid
 from lgp_mailer.ledger.store import open_ledger
 from lgp_mailer.mail.build import MessageFactory
 
+from sheets_factory import HEADER, write_xlsx
+from smtp_server import SmtpTestServer
+
 runner = CliRunner()
 BUDAPEST = ZoneInfo("Europe/Budapest")
-NEW = ["--title", "Klímaalkalmazkodás és vízmegtartás", "--date", "2027-03-11", "--start", "13.30", "--end", "15.45",
-       "--platform", "Microsoft Teams", "--registration-url", "https://forms.example.org/klima"]
+NEW = [
+    "--title",
+    "Klímaalkalmazkodás és vízmegtartás",
+    "--date",
+    "2027-03-11",
+    "--start",
+    "13.30",
+    "--end",
+    "15.45",
+    "--platform",
+    "Microsoft Teams",
+    "--registration-url",
+    "https://forms.example.org/klima",
+]
 EVENT_NAME = "2027-03-11-klimaalkalmazkodas-es-vizmegtartas.toml"
 
 
@@ -48,9 +61,12 @@ def example_campaign(tmp_path: Path, server: SmtpTestServer | None = None) -> Pa
     assert invoke("init", str(folder), "--example").exit_code == 0
     if server is not None:
         config = folder / "lgp-mailer.toml"
-        config.write_text(config.read_text(encoding="utf-8").replace(
-            '# host = "smtp.example.org"', f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"'),
-            encoding="utf-8")
+        config.write_text(
+            config.read_text(encoding="utf-8").replace(
+                '# host = "smtp.example.org"', f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"'
+            ),
+            encoding="utf-8",
+        )
     return folder
 
 
@@ -67,16 +83,24 @@ def test_init_writes_an_event_that_parses_and_a_toml_naming_only_the_new_files(t
     assert "pelda" not in text and "2020" not in text
     event = load_event(campaign.event_path)
     assert (event.title, event.date.isoformat(), f"{event.start:%H:%M}", f"{event.end:%H:%M}") == (
-        "Klímaalkalmazkodás és vízmegtartás", "2027-03-11", "13:30", "15:45")
+        "Klímaalkalmazkodás és vízmegtartás",
+        "2027-03-11",
+        "13:30",
+        "15:45",
+    )
     assert (event.platform_name, event.registration_url, event.calendar_uid) == (
-        "Microsoft Teams", "https://forms.example.org/klima", None)
+        "Microsoft Teams",
+        "https://forms.example.org/klima",
+        None,
+    )
     assert [s.title for s in event.agenda] == ["KITÖLTENDŐ: a program pontjai (előadók, címek, időpontok)"]
     assert sorted(p.name for p in (folder / "events").iterdir()) == [EVENT_NAME]
     for sub in ("recipients", "registrations"):
         assert [p.name for p in (folder / sub).iterdir()] == ["README.txt"]
     assert (folder / "recipients" / "README.txt").read_text(encoding="utf-8") == (
         "Put the contact sheet (the municipalities' addresses) here as cimlista.xlsx, "
-        "or set 'recipients' in lgp-mailer.toml to its name.\n")
+        "or set 'recipients' in lgp-mailer.toml to its name.\n"
+    )
 
 
 def test_each_campaign_has_its_own_calendar_uid(tmp_path):
@@ -98,8 +122,10 @@ def test_init_refuses_a_non_empty_folder_and_without_a_terminal_names_the_missin
     )
     result = invoke("init", str(tmp_path / "ures"), "--title", "Valami")
     assert (result.exit_code, result.stderr) == (
-        2, "lgp-mailer: error: key 'init': a new conference needs --date, --start, --end, --platform, "
-           "--registration-url (no terminal to ask on); or use --example\n")
+        2,
+        "lgp-mailer: error: key 'init': a new conference needs --date, --start, --end, --platform, "
+        "--registration-url (no terminal to ask on); or use --example\n",
+    )
     assert not (tmp_path / "ures").exists()
 
 
@@ -110,7 +136,8 @@ def test_check_on_the_empty_campaign_says_what_is_missing(tmp_path):
     assert result.exit_code == 2
     assert result.stdout == (
         f"Missing: {folder / 'recipients' / 'cimlista.xlsx'}: the contact sheet; put it there "
-        "or set 'recipients' in lgp-mailer.toml\n")
+        "or set 'recipients' in lgp-mailer.toml\n"
+    )
     assert result.stderr == f"WARNING: {folder / 'events' / EVENT_NAME}, line 36: still says KITÖLTENDŐ (to fill in)\n"
 
 
@@ -126,9 +153,11 @@ def test_a_past_conference_send_refuses_check_and_preview_warn(tmp_path, smtp_se
         dry = invoke("send", "--campaign", str(folder), "--dry-run", "--quiet")
         check = invoke("check", "--campaign", str(folder), "--quiet")
         preview = invoke("preview", "--campaign", str(folder), "--quiet", "--limit", "1")
-    refusal = (f"lgp-mailer: error: {event}, key 'conference.date': the conference started at 2020-06-18 10:00 "
-               "(Europe/Budapest): no invitation is sent for it; "
-               "point the campaign at the next conference's event file\n")
+    refusal = (
+        f"lgp-mailer: error: {event}, key 'conference.date': the conference started at 2020-06-18 10:00 "
+        "(Europe/Budapest): no invitation is sent for it; "
+        "point the campaign at the next conference's event file\n"
+    )
     assert (sent.exit_code, sent.stdout, sent.stderr) == (2, "", refusal)
     assert (dry.exit_code, dry.stderr) == (2, refusal)
     assert smtp_server.received == [] and smtp_server.handler.mail_count == 0
@@ -142,27 +171,37 @@ def test_a_past_conference_send_refuses_check_and_preview_warn(tmp_path, smtp_se
 def test_a_closed_registration_is_a_warning(tmp_path):
     folder = example_campaign(tmp_path)
     config = folder / "lgp-mailer.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace(
-        'event = "events/2020-06-18-innovaciok.toml"', 'event = "events/2027-03-11-klima.toml"'), encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            'event = "events/2020-06-18-innovaciok.toml"', 'event = "events/2027-03-11-klima.toml"'
+        ),
+        encoding="utf-8",
+    )
     with at(2027, 3, 10, 8, 0):
         result = invoke("preview", "--campaign", str(folder), "--quiet", "--limit", "1")
     assert result.stderr == (
         f"WARNING: {folder / 'events' / '2027-03-11-klima.toml'}: registration.closes 2027-03-09 12:00 has passed: "
-        "the invitation asks people to register on a closed form\n")
+        "the invitation asks people to register on a closed form\n"
+    )
 
 
 def test_an_event_file_with_a_calendar_uid_is_told_what_replaces_it(tmp_path):
     folder = example_campaign(tmp_path)
     event = folder / "events" / "2020-06-18-innovaciok.toml"
-    event.write_text(event.read_text(encoding="utf-8").replace(
-        "sequence = 0", 'uid = "lgp-2020-06-18-innovaciok@lgp.example.org"\nsequence = 0'), encoding="utf-8")
+    event.write_text(
+        event.read_text(encoding="utf-8").replace(
+            "sequence = 0", 'uid = "lgp-2020-06-18-innovaciok@lgp.example.org"\nsequence = 0'
+        ),
+        encoding="utf-8",
+    )
     campaign = load_campaign(folder / "lgp-mailer.toml")
     uid = MessageFactory(campaign, load_event(event)).calendar_uid
     with at(2020, 6, 1, 10, 0):
         result = invoke("check", "--campaign", str(folder), "--quiet")
     assert result.stderr == (
         f"WARNING: {event}: [calendar] uid 'lgp-2020-06-18-innovaciok@lgp.example.org' is ignored: "
-        f"the calendar UID belongs to the campaign ({uid}); delete the line\n")
+        f"the calendar UID belongs to the campaign ({uid}); delete the line\n"
+    )
 
 
 # -- the block naming the inputs ---------------------------------------------------------------------------
@@ -187,8 +226,10 @@ def test_the_block_names_every_input_with_its_path(tmp_path):
     assert preview.stdout.splitlines()[:5] == block
     assert check.stdout.splitlines()[-5:] == block  # check ends with it
     assert not quiet.stdout.startswith("Campaign:")
-    stray = (f"WARNING: {folder / 'recipients' / 'uj-lista.xlsx'} is in recipients/ but the campaign reads "
-             f"{folder / 'recipients' / 'pelda-onkormanyzatok.xlsx'}: set 'recipients' in lgp-mailer.toml to use it")
+    stray = (
+        f"WARNING: {folder / 'recipients' / 'uj-lista.xlsx'} is in recipients/ but the campaign reads "
+        f"{folder / 'recipients' / 'pelda-onkormanyzatok.xlsx'}: set 'recipients' in lgp-mailer.toml to use it"
+    )
     assert stray in preview.stderr.splitlines() and stray in check.stderr.splitlines()
 
 
@@ -228,8 +269,10 @@ def test_check_warns_when_two_campaigns_share_a_calendar_uid(tmp_path):
         record_calendar_uid(ledger, campaign.campaign_id, "kozos@lgp.example.org")
     with at(2020, 6, 1, 10, 0):
         result = invoke("check", "--campaign", str(folder), "--quiet")
-    assert (f"WARNING: calendar UID kozos@lgp.example.org is shared by campaigns {campaign.campaign_id}, regi-kampany: "
-            "calendars would merge them") in result.stderr.splitlines()
+    assert (
+        f"WARNING: calendar UID kozos@lgp.example.org is shared by campaigns {campaign.campaign_id}, regi-kampany: "
+        "calendars would merge them"
+    ) in result.stderr.splitlines()
 
 
 # -- the basics ---------------------------------------------------------------------------------------------
@@ -304,9 +347,14 @@ def test_init_asks_on_a_terminal_for_what_the_flags_leave_out(tmp_path, monkeypa
         "Registration form link",
     ]
     event = load_event(load_campaign(folder / "lgp-mailer.toml").event_path)
-    assert (event.title, event.date.isoformat(), f"{event.start:%H.%M}", f"{event.end:%H.%M}", event.platform_name,
-            event.registration_url) == ("Tavaszi konferencia", "2027-05-20", "09.30", "12.00", "ZOOM",
-                                        "https://forms.example.org/tavasz")
+    assert (
+        event.title,
+        event.date.isoformat(),
+        f"{event.start:%H.%M}",
+        f"{event.end:%H.%M}",
+        event.platform_name,
+        event.registration_url,
+    ) == ("Tavaszi konferencia", "2027-05-20", "09.30", "12.00", "ZOOM", "https://forms.example.org/tavasz")
 
 
 def test_next_hints_repeat_the_flags_the_run_needed(tmp_path, smtp_server, before_the_example_conference):

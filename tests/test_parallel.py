@@ -38,9 +38,17 @@ NO_RETRY = RetryPolicy(attempts=1)
 
 
 def people(n: int) -> list[Recipient]:
-    return [Recipient(f"hivatal{i}@telepules{i}.example", (f"Település {i}",), "Tisztelt Polgármester Úr!",
-                      county=("Baranya", "Somogy")[i % 2], name=f"Kovács Ödön {i}", rows=(i + 2,))
-            for i in range(n)]
+    return [
+        Recipient(
+            f"hivatal{i}@telepules{i}.example",
+            (f"Település {i}",),
+            "Tisztelt Polgármester Úr!",
+            county=("Baranya", "Somogy")[i % 2],
+            name=f"Kovács Ödön {i}",
+            rows=(i + 2,),
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +97,12 @@ def test_render_processes_build_the_same_messages(inputs, smtp_server, tmp_path)
     with open_ledger(tmp_path / "log.sqlite3") as ledger, session_for(inputs, ledger, recipients) as session:
         report = run_parallel(session, maker(smtp_server), 2, SendOptions(), render_processes=2)
         assert report.count("sent") == 12
-        here = {r.email: session.factory.build(r, msgid=ledger.get(session.campaign.campaign_id, "invitation",
-                                                                   r.email).message_id).as_bytes()
-                for r in recipients}
+        here = {
+            r.email: session.factory.build(
+                r, msgid=ledger.get(session.campaign.campaign_id, "invitation", r.email).message_id
+            ).as_bytes()
+            for r in recipients
+        }
     assert rcpts(smtp_server) == {r.email: 1 for r in recipients}
 
     def without_date(data: bytes) -> bytes:  # and without the random MIME boundaries
@@ -114,8 +125,9 @@ def test_due_rows_are_paged_but_the_same_as_the_sessions(inputs, tmp_path, monke
             assert ledger.claim(c, "invitation", recipients[i].email, ["pending"])
             ledger.record(c, "invitation", recipients[i].email, status)
         # The last two leave the sheet: never due, whatever their status.
-        ledger.sync(c, "invitation", [Entry(r.email, n, r.municipalities, r.county)
-                                      for n, r in enumerate(recipients[:18])])
+        ledger.sync(
+            c, "invitation", [Entry(r.email, n, r.municipalities, r.county) for n, r in enumerate(recipients[:18])]
+        )
         options = SendOptions(retry_failed=retry_failed, resend_unknown=resend_unknown)
         paged = parallel.DueRows(session, options)
         assert list(paged) == session.due(options) and paged.count == len(session.due(options))
@@ -210,8 +222,11 @@ def test_ctrl_c_takes_nothing_new_and_records_what_is_in_flight(inputs, smtp_ser
 def test_no_session_can_connect_raises_like_one_session(inputs, tmp_path):
     from lgp_mailer.smtp.settings import SmtpSettings
 
-    with socket_closed_port() as port, open_ledger(tmp_path / "log.sqlite3") as ledger, \
-            session_for(inputs, ledger, people(8)) as session:
+    with (
+        socket_closed_port() as port,
+        open_ledger(tmp_path / "log.sqlite3") as ledger,
+        session_for(inputs, ledger, people(8)) as session,
+    ):
         settings = SmtpSettings(host="127.0.0.1", port=port, security="none", timeout=2)
         with pytest.raises(SmtpError, match="cannot connect"):
             run_parallel(session, lambda: SmtpTransport(settings), 4, SendOptions())
@@ -282,9 +297,11 @@ print("done", flush=True)
 
 
 def start_sender(db: Path, server: SmtpTestServer, n: int, render_processes: int = 0) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(REPO), str(db), str(server.port), str(n),
-                             str(render_processes)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(REPO), str(db), str(server.port), str(n), str(render_processes)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "ready"
     return proc
 

@@ -112,7 +112,10 @@ def test_init_writes_a_fresh_campaign_and_refuses_to_overwrite(tmp_path, monkeyp
     assert again.exit_code == 2 and "already holds a campaign" in again.output
     other = tmp_path / "masik"
     run("init", str(other), "--example")
-    assert re.search(r'(?m)^campaign_id = "(.+)"$', (other / "lgp-mailer.toml").read_text(encoding="utf-8"))[1] != campaign_id
+    assert (
+        re.search(r'(?m)^campaign_id = "(.+)"$', (other / "lgp-mailer.toml").read_text(encoding="utf-8"))[1]
+        != campaign_id
+    )
     monkeypatch.chdir(camp)
     result = run("preview", "--limit", "1")
     assert result.exit_code == 0 and "shipped example" not in result.output
@@ -131,7 +134,9 @@ def test_every_command_has_help():
 
 @pytest.mark.slow
 def test_help_does_not_import_heavy_libraries():
-    code = ("import sys; from lgp_mailer.cli import app; "
-            "heavy = [m for m in ('pandas', 'openpyxl', 'jinja2', 'css_inline', 'icalendar', 'flufl') if m in sys.modules]; "
-            "assert not heavy, heavy")
+    code = (
+        "import sys; from lgp_mailer.cli import app; "
+        "heavy = [m for m in ('pandas', 'openpyxl', 'jinja2', 'css_inline', 'icalendar', 'flufl') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

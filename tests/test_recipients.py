@@ -141,7 +141,15 @@ def test_formula_is_never_an_address(tmp_path):
     sheet = load_recipients(path)
     assert [r.email for r in sheet.recipients] == ["pm@magocs.hu"]
     assert sheet.problems == [
-        Finding("problem", "a formula instead of an address", str(path), "Lap1", 2, "E-mail", '=CONCATENATE("pm","@bikal.hu")')
+        Finding(
+            "problem",
+            "a formula instead of an address",
+            str(path),
+            "Lap1",
+            2,
+            "E-mail",
+            '=CONCATENATE("pm","@bikal.hu")',
+        )
     ]
     assert sheet.rejected == [
         Rejected('=CONCATENATE("pm","@bikal.hu")', ("Bikal",), (2,), "formula instead of an address")
@@ -172,9 +180,7 @@ def test_formula_in_ods_is_reported(tmp_path):
 def test_header_aliases(tmp_path, headers):
     path = write_csv(tmp_path / "a.csv", [headers, ["Bikal", "Kiss Ödön", "pm@bikal.hu"]])
     sheet = load_recipients(path)
-    assert [(r.email, r.municipalities, r.name) for r in sheet.recipients] == [
-        ("pm@bikal.hu", ("Bikal",), "Kiss Ödön")
-    ]
+    assert [(r.email, r.municipalities, r.name) for r in sheet.recipients] == [("pm@bikal.hu", ("Bikal",), "Kiss Ödön")]
 
 
 def test_user_mapping_for_other_headers(tmp_path):
@@ -188,7 +194,9 @@ def test_user_mapping_for_other_headers(tmp_path):
 
 
 def test_two_columns_for_one_field_is_an_error_naming_both(tmp_path):
-    path = write_csv(tmp_path / "a.csv", [["Település", "Név", "Polgármester neve", "E-mail"], ["Bikal", "A", "B", "a@b.hu"]])
+    path = write_csv(
+        tmp_path / "a.csv", [["Település", "Név", "Polgármester neve", "E-mail"], ["Bikal", "A", "B", "a@b.hu"]]
+    )
     with pytest.raises(RecipientsError) as caught:
         load_recipients(path)
     assert str(caught.value) == (
@@ -241,7 +249,10 @@ def test_invalid_addresses_are_problems_and_rejected(tmp_path):
     assert [(f.severity, f.row, f.column, f.value, f.problem) for f in sheet.problems] == [
         ("problem", 2, "E-mail", "kovacs@", "not an address: There must be something after the @-sign."),
         (
-            "problem", 3, "E-mail", "kovács@magocs.hu",
+            "problem",
+            3,
+            "E-mail",
+            "kovács@magocs.hu",
             "not an address: Internationalized characters before the @-sign are not supported: 'á'.",
         ),
         ("problem", 4, "E-mail", "", "no e-mail address"),
@@ -294,8 +305,13 @@ def test_merged_rows_that_disagree_get_the_neutral_salutation(tmp_path):
     ]
     assert sheet.findings == [
         Finding(
-            "warning", "merged with row 2, which has a different name ('Kiss Ödön'): neutral salutation",
-            str(path), None, 3, "Név", "Nagy Andrea",
+            "warning",
+            "merged with row 2, which has a different name ('Kiss Ödön'): neutral salutation",
+            str(path),
+            None,
+            3,
+            "Név",
+            "Nagy Andrea",
         )
     ]
 
@@ -444,7 +460,9 @@ def test_no_municipality_column(tmp_path):
 
 def test_unterminated_quote_in_csv(tmp_path):
     path = tmp_path / "a.csv"
-    path.write_text('Önkormányzat;E-mail\r\nBikal;pm@bikal.hu\r\n"Mágocs;pm@magocs.hu\r\nPécs;pm@pecs.hu\r\n', encoding="utf-8")
+    path.write_text(
+        'Önkormányzat;E-mail\r\nBikal;pm@bikal.hu\r\n"Mágocs;pm@magocs.hu\r\nPécs;pm@pecs.hu\r\n', encoding="utf-8"
+    )
     assert _error(path) == f"{path}, row 3: broken CSV (unexpected end of data); check for an unclosed quote"
 
 
@@ -514,14 +532,22 @@ def test_neither_utf8_nor_cp1250(tmp_path):
 def test_all_sheets_skips_an_instructions_sheet_with_a_warning(tmp_path):
     path = write_xlsx(
         tmp_path / "a.xlsx",
-        {"Útmutató": [["Kérjük, töltse ki"]], "Pest": [["Település", "Név", "E-mail"], ["Üröm", "Kiss Ödön", "pm@urom.hu"]]},
+        {
+            "Útmutató": [["Kérjük, töltse ki"]],
+            "Pest": [["Település", "Név", "E-mail"], ["Üröm", "Kiss Ödön", "pm@urom.hu"]],
+        },
     )
     sheet = load_recipients(path, sheet="all")
     assert [(r.email, r.county) for r in sheet.recipients] == [("pm@urom.hu", "Pest")]
     assert sheet.findings == [
         Finding(
-            "warning", "sheet skipped: no header row with an e-mail column in the first 20 rows",
-            str(path), "Útmutató", None, None, None,
+            "warning",
+            "sheet skipped: no header row with an e-mail column in the first 20 rows",
+            str(path),
+            "Útmutató",
+            None,
+            None,
+            None,
         )
     ]
 

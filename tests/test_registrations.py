@@ -67,7 +67,14 @@ def test_google_forms_csv_in_utf8(tmp_path):
         tmp_path,
     )
     assert summary(loaded) == [
-        ("polgarmester@alsomocsolad.hu", "Kiss Ödön", "Alsómocsolád", "Polgármester", dt.datetime(2020, 6, 8, 9, 12, 44), 2),
+        (
+            "polgarmester@alsomocsolad.hu",
+            "Kiss Ödön",
+            "Alsómocsolád",
+            "Polgármester",
+            dt.datetime(2020, 6, 8, 9, 12, 44),
+            2,
+        ),
         ("jegyzo@bikal.hu", "Fehérné Győri Ilona", "Bikal", "jegyző", dt.datetime(2020, 6, 9, 14, 3, 10), 3),
     ]
     assert loaded.findings == []
@@ -100,7 +107,13 @@ def test_xlsx_with_datetime_cells_and_english_headers(tmp_path):
         {
             "Űrlapválaszok 1": [
                 ["Timestamp", "Email Address", "Full name", "Település", "Position"],
-                [dt.datetime(2020, 6, 8, 9, 12, 44), "kiss@alsomocsolad.hu", "Kiss Ödön", "Alsómocsolád", "polgármester"],
+                [
+                    dt.datetime(2020, 6, 8, 9, 12, 44),
+                    "kiss@alsomocsolad.hu",
+                    "Kiss Ödön",
+                    "Alsómocsolád",
+                    "polgármester",
+                ],
                 [dt.datetime(2020, 6, 9, 0, 0), "nagy@bikal.hu", "Nagy Andrea", "Bikal", None],
             ]
         },
@@ -177,7 +190,10 @@ def test_equal_timestamps_and_a_missing_one_fall_back_to_row_order(tmp_path):
         ],
         tmp_path,
     )
-    assert [(r.email, r.name, r.row) for r in loaded.registrants] == [("a@a.hu", "Második", 3), ("b@b.hu", "Második B", 5)]
+    assert [(r.email, r.name, r.row) for r in loaded.registrants] == [
+        ("a@a.hu", "Második", 3),
+        ("b@b.hu", "Második B", 5),
+    ]
     assert loaded.duplicates == 2
     assert loaded.findings == [
         Finding(
@@ -222,14 +238,20 @@ def test_bad_address_rows_are_problems_and_the_rest_still_load(tmp_path):
         Finding(
             "problem",
             "not an address: There must be something after the @-sign.",
-            file, None, 2, "E-mail-cím", "kovacs@",
+            file,
+            None,
+            2,
+            "E-mail-cím",
+            "kovacs@",
         ),
         Finding("problem", "no e-mail address", file, None, 3, "E-mail-cím", ""),
     ]
 
 
 def test_missing_email_column_is_a_usage_error(tmp_path):
-    path = google_csv(tmp_path / "valaszok.csv", [["Időbélyeg", "Név", "Önkormányzat"], ["2020. 06. 08. 9:00:00", "Kiss", "Bikal"]])
+    path = google_csv(
+        tmp_path / "valaszok.csv", [["Időbélyeg", "Név", "Önkormányzat"], ["2020. 06. 08. 9:00:00", "Kiss", "Bikal"]]
+    )
     with pytest.raises(RecipientsError) as caught:
         load_registrations(path)
     assert caught.value.exit_code == ExitCode.USAGE == 2
@@ -261,7 +283,11 @@ def test_all_sheets_skips_a_sheet_without_a_registration_header(tmp_path):
     loaded = load_registrations(path, sheet="all")
     assert [(r.email, r.sheet, r.row) for r in loaded.registrants] == [("kiss@bikal.hu", "Űrlapválaszok 1", 2)]
     assert [(f.severity, f.sheet, f.problem) for f in loaded.findings] == [
-        ("warning", "Kimutatás", "sheet skipped: no e-mail column (found 'Önkormányzat'); name it 'E-mail' or map it in [columns]")
+        (
+            "warning",
+            "Kimutatás",
+            "sheet skipped: no e-mail column (found 'Önkormányzat'); name it 'E-mail' or map it in [columns]",
+        )
     ]
     with pytest.raises(RecipientsError, match="sheet 'Kimutatás', row 1: no e-mail column"):
         load_registrations(path)  # the first non-empty sheet, as for the invitation list
@@ -303,7 +329,9 @@ def test_municipality_key(name, key):
 
 
 ALSOMOCSOLAD = recipient("polgarmester@alsomocsolad.hu", "Alsómocsolád", name="Kiss Ödön")
-JOINT_OFFICE = recipient("jegyzo@magocs.hu", "Mágocs", "Bikal", "Alsómocsolád-próba", name="Fehérné Győri Ilona", role="jegyző")
+JOINT_OFFICE = recipient(
+    "jegyzo@magocs.hu", "Mágocs", "Bikal", "Alsómocsolád-próba", name="Fehérné Győri Ilona", role="jegyző"
+)
 UROM = recipient("hivatal@urom.hu", "Üröm")
 UROM_MAYOR = recipient("polgarmester@urom.hu", "Üröm", name="Nagy Andrea")
 LIST = [ALSOMOCSOLAD, JOINT_OFFICE, UROM, UROM_MAYOR]
@@ -313,7 +341,13 @@ def test_matching_by_address_then_by_municipality(tmp_path):
     loaded = regs(
         [
             ["2020. 06. 08. 9:00:00", "Polgarmester@Alsomocsolad.hu", "Kiss Ödön", "", ""],
-            ["2020. 06. 08. 9:01:00", "titkarsag@gmail.com", "Szabó Éva", "Alsómocsolád Község Önkormányzata", "titkár"],
+            [
+                "2020. 06. 08. 9:01:00",
+                "titkarsag@gmail.com",
+                "Szabó Éva",
+                "Alsómocsolád Község Önkormányzata",
+                "titkár",
+            ],
             ["2020. 06. 08. 9:02:00", "aljegyzo@gmail.com", "Tóth Ferenc", "Bikal", "aljegyző"],
             ["2020. 06. 08. 9:03:00", "referens@urom.hu", "Balogh Réka", "Ürömi Önkormányzat", ""],
             ["2020. 06. 08. 9:04:00", "szervezo@egyesulet.hu", "Tóth Péter", "Zöld Jövő Egyesület", ""],
@@ -321,7 +355,10 @@ def test_matching_by_address_then_by_municipality(tmp_path):
         tmp_path,
     )
     report = match_registrations(loaded, LIST)
-    assert [(m.registrant.email, m.recipient.email if m.recipient else None, m.how, m.municipalities) for m in report.matches] == [
+    assert [
+        (m.registrant.email, m.recipient.email if m.recipient else None, m.how, m.municipalities)
+        for m in report.matches
+    ] == [
         ("Polgarmester@alsomocsolad.hu", "polgarmester@alsomocsolad.hu", "address", ("Alsómocsolád",)),
         ("titkarsag@gmail.com", "polgarmester@alsomocsolad.hu", "municipality", ("Alsómocsolád",)),
         ("aljegyzo@gmail.com", "jegyzo@magocs.hu", "municipality", ("Bikal",)),
@@ -331,25 +368,45 @@ def test_matching_by_address_then_by_municipality(tmp_path):
     assert report.matches[3].others == (UROM_MAYOR,)
     # Both Üröm addresses count: which of them the referens stands for cannot be told.
     assert report.registered_addresses() == {
-        "polgarmester@alsomocsolad.hu", "jegyzo@magocs.hu", "hivatal@urom.hu", "polgarmester@urom.hu"
+        "polgarmester@alsomocsolad.hu",
+        "jegyzo@magocs.hu",
+        "hivatal@urom.hu",
+        "polgarmester@urom.hu",
     }
     assert [r.email for r in report.not_on_list()] == ["szervezo@egyesulet.hu"]
 
 
 def test_a_joint_office_named_by_several_municipalities(tmp_path):
     loaded = regs(
-        [["2020. 06. 08. 9:00:00", "jegyzo@gmail.com", "Fehérné Győri Ilona", "Mágocs és Bikal Közös Önkormányzati Hivatal", ""]],
+        [
+            [
+                "2020. 06. 08. 9:00:00",
+                "jegyzo@gmail.com",
+                "Fehérné Győri Ilona",
+                "Mágocs és Bikal Közös Önkormányzati Hivatal",
+                "",
+            ]
+        ],
         tmp_path,
     )
     [match] = match_registrations(loaded, LIST).matches
-    assert (match.recipient, match.how, match.others, match.municipalities) == (JOINT_OFFICE, "municipality", (), ("Mágocs", "Bikal"))
+    assert (match.recipient, match.how, match.others, match.municipalities) == (
+        JOINT_OFFICE,
+        "municipality",
+        (),
+        ("Mágocs", "Bikal"),
+    )
 
 
 def test_an_office_name_on_the_list_and_a_bare_name_on_the_form(tmp_path):
     office = recipient("hivatal@alsomocsolad.hu", "Alsómocsolád Község Önkormányzata")
     loaded = regs([["2020. 06. 08. 9:00:00", "kiss@gmail.com", "Kiss Ödön", "alsomocsolad", ""]], tmp_path)
     [match] = match_registrations(loaded, [office]).matches
-    assert (match.recipient, match.how, match.municipalities) == (office, "municipality", ("Alsómocsolád Község Önkormányzata",))
+    assert (match.recipient, match.how, match.municipalities) == (
+        office,
+        "municipality",
+        ("Alsómocsolád Község Önkormányzata",),
+    )
 
 
 def test_an_empty_invitation_list_matches_nobody(tmp_path):
@@ -370,24 +427,89 @@ def test_reminder_recipients():
     report = MatchReport(
         [
             Match(registrant("Polgarmester@alsomocsolad.hu", row=2), ALSOMOCSOLAD, "address", (), ("Alsómocsolád",)),
-            Match(registrant("aljegyzo@gmail.com", "Tóth Ferenc", "bikal", "Aljegyző", row=3), JOINT_OFFICE, "municipality", (), ("Bikal",)),
-            Match(registrant("titkar@gmail.com", None, "alsomocsolad", None, row=4), ALSOMOCSOLAD, "municipality", (), ("Alsómocsolád",)),
-            Match(registrant("szervezo@egyesulet.hu", "Nagy Andrea", "Zöld Jövő Egyesület", "programfelelős", row=5), None, None),
+            Match(
+                registrant("aljegyzo@gmail.com", "Tóth Ferenc", "bikal", "Aljegyző", row=3),
+                JOINT_OFFICE,
+                "municipality",
+                (),
+                ("Bikal",),
+            ),
+            Match(
+                registrant("titkar@gmail.com", None, "alsomocsolad", None, row=4),
+                ALSOMOCSOLAD,
+                "municipality",
+                (),
+                ("Alsómocsolád",),
+            ),
+            Match(
+                registrant("szervezo@egyesulet.hu", "Nagy Andrea", "Zöld Jövő Egyesület", "programfelelős", row=5),
+                None,
+                None,
+            ),
             Match(registrant("valaki@gmail.com", "Kiss", row=6), None, None),
         ]
     )
     assert reminder_recipients(report) == [
         # By address and nothing else on the form: the invitation's person and salutation.
-        Recipient("Polgarmester@alsomocsolad.hu", ("Alsómocsolád",), ALSOMOCSOLAD.salutation, "Baranya", "Kiss Ödön", "polgármester", None, (2,)),
-        Recipient("aljegyzo@gmail.com", ("Bikal",), "Tisztelt Aljegyző Úr!", "Baranya", "Tóth Ferenc", "aljegyző", "male", (3,), None, "male"),
+        Recipient(
+            "Polgarmester@alsomocsolad.hu",
+            ("Alsómocsolád",),
+            ALSOMOCSOLAD.salutation,
+            "Baranya",
+            "Kiss Ödön",
+            "polgármester",
+            None,
+            (2,),
+        ),
+        Recipient(
+            "aljegyzo@gmail.com",
+            ("Bikal",),
+            "Tisztelt Aljegyző Úr!",
+            "Baranya",
+            "Tóth Ferenc",
+            "aljegyző",
+            "male",
+            (3,),
+            None,
+            "male",
+        ),
         # Matched by municipality under another address: the invited office is reminded too (issue 12),
         # and its letter says who registered for it.
         dataclasses.replace(JOINT_OFFICE, registered_as="aljegyzo@gmail.com"),
         # By municipality: a colleague, never given the mayor's name or title.
-        Recipient("titkar@gmail.com", ("Alsómocsolád",), "Tisztelt Polgármester Asszony, Polgármester Úr!", "Baranya", None, "polgármester", None, (4,)),
+        Recipient(
+            "titkar@gmail.com",
+            ("Alsómocsolád",),
+            "Tisztelt Polgármester Asszony, Polgármester Úr!",
+            "Baranya",
+            None,
+            "polgármester",
+            None,
+            (4,),
+        ),
         # An office outside the vocabulary is not put into the salutation (issue 13).
-        Recipient("szervezo@egyesulet.hu", ("Zöld Jövő Egyesület",), "Tisztelt Hölgyem!", None, "Nagy Andrea", "programfelelős", "female", (5,), None, "female"),
-        Recipient("valaki@gmail.com", (NO_MUNICIPALITY,), "Tisztelt Polgármester Asszony, Polgármester Úr!", None, "Kiss", "polgármester", None, (6,)),
+        Recipient(
+            "szervezo@egyesulet.hu",
+            ("Zöld Jövő Egyesület",),
+            "Tisztelt Hölgyem!",
+            None,
+            "Nagy Andrea",
+            "programfelelős",
+            "female",
+            (5,),
+            None,
+            "female",
+        ),
+        Recipient(
+            "valaki@gmail.com",
+            (NO_MUNICIPALITY,),
+            "Tisztelt Polgármester Asszony, Polgármester Úr!",
+            None,
+            "Kiss",
+            "polgármester",
+            None,
+            (6,),
+        ),
     ]
     assert NO_MUNICIPALITY == "önkormányzat megadása nélkül"
 

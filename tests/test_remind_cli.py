@@ -49,31 +49,56 @@ REG_HEADER = ["Időbélyeg", "E-mail-cím", "Név", "Önkormányzat", "Beosztás
 JOIN_URL = "https://zoom.example.org/j/81234567890?pwd=lgp2020"
 MEETING_ID = "812 3456 7890"
 PASSCODE = "lgp2020"
-REGISTRATION_URL = ("https://docs.google.com/forms/d/e/1FAIpQLScfpAlxYg-WOQWQdHAEqwBwUVAzKMTd6IkxiIFf5TGSFtMJ-A/"
-                    "viewform?usp=sf_link")
+REGISTRATION_URL = (
+    "https://docs.google.com/forms/d/e/1FAIpQLScfpAlxYg-WOQWQdHAEqwBwUVAzKMTd6IkxiIFf5TGSFtMJ-A/viewform?usp=sf_link"
+)
 SUBJECT = "Csatlakozási adatok: Önkormányzati innovációk és jó gyakorlatok – 2020. június 18. (csütörtök) 10.00"
-AGENDA_ROW = ("10.25-10.55 Dr. Dukai Miklós, helyettes államtitkár, Önkormányzati Helyettes Államtitkárság, "
-              "Belügyminisztérium – Projektek az önkormányzatok szolgálatában")
-OPENS_LINE = ("lgp-mailer: nothing is due yet: the reminder window opens at 2020-06-17 00:00 (Europe/Budapest); "
-              "--force opens it early\n")
+AGENDA_ROW = (
+    "10.25-10.55 Dr. Dukai Miklós, helyettes államtitkár, Önkormányzati Helyettes Államtitkárság, "
+    "Belügyminisztérium – Projektek az önkormányzatok szolgálatában"
+)
+OPENS_LINE = (
+    "lgp-mailer: nothing is due yet: the reminder window opens at 2020-06-17 00:00 (Europe/Budapest); "
+    "--force opens it early\n"
+)
 
 # The export as Google Forms writes it.  Kiss Ödön answered twice (he counts
 # once); Balogh Réka is not on the invitation list but names a municipality
 # that is; Tóth Péter's association is not on the list at all.
-KISS = ["2020. 06. 08. 9:12:44", "polgarmester@alsomocsolad.example", "Kiss Ödön",
-        "Alsómocsolád község Önkormányzata", "polgármester"]
-BALOGH = ["2020. 06. 10. 8:45:01", "referens@urom-proba.example", "Balogh Réka", "Üröm-próba Önkormányzata",
-          "pályázati referens"]
-KISS_AGAIN = ["2020. 06. 12. 16:20:33", "polgarmester@alsomocsolad.example", "Kiss Ödön", "Alsómocsolád",
-              "polgármester"]
+KISS = [
+    "2020. 06. 08. 9:12:44",
+    "polgarmester@alsomocsolad.example",
+    "Kiss Ödön",
+    "Alsómocsolád község Önkormányzata",
+    "polgármester",
+]
+BALOGH = [
+    "2020. 06. 10. 8:45:01",
+    "referens@urom-proba.example",
+    "Balogh Réka",
+    "Üröm-próba Önkormányzata",
+    "pályázati referens",
+]
+KISS_AGAIN = [
+    "2020. 06. 12. 16:20:33",
+    "polgarmester@alsomocsolad.example",
+    "Kiss Ödön",
+    "Alsómocsolád",
+    "polgármester",
+]
 TOTH = ["2020. 06. 15. 7:58:12", "szervezo@egyesulet.example", "Tóth Péter", "Zöld Jövő Egyesület", "programfelelős"]
 REGISTRANTS = ["polgarmester@alsomocsolad.example", "referens@urom-proba.example", "szervezo@egyesulet.example"]
 # Balogh Réka registered for Üröm-próba under her own address: the invited office gets the reminder too.
 UROM_INVITED = "hivatal@urom-proba.example"
 REMINDED = [*REGISTRANTS, UROM_INVITED]
 LATE = ["2020. 06. 17. 15:02:09", "jegyzo@kozoshivatal-bikal.example", "Fehérné Győri Ilona", "Mágocs", "jegyző"]
-MORNING = ["2020. 06. 18. 7:21:40", "polgarmester@hernadszentandras.example", "Dr. Szűcs Erzsébet",
-           "Hernádszentandrás", "polgármester"]
+MORNING = [
+    "2020. 06. 18. 7:21:40",
+    "polgarmester@hernadszentandras.example",
+    "Dr. Szűcs Erzsébet",
+    "Hernádszentandrás",
+    "polgármester",
+]
 
 
 @pytest.fixture
@@ -100,8 +125,9 @@ def write_registrations(camp: Camp, rows: list[list[str]], *, encoding: str = "u
     return path
 
 
-def remind_campaign(base: Path, server: SmtpTestServer | None, rows: list[list[str]], *,
-                    event: str | None = None, **smtp: object) -> Camp:
+def remind_campaign(
+    base: Path, server: SmtpTestServer | None, rows: list[list[str]], *, event: str | None = None, **smtp: object
+) -> Camp:
     """``lgp-mailer init`` a campaign whose ``registrations`` is the export written here."""
     camp = make_campaign(base, server, **smtp)
     config = camp.root / "lgp-mailer.toml"
@@ -224,7 +250,8 @@ def test_inside_the_window_one_reminder_per_registrant_then_nothing(server, tmp_
         assert got[REGISTRANTS[0]]["To"] == "Kiss Ödön <polgarmester@alsomocsolad.example>"
         assert got[REGISTRANTS[1]]["To"] == "Balogh Réka <referens@urom-proba.example>"
         assert bodies(got[REGISTRANTS[0]])[0].startswith(
-            "A Legjobb Önkormányzati Gyakorlatok Programja – 2020\n\nTisztelt Polgármester Úr!\n")
+            "A Legjobb Önkormányzati Gyakorlatok Programja – 2020\n\nTisztelt Polgármester Úr!\n"
+        )
         # The footer names the municipality each registration counted for.
         assert "címmel regisztrált a konferenciára (Alsómocsolád)" in bodies(got[REGISTRANTS[0]])[0]
         assert "címmel regisztrált a konferenciára (Üröm-próba)" in bodies(got[REGISTRANTS[1]])[0]
@@ -271,7 +298,7 @@ def test_the_event_morning_a_late_registrant_gets_the_link(server, tmp_path):
     assert rcpts(server)[4:] == [MORNING[1]]
     message = parse(server.received[4].data)
     assert_reminder(message, camp, MORNING[1])
-    assert message["To"] == "\"Dr. Szűcs Erzsébet\" <polgarmester@hernadszentandras.example>"
+    assert message["To"] == '"Dr. Szűcs Erzsébet" <polgarmester@hernadszentandras.example>'
     with at(2020, 6, 18, 9, 59):  # the last run before the start: nothing new
         assert remind(camp, "--day-before", "--yes", "--quiet").exit_code == 3
     assert len(server.received) == 5
@@ -299,8 +326,9 @@ def test_a_window_across_the_spring_dst_change(server, tmp_path):
     00:00 CET on the Sunday (23:00 UTC on Saturday), before clocks go forward."""
     camp = remind_campaign(tmp_path, server, [KISS, BALOGH, TOTH])
     event = camp.root / "events" / "2020-06-18-innovaciok.toml"
-    event.write_text(event.read_text(encoding="utf-8").replace("date = 2020-06-18", "date = 2021-03-29"),
-                     encoding="utf-8")
+    event.write_text(
+        event.read_text(encoding="utf-8").replace("date = 2020-06-18", "date = 2021-03-29"), encoding="utf-8"
+    )
     utc = ZoneInfo("UTC")
     with time_machine.travel(datetime(2021, 3, 27, 22, 59, tzinfo=utc), tick=False):
         early = remind(camp, "--day-before", "--yes")
@@ -337,10 +365,13 @@ def test_the_export_as_excel_resaves_it_or_as_xlsx_reminds_the_same_people(serve
 # -- the calendar entry -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("event_file, uid, sequence", [
-    ("2020-06-18-innovaciok.toml", None, 0),
-    ("2027-03-11-klima.toml", None, 2),  # the UID is the campaign's: derived from it, stable across runs
-])
+@pytest.mark.parametrize(
+    "event_file, uid, sequence",
+    [
+        ("2020-06-18-innovaciok.toml", None, 0),
+        ("2027-03-11-klima.toml", None, 2),  # the UID is the campaign's: derived from it, stable across runs
+    ],
+)
 def test_the_reminder_updates_the_invitations_calendar_entry(server, tmp_path, event_file, uid, sequence):
     camp = remind_campaign(tmp_path, server, [KISS, BALOGH, TOTH], event=event_file)
     with at(2020, 6, 1, 10, 0):
@@ -400,8 +431,11 @@ INVITED = [
     "hivatal@urom-proba.example",  # Balogh Réka registered for Üröm-próba
     "jegyzo@zalaszentgyorgy-proba.example",
 ]
-NUDGED = ["polgarmester@hernadszentandras.example", "polgarmester@ujfeherto-proba.example",
-          "jegyzo@zalaszentgyorgy-proba.example"]
+NUDGED = [
+    "polgarmester@hernadszentandras.example",
+    "polgarmester@ujfeherto-proba.example",
+    "jegyzo@zalaszentgyorgy-proba.example",
+]
 MAGOCS = ["2020. 06. 11. 10:00:00", "titkarsag@magocs.example", "Szabó Anna", "Mágocs Város Önkormányzata", "titkár"]
 
 
@@ -424,8 +458,9 @@ def test_nudge_goes_to_the_invited_who_did_not_register_until_registration_close
     for received in server.received[invited:]:
         message = parse(received.data)
         address = received.rcpt_tos[0]
-        assert message["Subject"] == ("Még regisztrálhat: Önkormányzati innovációk és jó gyakorlatok – "
-                                      "2020. június 18. (csütörtök) 10.00")
+        assert message["Subject"] == (
+            "Még regisztrálhat: Önkormányzati innovációk és jó gyakorlatok – 2020. június 18. (csütörtök) 10.00"
+        )
         assert message["Message-ID"] == ledger(camp, "nudge")[address].message_id
         assert message["Message-ID"].endswith(".nudge@lgp.example.org>")
         text, html = bodies(message)
@@ -448,7 +483,9 @@ def test_nudge_goes_to_the_invited_who_did_not_register_until_registration_close
             closed = remind(camp, "--not-registered", "--yes")
             quiet = remind(camp, "--not-registered", "--yes", "--quiet", "--non-interactive")
         assert (closed.exit_code, after_block(closed.stdout)) == (
-            3, "lgp-mailer: registration closed at 2020-06-17 00:00 (Europe/Budapest): no nudge is sent\n")
+            3,
+            "lgp-mailer: registration closed at 2020-06-17 00:00 (Europe/Budapest): no nudge is sent\n",
+        )
         assert (quiet.exit_code, quiet.output) == (3, "")
     assert len(server.received) == invited + len(NUDGED)
 
@@ -480,8 +517,9 @@ def test_no_nudge_once_the_conference_started_even_if_registration_closes_later(
     camp = remind_campaign(tmp_path, server, [KISS])
     event = camp.root / "events" / "2020-06-18-innovaciok.toml"
     text = event.read_text(encoding="utf-8")
-    event.write_text(text.replace("[registration]\n", "[registration]\ncloses = 2020-06-18T18:00:00\n"),
-                     encoding="utf-8")
+    event.write_text(
+        text.replace("[registration]\n", "[registration]\ncloses = 2020-06-18T18:00:00\n"), encoding="utf-8"
+    )
     with at(2020, 6, 10, 10, 0):
         assert send(camp, "--yes", "--quiet").exit_code == 0
     invited = len(server.received)
@@ -489,7 +527,9 @@ def test_no_nudge_once_the_conference_started_even_if_registration_closes_later(
         with at(*when):
             late = remind(camp, "--not-registered", "--yes")
         assert (late.exit_code, after_block(late.stdout)) == (
-            3, "lgp-mailer: the conference started at 2020-06-18 10:00 (Europe/Budapest): no nudge is sent\n")
+            3,
+            "lgp-mailer: the conference started at 2020-06-18 10:00 (Europe/Budapest): no nudge is sent\n",
+        )
     assert len(server.received) == invited
     with at(2020, 6, 18, 8, 0):  # registration still open, the reminder window too
         result = remind(camp, "--not-registered", "--yes", "--quiet")
@@ -580,15 +620,27 @@ WAIT = 120.0  # an upper bound on waiting for an event; see test_send_crash.py
 
 
 def _registrants(n: int) -> list[list[str]]:
-    return [[f"2027. 03. 0{1 + i % 5}. 10:{i:02d}:00", f"resztvevo{i:02d}@telepules.example", f"Kovács Anna {i}",
-             f"Próbafalu {i:02d}", "jegyző"] for i in range(1, n + 1)]
+    return [
+        [
+            f"2027. 03. 0{1 + i % 5}. 10:{i:02d}:00",
+            f"resztvevo{i:02d}@telepules.example",
+            f"Kovács Anna {i}",
+            f"Próbafalu {i:02d}",
+            "jegyző",
+        ]
+        for i in range(1, n + 1)
+    ]
 
 
 def _remind_process(camp: Camp, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "lgp_mailer", "remind", "--day-before", "--force", "--yes", *extra],
-        cwd=camp.root, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, encoding="utf-8",
+        cwd=camp.root,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
     )
 
 
@@ -644,8 +696,13 @@ def test_a_crash_then_a_rerun_delivers_each_reminder_once_or_reports_unknown(ser
 # -- a mistyped registration (issue 12) ---------------------------------------------------------------------
 
 # The mayor of Alsómocsolád registered with a typo in her address: matched by name, not by address.
-TYPED_WRONG = ["2020. 06. 09. 10:00:00", "polgarmester@alsomocsolad.exmaple", "Kiss Ödön",
-               "Alsómocsolád község Önkormányzata", "polgármester"]
+TYPED_WRONG = [
+    "2020. 06. 09. 10:00:00",
+    "polgarmester@alsomocsolad.exmaple",
+    "Kiss Ödön",
+    "Alsómocsolád község Önkormányzata",
+    "polgármester",
+]
 
 
 def test_a_mistyped_registration_reminds_both_addresses_once_and_names_the_pair(server, tmp_path):
@@ -655,8 +712,10 @@ def test_a_mistyped_registration_reminds_both_addresses_once_and_names_the_pair(
         first = remind(camp, "--day-before", "--yes")
     with at(2020, 6, 17, 10, 0):
         again = remind(camp, "--day-before", "--yes")
-    pair = ("  Alsómocsolád: polgarmester@alsomocsolad.exmaple (registered, row 2) and "
-            "polgarmester@alsomocsolad.example (invited)")
+    pair = (
+        "  Alsómocsolád: polgarmester@alsomocsolad.exmaple (registered, row 2) and "
+        "polgarmester@alsomocsolad.example (invited)"
+    )
     for result in (check, first):
         lines = result.stdout.splitlines()
         i = lines.index("Registered under another address than the invitation's (the reminder goes to both): 1")
@@ -669,7 +728,11 @@ def test_a_mistyped_registration_reminds_both_addresses_once_and_names_the_pair(
     rows = ledger(camp, "reminder")
     assert {a: (r.status, r.attempts) for a, r in rows.items()} == dict.fromkeys(reminded, ("sent", 1))
     got = received_by(server)
-    assert ("Ezt a levelet azért kapta, mert Alsómocsolád nevében a polgarmester@alsomocsolad.exmaple címmel "
-            "regisztráltak a konferenciára, meghívónkat pedig erre a címre küldtük.") in bodies(got[reminded[1]])[0]
-    assert ("Ezt a levelet azért kapta, mert a polgarmester@alsomocsolad.exmaple címmel regisztrált a konferenciára "
-            "(Alsómocsolád).") in bodies(got[reminded[0]])[0]
+    assert (
+        "Ezt a levelet azért kapta, mert Alsómocsolád nevében a polgarmester@alsomocsolad.exmaple címmel "
+        "regisztráltak a konferenciára, meghívónkat pedig erre a címre küldtük."
+    ) in bodies(got[reminded[1]])[0]
+    assert (
+        "Ezt a levelet azért kapta, mert a polgarmester@alsomocsolad.exmaple címmel regisztrált a konferenciára "
+        "(Alsómocsolád)."
+    ) in bodies(got[reminded[0]])[0]

@@ -26,10 +26,13 @@ def assert_no_leak_warning(stderr: str) -> None:
     assert "Traceback" not in stderr
 
 
-@pytest.mark.parametrize(("signals", "code"), [
-    ((signal.SIGTERM,), 143),
-    ((signal.SIGINT, signal.SIGINT), 130),  # Ctrl-C, then a second one that gives up at once
-])
+@pytest.mark.parametrize(
+    ("signals", "code"),
+    [
+        ((signal.SIGTERM,), 143),
+        ((signal.SIGINT, signal.SIGINT), 130),  # Ctrl-C, then a second one that gives up at once
+    ],
+)
 def test_a_signal_leaves_no_leaked_semaphores(smtp_server, tmp_path, signals, code):
     camp = make_campaign(tmp_path, smtp_server, rows=people(PROCESSES_FROM + 10))
     hold = smtp_server.handler.hold(3)

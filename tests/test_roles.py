@@ -57,7 +57,9 @@ CASES = _tables()["Role"]
 
 def test_the_office_table_is_the_vocabulary():
     rows = _tables()["Office"]
-    documented = {office: (title, tuple(s.strip() for s in also.split(",") if s.strip())) for office, title, also in rows}
+    documented = {
+        office: (title, tuple(s.strip() for s in also.split(",") if s.strip())) for office, title, also in rows
+    }
     assert documented == OFFICES
 
 
@@ -67,7 +69,7 @@ def test_the_qualifier_table_is_the_vocabulary():
 
 def test_the_institution_words_are_documented():
     text = " ".join(_section().split())
-    sentence = text[text.index("A cell with no office"):text.index("is an institution")]
+    sentence = text[text.index("A cell with no office") : text.index("is an institution")]
     assert [w for w in INSTITUTION_WORDS if w not in sentence] == []
 
 
@@ -83,7 +85,9 @@ def loaded(tmp_path_factory):
         writer = csv.writer(file, delimiter=";")
         writer.writerow(["Önkormányzat", "Beosztás", "Név", "Nem", "E-mail"])
         for number, (role, name, gender, _, _) in enumerate(CASES):
-            writer.writerow(["Budaörs", role, name, gender, f"cim{number}@pelda.example"])  # a real settlement (issue 14)
+            writer.writerow(
+                ["Budaörs", role, name, gender, f"cim{number}@pelda.example"]
+            )  # a real settlement (issue 14)
     return load_recipients(path)
 
 
@@ -116,7 +120,9 @@ def test_check_shows_the_unknown_role(tmp_path):
     from lgp_mailer.campaign.check import check_file, format_report
 
     path = tmp_path / "kontaktok.csv"
-    path.write_text("Önkormányzat;Beosztás;Név;E-mail\nBudaörs;ügyintéző;Kiss Anna;iroda@pelda.example\n", encoding="utf-8")
+    path.write_text(
+        "Önkormányzat;Beosztás;Név;E-mail\nBudaörs;ügyintéző;Kiss Anna;iroda@pelda.example\n", encoding="utf-8"
+    )
     report = check_file(path)
     assert [(f.severity, f.row, f.column, f.value, f.problem) for f in report.findings] == [
         ("warning", 2, "Beosztás", "ügyintéző", WARNINGS["role"]),

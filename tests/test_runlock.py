@@ -87,7 +87,9 @@ def test_lock_of_a_killed_sender_is_taken_over(tmp_path):
     open_ledger(path).close()
     proc = subprocess.Popen(
         [sys.executable, "-c", CONTENDER, str(path), "0", str(ROOT), "60"],
-        stdout=subprocess.PIPE, text=True, encoding="utf-8",
+        stdout=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
     )
     try:
         assert proc.stdout.readline().strip() == "won"
@@ -155,8 +157,13 @@ def test_concurrent_processes_only_one_wins(tmp_path):
     open_ledger(path).close()
     start = time.time() + 3.0  # all of them try at the same moment
     procs = [
-        subprocess.Popen([sys.executable, "-c", CONTENDER, str(path), str(start), str(ROOT), "3"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+        subprocess.Popen(
+            [sys.executable, "-c", CONTENDER, str(path), str(start), str(ROOT), "3"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
         for _ in range(4)
     ]
     outputs = [p.communicate(timeout=60) for p in procs]

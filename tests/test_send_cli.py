@@ -64,8 +64,10 @@ def _toml_value(value: object) -> str:
 
 def people(n: int, domain: str = "falu.example") -> list[list[str]]:
     """``n`` sheet rows (one recipient each), in the order they must be sent."""
-    return [["Baranya", f"Próbafalu {i:02d}", "Kovács Péter", "polgármester", "F", f"polgarmester{i:02d}@{domain}"]
-            for i in range(1, n + 1)]
+    return [
+        ["Baranya", f"Próbafalu {i:02d}", "Kovács Péter", "polgármester", "F", f"polgarmester{i:02d}@{domain}"]
+        for i in range(1, n + 1)
+    ]
 
 
 @dataclass
@@ -92,8 +94,11 @@ class Camp:
     def set_smtp(self, **smtp: object) -> None:
         path = self.root / "lgp-mailer.toml"
         text = path.read_text(encoding="utf-8")
-        text = text[: text.index("[smtp]")] + "[smtp]\n" + "".join(
-            f"{k} = {_toml_value(v)}\n" for k, v in smtp.items() if v is not None)
+        text = (
+            text[: text.index("[smtp]")]
+            + "[smtp]\n"
+            + "".join(f"{k} = {_toml_value(v)}\n" for k, v in smtp.items() if v is not None)
+        )
         path.write_text(text, encoding="utf-8")
 
 
@@ -102,16 +107,27 @@ def counts(**nonzero: int) -> dict[str, int]:
 
 
 def smtp_table(server: SmtpTestServer | None, **extra: object) -> dict[str, object]:
-    table: dict[str, object] = {"host": "127.0.0.1", "security": "none", "timeout": 5,
-                                "retries": 3, "retry_delay": 0.01}
+    table: dict[str, object] = {
+        "host": "127.0.0.1",
+        "security": "none",
+        "timeout": 5,
+        "retries": 3,
+        "retry_delay": 0.01,
+    }
     if server is not None:
         table.update(port=server.port, security=server.security)
     table.update(extra)
     return table
 
 
-def make_campaign(base: Path, server: SmtpTestServer | None, *, rows: list[list[str]] | None = None,
-                  name: str = "kampany", **smtp: object) -> Camp:
+def make_campaign(
+    base: Path,
+    server: SmtpTestServer | None,
+    *,
+    rows: list[list[str]] | None = None,
+    name: str = "kampany",
+    **smtp: object,
+) -> Camp:
     """``lgp-mailer init`` a campaign folder whose [smtp] table points at ``server``."""
     root = base / name
     result = runner.invoke(app, ["init", str(root), "--example"], catch_exceptions=False)
@@ -174,7 +190,9 @@ def assert_delivered_as_previewed(camp: Camp, server: SmtpTestServer, tmp_path: 
     """Every recipient got exactly the previewed letter, with the ledger's Message-ID."""
     assert rcpts(server) == camp.addresses  # sheet order, one each
     preview = tmp_path / "preview-check"
-    result = runner.invoke(app, ["preview", "--campaign", str(camp.root), "--out", str(preview)], catch_exceptions=False)
+    result = runner.invoke(
+        app, ["preview", "--campaign", str(camp.root), "--out", str(preview)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     emls = sorted(preview.glob("*.eml"))
     rows = camp.rows()
@@ -185,8 +203,10 @@ def assert_delivered_as_previewed(camp: Camp, server: SmtpTestServer, tmp_path: 
         assert message["To"] == to
         assert message["Reply-To"] == REPLY_TO
         assert message["Message-ID"] == rows[address].message_id
-        assert message["Subject"] == ("Meghívó: Önkormányzati innovációk és jó gyakorlatok – online konferencia, "
-                                      "2020. június 18. (csütörtök) 10.00")
+        assert message["Subject"] == (
+            "Meghívó: Önkormányzati innovációk és jó gyakorlatok – online konferencia, "
+            "2020. június 18. (csütörtök) 10.00"
+        )
         assert message["Date"] is not None
         assert _anatomy(received.data) == _anatomy(eml.read_bytes())  # the previewed letter, byte for byte
 
@@ -238,8 +258,9 @@ def test_batches_send_exactly_n_in_sheet_order_then_nothing_is_due(smtp_server, 
     assert "Next: everything is sent" in result.stdout
     result = send(camp, "--yes")
     assert result.exit_code == 3  # documented: nothing is due
-    assert result.stdout.endswith("Nothing is due: every recipient has been sent to or needs a decision (see below).\n"
-                                  "Next: everything is sent\n")
+    assert result.stdout.endswith(
+        "Nothing is due: every recipient has been sent to or needs a decision (see below).\nNext: everything is sent\n"
+    )
     assert rcpts(smtp_server) == ADDRESSES
     assert camp.counts() == counts(sent=7)
     # Every Message-ID of the three batches is the ledger's, and all differ.
@@ -301,13 +322,17 @@ def test_550_511_recipients_fail_the_rest_go_and_retry_failed_resends_them(smtp_
     assert row.last_reply == f"550 5.1.1 <{bad[0]}>: Recipient address rejected: User unknown"
     assert "This run: sent 5, failed 2" in result.stdout
     # The hint repeats the flags the run needed: here --campaign.
-    assert ("Next: 2 failed permanently: fix the addresses in the sheet, then "
-            f"'lgp-mailer send --campaign {camp.root} --retry-failed'") in result.stdout
+    assert (
+        "Next: 2 failed permanently: fix the addresses in the sheet, then "
+        f"'lgp-mailer send --campaign {camp.root} --retry-failed'"
+    ) in result.stdout
     # Without --retry-failed they stay failed: nothing is due, and the way on is named.
     result = send(camp, "--yes")
     assert result.exit_code == 3
-    assert result.stdout.endswith("Next: 2 failed permanently: fix the addresses in the sheet, then "
-                                  f"'lgp-mailer send --campaign {camp.root} --retry-failed'\n")
+    assert result.stdout.endswith(
+        "Next: 2 failed permanently: fix the addresses in the sheet, then "
+        f"'lgp-mailer send --campaign {camp.root} --retry-failed'\n"
+    )
     result = send(camp, "--yes", "--retry-failed")
     assert result.exit_code == 0, result.output
     assert rcpts(smtp_server) == [a for a in ADDRESSES if a not in bad] + bad
@@ -320,11 +345,14 @@ def test_550_511_recipients_fail_the_rest_go_and_retry_failed_resends_them(smtp_
 # -- 5. refusals about the sender or the account stop the run -----------------------------
 
 
-@pytest.mark.parametrize("where, reply", [
-    ("rcpt", "550 5.7.1 Relaying denied: sender not authorised"),
-    ("mail", "550 5.4.5 Daily user sending quota exceeded"),
-    ("mail", "452 4.5.3 Your outbound message quota is exhausted"),
-])
+@pytest.mark.parametrize(
+    "where, reply",
+    [
+        ("rcpt", "550 5.7.1 Relaying denied: sender not authorised"),
+        ("mail", "550 5.4.5 Daily user sending quota exceeded"),
+        ("mail", "452 4.5.3 Your outbound message quota is exhausted"),
+    ],
+)
 def test_policy_or_quota_reply_stops_the_run_at_once(smtp_server, tmp_path, where, reply):
     camp = make_campaign(tmp_path, smtp_server)
     if where == "rcpt":
@@ -334,15 +362,19 @@ def test_policy_or_quota_reply_stops_the_run_at_once(smtp_server, tmp_path, wher
     result = send(camp, "--yes")
     assert result.exit_code == 1, result.output
     assert rcpts(smtp_server) == ADDRESSES[:2]
-    assert camp.states() == {**dict.fromkeys(ADDRESSES[:2], "sent"), ADDRESSES[2]: "deferred",
-                             **dict.fromkeys(ADDRESSES[3:], "pending")}
+    assert camp.states() == {
+        **dict.fromkeys(ADDRESSES[:2], "sent"),
+        ADDRESSES[2]: "deferred",
+        **dict.fromkeys(ADDRESSES[3:], "pending"),
+    }
     refused = camp.rows()[ADDRESSES[2]]
     assert (refused.last_code, refused.last_reply, refused.attempts) == (int(reply[:3]), reply, 1)
     assert all(camp.rows()[a].attempts == 0 for a in ADDRESSES[3:])  # untouched
     assert smtp_server.handler.mail_count == 3  # nothing tried after the refusal
     # The refused row is left 'deferred', and the run names it (issue 15).
-    assert result.stderr == (f"Stopped: 127.0.0.1:{smtp_server.port} refused: {reply}\n"
-                             f"Outstanding: deferred 1 ({ADDRESSES[2]})\n")
+    assert result.stderr == (
+        f"Stopped: 127.0.0.1:{smtp_server.port} refused: {reply}\nOutstanding: deferred 1 ({ADDRESSES[2]})\n"
+    )
     assert "Traceback" not in result.output
 
 
@@ -372,8 +404,10 @@ def test_untrusted_certificate_exit_2_nothing_sent(smtp_server_factory, tmp_path
     assert result.exit_code == 2, result.output
     line = one_error_line(result)
     assert line.startswith(f"lgp-mailer: error: 127.0.0.1:{server.port}: the server's certificate is not trusted")
-    assert line.endswith("; to fix: trust the server's certificate authority: "
-                         "[smtp] cafile in lgp-mailer.toml, or LGP_SMTP_CAFILE in the environment, or --cafile")
+    assert line.endswith(
+        "; to fix: trust the server's certificate authority: "
+        "[smtp] cafile in lgp-mailer.toml, or LGP_SMTP_CAFILE in the environment, or --cafile"
+    )
     assert server.received == [] and server.handler.mail_count == 0
     assert camp.counts() == counts(pending=7)
 
@@ -382,14 +416,24 @@ def test_auth_over_plaintext_to_a_remote_host_is_refused_before_connecting(tmp_p
     connects = []
     real = socket.create_connection
     monkeypatch.setattr(socket, "create_connection", lambda *a, **k: connects.append(a) or real(*a, **k))
-    camp = make_campaign(tmp_path, None, host="smtp.lgp.example.org", port=25, security="none", insecure=True,
-                         username="lgp", auth="password")
+    camp = make_campaign(
+        tmp_path,
+        None,
+        host="smtp.lgp.example.org",
+        port=25,
+        security="none",
+        insecure=True,
+        username="lgp",
+        auth="password",
+    )
     monkeypatch.setenv("LGP_SMTP_PASSWORD", PASSWORD)
     result = send(camp, "--yes")
     assert result.exit_code == 2, result.output
     line = one_error_line(result)
-    assert line == ("lgp-mailer: error: key 'smtp.security': refusing to send a password "
-                    "or token in clear text to smtp.lgp.example.org; use starttls or tls")
+    assert line == (
+        "lgp-mailer: error: key 'smtp.security': refusing to send a password "
+        "or token in clear text to smtp.lgp.example.org; use starttls or tls"
+    )
     assert connects == []
     assert camp.counts() == counts()  # refused even before the sent log was opened
 
@@ -398,8 +442,10 @@ def test_security_none_to_a_remote_host_needs_insecure(tmp_path):
     camp = make_campaign(tmp_path, None, host="smtp.lgp.example.org", port=25, security="none")
     result = send(camp, "--yes")
     assert result.exit_code == 2, result.output
-    assert one_error_line(result) == ("lgp-mailer: error: key 'smtp.security': security 'none' sends in clear text "
-                                      "to smtp.lgp.example.org; allowed only for localhost or with --insecure")
+    assert one_error_line(result) == (
+        "lgp-mailer: error: key 'smtp.security': security 'none' sends in clear text "
+        "to smtp.lgp.example.org; allowed only for localhost or with --insecure"
+    )
     assert camp.counts() == counts()
 
 
@@ -418,8 +464,11 @@ def test_the_password_appears_in_no_output_log_ledger_or_file(smtp_server_factor
     monkeypatch.setenv("LGP_SMTP_PASSWORD", PASSWORD)
     outputs.append(runner.invoke(app, ["config", "--campaign", str(camp.root)], catch_exceptions=False))
     outputs.append(runner.invoke(app, ["--debug", "config", "--campaign", str(camp.root)], catch_exceptions=False))
-    outputs.append(runner.invoke(app, ["preview", "--campaign", str(camp.root), "--out", str(camp.root / "preview")],
-                                 catch_exceptions=False))
+    outputs.append(
+        runner.invoke(
+            app, ["preview", "--campaign", str(camp.root), "--out", str(camp.root / "preview")], catch_exceptions=False
+        )
+    )
     outputs.append(send(camp, "--dry-run"))
     outputs.append(send(camp, "--test-to", "proba@lgp.example.org"))
     outputs.append(send(camp, "--yes", "--batch", "2"))
@@ -428,8 +477,9 @@ def test_the_password_appears_in_no_output_log_ledger_or_file(smtp_server_factor
     assert [r.exit_code for r in outputs] == [2, 0, 0, 0, 0, 0, 0, 1]
     assert len(server.received) == 1 + 6 and camp.counts() == counts(sent=6, failed=1)
     secrets = [PASSWORD, wrong]
-    encodings = [s.encode("utf-8") for s in secrets] + [__import__("base64").b64encode(f"\0lgp\0{s}".encode())
-                                                          for s in secrets]
+    encodings = [s.encode("utf-8") for s in secrets] + [
+        __import__("base64").b64encode(f"\0lgp\0{s}".encode()) for s in secrets
+    ]
     for result in outputs:
         for s in secrets:
             assert s not in result.output
@@ -479,8 +529,10 @@ def test_test_to_sends_one_proof_with_its_own_message_id_not_logged(smtp_server,
     camp = make_campaign(tmp_path, smtp_server)
     result = send(camp, "--test-to", "proba@lgp.example.org", "--email", ADDRESSES[2])
     assert result.exit_code == 0, result.output
-    assert result.stdout.endswith(f"Proof of the message to {ADDRESSES[2]} sent to proba@lgp.example.org: "
-                                  "250 2.0.0 OK. Nothing was recorded in the sent log.\n")
+    assert result.stdout.endswith(
+        f"Proof of the message to {ADDRESSES[2]} sent to proba@lgp.example.org: "
+        "250 2.0.0 OK. Nothing was recorded in the sent log.\n"
+    )
     assert rcpts(smtp_server) == ["proba@lgp.example.org"]
     proof = parse(smtp_server.received[0].data)
     assert proof["To"] == "proba@lgp.example.org"
@@ -499,8 +551,9 @@ def test_no_terminal_and_no_yes_refuses(smtp_server, tmp_path):
     camp = make_campaign(tmp_path, smtp_server)
     result = send(camp, input="y\n")  # stdin is not a terminal: an answer there must not count
     assert result.exit_code == 2, result.output
-    assert one_error_line(result) == ("lgp-mailer: error: key '--yes': not confirmed: no terminal to ask on; "
-                                      "add --yes to send without asking")
+    assert one_error_line(result) == (
+        "lgp-mailer: error: key '--yes': not confirmed: no terminal to ask on; add --yes to send without asking"
+    )
     assert server_untouched(smtp_server)
     assert all(r.attempts == 0 and r.status == "pending" for r in camp.rows().values())
 
@@ -517,9 +570,11 @@ def test_consecutive_failures_stop_the_run(smtp_server, tmp_path):
     assert result.exit_code == 1, result.output
     assert camp.states() == {**dict.fromkeys(ADDRESSES[:3], "deferred"), **dict.fromkeys(ADDRESSES[3:], "pending")}
     assert smtp_server.handler.mail_count == 3 and smtp_server.received == []
-    assert result.stderr == ("Stopped: 3 messages in a row were not delivered (last: 451 4.3.0 Relay temporarily "
-                             "unavailable); stopping so a broken relay does not burn through the list\n"
-                             f"Outstanding: deferred 3 ({', '.join(ADDRESSES[:3])})\n")
+    assert result.stderr == (
+        "Stopped: 3 messages in a row were not delivered (last: 451 4.3.0 Relay temporarily "
+        "unavailable); stopping so a broken relay does not burn through the list\n"
+        f"Outstanding: deferred 3 ({', '.join(ADDRESSES[:3])})\n"
+    )
 
 
 # -- no terminal: no prompt for the password either ------------------------------------------
@@ -534,7 +589,9 @@ def test_no_terminal_and_no_password_fails_instead_of_prompting(smtp_server_fact
     result = send(camp, "--yes", input=PASSWORD + "\n")  # whatever stdin holds is not a terminal
     assert result.exit_code == 2, result.output
     line = one_error_line(result)
-    assert line.startswith(f"lgp-mailer: error: 127.0.0.1:{server.port}: no SMTP password for lgp: set LGP_SMTP_PASSWORD")
+    assert line.startswith(
+        f"lgp-mailer: error: 127.0.0.1:{server.port}: no SMTP password for lgp: set LGP_SMTP_PASSWORD"
+    )
     assert line.endswith("not prompting in non-interactive mode")
     assert "SMTP password for lgp at" not in result.output  # no prompt shown
     assert server_untouched(server)
@@ -566,7 +623,8 @@ def test_no_reply_after_the_final_dot_is_unknown_and_not_resent(smtp_server, tmp
     assert result.stdout.endswith(
         "Nothing is due: every recipient has been sent to or needs a decision (see below).\n"
         f"Next: 2 with unknown outcome: check the server's log, then 'lgp-mailer send --campaign {camp.root} "
-        "--resend-unknown' if they did not arrive\n")
+        "--resend-unknown' if they did not arrive\n"
+    )
     assert sorted(rcpts(smtp_server)) == sorted(a for a in ADDRESSES if a != ADDRESSES[3])
     result = send(camp, "--yes", "--resend-unknown")
     assert result.exit_code == 0, result.output
@@ -602,7 +660,9 @@ def test_test_to_with_a_wrong_password_is_exit_2_like_a_run(smtp_server_factory,
     monkeypatch.setenv("LGP_SMTP_PASSWORD", "rossz-jelszó")
     result = send(camp, "--test-to", "proba@lgp.example.org")
     assert result.exit_code == 2, result.output
-    assert one_error_line(result).startswith(f"lgp-mailer: error: 127.0.0.1:{server.port}: authentication failed for lgp")
+    assert one_error_line(result).startswith(
+        f"lgp-mailer: error: 127.0.0.1:{server.port}: authentication failed for lgp"
+    )
     assert server_untouched(server)
 
 
@@ -730,9 +790,15 @@ def test_an_oauth2_token_is_asked_afresh_for_every_connection(smtp_server_factor
     )
     server = smtp_server_factory(security="tls", tokens={"lgp@lgp.example.org": "unused"})  # AUTH on
     server.handler.tokens = _RotatingTokens(counter)
-    camp = make_campaign(tmp_path, server, username="lgp@lgp.example.org", auth="xoauth2",
-                         cafile=str(server.cafile), token_command=f"{sys.executable} {script}",
-                         messages_per_connection=3)
+    camp = make_campaign(
+        tmp_path,
+        server,
+        username="lgp@lgp.example.org",
+        auth="xoauth2",
+        cafile=str(server.cafile),
+        token_command=f"{sys.executable} {script}",
+        messages_per_connection=3,
+    )
     result = send(camp, "--yes")
     assert result.exit_code == 0, result.output
     assert rcpts(server) == ADDRESSES
@@ -761,7 +827,8 @@ def test_crash_leftovers_alone_are_a_problem_not_nothing_due(smtp_server, tmp_pa
 def test_a_template_that_fails_for_one_recipient_sends_nothing(smtp_server, tmp_path):
     camp = make_campaign(tmp_path, smtp_server)
     (camp.root / "templates" / "invitation.subject.j2").write_text(
-        "Meghívó {{ recipient.name.split()[0] }}", encoding="utf-8")  # one row of the sheet has no name
+        "Meghívó {{ recipient.name.split()[0] }}", encoding="utf-8"
+    )  # one row of the sheet has no name
     result = send(camp, "--yes")
     assert result.exit_code == 2, result.output
     error = one_error_line(result)

@@ -41,8 +41,9 @@ def make_campaign(*args, **kwargs) -> Camp:
     the subprocesses run on the real clock, and send refuses a conference that has started."""
     camp = _make_campaign(*args, **kwargs)
     event = camp.root / "events" / "2020-06-18-innovaciok.toml"
-    event.write_text(event.read_text(encoding="utf-8").replace("date = 2020-06-18", "date = 2099-06-18"),
-                     encoding="utf-8")
+    event.write_text(
+        event.read_text(encoding="utf-8").replace("date = 2020-06-18", "date = 2099-06-18"), encoding="utf-8"
+    )
     return camp
 
 
@@ -93,8 +94,12 @@ class Run:
     def __init__(self, camp: Camp, *args: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "lgp_mailer", "send", "--yes", *args],
-            cwd=camp.root, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, encoding="utf-8",
+            cwd=camp.root,
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
         )
         self.stderr_lines: queue.Queue[str] = queue.Queue()
         self._out: list[str] = []

@@ -86,16 +86,30 @@ def test_default_path(tmp_path):
 
 
 def test_sync_adds_pending_and_keeps_invalid_rows(ledger):
-    result = ledger.sync(C, K, [*entries("Kovacs@Falu.example", "b@x.example"),
-                                Entry("kovacs@", 3, ("Hibás",), invalid_reason="'kovacs@' is not an address"),
-                                Entry("", 4, invalid_reason="no address")])
+    result = ledger.sync(
+        C,
+        K,
+        [
+            *entries("Kovacs@Falu.example", "b@x.example"),
+            Entry("kovacs@", 3, ("Hibás",), invalid_reason="'kovacs@' is not an address"),
+            Entry("", 4, invalid_reason="no address"),
+        ],
+    )
     assert (result.added, result.invalid) == (2, 2)
     rows = {r.address: r for r in ledger.rows(C, K)}
     assert rows["kovacs@"].status == "invalid" and "not an address" in rows["kovacs@"].last_reply
     assert rows[""].status == "invalid"
     assert rows["Kovacs@Falu.example"].municipalities == ("Falu 1",)
-    assert ledger.counts(C, K) == {"pending": 2, "sending": 0, "sent": 0, "deferred": 0, "failed": 0,
-                                   "unknown": 0, "invalid": 2, "suppressed": 0}
+    assert ledger.counts(C, K) == {
+        "pending": 2,
+        "sending": 0,
+        "sent": 0,
+        "deferred": 0,
+        "failed": 0,
+        "unknown": 0,
+        "invalid": 2,
+        "suppressed": 0,
+    }
 
 
 def test_addresses_are_keyed_case_insensitively(ledger):
@@ -240,8 +254,13 @@ def test_sent_since_counts_all_campaigns_from_timestamps(ledger, clock):
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.sampled_from(["a@x.example", "A@X.example", "b@x.example", "B@x.EXAMPLE", "c@x.example"]),
-                min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.sampled_from(["a@x.example", "A@X.example", "b@x.example", "B@x.EXAMPLE", "c@x.example"]),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_any_sheet_yields_one_row_per_address(tmp_path_factory, addresses):
     with open_ledger(tmp_path_factory.mktemp("h") / "log.sqlite3") as db:
         db.sync(C, K, [Entry(a, i) for i, a in enumerate(addresses)])

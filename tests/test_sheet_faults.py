@@ -6,13 +6,14 @@ import re
 from pathlib import Path
 
 import pytest
-from sheets_factory import HEADER, csv_text, report_lines, write_xlsx
 from typer.testing import CliRunner
 
 import lgp_mailer.cli.check  # noqa: F401  (registers the command on the app)
 from lgp_mailer.cli.app import app
 from lgp_mailer.sheets.readers import double_encoding
 from lgp_mailer.sheets.recipients import load_recipients
+
+from sheets_factory import HEADER, csv_text, report_lines, write_xlsx
 
 ASCII_HEADER = ["Megye", "Onkormanyzat", "Nev", "Beosztas", "Nem", "E-mail"]
 ROWS = [
@@ -114,8 +115,13 @@ def test_formulas_in_letter_fields_name_their_cell(tmp_path: Path) -> None:
     path = write_xlsx(tmp_path / "kepletek.xlsx", {"Lap1": rows})
     sheet = load_recipients(path)
     assert [(f.severity, f.row, f.column, f.value, f.problem) for f in sheet.findings] == [
-        ("problem", 2, "Név", '=CONCATENATE("Kiss"," ","Ödön")',
-         "cell C2 holds a formula with no saved value: paste it as values"),
+        (
+            "problem",
+            2,
+            "Név",
+            '=CONCATENATE("Kiss"," ","Ödön")',
+            "cell C2 holds a formula with no saved value: paste it as values",
+        ),
         ("problem", 3, "Nem", '=IF(1,"nő","férfi")', "cell E3 holds a formula with no saved value: paste it as values"),
     ]
     assert [r.email for r in sheet.recipients] == ["pm@urom.example"]
@@ -137,8 +143,11 @@ def test_a_formula_with_a_saved_value_is_used_with_a_warning(tmp_path: Path) -> 
     for values in (HEADER, ["Baranya", "Bikal", "=Kiss Ödön", "polgármester", "", "pm@bikal.example"]):
         row = TableRow()
         for value in values:
-            cell = TableCell(formula='of:="Kiss Ödön"', valuetype="string") if value.startswith("=") else \
-                TableCell(valuetype="string")
+            cell = (
+                TableCell(formula='of:="Kiss Ödön"', valuetype="string")
+                if value.startswith("=")
+                else TableCell(valuetype="string")
+            )
             cell.addElement(P(text=value.lstrip("=")))
             row.addElement(cell)
         table.addElement(row)

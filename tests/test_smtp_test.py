@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from smtp_server import SmtpTestServer, free_port
 from typer.testing import CliRunner
 
 from lgp_mailer.cli import app
+
+from smtp_server import SmtpTestServer, free_port
 
 runner = CliRunner()
 
@@ -49,8 +50,9 @@ def test_no_auth_every_step_works_and_no_mail_is_sent(campaign, smtp_server):
 def test_good_auth_over_starttls(campaign, smtp_server_factory, monkeypatch):
     server = smtp_server_factory(security="starttls", users={"lgp": "jelszó"})
     monkeypatch.setenv("LGP_SMTP_PASSWORD", "jelszó")
-    result = smtp_test(campaign, "--host", "127.0.0.1", "--port", str(server.port), "--username", "lgp",
-                       "--cafile", str(server.cafile))
+    result = smtp_test(
+        campaign, "--host", "127.0.0.1", "--port", str(server.port), "--username", "lgp", "--cafile", str(server.cafile)
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[:6] == [
         f"Server: 127.0.0.1:{server.port} (starttls), auth password",
@@ -67,8 +69,9 @@ def test_good_auth_over_starttls(campaign, smtp_server_factory, monkeypatch):
 def test_bad_auth_names_the_username_and_password_settings(campaign, smtp_server_factory, monkeypatch):
     server = smtp_server_factory(security="starttls", users={"lgp": "jelszó"})
     monkeypatch.setenv("LGP_SMTP_PASSWORD", "rossz")
-    result = smtp_test(campaign, "--host", "127.0.0.1", "--port", str(server.port), "--username", "lgp",
-                       "--cafile", str(server.cafile))
+    result = smtp_test(
+        campaign, "--host", "127.0.0.1", "--port", str(server.port), "--username", "lgp", "--cafile", str(server.cafile)
+    )
     assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()
     assert lines[1:3] == [
@@ -129,8 +132,22 @@ def test_a_connection_error_in_send_ends_with_the_same_hint(tmp_path):
     folder = tmp_path / "pelda"
     assert runner.invoke(app, ["init", str(folder), "--example"]).exit_code == 0
     port = free_port()
-    result = runner.invoke(app, ["send", "--campaign", str(folder), "--yes", "--quiet",
-                                 "--host", "127.0.0.1", "--port", str(port), "--security", "none"])
+    result = runner.invoke(
+        app,
+        [
+            "send",
+            "--campaign",
+            str(folder),
+            "--yes",
+            "--quiet",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--security",
+            "none",
+        ],
+    )
     assert result.exit_code == 1, result.output
     [line] = result.stderr.splitlines()
     assert line.startswith(f"lgp-mailer: error: 127.0.0.1:{port}: cannot connect: ")
@@ -138,4 +155,5 @@ def test_a_connection_error_in_send_ends_with_the_same_hint(tmp_path):
         "; to fix: set the mail server: [smtp] host and [smtp] port in lgp-mailer.toml, or LGP_SMTP_HOST and "
         f"LGP_SMTP_PORT in the environment, or --host and --port (now 127.0.0.1:{port}); to practise, start a local "
         "test server with 'python -m aiosmtpd -n -l 127.0.0.1:8025' and use --host 127.0.0.1 --port 8025 "
-        "--security none")
+        "--security none"
+    )

@@ -44,9 +44,16 @@ def test_empty_env_value_does_not_override():
     assert resolve(FILE, {"LGP_SMTP_HOST": ""}).settings.host == "mail.lgp.example"
 
 
-@pytest.mark.parametrize(("text", "count", "period"), [
-    ("30/min", 30, 60), ("5/s", 5, 1), ("2000/day", 2000, 86400), ("100 / hour", 100, 3600), ("10/mins", 10, 60),
-])
+@pytest.mark.parametrize(
+    ("text", "count", "period"),
+    [
+        ("30/min", 30, 60),
+        ("5/s", 5, 1),
+        ("2000/day", 2000, 86400),
+        ("100 / hour", 100, 3600),
+        ("10/mins", 10, 60),
+    ],
+)
 def test_parse_rate(text, count, period):
     rate = parse_rate(text)
     assert (rate.count, rate.period) == (count, period)
@@ -82,17 +89,20 @@ def test_unknown_key_is_reported_unless_allowed():
     assert resolve({"from": "a@b.example"}, allow_keys={"from"}).settings.host == "localhost"
 
 
-@pytest.mark.parametrize(("file", "env", "flags", "key"), [
-    ({"security": "ssl"}, {}, {}, "smtp.security"),
-    ({}, {"LGP_SMTP_PORT": "smtp"}, {}, "LGP_SMTP_PORT"),
-    ({"port": 70000}, {}, {}, "smtp.port"),
-    ({}, {}, {"timeout": "0"}, "--timeout"),
-    ({"messages_per_connection": 0}, {}, {}, "smtp.messages_per_connection"),
-    ({"insecure": "maybe"}, {}, {}, "smtp.insecure"),
-    ({"auth": "kerberos"}, {}, {}, "smtp.auth"),
-    ({"cafile": "/nonexistent/ca.pem"}, {}, {}, "smtp.cafile"),
-    ({"auth": "xoauth2"}, {}, {}, "smtp.username"),
-])
+@pytest.mark.parametrize(
+    ("file", "env", "flags", "key"),
+    [
+        ({"security": "ssl"}, {}, {}, "smtp.security"),
+        ({}, {"LGP_SMTP_PORT": "smtp"}, {}, "LGP_SMTP_PORT"),
+        ({"port": 70000}, {}, {}, "smtp.port"),
+        ({}, {}, {"timeout": "0"}, "--timeout"),
+        ({"messages_per_connection": 0}, {}, {}, "smtp.messages_per_connection"),
+        ({"insecure": "maybe"}, {}, {}, "smtp.insecure"),
+        ({"auth": "kerberos"}, {}, {}, "smtp.auth"),
+        ({"cafile": "/nonexistent/ca.pem"}, {}, {}, "smtp.cafile"),
+        ({"auth": "xoauth2"}, {}, {}, "smtp.username"),
+    ],
+)
 def test_validation_errors_name_the_key(file, env, flags, key):
     with pytest.raises(ConfigError) as caught:
         resolve(file, env, flags)

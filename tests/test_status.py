@@ -32,8 +32,16 @@ def zeros(**nonzero: int) -> dict[str, int]:
     return {**dict.fromkeys(STATUSES, 0), **nonzero}
 
 
-def outcome(ledger: Ledger, clock: Clock, minutes: int, address: str, status: str | None,
-            code: int | None = None, reply: str | None = None, kind: str = "invitation") -> None:
+def outcome(
+    ledger: Ledger,
+    clock: Clock,
+    minutes: int,
+    address: str,
+    status: str | None,
+    code: int | None = None,
+    reply: str | None = None,
+    kind: str = "invitation",
+) -> None:
     clock.now = T0 + timedelta(minutes=minutes)
     assert ledger.claim(C, kind, address, ["pending", "deferred"])
     if status is not None:  # None: the run "crashed" with the row 'sending'
@@ -94,12 +102,16 @@ def test_exact_figures_of_a_scripted_mix(ledger):
         ("sending", 1, "lgp-mailer send  (the next run marks them 'unknown')"),
     ]
     assert s["counties"] == [
-        {"county": "Baranya", "total": 3, "sent": 2, "due": 0, "blocked": 1,
-         "counts": zeros(sent=2, failed=1)},
-        {"county": "Somogy", "total": 4, "sent": 0, "due": 2, "blocked": 1,
-         "counts": zeros(deferred=1, unknown=1, pending=2)},
-        {"county": None, "total": 2, "sent": 0, "due": 0, "blocked": 1,
-         "counts": zeros(invalid=1, sending=1)},
+        {"county": "Baranya", "total": 3, "sent": 2, "due": 0, "blocked": 1, "counts": zeros(sent=2, failed=1)},
+        {
+            "county": "Somogy",
+            "total": 4,
+            "sent": 0,
+            "due": 2,
+            "blocked": 1,
+            "counts": zeros(deferred=1, unknown=1, pending=2),
+        },
+        {"county": None, "total": 2, "sent": 0, "due": 0, "blocked": 1, "counts": zeros(invalid=1, sending=1)},
     ]
 
 
@@ -107,7 +119,9 @@ def test_every_campaign_and_kind_with_its_own_command(ledger):
     figures = ledger_status(ledger, now=T0)
     assert figures["generated_at"] == "2026-11-20T09:00:00.000000Z"
     assert [(c["campaign_id"], c["kind"], c["command"]) for c in figures["campaigns"]] == [
-        (C, "invitation", "lgp-mailer send"), (C, "reminder", "lgp-mailer remind --day-before")]
+        (C, "invitation", "lgp-mailer send"),
+        (C, "reminder", "lgp-mailer remind --day-before"),
+    ]
     reminder = figures["campaigns"][1]
     assert reminder["counts"] == zeros(sent=1) and reminder["blocked"] == [] and reminder["due"] == 0
     assert reminder["first_sent_at"] == reminder["last_sent_at"] == "2026-11-21T18:20:00.000000Z"
@@ -151,7 +165,10 @@ def test_status_text_with_county_bars_and_next_commands(ledger, monkeypatch, tmp
     lines = {line.split()[0]: line for line in out.splitlines() if "sent" in line and "/" in line}
     # Bars are as long as the county is big (Somogy, 4 rows: 40 wide), split by status.
     assert "2/3 sent, 1 blocked" in lines["Baranya"] and " " + "█" * 20 + "▒" * 10 + " " in lines["Baranya"]
-    assert "0/4 sent, 2 due, 1 blocked" in lines["Somogy"] and " " + "▓" * 20 + "▒" * 10 + "░" * 10 + " " in lines["Somogy"]
+    assert (
+        "0/4 sent, 2 due, 1 blocked" in lines["Somogy"]
+        and " " + "▓" * 20 + "▒" * 10 + "░" * 10 + " " in lines["Somogy"]
+    )
     assert "(no" in lines and "0/2 sent, 1 blocked" in lines["(no"]
 
 

@@ -37,9 +37,17 @@ def ledger(tmp_path: Path):
 
 
 def entries(*addresses: str, invalid: tuple[str, ...] = ()) -> list[Entry]:
-    return [Entry(a, seq, (f"Falu {seq}",), "Baranya", f"<{seq}.{a}@lgp.example>",
-                  "no @ in the cell" if a in invalid else None)
-            for seq, a in enumerate(addresses, 1)]
+    return [
+        Entry(
+            a,
+            seq,
+            (f"Falu {seq}",),
+            "Baranya",
+            f"<{seq}.{a}@lgp.example>",
+            "no @ in the cell" if a in invalid else None,
+        )
+        for seq, a in enumerate(addresses, 1)
+    ]
 
 
 def attempt(ledger, campaign: str, address: str, status: str) -> None:
@@ -60,7 +68,11 @@ def test_suppress_list_and_unsuppress_are_keyed_case_insensitively(ledger):
     assert ledger.is_suppressed("JEGYZO@falu.example")
     [entry] = ledger.suppressions()
     assert (entry.address, entry.address_key, entry.reason, entry.source) == (
-        "Jegyzo@Falu.example", "jegyzo@falu.example", "kérte", "manual")
+        "Jegyzo@Falu.example",
+        "jegyzo@falu.example",
+        "kérte",
+        "manual",
+    )
     assert entry.created_at.endswith("Z") and entry.created_at.startswith("2027-02-01T09:00:0")
     assert ledger.suppressions("bounce") == []
     assert ledger.unsuppress("jegyzo@FALU.example") is True
@@ -83,7 +95,8 @@ def test_sync_records_suppressed_addresses_and_due_never_returns_them_across_two
         result = ledger.sync(campaign, K, entries("elso@falu.example", "Leiratkozott@Falu.example"))
         assert (result.added, result.suppressed) == (1, 1)
         assert [r.address for r in ledger.due(campaign, K, retry_failed=True, resend_unknown=True)] == [
-            "elso@falu.example"]
+            "elso@falu.example"
+        ]
         assert ledger.counts(campaign, K)["suppressed"] == 1
         assert statuses(ledger, campaign)["Leiratkozott@Falu.example"] == "suppressed"
         assert not ledger.claim(campaign, K, "leiratkozott@falu.example", ["pending", "suppressed"])
@@ -92,8 +105,14 @@ def test_sync_records_suppressed_addresses_and_due_never_returns_them_across_two
 
 
 def test_sync_turns_every_unsent_row_of_a_suppressed_address_into_suppressed_but_never_a_sent_one(ledger):
-    names = ["pending@x.example", "deferred@x.example", "failed@x.example", "unknown@x.example",
-             "invalid@x.example", "sent@x.example"]
+    names = [
+        "pending@x.example",
+        "deferred@x.example",
+        "failed@x.example",
+        "unknown@x.example",
+        "invalid@x.example",
+        "sent@x.example",
+    ]
     ledger.sync(A, K, entries(*names, invalid=("invalid@x.example",)))
     attempt(ledger, A, "deferred@x.example", "deferred")
     attempt(ledger, A, "failed@x.example", "failed")
@@ -102,8 +121,7 @@ def test_sync_turns_every_unsent_row_of_a_suppressed_address_into_suppressed_but
     # Suppressed behind the ledger's back (as an older version or another
     # tool would): the next sync catches up.
     now = sentlog.utc_iso(datetime(2027, 2, 1, tzinfo=UTC))
-    ledger.conn.executemany("INSERT INTO suppressions VALUES (?, ?, 'test', 'manual', ?)",
-                            [(n, n, now) for n in names])
+    ledger.conn.executemany("INSERT INTO suppressions VALUES (?, ?, 'test', 'manual', ?)", [(n, n, now) for n in names])
     result = ledger.sync(A, K, entries(*names, invalid=("invalid@x.example",)))
     assert result.suppressed == 5
     assert statuses(ledger, A) == {n: "sent" if n.startswith("sent") else "suppressed" for n in names}
@@ -140,10 +158,20 @@ def test_mark_bounced_prefers_the_message_id_over_the_latest_row_of_the_address(
     attempt(ledger, A, "kovacs@falu.example", "sent")
     attempt(ledger, B, "kovacs@falu.example", "sent")  # B is the latest
     a_id = ledger.get(A, K, "kovacs@falu.example").message_id
-    row = ledger.mark_bounced(message_id=a_id.strip("<>"), address="kovacs@falu.example",
-                              reason="550 5.1.1 User unknown", code=550, enhanced="5.1.1")
+    row = ledger.mark_bounced(
+        message_id=a_id.strip("<>"),
+        address="kovacs@falu.example",
+        reason="550 5.1.1 User unknown",
+        code=550,
+        enhanced="5.1.1",
+    )
     assert (row.campaign_id, row.status, row.last_reply, row.last_code, row.last_enhanced) == (
-        A, "failed", "550 5.1.1 User unknown", 550, "5.1.1")
+        A,
+        "failed",
+        "550 5.1.1 User unknown",
+        550,
+        "5.1.1",
+    )
     assert row.sent_at is not None  # the server did take it
     assert ledger.get(B, K, "kovacs@falu.example").status == "sent"
     # Without a known Message-ID: the latest sent row of the address.
@@ -182,7 +210,9 @@ def test_a_ledger_made_before_the_suppression_list_is_migrated_in_place(tmp_path
         old.execute("INSERT INTO migrations VALUES (?, ?, '2026-01-01T00:00:00.000000Z')", (number, name))
     old.executemany(
         "INSERT INTO messages (campaign_id, kind, address, address_key, seq, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, 'x', 'x')", [(A, K, "a@x.example", "a@x.example", 1), (A, K, "b@x.example", "b@x.example", 2)])
+        " VALUES (?, ?, ?, ?, ?, 'x', 'x')",
+        [(A, K, "a@x.example", "a@x.example", 1), (A, K, "b@x.example", "b@x.example", 2)],
+    )
     old.commit()
     old.close()
     with open_ledger(path) as new:
@@ -207,22 +237,29 @@ def test_add_validates_and_normalises_like_the_recipient_sheet(ledger):
 
 
 def test_import_xlsx_with_header_reason_column_formula_and_bad_cells(ledger, tmp_path):
-    path = write_xlsx(tmp_path / "leiratkozottak.xlsx", {"Lista": [
-        ["Leiratkozottak 2027"],
-        ["Település", "E-mail cím", "Megjegyzés"],
-        ["Alsófalu", "hivatal@alsofalu.example", "levélben kérte"],
-        ["Felsőfalu", "Jegyző <jegyzo@felsofalu.example>; titkarsag@felsofalu.example", None],
-        ["Középfalu", '=CONCAT("a","@b.example")', None],
-        ["Kisfalu", "kovacs@", None],
-        [None, None, None],
-        ["Nagyfalu", "hivatal@alsofalu.example", None],
-    ]})
+    path = write_xlsx(
+        tmp_path / "leiratkozottak.xlsx",
+        {
+            "Lista": [
+                ["Leiratkozottak 2027"],
+                ["Település", "E-mail cím", "Megjegyzés"],
+                ["Alsófalu", "hivatal@alsofalu.example", "levélben kérte"],
+                ["Felsőfalu", "Jegyző <jegyzo@felsofalu.example>; titkarsag@felsofalu.example", None],
+                ["Középfalu", '=CONCAT("a","@b.example")', None],
+                ["Kisfalu", "kovacs@", None],
+                [None, None, None],
+                ["Nagyfalu", "hivatal@alsofalu.example", None],
+            ]
+        },
+    )
     ledger.sync(A, K, entries("jegyzo@felsofalu.example"))
     report = import_file(ledger, path, reason="import")
     assert report.added == ["hivatal@alsofalu.example", "jegyzo@felsofalu.example", "titkarsag@felsofalu.example"]
     assert report.already == ["hivatal@alsofalu.example"]
     assert [(r.row, r.why.split(":")[0]) for r in report.rejected] == [
-        (5, "a formula, not an address"), (6, "not an address")]
+        (5, "a formula, not an address"),
+        (6, "not an address"),
+    ]
     by_address = {e.address: e for e in ledger.suppressions()}
     assert by_address["hivatal@alsofalu.example"].reason == "levélben kérte"
     assert by_address["titkarsag@felsofalu.example"].reason == "import"
@@ -265,7 +302,9 @@ def test_cli_add_list_remove_import(tmp_path, monkeypatch):
     assert cli("suppress", "add", "kovacs@").exit_code == 2
     listed = json.loads(cli("suppress", "list", "--json").stdout)
     assert [(e["address"], e["source"], e["reason"]) for e in listed] == [
-        ("jegyzo@falu.example", "manual", "telefonon kérte"), ("Polgarmester@falu.example", "manual", "telefonon kérte")]
+        ("jegyzo@falu.example", "manual", "telefonon kérte"),
+        ("Polgarmester@falu.example", "manual", "telefonon kérte"),
+    ]
     table = cli("suppress", "list").output
     assert "jegyzo@falu.example\tmanual\t" in table and "2 suppressed address(es)." in table
     assert cli("suppress", "list", "--source", "nope").exit_code == 2

@@ -24,7 +24,8 @@ def make_campaign(folder: Path, port: int) -> Path:
     assert runner.invoke(app, ["init", str(folder), "--example"]).exit_code == 0
     config = folder / "lgp-mailer.toml"
     text = config.read_text(encoding="utf-8").replace(
-        '# host = "smtp.example.org"', f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\nretry_delay = 0.01')
+        '# host = "smtp.example.org"', f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\nretry_delay = 0.01'
+    )
     config.write_text(text, encoding="utf-8")
     return folder
 
@@ -57,4 +58,6 @@ def test_suppressed_address_is_skipped_in_every_campaign(tmp_path, monkeypatch):
     assert status.exit_code == 0, status.output
     entries = json.loads(status.output)["campaigns"]
     assert sorted((e["kind"], e["counts"]["sent"], e["counts"]["suppressed"], e["due"]) for e in entries) == [
-        ("invitation", 6, 1, 0), ("invitation", 6, 1, 0)]
+        ("invitation", 6, 1, 0),
+        ("invitation", 6, 1, 0),
+    ]

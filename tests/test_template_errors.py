@@ -6,8 +6,6 @@ import codecs
 from pathlib import Path
 
 import pytest
-from sheets_factory import report_lines
-from smtp_server import SmtpTestServer  # noqa: F401  (the fixtures come from conftest.py)
 from test_remind_cli import KISS, at, remind, remind_campaign
 from test_send_cli import (
     counts,
@@ -20,13 +18,24 @@ from test_send_cli import (
 
 from lgp_mailer.cli import app
 
+from sheets_factory import report_lines
+from smtp_server import SmtpTestServer
+
 # (the line put first in invitation.txt.j2, the sentence, whose message fails first)
 FAULTS = [
     ("{{ event.venue }}", "undefined name 'event.venue'", "polgarmester@alsomocsolad.example"),
     ("{{ helyszin }}", "undefined name 'helyszin'", "polgarmester@alsomocsolad.example"),
-    ("{% include '_nincs.txt.j2' %}", "included template '_nincs.txt.j2' not found", "polgarmester@alsomocsolad.example"),
+    (
+        "{% include '_nincs.txt.j2' %}",
+        "included template '_nincs.txt.j2' not found",
+        "polgarmester@alsomocsolad.example",
+    ),
     # The shipped sheet's Üröm row has no name: only its letter fails.
-    ("{{ recipient.name }}", "empty value: 'recipient.name' is empty where text was expected", "hivatal@urom-proba.example"),
+    (
+        "{{ recipient.name }}",
+        "empty value: 'recipient.name' is empty where text was expected",
+        "hivatal@urom-proba.example",
+    ),
 ]
 
 
@@ -55,21 +64,25 @@ def test_check_names_the_template_line_and_exits_2(tmp_path: Path, fault: str, s
 
 @pytest.mark.usefixtures("before_the_example_conference")  # send refuses a conference that has started
 @pytest.mark.parametrize(("fault", "sentence", "address"), FAULTS[::3])
-def test_send_renders_everyone_first_and_sends_nothing(smtp_server: SmtpTestServer, tmp_path: Path,  # noqa: F811
-                                                       fault: str, sentence: str, address: str) -> None:
+def test_send_renders_everyone_first_and_sends_nothing(
+    smtp_server: SmtpTestServer,
+    tmp_path: Path,
+    fault: str,
+    sentence: str,
+    address: str,
+) -> None:
     camp = make_campaign(tmp_path, smtp_server)
     template = _break(camp.root, "invitation", fault)
     result = send(camp, "--yes")
     assert result.exit_code == 2, result.output
     assert one_error_line(result) == (
-        f"lgp-mailer: error: {template}, line 1: cannot render: {sentence} "
-        f"(the message to {address}; nothing was sent)"
+        f"lgp-mailer: error: {template}, line 1: cannot render: {sentence} (the message to {address}; nothing was sent)"
     )
     assert server_untouched(smtp_server)
     assert camp.counts() == counts(pending=7)
 
 
-def test_remind_renders_everyone_first_and_sends_nothing(smtp_server: SmtpTestServer, tmp_path: Path) -> None:  # noqa: F811
+def test_remind_renders_everyone_first_and_sends_nothing(smtp_server: SmtpTestServer, tmp_path: Path) -> None:
     camp = remind_campaign(tmp_path, smtp_server, [KISS])
     template = _break(camp.root, "reminder", "{{ event.venue }}")
     with at(2020, 6, 17, 9, 0):

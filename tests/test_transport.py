@@ -65,8 +65,7 @@ def test_messages_per_connection_opens_new_sessions(smtp_server):
 def test_starttls_with_auth_and_a_non_ascii_password(smtp_server_factory, mechanism):
     other = {"PLAIN": "LOGIN", "LOGIN": "PLAIN"}[mechanism]
     server = smtp_server_factory(security="starttls", users={"lgp": PASSWORD}, auth_exclude_mechanism=[other])
-    with transport(server, Secret(PASSWORD, "test"), username="lgp", auth_method="password",
-                   cafile=server.cafile) as t:
+    with transport(server, Secret(PASSWORD, "test"), username="lgp", auth_method="password", cafile=server.cafile) as t:
         assert t.send(message("a@x.example"), FROM, "a@x.example").status == "sent"
     [got] = server.received
     assert got.tls and got.login == "lgp" and got.data == message("a@x.example")
@@ -93,8 +92,9 @@ def test_a_secret_provider_is_asked_for_every_session(smtp_server_factory):
         calls.append(1)
         return Secret(TOKEN, "token_command", "token")
 
-    with transport(server, fresh_token, username="lgp", auth_method="xoauth2", cafile=server.cafile,
-                   messages_per_connection=1) as t:
+    with transport(
+        server, fresh_token, username="lgp", auth_method="xoauth2", cafile=server.cafile, messages_per_connection=1
+    ) as t:
         for rcpt in ("a@x.example", "b@x.example"):
             assert t.send(message(rcpt), FROM, rcpt).status == "sent"
     assert len(calls) == 2 and len({m.session for m in server.received}) == 2
@@ -147,8 +147,9 @@ def test_auth_over_plaintext_to_remote_host_refused_before_connecting(monkeypatc
         raise AssertionError("must not connect")
 
     monkeypatch.setattr(socket, "create_connection", no_network)
-    settings = SmtpSettings(host="smtp.example.org", port=25, security="none", insecure=True,
-                            username="lgp", auth_method="password")
+    settings = SmtpSettings(
+        host="smtp.example.org", port=25, security="none", insecure=True, username="lgp", auth_method="password"
+    )
     with pytest.raises(ConfigError, match=r"clear text to smtp\.example\.org"):
         SmtpTransport(settings, Secret(PASSWORD, "test"))
 
@@ -184,8 +185,15 @@ def test_451_then_success_with_retries(smtp_server):
     smtp_server.handler.reply_rcpt("a@x.example", "451 4.3.0 Try again later", "451 4.3.0 Try again later")
     delays: list[float] = []
     with transport(smtp_server) as t:
-        result = send_with_retry(t, message("a@x.example"), FROM, "a@x.example",
-                                 policy=RetryPolicy(attempts=4, base=1.0), sleep=no_sleep(delays), rng=lambda: 0.5)
+        result = send_with_retry(
+            t,
+            message("a@x.example"),
+            FROM,
+            "a@x.example",
+            policy=RetryPolicy(attempts=4, base=1.0),
+            sleep=no_sleep(delays),
+            rng=lambda: 0.5,
+        )
     assert result.status == "sent"
     assert delays == [0.75, 1.5]  # exponential, half fixed + half jitter
     assert len(smtp_server.received) == 1
@@ -194,8 +202,9 @@ def test_451_then_success_with_retries(smtp_server):
 def test_transient_until_the_limit_is_deferred_with_the_reason(smtp_server):
     smtp_server.handler.reply_rcpt("a@x.example", *["452 4.3.1 Insufficient system storage"] * 3)
     with transport(smtp_server) as t:
-        result = send_with_retry(t, message("a@x.example"), FROM, "a@x.example",
-                                 policy=RetryPolicy(attempts=3), sleep=lambda s: None)
+        result = send_with_retry(
+            t, message("a@x.example"), FROM, "a@x.example", policy=RetryPolicy(attempts=3), sleep=lambda s: None
+        )
         assert result.status == "deferred" and result.line == "452 4.3.1 Insufficient system storage"
         # RSET after the failed transactions: the session still works
         assert t.send(message("b@x.example"), FROM, "b@x.example").status == "sent"
@@ -238,11 +247,14 @@ def test_550_511_fails_that_recipient_and_the_session_goes_on(smtp_server):
     assert [m.rcpt_tos for m in smtp_server.received] == [["a@x.example"]]
 
 
-@pytest.mark.parametrize("reply", [
-    "554 5.7.1 Relay access denied",
-    "452 4.3.1 Daily sending quota exceeded",
-    "550 5.4.5 Daily user sending limit exceeded",
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "554 5.7.1 Relay access denied",
+        "452 4.3.1 Daily sending quota exceeded",
+        "550 5.4.5 Daily user sending limit exceeded",
+    ],
+)
 def test_policy_and_quota_replies_are_fatal(smtp_server, reply):
     smtp_server.handler.reply_rcpt("a@x.example", reply)
     calls: list[float] = []
@@ -283,23 +295,26 @@ def test_final_reply_550_511_after_data_is_failed(smtp_server):
         assert t.send(message("b@x.example"), FROM, "b@x.example").status == "sent"
 
 
-@pytest.mark.parametrize(("code", "text", "phase", "expected"), [
-    (250, "2.0.0 OK", "dot", "sent"),
-    (451, "4.3.0 later", "rcpt", "deferred"),
-    (421, "4.7.0 too busy", "mail", "deferred"),
-    (451, "4.7.1 greylisted, try again later", "rcpt", "deferred"),
-    (452, "4.2.2 mailbox full (quota)", "rcpt", "deferred"),
-    (552, "5.2.2 mailbox over quota", "rcpt", "failed"),
-    (550, "5.1.1 no such user", "rcpt", "failed"),
-    (550, "no such user here", "rcpt", "failed"),
-    (553, "mailbox name not allowed", "dot", "failed"),
-    (554, "5.7.1 spam", "dot", "fatal"),
-    (550, "5.7.1 relaying denied", "rcpt", "fatal"),
-    (535, "5.7.8 bad credentials", "auth", "fatal"),
-    (554, "5.2.0 SubmissionQuotaExceededException", "dot", "fatal"),
-    (550, "5.1.7 bad sender", "mail", "fatal"),
-    (554, "message rejected", "dot", "fatal"),
-])
+@pytest.mark.parametrize(
+    ("code", "text", "phase", "expected"),
+    [
+        (250, "2.0.0 OK", "dot", "sent"),
+        (451, "4.3.0 later", "rcpt", "deferred"),
+        (421, "4.7.0 too busy", "mail", "deferred"),
+        (451, "4.7.1 greylisted, try again later", "rcpt", "deferred"),
+        (452, "4.2.2 mailbox full (quota)", "rcpt", "deferred"),
+        (552, "5.2.2 mailbox over quota", "rcpt", "failed"),
+        (550, "5.1.1 no such user", "rcpt", "failed"),
+        (550, "no such user here", "rcpt", "failed"),
+        (553, "mailbox name not allowed", "dot", "failed"),
+        (554, "5.7.1 spam", "dot", "fatal"),
+        (550, "5.7.1 relaying denied", "rcpt", "fatal"),
+        (535, "5.7.8 bad credentials", "auth", "fatal"),
+        (554, "5.2.0 SubmissionQuotaExceededException", "dot", "fatal"),
+        (550, "5.1.7 bad sender", "mail", "fatal"),
+        (554, "message rejected", "dot", "fatal"),
+    ],
+)
 def test_classify(code, text, phase, expected):
     enhanced = text.split()[0] if text[0].isdigit() else None
     assert classify(code, enhanced, text, phase) == expected
@@ -343,8 +358,9 @@ class FakeClock:
 
 def test_rate_limiter_spaces_by_the_slowest_pace():
     clock = FakeClock()
-    limiter = RateLimiter([parse_rate("30/min"), parse_rate("5/s"), parse_rate("2000/day")],
-                          clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(
+        [parse_rate("30/min"), parse_rate("5/s"), parse_rate("2000/day")], clock=clock, sleep=clock.sleep
+    )
     waits = [limiter.acquire() for _ in range(4)]
     assert waits == [0.0, 2.0, 2.0, 2.0] and clock.now == 106.0
 

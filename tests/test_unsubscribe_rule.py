@@ -19,11 +19,15 @@ from lgp_mailer.campaign.bounces import OTHER, UNSUBSCRIBE, classify, correction
 from lgp_mailer.mail.mime import message_id
 
 SENDER = "jegyzo@felsofalu.example"
-QUOTED = ("\n\n-----Eredeti üzenet-----\nFeladó: LGP Programiroda <meghivo@lgp.example>\n"
-          "Tárgy: Meghívó a konferenciára\n\n"
-          "Ha nem szeretne több levelet kapni, válaszoljon \"leiratkozás\" tárggyal.\n")
-GMAIL_QUOTE = ("\n\n2027. febr. 1., hétfő 10:00 időpontban LGP Programiroda <meghivo@lgp.example> ezt írta:\n"
-               "> Tisztelt Jegyző Asszony!\n> Ha nem szeretne több levelet kapni, leiratkozás: válaszoljon.\n")
+QUOTED = (
+    "\n\n-----Eredeti üzenet-----\nFeladó: LGP Programiroda <meghivo@lgp.example>\n"
+    "Tárgy: Meghívó a konferenciára\n\n"
+    'Ha nem szeretne több levelet kapni, válaszoljon "leiratkozás" tárggyal.\n'
+)
+GMAIL_QUOTE = (
+    "\n\n2027. febr. 1., hétfő 10:00 időpontban LGP Programiroda <meghivo@lgp.example> ezt írta:\n"
+    "> Tisztelt Jegyző Asszony!\n> Ha nem szeretne több levelet kapni, leiratkozás: válaszoljon.\n"
+)
 
 
 def reply(body: str, subject: str = "Vá: Meghívó a konferenciára") -> email.message.Message:
@@ -40,8 +44,10 @@ def reply(body: str, subject: str = "Vá: Meghívó a konferenciára") -> email.
 REQUESTS = [
     # The three the issue found missed:
     ("Kérem a leiratkozásomat.\n\nÜdvözlettel:\nTóth Ilona" + QUOTED, "body 'leiratkoz'"),
-    ("Tisztelt Programiroda!\n\nLe szeretnék iratkozni a levelezőlistáról.\n\nTóth Ilona" + GMAIL_QUOTE,
-     "body 'Le szeretnék iratkoz'"),
+    (
+        "Tisztelt Programiroda!\n\nLe szeretnék iratkozni a levelezőlistáról.\n\nTóth Ilona" + GMAIL_QUOTE,
+        "body 'Le szeretnék iratkoz'",
+    ),
     ("Kérjük, ne küldjenek több levelet a hivatalnak.\nKöszönettel: Tóth Ilona" + QUOTED, "body 'ne küldjenek'"),
     # Our own:
     ("Iratkoztassanak le minket, köszönöm." + QUOTED, "body 'Iratkoztassanak le'"),
@@ -62,17 +68,25 @@ def test_the_subject_alone_is_enough():
     assert (verdict.kind, verdict.why) == (UNSUBSCRIBE, "subject 'leiratkozás'")
 
 
-LONG = ("Tisztelt Programiroda!\n\n" + "A konferencia témája nagyon fontos számunkra, köszönjük a szervezést. " * 5
-        + "\nLeiratkozom.")
+LONG = (
+    "Tisztelt Programiroda!\n\n"
+    + "A konferencia témája nagyon fontos számunkra, köszönjük a szervezést. " * 5
+    + "\nLeiratkozom."
+)
 READ_BY_A_PERSON = [
     # The issue's attendee: taken as an unsubscribe before, which would have suppressed her.
     ("Ott leszünk! (A leiratkozás gombot nem találom…)", "body 'leiratkoz', but also 'Ott leszünk'"),
-    ("Nem szeretnék leiratkozni, csak a címünk változott: uj@felsofalu.example" + QUOTED,
-     "body 'leiratkoz', but also 'Nem'"),
+    (
+        "Nem szeretnék leiratkozni, csak a címünk változott: uj@felsofalu.example" + QUOTED,
+        "body 'leiratkoz', but also 'Nem'",
+    ),
     ("A polgármester úr részt vesz, de a jegyző iratkozzon le kérem.", "body 'iratkozzon le', but also 'részt vesz'"),
     (LONG, f"body 'Leiratkoz', in a letter of {len(LONG)} characters"),
-    ("Tisztelt Programiroda!\nKöszönjük a meghívót.\nÉrdeklődnék, hogy a felvétel elérhető lesz-e.\n"
-     "Hogyan lehet leiratkozni?", "mentions 'iratkoz', but not as a request"),
+    (
+        "Tisztelt Programiroda!\nKöszönjük a meghívót.\nÉrdeklődnék, hogy a felvétel elérhető lesz-e.\n"
+        "Hogyan lehet leiratkozni?",
+        "mentions 'iratkoz', but not as a request",
+    ),
 ]
 
 
@@ -101,8 +115,13 @@ def test_only_requests_suppress_and_a_person_reads_the_rest(ledger):  # noqa: F8
 def test_exchange_5_1_10_is_recipient_not_found_not_null_mx(ledger):  # noqa: F811
     who = "polgarmester@kozepfalu.example"
     sent(ledger, A, [(who, ("Középfalu",), "Zala")])
-    bounce = dsn(who, message_id(A, K, who, "lgp.example"), status="5.1.10", style="exchange",
-                 diag="550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup")
+    bounce = dsn(
+        who,
+        message_id(A, K, who, "lgp.example"),
+        status="5.1.10",
+        style="exchange",
+        diag="550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+    )
     import_messages(ledger, iter([("ndr", email.message_from_bytes(bounce))]))
     reply_text = ledger.get(A, K, who).last_reply
     assert reply_text.startswith("5.1.10 (recipient not found (Exchange))"), reply_text

@@ -43,7 +43,9 @@ def test_wheel_ships_the_example_campaign_and_previews_from_anywhere(tmp_path):
     ):
         assert needed in names
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
@@ -52,8 +54,9 @@ def test_wheel_ships_the_example_campaign_and_previews_from_anywhere(tmp_path):
         f"assert Path(lgp_mailer.__file__).is_relative_to({str(site)!r}), lgp_mailer.__file__; "
         "from lgp_mailer.cli import main; sys.argv = ['lgp-mailer', 'preview', '--limit', '2']; main()"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True,
-                            encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, encoding="utf-8"
+    )
     assert result.returncode == 0, result.stderr
     assert "_shipped" in result.stderr  # "using the shipped example campaign (.../lgp_mailer/_shipped)"
     assert len(list((elsewhere / "preview").glob("*.eml"))) == 2

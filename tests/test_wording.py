@@ -29,19 +29,53 @@ REPO = Path(__file__).resolve().parent.parent
     ("text", "expected"),
     [
         # Numbers, by the first spoken word.
-        ("1", "az"), ("5", "az"), ("50", "az"), ("500", "az"), ("5000", "az"), ("1848", "az"),
-        ("1000", "az"), ("1 000 000", "az"), ("1.", "az"), ("5kerulet@pelda.example", "az"),
-        ("2027-es", "a"), ("2", "a"), ("10", "a"), ("11", "a"), ("100", "a"), ("150", "a"),
-        ("15 000", "a"), ("0", "a"), ("05", "a"),
+        ("1", "az"),
+        ("5", "az"),
+        ("50", "az"),
+        ("500", "az"),
+        ("5000", "az"),
+        ("1848", "az"),
+        ("1000", "az"),
+        ("1 000 000", "az"),
+        ("1.", "az"),
+        ("5kerulet@pelda.example", "az"),
+        ("2027-es", "a"),
+        ("2", "a"),
+        ("10", "a"),
+        ("11", "a"),
+        ("100", "a"),
+        ("150", "a"),
+        ("15 000", "a"),
+        ("0", "a"),
+        ("05", "a"),
         # Acronyms: consonant + vowel is read as a word ...
-        ("NATO", "a"), ("MÁV", "a"), ("NAV", "a"), ("MOL", "a"), ("ZOOM", "a"),
+        ("NATO", "a"),
+        ("MÁV", "a"),
+        ("NAV", "a"),
+        ("MOL", "a"),
+        ("ZOOM", "a"),
         # ... otherwise letter by letter; F L LY M N NY R S SZ X Y have vowel-initial names.
-        ("MTA", "az"), ("SZTE", "az"), ("NKE", "az"), ("LMP", "az"), ("FKF", "az"), ("RTL", "az"),
-        ("KSH", "a"), ("BM", "a"), ("TÖOSZ", "a"), ("ELTE", "az"), ("F", "az"), ("B", "a"),
+        ("MTA", "az"),
+        ("SZTE", "az"),
+        ("NKE", "az"),
+        ("LMP", "az"),
+        ("FKF", "az"),
+        ("RTL", "az"),
+        ("KSH", "a"),
+        ("BM", "a"),
+        ("TÖOSZ", "a"),
+        ("ELTE", "az"),
+        ("F", "az"),
+        ("B", "a"),
         ("MTA-SZTAKI", "az"),
         # Words and addresses, by the first letter; quotation marks are skipped.
-        ("Egyesület", "az"), ("Őrség", "az"), ("Microsoft", "a"), ("iroda@pelda.example", "az"),
-        ("„Zöld Falu” program", "a"), ("„Okos” település", "az"), ("", "a"),
+        ("Egyesület", "az"),
+        ("Őrség", "az"),
+        ("Microsoft", "a"),
+        ("iroda@pelda.example", "az"),
+        ("„Zöld Falu” program", "a"),
+        ("„Okos” település", "az"),
+        ("", "a"),
     ],
 )
 def test_article(text, expected):
@@ -99,8 +133,14 @@ def test_a_bad_article_names_its_key(tmp_path, value):
 
 # --- The reminder follows the platform --------------------------------------------------------------
 
-WHO = Recipient(email="pm@pelda.example", municipalities=("Példafalva",), salutation="Tisztelt Polgármester Asszony!",
-                name="Kiss Anna", gender="female", salutation_kind="female")
+WHO = Recipient(
+    email="pm@pelda.example",
+    municipalities=("Példafalva",),
+    salutation="Tisztelt Polgármester Asszony!",
+    name="Kiss Anna",
+    gender="female",
+    salutation_kind="female",
+)
 SEED = load_event(REPO / "events" / "2020-06-18-innovaciok.toml")
 HELP = "9.30 órától technikai segítségnyújtás azoknak, akik igénylik: belépés a konferencia virtuális termébe, videó és hang működésének kipróbálása."
 
@@ -112,13 +152,19 @@ def campaign():
 
 def render(campaign, **changes):
     event = dataclasses.replace(SEED, **changes)
-    factory = MessageFactory(campaign, event, "reminder", renderer=Renderer(campaign.template_dirs, "reminder", inline_css=False))
+    factory = MessageFactory(
+        campaign, event, "reminder", renderer=Renderer(campaign.template_dirs, "reminder", inline_css=False)
+    )
     return factory.renderer.render(factory.context(WHO))
 
 
 def join_block(text: str) -> list[str]:
     lines = text.splitlines()
-    return lines[lines.index("Időpont: 2020. június 18. (csütörtök) 10.00–12.35") + 2:lines.index("A konferencia tervezett programja:")]
+    return lines[
+        lines.index("Időpont: 2020. június 18. (csütörtök) 10.00–12.35") + 2 : lines.index(
+            "A konferencia tervezett programja:"
+        )
+    ]
 
 
 ZOOM_NOTE = "nem kell letölteni programot, böngészőn keresztül is működik"
@@ -134,9 +180,11 @@ ZOOM_NOTE = "nem kell letölteni programot, böngészőn keresztül is működik
                 "Meeting-azonosító: 812 3456 7890",
                 "Jelkód: lgp2020",
                 "",
-                ("A konferenciára a fenti linkre kattintva léphet be. Nem kell letölteni programot, böngészőn keresztül is"
-                 " működik. Ha ez nem sikerül, indítsa el a Zoomot, válassza a Csatlakozás gombot, és adja meg a"
-                 " Meeting-azonosítót, majd a jelkódot."),
+                (
+                    "A konferenciára a fenti linkre kattintva léphet be. Nem kell letölteni programot, böngészőn keresztül is"
+                    " működik. Ha ez nem sikerül, indítsa el a Zoomot, válassza a Csatlakozás gombot, és adja meg a"
+                    " Meeting-azonosítót, majd a jelkódot."
+                ),
                 "",
                 HELP,
                 "",
@@ -148,25 +196,34 @@ ZOOM_NOTE = "nem kell letölteni programot, böngészőn keresztül is működik
                 "Csatlakozás (ZOOM): https://zoom.example.org/j/81234567890?pwd=lgp2020",
                 "Meeting-azonosító: 812 3456 7890",
                 "",
-                ("A konferenciára a fenti linkre kattintva léphet be a ZOOM alkalmazásban vagy, ha az nincs telepítve,"
-                 " böngészőben. Ha ez nem sikerül, indítsa el a Zoomot, válassza a Csatlakozás gombot, és adja meg a"
-                 " Meeting-azonosítót."),
+                (
+                    "A konferenciára a fenti linkre kattintva léphet be a ZOOM alkalmazásban vagy, ha az nincs telepítve,"
+                    " böngészőben. Ha ez nem sikerül, indítsa el a Zoomot, válassza a Csatlakozás gombot, és adja meg a"
+                    " Meeting-azonosítót."
+                ),
                 "",
             ],
         ),
         (
-            {"platform_name": "Microsoft Teams", "platform_note": None, "join_url": "https://teams.example.org/l/x",
-             "platform_url": "https://www.microsoft.com/hu-hu/microsoft-teams/join-a-meeting",
-             "meeting_id": "345 678 901 234", "passcode": "Vz7kLm"},
+            {
+                "platform_name": "Microsoft Teams",
+                "platform_note": None,
+                "join_url": "https://teams.example.org/l/x",
+                "platform_url": "https://www.microsoft.com/hu-hu/microsoft-teams/join-a-meeting",
+                "meeting_id": "345 678 901 234",
+                "passcode": "Vz7kLm",
+            },
             [
                 "Csatlakozás (Microsoft Teams): https://teams.example.org/l/x",
                 "Értekezlet-azonosító: 345 678 901 234",
                 "Jelkód: Vz7kLm",
                 "",
-                ("A konferenciára a fenti linkre kattintva léphet be a Microsoft Teams alkalmazásban vagy böngészőben,"
-                 " Microsoft-fiók nélkül is. Ha ez nem sikerül, a"
-                 " https://www.microsoft.com/hu-hu/microsoft-teams/join-a-meeting oldalon adja meg az"
-                 " értekezlet-azonosítót, majd a jelkódot."),
+                (
+                    "A konferenciára a fenti linkre kattintva léphet be a Microsoft Teams alkalmazásban vagy böngészőben,"
+                    " Microsoft-fiók nélkül is. Ha ez nem sikerül, a"
+                    " https://www.microsoft.com/hu-hu/microsoft-teams/join-a-meeting oldalon adja meg az"
+                    " értekezlet-azonosítót, majd a jelkódot."
+                ),
                 "",
                 HELP,
                 "",
@@ -179,9 +236,11 @@ ZOOM_NOTE = "nem kell letölteni programot, böngészőn keresztül is működik
                 "Értekezlet-azonosító: 812 3456 7890",
                 "Jelkód: lgp2020",
                 "",
-                ("A konferenciára a fenti linkre kattintva léphet be. Nem kell telepíteni semmit. Ha ez nem sikerül, a"
-                 " Teamsben a Csatlakozás azonosítóval lehetőséget választva adja meg az értekezlet-azonosítót, majd a"
-                 " jelkódot."),
+                (
+                    "A konferenciára a fenti linkre kattintva léphet be. Nem kell telepíteni semmit. Ha ez nem sikerül, a"
+                    " Teamsben a Csatlakozás azonosítóval lehetőséget választva adja meg az értekezlet-azonosítót, majd a"
+                    " jelkódot."
+                ),
                 "",
                 HELP,
                 "",
@@ -194,15 +253,23 @@ ZOOM_NOTE = "nem kell letölteni programot, böngészőn keresztül is működik
                 "Azonosító: 812 3456 7890",
                 "Jelkód: lgp2020",
                 "",
-                ("A konferenciára a fenti linkre kattintva léphet be. Ha ez nem sikerül, a https://www.webex.com oldalon"
-                 " adja meg az azonosítót, majd a jelkódot."),
+                (
+                    "A konferenciára a fenti linkre kattintva léphet be. Ha ez nem sikerül, a https://www.webex.com oldalon"
+                    " adja meg az azonosítót, majd a jelkódot."
+                ),
                 "",
                 HELP,
                 "",
             ],
         ),
         (
-            {"platform_name": "Jitsi", "platform_url": None, "platform_note": None, "meeting_id": None, "passcode": None},
+            {
+                "platform_name": "Jitsi",
+                "platform_url": None,
+                "platform_note": None,
+                "meeting_id": None,
+                "passcode": None,
+            },
             [
                 "Csatlakozás (Jitsi): https://zoom.example.org/j/81234567890?pwd=lgp2020",
                 "",

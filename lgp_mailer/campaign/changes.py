@@ -71,11 +71,7 @@ class Change:
 def snapshot(event: Event) -> Snapshot:
     """The normalised form of ``event``'s recipient-facing facts."""
     agenda = tuple(
-        tuple(
-            (key, _text(getattr(slot, key)))
-            for key in _SLOT_KEYS
-            if getattr(slot, key) not in (None, False)
-        )
+        tuple((key, _text(getattr(slot, key))) for key in _SLOT_KEYS if getattr(slot, key) not in (None, False))
         for slot in event.agenda
     )
     return Snapshot(

@@ -166,8 +166,10 @@ def _garbled(report: CheckReport) -> str:
     count = sum(1 for f in report.warnings if f.kind == MOJIBAKE)
     if not count:
         return ""
-    return (f", {count} of them garbled text (exit 1): save the sheet as CSV UTF-8 "
-            "(mentse CSV UTF-8 formátumban) from the original")
+    return (
+        f", {count} of them garbled text (exit 1): save the sheet as CSV UTF-8 "
+        "(mentse CSV UTF-8 formátumban) from the original"
+    )
 
 
 def _table(findings: tuple[Finding, ...]) -> list[str]:
@@ -183,7 +185,9 @@ def _table(findings: tuple[Finding, ...]) -> list[str]:
         for f in findings
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_TABLE_COLUMNS) - 1)]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows
+    ]
 
 
 def _short(value: str | None) -> str:
@@ -196,25 +200,39 @@ def check_campaign(campaign: Campaign, kind: str = "invitation") -> CheckReport:
 
     The event is loaded first, so a broken event file is an error (exit 2), not a row.
     """
-    from lgp_mailer.event import load_event
-    from lgp_mailer.mail.attachments import checked_image
-    from lgp_mailer.mail.build import MessageFactory
+    from lgp_mailer.event import load_event  # noqa: PLC0415 - loaded when a check runs
+    from lgp_mailer.mail.attachments import checked_image  # noqa: PLC0415 - only when a check runs
+    from lgp_mailer.mail.build import MessageFactory  # noqa: PLC0415 - Jinja2, css-inline: only when a check renders
 
     setting_problems: list[Finding] = []
     if campaign.sender.logo is not None:
         try:
             checked_image(campaign.sender.logo, campaign.root, campaign.limits.logo_bytes, key="sender.logo")
         except LgpError as error:  # a problem of the campaign, reported like a row's; rendered without it
-            setting_problems.append(Finding(PROBLEM, error.message, str(campaign.config_file), None, None,
-                                            "sender.logo", str(campaign.sender.logo)))
+            setting_problems.append(
+                Finding(
+                    PROBLEM,
+                    error.message,
+                    str(campaign.config_file),
+                    None,
+                    None,
+                    "sender.logo",
+                    str(campaign.sender.logo),
+                )
+            )
             campaign = replace(campaign, sender=replace(campaign.sender, logo=None))
     factory = MessageFactory(campaign, load_event(campaign.event_path), kind)
 
     def render_one(recipient: Recipient) -> None:
         factory.build(recipient)
 
-    report = check_file(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None,
-                        render_one=render_one, limits=campaign.limits)
+    report = check_file(
+        campaign.recipients_path,
+        sheet=campaign.sheet,
+        columns=dict(campaign.columns) or None,
+        render_one=render_one,
+        limits=campaign.limits,
+    )
     return replace(report, findings=(*setting_problems, *report.findings))
 
 
@@ -267,7 +285,7 @@ def check_whole_campaign(
 
     A broken event file or sheet is an error (exit 2); a missing one is listed, with the others.
     """
-    from lgp_mailer.campaign.inputs import (
+    from lgp_mailer.campaign.inputs import (  # noqa: PLC0415 - only for a whole-campaign check
         campaign_ledger_if_any,
         changes_since_last_run,
         input_warnings,
@@ -275,9 +293,9 @@ def check_whole_campaign(
         provenance,
         shared_uid_warnings,
     )
-    from lgp_mailer.campaign.scaffold import placeholders
-    from lgp_mailer.event import load_event
-    from lgp_mailer.ledger.store import open_ledger
+    from lgp_mailer.campaign.scaffold import placeholders  # noqa: PLC0415 - only for a whole-campaign check
+    from lgp_mailer.event import load_event  # noqa: PLC0415 - loaded when a check runs
+    from lgp_mailer.ledger.store import open_ledger  # noqa: PLC0415 - only for a whole-campaign check
 
     now = now or now_utc()
     block = provenance(campaign, env)
@@ -305,8 +323,8 @@ def check_whole_campaign(
 
 
 def _registrations(campaign: Campaign, now: dt.datetime) -> list[str]:
-    from lgp_mailer.campaign.matching import format_match_report, match_registrations
-    from lgp_mailer.sheets.registrations import load_registrations
+    from lgp_mailer.campaign.matching import format_match_report, match_registrations  # noqa: PLC0415 - only with a registrations file
+    from lgp_mailer.sheets.registrations import load_registrations  # noqa: PLC0415 - only with a registrations file
 
     if campaign.registrations_path is None:
         return []

@@ -54,8 +54,13 @@ _ENV.globals["t"] = text
 def script_json(value: object) -> str:
     """JSON that is safe inside a ``<script>`` element: no ``</script>``, ``<!--`` or JS line breaks."""
     raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return raw.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace(
-        "\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return (
+        raw.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def warnings_for(recipients: Sequence[Recipient], findings: Iterable[Finding]) -> tuple[list[list[str]], list[Finding]]:
@@ -88,7 +93,7 @@ def describe(finding: Finding) -> str:
 @functools.lru_cache(maxsize=1024)  # From, Reply-To, Subject, List-Unsubscribe repeat in every letter
 def _decoded(raw: str) -> str:
     """A header as a mail client shows it: encoded words decoded, folding undone."""
-    from email.header import decode_header, make_header
+    from email.header import decode_header, make_header  # noqa: PLC0415 - only for the letter pages
 
     return str(make_header(decode_header(" ".join(raw.split()))))
 
@@ -96,7 +101,7 @@ def _decoded(raw: str) -> str:
 @functools.lru_cache(maxsize=16)
 def calendar_summary(data: bytes) -> tuple[tuple[str, str], ...]:
     """(label key, value) pairs of the entry's first event: summary, start, end, UID, SEQUENCE, METHOD."""
-    import icalendar
+    import icalendar  # noqa: PLC0415 - only for the letter pages
 
     calendar = icalendar.Calendar.from_ical(data)
     event = next((c for c in calendar.walk("VEVENT")), None)
@@ -157,15 +162,33 @@ class Gallery:
                 if old.is_file() and _OUR_FILES.match(old.name):
                     old.unlink()
 
-    def add(self, n: int, recipient: Recipient, warnings: list[str], built: Built | None, page: Path | None,
-            problem: str | None = None) -> None:
+    def add(
+        self,
+        n: int,
+        recipient: Recipient,
+        warnings: list[str],
+        built: Built | None,
+        page: Path | None,
+        problem: str | None = None,
+    ) -> None:
         """One row; with ``built``, also its letter page (written once the next page's name is known)."""
         href = page.name if page is not None else ""
-        self.rows.append([
-            n, ", ".join(recipient.municipalities), recipient.county or "", recipient.name or "", recipient.role,
-            recipient.salutation, recipient.email, built.rendered.subject if built else "", self.kind_label,
-            warnings, href, problem or "",
-        ])
+        self.rows.append(
+            [
+                n,
+                ", ".join(recipient.municipalities),
+                recipient.county or "",
+                recipient.name or "",
+                recipient.role,
+                recipient.salutation,
+                recipient.email,
+                built.rendered.subject if built else "",
+                self.kind_label,
+                warnings,
+                href,
+                problem or "",
+            ]
+        )
         if built is None or page is None:
             return
         context = self._letter_context(n, recipient, warnings, built)
@@ -177,17 +200,33 @@ class Gallery:
         for name in ("gallery.css", "gallery.js", "letter.js"):
             shutil.copyfile(ASSETS / name, self.out / name)
         warned = sum(1 for row in self.rows if row[9] or row[11])
-        columns = ["n", "municipalities", "county", "name", "role", "salutation", "email", "subject", "kind",
-                   "warnings"]
+        columns = [
+            "n",
+            "municipalities",
+            "county",
+            "name",
+            "role",
+            "salutation",
+            "email",
+            "subject",
+            "kind",
+            "warnings",
+        ]
         index = self.out / "index.html"
         index.write_text(
             _ENV.get_template("index.html.j2").render(
-                title=title, campaign_id=campaign_id, kind_label=self.kind_label, columns=columns,
+                title=title,
+                campaign_id=campaign_id,
+                kind_label=self.kind_label,
+                columns=columns,
                 summary=text("summary", rendered=rendered, failed=failed, warned=warned),
-                notes=[describe(f) for f in unmatched[:200]], more_notes=max(0, len(unmatched) - 200),
-                data_json=script_json({"columns": columns, "rows": self.rows}), text_json=script_json(TEXT),
+                notes=[describe(f) for f in unmatched[:200]],
+                more_notes=max(0, len(unmatched) - 200),
+                data_json=script_json({"columns": columns, "rows": self.rows}),
+                text_json=script_json(TEXT),
             ),
-            encoding="utf-8", newline="\n",
+            encoding="utf-8",
+            newline="\n",
         )
         return index
 
@@ -196,22 +235,31 @@ class Gallery:
         if page is None:
             return
         html = _ENV.get_template("letter.html.j2").render(
-            previous=self._previous, next=next_href, total=self.total, total_article=article(str(self.total)),
-            **page.context)
+            previous=self._previous,
+            next=next_href,
+            total=self.total,
+            total_article=article(str(self.total)),
+            **page.context,
+        )
         (self.out / page.href).write_text(html, encoding="utf-8", newline="\n")
         self._previous, self._pending = page.href, None
 
     def _letter_context(self, n: int, recipient: Recipient, warnings: list[str], built: Built) -> dict[str, Any]:
         message = built.message
         attachments, cids = self._attachments(message)
-        letter = _CID_SRC.sub(
-            lambda m: f"{m['q']}{cids.get(m['cid'], 'cid:' + m['cid'])}{m['q']}", built.rendered.html)
+        letter = _CID_SRC.sub(lambda m: f"{m['q']}{cids.get(m['cid'], 'cid:' + m['cid'])}{m['q']}", built.rendered.html)
         raw = {name.lower(): value for name, value in message.raw_items()}
-        envelope = [(label, name, _decoded(str(raw[name.lower()])))
-                    for label, name in SHOWN_HEADERS if name.lower() in raw]
+        envelope = [
+            (label, name, _decoded(str(raw[name.lower()]))) for label, name in SHOWN_HEADERS if name.lower() in raw
+        ]
         return {
-            "n": n, "recipient": recipient, "warnings": warnings, "envelope": envelope,
-            "attachments": attachments, "letter_html": letter, "letter_text": built.rendered.text,
+            "n": n,
+            "recipient": recipient,
+            "warnings": warnings,
+            "envelope": envelope,
+            "attachments": attachments,
+            "letter_html": letter,
+            "letter_text": built.rendered.text,
             "subject": built.rendered.subject,
         }
 
@@ -237,9 +285,16 @@ class Gallery:
             if cid:
                 cids[cid] = href
             calendar = part.get_content_type() == "text/calendar"
-            found.append(Attachment("calendar" if calendar else "inline_image", filename, href,
-                                    part.get_content_type(), len(data),
-                                    calendar_summary(data) if calendar else ()))
+            found.append(
+                Attachment(
+                    "calendar" if calendar else "inline_image",
+                    filename,
+                    href,
+                    part.get_content_type(),
+                    len(data),
+                    calendar_summary(data) if calendar else (),
+                )
+            )
             self._parts[id(part)] = (part, found[before[0]], {k: v for k, v in cids.items() if k not in before[1]})
         return found, cids
 

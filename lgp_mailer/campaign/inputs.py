@@ -126,9 +126,7 @@ def refuse_started(event: Event, now: dt.datetime | None = None) -> None:
         )
 
 
-def changes_since_last_run(
-    ledger: Ledger, campaign: Campaign, event: Event, sheet_rows: int | None
-) -> list[str]:
+def changes_since_last_run(ledger: Ledger, campaign: Campaign, event: Event, sheet_rows: int | None) -> list[str]:
     """What differs from the campaign's last send run: the event, field by field, and the sheet."""
     stored = last_snapshot(ledger, campaign.campaign_id)
     if stored is None:
@@ -141,9 +139,7 @@ def changes_since_last_run(
     if stored.event_path != str(event.path):
         lines.append(f"Changed since the last run ({when}): event file {stored.event_path} -> {event.path}")
     if stored.sheet_path is not None and stored.sheet_path != str(campaign.recipients_path):
-        lines.append(
-            f"Changed since the last run ({when}): sheet {stored.sheet_path} -> {campaign.recipients_path}"
-        )
+        lines.append(f"Changed since the last run ({when}): sheet {stored.sheet_path} -> {campaign.recipients_path}")
     if stored.sheet_rows is not None and sheet_rows is not None and stored.sheet_rows != sheet_rows:
         lines.append(f"Changed since the last run ({when}): sheet rows {stored.sheet_rows} -> {sheet_rows}")
     return lines

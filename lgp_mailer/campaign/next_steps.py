@@ -44,7 +44,7 @@ def _quoted(arg: str) -> str:
 
 def command_line(command: str, *args: str) -> str:
     """``lgp-mailer send --campaign DIR ...`` as one line to copy."""
-    return " ".join([command, *(_quoted(a) for a in args if a is not None)])
+    return " ".join([command, *(_quoted(a) for a in args)])
 
 
 def input_args(

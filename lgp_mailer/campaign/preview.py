@@ -15,9 +15,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from lgp_mailer import kinds as registry
+from lgp_mailer.campaign.gallery import Gallery, warnings_for
 from lgp_mailer.campaign.inputs import input_warnings, now_utc
 from lgp_mailer.config import Campaign
-from lgp_mailer.campaign.gallery import Gallery, warnings_for
 from lgp_mailer.errors import ConfigError, LgpError, TemplateError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.mail.build import Built, MessageFactory
@@ -105,7 +105,16 @@ def run_preview(
         return _write_preview(campaign, event, kind, out, sheet, chosen, factory, now)
 
 
-def _write_preview(campaign, event, kind, out, sheet, chosen, factory, now) -> PreviewReport:
+def _write_preview(
+    campaign: Campaign,
+    event: Event,
+    kind: str,
+    out: Path,
+    sheet: RecipientSheet,
+    chosen: list[Recipient],
+    factory: MessageFactory,
+    now: dt.datetime | None,
+) -> PreviewReport:
     _prepare(out)
     report = PreviewReport(campaign, event, kind, out, out / "index.html", findings=list(sheet.findings))
     if kind == registry.INVITATION.name:
@@ -132,8 +141,13 @@ def _write_preview(campaign, event, kind, out, sheet, chosen, factory, now) -> P
         report.items.append(PreviewItem(recipient, built.rendered.subject, eml, html))
         if report.first is None:
             report.first = built
-    gallery.finish(title=event.title, campaign_id=campaign.campaign_id, rendered=report.rendered,
-                   failed=report.failed, unmatched=unmatched)
+    gallery.finish(
+        title=event.title,
+        campaign_id=campaign.campaign_id,
+        rendered=report.rendered,
+        failed=report.failed,
+        unmatched=unmatched,
+    )
     return report
 
 

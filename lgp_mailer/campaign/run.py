@@ -148,7 +148,7 @@ def _quiet_resource_tracker() -> None:
     leaked semaphore objects" into the terminal or cron's mail, which reads
     like a fault.  Its -W flags come from ``sys.warnoptions``.
     """
-    from multiprocessing import resource_tracker
+    from multiprocessing import resource_tracker  # noqa: PLC0415 - only when render processes start
 
     rule = "ignore::UserWarning:multiprocessing.resource_tracker"
     if rule not in sys.warnoptions:

@@ -37,7 +37,6 @@ from lgp_mailer.ledger.store import Ledger, LedgerRow, open_campaign_ledger
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.smtp.credentials import Secret, get_secret
 from lgp_mailer.smtp.hints import hint_line
-from lgp_mailer.smtp.settings import SmtpSettings, campaign_run_settings, campaign_smtp_settings
 from lgp_mailer.smtp.pacing import RetryPolicy
 from lgp_mailer.smtp.settings import SmtpSettings, campaign_run_settings, campaign_smtp_settings
 from lgp_mailer.smtp.transport import SendResult, SmtpTransport
@@ -314,5 +313,12 @@ def fatal_is_usage() -> Iterator[None]:
 
 
 __all__ = [
-    "OUTSTANDING", "SendHooks", "SendOutcome", "SendRequest", "exit_code", "fatal_is_usage", "proof_address", "send"
+    "OUTSTANDING",
+    "SendHooks",
+    "SendOutcome",
+    "SendRequest",
+    "exit_code",
+    "fatal_is_usage",
+    "proof_address",
+    "send",
 ]

@@ -22,9 +22,6 @@ from lgp_mailer.campaign.preview import load_inputs, select
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event
-from lgp_mailer.mail.build import MessageFactory
-from lgp_mailer.campaign.preview import load_inputs, select
-from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.ledger.events import calendar_uid
 from lgp_mailer.ledger.runlock import RunLock
 from lgp_mailer.ledger.store import Entry, Ledger, LedgerRow, due_statuses

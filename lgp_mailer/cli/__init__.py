@@ -9,31 +9,21 @@ commands so that ``lgp-mailer --help`` starts fast.
 from __future__ import annotations
 
 # Importing the command modules registers their commands on ``app``.
+from lgp_mailer.cli import attendance as _attendance  # noqa: F401
+
+# Importing the command modules registers their commands on ``app``.
 from lgp_mailer.cli import bounces as _bounces  # noqa: F401
 from lgp_mailer.cli import check as _check  # noqa: F401
 from lgp_mailer.cli import config as _config  # noqa: F401
+from lgp_mailer.cli import followup as _followup  # noqa: F401
 from lgp_mailer.cli import init as _init  # noqa: F401
 from lgp_mailer.cli import preview as _preview  # noqa: F401
 from lgp_mailer.cli import remind as _remind  # noqa: F401
 from lgp_mailer.cli import send as _send  # noqa: F401
+from lgp_mailer.cli import smtp as _smtp  # noqa: F401
 from lgp_mailer.cli import status as _status  # noqa: F401
 from lgp_mailer.cli import suppress as _suppress  # noqa: F401
 from lgp_mailer.cli.app import app, main
-
-# Importing the command modules registers their commands on ``app``.
-from lgp_mailer.cli import attendance as _attendance  # noqa: E402,F401
-from lgp_mailer.cli import bounces as _bounces  # noqa: E402,F401
-from lgp_mailer.cli import check as _check  # noqa: E402,F401
-from lgp_mailer.cli import config as _config  # noqa: E402,F401
-from lgp_mailer.cli import followup as _followup  # noqa: E402,F401
-from lgp_mailer.cli import init as _init  # noqa: E402,F401
-from lgp_mailer.cli import preview as _preview  # noqa: E402,F401
-from lgp_mailer.cli import remind as _remind  # noqa: E402,F401
-from lgp_mailer.cli import send as _send  # noqa: E402,F401
-from lgp_mailer.cli import smtp as _smtp  # noqa: E402,F401
-from lgp_mailer.cli import status as _status  # noqa: E402,F401
-from lgp_mailer.cli import suppress as _suppress  # noqa: E402,F401
-
 from lgp_mailer.cli.helptext import set_metavars
 
 set_metavars(app)

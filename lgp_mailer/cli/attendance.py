@@ -12,7 +12,8 @@ from lgp_mailer.cli.common import CampaignOpt, QuietOpt, resolve_campaign
 from lgp_mailer.errors import ExitCode, LgpError
 
 attendance_app = typer.Typer(
-    help="Who attended the conference, from the platform's attendance report (Zoom or Microsoft Teams).",
+    help="Who attended the conference, from the platform's attendance report (Zoom or Microsoft Teams)."
+    "\n\n\b\nExample:\n  lgp-mailer attendance import participants_81234567890.csv",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -33,7 +34,9 @@ def import_(
 ) -> None:
     """Import the attendance report; importing the same file again changes nothing.
 
-    Example: lgp-mailer attendance import ~/Letöltések/participants_81234567890.csv
+    \b
+    Example:
+      lgp-mailer attendance import ~/Letöltések/participants_81234567890.csv
     """
     from lgp_mailer.campaign.followup import import_attendance
 

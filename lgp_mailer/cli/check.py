@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from lgp_mailer import kinds
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
     CampaignOpt,
@@ -18,17 +19,6 @@ from lgp_mailer.cli.common import (
     resolve_campaign,
 )
 from lgp_mailer.cli.output import print_warnings
-from lgp_mailer import kinds
-from lgp_mailer.cli.app import app, fail
-from lgp_mailer.cli.common import (
-    CampaignOpt,
-    ColumnOpt,
-    EventOpt,
-    RecipientsOpt,
-    SheetOpt,
-    kind_option,
-    resolve_campaign,
-)
 from lgp_mailer.errors import LgpError
 
 

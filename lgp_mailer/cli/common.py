@@ -182,9 +182,7 @@ class _KindOptionInfo(OptionInfo):
 
     def __init__(self, text: str, *, strict: bool) -> None:
         self._text = text
-        super().__init__(
-            default=..., param_decls=("--kind",), metavar="KIND", callback=_known_kind if strict else None
-        )
+        super().__init__(default=..., param_decls=("--kind",), metavar="KIND", callback=_known_kind if strict else None)
 
     @property
     def help(self) -> str:

@@ -66,7 +66,10 @@ def followup(
     [followup] recording_url in the event file.  Before the conference ends it
     exits 3; a second run sends nothing new.
 
-    Example: lgp-mailer followup --attended --dry-run
+    \b
+    Examples:
+      lgp-mailer followup --attended --dry-run
+      lgp-mailer followup --missed --batch 100
     """
     from lgp_mailer.campaign.followup import targets
     from lgp_mailer.cli.send import run_send

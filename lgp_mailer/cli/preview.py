@@ -19,7 +19,6 @@ from lgp_mailer.cli.common import (
     kind_option,
     resolve_campaign,
 )
-from lgp_mailer import kinds
 from lgp_mailer.cli.output import print_provenance, print_warnings
 from lgp_mailer.errors import ExitCode, LgpError
 

@@ -13,7 +13,10 @@ from lgp_mailer.cli.output import print_provenance
 from lgp_mailer.cli.runtime import can_prompt
 from lgp_mailer.errors import ExitCode, LgpError
 
-smtp_app = typer.Typer(help="The mail server: test the connection before the first send.", no_args_is_help=True)
+smtp_app = typer.Typer(
+    help="The mail server: test the connection before the first send.\n\n\b\nExample:\n  lgp-mailer smtp test",
+    no_args_is_help=True,
+)
 app.add_typer(smtp_app, name="smtp")
 
 
@@ -37,9 +40,10 @@ def smtp_test(
     lgp-mailer.toml, the environment variable, or the flag.  Exit 0 when every step
     worked, 1 when one failed, 2 for unusable settings.
 
-    Example: lgp-mailer smtp test --host smtp.example.org --port 587 --username meghivo@lgp.example.org
-
-    Example: lgp-mailer smtp test --host 127.0.0.1 --port 8025 --security none
+    \b
+    Examples:
+      lgp-mailer smtp test --host smtp.example.org --port 587 --username meghivo@lgp.example.org
+      lgp-mailer smtp test --host 127.0.0.1 --port 8025 --security none
     """
     from lgp_mailer.campaign.next_steps import command_line, input_args, smtp_args
     from lgp_mailer.smtp.probe import probe_campaign

@@ -73,8 +73,15 @@ def record_snapshot(
             'INSERT INTO event_snapshots (campaign_id, kind, taken_at, event_path, title, date, start, "end", '
             "platform, join_url, registration_url, agenda, sheet_path, sheet_rows) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (campaign_id, kind, ledger.now(), event_path, *(fields[k] for k in SNAPSHOT_FIELDS), sheet_path,
-             sheet_rows),
+            (
+                campaign_id,
+                kind,
+                ledger.now(),
+                event_path,
+                *(fields[k] for k in SNAPSHOT_FIELDS),
+                sheet_path,
+                sheet_rows,
+            ),
         )
 
 

@@ -30,8 +30,16 @@ def image_subtype(head: bytes) -> str | None:
     return next((kind for magic, kind in _IMAGES if head.startswith(magic)), None)
 
 
-def checked_image(path: Path, root: Path, limit: int, *, key: str, config: Path | None = None,
-                  limit_name: str = "[limits] logo_bytes", error: type[LgpError] = ConfigError) -> str:
+def checked_image(
+    path: Path,
+    root: Path,
+    limit: int,
+    *,
+    key: str,
+    config: Path | None = None,
+    limit_name: str = "[limits] logo_bytes",
+    error: type[LgpError] = ConfigError,
+) -> str:
     """The image subtype (png, jpeg, gif) of ``path``; ``error`` (a ConfigError by default)
     naming ``config`` and ``key`` when it may not be attached."""
 

@@ -16,14 +16,14 @@ from email.message import EmailMessage
 from typing import Any
 
 from lgp_mailer import kinds
-from lgp_mailer.mail.attachments import checked_image
-from lgp_mailer.mail.mime import Envelope, compose_fast, message_id, to_bytes
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import Event
+from lgp_mailer.mail.attachments import checked_image
+from lgp_mailer.mail.dkim import DkimSigner
 from lgp_mailer.mail.ical import calendar_entry, campaign_calendar_uid
 from lgp_mailer.mail.logos import supporter_logos
-from lgp_mailer.sheets.recipients import Recipient
+from lgp_mailer.mail.mime import Envelope, compose_fast, message_id, to_bytes
 from lgp_mailer.mail.render import Rendered, Renderer, join_hu
 from lgp_mailer.sheets.recipients import Recipient
 
@@ -61,8 +61,13 @@ class MessageFactory:
         self.event = event
         self.kind = kind
         if campaign.sender.logo is not None:  # a setting must not attach any file it names
-            checked_image(campaign.sender.logo, campaign.root, campaign.limits.logo_bytes, key="sender.logo",
-                          config=campaign.config_file)
+            checked_image(
+                campaign.sender.logo,
+                campaign.root,
+                campaign.limits.logo_bytes,
+                key="sender.logo",
+                config=campaign.config_file,
+            )
         declared = kinds.get(kind)
         self.renderer = renderer or Renderer(campaign.template_dirs, kind)
         self.signer = DkimSigner(campaign.dkim) if campaign.dkim is not None else None

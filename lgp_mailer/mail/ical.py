@@ -4,9 +4,10 @@ One entry per event, the same for every recipient: an ORGANIZER and no
 ATTENDEE (this is an announcement, not a meeting request that asks for
 replies), times in Europe/Budapest with a VTIMEZONE covering only the
 event's year, a stable UID (the campaign's, see :func:`campaign_calendar_uid`)
-and a SEQUENCE.  Each kind declares its METHOD and SEQUENCE rule (see ``kinds.py``): the invitation and the nudge carry the event
-file's SEQUENCE; the reminder carries the same UID with SEQUENCE + 1 and the
-join link, so a calendar that imported the first entry updates it instead of
+and a SEQUENCE.  Each kind declares its METHOD and SEQUENCE rule (see
+``kinds.py``): the invitation and the nudge carry the event file's SEQUENCE;
+the reminder carries the same UID with SEQUENCE + 1 and the join link, so a
+calendar that imported the first entry updates it instead of
 adding a second one.
 
 Placement (see ``compose``): the entry travels as an *attachment* named

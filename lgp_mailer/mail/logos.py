@@ -24,8 +24,9 @@ MAX_LOGOS = 12
 def supporter_logos(event: Event, campaign_root: Path) -> tuple[InlineImage, ...]:
     """The event's logos as inline images, or an :class:`EventError` naming the file and key."""
     if len(event.supporter_logos) > MAX_LOGOS:
-        raise EventError(f"at most {MAX_LOGOS} logos, not {len(event.supporter_logos)}", file=event.path,
-                         key="supporters.logos")
+        raise EventError(
+            f"at most {MAX_LOGOS} logos, not {len(event.supporter_logos)}", file=event.path, key="supporters.logos"
+        )
     root = campaign_root.resolve()
     images = []
     for number, logo in enumerate(event.supporter_logos, start=1):
@@ -37,8 +38,9 @@ def supporter_logos(event: Event, campaign_root: Path) -> tuple[InlineImage, ...
         path = root / logo.file
         if not path.resolve().is_file() and path.resolve().is_relative_to(root):
             raise error(f"logo file not found: {path}")
-        subtype = checked_image(path, root, MAX_BYTES, key=key, config=event.path,
-                                limit_name="a supporter's logo", error=EventError)
+        subtype = checked_image(
+            path, root, MAX_BYTES, key=key, config=event.path, limit_name="a supporter's logo", error=EventError
+        )
         data = path.resolve().read_bytes()
         images.append(InlineImage(f"tamogato-{number}.lgp-mailer", data, subtype, path.name, logo.alt))
     return tuple(images)

@@ -119,8 +119,9 @@ def compose(rendered: Rendered, envelope: Envelope) -> EmailMessage:
             disposition="inline",
             filename=envelope.logo.name,
         )
+    html_side: EmailMessage = msg.get_payload()[1]  # type: ignore[index,assignment]  # a multipart's payload is its parts
     for image in envelope.images:
-        msg.get_payload()[1].add_related(
+        html_side.add_related(
             image.data,
             maintype="image",
             subtype=image.subtype,
@@ -198,7 +199,10 @@ def compose_fast(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     for name, value in envelope.extra_headers:  # ASCII, checked by _extra_headers in compose()
         msg.set_raw(name, _ascii_header(name, value))
     msg.set_raw("MIME-Version", _MIME_VERSION)
-    letter = [_text_part(MIMEPart, "plain", rendered.text), _html_side(rendered.html, envelope.images)]
+    letter: list[Message[str, str] | str] = [
+        _text_part(MIMEPart, "plain", rendered.text),
+        _html_side(rendered.html, envelope.images),
+    ]
     if envelope.calendar is None:
         msg.set_raw("Content-Type", _multipart("alternative"))
         msg.set_payload(letter)
@@ -231,8 +235,14 @@ def _html_side(html: str, images: tuple[InlineImage, ...]) -> MIMEPart:
 def _image_part(image: InlineImage) -> EmailMessage:
     # Built once per run by the stdlib, exactly as add_related builds it; every letter shares it.
     part = EmailMessage(policy=POLICY)
-    part.set_content(image.data, maintype="image", subtype=image.subtype, cid=f"<{image.cid}>",
-                     disposition="inline", filename=image.filename)
+    part.set_content(
+        image.data,
+        maintype="image",
+        subtype=image.subtype,
+        cid=f"<{image.cid}>",
+        disposition="inline",
+        filename=image.filename,
+    )
     return part
 
 
@@ -335,8 +345,14 @@ class _Generator(BytesGenerator):
             if hasattr(value, "name"):
                 # Keyed by what folding depends on, not by the policy object: the
                 # generator clones its policy for every message it flattens.
-                policy = self.policy
-                key = (policy.linesep, policy.max_line_length, policy.utf8, policy.cte_type, name, str(value))
+                key = (
+                    policy.linesep,
+                    policy.max_line_length,
+                    getattr(policy, "utf8", False),
+                    policy.cte_type,
+                    name,
+                    str(value),
+                )
                 folded = _FOLDED.get(key)
                 if folded is None:
                     if len(_FOLDED) > 1024:

@@ -116,7 +116,9 @@ class Renderer:
         except jinja2.TemplateNotFound:
             raise TemplateError(f"template not found in {', '.join(map(str, self.dirs))}", file=name) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"template syntax error: {exc.message}", file=exc.filename or name, line=exc.lineno) from None
+            raise TemplateError(
+                f"template syntax error: {exc.message}", file=exc.filename or name, line=exc.lineno
+            ) from None
 
     def render(self, context: Mapping[str, Any]) -> Rendered:
         subject = " ".join(self._run(self._subject, context).split())
@@ -128,8 +130,10 @@ class Renderer:
         for part, value in (("subject", subject), ("text", text), ("html", html)):
             leak = _find_leak(value)
             if leak:
-                raise TemplateError(f"rendered {part} contains {leak!r}: a value is missing or a tag is broken",
-                                    file=f"{self.kind} templates")
+                raise TemplateError(
+                    f"rendered {part} contains {leak!r}: a value is missing or a tag is broken",
+                    file=f"{self.kind} templates",
+                )
         if not subject:
             raise TemplateError("the subject is empty", file=self._subject.name)
         return Rendered(subject, text, html)
@@ -139,7 +143,9 @@ class Renderer:
             return template.render(context)
         except (jinja2.UndefinedError, _MissingValue, jinja2.TemplateError, TypeError, ValueError) as exc:
             file, line = _template_position(exc, template.filename or template.name or "?")
-            raise TemplateError(f"cannot render: {_plain(exc, _source_line(file, line))}", file=file, line=line) from None
+            raise TemplateError(
+                f"cannot render: {_plain(exc, _source_line(file, line))}", file=file, line=line
+            ) from None
 
 
 _NO_ATTRIBUTE = re.compile(r"^'(?P<owner>.*)' has no attribute '(?P<name>[^']+)'$")
@@ -161,7 +167,9 @@ def _plain(exc: BaseException, source: str) -> str:
         if found := _NO_ATTRIBUTE.match(message):
             name = found["name"]
             # The dotted expression as written in the template, e.g. event.venue.
-            written = re.search(rf"([A-Za-z_][\w.]*)\s*(?:\.{re.escape(name)}\b|\[\s*['\"]{re.escape(name)}['\"]\s*\])", source)
+            written = re.search(
+                rf"([A-Za-z_][\w.]*)\s*(?:\.{re.escape(name)}\b|\[\s*['\"]{re.escape(name)}['\"]\s*\])", source
+            )
             dotted = f"{written.group(1)}.{name}" if written else name
             if found["owner"] == "None":
                 return f"empty value: {dotted.rpartition('.')[0] or dotted!r} is empty, so it has no {name!r}"

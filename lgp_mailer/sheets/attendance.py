@@ -57,8 +57,14 @@ _ZOOM = {
     "join": ("join time", "csatlakozás időpontja", "csatlakozás ideje", "belépés ideje", "belépés időpontja"),
     "leave": ("leave time", "kilépés időpontja", "kilépés ideje", "távozás ideje", "távozás időpontja"),
     # "Total duration": the export with "Show unique users", one row per person and no times.
-    "minutes": ("duration (minutes)", "időtartam (perc)", "időtartam (percben)", "időtartam",
-                "total duration (minutes)", "teljes időtartam (perc)"),
+    "minutes": (
+        "duration (minutes)",
+        "időtartam (perc)",
+        "időtartam (percben)",
+        "időtartam",
+        "total duration (minutes)",
+        "teljes időtartam (perc)",
+    ),
     "guest": ("guest", "vendég"),
 }
 _TEAMS_PARTICIPANTS = {
@@ -277,8 +283,9 @@ def _teams_table(
     header_row, header = filled[0]
     cols = _columns(header, aliases)
     if "name" not in cols or "join" not in cols:
-        raise RecipientsError(f"the section's header has no name and join-time columns: {EXPECTED}", file=path,
-                              row=header_row)
+        raise RecipientsError(
+            f"the section's header has no name and join-time columns: {EXPECTED}", file=path, row=header_row
+        )
     sessions = []
     first = day_first(_cell(cells, cols.get(f)) for _, cells in filled[1:] for f in ("join", "leave"))
     for number, cells in filled[1:]:
@@ -328,13 +335,14 @@ def parse_time(
         if day_first:
             pattern = pattern.replace("%m/%d/", "%d/%m/")
         try:
-            moment = dt.datetime.strptime(cleaned, pattern)
+            moment = dt.datetime.strptime(cleaned, pattern)  # noqa: DTZ007 - the report's own local (Budapest) time
         except ValueError:
             continue
         if moment.year >= 2000:  # "%Y" also takes "27": that is the "%y" pattern's job
             return moment
-    raise RecipientsError(f"not a date and time: {text!r} (expected e.g. 03/11/2027 09:58:12 AM)", file=file,
-                          row=row, column=column)
+    raise RecipientsError(
+        f"not a date and time: {text!r} (expected e.g. 03/11/2027 09:58:12 AM)", file=file, row=row, column=column
+    )
 
 
 def parse_duration(text: str, *, file: Path | None = None, row: int | None = None) -> float | None:
@@ -344,8 +352,9 @@ def parse_duration(text: str, *, file: Path | None = None, row: int | None = Non
         return None
     match = _DURATION.match(cleaned)
     if not match or not any(match.groups()):
-        raise RecipientsError(f"not a duration: {text!r} (expected e.g. 1h 52m 3s)", file=file, row=row,
-                              column="duration")
+        raise RecipientsError(
+            f"not a duration: {text!r} (expected e.g. 1h 52m 3s)", file=file, row=row, column="duration"
+        )
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
     return hours * 60 + minutes + seconds / 60
 

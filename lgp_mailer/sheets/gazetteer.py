@@ -22,8 +22,22 @@ from importlib import resources
 # "Hódmezővásárhely Megyei Jogú Város Önkormányzata" is Hódmezővásárhely.
 _OFFICE_WORDS = frozenset(
     {
-        "önkormányzata", "önkormányzat", "önkormányzati", "polgármesteri", "hivatal", "hivatala", "közös",
-        "község", "községi", "nagyközség", "nagyközségi", "város", "városi", "megyei", "jogú", "megyeszékhely",
+        "önkormányzata",
+        "önkormányzat",
+        "önkormányzati",
+        "polgármesteri",
+        "hivatal",
+        "hivatala",
+        "közös",
+        "község",
+        "községi",
+        "nagyközség",
+        "nagyközségi",
+        "város",
+        "városi",
+        "megyei",
+        "jogú",
+        "megyeszékhely",
         "mjv",
     }
 )

@@ -24,17 +24,47 @@ HEADER_SEARCH_ROWS = 20  # title rows above the header are tolerated up to here
 
 _ALIASES = {
     "email": (
-        "email", "e-mail", "e-mail cím", "email cím", "e-mail-cím", "e-mail címe", "e-mail címek",
-        "emailek", "e-cím", "elektronikus levélcím", "email address", "e-mail address", "mail",
+        "email",
+        "e-mail",
+        "e-mail cím",
+        "email cím",
+        "e-mail-cím",
+        "e-mail címe",
+        "e-mail címek",
+        "emailek",
+        "e-cím",
+        "elektronikus levélcím",
+        "email address",
+        "e-mail address",
+        "mail",
     ),
     "municipality": (
-        "önkormányzat", "önkormányzat neve", "település", "település neve", "helység", "város",
-        "község", "municipality", "town", "city", "settlement",
+        "önkormányzat",
+        "önkormányzat neve",
+        "település",
+        "település neve",
+        "helység",
+        "város",
+        "község",
+        "municipality",
+        "town",
+        "city",
+        "settlement",
     ),
     "county": ("megye", "megye neve", "vármegye", "county"),
     "name": (
-        "név", "teljes név", "polgármester neve", "jegyző neve", "vezető neve", "címzett",
-        "címzett neve", "kapcsolattartó", "kapcsolattartó neve", "name", "full name", "contact",
+        "név",
+        "teljes név",
+        "polgármester neve",
+        "jegyző neve",
+        "vezető neve",
+        "címzett",
+        "címzett neve",
+        "kapcsolattartó",
+        "kapcsolattartó neve",
+        "name",
+        "full name",
+        "contact",
         "contact name",
     ),
     "role": ("beosztás", "tisztség", "munkakör", "role", "position", "job title"),
@@ -71,9 +101,7 @@ class Header:
     cells: tuple[str, ...] = ()  # the header row as written
 
 
-def check_mapping(
-    columns: dict[str, str] | None, fields: tuple[str, ...] = FIELDS
-) -> dict[str, tuple[str, str]]:
+def check_mapping(columns: dict[str, str] | None, fields: tuple[str, ...] = FIELDS) -> dict[str, tuple[str, str]]:
     """The user mapping as header key → (header, field); RecipientsError for a field not in ``fields``."""
     mapping: dict[str, tuple[str, str]] = {}
     for header, field in (columns or {}).items():
@@ -86,9 +114,7 @@ def check_mapping(
     return mapping
 
 
-def _fields_of(
-    cells: Iterable[str], mapping: dict[str, tuple[str, str]], aliases: dict[str, str]
-) -> dict[int, str]:
+def _fields_of(cells: Iterable[str], mapping: dict[str, tuple[str, str]], aliases: dict[str, str]) -> dict[int, str]:
     found = {}
     for index, cell in enumerate(cells):
         key = header_key(cell)
@@ -138,7 +164,9 @@ def garbled_header(cells: Iterable[str], *, file: Path, sheet: str | None, row: 
             return RecipientsError(
                 f"the header {cell.strip()!r}{meant} is garbled: the file's text encoding was misread; "
                 "save it as CSV UTF-8 (mentse CSV UTF-8 formátumban)",
-                file=file, sheet=sheet, row=row,
+                file=file,
+                sheet=sheet,
+                row=row,
             )
     return None
 
@@ -154,7 +182,9 @@ def _no_email_column(candidates, *, file: Path, sheet: str | None) -> Recipients
         found = ", ".join(repr(best_row.cells[i]) for i in best)
         return RecipientsError(
             f"no e-mail column (found {found}); name it 'E-mail' or map it in [columns]",
-            file=file, sheet=sheet, row=best_row.number,
+            file=file,
+            sheet=sheet,
+            row=best_row.number,
         )
     return RecipientsError(
         f"no header row with an e-mail column in the first {HEADER_SEARCH_ROWS} rows", file=file, sheet=sheet
@@ -169,8 +199,10 @@ def _columns(row: RawRow, fields: dict[int, str], *, file: Path, sheet: str | No
             first = columns[field].header
             raise RecipientsError(
                 f"columns {first!r} and {header!r} both mean {field}; map one of them in [columns] "
-                f"(e.g. {header!r} = \"{IGNORE}\")",
-                file=file, sheet=sheet, row=row.number,
+                f'(e.g. {header!r} = "{IGNORE}")',
+                file=file,
+                sheet=sheet,
+                row=row.number,
             )
         columns[field] = Column(index, header)
     return columns

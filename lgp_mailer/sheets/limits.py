@@ -113,8 +113,9 @@ def check_zip(path: Path, limits: Limits = DEFAULT) -> None:
                     "zip_ratio",
                 )
         if total > limits.unpacked_bytes:
-            raise _over(path, f"the workbook unpacks to over {_size(total)}", _size(limits.unpacked_bytes),
-                        "unpacked_bytes")
+            raise _over(
+                path, f"the workbook unpacks to over {_size(total)}", _size(limits.unpacked_bytes), "unpacked_bytes"
+            )
 
 
 def check_rows(path: Path, sheet: str | None, rows: Iterator[RowT], limits: Limits = DEFAULT) -> Iterator[RowT]:

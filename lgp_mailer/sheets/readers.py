@@ -134,7 +134,7 @@ def _is_encrypted_package(path: Path) -> bool:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             if _ENCRYPTED_PACKAGE in tail + chunk:
                 return True
-            tail = chunk[-len(_ENCRYPTED_PACKAGE):]
+            tail = chunk[-len(_ENCRYPTED_PACKAGE) :]
     return False
 
 
@@ -200,10 +200,7 @@ def _xlsx_sheets(path: Path):
     except Exception as error:  # openpyxl raises many types for broken files
         raise RecipientsError(f"not a readable Excel workbook ({type(error).__name__}: {error})", file=path) from None
     try:
-        yield [
-            (ws.title, _xlsx_rows(path, ws, values[ws.title]))
-            for ws in formulas.worksheets
-        ]
+        yield [(ws.title, _xlsx_rows(path, ws, values[ws.title])) for ws in formulas.worksheets]
     finally:
         formulas.close()
         values.close()
@@ -213,7 +210,9 @@ def _xlsx_rows(path: Path, formula_ws, value_ws) -> Iterator[RawRow]:
     for ws in (formula_ws, value_ws):
         ws.reset_dimensions()  # some writers record a wrong sheet size
     pairs = zip(
-        formula_ws.iter_rows(min_row=1, min_col=1), value_ws.iter_rows(min_row=1, values_only=True, min_col=1), strict=False
+        formula_ws.iter_rows(min_row=1, min_col=1),
+        value_ws.iter_rows(min_row=1, values_only=True, min_col=1),
+        strict=False,
     )
     try:
         for number, (cells, values) in enumerate(pairs, start=1):
@@ -283,7 +282,9 @@ def _ods_sheets(path: Path):
         raise RecipientsError(f"not a readable OpenDocument spreadsheet ({error})", file=path) from None
     from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
 
-    yield [(table.attributes.get((TABLENS, "name"), f"Sheet{i + 1}"), _ods_rows(table)) for i, table in enumerate(tables)]
+    yield [
+        (table.attributes.get((TABLENS, "name"), f"Sheet{i + 1}"), _ods_rows(table)) for i, table in enumerate(tables)
+    ]
 
 
 def _ods_rows(table) -> Iterator[RawRow]:
@@ -386,7 +387,7 @@ def detect_encoding(path: Path) -> str:
 # --- code pages that read without an error but wrongly ------------------------
 
 _HUNGARIAN = frozenset("áéíóöőúüűÁÉÍÓÖŐÚÜŰ")
-_TYPOGRAPHY = frozenset("„”“’‘–—…€°§×·«»\u00a0")  # non-ASCII, yet not a sign of a wrong code page
+_TYPOGRAPHY = frozenset("„”“’‘–—…€°§×·«»\u00a0")  # noqa: RUF001 - the real sign; non-ASCII, yet not a sign of a wrong code page
 _SAVE_AS_UTF8 = "save it as CSV UTF-8 (mentse CSV UTF-8 formátumban)"
 _SAMPLE = 1 << 20
 
@@ -437,8 +438,10 @@ def _encode_as_read(text: str, codec: str) -> bytes:
 
 
 def garbled_note(label: str) -> str:
-    return (f"the text looks like UTF-8 that was opened as {label} and saved again, so every accent is garbled: "
-            f"{_SAVE_AS_UTF8} from the original")
+    return (
+        f"the text looks like UTF-8 that was opened as {label} and saved again, so every accent is garbled: "
+        f"{_SAVE_AS_UTF8} from the original"
+    )
 
 
 def sniff_delimiter(sample: str) -> str:
@@ -478,14 +481,28 @@ def _csv_rows(path: Path, encoding: str, delimiter: str, limits: _limits.Limits 
         except csv.Error as error:
             if too_long := _limits.csv_cell_error(path, number + 1, error, limits):
                 raise too_long from None
-            raise RecipientsError(f"broken CSV ({error}); check for an unclosed quote", file=path, row=number + 1) from None
+            raise RecipientsError(
+                f"broken CSV ({error}); check for an unclosed quote", file=path, row=number + 1
+            ) from None
         except UnicodeDecodeError as error:
             raise RecipientsError(
-                f"neither UTF-8 nor Windows-1250 text (byte 0x{error.object[error.start]:02x})", file=path, row=number + 1
+                f"neither UTF-8 nor Windows-1250 text (byte 0x{error.object[error.start]:02x})",
+                file=path,
+                row=number + 1,
             ) from None
 
 
 __all__ = [
-    "ALL_SHEETS", "PROTECTED", "RawRow", "RawSheet", "cell_text", "detect_encoding", "double_encoding", "file_kind",
-    "garbled_note", "hungarian_score", "open_sheets", "sniff_delimiter",
+    "ALL_SHEETS",
+    "PROTECTED",
+    "RawRow",
+    "RawSheet",
+    "cell_text",
+    "detect_encoding",
+    "double_encoding",
+    "file_kind",
+    "garbled_note",
+    "hungarian_score",
+    "open_sheets",
+    "sniff_delimiter",
 ]

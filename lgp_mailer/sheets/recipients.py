@@ -188,7 +188,9 @@ def _read_sheet(path: Path, raw: RawSheet, mapping, merger: _Merger, *, every: b
                 raise garbled
             raise RecipientsError(
                 "no municipality column (Önkormányzat or Település); map it in [columns]",
-                file=path, sheet=raw.name, row=header.row,
+                file=path,
+                sheet=raw.name,
+                row=header.row,
             )
     except RecipientsError as error:
         if not every:
@@ -271,8 +273,15 @@ class _Merger:
         self.held_rows: set[tuple[str | None, int]] = set()  # rows refused before merging
         self.counts = RowCounts()
 
-    def warn(self, message: str, sheet: str | None, row: int | None, column: str | None, value: str | None,
-             kind: str | None = None) -> None:
+    def warn(
+        self,
+        message: str,
+        sheet: str | None,
+        row: int | None,
+        column: str | None,
+        value: str | None,
+        kind: str | None = None,
+    ) -> None:
         self.findings.append(Finding(WARNING, message, self.file, sheet, row, column, value, kind))
 
     def problem(self, message: str, sheet: str | None, row: int | None, column: str | None, value: str | None) -> None:
@@ -311,7 +320,7 @@ class _Merger:
         values: dict[str, str] = {}
         problems: list[str] = []
         garbled: set[str] = set()
-        for name in _TEXT_FIELDS + ("gender",):
+        for name in (*_TEXT_FIELDS, "gender"):
             column = ctx.header.columns.get(name)
             text = ""
             if column is not None and column.index < len(row.cells):
@@ -327,8 +336,14 @@ class _Merger:
                 problems.append(f"template braces in column {header!r}")
                 values[name] = ""
             elif (hint := mojibake_hint(text)) is not None:
-                self.warn(f"looks like mojibake (wrong code page); did you mean {hint!r}?", ctx.sheet, row.number, header,
-                          text, MOJIBAKE)
+                self.warn(
+                    f"looks like mojibake (wrong code page); did you mean {hint!r}?",
+                    ctx.sheet,
+                    row.number,
+                    header,
+                    text,
+                    MOJIBAKE,
+                )
                 garbled.add(name)
         if values["municipality"] and "municipality" not in garbled:
             self._settlement(ctx, row.number, values, problems)
@@ -345,10 +360,17 @@ class _Merger:
         cell = f"cell {_column_letters(index)}{row.number}"
         formula = row.formulas[index]
         if text:
-            self.warn(f"{cell} holds a formula; its saved value {text!r} is used", ctx.sheet, row.number, header, formula)
+            self.warn(
+                f"{cell} holds a formula; its saved value {text!r} is used", ctx.sheet, row.number, header, formula
+            )
         else:
-            self.problem(f"{cell} holds a formula with no saved value: paste it as values", ctx.sheet, row.number,
-                         header, formula)
+            self.problem(
+                f"{cell} holds a formula with no saved value: paste it as values",
+                ctx.sheet,
+                row.number,
+                header,
+                formula,
+            )
             problems.append(f"a formula in {cell}")
 
     def _settlement(self, ctx: _RowContext, number: int, values: dict[str, str], problems: list[str]) -> None:
@@ -374,13 +396,19 @@ class _Merger:
         county = gazetteer.county(written)
         column = ctx.header.columns["county"].header
         if county is None:
-            self.warn(f"not a county; the KSH list puts {found.name} in {found.county}", ctx.sheet, number, column, written)
+            self.warn(
+                f"not a county; the KSH list puts {found.name} in {found.county}", ctx.sheet, number, column, written
+            )
         elif county != found.county:
-            self.warn(f"the KSH list puts {found.name} in {found.county}, not {county}", ctx.sheet, number, column, written)
+            self.warn(
+                f"the KSH list puts {found.name} in {found.county}, not {county}", ctx.sheet, number, column, written
+            )
         else:
             values["county"] = _shared(county)  # "Csongrád megye" → "Csongrád-Csanád"
 
-    def _merge(self, ctx: _RowContext, number: int, send: str, key: str, values: dict[str, str], problems: list[str]) -> None:
+    def _merge(
+        self, ctx: _RowContext, number: int, send: str, key: str, values: dict[str, str], problems: list[str]
+    ) -> None:
         entry = self.entries.get(key)
         if entry is None:
             entry = self.entries[key] = _Entry(send, ctx.sheet, _shared(values["county"]))
@@ -407,8 +435,15 @@ class _Merger:
             entry.municipalities.append(municipality)
             entry.firsts.append((ctx.sheet, number, person))
 
-    def _repeat(self, ctx: _RowContext, number: int, entry: _Entry, first: tuple[str | None, int, _Person],
-                values: dict[str, str], problems: list[str]) -> None:
+    def _repeat(
+        self,
+        ctx: _RowContext,
+        number: int,
+        entry: _Entry,
+        first: tuple[str | None, int, _Person],
+        values: dict[str, str],
+        problems: list[str],
+    ) -> None:
         """A later row with an earlier row's address and municipality: merge it, never drop it.
 
         An exact copy adds nothing; a copy naming someone else keeps the first
@@ -424,14 +459,16 @@ class _Merger:
             column = ctx.header.columns["email"].header
             self.warn(f"an exact copy of {where}: merged into one recipient", ctx.sheet, number, column, entry.send)
             return
-        label = next(f for f, ours, theirs in zip(_PERSON_FIELDS, person, first_person) if ours != theirs)
+        label = next(f for f, ours, theirs in zip(_PERSON_FIELDS, person, first_person, strict=True) if ours != theirs)
         entry.copies.append((ctx.sheet, number, label, values[label], first_sheet, first_row))
 
     def _gender_cell(self, ctx, number: int, entry: _Entry, text: str) -> None:
         gender = parse_gender(text)
         if gender is None:
             column = ctx.header.columns["gender"].header
-            self.warn("gender value not recognised (use nő or férfi); the name decides", ctx.sheet, number, column, text)
+            self.warn(
+                "gender value not recognised (use nő or férfi); the name decides", ctx.sheet, number, column, text
+            )
         else:
             entry.genders.append((ctx.sheet, number, gender))
 
@@ -446,7 +483,7 @@ class _Merger:
             entries[index] = None
             assert entry is not None
             held = bool(entry.reasons)
-            for position, row_key in enumerate(zip(entry.row_sheets, entry.rows)):
+            for position, row_key in enumerate(zip(entry.row_sheets, entry.rows, strict=True)):
                 fate = _HELD if held else (_OWN if position == 0 else _MERGED)
                 if fates.get(row_key, -1) == _OWN and fate == _OWN:
                     split += 1  # a second address from the same cell
@@ -467,8 +504,11 @@ class _Merger:
         role = _role(entry.roles[0][2]) if entry.roles else DEFAULT_ROLE
         disagreement = self._disagreement(entry)
         chosen = choose_salutation(
-            role, name, gender=entry.genders[0][2] if entry.genders else None,
-            explicit=entry.salutations[0][2] if entry.salutations else None, neutral=disagreement,
+            role,
+            name,
+            gender=entry.genders[0][2] if entry.genders else None,
+            explicit=entry.salutations[0][2] if entry.salutations else None,
+            neutral=disagreement,
         )
         if not disagreement and not entry.salutations:
             self._salutation_findings(entry, name, role, chosen)
@@ -476,7 +516,10 @@ class _Merger:
             self.warn(
                 f"the same address and municipality as {_row_ref(first_sheet, first_row, sheet)}, with a different "
                 f"{label}: {_row_ref(first_sheet, first_row, sheet)} wins, greeting {chosen.text!r}",
-                sheet, row, self.columns.get((sheet, label)), value,
+                sheet,
+                row,
+                self.columns.get((sheet, label)),
+                value,
             )
         return Recipient(
             email=entry.send,
@@ -498,11 +541,18 @@ class _Merger:
         read = role_of(role)
         if read.kind == UNKNOWN:
             column = self.columns.get((sheet, "role"))
-            self.warn("role not recognised: salutation without a title (see README, Salutation rules)",
-                      sheet, row, column, entry.roles[0][2])
+            self.warn(
+                "role not recognised: salutation without a title (see README, Salutation rules)",
+                sheet,
+                row,
+                column,
+                entry.roles[0][2],
+            )
         if chosen.given_first:
             column = self.columns.get((sheet, "name"))
-            self.warn("name read as given name first (Given Family order); check the name", sheet, row, column, name or "")
+            self.warn(
+                "name read as given name first (Given Family order); check the name", sheet, row, column, name or ""
+            )
         institution = read.kind == INSTITUTION and not is_person(name)
         if not is_person(name) and name:
             return  # the name cell names an office ("Polgármesteri Hivatal"): nobody to guess
@@ -527,7 +577,10 @@ class _Merger:
                 if norm(value) != norm(first):
                     self.warn(
                         f"merged with row {first_row}, which has a different {label} ({first!r}): neutral salutation",
-                        sheet, row, self.columns.get((sheet, label)), value,
+                        sheet,
+                        row,
+                        self.columns.get((sheet, label)),
+                        value,
                     )
                     found = True
                     break

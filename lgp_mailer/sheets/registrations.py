@@ -37,15 +37,39 @@ from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding
 FIELDS = ("timestamp", "email", "name", "municipality", "role")
 
 _ALIASES = {
-    "timestamp": ("időbélyeg", "időbélyegző", "timestamp", "időpont", "beküldés ideje", "kitöltés ideje", "submitted at"),
+    "timestamp": (
+        "időbélyeg",
+        "időbélyegző",
+        "timestamp",
+        "időpont",
+        "beküldés ideje",
+        "kitöltés ideje",
+        "submitted at",
+    ),
     "email": (
-        "e-mail-cím", "e-mail cím", "email cím", "e-mail", "email", "e-mail címe", "az ön e-mail címe",
-        "elektronikus levélcím", "email address", "e-mail address", "mail",
+        "e-mail-cím",
+        "e-mail cím",
+        "email cím",
+        "e-mail",
+        "email",
+        "e-mail címe",
+        "az ön e-mail címe",
+        "elektronikus levélcím",
+        "email address",
+        "e-mail address",
+        "mail",
     ),
     "name": ("név", "neve", "teljes név", "az ön neve", "résztvevő neve", "name", "full name", "your name"),
     "municipality": (
-        "önkormányzat", "önkormányzat neve", "település", "település neve", "képviselt önkormányzat",
-        "melyik önkormányzatot képviseli", "municipality", "town", "city",
+        "önkormányzat",
+        "önkormányzat neve",
+        "település",
+        "település neve",
+        "képviselt önkormányzat",
+        "melyik önkormányzatot képviseli",
+        "municipality",
+        "town",
+        "city",
     ),
     "role": ("beosztás", "beosztása", "tisztség", "munkakör", "role", "position", "job title"),
 }
@@ -149,12 +173,20 @@ class _Reader:
             return
         self.sheets_read += 1
         for missing in header.unmapped:
-            self.note(WARNING, f"column mapping: this sheet has no column {missing!r}", raw.name, header.row, missing, None)
+            self.note(
+                WARNING, f"column mapping: this sheet has no column {missing!r}", raw.name, header.row, missing, None
+            )
         if "timestamp" in header.columns:
             self.stamp_columns[raw.name] = header.columns["timestamp"].header
         else:
-            self.note(WARNING, "no timestamp column (Időbélyeg): of two answers the later row wins",
-                      raw.name, header.row, None, None)
+            self.note(
+                WARNING,
+                "no timestamp column (Időbélyeg): of two answers the later row wins",
+                raw.name,
+                header.row,
+                None,
+                None,
+            )
         for rows in (early, raw.rows):
             for row in rows:
                 if not row.is_empty():
@@ -165,7 +197,9 @@ class _Reader:
         stamp = _cell(header, row, "timestamp")
         email = header.columns["email"]
         if email.index in row.formulas:
-            self.note(PROBLEM, "a formula instead of an address", sheet, row.number, email.header, row.formulas[email.index])
+            self.note(
+                PROBLEM, "a formula instead of an address", sheet, row.number, email.header, row.formulas[email.index]
+            )
             return
         raw = _cell(header, row, "email")
         if not split_addresses(raw):
@@ -174,8 +208,14 @@ class _Reader:
         candidate = single_address(raw)
         if candidate is None:
             # A public form: "a@x, victim@y" must not send the join link to victim@y.
-            self.note(PROBLEM, "one registration, one address: give a bare address or one 'Name <address>'; "
-                      "not mailed", sheet, row.number, email.header, clean_text(raw))
+            self.note(
+                PROBLEM,
+                "one registration, one address: give a bare address or one 'Name <address>'; not mailed",
+                sheet,
+                row.number,
+                email.header,
+                clean_text(raw),
+            )
             return
         try:
             address = normalise_address(candidate)
@@ -193,7 +233,14 @@ class _Reader:
             self.note(WARNING, "template braces in a cell: the value is not used", sheet, row.number, column, text)
             return ""
         if text and (hint := mojibake_hint(text)) is not None:
-            self.note(WARNING, f"looks like mojibake (wrong code page); did you mean {hint!r}?", sheet, row.number, column, text)
+            self.note(
+                WARNING,
+                f"looks like mojibake (wrong code page); did you mean {hint!r}?",
+                sheet,
+                row.number,
+                column,
+                text,
+            )
         return text
 
     def finish(self) -> tuple[list[Registrant], int]:
@@ -203,8 +250,14 @@ class _Reader:
             stamps[answer.order] = when = parse_timestamp(answer.stamp, day_first=day_first)
             if when is None and answer.sheet in self.stamp_columns:
                 message = "timestamp not recognised" if answer.stamp.strip() else "no timestamp"
-                self.note(WARNING, f"{message}: row order decides between this address's answers",
-                          answer.sheet, answer.row, self.stamp_columns[answer.sheet], answer.stamp.strip())
+                self.note(
+                    WARNING,
+                    f"{message}: row order decides between this address's answers",
+                    answer.sheet,
+                    answer.row,
+                    self.stamp_columns[answer.sheet],
+                    answer.stamp.strip(),
+                )
         groups: dict[str, list[_Answer]] = {}
         for answer in self.answers:
             groups.setdefault(answer.key, []).append(answer)

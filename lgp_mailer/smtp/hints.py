@@ -39,9 +39,7 @@ def fix_lines(phase: str, why: str, settings: SmtpSettings) -> list[str]:
                 "the server offers no STARTTLS on this port: use implicit TLS on port 465, "
                 f"{where('security', 'port')} (security tls, port 465)"
             ]
-        return [
-            f"TLS and port do not match (starttls goes with 587, tls with 465): {where('security', 'port')}"
-        ]
+        return [f"TLS and port do not match (starttls goes with 587, tls with 465): {where('security', 'port')}"]
     if phase == "auth":
         if "does not offer AUTH" in why:
             return [f"the server takes mail without logging in here: set auth to none: {where('auth_method')}"]
