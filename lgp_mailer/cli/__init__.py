@@ -19,6 +19,7 @@ from lgp_mailer.cli import followup as _followup  # noqa: E402,F401
 from lgp_mailer.cli import init as _init  # noqa: E402,F401
 from lgp_mailer.cli import preview as _preview  # noqa: E402,F401
 from lgp_mailer.cli import remind as _remind  # noqa: E402,F401
+from lgp_mailer.cli import report as _report  # noqa: E402,F401
 from lgp_mailer.cli import send as _send  # noqa: E402,F401
 from lgp_mailer.cli import status as _status  # noqa: E402,F401
 from lgp_mailer.cli import suppress as _suppress  # noqa: E402,F401
