@@ -125,6 +125,8 @@ def _letters(rows: pd.DataFrame, campaigns: list[str]) -> pd.DataFrame:
 
     invitations = rows[rows["kind"] == "invitation"].copy()
     letters = invitations[["campaign_id", "address_key", "municipalities", "county"]].reset_index(drop=True)
+    letters["places"] = [_municipalities(text) for text in letters["municipalities"]]
+    letters = letters.drop(columns="municipalities")
     letters["county"] = letters["county"].where(letters["county"].str.strip() != "", UNKNOWN)
     bounced = invitations["bounced"].eq("1").to_numpy()
     status = invitations["status"].to_numpy()
@@ -160,7 +162,10 @@ def _attended(
     """(campaign, address) of every known person attending at least ``threshold`` minutes."""
     found: set[tuple[str, str]] = set()
     for campaign_id, sessions in current_sessions(ledger, campaigns).items():
-        people = _people(letters[letters["campaign_id"] == campaign_id], extra, campaign_id)
+        # Without names (the sent log has none) only an address can match: keep those letters.
+        emails = {s.email.strip().lower() for s in sessions if s.email}
+        mine = letters[(letters["campaign_id"] == campaign_id) & letters["address_key"].isin(emails)]
+        people = _people(mine, extra, campaign_id)
         match = match_attendance(sessions, people, int(threshold))
         found |= {(campaign_id, address.strip().lower()) for address in match.attended_addresses()}
     return found
@@ -173,8 +178,8 @@ def _people(letters: pd.DataFrame, extra: CampaignInput | None, campaign_id: str
         from lgp_mailer.campaign.attendees import known_people
 
         people = {k.recipient.email.casefold(): k for k in known_people(extra.recipients, extra.registrations)}
-    for address, municipalities in zip(letters["address_key"], letters["municipalities"], strict=True):
-        recipient = Recipient(address, tuple(_municipalities(municipalities)), "")
+    for address, places in zip(letters["address_key"], letters["places"], strict=True):
+        recipient = Recipient(address, tuple(places), "")
         people.setdefault(address.casefold(), Known(recipient, False))
     return list(people.values())
 
@@ -211,8 +216,9 @@ def _series(letters: pd.DataFrame, campaigns: list[str]) -> dict[str, object]:
     """Which municipalities attended how many conferences, new versus returning, counties never reached."""
     import pandas as pd
 
-    places = letters[["campaign_id", "municipalities", "county", "attended", "delivered"]].copy()
-    places["municipality"] = places["municipalities"].map(_municipalities)
+    places = letters[["campaign_id", "places", "county", "attended", "delivered"]].rename(
+        columns={"places": "municipality"}
+    )
     places = places.explode("municipality").dropna(subset=["municipality"])
     per_place = places.groupby(["municipality", "county", "campaign_id"], observed=True)["attended"].any()
     per_place = per_place.reset_index()
