@@ -42,9 +42,17 @@ def build(db: Path, rows: int, registrants: int, attendees: int) -> None:
             for i in range(per_campaign):
                 n = (i * 7 + c) % 16000  # a municipality invited again across campaigns
                 status = "failed" if i % 50 == 0 else ("invalid" if i % 97 == 0 else "sent")
-                messages.append((campaign, "invitation", f"hivatal{n}@telepules{n}.example", status,
-                                 json.dumps([f"Őrszentmiklós-{n}"], ensure_ascii=False), COUNTIES[n % 20],
-                                 sent_at if status != "invalid" else None))
+                messages.append(
+                    (
+                        campaign,
+                        "invitation",
+                        f"hivatal{n}@telepules{n}.example",
+                        status,
+                        json.dumps([f"Őrszentmiklós-{n}"], ensure_ascii=False),
+                        COUNTIES[n % 20],
+                        sent_at if status != "invalid" else None,
+                    )
+                )
         for i in range(registrants):
             c, n = i % len(CAMPAIGNS), ((i // len(CAMPAIGNS)) * 7 + i % len(CAMPAIGNS)) % 16000
             messages.append((CAMPAIGNS[c], "reminder", f"hivatal{n}@telepules{n}.example", "sent", "[]", None, now))
@@ -67,8 +75,15 @@ def build(db: Path, rows: int, registrants: int, attendees: int) -> None:
                 "INSERT INTO attendance_sessions (import_id, row, name, email, joined, left_at, minutes, guest, role,"
                 " summed) VALUES (?,?,?,?,?,?,?,0,'',0)",
                 [
-                    (cur.lastrowid, i + 2, f"Kovács Ödön {i}", f"hivatal{n}@telepules{n}.example",
-                     day.isoformat(), (day + dt.timedelta(minutes=60)).isoformat(), 60.0)
+                    (
+                        cur.lastrowid,
+                        i + 2,
+                        f"Kovács Ödön {i}",
+                        f"hivatal{n}@telepules{n}.example",
+                        day.isoformat(),
+                        (day + dt.timedelta(minutes=60)).isoformat(),
+                        60.0,
+                    )
                     for i in range(c, attendees, len(CAMPAIGNS))
                     for n in [((i // len(CAMPAIGNS)) * 7 + i % len(CAMPAIGNS)) % 16000]
                 ],

@@ -87,8 +87,7 @@ def select_campaigns(ledger: Ledger, wanted: Iterable[str]) -> list[str]:
     missing = [c for c in chosen if c not in known]
     if missing:
         raise ConfigError(
-            f"campaign {missing[0]!r} has no invitations in the sent log"
-            f" (it has: {', '.join(known) or 'none'})",
+            f"campaign {missing[0]!r} has no invitations in the sent log (it has: {', '.join(known) or 'none'})",
             key="campaign-id",
         )
     if not known:
@@ -96,78 +95,86 @@ def select_campaigns(ledger: Ledger, wanted: Iterable[str]) -> list[str]:
     return [c for c in known if c in chosen] if chosen else known
 
 
+# A credit names a campaign's letter by address ("a") or by one of its municipalities ("m"):
+# a registrant or attendee writing from another address still counts for the municipality's letter.
+Credits = set[tuple[str, str, str]]
+
+
 def collect(ledger: Ledger, campaigns: list[str], extra: CampaignInput | None, threshold: float) -> ReportData:
     """Read the sent log and build every table of the report."""
     import pandas as pd
 
     rows = pd.DataFrame(message_rows(ledger, campaigns), columns=list(MESSAGE_COLUMNS), dtype=str)
-    letters = _letters(rows, campaigns)
-    registered = _registered(rows, extra)
-    attended = _attended(ledger, campaigns, letters, extra, threshold)
-    keys = list(zip(letters["campaign_id"], letters["address_key"], strict=True))
-    letters["registered"] |= pd.Series([k in registered for k in keys], index=letters.index, dtype=bool)
-    letters["attended"] |= pd.Series([k in attended for k in keys], index=letters.index, dtype=bool)
+    letters = _letters(rows)
+    sent = rows[(rows["status"] == "sent") & (rows["kind"] != "invitation")]
+    credits = {
+        "registered": _credits(sent, ("reminder", "recording")) | _registered(extra),
+        "reminded": _credits(sent, ("reminder",)),
+        "attended": _credits(sent, ("thanks",)) | _attended(ledger, campaigns, letters, extra, threshold),
+        "followed_up": _credits(sent, ("thanks", "recording")),
+    }
+    keys = list(zip(letters["campaign_id"], letters["address_key"], letters["places"], strict=True))
+    for flag, found in credits.items():
+        letters[flag] = [("a", c, a) in found or any(("m", c, p) in found for p in places) for c, a, places in keys]
+    letters["campaign_id"] = pd.Categorical(letters["campaign_id"], categories=campaigns, ordered=True)
     letters["role"] = _roles(letters, extra)
-    funnel = _grouped(letters, ["campaign_id"])
     return ReportData(
         campaigns=campaigns,
         letters=letters,
-        funnel=funnel,
+        funnel=_grouped(letters, ["campaign_id"]),
         by_county=_grouped(letters, ["campaign_id", "county"]),
         by_role=_grouped(letters, ["campaign_id", "role"]),
         **_series(letters, campaigns),
     )
 
 
-def _letters(rows: pd.DataFrame, campaigns: list[str]) -> pd.DataFrame:
-    """One row per invitation, with the flags the other kinds' rows add."""
-    import pandas as pd
-
-    invitations = rows[rows["kind"] == "invitation"].copy()
-    letters = invitations[["campaign_id", "address_key", "municipalities", "county"]].reset_index(drop=True)
-    letters["places"] = [_municipalities(text) for text in letters["municipalities"]]
-    letters = letters.drop(columns="municipalities")
+def _letters(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per invitation: its municipalities, county and delivery."""
+    invitations = rows[rows["kind"] == "invitation"]
+    letters = invitations[["campaign_id", "address_key", "county"]].reset_index(drop=True)
+    letters["places"] = [_municipalities(text) for text in invitations["municipalities"]]
     letters["county"] = letters["county"].where(letters["county"].str.strip() != "", UNKNOWN)
     bounced = invitations["bounced"].eq("1").to_numpy()
-    status = invitations["status"].to_numpy()
     letters["invited"] = True
-    letters["delivered"] = (status == "sent") & ~bounced
+    letters["delivered"] = invitations["status"].eq("sent").to_numpy() & ~bounced
     letters["failed"] = invitations["status"].isin(FAILED_STATUSES).to_numpy() | bounced
-    sent = rows[rows["status"] == "sent"]
-    for flag, kinds in (
-        ("registered", ("reminder", "recording")),
-        ("reminded", ("reminder",)),
-        ("attended", ("thanks",)),
-        ("followed_up", ("thanks", "recording")),
-    ):
-        chosen = sent[sent["kind"].isin(kinds)][["campaign_id", "address_key"]].drop_duplicates()
-        chosen[flag] = True
-        letters = letters.merge(chosen, on=["campaign_id", "address_key"], how="left")
-        letters[flag] = letters[flag].astype("boolean").fillna(False).astype(bool)
-    letters["campaign_id"] = pd.Categorical(letters["campaign_id"], categories=campaigns, ordered=True)
     return letters
 
 
-def _registered(rows: pd.DataFrame, extra: CampaignInput | None) -> set[tuple[str, str]]:
-    """(campaign, address) of the configured campaign's registrants matched to an invitation."""
+def _credits(sent: pd.DataFrame, kinds: tuple[str, ...]) -> Credits:
+    """The letters that ``kinds`` sent to (by address and by the municipalities the row names)."""
+    chosen = sent[sent["kind"].isin(kinds)]
+    found: Credits = set()
+    for campaign_id, address, text in zip(
+        chosen["campaign_id"], chosen["address_key"], chosen["municipalities"], strict=True
+    ):
+        found.add(("a", campaign_id, address))
+        found.update(("m", campaign_id, place) for place in _municipalities(text))
+    return found
+
+
+def _registered(extra: CampaignInput | None) -> Credits:
+    """The configured campaign's invitation letters its registration export matches."""
     if extra is None or extra.registrations is None:
         return set()
     report = match_registrations(extra.registrations, extra.recipients)
-    return {(extra.campaign_id, address.strip().lower()) for address in report.registered_addresses()}
+    return {("a", extra.campaign_id, address.strip().lower()) for address in report.registered_addresses()}
 
 
 def _attended(
     ledger: Ledger, campaigns: list[str], letters: pd.DataFrame, extra: CampaignInput | None, threshold: float
-) -> set[tuple[str, str]]:
-    """(campaign, address) of every known person attending at least ``threshold`` minutes."""
-    found: set[tuple[str, str]] = set()
+) -> Credits:
+    """The letters of every known person attending at least ``threshold`` minutes."""
+    found: Credits = set()
     for campaign_id, sessions in current_sessions(ledger, campaigns).items():
         # Without names (the sent log has none) only an address can match: keep those letters.
         emails = {s.email.strip().lower() for s in sessions if s.email}
         mine = letters[(letters["campaign_id"] == campaign_id) & letters["address_key"].isin(emails)]
-        people = _people(mine, extra, campaign_id)
-        match = match_attendance(sessions, people, int(threshold))
-        found |= {(campaign_id, address.strip().lower()) for address in match.attended_addresses()}
+        match = match_attendance(sessions, _people(mine, extra, campaign_id), int(threshold))
+        for presence in match.attended():
+            recipient = presence.known.recipient
+            found.add(("a", campaign_id, recipient.email.strip().lower()))
+            found.update(("m", campaign_id, place) for place in recipient.municipalities)
     return found
 
 
@@ -229,7 +236,9 @@ def _series(letters: pd.DataFrame, campaigns: list[str]) -> dict[str, object]:
     for campaign_id in campaigns:
         here = went[went["campaign_id"] == campaign_id]["municipality"].unique()
         new = sum(1 for m in here if first[m] == order[campaign_id])
-        series_rows.append({"campaign_id": campaign_id, "attending": len(here), "new": new, "returning": len(here) - new})
+        series_rows.append(
+            {"campaign_id": campaign_id, "attending": len(here), "new": new, "returning": len(here) - new}
+        )
     counts = went.groupby("municipality")["campaign_id"].nunique()
     repeat = counts.value_counts().reindex(range(1, len(campaigns) + 1), fill_value=0)
     reached = places.groupby("county")["delivered"].any()

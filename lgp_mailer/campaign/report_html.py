@@ -92,27 +92,36 @@ def write_page(data: ReportData, path: Path, *, threshold: float) -> None:
         return Markup(table.render(headers=headers, rows=rows))
 
     series_rows = [
-        [(str(r["campaign_id"]), False), (_count(r["attending"]), True), (_count(r["new"]), True),
-         (_count(r["returning"]), True)]
+        [
+            (str(r["campaign_id"]), False),
+            (_count(r["attending"]), True),
+            (_count(r["new"]), True),
+            (_count(r["returning"]), True),
+        ]
         for r in data.series.to_dict("records")
     ]
-    repeat_rows = [[(_count(r["conferences"]), True), (_count(r["municipalities"]), True)]
-                   for r in data.repeat.to_dict("records")]
+    repeat_rows = [
+        [(_count(r["conferences"]), True), (_count(r["municipalities"]), True)] for r in data.repeat.to_dict("records")
+    ]
     invited = int(data.funnel["invited"].sum())
     page = env.from_string(PAGE).render(
         title="Jelentés az Irányító Bizottságnak: elérés és részvétel",
         summary=f"{len(data.campaigns)} konferencia, {_count(invited)} meghívó levél: "
-        + ", ".join(data.campaigns) + ".",
+        + ", ".join(data.campaigns)
+        + ".",
         tables={
             "funnel": stages(data.funnel, ["campaign_id"]),
             "county": stages(data.by_county, ["campaign_id", "county"]),
             "role": stages(data.by_role, ["campaign_id", "role"]),
-            "series": Markup(table.render(
-                headers=["Kampány", "Részt vevő települések", "Új", "Visszatérő"], rows=series_rows)),
+            "series": Markup(
+                table.render(headers=["Kampány", "Részt vevő települések", "Új", "Visszatérő"], rows=series_rows)
+            ),
             "repeat": Markup(table.render(headers=["Konferenciák száma", "Települések"], rows=repeat_rows)),
         },
-        charts={"funnel": Markup(_svg(_funnel_figure(data), "funnel")),
-                "county": Markup(_svg(_county_figure(data), "county"))},
+        charts={
+            "funnel": Markup(_svg(_funnel_figure(data), "funnel")),
+            "county": Markup(_svg(_county_figure(data), "county")),
+        },
         unreached=data.unreached,
         threshold=_count(threshold),
     )
@@ -140,10 +149,16 @@ def _funnel_figure(data: ReportData) -> Figure:
     width = 0.8 / max(len(data.funnel), 1)
     for offset, record in enumerate(data.funnel.to_dict("records")):
         xs = [i + offset * width for i in range(len(counted))]
-        axes.bar(xs, [record[s] for s in counted], width, label=str(record["campaign_id"]),
-                 color=COLOURS[offset % len(COLOURS)])
-    axes.set_xticks([i + 0.4 - width / 2 for i in range(len(counted))],
-                    [STAGE_LABELS[s] for s in counted], rotation=15, ha="right")
+        axes.bar(
+            xs,
+            [record[s] for s in counted],
+            width,
+            label=str(record["campaign_id"]),
+            color=COLOURS[offset % len(COLOURS)],
+        )
+    axes.set_xticks(
+        [i + 0.4 - width / 2 for i in range(len(counted))], [STAGE_LABELS[s] for s in counted], rotation=15, ha="right"
+    )
     axes.set_ylabel("Levelek")
     axes.legend(fontsize="small")
     figure.tight_layout()
@@ -159,8 +174,13 @@ def _county_figure(data: ReportData) -> Figure:
     height = 0.27
     ys = list(range(len(totals)))
     for index, stage in enumerate(("invited", "delivered", "attended")):
-        axes.barh([y + (1 - index) * height for y in ys], totals[stage].tolist(), height,
-                  label=STAGE_LABELS[stage], color=COLOURS[index])
+        axes.barh(
+            [y + (1 - index) * height for y in ys],
+            totals[stage].tolist(),
+            height,
+            label=STAGE_LABELS[stage],
+            color=COLOURS[index],
+        )
     axes.set_yticks(ys, [str(c) for c in totals.index])
     axes.set_xlabel("Levelek")
     axes.legend(fontsize="small")

@@ -31,7 +31,9 @@ def report(
     ] = False,
     ledger_only: Annotated[
         bool,
-        typer.Option("--ledger-only", help="Use only the sent log, not the campaign's contact sheet and registrations."),
+        typer.Option(
+            "--ledger-only", help="Use only the sent log, not the campaign's contact sheet and registrations."
+        ),
     ] = False,
     campaign: CampaignOpt = None,
     quiet: QuietOpt = False,
