@@ -112,11 +112,12 @@ def test_the_funnel_by_campaign_county_and_role_cell_by_cell(scripted):
     assert cells(book["Visszatérők"]) == [["Konferenciák száma", "Települések"], [1, 4]]
     assert cells(book["El nem ért megyék"]) == [["Megye"], ["Zala"]]
     assert cells(book["Települések"])[0] == ["Település", "Megye", "Meghívva (konferencia)", "Részt vett (konferencia)"]
-    assert sorted(cells(book["Települések"])[1:]) == [
-        ["Alsómocsolád", "Baranya", 1, 1], ["Bikal", "Baranya", 1, 0], ["Hernádszentandrás", "Borsod-Abaúj-Zemplén", 1, 1],
-        ["Mágocs", "Baranya", 1, 0], ["Zalaszentgyörgy-próba", "Zala", 1, 0], ["Örség-próba", "Győr-Moson-Sopron", 1, 0],
-        ["Újfehértó-próba", "Hajdú-Bihar", 1, 1], ["Üröm-próba", "Pest", 1, 1],
-    ] or True
+    assert cells(book["Települések"])[1:] == [  # by code point: Ú, Ü, Ő
+        ["Alsómocsolád", "Baranya", 1, 1], ["Bikal", "Baranya", 1, 0],
+        ["Hernádszentandrás", "Borsod-Abaúj-Zemplén", 1, 1], ["Mágocs", "Baranya", 1, 0],
+        ["Zalaszentgyörgy-próba", "Zala", 1, 0], ["Újfehértó-próba", "Hajdú-Bihar", 1, 1],
+        ["Üröm-próba", "Pest", 1, 1], ["Őrség-próba", "Győr-Moson-Sopron", 1, 0],
+    ]
     for sheet in book:
         assert sheet.freeze_panes == "A2"
         assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}"
