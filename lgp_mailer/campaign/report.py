@@ -80,6 +80,14 @@ class ReportData:
     municipalities: pd.DataFrame  # per municipality (the --detail sheet): county, invited, attended
 
 
+@dataclass
+class Series:
+    series: pd.DataFrame
+    repeat: pd.DataFrame
+    unreached: list[str]
+    municipalities: pd.DataFrame
+
+
 def select_campaigns(ledger: Ledger, wanted: Iterable[str]) -> list[str]:
     """The campaigns asked for (in series order), or every campaign in the sent log."""
     known = campaign_ids(ledger)
@@ -118,13 +126,17 @@ def collect(ledger: Ledger, campaigns: list[str], extra: CampaignInput | None, t
         letters[flag] = [("a", c, a) in found or any(("m", c, p) in found for p in places) for c, a, places in keys]
     letters["campaign_id"] = pd.Categorical(letters["campaign_id"], categories=campaigns, ordered=True)
     letters["role"] = _roles(letters, extra)
+    series = _series(letters, campaigns)
     return ReportData(
         campaigns=campaigns,
         letters=letters,
         funnel=_grouped(letters, ["campaign_id"]),
         by_county=_grouped(letters, ["campaign_id", "county"]),
         by_role=_grouped(letters, ["campaign_id", "role"]),
-        **_series(letters, campaigns),
+        series=series.series,
+        repeat=series.repeat,
+        unreached=series.unreached,
+        municipalities=series.municipalities,
     )
 
 
@@ -219,7 +231,7 @@ def _grouped(letters: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return table
 
 
-def _series(letters: pd.DataFrame, campaigns: list[str]) -> dict[str, object]:
+def _series(letters: pd.DataFrame, campaigns: list[str]) -> Series:
     """Which municipalities attended how many conferences, new versus returning, counties never reached."""
     import pandas as pd
 
@@ -227,9 +239,9 @@ def _series(letters: pd.DataFrame, campaigns: list[str]) -> dict[str, object]:
         columns={"places": "municipality"}
     )
     places = places.explode("municipality").dropna(subset=["municipality"])
-    per_place = places.groupby(["municipality", "county", "campaign_id"], observed=True)["attended"].any()
-    per_place = per_place.reset_index()
-    went = per_place[per_place["attended"]]
+    grouped = places.groupby(["municipality", "county", "campaign_id"], observed=True)["attended"].any()
+    per_place: pd.DataFrame = grouped.reset_index()
+    went: pd.DataFrame = per_place[per_place["attended"]]
     order = {c: i for i, c in enumerate(campaigns)}
     first = went.assign(n=went["campaign_id"].astype(str).map(order)).groupby("municipality")["n"].min()
     series_rows = []
@@ -245,12 +257,12 @@ def _series(letters: pd.DataFrame, campaigns: list[str]) -> dict[str, object]:
     detail = per_place.groupby(["municipality", "county"], observed=True).agg(
         invited=("campaign_id", "nunique"), attended=("attended", "sum")
     )
-    return {
-        "series": pd.DataFrame(series_rows, columns=["campaign_id", "attending", "new", "returning"]),
-        "repeat": pd.DataFrame({"conferences": repeat.index.astype("int64"), "municipalities": repeat.to_numpy()}),
-        "unreached": sorted(str(c) for c, ok in reached.items() if not ok),
-        "municipalities": detail.reset_index().astype({"invited": "int64", "attended": "int64"}),
-    }
+    return Series(
+        series=pd.DataFrame(series_rows, columns=["campaign_id", "attending", "new", "returning"]),
+        repeat=pd.DataFrame({"conferences": repeat.index.astype("int64"), "municipalities": repeat.to_numpy()}),
+        unreached=sorted(str(c) for c, ok in reached.items() if not ok),
+        municipalities=detail.reset_index().astype({"invited": "int64", "attended": "int64"}),
+    )
 
 
 __all__ = ["STAGES", "STAGE_LABELS", "CampaignInput", "ReportData", "collect", "select_campaigns"]

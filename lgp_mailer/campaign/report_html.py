@@ -30,8 +30,8 @@ PAGE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }}</title>
 <style>
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #1a1a1a; }
-table { border-collapse: collapse; margin: 1rem 0 2rem; font-variant-numeric: tabular-nums; }
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 96rem; padding: 0 1rem; color: #1a1a1a; }
+table { border-collapse: collapse; margin: 1rem 0 2rem; font-size: .85rem; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #bbb; padding: .25rem .5rem; }
 td.n { text-align: right; }
 th { background: #e8eef6; text-align: left; }

@@ -112,7 +112,7 @@ def _value(value: object) -> object:
     if isinstance(value, str):
         return value
     if hasattr(value, "item"):
-        return value.item()  # type: ignore[no-any-return]
+        return value.item()
     return value
 
 
