@@ -22,7 +22,7 @@ from test_remind_cli import at, remind, send
 from test_send_cli import Camp, one_error_line, runner
 
 from lgp_mailer.cli import app
-from lgp_mailer.ledger.store import open_ledger
+from lgp_mailer.ledger.store import Entry, open_ledger
 
 BOUNCED = "jegyzo@zalaszentgyorgy-proba.example"
 STAGES = ["Meghívott", "Kézbesített", "Kézbesített %", "Sikertelen vagy visszapattant",
@@ -196,3 +196,47 @@ def test_pandas_and_matplotlib_stay_off_the_other_paths(tmp_path):
         done = subprocess.run([sys.executable, "-c", probe, *args], cwd=tmp_path, env=env, capture_output=True,
                               text=True, encoding="utf-8", timeout=120)
         assert done.stdout.splitlines()[-1] == "[]", (args, done.stdout, done.stderr)
+
+
+def sent(ledger, campaign_id: str, kind: str, rows: list[tuple[str, str, str]]) -> None:
+    """Record ``rows`` (address, municipality, county) of one kind as sent, the way a send run does."""
+    ledger.sync(campaign_id, kind, [Entry(a, i, (m,), c) for i, (a, m, c) in enumerate(rows)])
+    for address, _, _ in rows:
+        assert ledger.claim(campaign_id, kind, address, ("pending",))
+        ledger.record(campaign_id, kind, address, "sent")
+
+
+def test_the_series_view_new_returning_and_counties_never_reached(tmp_path, monkeypatch):
+    """Three conferences in one sent log: the thanks letters say who attended (no attendance file)."""
+    town = {name: (f"hivatal@{name.lower()}.example", name, county) for name, county in
+            [("Alfa", "Baranya"), ("Béta", "Baranya"), ("Gamma", "Tolna"), ("Delta", "Vas"), ("=HYPERLINK(1)", "Vas")]}
+    with open_ledger(tmp_path / "naplo.sqlite3") as ledger:
+        sent(ledger, "lgp-2026-02", "invitation", [town["Alfa"], town["Béta"], town["Gamma"]])
+        sent(ledger, "lgp-2026-02", "thanks", [town["Alfa"], town["Béta"]])
+        sent(ledger, "lgp-2026-04", "invitation", [town["Alfa"], town["Béta"], town["Gamma"], town["=HYPERLINK(1)"]])
+        sent(ledger, "lgp-2026-04", "thanks", [town["Alfa"], town["Gamma"]])
+        sent(ledger, "lgp-2026-06", "invitation", [town["Alfa"], town["Delta"]])
+        sent(ledger, "lgp-2026-06", "thanks", [town["Alfa"]])
+        for name in ("Delta", "=HYPERLINK(1)"):  # Vas: every letter bounced
+            ledger.suppress(town[name][0], "550 5.1.1", source="bounce")
+    monkeypatch.setenv("LGP_MAILER_DB", str(tmp_path / "naplo.sqlite3"))
+    out = tmp_path / "bizottsag.xlsx"
+    result = runner.invoke(app, ["report", "--ledger-only", "--out", str(out), "--detail"])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out)
+    assert cells(book["Sorozat"]) == [["Kampány", "Részt vevő települések", "Új", "Visszatérő"],
+                                      ["lgp-2026-02", 2, 2, 0], ["lgp-2026-04", 2, 1, 1], ["lgp-2026-06", 1, 0, 1]]
+    assert cells(book["Visszatérők"]) == [["Konferenciák száma", "Települések"], [1, 2], [2, 0], [3, 1]]
+    assert cells(book["El nem ért megyék"]) == [["Megye"], ["Vas"]]
+    detail = book["Települések"]
+    assert cells(detail)[1:] == [["=HYPERLINK(1)", "Vas", 1, 0], ["Alfa", "Baranya", 3, 3], ["Béta", "Baranya", 2, 1],
+                                 ["Delta", "Vas", 1, 0], ["Gamma", "Tolna", 2, 1]]
+    assert detail["A2"].data_type == "s"  # shown as text, never run as a formula
+    assert [r[:3] for r in cells(book["Tölcsér"])[1:]] == [["lgp-2026-02", 3, 3], ["lgp-2026-04", 4, 3],
+                                                           ["lgp-2026-06", 2, 1]]
+    assert out.with_suffix(".html").is_file()
+    only = runner.invoke(app, ["report", "--ledger-only", "--out", str(tmp_path / "ketto"), "--campaign-id",
+                               "lgp-2026-06", "--campaign-id", "lgp-2026-02", "--quiet"])
+    assert (only.exit_code, only.output) == (0, "")
+    two = openpyxl.load_workbook(tmp_path / "ketto" / "jelentes.xlsx")
+    assert cells(two["Sorozat"])[1:] == [["lgp-2026-02", 2, 2, 0], ["lgp-2026-06", 1, 0, 1]]  # series order
