@@ -9,9 +9,9 @@ import re
 import subprocess
 import sys
 import zipfile
-from xml.etree import ElementTree
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import openpyxl
 import pytest
