@@ -23,7 +23,9 @@ def report(
     campaign_id: Annotated[
         list[str] | None,
         typer.Option(
-            "--campaign-id", metavar="ID", help="Report this campaign (repeat for several; default: every campaign in the sent log)."
+            "--campaign-id",
+            metavar="ID",
+            help="Report this campaign (repeat for several; default: every campaign in the sent log).",
         ),
     ] = None,
     detail: Annotated[
