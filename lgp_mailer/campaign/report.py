@@ -26,6 +26,7 @@ address), else the registration form; the sent log does not keep them.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -121,7 +122,7 @@ def collect(ledger: Ledger, campaigns: list[str], extra: CampaignInput | None, t
         "attended": _credits(sent, ("thanks",)) | _attended(ledger, campaigns, letters, extra, threshold),
         "followed_up": _credits(sent, ("thanks", "recording")),
     }
-    keys = list(zip(letters["campaign_id"], letters["address_key"], letters["places"], strict=True))
+    keys = list(zip(letters["campaign_id"].tolist(), letters["address_key"].tolist(), letters["places"], strict=True))
     for flag, found in credits.items():
         letters[flag] = [("a", c, a) in found or any(("m", c, p) in found for p in places) for c, a, places in keys]
     letters["campaign_id"] = pd.Categorical(letters["campaign_id"], categories=campaigns, ordered=True)
@@ -144,7 +145,7 @@ def _letters(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per invitation: its municipalities, county and delivery."""
     invitations = rows[rows["kind"] == "invitation"]
     letters = invitations[["campaign_id", "address_key", "county"]].reset_index(drop=True)
-    letters["places"] = [_municipalities(text) for text in invitations["municipalities"]]
+    letters["places"] = [_municipalities(text) for text in invitations["municipalities"].tolist()]
     letters["county"] = letters["county"].where(letters["county"].str.strip() != "", UNKNOWN)
     bounced = invitations["bounced"].eq("1").to_numpy()
     letters["invited"] = True
@@ -158,7 +159,7 @@ def _credits(sent: pd.DataFrame, kinds: tuple[str, ...]) -> Credits:
     chosen = sent[sent["kind"].isin(kinds)]
     found: Credits = set()
     for campaign_id, address, text in zip(
-        chosen["campaign_id"], chosen["address_key"], chosen["municipalities"], strict=True
+        chosen["campaign_id"].tolist(), chosen["address_key"].tolist(), chosen["municipalities"].tolist(), strict=True
     ):
         found.add(("a", campaign_id, address))
         found.update(("m", campaign_id, place) for place in _municipalities(text))
@@ -203,7 +204,13 @@ def _people(letters: pd.DataFrame, extra: CampaignInput | None, campaign_id: str
     return list(people.values())
 
 
-def _municipalities(text: str) -> list[str]:
+@functools.lru_cache(maxsize=65536)
+def _municipalities(text: str) -> tuple[str, ...]:
+    """The municipalities JSON of a ledger row (the same text recurs across campaigns and kinds)."""
+    return tuple(_parse_municipalities(text))
+
+
+def _parse_municipalities(text: str) -> list[str]:
     try:
         names = json.loads(text or "[]")
     except ValueError:
