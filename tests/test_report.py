@@ -185,17 +185,24 @@ def test_errors_are_one_line(scripted, tmp_path, monkeypatch):
     assert wrong.exit_code == 2
     assert one_error_line(wrong) == "lgp-mailer: error: key 'out': --out must be a folder or a .xlsx file, not " \
                                     "'jelentes.pdf'"
+    monkeypatch.setitem(sys.modules, "pandas", None)  # as if the [report] extra were not installed
+    missing = runner.invoke(app, ["report", "--campaign", str(camp.root), "--out", str(tmp_path)])
+    assert missing.exit_code == 2
+    assert one_error_line(missing) == ("lgp-mailer: error: key 'report': the report needs pandas: "
+                                       "pip install 'lgp-mailer[report]'")
 
 
 @pytest.mark.slow
 def test_pandas_and_matplotlib_stay_off_the_other_paths(tmp_path):
-    probe = ("import sys\nfrom lgp_mailer.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+    probe = ("import sys\nfrom lgp_mailer.cli import main\ntry:\n    main()\nexcept SystemExit as e:\n"
+             "    print('exit', e.code)\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'matplotlib')))")
     env = {**os.environ, "LGP_MAILER_DB": str(tmp_path / "naplo.sqlite3")}
-    for args in (["--help"], ["check"], ["send", "--dry-run", "--yes"]):
+    for args, done_line in ((["--help"], "exit 0"), (["check"], "exit 0"), (["send", "--dry-run", "--yes"], "exit 0")):
         done = subprocess.run([sys.executable, "-c", probe, *args], cwd=tmp_path, env=env, capture_output=True,
                               text=True, encoding="utf-8", timeout=120)
-        assert done.stdout.splitlines()[-1] == "[]", (args, done.stdout, done.stderr)
+        assert done.stdout.splitlines()[-2:] == [done_line, "[]"], (args, done.stdout, done.stderr)
+    assert "Dry run: 7 message(s) written to" in done.stdout  # the send path really ran
 
 
 def sent(ledger, campaign_id: str, kind: str, rows: list[tuple[str, str, str]]) -> None:
