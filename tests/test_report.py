@@ -26,8 +26,8 @@ from lgp_mailer.ledger.store import Entry, open_ledger
 
 BOUNCED = "jegyzo@zalaszentgyorgy-proba.example"
 STAGES = ["Meghívott", "Kézbesített", "Kézbesített %", "Sikertelen vagy visszapattant",
-          "Sikertelen vagy visszapattant %", "Regisztrált", "Regisztrált %", "Emlékeztetett", "Emlékeztetett %",
-          "Részt vett", "Részt vett %", "Utólevelet kapott", "Utólevelet kapott %"]
+          "Sikertelen vagy visszapattant %", "Regisztrált", "Regisztrált %", "Emlékeztetőt kapott",
+          "Emlékeztetőt kapott %", "Részt vett", "Részt vett %", "Követő levelet kapott", "Követő levelet kapott %"]
 COUNT, PERCENT = "#,##0", "0.0%"
 C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
 

@@ -51,9 +51,9 @@ STAGE_LABELS = {
     "delivered": "Kézbesített",
     "failed": "Sikertelen vagy visszapattant",
     "registered": "Regisztrált",
-    "reminded": "Emlékeztetett",
+    "reminded": "Emlékeztetőt kapott",
     "attended": "Részt vett",
-    "followed_up": "Utólevelet kapott",
+    "followed_up": "Követő levelet kapott",
 }
 SENT_STATUSES = ("sent",)
 FAILED_STATUSES = ("failed", "invalid")
