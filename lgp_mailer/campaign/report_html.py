@@ -36,6 +36,7 @@ th, td { border: 1px solid #bbb; padding: .25rem .5rem; }
 td.n { text-align: right; }
 th { background: #e8eef6; text-align: left; }
 figure { margin: 1rem 0 2rem; }
+.wide { overflow-x: auto; }
 figure svg { max-width: 100%; height: auto; }
 </style>
 </head>
@@ -64,12 +65,12 @@ nem tartalmaz neveket és e-mail-címeket.</small></p>
 </html>
 """
 
-TABLE = """<table>
+TABLE = """<div class="wide"><table>
 <thead><tr>{% for h in headers %}<th scope="col">{{ h }}</th>{% endfor %}</tr></thead>
 <tbody>{% for row in rows %}<tr>{% for cell, numeric in row %}<td{% if numeric %} class="n"{% endif %}>\
 {{ cell }}</td>{% endfor %}</tr>
 {% endfor %}</tbody>
-</table>"""
+</table></div>"""
 
 
 def write_page(data: ReportData, path: Path, *, threshold: float) -> None:
@@ -183,7 +184,7 @@ def _county_figure(data: ReportData) -> Figure:
         )
     axes.set_yticks(ys, [str(c) for c in totals.index])
     axes.set_xlabel("Levelek")
-    axes.legend(fontsize="small")
+    axes.legend(fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
     figure.tight_layout()
     return figure
 
