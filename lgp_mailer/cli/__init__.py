@@ -10,8 +10,6 @@ from __future__ import annotations
 
 # Importing the command modules registers their commands on ``app``.
 from lgp_mailer.cli import attendance as _attendance  # noqa: F401
-
-# Importing the command modules registers their commands on ``app``.
 from lgp_mailer.cli import bounces as _bounces  # noqa: F401
 from lgp_mailer.cli import check as _check  # noqa: F401
 from lgp_mailer.cli import config as _config  # noqa: F401
@@ -19,6 +17,7 @@ from lgp_mailer.cli import followup as _followup  # noqa: F401
 from lgp_mailer.cli import init as _init  # noqa: F401
 from lgp_mailer.cli import preview as _preview  # noqa: F401
 from lgp_mailer.cli import remind as _remind  # noqa: F401
+from lgp_mailer.cli import report as _report  # noqa: F401
 from lgp_mailer.cli import send as _send  # noqa: F401
 from lgp_mailer.cli import smtp as _smtp  # noqa: F401
 from lgp_mailer.cli import status as _status  # noqa: F401
