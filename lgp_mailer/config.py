@@ -24,11 +24,11 @@ import os
 import re
 import tomllib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.sheets.limits import Limits
@@ -147,6 +147,16 @@ def find_campaign(
     return load_campaign(shipped_root() / CAMPAIGN_FILE, shipped=True)
 
 
+# The helpers load_campaign hands to the table readers below: ``err(key, message)``
+# makes the ConfigError that names the key; ``rel(key, value, required)`` resolves
+# a path against the campaign folder (None only when not required and absent).
+_Err = Callable[[str, str], ConfigError]
+
+
+class _Rel(Protocol):
+    def __call__(self, key: str, value: Any, required: bool = True) -> Path | None: ...
+
+
 def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
     path = Path(path).resolve()
     try:
@@ -200,8 +210,8 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
         root=root,
         config_file=path,
         campaign_id=campaign_id,
-        event_path=rel("event", data.get("event")),  # type: ignore[arg-type]
-        recipients_path=rel("recipients", data.get("recipients")),  # type: ignore[arg-type]
+        event_path=rel("event", data.get("event")),  # type: ignore[arg-type]  # required=True: rel() raised if missing
+        recipients_path=rel("recipients", data.get("recipients")),  # type: ignore[arg-type]  # required=True: rel() raised if missing
         sender=sender,
         sheet=text("sheet", sheet, required=False),
         template_dirs=template_dirs,
@@ -218,7 +228,7 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
     )
 
 
-def _limits(table: object, err: Any) -> Limits:
+def _limits(table: object, err: _Err) -> Limits:
     """``[limits]``: whole numbers that may only raise (or lower) the defaults of sheets/limits.py."""
     if table is None:
         return Limits()
@@ -232,7 +242,7 @@ def _limits(table: object, err: Any) -> Limits:
     return Limits(**table)
 
 
-def _sender(raw: Any, err, rel) -> Sender:
+def _sender(raw: Any, err: _Err, rel: _Rel) -> Sender:
     from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - email_validator loads dnspython; only when a sender is validated
 
     if not isinstance(raw, dict):
@@ -269,7 +279,7 @@ def _sender(raw: Any, err, rel) -> Sender:
         raise err("sender.list_id", "use letters, digits, '.' and '-', e.g. meghivok.lgp.example.org")
     return Sender(
         name=" ".join(name.split()),
-        email=address("email", True),  # type: ignore[arg-type]
+        email=address("email", True),  # type: ignore[arg-type]  # required: address() raised if missing
         reply_to=address("reply_to", False),
         envelope=address("envelope", False),
         logo=logo,
@@ -279,7 +289,7 @@ def _sender(raw: Any, err, rel) -> Sender:
     )
 
 
-def dkim_settings(table: object, root: Path, err) -> DkimSettings | None:
+def dkim_settings(table: object, root: Path, err: _Err) -> DkimSettings | None:
     """The campaign's ``[dkim]`` table (key_file, selector, domain), validated; None when absent."""
     if table is None:
         return None

@@ -117,7 +117,7 @@ def sort_findings(findings: list[Finding], sheets: tuple[str, ...] = ()) -> list
     """Sheet order as read, then row, then problems before warnings, then column."""
     order = {name: i for i, name in enumerate(sheets)}
 
-    def key(f: Finding):
+    def key(f: Finding) -> tuple[str, int, int, int, str, str]:
         return (
             f.file,
             order.get(f.sheet, len(order)) if f.sheet is not None else -1,

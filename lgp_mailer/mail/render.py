@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -202,7 +202,7 @@ def _template_position(exc: BaseException, default: str) -> tuple[str, int | Non
     return file, line
 
 
-def _css_inliner():
+def _css_inliner() -> Callable[[str], str]:
     import css_inline  # noqa: PLC0415 - css-inline only when an HTML letter is rendered
 
     inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)

@@ -71,7 +71,9 @@ def split_addresses(cell: str) -> list[str]:
 
 
 def _split_outside_quotes(text: str) -> list[str]:
-    parts, current, quoted, angled = [], [], False, False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted, angled = False, False
     for ch in text:
         if ch == '"':
             quoted = not quoted

@@ -171,7 +171,9 @@ def garbled_header(cells: Iterable[str], *, file: Path, sheet: str | None, row: 
     return None
 
 
-def _no_email_column(candidates, *, file: Path, sheet: str | None) -> RecipientsError:
+def _no_email_column(
+    candidates: list[tuple[RawRow, dict[int, str]]], *, file: Path, sheet: str | None
+) -> RecipientsError:
     if not any(not row.is_empty() for row, _ in candidates):
         return RecipientsError("the sheet is empty", file=file, sheet=sheet)
     for row, _ in candidates:

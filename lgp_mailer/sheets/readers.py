@@ -21,9 +21,15 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lgp_mailer.errors import RecipientsError
 from lgp_mailer.sheets import limits as _limits
+
+if TYPE_CHECKING:  # the libraries themselves load only when their format is read
+    from odf.element import Element  # untyped: Any to mypy
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    from xlrd.book import Book  # untyped: Any to mypy
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 TEXT_SUFFIXES = (".csv", ".txt")
@@ -62,6 +68,10 @@ class RawSheet:
     # For a CSV file whose UTF-8 text was once read in another code page and
     # saved again ("KovÃ¡cs"): that code page's name, e.g. "Windows-1252 (cp1252)".
     garbled: str | None = None
+
+
+# What each reader's context manager yields: (sheet name, its rows) per sheet.
+_Sheets = list[tuple[str, Iterator[RawRow]]]
 
 
 @contextlib.contextmanager
@@ -189,7 +199,7 @@ def cell_text(value: object) -> str:
 
 
 @contextlib.contextmanager
-def _xlsx_sheets(path: Path):
+def _xlsx_sheets(path: Path) -> Iterator[_Sheets]:
     import openpyxl  # noqa: PLC0415 - only the reader of a sheet's format loads its library
 
     # Two read-only passes in step: one sees formulas (data_type "f"), the
@@ -206,12 +216,14 @@ def _xlsx_sheets(path: Path):
         values.close()
 
 
-def _xlsx_rows(path: Path, formula_ws, value_ws) -> Iterator[RawRow]:
+def _xlsx_rows(path: Path, formula_ws: ReadOnlyWorksheet, value_ws: ReadOnlyWorksheet) -> Iterator[RawRow]:
     for ws in (formula_ws, value_ws):
         ws.reset_dimensions()  # some writers record a wrong sheet size
+    # types-openpyxl declares ReadOnlyWorksheet.iter_rows as Worksheet's, bound to
+    # a Worksheet self: mypy then rejects the (correct) read-only sheet.
     pairs = zip(
-        formula_ws.iter_rows(min_row=1, min_col=1),
-        value_ws.iter_rows(min_row=1, values_only=True, min_col=1),
+        formula_ws.iter_rows(min_row=1, min_col=1),  # type: ignore[misc]  # stub self type, see above
+        value_ws.iter_rows(min_row=1, values_only=True, min_col=1),  # type: ignore[misc]  # as above
         strict=False,
     )
     try:
@@ -233,7 +245,7 @@ def _formula_text(value: object) -> str:
 
 
 @contextlib.contextmanager
-def _xls_sheets(path: Path):
+def _xls_sheets(path: Path) -> Iterator[_Sheets]:
     import xlrd  # noqa: PLC0415 - as above
 
     # xlrd 2 reads cached values only: formulas in .xls cannot be detected.
@@ -249,7 +261,7 @@ def _xls_sheets(path: Path):
         book.release_resources()
 
 
-def _xls_rows(book, index: int) -> Iterator[RawRow]:
+def _xls_rows(book: Book, index: int) -> Iterator[RawRow]:
     import xlrd  # noqa: PLC0415 - as above
 
     sheet = book.sheet_by_index(index)
@@ -271,7 +283,7 @@ def _xls_rows(book, index: int) -> Iterator[RawRow]:
 
 
 @contextlib.contextmanager
-def _ods_sheets(path: Path):
+def _ods_sheets(path: Path) -> Iterator[_Sheets]:
     from odf.opendocument import load  # noqa: PLC0415 - as above
     from odf.table import Table  # noqa: PLC0415 - as above
 
@@ -287,7 +299,7 @@ def _ods_sheets(path: Path):
     ]
 
 
-def _ods_rows(table) -> Iterator[RawRow]:
+def _ods_rows(table: Element) -> Iterator[RawRow]:
     from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
     from odf.table import TableRow  # noqa: PLC0415 - as above
 
@@ -303,7 +315,7 @@ def _ods_rows(table) -> Iterator[RawRow]:
             number += 1
 
 
-def _ods_cells(row) -> tuple[tuple[str, ...], dict[int, str]]:
+def _ods_cells(row: Element) -> tuple[tuple[str, ...], dict[int, str]]:
     from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
 
     texts: list[str] = []
@@ -327,7 +339,7 @@ def _ods_cells(row) -> tuple[tuple[str, ...], dict[int, str]]:
     return tuple(texts), formulas
 
 
-def _ods_cell_text(cell) -> str:
+def _ods_cell_text(cell: Element) -> str:
     from odf import teletype  # noqa: PLC0415 - as above
     from odf.namespaces import OFFICENS  # noqa: PLC0415 - as above
     from odf.text import P  # noqa: PLC0415 - as above
@@ -336,7 +348,8 @@ def _ods_cell_text(cell) -> str:
     if kind in ("float", "percentage", "currency"):
         return cell_text(float(cell.attributes.get((OFFICENS, "value"), "0")))
     if kind == "date":
-        return cell.attributes.get((OFFICENS, "date-value"), "")[:10]
+        date: str = cell.attributes.get((OFFICENS, "date-value"), "")  # odfpy keeps attribute values as str
+        return date[:10]
     return "\n".join(teletype.extractText(p) for p in cell.getElementsByType(P))
 
 

@@ -161,9 +161,9 @@ def load_recipients(
     """
     path = Path(path)
     mapping = check_mapping(columns)
-    every = bool(sheet) and sheet.strip().lower() == ALL_SHEETS
+    every = sheet is not None and sheet.strip().lower() == ALL_SHEETS
     merger = _Merger(str(path))
-    read: list[str] = []
+    read: list[str | None] = []  # sheet names; None for a CSV file
     encoding = None
     with open_sheets(path, sheet, limits) as sheets:
         for raw in sheets:
@@ -179,7 +179,9 @@ def load_recipients(
     return RecipientSheet(recipients, merger.findings, path, rejected, sheet_names, encoding, merger.counts)
 
 
-def _read_sheet(path: Path, raw: RawSheet, mapping, merger: _Merger, *, every: bool) -> bool:
+def _read_sheet(
+    path: Path, raw: RawSheet, mapping: dict[str, tuple[str, str]], merger: _Merger, *, every: bool
+) -> bool:
     """Feed one sheet's data rows to ``merger``; False when the sheet has none."""
     try:
         header, early = find_header(raw.rows, mapping, file=path, sheet=raw.name)
@@ -330,6 +332,7 @@ class _Merger:
                 self._formula(ctx, row, column.index, column.header, text, problems)
             if not text:
                 continue
+            assert column is not None  # text is only read from a column
             header = column.header
             if has_template_marks(text):
                 self.problem("template braces in a cell", ctx.sheet, row.number, header, text)
@@ -462,7 +465,7 @@ class _Merger:
         label = next(f for f, ours, theirs in zip(_PERSON_FIELDS, person, first_person, strict=True) if ours != theirs)
         entry.copies.append((ctx.sheet, number, label, values[label], first_sheet, first_row))
 
-    def _gender_cell(self, ctx, number: int, entry: _Entry, text: str) -> None:
+    def _gender_cell(self, ctx: _RowContext, number: int, entry: _Entry, text: str) -> None:
         gender = parse_gender(text)
         if gender is None:
             column = ctx.header.columns["gender"].header

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,10 +159,18 @@ class _Reader:
         self.sheets_read = 0
         self.first_error: RecipientsError | None = None
 
-    def note(self, severity: str, message: str, sheet, row, column, value) -> None:
+    def note(
+        self,
+        severity: str,
+        message: str,
+        sheet: str | None,
+        row: int | None,
+        column: str | None,
+        value: str | None,
+    ) -> None:
         self.findings.append(Finding(severity, message, self.file, sheet, row, column, value))
 
-    def read_sheet(self, path: Path, raw: RawSheet, mapping, *, every: bool) -> None:
+    def read_sheet(self, path: Path, raw: RawSheet, mapping: dict[str, tuple[str, str]], *, every: bool) -> None:
         try:
             header, early = find_header(raw.rows, mapping, file=path, sheet=raw.name, aliases=_ALIAS_KEYS)
         except RecipientsError as error:
@@ -375,7 +384,7 @@ def _clock(text: str) -> tuple[int, int, int] | None:
     return hour, minute, second
 
 
-def _slash_day_first(stamps) -> bool:
+def _slash_day_first(stamps: Iterable[str]) -> bool:
     """True when some "a/b/yyyy" stamp has a > 12: the file writes the day first."""
     for stamp in stamps:
         match = _YEAR_LAST.fullmatch(clean_text(stamp))
