@@ -157,6 +157,12 @@ class SendSession:
         used = self.ledger.sent_since(moment - DAY) if options.daily_quota else 0
         return DailyQuota(options.daily_quota, used)
 
+    def quota_frees(self, now: dt.datetime | None = None) -> dt.datetime:
+        """When the rolling 24-hour quota frees its next slot (now + 24 h if nothing is counted yet)."""
+        moment = now or dt.datetime.now(dt.UTC)
+        first = self.ledger.first_sent_since(moment - DAY)
+        return (min(first, moment) if first else moment) + DAY
+
     def recipient_for(self, address: str) -> Recipient:
         """The sheet's recipient for a ledger row's address (KeyError if it left the sheet)."""
         return self._by_key[address.lower()]
@@ -185,12 +191,12 @@ class SendSession:
         )
         return sum(1 for a in addresses if self.in_sheet(a))
 
-    def record(self, row: LedgerRow, result: SendResult) -> Outcome:
-        """Store the server's answer for a claimed row."""
+    def record(self, row: LedgerRow, result: SendResult, *, ledger: Ledger | None = None) -> Outcome:
+        """Store the server's answer for a claimed row (on ``ledger``: a session's own connection)."""
         # A fatal reply is about the sender or the account, not this address:
         # the message was not delivered, so it stays due (deferred) with the reason.
         status = "deferred" if result.status == "fatal" else result.status
-        self.ledger.record(
+        (ledger or self.ledger).record(
             self.campaign.campaign_id,
             self.kind,
             row.address,
@@ -200,6 +206,13 @@ class SendSession:
             result.line or result.reply,
         )
         return Outcome(row.address, row.municipalities, status, result.line or result.reply)
+
+    def going(self, options: SendOptions, due: int) -> int:
+        """How many of ``due`` messages this run sends: --batch and the daily quota left bound it."""
+        going = due if options.batch is None else min(options.batch, due)
+        if options.daily_quota:
+            going = min(going, self.quota(options).remaining or 0)
+        return going
 
     def preflight(self, rows: list[LedgerRow]) -> None:
         """Render every message of a run before the first is sent; a failure names its recipient."""
