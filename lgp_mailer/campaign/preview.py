@@ -13,7 +13,8 @@ import jinja2
 
 from lgp_mailer import kinds as registry
 from lgp_mailer.config import Campaign
-from lgp_mailer.errors import ConfigError, LgpError
+from lgp_mailer.campaign.spool import build_processes, map_chunks, write_previews
+from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.mail.build import Built, MessageFactory
 from lgp_mailer.sheets.recipients import Finding, Recipient, RecipientSheet, load_recipients
@@ -93,19 +94,17 @@ def run_preview(
     out = Path(out_dir or default or Path.cwd() / "preview")
     _prepare(out)
     report = PreviewReport(campaign, event, kind, out, out / "index.html", findings=list(sheet.findings))
-    for n, recipient in enumerate(chosen, start=1):
-        stem = f"{n:04d}-{_slug(recipient.email)}"
-        try:
-            built = factory.build(recipient, now=now)
-        except LgpError as exc:
-            report.items.append(PreviewItem(recipient, None, None, None, problem=str(exc)))
-            continue
-        eml, html = out / f"{stem}.eml", out / f"{stem}.html"
-        eml.write_bytes(built.as_bytes())
-        html.write_text(built.rendered.html, encoding="utf-8", newline="\n")
-        report.items.append(PreviewItem(recipient, built.rendered.subject, eml, html))
-        if report.first is None:
-            report.first = built
+    # Built by worker processes when there are enough letters; they write the files.
+    work = ((str(out / f"{n:04d}-{_slug(r.email)}"), r) for n, r in enumerate(chosen, start=1))
+    for chunk, results in map_chunks(factory, write_previews, work, (now,), processes=build_processes(len(chosen))):
+        for (stem, recipient), result in zip(chunk, results, strict=True):
+            if result.problem is not None:
+                report.items.append(PreviewItem(recipient, None, None, None, problem=result.problem))
+                continue
+            eml, html = Path(f"{stem}.eml"), Path(f"{stem}.html")
+            report.items.append(PreviewItem(recipient, result.subject, eml, html))
+            if report.first is None:  # shown on screen: built once more here
+                report.first = factory.build(recipient, now=now)
     report.index.write_text(_gallery(report), encoding="utf-8", newline="\n")
     return report
 

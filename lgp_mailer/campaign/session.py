@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from lgp_mailer import kinds
@@ -23,6 +24,7 @@ from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.campaign.preview import load_inputs, select
+from lgp_mailer.campaign.spool import build_processes, map_chunks, write_emls
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.ledger.runlock import RunLock
 from lgp_mailer.ledger.store import Entry, Ledger, LedgerRow, due_statuses
@@ -231,16 +233,16 @@ class SendSession:
         outbox.mkdir(parents=True, exist_ok=True)
         for old in outbox.glob("[0-9][0-9][0-9][0-9]-*.eml"):  # our earlier dry run: no stale letters
             old.unlink()
-        written = []
-        rows = self.due(options)
-        if options.batch is not None:
-            rows = rows[: options.batch]
-        for n, row in enumerate(rows, start=1):
-            recipient = self._by_key[row.address.lower()]
-            path = outbox / f"{n:04d}-{_safe(recipient.email)}.eml"
-            path.write_bytes(self.factory.build(recipient, msgid=row.message_id).as_bytes())
-            written.append(path)
-        return written
+        # Read a page at a time and built by worker processes, which write the files.
+        going = self.count_due(options)
+        going = going if options.batch is None else min(options.batch, going)
+        rows = islice(self.due_rows(options), going)
+        work = (
+            (str(outbox / f"{n:04d}-{_safe(row.address)}.eml"), self.recipient_for(row.address), row.message_id)
+            for n, row in enumerate(rows, start=1)
+        )
+        chunks = map_chunks(self.factory, write_emls, work, processes=build_processes(going))
+        return [Path(path) for _, paths in chunks for path in paths]
 
 
 def send_proof(

@@ -21,10 +21,13 @@ accept (they question dates days off, or in the future).
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import os
 import shutil
 import tempfile
+import threading
+import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,7 +38,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lgp_mailer import kinds
-from lgp_mailer.campaign import run as _run
 from lgp_mailer.errors import LgpError
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.sheets.recipients import Recipient
@@ -54,6 +56,27 @@ def build_processes(count: int) -> int:
     return min(os.cpu_count() or 1, 8) if count >= PROCESSES_FROM else 0
 
 
+_factory: MessageFactory | None = None  # a worker process's own
+
+
+def _init_worker(campaign: Any, event: Any, kind: kinds.Kind, calendar: Any, parent: int) -> None:
+    global _factory
+    kinds.register(kind)  # a kind registered at run time is unknown to a spawned process
+    _factory = MessageFactory(campaign, event, kind.name)
+    _factory.calendar = calendar  # the parent's entry: one DTSTAMP, the same bytes as in one process
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="lgp-build-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A SIGKILLed parent cannot shut its pool down: the workers watch for themselves."""
+    import psutil  # type: ignore[import-untyped]
+
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent or not psutil.pid_exists(parent):
+            os._exit(0)
+
+
 def _pool(factory: MessageFactory, processes: int) -> ProcessPoolExecutor | None:
     # Only the plain factory can be rebuilt in another process; anything else builds here.
     if processes <= 0 or type(factory) is not MessageFactory or "build" in vars(factory):
@@ -61,13 +84,13 @@ def _pool(factory: MessageFactory, processes: int) -> ProcessPoolExecutor | None
     return ProcessPoolExecutor(
         processes,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_run._init_renderer,
+        initializer=_init_worker,
         initargs=(factory.campaign, factory.event, kinds.get(factory.kind), factory.calendar, os.getpid()),
     )
 
 
 def _worker_factory(factory: MessageFactory | None) -> MessageFactory:
-    built = factory if factory is not None else _run._factory
+    built = factory if factory is not None else _factory
     assert built is not None, "a render process without its factory"
     return built
 
@@ -212,3 +235,38 @@ def _named(error: BaseException, recipient: Recipient) -> BaseException:
     if isinstance(error, LgpError):
         error.message = f"{error.message} (the message to {recipient.email}; nothing was sent)"
     return error
+
+
+# -- a dry run's and a preview's files, written by the workers ----------------------------
+
+
+def write_emls(factory: MessageFactory | None, work: list[tuple[str, Recipient, str | None]]) -> list[str]:
+    """Build each (path, recipient, Message-ID) and write it to its .eml file."""
+    built = _worker_factory(factory)
+    for path, recipient, msgid in work:
+        Path(path).write_bytes(built.build(recipient, msgid=msgid).as_bytes())
+    return [path for path, _, _ in work]
+
+
+@dataclass(frozen=True)
+class Previewed:
+    subject: str | None
+    problem: str | None = None
+
+
+def write_previews(
+    factory: MessageFactory | None, work: list[tuple[str, Recipient]], now: dt.datetime | None
+) -> list[Previewed]:
+    """Build each (stem, recipient) into ``stem.eml`` and ``stem.html``; a failure is kept, not raised."""
+    built = _worker_factory(factory)
+    out: list[Previewed] = []
+    for stem, recipient in work:
+        try:
+            message = built.build(recipient, now=now)
+        except LgpError as exc:
+            out.append(Previewed(None, str(exc)))
+            continue
+        Path(f"{stem}.eml").write_bytes(message.as_bytes())
+        Path(f"{stem}.html").write_text(message.rendered.html, encoding="utf-8", newline="\n")
+        out.append(Previewed(message.rendered.subject))
+    return out
