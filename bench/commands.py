@@ -201,41 +201,47 @@ def startup(code: Path | None, arg: str, runs: int = 7) -> float:
 # -- one N ----------------------------------------------------------------------------------
 
 
-def run_n(n: int, *, mailmerge_max: int, connections: tuple[int, ...]) -> list[str]:
+def run_n(n: int, *, mailmerge_max: int, connections: tuple[int, ...], batch: int | None = None) -> list[str]:
+    """Every command for N recipients; with ``batch``, the lgp-mailer commands do only the first ``batch``
+    letters of the N (``--batch``/``--limit``): the sheet, the sent log and the plan are those of N."""
     out: list[str] = []
+    limit = ["--batch", str(batch)] if batch else []
+    done = batch or n
     with tempfile.TemporaryDirectory(prefix=f"lgp-bench-{n}-") as tmp, Sink() as sink:
         work = Path(tmp)
         camp = make_campaign(work / "kampany", n, sink.port)
         env = dict(os.environ, LGP_MAILER_DB=str(work / "dry.sqlite3"))
 
         def show(label: str, m: Measured, extra: str = "") -> None:
-            out.append(f"{n:>7} {label:<34} {m.rate(n):>8.0f}/s {m.seconds:>8.1f} s {m.peak_mib:>7.0f} MiB"
+            label += f" (first {batch})" if batch and label.startswith("lgp") else ""
+            out.append(f"{n:>7} {label:<34} {m.rate(done):>8.0f}/s {m.seconds:>8.1f} s {m.peak_mib:>7.0f} MiB"
                        f" ({m.processes} proc) load {m.load:.2f}{extra}")
 
-        dry = measure([*LGP, "send", "--campaign", str(camp), "--dry-run"], cwd=work, env=env)
+        dry = measure([*LGP, "send", "--campaign", str(camp), "--dry-run", *limit], cwd=work, env=env)
         show("lgp-mailer send --dry-run", dry)
         size = max(p.stat().st_size for p in (camp / "outbox" / "invitation").glob("0001-*.eml"))
         if n <= mailmerge_max:
             mm_dir = work / "mailmerge"
             mm_dir.mkdir()
             mm = measure(mailmerge_command(n, mm_dir), cwd=mm_dir)
-            show("mailmerge --dry-run", mm, f"  → lgp/mailmerge {dry.rate(n) / mm.rate(n):.2f}x")
+            show("mailmerge --dry-run", mm, f"  → lgp/mailmerge {dry.rate(done) / mm.rate(n):.2f}x")
         shutil.rmtree(camp / "outbox", ignore_errors=True)
-        preview = measure([*LGP, "preview", "--campaign", str(camp)], cwd=work, env=env)
+        preview_limit = ["--limit", str(batch)] if batch else []
+        preview = measure([*LGP, "preview", "--campaign", str(camp), *preview_limit], cwd=work, env=env)
         show("lgp-mailer preview", preview)
         shutil.rmtree(camp / "preview", ignore_errors=True)
         sends: dict[int, Measured] = {}
         for k in connections:
-            source = smtp_source(sink.port, n, k, size, work)
+            source = smtp_source(sink.port, done, k, size, work)
             show(f"smtp-source -d -s {k} ({size} B)", source)
             senv = dict(os.environ, LGP_MAILER_DB=str(work / f"send-{k}.sqlite3"))
             sends[k] = measure(
-                [*LGP, "send", "--campaign", str(camp), "--yes", "--connections", str(k)], cwd=work, env=senv
+                [*LGP, "send", "--campaign", str(camp), "--yes", "--connections", str(k), *limit], cwd=work, env=senv
             )
             show(f"lgp-mailer send, {k} connection(s)", sends[k],
-                 f"  → lgp/smtp-source {sends[k].rate(n) / source.rate(n):.0%}")
+                 f"  → lgp/smtp-source {sends[k].rate(done) / source.rate(done):.0%}")
         if 1 in sends and 4 in sends:
-            out.append(f"{n:>7} {'send: 4 connections / 1':<34} {sends[4].rate(n) / sends[1].rate(n):.2f}x")
+            out.append(f"{n:>7} {'send: 4 connections / 1':<34} {sends[4].rate(done) / sends[1].rate(done):.2f}x")
     return out
 
 
@@ -245,6 +251,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small N (500,2000) for a smoke run")
     parser.add_argument("--mailmerge-max", type=int, default=10000, help="largest N mailmerge is run for")
     parser.add_argument("--connections", default="1,4", help="SMTP connection counts to send with")
+    parser.add_argument("--batch-from", type=int, default=50000,
+                        help="from this N on, lgp-mailer does only --batch-size letters of the N (memory runs)")
+    parser.add_argument("--batch-size", type=int, default=5000, help="letters done at N >= --batch-from")
     parser.add_argument("--baseline", type=Path, default=Path("/work/main"),
                         help="a checkout of lgp-mailer to compare start-up against (skipped if missing)")
     args = parser.parse_args()
@@ -261,7 +270,8 @@ def main() -> None:
         print(f"start-up {arg:<9} {ours * 1000:6.0f} ms"
               + (f"   baseline {base * 1000:6.0f} ms → {ours / base:.2f}x" if base else ""), flush=True)
     for n in counts:
-        for line in run_n(n, mailmerge_max=args.mailmerge_max, connections=connections):
+        batch = args.batch_size if n >= args.batch_from else None
+        for line in run_n(n, mailmerge_max=args.mailmerge_max, connections=connections, batch=batch):
             print(line, flush=True)
 
 
