@@ -185,17 +185,20 @@ def smtp_source(port: int, n: int, sessions: int, size: int, workdir: Path) -> M
     return measure(cmd, cwd=workdir)
 
 
-def startup(code: Path | None, arg: str, runs: int = 7) -> float:
-    """Median seconds of ``python -m lgp_mailer ARG`` (with ``code`` first on the path)."""
-    env = dict(os.environ)
-    if code is not None:
-        env["PYTHONPATH"] = str(code)
-    times = []
+def startup(code: Path | None, arg: str, runs: int = 9) -> tuple[float, float | None]:
+    """Median seconds of ``python -m lgp_mailer ARG``, ours and (``code`` first on the path) the
+    baseline's, the two runs alternating so that a change in the machine's load hits both alike."""
+    base_env = dict(os.environ, PYTHONPATH=str(code)) if code is not None else None
+    ours: list[float] = []
+    base: list[float] = []
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([*LGP, arg], check=True, stdout=subprocess.DEVNULL, env=env)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for env, times in ((None, ours), (base_env, base)):
+            if env is None and times is base:
+                continue
+            start = time.perf_counter()
+            subprocess.run([*LGP, arg], check=True, stdout=subprocess.DEVNULL, env=env)
+            times.append(time.perf_counter() - start)
+    return statistics.median(ours), statistics.median(base) if base else None
 
 
 # -- one N ----------------------------------------------------------------------------------
@@ -265,8 +268,7 @@ def main() -> None:
         if subprocess.run([*LGP, arg], capture_output=True).returncode != 0:
             print(f"start-up {arg:<9} (lgp-mailer has no {arg} option)", flush=True)
             continue
-        ours = startup(None, arg)
-        base = startup(args.baseline, arg) if (args.baseline / "lgp_mailer").is_dir() else None
+        ours, base = startup(args.baseline if (args.baseline / "lgp_mailer").is_dir() else None, arg)
         print(f"start-up {arg:<9} {ours * 1000:6.0f} ms"
               + (f"   baseline {base * 1000:6.0f} ms → {ours / base:.2f}x" if base else ""), flush=True)
     for n in counts:

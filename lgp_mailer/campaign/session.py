@@ -13,6 +13,7 @@ a :class:`SendReport`; the CLI turns that into a progress bar and an exit code.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -131,15 +132,18 @@ class SendSession:
 
     def sync(self) -> None:
         """Tell the ledger every recipient (and every rejected row, as ``invalid``)."""
-        entries = [
-            Entry(r.email, seq, r.municipalities, r.county, self.factory.message_id(r))
-            for seq, r in enumerate(self.recipients)
-        ]
-        base = len(entries)
-        entries += [
-            Entry(rej.address, base + n, rej.municipalities, None, None, rej.reason or "invalid")
-            for n, rej in enumerate(getattr(self.sheet, "rejected", []) or [])
-        ]
+        # Streamed into the ledger: 100,000 recipients are never 100,000 Entry objects at once.
+        base = len(self.recipients)
+        entries = itertools.chain(
+            (
+                Entry(r.email, seq, r.municipalities, r.county, self.factory.message_id(r))
+                for seq, r in enumerate(self.recipients)
+            ),
+            (
+                Entry(rej.address, base + n, rej.municipalities, None, None, rej.reason or "invalid")
+                for n, rej in enumerate(getattr(self.sheet, "rejected", []) or [])
+            ),
+        )
         self.ledger.sync(self.campaign.campaign_id, self.kind, entries)
 
     def counts(self) -> dict[str, int]:
