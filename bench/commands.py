@@ -57,6 +57,7 @@ class Measured:
     peak_mib: float  # sum over the tree of each process's VmHWM
     processes: int
     load: float  # highest 1-minute load average seen during the run
+    phase: tuple[int, float] | None = None  # send: (messages, seconds) from the first progress line to the end
 
     def rate(self, n: int) -> float:
         return n / self.seconds
@@ -84,8 +85,16 @@ def measure(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> 
     peaks: dict[int, int] = {}
     load = [os.getloadavg()[0]]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     done = threading.Event()
+    progress: list[tuple[float, int]] = []  # (time, messages done) of send's plain progress lines
+
+    def read_stdout() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            match = re.match(rb"\[(\d+)/\d+\] sent", line)
+            if match:
+                progress.append((time.perf_counter(), int(match.group(1))))
 
     def sample() -> None:
         while not done.is_set():
@@ -102,15 +111,24 @@ def measure(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> 
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    _, err = proc.communicate()
+    reader = threading.Thread(target=read_stdout, daemon=True)
+    reader.start()
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    proc.wait()
+    reader.join()
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()
+    phase = None
+    if len(progress) >= 2:  # the first line came after its 100th message: time the rest
+        (t0, n0), (t1, n1) = progress[0], progress[-1]
+        phase = (n1 - n0, t1 - t0)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: {err.decode(errors='replace')[-2000:]}")
     if os.environ.get("LGP_BENCH_VERBOSE"):
         print("  per process (MiB):", sorted(round(v / 1024) for v in peaks.values()), file=sys.stderr)
-    return Measured(seconds, sum(peaks.values()) / 1024, len(peaks), max(load))
+    return Measured(seconds, sum(peaks.values()) / 1024, len(peaks), max(load), phase)
 
 
 # -- set-up ---------------------------------------------------------------------------------
@@ -243,8 +261,16 @@ def run_n(n: int, *, mailmerge_max: int, connections: tuple[int, ...], batch: in
             )
             show(f"lgp-mailer send, {k} connection(s)", sends[k],
                  f"  → lgp/smtp-source {sends[k].rate(done) / source.rate(done):.0%}")
+            if sends[k].phase:
+                sent, took = sends[k].phase
+                out.append(f"{n:>7}   of which the SMTP phase ({sent} msgs)   {sent / took:>8.0f}/s"
+                           f"  → lgp/smtp-source {sent / took / source.rate(done):.0%}")
         if 1 in sends and 4 in sends:
             out.append(f"{n:>7} {'send: 4 connections / 1':<34} {sends[4].rate(done) / sends[1].rate(done):.2f}x")
+            one, four = sends[1].phase, sends[4].phase
+            if one and four:
+                out.append(f"{n:>7} {'SMTP phase: 4 connections / 1':<34} "
+                           f"{four[0] / four[1] / (one[0] / one[1]):.2f}x")
     return out
 
 

@@ -91,13 +91,26 @@ def test_a_letter_that_does_not_build_stops_the_build_naming_its_recipient(input
 
 def test_worker_processes_build_the_spool_and_write_the_dry_run(inputs, tmp_path, monkeypatch):
     monkeypatch.setattr(spooling, "PROCESSES_FROM", 10)
+    monkeypatch.setattr(spooling, "CHUNK", 4)
     recipients = people(24)
     with open_ledger(tmp_path / "log.sqlite3") as ledger, session_for(inputs, ledger, recipients) as session:
-        monkeypatch.setattr(MessageFactory, "build", _never)  # here only: the spawned workers build
+        here: list[str] = []
+        original = MessageFactory.build
+
+        def counted(self, recipient, **kwargs):  # only this process's builds: the workers import afresh
+            here.append(recipient.email)
+            return original(self, recipient, **kwargs)
+
+        monkeypatch.setattr(MessageFactory, "build", counted)
         written = session.dry_run(tmp_path / "outbox", SendOptions(batch=20))
         with build(session, SendOptions(), 24) as spool:
             sent = list(spool.messages())
         rows = {r.seq: r for r in ledger.rows()}
+    workers = spooling.build_processes(20)
+    assert workers >= 1  # the test machine has two cores or more
+    # Chunks of CHUNK letters in turn: this process builds every (workers + 1)-th, from the first.
+    assert here == [r.email for n, r in enumerate(recipients[:20] + recipients) if
+                    (n if n < 20 else n - 20) // spooling.CHUNK % (workers + 1) == 0]
     names = [f"{n + 1:04d}-{r.email.replace('@', '_')}.eml" for n, r in enumerate(recipients[:20])]
     assert [p.name for p in written] == names
     assert [seq for seq, _ in sent] == sorted(rows)

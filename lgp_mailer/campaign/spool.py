@@ -8,9 +8,10 @@ deleting each chunk file once read.  The spool holds at most the messages of
 one run (``--batch`` and the daily quota bound it), is removed when the run
 ends however it ends, and lives in the system's temporary folder (``TMPDIR``).
 
-The building is done by worker processes (``spawn``, as on Windows; every
-core, since the parent only waits) when there are ``PROCESSES_FROM``
-messages or more, else here; a customised factory always builds here.  The
+The building is done by worker processes (``spawn``, as on Windows; one per
+core but one) and this process, each taking its turn of chunks, when there
+are ``PROCESSES_FROM`` messages or more, else here only; a customised
+factory always builds here.  The
 workers also write a dry run's ``.eml`` files and a preview's ``.eml`` and
 ``.html`` files themselves, so nothing big is pickled back.
 
@@ -22,6 +23,7 @@ accept (they question dates days off, or in the future).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import multiprocessing
 import os
 import shutil
@@ -52,8 +54,11 @@ Built = Callable[[int], None]  # progress: called with the messages built so far
 
 
 def build_processes(count: int) -> int:
-    """Worker processes worth starting for ``count`` messages (0: build here)."""
-    return min(os.cpu_count() or 1, 8) if count >= PROCESSES_FROM else 0
+    """Worker processes worth starting for ``count`` messages (0: build here only).
+
+    One fewer than the cores: this process builds its share too, so a
+    process's memory (about 40 MiB each) is not spent on waiting."""
+    return min(os.cpu_count() or 1, 8) - 1 if count >= PROCESSES_FROM else 0
 
 
 _factory: MessageFactory | None = None  # a worker process's own
@@ -105,9 +110,11 @@ def map_chunks(
 ) -> Iterator[tuple[list[T], R]]:
     """``task(factory, chunk, *args)`` over ``items`` in chunks, results in order.
 
-    In ``processes`` worker processes (a few chunks in flight, never the whole
-    list), or here when the factory cannot be rebuilt elsewhere or
-    ``processes`` is 0.  A worker gets ``None`` for the factory and uses its own.
+    In ``processes`` worker processes and this one, which builds every
+    ``processes + 1``-th chunk while the workers build theirs (a few chunks in
+    flight, never the whole list); only here when the factory cannot be
+    rebuilt elsewhere or ``processes`` is 0.  A worker gets ``None`` for the
+    factory and uses its own.
     """
     source = iter(items)
     pool = _pool(factory, processes)
@@ -115,19 +122,21 @@ def map_chunks(
         while chunk := list(islice(source, CHUNK)):
             yield chunk, task(factory, chunk, *args)
         return
-    pending: deque[tuple[list[T], Future[R]]] = deque()
+    pending: deque[tuple[list[T], Future[R] | None]] = deque()
+    numbers = itertools.count()
 
     def submit() -> None:
         chunk = list(islice(source, CHUNK))
         if chunk:
-            pending.append((chunk, pool.submit(task, None, chunk, *args)))
+            here = next(numbers) % (processes + 1) == 0  # None: built here when its turn comes
+            pending.append((chunk, None if here else pool.submit(task, None, chunk, *args)))
 
     try:
-        for _ in range(WINDOW * processes):
+        for _ in range(WINDOW * (processes + 1)):
             submit()
         while pending:
             chunk, future = pending.popleft()
-            result = future.result()
+            result = task(factory, chunk, *args) if future is None else future.result()
             submit()
             yield chunk, result
     finally:
