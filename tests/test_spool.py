@@ -4,6 +4,7 @@ the record commit without its own fsync, and the workers that write a dry run's 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from email import policy
 from email.parser import BytesParser
@@ -66,6 +67,18 @@ def _copy(spool: spooling.Spool) -> spooling.Spool:
 
 def _never(*args: object, **kwargs: object) -> object:
     raise AssertionError("a spooled message was built again")
+
+
+def test_the_spool_of_a_killed_run_is_removed_by_the_next(tmp_path):
+    dead = tmp_path / "lgp-spool-999999999-abc"  # no such process
+    alive = tmp_path / f"lgp-spool-{os.getpid()}-def"
+    for folder in (dead, alive):
+        folder.mkdir()
+        (folder / "000000000000.eml-chunk").write_bytes(b"x")
+    with spooling.Spool(tmp_path) as spool:
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, spool.folder.name])
+        assert spool.folder.name.startswith(f"lgp-spool-{os.getpid()}-")
+    assert [p.name for p in tmp_path.iterdir()] == [alive.name]
 
 
 def test_a_letter_that_does_not_build_stops_the_build_naming_its_recipient(inputs, tmp_path):

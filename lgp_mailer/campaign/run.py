@@ -10,9 +10,10 @@ queue in sheet order, and share everything that must stay global:
 * **the ledger protocol**, unchanged: a row is claimed (``sending``,
   committed durably) before its DATA and recorded right after the server's
   answer.  Each session claims and records on its own SQLite connection
-  (``Ledger.writer``; WAL lets them commit one after another without one
-  shared lock), each claim/record its own ``BEGIN IMMEDIATE`` transaction;
-  the record's commit is not fsync'd on its own (see ``Ledger.record``).  A crash (even
+  (``Ledger.writer``, taking turns on the ledger's lock), each claim/record
+  its own ``BEGIN IMMEDIATE`` transaction; the record's commit is not
+  fsync'd on its own (see ``Ledger.record``), so a message costs one fsync,
+  not two.  A crash (even
   SIGKILL) with K sessions in flight leaves at most K rows ``sending``, which
   the next run turns into ``unknown`` as with one session;
 * **``--batch N``** counts messages attempted by all sessions together (a row

@@ -6,7 +6,8 @@ they are written to a spool, a private temporary folder, one file per chunk
 of ``CHUNK`` messages, and the send loop reads them back in sheet order,
 deleting each chunk file once read.  The spool holds at most the messages of
 one run (``--batch`` and the daily quota bound it), is removed when the run
-ends however it ends, and lives in the system's temporary folder (``TMPDIR``).
+ends, and lives in the system's temporary folder (``TMPDIR``); the spool of
+a run killed outright (SIGKILL) is removed by the next run's.
 
 The building is done by worker processes (``spawn``, as on Windows; one per
 core but one) and this process, each taking its turn of chunks, when there
@@ -175,11 +176,26 @@ def _chunk_name(first_seq: int) -> str:
     return f"{first_seq:012d}.eml-chunk"
 
 
+_PREFIX = "lgp-spool-"
+
+
+def _sweep(parent: Path) -> None:
+    """Remove the spools of runs that died without cleaning up (SIGKILL, a power cut)."""
+    import psutil
+
+    for old in parent.glob(f"{_PREFIX}*-*"):
+        pid = old.name[len(_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+
+
 class Spool:
     """The messages of one send run, built, on disk in the order they go."""
 
     def __init__(self, root: Path | None = None) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="lgp-spool-", dir=root))
+        parent = Path(root or tempfile.gettempdir())
+        _sweep(parent)
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=parent))
         self._chunks: list[tuple[Path, array[int], array[int]]] = []
         self.count = 0
         self.size = 0

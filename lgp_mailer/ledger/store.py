@@ -187,11 +187,17 @@ def _one_line(text: str | None) -> str | None:
 class Ledger:
     """The open sent log.  Safe to share between threads of one process."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Callable[[], datetime] = _utc_now):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        clock: Callable[[], datetime] = _utc_now,
+        mutex: threading.RLock | None = None,
+    ):
         self.conn = conn
         self.path = path
         self.clock = clock
-        self._mutex = threading.RLock()
+        self._mutex = mutex or threading.RLock()
 
     # -- plumbing -----------------------------------------------------------
 
@@ -231,14 +237,16 @@ class Ledger:
     def writer(self) -> Ledger:
         """The same sent log on a connection of its own, for one sending thread.
 
-        In WAL mode each connection commits on its own, so K SMTP sessions
-        no longer queue behind one connection's lock and fsyncs.  Close it
-        when the thread is done."""
+        SQLite takes one writer at a time whatever the connections, and a
+        connection that finds the write lock taken polls for it with sleeps
+        of up to 100 ms; so the writers of one process still take turns on
+        this ledger's lock, which hands over at once.  Close it when the
+        thread is done."""
         try:
             conn = _connect(self.path)
         except sqlite3.Error as error:
             raise LedgerError(f"cannot open the sent log: {error}", file=self.path) from error
-        return Ledger(conn, self.path, self.clock)
+        return Ledger(conn, self.path, self.clock, self._mutex)
 
     def __enter__(self) -> Ledger:
         return self
