@@ -47,7 +47,7 @@ from lgp_mailer.sheets.recipients import Recipient
 
 CHUNK = 32  # messages per task and per spool file
 WINDOW = 3  # tasks in flight per process
-PROCESSES_FROM = 200  # fewer messages than this: not worth starting processes
+PROCESSES_FROM = 1000  # fewer: starting a process (~0.6 s) costs more than it saves (~1 ms a letter, halved)
 
 T = TypeVar("T")
 R = TypeVar("R")
