@@ -57,8 +57,8 @@ def shipped_factory():
     return MessageFactory(campaign, load_event(campaign.event_path))
 
 
-def mailmerge(n: int, workdir: Path, *, port: int | None = None) -> dict:
-    """mailmerge on an equivalent text+HTML letter for the same N recipients.
+def mailmerge_command(n: int, workdir: Path, *, port: int | None = None) -> list[str]:
+    """The mailmerge command for an equivalent text+HTML letter to the same N recipients (files made in ``workdir``).
 
     With ``port``, it sends to that local sink; without, it runs ``--dry-run``.
     """
@@ -90,24 +90,25 @@ def mailmerge(n: int, workdir: Path, *, port: int | None = None) -> dict:
     config = workdir / "server.conf"
     config.write_text(f"[smtp_server]\nhost = 127.0.0.1\nport = {port or 25}\nsecurity = Never\n", encoding="utf-8")
     mode = "--no-dry-run" if port else "--dry-run"
+    return [
+        str(exe),
+        mode,
+        "--no-limit",
+        "--output-format",
+        "raw",
+        "--template",
+        str(template),
+        "--database",
+        str(database),
+        "--config",
+        str(config),
+    ]
+
+
+def mailmerge(n: int, workdir: Path, *, port: int | None = None) -> dict:
+    """mailmerge on an equivalent text+HTML letter for the same N recipients (see ``mailmerge_command``)."""
+    command = mailmerge_command(n, workdir, port=port)
     start = time.perf_counter()
-    subprocess.run(
-        [
-            str(exe),
-            mode,
-            "--no-limit",
-            "--output-format",
-            "raw",
-            "--template",
-            str(template),
-            "--database",
-            str(database),
-            "--config",
-            str(config),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        cwd=workdir,
-    )
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=workdir)
     seconds = time.perf_counter() - start
     return {"n": n, "seconds": seconds, "per_second": n / seconds}

@@ -1,4 +1,6 @@
-"""Render-and-serialise benchmark: full invitations per second and peak memory.
+"""Render-and-serialise benchmark (an inner loop, in one process): full invitations per second and peak memory.
+
+For what the commands people type cost as whole processes, see ``bench/commands.py``.
 
     python bench/render.py [--n 10000] [--skip-mailmerge]
 

@@ -1,4 +1,6 @@
-"""Send benchmark: full invitations per second to a local sink, and peak memory.
+"""Send benchmark (the inner loop, in one process): full invitations per second to a local sink, and peak memory.
+
+For what ``lgp-mailer send`` costs as a whole process, see ``bench/commands.py``.
 
     python bench/send.py [--n 10000] [--connections 1,4] [--skip-mailmerge] [--memory-n 100000]
 
@@ -7,7 +9,7 @@ Runs, in one go against the same sink (so ratios are meaningful):
 * lgp-mailer's real send path (``SendSession`` + ``run_parallel``: render,
   claim, SMTP, record) with 1 and with 4 connections, for N generated
   recipients, the ledger in a temporary SQLite file committed durably per
-  message (WAL, ``synchronous=FULL``: claim and record are each a commit);
+  message (WAL: the claim a durable commit, the record a commit without its own fsync);
 * the PyPI ``mailmerge`` tool sending an equivalent HTML-plus-text message to
   the same sink; it is installed only into ``bench/.venv-mailmerge`` (created
   on first use, gitignored), never into the project;

@@ -137,3 +137,20 @@ def test_a_full_or_read_only_preview_folder_and_outbox(smtp_server, disk, tmp_pa
     finally:
         writable_again()
     assert smtp_server.received == []
+
+
+def test_a_full_temporary_folder_stops_the_build_spool_before_anything_is_sent(
+    smtp_server, disk, tmp_path, monkeypatch
+):
+    camp = make_campaign(tmp_path, smtp_server)
+    monkeypatch.setattr("tempfile.tempdir", str(disk))  # where the run builds its spool (issue 16)
+    filler = fill(disk)
+    result = send(camp, "--yes")
+    assert result.exit_code == 2, result.output
+    assert one_error_line(result) == (
+        f"lgp-mailer: error: {disk}: cannot write the build spool: disk full "
+        "(free some space, then run the same command again)"
+    )
+    filler.unlink()
+    assert smtp_server.received == []
+    assert camp.counts() == counts(pending=len(camp.addresses))

@@ -8,10 +8,12 @@ queue in sheet order, and share everything that must stay global:
 * **one rate limiter and one daily quota** (both thread-safe in
   ``transport``), so ``30/min`` means 30 a minute for the run, not per session;
 * **the ledger protocol**, unchanged: a row is claimed (``sending``,
-  committed) before its DATA and recorded right after the server's answer.
-  The :class:`~lgp_mailer.ledger.store.Ledger` is documented as safe to share
-  between threads: one connection, every statement under its lock, and each
-  claim/record its own ``BEGIN IMMEDIATE`` transaction.  A crash (even
+  committed durably) before its DATA and recorded right after the server's
+  answer.  Each session claims and records on its own SQLite connection
+  (``Ledger.writer``, taking turns on the ledger's lock), each claim/record
+  its own ``BEGIN IMMEDIATE`` transaction; the record's commit is not
+  fsync'd on its own (see ``Ledger.record``), so a message costs one fsync,
+  not two.  A crash (even
   SIGKILL) with K sessions in flight leaves at most K rows ``sending``, which
   the next run turns into ``unknown`` as with one session;
 * **``--batch N``** counts messages attempted by all sessions together (a row
@@ -79,7 +81,7 @@ from lgp_mailer.config import Campaign
 from lgp_mailer.errors import SmtpError
 from lgp_mailer.event import Event
 from lgp_mailer.kinds import Kind
-from lgp_mailer.ledger.store import LedgerRow
+from lgp_mailer.ledger.store import Ledger, LedgerRow
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.smtp.pacing import RateLimiter, send_with_retry
@@ -251,6 +253,7 @@ class _ParallelRun:
         self.rendered: queue.Queue[object] = queue.Queue(maxsize=RENDER_AHEAD * 2)
         self.exhausted = False
         self.render_processes = 0  # set by run_parallel when a pool renders
+        self.prebuilt: Iterable[tuple[int, bytes]] | None = None  # (seq, bytes) built before the run
         self.report = SendReport(session.campaign.campaign_id, session.kind, recovered_unknown=session.recovered)
         self.quota = session.quota(options)
         # The wait for a slot ends early on a stop, before anything is claimed.
@@ -275,7 +278,10 @@ class _ParallelRun:
 
     def render_ahead(self, pool: Executor | None = None) -> None:
         """The producer thread: the due messages, rendered in sheet order."""
-        renders = self._renders_in(pool) if pool is not None else self._renders_here()
+        if self.prebuilt is not None:
+            renders = self._renders_from(self.prebuilt)
+        else:
+            renders = self._renders_in(pool) if pool is not None else self._renders_here()
         try:
             for row, result in renders:
                 if self.halt.is_set():
@@ -296,6 +302,27 @@ class _ParallelRun:
     def _renders_here(self) -> Iterator[tuple[LedgerRow, bytes | BaseException]]:
         factory, recipient_for = self.session.factory, self.session.recipient_for
         for row in self.rows:
+            try:
+                yield row, factory.build(recipient_for(row.address), msgid=row.message_id).as_bytes()
+            except Exception as error:
+                yield row, error
+                return
+
+    def _renders_from(self, prebuilt: Iterable[tuple[int, bytes]]) -> Iterator[tuple[LedgerRow, bytes | BaseException]]:
+        """The messages built before the run (``spool``), matched to the due rows by seq.
+
+        Both are in seq order.  A built message whose row is no longer due
+        (suppressed since) is passed over; a due row that was not built (a
+        row another run took gave its --batch slot back) is built here."""
+        built = iter(prebuilt)
+        ahead: tuple[int, bytes] | None = next(built, None)
+        factory, recipient_for = self.session.factory, self.session.recipient_for
+        for row in self.rows:
+            while ahead is not None and ahead[0] < (row.seq or 0):
+                ahead = next(built, None)
+            if ahead is not None and ahead[0] == row.seq:
+                yield row, ahead[1]
+                continue
             try:
                 yield row, factory.build(recipient_for(row.address), msgid=row.message_id).as_bytes()
             except Exception as error:
@@ -402,8 +429,11 @@ class _ParallelRun:
 
     # -- one worker ----------------------------------------------------------
 
-    def send_one(self, transport: Transport, row: LedgerRow, recipient: Recipient, data: bytes) -> None:
+    def send_one(
+        self, transport: Transport, row: LedgerRow, recipient: Recipient, data: bytes, ledger: Ledger | None = None
+    ) -> None:
         session = self.session
+        ledger = ledger or session.ledger
         # Pace before claiming (as the one-session run does): a stop during the
         # wait leaves the row untouched instead of 'sending' with nothing sent.
         self.limiter.acquire()
@@ -412,7 +442,7 @@ class _ParallelRun:
                 self.attempted -= 1
             return
         self.heartbeat()
-        if not session.ledger.claim(session.campaign.campaign_id, session.kind, row.address, self.from_statuses):
+        if not ledger.claim(session.campaign.campaign_id, session.kind, row.address, self.from_statuses):
             with self.mutex:
                 self.attempted -= 1  # skipped rows do not count towards --batch
             self.emit(Outcome(row.address, row.municipalities, "skipped", "taken by another run"))
@@ -427,7 +457,7 @@ class _ParallelRun:
             sleep=self.halt.wait,
             should_stop=self.halt.is_set,
         )
-        self.emit(session.record(row, result), result, transport_name(transport))
+        self.emit(session.record(row, result, ledger=ledger), result, transport_name(transport))
 
     def worker(self, make_transport: Callable[[], Transport]) -> None:
         try:
@@ -439,11 +469,14 @@ class _ParallelRun:
                 return
             with self.mutex:
                 self.opened += 1
+            # Its own SQLite connection: the sessions' commits do not queue behind one lock.
+            ledger = self.session.ledger.writer()
             try:
                 while (item := self.next_message()) is not None:
-                    self.send_one(transport, *item)
+                    self.send_one(transport, *item, ledger=ledger)
             finally:
                 transport.close()
+                ledger.close()
         except BaseException as error:  # the ledger, the lock, a template: stop everyone, raise later
             with self.mutex:
                 self.errors.append(error)
@@ -469,6 +502,7 @@ def run_parallel(
     stop: threading.Event | None = None,
     progress: Progress | None = None,
     render_processes: int | None = None,
+    prebuilt: Iterable[tuple[int, bytes]] | None = None,
 ) -> SendReport:
     """Send the due messages of ``session`` over ``connections`` SMTP sessions.
 
@@ -477,13 +511,16 @@ def run_parallel(
     ``SendSession.run``; ``report.outcomes`` is in the order the answers came.
     ``render_processes``: processes that build the messages (default: the
     other cores, for runs of ``PROCESSES_FROM`` messages or more; 0 renders
-    in this process).
+    in this process).  ``prebuilt``: the messages built before the run, as
+    (seq, bytes) in seq order (``spool.Spool.messages``); then nothing is
+    rendered during the run but a row that was not built.
     """
     if not 1 <= connections <= MAX_CONNECTIONS:
         raise ValueError(f"connections must be between 1 and {MAX_CONNECTIONS}")
     stop = stop or threading.Event()
     rows = DueRows(session, options)
     run = _ParallelRun(session, options, stop, progress, rows)
+    run.prebuilt = prebuilt
     due = rows.count
     wanted = min(connections, due, options.batch if options.batch is not None else due)
     run.wanted = wanted
@@ -493,7 +530,7 @@ def run_parallel(
     ]
     going = min(due, options.batch if options.batch is not None else due)
     if render_processes is None:
-        render_processes = default_render_processes() if going >= PROCESSES_FROM else 0
+        render_processes = default_render_processes() if going >= PROCESSES_FROM and prebuilt is None else 0
     pool = _render_pool(session, render_processes) if threads else None
     run.render_processes = render_processes if pool is not None else 0
     producer = threading.Thread(target=run.render_ahead, args=(pool,), name="lgp-render", daemon=True)

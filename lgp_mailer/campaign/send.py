@@ -20,6 +20,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -29,11 +30,12 @@ from lgp_mailer.campaign.inputs import changes_since_last_run, input_warnings, n
 from lgp_mailer.campaign.next_steps import smtp_args
 from lgp_mailer.campaign.run import run_parallel
 from lgp_mailer.campaign.session import Progress, SendOptions, SendReport, SendSession, send_proof
+from lgp_mailer.campaign.spool import Spool, build_spool
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, ExitCode, SmtpError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.ledger.events import record_calendar_uid, record_snapshot
-from lgp_mailer.ledger.store import Ledger, LedgerRow, open_campaign_ledger
+from lgp_mailer.ledger.store import Ledger, open_campaign_ledger
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.smtp.credentials import Secret, get_secret
 from lgp_mailer.smtp.hints import hint_line
@@ -82,9 +84,11 @@ class SendOutcome:
 class SendHooks(Protocol):
     """What a person sees of a run; the CLI implements it, tests may too."""
 
-    def plan(
-        self, session: SendSession, options: SendOptions, settings: SmtpSettings, due: list[LedgerRow]
-    ) -> None: ...
+    def plan(self, session: SendSession, options: SendOptions, settings: SmtpSettings, due: int) -> None: ...
+
+    def building(self, total: int) -> Callable[[int], None] | None:
+        """Progress of building the run's messages before the confirmation (called with the count built)."""
+        ...
 
     def nothing_due(self, session: SendSession, options: SendOptions, settings: SmtpSettings) -> None: ...
 
@@ -149,34 +153,41 @@ def send(
                 return SendOutcome(
                     "dry_run", written=written, outbox=outbox / request.kind, recovered=session.recovered
                 )
-            due = session.due(options)
+            due = session.count_due(options)  # counted in the ledger, never a list of every row
             if not due:
                 hooks.nothing_due(session, options, settings)
                 return SendOutcome(
                     "nothing_due", recovered=session.recovered, outstanding=_outstanding(ledger, campaign, request)
                 )
-            going = due if request.batch is None else due[: request.batch]
+            going = session.going(options, due)
             hooks.plan(session, options, settings, due)
             # Every message of this run renders before the first is sent: a
-            # template that fails for one recipient stops the run with nothing sent.
-            session.preflight(going)
-            if not hooks.confirm(len(going)):
-                return SendOutcome("declined", recovered=session.recovered)
-            credential = _credential(settings, env, request.interactive)
-            _remember(ledger, session)
-            progress = hooks.progress(len(going))
+            # template that fails for one recipient stops the run with nothing
+            # sent.  The messages built for that check are the ones sent.
+            building = hooks.building(going)
             try:
-                with hooks.stopping() as stop, fatal_is_usage(), smtp_hint(settings):
-                    report = run_parallel(
-                        session,
-                        lambda: SmtpTransport(settings, credential),
-                        request.connections,
-                        options,
-                        stop=stop,
-                        progress=progress,
-                    )
+                spool = build(session, options, going, progress=building)
             finally:
-                getattr(progress, "close", lambda: None)()
+                getattr(building, "close", lambda: None)()
+            with spool:
+                if not hooks.confirm(going):
+                    return SendOutcome("declined", recovered=session.recovered)
+                credential = _credential(settings, env, request.interactive)
+                _remember(ledger, session)
+                progress = hooks.progress(going)
+                try:
+                    with hooks.stopping() as stop, fatal_is_usage(), smtp_hint(settings):
+                        report = run_parallel(
+                            session,
+                            lambda: SmtpTransport(settings, credential),
+                            request.connections,
+                            options,
+                            stop=stop,
+                            progress=progress,
+                            prebuilt=spool.messages(),
+                        )
+                finally:
+                    getattr(progress, "close", lambda: None)()
             hooks.summary(session, report, options)
             return SendOutcome(
                 "sent", report=report, recovered=session.recovered, outstanding=_outstanding(ledger, campaign, request)
@@ -233,6 +244,17 @@ def _outstanding(ledger: Ledger, campaign: Campaign, request: SendRequest) -> di
         if row.status in OUTSTANDING:
             found.setdefault(row.status, []).append(row.address)
     return {status: tuple(found[status]) for status in OUTSTANDING if status in found}
+
+
+def build(
+    session: SendSession, options: SendOptions, going: int, *, progress: Callable[[int], None] | None = None
+) -> Spool:
+    """The next ``going`` due messages of ``session``, each built once into a spool (see ``campaign.spool``).
+
+    A message that does not build raises, naming its recipient, before anything is sent."""
+    rows = islice(session.due_rows(options), going)
+    work = ((row.seq or 0, session.recipient_for(row.address), row.message_id) for row in rows)
+    return build_spool(session.factory, work, going, progress=progress)
 
 
 def exit_code(outcome: SendOutcome, interrupted_code: ExitCode = ExitCode.INTERRUPTED) -> ExitCode:

@@ -13,12 +13,15 @@ a :class:`SendReport`; the CLI turns that into a progress bar and an exit code.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from lgp_mailer import kinds
 from lgp_mailer.campaign.preview import load_inputs, select
+from lgp_mailer.campaign.spool import build_processes, map_chunks, write_emls
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event
@@ -137,15 +140,18 @@ class SendSession:
 
     def sync(self) -> None:
         """Tell the ledger every recipient (and every rejected row, as ``invalid``)."""
-        entries = [
-            Entry(r.email, seq, r.municipalities, r.county, self.factory.message_id(r))
-            for seq, r in enumerate(self.recipients)
-        ]
-        base = len(entries)
-        entries += [
-            Entry(rej.address, base + n, rej.municipalities, None, None, rej.reason or "invalid")
-            for n, rej in enumerate(getattr(self.sheet, "rejected", []) or [])
-        ]
+        # Streamed into the ledger: 100,000 recipients are never 100,000 Entry objects at once.
+        base = len(self.recipients)
+        entries = itertools.chain(
+            (
+                Entry(r.email, seq, r.municipalities, r.county, self.factory.message_id(r))
+                for seq, r in enumerate(self.recipients)
+            ),
+            (
+                Entry(rej.address, base + n, rej.municipalities, None, None, rej.reason or "invalid")
+                for n, rej in enumerate(getattr(self.sheet, "rejected", []) or [])
+            ),
+        )
         self.ledger.sync(self.campaign.campaign_id, self.kind, entries)
 
     def counts(self) -> dict[str, int]:
@@ -164,6 +170,12 @@ class SendSession:
         moment = now or dt.datetime.now(dt.UTC)
         used = self.ledger.sent_since(moment - DAY) if options.daily_quota else 0
         return DailyQuota(options.daily_quota, used)
+
+    def quota_frees(self, now: dt.datetime | None = None) -> dt.datetime:
+        """When the rolling 24-hour quota frees its next slot (now + 24 h if nothing is counted yet)."""
+        moment = now or dt.datetime.now(dt.UTC)
+        first = self.ledger.first_sent_since(moment - DAY)
+        return (min(first, moment) if first else moment) + DAY
 
     def recipient_for(self, address: str) -> Recipient:
         """The sheet's recipient for a ledger row's address (KeyError if it left the sheet)."""
@@ -193,12 +205,12 @@ class SendSession:
         )
         return sum(1 for a in addresses if self.in_sheet(a))
 
-    def record(self, row: LedgerRow, result: SendResult) -> Outcome:
-        """Store the server's answer for a claimed row."""
+    def record(self, row: LedgerRow, result: SendResult, *, ledger: Ledger | None = None) -> Outcome:
+        """Store the server's answer for a claimed row (on ``ledger``: a session's own connection)."""
         # A fatal reply is about the sender or the account, not this address:
         # the message was not delivered, so it stays due (deferred) with the reason.
         status = "deferred" if result.status == "fatal" else result.status
-        self.ledger.record(
+        (ledger or self.ledger).record(
             self.campaign.campaign_id,
             self.kind,
             row.address,
@@ -208,6 +220,13 @@ class SendSession:
             result.line or result.reply,
         )
         return Outcome(row.address, row.municipalities, status, result.line or result.reply)
+
+    def going(self, options: SendOptions, due: int) -> int:
+        """How many of ``due`` messages this run sends: --batch and the daily quota left bound it."""
+        going = due if options.batch is None else min(options.batch, due)
+        if options.daily_quota:
+            going = min(going, self.quota(options).remaining or 0)
+        return going
 
     def preflight(self, rows: list[LedgerRow]) -> None:
         """Render every message of a run before the first is sent; a failure names its recipient."""
@@ -230,16 +249,16 @@ class SendSession:
         outbox.mkdir(parents=True, exist_ok=True)
         for old in outbox.glob("[0-9][0-9][0-9][0-9]-*.eml"):  # our earlier dry run: no stale letters
             old.unlink()
-        written = []
-        rows = self.due(options)
-        if options.batch is not None:
-            rows = rows[: options.batch]
-        for n, row in enumerate(rows, start=1):
-            recipient = self._by_key[row.address.lower()]
-            path = outbox / f"{n:04d}-{_safe(recipient.email)}.eml"
-            path.write_bytes(self.factory.build(recipient, msgid=row.message_id).as_bytes())
-            written.append(path)
-        return written
+        # Read a page at a time and built by worker processes, which write the files.
+        going = self.count_due(options)
+        going = going if options.batch is None else min(options.batch, going)
+        rows = islice(self.due_rows(options), going)
+        work = (
+            (str(outbox / f"{n:04d}-{_safe(row.address)}.eml"), self.recipient_for(row.address), row.message_id)
+            for n, row in enumerate(rows, start=1)
+        )
+        chunks = map_chunks(self.factory, write_emls, work, processes=build_processes(going))
+        return [Path(path) for _, paths in chunks for path in paths]
 
 
 def send_proof(

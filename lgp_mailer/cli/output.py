@@ -23,23 +23,28 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min {sec} s" if minutes else f"{sec} s"
 
 
-def print_plan(session, options, settings, due) -> None:
+def print_plan(session, options, settings, due: int) -> None:
     counts = session.counts()
     campaign = session.campaign
-    going = len(due) if options.batch is None else min(options.batch, len(due))
+    going = session.going(options, due) if due else 0
     auth = "none" if settings.auth_method == "none" else f"{settings.auth_method} as {settings.username}"
     interval = max((r.interval for r in settings.rates), default=0.0)
+    quota_bound = bool(settings.daily_quota) and going < (due if options.batch is None else min(options.batch, due))
     lines = [
         f"Run:        {session.kind} of {campaign.campaign_id} – {session.event.title}",
         "Sent log:   " + ", ".join(f"{k} {counts[k]}" for k in _ORDER if counts.get(k)),
         f"Server:     {settings.host}:{settings.port} ({settings.security}), auth {auth}",
         f"From:       {campaign.sender.name} <{campaign.sender.email}>"
         + (f", envelope {campaign.sender.envelope_from}" if campaign.sender.envelope else ""),
-        f"Due now:    {len(due)}; this run sends {going}"
+        f"Due now:    {due}; this run sends {going}"
+        + (" (the daily quota)" if quota_bound else "")
         + (f", about {_duration(going * interval)} at {', '.join(map(str, settings.rates))}" if interval else ""),
     ]
     if settings.daily_quota:
         lines.append(f"Quota:      {settings.daily_quota}/day, {session.quota(options).remaining} left today")
+        if quota_bound:
+            frees = session.quota_frees().astimezone().strftime("%Y-%m-%d %H:%M")
+            lines.append(f"The rest:   {due - going} can go from about {frees}, as the 24-hour quota frees up")
     if session.recovered:
         lines.append(
             f"Recovered:  {session.recovered} message(s) interrupted by a crash are now 'unknown'; "
@@ -48,22 +53,80 @@ def print_plan(session, options, settings, due) -> None:
     typer.echo("\n".join(lines))
 
 
+PLAIN_EVERY = 100  # without a terminal: a progress line every this many messages
+PLAIN_SECONDS = 60.0  # ... or every minute, whichever comes first
+
+
 def progress_printer(total: int, quiet: bool):
     """A rich progress bar on a terminal, plain lines otherwise, nothing when quiet."""
     if quiet:
         return None
     if is_terminal():
         return _RichProgress(total)
-    counter = {"n": 0}
+    return _PlainProgress(total)
 
-    def plain(outcome) -> None:
-        counter["n"] += 1
-        typer.echo(
-            f"[{counter['n']}/{total}] {outcome.status:<8} {outcome.address}"
-            + (f" – {outcome.line}" if outcome.status != "sent" and outcome.line else "")
-        )
 
-    return plain
+class _PlainProgress:
+    """For logs and cron: each problem on its own line, and the progress with the time
+    remaining every ``PLAIN_EVERY`` messages or ``PLAIN_SECONDS``, and at the end."""
+
+    def __init__(self, total: int, *, clock=time.monotonic) -> None:
+        self.total = total
+        self.clock = clock
+        self.start = self.last = clock()
+        self.done = self.sent = 0
+
+    def __call__(self, outcome) -> None:
+        self.done += 1
+        self.sent += outcome.status == "sent"
+        if outcome.status != "sent":
+            typer.echo(
+                f"[{self.done}/{self.total}] {outcome.status:<8} {outcome.address}"
+                + (f" – {outcome.line}" if outcome.line else "")
+            )
+        now = self.clock()
+        if self.done % PLAIN_EVERY == 0 or now - self.last >= PLAIN_SECONDS or self.done == self.total:
+            self.last = now
+            left = (now - self.start) / self.done * (self.total - self.done)
+            typer.echo(
+                f"[{self.done}/{self.total}] sent {self.sent}, not sent {self.done - self.sent}"
+                + (f", about {_duration(left)} left" if self.done < self.total else "")
+            )
+
+
+class _Building:
+    """The build before the confirmation: a bar on a terminal, a line a minute otherwise."""
+
+    def __init__(self, total: int, *, clock=time.monotonic) -> None:
+        self.total = total
+        self.clock = clock
+        self.start = self.last = clock()
+        self.bar = None
+        if is_terminal():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("Building"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+            )
+            self.task = self.bar.add_task("Building", total=total)
+            self.bar.start()
+
+    def __call__(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)
+            return
+        now = self.clock()
+        if now - self.last >= PLAIN_SECONDS:
+            self.last = now
+            typer.echo(f"Building: {done}/{self.total} messages, about {_duration(_left(self, done, now))} left")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _left(progress, done: int, now: float) -> float:
+    return float((now - progress.start) / max(done, 1) * (progress.total - done))
 
 
 class _RichProgress:
@@ -120,7 +183,7 @@ def _hints(session, counts, options) -> list[str]:
     return next_steps(
         kinds.get(session.kind).command,
         counts,
-        len(session.due(options)),
+        session.count_due(options),
         inputs=options.inputs,
         extra=options.extra,
         smtp=options.smtp_args,
@@ -171,7 +234,7 @@ class CliHooks:
 
     def nothing_due(self, session, options, settings) -> None:
         if not self.quiet:
-            print_plan(session, options, settings, [])
+            print_plan(session, options, settings, 0)
             typer.echo("Nothing is due: every recipient has been sent to or needs a decision (see below).")
             print_hints(session, options)
         elif session.recovered:  # cron must hear of it: these need a person's decision
@@ -185,6 +248,9 @@ class CliHooks:
         from lgp_mailer.cli.runtime import confirm_or_refuse
 
         return confirm_or_refuse(f"Send {count} message(s) now?", yes=self.yes, non_interactive=self.non_interactive)
+
+    def building(self, total: int):
+        return None if self.quiet or total < 1 else _Building(total)
 
     def progress(self, total: int):
         return progress_printer(total, self.quiet)

@@ -11,8 +11,10 @@ The protocol that makes sending crash-safe (issue 4):
 
 Rows are keyed by (campaign_id, kind, lower(address)), never by sheet row, so
 editing or re-sorting the sheet cannot cause a resend.  Every commit is
-durable (WAL + ``synchronous=FULL``): a message recorded as sent stays sent
-after a power cut.  The schema only changes through the numbered
+durable (WAL + ``synchronous=FULL``) but ``record``'s: a power cut may lose
+the last outcomes recorded since the previous durable commit, and those rows
+come back ``sending`` → ``unknown`` (never resent unasked).  A claim is
+always durable, so a message that went out is never ``pending`` again.  The schema only changes through the numbered
 ``MIGRATIONS``; each one is applied in one transaction with its record.
 """
 
@@ -186,11 +188,17 @@ def _one_line(text: str | None) -> str | None:
 class Ledger:
     """The open sent log.  Safe to share between threads of one process."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Callable[[], datetime] = _utc_now):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        clock: Callable[[], datetime] = _utc_now,
+        mutex: threading.RLock | None = None,
+    ):
         self.conn = conn
         self.path = path
         self.clock = clock
-        self._mutex = threading.RLock()
+        self._mutex = mutex or threading.RLock()
 
     # -- plumbing -----------------------------------------------------------
 
@@ -225,9 +233,32 @@ class Ledger:
         """A full or read-only disk as one line (exit 2); the row in flight stays 'sending'."""
         return storage_error(error, self.path, "the sent log")
 
+    @contextmanager
+    def _lazy_sync(self) -> Iterator[None]:
+        """Around one commit that need not be durable on its own (WAL: no fsync)."""
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield
+        finally:
+            self.conn.execute("PRAGMA synchronous = FULL")
+
     def close(self) -> None:
         with self._mutex:
             self.conn.close()
+
+    def writer(self) -> Ledger:
+        """The same sent log on a connection of its own, for one sending thread.
+
+        SQLite takes one writer at a time whatever the connections, and a
+        connection that finds the write lock taken polls for it with sleeps
+        of up to 100 ms; so the writers of one process still take turns on
+        this ledger's lock, which hands over at once.  Close it when the
+        thread is done."""
+        try:
+            conn = _connect(self.path)
+        except sqlite3.Error as error:
+            raise LedgerError(f"cannot open the sent log: {error}", file=self.path) from error
+        return Ledger(conn, self.path, self.clock, self._mutex)
 
     def __enter__(self) -> Ledger:
         return self
@@ -444,7 +475,10 @@ class Ledger:
         if status not in RECORDABLE:
             raise ValueError(f"cannot record status {status!r}")
         now = self.now()
-        with self.transaction() as db:
+        # Not fsync'd on its own (synchronous=NORMAL for this commit): lost in a
+        # power cut, the row stays 'sending' and comes back 'unknown', never
+        # resent unasked.  The next durable commit (a claim) syncs it anyway.
+        with self._mutex, self._lazy_sync(), self.transaction() as db:
             cur = db.execute(
                 "UPDATE messages SET status = ?, last_code = ?, last_enhanced = ?, last_reply = ?,"
                 " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, updated_at = ?"
@@ -623,6 +657,17 @@ class Ledger:
             ).fetchone()[0]
             return count
 
+    def first_sent_since(self, since: datetime) -> datetime | None:
+        """The oldest of the messages ``sent_since`` counts: when the rolling quota frees its first slot."""
+        stamp = utc_iso(since)
+        with self._mutex:
+            first = self.conn.execute(
+                "SELECT min(CASE WHEN sent_at >= ? THEN sent_at ELSE last_attempt_at END) FROM messages"
+                " WHERE sent_at >= ? OR (status = 'unknown' AND last_attempt_at >= ?)",
+                (stamp, stamp, stamp),
+            ).fetchone()[0]
+        return datetime.fromisoformat(first.replace("Z", "+00:00")) if first else None
+
     def sent_addresses(self, campaign_id: str, kind: str) -> set[str]:
         """The lower-cased addresses a campaign kind was sent to."""
         with self._mutex:
@@ -694,18 +739,28 @@ def open_campaign_ledger(configured: Path | None = None, env: Mapping[str, str] 
     return open_ledger(default_ledger_path(env, configured))
 
 
-def _open_ledger(path: Path, clock: Callable[[], datetime]) -> Ledger:
-    conn: sqlite3.Connection | None = None
+def _connect(path: Path) -> sqlite3.Connection:
+    """One connection to the sent log: WAL, every commit durable unless said otherwise."""
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise LedgerError(f"cannot switch the sent log to WAL mode (got {mode})", file=path)
         conn.execute("PRAGMA synchronous = FULL")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _open_ledger(path: Path, clock: Callable[[], datetime]) -> Ledger:
+    conn: sqlite3.Connection | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(path)
         ledger = Ledger(conn, path, clock)
         migrate(ledger)
     except (sqlite3.Error, OSError, LgpError) as error:
