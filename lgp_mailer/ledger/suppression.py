@@ -17,7 +17,7 @@ from pathlib import Path
 from lgp_mailer.errors import ConfigError, RecipientsError
 from lgp_mailer.ledger.store import Ledger, Suppression
 from lgp_mailer.sheets.cells import AddressError, clean_text, normalise_address, split_addresses
-from lgp_mailer.sheets.headers import alias_keys, check_mapping, find_header
+from lgp_mailer.sheets.headers import EMAIL_ALIASES, alias_keys, check_mapping, find_header
 from lgp_mailer.sheets.readers import RawRow, open_sheets
 
 # (the address cell as written, the reason cell if the sheet has one)
@@ -25,21 +25,7 @@ _Cells = tuple[str, str | None]
 
 IMPORT_FIELDS = ("email", "reason")
 IMPORT_ALIASES = {
-    "email": (
-        "email",
-        "e-mail",
-        "e-mail cím",
-        "email cím",
-        "e-mail-cím",
-        "e-mail címe",
-        "e-mail címek",
-        "emailek",
-        "e-cím",
-        "elektronikus levélcím",
-        "email address",
-        "e-mail address",
-        "mail",
-    ),
+    "email": EMAIL_ALIASES,  # the contact sheet's names for the e-mail column
     "reason": ("ok", "indok", "indoklás", "megjegyzés", "reason", "note", "comment"),
 }
 

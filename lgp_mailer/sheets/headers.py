@@ -85,6 +85,8 @@ def alias_keys(aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
 
 
 _ALIAS_KEYS = alias_keys(_ALIASES)
+# The e-mail column's names, for the other sheets that have one (the suppression import).
+EMAIL_ALIASES: tuple[str, ...] = _ALIASES["email"]
 
 
 @dataclass(frozen=True)
