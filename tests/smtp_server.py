@@ -100,9 +100,21 @@ class ScriptedHandler:
         self.data_count = 0
         self.mail_count = 0
         self.sessions: set[int] = set()
+        self._serials = 0
         self.users: dict[str, str] = {}  # login -> password, for PLAIN/LOGIN
         self.tokens: dict[str, str] = {}  # user -> bearer token, for XOAUTH2
         self.logins: list[tuple[str, str, bool]] = []  # (mechanism, login, ok)
+
+    def serial(self, session: object) -> int:
+        """A number per SMTP session, never reused.  (``id(session)`` was: a closed
+        session's object is freed and the next one may get the same id, so a test
+        counting sessions saw 3 where there were 4.)"""
+        number = getattr(session, "lgp_serial", None)
+        if number is None:
+            self._serials += 1  # the handlers all run in the server's one event loop
+            number = self._serials
+            session.lgp_serial = number  # type: ignore[attr-defined]
+        return int(number)
 
     # -- scripting ---------------------------------------------------------
 
@@ -140,7 +152,7 @@ class ScriptedHandler:
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         with self.lock:
             self.mail_count += 1
-            self.sessions.add(id(session))
+            self.sessions.add(self.serial(session))
             reply = self.mail_replies.pop(0) if self.mail_replies else ""
         if reply:
             return self._apply(server, reply)
@@ -170,7 +182,7 @@ class ScriptedHandler:
             time.monotonic(),
             session.auth_data if isinstance(session.auth_data, str) else None,
             session.ssl is not None,
-            id(session),
+            self.serial(session),
         )
 
         def settle(final: str) -> None:
