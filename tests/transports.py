@@ -12,34 +12,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
-from lgp_mailer.smtp.transport import SendResult
-
-
-class _ContextManager:
-    def open(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> Self:
-        self.open()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+from lgp_mailer.smtp.transport import SendResult, TransportBase
 
 
 def _safe_name(address: str) -> str:
     return re.sub(r"[^A-Za-z0-9@._+-]", "_", address)[:150] or "_"
 
 
-class FileTransport(_ContextManager):
+class FileTransport(TransportBase):
     """Writes each message to ``outbox_dir/<recipient>.eml``."""
 
     def __init__(self, outbox_dir: Path) -> None:
@@ -64,7 +45,7 @@ class Delivery:
     msg: bytes
 
 
-class RecordingTransport(_ContextManager):
+class RecordingTransport(TransportBase):
     """Keeps every message; ``script`` gives results per recipient
     (lower-cased), consumed in order, else ``sent``."""
 

@@ -69,7 +69,9 @@ class Transport(Protocol):
     ) -> None: ...
 
 
-class _ContextManager:
+class TransportBase:
+    """open/close as a context manager; transports (and the tests' stand-ins) build on it."""
+
     def open(self) -> None:
         pass
 
@@ -166,7 +168,7 @@ def _login(smtp: smtplib.SMTP, method: str, username: str, secret: str) -> None:
         raise smtplib.SMTPAuthenticationError(code, resp)
 
 
-class SmtpTransport(_ContextManager):
+class SmtpTransport(TransportBase):
     """One SMTP session, reused for up to ``messages_per_connection`` messages.
 
     ``open()`` connects, secures and authenticates, raising ``SmtpError`` (or
