@@ -184,8 +184,13 @@ class Sink:
 
 
 def make_campaign(root: Path, n: int, port: int) -> Path:
-    """A campaign folder made by ``lgp-mailer init``, with N generated recipients and the sink as relay."""
-    subprocess.run([*LGP, "init", str(root)], check=True, stdout=subprocess.DEVNULL)
+    """A campaign folder made by ``lgp-mailer init --example``, with N generated recipients and the sink as relay.
+
+    The example conference is moved to 2099: send refuses a conference that has started.
+    """
+    subprocess.run([*LGP, "init", str(root), "--example"], check=True, stdout=subprocess.DEVNULL)
+    for event in (root / "events").glob("*.toml"):
+        event.write_text(event.read_text(encoding="utf-8").replace("date = 2020-", "date = 2099-"), encoding="utf-8")
     sheet = root / "recipients" / "bench.csv"
     with sheet.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
