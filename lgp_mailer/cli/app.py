@@ -8,12 +8,19 @@ from typing import Annotated
 
 import typer
 
+from lgp_mailer import i18n
 from lgp_mailer.errors import ExitCode, LgpError
+from lgp_mailer.i18n import _
 
 app = typer.Typer(
     name="lgp-mailer",
-    help="Hungarian conference invitations for the Legjobb Önkormányzati Gyakorlatok Programja: "
-    "preview, check, send and remind, with a crash-safe sent log.\n\n\b\nExample:\n  lgp-mailer preview --open",
+    help=_(
+        "Hungarian conference invitations for the Legjobb Önkormányzati Gyakorlatok Programja: "
+        "preview, check, send and remind, with a crash-safe sent log."
+    )
+    + "\n\n\b\n"
+    + _("Example:")
+    + "\n  lgp-mailer preview --open",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
@@ -35,13 +42,35 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _check_lang(value: str | None) -> str | None:
+    """``--lang`` was already read from argv before the commands were imported (``cli/__init__.py``);
+    here it is validated, and applied when the app is invoked in-process (tests)."""
+    if value is None:
+        return None
+    if value not in i18n.LANGUAGES:
+        raise typer.BadParameter(_("choose hu (Hungarian) or en (English)"))
+    if i18n.choice().source != "--lang" or i18n.current_language() != value:
+        i18n.activate(value, "--lang")
+    return value
+
+
 @app.callback()
 def _global_options(
-    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks for errors.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help=_("Show full tracebacks for errors."))] = False,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit."),
+        typer.Option("--version", callback=_show_version, is_eager=True, help=_("Show the version and exit.")),
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="hu|en",
+            callback=_check_lang,
+            is_eager=True,
+            help=_("Interface language. Default: $LGP_MAILER_LANG, then the locale (LANG), then English."),
+        ),
+    ] = None,
 ) -> None:
     _state["debug"] = debug
 
@@ -52,8 +81,12 @@ def fail(error: LgpError) -> typer.Exit:
     ``--debug`` adds the traceback above the line; it never changes the exit code."""
     if debug_enabled():
         _print_traceback(error)
-    typer.echo(f"lgp-mailer: error: {error}", err=True)
+    typer.echo(error_line(error), err=True)
     return typer.Exit(int(error.exit_code))
+
+
+def error_line(error: BaseException) -> str:
+    return _("lgp-mailer: error: {error}").format(error=error)
 
 
 def _print_traceback(error: BaseException) -> None:
@@ -75,13 +108,24 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
+    from lgp_mailer.cli.click_text import show_click_error
+
     try:
-        app()
+        # standalone_mode=False: Click's usage errors come back here to be shown in the
+        # interface language (click_text.show_click_error) instead of Click's English.
+        code = app(standalone_mode=False)
+    except typer.TyperException as error:  # Click's usage errors
+        show_click_error(error)
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        print(_("Aborted!"), file=sys.stderr)
+        sys.exit(1)
     except LgpError as error:  # a command that forgot to catch: still one line
         if _state["debug"]:
             _print_traceback(error)
-        print(f"lgp-mailer: error: {error}", file=sys.stderr)
+        print(error_line(error), file=sys.stderr)
         sys.exit(int(error.exit_code))
     except KeyboardInterrupt:
-        print("lgp-mailer: interrupted", file=sys.stderr)
+        print(_("lgp-mailer: interrupted"), file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
+    sys.exit(code if isinstance(code, int) else 0)
