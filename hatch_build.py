@@ -13,6 +13,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 LOCALE_DIR = Path(__file__).resolve().parent / "lgp_mailer" / "locale"
@@ -22,9 +24,6 @@ DOMAIN = "lgp_mailer"
 def compile_catalogs(locale_dir: Path = LOCALE_DIR) -> list[Path]:
     """Write ``<lang>/LC_MESSAGES/lgp_mailer.mo`` next to each .po (fuzzy entries left out);
     an unchanged .mo is not rewritten, and a new one replaces the old atomically."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
     written = []
     for po in sorted(locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         with po.open("rb") as source:

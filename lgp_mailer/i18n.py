@@ -15,6 +15,7 @@ own strings ("Options", "default: …") through ``gettext.gettext``.
 from __future__ import annotations
 
 import gettext
+import locale  # only its table of Windows language ids: never setlocale
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -57,18 +58,16 @@ def windows_ui_locale(lang_id: int) -> str | None:
     ``locale.getlocale()`` on Windows says 'Hungarian_Hungary'; the LANGID is exact.
     An unlisted sublanguage falls back to the primary language's default (0x0400 | primary).
     """
-    import locale  # only the table; never setlocale
-
     names = locale.windows_locale
     return names.get(lang_id) or names.get(0x0400 | (lang_id & 0x3FF))
 
 
 def _windows_ui_language_id() -> int | None:  # pragma: no cover - Windows only
-    if sys.platform != "win32":
-        return None
-    import ctypes
+    if sys.platform == "win32":
+        import ctypes  # noqa: PLC0415 - Windows only
 
-    return int(ctypes.windll.kernel32.GetUserDefaultUILanguage())
+        return int(ctypes.windll.kernel32.GetUserDefaultUILanguage())
+    return None
 
 
 def choose(
@@ -163,7 +162,7 @@ def N_(message: str) -> str:
 
 def format_number(n: int | float) -> str:
     """``3200`` → "3,200" in English, "3 200" in Hungarian (Babel's CLDR data)."""
-    from babel.numbers import format_decimal  # Babel loads its locale data on first use
+    from babel.numbers import format_decimal  # noqa: PLC0415 - Babel stays off `lgp-mailer --help`'s path
 
     return format_decimal(n, locale=current_language())
 
@@ -171,7 +170,7 @@ def format_number(n: int | float) -> str:
 def format_datetime(moment: datetime) -> str:
     """A moment in Budapest time: "2026. 06. 18. 9:00" in Hungarian (CLDR's short form);
     English keeps the sortable "2026-06-18 09:00" that scripts and the status view always used."""
-    from babel.dates import format_datetime as babel_format
+    from babel.dates import format_datetime as babel_format  # noqa: PLC0415 - as above
 
     pattern = "short" if current_language() == "hu" else "yyyy-MM-dd HH:mm"
     return babel_format(moment, pattern, tzinfo=BUDAPEST, locale=current_language())

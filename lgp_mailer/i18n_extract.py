@@ -31,8 +31,9 @@ def help_docstrings(tree: ast.AST) -> Iterator[tuple[int, str]]:
 
 
 def extract_cli(
-    fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Collection[str], options: dict[str, Any]
-) -> Iterator[tuple[int, str | None, str | tuple[str, ...], list[str]]]:
+    fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Collection[str], options: Any
+) -> Iterator[tuple[Any, ...]]:
+    """Babel's Python extraction of ``fileobj``, then the help docstrings."""
     source = fileobj.read()
     yield from extract_python(io.BytesIO(source), keywords, comment_tags, options)
     for lineno, doc in help_docstrings(ast.parse(source)):

@@ -17,6 +17,11 @@ from smtp_server import SmtpTestServer
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The interface language is English in every test (and in the subprocesses they start),
+# whatever the machine's locale; the Hungarian tests ask for hu explicitly.  Set before
+# any test module imports lgp_mailer.cli, which decides the language when imported.
+os.environ["LGP_MAILER_LANG"] = "en"
+
 # System tools some tests need, and the command that installs each (Debian/Ubuntu;
 # .ci/run installs them all).  Mark such a test ``@pytest.mark.needs_tool("NAME")``.
 SYSTEM_TOOLS = {
@@ -33,6 +38,19 @@ def _in_ci() -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs_tool(name): the test runs a system tool; see SYSTEM_TOOLS in conftest.py")
+    _compile_catalogs()
+
+
+def _compile_catalogs() -> None:
+    """The .mo files are build products (hatch_build.py): compile them from the .po files as
+    they are now, so a test never reads a stale catalog.  Idempotent and atomic (xdist workers)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hatch_build", REPO / "hatch_build.py")
+    assert spec is not None and spec.loader is not None
+    hatch_build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hatch_build)
+    hatch_build.compile_catalogs()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -89,6 +107,13 @@ def _isolated_environment(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("LGP_MAILER_DB", str(home / "sent-log.sqlite3"))
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("LGP_MAILER_LANG", "en")
+    monkeypatch.setenv("LANGUAGE", "en")
+    yield
+    from lgp_mailer import i18n
+
+    if i18n.choice() != i18n.Choice("en", "LGP_MAILER_LANG"):  # a test switched to Hungarian in-process
+        i18n.activate("en", "LGP_MAILER_LANG")
 
 
 @pytest.fixture

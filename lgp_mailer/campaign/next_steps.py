@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from lgp_mailer.i18n import _, format_number, ngettext
+
 # SMTP setting name (smtp.settings.KEYS) -> its flag, in the order the hints write them.
 _SMTP_FLAGS = (
     ("host", "--host"), ("port", "--port"), ("security", "--security"), ("username", "--username"),
@@ -86,23 +88,21 @@ def next_steps(
     hints = []
     if due:
         batch_args = ["--batch", str(batch)] if batch else []
+        again_line = command_line(command, *again, *run_flags, *batch_args)
+        still_due = ngettext("{n} message still due: run '{command}'", "{n} messages still due: run '{command}'", due)
         hints.append(
-            f"{due} message(s) still due: run '{command_line(command, *again, *run_flags, *batch_args)}'"
-            + (" again (deferred ones are retried)" if counts.get("deferred") else "")
+            still_due.format(n=format_number(due), command=again_line)
+            + (_(" again (deferred ones are retried)") if counts.get("deferred") else "")
         )
     if counts.get("unknown"):
-        hints.append(
-            f"{counts['unknown']} with unknown outcome: check the server's log, then "
-            f"'{command_line(command, *again, '--resend-unknown')}' if they did not arrive"
-        )
+        unknown = _("{n} with unknown outcome: check the server's log, then '{command}' if they did not arrive")
+        hints.append(unknown.format(n=counts["unknown"], command=command_line(command, *again, "--resend-unknown")))
     if counts.get("failed"):
-        hints.append(
-            f"{counts['failed']} failed permanently: fix the addresses in the sheet, then "
-            f"'{command_line(command, *again, '--retry-failed')}'"
-        )
+        failed = _("{n} failed permanently: fix the addresses in the sheet, then '{command}'")
+        hints.append(failed.format(n=counts["failed"], command=command_line(command, *again, "--retry-failed")))
     if counts.get("invalid"):
         check = command_line("lgp-mailer check", *inputs)
-        hints.append(f"{counts['invalid']} invalid in the sheet: '{check}' lists them")
+        hints.append(_("{n} invalid in the sheet: '{command}' lists them").format(n=counts["invalid"], command=check))
     if not hints:
-        hints.append("everything is sent")
+        hints.append(_("everything is sent"))
     return hints

@@ -10,10 +10,13 @@ import typer
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, QuietOpt, resolve_campaign
 from lgp_mailer.errors import ExitCode, LgpError
+from lgp_mailer.i18n import _
 
 attendance_app = typer.Typer(
-    help="Who attended the conference, from the platform's attendance report (Zoom or Microsoft Teams)."
-    "\n\n\b\nExample:\n  lgp-mailer attendance import participants_81234567890.csv",
+    help=_(
+        "Who attended the conference, from the platform's attendance report (Zoom or Microsoft Teams)."
+        "\n\n\b\nExample:\n  lgp-mailer attendance import participants_81234567890.csv"
+    ),
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -22,13 +25,13 @@ app.add_typer(attendance_app, name="attendance")
 
 @attendance_app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="Zoom's participants report (CSV) or Teams' attendance report.")],
+    file: Annotated[Path, typer.Argument(help=_("Zoom's participants report (CSV) or Teams' attendance report."))],
     campaign: CampaignOpt = None,
     registrations: Annotated[
-        Path | None, typer.Option(help="The registration form's export (default: the campaign's).")
+        Path | None, typer.Option(help=_("The registration form's export (default: the campaign's)."))
     ] = None,
     replace_newer: Annotated[
-        bool, typer.Option("--replace-newer", help="Import a file written before the one already imported.")
+        bool, typer.Option("--replace-newer", help=_("Import a file written before the one already imported."))
     ] = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -48,5 +51,5 @@ def import_(
     for line in outcome.lines if not quiet else outcome.lines[:1]:
         typer.echo(line)
     if outcome.problem:
-        typer.echo(f"WARNING: {outcome.problem}", err=True)
+        typer.echo(_("WARNING: {line}").format(line=outcome.problem), err=True)
         raise typer.Exit(int(ExitCode.PROBLEMS))

@@ -12,11 +12,17 @@ from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, open_ledger_for
 from lgp_mailer.cli.runtime import can_prompt
 from lgp_mailer.errors import ExitCode, LgpError
+from lgp_mailer.i18n import N_, _, ngettext
+
+# The verdicts of campaign.bounces.KINDS as the summary names them (marked here, where they are shown).
+_VERDICTS = (N_("permanent"), N_("temporary"), N_("auto-reply"), N_("unsubscribe"), N_("other"))
 
 bounces_app = typer.Typer(
-    help="Bounces and replies: import delivery failures, auto-replies and unsubscribe requests "
-    "from a mailbox, and export the addresses staff must correct."
-    "\n\n\b\nExample:\n  lgp-mailer bounces import visszapattant.mbox",
+    help=_(
+        "Bounces and replies: import delivery failures, auto-replies and unsubscribe requests "
+        "from a mailbox, and export the addresses staff must correct."
+        "\n\n\b\nExample:\n  lgp-mailer bounces import visszapattant.mbox"
+    ),
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -28,19 +34,21 @@ def import_(
     source: Annotated[
         str,
         typer.Argument(
-            help="An mbox file, a Maildir folder, a saved .eml message, or imaps://USER@HOST[:PORT]/FOLDER "
-            "(password from LGP_IMAP_PASSWORD, LGP_IMAP_PASSWORD_FILE, or a prompt)."
+            help=_(
+                "An mbox file, a Maildir folder, a saved .eml message, or imaps://USER@HOST[:PORT]/FOLDER "
+                "(password from LGP_IMAP_PASSWORD, LGP_IMAP_PASSWORD_FILE, or a prompt)."
+            )
         ),
     ],
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Classify and show what would change; change nothing.")
+        bool, typer.Option("--dry-run", help=_("Classify and show what would change; change nothing."))
     ] = False,
-    cafile: Annotated[Path | None, typer.Option(help="CA bundle to trust for the IMAP server.")] = None,
+    cafile: Annotated[Path | None, typer.Option(help=_("CA bundle to trust for the IMAP server."))] = None,
     non_interactive: Annotated[
-        bool, typer.Option("--non-interactive", help="Never prompt for a password: fail instead.")
+        bool, typer.Option("--non-interactive", help=_("Never prompt for a password: fail instead."))
     ] = False,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="One line per message, not only the summary.")
+        bool, typer.Option("--verbose", "-v", help=_("One line per message, not only the summary."))
     ] = False,
     campaign: CampaignOpt = None,
 ) -> None:
@@ -75,33 +83,51 @@ def _print_report(report, verbose: bool) -> None:
     for o in report.outcomes:
         v = o.verdict
         if verbose or v.kind == PERMANENT or o.suppressed or o.unknown:
-            line = f"{o.label}: {v.kind} – {v.subject or '(no subject)'}"
+            line = f"{o.label}: {_(v.kind)} – {v.subject or _('(no subject)')}"
             if v.failures:
                 line += " – " + "; ".join(f"{f.address}: {f.reason}" for f in v.failures)
             typer.echo(line)
         for address in o.unknown:
-            typer.echo(f"  {address}: not in the sent log; left alone")
+            typer.echo("  " + _("{address}: not in the sent log; left alone").format(address=address))
         for address in o.kept:
-            typer.echo(f"  {address}: the message was refused (policy or content), not the address; not suppressed")
-    verb = "would be" if report.dry_run else ""
-    counts = ", ".join(f"{kind} {report.count(kind)}" for kind in KINDS)
-    typer.echo(f"{len(report.outcomes)} message(s): {counts}.")
-    typer.echo(
-        f"Sent-log rows {verb or 'now'} failed: {report.total('marked')}; "
-        f"addresses {verb + ' ' if verb else ''}suppressed: {report.total('suppressed')} "
-        f"({report.total('already')} already were); auto-replies never suppress."
-    )
+            kept = _("{address}: the message was refused (policy or content), not the address; not suppressed")
+            typer.echo("  " + kept.format(address=address))
+    counts = ", ".join(f"{_(kind)} {report.count(kind)}" for kind in KINDS)
+    n = len(report.outcomes)
+    typer.echo(ngettext("{n} message: {counts}.", "{n} messages: {counts}.", n).format(n=n, counts=counts))
+    totals = {
+        "marked": report.total("marked"),
+        "suppressed": report.total("suppressed"),
+        "already": report.total("already"),
+    }
     if report.dry_run:
-        typer.echo("Dry run: nothing was changed.")
+        summary = _(
+            "Sent-log rows would be failed: {marked}; addresses would be suppressed: {suppressed} "
+            "({already} already were); auto-replies never suppress."
+        )
+    else:
+        summary = _(
+            "Sent-log rows now failed: {marked}; addresses suppressed: {suppressed} "
+            "({already} already were); auto-replies never suppress."
+        )
+    typer.echo(summary.format(**totals))
+    if report.dry_run:
+        typer.echo(_("Dry run: nothing was changed."))
     elif report.total("suppressed"):
-        typer.echo("Next: 'lgp-mailer bounces export corrections.xlsx' lists the municipalities to phone.")
+        typer.echo(_("Next: 'lgp-mailer bounces export corrections.xlsx' lists the municipalities to phone."))
     if report.count("other"):
-        typer.echo(f"{report.count('other')} message(s) need a person to read them (--verbose lists them).")
+        other = report.count("other")
+        need = ngettext(
+            "{n} message needs a person to read it (--verbose lists it).",
+            "{n} messages need a person to read them (--verbose lists them).",
+            other,
+        )
+        typer.echo(need.format(n=other))
 
 
 @bounces_app.command("export")
 def export(
-    file: Annotated[Path, typer.Argument(help="The workbook to write, e.g. corrections.xlsx.")],
+    file: Annotated[Path, typer.Argument(help=_("The workbook to write, e.g. corrections.xlsx."))],
     campaign: CampaignOpt = None,
 ) -> None:
     """Write the bounced municipalities (county, municipality, address, reason, date) for staff to correct.
@@ -117,5 +143,5 @@ def export(
             count = bounces.export_corrections(ledger, file)
     except LgpError as error:
         raise fail(error) from None
-    typer.echo(f"{count} row(s) written to {file}.")
+    typer.echo(ngettext("{n} row written to {file}.", "{n} rows written to {file}.", count).format(n=count, file=file))
     raise typer.Exit(int(ExitCode.OK if count else ExitCode.NOTHING_DUE))

@@ -20,6 +20,7 @@ from lgp_mailer.cli.common import (
 )
 from lgp_mailer.cli.output import print_warnings
 from lgp_mailer.errors import LgpError
+from lgp_mailer.i18n import N_
 
 
 @app.command("check")
@@ -29,7 +30,7 @@ def check(
     recipients: RecipientsOpt = None,
     sheet: SheetOpt = None,
     column: ColumnOpt = None,
-    kind: Annotated[str, kind_option("{kinds}: the messages to render.")] = kinds.INVITATION.name,
+    kind: Annotated[str, kind_option(N_("{kinds}: the messages to render."))] = kinds.INVITATION.name,
     quiet: QuietOpt = False,
 ) -> None:
     """Check the recipient sheet and render every message without writing or sending anything.

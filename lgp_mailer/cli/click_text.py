@@ -49,7 +49,10 @@ TYPER_STRINGS = (
 CLICK_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), template)
     for pattern, template in (
-        (r"No such option: (?P<name>\S+) \(Possible options: (?P<options>.*)\)", N_("No such option: {name} (Possible options: {options})")),
+        (
+            r"No such option: (?P<name>\S+) \(Possible options: (?P<options>.*)\)",
+            N_("No such option: {name} (Possible options: {options})"),
+        ),
         (r"No such option: (?P<name>\S+)", N_("No such option: {name}")),
         (r"Option '(?P<name>[^']+)' requires an argument\.", N_("Option '{name}' requires an argument.")),
         (r"Option '(?P<name>[^']+)' does not take a value\.", N_("Option '{name}' does not take a value.")),
@@ -61,7 +64,7 @@ CLICK_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"'(?P<value>.*)' is not a valid float\.", N_("'{value}' is not a valid float.")),
     )
 )  # fmt: skip
-_HELP_OPTION_TEXT = "Show this message and exit."  # Click's text for --help (typer/_click/decorators.py)
+_HELP_OPTION_TEXT = N_("Show this message and exit.")  # Click's text for --help (typer/_click/decorators.py)
 
 
 def translate_click_message(message: str) -> str:
@@ -116,7 +119,7 @@ def translate_commands(group: typer.Typer) -> None:
     translation as help (lgp_mailer/i18n_extract.py extracts the docstrings); once, after registration."""
     group.info.cls = TranslatedGroup
     for command in group.registered_commands:
-        if command.cls is None:
+        if command.cls in (None, TyperCommand):  # Typer's default: ours only adds the translated context
             command.cls = TranslatedCommand
         doc = inspect.getdoc(command.callback) if command.callback is not None else None
         if command.help is None and doc:

@@ -11,22 +11,29 @@ from typer.models import OptionInfo
 
 from lgp_mailer import kinds
 from lgp_mailer.config import Campaign, find_campaign
+from lgp_mailer.i18n import _
 
 CampaignOpt = Annotated[
     Path | None,
     typer.Option(
         "--campaign",
         "-c",
-        help="Campaign folder (or its lgp-mailer.toml). "
-        "Default: $LGP_MAILER_CAMPAIGN, then ./lgp-mailer.toml, then the shipped example.",
+        help=_(
+            "Campaign folder (or its lgp-mailer.toml). "
+            "Default: $LGP_MAILER_CAMPAIGN, then ./lgp-mailer.toml, then the shipped example."
+        ),
     ),
 ]
-EventOpt = Annotated[Path | None, typer.Option("--event", help="Conference file (overrides the campaign's).")]
-RecipientsOpt = Annotated[Path | None, typer.Option("--recipients", help="Recipient sheet (overrides the campaign's).")]
-SheetOpt = Annotated[str | None, typer.Option("--sheet", help="Worksheet name, or 'all' for one sheet per county.")]
+EventOpt = Annotated[Path | None, typer.Option("--event", help=_("Conference file (overrides the campaign's)."))]
+RecipientsOpt = Annotated[
+    Path | None, typer.Option("--recipients", help=_("Recipient sheet (overrides the campaign's)."))
+]
+SheetOpt = Annotated[str | None, typer.Option("--sheet", help=_("Worksheet name, or 'all' for one sheet per county."))]
 ColumnOpt = Annotated[
     list[str] | None,
-    typer.Option("--column", help='Map a sheet header to a field, e.g. --column "Hivatali e-mail=email". Repeatable.'),
+    typer.Option(
+        "--column", help=_('Map a sheet header to a field, e.g. --column "Hivatali e-mail=email". Repeatable.')
+    ),
 ]
 
 
@@ -37,7 +44,7 @@ def parse_columns(values: list[str] | None) -> dict[str, str]:
     for value in values or []:
         header, sep, field = value.rpartition("=")
         if not sep or not header.strip() or not field.strip():
-            raise ConfigError(f"expected HEADER=FIELD, got {value!r}", key="--column")
+            raise ConfigError(_("expected HEADER=FIELD, got {value!r}").format(value=value), key="--column")
         mapping[header.strip()] = field.strip()
     return mapping
 
@@ -65,8 +72,10 @@ def resolve_campaign(
         changes["columns"] = {**found.columns, **extra}
     if found.shipped and not quiet:
         typer.echo(
-            f"No lgp-mailer.toml in this folder: using the shipped example campaign ({found.root}). "
-            "Run 'lgp-mailer init DIR' to start your own.",
+            _(
+                "No lgp-mailer.toml in this folder: using the shipped example campaign ({root}). "
+                "Run 'lgp-mailer init DIR' to start your own."
+            ).format(root=found.root),
             err=True,
         )
     return dataclasses.replace(found, **changes) if changes else found
@@ -80,24 +89,28 @@ def open_ledger_for(campaign: Path | None):  # -> Ledger (imported lazily: start
 
 
 # Options of the sending commands (send, remind): one definition, one help text.
-BatchOpt = Annotated[int | None, typer.Option(min=1, help="Send the next N due messages, then stop.")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+BatchOpt = Annotated[int | None, typer.Option(min=1, help=_("Send the next N due messages, then stop."))]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help=_("Do not ask for confirmation."))]
 DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Everything but SMTP: write the due messages to the outbox folder.")
+    bool, typer.Option("--dry-run", help=_("Everything but SMTP: write the due messages to the outbox folder."))
 ]
 TestToOpt = Annotated[
-    str | None, typer.Option("--test-to", help="Send a proof copy of one message to this address (not logged).")
+    str | None, typer.Option("--test-to", help=_("Send a proof copy of one message to this address (not logged)."))
 ]
-RetryFailedOpt = Annotated[bool, typer.Option("--retry-failed", help="Also resend messages that failed permanently.")]
+RetryFailedOpt = Annotated[
+    bool, typer.Option("--retry-failed", help=_("Also resend messages that failed permanently."))
+]
 ResendUnknownOpt = Annotated[
-    bool, typer.Option("--resend-unknown", help="Also resend messages whose outcome is unknown (same Message-ID).")
+    bool, typer.Option("--resend-unknown", help=_("Also resend messages whose outcome is unknown (same Message-ID)."))
 ]
 NonInteractiveOpt = Annotated[
     bool,
-    typer.Option("--non-interactive", help="Never prompt (for a password or a confirmation): fail instead. For cron."),
+    typer.Option(
+        "--non-interactive", help=_("Never prompt (for a password or a confirmation): fail instead. For cron.")
+    ),
 ]
 QuietOpt = Annotated[
-    bool, typer.Option("--quiet", "-q", help="Only errors and the final summary; silent when nothing is due.")
+    bool, typer.Option("--quiet", "-q", help=_("Only errors and the final summary; silent when nothing is due."))
 ]
 ConnectionsOpt = Annotated[
     int,
@@ -105,44 +118,50 @@ ConnectionsOpt = Annotated[
         "--connections",
         min=1,
         max=32,
-        help="SMTP sessions in parallel; one rate limit and one daily quota for all of them.",
+        help=_("SMTP sessions in parallel; one rate limit and one daily quota for all of them."),
     ),
 ]
 
 
 # SMTP options of send, remind, config and smtp: settings resolve flag > env > file > default.
-HostOpt = Annotated[str | None, typer.Option("--host", help="SMTP server (env LGP_SMTP_HOST).", rich_help_panel="SMTP")]
-PortOpt = Annotated[int | None, typer.Option("--port", help="SMTP port (env LGP_SMTP_PORT).", rich_help_panel="SMTP")]
+HostOpt = Annotated[
+    str | None, typer.Option("--host", help=_("SMTP server (env LGP_SMTP_HOST)."), rich_help_panel="SMTP")
+]
+PortOpt = Annotated[
+    int | None, typer.Option("--port", help=_("SMTP port (env LGP_SMTP_PORT)."), rich_help_panel="SMTP")
+]
 SecurityOpt = Annotated[
     str | None,
     typer.Option(
-        "--security", help="starttls (587), tls (465) or none (localhost or --insecure only).", rich_help_panel="SMTP"
+        "--security",
+        help=_("starttls (587), tls (465) or none (localhost or --insecure only)."),
+        rich_help_panel="SMTP",
     ),
 ]
 UsernameOpt = Annotated[
-    str | None, typer.Option("--username", help="SMTP user name (env LGP_SMTP_USERNAME).", rich_help_panel="SMTP")
+    str | None, typer.Option("--username", help=_("SMTP user name (env LGP_SMTP_USERNAME)."), rich_help_panel="SMTP")
 ]
-AuthOpt = Annotated[str | None, typer.Option("--auth", help="password, xoauth2 or none.", rich_help_panel="SMTP")]
+AuthOpt = Annotated[str | None, typer.Option("--auth", help=_("password, xoauth2 or none."), rich_help_panel="SMTP")]
 RateOpt = Annotated[
     list[str] | None,
-    typer.Option("--rate", help="Pace and quota, e.g. --rate 30/min --rate 2000/day.", rich_help_panel="SMTP"),
+    typer.Option("--rate", help=_("Pace and quota, e.g. --rate 30/min --rate 2000/day."), rich_help_panel="SMTP"),
 ]
 QuotaOpt = Annotated[
-    int | None, typer.Option("--daily-quota", help="Messages per rolling 24 hours.", rich_help_panel="SMTP")
+    int | None, typer.Option("--daily-quota", help=_("Messages per rolling 24 hours."), rich_help_panel="SMTP")
 ]
 TimeoutOpt = Annotated[
-    float | None, typer.Option("--timeout", help="Seconds to wait for the server.", rich_help_panel="SMTP")
+    float | None, typer.Option("--timeout", help=_("Seconds to wait for the server."), rich_help_panel="SMTP")
 ]
 PerConnOpt = Annotated[
     int | None,
-    typer.Option("--messages-per-connection", help="Reconnect after this many messages.", rich_help_panel="SMTP"),
+    typer.Option("--messages-per-connection", help=_("Reconnect after this many messages."), rich_help_panel="SMTP"),
 ]
 CafileOpt = Annotated[
-    Path | None, typer.Option("--cafile", help="CA certificate file for a private CA.", rich_help_panel="SMTP")
+    Path | None, typer.Option("--cafile", help=_("CA certificate file for a private CA."), rich_help_panel="SMTP")
 ]
 InsecureOpt = Annotated[
     bool,
-    typer.Option("--insecure", help="Allow security 'none' to a host other than localhost.", rich_help_panel="SMTP"),
+    typer.Option("--insecure", help=_("Allow security 'none' to a host other than localhost."), rich_help_panel="SMTP"),
 ]
 
 
@@ -170,7 +189,9 @@ def smtp_flags(
 
 
 def _either(names: tuple[str, ...]) -> str:
-    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+    if len(names) < 2:
+        return "".join(names)
+    return _("{names} or {last}").format(names=", ".join(names[:-1]), last=names[-1])
 
 
 class _KindOptionInfo(OptionInfo):
@@ -186,7 +207,7 @@ class _KindOptionInfo(OptionInfo):
 
     @property
     def help(self) -> str:
-        return self._text.format(kinds=_either(kinds.names()))
+        return _(self._text).format(kinds=_either(kinds.names()))
 
     @help.setter
     def help(self, value: object) -> None:  # OptionInfo.__init__ sets it; ours is computed
@@ -195,7 +216,11 @@ class _KindOptionInfo(OptionInfo):
 
 def _known_kind(value: str | None) -> str | None:
     if value is not None and value not in kinds.KINDS:
-        raise typer.BadParameter(f"unknown message kind {value!r} (expected one of: {', '.join(kinds.names())})")
+        raise typer.BadParameter(
+            _("unknown message kind {value!r} (expected one of: {kinds})").format(
+                value=value, kinds=", ".join(kinds.names())
+            )
+        )
     return value
 
 

@@ -6,10 +6,12 @@ import os
 
 import typer
 
+from lgp_mailer import i18n
 from lgp_mailer.cli import common as so
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, resolve_campaign
 from lgp_mailer.errors import LgpError
+from lgp_mailer.i18n import _
 
 
 @app.command("config")
@@ -50,43 +52,53 @@ def config(
     except LgpError as error:
         raise fail(error) from None
     s = resolved.settings
-    db_source = f"env {DB_ENV}" if os.environ.get(DB_ENV) else "file" if chosen.database else "default"
+    db_source = f"env {DB_ENV}" if os.environ.get(DB_ENV) else _("file") if chosen.database else _("default")
+    language = i18n.choice()
     rows = [
-        ("campaign file", chosen.config_file, "shipped example" if chosen.shipped else "found"),
-        ("campaign_id", chosen.campaign_id, "file"),
-        ("event", chosen.event_path, "file"),
-        ("recipients", chosen.recipients_path, "file"),
-        ("from", f"{chosen.sender.name} <{chosen.sender.email}>", "file"),
-        ("reply-to", chosen.sender.reply_to or "-", "file"),
-        ("envelope sender", chosen.sender.envelope_from, "file"),
-        ("sent log", default_ledger_path(os.environ, chosen.database), db_source),
-        ("smtp host", s.host, resolved.sources["host"]),
-        ("smtp port", s.port, resolved.sources["port"]),
-        ("security", s.security, resolved.sources["security"]),
-        ("username", s.username or "-", resolved.sources["username"]),
-        ("auth", s.auth_method, resolved.sources["auth_method"]),
-        ("timeout", f"{s.timeout:g} s", resolved.sources["timeout"]),
-        ("rate", ", ".join(map(str, s.rates)) or "unlimited", resolved.sources["rate"]),
-        ("daily quota", s.daily_quota or "none", resolved.sources["daily_quota"]),
-        ("messages per connection", s.messages_per_connection, resolved.sources["messages_per_connection"]),
-        ("cafile", s.cafile or "system trust store", resolved.sources["cafile"]),
-        ("password from", _secret_source(s), "LGP_SMTP_PASSWORD > LGP_SMTP_PASSWORD_FILE > command > keyring > prompt"),
+        (_("campaign file"), chosen.config_file, _("shipped example") if chosen.shipped else _("found")),
+        ("campaign_id", chosen.campaign_id, _("file")),
+        (_("event"), chosen.event_path, _("file")),
+        (_("recipients"), chosen.recipients_path, _("file")),
+        (_("from"), f"{chosen.sender.name} <{chosen.sender.email}>", _("file")),
+        ("reply-to", chosen.sender.reply_to or "-", _("file")),
+        (_("envelope sender"), chosen.sender.envelope_from, _("file")),
+        (_("sent log"), default_ledger_path(os.environ, chosen.database), db_source),
+        (
+            _("interface language"),
+            language.language,
+            _(language.source) if language.source == "default" else language.source,
+        ),
+        (_("smtp host"), s.host, resolved.sources["host"]),
+        (_("smtp port"), s.port, resolved.sources["port"]),
+        (_("security"), s.security, resolved.sources["security"]),
+        (_("username"), s.username or "-", resolved.sources["username"]),
+        (_("auth"), s.auth_method, resolved.sources["auth_method"]),
+        (_("timeout"), f"{s.timeout:g} s", resolved.sources["timeout"]),
+        (_("rate"), ", ".join(map(str, s.rates)) or _("unlimited"), resolved.sources["rate"]),
+        (_("daily quota"), s.daily_quota or _("none"), resolved.sources["daily_quota"]),
+        (_("messages per connection"), s.messages_per_connection, resolved.sources["messages_per_connection"]),
+        (_("cafile"), s.cafile or _("system trust store"), resolved.sources["cafile"]),
+        (
+            _("password from"),
+            _secret_source(s),
+            "LGP_SMTP_PASSWORD > LGP_SMTP_PASSWORD_FILE > command > keyring > prompt",
+        ),
     ]
-    width = max(len(name) for name, _, _ in rows)
+    width = max(len(name) for name, _value, _source in rows)
     for name, value, source in rows:
         typer.echo(f"{name:<{width}}  {value}  [{source}]")
 
 
 def _secret_source(s) -> str:
     if s.auth_method == "none":
-        return "not needed (auth none)"
+        return _("not needed (auth none)")
     if s.auth_method == "xoauth2":
         return (
             "LGP_SMTP_OAUTH_TOKEN"
             if os.environ.get("LGP_SMTP_OAUTH_TOKEN")
-            else (s.token_command and "token_command") or "missing"
+            else (s.token_command and "token_command") or _("missing")
         )
     for name in ("LGP_SMTP_PASSWORD", "LGP_SMTP_PASSWORD_FILE"):
         if os.environ.get(name):
             return name
-    return "password_command" if s.password_command else "keyring, else a prompt"
+    return "password_command" if s.password_command else _("keyring, else a prompt")

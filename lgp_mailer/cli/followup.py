@@ -25,17 +25,18 @@ from lgp_mailer.cli.common import (
     resolve_campaign,
 )
 from lgp_mailer.errors import ConfigError, ExitCode, LgpError, NothingDueError
+from lgp_mailer.i18n import _
 
 
 @app.command()
 def followup(
     attended: Annotated[
-        bool, typer.Option("--attended", help="Thank the attendees, with the recording and slides links.")
+        bool, typer.Option("--attended", help=_("Thank the attendees, with the recording and slides links."))
     ] = False,
     missed: Annotated[
-        bool, typer.Option("--missed", help="Tell registrants who did not attend where the recording is.")
+        bool, typer.Option("--missed", help=_("Tell registrants who did not attend where the recording is."))
     ] = False,
-    registrations: Annotated[Path | None, typer.Option(help="The registration form's export (CSV or XLSX).")] = None,
+    registrations: Annotated[Path | None, typer.Option(help=_("The registration form's export (CSV or XLSX)."))] = None,
     campaign: CampaignOpt = None,
     event: EventOpt = None,
     recipients: RecipientsOpt = None,
@@ -79,7 +80,7 @@ def followup(
     )
     try:
         if attended == missed:
-            raise ConfigError("choose one: --attended or --missed", key="followup")
+            raise ConfigError(_("choose one: --attended or --missed"), key="followup")
         chosen = resolve_campaign(campaign, event, recipients, quiet=quiet)
         chosen_targets = targets(chosen, registrations, attended=attended)
         if not quiet:

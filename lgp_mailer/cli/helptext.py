@@ -14,7 +14,12 @@ import typer
 from typer.core import TyperArgument
 from typer.models import ParameterInfo
 
-_METAVARS: tuple[tuple[type, str], ...] = ((Path, "PATH"), (bool, ""), (int, "N"), (float, "NUMBER"), (str, "TEXT"))
+from lgp_mailer.i18n import N_, _
+
+# The placeholders are words too: translated (ÚTVONAL, SZÖVEG) when set_metavars runs.
+_METAVARS: tuple[tuple[type, str], ...] = (
+    (Path, N_("PATH")), (bool, ""), (int, "N"), (float, N_("NUMBER")), (str, N_("TEXT")),
+)  # fmt: skip
 
 
 def _metavar(annotation: object) -> str | None:
@@ -22,7 +27,7 @@ def _metavar(annotation: object) -> str | None:
         for inner in (arg, *get_args(arg)):  # list[str] | None -> list[str] -> str
             for kind, metavar in _METAVARS:
                 if inner is kind:
-                    return metavar or None
+                    return _(metavar) if metavar else None
     return None
 
 

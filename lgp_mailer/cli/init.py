@@ -11,49 +11,53 @@ import typer
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.runtime import can_prompt
 from lgp_mailer.errors import ConfigError, LgpError
+from lgp_mailer.i18n import N_, _
 
-_TIME_HELP = "HH.MM or HH:MM"
+_TIME_HELP = N_("HH.MM or HH:MM")
 
 
 def _date(value: str, key: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise ConfigError(f"{value!r} is not a date; write it as 2027-03-11", key=key) from None
+        raise ConfigError(_("{value!r} is not a date; write it as 2027-03-11").format(value=value), key=key) from None
 
 
 def _time(value: str, key: str) -> dt.time:
     try:
         return dt.time.fromisoformat(value.strip().replace(".", ":").zfill(5))
     except ValueError:
-        raise ConfigError(f"{value!r} is not a time; write it as 10.00 or 9:30", key=key) from None
+        raise ConfigError(
+            _("{value!r} is not a time; write it as 10.00 or 9:30").format(value=value), key=key
+        ) from None
 
 
+# The prompts, marked here and translated when asked ("{format}" is _TIME_HELP).
 _ASKED = (
-    ("title", "--title", "Conference title"),
-    ("date", "--date", "Date (YYYY-MM-DD)"),
-    ("start", "--start", f"Start time ({_TIME_HELP})"),
-    ("end", "--end", f"End time ({_TIME_HELP})"),
-    ("platform", "--platform", "Platform (e.g. ZOOM, Microsoft Teams)"),
-    ("registration_url", "--registration-url", "Registration form link"),
+    ("title", "--title", N_("Conference title")),
+    ("date", "--date", N_("Date (YYYY-MM-DD)")),
+    ("start", "--start", N_("Start time ({format})")),
+    ("end", "--end", N_("End time ({format})")),
+    ("platform", "--platform", N_("Platform (e.g. ZOOM, Microsoft Teams)")),
+    ("registration_url", "--registration-url", N_("Registration form link")),
 )
 
 
 @app.command()
 def init(
     directory: Annotated[
-        Path, typer.Argument(metavar="DIR", help="New campaign folder (created if missing; must be empty).")
+        Path, typer.Argument(metavar="DIR", help=_("New campaign folder (created if missing; must be empty)."))
     ],
-    title: Annotated[str | None, typer.Option(metavar="TEXT", help="The conference's title.")] = None,
-    date: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help="The conference's date.")] = None,
-    start: Annotated[str | None, typer.Option(metavar="HH.MM", help="When it starts (local time).")] = None,
-    end: Annotated[str | None, typer.Option(metavar="HH.MM", help="When it ends (local time).")] = None,
-    platform: Annotated[str | None, typer.Option(metavar="TEXT", help="Where it is held: ZOOM, Teams ...")] = None,
+    title: Annotated[str | None, typer.Option(metavar="TEXT", help=_("The conference's title."))] = None,
+    date: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help=_("The conference's date."))] = None,
+    start: Annotated[str | None, typer.Option(metavar="HH.MM", help=_("When it starts (local time)."))] = None,
+    end: Annotated[str | None, typer.Option(metavar="HH.MM", help=_("When it ends (local time)."))] = None,
+    platform: Annotated[str | None, typer.Option(metavar="TEXT", help=_("Where it is held: ZOOM, Teams ..."))] = None,
     registration_url: Annotated[
-        str | None, typer.Option("--registration-url", metavar="URL", help="The registration form's link.")
+        str | None, typer.Option("--registration-url", metavar="URL", help=_("The registration form's link."))
     ] = None,
     example: Annotated[
-        bool, typer.Option("--example", help="Copy the shipped example conference instead, to try the tool.")
+        bool, typer.Option("--example", help=_("Copy the shipped example conference instead, to try the tool."))
     ] = False,
 ) -> None:
     """Create a campaign folder for a new conference: its event file, empty sheet folders, a fresh campaign_id.
@@ -89,22 +93,27 @@ def init(
             config = init_campaign(directory, conference)
     except LgpError as error:
         raise fail(error) from None
-    typer.echo(f"Created {config}.")
+    typer.echo(_("Created {path}.").format(path=config))
     if example:
-        typer.echo(f"Next: {command_line('lgp-mailer preview', '--campaign', str(directory))}")
+        typer.echo(_("Next: {hint}").format(hint=command_line("lgp-mailer preview", "--campaign", str(directory))))
         return
-    typer.echo(
-        f"Next: fill in the agenda in {directory / 'events'}, put the contact sheet in {directory / 'recipients'}, "
-        f"then run '{command_line('lgp-mailer check', '--campaign', str(directory))}'"
+    hint = _("fill in the agenda in {events}, put the contact sheet in {recipients}, then run '{command}'").format(
+        events=directory / "events",
+        recipients=directory / "recipients",
+        command=command_line("lgp-mailer check", "--campaign", str(directory)),
     )
+    typer.echo(_("Next: {hint}").format(hint=hint))
 
 
 def _ask_missing(given: dict[str, str | None]) -> dict[str, str]:
     missing = [(name, flag, question) for name, flag, question in _ASKED if not given[name]]
     if missing and not can_prompt(False):
-        flags = ", ".join(flag for _, flag, _ in missing)
-        raise ConfigError(f"a new conference needs {flags} (no terminal to ask on); or use --example", key="init")
+        flags = ", ".join(flag for _name, flag, _question in missing)
+        raise ConfigError(
+            _("a new conference needs {flags} (no terminal to ask on); or use --example").format(flags=flags),
+            key="init",
+        )
     values = {name: value for name, value in given.items() if value}
-    for name, _, question in missing:
-        values[name] = typer.prompt(question).strip()
+    for name, _flag, question in missing:
+        values[name] = typer.prompt(_(question).format(format=_(_TIME_HELP))).strip()
     return values

@@ -10,47 +10,106 @@ from collections.abc import Iterator
 
 import typer
 
-from lgp_mailer import kinds
+from lgp_mailer import i18n, kinds
 from lgp_mailer.cli.runtime import is_terminal
 from lgp_mailer.errors import ExitCode
+from lgp_mailer.i18n import N_, _, format_number, ngettext
 
-_ORDER = ("pending", "sending", "sent", "deferred", "failed", "unknown", "invalid", "suppressed")
+# The sent log's statuses in the order shown; the words as the glossary has them
+# (lgp_mailer/locale/GLOSSARY.md), ``status --json`` keeps the English keys.
+_ORDER = (
+    N_("pending"), N_("sending"), N_("sent"), N_("deferred"), N_("failed"), N_("unknown"), N_("invalid"),
+    N_("suppressed"), N_("skipped"),
+)  # fmt: skip
+
+
+def status_counts(counts, order=_ORDER[:-1], keep=()) -> str:
+    """``pending 3, sent 2``: the non-zero counts (and those in ``keep``) with translated status words."""
+    return ", ".join(f"{_(k)} {format_number(counts[k])}" for k in order if counts.get(k) or k in keep)
+
+
+def kind_label(name: str) -> str:
+    """The kind as the reader says it: ``invitation`` in English, kinds.py's label (``meghívó``) in Hungarian."""
+    return kinds.label(name) if i18n.current_language() == "hu" else name
 
 
 def _duration(seconds: float) -> str:
     minutes, sec = divmod(int(seconds + 0.5), 60)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min {sec} s" if minutes else f"{sec} s"
+    if hours:
+        return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
+    if minutes:
+        return _("{minutes} min {seconds} s").format(minutes=minutes, seconds=sec)
+    return _("{seconds} s").format(seconds=sec)
+
+
+def _labelled(rows: list[tuple[str, str]]) -> list[str]:
+    """``Run:        ...``: the labels in one column, two spaces after the longest."""
+    width = max(len(label) for label, _text in rows) + 2
+    return [f"{label:<{width}}{text}" for label, text in rows]
 
 
 def print_plan(session, options, settings, due: int) -> None:
     counts = session.counts()
     campaign = session.campaign
     going = session.going(options, due) if due else 0
-    auth = "none" if settings.auth_method == "none" else f"{settings.auth_method} as {settings.username}"
+    auth = (
+        _("none")
+        if settings.auth_method == "none"
+        else _("{method} as {user}").format(method=settings.auth_method, user=settings.username)
+    )
     interval = max((r.interval for r in settings.rates), default=0.0)
     quota_bound = bool(settings.daily_quota) and going < (due if options.batch is None else min(options.batch, due))
-    lines = [
-        f"Run:        {session.kind} of {campaign.campaign_id} – {session.event.title}",
-        "Sent log:   " + ", ".join(f"{k} {counts[k]}" for k in _ORDER if counts.get(k)),
-        f"Server:     {settings.host}:{settings.port} ({settings.security}), auth {auth}",
-        f"From:       {campaign.sender.name} <{campaign.sender.email}>"
-        + (f", envelope {campaign.sender.envelope_from}" if campaign.sender.envelope else ""),
-        f"Due now:    {due}; this run sends {going}"
-        + (" (the daily quota)" if quota_bound else "")
-        + (f", about {_duration(going * interval)} at {', '.join(map(str, settings.rates))}" if interval else ""),
+    rates = ", ".join(map(str, settings.rates))
+    rows = [
+        (
+            _("Run:"),
+            _("{kind} of {campaign} – {title}").format(
+                kind=kind_label(session.kind), campaign=campaign.campaign_id, title=session.event.title
+            ),
+        ),
+        (_("Sent log:"), status_counts(counts)),
+        (
+            _("Server:"),
+            _("{host}:{port} ({security}), auth {auth}").format(
+                host=settings.host, port=settings.port, security=settings.security, auth=auth
+            ),
+        ),
+        (
+            _("From:"),
+            f"{campaign.sender.name} <{campaign.sender.email}>"
+            + (
+                _(", envelope {address}").format(address=campaign.sender.envelope_from)
+                if campaign.sender.envelope
+                else ""
+            ),
+        ),
+        (
+            _("Due now:"),
+            _("{due}; this run sends {going}").format(due=format_number(due), going=format_number(going))
+            + (_(" (the daily quota)") if quota_bound else "")
+            + (
+                _(", about {duration} at {rates}").format(duration=_duration(going * interval), rates=rates)
+                if interval
+                else ""
+            ),
+        ),
     ]
     if settings.daily_quota:
-        lines.append(f"Quota:      {settings.daily_quota}/day, {session.quota(options).remaining} left today")
+        left = session.quota(options).remaining
+        rows.append((_("Quota:"), _("{quota}/day, {left} left today").format(quota=settings.daily_quota, left=left)))
         if quota_bound:
-            frees = session.quota_frees().astimezone().strftime("%Y-%m-%d %H:%M")
-            lines.append(f"The rest:   {due - going} can go from about {frees}, as the 24-hour quota frees up")
+            frees = i18n.format_datetime(session.quota_frees())
+            rest = _("{count} can go from about {time}, as the 24-hour quota frees up")
+            rows.append((_("The rest:"), rest.format(count=format_number(due - going), time=frees)))
     if session.recovered:
-        lines.append(
-            f"Recovered:  {session.recovered} message(s) interrupted by a crash are now 'unknown'; "
-            "resend them only with --resend-unknown"
+        recovered = ngettext(
+            "{n} message interrupted by a crash is now 'unknown'; resend it only with --resend-unknown",
+            "{n} messages interrupted by a crash are now 'unknown'; resend them only with --resend-unknown",
+            session.recovered,
         )
-    typer.echo("\n".join(lines))
+        rows.append((_("Recovered:"), recovered.format(n=session.recovered)))
+    typer.echo("\n".join(_labelled(rows)))
 
 
 PLAIN_EVERY = 100  # without a terminal: a progress line every this many messages
@@ -81,7 +140,7 @@ class _PlainProgress:
         self.sent += outcome.status == "sent"
         if outcome.status != "sent":
             typer.echo(
-                f"[{self.done}/{self.total}] {outcome.status:<8} {outcome.address}"
+                f"[{self.done}/{self.total}] {_(outcome.status):<8} {outcome.address}"
                 + (f" – {outcome.line}" if outcome.line else "")
             )
         now = self.clock()
@@ -89,8 +148,9 @@ class _PlainProgress:
             self.last = now
             left = (now - self.start) / self.done * (self.total - self.done)
             typer.echo(
-                f"[{self.done}/{self.total}] sent {self.sent}, not sent {self.done - self.sent}"
-                + (f", about {_duration(left)} left" if self.done < self.total else "")
+                f"[{self.done}/{self.total}] "
+                + _("sent {sent}, not sent {not_sent}").format(sent=self.sent, not_sent=self.done - self.sent)
+                + (_(", about {duration} left").format(duration=_duration(left)) if self.done < self.total else "")
             )
 
 
@@ -106,9 +166,9 @@ class _Building:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(
-                TextColumn("Building"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+                TextColumn(_("Building")), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
             )
-            self.task = self.bar.add_task("Building", total=total)
+            self.task = self.bar.add_task(_("Building"), total=total)
             self.bar.start()
 
     def __call__(self, done: int) -> None:
@@ -118,7 +178,11 @@ class _Building:
         now = self.clock()
         if now - self.last >= PLAIN_SECONDS:
             self.last = now
-            typer.echo(f"Building: {done}/{self.total} messages, about {_duration(_left(self, done, now))} left")
+            typer.echo(
+                _("Building: {done}/{total} messages, about {duration} left").format(
+                    done=done, total=self.total, duration=_duration(_left(self, done, now))
+                )
+            )
 
     def close(self) -> None:
         if self.bar is not None:
@@ -143,16 +207,19 @@ class _RichProgress:
             TimeRemainingColumn(),
             transient=False,
         )
-        self.task = self.progress.add_task("Sending", total=total, stats="")
+        self.task = self.progress.add_task(_("Sending"), total=total, stats="")
         self.progress.start()
 
     def __call__(self, outcome) -> None:
         self.sent += outcome.status == "sent"
         self.failed += outcome.status in ("failed", "deferred", "unknown")
         rate = self.sent / max(time.monotonic() - self.start, 1e-6) * 60
-        self.progress.update(self.task, advance=1, stats=f"sent {self.sent}, not sent {self.failed}, {rate:.0f}/min")
+        stats = _("sent {sent}, not sent {not_sent}").format(sent=self.sent, not_sent=self.failed)
+        self.progress.update(
+            self.task, advance=1, stats=_("{stats}, {rate}/min").format(stats=stats, rate=f"{rate:.0f}")
+        )
         if outcome.status in ("failed", "deferred", "unknown"):
-            self.progress.console.print(f"{outcome.status}: {outcome.address} – {outcome.line}", markup=False)
+            self.progress.console.print(f"{_(outcome.status)}: {outcome.address} – {outcome.line}", markup=False)
 
     def close(self) -> None:
         self.progress.stop()
@@ -161,12 +228,12 @@ class _RichProgress:
 def print_summary(session, report, options) -> None:
     counts = session.counts()
     this_run = {s: report.count(s) for s in ("sent", "deferred", "failed", "unknown", "skipped")}
-    typer.echo("This run: " + ", ".join(f"{k} {v}" for k, v in this_run.items() if v or k == "sent"))
-    typer.echo("Sent log: " + ", ".join(f"{k} {counts[k]}" for k in _ORDER if counts.get(k)))
+    typer.echo(_("This run: {counts}").format(counts=status_counts(this_run, tuple(this_run), keep=("sent",))))
+    typer.echo(_("Sent log: {counts}").format(counts=status_counts(counts)))
     if report.stopped:
-        typer.echo(f"Stopped: {report.stopped}", err=True)
+        typer.echo(_("Stopped: {reason}").format(reason=report.stopped), err=True)
     if report.interrupted:
-        typer.echo("Interrupted: the message in flight was recorded; run the same command again to go on.", err=True)
+        typer.echo(_("Interrupted: the message in flight was recorded; run the same command again to go on."), err=True)
     print_hints(session, options, counts)
     sys.stdout.flush()
 
@@ -174,7 +241,7 @@ def print_summary(session, report, options) -> None:
 def print_hints(session, options, counts=None) -> None:
     """The next step for each kind of row that needs one (or 'everything is sent')."""
     for hint in _hints(session, counts if counts is not None else session.counts(), options):
-        typer.echo(f"Next: {hint}")
+        typer.echo(_("Next: {hint}").format(hint=hint))
 
 
 def _hints(session, counts, options) -> list[str]:
@@ -235,19 +302,21 @@ class CliHooks:
     def nothing_due(self, session, options, settings) -> None:
         if not self.quiet:
             print_plan(session, options, settings, 0)
-            typer.echo("Nothing is due: every recipient has been sent to or needs a decision (see below).")
+            typer.echo(_("Nothing is due: every recipient has been sent to or needs a decision (see below)."))
             print_hints(session, options)
         elif session.recovered:  # cron must hear of it: these need a person's decision
-            typer.echo(
-                f"{session.recovered} message(s) interrupted by a crash are now 'unknown'; "
-                "check, then resend with --resend-unknown",
-                err=True,
+            recovered = ngettext(
+                "{n} message interrupted by a crash is now 'unknown'; check, then resend with --resend-unknown",
+                "{n} messages interrupted by a crash are now 'unknown'; check, then resend with --resend-unknown",
+                session.recovered,
             )
+            typer.echo(recovered.format(n=session.recovered), err=True)
 
     def confirm(self, count: int) -> bool:
         from lgp_mailer.cli.runtime import confirm_or_refuse
 
-        return confirm_or_refuse(f"Send {count} message(s) now?", yes=self.yes, non_interactive=self.non_interactive)
+        question = ngettext("Send {n} message now?", "Send {n} messages now?", count).format(n=format_number(count))
+        return confirm_or_refuse(question, yes=self.yes, non_interactive=self.non_interactive)
 
     def building(self, total: int):
         return None if self.quiet or total < 1 else _Building(total)

@@ -19,8 +19,9 @@ from lgp_mailer.cli.common import (
     kind_option,
     resolve_campaign,
 )
-from lgp_mailer.cli.output import print_provenance, print_warnings
+from lgp_mailer.cli.output import kind_label, print_provenance, print_warnings
 from lgp_mailer.errors import ExitCode, LgpError
+from lgp_mailer.i18n import N_, _, format_number, ngettext
 
 _SHOWN_HEADERS = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID")
 
@@ -32,15 +33,18 @@ def preview(
     recipients: RecipientsOpt = None,
     sheet: SheetOpt = None,
     column: ColumnOpt = None,
-    kind: Annotated[str, kind_option("{kinds}.")] = kinds.INVITATION.name,
+    kind: Annotated[str, kind_option(N_("{kinds}."))] = kinds.INVITATION.name,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Preview folder (default: the campaign's preview_dir).")
+        Path | None, typer.Option("--out", help=_("Preview folder (default: the campaign's preview_dir)."))
     ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N recipients.")] = None,
-    email: Annotated[str | None, typer.Option(help="Only the recipient with this address.")] = None,
-    open_: Annotated[bool, typer.Option("--open", help="Open the review gallery (index.html) in a browser.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help=_("Only the first N recipients."))] = None,
+    email: Annotated[str | None, typer.Option(help=_("Only the recipient with this address."))] = None,
+    open_: Annotated[
+        bool, typer.Option("--open", help=_("Open the review gallery (index.html) in a browser."))
+    ] = False,
     lint: Annotated[
-        bool, typer.Option("--lint", help="Check deliverability of each kind (and SpamAssassin's score if installed).")
+        bool,
+        typer.Option("--lint", help=_("Check deliverability of each kind (and SpamAssassin's score if installed).")),
     ] = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -78,11 +82,13 @@ def preview(
 def _show_lint(reports) -> int:
     problems = 0
     for report in reports:
-        typer.echo(f"== {report.kind}")
+        typer.echo(f"== {kind_label(report.kind)}")
         for finding in report.findings:
             typer.echo(f"  {finding.severity:<8} {finding.check:<13} {finding.message}")
         problems += report.problems
-    typer.echo(f"{problems} problem(s) in {len(reports)} kind(s).")
+    found = ngettext("{n} problem", "{n} problems", problems).format(n=problems)
+    kinds_checked = ngettext("in {n} kind.", "in {n} kinds.", len(reports)).format(n=len(reports))
+    typer.echo(f"{found} {kinds_checked}")
     return int(ExitCode.PROBLEMS if problems else ExitCode.OK)
 
 
@@ -102,16 +108,25 @@ def _show(report) -> None:
         for name in _SHOWN_HEADERS:
             if message[name] is not None:
                 headers.add_row(f"{name}:", str(message[name]))
-        console.print(Panel(headers, title=f"{report.kind} 1/{len(report.items)}", expand=False))
+        console.print(Panel(headers, title=f"{kind_label(report.kind)} 1/{len(report.items)}", expand=False))
         console.print(text_part(message), markup=False, soft_wrap=True)
     for item in report.items:
         if item.problem:
-            console.print(f"[red]problem[/red] {item.recipient.email}: {item.problem}", markup=True)
+            console.print(f"[red]{_('problem')}[/red] {item.recipient.email}: {item.problem}", markup=True)
     sheet_warnings = len(report.findings) - report.sheet_problems
+    rendered = ngettext(
+        "{n} message rendered, {failed} with problems", "{n} messages rendered, {failed} with problems", report.rendered
+    )
+    sheet = _("the sheet has {problems} and {warnings}").format(
+        problems=ngettext("{n} problem row", "{n} problem rows", report.sheet_problems).format(n=report.sheet_problems),
+        warnings=ngettext("{n} warning", "{n} warnings", sheet_warnings).format(n=sheet_warnings),
+    )
     console.print(
-        f"{report.rendered} message(s) rendered, {report.failed} with problems; "
-        f"the sheet has {report.sheet_problems} problem row(s) and {sheet_warnings} warning(s)"
-        + (" (run 'lgp-mailer check' for details)" if report.findings else "")
-        + f".\nGallery: {report.index}",
+        rendered.format(n=format_number(report.rendered), failed=report.failed)
+        + "; "
+        + sheet
+        + (_(" (run 'lgp-mailer check' for details)") if report.findings else "")
+        + ".\n"
+        + _("Gallery: {path}").format(path=report.index),
         markup=False,
     )

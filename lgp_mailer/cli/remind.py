@@ -28,19 +28,20 @@ from lgp_mailer.cli.common import (
     resolve_campaign,
 )
 from lgp_mailer.errors import ConfigError, ExitCode, LgpError, NothingDueError
+from lgp_mailer.i18n import _
 
 
 @app.command()
 def remind(
     day_before: Annotated[
-        bool, typer.Option("--day-before", help="Send the join link to every registrant not yet reminded.")
+        bool, typer.Option("--day-before", help=_("Send the join link to every registrant not yet reminded."))
     ] = False,
     not_registered: Annotated[
-        bool, typer.Option("--not-registered", help="Nudge invited recipients who have not registered.")
+        bool, typer.Option("--not-registered", help=_("Nudge invited recipients who have not registered."))
     ] = False,
-    registrations: Annotated[Path | None, typer.Option(help="The registration form's export (CSV or XLSX).")] = None,
+    registrations: Annotated[Path | None, typer.Option(help=_("The registration form's export (CSV or XLSX)."))] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Open the reminder window early (never after the start).")
+        bool, typer.Option("--force", help=_("Open the reminder window early (never after the start)."))
     ] = False,
     campaign: CampaignOpt = None,
     event: EventOpt = None,
@@ -88,7 +89,7 @@ def remind(
     )
     try:
         if day_before == not_registered:
-            raise ConfigError("choose one: --day-before or --not-registered", key="remind")
+            raise ConfigError(_("choose one: --day-before or --not-registered"), key="remind")
         chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
         if registrations is not None:  # the block names the file this run reads
             chosen = dataclasses.replace(chosen, registrations_path=registrations.resolve())
@@ -130,7 +131,7 @@ def remind(
 
 def _print_match_report(lines: list[str], *, quiet: bool) -> None:
     for line in lines:
-        if line.startswith(("WARNING", "Figyelem")):
+        if line.startswith(("WARNING", "Figyelem", _("WARNING: {line}").partition(":")[0])):
             typer.echo(line, err=True)
         elif not quiet:
             typer.echo(line)
@@ -144,18 +145,18 @@ def _report_findings(regs, *, day_before: bool, quiet: bool) -> None:
     municipality is nudged although it registered.  So problems go to stderr
     on every run, --quiet or not (cron mails them); warnings only when not quiet.
     """
-    cost = "this registrant gets no reminder" if day_before else "this answer does not count as a registration"
+    cost = _("this registrant gets no reminder") if day_before else _("this answer does not count as a registration")
     for finding in regs.findings:
         parts = [finding.file]
         if finding.sheet:
-            parts.append(f"sheet {finding.sheet!r}")
+            parts.append(_("sheet {name!r}").format(name=finding.sheet))
         if finding.row is not None:
-            parts.append(f"row {finding.row}")
+            parts.append(_("row {n}").format(n=finding.row))
         if finding.column:
-            parts.append(f"column {finding.column!r}")
+            parts.append(_("column {name!r}").format(name=finding.column))
         where = ", ".join(parts)
         value = f" {finding.value!r}:" if finding.value else ""
         if finding.severity == "problem":
-            typer.echo(f"WARNING: {where}:{value} {finding.problem}: {cost}", err=True)
+            typer.echo(_("WARNING: {line}").format(line=f"{where}:{value} {finding.problem}: {cost}"), err=True)
         elif not quiet:
-            typer.echo(f"Note: {where}:{value} {finding.problem}")
+            typer.echo(_("Note: {line}").format(line=f"{where}:{value} {finding.problem}"))

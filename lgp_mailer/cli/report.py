@@ -10,6 +10,7 @@ import typer
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, QuietOpt, resolve_campaign
 from lgp_mailer.errors import LgpError
+from lgp_mailer.i18n import _
 
 
 @app.command()
@@ -17,7 +18,7 @@ def report(
     out: Annotated[
         Path,
         typer.Option(
-            "--out", help="A folder (jelentes.xlsx and jelentes.html inside) or FILE.xlsx (FILE.html beside it)."
+            "--out", help=_("A folder (jelentes.xlsx and jelentes.html inside) or FILE.xlsx (FILE.html beside it).")
         ),
     ],
     campaign_id: Annotated[
@@ -25,16 +26,16 @@ def report(
         typer.Option(
             "--campaign-id",
             metavar="ID",
-            help="Report this campaign (repeat for several; default: every campaign in the sent log).",
+            help=_("Report this campaign (repeat for several; default: every campaign in the sent log)."),
         ),
     ] = None,
     detail: Annotated[
-        bool, typer.Option("--detail", help="Add a sheet listing municipalities (never names or addresses).")
+        bool, typer.Option("--detail", help=_("Add a sheet listing municipalities (never names or addresses)."))
     ] = False,
     ledger_only: Annotated[
         bool,
         typer.Option(
-            "--ledger-only", help="Use only the sent log, not the campaign's contact sheet and registrations."
+            "--ledger-only", help=_("Use only the sent log, not the campaign's contact sheet and registrations.")
         ),
     ] = False,
     campaign: CampaignOpt = None,

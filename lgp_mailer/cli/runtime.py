@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import typer
 
 from lgp_mailer.errors import ConfigError, ExitCode
+from lgp_mailer.i18n import _
 
 
 class StopSignal:
@@ -33,7 +34,9 @@ class StopSignal:
             raise KeyboardInterrupt
         self.signum = signum
         self.event.set()
-        typer.echo("\nlgp-mailer: stopping after the message in flight (Ctrl-C again to abort at once)", err=True)
+        typer.echo(
+            "\n" + _("lgp-mailer: stopping after the message in flight (Ctrl-C again to abort at once)"), err=True
+        )
 
 
 @contextlib.contextmanager
@@ -68,9 +71,9 @@ def confirm_or_refuse(question: str, *, yes: bool, non_interactive: bool) -> boo
     if yes:
         return True
     if not can_prompt(non_interactive):
-        raise ConfigError("not confirmed: no terminal to ask on; add --yes to send without asking", key="--yes")
+        raise ConfigError(_("not confirmed: no terminal to ask on; add --yes to send without asking"), key="--yes")
     if not typer.confirm(question, default=False):
-        typer.echo("Nothing was sent.")
+        typer.echo(_("Nothing was sent."))
         return False
     return True
 

@@ -29,6 +29,7 @@ from lgp_mailer.cli.common import (
 from lgp_mailer.cli.output import print_provenance
 from lgp_mailer.cli.runtime import can_prompt
 from lgp_mailer.errors import ExitCode, LgpError
+from lgp_mailer.i18n import _, format_number, ngettext
 
 
 @app.command()
@@ -42,7 +43,7 @@ def send(
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
     test_to: TestToOpt = None,
-    email: Annotated[str | None, typer.Option(help="With --test-to: whose message to proof.")] = None,
+    email: Annotated[str | None, typer.Option(help=_("With --test-to: whose message to proof."))] = None,
     retry_failed: RetryFailedOpt = False,
     resend_unknown: ResendUnknownOpt = False,
     non_interactive: NonInteractiveOpt = False,
@@ -148,17 +149,20 @@ def run_send(
         assert outcome.proof is not None
         recipient, to, result = outcome.proof
         typer.echo(
-            f"Proof of the message to {recipient.email} sent to {to}: {result.line}. "
-            "Nothing was recorded in the sent log."
+            _(
+                "Proof of the message to {recipient} sent to {to}: {reply}. Nothing was recorded in the sent log."
+            ).format(recipient=recipient.email, to=to, reply=result.line)
         )
     elif outcome.mode == "dry_run":
-        typer.echo(
-            f"Dry run: {len(outcome.written)} message(s) written to {outcome.outbox}; nothing sent, "
-            "no message marked as sent."
+        written = ngettext(
+            "Dry run: {n} message written to {folder}; nothing sent, no message marked as sent.",
+            "Dry run: {n} messages written to {folder}; nothing sent, no message marked as sent.",
+            len(outcome.written),
         )
+        typer.echo(written.format(n=format_number(len(outcome.written)), folder=outcome.outbox))
     code = core.exit_code(outcome, hooks.stop_code)
     if code == ExitCode.PROBLEMS and outcome.outstanding:
-        typer.echo(f"Outstanding: {outstanding_line(outcome.outstanding)}", err=True)
+        typer.echo(_("Outstanding: {rows}").format(rows=outstanding_line(outcome.outstanding)), err=True)
     return code
 
 
@@ -166,7 +170,7 @@ def outstanding_line(outstanding: dict[str, tuple[str, ...]], shown: int = 5) ->
     """``unknown 2 (a@x, b@y); deferred 7 (c@z, … and 6 more)``: cron's mail names them."""
     parts = []
     for status, addresses in outstanding.items():
-        more = f", and {len(addresses) - shown} more" if len(addresses) > shown else ""
+        more = _(", and {n} more").format(n=len(addresses) - shown) if len(addresses) > shown else ""
         names = ", ".join(addresses[:shown]) + more
-        parts.append(f"{status} {len(addresses)} ({names})")
+        parts.append(f"{_(status)} {len(addresses)} ({names})")
     return "; ".join(parts)

@@ -12,9 +12,10 @@ from lgp_mailer.cli.common import CampaignOpt, NonInteractiveOpt, QuietOpt, reso
 from lgp_mailer.cli.output import print_provenance
 from lgp_mailer.cli.runtime import can_prompt
 from lgp_mailer.errors import ExitCode, LgpError
+from lgp_mailer.i18n import _
 
 smtp_app = typer.Typer(
-    help="The mail server: test the connection before the first send.\n\n\b\nExample:\n  lgp-mailer smtp test",
+    help=_("The mail server: test the connection before the first send.\n\n\b\nExample:\n  lgp-mailer smtp test"),
     no_args_is_help=True,
 )
 app.add_typer(smtp_app, name="smtp")
@@ -56,12 +57,19 @@ def smtp_test(
     except LgpError as error:
         raise fail(error) from None
     s = report.settings
-    typer.echo(f"Server: {s.address} ({s.security}), auth {s.auth_method}")
+    typer.echo(
+        _("Server: {address} ({security}), auth {auth}").format(
+            address=s.address, security=s.security, auth=s.auth_method
+        )
+    )
+    outcome = {True: _("ok"), False: _("FAILED")}
+    width = max(6, *(len(word) for word in outcome.values()))
     for step in report.steps:
-        typer.echo(f"{'ok' if step.ok else 'FAILED':<6} {step.name:<7} {step.detail}")
+        typer.echo(f"{outcome[step.ok]:<{width}} {step.name:<7} {step.detail}")
     for line in report.fixes:
-        typer.echo(f"Fix:   {line}")
+        typer.echo(_("Fix:   {line}").format(line=line))
     if report.ok:
         again = (*input_args(campaign), *smtp_args(flags))
-        typer.echo(f"No message was sent. Next: {command_line('lgp-mailer send', *again, '--dry-run')}")
+        next_line = _("Next: {hint}").format(hint=command_line("lgp-mailer send", *again, "--dry-run"))
+        typer.echo(_("No message was sent.") + " " + next_line)
     raise typer.Exit(int(ExitCode.OK if report.ok else ExitCode.PROBLEMS))

@@ -10,11 +10,13 @@ import typer
 
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, kind_filter_option, open_ledger_for
+from lgp_mailer.cli.output import kind_label, status_counts
 from lgp_mailer.errors import ExitCode, LgpError
+from lgp_mailer.i18n import N_, _, format_datetime, format_number, ngettext
 
 log_app = typer.Typer(
     name="log",
-    help="The sent log: export it for colleagues.\n\n\b\nExample:\n  lgp-mailer log export naplo.xlsx",
+    help=_("The sent log: export it for colleagues.\n\n\b\nExample:\n  lgp-mailer log export naplo.xlsx"),
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -22,12 +24,13 @@ log_app = typer.Typer(
 app.add_typer(log_app, name="log")
 
 CampaignIdOpt = Annotated[
-    str | None, typer.Option("--campaign-id", help="Only this campaign id (default: every campaign in the sent log).")
+    str | None,
+    typer.Option("--campaign-id", help=_("Only this campaign id (default: every campaign in the sent log).")),
 ]
-KindOpt = Annotated[str | None, kind_filter_option("Only this kind: {kinds}.")]
+KindOpt = Annotated[str | None, kind_filter_option(N_("Only this kind: {kinds}."))]
 BAR_WIDTH = 40
 # Distinct glyphs as well as colours: the bars must read without colour too.
-_SEGMENTS = (("sent", "█", "green"), ("due", "▓", "yellow"), ("blocked", "▒", "red"))
+_SEGMENTS = ((N_("sent"), "█", "green"), (N_("due"), "▓", "yellow"), (N_("blocked"), "▒", "red"))
 _SHOWN = ("sent", "pending", "deferred", "failed", "unknown", "invalid", "sending", "suppressed")
 
 
@@ -40,7 +43,7 @@ def status(
     campaign: CampaignOpt = None,
     campaign_id: CampaignIdOpt = None,
     kind: KindOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON, for scripts.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=_("Print the figures as JSON, for scripts."))] = False,
 ) -> None:
     """Where each campaign stands: counts, first and last send, what is due, what needs a decision, by county.
 
@@ -66,7 +69,7 @@ def status(
 
 @log_app.command("export")
 def export(
-    file: Annotated[Path, typer.Argument(help="The file to write: .xlsx (recommended) or .csv (UTF-8, ';').")],
+    file: Annotated[Path, typer.Argument(help=_("The file to write: .xlsx (recommended) or .csv (UTF-8, ';')."))],
     campaign: CampaignOpt = None,
     campaign_id: CampaignIdOpt = None,
     kind: KindOpt = None,
@@ -85,25 +88,26 @@ def export(
             count = export_log(ledger, file, campaign_id=campaign_id, kind=kind)
     except LgpError as error:
         raise fail(error) from None
-    typer.echo(f"{count} row(s) written to {file}")
+    typer.echo(ngettext("{n} row written to {file}", "{n} rows written to {file}", count).format(n=count, file=file))
 
 
 # -- the terminal view ----------------------------------------------------------
 
 
 def _local(stamp: str | None) -> str:
-    from lgp_mailer.ledger.export import local_time
+    """The ledger's UTC text as Budapest time (the Hungarian way in Hungarian)."""
+    from datetime import datetime
 
-    return local_time(stamp)[:16] if stamp else "never"
+    return format_datetime(datetime.fromisoformat(stamp.replace("Z", "+00:00"))) if stamp else _("never")
 
 
 def _print(figures: dict[str, Any]) -> None:
     from rich.console import Console
 
     console = Console(highlight=False)
-    console.print(f"Sent log: {figures['database']}", markup=False)
+    console.print(_("Sent log: {path}").format(path=figures["database"]), markup=False)
     if not figures["campaigns"]:
-        console.print("Nothing in the sent log yet (or nothing matches): 'lgp-mailer send' starts a campaign.")
+        console.print(_("Nothing in the sent log yet (or nothing matches): 'lgp-mailer send' starts a campaign."))
         return
     for entry in figures["campaigns"]:
         _print_kind(console, entry)
@@ -114,32 +118,35 @@ def _print_kind(console, entry: dict[str, Any]) -> None:
 
     counts = entry["counts"]
     console.print()
-    console.print(Text(f"{entry['campaign_id']} · {entry['kind']}", style="bold"))
-    shown = ", ".join(f"{s} {counts[s]}" for s in _SHOWN if counts.get(s))
-    console.print(f"  {shown or 'no rows'} (total {entry['total']})", markup=False)
+    console.print(Text(f"{entry['campaign_id']} · {kind_label(entry['kind'])}", style="bold"))
+    shown = status_counts(counts, _SHOWN)
+    total = _("{counts} (total {total})").format(counts=shown or _("no rows"), total=format_number(entry["total"]))
+    console.print(f"  {total}", markup=False)
+    sent = _("first sent {first}, last sent {last} (Europe/Budapest)")
     console.print(
-        f"  first sent {_local(entry['first_sent_at'])}, last sent {_local(entry['last_sent_at'])} (Europe/Budapest)",
-        markup=False,
+        "  " + sent.format(first=_local(entry["first_sent_at"]), last=_local(entry["last_sent_at"])), markup=False
     )
     due = entry["due_by_status"]
-    line = f"  due now: {entry['due']}"
+    line = "  " + _("due now: {n}").format(n=format_number(entry["due"]))
     if entry["due"]:
-        line += f" (pending {due['pending']}, deferred {due['deferred']}) → {entry['command']}"
+        line += " (" + status_counts(due, ("pending", "deferred"), keep=("pending", "deferred")) + ")"
+        line += f" → {entry['command']}"
     if entry["not_in_sheet"]:
-        line += f"; {entry['not_in_sheet']} no longer in the sheet (never due)"
+        line += _("; {n} no longer in the sheet (never due)").format(n=format_number(entry["not_in_sheet"]))
     console.print(line, markup=False)
     if entry["lock"]:
         lock = entry["lock"]
+        being_sent = _("being sent now by {holder} (pid {pid}), last heartbeat {time}")
         console.print(
-            f"  being sent now by {lock['holder']} (pid {lock['pid']}), "
-            f"last heartbeat {_local(str(lock['heartbeat_at']))}",
+            "  " + being_sent.format(holder=lock["holder"], pid=lock["pid"], time=_local(str(lock["heartbeat_at"]))),
             markup=False,
         )
     if entry["blocked"]:
-        console.print("  needs attention:")
+        console.print("  " + _("needs attention:"))
         for item in entry["blocked"]:
             console.print(
-                f"    {item['count']} {item['status']}: {item['meaning']}\n      → {item['command']}", markup=False
+                f"    {item['count']} {_(item['status'])}: {_(item['meaning'])}\n      → {item['command']}",
+                markup=False,
             )
     if entry["counties"]:
         _print_counties(console, entry["counties"])
@@ -161,14 +168,15 @@ def _print_counties(console, counties: list[dict[str, Any]]) -> None:
             used += n
         cells.append(("░" * (width - used), "dim"))
         bar = Text.assemble(*cells)
-        label = county["county"] or "(no county)"
+        label = county["county"] or _("(no county)")
         table.add_row(
             "   " + label,
             bar,
-            f"{county['sent']}/{county['total']} sent"
-            + (f", {county['due']} due" if county["due"] else "")
-            + (f", {county['blocked']} blocked" if county["blocked"] else ""),
+            _("{sent}/{total} sent").format(sent=county["sent"], total=county["total"])
+            + (_(", {n} due").format(n=county["due"]) if county["due"] else "")
+            + (_(", {n} blocked").format(n=county["blocked"]) if county["blocked"] else ""),
         )
-    legend = ", ".join(f"[{style}]{glyph}[/] {key}" for key, glyph, style in _SEGMENTS)
-    console.print(f"  by county ({legend} = failed/unknown/invalid, ░ other):")
+    legend = ", ".join(f"[{style}]{glyph}[/] {_(key)}" for key, glyph, style in _SEGMENTS)
+    blocked = "/".join(_(s) for s in ("failed", "unknown", "invalid"))
+    console.print("  " + _("by county ({legend} = {blocked}, ░ other):").format(legend=legend, blocked=blocked))
     console.print(table)

@@ -11,22 +11,25 @@ import typer
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, open_ledger_for
 from lgp_mailer.errors import ExitCode, LgpError
+from lgp_mailer.i18n import _, ngettext
 
 suppress_app = typer.Typer(
-    help="The suppression list: addresses no campaign of the office writes to again "
-    "(opt-outs, permanent bounces). Kept in the sent log, so it applies to every campaign."
-    "\n\n\b\nExample:\n  lgp-mailer suppress add jegyzo@pelda.example",
+    help=_(
+        "The suppression list: addresses no campaign of the office writes to again "
+        "(opt-outs, permanent bounces). Kept in the sent log, so it applies to every campaign."
+        "\n\n\b\nExample:\n  lgp-mailer suppress add jegyzo@pelda.example"
+    ),
     no_args_is_help=True,
     rich_markup_mode=None,
 )
 app.add_typer(suppress_app, name="suppress")
 
-ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help="Why, in a few words (kept with the entry).")]
+ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help=_("Why, in a few words (kept with the entry)."))]
 
 
 @suppress_app.command("add")
 def add(
-    addresses: Annotated[list[str], typer.Argument(help="One or more e-mail addresses.")],
+    addresses: Annotated[list[str], typer.Argument(help=_("One or more e-mail addresses."))],
     reason: ReasonOpt = "",
     campaign: CampaignOpt = None,
 ) -> None:
@@ -42,14 +45,14 @@ def add(
         with open_ledger_for(campaign) as ledger:
             for address in addresses:
                 stored, new = suppression.add(ledger, address, reason, "manual")
-                typer.echo(f"{stored}: " + ("suppressed" if new else "already on the list; left as it was"))
+                typer.echo(f"{stored}: " + (_("suppressed") if new else _("already on the list; left as it was")))
     except LgpError as error:
         raise fail(error) from None
 
 
 @suppress_app.command("remove")
 def remove(
-    addresses: Annotated[list[str], typer.Argument(help="One or more e-mail addresses.")],
+    addresses: Annotated[list[str], typer.Argument(help=_("One or more e-mail addresses."))],
     campaign: CampaignOpt = None,
 ) -> None:
     """Take addresses off the list; their unsent messages become due again as they were.
@@ -66,7 +69,7 @@ def remove(
             for address in addresses:
                 stored, removed = suppression.remove(ledger, address)
                 missing += not removed
-                typer.echo(f"{stored}: " + ("removed from the list" if removed else "was not on the list"))
+                typer.echo(f"{stored}: " + (_("removed from the list") if removed else _("was not on the list")))
     except LgpError as error:
         raise fail(error) from None
     raise typer.Exit(int(ExitCode.PROBLEMS if missing else ExitCode.OK))
@@ -74,8 +77,10 @@ def remove(
 
 @suppress_app.command("list")
 def list_(
-    source: Annotated[str | None, typer.Option(help="Only entries from manual, import, bounce or unsubscribe.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    source: Annotated[
+        str | None, typer.Option(help=_("Only entries from manual, import, bounce or unsubscribe."))
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_("Print JSON instead of a table."))] = False,
     campaign: CampaignOpt = None,
 ) -> None:
     """Show the list: address, source, when (UTC) and why.
@@ -91,7 +96,9 @@ def list_(
 
     try:
         if source is not None and source not in SUPPRESSION_SOURCES:
-            raise ConfigError(f"source must be one of {', '.join(SUPPRESSION_SOURCES)}", key="--source")
+            raise ConfigError(
+                _("source must be one of {sources}").format(sources=", ".join(SUPPRESSION_SOURCES)), key="--source"
+            )
         with open_ledger_for(campaign) as ledger:
             entries = suppression.listing(ledger, source)
     except LgpError as error:
@@ -101,18 +108,21 @@ def list_(
         return
     for e in entries:
         typer.echo(f"{e.address}\t{e.source}\t{e.created_at[:19].replace('T', ' ')} UTC\t{e.reason}")
-    typer.echo(f"{len(entries)} suppressed address(es).", err=True)
+    n = len(entries)
+    typer.echo(ngettext("{n} suppressed address.", "{n} suppressed addresses.", n).format(n=n), err=True)
 
 
 @suppress_app.command("import")
 def import_(
     file: Annotated[
         Path,
-        typer.Argument(help="CSV or workbook (.xlsx, .xls, .ods) with an e-mail column, or a bare list of addresses."),
+        typer.Argument(
+            help=_("CSV or workbook (.xlsx, .xls, .ods) with an e-mail column, or a bare list of addresses.")
+        ),
     ],
     reason: ReasonOpt = "",
-    sheet: Annotated[str | None, typer.Option(help="Worksheet name, or 'all'.")] = None,
-    column: Annotated[str | None, typer.Option(help="The header of the e-mail column, if not recognised.")] = None,
+    sheet: Annotated[str | None, typer.Option(help=_("Worksheet name, or 'all'."))] = None,
+    column: Annotated[str | None, typer.Option(help=_("The header of the e-mail column, if not recognised."))] = None,
     campaign: CampaignOpt = None,
 ) -> None:
     """Suppress every address of a file; rows that hold no usable address are listed.
@@ -131,9 +141,15 @@ def import_(
     except LgpError as error:
         raise fail(error) from None
     for rejected in report.rejected:
-        typer.echo(f"{file}, row {rejected.row}: {rejected.text!r}: {rejected.why}", err=True)
+        where = _("{file}, row {row}").format(file=file, row=rejected.row)
+        typer.echo(f"{where}: {rejected.text!r}: {rejected.why}", err=True)
+    added = ngettext("{n} address suppressed", "{n} addresses suppressed", len(report.added))
+    rejected_cells = ngettext("{n} cell not usable.", "{n} cells not usable.", len(report.rejected))
     typer.echo(
-        f"{len(report.added)} address(es) suppressed, {len(report.already)} already on the list, "
-        f"{len(report.rejected)} cell(s) not usable."
+        added.format(n=len(report.added))
+        + ", "
+        + _("{n} already on the list").format(n=len(report.already))
+        + ", "
+        + rejected_cells.format(n=len(report.rejected))
     )
     raise typer.Exit(int(ExitCode.PROBLEMS if report.rejected else ExitCode.OK))
