@@ -567,11 +567,11 @@ def test_cli_import_then_export(tmp_path, monkeypatch):
     assert dry.exit_code == 0 and "Dry run: nothing was changed." in dry.output
     result = cli("bounces", "import", str(box), "--verbose")
     assert result.exit_code == 0, result.output
-    assert "3 message(s): permanent 1, temporary 0, auto-reply 1, unsubscribe 1, other 0." in result.output
+    assert "3 messages: permanent 1, temporary 0, auto-reply 1, unsubscribe 1, other 0." in result.output
     assert "Sent-log rows now failed: 1; addresses suppressed: 2 (0 already were)" in result.output
     assert "mbox #2: auto-reply – Automatikus válasz: Meghívó" in result.output
     result = cli("bounces", "export", "javitando.xlsx")
-    assert (result.exit_code, result.output.strip()) == (0, "1 row(s) written to javitando.xlsx.")
+    assert (result.exit_code, result.output.strip()) == (0, "1 row written to javitando.xlsx.")
     assert openpyxl.load_workbook(tmp_path / "javitando.xlsx").active["C2"].value == "xxxxx@local.ie"
     assert cli("bounces", "import", str(tmp_path / "nope")).exit_code == 2
     monkeypatch.delenv("LGP_IMAP_PASSWORD", raising=False)

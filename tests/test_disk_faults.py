@@ -84,7 +84,7 @@ def test_the_disk_fills_up_mid_send_one_line_exit_2_and_the_message_in_flight_be
 
     code, out, err = run(camp)  # exactly as after a crash
     assert code == 1, out + err
-    assert "Recovered:  1 message(s) interrupted by a crash are now 'unknown'" in out
+    assert "Recovered:  1 message interrupted by a crash is now 'unknown'" in out
     assert camp.counts() == counts(sent=4, unknown=1)
     assert err.splitlines()[-1] == f"Outstanding: unknown 1 ({a[2]})"
     assert [m.rcpt_tos[0] for m in smtp_server.received] == a  # the held one was taken: never sent twice

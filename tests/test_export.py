@@ -205,7 +205,7 @@ def test_log_export_through_the_cli(ledger, monkeypatch, tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["log", "export", "ki.xlsx", "--kind", "reminder"])
     assert result.exit_code == 0, result.output
-    assert "1 row(s) written to ki.xlsx" in result.stdout
+    assert "1 row written to ki.xlsx" in result.stdout
     rows = list(openpyxl.load_workbook(tmp_path / "ki.xlsx").active.iter_rows(values_only=True))
     assert rows == [HEADERS, EXPECTED[4]]
     bad = runner.invoke(app, ["log", "export", "ki.txt"])

@@ -189,7 +189,7 @@ def test_killed_during_the_thanks_each_is_sent_once_or_unknown(smtp_server_facto
     )
     assert rerun.returncode == 1, rerun.stdout + rerun.stderr  # done, but one outcome needs a decision
     assert "Traceback" not in rerun.stderr
-    assert "1 message(s) interrupted by a crash are now 'unknown'" in rerun.stdout
+    assert "1 message interrupted by a crash is now 'unknown'" in rerun.stdout
     assert states(camp, "thanks") == {**dict.fromkeys(THANKED, "sent"), THANKED[1]: "unknown"}
     got = Counter(rcpts(server))
     assert got == Counter([THANKED[0], THANKED[2], THANKED[3]])  # each once; the unknown one never twice

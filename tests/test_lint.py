@@ -95,5 +95,5 @@ def test_lint_cli_exit_code(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["preview", "--lint"])
     assert result.exit_code == 0, result.output
     assert "== invitation" in result.output and "== nudge" in result.output
-    assert "0 problem(s) in 3 kind(s)." in result.output
+    assert "0 problems in 3 kinds." in result.output
     assert "spamassassin is not installed" in result.output

@@ -365,6 +365,6 @@ def test_next_hints_repeat_the_flags_the_run_needed(tmp_path, smtp_server, befor
     assert result.exit_code == 1, result.output
     again = f"--campaign {folder} --host 127.0.0.1 --port {smtp_server.port} --security none"
     assert [line for line in result.stdout.splitlines() if line.startswith("Next:")] == [
-        f"Next: 4 message(s) still due: run 'lgp-mailer send {again} --batch 3'",
+        f"Next: 4 messages still due: run 'lgp-mailer send {again} --batch 3'",
         f"Next: 1 failed permanently: fix the addresses in the sheet, then 'lgp-mailer send {again} --retry-failed'",
     ]

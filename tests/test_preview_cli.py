@@ -33,7 +33,7 @@ def test_preview_outside_a_campaign_uses_the_shipped_example(tmp_path, monkeypat
     emls = sorted((tmp_path / "preview").glob("*.eml"))
     htmls = sorted((tmp_path / "preview").glob("[0-9]*.html"))
     assert len(emls) == len(htmls) == 7  # 8 rows, the joint office's two rows merge
-    assert f"{len(emls)} message(s) rendered, 0 with problems" in result.output
+    assert f"{len(emls)} messages rendered, 0 with problems" in result.output
     index = (tmp_path / "preview" / "index.html").read_text(encoding="utf-8")
     # The gallery's rows travel as JSON inside the page (gallery.js draws the table): one per letter.
     data = json.loads(re.search(r'<script id="lgp-data" type="application/json">(.*?)</script>', index)[1])

@@ -668,7 +668,7 @@ def test_a_crash_then_a_rerun_delivers_each_reminder_once_or_reports_unknown(ser
     rerun = remind(camp, "--day-before", "--force", "--yes")
     assert rerun.exit_code == 1, rerun.output  # done, but the interrupted one needs a decision
     assert "Traceback" not in rerun.output
-    assert "Recovered:  1 message(s) interrupted by a crash are now 'unknown'" in rerun.stdout
+    assert "Recovered:  1 message interrupted by a crash is now 'unknown'" in rerun.stdout
     assert states(camp, "reminder") == {**dict.fromkeys(a, "sent"), a[2]: "unknown"}
     assert rcpts(server) == (a if server_took_it else a[:2] + a[3:])
     got = Counter(rcpts(server))

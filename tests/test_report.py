@@ -250,7 +250,7 @@ def test_pandas_and_matplotlib_stay_off_the_other_paths(tmp_path):
             timeout=120,
         )
         assert done.stdout.splitlines()[-2:] == [done_line, "[]"], (args, done.stdout, done.stderr)
-    assert "Dry run: 7 message(s) written to" in done.stdout  # the send path really ran
+    assert "Dry run: 7 messages written to" in done.stdout  # the send path really ran
 
 
 def sent(ledger, campaign_id: str, kind: str, rows: list[tuple[str, str, str]]) -> None:

@@ -292,7 +292,7 @@ def test_transient_replies_and_drops_end_with_everything_delivered_once(smtp_ser
     assert rows_after[a[8]].last_code == 421
     assert f"deferred {a[5]} – 451 4.7.1 Greylisted, try again later" in result.stdout
     assert "This run: sent 8, deferred 2" in result.stdout
-    assert "2 message(s) still due" in result.stdout
+    assert "2 messages still due" in result.stdout
     # The next run retries the deferred ones and nothing else.
     result = send(camp, "--yes")
     assert result.exit_code == 0, result.output
@@ -504,7 +504,7 @@ def test_dry_run_writes_the_outbox_and_changes_nothing(smtp_server, tmp_path):
     result = send(camp, "--dry-run")
     assert result.exit_code == 0, result.output
     outbox = camp.root / "outbox" / "invitation"
-    assert f"Dry run: 7 message(s) written to {outbox}; nothing sent, no message marked as sent." in result.stdout
+    assert f"Dry run: 7 messages written to {outbox}; nothing sent, no message marked as sent." in result.stdout
     emls = sorted(outbox.glob("*.eml"))
     assert [parse(p.read_bytes())["To"] for p in emls] == [to for _, to in EXAMPLE]
     rows = camp.rows()
@@ -514,7 +514,7 @@ def test_dry_run_writes_the_outbox_and_changes_nothing(smtp_server, tmp_path):
     assert server_untouched(smtp_server)
     # --batch limits the dry run too
     result = send(camp, "--dry-run", "--batch", "2")
-    assert "Dry run: 2 message(s)" in result.stdout
+    assert "Dry run: 2 messages" in result.stdout
     assert len(list(outbox.glob("*.eml"))) == 2  # the earlier dry run's letters are gone
     # the real run then sends the very same letters
     assert send(camp, "--yes").exit_code == 0
@@ -820,7 +820,7 @@ def test_crash_leftovers_alone_are_a_problem_not_nothing_due(smtp_server, tmp_pa
         ledger.close()
     result = send(camp, "--yes", "--quiet")
     assert result.exit_code == 1, result.output
-    assert "1 message(s) interrupted by a crash are now 'unknown'" in result.output
+    assert "1 message interrupted by a crash is now 'unknown'" in result.output
     assert camp.counts() == counts(sent=6, unknown=1)
 
 

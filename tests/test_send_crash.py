@@ -197,7 +197,7 @@ def test_killed_while_the_server_holds_its_reply(server, tmp_path, server_took_i
 
     code, out, err = run(camp)
     assert code == 1, out + err  # done, but an unknown message needs a decision
-    assert "Recovered:  1 message(s) interrupted by a crash are now 'unknown'" in out
+    assert "Recovered:  1 message interrupted by a crash is now 'unknown'" in out
     assert "Next: 1 with unknown outcome: check the server's log, then 'lgp-mailer send --resend-unknown'" in out
     assert camp.states() == {**dict.fromkeys(a, "sent"), a[2]: "unknown"}
     assert assert_exactly_once_or_unknown(camp, server) == {a[2]}
@@ -352,7 +352,7 @@ def test_a_signal_finishes_the_message_in_flight_and_takes_nothing_new(server, t
     assert server.handler.mail_count == 3  # nothing new was taken
     assert camp.states() == {**dict.fromkeys(a[:3], "sent"), **dict.fromkeys(a[3:], "pending")}
     assert "This run: sent 3\nSent log: pending 3, sent 3\n" in sender.stdout
-    assert "Next: 3 message(s) still due: run 'lgp-mailer send'" in sender.stdout
+    assert "Next: 3 messages still due: run 'lgp-mailer send'" in sender.stdout
     assert "Interrupted: the message in flight was recorded; run the same command again to go on." in sender.stderr
     assert "Traceback" not in sender.stderr
     code, out, err = run(camp)

@@ -9,6 +9,7 @@ import re
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from test_parallel import REPO, maker, people, rcpts, session_for, statuses
@@ -174,16 +175,18 @@ def test_the_plan_counts_what_the_daily_quota_lets_this_run_send(inputs, tmp_pat
             ledger.record(session.campaign.campaign_id, K, r.email, "sent")
         output.print_plan(session, options, settings, session.count_due(options))
         second = capsys.readouterr().out
-        frees = session.quota_frees().astimezone().strftime("%Y-%m-%d %H:%M")
+        # Budapest time, whatever the machine's zone (issue 17: dates through Babel, Budapest time).
+        frees = session.quota_frees().astimezone(ZoneInfo("Europe/Budapest")).strftime("%Y-%m-%d %H:%M")
         now = dt.datetime.now(dt.UTC)
         assert dt.timedelta(hours=23, minutes=58) < session.quota_frees(now) - now <= dt.timedelta(days=1)
-    assert "Due now:    3200; this run sends 2000 (the daily quota), about 1 h 6 min at 30/min\n" in first
+    # Numbers through Babel (issue 17): English groups thousands with a comma.
+    assert "Due now:    3,200; this run sends 2,000 (the daily quota), about 1 h 6 min at 30/min\n" in first
     assert "Quota:      2000/day, 2000 left today\n" in first
     assert re.search(
-        r"The rest:   1200 can go from about \d{4}-\d\d-\d\d \d\d:\d\d, as the 24-hour quota frees up", first
+        r"The rest:   1,200 can go from about \d{4}-\d\d-\d\d \d\d:\d\d, as the 24-hour quota frees up", first
     )
-    assert "Due now:    3100; this run sends 1900 (the daily quota), about 1 h 3 min at 30/min\n" in second
-    assert f"The rest:   1200 can go from about {frees}, as the 24-hour quota frees up\n" in second
+    assert "Due now:    3,100; this run sends 1,900 (the daily quota), about 1 h 3 min at 30/min\n" in second
+    assert f"The rest:   1,200 can go from about {frees}, as the 24-hour quota frees up\n" in second
 
 
 def test_without_a_terminal_progress_is_a_line_every_100_messages_or_every_minute(capsys, monkeypatch):

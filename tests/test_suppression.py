@@ -306,7 +306,7 @@ def test_cli_add_list_remove_import(tmp_path, monkeypatch):
         ("Polgarmester@falu.example", "manual", "telefonon kérte"),
     ]
     table = cli("suppress", "list").output
-    assert "jegyzo@falu.example\tmanual\t" in table and "2 suppressed address(es)." in table
+    assert "jegyzo@falu.example\tmanual\t" in table and "2 suppressed addresses." in table
     assert cli("suppress", "list", "--source", "nope").exit_code == 2
     result = cli("suppress", "remove", "jegyzo@falu.example", "nobody@falu.example")
     assert result.exit_code == 1 and "removed from the list" in result.output and "was not on the list" in result.output
@@ -314,7 +314,7 @@ def test_cli_add_list_remove_import(tmp_path, monkeypatch):
     sheet.write_text("E-mail\nuj@falu.example\nrossz@\n", encoding="utf-8")
     result = cli("suppress", "import", str(sheet))
     assert result.exit_code == 1
-    assert "1 address(es) suppressed, 0 already on the list, 1 cell(s) not usable." in result.output
+    assert "1 address suppressed, 0 already on the list, 1 cell not usable." in result.output
     assert "row 3" in result.output
     entry = json.loads(cli("suppress", "list", "--json", "--source", "import").stdout)[0]
     assert (entry["address"], entry["reason"]) == ("uj@falu.example", "import: lista.csv")

@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from lgp_mailer import i18n
 from lgp_mailer.errors import ExitCode, LgpError
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import LANGUAGES, _, activate, choice, current_language
 
 app = typer.Typer(
     name="lgp-mailer",
@@ -47,10 +46,10 @@ def _check_lang(value: str | None) -> str | None:
     here it is validated, and applied when the app is invoked in-process (tests)."""
     if value is None:
         return None
-    if value not in i18n.LANGUAGES:
+    if value not in LANGUAGES:
         raise typer.BadParameter(_("choose hu (Hungarian) or en (English)"))
-    if i18n.choice().source != "--lang" or i18n.current_language() != value:
-        i18n.activate(value, "--lang")
+    if choice().source != "--lang" or current_language() != value:
+        activate(value, "--lang")
     return value
 
 

@@ -62,6 +62,13 @@ CLICK_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"Got unexpected extra arguments? \((?P<args>.*)\)", N_("Got unexpected extra argument(s) ({args})")),
         (r"'(?P<value>.*)' is not a valid integer\.", N_("'{value}' is not a valid integer.")),
         (r"'(?P<value>.*)' is not a valid float\.", N_("'{value}' is not a valid float.")),
+        # Typer checks option values with pydantic: its wording for a range and a number.
+        (r"Input should be greater than or equal to (?P<n>\S+)", N_("Input should be greater than or equal to {n}")),
+        (r"Input should be less than or equal to (?P<n>\S+)", N_("Input should be less than or equal to {n}")),
+        (
+            r"Input should be a valid integer, unable to parse string as an integer",
+            N_("Input should be a valid integer, unable to parse string as an integer"),
+        ),
     )
 )  # fmt: skip
 _HELP_OPTION_TEXT = N_("Show this message and exit.")  # Click's text for --help (typer/_click/decorators.py)

@@ -43,10 +43,17 @@ def _duration(seconds: float) -> str:
     return _("{seconds} s").format(seconds=sec)
 
 
+# The plan's labels, marked here so that the column is as wide in every plan.
+_PLAN_LABELS = (
+    N_("Run:"), N_("Sent log:"), N_("Server:"), N_("From:"), N_("Due now:"), N_("Quota:"), N_("The rest:"),
+    N_("Recovered:"),
+)  # fmt: skip
+
+
 def _labelled(rows: list[tuple[str, str]]) -> list[str]:
-    """``Run:        ...``: the labels in one column, two spaces after the longest."""
-    width = max(len(label) for label, _text in rows) + 2
-    return [f"{label:<{width}}{text}" for label, text in rows]
+    """``Run:        ...``: the labels in one column, two spaces after the longest possible one."""
+    width = max(len(_(label)) for label in _PLAN_LABELS) + 2
+    return [f"{_(label):<{width}}{text}" for label, text in rows]
 
 
 def print_plan(session, options, settings, due: int) -> None:
@@ -63,20 +70,20 @@ def print_plan(session, options, settings, due: int) -> None:
     rates = ", ".join(map(str, settings.rates))
     rows = [
         (
-            _("Run:"),
+            "Run:",
             _("{kind} of {campaign} – {title}").format(
                 kind=kind_label(session.kind), campaign=campaign.campaign_id, title=session.event.title
             ),
         ),
-        (_("Sent log:"), status_counts(counts)),
+        ("Sent log:", status_counts(counts)),
         (
-            _("Server:"),
+            "Server:",
             _("{host}:{port} ({security}), auth {auth}").format(
                 host=settings.host, port=settings.port, security=settings.security, auth=auth
             ),
         ),
         (
-            _("From:"),
+            "From:",
             f"{campaign.sender.name} <{campaign.sender.email}>"
             + (
                 _(", envelope {address}").format(address=campaign.sender.envelope_from)
@@ -85,7 +92,7 @@ def print_plan(session, options, settings, due: int) -> None:
             ),
         ),
         (
-            _("Due now:"),
+            "Due now:",
             _("{due}; this run sends {going}").format(due=format_number(due), going=format_number(going))
             + (_(" (the daily quota)") if quota_bound else "")
             + (
@@ -97,18 +104,18 @@ def print_plan(session, options, settings, due: int) -> None:
     ]
     if settings.daily_quota:
         left = session.quota(options).remaining
-        rows.append((_("Quota:"), _("{quota}/day, {left} left today").format(quota=settings.daily_quota, left=left)))
+        rows.append(("Quota:", _("{quota}/day, {left} left today").format(quota=settings.daily_quota, left=left)))
         if quota_bound:
             frees = i18n.format_datetime(session.quota_frees())
             rest = _("{count} can go from about {time}, as the 24-hour quota frees up")
-            rows.append((_("The rest:"), rest.format(count=format_number(due - going), time=frees)))
+            rows.append(("The rest:", rest.format(count=format_number(due - going), time=frees)))
     if session.recovered:
         recovered = ngettext(
             "{n} message interrupted by a crash is now 'unknown'; resend it only with --resend-unknown",
             "{n} messages interrupted by a crash are now 'unknown'; resend them only with --resend-unknown",
             session.recovered,
         )
-        rows.append((_("Recovered:"), recovered.format(n=session.recovered)))
+        rows.append(("Recovered:", recovered.format(n=session.recovered)))
     typer.echo("\n".join(_labelled(rows)))
 
 
