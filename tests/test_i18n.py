@@ -134,7 +134,7 @@ def _key(message) -> str:
 
 FIX = (
     "re-extract and update: pybabel extract -F babel.cfg -o lgp_mailer.pot --no-location . && "
-    "pybabel update -i lgp_mailer.pot -d lgp_mailer/locale -D lgp_mailer --no-location --ignore-obsolete "
+    "pybabel update -i lgp_mailer.pot -d lgp_mailer/locale -D lgp_mailer --ignore-obsolete "
     "--no-fuzzy-matching --width 120 (see lgp_mailer/locale/README.md)"
 )
 

@@ -40,6 +40,9 @@ def test_wheel_ships_the_example_campaign_and_previews_from_anywhere(tmp_path):
         "lgp_mailer/data/utonevek/SOURCE.md",
         "lgp_mailer/data/settlements.csv",  # the KSH gazetteer (issue 14) and its source
         "lgp_mailer/data/SOURCE.md",
+        # The interface catalogs, compiled by hatch_build.py (the .mo files are not in git).
+        "lgp_mailer/locale/hu/LC_MESSAGES/lgp_mailer.mo",
+        "lgp_mailer/locale/en/LC_MESSAGES/lgp_mailer.mo",
     ):
         assert needed in names
     site = tmp_path / "site"
@@ -61,3 +64,19 @@ def test_wheel_ships_the_example_campaign_and_previews_from_anywhere(tmp_path):
     assert "_shipped" in result.stderr  # "using the shipped example campaign (.../lgp_mailer/_shipped)"
     assert len(list((elsewhere / "preview").glob("*.eml"))) == 2
     assert len(list((elsewhere / "preview" / "files").glob("*-pelda-tamogato-*.png"))) == 3
+
+    # The installed wheel speaks Hungarian: chosen by the locale, or by --lang.
+    help_code = code.replace("'preview', '--limit', '2'", "{args}")
+    bare = {k: v for k, v in env.items() if k not in ("LGP_MAILER_LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE")}
+    for args, extra in (("'send', '--help'", {"LANG": "hu_HU.UTF-8"}), ("'--lang', 'hu', 'send', '--help'", {})):
+        shown = subprocess.run(
+            [sys.executable, "-c", help_code.format(args=args)],
+            cwd=elsewhere,
+            env={**bare, **extra},
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.splitlines()[0] == "Használat: lgp-mailer send [KAPCSOLÓK]"
+        assert "Kapcsolók:" in shown.stdout.splitlines()
