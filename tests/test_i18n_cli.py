@@ -213,3 +213,48 @@ def test_config_names_the_language_and_what_chose_it(tmp_path: Path):
         ["a felület nyelve hu [LANG=hu_HU.UTF-8]"],
         ["interface language en [LGP_MAILER_LANG]"],
     ]
+
+
+def test_yes_or_no_takes_english_and_the_interface_languages_words():
+    from lgp_mailer import i18n
+    from lgp_mailer.cli.runtime import yes_or_no
+
+    answers = ("y", "YES", "i", "igen", "", "n", "nem", "no", "x")
+    assert [yes_or_no(a) for a in answers] == [True, True, None, None, False, False, None, False, None]
+    i18n.activate("hu", "test")
+    assert [yes_or_no(a) for a in answers] == [True, True, True, True, False, False, False, False, None]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX-only")
+def test_the_confirmation_asks_in_hungarian_on_a_terminal(tmp_path: Path, smtp_server: SmtpTestServer):
+    import pty
+    import select
+
+    camp = make_campaign(tmp_path, smtp_server)
+    env = {**os.environ, "LGP_MAILER_DB": str(tmp_path / "naplo.sqlite3"), "LGP_MAILER_LANG": "hu"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: lgp-mailer on the terminal
+        os.execve(sys.executable, [sys.executable, "-m", "lgp_mailer", "send", "--campaign", str(camp.root)], env)
+    shown = b""
+
+    def read_until(marker: bytes) -> None:
+        nonlocal shown
+        while marker not in shown:
+            ready, _, _ = select.select([fd], [], [], 60)
+            assert ready, shown.decode("utf-8", "replace")
+            try:
+                shown += os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+
+    read_until(b"Folytatja? [i/N]: ")
+    os.write(fd, "talán\n".encode())
+    read_until("Kérem, i (igen) vagy n (nem) betűvel válaszoljon.".encode())
+    read_until(b"Folytatja? [i/N]: ")
+    os.write(fd, b"igen\n")
+    read_until("Következő lépés: minden levél kiment".encode())
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert "7 levél kiküldése most. Folytatja? [i/N]: " in shown.decode("utf-8")
+    assert len(smtp_server.received) == 7

@@ -55,6 +55,15 @@ def _shown(node: ast.Call) -> list[ast.expr]:
 def unmarked(source: str) -> list[tuple[int, str]]:
     findings = []
     for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.JoinedStr):  # Babel does not extract a _("...") written inside an f-string
+            for part in ast.walk(node):
+                if (
+                    isinstance(part, ast.Call)
+                    and _name(part.func) in MARKERS
+                    and part.args
+                    and isinstance(part.args[0], ast.Constant)
+                ):
+                    findings.append((part.lineno, f"inside an f-string: {part.args[0].value}"))
         if not isinstance(node, ast.Call) or _name(node.func) in MARKERS:
             continue
         for shown in _shown(node):
@@ -86,6 +95,7 @@ typer.echo(ngettext("{n} row", "{n} rows", n).format(n=n))
 raise ConfigError(f"expected HEADER=FIELD, got {value!r}", key="--column")
 typer.echo(f"lgp-mailer {version}")
 console.print(f"[red]{word}[/red] {address}")
+typer.echo(f"{_('hidden')} {_(status)}")
 """
     assert unmarked(source) == [
         (3, "Send it."),
@@ -93,4 +103,5 @@ console.print(f"[red]{word}[/red] {address}")
         (5, " letters to "),
         (8, "Next: "),
         (10, "expected HEADER=FIELD, got "),
+        (13, "inside an f-string: hidden"),
     ]

@@ -83,7 +83,8 @@ def _print_report(report, verbose: bool) -> None:
     for o in report.outcomes:
         v = o.verdict
         if verbose or v.kind == PERMANENT or o.suppressed or o.unknown:
-            line = f"{o.label}: {_(v.kind)} – {v.subject or _('(no subject)')}"
+            subject = v.subject or _("(no subject)")
+            line = f"{o.label}: {_(v.kind)} – {subject}"
             if v.failures:
                 line += " – " + "; ".join(f"{f.address}: {f.reason}" for f in v.failures)
             typer.echo(line)

@@ -112,7 +112,8 @@ def _show(report) -> None:
         console.print(text_part(message), markup=False, soft_wrap=True)
     for item in report.items:
         if item.problem:
-            console.print(f"[red]{_('problem')}[/red] {item.recipient.email}: {item.problem}", markup=True)
+            problem = _("problem")
+            console.print(f"[red]{problem}[/red] {item.recipient.email}: {item.problem}", markup=True)
     sheet_warnings = len(report.findings) - report.sheet_problems
     rendered = ngettext(
         "{n} message rendered, {failed} with problems", "{n} messages rendered, {failed} with problems", report.rendered

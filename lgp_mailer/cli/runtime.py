@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import typer
 
 from lgp_mailer.errors import ConfigError, ExitCode
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import N_, _
 
 
 class StopSignal:
@@ -72,10 +72,35 @@ def confirm_or_refuse(question: str, *, yes: bool, non_interactive: bool) -> boo
         return True
     if not can_prompt(non_interactive):
         raise ConfigError(_("not confirmed: no terminal to ask on; add --yes to send without asking"), key="--yes")
-    if not typer.confirm(question, default=False):
+    if not _ask_yes_no(question):
         typer.echo(_("Nothing was sent."))
         return False
     return True
+
+
+# The answers to a yes/no question: English always, and the interface language's own
+# (i/igen, n/nem), which Click's confirm() would refuse.
+_YES, _NO = (N_("y"), N_("yes")), (N_("n"), N_("no"))
+
+
+def yes_or_no(answer: str) -> bool | None:
+    """True for yes, False for no or a bare Enter (the default), None for anything else."""
+    word = answer.strip().lower()
+    if word in {*_YES, *(_(w) for w in _YES)}:
+        return True
+    if word in {"", *_NO, *(_(w) for w in _NO)}:
+        return False
+    return None
+
+
+def _ask_yes_no(question: str) -> bool:
+    while True:
+        choices = _("[y/N]")  # marked outside the f-string: Babel does not look inside one
+        answer = typer.prompt(f"{question} {choices}", default="", show_default=False)
+        verdict = yes_or_no(answer)
+        if verdict is not None:
+            return verdict
+        typer.echo(_("Please answer y or n."), err=True)
 
 
 def is_terminal() -> bool:
