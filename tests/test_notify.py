@@ -124,3 +124,116 @@ def test_change_notices_update_every_calendar_and_each_revision_goes_once(camp, 
     assert rows(camp, "change-r2") == dict.fromkeys(camp.addresses, "sent")
     status = invoke(camp, "status")
     assert "módosítás (1. változat)" in status.output and "módosítás (2. változat)" in status.output
+
+
+def test_cancellation_marks_the_entry_cancelled_and_send_and_remind_then_exit_3(camp, smtp_server):
+    _, first, _ = calendar(parse(smtp_server.received[0].data))
+    result = invoke(camp, "notify", "--cancel", "--yes", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert sorted(rcpts(smtp_server)[3:]) == sorted(camp.addresses)
+    event = load_event(camp.root / EVENT)
+    for m in smtp_server.received[3:]:
+        message = parse(m.data)
+        assert str(message["Subject"]) == f"Elmarad: {event.title} – 2099. június 18. (csütörtök)"
+        assert (
+            f"Sajnálattal értesítjük, hogy „{event.title}” című, 2099. június 18-án tervezett konferenciánk elmarad."
+        ) in " ".join(text_of(message).split())
+        cal, entry, part = calendar(message)
+        assert str(entry["UID"]) == str(first["UID"])
+        assert entry.decoded("sequence") == 2
+        assert str(entry["STATUS"]) == "CANCELLED"
+        assert str(entry["SUMMARY"]) == f"ELMARAD: {event.title}"
+        assert part.get_param("method") == str(cal["METHOD"]) == "PUBLISH"
+        assert "calendar.google.com" not in html_of(message)
+    with open_ledger(camp.db) as ledger:
+        from lgp_mailer.ledger.revisions import revisions
+
+        (revision,) = revisions(ledger, camp.campaign_id)
+    day = dt.datetime.fromisoformat(revision.created_at.replace("Z", "+00:00")).astimezone(BUDAPEST)
+    for command in (["send", "--yes"], ["remind", "--day-before", "--force", "--yes"]):
+        refused = invoke(camp, *command)
+        assert refused.exit_code == 3, refused.output
+        assert f"cancellation notice started going out on {day:%Y-%m-%d %H:%M}" in refused.output
+    assert len(smtp_server.received) == 6
+    again = invoke(camp, "notify", "--cancel", "--yes", "--quiet")
+    assert again.exit_code == 3, again.output  # nothing twice
+    changed = invoke(camp, "notify", "--change", "--yes")
+    assert changed.exit_code == 3 and "called off" in changed.output
+
+
+def test_the_add_to_calendar_links_parse_back_to_the_times_and_title(camp, smtp_server):
+    event = load_event(camp.root / EVENT)
+    start = dt.datetime.combine(event.date, event.start, tzinfo=BUDAPEST)
+    end = dt.datetime.combine(event.date, event.end, tzinfo=BUDAPEST)
+    html = html_of(parse(smtp_server.received[0].data))
+    links = calendar_links(event, join=False)
+    for url in (links.google, links.outlook_live, links.outlook_office):
+        assert f'href="{url.replace("&", "&amp;")}"' in html
+    google = urlsplit(links.google)
+    assert (google.scheme, google.netloc, google.path) == ("https", "calendar.google.com", "/calendar/render")
+    query = parse_qs(google.query)
+    assert query["text"] == [event.title]
+    begin, finish = query["dates"][0].split("/")
+    utc = "%Y%m%dT%H%M%S%z"
+    assert dt.datetime.strptime(begin.replace("Z", "+0000"), utc) == start
+    assert dt.datetime.strptime(finish.replace("Z", "+0000"), utc) == end
+    assert query["details"] == [f"Regisztráció: {event.registration_url}"]
+    for url, host in ((links.outlook_live, "outlook.live.com"), (links.outlook_office, "outlook.office.com")):
+        parts = urlsplit(url)
+        assert (parts.netloc, parts.path) == (host, "/calendar/0/action/compose")
+        query = parse_qs(parts.query)
+        assert query["subject"] == [event.title]
+        assert query["rru"] == ["addevent"]
+        assert dt.datetime.fromisoformat(query["startdt"][0]) == start
+        assert dt.datetime.fromisoformat(query["enddt"][0]) == end
+    joined = parse_qs(urlsplit(calendar_links(event, join=True).google).query)
+    assert joined["details"] == [f"Csatlakozás: {event.join_url}"]
+
+
+def test_a_sequence_key_in_the_event_file_is_an_error_naming_what_replaces_it(tmp_path):
+    camp = make_campaign(tmp_path, None, rows=people(1))
+    path = camp.root / EVENT
+    path.write_text(path.read_text(encoding="utf-8") + "\n[calendar]\nsequence = 3\n", encoding="utf-8")
+    result = invoke(camp, "check", "--quiet")
+    assert result.exit_code == 2, result.output
+    assert (
+        "calendar SEQUENCE is no longer set in the event file: the sent log keeps it "
+        "(each 'lgp-mailer notify --change' raises it); delete the line"
+    ) in result.output
+    assert "calendar.sequence" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL to a child is POSIX-only")
+def test_sigkill_during_a_notice_run_then_a_rerun_delivers_each_once_or_unknown(camp, smtp_server):
+    assert isinstance(smtp_server.handler, ScriptedHandler)
+    edit(camp, "date = 2099-06-18", "date = 2099-06-25")
+    hold = smtp_server.handler.hold(5)  # the second notice: claimed, its DATA sent, no reply yet
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lgp_mailer", "notify", "--change", "--yes", "--quiet"],
+        cwd=camp.root,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert hold.reached.wait(WAIT)
+    finally:
+        proc.kill()
+        proc.wait(WAIT)
+    hold.release("250 2.0.0 queued")
+    wait_until(lambda: len(smtp_server.handler.data_attempts) == 5, "the held notice to settle")
+    second = camp.addresses[1]
+    assert rows(camp, "change-r1") == {camp.addresses[0]: "sent", second: "sending", camp.addresses[2]: "pending"}
+
+    rerun = invoke(camp, "notify", "--change", "--yes", "--quiet")
+    assert rerun.exit_code == 1, rerun.output  # done, but the unknown one needs a decision
+    states = rows(camp, "change-r1")
+    assert states == {camp.addresses[0]: "sent", second: "unknown", camp.addresses[2]: "sent"}
+    got = Counter(rcpts(smtp_server)[3:])
+    assert got == Counter({camp.addresses[0]: 1, second: 1, camp.addresses[2]: 1})  # the server took it once
+    with open_ledger(camp.db) as ledger:
+        ids = {r.address: r.message_id for r in ledger.rows(camp.campaign_id, "change-r1")}
+    for m in smtp_server.received[3:]:
+        assert parse(m.data)["Message-ID"] == ids[m.rcpt_tos[0]]
+    assert kinds.label("change-r1") == "módosítás (1. változat)"

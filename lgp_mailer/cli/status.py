@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from lgp_mailer.cli.app import app, fail
+from lgp_mailer import kinds
 from lgp_mailer.cli.common import CampaignOpt, kind_filter_option, open_ledger_for
 from lgp_mailer.errors import ExitCode, LgpError
 
@@ -114,7 +115,10 @@ def _print_kind(console, entry: dict[str, Any]) -> None:
 
     counts = entry["counts"]
     console.print()
-    console.print(Text(f"{entry['campaign_id']} · {entry['kind']}", style="bold"))
+    title = f"{entry['campaign_id']} · {entry['kind']}"
+    if kinds.split_revision(entry["kind"])[1] is not None:  # each revision's notices on a line of their own
+        title += f" ({entry['label']})"
+    console.print(Text(title, style="bold"))
     shown = ", ".join(f"{s} {counts[s]}" for s in _SHOWN if counts.get(s))
     console.print(f"  {shown or 'no rows'} (total {entry['total']})", markup=False)
     console.print(
