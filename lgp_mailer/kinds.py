@@ -11,7 +11,7 @@ between kinds is declared here, and every other module reads it from here:
   (``<template>.subject.j2``, ``.txt.j2``, ``.html.j2``);
 * ``calendar_method``, ``sequence_offset``, ``join_link``: the calendar entry
   it carries (``None``: none), the offset added to the revision's SEQUENCE
-  (``2 × revision``, see ``campaign.revisions``; the reminder updates the
+  (``2 * revision``, see ``campaign.revisions``; the reminder updates the
   invitation's entry, so it adds 1), and whether the entry carries the join
   link instead of the registration link;
 * ``calendar_status``: the entry's STATUS (the cancellation's is CANCELLED);
@@ -96,7 +96,7 @@ def names() -> tuple[str, ...]:
 
 
 def get(name: str) -> Kind:
-    """The kind called ``name`` (a revision's ``change-r2`` is ``change``); a clear error naming the valid ones otherwise."""
+    """The kind called ``name`` (``change-r2``: ``change``); a clear error naming the valid ones otherwise."""
     try:
         return KINDS[base_name(name)]
     except KeyError:

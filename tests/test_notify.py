@@ -23,6 +23,7 @@ from lgp_mailer.cli import app
 from lgp_mailer.event import load_event
 from lgp_mailer.ledger.store import open_ledger
 from lgp_mailer.mail.calendar_links import calendar_links
+
 from smtp_server import ScriptedHandler, SmtpTestServer
 
 BUDAPEST = ZoneInfo("Europe/Budapest")

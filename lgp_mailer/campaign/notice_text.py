@@ -40,13 +40,10 @@ def sentences(before: Snapshot, after: Snapshot, *, joined: bool) -> list[str]:
     lines: list[str] = []
     if fields & {"date", "start"}:
         lines.append(
-            f"Az időpont megváltozott: {_moment(before.date, before.start)} helyett "
-            f"{_moment(after.date, after.start)}."
+            f"Az időpont megváltozott: {_moment(before.date, before.start)} helyett {_moment(after.date, after.start)}."
         )
     if "end" in fields:
-        lines.append(
-            f"A befejezés időpontja megváltozott: {_clock(before.end)} óra helyett {_clock(after.end)} óra."
-        )
+        lines.append(f"A befejezés időpontja megváltozott: {_clock(before.end)} óra helyett {_clock(after.end)} óra.")
     if "platform" in fields:
         lines.append(f"A konferencia platformja megváltozott: {before.platform} helyett {after.platform}.")
     if "join_url" in fields and joined and after.join_url:
@@ -55,9 +52,7 @@ def sentences(before: Snapshot, after: Snapshot, *, joined: bool) -> list[str]:
         else:
             lines.append(f"A csatlakozási link: {after.join_url}.")
     if "registration_url" in fields:
-        lines.append(
-            f"A regisztrációs link megváltozott: {before.registration_url} helyett {after.registration_url}."
-        )
+        lines.append(f"A regisztrációs link megváltozott: {before.registration_url} helyett {after.registration_url}.")
     lines.extend(_agenda_sentences(before, after, [c for c in changes if c.field.startswith("agenda[")]))
     return lines
 

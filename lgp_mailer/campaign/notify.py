@@ -11,24 +11,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from lgp_mailer import kinds
-from lgp_mailer.campaign.matching import match_registrations, reminder_recipients
 from lgp_mailer.campaign.preview import load_inputs
-from lgp_mailer.campaign.revisions import NoticePlan, plan_notice
+from lgp_mailer.campaign.revisions import NoticePlan, candidates, plan_notice
 from lgp_mailer.config import Campaign
 from lgp_mailer.event import Event
 from lgp_mailer.ledger.store import open_campaign_ledger
-from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
-from lgp_mailer.sheets.registrations import load_registrations
-
-
-def candidates(campaign: Campaign, sheet: RecipientSheet, registrations: Path | None) -> list[Recipient]:
-    """The sheet's recipients, then the registrants (a reminder may have gone to an address not on the sheet)."""
-    found = list(sheet.recipients)
-    path = registrations or campaign.registrations_path
-    if path is not None and path.is_file():
-        regs = load_registrations(path, limits=campaign.limits)
-        found.extend(reminder_recipients(match_registrations(regs, sheet.recipients)))
-    return found
+from lgp_mailer.sheets.recipients import RecipientSheet
 
 
 def notice_targets(
@@ -46,4 +34,4 @@ def notice_targets(
     return event, RecipientSheet(plan.recipients, [], campaign.recipients_path), plan
 
 
-__all__ = ["candidates", "notice_targets"]
+__all__ = ["notice_targets"]

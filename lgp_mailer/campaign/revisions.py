@@ -10,7 +10,7 @@
   snapshot of the last letter that recipient was sent (the snapshot of the
   run that sent it), so a recipient who missed a notice still reads every
   change since; a recipient whose last letter already says it all is not due.
-* **SEQUENCE** comes from the sent log: ``2 × revision`` plus the kind's offset
+* **SEQUENCE** comes from the sent log: ``2 * revision`` plus the kind's offset
   (the reminder's 1).  A recipient's reminder of revision r carries 2r + 1, the
   next notice 2(r + 1): each entry a recipient is sent is higher than the last.
 """
@@ -20,20 +20,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lgp_mailer import kinds
 from lgp_mailer.campaign.changes import Snapshot, snapshot
+from lgp_mailer.campaign.matching import match_registrations, reminder_recipients
 from lgp_mailer.campaign.notice_text import sentences
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import NothingDueError
 from lgp_mailer.event import Event
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import _, ngettext
 from lgp_mailer.ledger.revisions import Revision, revisions, snapshots
 from lgp_mailer.ledger.store import Ledger, LedgerRow
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.mail.ical import BUDAPEST, calendar_entry
-from lgp_mailer.sheets.recipients import Recipient
+from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
+from lgp_mailer.sheets.registrations import load_registrations
 
 STEP = 2  # SEQUENCE per revision: room for the reminder's +1 in between
 # The letters whose recipients a notice goes to.
@@ -90,6 +93,16 @@ class NoticePlan:
         return STEP * self.revision
 
 
+def candidates(campaign: Campaign, sheet: RecipientSheet, registrations: Path | None) -> list[Recipient]:
+    """The sheet's recipients, then the registrants (a reminder may have gone to an address not on the sheet)."""
+    found = list(sheet.recipients)
+    path = registrations or campaign.registrations_path
+    if path is not None and path.is_file():
+        regs = load_registrations(path, limits=campaign.limits)
+        found.extend(reminder_recipients(match_registrations(regs, sheet.recipients)))
+    return found
+
+
 def plan_notice(
     ledger: Ledger, campaign: Campaign, event: Event, kind: kinds.Kind, candidates: Iterable[Recipient]
 ) -> NoticePlan:
@@ -101,7 +114,7 @@ def plan_notice(
     if latest is not None and latest.kind == kinds.CANCELLATION.name and kind is not kinds.CANCELLATION:
         refuse_cancelled(ledger, cid)
     same = latest is not None and latest.kind == kind.name and Snapshot.from_row(latest.fields) == current
-    rerun = latest is not None and (same or kind is kinds.CANCELLATION and latest.kind == kind.name)
+    rerun = latest is not None and (same or (kind is kinds.CANCELLATION and latest.kind == kind.name))
     revision = latest.revision if rerun and latest is not None else (latest.revision if latest else 0) + 1
     rows = [r for r in ledger.rows(cid) if r.status == "sent" and r.sent_at]
     seen = _last_seen(rows, snapshots(ledger, cid), found, revision if rerun else None)
@@ -160,15 +173,35 @@ def _snapshot_at(stored: list[Any], kind: str, when: str) -> Snapshot | None:
     return Snapshot.from_row(match.fields) if match is not None else None
 
 
+def notice_warnings(ledger: Ledger, campaign: Campaign, event: Event) -> list[str]:
+    """``check``'s warning when recipients were last sent other event details than the file's."""
+    cid = campaign.campaign_id
+    if cancelled(ledger, cid) is not None:
+        return []
+    rows = [r for r in ledger.rows(cid) if r.status == "sent" and r.sent_at]
+    current = snapshot(event)
+    seen = _last_seen(rows, snapshots(ledger, cid), revisions(ledger, cid), None)
+    stale = sum(1 for known in seen.values() if known != current)
+    if not stale:
+        return []
+    return [
+        ngettext(
+            "WARNING: the event changed since {n} recipient was last sent something: "
+            "run '{command}' to tell them and update their calendars",
+            "WARNING: the event changed since {n} recipients were last sent something: "
+            "run '{command}' to tell them and update their calendars",
+            stale,
+        ).format(n=stale, command=kinds.CHANGE.command)
+    ]
+
+
 class NoticeFactory(MessageFactory):
     """A notice's letters: each recipient's own list of changes, and the join link for those who had it.
 
     Builds in this process (the spool's workers make plain factories)."""
 
     def __init__(self, campaign: Campaign, event: Event, plan: NoticePlan, *, calendar_uid: str | None) -> None:
-        super().__init__(
-            campaign, event, plan.ledger_kind, calendar_uid=calendar_uid, calendar_sequence=plan.sequence
-        )
+        super().__init__(campaign, event, plan.ledger_kind, calendar_uid=calendar_uid, calendar_sequence=plan.sequence)
         self.plan = plan
         joined = (
             calendar_entry(
@@ -206,6 +239,8 @@ __all__ = [
     "NoticeFactory",
     "NoticePlan",
     "cancelled",
+    "candidates",
+    "notice_warnings",
     "plan_notice",
     "refuse_cancelled",
     "sequence_base",

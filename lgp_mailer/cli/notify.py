@@ -33,9 +33,7 @@ from lgp_mailer.i18n import _
 def notify(
     change: Annotated[
         bool,
-        typer.Option(
-            "--change", help=_("Send the change notice: what changed since each recipient's last letter.")
-        ),
+        typer.Option("--change", help=_("Send the change notice: what changed since each recipient's last letter.")),
     ] = False,
     cancel: Annotated[
         bool, typer.Option("--cancel", help=_("Send the cancellation notice: the conference is called off."))

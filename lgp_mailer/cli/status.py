@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from lgp_mailer.cli.app import app, fail
 from lgp_mailer import kinds
+from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, kind_filter_option, open_ledger_for
 from lgp_mailer.errors import ExitCode, LgpError
 

@@ -47,15 +47,19 @@ def calendar_links(event: Event, *, join: bool) -> CalendarLinks:
     else:
         details, location = f"Regisztráció: {event.registration_url}", f"{event.platform_name} (online)"
     utc = "%Y%m%dT%H%M%SZ"
-    google = GOOGLE + "?" + urlencode(
-        {
-            "action": "TEMPLATE",
-            "text": event.title,
-            "dates": f"{start.astimezone(dt.UTC):{utc}}/{end.astimezone(dt.UTC):{utc}}",
-            "ctz": "Europe/Budapest",
-            "details": details,
-            "location": location,
-        }
+    google = (
+        GOOGLE
+        + "?"
+        + urlencode(
+            {
+                "action": "TEMPLATE",
+                "text": event.title,
+                "dates": f"{start.astimezone(dt.UTC):{utc}}/{end.astimezone(dt.UTC):{utc}}",
+                "ctz": "Europe/Budapest",
+                "details": details,
+                "location": location,
+            }
+        )
     )
     outlook = urlencode(
         {

@@ -5,7 +5,7 @@ ATTENDEE (this is an announcement, not a meeting request that asks for
 replies), times in Europe/Budapest with a VTIMEZONE covering only the
 event's year, a stable UID (the campaign's, see :func:`campaign_calendar_uid`)
 and a SEQUENCE.  SEQUENCE comes from the sent log (``campaign.revisions``):
-``2 × revision`` plus the kind's offset, so the invitation and the nudge of a
+``2 * revision`` plus the kind's offset, so the invitation and the nudge of a
 revision carry 2r, its reminder 2r + 1 with the join link, and the next
 change notice 2(r + 1): a calendar that imported an earlier entry updates it
 instead of adding a second one.
