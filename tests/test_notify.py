@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -24,6 +25,7 @@ from lgp_mailer.event import load_event
 from lgp_mailer.ledger.store import open_ledger
 from lgp_mailer.mail.calendar_links import calendar_links
 
+from sheets_factory import HEADER, write_xlsx
 from smtp_server import ScriptedHandler, SmtpTestServer
 
 BUDAPEST = ZoneInfo("Europe/Budapest")
@@ -194,7 +196,9 @@ def test_the_add_to_calendar_links_parse_back_to_the_times_and_title(camp, smtp_
 def test_a_sequence_key_in_the_event_file_is_an_error_naming_what_replaces_it(tmp_path):
     camp = make_campaign(tmp_path, None, rows=people(1))
     path = camp.root / EVENT
-    path.write_text(path.read_text(encoding="utf-8") + "\n[calendar]\nsequence = 3\n", encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("[calendar]\n", "[calendar]\nsequence = 3\n"), encoding="utf-8"
+    )
     result = invoke(camp, "check", "--quiet")
     assert result.exit_code == 2, result.output
     assert (
@@ -238,3 +242,59 @@ def test_sigkill_during_a_notice_run_then_a_rerun_delivers_each_once_or_unknown(
     for m in smtp_server.received[3:]:
         assert parse(m.data)["Message-ID"] == ids[m.rcpt_tos[0]]
     assert kinds.label("change-r1") == "módosítás (1. változat)"
+
+
+def test_registrants_get_the_new_link_and_later_letters_carry_the_current_revision(camp, smtp_server, tmp_path):
+    first = camp.addresses[0]
+    (camp.root / "registrations" / "valaszok.csv").write_text(
+        '"Időbélyeg","E-mail-cím","Név","Önkormányzat","Beosztás"\n'
+        f'"2099. 06. 08. 9:12:44","{first}","Kovács Péter","Próbafalu 01","polgármester"\n',
+        encoding="utf-8",
+    )
+    config = camp.root / "lgp-mailer.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        re.sub(r'(?m)^registrations = ".*"', 'registrations = "registrations/valaszok.csv"', text), encoding="utf-8"
+    )
+    reminded = invoke(camp, "remind", "--day-before", "--force", "--yes", "--quiet")
+    assert reminded.exit_code == 0, reminded.output
+    assert rcpts(smtp_server)[3:] == [first]
+    old_link = load_event(camp.root / EVENT).join_url
+    edit(camp, "date = 2099-06-18", "date = 2099-06-25")
+    edit(camp, "?pwd=lgp2020", "?pwd=uj2099")
+    new_link = load_event(camp.root / EVENT).join_url
+    checked = invoke(camp, "check", "--quiet")
+    assert (
+        "WARNING: the event changed since 3 recipients were last sent something: "
+        "run 'lgp-mailer notify --change' to tell them and update their calendars"
+    ) in checked.output
+    shown = invoke(camp, "preview", "--kind", "change", "--limit", "1", "--out", str(tmp_path / "pv"))
+    assert shown.exit_code == 0, shown.output
+    assert "change-r1 1/1" in shown.output
+    assert "Az időpont megváltozott: 2099. június 18. (csütörtök) 10.00 óra helyett" in shown.output
+    assert len(smtp_server.received) == 4  # the preview sent nothing and recorded no revision
+
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 0
+    notices = {m.rcpt_tos[0]: parse(m.data) for m in smtp_server.received[4:]}
+    assert sorted(notices) == sorted(camp.addresses)
+    sentence = f"A csatlakozási link megváltozott: {old_link} helyett {new_link}."
+    for address, message in notices.items():
+        _, entry, _ = calendar(message)
+        assert entry.decoded("sequence") == 2  # above the reminder's 1
+        if address == first:
+            assert sentence in text_of(message)
+            assert str(entry["URL"]) == new_link
+        else:
+            assert "csatlakozási link" not in text_of(message)
+            assert new_link not in text_of(message)
+            assert str(entry["URL"]) == load_event(camp.root / EVENT).registration_url
+
+    # A recipient added after the change gets an invitation of the current revision, and no notice.
+    write_xlsx(camp.root / "recipients" / "lista.xlsx", {"Lista": [HEADER, *people(4)]})
+    assert invoke(camp, "send", "--yes", "--quiet").exit_code == 0
+    latest = parse(smtp_server.received[-1].data)
+    assert smtp_server.received[-1].rcpt_tos == ["polgarmester04@falu.example"]
+    assert calendar(latest)[1].decoded("sequence") == 2
+    assert "2099. június 25." in text_of(latest)
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 3
+    assert "WARNING: the event changed" not in invoke(camp, "check", "--quiet").output
