@@ -31,6 +31,7 @@ from lgp_mailer.config import Campaign
 from lgp_mailer.errors import NothingDueError
 from lgp_mailer.event import Event
 from lgp_mailer.i18n import _, ngettext
+from lgp_mailer.ledger.events import StoredSnapshot
 from lgp_mailer.ledger.revisions import Revision, revisions, snapshots
 from lgp_mailer.ledger.store import Ledger, LedgerRow
 from lgp_mailer.mail.build import MessageFactory
@@ -104,7 +105,7 @@ def candidates(campaign: Campaign, sheet: RecipientSheet, registrations: Path | 
 
 
 def plan_notice(
-    ledger: Ledger, campaign: Campaign, event: Event, kind: kinds.Kind, candidates: Iterable[Recipient]
+    ledger: Ledger, campaign: Campaign, event: Event, kind: kinds.Kind, people: Iterable[Recipient]
 ) -> NoticePlan:
     """The revision this notice announces and who is due for it; NothingDueError when nobody is."""
     cid = campaign.campaign_id
@@ -120,10 +121,12 @@ def plan_notice(
     seen = _last_seen(rows, snapshots(ledger, cid), found, revision if rerun else None)
     joined = frozenset(r.address.lower() for r in rows if kinds.base_name(r.kind) == kinds.REMINDER.name)
     plan = NoticePlan(kind, revision, not rerun, current, [], joined=joined)
-    for recipient in candidates:
+    taken: set[str] = set()
+    for recipient in people:
         key = recipient.email.lower()
-        if key not in seen or any(r.email.lower() == key for r in plan.recipients):
+        if key not in seen or key in taken:
             continue
+        taken.add(key)
         if kind is kinds.CANCELLATION:
             plan.recipients.append(recipient)
             continue
@@ -141,7 +144,7 @@ def plan_notice(
 
 
 def _last_seen(
-    rows: list[LedgerRow], stored: list[Any], found: list[Revision], rerun: int | None
+    rows: list[LedgerRow], stored: list[StoredSnapshot], found: list[Revision], rerun: int | None
 ) -> dict[str, Snapshot]:
     """Per address, the event as the last letter it was sent described it.
 
@@ -164,7 +167,7 @@ def _last_seen(
     return {address: known for address, (_when, known) in last.items()}
 
 
-def _snapshot_at(stored: list[Any], kind: str, when: str) -> Snapshot | None:
+def _snapshot_at(stored: list[StoredSnapshot], kind: str, when: str) -> Snapshot | None:
     """The snapshot of the latest ``kind`` run that started before ``when``."""
     match = None
     for item in stored:
