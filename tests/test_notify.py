@@ -3,6 +3,7 @@ crashes, the cancellation's refusal, and the add-to-calendar links."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -19,9 +20,11 @@ from test_send_cli import Camp, parse, people, rcpts, runner
 from test_send_crash import WAIT, make_campaign, wait_until
 
 from lgp_mailer import kinds
-from lgp_mailer.campaign.changes import diff, snapshot
+from lgp_mailer.campaign.changes import Snapshot, diff, snapshot
+from lgp_mailer.campaign.notice_text import sentences
 from lgp_mailer.cli import app
 from lgp_mailer.event import load_event
+from lgp_mailer.ledger.revisions import revisions
 from lgp_mailer.ledger.store import open_ledger
 from lgp_mailer.mail.calendar_links import calendar_links
 
@@ -149,8 +152,6 @@ def test_cancellation_marks_the_entry_cancelled_and_send_and_remind_then_exit_3(
         assert part.get_param("method") == str(cal["METHOD"]) == "PUBLISH"
         assert "calendar.google.com" not in html_of(message)
     with open_ledger(camp.db) as ledger:
-        from lgp_mailer.ledger.revisions import revisions
-
         (revision,) = revisions(ledger, camp.campaign_id)
     day = dt.datetime.fromisoformat(revision.created_at.replace("Z", "+00:00")).astimezone(BUDAPEST)
     for command in (["send", "--yes"], ["remind", "--day-before", "--force", "--yes"]):
@@ -298,3 +299,69 @@ def test_registrants_get_the_new_link_and_later_letters_carry_the_current_revisi
     assert "2099. június 25." in text_of(latest)
     assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 3
     assert "WARNING: the event changed" not in invoke(camp, "check", "--quiet").output
+
+
+def _slot(**fields: str) -> tuple[tuple[str, str], ...]:
+    return tuple((key, fields[key]) for key in ("start", "end", "title", "speaker", "qa") if key in fields)
+
+
+def test_each_change_is_one_sentence_old_value_before_helyett():
+    before = Snapshot(
+        "Klíma", "2027-03-11", "10:00", "12:00", "Zoom", None, "https://forms.example.org/a",
+        (
+            _slot(start="10:00", end="10:30", title="Nyitás", speaker="Kiss Anna"),
+            _slot(start="10:30", end="11:00", title="Árvizek"),
+            _slot(start="11:00", end="11:30", title="Kérdések", qa="true"),
+            _slot(start="11:30", end="12:00", title="Zárszó"),
+        ),
+    )  # fmt: skip
+    after = Snapshot(
+        "Klíma", "2027-03-18", "10:00", "12:30", "Microsoft Teams", "https://teams.example.org/j/1",
+        "https://forms.example.org/b",
+        (
+            _slot(start="10:00", end="10:30", title="Nyitás", speaker="Nagy Béla"),
+            _slot(start="10:45", end="11:15", title="Árvizek"),
+            _slot(start="11:15", end="11:30", title="Kérdések"),
+        ),
+    )  # fmt: skip
+    assert sentences(before, after, joined=True) == [
+        "Az időpont megváltozott: 2027. március 11. (csütörtök) 10.00 óra helyett "
+        "2027. március 18. (csütörtök) 10.00 óra.",
+        "A befejezés időpontja megváltozott: 12.00 óra helyett 12.30 óra.",
+        "A konferencia platformja megváltozott: Zoom helyett Microsoft Teams.",
+        "A csatlakozási link: https://teams.example.org/j/1.",
+        "A regisztrációs link megváltozott: https://forms.example.org/a helyett https://forms.example.org/b.",
+        "A „Nyitás” programpont előadója megváltozott: Kiss Anna helyett Nagy Béla.",
+        "Az „Árvizek” programpont időpontja megváltozott: 10.30–11.00 helyett 10.45–11.15.",
+        "A „Kérdések” programpont időpontja megváltozott: 11.00–11.30 helyett 11.15–11.30.",
+        "A „Kérdések” programpont módosult.",
+        "Elmarad a következő programpont: 11.30–12.00 „Zárszó”.",
+    ]
+    unjoined = sentences(before, after, joined=False)
+    assert not any("csatlakozási" in line for line in unjoined) and len(unjoined) == 9
+    longer = dataclasses.replace(
+        before, agenda=(*before.agenda, _slot(start="12:00", end="12:15", title="Búcsú", speaker="Tóth Éva"))
+    )
+    assert sentences(before, longer, joined=False) == ["Új programpont: 12.00–12.15 „Búcsú” (Tóth Éva)."]
+
+
+def test_notify_needs_one_flag_something_sent_and_a_dry_run_records_no_revision(smtp_server, tmp_path):
+    camp = make_campaign(tmp_path, smtp_server, rows=people(2))
+    neither = invoke(camp, "notify")
+    assert neither.exit_code == 2 and "choose one: --change or --cancel" in neither.output
+    nothing = invoke(camp, "notify", "--cancel", "--yes")
+    assert nothing.exit_code == 3, nothing.output
+    assert "nothing was sent for this campaign yet: there is nobody to notify" in nothing.output
+    assert invoke(camp, "send", "--yes", "--quiet").exit_code == 0
+    unchanged = invoke(camp, "notify", "--change", "--yes")
+    assert unchanged.exit_code == 3 and "no change notice is due" in unchanged.output
+    edit(camp, "date = 2099-06-18", "date = 2099-06-25")
+    dry = invoke(camp, "notify", "--change", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "Revision 1 of the event: 2 recipient(s) to notify." in dry.output
+    written = sorted((camp.root / "outbox" / "change-r1").glob("*.eml"))
+    assert [p.name for p in written] == ["0001-polgarmester01_falu.example.eml", "0002-polgarmester02_falu.example.eml"]
+    assert "Az időpont megváltozott" in text_of(parse(written[0].read_bytes()))
+    assert len(smtp_server.received) == 2
+    with open_ledger(camp.db) as ledger:
+        assert revisions(ledger, camp.campaign_id) == []

@@ -134,12 +134,10 @@ def plan_notice(
         if lines:
             plan.changes[key] = lines
             plan.recipients.append(recipient)
+    if not seen:
+        raise NothingDueError(_("nothing was sent for this campaign yet: there is nobody to notify"))
     if not plan.recipients and not rerun:
-        raise NothingDueError(
-            _("nobody was sent older event details than the event file's: no change notice is due")
-            if kind is kinds.CHANGE
-            else _("nothing was sent for this campaign yet: there is nobody to notify")
-        )
+        raise NothingDueError(_("nobody was sent older event details than the event file's: no change notice is due"))
     return plan
 
 
