@@ -358,7 +358,7 @@ def test_notify_needs_one_flag_something_sent_and_a_dry_run_records_no_revision(
     edit(camp, "date = 2099-06-18", "date = 2099-06-25")
     dry = invoke(camp, "notify", "--change", "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert "Revision 1 of the event: 2 recipient(s) to notify." in dry.output
+    assert "Revision 1 of the event: 2 recipients to notify." in dry.output
     written = sorted((camp.root / "outbox" / "change-r1").glob("*.eml"))
     assert [p.name for p in written] == ["0001-polgarmester01_falu.example.eml", "0002-polgarmester02_falu.example.eml"]
     assert "Az időpont megváltozott" in text_of(parse(written[0].read_bytes()))

@@ -26,7 +26,7 @@ from lgp_mailer.cli.common import (
     resolve_campaign,
 )
 from lgp_mailer.errors import ConfigError, ExitCode, LgpError, NothingDueError
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import _, ngettext
 
 
 @app.command()
@@ -96,10 +96,13 @@ def notify(
         kind = kinds.CHANGE if change else kinds.CANCELLATION
         loaded, notice_sheet, plan = notice_targets(chosen, kind, registrations=registrations)
         if not quiet:
+            count = len(plan.recipients)
             typer.echo(
-                _("Revision {revision} of the event: {count} recipient(s) to notify.").format(
-                    revision=plan.revision, count=len(plan.recipients)
-                )
+                ngettext(
+                    "Revision {revision} of the event: {n} recipient to notify.",
+                    "Revision {revision} of the event: {n} recipients to notify.",
+                    count,
+                ).format(revision=plan.revision, n=count)
             )
         code = run_send(
             chosen,
