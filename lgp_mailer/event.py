@@ -16,6 +16,7 @@ from typing import Any
 
 from lgp_mailer.errors import EventError
 from lgp_mailer.hungarian import article
+from lgp_mailer.i18n import _
 
 QA_TITLE = "Kérdések, válaszok, felvetések"
 
@@ -93,7 +94,6 @@ class Event:
     meeting_id: str | None = None
     passcode: str | None = None
     calendar_uid: str | None = None
-    calendar_sequence: int = 0
     title_article: str | None = None  # conference.title_article: "a" or "az", when the rule reads the title wrong
     supporter_logos: tuple[SupporterLogo, ...] = ()
     # [followup]: after the conference (lgp-mailer followup).
@@ -144,7 +144,7 @@ _SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
     "registration": {"url": (True, "url"), "text": (True, "str"), "closes": (False, "datetime")},
     # The join details go only to registrants, in the day-before reminder.
     "online": {"join_url": (True, "url"), "meeting_id": (False, "str"), "passcode": (False, "str")},
-    "calendar": {"uid": (False, "str"), "sequence": (False, "int")},
+    "calendar": {"uid": (False, "str")},
     # After the conference: the thanks to attendees and the recording to the registrants who missed it.
     "followup": {
         "attendance_minutes": (False, "int"),
@@ -180,6 +180,14 @@ class _Reader:
         return EventError(message, file=self.path, key=key)
 
     def table(self, data: dict[str, Any], name: str, schema: dict[str, tuple[bool, str]]) -> dict[str, Any]:
+        if name == "calendar" and "sequence" in data:
+            raise self.error(
+                "calendar.sequence",
+                _(
+                    "the calendar SEQUENCE is no longer set in the event file: the sent log keeps it "
+                    "(each 'lgp-mailer notify --change' raises it); delete the line"
+                ),
+            )
         unknown = sorted(set(data) - set(schema))
         if unknown:
             key = f"{name}.{unknown[0]}" if name else unknown[0]
@@ -339,7 +347,6 @@ def _build(r: _Reader, data: dict[str, Any]) -> Event:
         meeting_id=t["online"]["meeting_id"],
         passcode=t["online"]["passcode"],
         calendar_uid=t["calendar"]["uid"],
-        calendar_sequence=t["calendar"]["sequence"] or 0,
         title_article=conf["title_article"],
         attendance_minutes=30 if threshold is None else threshold,
         recording_url=t["followup"]["recording_url"],

@@ -10,9 +10,13 @@ between kinds is declared here, and every other module reads it from here:
 * ``template``: the prefix of its three templates
   (``<template>.subject.j2``, ``.txt.j2``, ``.html.j2``);
 * ``calendar_method``, ``sequence_offset``, ``join_link``: the calendar entry
-  it carries (``None``: none), the offset added to the event file's SEQUENCE
-  (the reminder updates the invitation's entry, so it adds 1), and whether
-  the entry carries the join link instead of the registration link;
+  it carries (``None``: none), the offset added to the revision's SEQUENCE
+  (``2 * revision``, see ``campaign.revisions``; the reminder updates the
+  invitation's entry, so it adds 1), and whether the entry carries the join
+  link instead of the registration link;
+* ``calendar_status``: the entry's STATUS (the cancellation's is CANCELLED);
+* ``revisioned``: one sent-log kind per revision of the event (``change-r2``),
+  so each recipient gets each revision's notice exactly once;
 * ``needs_join_url``: it cannot be sent without ``[online] join_url``;
 * ``needs_recording_url``: it cannot be sent without ``[followup] recording_url``;
 * ``audience``: who is due for it (one of :data:`AUDIENCES`);
@@ -33,9 +37,10 @@ from lgp_mailer.errors import ConfigError
 SHEET = "sheet"  # everyone on the contact sheet
 REGISTRANTS = "registrants"  # everyone in the registration form's export
 INVITED_NOT_REGISTERED = "invited_not_registered"  # invitation sent, not registered
+NOTIFIED = "notified"  # sent an invitation, a reminder or a nudge of the campaign
 ATTENDEES = "attendees"  # registered or invited, and attended (the attendance report)
 ABSENT_REGISTRANTS = "absent_registrants"  # registered, and did not attend
-AUDIENCES = (SHEET, REGISTRANTS, INVITED_NOT_REGISTERED, ATTENDEES, ABSENT_REGISTRANTS)
+AUDIENCES = (SHEET, REGISTRANTS, INVITED_NOT_REGISTERED, ATTENDEES, ABSENT_REGISTRANTS, NOTIFIED)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class Kind:
     template: str = ""  # default: the name
     calendar_method: str | None = "PUBLISH"
     sequence_offset: int = 0
+    calendar_status: str = "CONFIRMED"
+    revisioned: bool = False
     join_link: bool = False
     needs_join_url: bool = False
     needs_recording_url: bool = False
@@ -89,17 +96,40 @@ def names() -> tuple[str, ...]:
 
 
 def get(name: str) -> Kind:
-    """The kind called ``name``; a clear error naming the valid ones otherwise."""
+    """The kind called ``name`` (``change-r2``: ``change``); a clear error naming the valid ones otherwise."""
     try:
-        return KINDS[name]
+        return KINDS[base_name(name)]
     except KeyError:
         raise ConfigError(f"unknown message kind {name!r} (expected one of: {', '.join(KINDS)})", key="kind") from None
 
 
 def label(name: str) -> str:
     """The Hungarian label of ``name``; a kind this version does not know is shown as it is."""
-    kind = KINDS.get(name)
-    return kind.label if kind is not None else name
+    kind = KINDS.get(base_name(name))
+    if kind is None:
+        return name
+    revision = split_revision(name)[1]
+    return f"{kind.label} ({revision}. változat)" if revision else kind.label
+
+
+_REVISION = "-r"
+
+
+def revision_name(kind: Kind, revision: int) -> str:
+    """The sent log's kind for one revision's notices: ``change-r2``."""
+    return f"{kind.name}{_REVISION}{revision}"
+
+
+def split_revision(name: str) -> tuple[str, int | None]:
+    """``change-r2`` -> (``change``, 2); a kind without a revision -> (name, None)."""
+    base, sep, number = name.rpartition(_REVISION)
+    if sep and number.isdigit() and base in KINDS and KINDS[base].revisioned:
+        return base, int(number)
+    return name, None
+
+
+def base_name(name: str) -> str:
+    return split_revision(name)[0]
 
 
 INVITATION = register(
@@ -149,13 +179,39 @@ RECORDING = register(
     )
 )
 
+# The notices of a changed or called-off conference (``lgp-mailer notify``).  Both update the
+# entry in place: the campaign's UID, a higher SEQUENCE.  The cancellation stays PUBLISH with
+# STATUS:CANCELLED (why: mail/ical.py).
+CHANGE = register(
+    Kind(
+        "change",
+        "módosítás",
+        "lgp-mailer notify --change",
+        audience=NOTIFIED,
+        revisioned=True,
+    )
+)
+CANCELLATION = register(
+    Kind(
+        "cancellation",
+        "lemondás",
+        "lgp-mailer notify --cancel",
+        audience=NOTIFIED,
+        calendar_status="CANCELLED",
+        revisioned=True,
+    )
+)
+
 __all__ = [
     "ABSENT_REGISTRANTS",
     "ATTENDEES",
     "AUDIENCES",
+    "CANCELLATION",
+    "CHANGE",
     "INVITATION",
     "INVITED_NOT_REGISTERED",
     "KINDS",
+    "NOTIFIED",
     "NUDGE",
     "RECORDING",
     "REGISTRANTS",
@@ -163,9 +219,12 @@ __all__ = [
     "SHEET",
     "THANKS",
     "Kind",
+    "base_name",
     "get",
     "label",
     "names",
     "register",
+    "revision_name",
+    "split_revision",
     "unregister",
 ]

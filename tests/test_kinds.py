@@ -60,7 +60,7 @@ def campaign(tmp_path: Path) -> Path:
 
 
 def test_the_shipped_kinds_in_declaration_order() -> None:
-    assert kinds.names() == ("invitation", "reminder", "nudge", "thanks", "recording")
+    assert kinds.names() == ("invitation", "reminder", "nudge", "thanks", "recording", "change", "cancellation")
     assert [
         (k.label, k.command, k.audience, k.sequence_offset, k.join_link, k.needs_join_url) for k in kinds.KINDS.values()
     ] == [
@@ -69,7 +69,11 @@ def test_the_shipped_kinds_in_declaration_order() -> None:
         ("regisztrációs felhívás", "lgp-mailer remind --not-registered", "invited_not_registered", 0, False, False),
         ("köszönőlevél", "lgp-mailer followup --attended", "attendees", 0, False, False),
         ("felvétel", "lgp-mailer followup --missed", "absent_registrants", 0, False, False),
+        ("módosítás", "lgp-mailer notify --change", "notified", 0, False, False),
+        ("lemondás", "lgp-mailer notify --cancel", "notified", 0, False, False),
     ]
+    assert [k.name for k in kinds.KINDS.values() if k.revisioned] == ["change", "cancellation"]
+    assert kinds.CANCELLATION.calendar_status == "CANCELLED"
     assert [k.name for k in kinds.KINDS.values() if k.calendar_method is None] == ["thanks", "recording"]
     assert kinds.NUDGE.templates == ("nudge.subject.j2", "nudge.txt.j2", "nudge.html.j2")
 
@@ -78,8 +82,8 @@ def test_an_unknown_kind_is_one_clear_error() -> None:
     with pytest.raises(ConfigError) as caught:
         kinds.get("invitaton")
     assert (
-        str(caught.value)
-        == "key 'kind': unknown message kind 'invitaton' (expected one of: invitation, reminder, nudge, thanks, recording)"
+        str(caught.value) == "key 'kind': unknown message kind 'invitaton' "
+        "(expected one of: invitation, reminder, nudge, thanks, recording, change, cancellation)"
     )
     with pytest.raises(
         ConfigError, match="audience 'everyone' is not one of: sheet, registrants, invited_not_registered"
@@ -95,12 +99,14 @@ def test_a_kind_registered_at_run_time_is_a_choice_of_the_cli(
 ) -> None:
     shown = runner.invoke(app, ["preview", "--help"])
     # Five kinds and the dummy no longer fit on one help line: compare with the wrapping undone.
-    assert "--kind KIND invitation, reminder, nudge, thanks, recording or dummy." in " ".join(shown.stdout.split())
+    assert "--kind KIND invitation, reminder, nudge, thanks, recording, change, cancellation or dummy." in " ".join(
+        shown.stdout.split()
+    )
     bad = runner.invoke(app, ["preview", "--campaign", str(campaign), "--kind", "dumy"])
     assert bad.exit_code == 2
     assert (
         "Invalid value for '--kind': unknown message kind 'dumy' "
-        "(expected one of: invitation, reminder, nudge, thanks, recording, dummy)"
+        "(expected one of: invitation, reminder, nudge, thanks, recording, change, cancellation, dummy)"
     ) in bad.output
     out = tmp_path / "p"
     result = runner.invoke(
@@ -116,7 +122,7 @@ def test_a_kind_registered_at_run_time_is_a_choice_of_the_cli(
     cal = Calendar.from_ical(part.get_content())
     assert part.get_param("method") == str(cal["METHOD"]) == "CANCEL"
     (entry,) = cal.walk("VEVENT")
-    assert int(str(entry["SEQUENCE"])) == event.calendar_sequence + 2
+    assert int(str(entry["SEQUENCE"])) == 2  # no revision yet: the kind's offset (SEQUENCE comes from the sent log)
     gallery = (out / "index.html").read_text(encoding="utf-8")
     assert "Üzenet típusa: próbalevél" in gallery
     checked = runner.invoke(app, ["check", "--campaign", str(campaign), "--kind", "dummy"])
@@ -149,7 +155,9 @@ def test_a_kind_registered_at_run_time_has_its_label_in_export_and_status(
         ("invitation", "meghívó", "lgp-mailer send", 0),
     ]
     shown = runner.invoke(app, ["status", "--help"])
-    assert "Only this kind: invitation, reminder, nudge, thanks, recording or dummy." in " ".join(shown.stdout.split())
+    assert "Only this kind: invitation, reminder, nudge, thanks, recording, change, cancellation or dummy." in " ".join(
+        shown.stdout.split()
+    )
 
     kinds.unregister("dummy")  # an old sent log's kind this version no longer declares: shown as it is
     figures = json.loads(runner.invoke(app, ["status", "--json", "--kind", "dummy"]).stdout)

@@ -24,7 +24,7 @@ def campaign():
 
 def test_shipped_kinds_have_no_problems(campaign):
     reports = lint_campaign(campaign, spamassassin=False)
-    assert [r.kind for r in reports] == ["invitation", "reminder", "nudge"]
+    assert [r.kind for r in reports] == ["invitation", "reminder", "nudge", "change", "cancellation"]
     for report in reports:
         assert [f for f in report.findings if f.severity == "problem"] == [], report.kind
     warnings = [f.message for f in reports[0].findings if f.severity == "warning"]
@@ -95,5 +95,5 @@ def test_lint_cli_exit_code(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["preview", "--lint"])
     assert result.exit_code == 0, result.output
     assert "== invitation" in result.output and "== nudge" in result.output
-    assert "0 problems in 3 kinds." in result.output
+    assert "0 problems in 5 kinds." in result.output
     assert "spamassassin is not installed" in result.output

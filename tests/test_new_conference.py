@@ -190,7 +190,7 @@ def test_an_event_file_with_a_calendar_uid_is_told_what_replaces_it(tmp_path):
     event = folder / "events" / "2020-06-18-innovaciok.toml"
     event.write_text(
         event.read_text(encoding="utf-8").replace(
-            "sequence = 0", 'uid = "lgp-2020-06-18-innovaciok@lgp.example.org"\nsequence = 0'
+            "[calendar]\n", '[calendar]\nuid = "lgp-2020-06-18-innovaciok@lgp.example.org"\n'
         ),
         encoding="utf-8",
     )

@@ -293,6 +293,7 @@ def check_whole_campaign(
         provenance,
         shared_uid_warnings,
     )
+    from lgp_mailer.campaign.revisions import notice_warnings  # noqa: PLC0415 - only for a whole-campaign check
     from lgp_mailer.campaign.scaffold import placeholders  # noqa: PLC0415 - only for a whole-campaign check
     from lgp_mailer.event import load_event  # noqa: PLC0415 - loaded when a check runs
     from lgp_mailer.ledger.store import open_ledger  # noqa: PLC0415 - only for a whole-campaign check
@@ -319,6 +320,7 @@ def check_whole_campaign(
             rows = report.recipients + report.rejected
             changes = changes_since_last_run(ledger, campaign, event, rows)
             warnings += shared_uid_warnings(ledger)
+            warnings += notice_warnings(ledger, campaign, event)
     return CampaignCheck(report, [], warnings, _registrations(campaign, now), changes, block)
 
 

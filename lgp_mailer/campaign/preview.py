@@ -17,9 +17,12 @@ from pathlib import Path
 from lgp_mailer import kinds as registry
 from lgp_mailer.campaign.gallery import Gallery, warnings_for
 from lgp_mailer.campaign.inputs import input_warnings, now_utc
+from lgp_mailer.campaign.revisions import NoticeFactory, candidates, plan_notice
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError, TemplateError
 from lgp_mailer.event import Event, load_event
+from lgp_mailer.ledger.events import calendar_uid
+from lgp_mailer.ledger.store import open_campaign_ledger
 from lgp_mailer.mail.build import Built, MessageFactory
 from lgp_mailer.mail.lint import LintReport, lint_message
 from lgp_mailer.sheets.recipients import Finding, Recipient, RecipientSheet, load_recipients
@@ -97,12 +100,26 @@ def run_preview(
 ) -> PreviewReport:
     event, sheet = load_inputs(campaign)
     factory = MessageFactory(campaign, event, kind)
-    chosen = select(sheet.recipients, email=email, limit=limit)
+    recipients = sheet.recipients
+    if registry.get(kind).revisioned:  # a notice: its revision's recipients, each with their changes
+        factory, recipients = _notice(campaign, event, sheet, registry.get(kind))
+        kind = factory.kind
+    chosen = select(recipients, email=email, limit=limit)
     # The shipped campaign may sit in a read-only site-packages: preview here instead.
     default = Path.cwd() / "preview" if campaign.shipped else campaign.preview_dir
     out = Path(out_dir or default or Path.cwd() / "preview")
     with writing(out, "the preview folder"):  # a full or read-only disk: one line, exit 2
         return _write_preview(campaign, event, kind, out, sheet, chosen, factory, now)
+
+
+def _notice(
+    campaign: Campaign, event: Event, sheet: RecipientSheet, kind: registry.Kind
+) -> tuple[MessageFactory, list[Recipient]]:
+    """The notice ``lgp-mailer notify`` would send now, from the sent log (NothingDueError when none)."""
+    with open_campaign_ledger(campaign.database) as ledger:
+        plan = plan_notice(ledger, campaign, event, kind, candidates(campaign, sheet, None))
+        uid = calendar_uid(ledger, campaign.campaign_id)
+    return NoticeFactory(campaign, event, plan, calendar_uid=uid), plan.recipients
 
 
 def _write_preview(

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lgp_mailer import kinds
 from lgp_mailer.campaign.matching import format_match_report, match_registrations, reminder_recipients
+from lgp_mailer.campaign.revisions import refuse_cancelled
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, NothingDueError
 from lgp_mailer.event import Event, load_event
@@ -108,6 +109,8 @@ def targets(
     """Check the window, load and match the registrations, and pick who gets the message:
     every registrant for the day-before reminder; for the nudge, the invited whose
     invitation was sent and who have not registered."""
+    with open_campaign_ledger(campaign.database, env) as ledger:
+        refuse_cancelled(ledger, campaign.campaign_id)  # exit 3, naming the cancellation's date
     event = load_event(campaign.event_path)
     now = now or now_utc()
     if day_before:

@@ -28,6 +28,7 @@ from lgp_mailer import kinds
 from lgp_mailer.campaign.changes import snapshot
 from lgp_mailer.campaign.inputs import changes_since_last_run, input_warnings, now_utc, refuse_started
 from lgp_mailer.campaign.next_steps import smtp_args
+from lgp_mailer.campaign.revisions import NoticePlan, refuse_cancelled
 from lgp_mailer.campaign.run import run_parallel
 from lgp_mailer.campaign.session import Progress, SendOptions, SendReport, SendSession, send_proof
 from lgp_mailer.campaign.spool import Spool, build_spool
@@ -35,6 +36,7 @@ from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, ExitCode, SmtpError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.ledger.events import record_calendar_uid, record_snapshot
+from lgp_mailer.ledger.revisions import record_revision
 from lgp_mailer.ledger.store import Ledger, open_campaign_ledger
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.smtp.credentials import Secret, get_secret
@@ -67,6 +69,8 @@ class SendRequest:
     # Flags the "Next:" hints repeat besides the SMTP ones: the inputs (--campaign ...) and the command's own.
     inputs: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
+    # A change or cancellation notice's revision and recipients (campaign.revisions).
+    notice: NoticePlan | None = None
 
 
 @dataclass
@@ -142,8 +146,16 @@ def send(
 
     ledger = open_campaign_ledger(campaign.database, env)
     try:
+        if request.notice is None:
+            refuse_cancelled(ledger, campaign.campaign_id)  # exit 3, naming the cancellation's date
         with SendSession(
-            campaign, ledger, request.kind, recipients=request.recipients, event=request.event, sheet=request.sheet
+            campaign,
+            ledger,
+            request.kind,
+            recipients=request.recipients,
+            event=request.event,
+            sheet=request.sheet,
+            notice=request.notice,
         ) as session:
             hooks.warn(_warnings(campaign, session, now))
             if request.dry_run:
@@ -211,6 +223,9 @@ def _remember(ledger: Ledger, session: SendSession) -> None:
     """At the start of a real run: the campaign's calendar UID (first run only) and the event as sent."""
     campaign = session.campaign
     record_calendar_uid(ledger, campaign.campaign_id, session.factory.calendar_uid)
+    notice = session.notice
+    if notice is not None and notice.new:
+        record_revision(ledger, campaign.campaign_id, notice.revision, notice.kind.name, notice.snapshot.as_row())
     is_invitation = session.kind == kinds.INVITATION.name
     record_snapshot(
         ledger,

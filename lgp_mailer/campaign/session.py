@@ -21,6 +21,7 @@ from pathlib import Path
 
 from lgp_mailer import kinds
 from lgp_mailer.campaign.preview import load_inputs, select
+from lgp_mailer.campaign.revisions import NoticeFactory, NoticePlan, sequence_base
 from lgp_mailer.campaign.spool import build_processes, map_chunks, write_emls
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
@@ -110,6 +111,7 @@ class SendSession:
         recipients: list[Recipient] | None = None,
         event: Event | None = None,
         sheet: RecipientSheet | None = None,
+        notice: NoticePlan | None = None,
     ) -> None:
         self.campaign = campaign
         self.ledger = ledger
@@ -120,7 +122,15 @@ class SendSession:
         self.sheet = sheet
         self.recipients = recipients if recipients is not None else sheet.recipients
         # The campaign's calendar UID as the sent log recorded it at the first send; before that, derived.
-        self.factory = MessageFactory(campaign, event, kind, calendar_uid=calendar_uid(ledger, campaign.campaign_id))
+        uid = calendar_uid(ledger, campaign.campaign_id)
+        self.notice = notice
+        self.factory = (
+            NoticeFactory(campaign, event, notice, calendar_uid=uid)
+            if notice is not None
+            else MessageFactory(
+                campaign, event, kind, calendar_uid=uid, calendar_sequence=sequence_base(ledger, campaign.campaign_id)
+            )
+        )
         self.lock = RunLock(ledger, campaign.campaign_id)
         self.recovered = 0
         self._by_key = {r.email.lower(): r for r in self.recipients}

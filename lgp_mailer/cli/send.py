@@ -121,6 +121,7 @@ def run_send(
     connections=1,
     inputs=(),
     extra=(),
+    notice=None,
 ) -> ExitCode:
     """Shared by ``send`` and ``remind``: call the core, print what it did, return the exit code."""
     from lgp_mailer.campaign import send as core
@@ -142,6 +143,7 @@ def run_send(
         sheet=sheet,
         inputs=tuple(inputs),
         extra=tuple(extra),
+        notice=notice,
     )
     hooks = CliHooks(quiet=quiet, yes=yes, non_interactive=non_interactive)
     outcome = core.send(campaign, request, hooks)

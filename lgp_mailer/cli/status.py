@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
+from lgp_mailer import kinds
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, kind_filter_option, open_ledger_for
 from lgp_mailer.cli.output import kind_label, status_counts
 from lgp_mailer.errors import ExitCode, LgpError
-from lgp_mailer.i18n import N_, _, format_datetime, format_number, ngettext
+from lgp_mailer.i18n import N_, _, current_language, format_datetime, format_number, ngettext
 
 log_app = typer.Typer(
     name="log",
@@ -118,7 +119,11 @@ def _print_kind(console, entry: dict[str, Any]) -> None:
 
     counts = entry["counts"]
     console.print()
-    console.print(Text(f"{entry['campaign_id']} · {kind_label(entry['kind'])}", style="bold"))
+    title = f"{entry['campaign_id']} · {kind_label(entry['kind'])}"
+    revision = kinds.split_revision(entry["kind"])[1]
+    if revision is not None and current_language() != "hu":  # Hungarian's label already names the revision
+        title += " " + _("(revision {n})").format(n=revision)
+    console.print(Text(title, style="bold"))
     shown = status_counts(counts, _SHOWN)
     total = _("{counts} (total {total})").format(counts=shown or _("no rows"), total=format_number(entry["total"]))
     console.print(f"  {total}", markup=False)

@@ -143,4 +143,30 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
             )""",
         ),
     ),
+    (
+        6,
+        "create_event_revisions",
+        (
+            # Each notified revision of a campaign's event (issue 18): the event as
+            # the notice announced it.  A change or cancellation notice is kind
+            # "change-r<revision>" / "cancellation-r<revision>" in messages, so the
+            # one claim/record protocol sends each revision to each recipient once.
+            # Portable SQL (SQLite and PostgreSQL): standard types, no AUTOINCREMENT.
+            """CREATE TABLE event_revisions (
+                campaign_id TEXT NOT NULL,
+                revision INTEGER NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('change', 'cancellation')),
+                created_at TEXT NOT NULL,
+                title TEXT NOT NULL,
+                date TEXT NOT NULL,
+                start TEXT NOT NULL,
+                "end" TEXT NOT NULL,
+                platform TEXT NOT NULL,
+                join_url TEXT,
+                registration_url TEXT NOT NULL,
+                agenda TEXT NOT NULL,
+                PRIMARY KEY (campaign_id, revision)
+            )""",
+        ),
+    ),
 ]

@@ -74,7 +74,7 @@ DUE_STATUSES = ("pending", "deferred")
 
 def command_for(kind: str) -> str:
     """The command that sends ``kind``, as ``kinds.py`` declares it."""
-    declared = kinds.KINDS.get(kind)
+    declared = kinds.KINDS.get(kinds.base_name(kind))  # a revision's notices: its kind's command
     return declared.command if declared is not None else f"lgp-mailer send  (kind {kind})"
 
 

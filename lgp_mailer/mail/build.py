@@ -20,6 +20,7 @@ from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import Event
 from lgp_mailer.mail.attachments import checked_image
+from lgp_mailer.mail.calendar_links import CalendarLinks, calendar_links
 from lgp_mailer.mail.dkim import DkimSigner
 from lgp_mailer.mail.ical import calendar_entry, campaign_calendar_uid
 from lgp_mailer.mail.logos import supporter_logos
@@ -56,6 +57,7 @@ class MessageFactory:
         *,
         renderer: Renderer | None = None,
         calendar_uid: str | None = None,
+        calendar_sequence: int = 0,
     ) -> None:
         self.campaign = campaign
         self.event = event
@@ -69,6 +71,9 @@ class MessageFactory:
                 config=campaign.config_file,
             )
         declared = kinds.get(kind)
+        self.declared = declared
+        # The revision's base SEQUENCE, from the sent log (campaign.revisions); the kind adds its offset.
+        self.calendar_sequence = calendar_sequence
         self.renderer = renderer or Renderer(campaign.template_dirs, kind)
         self.signer = DkimSigner(campaign.dkim) if campaign.dkim is not None else None
         # The UID the sent log recorded for the campaign (a send run passes it), else derived.
@@ -82,6 +87,7 @@ class MessageFactory:
                 organizer_email=campaign.sender.reply_to or campaign.sender.email,
                 kind=declared,
                 stamp=dt.datetime.now(dt.UTC),
+                sequence=calendar_sequence,
             )
             if declared.calendar_method
             else None
@@ -99,7 +105,25 @@ class MessageFactory:
             "municipalities": join_hu(recipient.municipalities),
             "logo_cid": LOGO_CID if self.campaign.sender.logo else None,
             "supporter_logos": self.logos,
+            # Add-to-calendar links, for the letters that carry a calendar entry (not a cancellation).
+            "calendar_links": self.links(self.declared.join_link),
+            # A change notice's sentences and whether it repeats the join link (campaign.revisions).
+            "changes": (),
+            "joined": self.declared.join_link,
         }
+
+    def links(self, join: bool) -> CalendarLinks | None:
+        """The add-to-calendar links (built once per run and variant); None for a kind without an entry."""
+        if not self.declared.calendar_method or self.declared.calendar_status == "CANCELLED":
+            return None
+        cache: dict[bool, CalendarLinks] = self.__dict__.setdefault("_links", {})
+        if join not in cache:
+            cache[join] = calendar_links(self.event, join=join)
+        return cache[join]
+
+    def calendar_for(self, recipient: Recipient) -> str | None:
+        """The calendar entry ``recipient``'s letter carries (the same for every letter of a plain run)."""
+        return self.calendar
 
     def list_headers(self, recipient: Recipient) -> tuple[tuple[str, str], ...]:
         """RFC 2369/2919/8058 list headers: how to opt out, in every message.
@@ -168,7 +192,7 @@ class MessageFactory:
             date=now,
             logo=sender.logo,
             logo_cid=LOGO_CID if sender.logo else None,
-            calendar=self.calendar,
+            calendar=self.calendar_for(recipient),
             extra_headers=self.list_headers(recipient),
             images=tuple(image for image in self.logos if f"cid:{image.cid}" in rendered.html),
         )

@@ -4,11 +4,23 @@ One entry per event, the same for every recipient: an ORGANIZER and no
 ATTENDEE (this is an announcement, not a meeting request that asks for
 replies), times in Europe/Budapest with a VTIMEZONE covering only the
 event's year, a stable UID (the campaign's, see :func:`campaign_calendar_uid`)
-and a SEQUENCE.  Each kind declares its METHOD and SEQUENCE rule (see
-``kinds.py``): the invitation and the nudge carry the event file's SEQUENCE;
-the reminder carries the same UID with SEQUENCE + 1 and the join link, so a
-calendar that imported the first entry updates it instead of
-adding a second one.
+and a SEQUENCE.  SEQUENCE comes from the sent log (``campaign.revisions``):
+``2 * revision`` plus the kind's offset, so the invitation and the nudge of a
+revision carry 2r, its reminder 2r + 1 with the join link, and the next
+change notice 2(r + 1): a calendar that imported an earlier entry updates it
+instead of adding a second one.
+
+The cancellation is PUBLISH with STATUS:CANCELLED, not METHOD:CANCEL.
+METHOD:CANCEL is iTIP scheduling (RFC 5546): Outlook and Gmail act on it only
+for a meeting the recipient is an ATTENDEE of, sent as an inline
+``text/calendar`` part; an attached CANCEL without attendees is shown as an
+unsupported calendar message (Outlook), ignored (Gmail), or cannot be opened
+(iOS Mail without an Exchange account).  Our entries are announcements the
+recipient saved from an attachment, and all three clients import an attached
+PUBLISH entry as an update of the entry with the same UID and a higher
+SEQUENCE; STATUS:CANCELLED then marks it cancelled (Apple Calendar strikes it
+through), and the SUMMARY starts with "ELMARAD:" for a client that shows no
+status.  The letter itself asks the reader to delete the entry.
 
 Placement (see ``compose``): the entry travels as an *attachment* named
 ``meghivo.ics`` with ``Content-Type: text/calendar; method=PUBLISH`` next to
@@ -65,8 +77,13 @@ def calendar_entry(
     organizer_email: str,
     kind: Kind,
     stamp: dt.datetime,
+    sequence: int = 0,
+    join_link: bool | None = None,
 ) -> str:
-    """The ``.ics`` text of ``kind``'s entry (CRLF line ends, as RFC 5545 writes them)."""
+    """The ``.ics`` text of ``kind``'s entry (CRLF line ends, as RFC 5545 writes them).
+
+    ``sequence`` is the revision's base SEQUENCE (the kind adds its offset); ``join_link``
+    overrides the kind's rule (a change notice to a registrant who already has the link)."""
     from icalendar import Calendar, Timezone, vCalAddress, vText  # noqa: PLC0415 - icalendar is heavy; only letters with a calendar need it
     from icalendar import Event as VEvent  # noqa: PLC0415 - as above
 
@@ -78,15 +95,16 @@ def calendar_entry(
     cal.add_component(Timezone.from_tzid(TZID, first_date=first, last_date=last))
     entry = VEvent()
     entry.add("uid", uid)
-    entry.add("sequence", event.calendar_sequence + kind.sequence_offset)
+    entry.add("sequence", sequence + kind.sequence_offset)
     entry.add("dtstamp", stamp.astimezone(dt.UTC))
     entry.add("dtstart", dt.datetime.combine(event.date, event.start, tzinfo=BUDAPEST))
     entry.add("dtend", dt.datetime.combine(event.date, event.end, tzinfo=BUDAPEST))
-    entry.add("summary", event.title)
+    cancelled = kind.calendar_status == "CANCELLED"
+    entry.add("summary", f"ELMARAD: {event.title}" if cancelled else event.title)
     organizer = vCalAddress(f"mailto:{organizer_email}")
     organizer.params["cn"] = vText(organizer_name)
     entry.add("organizer", organizer)
-    if kind.join_link and event.join_url:
+    if (kind.join_link if join_link is None else join_link) and event.join_url:
         entry.add("location", f"{event.platform_name}: {event.join_url}")
         entry.add("url", event.join_url)
         details = [f"Csatlakozás: {event.join_url}"]
@@ -103,8 +121,8 @@ def calendar_entry(
         ]
     description = [event.subtitle or event.title, *details]
     entry.add("description", "\n".join(description))
-    entry.add("status", "CONFIRMED")
-    entry.add("transp", "OPAQUE")
+    entry.add("status", kind.calendar_status)
+    entry.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     cal.add_component(entry)
     ics: bytes = cal.to_ical()
     return ics.decode("utf-8")

@@ -1,0 +1,106 @@
+"""The sentences of a change notice: what changed, the old value before "helyett", the new one after.
+
+"Az időpont megváltozott: 2027. március 11. (csütörtök) 10.00 óra helyett
+2027. március 18. (csütörtök) 10.00 óra."  Letter text (Hungarian, not an
+interface string); dates and times through ``hungarian`` (Babel).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from lgp_mailer import hungarian
+from lgp_mailer.campaign.changes import Change, Snapshot, diff
+
+_SLOT_WORDS = {
+    "title": "címe",
+    "speaker": "előadója",
+    "role": "előadójának beosztása",
+    "organisation": "előadójának szervezete",
+}
+
+
+def _moment(date: str, time: str) -> str:
+    return f"{hungarian.long_date(dt.date.fromisoformat(date))} {_clock(time)} óra"
+
+
+def _clock(time: str) -> str:
+    return hungarian.clock(dt.time.fromisoformat(time))
+
+
+def _capital_article(text: str) -> str:
+    word = hungarian.article(text)
+    return word[:1].upper() + word[1:]
+
+
+def sentences(before: Snapshot, after: Snapshot, *, joined: bool) -> list[str]:
+    """One sentence per change from ``before`` to ``after``; the join link only for ``joined`` recipients."""
+    changes = diff(before, after)
+    fields = {c.field for c in changes}
+    lines: list[str] = []
+    if fields & {"date", "start"}:
+        lines.append(
+            f"Az időpont megváltozott: {_moment(before.date, before.start)} helyett {_moment(after.date, after.start)}."
+        )
+    if "end" in fields:
+        lines.append(f"A befejezés időpontja megváltozott: {_clock(before.end)} óra helyett {_clock(after.end)} óra.")
+    if "platform" in fields:
+        lines.append(f"A konferencia platformja megváltozott: {before.platform} helyett {after.platform}.")
+    if "join_url" in fields and joined and after.join_url:
+        if before.join_url:
+            lines.append(f"A csatlakozási link megváltozott: {before.join_url} helyett {after.join_url}.")
+        else:
+            lines.append(f"A csatlakozási link: {after.join_url}.")
+    if "registration_url" in fields:
+        lines.append(f"A regisztrációs link megváltozott: {before.registration_url} helyett {after.registration_url}.")
+    lines.extend(_agenda_sentences(before, after, [c for c in changes if c.field.startswith("agenda[")]))
+    return lines
+
+
+def _agenda_sentences(before: Snapshot, after: Snapshot, changes: list[Change]) -> list[str]:
+    lines: list[str] = []
+    moved: set[int] = set()
+    for change in changes:
+        number = int(change.field[len("agenda[") : change.field.index("]")])
+        key = change.field.partition("].")[2]
+        old = dict(before.agenda[number - 1]) if number <= len(before.agenda) else None
+        new = dict(after.agenda[number - 1]) if number <= len(after.agenda) else None
+        if old is None and new is not None:
+            lines.append(f"Új programpont: {_slot(new)}.")
+        elif new is None and old is not None:
+            lines.append(f"Elmarad a következő programpont: {_slot(old)}.")
+        elif old is not None and new is not None and key in ("start", "end"):
+            if number not in moved:
+                moved.add(number)
+                name = _name(new)
+                lines.append(
+                    f"{_capital_article(name)} {hungarian.quote(name)} programpont időpontja megváltozott: "
+                    f"{_span(old)} helyett {_span(new)}."
+                )
+        elif old is not None and new is not None:
+            name = _name(old)
+            was, now = old.get(key), new.get(key)
+            if key in _SLOT_WORDS and was and now:
+                lines.append(
+                    f"{_capital_article(name)} {hungarian.quote(name)} programpont {_SLOT_WORDS[key]} "
+                    f"megváltozott: {was} helyett {now}."
+                )
+            else:
+                lines.append(f"{_capital_article(name)} {hungarian.quote(name)} programpont módosult.")
+    return lines
+
+
+def _span(slot: dict[str, str]) -> str:
+    return f"{_clock(slot['start'])}–{_clock(slot['end'])}"
+
+
+def _name(slot: dict[str, str]) -> str:
+    return slot.get("title") or slot.get("speaker") or "programpont"
+
+
+def _slot(slot: dict[str, str]) -> str:
+    speaker = f" ({slot['speaker']})" if slot.get("speaker") and slot.get("title") else ""
+    return f"{_span(slot)} {hungarian.quote(_name(slot))}{speaker}"
+
+
+__all__ = ["sentences"]
