@@ -365,3 +365,18 @@ def test_notify_needs_one_flag_something_sent_and_a_dry_run_records_no_revision(
     assert len(smtp_server.received) == 2
     with open_ledger(camp.db) as ledger:
         assert revisions(ledger, camp.campaign_id) == []
+
+
+def test_an_address_that_left_the_sheet_is_still_told_with_a_neutral_salutation(camp, smtp_server):
+    """It was invited, so its calendar holds the old date: the sent log, not the sheet, says who is told."""
+    write_xlsx(camp.root / "recipients" / "lista.xlsx", {"Lista": [HEADER, *people(2)]})
+    edit(camp, "date = 2099-06-18", "date = 2099-06-25")
+    result = invoke(camp, "notify", "--change", "--yes", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert sorted(rcpts(smtp_server)[3:]) == sorted(camp.addresses)
+    by_address = {m.rcpt_tos[0]: parse(m.data) for m in smtp_server.received[3:]}
+    gone = text_of(by_address["polgarmester03@falu.example"])
+    assert gone.splitlines()[2] == "Tisztelt Hölgyem, Uram!"
+    assert "Az időpont megváltozott: 2099. június 18. (csütörtök) 10.00 óra helyett" in gone
+    assert text_of(by_address["polgarmester01@falu.example"]).splitlines()[2] == "Tisztelt Polgármester Úr!"
+    assert rows(camp, "change-r1") == dict.fromkeys(camp.addresses, "sent")

@@ -6,7 +6,8 @@
   ``change-r<n>`` / ``cancellation-r<n>``, so the claim/record protocol sends
   each revision to each recipient exactly once, and a crash leaves ``unknown``.
 * **Who.** Everyone the campaign sent an invitation, a reminder, a nudge or an
-  earlier notice to.  Each recipient's letter compares the event file with the
+  earlier notice to, by the sent log: an address that has since left the sheet
+  is told too, with a neutral salutation.  Each recipient's letter compares the event file with the
   snapshot of the last letter that recipient was sent (the snapshot of the
   run that sent it), so a recipient who missed a notice still reads every
   change since; a recipient whose last letter already says it all is not due.
@@ -25,11 +26,12 @@ from typing import Any
 
 from lgp_mailer import kinds
 from lgp_mailer.campaign.changes import Snapshot, snapshot
-from lgp_mailer.campaign.matching import match_registrations, reminder_recipients
+from lgp_mailer.campaign.matching import NO_MUNICIPALITY, match_registrations, reminder_recipients
 from lgp_mailer.campaign.notice_text import sentences
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import NothingDueError
 from lgp_mailer.event import Event
+from lgp_mailer.hungarian import UNTITLED_NEUTRAL
 from lgp_mailer.i18n import _, ngettext
 from lgp_mailer.ledger.events import StoredSnapshot
 from lgp_mailer.ledger.revisions import Revision, revisions, snapshots
@@ -122,7 +124,9 @@ def plan_notice(
     joined = frozenset(r.address.lower() for r in rows if kinds.base_name(r.kind) == kinds.REMINDER.name)
     plan = NoticePlan(kind, revision, not rerun, current, [], joined=joined)
     taken: set[str] = set()
-    for recipient in people:
+    # The sheet's and the registrations' people first, for their salutations; then anyone the
+    # log says was sent something but who has since left both: they saved the old date too.
+    for recipient in [*people, *(_from_log(row) for row in rows)]:
         key = recipient.email.lower()
         if key not in seen or key in taken:
             continue
@@ -139,6 +143,16 @@ def plan_notice(
     if not plan.recipients and not rerun:
         raise NothingDueError(_("nobody was sent older event details than the event file's: no change notice is due"))
     return plan
+
+
+def _from_log(row: LedgerRow) -> Recipient:
+    """A recipient known only from the sent log: its address and municipalities, a neutral salutation."""
+    return Recipient(
+        email=row.address,
+        municipalities=row.municipalities or (NO_MUNICIPALITY,),
+        salutation=UNTITLED_NEUTRAL,
+        county=row.county,
+    )
 
 
 def _last_seen(
