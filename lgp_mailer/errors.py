@@ -10,6 +10,8 @@ from __future__ import annotations
 from enum import IntEnum
 from pathlib import Path
 
+from lgp_mailer.i18n import _
+
 
 class ExitCode(IntEnum):
     """Documented exit codes, shared by every command (see README.md)."""
@@ -60,15 +62,15 @@ class LgpError(Exception):
         if self.file:
             parts.append(self.file)
         if self.sheet:
-            parts.append(f"sheet {self.sheet!r}")
+            parts.append(_("sheet {sheet!r}").format(sheet=self.sheet))
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(_("row {row}").format(row=self.row))
         if self.line is not None:
-            parts.append(f"line {self.line}")
+            parts.append(_("line {line}").format(line=self.line))
         if self.column:
-            parts.append(f"column {self.column!r}")
+            parts.append(_("column {column!r}").format(column=self.column))
         if self.key:
-            parts.append(f"key {self.key!r}")
+            parts.append(_("key {key!r}").format(key=self.key))
         if self.host:
             parts.append(f"{self.host}:{self.port}" if self.port else self.host)
         return ", ".join(parts)

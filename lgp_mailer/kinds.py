@@ -6,7 +6,9 @@ the thanks to attendees and the recording to registrants who missed it.  Everyth
 between kinds is declared here, and every other module reads it from here:
 
 * ``name``: the id in the sent log, in Message-IDs and on the command line;
-* ``label``: the Hungarian name in exports and in the preview gallery;
+* ``label``: the Hungarian name in exports (Hungarian whatever the interface language);
+* ``title``: the name the interface shows (English source, marked with ``N_``
+  and translated where it is shown, see :func:`title`);
 * ``template``: the prefix of its three templates
   (``<template>.subject.j2``, ``.txt.j2``, ``.html.j2``);
 * ``calendar_method``, ``sequence_offset``, ``join_link``: the calendar entry
@@ -28,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lgp_mailer.errors import ConfigError
+from lgp_mailer.i18n import N_, _
 
 # Who is due for a kind.
 SHEET = "sheet"  # everyone on the contact sheet
@@ -52,16 +55,25 @@ class Kind:
     join_link: bool = False
     needs_join_url: bool = False
     needs_recording_url: bool = False
+    title: str = ""  # default: the name
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum() or not self.name.isascii():
-            raise ConfigError(f"a message kind's name must be ASCII letters, digits, '-' or '_', got {self.name!r}")
+            raise ConfigError(
+                _("a message kind's name must be ASCII letters, digits, '-' or '_', got {name!r}").format(
+                    name=self.name
+                )
+            )
         if self.audience not in AUDIENCES:
             raise ConfigError(
-                f"message kind {self.name!r}: audience {self.audience!r} is not one of: {', '.join(AUDIENCES)}"
+                _("message kind {name!r}: audience {audience!r} is not one of: {audiences}").format(
+                    name=self.name, audience=self.audience, audiences=", ".join(AUDIENCES)
+                )
             )
         if not self.template:
             object.__setattr__(self, "template", self.name)
+        if not self.title:
+            object.__setattr__(self, "title", self.name)
 
     @property
     def templates(self) -> tuple[str, str, str]:
@@ -93,13 +105,22 @@ def get(name: str) -> Kind:
     try:
         return KINDS[name]
     except KeyError:
-        raise ConfigError(f"unknown message kind {name!r} (expected one of: {', '.join(KINDS)})", key="kind") from None
+        raise ConfigError(
+            _("unknown message kind {name!r} (expected one of: {names})").format(name=name, names=", ".join(KINDS)),
+            key="kind",
+        ) from None
 
 
 def label(name: str) -> str:
-    """The Hungarian label of ``name``; a kind this version does not know is shown as it is."""
+    """The Hungarian label of ``name`` (for exports); a kind this version does not know is shown as it is."""
     kind = KINDS.get(name)
     return kind.label if kind is not None else name
+
+
+def title(name: str) -> str:
+    """The name of ``name`` in the interface language; a kind this version does not know is shown as it is."""
+    kind = KINDS.get(name)
+    return _(kind.title) if kind is not None else name
 
 
 INVITATION = register(
@@ -107,6 +128,7 @@ INVITATION = register(
         "invitation",
         "meghívó",
         "lgp-mailer send",
+        title=N_("invitation"),
     )
 )
 REMINDER = register(
@@ -114,6 +136,7 @@ REMINDER = register(
         "reminder",
         "emlékeztető",
         "lgp-mailer remind --day-before",
+        title=N_("day-before reminder"),
         audience=REGISTRANTS,
         sequence_offset=1,
         join_link=True,
@@ -125,6 +148,7 @@ NUDGE = register(
         "nudge",
         "regisztrációs felhívás",
         "lgp-mailer remind --not-registered",
+        title=N_("registration nudge"),
         audience=INVITED_NOT_REGISTERED,
     )
 )
@@ -133,6 +157,7 @@ THANKS = register(
         "thanks",
         "köszönőlevél",
         "lgp-mailer followup --attended",
+        title=N_("thank-you letter"),
         audience=ATTENDEES,
         calendar_method=None,
         needs_recording_url=True,
@@ -143,6 +168,7 @@ RECORDING = register(
         "recording",
         "felvétel",
         "lgp-mailer followup --missed",
+        title=N_("recording link"),
         audience=ABSENT_REGISTRANTS,
         calendar_method=None,
         needs_recording_url=True,
@@ -167,5 +193,6 @@ __all__ = [
     "label",
     "names",
     "register",
+    "title",
     "unregister",
 ]

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from browser import console_errors
+from hungarian import hungarian
 
 from lgp_mailer.campaign.gallery import script_json, warnings_for
 from lgp_mailer.campaign.preview import run_preview
@@ -101,7 +102,8 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (i + 2, "role not recognised") for i in sorted(UNKNOWN_ROLES)
     ]
     started = time.perf_counter()
-    report = run_preview(campaign, out_dir=root / "preview")
+    with hungarian(tmp_path_factory.mktemp("locale")):  # the gallery follows the interface language
+        report = run_preview(campaign, out_dir=root / "preview")
     print(f"preview of 300 letters: {time.perf_counter() - started:.2f} s")
     assert report.rendered == 300
     return report.index
@@ -290,7 +292,8 @@ def test_script_json_cannot_end_its_script_element():
 def test_findings_go_to_the_letter_of_their_row_and_the_rest_are_sheet_notes(tmp_path):
     path = write_xlsx(tmp_path / "lista.xlsx", {"Lista": [HEADER, *ROWS[:25]]})
     sheet = load_recipients(path)
-    lines, unmatched = warnings_for(sheet.recipients, sheet.findings)
+    with hungarian(tmp_path / "locale"):
+        lines, unmatched = warnings_for(sheet.recipients, sheet.findings)
     assert [(i, found) for i, found in enumerate(lines) if found] == [
         (
             20,

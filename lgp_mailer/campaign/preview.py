@@ -51,8 +51,8 @@ class PreviewReport:
 
     @property
     def label(self) -> str:
-        """The kind's Hungarian label, for the gallery."""
-        return registry.label(self.kind)
+        """The kind's name in the interface language, for the gallery."""
+        return registry.title(self.kind)
 
     @property
     def rendered(self) -> int:
