@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lgp_mailer.errors import LgpError
+from lgp_mailer.i18n import _
 
 FULL = "disk full"
 READ_ONLY = "read-only"
@@ -70,7 +71,12 @@ def storage_error(error: BaseException, path: Path, what: str) -> StorageError |
     if why is None:
         return None
     advice = "free some space" if why == FULL else "make it writable or choose another folder"
-    return StorageError(f"cannot write {what}: {why} ({advice}, then run the same command again)", file=path)
+    return StorageError(
+        _("cannot write {what}: {why} ({advice}, then run the same command again)").format(
+            what=what, why=why, advice=advice
+        ),
+        file=path,
+    )
 
 
 @contextmanager

@@ -45,6 +45,7 @@ from zoneinfo import ZoneInfo
 
 from lgp_mailer.campaign import unsubscribe
 from lgp_mailer.campaign.mailboxes import MailboxError
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.store import BOUNCEABLE, Ledger, LedgerRow
 from lgp_mailer.sheets.cells import AddressError, normalise_address
 
@@ -428,5 +429,7 @@ def export_corrections(ledger: Ledger, path: Path) -> int:
     try:
         book.save(path)
     except OSError as error:
-        raise MailboxError(f"cannot write the corrections sheet: {error.strerror or error}", file=path) from error
+        raise MailboxError(
+            _("cannot write the corrections sheet: {reason}").format(reason=error.strerror or error), file=path
+        ) from error
     return len(rows)

@@ -26,6 +26,7 @@ from lgp_mailer.campaign.attendees import AttendanceMatch, format_attendance, kn
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError, NothingDueError
 from lgp_mailer.event import Event, load_event
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.attendance import ImportResult, StoredImport, current_import, sessions, store_report
 from lgp_mailer.ledger.store import open_campaign_ledger
 from lgp_mailer.mail.ical import BUDAPEST
@@ -68,7 +69,9 @@ def check_followup_window(event: Event, now: dt.datetime) -> None:
     ends = conference_ends(event)
     if now < ends:
         raise NothingDueError(
-            f"the conference ends at {_local(ends)} (Europe/Budapest): follow-ups are sent only after it"
+            _("the conference ends at {ends} (Europe/Budapest): follow-ups are sent only after it").format(
+                ends=_local(ends)
+            )
         )
 
 
@@ -121,7 +124,7 @@ def targets(
     check_followup_window(event, now or dt.datetime.now(dt.UTC))
     if not event.recording_url:
         raise ConfigError(
-            "no recording link: add [followup] recording_url to the event file",
+            _("no recording link: add [followup] recording_url to the event file"),
             file=event.path,
             key="followup.recording_url",
         )
@@ -129,8 +132,10 @@ def targets(
         stored = current_import(ledger, campaign.campaign_id)
         if stored is None:
             raise ConfigError(
-                f"campaign {campaign.campaign_id!r} has no attendance report: "
-                "run 'lgp-mailer attendance import FILE' first (the Zoom or Teams download)",
+                _(
+                    "campaign {campaign_id!r} has no attendance report: run 'lgp-mailer attendance import "
+                    "FILE' first (the Zoom or Teams download)"
+                ).format(campaign_id=campaign.campaign_id),
                 key="attendance",
             )
         found = sessions(ledger, stored.id)
@@ -164,7 +169,7 @@ def _registrations(campaign: Campaign, path: Path | None, *, required: bool) -> 
     if chosen is None:
         if required:
             raise ConfigError(
-                "no registrations file: set 'registrations' in lgp-mailer.toml or pass --registrations",
+                _("no registrations file: set 'registrations' in lgp-mailer.toml or pass --registrations"),
                 file=campaign.config_file,
                 key="registrations",
             )

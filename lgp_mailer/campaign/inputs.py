@@ -20,6 +20,7 @@ from lgp_mailer.campaign.changes import Snapshot, diff, snapshot
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.events import last_snapshot, shared_calendar_uids
 from lgp_mailer.ledger.store import Ledger, default_ledger_path
 from lgp_mailer.mail.ical import BUDAPEST, campaign_calendar_uid
@@ -119,8 +120,10 @@ def refuse_started(event: Event, now: dt.datetime | None = None) -> None:
     start = starts_at(event)
     if (now or now_utc()) >= start:
         raise ConfigError(
-            f"the conference started at {_local(start)} (Europe/Budapest): no invitation is sent for it; "
-            "point the campaign at the next conference's event file",
+            _(
+                "the conference started at {start} (Europe/Budapest): no invitation is sent for it; point "
+                "the campaign at the next conference's event file"
+            ).format(start=_local(start)),
             file=event.path,
             key="conference.date",
         )

@@ -20,6 +20,7 @@ from lgp_mailer.campaign.inputs import input_warnings, now_utc
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError, TemplateError
 from lgp_mailer.event import Event, load_event
+from lgp_mailer.i18n import _
 from lgp_mailer.mail.build import Built, MessageFactory
 from lgp_mailer.mail.lint import LintReport, lint_message
 from lgp_mailer.sheets.recipients import Finding, Recipient, RecipientSheet, load_recipients
@@ -81,7 +82,7 @@ def select(recipients: list[Recipient], *, email: str | None = None, limit: int 
         wanted = email.strip().lower()
         chosen = [r for r in recipients if r.email.lower() == wanted]
         if not chosen:
-            raise ConfigError(f"no recipient with address {email!r} in the sheet", key="--email")
+            raise ConfigError(_("no recipient with address {email!r} in the sheet").format(email=email), key="--email")
         return chosen
     return recipients[:limit] if limit is not None else recipients
 
@@ -153,12 +154,12 @@ def _write_preview(
 
 def _prepare(out: Path) -> None:
     if out.exists() and not out.is_dir():
-        raise ConfigError("preview folder is a file", file=out)
+        raise ConfigError(_("preview folder is a file"), file=out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise storage_error(exc, out, "the preview folder") or ConfigError(
-            f"cannot create preview folder: {exc.strerror or exc}", file=out
+            _("cannot create preview folder: {reason}").format(reason=exc.strerror or exc), file=out
         ) from None
     # Remove only our own earlier output, so a shorter list leaves no stale letters.
     for old in out.iterdir():
@@ -178,7 +179,7 @@ def lint_campaign(
     event, sheet = load_inputs(campaign)
     recipient = select(sheet.recipients, email=email, limit=1)
     if not recipient:
-        raise ConfigError("the sheet has no valid recipient to lint a message for", file=campaign.recipients_path)
+        raise ConfigError(_("the sheet has no valid recipient to lint a message for"), file=campaign.recipients_path)
     reports = []
     for kind in registry.names() if kinds is None else kinds:
         if registry.get(kind).needs_join_url and not event.join_url:

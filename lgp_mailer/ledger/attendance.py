@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lgp_mailer.errors import ConfigError
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.store import Ledger, utc_iso
 from lgp_mailer.sheets.attendance import AttendanceReport, Session
 
@@ -86,9 +87,10 @@ def store_report(
         before = _stored(latest) if latest is not None else None
         if before is not None and written < before.file_modified_at and not replace_newer:
             raise ConfigError(
-                f"this file was written before the imported {before.file_name!r} "
-                f"({before.file_modified_at[:16].replace('T', ' ')} UTC): nothing changed; "
-                "pass --replace-newer to import it all the same",
+                _(
+                    "this file was written before the imported {file_name!r} ({value} UTC): nothing changed; "
+                    "pass --replace-newer to import it all the same"
+                ).format(file_name=before.file_name, value=before.file_modified_at[:16].replace("T", " ")),
                 file=report.path,
             )
         cur = db.execute(

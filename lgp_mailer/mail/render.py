@@ -20,6 +20,7 @@ import jinja2
 
 from lgp_mailer import hungarian, kinds
 from lgp_mailer.errors import TemplateError
+from lgp_mailer.i18n import _
 
 # Text that must never reach a recipient: template syntax and missing values.
 _LEAKS = re.compile(r"\{\{|\}\}|\{%|%\}|\bNone\b|\b[Nn]a[Nn]\b|\bundefined\b")
@@ -114,10 +115,14 @@ class Renderer:
         try:
             return env.get_template(name)
         except jinja2.TemplateNotFound:
-            raise TemplateError(f"template not found in {', '.join(map(str, self.dirs))}", file=name) from None
+            raise TemplateError(
+                _("template not found in {str}").format(str=", ".join(map(str, self.dirs))), file=name
+            ) from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
-                f"template syntax error: {exc.message}", file=exc.filename or name, line=exc.lineno
+                _("template syntax error: {message}").format(message=exc.message),
+                file=exc.filename or name,
+                line=exc.lineno,
             ) from None
 
     def render(self, context: Mapping[str, Any]) -> Rendered:
@@ -131,11 +136,13 @@ class Renderer:
             leak = _find_leak(value)
             if leak:
                 raise TemplateError(
-                    f"rendered {part} contains {leak!r}: a value is missing or a tag is broken",
+                    _("rendered {part} contains {leak!r}: a value is missing or a tag is broken").format(
+                        part=part, leak=leak
+                    ),
                     file=f"{self.kind} templates",
                 )
         if not subject:
-            raise TemplateError("the subject is empty", file=self._subject.name)
+            raise TemplateError(_("the subject is empty"), file=self._subject.name)
         return Rendered(subject, text, html)
 
     def _run(self, template: jinja2.Template, context: Mapping[str, Any]) -> str:
@@ -144,7 +151,7 @@ class Renderer:
         except (jinja2.UndefinedError, _MissingValue, jinja2.TemplateError, TypeError, ValueError) as exc:
             file, line = _template_position(exc, template.filename or template.name or "?")
             raise TemplateError(
-                f"cannot render: {_plain(exc, _source_line(file, line))}", file=file, line=line
+                _("cannot render: {exc}").format(exc=_plain(exc, _source_line(file, line))), file=file, line=line
             ) from None
 
 

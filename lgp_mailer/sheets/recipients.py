@@ -31,6 +31,7 @@ from lgp_mailer.hungarian import (
     parse_gender,
     role_of,
 )
+from lgp_mailer.i18n import _
 from lgp_mailer.roles import INSTITUTION, UNKNOWN
 from lgp_mailer.sheets.cells import (
     AddressError,
@@ -173,7 +174,7 @@ def load_recipients(
             if _read_sheet(path, raw, mapping, merger, every=every):
                 read.append(raw.name)
     if not read:
-        raise merger.first_error or RecipientsError("no data rows below the header", file=path)
+        raise merger.first_error or RecipientsError(_("no data rows below the header"), file=path)
     recipients, rejected = merger.finish()
     sheet_names = tuple(name for name in read if name is not None)
     return RecipientSheet(recipients, merger.findings, path, rejected, sheet_names, encoding, merger.counts)
@@ -189,7 +190,7 @@ def _read_sheet(
             if (garbled := garbled_header(header.cells, file=path, sheet=raw.name, row=header.row)) is not None:
                 raise garbled
             raise RecipientsError(
-                "no municipality column (Önkormányzat or Település); map it in [columns]",
+                _("no municipality column (Önkormányzat or Település); map it in [columns]"),
                 file=path,
                 sheet=raw.name,
                 row=header.row,
@@ -575,7 +576,7 @@ class _Merger:
         ):
             if not cells:
                 continue
-            _, first_row, first = cells[0]
+            _column, first_row, first = cells[0]  # not '_': that is the translation function
             for sheet, row, value in cells[1:]:
                 if norm(value) != norm(first):
                     self.warn(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
+from lgp_mailer.i18n import _
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -144,7 +145,7 @@ def load_registrations(
         for raw in sheets:
             reader.read_sheet(path, raw, mapping, every=every)
     if every and not reader.sheets_read:
-        raise reader.first_error or RecipientsError("no sheet has a registration header", file=path)
+        raise reader.first_error or RecipientsError(_("no sheet has a registration header"), file=path)
     registrants, duplicates = reader.finish()
     modified = dt.datetime.fromtimestamp(mtime, tz=dt.UTC)
     return RegistrationList(registrants, reader.findings, path, modified, duplicates)
