@@ -279,7 +279,7 @@ def _build(r: _Reader, data: dict[str, Any]) -> Event:
     unknown = sorted(set(data) - set(_SCHEMA) - {"agenda"})
     if unknown:
         raise r.error(
-            unknown[0], _("unknown table (a typo? expected: {value})").format(value=", ".join([*_SCHEMA, "agenda"]))
+            unknown[0], _("unknown table (a typo? expected: {tables})").format(tables=", ".join([*_SCHEMA, "agenda"]))
         )
     for name in _REQUIRED_TABLES:
         if name not in data:

@@ -102,7 +102,7 @@ def run_preview(
     # The shipped campaign may sit in a read-only site-packages: preview here instead.
     default = Path.cwd() / "preview" if campaign.shipped else campaign.preview_dir
     out = Path(out_dir or default or Path.cwd() / "preview")
-    with writing(out, "the preview folder"):  # a full or read-only disk: one line, exit 2
+    with writing(out, _("the preview folder")):  # a full or read-only disk: one line, exit 2
         return _write_preview(campaign, event, kind, out, sheet, chosen, factory, now)
 
 
@@ -130,7 +130,7 @@ def _write_preview(
         try:
             built = factory.build(recipient, now=now)
         except TemplateError as exc:  # the template's fault, not this row's: exit 2, as check and send do
-            exc.message = f"{exc.message} (the message to {recipient.email})"
+            exc.message = _("{message} (the message to {address})").format(message=exc.message, address=recipient.email)
             raise
         except LgpError as exc:
             report.items.append(PreviewItem(recipient, None, None, None, problem=str(exc)))
@@ -158,7 +158,7 @@ def _prepare(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise storage_error(exc, out, "the preview folder") or ConfigError(
+        raise storage_error(exc, out, _("the preview folder")) or ConfigError(
             _("cannot create preview folder: {reason}").format(reason=exc.strerror or exc), file=out
         ) from None
     # Remove only our own earlier output, so a shorter list leaves no stale letters.

@@ -77,7 +77,7 @@ def check_nudge_window(event: Event, now: dt.datetime) -> dt.datetime:
     """Raise once registration has closed: a nudge to register must never arrive too late."""
     closes = registration_closes(event)
     if now >= closes:
-        what = "the conference started" if closes == reminder_window(event).closes else "registration closed"
+        what = _("the conference started") if closes == reminder_window(event).closes else _("registration closed")
         raise NothingDueError(
             _("{what} at {closes} (Europe/Budapest): no nudge is sent").format(what=what, closes=_local(closes))
         )

@@ -236,14 +236,16 @@ class SendSession:
             try:
                 self.factory.build(recipient, msgid=row.message_id)
             except LgpError as error:
-                error.message = f"{error.message} (the message to {recipient.email}; nothing was sent)"
+                error.message = _("{message} (the message to {address}; nothing was sent)").format(
+                    message=error.message, address=recipient.email
+                )
                 raise
 
     # -- no ledger: dry run and proof ---------------------------------------
 
     def dry_run(self, outbox: Path, options: SendOptions) -> list[Path]:
         """Everything but SMTP and the ledger's statuses: the due messages as .eml files."""
-        with writing(outbox, "the outbox"):  # a full or read-only disk: one line, exit 2
+        with writing(outbox, _("the outbox")):  # a full or read-only disk: one line, exit 2
             return self._write_outbox(outbox, options)
 
     def _write_outbox(self, outbox: Path, options: SendOptions) -> list[Path]:

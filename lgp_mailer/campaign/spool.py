@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 
 from lgp_mailer import kinds
 from lgp_mailer.errors import LgpError
+from lgp_mailer.i18n import _
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.storage import writing
@@ -240,7 +241,7 @@ def build_spool(
     A message that does not build stops the build with its error, naming the
     recipient; the spool is then removed and nothing has been sent.
     """
-    with writing(Path(tempfile.gettempdir()), "the build spool"):  # a full or read-only disk: one line, exit 2
+    with writing(Path(tempfile.gettempdir()), _("the build spool")):  # a full or read-only disk: one line, exit 2
         return _build_spool(factory, work, count, progress, processes)
 
 
@@ -270,7 +271,9 @@ def _build_spool(
 
 def _named(error: BaseException, recipient: Recipient) -> BaseException:
     if isinstance(error, LgpError):
-        error.message = f"{error.message} (the message to {recipient.email}; nothing was sent)"
+        error.message = _("{message} (the message to {address}; nothing was sent)").format(
+            message=error.message, address=recipient.email
+        )
     return error
 
 

@@ -88,9 +88,9 @@ def store_report(
         if before is not None and written < before.file_modified_at and not replace_newer:
             raise ConfigError(
                 _(
-                    "this file was written before the imported {file_name!r} ({value} UTC): nothing changed; "
+                    "this file was written before the imported {file_name!r} ({modified} UTC): nothing changed; "
                     "pass --replace-newer to import it all the same"
-                ).format(file_name=before.file_name, value=before.file_modified_at[:16].replace("T", " ")),
+                ).format(file_name=before.file_name, modified=before.file_modified_at[:16].replace("T", " ")),
                 file=report.path,
             )
         cur = db.execute(

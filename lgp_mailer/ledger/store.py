@@ -118,7 +118,7 @@ class Ledger:
 
     def _fault(self, error: sqlite3.Error) -> StorageError | None:
         """A full or read-only disk as one line (exit 2); the row in flight stays 'sending'."""
-        return storage_error(error, self.path, "the sent log")
+        return storage_error(error, self.path, _("the sent log"))
 
     @contextmanager
     def _lazy_sync(self) -> Iterator[None]:
@@ -659,7 +659,7 @@ def _open_ledger(path: Path, clock: Callable[[], datetime]) -> Ledger:
             conn.close()  # Windows cannot move or delete an open database
         if isinstance(error, LgpError):
             raise
-        raise storage_error(error, path, "the sent log") or LedgerError(
+        raise storage_error(error, path, _("the sent log")) or LedgerError(
             _("cannot open the sent log: {error}").format(error=error), file=path
         ) from error
     return ledger

@@ -116,7 +116,7 @@ class Renderer:
             return env.get_template(name)
         except jinja2.TemplateNotFound:
             raise TemplateError(
-                _("template not found in {str}").format(str=", ".join(map(str, self.dirs))), file=name
+                _("template not found in {folders}").format(folders=", ".join(map(str, self.dirs))), file=name
             ) from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(

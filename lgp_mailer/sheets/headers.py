@@ -165,12 +165,12 @@ def garbled_header(cells: Iterable[str], *, file: Path, sheet: str | None, row: 
     for cell in cells:
         hint = mojibake_hint(cell) if cell else None
         if hint is not None or "\ufffd" in cell:
-            meant = f" (meant {hint!r}?)" if hint else ""
+            meant = _(" (meant {hint!r}?)").format(hint=hint) if hint else ""
             return RecipientsError(
                 _(
-                    "the header {strip!r}{meant} is garbled: the file's text encoding was misread; save it as "
+                    "the header {header!r}{meant} is garbled: the file's text encoding was misread; save it as "
                     "CSV UTF-8 (mentse CSV UTF-8 formátumban)"
-                ).format(strip=cell.strip(), meant=meant),
+                ).format(header=cell.strip(), meant=meant),
                 file=file,
                 sheet=sheet,
                 row=row,

@@ -220,7 +220,7 @@ def _xlsx_sheets(path: Path) -> Iterator[_Sheets]:
         values = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for broken files
         raise RecipientsError(
-            _("not a readable Excel workbook ({name__}: {error})").format(name__=type(error).__name__, error=error),
+            _("not a readable Excel workbook ({kind}: {error})").format(kind=type(error).__name__, error=error),
             file=path,
         ) from None
     try:
@@ -248,7 +248,7 @@ def _xlsx_rows(path: Path, formula_ws: ReadOnlyWorksheet, value_ws: ReadOnlyWork
         raise
     except Exception as error:
         raise RecipientsError(
-            _("cannot read the workbook ({name__}: {error})").format(name__=type(error).__name__, error=error),
+            _("cannot read the workbook ({kind}: {error})").format(kind=type(error).__name__, error=error),
             file=path,
         ) from None
 
@@ -528,7 +528,7 @@ def _csv_rows(path: Path, encoding: str, delimiter: str, limits: _limits.Limits 
             ) from None
         except UnicodeDecodeError as error:
             raise RecipientsError(
-                _("neither UTF-8 nor Windows-1250 text (byte 0x{object:02x})").format(object=error.object[error.start]),
+                _("neither UTF-8 nor Windows-1250 text (byte 0x{byte:02x})").format(byte=error.object[error.start]),
                 file=path,
                 row=number + 1,
             ) from None

@@ -92,7 +92,8 @@ def run_secret_command(
     if done.returncode != 0:
         detail = _first_line(done.stderr or "")[:200]
         raise CredentialsError(
-            f"the {what} command exited with status {done.returncode}" + (f": {detail}" if detail else ""),
+            _("the {what} command exited with status {status}").format(what=what, status=done.returncode)
+            + (f": {detail}" if detail else ""),
             key=what,
         )
     value = _first_line(done.stdout or "")
