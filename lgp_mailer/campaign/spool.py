@@ -135,7 +135,7 @@ def map_chunks(
             pending.append((chunk, None if here else pool.submit(task, None, chunk, *args)))
 
     try:
-        for _ in range(WINDOW * (processes + 1)):
+        for _slot in range(WINDOW * (processes + 1)):
             submit()
         while pending:
             chunk, future = pending.popleft()
@@ -164,7 +164,7 @@ def _spool_chunk(
     built = _worker_factory(factory)
     lengths: list[int] = []
     with (Path(folder) / _chunk_name(work[0][0])).open("wb") as out:
-        for index, (_, recipient, msgid) in enumerate(work):
+        for index, (_seq, recipient, msgid) in enumerate(work):
             try:
                 data = built.build(recipient, msgid=msgid).as_bytes()
             except Exception as error:  # raised by the parent, naming the recipient
