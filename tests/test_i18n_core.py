@@ -20,8 +20,9 @@ import lgp_mailer
 
 CORE = Path(lgp_mailer.__file__).parent
 ROOT_ERRORS = {"LgpError", "AddressError"}  # AddressError is a ValueError whose text becomes a finding
-# Functions that build an error from a message: every prose argument they get must be marked.
-HELPERS = {"err", "error", "refused", "_over", "_named"}
+# Functions that build an error or a finding (a row of the check table) from a message:
+# every prose argument they get must be marked.
+HELPERS = {"err", "error", "refused", "_over", "_named", "warn", "problem", "note"}
 # Modules whose every prose literal is shown to the user (docstrings and marked strings aside).
 ALL_PROSE = ("campaign/check.py", "campaign/gallery_text.py", "smtp/hints.py")
 MARKERS = {"_", "N_", "ngettext"}

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lgp_mailer.errors import RecipientsError
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import N_, _
 from lgp_mailer.sheets import limits as _limits
 
 if TYPE_CHECKING:  # the libraries themselves load only when their format is read
@@ -128,7 +128,7 @@ def file_kind(path: Path) -> str:
     # The content decides between workbook formats: offices rename files.
     if head.startswith(_OLE_MAGIC):
         if _is_encrypted_package(path):
-            raise RecipientsError(PROTECTED, file=path)
+            raise RecipientsError(_(PROTECTED), file=path)
         return "xls"
     if head.startswith(_ZIP_MAGIC):
         return _zip_kind(path)
@@ -141,10 +141,10 @@ def file_kind(path: Path) -> str:
 # An Excel file saved with a password to open is an OLE2 container holding an
 # "EncryptedPackage" stream (its directory stores names in UTF-16-LE).
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
-PROTECTED = (
+PROTECTED = N_(
     "the workbook is password-protected: open it in Excel, remove the password "
     "(Fájl > Információ > Munkafüzet védelme) and save it again, or save it as CSV UTF-8"
-)
+)  # translated where raised
 
 
 def _is_encrypted_package(path: Path) -> bool:
@@ -270,7 +270,7 @@ def _xls_sheets(path: Path) -> Iterator[_Sheets]:
         book = xlrd.open_workbook(str(path), on_demand=True)
     except Exception as error:
         if "encrypted" in str(error).lower():  # an .xls with a password (BIFF FILEPASS)
-            raise RecipientsError(PROTECTED, file=path) from None
+            raise RecipientsError(_(PROTECTED), file=path) from None
         raise RecipientsError(_("not a readable .xls workbook ({error})").format(error=error), file=path) from None
     try:
         yield [(name, _xls_rows(book, index)) for index, name in enumerate(book.sheet_names())]
@@ -425,7 +425,7 @@ def detect_encoding(path: Path) -> str:
 
 _HUNGARIAN = frozenset("áéíóöőúüűÁÉÍÓÖŐÚÜŰ")
 _TYPOGRAPHY = frozenset("„”“’‘–—…€°§×·«»\u00a0")  # noqa: RUF001 - the real sign; non-ASCII, yet not a sign of a wrong code page
-_SAVE_AS_UTF8 = "save it as CSV UTF-8 (mentse CSV UTF-8 formátumban)"
+_SAVE_AS_UTF8 = N_("save it as CSV UTF-8 (mentse CSV UTF-8 formátumban)")  # translated where shown
 _SAMPLE = 1 << 20
 
 
@@ -446,7 +446,7 @@ def _refuse_mac_central_european(path: Path) -> None:
     if hungarian_score(mac) > max(0, hungarian_score(sample.decode("cp1250", errors="replace"))):
         raise RecipientsError(
             _("the text is Mac Central European (mac-latin2), not UTF-8: {save_as_utf8}").format(
-                save_as_utf8=_SAVE_AS_UTF8
+                save_as_utf8=_(_SAVE_AS_UTF8)
             ),
             file=path,
         )
@@ -480,10 +480,10 @@ def _encode_as_read(text: str, codec: str) -> bytes:
 
 
 def garbled_note(label: str) -> str:
-    return (
-        f"the text looks like UTF-8 that was opened as {label} and saved again, so every accent is garbled: "
-        f"{_SAVE_AS_UTF8} from the original"
-    )
+    return _(
+        "the text looks like UTF-8 that was opened as {label} and saved again, so every accent is garbled: "
+        "{save_as_utf8} from the original"
+    ).format(label=label, save_as_utf8=_(_SAVE_AS_UTF8))
 
 
 def sniff_delimiter(sample: str) -> str:
