@@ -14,9 +14,20 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
-from hungarian import PO
+from hungarian import PO, hungarian
 
 import lgp_mailer
+from lgp_mailer import i18n, kinds
+from lgp_mailer.campaign.check import check_file, format_report
+from lgp_mailer.campaign.gallery_text import table, text
+from lgp_mailer.config import load_campaign
+from lgp_mailer.errors import ConfigError, RecipientsError
+from lgp_mailer.ledger.rows import status_label
+from lgp_mailer.ledger.status import blocked_text
+from lgp_mailer.smtp.hints import hint_line
+from lgp_mailer.smtp.settings import resolve_smtp_settings
+
+from sheets_factory import HEADER, write_xlsx
 
 CORE = Path(lgp_mailer.__file__).parent
 ROOT_ERRORS = {"LgpError", "AddressError"}  # AddressError is a ValueError whose text becomes a finding
@@ -199,6 +210,127 @@ def test_every_string_the_core_marks_has_a_hungarian_translation():
             if entry is None or not entry.string or entry.fuzzy:
                 missing.append(f"{path.relative_to(CORE)}:{line}: {msgid}")
     assert missing == []
+
+
+# --- The same messages in Hungarian and in English ------------------------------------------
+
+SHEET = [
+    HEADER,
+    ["Baranya", "Bikal", "Fehérné Győri Ilona", "jegyző", None, "jegyzo@bikal.example"],
+    ["Zala", None, "Nagy Andrea", "polgármester", "nő", "pm@zala.example"],
+    ["Pest", "Üröm", "Kiss Kim", "polgármester", None, "pm@urom.example"],
+]
+
+
+def bad_campaign(folder: Path) -> Path:
+    config = folder / "lgp-mailer.toml"
+    config.write_text(
+        'campaign_id = "lgp-proba"\nevent = "e.toml"\nrecipients = "r.xlsx"\n[sender]\nname = "Iroda"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def core_lines(folder: Path) -> list[str]:
+    """One error with file and key, one with sheet, row and column, the check table, a hint, labels."""
+    lines = []
+    config = bad_campaign(folder)
+    with pytest.raises(ConfigError) as missing:
+        load_campaign(config)
+    lines.append(str(missing.value).replace(str(config), "CONFIG"))
+    where = RecipientsError("x", file="r.xlsx", sheet="Lap1", row=3, column="E-mail", key="sender.email")
+    lines.append(where.where)
+    report = check_file(write_xlsx(folder / "r.xlsx", {"Lap1": SHEET}))
+    lines += format_report(report).splitlines()
+    settings = resolve_smtp_settings({"host": "smtp.example.org", "security": "starttls"}, {}, {}).settings
+    lines.append(hint_line("auth", "535 authentication failed", settings))
+    lines += [kinds.title("invitation"), kinds.title("reminder"), status_label("deferred"), status_label("gone")]
+    lines += blocked_text("unknown", "lgp-mailer send")
+    lines += [text("lang"), text("kind"), text("status", **{"from": 1, "to": 100, "shown": 300, "total": 300})]
+    lines += [table()["col_email"], text("letter_of", n=1, total=5, article="az")]
+    return lines
+
+
+ENGLISH = [
+    "CONFIG, key 'sender.email': missing key",
+    "r.xlsx, sheet 'Lap1', row 3, column 'E-mail', key 'sender.email'",
+    "Problems (1):",
+    "file    sheet  row  column        value  problem",
+    "r.xlsx  Lap1   3    Önkormányzat         missing municipality",
+    "",
+    "Warnings (1):",
+    "file    sheet  row  column  value     problem",
+    "r.xlsx  Lap1   4    Név     Kiss Kim  gender unknown: neutral salutation",
+    "",
+    "Rows: 3 read = 2 recipient(s) + 0 merged into an earlier row + 1 held back by problems.",
+    "Recipients: 2 address(es) covering 2 municipality(ies); 1 address(es) or cell(s) held back.",
+    "Salutations: 1 female, 0 male, 1 neutral, 0 explicit.",
+    "Result: 1 problem(s), 1 warning(s).",
+    "to fix: check the user name: [smtp] username in lgp-mailer.toml, or LGP_SMTP_USERNAME in the environment, "
+    "or --username; check the password: LGP_SMTP_PASSWORD or LGP_SMTP_PASSWORD_FILE in the environment, "
+    "[smtp] password_command, or the keyring (never in lgp-mailer.toml)",
+    "invitation",
+    "day-before reminder",
+    "deferred",
+    "gone",
+    "went out but no answer came: may or may not have arrived",
+    "check the server's log, then lgp-mailer send --resend-unknown  (same Message-ID)",
+    "en",
+    "Message kind",
+    "Rows 1\u2013100, 300 matches (300 letters in all)",
+    "E-mail address",
+    "Letter 1 of 5",
+]
+
+HUNGARIAN = [
+    "CONFIG, „sender.email” kulcs: hiányzó kulcs",
+    "r.xlsx, „Lap1” munkalap, 3. sor, „E-mail” oszlop, „sender.email” kulcs",
+    "Hibák (1):",
+    "fájl    munkalap  sor  oszlop        érték  észrevétel",
+    "r.xlsx  Lap1      3    Önkormányzat         hiányzik az önkormányzat",
+    "",
+    "Figyelmeztetések (1):",
+    "fájl    munkalap  sor  oszlop  érték     észrevétel",
+    "r.xlsx  Lap1      4    Név     Kiss Kim  a nem ismeretlen: semleges megszólítás",
+    "",
+    "Sorok: 3 beolvasva = 2 címzett + 0 egy korábbi sorral összevonva + 1 hiba miatt visszatartva.",
+    "Címzettek: 2 e-mail-cím, 2 önkormányzat; 1 cím vagy cella visszatartva.",
+    "Megszólítások: 1 női, 0 férfi, 1 semleges, 0 egyedi.",
+    "Eredmény: 1 hiba, 1 figyelmeztetés.",
+    "teendő: ellenőrizze a felhasználónevet: [smtp] username az lgp-mailer.toml fájlban, vagy LGP_SMTP_USERNAME "
+    "a környezeti változók között, vagy --username; ellenőrizze a jelszót: LGP_SMTP_PASSWORD vagy "
+    "LGP_SMTP_PASSWORD_FILE környezeti változó, [smtp] password_command vagy a kulcstartó "
+    "(az lgp-mailer.toml fájlba soha ne írja)",
+    "meghívó",
+    "előző napi emlékeztető",
+    "elhalasztva",
+    "gone",
+    "a levél elment, de válasz nem érkezett rá: lehet, hogy megérkezett, lehet, hogy nem",
+    "nézze meg a kiszolgáló naplóját, majd: lgp-mailer send --resend-unknown  (ugyanazzal a Message-ID-val)",
+    "hu",
+    "Levéltípus",
+    "1\u2013100. sor, 300 találat (összesen 300 levél)",
+    "E-mail-cím",
+    "1. levél az 5 közül",
+]
+
+
+def test_core_messages_check_table_hints_and_gallery_labels_in_english(tmp_path):
+    assert i18n.current_language() == "en"
+    assert core_lines(tmp_path) == ENGLISH
+
+
+def test_the_same_in_hungarian_and_back_to_english_after(tmp_path):
+    with hungarian(tmp_path / "locale"):
+        assert core_lines(tmp_path) == HUNGARIAN
+    assert i18n.current_language() == "en"
+    assert core_lines(tmp_path) == ENGLISH  # nothing of the Hungarian run sticks
+
+
+def test_the_kinds_exports_stay_hungarian_in_either_language(tmp_path):
+    with hungarian(tmp_path / "locale"):
+        assert [kinds.label(name) for name in kinds.names()][:2] == ["meghívó", "emlékeztető"]
+    assert [kinds.label(name) for name in kinds.names()][:2] == ["meghívó", "emlékeztető"]
 
 
 if __name__ == "__main__":  # pragma: no cover - lists the findings while marking strings
