@@ -197,7 +197,7 @@ def _reminder(match: Match) -> Recipient:
     else:
         name = registrant.name or (same.name if same is not None else None)
         role = normalise_role(registrant.role) if registrant.role else (same.role if same is not None else DEFAULT_ROLE)
-        text, kind, gender, _ = choose_salutation(role, name)
+        text, kind, gender, _reason = choose_salutation(role, name)
     return Recipient(
         email=registrant.email,
         municipalities=municipalities,
