@@ -26,7 +26,7 @@ from lgp_mailer.campaign.attendees import AttendanceMatch, format_attendance, kn
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError, NothingDueError
 from lgp_mailer.event import Event, load_event
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import N_, _
 from lgp_mailer.ledger.attendance import ImportResult, StoredImport, current_import, sessions, store_report
 from lgp_mailer.ledger.store import open_campaign_ledger
 from lgp_mailer.mail.ical import BUDAPEST
@@ -35,7 +35,7 @@ from lgp_mailer.sheets.recipients import Recipient, RecipientSheet, load_recipie
 from lgp_mailer.sheets.registrations import RegistrationList, load_registrations
 
 PLATFORMS = {"zoom": "Zoom", "teams": "Microsoft Teams"}
-LANGUAGES = {"en": "English", "hu": "Hungarian"}
+LANGUAGES = {"en": N_("English"), "hu": N_("Hungarian")}  # translated where shown
 
 
 @dataclass(frozen=True)
@@ -90,25 +90,33 @@ def import_attendance(
         result = store_report(ledger, campaign.campaign_id, report, written, replace_newer=replace_newer)
     lines = [_import_line(report, result)]
     if result.change == "unchanged" and result.current.sha256 != report.sha256:
-        lines.append(f"The report that counts is still {result.current.file_name!r}.")
+        lines.append(_("The report that counts is still {file_name!r}.").format(file_name=result.current.file_name))
     if result.current.sha256 != report.sha256:
         return ImportOutcome(report, result, lines)
     try:
         event = load_event(campaign.event_path)
         people = known_people(_invited(campaign), _registrations(campaign, registrations, required=False))
     except LgpError as error:  # the report is stored; the lists can be fixed before 'followup'
-        return ImportOutcome(report, result, lines, f"imported, but not matched: {error}")
+        return ImportOutcome(report, result, lines, _("imported, but not matched: {error}").format(error=error))
     match = match_attendance(list(report.sessions), people, event.attendance_minutes)
     return ImportOutcome(report, result, lines + format_attendance(match))
 
 
 def _import_line(report: AttendanceReport, result: ImportResult) -> str:
-    what = f"{PLATFORMS[report.platform]} report, {LANGUAGES[report.language]} export"
-    counts = f"{len(report.sessions)} session(s) of {len(minutes_by_person(report.sessions))} person(s)"
+    what = _("{platform} report, {language} export").format(
+        platform=PLATFORMS[report.platform], language=_(LANGUAGES[report.language])
+    )
+    counts = _("{sessions} session(s) of {people} person(s)").format(
+        sessions=len(report.sessions), people=len(minutes_by_person(report.sessions))
+    )
     if result.change == "unchanged":
-        return f"Attendance: {report.path}: already imported ({what}); nothing changed"
-    replaced = f"; replaces {result.replaced.file_name!r}" if result.replaced is not None else ""
-    return f"Attendance: {report.path}: {what}, {counts}{replaced}"
+        return _("Attendance: {path}: already imported ({what}); nothing changed").format(path=report.path, what=what)
+    replaced = (
+        _("; replaces {file_name!r}").format(file_name=result.replaced.file_name) if result.replaced is not None else ""
+    )
+    return _("Attendance: {path}: {what}, {counts}{replaced}").format(
+        path=report.path, what=what, counts=counts, replaced=replaced
+    )
 
 
 def targets(
@@ -155,8 +163,13 @@ def targets(
 
 
 def _stored_line(stored: StoredImport) -> str:
-    what = f"{PLATFORMS.get(stored.platform, stored.platform)} report, {LANGUAGES.get(stored.language, '')} export"
-    return f"Attendance: {stored.file_name} ({what}), imported {stored.imported_at[:16].replace('T', ' ')} UTC"
+    what = _("{platform} report, {language} export").format(
+        platform=PLATFORMS.get(stored.platform, stored.platform),
+        language=_(LANGUAGES[stored.language]) if stored.language in LANGUAGES else "",
+    )
+    return _("Attendance: {file_name} ({what}), imported {imported} UTC").format(
+        file_name=stored.file_name, what=what, imported=stored.imported_at[:16].replace("T", " ")
+    )
 
 
 def _invited(campaign: Campaign) -> list[Recipient]:

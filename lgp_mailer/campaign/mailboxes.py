@@ -99,7 +99,7 @@ def imap_password(
             ).format(user=user, imap_password_env=IMAP_PASSWORD_ENV, imap_password_file_env=IMAP_PASSWORD_FILE_ENV),
             host=host,
         )
-    value = prompt(f"IMAP password for {user} at {host}: ")
+    value = prompt(_("IMAP password for {user} at {host}: ").format(user=user, host=host))
     if not value:
         raise CredentialsError(_("no password entered"), host=host)
     return Secret(value, "prompt")

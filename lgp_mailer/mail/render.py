@@ -163,14 +163,14 @@ def _plain(exc: BaseException, source: str) -> str:
     """A sentence for the office: Jinja's messages name Python types ("'dict object' has no attribute")."""
     if isinstance(exc, _MissingValue):
         shown = re.findall(r"\{\{-?\s*(.+?)\s*-?\}\}", source)
-        what = repr(shown[0]) if len(shown) == 1 else "a value in this line"
-        return f"empty value: {what} is empty where text was expected"
+        what = repr(shown[0]) if len(shown) == 1 else _("a value in this line")
+        return _("empty value: {what} is empty where text was expected").format(what=what)
     if isinstance(exc, jinja2.TemplateNotFound):
-        return f"included template {exc.name!r} not found"
+        return _("included template {name!r} not found").format(name=exc.name)
     message = (exc.message if isinstance(exc, jinja2.TemplateError) else None) or str(exc)
     if isinstance(exc, jinja2.UndefinedError):
         if found := _IS_UNDEFINED.match(message):
-            return f"undefined name {found['name']!r}"
+            return _("undefined name {name!r}").format(name=found["name"])
         if found := _NO_ATTRIBUTE.match(message):
             name = found["name"]
             # The dotted expression as written in the template, e.g. event.venue.
@@ -179,12 +179,14 @@ def _plain(exc: BaseException, source: str) -> str:
             )
             dotted = f"{written.group(1)}.{name}" if written else name
             if found["owner"] == "None":
-                return f"empty value: {dotted.rpartition('.')[0] or dotted!r} is empty, so it has no {name!r}"
-            return f"undefined name {dotted!r}"
-        return "undefined name"
+                return _("empty value: {owner!r} is empty, so it has no {name!r}").format(
+                    owner=dotted.rpartition(".")[0] or dotted, name=name
+                )
+            return _("undefined name {name!r}").format(name=dotted)
+        return _("undefined name")
     if isinstance(exc, jinja2.TemplateError):
         return message
-    return "a value of the wrong kind for this expression (text, number or list)"
+    return _("a value of the wrong kind for this expression (text, number or list)")
 
 
 def _source_line(file: str, line: int | None) -> str:

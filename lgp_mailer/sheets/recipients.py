@@ -367,11 +367,12 @@ class _Merger:
 
     def _formula(self, ctx: _RowContext, row: RawRow, index: int, header: str, text: str, problems: list[str]) -> None:
         """A formula where the letter takes text: its saved value, if any, is what would be printed."""
-        cell = f"cell {_column_letters(index)}{row.number}"
+        ref = f"{_column_letters(index)}{row.number}"
+        cell = f"cell {ref}"  # the sent log's reason stays English: it is data, not interface
         formula = row.formulas[index]
         if text:
             self.warn(
-                _("{cell} holds a formula; its saved value {text!r} is used").format(cell=cell, text=text),
+                _("cell {ref} holds a formula; its saved value {text!r} is used").format(ref=ref, text=text),
                 ctx.sheet,
                 row.number,
                 header,
@@ -379,7 +380,7 @@ class _Merger:
             )
         else:
             self.problem(
-                _("{cell} holds a formula with no saved value: paste it as values").format(cell=cell),
+                _("cell {ref} holds a formula with no saved value: paste it as values").format(ref=ref),
                 ctx.sheet,
                 row.number,
                 header,

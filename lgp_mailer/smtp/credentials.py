@@ -134,7 +134,7 @@ def _password(
             ) from error
         if not value:
             raise CredentialsError(_("the password file is empty"), file=path, key=PASSWORD_FILE_ENV)
-        return Secret(value, f"file named by {PASSWORD_FILE_ENV}")
+        return Secret(value, _("file named by {variable}").format(variable=PASSWORD_FILE_ENV))
     if settings.password_command:
         return Secret(run_secret_command(settings.password_command, "password_command", run), "password_command")
     if not settings.username:
@@ -157,7 +157,7 @@ def _password(
             host=settings.host,
             port=settings.port,
         )
-    value = prompt(f"SMTP password for {settings.username} at {settings.host}: ")
+    value = prompt(_("SMTP password for {username} at {host}: ").format(username=settings.username, host=settings.host))
     if not value:
         raise CredentialsError(_("no password entered"), host=settings.host, port=settings.port)
     return Secret(value, "prompt")
