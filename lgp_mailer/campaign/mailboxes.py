@@ -90,7 +90,7 @@ def imap_password(
             ) from error
         if not lines or not lines[0]:
             raise CredentialsError(_("the password file is empty"), file=file, key=IMAP_PASSWORD_FILE_ENV)
-        return Secret(lines[0], f"file named by {IMAP_PASSWORD_FILE_ENV}")
+        return Secret(lines[0], _("file named by {variable}").format(variable=IMAP_PASSWORD_FILE_ENV))
     if not interactive:
         raise CredentialsError(
             _(

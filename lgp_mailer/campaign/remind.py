@@ -60,7 +60,9 @@ def check_reminder_window(event: Event, now: dt.datetime, *, force: bool = False
     """Raise unless reminders may go now; ``now`` must be timezone-aware."""
     window = reminder_window(event)
     if now >= window.closes:
-        message = f"the conference started at {_local(window.closes)} (Europe/Budapest): reminders are no longer sent"
+        message = _("the conference started at {start} (Europe/Budapest): reminders are no longer sent").format(
+            start=_local(window.closes)
+        )
         if force:
             raise ConfigError(_("refusing even with --force: {message}").format(message=message), key="--force")
         raise NothingDueError(message)

@@ -152,12 +152,12 @@ def _cell(row: RawRow, index: int) -> str:
 def _import_row(ledger: Ledger, report: ImportReport, row: RawRow, cells: _Cells, reason: str, source: str) -> None:
     text, row_reason = cells
     if text.startswith("="):
-        report.rejected.append(Rejected(row.number, text, "a formula, not an address"))
+        report.rejected.append(Rejected(row.number, text, _("a formula, not an address")))
         return
     candidates = split_addresses(text)
     if not candidates:
         if clean_text(text):
-            report.rejected.append(Rejected(row.number, text, "no address in the cell"))
+            report.rejected.append(Rejected(row.number, text, _("no address in the cell")))
         return
     for candidate in candidates:
         try:

@@ -40,14 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import N_, _
 from lgp_mailer.sheets.readers import detect_encoding
 
 MAX_BYTES = 20 * 1024 * 1024  # a 1,000-person meeting's report is well under 1 MB
-EXPECTED = (
+EXPECTED = N_(
     "expected a Zoom participants report (a header row with 'Name (original name)' and 'Join time') "
     "or a Teams attendance report (sections '1. Summary' and '2. Participants')"
-)
+)  # translated where raised
 
 # Column aliases, compared casefolded with spaces collapsed.  Zoom's English
 # headers changed case over the years ("Join Time" → "Join time"), and older
@@ -169,7 +169,7 @@ def load_attendance(path: Path | str) -> AttendanceReport:
         found = _columns(cells, _ZOOM)
         if "name" in found and ({"join", "leave"} <= set(found) or "minutes" in found):
             return _zoom(path, rows, index, found, sha)
-    raise RecipientsError(_("not an attendance report: {expected}").format(expected=EXPECTED), file=path)
+    raise RecipientsError(_("not an attendance report: {expected}").format(expected=_(EXPECTED)), file=path)
 
 
 def _read_rows(path: Path) -> tuple[list[tuple[int, list[str]]], bytes]:
@@ -177,7 +177,7 @@ def _read_rows(path: Path) -> tuple[list[tuple[int, list[str]]], bytes]:
         raise RecipientsError(_("file not found") if not path.exists() else _("not a file"), file=path)
     data = path.read_bytes()
     if not data.strip():
-        raise RecipientsError(_("the file is empty: {expected}").format(expected=EXPECTED), file=path)
+        raise RecipientsError(_("the file is empty: {expected}").format(expected=_(EXPECTED)), file=path)
     if len(data) > MAX_BYTES:
         raise RecipientsError(
             _("larger than {max_bytes} MB: not an attendance report").format(max_bytes=MAX_BYTES // 2**20), file=path
@@ -186,7 +186,7 @@ def _read_rows(path: Path) -> tuple[list[tuple[int, list[str]]], bytes]:
         encoding = detect_encoding(path)
         text = data.decode(encoding)
     except (RecipientsError, UnicodeDecodeError):
-        raise RecipientsError(_("not a text file: {expected}").format(expected=EXPECTED), file=path) from None
+        raise RecipientsError(_("not a text file: {expected}").format(expected=_(EXPECTED)), file=path) from None
     text = text.lstrip("\ufeff")
     lines = text.splitlines()
     head = "\n".join(lines[:40])
@@ -271,7 +271,8 @@ def _teams(path: Path, rows: list[tuple[int, list[str]]], sha: str) -> Attendanc
             sections[current].append((number, cells))
     if "participants" not in sections:
         raise RecipientsError(
-            _("a Teams report without its '2. Participants' section: {expected}").format(expected=EXPECTED), file=path
+            _("a Teams report without its '2. Participants' section: {expected}").format(expected=_(EXPECTED)),
+            file=path,
         )
     language = _language(c for _, cells in rows[:1] for c in cells)
     activities = _teams_table(path, sections.get("activities", []), _TEAMS_ACTIVITIES)
@@ -289,7 +290,7 @@ def _teams_table(
     cols = _columns(header, aliases)
     if "name" not in cols or "join" not in cols:
         raise RecipientsError(
-            _("the section's header has no name and join-time columns: {expected}").format(expected=EXPECTED),
+            _("the section's header has no name and join-time columns: {expected}").format(expected=_(EXPECTED)),
             file=path,
             row=header_row,
         )
