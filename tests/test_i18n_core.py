@@ -196,6 +196,48 @@ def test_no_core_module_rebinds_the_translation_function():
     assert rebound == []
 
 
+def translated_at_import(source: str) -> list[int]:
+    """Lines of _() calls that run when the module is imported: module and class bodies,
+    default values and decorators (function bodies run later, when the language is set)."""
+    found: list[int] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            args = node.args
+            early = [*args.defaults, *[d for d in args.kw_defaults if d is not None]]
+            for child in [*early, *getattr(node, "decorator_list", [])]:
+                visit(child)
+            return
+        if isinstance(node, ast.Call) and _called(node) in {"_", "ngettext"}:
+            found.append(node.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(source))
+    return sorted(found)
+
+
+def test_nothing_is_translated_at_import_time():
+    """A _() that runs at import would freeze the language chosen before --lang was read; N_() marks instead."""
+    early = [
+        f"{path.relative_to(CORE)}:{line}"
+        for path in core_files()
+        for line in translated_at_import(path.read_text(encoding="utf-8"))
+    ]
+    assert early == []
+
+
+def test_the_import_time_scan_can_fail():
+    source = (
+        'LABEL = _("at import")\n'
+        "class A:\n"
+        '    title = _("in a class body")\n'
+        '    def f(self, x=_("a default")):\n'
+        '        return _("at call time")\n'
+    )
+    assert translated_at_import(source) == [1, 3, 4]
+
+
 def test_every_string_the_core_marks_has_a_hungarian_translation():
     with PO.open("rb") as source:
         catalog = read_po(source)
