@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.limits import Limits
 
 CAMPAIGN_FILE = "lgp-mailer.toml"
@@ -187,7 +188,9 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
         if not isinstance(value, str) or not value.strip():
             raise err(
                 key,
-                _("missing key") if value is None else _("must be a non-empty text, not {value!r}").format(value=value),
+                _("missing key")
+                if value is None
+                else _("must be a non-empty text, not {value}").format(value=quoted(value)),
             )
         return value.strip()
 
@@ -250,7 +253,7 @@ def _limits(table: object, err: _Err) -> Limits:
                 _("unknown key (expected one of: {toml_keys})").format(toml_keys=", ".join(Limits.toml_keys())),
             )
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise err(f"limits.{key}", _("must be a positive whole number, not {value!r}").format(value=value))
+            raise err(f"limits.{key}", _("must be a positive whole number, not {value}").format(value=quoted(value)))
     return Limits(**table)
 
 
@@ -280,7 +283,7 @@ def _sender(raw: Any, err: _Err, rel: _Rel) -> Sender:
             return validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False).ascii_email
         except EmailNotValidError as exc:
             raise err(
-                f"sender.{key}", _("{value!r} is not an e-mail address: {exc}").format(value=value, exc=exc)
+                f"sender.{key}", _("{value} is not an e-mail address: {exc}").format(value=quoted(value), exc=exc)
             ) from None
 
     logo = rel("sender.logo", raw.get("logo"), required=False)

@@ -11,6 +11,7 @@ from enum import IntEnum
 from pathlib import Path
 
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 
 
 class ExitCode(IntEnum):
@@ -62,15 +63,15 @@ class LgpError(Exception):
         if self.file:
             parts.append(self.file)
         if self.sheet:
-            parts.append(_("sheet {sheet!r}").format(sheet=self.sheet))
+            parts.append(_("sheet {sheet}").format(sheet=quoted(self.sheet)))
         if self.row is not None:
             parts.append(_("row {row}").format(row=self.row))
         if self.line is not None:
             parts.append(_("line {line}").format(line=self.line))
         if self.column:
-            parts.append(_("column {column!r}").format(column=self.column))
+            parts.append(_("column {column}").format(column=quoted(self.column)))
         if self.key:
-            parts.append(_("key {key!r}").format(key=self.key))
+            parts.append(_("key {key}").format(key=quoted(self.key)))
         if self.host:
             parts.append(f"{self.host}:{self.port}" if self.port else self.host)
         return ", ".join(parts)

@@ -17,6 +17,7 @@ from typing import Any
 from lgp_mailer.errors import EventError
 from lgp_mailer.hungarian import article
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 
 QA_TITLE = "Kérdések, válaszok, felvetések"
 
@@ -199,35 +200,37 @@ class _Reader:
     def value(self, key: str, value: Any, kind: str) -> Any:
         if kind in ("str", "url"):
             if not isinstance(value, str) or not value.strip():
-                raise self.error(key, _("must be a non-empty text, not {value!r}").format(value=value))
+                raise self.error(key, _("must be a non-empty text, not {value}").format(value=quoted(value)))
             text = " ".join(value.split())
             if kind == "url" and not re.match(r"^https?://[^\s/]+", text):
-                raise self.error(key, _("not a web address: {value!r}").format(value=value))
+                raise self.error(key, _("not a web address: {value}").format(value=quoted(value)))
             return text
         if kind == "article":
             if not isinstance(value, str) or value.strip().lower() not in ("a", "az"):
-                raise self.error(key, _('must be "a" or "az", not {value!r}').format(value=value))
+                raise self.error(key, _('must be "a" or "az", not {value}').format(value=quoted(value)))
             return value.strip().lower()
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
-                raise self.error(key, _("must be a whole number, not {value!r}").format(value=value))
+                raise self.error(key, _("must be a whole number, not {value}").format(value=quoted(value)))
             return value
         if kind == "bool":
             if not isinstance(value, bool):
-                raise self.error(key, _("must be true or false, not {value!r}").format(value=value))
+                raise self.error(key, _("must be true or false, not {value}").format(value=quoted(value)))
             return value
         if kind == "datetime":
             if isinstance(value, dt.datetime) and value.tzinfo is None:
                 return value
             raise self.error(
                 key,
-                _("bad date and time {value!r}: write local time as 2020-06-17T00:00:00 (no quotes)").format(
-                    value=value
+                _("bad date and time {value}: write local time as 2020-06-17T00:00:00 (no quotes)").format(
+                    value=quoted(value)
                 ),
             )
         if kind == "date":
             if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-                raise self.error(key, _("bad date {value!r}: write it as 2020-06-18 (no quotes)").format(value=value))
+                raise self.error(
+                    key, _("bad date {value}: write it as 2020-06-18 (no quotes)").format(value=quoted(value))
+                )
             return value
         if kind == "time":
             return self.time(key, value)
@@ -249,7 +252,7 @@ class _Reader:
             hour, minute = int(match[1]), int(match[2])
             if hour < 24 and minute < 60:
                 return dt.time(hour, minute)
-        raise self.error(key, _('bad time {value!r}: write it as "10.00" or "9.30"').format(value=value))
+        raise self.error(key, _('bad time {value}: write it as "10.00" or "9.30"').format(value=quoted(value)))
 
     def paragraph(self, key: str, value: Any) -> Paragraph:
         if isinstance(value, str):

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.i18n import N_, _
+from lgp_mailer.quoting import quoted
 
 # Who is due for a kind.
 SHEET = "sheet"  # everyone on the contact sheet
@@ -60,14 +61,14 @@ class Kind:
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum() or not self.name.isascii():
             raise ConfigError(
-                _("a message kind's name must be ASCII letters, digits, '-' or '_', got {name!r}").format(
-                    name=self.name
+                _("a message kind's name must be ASCII letters, digits, '-' or '_', got {name}").format(
+                    name=quoted(self.name)
                 )
             )
         if self.audience not in AUDIENCES:
             raise ConfigError(
-                _("message kind {name!r}: audience {audience!r} is not one of: {audiences}").format(
-                    name=self.name, audience=self.audience, audiences=", ".join(AUDIENCES)
+                _("message kind {name}: audience {audience} is not one of: {audiences}").format(
+                    name=quoted(self.name), audience=quoted(self.audience), audiences=", ".join(AUDIENCES)
                 )
             )
         if not self.template:
@@ -106,7 +107,9 @@ def get(name: str) -> Kind:
         return KINDS[name]
     except KeyError:
         raise ConfigError(
-            _("unknown message kind {name!r} (expected one of: {names})").format(name=name, names=", ".join(KINDS)),
+            _("unknown message kind {name} (expected one of: {names})").format(
+                name=quoted(name), names=", ".join(KINDS)
+            ),
             key="kind",
         ) from None
 

@@ -269,7 +269,7 @@ def test_a_letter_page_shows_envelope_attachments_logos_and_text(browser, galler
     )
     browser.switch_to.default_content()
     assert images == [[f"{n}. támogató logója (példa)", f"{n}.png", 144] for n in (1, 2, 3)]
-    assert browser.find_element(By.CSS_SELECTOR, "nav.pager span").text == "1. levél a 300 közül"
+    assert browser.find_element(By.CSS_SELECTOR, "nav.pager span").text == "1. levél (összesen 300)"
     browser.save_screenshot(str(artefacts / "letter.png"))
     browser.execute_script("document.getElementById('letter').scrollIntoView()")
     browser.save_screenshot(str(artefacts / "letter-frame.png"))

@@ -9,6 +9,7 @@ The Hungarian tests compile the catalog (tests/hungarian.py) and assert exact li
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from lgp_mailer.config import load_campaign
 from lgp_mailer.errors import ConfigError, RecipientsError
 from lgp_mailer.ledger.rows import status_label
 from lgp_mailer.ledger.status import blocked_text
+from lgp_mailer.quoting import quoted
 from lgp_mailer.smtp.hints import hint_line
 from lgp_mailer.smtp.settings import resolve_smtp_settings
 
@@ -37,6 +39,9 @@ HELPERS = {"err", "error", "refused", "_over", "_named", "warn", "problem", "not
 # Modules whose every prose literal is shown to the user (docstrings and marked strings aside).
 ALL_PROSE = ("campaign/check.py", "campaign/gallery_text.py", "smtp/hints.py")
 MARKERS = {"_", "N_", "ngettext"}
+# A translation has the same placeholders as its English (conversions and format specs included),
+# so a value is quoted by quoting.quoted(), never by quote marks written into the translation.
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 NOT_PROSE = {"python -m aiosmtpd -n -l 127.0.0.1:8025"}  # a command line, the same in every language
 
 
@@ -251,7 +256,15 @@ def test_every_string_the_core_marks_has_a_hungarian_translation():
             entry = catalog.get(msgid)
             if entry is None or not entry.string or entry.fuzzy:
                 missing.append(f"{path.relative_to(CORE)}:{line}: {msgid}")
+            elif set(PLACEHOLDER.findall(entry.string)) != set(PLACEHOLDER.findall(msgid)):
+                missing.append(f"{path.relative_to(CORE)}:{line}: other placeholders: {entry.string}")
     assert missing == []
+
+
+def test_a_quoted_value_is_repr_in_english_and_hungarian_quotes_in_hungarian(tmp_path):
+    assert quoted("Lap1") == "'Lap1'"
+    with hungarian(tmp_path / "locale"):
+        assert quoted("Lap1") == "„Lap1”"
 
 
 # --- The same messages in Hungarian and in English ------------------------------------------
@@ -289,7 +302,7 @@ def core_lines(folder: Path) -> list[str]:
     lines += [kinds.title("invitation"), kinds.title("reminder"), status_label("deferred"), status_label("gone")]
     lines += blocked_text("unknown", "lgp-mailer send")
     lines += [text("lang"), text("kind"), text("status", **{"from": 1, "to": 100, "shown": 300, "total": 300})]
-    lines += [table()["col_email"], text("letter_of", n=1, total=5, article="az")]
+    lines += [table()["col_email"], text("letter_of", n=1, total=5)]
     return lines
 
 
@@ -353,7 +366,7 @@ HUNGARIAN = [
     "Levéltípus",
     "1\u2013100. sor, 300 találat (összesen 300 levél)",
     "E-mail-cím",
-    "1. levél az 5 közül",
+    "1. levél (összesen 5)",
 ]
 
 

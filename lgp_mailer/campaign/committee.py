@@ -17,6 +17,7 @@ from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.i18n import _
 from lgp_mailer.ledger.store import open_campaign_ledger
+from lgp_mailer.quoting import quoted
 
 if TYPE_CHECKING:
     from lgp_mailer.campaign.report import CampaignInput
@@ -43,7 +44,9 @@ def output_paths(out: Path) -> tuple[Path, Path]:
     if out.suffix.lower() == ".xlsx":
         return out, out.with_suffix(".html")
     if out.suffix:
-        raise ConfigError(_("--out must be a folder or a .xlsx file, not {name!r}").format(name=out.name), key="out")
+        raise ConfigError(
+            _("--out must be a folder or a .xlsx file, not {name}").format(name=quoted(out.name)), key="out"
+        )
     return out / "jelentes.xlsx", out / "jelentes.html"
 
 

@@ -30,6 +30,7 @@ from lgp_mailer.i18n import N_, _
 from lgp_mailer.ledger.attendance import ImportResult, StoredImport, current_import, sessions, store_report
 from lgp_mailer.ledger.store import open_campaign_ledger
 from lgp_mailer.mail.ical import BUDAPEST
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.attendance import AttendanceReport, load_attendance, minutes_by_person
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet, load_recipients
 from lgp_mailer.sheets.registrations import RegistrationList, load_registrations
@@ -90,7 +91,9 @@ def import_attendance(
         result = store_report(ledger, campaign.campaign_id, report, written, replace_newer=replace_newer)
     lines = [_import_line(report, result)]
     if result.change == "unchanged" and result.current.sha256 != report.sha256:
-        lines.append(_("The report that counts is still {file_name!r}.").format(file_name=result.current.file_name))
+        lines.append(
+            _("The report that counts is still {file_name}.").format(file_name=quoted(result.current.file_name))
+        )
     if result.current.sha256 != report.sha256:
         return ImportOutcome(report, result, lines)
     try:
@@ -112,7 +115,9 @@ def _import_line(report: AttendanceReport, result: ImportResult) -> str:
     if result.change == "unchanged":
         return _("Attendance: {path}: already imported ({what}); nothing changed").format(path=report.path, what=what)
     replaced = (
-        _("; replaces {file_name!r}").format(file_name=result.replaced.file_name) if result.replaced is not None else ""
+        _("; replaces {file_name}").format(file_name=quoted(result.replaced.file_name))
+        if result.replaced is not None
+        else ""
     )
     return _("Attendance: {path}: {what}, {counts}{replaced}").format(
         path=report.path, what=what, counts=counts, replaced=replaced
@@ -141,9 +146,9 @@ def targets(
         if stored is None:
             raise ConfigError(
                 _(
-                    "campaign {campaign_id!r} has no attendance report: run 'lgp-mailer attendance import "
-                    "FILE' first (the Zoom or Teams download)"
-                ).format(campaign_id=campaign.campaign_id),
+                    "campaign {campaign_id} has no attendance report: run 'lgp-mailer attendance import FILE' "
+                    "first (the Zoom or Teams download)"
+                ).format(campaign_id=quoted(campaign.campaign_id)),
                 key="attendance",
             )
         found = sessions(ledger, stored.id)

@@ -24,7 +24,6 @@ from typing import Any
 import jinja2
 
 from lgp_mailer.campaign.gallery_text import table, text
-from lgp_mailer.hungarian import article
 from lgp_mailer.mail.build import Built
 from lgp_mailer.sheets.recipients import Finding, Recipient
 
@@ -238,7 +237,6 @@ class Gallery:
             previous=self._previous,
             next=next_href,
             total=self.total,
-            total_article=article(str(self.total)),
             **page.context,
         )
         (self.out / page.href).write_text(html, encoding="utf-8", newline="\n")

@@ -58,7 +58,7 @@ TEXT: Final[dict[str, str]] = {
     "csv_file": N_("preview.csv"),
     "back": N_("Back to the list"),
     "letter": N_("Letter {n}"),
-    "letter_of": N_("Letter {n} of {total}"),  # also gets {article}: "a" or "az" before the number, for Hungarian
+    "letter_of": N_("Letter {n} of {total}"),
     "previous_letter": N_("Previous letter"),
     "next_letter": N_("Next letter"),
     "envelope": N_("Envelope"),

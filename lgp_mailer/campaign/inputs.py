@@ -24,6 +24,7 @@ from lgp_mailer.i18n import _
 from lgp_mailer.ledger.events import last_snapshot, shared_calendar_uids
 from lgp_mailer.ledger.store import Ledger, default_ledger_path
 from lgp_mailer.mail.ical import BUDAPEST, campaign_calendar_uid
+from lgp_mailer.quoting import quoted
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")
 
@@ -46,7 +47,7 @@ def provenance(campaign: Campaign, env: Mapping[str, str] = os.environ) -> list[
     except LgpError:
         about = _("(cannot be read) {event_path}").format(event_path=_path(campaign.event_path))
     sheet = _path(campaign.recipients_path) + (
-        _(", sheet {sheet!r}").format(sheet=campaign.sheet) if campaign.sheet else ""
+        _(", sheet {sheet}").format(sheet=quoted(campaign.sheet)) if campaign.sheet else ""
     )
     return [
         _("Campaign:      {campaign_id} ({config_file})").format(
@@ -114,9 +115,9 @@ def input_warnings(campaign: Campaign, event: Event, now: dt.datetime | None = N
         uid = campaign_calendar_uid(campaign.campaign_id, campaign.sender.domain)
         lines.append(
             _(
-                "WARNING: {path}: [calendar] uid {calendar_uid!r} is ignored: the calendar UID belongs to "
+                "WARNING: {path}: [calendar] uid {calendar_uid} is ignored: the calendar UID belongs to "
                 "the campaign ({uid}); delete the line"
-            ).format(path=event.path, calendar_uid=event.calendar_uid, uid=uid)
+            ).format(path=event.path, calendar_uid=quoted(event.calendar_uid), uid=uid)
         )
     for path in stray_sheets(campaign):
         lines.append(

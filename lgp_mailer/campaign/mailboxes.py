@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from lgp_mailer.errors import CredentialsError, ExitCode, LgpError
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.smtp.credentials import Secret
 
 IMAP_PASSWORD_ENV = "LGP_IMAP_PASSWORD"
@@ -117,7 +118,7 @@ def read_imap(
     parts = urlsplit(url)
     if parts.scheme != "imaps" or not parts.hostname or not parts.username:
         raise MailboxError(
-            _("expected imaps://USER@HOST[:PORT]/FOLDER, got {url!r} (only IMAP over TLS)").format(url=url)
+            _("expected imaps://USER@HOST[:PORT]/FOLDER, got {url} (only IMAP over TLS)").format(url=quoted(url))
         )
     user, host, port = unquote(parts.username), parts.hostname, parts.port or 993
     folder = unquote(parts.path.lstrip("/")) or "INBOX"
@@ -130,7 +131,9 @@ def read_imap(
             status, data = conn.select(_imap_folder(folder), readonly=True)
             if status != "OK":
                 raise ImapError(
-                    _("no folder {folder!r}: {data}").format(folder=folder, data=_imap_text(data)), host=host, port=port
+                    _("no folder {folder}: {data}").format(folder=quoted(folder), data=_imap_text(data)),
+                    host=host,
+                    port=port,
                 )
             status, data = conn.uid("SEARCH", "ALL")
             for uid in (data[0] or b"").split():

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from lgp_mailer.hungarian import DEFAULT_ROLE, choose_salutation, normalise_role
 from lgp_mailer.i18n import N_, _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.sheets.registrations import Registrant, RegistrationList
 
@@ -267,7 +268,7 @@ def format_match_report(
     lines.append(_("Not on the invitation list (reminded all the same): {count}").format(count=len(missing)))
     for registrant in missing:
         typed = (
-            _(" for {municipality!r}").format(municipality=registrant.municipality)
+            _(" for {municipality}").format(municipality=quoted(registrant.municipality))
             if registrant.municipality
             else _(", no municipality given")
         )

@@ -23,6 +23,7 @@ from lgp_mailer.event import Event, load_event
 from lgp_mailer.i18n import _
 from lgp_mailer.mail.build import Built, MessageFactory
 from lgp_mailer.mail.lint import LintReport, lint_message
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.recipients import Finding, Recipient, RecipientSheet, load_recipients
 from lgp_mailer.storage import storage_error, writing
 
@@ -82,7 +83,9 @@ def select(recipients: list[Recipient], *, email: str | None = None, limit: int 
         wanted = email.strip().lower()
         chosen = [r for r in recipients if r.email.lower() == wanted]
         if not chosen:
-            raise ConfigError(_("no recipient with address {email!r} in the sheet").format(email=email), key="--email")
+            raise ConfigError(
+                _("no recipient with address {email} in the sheet").format(email=quoted(email)), key="--email"
+            )
         return chosen
     return recipients[:limit] if limit is not None else recipients
 

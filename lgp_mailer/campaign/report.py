@@ -38,6 +38,7 @@ from lgp_mailer.errors import ConfigError
 from lgp_mailer.i18n import _
 from lgp_mailer.ledger.report import MESSAGE_COLUMNS, campaign_ids, current_sessions, message_rows
 from lgp_mailer.ledger.store import Ledger
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.sheets.registrations import RegistrationList
 
@@ -97,8 +98,8 @@ def select_campaigns(ledger: Ledger, wanted: Iterable[str]) -> list[str]:
     missing = [c for c in chosen if c not in known]
     if missing:
         raise ConfigError(
-            _("campaign {missing!r} has no invitations in the sent log (it has: {known})").format(
-                missing=missing[0], known=", ".join(known) or "none"
+            _("campaign {missing} has no invitations in the sent log (it has: {known})").format(
+                missing=quoted(missing[0]), known=", ".join(known) or "none"
             ),
             key="campaign-id",
         )

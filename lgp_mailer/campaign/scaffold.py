@@ -21,6 +21,7 @@ from lgp_mailer.config import CAMPAIGN_FILE, new_campaign_id, shipped_root
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import load_event
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 
 _COPIED = ("templates", "events", "recipients", "registrations", "logos")
 # Marks what the office still has to write; check warns while it is there.
@@ -134,7 +135,7 @@ def _validate(c: NewConference) -> None:
         )
     if not re.match(r"^https?://[^\s/]+\S*$", c.registration_url.strip()):
         raise ConfigError(
-            _("not a web address: {registration_url!r}").format(registration_url=c.registration_url),
+            _("not a web address: {registration_url}").format(registration_url=quoted(c.registration_url)),
             key="--registration-url",
         )
 

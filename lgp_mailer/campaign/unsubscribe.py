@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 
 MAX_CHARS = 300
 HEAD_LINES = 3
@@ -80,21 +81,21 @@ def judge(subject: str, body: str) -> tuple[str, str]:
     if found is None:
         mention = _MENTION.search(subject) or _MENTION.search(text)
         return (
-            (REVIEW, _("mentions {mention!r}, but not as a request").format(mention=mention.group(0)))
+            (REVIEW, _("mentions {mention}, but not as a request").format(mention=quoted(mention.group(0))))
             if mention
             else (NONE, "")
         )
     where = (
-        _("subject {subject!r}").format(subject=subject)
+        _("subject {subject}").format(subject=quoted(subject))
         if STEMS.search(subject)
-        else _("body {found!r}").format(found=found.group(0))
+        else _("body {found}").format(found=quoted(found.group(0)))
     )
     if len(text) >= MAX_CHARS:
         return REVIEW, _("{where}, in a letter of {count} characters").format(where=where, count=len(text))
     rest = _CONSISTENT.sub(" ", STEMS.sub(" ", f"{subject}\n{text}"))
     other = ATTENDANCE.search(rest) or NEGATION.search(rest)
     if other is not None:
-        return REVIEW, _("{where}, but also {other!r}").format(where=where, other=other.group(0))
+        return REVIEW, _("{where}, but also {other}").format(where=where, other=quoted(other.group(0)))
     return UNSUBSCRIBE, where
 
 

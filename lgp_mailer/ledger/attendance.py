@@ -17,6 +17,7 @@ from typing import Literal
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.i18n import _
 from lgp_mailer.ledger.store import Ledger, utc_iso
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.attendance import AttendanceReport, Session
 
 Change = Literal["new", "replaced", "unchanged"]
@@ -88,9 +89,9 @@ def store_report(
         if before is not None and written < before.file_modified_at and not replace_newer:
             raise ConfigError(
                 _(
-                    "this file was written before the imported {file_name!r} ({modified} UTC): nothing changed; "
+                    "this file was written before the imported {file_name} ({modified} UTC): nothing changed; "
                     "pass --replace-newer to import it all the same"
-                ).format(file_name=before.file_name, modified=before.file_modified_at[:16].replace("T", " ")),
+                ).format(file_name=quoted(before.file_name), modified=before.file_modified_at[:16].replace("T", " ")),
                 file=report.path,
             )
         cur = db.execute(

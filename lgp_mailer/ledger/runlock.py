@@ -30,6 +30,7 @@ import psutil
 from lgp_mailer.errors import LockedError
 from lgp_mailer.i18n import _
 from lgp_mailer.ledger.store import Ledger
+from lgp_mailer.quoting import quoted
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +111,10 @@ class RunLock:
                 if row["token"] != self.token and not self._is_stale(row):
                     raise LockedError(
                         _(
-                            "campaign {campaign_id!r} is being sent by {holder} (pid {pid}) since {acquired_at}, last "
+                            "campaign {campaign_id} is being sent by {holder} (pid {pid}) since {acquired_at}, last "
                             "heartbeat {heartbeat_at}"
                         ).format(
-                            campaign_id=self.campaign_id,
+                            campaign_id=quoted(self.campaign_id),
                             holder=row["holder"],
                             pid=row["pid"],
                             acquired_at=row["acquired_at"],
@@ -154,8 +155,8 @@ class RunLock:
             if cur.rowcount != 1:
                 self.held = False
                 raise LockedError(
-                    _("campaign {campaign_id!r}: the run lock was lost (taken over by another run)").format(
-                        campaign_id=self.campaign_id
+                    _("campaign {campaign_id}: the run lock was lost (taken over by another run)").format(
+                        campaign_id=quoted(self.campaign_id)
                     ),
                     file=self.ledger.path,
                 )

@@ -57,6 +57,7 @@ from lgp_mailer.ledger.rows import (  # re-exported: the ledger's interface type
     due_statuses,
     utc_iso,
 )
+from lgp_mailer.quoting import quoted
 from lgp_mailer.storage import StorageError, storage_error
 
 
@@ -256,8 +257,8 @@ class Ledger:
             ).fetchone()
             if not held:
                 raise LedgerError(
-                    _("campaign {campaign_id!r}: recovering interrupted sends needs the run lock").format(
-                        campaign_id=campaign_id
+                    _("campaign {campaign_id}: recovering interrupted sends needs the run lock").format(
+                        campaign_id=quoted(campaign_id)
                     ),
                     file=self.path,
                 )
@@ -388,8 +389,8 @@ class Ledger:
             if cur.rowcount != 1:
                 raise LedgerError(
                     _(
-                        "campaign {campaign_id!r} {kind}: {address} was not being sent; outcome {status!r} not recorded"
-                    ).format(campaign_id=campaign_id, kind=kind, address=address, status=status),
+                        "campaign {campaign_id} {kind}: {address} was not being sent; outcome {status} not recorded"
+                    ).format(campaign_id=quoted(campaign_id), kind=kind, address=address, status=quoted(status)),
                     file=self.path,
                 )
 

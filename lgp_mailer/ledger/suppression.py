@@ -17,6 +17,7 @@ from pathlib import Path
 from lgp_mailer.errors import ConfigError, RecipientsError
 from lgp_mailer.i18n import _
 from lgp_mailer.ledger.store import Ledger, Suppression
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.cells import AddressError, clean_text, normalise_address, split_addresses
 from lgp_mailer.sheets.headers import EMAIL_ALIASES, alias_keys, check_mapping, find_header
 from lgp_mailer.sheets.readers import RawRow, open_sheets
@@ -50,12 +51,12 @@ def normalised(address: str) -> str:
     """The address as the ledger keys it; ConfigError when it is not one."""
     candidates = split_addresses(address)
     if len(candidates) != 1:
-        raise ConfigError(_("expected one address, got {address!r}").format(address=address), key="address")
+        raise ConfigError(_("expected one address, got {address}").format(address=quoted(address)), key="address")
     try:
         return normalise_address(candidates[0]).send
     except AddressError as error:
         raise ConfigError(
-            _("{candidates!r}: {error}").format(candidates=candidates[0], error=error), key="address"
+            _("{candidates}: {error}").format(candidates=quoted(candidates[0]), error=error), key="address"
         ) from None
 
 

@@ -21,6 +21,7 @@ import jinja2
 from lgp_mailer import hungarian, kinds
 from lgp_mailer.errors import TemplateError
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 
 # Text that must never reach a recipient: template syntax and missing values.
 _LEAKS = re.compile(r"\{\{|\}\}|\{%|%\}|\bNone\b|\b[Nn]a[Nn]\b|\bundefined\b")
@@ -136,8 +137,8 @@ class Renderer:
             leak = _find_leak(value)
             if leak:
                 raise TemplateError(
-                    _("rendered {part} contains {leak!r}: a value is missing or a tag is broken").format(
-                        part=part, leak=leak
+                    _("rendered {part} contains {leak}: a value is missing or a tag is broken").format(
+                        part=part, leak=quoted(leak)
                     ),
                     file=f"{self.kind} templates",
                 )
@@ -166,11 +167,11 @@ def _plain(exc: BaseException, source: str) -> str:
         what = repr(shown[0]) if len(shown) == 1 else _("a value in this line")
         return _("empty value: {what} is empty where text was expected").format(what=what)
     if isinstance(exc, jinja2.TemplateNotFound):
-        return _("included template {name!r} not found").format(name=exc.name)
+        return _("included template {name} not found").format(name=quoted(exc.name))
     message = (exc.message if isinstance(exc, jinja2.TemplateError) else None) or str(exc)
     if isinstance(exc, jinja2.UndefinedError):
         if found := _IS_UNDEFINED.match(message):
-            return _("undefined name {name!r}").format(name=found["name"])
+            return _("undefined name {name}").format(name=quoted(found["name"]))
         if found := _NO_ATTRIBUTE.match(message):
             name = found["name"]
             # The dotted expression as written in the template, e.g. event.venue.
@@ -179,10 +180,10 @@ def _plain(exc: BaseException, source: str) -> str:
             )
             dotted = f"{written.group(1)}.{name}" if written else name
             if found["owner"] == "None":
-                return _("empty value: {owner!r} is empty, so it has no {name!r}").format(
-                    owner=dotted.rpartition(".")[0] or dotted, name=name
+                return _("empty value: {owner} is empty, so it has no {name}").format(
+                    owner=quoted(dotted.rpartition(".")[0] or dotted), name=quoted(name)
                 )
-            return _("undefined name {name!r}").format(name=dotted)
+            return _("undefined name {name}").format(name=quoted(dotted))
         return _("undefined name")
     if isinstance(exc, jinja2.TemplateError):
         return message

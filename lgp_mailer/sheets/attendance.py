@@ -41,6 +41,7 @@ from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
 from lgp_mailer.i18n import N_, _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.readers import detect_encoding
 
 MAX_BYTES = 20 * 1024 * 1024  # a 1,000-person meeting's report is well under 1 MB
@@ -349,7 +350,7 @@ def parse_time(
         if moment.year >= 2000:  # "%Y" also takes "27": that is the "%y" pattern's job
             return moment
     raise RecipientsError(
-        _("not a date and time: {text!r} (expected e.g. 03/11/2027 09:58:12 AM)").format(text=text),
+        _("not a date and time: {text} (expected e.g. 03/11/2027 09:58:12 AM)").format(text=quoted(text)),
         file=file,
         row=row,
         column=column,
@@ -364,7 +365,7 @@ def parse_duration(text: str, *, file: Path | None = None, row: int | None = Non
     match = _DURATION.match(cleaned)
     if not match or not any(match.groups()):
         raise RecipientsError(
-            _("not a duration: {text!r} (expected e.g. 1h 52m 3s)").format(text=text),
+            _("not a duration: {text} (expected e.g. 1h 52m 3s)").format(text=quoted(text)),
             file=file,
             row=row,
             column="duration",
@@ -380,11 +381,11 @@ def _minutes(text: str, *, file: Path, row: int) -> float | None:
         value = float(text.replace(",", ".").strip())
     except ValueError:
         raise RecipientsError(
-            _("not a number of minutes: {text!r}").format(text=text), file=file, row=row, column="duration"
+            _("not a number of minutes: {text}").format(text=quoted(text)), file=file, row=row, column="duration"
         ) from None
     if value < 0:
         raise RecipientsError(
-            _("a negative duration: {text!r}").format(text=text), file=file, row=row, column="duration"
+            _("a negative duration: {text}").format(text=quoted(text)), file=file, row=row, column="duration"
         )
     return value
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.cells import mojibake_hint
 from lgp_mailer.sheets.readers import RawRow
 
@@ -111,8 +112,8 @@ def check_mapping(columns: dict[str, str] | None, fields: tuple[str, ...] = FIEL
         name = (field or "").strip().lower()
         if name not in (*fields, IGNORE):
             raise RecipientsError(
-                _("column mapping {header!r} = {field!r}: the field must be one of {fields} or {ignore}").format(
-                    header=header, field=field, fields=", ".join(fields), ignore=IGNORE
+                _("column mapping {header} = {field}: the field must be one of {fields} or {ignore}").format(
+                    header=quoted(header), field=quoted(field), fields=", ".join(fields), ignore=IGNORE
                 )
             )
         mapping[header_key(header)] = (header, name)
@@ -165,12 +166,12 @@ def garbled_header(cells: Iterable[str], *, file: Path, sheet: str | None, row: 
     for cell in cells:
         hint = mojibake_hint(cell) if cell else None
         if hint is not None or "\ufffd" in cell:
-            meant = _(" (meant {hint!r}?)").format(hint=hint) if hint else ""
+            meant = _(" (meant {hint}?)").format(hint=quoted(hint)) if hint else ""
             return RecipientsError(
                 _(
-                    "the header {header!r}{meant} is garbled: the file's text encoding was misread; save it as "
+                    "the header {header}{meant} is garbled: the file's text encoding was misread; save it as "
                     "CSV UTF-8 (mentse CSV UTF-8 formátumban)"
-                ).format(header=cell.strip(), meant=meant),
+                ).format(header=quoted(cell.strip()), meant=meant),
                 file=file,
                 sheet=sheet,
                 row=row,
@@ -212,9 +213,9 @@ def _columns(row: RawRow, fields: dict[int, str], *, file: Path, sheet: str | No
             first = columns[field].header
             raise RecipientsError(
                 _(
-                    "columns {first!r} and {header!r} both mean {field}; map one of them in [columns] (e.g. "
-                    '{header!r} = "{ignore}")'
-                ).format(first=first, header=header, field=field, ignore=IGNORE),
+                    "columns {first} and {header} both mean {field}; map one of them in [columns] (e.g. "
+                    '{toml_key} = "{ignore}")'
+                ).format(first=quoted(first), header=quoted(header), field=field, toml_key=repr(header), ignore=IGNORE),
                 file=file,
                 sheet=sheet,
                 row=row.number,

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from lgp_mailer.errors import RecipientsError
 from lgp_mailer.i18n import N_, _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets import limits as _limits
 
 if TYPE_CHECKING:  # the libraries themselves load only when their format is read
@@ -116,7 +117,9 @@ def file_kind(path: Path) -> str:
     if suffix not in WORKBOOK_SUFFIXES + TEXT_SUFFIXES:
         known = ", ".join(WORKBOOK_SUFFIXES + TEXT_SUFFIXES)
         raise RecipientsError(
-            _("unknown format {suffix!r}: use one of {known}").format(suffix=suffix or "(no extension)", known=known),
+            _("unknown format {suffix}: use one of {known}").format(
+                suffix=quoted(suffix or "(no extension)"), known=known
+            ),
             file=path,
         )
     with path.open("rb") as stream:
@@ -180,7 +183,7 @@ def _select(path: Path, sheets: list[tuple[str, Iterator[RawRow]]], wanted: str 
                 return [RawSheet(name, rows)]
         names = ", ".join(repr(name) for name, _ in sheets)
         raise RecipientsError(
-            _("no sheet named {wanted!r}; the workbook has {names}").format(wanted=wanted, names=names), file=path
+            _("no sheet named {wanted}; the workbook has {names}").format(wanted=quoted(wanted), names=names), file=path
         )
     for name, rows in sheets:  # the first sheet with anything in it
         for row in rows:

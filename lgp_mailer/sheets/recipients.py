@@ -32,6 +32,7 @@ from lgp_mailer.hungarian import (
     role_of,
 )
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.roles import INSTITUTION, UNKNOWN
 from lgp_mailer.sheets.cells import (
     AddressError,
@@ -208,7 +209,7 @@ def _read_sheet(
         merger.warn(_("no name or gender column: every salutation is neutral"), raw.name, header.row, None, None)
     for missing in header.unmapped:
         merger.warn(
-            _("column mapping: this sheet has no column {missing!r}").format(missing=missing),
+            _("column mapping: this sheet has no column {missing}").format(missing=quoted(missing)),
             raw.name,
             header.row,
             missing,
@@ -347,7 +348,7 @@ class _Merger:
                 values[name] = ""
             elif (hint := mojibake_hint(text)) is not None:
                 self.warn(
-                    _("looks like mojibake (wrong code page); did you mean {hint!r}?").format(hint=hint),
+                    _("looks like mojibake (wrong code page); did you mean {hint}?").format(hint=quoted(hint)),
                     ctx.sheet,
                     row.number,
                     header,
@@ -372,7 +373,7 @@ class _Merger:
         formula = row.formulas[index]
         if text:
             self.warn(
-                _("cell {ref} holds a formula; its saved value {text!r} is used").format(ref=ref, text=text),
+                _("cell {ref} holds a formula; its saved value {text} is used").format(ref=ref, text=quoted(text)),
                 ctx.sheet,
                 row.number,
                 header,
@@ -546,9 +547,9 @@ class _Merger:
         for sheet, row, label, value, first_sheet, first_row in entry.copies:
             self.warn(
                 _(
-                    "the same address and municipality as {first}, with a different {label}: "
-                    "{first} wins, greeting {text!r}"
-                ).format(first=_row_ref(first_sheet, first_row, sheet), label=label, text=chosen.text),
+                    "the same address and municipality as {first}, with a different {label}: {first} wins, "
+                    "greeting {text}"
+                ).format(first=_row_ref(first_sheet, first_row, sheet), label=label, text=quoted(chosen.text)),
                 sheet,
                 row,
                 self.columns.get((sheet, label)),
@@ -610,8 +611,8 @@ class _Merger:
                 if norm(value) != norm(first):
                     self.warn(
                         _(
-                            "merged with row {first_row}, which has a different {label} ({first!r}): neutral salutation"
-                        ).format(first_row=first_row, label=label, first=first),
+                            "merged with row {first_row}, which has a different {label} ({first}): neutral salutation"
+                        ).format(first_row=first_row, label=label, first=quoted(first)),
                         sheet,
                         row,
                         self.columns.get((sheet, label)),
@@ -651,7 +652,7 @@ def _column_letters(index: int) -> str:
 def _row_ref(sheet: str | None, row: int, here: str | None) -> str:
     if sheet == here:
         return _("row {row}").format(row=row)
-    return _("sheet {sheet!r}, row {row}").format(sheet=sheet, row=row)
+    return _("sheet {sheet}, row {row}").format(sheet=quoted(sheet), row=row)
 
 
 def _merge_rejected(rejected: list[Rejected]) -> list[Rejected]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -192,7 +193,7 @@ class _Reader:
         for missing in header.unmapped:
             self.note(
                 WARNING,
-                _("column mapping: this sheet has no column {missing!r}").format(missing=missing),
+                _("column mapping: this sheet has no column {missing}").format(missing=quoted(missing)),
                 raw.name,
                 header.row,
                 missing,
@@ -262,7 +263,7 @@ class _Reader:
         if text and (hint := mojibake_hint(text)) is not None:
             self.note(
                 WARNING,
-                _("looks like mojibake (wrong code page); did you mean {hint!r}?").format(hint=hint),
+                _("looks like mojibake (wrong code page); did you mean {hint}?").format(hint=quoted(hint)),
                 sheet,
                 row.number,
                 column,

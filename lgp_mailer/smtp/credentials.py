@@ -33,6 +33,7 @@ from pathlib import Path
 
 from lgp_mailer.errors import CredentialsError
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.smtp.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
@@ -146,13 +147,13 @@ def _password(
         raise CredentialsError(
             _(
                 "no SMTP password for {username}: set {password_env} or {password_file_env}, configure "
-                "password_command, or store it in the keyring (service {keyring_service!r}); not prompting "
+                "password_command, or store it in the keyring (service {keyring_service}); not prompting "
                 "in non-interactive mode"
             ).format(
                 username=settings.username,
                 password_env=PASSWORD_ENV,
                 password_file_env=PASSWORD_FILE_ENV,
-                keyring_service=settings.keyring_service,
+                keyring_service=quoted(settings.keyring_service),
             ),
             host=settings.host,
             port=settings.port,

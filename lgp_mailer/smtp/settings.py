@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 
 if TYPE_CHECKING:
     from lgp_mailer.config import Campaign
@@ -65,7 +66,7 @@ def parse_rate(text: str, *, key: str = "rate") -> Rate:
     m = re.fullmatch(r"\s*(\d+)\s*/\s*([a-z]+?)s?\s*", str(text).lower())
     if not m or m.group(2) not in _UNITS or int(m.group(1)) <= 0:
         raise ConfigError(
-            _("{text!r} is not a rate; write e.g. '30/min', '5/s' or '2000/day'").format(text=text), key=key
+            _("{text} is not a rate; write e.g. '30/min', '5/s' or '2000/day'").format(text=quoted(text)), key=key
         )
     return Rate(int(m.group(1)), _UNITS[m.group(2)], f"{int(m.group(1))}/{m.group(2)}")
 
@@ -141,7 +142,8 @@ def _int(value: Any, key: str, *, minimum: int = 1) -> int:
         number = None
     if number is None or number < minimum:
         raise ConfigError(
-            _("{value!r} is not a whole number of at least {minimum}").format(value=value, minimum=minimum), key=key
+            _("{value} is not a whole number of at least {minimum}").format(value=quoted(value), minimum=minimum),
+            key=key,
         )
     return number
 
@@ -154,14 +156,14 @@ def _bool(value: Any, key: str) -> bool:
         return True
     if text in {"0", "false", "no", "off", ""}:
         return False
-    raise ConfigError(_("{value!r} is not true or false").format(value=value), key=key)
+    raise ConfigError(_("{value} is not true or false").format(value=quoted(value)), key=key)
 
 
 def _choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
     text = str(value).strip().lower()
     if text not in choices:
         raise ConfigError(
-            _("{value!r} is not one of {choices}").format(value=value, choices=", ".join(choices)), key=key
+            _("{value} is not one of {choices}").format(value=quoted(value), choices=", ".join(choices)), key=key
         )
     return text
 
@@ -227,7 +229,7 @@ def resolve_smtp_settings(
     if raw["port"] is not None:
         values["port"] = _int(raw["port"], key("port"))
         if values["port"] > 65535:
-            raise ConfigError(_("{port!r} is not a port number").format(port=raw["port"]), key=key("port"))
+            raise ConfigError(_("{port} is not a port number").format(port=quoted(raw["port"])), key=key("port"))
     else:
         values["port"] = DEFAULT_PORTS[values["security"]]
         sources["port"] = f"default for {values['security']}"
@@ -242,7 +244,8 @@ def resolve_smtp_settings(
             values["timeout"] = 0.0
         if not values["timeout"] > 0:
             raise ConfigError(
-                _("{timeout!r} is not a positive number of seconds").format(timeout=raw["timeout"]), key=key("timeout")
+                _("{timeout} is not a positive number of seconds").format(timeout=quoted(raw["timeout"])),
+                key=key("timeout"),
             )
     if raw["messages_per_connection"] is not None:
         values["messages_per_connection"] = _int(raw["messages_per_connection"], key("messages_per_connection"))
@@ -279,7 +282,7 @@ def _validate(s: SmtpSettings, key: Any) -> None:
         )
     if s.auth_method != "none" and not s.username:
         raise ConfigError(
-            _("auth {auth_method!r} needs a username").format(auth_method=s.auth_method), key=key("username")
+            _("auth {auth_method} needs a username").format(auth_method=quoted(s.auth_method)), key=key("username")
         )
     if s.auth_method != "none" and s.security == "none" and not s.is_local:
         raise ConfigError(

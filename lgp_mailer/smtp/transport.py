@@ -35,6 +35,7 @@ from typing import Protocol, Self
 
 from lgp_mailer.errors import ConfigError, SmtpError
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.smtp.settings import SmtpSettings
 
@@ -195,7 +196,8 @@ class SmtpTransport(TransportBase):
             )
         if settings.auth_method != "none" and secret is None:
             raise ConfigError(
-                _("auth {auth_method!r} needs a password or token").format(auth_method=settings.auth_method), key="auth"
+                _("auth {auth_method} needs a password or token").format(auth_method=quoted(settings.auth_method)),
+                key="auth",
             )
         self.settings = settings
         self.secret = secret
