@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lgp_mailer.errors import ConfigError
+from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.limits import Limits
 
 CAMPAIGN_FILE = "lgp-mailer.toml"
@@ -123,7 +125,7 @@ def shipped_root() -> Path:
     for root in (package / "_shipped", package.parent):
         if (root / CAMPAIGN_FILE).is_file() and (root / "templates").is_dir():
             return root
-    raise ConfigError("the shipped example campaign is missing from this installation; reinstall lgp-mailer")
+    raise ConfigError(_("the shipped example campaign is missing from this installation; reinstall lgp-mailer"))
 
 
 def shipped_templates() -> Path:
@@ -139,7 +141,7 @@ def find_campaign(
     if explicit is not None:
         path = explicit / CAMPAIGN_FILE if explicit.is_dir() else explicit
         if not path.is_file():
-            raise ConfigError("no campaign file here (expected lgp-mailer.toml)", file=path)
+            raise ConfigError(_("no campaign file here (expected lgp-mailer.toml)"), file=path)
         return load_campaign(path)
     here = (cwd or Path.cwd()) / CAMPAIGN_FILE
     if here.is_file():
@@ -163,11 +165,11 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
         # utf-8-sig: Windows Notepad starts UTF-8 files with a BOM, which TOML refuses.
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=path) from None
+        raise ConfigError(_("cannot read: {reason}").format(reason=exc.strerror or exc), file=path) from None
     except UnicodeDecodeError:
-        raise ConfigError("not UTF-8 text", file=path) from None
+        raise ConfigError(_("not UTF-8 text"), file=path) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=path) from None
+        raise ConfigError(_("not valid TOML: {exc}").format(exc=exc), file=path) from None
     root = path.parent
 
     def err(key: str, message: str) -> ConfigError:
@@ -175,13 +177,21 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
 
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
-        raise err(unknown[0], f"unknown key (a typo? expected one of: {', '.join(sorted(_TOP_KEYS))})")
+        raise err(
+            unknown[0],
+            _("unknown key (a typo? expected one of: {top_keys})").format(top_keys=", ".join(sorted(_TOP_KEYS))),
+        )
 
     def text(key: str, value: Any, required: bool = True) -> str | None:
         if value is None and not required:
             return None
         if not isinstance(value, str) or not value.strip():
-            raise err(key, "missing key" if value is None else f"must be a non-empty text, not {value!r}")
+            raise err(
+                key,
+                _("missing key")
+                if value is None
+                else _("must be a non-empty text, not {value}").format(value=quoted(value)),
+            )
         return value.strip()
 
     def rel(key: str, value: Any, required: bool = True) -> Path | None:
@@ -191,21 +201,21 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
     campaign_id = text("campaign_id", data.get("campaign_id"))
     assert campaign_id is not None
     if not _CAMPAIGN_ID.match(campaign_id):
-        raise err("campaign_id", "use 3-100 letters, digits, '.', '_' or '-'")
+        raise err("campaign_id", _("use 3-100 letters, digits, '.', '_' or '-'"))
     limits = _limits(data.get("limits"), err)
     sender = _sender(data.get("sender"), err, rel)
     columns = data.get("columns") or {}
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
-        raise err("columns", 'must be a table of "Header" = "field"')
+        raise err("columns", _('must be a table of "Header" = "field"'))
     smtp = data.get("smtp") or {}
     if not isinstance(smtp, dict):
-        raise err("smtp", "must be a table")
+        raise err("smtp", _("must be a table"))
     own_templates = rel("templates", data.get("templates", "templates"))
     template_dirs = tuple(dict.fromkeys(d for d in (own_templates, shipped_templates()) if d and d.is_dir()))
     sheet = data.get("sheet")
     max_age = data.get("registrations_max_age_hours", 12.0)
     if isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or max_age <= 0:
-        raise err("registrations_max_age_hours", "must be a positive number of hours")
+        raise err("registrations_max_age_hours", _("must be a positive number of hours"))
     return Campaign(
         root=root,
         config_file=path,
@@ -233,12 +243,17 @@ def _limits(table: object, err: _Err) -> Limits:
     if table is None:
         return Limits()
     if not isinstance(table, dict):
-        raise err("limits", f"must be a table with some of: {', '.join(Limits.toml_keys())}")
+        raise err(
+            "limits", _("must be a table with some of: {toml_keys}").format(toml_keys=", ".join(Limits.toml_keys()))
+        )
     for key, value in table.items():
         if key not in Limits.toml_keys():
-            raise err(f"limits.{key}", f"unknown key (expected one of: {', '.join(Limits.toml_keys())})")
+            raise err(
+                f"limits.{key}",
+                _("unknown key (expected one of: {toml_keys})").format(toml_keys=", ".join(Limits.toml_keys())),
+            )
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise err(f"limits.{key}", f"must be a positive whole number, not {value!r}")
+            raise err(f"limits.{key}", _("must be a positive whole number, not {value}").format(value=quoted(value)))
     return Limits(**table)
 
 
@@ -246,37 +261,42 @@ def _sender(raw: Any, err: _Err, rel: _Rel) -> Sender:
     from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - email_validator loads dnspython; only when a sender is validated
 
     if not isinstance(raw, dict):
-        raise err("sender", "missing table [sender] with name and email")
+        raise err("sender", _("missing table [sender] with name and email"))
     unknown = sorted(set(raw) - _SENDER_KEYS)
     if unknown:
-        raise err(f"sender.{unknown[0]}", f"unknown key (expected one of: {', '.join(sorted(_SENDER_KEYS))})")
+        raise err(
+            f"sender.{unknown[0]}",
+            _("unknown key (expected one of: {sender_keys})").format(sender_keys=", ".join(sorted(_SENDER_KEYS))),
+        )
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise err("sender.name", "missing key")
+        raise err("sender.name", _("missing key"))
 
     def address(key: str, required: bool) -> str | None:
         value = raw.get(key)
         if value is None and not required:
             return None
         if not isinstance(value, str):
-            raise err(f"sender.{key}", "missing key" if value is None else "must be an e-mail address")
+            raise err(f"sender.{key}", _("missing key") if value is None else _("must be an e-mail address"))
         try:
             # ASCII (punycode) form: it goes into the envelope, Message-ID and List-Id.
             return validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False).ascii_email
         except EmailNotValidError as exc:
-            raise err(f"sender.{key}", f"{value!r} is not an e-mail address: {exc}") from None
+            raise err(
+                f"sender.{key}", _("{value} is not an e-mail address: {exc}").format(value=quoted(value), exc=exc)
+            ) from None
 
     logo = rel("sender.logo", raw.get("logo"), required=False)
     if logo is not None and not logo.is_file():
-        raise err("sender.logo", f"logo file not found: {logo}")
+        raise err("sender.logo", _("logo file not found: {logo}").format(logo=logo))
     url = raw.get("unsubscribe_url")
     if url is not None and (not isinstance(url, str) or not re.match(r"^https://[^\s/]+\S*$", url.strip())):
-        raise err("sender.unsubscribe_url", "must be an https:// address (one-click unsubscribe needs https)")
+        raise err("sender.unsubscribe_url", _("must be an https:// address (one-click unsubscribe needs https)"))
     if url is not None and not url.isascii():
-        raise err("sender.unsubscribe_url", "must be ASCII: percent-encode accented letters (leiratkoz%C3%A1s)")
+        raise err("sender.unsubscribe_url", _("must be ASCII: percent-encode accented letters (leiratkoz%C3%A1s)"))
     list_id = raw.get("list_id")
     if list_id is not None and (not isinstance(list_id, str) or not _LIST_ID.match(list_id)):
-        raise err("sender.list_id", "use letters, digits, '.' and '-', e.g. meghivok.lgp.example.org")
+        raise err("sender.list_id", _("use letters, digits, '.' and '-', e.g. meghivok.lgp.example.org"))
     return Sender(
         name=" ".join(name.split()),
         email=address("email", True),  # type: ignore[arg-type]  # required: address() raised if missing
@@ -294,13 +314,13 @@ def dkim_settings(table: object, root: Path, err: _Err) -> DkimSettings | None:
     if table is None:
         return None
     if not isinstance(table, dict):
-        raise err("dkim", "must be a table with key_file, selector and domain")
+        raise err("dkim", _("must be a table with key_file, selector and domain"))
     unknown = sorted(set(table) - {"key_file", "selector", "domain"})
     if unknown:
-        raise err(f"dkim.{unknown[0]}", "unknown key (expected key_file, selector, domain)")
+        raise err(f"dkim.{unknown[0]}", _("unknown key (expected key_file, selector, domain)"))
     for key in ("key_file", "selector", "domain"):
         if not isinstance(table.get(key), str) or not table[key].strip():
-            raise err(f"dkim.{key}", "missing key")
+            raise err(f"dkim.{key}", _("missing key"))
     return DkimSettings(
         (root / table["key_file"]).resolve(), table["selector"].strip(), table["domain"].strip().lower()
     )

@@ -10,6 +10,9 @@ from __future__ import annotations
 from enum import IntEnum
 from pathlib import Path
 
+from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
+
 
 class ExitCode(IntEnum):
     """Documented exit codes, shared by every command (see README.md)."""
@@ -60,15 +63,15 @@ class LgpError(Exception):
         if self.file:
             parts.append(self.file)
         if self.sheet:
-            parts.append(f"sheet {self.sheet!r}")
+            parts.append(_("sheet {sheet}").format(sheet=quoted(self.sheet)))
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(_("row {row}").format(row=self.row))
         if self.line is not None:
-            parts.append(f"line {self.line}")
+            parts.append(_("line {line}").format(line=self.line))
         if self.column:
-            parts.append(f"column {self.column!r}")
+            parts.append(_("column {column}").format(column=quoted(self.column)))
         if self.key:
-            parts.append(f"key {self.key!r}")
+            parts.append(_("key {key}").format(key=quoted(self.key)))
         if self.host:
             parts.append(f"{self.host}:{self.port}" if self.port else self.host)
         return ", ".join(parts)

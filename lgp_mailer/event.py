@@ -17,6 +17,7 @@ from typing import Any
 from lgp_mailer.errors import EventError
 from lgp_mailer.hungarian import article
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 
 QA_TITLE = "Kérdések, válaszok, felvetések"
 
@@ -191,13 +192,13 @@ class _Reader:
         unknown = sorted(set(data) - set(schema))
         if unknown:
             key = f"{name}.{unknown[0]}" if name else unknown[0]
-            raise self.error(key, f"unknown key (a typo? expected one of: {', '.join(schema)})")
+            raise self.error(key, _("unknown key (a typo? expected one of: {schema})").format(schema=", ".join(schema)))
         out: dict[str, Any] = {}
         for key, (required, kind) in schema.items():
             full = f"{name}.{key}" if name else key
             if key not in data:
                 if required:
-                    raise self.error(full, "missing key")
+                    raise self.error(full, _("missing key"))
                 out[key] = None
                 continue
             out[key] = self.value(full, data[key], kind)
@@ -206,40 +207,47 @@ class _Reader:
     def value(self, key: str, value: Any, kind: str) -> Any:
         if kind in ("str", "url"):
             if not isinstance(value, str) or not value.strip():
-                raise self.error(key, f"must be a non-empty text, not {value!r}")
+                raise self.error(key, _("must be a non-empty text, not {value}").format(value=quoted(value)))
             text = " ".join(value.split())
             if kind == "url" and not re.match(r"^https?://[^\s/]+", text):
-                raise self.error(key, f"not a web address: {value!r}")
+                raise self.error(key, _("not a web address: {value}").format(value=quoted(value)))
             return text
         if kind == "article":
             if not isinstance(value, str) or value.strip().lower() not in ("a", "az"):
-                raise self.error(key, f'must be "a" or "az", not {value!r}')
+                raise self.error(key, _('must be "a" or "az", not {value}').format(value=quoted(value)))
             return value.strip().lower()
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
-                raise self.error(key, f"must be a whole number, not {value!r}")
+                raise self.error(key, _("must be a whole number, not {value}").format(value=quoted(value)))
             return value
         if kind == "bool":
             if not isinstance(value, bool):
-                raise self.error(key, f"must be true or false, not {value!r}")
+                raise self.error(key, _("must be true or false, not {value}").format(value=quoted(value)))
             return value
         if kind == "datetime":
             if isinstance(value, dt.datetime) and value.tzinfo is None:
                 return value
-            raise self.error(key, f"bad date and time {value!r}: write local time as 2020-06-17T00:00:00 (no quotes)")
+            raise self.error(
+                key,
+                _("bad date and time {value}: write local time as 2020-06-17T00:00:00 (no quotes)").format(
+                    value=quoted(value)
+                ),
+            )
         if kind == "date":
             if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-                raise self.error(key, f"bad date {value!r}: write it as 2020-06-18 (no quotes)")
+                raise self.error(
+                    key, _("bad date {value}: write it as 2020-06-18 (no quotes)").format(value=quoted(value))
+                )
             return value
         if kind == "time":
             return self.time(key, value)
         if kind == "strs":
             if not isinstance(value, list) or not value:
-                raise self.error(key, "must be a non-empty list of texts")
+                raise self.error(key, _("must be a non-empty list of texts"))
             return tuple(self.value(f"{key}[{i + 1}]", v, "str") for i, v in enumerate(value))
         if kind == "paras":
             if not isinstance(value, list):
-                raise self.error(key, "must be a list of paragraphs")
+                raise self.error(key, _("must be a list of paragraphs"))
             return tuple(self.paragraph(f"{key}[{i + 1}]", v) for i, v in enumerate(value))
         raise AssertionError(kind)
 
@@ -251,7 +259,7 @@ class _Reader:
             hour, minute = int(match[1]), int(match[2])
             if hour < 24 and minute < 60:
                 return dt.time(hour, minute)
-        raise self.error(key, f'bad time {value!r}: write it as "10.00" or "9.30"')
+        raise self.error(key, _('bad time {value}: write it as "10.00" or "9.30"').format(value=quoted(value)))
 
     def paragraph(self, key: str, value: Any) -> Paragraph:
         if isinstance(value, str):
@@ -259,55 +267,61 @@ class _Reader:
         if isinstance(value, dict):
             fields = self.table(value, key, {"text": (True, "str"), "url": (False, "url")})
             return Paragraph(fields["text"], fields["url"])
-        raise self.error(key, "a paragraph is a text or { text = ..., url = ... }")
+        raise self.error(key, _("a paragraph is a text or { text = ..., url = ... }"))
 
 
 def load_event(path: Path) -> Event:
     """Read and validate a conference file, raising :class:`EventError` on any problem."""
     path = Path(path)
     if not path.is_file():
-        raise EventError("event file not found" if not path.exists() else "not a file", file=path)
+        raise EventError(_("event file not found") if not path.exists() else _("not a file"), file=path)
     try:
         # utf-8-sig: Windows Notepad starts UTF-8 files with a BOM, which TOML refuses.
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError:
-        raise EventError("not UTF-8 text; save the event file as UTF-8", file=path) from None
+        raise EventError(_("not UTF-8 text; save the event file as UTF-8"), file=path) from None
     except tomllib.TOMLDecodeError as exc:
-        raise EventError(f"not valid TOML: {exc}", file=path) from None
+        raise EventError(_("not valid TOML: {exc}").format(exc=exc), file=path) from None
     return _build(_Reader(path), data)
 
 
 def _build(r: _Reader, data: dict[str, Any]) -> Event:
     unknown = sorted(set(data) - set(_SCHEMA) - {"agenda"})
     if unknown:
-        raise r.error(unknown[0], f"unknown table (a typo? expected: {', '.join([*_SCHEMA, 'agenda'])})")
+        raise r.error(
+            unknown[0], _("unknown table (a typo? expected: {tables})").format(tables=", ".join([*_SCHEMA, "agenda"]))
+        )
     for name in _REQUIRED_TABLES:
         if name not in data:
-            raise r.error(name, "missing table")
+            raise r.error(name, _("missing table"))
     t: dict[str, dict[str, Any]] = {}
     logos: tuple[SupporterLogo, ...] = ()
     for name, schema in _SCHEMA.items():
         raw = data.get(name)
         if raw is not None and not isinstance(raw, dict):
-            raise r.error(name, "must be a table ([name])")
+            raise r.error(name, _("must be a table ([name])"))
         if name == "supporters" and raw is not None and "logos" in raw:
             raw = dict(raw)
             logos = _logos(r, raw.pop("logos"))
         t[name] = r.table(raw, name, schema) if raw is not None else dict.fromkeys(schema)
     conf = t["conference"]
     if conf["end"] <= conf["start"]:
-        raise r.error("conference.end", f"ends ({conf['end']:%H:%M}) before it starts ({conf['start']:%H:%M})")
+        raise r.error(
+            "conference.end",
+            _("ends ({end:%H:%M}) before it starts ({start:%H:%M})").format(end=conf["end"], start=conf["start"]),
+        )
     help_start = t["technical_help"]["start"]
     if help_start is not None and help_start > conf["start"]:
-        raise r.error("technical_help.start", "technical help must open before the conference starts")
+        raise r.error("technical_help.start", _("technical help must open before the conference starts"))
     agenda = _agenda(r, data.get("agenda"))
     threshold = t["followup"]["attendance_minutes"]
     length = dt.datetime.combine(conf["date"], conf["end"]) - dt.datetime.combine(conf["date"], conf["start"])
     if threshold is not None and not 0 <= threshold <= length.total_seconds() // 60:
         raise r.error(
             "followup.attendance_minutes",
-            f"must be between 0 and the conference's length ({int(length.total_seconds() // 60)} minutes), "
-            f"not {threshold}",
+            _("must be between 0 and the conference's length ({total_seconds} minutes), not {threshold}").format(
+                total_seconds=int(length.total_seconds() // 60), threshold=threshold
+            ),
         )
     letter, committee, supporters = t["letter"], t["steering_committee"], t["supporters"]
     return Event(
@@ -359,12 +373,12 @@ def _build(r: _Reader, data: dict[str, Any]) -> Event:
 def _logos(r: _Reader, raw: Any) -> tuple[SupporterLogo, ...]:
     """``[[supporters.logos]]``: each with ``file`` (inside the campaign folder) and ``alt`` text."""
     if not isinstance(raw, list):
-        raise r.error("supporters.logos", "must be a list of [[supporters.logos]] tables with file and alt")
+        raise r.error("supporters.logos", _("must be a list of [[supporters.logos]] tables with file and alt"))
     logos = []
     for i, item in enumerate(raw, start=1):
         key = f"supporters.logos[{i}]"
         if not isinstance(item, dict):
-            raise r.error(key, "must be a table with file and alt")
+            raise r.error(key, _("must be a table with file and alt"))
         fields = r.table(item, key, {"file": (True, "str"), "alt": (True, "str")})
         logos.append(SupporterLogo(fields["file"], fields["alt"], key))
     return tuple(logos)
@@ -372,26 +386,31 @@ def _logos(r: _Reader, raw: Any) -> tuple[SupporterLogo, ...]:
 
 def _agenda(r: _Reader, raw: Any) -> tuple[Slot, ...]:
     if raw is None:
-        raise r.error("agenda", "missing: add at least one [[agenda]] slot")
+        raise r.error("agenda", _("missing: add at least one [[agenda]] slot"))
     if not isinstance(raw, list) or not raw:
-        raise r.error("agenda", "must be a list of [[agenda]] slots")
+        raise r.error("agenda", _("must be a list of [[agenda]] slots"))
     slots: list[Slot] = []
     for i, item in enumerate(raw, start=1):
         key = f"agenda[{i}]"
         if not isinstance(item, dict):
-            raise r.error(key, "must be a table")
+            raise r.error(key, _("must be a table"))
         f = r.table(item, key, _SLOT_SCHEMA)
         qa = bool(f["qa"])
         title = f["title"] or (QA_TITLE if qa else None)
         if title is None:
-            raise r.error(f"{key}.title", "missing key (only a qa = true slot may leave out its title)")
+            raise r.error(f"{key}.title", _("missing key (only a qa = true slot may leave out its title)"))
         if f["end"] <= f["start"]:
-            raise r.error(f"{key}.end", f"slot ends ({f['end']:%H:%M}) before it starts ({f['start']:%H:%M})")
+            raise r.error(
+                f"{key}.end",
+                _("slot ends ({end:%H:%M}) before it starts ({start:%H:%M})").format(end=f["end"], start=f["start"]),
+            )
         if slots and f["start"] < slots[-1].end:
             raise r.error(
                 f"{key}.start",
-                f"slot starts at {f['start']:%H:%M}, before the previous slot ends ({slots[-1].end:%H:%M}):"
-                " slots overlap or go backwards",
+                _(
+                    "slot starts at {start:%H:%M}, before the previous slot ends ({end:%H:%M}): slots overlap "
+                    "or go backwards"
+                ).format(start=f["start"], end=slots[-1].end),
             )
         slots.append(Slot(f["start"], f["end"], title, f["speaker"], f["role"], f["organisation"], qa))
     return tuple(slots)

@@ -6,7 +6,9 @@ the thanks to attendees and the recording to registrants who missed it.  Everyth
 between kinds is declared here, and every other module reads it from here:
 
 * ``name``: the id in the sent log, in Message-IDs and on the command line;
-* ``label``: the Hungarian name in exports and in the preview gallery;
+* ``label``: the Hungarian name in exports (Hungarian whatever the interface language);
+* ``title``: the name the interface shows (English source, marked with ``N_``
+  and translated where it is shown, see :func:`title`);
 * ``template``: the prefix of its three templates
   (``<template>.subject.j2``, ``.txt.j2``, ``.html.j2``);
 * ``calendar_method``, ``sequence_offset``, ``join_link``: the calendar entry
@@ -32,6 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lgp_mailer.errors import ConfigError
+from lgp_mailer.i18n import N_, _
+from lgp_mailer.quoting import quoted
 
 # Who is due for a kind.
 SHEET = "sheet"  # everyone on the contact sheet
@@ -59,16 +63,25 @@ class Kind:
     join_link: bool = False
     needs_join_url: bool = False
     needs_recording_url: bool = False
+    title: str = ""  # default: the name
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum() or not self.name.isascii():
-            raise ConfigError(f"a message kind's name must be ASCII letters, digits, '-' or '_', got {self.name!r}")
+            raise ConfigError(
+                _("a message kind's name must be ASCII letters, digits, '-' or '_', got {name}").format(
+                    name=quoted(self.name)
+                )
+            )
         if self.audience not in AUDIENCES:
             raise ConfigError(
-                f"message kind {self.name!r}: audience {self.audience!r} is not one of: {', '.join(AUDIENCES)}"
+                _("message kind {name}: audience {audience} is not one of: {audiences}").format(
+                    name=quoted(self.name), audience=quoted(self.audience), audiences=", ".join(AUDIENCES)
+                )
             )
         if not self.template:
             object.__setattr__(self, "template", self.name)
+        if not self.title:
+            object.__setattr__(self, "title", self.name)
 
     @property
     def templates(self) -> tuple[str, str, str]:
@@ -100,7 +113,12 @@ def get(name: str) -> Kind:
     try:
         return KINDS[base_name(name)]
     except KeyError:
-        raise ConfigError(f"unknown message kind {name!r} (expected one of: {', '.join(KINDS)})", key="kind") from None
+        raise ConfigError(
+            _("unknown message kind {name} (expected one of: {names})").format(
+                name=quoted(name), names=", ".join(KINDS)
+            ),
+            key="kind",
+        ) from None
 
 
 def label(name: str) -> str:
@@ -132,11 +150,23 @@ def base_name(name: str) -> str:
     return split_revision(name)[0]
 
 
+def title(name: str) -> str:
+    """The name of ``name`` in the interface language; a kind this version does not know is shown as it is."""
+    kind = KINDS.get(base_name(name))
+    if kind is None:
+        return name
+    revision = split_revision(name)[1]
+    if revision is None:
+        return _(kind.title)
+    return _("{kind} (revision {n})").format(kind=_(kind.title), n=revision)
+
+
 INVITATION = register(
     Kind(
         "invitation",
         "meghívó",
         "lgp-mailer send",
+        title=N_("invitation"),
     )
 )
 REMINDER = register(
@@ -144,6 +174,7 @@ REMINDER = register(
         "reminder",
         "emlékeztető",
         "lgp-mailer remind --day-before",
+        title=N_("day-before reminder"),
         audience=REGISTRANTS,
         sequence_offset=1,
         join_link=True,
@@ -155,6 +186,7 @@ NUDGE = register(
         "nudge",
         "regisztrációs felhívás",
         "lgp-mailer remind --not-registered",
+        title=N_("registration nudge"),
         audience=INVITED_NOT_REGISTERED,
     )
 )
@@ -163,6 +195,7 @@ THANKS = register(
         "thanks",
         "köszönőlevél",
         "lgp-mailer followup --attended",
+        title=N_("thank-you letter"),
         audience=ATTENDEES,
         calendar_method=None,
         needs_recording_url=True,
@@ -173,6 +206,7 @@ RECORDING = register(
         "recording",
         "felvétel",
         "lgp-mailer followup --missed",
+        title=N_("recording link"),
         audience=ABSENT_REGISTRANTS,
         calendar_method=None,
         needs_recording_url=True,
@@ -187,6 +221,7 @@ CHANGE = register(
         "change",
         "módosítás",
         "lgp-mailer notify --change",
+        title=N_("change notice"),
         audience=NOTIFIED,
         revisioned=True,
     )
@@ -196,6 +231,7 @@ CANCELLATION = register(
         "cancellation",
         "lemondás",
         "lgp-mailer notify --cancel",
+        title=N_("cancellation notice"),
         audience=NOTIFIED,
         calendar_status="CANCELLED",
         revisioned=True,
@@ -226,5 +262,6 @@ __all__ = [
     "register",
     "revision_name",
     "split_revision",
+    "title",
     "unregister",
 ]

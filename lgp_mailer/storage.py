@@ -19,9 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lgp_mailer.errors import LgpError
+from lgp_mailer.i18n import N_, _
 
-FULL = "disk full"
-READ_ONLY = "read-only"
+FULL = N_("disk full")  # translated where shown
+READ_ONLY = N_("read-only")
 _FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
@@ -69,8 +70,13 @@ def storage_error(error: BaseException, path: Path, what: str) -> StorageError |
     why = diagnose(error, path)
     if why is None:
         return None
-    advice = "free some space" if why == FULL else "make it writable or choose another folder"
-    return StorageError(f"cannot write {what}: {why} ({advice}, then run the same command again)", file=path)
+    advice = _("free some space") if why == FULL else _("make it writable or choose another folder")
+    return StorageError(
+        _("cannot write {what}: {why} ({advice}, then run the same command again)").format(
+            what=what, why=_(why), advice=advice
+        ),
+        file=path,
+    )
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from browser import console_errors
+from hungarian import hungarian
 
 from lgp_mailer.campaign.gallery import script_json, warnings_for
 from lgp_mailer.campaign.preview import run_preview
@@ -101,7 +102,8 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (i + 2, "role not recognised") for i in sorted(UNKNOWN_ROLES)
     ]
     started = time.perf_counter()
-    report = run_preview(campaign, out_dir=root / "preview")
+    with hungarian(tmp_path_factory.mktemp("locale")):  # the gallery follows the interface language
+        report = run_preview(campaign, out_dir=root / "preview")
     print(f"preview of 300 letters: {time.perf_counter() - started:.2f} s")
     assert report.rendered == 300
     return report.index
@@ -174,8 +176,9 @@ def test_the_review_table_filters_sorts_exports_and_escapes(browser, gallery, ar
         for place, warning in zip(column(browser, 1), column(browser, 9), strict=True)
         if place in (ROWS[20][1], ROWS[120][1])
     ]
-    assert roles == [
-        f"Lista · {row}. sor · Beosztás: role not recognised: salutation without a title (see README, Salutation rules)"
+    assert roles == [  # the gallery was made in Hungarian: the check's findings are Hungarian too
+        f"Lista · {row}. sor · Beosztás: ismeretlen beosztás: megszólítás cím nélkül "
+        "(lásd a README »Salutation rules« részét)"
         for row in (22, 122)
     ]
     browser.find_element(By.ID, "warned").click()
@@ -266,7 +269,7 @@ def test_a_letter_page_shows_envelope_attachments_logos_and_text(browser, galler
     )
     browser.switch_to.default_content()
     assert images == [[f"{n}. támogató logója (példa)", f"{n}.png", 144] for n in (1, 2, 3)]
-    assert browser.find_element(By.CSS_SELECTOR, "nav.pager span").text == "1. levél a 300 közül"
+    assert browser.find_element(By.CSS_SELECTOR, "nav.pager span").text == "1. levél (összesen 300)"
     browser.save_screenshot(str(artefacts / "letter.png"))
     browser.execute_script("document.getElementById('letter').scrollIntoView()")
     browser.save_screenshot(str(artefacts / "letter-frame.png"))
@@ -290,7 +293,8 @@ def test_script_json_cannot_end_its_script_element():
 def test_findings_go_to_the_letter_of_their_row_and_the_rest_are_sheet_notes(tmp_path):
     path = write_xlsx(tmp_path / "lista.xlsx", {"Lista": [HEADER, *ROWS[:25]]})
     sheet = load_recipients(path)
-    lines, unmatched = warnings_for(sheet.recipients, sheet.findings)
+    with hungarian(tmp_path / "locale"):
+        lines, unmatched = warnings_for(sheet.recipients, sheet.findings)
     assert [(i, found) for i, found in enumerate(lines) if found] == [
         (
             20,

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from lgp_mailer.campaign.matching import match_registrations, municipality_key, reminder_recipients
+from lgp_mailer.i18n import N_, _
 from lgp_mailer.sheets.attendance import Attendee, Session, display_name, name_key, person_key, summarise
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.sheets.registrations import RegistrationList
@@ -30,6 +31,10 @@ from lgp_mailer.sheets.registrations import RegistrationList
 # "Kiss Ödön - Alsómocsolád", "Kiss Ödön (Alsómocsolád)": a hyphen only between spaces,
 # so that "Üröm-próba" and "Kovács-Nagy" stay one part.
 _PARTS = re.compile(r"\s+[-\u2013\u2014]\s+|\s*[,;/|()\[\]]\s*|\s+és\s+")
+
+
+# How an attendee was matched, as the report says it (translated where shown).
+_HOW = {"address": N_("address"), "name": N_("name"), "name and municipality": N_("name and municipality")}
 
 
 @dataclass(frozen=True)
@@ -135,22 +140,44 @@ def match_attendance(sessions: list[Session], people: list[Known], threshold: in
 
 
 def _minutes(value: float) -> str:
-    return f"{value:.0f} min" if value == int(value) else f"{value:.1f} min"
+    return (
+        _("{minutes:.0f} min").format(minutes=value)
+        if value == int(value)
+        else _("{minutes:.1f} min").format(minutes=value)
+    )
 
 
 def format_attendance(match: AttendanceMatch) -> list[str]:
     """Plain lines: who attended, who joined for less, who matches nobody."""
-    lines = [f"Attended (at least {match.threshold} minutes): {len(match.attended())}"]
+    lines = [
+        _("Attended (at least {threshold} minutes): {count}").format(
+            threshold=match.threshold, count=len(match.attended())
+        )
+    ]
     short = [p for p in match.present if not p.attended]
     for presence in match.attended():
         lines.append(_presence(presence))
-    lines.append(f"Joined for less than {match.threshold} minutes: {len(short)}")
+    lines.append(
+        _("Joined for less than {threshold} minutes: {count}").format(threshold=match.threshold, count=len(short))
+    )
     lines += [_presence(p) for p in short]
-    lines.append(f"Attendees who match nobody on the invitation or registration list: {len(match.unmatched)}")
+    lines.append(
+        _("Attendees who match nobody on the invitation or registration list: {count}").format(
+            count=len(match.unmatched)
+        )
+    )
     for attendee in match.unmatched:
-        who = f"{attendee.name} <{attendee.email}>" if attendee.email else f"{attendee.name} (no e-mail)"
-        guest = ", guest" if attendee.guest else ""
-        lines.append(f"  {who}: {_minutes(attendee.minutes)}, {attendee.sessions} session(s){guest}")
+        who = (
+            f"{attendee.name} <{attendee.email}>"
+            if attendee.email
+            else _("{name} (no e-mail)").format(name=attendee.name)
+        )
+        guest = _(", guest") if attendee.guest else ""
+        lines.append(
+            _("  {who}: {minutes}, {sessions} session(s){guest}").format(
+                who=who, minutes=_minutes(attendee.minutes), sessions=attendee.sessions, guest=guest
+            )
+        )
     return lines
 
 
@@ -158,9 +185,13 @@ def _presence(presence: Presence) -> str:
     recipient, attendee = presence.known.recipient, presence.attendee
     who = f"{recipient.name} <{recipient.email}>" if recipient.name else recipient.email
     listed = "registered" if presence.known.registered else "invited"
-    return (
-        f"  {who}: {_minutes(attendee.minutes)}, {attendee.sessions} session(s) "
-        f"(by {presence.how}; {listed}; {', '.join(recipient.municipalities)})"
+    return _("  {who}: {minutes}, {sessions} session(s) (by {how}; {listed}; {municipalities})").format(
+        who=who,
+        minutes=_minutes(attendee.minutes),
+        sessions=attendee.sessions,
+        how=_(_HOW[presence.how]) if presence.how in _HOW else presence.how,
+        listed=listed,
+        municipalities=", ".join(recipient.municipalities),
     )
 
 

@@ -45,6 +45,7 @@ from zoneinfo import ZoneInfo
 
 from lgp_mailer.campaign import unsubscribe
 from lgp_mailer.campaign.mailboxes import MailboxError
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.store import BOUNCEABLE, Ledger, LedgerRow
 from lgp_mailer.sheets.cells import AddressError, normalise_address
 
@@ -125,7 +126,7 @@ def classify(msg: email.message.Message) -> Verdict:
     try:
         temporary, permanent = all_failures(msg)
     except Exception as error:  # one malformed message must not stop the import
-        return verdict(OTHER, f"could not be analysed ({type(error).__name__}); read it by hand")
+        return verdict(OTHER, _("could not be analysed ({kind}); read it by hand").format(kind=type(error).__name__))
     if permanent:
         return verdict(PERMANENT, "delivery failure", _failures(msg, permanent, subject))
     if temporary:
@@ -136,8 +137,8 @@ def classify(msg: email.message.Message) -> Verdict:
     if judged == unsubscribe.UNSUBSCRIBE:
         return verdict(UNSUBSCRIBE, why, mid=_replied_to(msg))
     if judged == unsubscribe.REVIEW:  # a person reads it; it never suppresses on its own
-        return verdict(OTHER, f"may ask to unsubscribe ({why}): read it", mid=_replied_to(msg))
-    return verdict(OTHER, "not a bounce, auto-reply or unsubscribe request", mid=_replied_to(msg))
+        return verdict(OTHER, _("may ask to unsubscribe ({why}): read it").format(why=why), mid=_replied_to(msg))
+    return verdict(OTHER, _("not a bounce, auto-reply or unsubscribe request"), mid=_replied_to(msg))
 
 
 def _auto_reply_mark(msg: email.message.Message, subject: str) -> str:
@@ -428,5 +429,7 @@ def export_corrections(ledger: Ledger, path: Path) -> int:
     try:
         book.save(path)
     except OSError as error:
-        raise MailboxError(f"cannot write the corrections sheet: {error.strerror or error}", file=path) from error
+        raise MailboxError(
+            _("cannot write the corrections sheet: {reason}").format(reason=error.strerror or error), file=path
+        ) from error
     return len(rows)

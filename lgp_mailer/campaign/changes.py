@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lgp_mailer.event import Event
+from lgp_mailer.i18n import _
 
 # The compared fields, in the order a notice names them.
 FIELDS = ("date", "start", "end", "platform", "join_url", "registration_url", "agenda")
@@ -65,7 +66,8 @@ class Change:
     after: str | None
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.before or '(none)'} -> {self.after or '(none)'}"
+        none = _("(none)")
+        return f"{self.field}: {self.before or none} -> {self.after or none}"
 
 
 def snapshot(event: Event) -> Snapshot:

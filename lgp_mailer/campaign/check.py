@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ExitCode, LgpError, TemplateError
+from lgp_mailer.i18n import N_, _
 from lgp_mailer.sheets.limits import DEFAULT, Limits
 from lgp_mailer.sheets.recipients import (
     MOJIBAKE,
@@ -31,6 +32,8 @@ from lgp_mailer.sheets.recipients import (
 )
 
 SALUTATION_KINDS = ("female", "male", "neutral", "explicit")
+# How format_report names them; translated where shown.
+SALUTATION_LABELS = {"female": N_("female"), "male": N_("male"), "neutral": N_("neutral"), "explicit": N_("explicit")}
 
 RenderOne = Callable[[Recipient], None]
 
@@ -96,13 +99,15 @@ def _render_all(sheet: RecipientSheet, render_one: RenderOne) -> list[Finding]:
         try:
             render_one(recipient)
         except TemplateError as error:
-            error.message = f"{error.message} (the message to {recipient.email})"
+            error.message = _("{message} (the message to {address})").format(
+                message=error.message, address=recipient.email
+            )
             raise
         except LgpError as error:
             found.append(
                 Finding(
                     PROBLEM,
-                    f"cannot render the message: {error.message}",
+                    _("cannot render the message: {message}").format(message=error.message),
                     str(error.file or sheet.path or ""),
                     error.sheet or recipient.sheet,
                     error.row or (recipient.rows[0] if recipient.rows else None),
@@ -132,32 +137,37 @@ def sort_findings(findings: list[Finding], sheets: tuple[str, ...] = ()) -> list
 
 # --- Plain-text report (no rich: cron mails and log files read it too) --------
 
-_TABLE_COLUMNS = ("file", "sheet", "row", "column", "value", "problem")
+_TABLE_COLUMNS = (N_("file"), N_("sheet"), N_("row"), N_("column"), N_("value"), N_("problem"))
 _VALUE_WIDTH = 40
 
 
 def format_report(report: CheckReport) -> str:
     """The findings table, problems first, then warnings, then the summary."""
     lines: list[str] = []
-    for title, findings in (("Problems", report.problems), ("Warnings", report.warnings)):
+    for title, findings in ((_("Problems ({count}):"), report.problems), (_("Warnings ({count}):"), report.warnings)):
         if findings:
-            lines.append(f"{title} ({len(findings)}):")
+            lines.append(title.format(count=len(findings)))
             lines.extend(_table(findings))
             lines.append("")
-    kinds = ", ".join(f"{count} {kind}" for kind, count in report.salutations.items())
+    kinds = ", ".join(
+        _("{count} {kind}").format(count=count, kind=_(SALUTATION_LABELS.get(kind, kind)))
+        for kind, count in report.salutations.items()
+    )
     rows = report.rows
-    split = f"; {rows.split} more from cells with several addresses" if rows.split else ""
+    split = _("; {count} more from cells with several addresses").format(count=rows.split) if rows.split else ""
     lines += [
-        (
-            f"Rows: {rows.rows} read = {rows.own} recipient(s) + {rows.merged} merged into an earlier row "
-            f"+ {rows.held} held back by problems{split}."
+        _(
+            "Rows: {read} read = {own} recipient(s) + {merged} merged into an earlier row "
+            "+ {held} held back by problems{split}."
+        ).format(read=rows.rows, own=rows.own, merged=rows.merged, held=rows.held, split=split),
+        _(
+            "Recipients: {recipients} address(es) covering {municipalities} municipality(ies); "
+            "{rejected} address(es) or cell(s) held back."
+        ).format(recipients=report.recipients, municipalities=report.municipalities, rejected=report.rejected),
+        _("Salutations: {kinds}.").format(kinds=kinds),
+        _("Result: {problems} problem(s), {warnings} warning(s){garbled}.").format(
+            problems=len(report.problems), warnings=len(report.warnings), garbled=_garbled(report)
         ),
-        (
-            f"Recipients: {report.recipients} address(es) covering {report.municipalities} municipality(ies); "
-            f"{report.rejected} address(es) or cell(s) held back."
-        ),
-        f"Salutations: {kinds}.",
-        f"Result: {len(report.problems)} problem(s), {len(report.warnings)} warning(s){_garbled(report)}.",
     ]
     return "\n".join(lines)
 
@@ -166,14 +176,14 @@ def _garbled(report: CheckReport) -> str:
     count = sum(1 for f in report.warnings if f.kind == MOJIBAKE)
     if not count:
         return ""
-    return (
-        f", {count} of them garbled text (exit 1): save the sheet as CSV UTF-8 "
+    return _(
+        ", {count} of them garbled text (exit 1): save the sheet as CSV UTF-8 "
         "(mentse CSV UTF-8 formátumban) from the original"
-    )
+    ).format(count=count)
 
 
 def _table(findings: tuple[Finding, ...]) -> list[str]:
-    rows = [_TABLE_COLUMNS] + [
+    rows = [tuple(_(name) for name in _TABLE_COLUMNS)] + [
         (
             Path(f.file).name,
             f.sheet or "",
@@ -260,16 +270,23 @@ class CampaignCheck:
 def _missing(campaign: Campaign) -> list[str]:
     lines = []
     if not campaign.event_path.is_file():
-        lines.append(f"Missing: {campaign.event_path}: the event file ('event' in {campaign.config_file.name})")
+        lines.append(
+            _("Missing: {path}: the event file ('event' in {config})").format(
+                path=campaign.event_path, config=campaign.config_file.name
+            )
+        )
     if not campaign.recipients_path.is_file():
         lines.append(
-            f"Missing: {campaign.recipients_path}: the contact sheet; put it there "
-            f"or set 'recipients' in {campaign.config_file.name}"
+            _("Missing: {path}: the contact sheet; put it there or set 'recipients' in {config}").format(
+                path=campaign.recipients_path, config=campaign.config_file.name
+            )
         )
     if campaign.registrations_path is not None and not campaign.registrations_path.is_file():
         lines.append(
-            f"Missing: {campaign.registrations_path}: the registration form's export "
-            f"('registrations' in {campaign.config_file.name}; comment it out until you have one)"
+            _(
+                "Missing: {path}: the registration form's export "
+                "('registrations' in {config}; comment it out until you have one)"
+            ).format(path=campaign.registrations_path, config=campaign.config_file.name)
         )
     return lines
 
@@ -307,7 +324,7 @@ def check_whole_campaign(
     event = load_event(campaign.event_path)
     warnings = input_warnings(campaign, event, now)
     warnings += [
-        f"WARNING: {campaign.event_path}, {where}: still says KITÖLTENDŐ (to fill in)"
+        _("WARNING: {path}, {where}: still says KITÖLTENDŐ (to fill in)").format(path=campaign.event_path, where=where)
         for where in placeholders(campaign.event_path)
     ]
     if missing:

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import Event, load_event
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.store import open_campaign_ledger
+from lgp_mailer.quoting import quoted
 
 if TYPE_CHECKING:
     from lgp_mailer.campaign.report import CampaignInput
@@ -42,7 +44,9 @@ def output_paths(out: Path) -> tuple[Path, Path]:
     if out.suffix.lower() == ".xlsx":
         return out, out.with_suffix(".html")
     if out.suffix:
-        raise ConfigError(f"--out must be a folder or a .xlsx file, not {out.name!r}", key="out")
+        raise ConfigError(
+            _("--out must be a folder or a .xlsx file, not {name}").format(name=quoted(out.name)), key="out"
+        )
     return out / "jelentes.xlsx", out / "jelentes.html"
 
 
@@ -51,7 +55,9 @@ def _require_extra() -> None:
         import matplotlib  # noqa: F401
         import pandas  # noqa: F401
     except ImportError as error:
-        raise ConfigError(f"the report needs {error.name}: {EXTRA}", key="report") from None
+        raise ConfigError(
+            _("the report needs {name}: {extra}").format(name=error.name, extra=EXTRA), key="report"
+        ) from None
 
 
 def make_report(
@@ -81,7 +87,9 @@ def make_report(
         write_workbook(data, workbook, detail=request.detail)
         write_page(data, page, threshold=threshold)
     except OSError as error:
-        raise ConfigError(f"cannot write the report: {error.strerror or error}", file=error.filename) from None
+        raise ConfigError(
+            _("cannot write the report: {reason}").format(reason=error.strerror or error), file=error.filename
+        ) from None
     lines = [
         f"Report: {len(chosen)} campaign(s), {int(data.funnel['invited'].sum())} invitation(s)",
         f"Workbook: {workbook}",

@@ -26,15 +26,17 @@ from lgp_mailer.campaign.attendees import AttendanceMatch, format_attendance, kn
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError, NothingDueError
 from lgp_mailer.event import Event, load_event
+from lgp_mailer.i18n import N_, _
 from lgp_mailer.ledger.attendance import ImportResult, StoredImport, current_import, sessions, store_report
 from lgp_mailer.ledger.store import open_campaign_ledger
 from lgp_mailer.mail.ical import BUDAPEST
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.attendance import AttendanceReport, load_attendance, minutes_by_person
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet, load_recipients
 from lgp_mailer.sheets.registrations import RegistrationList, load_registrations
 
 PLATFORMS = {"zoom": "Zoom", "teams": "Microsoft Teams"}
-LANGUAGES = {"en": "English", "hu": "Hungarian"}
+LANGUAGES = {"en": N_("English"), "hu": N_("Hungarian")}  # translated where shown
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,9 @@ def check_followup_window(event: Event, now: dt.datetime) -> None:
     ends = conference_ends(event)
     if now < ends:
         raise NothingDueError(
-            f"the conference ends at {_local(ends)} (Europe/Budapest): follow-ups are sent only after it"
+            _("the conference ends at {ends} (Europe/Budapest): follow-ups are sent only after it").format(
+                ends=_local(ends)
+            )
         )
 
 
@@ -87,25 +91,37 @@ def import_attendance(
         result = store_report(ledger, campaign.campaign_id, report, written, replace_newer=replace_newer)
     lines = [_import_line(report, result)]
     if result.change == "unchanged" and result.current.sha256 != report.sha256:
-        lines.append(f"The report that counts is still {result.current.file_name!r}.")
+        lines.append(
+            _("The report that counts is still {file_name}.").format(file_name=quoted(result.current.file_name))
+        )
     if result.current.sha256 != report.sha256:
         return ImportOutcome(report, result, lines)
     try:
         event = load_event(campaign.event_path)
         people = known_people(_invited(campaign), _registrations(campaign, registrations, required=False))
     except LgpError as error:  # the report is stored; the lists can be fixed before 'followup'
-        return ImportOutcome(report, result, lines, f"imported, but not matched: {error}")
+        return ImportOutcome(report, result, lines, _("imported, but not matched: {error}").format(error=error))
     match = match_attendance(list(report.sessions), people, event.attendance_minutes)
     return ImportOutcome(report, result, lines + format_attendance(match))
 
 
 def _import_line(report: AttendanceReport, result: ImportResult) -> str:
-    what = f"{PLATFORMS[report.platform]} report, {LANGUAGES[report.language]} export"
-    counts = f"{len(report.sessions)} session(s) of {len(minutes_by_person(report.sessions))} person(s)"
+    what = _("{platform} report, {language} export").format(
+        platform=PLATFORMS[report.platform], language=_(LANGUAGES[report.language])
+    )
+    counts = _("{sessions} session(s) of {people} person(s)").format(
+        sessions=len(report.sessions), people=len(minutes_by_person(report.sessions))
+    )
     if result.change == "unchanged":
-        return f"Attendance: {report.path}: already imported ({what}); nothing changed"
-    replaced = f"; replaces {result.replaced.file_name!r}" if result.replaced is not None else ""
-    return f"Attendance: {report.path}: {what}, {counts}{replaced}"
+        return _("Attendance: {path}: already imported ({what}); nothing changed").format(path=report.path, what=what)
+    replaced = (
+        _("; replaces {file_name}").format(file_name=quoted(result.replaced.file_name))
+        if result.replaced is not None
+        else ""
+    )
+    return _("Attendance: {path}: {what}, {counts}{replaced}").format(
+        path=report.path, what=what, counts=counts, replaced=replaced
+    )
 
 
 def targets(
@@ -121,7 +137,7 @@ def targets(
     check_followup_window(event, now or dt.datetime.now(dt.UTC))
     if not event.recording_url:
         raise ConfigError(
-            "no recording link: add [followup] recording_url to the event file",
+            _("no recording link: add [followup] recording_url to the event file"),
             file=event.path,
             key="followup.recording_url",
         )
@@ -129,8 +145,10 @@ def targets(
         stored = current_import(ledger, campaign.campaign_id)
         if stored is None:
             raise ConfigError(
-                f"campaign {campaign.campaign_id!r} has no attendance report: "
-                "run 'lgp-mailer attendance import FILE' first (the Zoom or Teams download)",
+                _(
+                    "campaign {campaign_id} has no attendance report: run 'lgp-mailer attendance import FILE' "
+                    "first (the Zoom or Teams download)"
+                ).format(campaign_id=quoted(campaign.campaign_id)),
                 key="attendance",
             )
         found = sessions(ledger, stored.id)
@@ -150,8 +168,13 @@ def targets(
 
 
 def _stored_line(stored: StoredImport) -> str:
-    what = f"{PLATFORMS.get(stored.platform, stored.platform)} report, {LANGUAGES.get(stored.language, '')} export"
-    return f"Attendance: {stored.file_name} ({what}), imported {stored.imported_at[:16].replace('T', ' ')} UTC"
+    what = _("{platform} report, {language} export").format(
+        platform=PLATFORMS.get(stored.platform, stored.platform),
+        language=_(LANGUAGES[stored.language]) if stored.language in LANGUAGES else "",
+    )
+    return _("Attendance: {file_name} ({what}), imported {imported} UTC").format(
+        file_name=stored.file_name, what=what, imported=stored.imported_at[:16].replace("T", " ")
+    )
 
 
 def _invited(campaign: Campaign) -> list[Recipient]:
@@ -164,7 +187,7 @@ def _registrations(campaign: Campaign, path: Path | None, *, required: bool) -> 
     if chosen is None:
         if required:
             raise ConfigError(
-                "no registrations file: set 'registrations' in lgp-mailer.toml or pass --registrations",
+                _("no registrations file: set 'registrations' in lgp-mailer.toml or pass --registrations"),
                 file=campaign.config_file,
                 key="registrations",
             )

@@ -5,7 +5,7 @@ blocks it on ``file://``) and ``gallery.js`` filters, sorts, pages and exports
 them.  Each letter page shows the envelope, the attachments (the calendar
 entry summarised) and the HTML letter in a sandboxed iframe, with its
 ``cid:`` images written beside it under ``files/``.  Every word shown comes
-from gallery_text.py.
+from gallery_text.py, in the interface language.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from typing import Any
 
 import jinja2
 
-from lgp_mailer.campaign.gallery_text import TEXT, text
-from lgp_mailer.hungarian import article
+from lgp_mailer.campaign.gallery_text import table, text
 from lgp_mailer.mail.build import Built
 from lgp_mailer.sheets.recipients import Finding, Recipient
 
@@ -223,7 +222,7 @@ class Gallery:
                 notes=[describe(f) for f in unmatched[:200]],
                 more_notes=max(0, len(unmatched) - 200),
                 data_json=script_json({"columns": columns, "rows": self.rows}),
-                text_json=script_json(TEXT),
+                text_json=script_json(table()),
             ),
             encoding="utf-8",
             newline="\n",
@@ -238,7 +237,6 @@ class Gallery:
             previous=self._previous,
             next=next_href,
             total=self.total,
-            total_article=article(str(self.total)),
             **page.context,
         )
         (self.out / page.href).write_text(html, encoding="utf-8", newline="\n")

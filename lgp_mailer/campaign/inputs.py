@@ -20,9 +20,11 @@ from lgp_mailer.campaign.changes import Snapshot, diff, snapshot
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.events import last_snapshot, shared_calendar_uids
 from lgp_mailer.ledger.store import Ledger, default_ledger_path
 from lgp_mailer.mail.ical import BUDAPEST, campaign_calendar_uid
+from lgp_mailer.quoting import quoted
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")
 
@@ -33,8 +35,8 @@ def now_utc() -> dt.datetime:
 
 def _path(path: Path | None) -> str:
     if path is None:
-        return "none configured"
-    return f"{path}" if path.exists() else f"{path} (missing)"
+        return _("none configured")
+    return f"{path}" if path.exists() else _("{path} (missing)").format(path=path)
 
 
 def provenance(campaign: Campaign, env: Mapping[str, str] = os.environ) -> list[str]:
@@ -43,14 +45,18 @@ def provenance(campaign: Campaign, env: Mapping[str, str] = os.environ) -> list[
         event = load_event(campaign.event_path)
         about = f"{event.title}, {event.date.isoformat()} ({campaign.event_path})"
     except LgpError:
-        about = f"(cannot be read) {_path(campaign.event_path)}"
-    sheet = _path(campaign.recipients_path) + (f", sheet {campaign.sheet!r}" if campaign.sheet else "")
+        about = _("(cannot be read) {event_path}").format(event_path=_path(campaign.event_path))
+    sheet = _path(campaign.recipients_path) + (
+        _(", sheet {sheet}").format(sheet=quoted(campaign.sheet)) if campaign.sheet else ""
+    )
     return [
-        f"Campaign:      {campaign.campaign_id} ({campaign.config_file})",
-        f"Event:         {about}",
-        f"Sheet:         {sheet}",
-        f"Registrations: {_path(campaign.registrations_path)}",
-        f"Sent log:      {default_ledger_path(env, campaign.database)}",
+        _("Campaign:      {campaign_id} ({config_file})").format(
+            campaign_id=campaign.campaign_id, config_file=campaign.config_file
+        ),
+        _("Event:         {about}").format(about=about),
+        _("Sheet:         {sheet}").format(sheet=sheet),
+        _("Registrations: {path}").format(path=_path(campaign.registrations_path)),
+        _("Sent log:      {path}").format(path=default_ledger_path(env, campaign.database)),
     ]
 
 
@@ -81,18 +87,23 @@ def date_warnings(event: Event, now: dt.datetime) -> list[str]:
     today = now.astimezone(BUDAPEST).date()
     if event.date < today:
         lines.append(
-            f"WARNING: {event.path}: conference.date {event.date.isoformat()} is in the past: "
-            "is this the right event file?"
+            _("WARNING: {path}: conference.date {date} is in the past: is this the right event file?").format(
+                path=event.path, date=event.date.isoformat()
+            )
         )
     elif event.date == today:
         lines.append(
-            f"WARNING: {event.path}: conference.date {event.date.isoformat()} is today: invitations come too late"
+            _("WARNING: {path}: conference.date {date} is today: invitations come too late").format(
+                path=event.path, date=event.date.isoformat()
+            )
         )
     closes = event.registration_closes
     if closes is not None and closes.replace(tzinfo=BUDAPEST) <= now and event.date >= today:
         lines.append(
-            f"WARNING: {event.path}: registration.closes {_local(closes.replace(tzinfo=BUDAPEST))} has passed: "
-            "the invitation asks people to register on a closed form"
+            _(
+                "WARNING: {path}: registration.closes {closes} has passed: the invitation asks people to "
+                "register on a closed form"
+            ).format(path=event.path, closes=_local(closes.replace(tzinfo=BUDAPEST)))
         )
     return lines
 
@@ -103,13 +114,17 @@ def input_warnings(campaign: Campaign, event: Event, now: dt.datetime | None = N
     if event.calendar_uid:
         uid = campaign_calendar_uid(campaign.campaign_id, campaign.sender.domain)
         lines.append(
-            f"WARNING: {event.path}: [calendar] uid {event.calendar_uid!r} is ignored: the calendar UID belongs "
-            f"to the campaign ({uid}); delete the line"
+            _(
+                "WARNING: {path}: [calendar] uid {calendar_uid} is ignored: the calendar UID belongs to "
+                "the campaign ({uid}); delete the line"
+            ).format(path=event.path, calendar_uid=quoted(event.calendar_uid), uid=uid)
         )
     for path in stray_sheets(campaign):
         lines.append(
-            f"WARNING: {path} is in recipients/ but the campaign reads {campaign.recipients_path}: "
-            "set 'recipients' in lgp-mailer.toml to use it"
+            _(
+                "WARNING: {path} is in recipients/ but the campaign reads {recipients_path}: set "
+                "'recipients' in lgp-mailer.toml to use it"
+            ).format(path=path, recipients_path=campaign.recipients_path)
         )
     return lines
 
@@ -119,8 +134,10 @@ def refuse_started(event: Event, now: dt.datetime | None = None) -> None:
     start = starts_at(event)
     if (now or now_utc()) >= start:
         raise ConfigError(
-            f"the conference started at {_local(start)} (Europe/Budapest): no invitation is sent for it; "
-            "point the campaign at the next conference's event file",
+            _(
+                "the conference started at {start} (Europe/Budapest): no invitation is sent for it; point "
+                "the campaign at the next conference's event file"
+            ).format(start=_local(start)),
             file=event.path,
             key="conference.date",
         )
@@ -133,21 +150,35 @@ def changes_since_last_run(ledger: Ledger, campaign: Campaign, event: Event, she
         return []
     when = stored.taken_at[:16].replace("T", " ") + " UTC"
     lines = [
-        f"Changed since the last run ({when}): {change}"
+        _("Changed since the last run ({when}): {change}").format(when=when, change=change)
         for change in diff(Snapshot.from_row(stored.fields), snapshot(event))
     ]
     if stored.event_path != str(event.path):
-        lines.append(f"Changed since the last run ({when}): event file {stored.event_path} -> {event.path}")
+        lines.append(
+            _("Changed since the last run ({when}): event file {event_path} -> {path}").format(
+                when=when, event_path=stored.event_path, path=event.path
+            )
+        )
     if stored.sheet_path is not None and stored.sheet_path != str(campaign.recipients_path):
-        lines.append(f"Changed since the last run ({when}): sheet {stored.sheet_path} -> {campaign.recipients_path}")
+        lines.append(
+            _("Changed since the last run ({when}): sheet {sheet_path} -> {recipients_path}").format(
+                when=when, sheet_path=stored.sheet_path, recipients_path=campaign.recipients_path
+            )
+        )
     if stored.sheet_rows is not None and sheet_rows is not None and stored.sheet_rows != sheet_rows:
-        lines.append(f"Changed since the last run ({when}): sheet rows {stored.sheet_rows} -> {sheet_rows}")
+        lines.append(
+            _("Changed since the last run ({when}): sheet rows {before} -> {now}").format(
+                when=when, before=stored.sheet_rows, now=sheet_rows
+            )
+        )
     return lines
 
 
 def shared_uid_warnings(ledger: Ledger) -> list[str]:
     return [
-        f"WARNING: calendar UID {uid} is shared by campaigns {', '.join(ids)}: calendars would merge them"
+        _("WARNING: calendar UID {uid} is shared by campaigns {ids}: calendars would merge them").format(
+            uid=uid, ids=", ".join(ids)
+        )
         for uid, ids in shared_calendar_uids(ledger).items()
     ]
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from lgp_mailer.errors import CredentialsError, ExitCode, LgpError
+from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.smtp.credentials import Secret
 
 IMAP_PASSWORD_ENV = "LGP_IMAP_PASSWORD"
@@ -44,7 +46,7 @@ def read_messages(path: Path) -> Iterator[tuple[str, email.message.Message]]:
     path = Path(path)
     if path.is_dir():
         if not all((path / sub).is_dir() for sub in ("cur", "new")):
-            raise MailboxError("a folder, but not a Maildir (no cur/ and new/ inside)", file=path)
+            raise MailboxError(_("a folder, but not a Maildir (no cur/ and new/ inside)"), file=path)
         box: mailbox.Mailbox = mailbox.Maildir(path, factory=None, create=False)
         name = "Maildir"
     elif path.is_file():
@@ -56,12 +58,12 @@ def read_messages(path: Path) -> Iterator[tuple[str, email.message.Message]]:
         box = mailbox.mbox(path, factory=None, create=False)
         name = "mbox"
     else:
-        raise MailboxError("no such file or folder", file=path)
+        raise MailboxError(_("no such file or folder"), file=path)
     try:
         for number, key in enumerate(sorted(box.keys()) if name == "Maildir" else box.keys(), 1):
             yield f"{name} #{number}", email.message_from_bytes(box.get_bytes(key))
     except (OSError, mailbox.Error) as error:
-        raise MailboxError(f"cannot read the {name}: {error}", file=path) from error
+        raise MailboxError(_("cannot read the {name}: {error}").format(name=name, error=error), file=path) from error
     finally:
         box.close()
 
@@ -83,20 +85,24 @@ def imap_password(
             lines = file.read_text(encoding="utf-8-sig").splitlines()
         except OSError as error:
             raise CredentialsError(
-                f"cannot read the password file: {error.strerror}", file=file, key=IMAP_PASSWORD_FILE_ENV
+                _("cannot read the password file: {reason}").format(reason=error.strerror),
+                file=file,
+                key=IMAP_PASSWORD_FILE_ENV,
             ) from error
         if not lines or not lines[0]:
-            raise CredentialsError("the password file is empty", file=file, key=IMAP_PASSWORD_FILE_ENV)
-        return Secret(lines[0], f"file named by {IMAP_PASSWORD_FILE_ENV}")
+            raise CredentialsError(_("the password file is empty"), file=file, key=IMAP_PASSWORD_FILE_ENV)
+        return Secret(lines[0], _("file named by {variable}").format(variable=IMAP_PASSWORD_FILE_ENV))
     if not interactive:
         raise CredentialsError(
-            f"no IMAP password for {user}: set {IMAP_PASSWORD_ENV} or {IMAP_PASSWORD_FILE_ENV}; "
-            "not prompting in non-interactive mode",
+            _(
+                "no IMAP password for {user}: set {imap_password_env} or {imap_password_file_env}; not "
+                "prompting in non-interactive mode"
+            ).format(user=user, imap_password_env=IMAP_PASSWORD_ENV, imap_password_file_env=IMAP_PASSWORD_FILE_ENV),
             host=host,
         )
-    value = prompt(f"IMAP password for {user} at {host}: ")
+    value = prompt(_("IMAP password for {user} at {host}: ").format(user=user, host=host))
     if not value:
-        raise CredentialsError("no password entered", host=host)
+        raise CredentialsError(_("no password entered"), host=host)
     return Secret(value, "prompt")
 
 
@@ -111,7 +117,9 @@ def read_imap(
     """Every message of ``imaps://user@host[:port]/Folder``, read-only (nothing is marked seen)."""
     parts = urlsplit(url)
     if parts.scheme != "imaps" or not parts.hostname or not parts.username:
-        raise MailboxError(f"expected imaps://USER@HOST[:PORT]/FOLDER, got {url!r} (only IMAP over TLS)")
+        raise MailboxError(
+            _("expected imaps://USER@HOST[:PORT]/FOLDER, got {url} (only IMAP over TLS)").format(url=quoted(url))
+        )
     user, host, port = unquote(parts.username), parts.hostname, parts.port or 993
     folder = unquote(parts.path.lstrip("/")) or "INBOX"
     secret = password(user, host)
@@ -122,7 +130,11 @@ def read_imap(
             _login(conn, user, secret.reveal())
             status, data = conn.select(_imap_folder(folder), readonly=True)
             if status != "OK":
-                raise ImapError(f"no folder {folder!r}: {_imap_text(data)}", host=host, port=port)
+                raise ImapError(
+                    _("no folder {folder}: {data}").format(folder=quoted(folder), data=_imap_text(data)),
+                    host=host,
+                    port=port,
+                )
             status, data = conn.uid("SEARCH", "ALL")
             for uid in (data[0] or b"").split():
                 status, fetched = conn.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
@@ -133,7 +145,7 @@ def read_imap(
             with contextlib.suppress(imaplib.IMAP4.error, OSError):
                 conn.logout()
     except (imaplib.IMAP4.error, OSError) as error:  # ssl.SSLError is an OSError
-        raise ImapError(f"IMAP: {error}", host=host, port=port) from error
+        raise ImapError(_("IMAP: {error}").format(error=error), host=host, port=port) from error
 
 
 def _login(conn: imaplib.IMAP4, user: str, password: str) -> None:

@@ -19,9 +19,13 @@ import unicodedata
 from dataclasses import dataclass
 
 from lgp_mailer.hungarian import DEFAULT_ROLE, choose_salutation, normalise_role
+from lgp_mailer.i18n import N_, _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.sheets.registrations import Registrant, RegistrationList
 
+# How a registrant was matched, as the match report says it (translated where shown).
+_HOW = {"address": N_("address"), "municipality": N_("municipality")}
 # What a reminder names as the municipality of a registrant who gave none and
 # is not on the invitation list: the templates write
 # "…regisztrált a konferenciára ({{ municipalities }})", and an honest
@@ -194,7 +198,7 @@ def _reminder(match: Match) -> Recipient:
     else:
         name = registrant.name or (same.name if same is not None else None)
         role = normalise_role(registrant.role) if registrant.role else (same.role if same is not None else DEFAULT_ROLE)
-        text, kind, gender, _ = choose_salutation(role, name)
+        text, kind, gender, _reason = choose_salutation(role, name)
     return Recipient(
         email=registrant.email,
         municipalities=municipalities,
@@ -219,33 +223,64 @@ def format_match_report(
     who is not on the list, and a WARNING line when the file is too old."""
     age = registrations.age_hours(now)
     written = registrations.modified_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    counts = f"{len(registrations.registrants)} registrant(s), {registrations.duplicates} superseded answer(s)"
-    lines = [f"Registrations: {registrations.path}: {counts}; file written {written}, {age:.1f} hour(s) ago"]
+    counts = _("{count} registrant(s), {duplicates} superseded answer(s)").format(
+        count=len(registrations.registrants), duplicates=registrations.duplicates
+    )
+    lines = [
+        _("Registrations: {path}: {counts}; file written {written}, {age:.1f} hour(s) ago").format(
+            path=registrations.path, counts=counts, written=written, age=age
+        )
+    ]
     matched = [(m, m.recipient) for m in report.matches if m.recipient is not None]
     matched.sort(key=lambda pair: _sort_key(pair[0].municipalities))
-    lines.append(f"Registered for a municipality on the invitation list: {len(matched)}")
+    lines.append(_("Registered for a municipality on the invitation list: {count}").format(count=len(matched)))
     for match, invited in matched:
-        also = f"; also counts for {', '.join(r.email for r in match.others)}" if match.others else ""
+        also = (
+            _("; also counts for {addresses}").format(addresses=", ".join(r.email for r in match.others))
+            if match.others
+            else ""
+        )
         lines.append(
-            f"  {', '.join(match.municipalities)}: {_who(match.registrant)} "
-            f"(by {match.how}, invitation to {invited.email}{also})"
+            _("  {municipalities}: {registrant} (by {how}, invitation to {email}{also})").format(
+                municipalities=", ".join(match.municipalities),
+                registrant=_who(match.registrant),
+                how=_(_HOW[match.how]) if match.how in _HOW else match.how,
+                email=invited.email,
+                also=also,
+            )
         )
     pairs = [(m, invited_elsewhere(m)) for m in report.matches if invited_elsewhere(m)]
-    lines.append(f"Registered under another address than the invitation's (the reminder goes to both): {len(pairs)}")
+    lines.append(
+        _("Registered under another address than the invitation's (the reminder goes to both): {count}").format(
+            count=len(pairs)
+        )
+    )
     for match, invited_list in pairs:
         lines.append(
-            f"  {', '.join(match.municipalities)}: {match.registrant.email} (registered, row {match.registrant.row})"
-            f" and {', '.join(r.email for r in invited_list)} (invited)"
+            _("  {municipalities}: {email} (registered, row {row}) and {invited} (invited)").format(
+                municipalities=", ".join(match.municipalities),
+                email=match.registrant.email,
+                row=match.registrant.row,
+                invited=", ".join(r.email for r in invited_list),
+            )
         )
     missing = report.not_on_list()
-    lines.append(f"Not on the invitation list (reminded all the same): {len(missing)}")
+    lines.append(_("Not on the invitation list (reminded all the same): {count}").format(count=len(missing)))
     for registrant in missing:
-        typed = f" for {registrant.municipality!r}" if registrant.municipality else ", no municipality given"
-        lines.append(f"  {_who(registrant)}{typed} (row {registrant.row})")
+        typed = (
+            _(" for {municipality}").format(municipality=quoted(registrant.municipality))
+            if registrant.municipality
+            else _(", no municipality given")
+        )
+        lines.append(
+            _("  {registrant}{typed} (row {row})").format(registrant=_who(registrant), typed=typed, row=registrant.row)
+        )
     if age > max_age_hours:
         lines.append(
-            f"WARNING: the registration file is {age:.1f} hours old (limit {max_age_hours:g}): "
-            "export it again, or late registrants miss their reminder"
+            _(
+                "WARNING: the registration file is {age:.1f} hours old (limit {max_age_hours:g}): export "
+                "it again, or late registrants miss their reminder"
+            ).format(age=age, max_age_hours=max_age_hours)
         )
     return lines
 

@@ -21,10 +21,12 @@ from lgp_mailer.campaign.revisions import NoticeFactory, candidates, plan_notice
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError, TemplateError
 from lgp_mailer.event import Event, load_event
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.events import calendar_uid
 from lgp_mailer.ledger.store import open_campaign_ledger
 from lgp_mailer.mail.build import Built, MessageFactory
 from lgp_mailer.mail.lint import LintReport, lint_message
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.recipients import Finding, Recipient, RecipientSheet, load_recipients
 from lgp_mailer.storage import storage_error, writing
 
@@ -54,8 +56,8 @@ class PreviewReport:
 
     @property
     def label(self) -> str:
-        """The kind's Hungarian label, for the gallery."""
-        return registry.label(self.kind)
+        """The kind's name in the interface language, for the gallery."""
+        return registry.title(self.kind)
 
     @property
     def rendered(self) -> int:
@@ -84,7 +86,9 @@ def select(recipients: list[Recipient], *, email: str | None = None, limit: int 
         wanted = email.strip().lower()
         chosen = [r for r in recipients if r.email.lower() == wanted]
         if not chosen:
-            raise ConfigError(f"no recipient with address {email!r} in the sheet", key="--email")
+            raise ConfigError(
+                _("no recipient with address {email} in the sheet").format(email=quoted(email)), key="--email"
+            )
         return chosen
     return recipients[:limit] if limit is not None else recipients
 
@@ -108,7 +112,7 @@ def run_preview(
     # The shipped campaign may sit in a read-only site-packages: preview here instead.
     default = Path.cwd() / "preview" if campaign.shipped else campaign.preview_dir
     out = Path(out_dir or default or Path.cwd() / "preview")
-    with writing(out, "the preview folder"):  # a full or read-only disk: one line, exit 2
+    with writing(out, _("the preview folder")):  # a full or read-only disk: one line, exit 2
         return _write_preview(campaign, event, kind, out, sheet, chosen, factory, now)
 
 
@@ -146,7 +150,7 @@ def _write_preview(
         try:
             built = factory.build(recipient, now=now)
         except TemplateError as exc:  # the template's fault, not this row's: exit 2, as check and send do
-            exc.message = f"{exc.message} (the message to {recipient.email})"
+            exc.message = _("{message} (the message to {address})").format(message=exc.message, address=recipient.email)
             raise
         except LgpError as exc:
             report.items.append(PreviewItem(recipient, None, None, None, problem=str(exc)))
@@ -170,12 +174,12 @@ def _write_preview(
 
 def _prepare(out: Path) -> None:
     if out.exists() and not out.is_dir():
-        raise ConfigError("preview folder is a file", file=out)
+        raise ConfigError(_("preview folder is a file"), file=out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise storage_error(exc, out, "the preview folder") or ConfigError(
-            f"cannot create preview folder: {exc.strerror or exc}", file=out
+        raise storage_error(exc, out, _("the preview folder")) or ConfigError(
+            _("cannot create preview folder: {reason}").format(reason=exc.strerror or exc), file=out
         ) from None
     # Remove only our own earlier output, so a shorter list leaves no stale letters.
     for old in out.iterdir():
@@ -195,7 +199,7 @@ def lint_campaign(
     event, sheet = load_inputs(campaign)
     recipient = select(sheet.recipients, email=email, limit=1)
     if not recipient:
-        raise ConfigError("the sheet has no valid recipient to lint a message for", file=campaign.recipients_path)
+        raise ConfigError(_("the sheet has no valid recipient to lint a message for"), file=campaign.recipients_path)
     reports = []
     for kind in registry.names() if kinds is None else kinds:
         if registry.get(kind).needs_join_url and not event.join_url:

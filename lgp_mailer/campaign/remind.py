@@ -23,6 +23,7 @@ from lgp_mailer.campaign.revisions import refuse_cancelled
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, NothingDueError
 from lgp_mailer.event import Event, load_event
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.store import open_campaign_ledger
 from lgp_mailer.mail.ical import BUDAPEST
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet, load_recipients
@@ -60,14 +61,17 @@ def check_reminder_window(event: Event, now: dt.datetime, *, force: bool = False
     """Raise unless reminders may go now; ``now`` must be timezone-aware."""
     window = reminder_window(event)
     if now >= window.closes:
-        message = f"the conference started at {_local(window.closes)} (Europe/Budapest): reminders are no longer sent"
+        message = _("the conference started at {start} (Europe/Budapest): reminders are no longer sent").format(
+            start=_local(window.closes)
+        )
         if force:
-            raise ConfigError(f"refusing even with --force: {message}", key="--force")
+            raise ConfigError(_("refusing even with --force: {message}").format(message=message), key="--force")
         raise NothingDueError(message)
     if now < window.opens and not force:
         raise NothingDueError(
-            f"nothing is due yet: the reminder window opens at {_local(window.opens)} (Europe/Budapest); "
-            "--force opens it early"
+            _(
+                "nothing is due yet: the reminder window opens at {opens} (Europe/Budapest); --force opens it early"
+            ).format(opens=_local(window.opens))
         )
     return window
 
@@ -76,8 +80,10 @@ def check_nudge_window(event: Event, now: dt.datetime) -> dt.datetime:
     """Raise once registration has closed: a nudge to register must never arrive too late."""
     closes = registration_closes(event)
     if now >= closes:
-        what = "the conference started" if closes == reminder_window(event).closes else "registration closed"
-        raise NothingDueError(f"{what} at {_local(closes)} (Europe/Budapest): no nudge is sent")
+        what = _("the conference started") if closes == reminder_window(event).closes else _("registration closed")
+        raise NothingDueError(
+            _("{what} at {closes} (Europe/Budapest): no nudge is sent").format(what=what, closes=_local(closes))
+        )
     return closes
 
 
@@ -116,7 +122,7 @@ def targets(
     if day_before:
         if kinds.REMINDER.needs_join_url and not event.join_url:
             raise ConfigError(
-                "no join link: add [online] join_url to the event file", file=event.path, key="online.join_url"
+                _("no join link: add [online] join_url to the event file"), file=event.path, key="online.join_url"
             )
         check_reminder_window(event, now, force=force)
     else:
@@ -124,7 +130,7 @@ def targets(
     path = registrations or campaign.registrations_path
     if path is None:
         raise ConfigError(
-            "no registrations file: set 'registrations' in lgp-mailer.toml or pass --registrations",
+            _("no registrations file: set 'registrations' in lgp-mailer.toml or pass --registrations"),
             file=campaign.config_file,
             key="registrations",
         )

@@ -35,8 +35,10 @@ from typing import TYPE_CHECKING
 from lgp_mailer.campaign.attendees import Known, match_attendance
 from lgp_mailer.campaign.matching import match_registrations
 from lgp_mailer.errors import ConfigError
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.report import MESSAGE_COLUMNS, campaign_ids, current_sessions, message_rows
 from lgp_mailer.ledger.store import Ledger
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.sheets.registrations import RegistrationList
 
@@ -96,11 +98,13 @@ def select_campaigns(ledger: Ledger, wanted: Iterable[str]) -> list[str]:
     missing = [c for c in chosen if c not in known]
     if missing:
         raise ConfigError(
-            f"campaign {missing[0]!r} has no invitations in the sent log (it has: {', '.join(known) or 'none'})",
+            _("campaign {missing} has no invitations in the sent log (it has: {known})").format(
+                missing=quoted(missing[0]), known=", ".join(known) or "none"
+            ),
             key="campaign-id",
         )
     if not known:
-        raise ConfigError("the sent log has no invitations yet: nothing to report", key="campaign-id")
+        raise ConfigError(_("the sent log has no invitations yet: nothing to report"), key="campaign-id")
     return [c for c in known if c in chosen] if chosen else known
 
 

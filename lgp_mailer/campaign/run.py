@@ -80,6 +80,7 @@ from lgp_mailer.campaign.session import Outcome, Progress, SendOptions, SendRepo
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import SmtpError
 from lgp_mailer.event import Event
+from lgp_mailer.i18n import _
 from lgp_mailer.kinds import Kind
 from lgp_mailer.ledger.store import Ledger, LedgerRow
 from lgp_mailer.mail.build import MessageFactory
@@ -228,7 +229,7 @@ def server_trouble(result: SendResult) -> bool:
 
 def transport_name(transport: Transport) -> str:
     settings = getattr(transport, "settings", None)
-    return f"{settings.host}:{settings.port}" if settings is not None else "the server"
+    return f"{settings.host}:{settings.port}" if settings is not None else _("the server")
 
 
 class _ParallelRun:
@@ -340,7 +341,7 @@ class _ParallelRun:
                 work = [(recipient_for(r.address), r.message_id) for r in chunk]
                 pending.append((chunk, pool.submit(_render_chunk, work)))
 
-        for _ in range(RENDER_WINDOW * self.render_processes):
+        for _slot in range(RENDER_WINDOW * self.render_processes):
             submit()
         while pending and not self.halt.is_set():
             chunk, future = pending.popleft()
@@ -391,7 +392,9 @@ class _ParallelRun:
             with self.mutex:
                 if not self.quota.take():
                     self._stop_with(
-                        f"the daily quota of {self.options.daily_quota} messages is used up; the next run goes on"
+                        _("the daily quota of {quota} messages is used up; the next run goes on").format(
+                            quota=self.options.daily_quota
+                        )
                     )
                     return None
                 self.attempted += 1  # counted now, so K sessions never overshoot --batch
@@ -405,7 +408,7 @@ class _ParallelRun:
             if result is None:
                 return
             if result.status == "fatal":
-                self._stop_with(f"{server} refused: {result.line or result.reply}")
+                self._stop_with(_("{server} refused: {reply}").format(server=server, reply=result.line or result.reply))
                 return
             if result.status == "sent":
                 self.consecutive = 0
@@ -414,8 +417,10 @@ class _ParallelRun:
             # else: one address refused at RCPT; recorded for it, and says nothing about the server
             if self.consecutive >= self.options.max_consecutive_failures:
                 self._stop_with(
-                    f"{self.consecutive} messages in a row were not delivered (last: {result.line}); "
-                    "stopping so a broken relay does not burn through the list"
+                    _(
+                        "{count} messages in a row were not delivered (last: {line}); "
+                        "stopping so a broken relay does not burn through the list"
+                    ).format(count=self.consecutive, line=result.line)
                 )
 
     def heartbeat(self) -> None:
@@ -445,7 +450,7 @@ class _ParallelRun:
         if not ledger.claim(session.campaign.campaign_id, session.kind, row.address, self.from_statuses):
             with self.mutex:
                 self.attempted -= 1  # skipped rows do not count towards --batch
-            self.emit(Outcome(row.address, row.municipalities, "skipped", "taken by another run"))
+            self.emit(Outcome(row.address, row.municipalities, "skipped", _("taken by another run")))
             return
         result = send_with_retry(
             transport,

@@ -20,6 +20,8 @@ from pathlib import Path
 from lgp_mailer.config import CAMPAIGN_FILE, new_campaign_id, shipped_root
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import load_event
+from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 
 _COPIED = ("templates", "events", "recipients", "registrations", "logos")
 # Marks what the office still has to write; check warns while it is there.
@@ -50,11 +52,11 @@ class NewConference:
 def _empty_target(target: Path) -> Path:
     target = Path(target)
     if target.exists() and not target.is_dir():
-        raise ConfigError("exists and is not a folder", file=target)
+        raise ConfigError(_("exists and is not a folder"), file=target)
     if (target / CAMPAIGN_FILE).exists():
-        raise ConfigError("already holds a campaign; nothing was changed", file=target / CAMPAIGN_FILE)
+        raise ConfigError(_("already holds a campaign; nothing was changed"), file=target / CAMPAIGN_FILE)
     if target.exists() and any(target.iterdir()):
-        raise ConfigError("is not empty; choose a new or empty folder (nothing was changed)", file=target)
+        raise ConfigError(_("is not empty; choose a new or empty folder (nothing was changed)"), file=target)
     return target
 
 
@@ -105,14 +107,14 @@ def _write_toml(target: Path, text: str) -> None:
 def _set_campaign_id(text: str, fresh: str, source: Path) -> str:
     text, count = re.subn(r'(?m)^campaign_id\s*=\s*".*"$', f'campaign_id = "{fresh}"', text)
     if count != 1:  # pragma: no cover - guards the shipped file's shape
-        raise ConfigError("shipped campaign file has no campaign_id line", file=source / CAMPAIGN_FILE)
+        raise ConfigError(_("shipped campaign file has no campaign_id line"), file=source / CAMPAIGN_FILE)
     return text
 
 
 def _set_key(text: str, key: str, value: str) -> str:
     text, count = re.subn(rf'(?m)^{key}\s*=\s*".*?"', f'{key} = "{value}"', text)
     if count != 1:  # pragma: no cover - guards the shipped file's shape
-        raise ConfigError(f"shipped campaign file has no {key} line", key=key)
+        raise ConfigError(_("shipped campaign file has no {key} line").format(key=key), key=key)
     return text
 
 
@@ -125,11 +127,17 @@ def _slug(title: str) -> str:
 def _validate(c: NewConference) -> None:
     for key, value in (("--title", c.title), ("--platform", c.platform)):
         if not value.strip() or "\n" in value:
-            raise ConfigError("must be one non-empty line", key=key)
+            raise ConfigError(_("must be one non-empty line"), key=key)
     if c.end <= c.start:
-        raise ConfigError(f"the conference ends ({c.end:%H:%M}) before it starts ({c.start:%H:%M})", key="--end")
+        raise ConfigError(
+            _("the conference ends ({end:%H:%M}) before it starts ({start:%H:%M})").format(end=c.end, start=c.start),
+            key="--end",
+        )
     if not re.match(r"^https?://[^\s/]+\S*$", c.registration_url.strip()):
-        raise ConfigError(f"not a web address: {c.registration_url!r}", key="--registration-url")
+        raise ConfigError(
+            _("not a web address: {registration_url}").format(registration_url=quoted(c.registration_url)),
+            key="--registration-url",
+        )
 
 
 def _q(text: str) -> str:

@@ -35,9 +35,11 @@ from lgp_mailer.campaign.spool import Spool, build_spool
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, ExitCode, SmtpError
 from lgp_mailer.event import Event, load_event
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.events import record_calendar_uid, record_snapshot
 from lgp_mailer.ledger.revisions import record_revision
 from lgp_mailer.ledger.store import Ledger, open_campaign_ledger
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.smtp.credentials import Secret, get_secret
 from lgp_mailer.smtp.hints import hint_line
@@ -331,7 +333,9 @@ def proof_address(address: str) -> str:
     try:
         valid = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
-        raise ConfigError(f"{address!r} is not an e-mail address: {exc}", key="--test-to") from None
+        raise ConfigError(
+            _("{address} is not an e-mail address: {exc}").format(address=quoted(address), exc=exc), key="--test-to"
+        ) from None
     assert valid.ascii_email is not None  # allow_smtputf8=False: an address is ASCII or rejected
     return valid.ascii_email
 

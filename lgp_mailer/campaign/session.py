@@ -26,6 +26,7 @@ from lgp_mailer.campaign.spool import build_processes, map_chunks, write_emls
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.events import calendar_uid
 from lgp_mailer.ledger.runlock import RunLock
 from lgp_mailer.ledger.store import Entry, Ledger, LedgerRow, due_statuses
@@ -245,14 +246,16 @@ class SendSession:
             try:
                 self.factory.build(recipient, msgid=row.message_id)
             except LgpError as error:
-                error.message = f"{error.message} (the message to {recipient.email}; nothing was sent)"
+                error.message = _("{message} (the message to {address}; nothing was sent)").format(
+                    message=error.message, address=recipient.email
+                )
                 raise
 
     # -- no ledger: dry run and proof ---------------------------------------
 
     def dry_run(self, outbox: Path, options: SendOptions) -> list[Path]:
         """Everything but SMTP and the ledger's statuses: the due messages as .eml files."""
-        with writing(outbox, "the outbox"):  # a full or read-only disk: one line, exit 2
+        with writing(outbox, _("the outbox")):  # a full or read-only disk: one line, exit 2
             return self._write_outbox(outbox, options)
 
     def _write_outbox(self, outbox: Path, options: SendOptions) -> list[Path]:
@@ -291,13 +294,15 @@ def send_proof(
         event = event if event is not None else loaded_event
         recipients = recipients if recipients is not None else sheet.recipients
     if not recipients:
-        raise ConfigError("the sheet has no valid recipient to make a proof from", file=campaign.recipients_path)
+        raise ConfigError(_("the sheet has no valid recipient to make a proof from"), file=campaign.recipients_path)
     recipient = select(recipients, email=email)[0] if email else recipients[0]
     built = MessageFactory(campaign, event, kind).build(recipient, proof_to=to)
     with transport:
         result = transport.send(built.as_bytes(), campaign.sender.envelope_from, to)
     if result.status != "sent":
-        raise LgpError(f"the proof copy to {to} was not accepted: {result.line or result.reply}")
+        raise LgpError(
+            _("the proof copy to {to} was not accepted: {line}").format(to=to, line=result.line or result.reply)
+        )
     return recipient, result
 
 

@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 
 from lgp_mailer import kinds
 from lgp_mailer.errors import LgpError
+from lgp_mailer.i18n import _
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.storage import writing
@@ -134,7 +135,7 @@ def map_chunks(
             pending.append((chunk, None if here else pool.submit(task, None, chunk, *args)))
 
     try:
-        for _ in range(WINDOW * (processes + 1)):
+        for _slot in range(WINDOW * (processes + 1)):
             submit()
         while pending:
             chunk, future = pending.popleft()
@@ -163,7 +164,7 @@ def _spool_chunk(
     built = _worker_factory(factory)
     lengths: list[int] = []
     with (Path(folder) / _chunk_name(work[0][0])).open("wb") as out:
-        for index, (_, recipient, msgid) in enumerate(work):
+        for index, (_seq, recipient, msgid) in enumerate(work):
             try:
                 data = built.build(recipient, msgid=msgid).as_bytes()
             except Exception as error:  # raised by the parent, naming the recipient
@@ -240,7 +241,7 @@ def build_spool(
     A message that does not build stops the build with its error, naming the
     recipient; the spool is then removed and nothing has been sent.
     """
-    with writing(Path(tempfile.gettempdir()), "the build spool"):  # a full or read-only disk: one line, exit 2
+    with writing(Path(tempfile.gettempdir()), _("the build spool")):  # a full or read-only disk: one line, exit 2
         return _build_spool(factory, work, count, progress, processes)
 
 
@@ -270,7 +271,9 @@ def _build_spool(
 
 def _named(error: BaseException, recipient: Recipient) -> BaseException:
     if isinstance(error, LgpError):
-        error.message = f"{error.message} (the message to {recipient.email}; nothing was sent)"
+        error.message = _("{message} (the message to {address}; nothing was sent)").format(
+            message=error.message, address=recipient.email
+        )
     return error
 
 

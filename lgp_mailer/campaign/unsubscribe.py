@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import re
 
+from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
+
 MAX_CHARS = 300
 HEAD_LINES = 3
 UNSUBSCRIBE, REVIEW, NONE = "unsubscribe", "review", ""
@@ -77,14 +80,22 @@ def judge(subject: str, body: str) -> tuple[str, str]:
     found = STEMS.search(subject) or STEMS.search(head)
     if found is None:
         mention = _MENTION.search(subject) or _MENTION.search(text)
-        return (REVIEW, f"mentions {mention.group(0)!r}, but not as a request") if mention else (NONE, "")
-    where = f"subject {subject!r}" if STEMS.search(subject) else f"body {found.group(0)!r}"
+        return (
+            (REVIEW, _("mentions {mention}, but not as a request").format(mention=quoted(mention.group(0))))
+            if mention
+            else (NONE, "")
+        )
+    where = (
+        _("subject {subject}").format(subject=quoted(subject))
+        if STEMS.search(subject)
+        else _("body {found}").format(found=quoted(found.group(0)))
+    )
     if len(text) >= MAX_CHARS:
-        return REVIEW, f"{where}, in a letter of {len(text)} characters"
+        return REVIEW, _("{where}, in a letter of {count} characters").format(where=where, count=len(text))
     rest = _CONSISTENT.sub(" ", STEMS.sub(" ", f"{subject}\n{text}"))
     other = ATTENDANCE.search(rest) or NEGATION.search(rest)
     if other is not None:
-        return REVIEW, f"{where}, but also {other.group(0)!r}"
+        return REVIEW, _("{where}, but also {other}").format(where=where, other=quoted(other.group(0)))
     return UNSUBSCRIBE, where
 
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lgp_mailer.errors import ConfigError
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.store import Ledger, utc_iso
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.attendance import AttendanceReport, Session
 
 Change = Literal["new", "replaced", "unchanged"]
@@ -86,9 +88,10 @@ def store_report(
         before = _stored(latest) if latest is not None else None
         if before is not None and written < before.file_modified_at and not replace_newer:
             raise ConfigError(
-                f"this file was written before the imported {before.file_name!r} "
-                f"({before.file_modified_at[:16].replace('T', ' ')} UTC): nothing changed; "
-                "pass --replace-newer to import it all the same",
+                _(
+                    "this file was written before the imported {file_name} ({modified} UTC): nothing changed; "
+                    "pass --replace-newer to import it all the same"
+                ).format(file_name=quoted(before.file_name), modified=before.file_modified_at[:16].replace("T", " ")),
                 file=report.path,
             )
         cur = db.execute(

@@ -68,6 +68,7 @@ from zoneinfo import ZoneInfo
 
 from lgp_mailer import kinds
 from lgp_mailer.errors import ConfigError, LgpError
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.store import Ledger, LedgerRow
 
 TIMEZONE = ZoneInfo("Europe/Budapest")  # Windows: from the tzdata package
@@ -192,12 +193,14 @@ def export_log(ledger: Ledger, path: Path, *, campaign_id: str | None = None, ki
     path = Path(path)
     writer = WRITERS.get(path.suffix.lower())
     if writer is None:
-        raise ConfigError("the export file must end in .xlsx or .csv", file=path)
+        raise ConfigError(_("the export file must end in .xlsx or .csv"), file=path)
     rows = ledger.rows(campaign_id, kind)
     try:
         return writer(path, rows)
     except OSError as error:
-        raise LgpError(f"cannot write the export: {error.strerror or error}", file=path) from error
+        raise LgpError(
+            _("cannot write the export: {reason}").format(reason=error.strerror or error), file=path
+        ) from error
 
 
 __all__ = ["HEADERS", "STATUSES_HU", "export_log", "export_row", "local_time", "neutralise", "write_csv", "write_xlsx"]

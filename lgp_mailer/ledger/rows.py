@@ -12,7 +12,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from lgp_mailer.i18n import N_, _
+
 STATUSES = ("pending", "sending", "sent", "deferred", "failed", "unknown", "invalid", "suppressed")
+# How the interface names each status: the one list, translated where shown by status_label().
+# The sent log, status --json and the exports keep the plain ids (exports: export.STATUSES_HU).
+STATUS_LABELS = {
+    "pending": N_("pending"),
+    "sending": N_("sending"),
+    "sent": N_("sent"),
+    "deferred": N_("deferred"),
+    "failed": N_("failed"),
+    "unknown": N_("unknown"),
+    "invalid": N_("invalid"),
+    "suppressed": N_("suppressed"),
+}
 # Outcomes ``record`` accepts for a claimed row.  ``pending`` gives a row back
 # untouched-by-the-server (e.g. the run stopped on a fatal reply before DATA).
 RECORDABLE = frozenset({"sent", "deferred", "failed", "unknown", "pending"})
@@ -30,6 +44,11 @@ _BOUNCEABLE_SQL = (
     "(status IN ('sent', 'unknown', 'failed')"
     " OR (status = 'suppressed' AND suppressed_from IN ('sent', 'unknown', 'failed')))"
 )
+
+
+def status_label(status: str) -> str:
+    """``status`` in the interface language; a status this version does not know is shown as it is."""
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
 def utc_iso(moment: datetime) -> str:

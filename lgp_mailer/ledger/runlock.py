@@ -28,7 +28,9 @@ from datetime import datetime, timedelta
 import psutil
 
 from lgp_mailer.errors import LockedError
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.store import Ledger
+from lgp_mailer.quoting import quoted
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +110,16 @@ class RunLock:
                 row = dict(found)
                 if row["token"] != self.token and not self._is_stale(row):
                     raise LockedError(
-                        f"campaign {self.campaign_id!r} is being sent by {row['holder']} "
-                        f"(pid {row['pid']}) since {row['acquired_at']}, last heartbeat {row['heartbeat_at']}",
+                        _(
+                            "campaign {campaign_id} is being sent by {holder} (pid {pid}) since {acquired_at}, last "
+                            "heartbeat {heartbeat_at}"
+                        ).format(
+                            campaign_id=quoted(self.campaign_id),
+                            holder=row["holder"],
+                            pid=row["pid"],
+                            acquired_at=row["acquired_at"],
+                            heartbeat_at=row["heartbeat_at"],
+                        ),
                         file=self.ledger.path,
                     )
                 db.execute("DELETE FROM run_locks WHERE campaign_id = ?", (self.campaign_id,))
@@ -145,7 +155,9 @@ class RunLock:
             if cur.rowcount != 1:
                 self.held = False
                 raise LockedError(
-                    f"campaign {self.campaign_id!r}: the run lock was lost (taken over by another run)",
+                    _("campaign {campaign_id}: the run lock was lost (taken over by another run)").format(
+                        campaign_id=quoted(self.campaign_id)
+                    ),
                     file=self.ledger.path,
                 )
 

@@ -45,31 +45,42 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lgp_mailer import kinds
+from lgp_mailer.i18n import N_, _
 from lgp_mailer.ledger.runlock import current_lock
 from lgp_mailer.ledger.store import STATUSES, Ledger, LedgerRow, utc_iso
 
 # Statuses that need attention, in the order shown, with what they mean and
 # how to deal with them.  ``{command}`` is the kind's sending command.
+# status --json carries them in English (stable); blocked_text() gives them in the interface language.
 BLOCKED: dict[str, tuple[str, str]] = {
     "deferred": (
-        "refused for now (4xx, timeout, dropped connection, or the run stopped on an account refusal)",
-        "{command}  (the next run retries them)",
+        N_("refused for now (4xx, timeout, dropped connection, or the run stopped on an account refusal)"),
+        N_("{command}  (the next run retries them)"),
     ),
     "unknown": (
-        "went out but no answer came: may or may not have arrived",
-        "check the server's log, then {command} --resend-unknown  (same Message-ID)",
+        N_("went out but no answer came: may or may not have arrived"),
+        N_("check the server's log, then {command} --resend-unknown  (same Message-ID)"),
     ),
     "failed": (
-        "refused for good for this address (5.1.x)",
-        "fix the addresses in the sheet, then {command} --retry-failed",
+        N_("refused for good for this address (5.1.x)"),
+        N_("fix the addresses in the sheet, then {command} --retry-failed"),
     ),
     "invalid": (
-        "the sheet row is not usable (bad address, missing municipality)",
-        "lgp-mailer check  (lists them; fix the sheet)",
+        N_("the sheet row is not usable (bad address, missing municipality)"),
+        N_("lgp-mailer check  (lists them; fix the sheet)"),
     ),
-    "sending": ("left 'sending' by a run that is no longer alive", "{command}  (the next run marks them 'unknown')"),
+    "sending": (
+        N_("left 'sending' by a run that is no longer alive"),
+        N_("{command}  (the next run marks them 'unknown')"),
+    ),
 }
 DUE_STATUSES = ("pending", "deferred")
+
+
+def blocked_text(status: str, command: str) -> tuple[str, str]:
+    """What a blocked ``status`` means and what to run, in the interface language (for the terminal view)."""
+    meaning, action = BLOCKED[status]
+    return _(meaning), _(action).format(command=command)
 
 
 def command_for(kind: str) -> str:
@@ -169,4 +180,4 @@ def ledger_status(
     }
 
 
-__all__ = ["BLOCKED", "command_for", "kind_status", "ledger_status"]
+__all__ = ["BLOCKED", "blocked_text", "command_for", "kind_status", "ledger_status"]

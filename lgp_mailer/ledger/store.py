@@ -32,6 +32,7 @@ from datetime import datetime
 from pathlib import Path
 
 from lgp_mailer.errors import LedgerError, LgpError
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger import migrations
 from lgp_mailer.ledger.rows import (  # re-exported: the ledger's interface types
     _BOUNCEABLE_SQL,
@@ -56,6 +57,7 @@ from lgp_mailer.ledger.rows import (  # re-exported: the ledger's interface type
     due_statuses,
     utc_iso,
 )
+from lgp_mailer.quoting import quoted
 from lgp_mailer.storage import StorageError, storage_error
 
 
@@ -100,7 +102,7 @@ class Ledger:
                 self.conn.execute(f"BEGIN {mode}")
             except sqlite3.Error as error:
                 raise self._fault(error) or LedgerError(
-                    f"cannot start a transaction: {error}", file=self.path
+                    _("cannot start a transaction: {error}").format(error=error), file=self.path
                 ) from error
             try:
                 yield self.conn
@@ -111,13 +113,13 @@ class Ledger:
                         self.conn.execute("ROLLBACK")
                 if isinstance(error, sqlite3.Error):  # an I/O error too: one line, never a traceback
                     raise self._fault(error) or LedgerError(
-                        f"cannot write the sent log: {error}", file=self.path
+                        _("cannot write the sent log: {error}").format(error=error), file=self.path
                     ) from error
                 raise
 
     def _fault(self, error: sqlite3.Error) -> StorageError | None:
         """A full or read-only disk as one line (exit 2); the row in flight stays 'sending'."""
-        return storage_error(error, self.path, "the sent log")
+        return storage_error(error, self.path, _("the sent log"))
 
     @contextmanager
     def _lazy_sync(self) -> Iterator[None]:
@@ -143,7 +145,7 @@ class Ledger:
         try:
             conn = _connect(self.path)
         except sqlite3.Error as error:
-            raise LedgerError(f"cannot open the sent log: {error}", file=self.path) from error
+            raise LedgerError(_("cannot open the sent log: {error}").format(error=error), file=self.path) from error
         return Ledger(conn, self.path, self.clock, self._mutex)
 
     def __enter__(self) -> Ledger:
@@ -255,7 +257,9 @@ class Ledger:
             ).fetchone()
             if not held:
                 raise LedgerError(
-                    f"campaign {campaign_id!r}: recovering interrupted sends needs the run lock",
+                    _("campaign {campaign_id}: recovering interrupted sends needs the run lock").format(
+                        campaign_id=quoted(campaign_id)
+                    ),
                     file=self.path,
                 )
             cur = db.execute(
@@ -323,7 +327,7 @@ class Ledger:
                     return
                 after = rows[-1]["seq"]
         except sqlite3.Error as error:
-            raise LedgerError(f"cannot read the due messages: {error}", file=self.path) from error
+            raise LedgerError(_("cannot read the due messages: {error}").format(error=error), file=self.path) from error
         finally:
             conn.close()
 
@@ -384,7 +388,9 @@ class Ledger:
             )
             if cur.rowcount != 1:
                 raise LedgerError(
-                    f"campaign {campaign_id!r} {kind}: {address} was not being sent; outcome {status!r} not recorded",
+                    _(
+                        "campaign {campaign_id} {kind}: {address} was not being sent; outcome {status} not recorded"
+                    ).format(campaign_id=quoted(campaign_id), kind=kind, address=address, status=quoted(status)),
                     file=self.path,
                 )
 
@@ -634,7 +640,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
-            raise LedgerError(f"cannot switch the sent log to WAL mode (got {mode})", file=path)
+            raise LedgerError(_("cannot switch the sent log to WAL mode (got {mode})").format(mode=mode), file=path)
         conn.execute("PRAGMA synchronous = FULL")
     except BaseException:
         conn.close()
@@ -654,8 +660,8 @@ def _open_ledger(path: Path, clock: Callable[[], datetime]) -> Ledger:
             conn.close()  # Windows cannot move or delete an open database
         if isinstance(error, LgpError):
             raise
-        raise storage_error(error, path, "the sent log") or LedgerError(
-            f"cannot open the sent log: {error}", file=path
+        raise storage_error(error, path, _("the sent log")) or LedgerError(
+            _("cannot open the sent log: {error}").format(error=error), file=path
         ) from error
     return ledger
 

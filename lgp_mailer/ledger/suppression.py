@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgp_mailer.errors import ConfigError, RecipientsError
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.store import Ledger, Suppression
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.cells import AddressError, clean_text, normalise_address, split_addresses
 from lgp_mailer.sheets.headers import EMAIL_ALIASES, alias_keys, check_mapping, find_header
 from lgp_mailer.sheets.readers import RawRow, open_sheets
@@ -49,11 +51,13 @@ def normalised(address: str) -> str:
     """The address as the ledger keys it; ConfigError when it is not one."""
     candidates = split_addresses(address)
     if len(candidates) != 1:
-        raise ConfigError(f"expected one address, got {address!r}", key="address")
+        raise ConfigError(_("expected one address, got {address}").format(address=quoted(address)), key="address")
     try:
         return normalise_address(candidates[0]).send
     except AddressError as error:
-        raise ConfigError(f"{candidates[0]!r}: {error}", key="address") from None
+        raise ConfigError(
+            _("{candidates}: {error}").format(candidates=quoted(candidates[0]), error=error), key="address"
+        ) from None
 
 
 def add(ledger: Ledger, address: str, reason: str = "", source: str = "manual") -> tuple[str, bool]:
@@ -132,7 +136,7 @@ def _headerless(path: Path, sheet: str | None) -> Iterator[tuple[RawRow, _Cells]
         rows = [row for raw in again for row in raw.rows if not row.is_empty()]
     if not rows or not any("@" in cell for cell in rows[0].cells):
         raise RecipientsError(
-            "no e-mail column: name it 'E-mail', or list bare addresses one per row", file=path, sheet=sheet
+            _("no e-mail column: name it 'E-mail', or list bare addresses one per row"), file=path, sheet=sheet
         )
     for row in rows:
         for index, cell in enumerate(row.cells):
@@ -149,12 +153,12 @@ def _cell(row: RawRow, index: int) -> str:
 def _import_row(ledger: Ledger, report: ImportReport, row: RawRow, cells: _Cells, reason: str, source: str) -> None:
     text, row_reason = cells
     if text.startswith("="):
-        report.rejected.append(Rejected(row.number, text, "a formula, not an address"))
+        report.rejected.append(Rejected(row.number, text, _("a formula, not an address")))
         return
     candidates = split_addresses(text)
     if not candidates:
         if clean_text(text):
-            report.rejected.append(Rejected(row.number, text, "no address in the cell"))
+            report.rejected.append(Rejected(row.number, text, _("no address in the cell")))
         return
     for candidate in candidates:
         try:

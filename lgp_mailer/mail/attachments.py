@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lgp_mailer.errors import ConfigError, LgpError
+from lgp_mailer.i18n import _
 
 # Magic bytes → MIME subtype of image/*.
 _IMAGES = (
@@ -48,18 +49,24 @@ def checked_image(
 
     real = path.resolve()
     if not real.is_relative_to(root.resolve()):
-        raise refused(f"{real} is outside the campaign folder {root}; copy the image into it")
+        raise refused(
+            _("{real} is outside the campaign folder {root}; copy the image into it").format(real=real, root=root)
+        )
     try:
         size = real.stat().st_size
         with real.open("rb") as stream:
             head = stream.read(8)
     except OSError as error:
-        raise refused(f"cannot read {real}: {error.strerror or error}") from None
+        raise refused(_("cannot read {real}: {reason}").format(real=real, reason=error.strerror or error)) from None
     subtype = image_subtype(head)
     if subtype is None:
-        raise refused(f"{real.name} is not a PNG, JPEG or GIF image")
+        raise refused(_("{name} is not a PNG, JPEG or GIF image").format(name=real.name))
     if size > limit:
-        raise refused(f"{real.name} is {size:,} bytes, over the limit of {limit:,} ({limit_name})")
+        raise refused(
+            _("{name} is {size:,} bytes, over the limit of {limit:,} ({limit_name})").format(
+                name=real.name, size=size, limit=limit, limit_name=limit_name
+            )
+        )
     return subtype
 
 

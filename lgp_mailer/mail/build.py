@@ -19,6 +19,7 @@ from lgp_mailer import kinds
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import Event
+from lgp_mailer.i18n import _
 from lgp_mailer.mail.attachments import checked_image
 from lgp_mailer.mail.calendar_links import CalendarLinks, calendar_links
 from lgp_mailer.mail.dkim import DkimSigner
@@ -157,8 +158,10 @@ class MessageFactory:
         key = os.environ.get(OPT_OUT_KEY_ENV, "")
         if not key:
             raise ConfigError(
-                f"sender.unsubscribe_url uses {{id}}: set {OPT_OUT_KEY_ENV} to the secret your unsubscribe page "
-                "shares, so that the links cannot be forged",
+                _(
+                    "sender.unsubscribe_url uses {{id}}: set {opt_out_key_env} to the secret your unsubscribe "
+                    "page shares, so that the links cannot be forged"
+                ).format(opt_out_key_env=OPT_OUT_KEY_ENV),
                 file=self.campaign.config_file,
                 key="sender.unsubscribe_url",
             )

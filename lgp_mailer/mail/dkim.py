@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from lgp_mailer.config import DkimSettings
 from lgp_mailer.errors import ConfigError
+from lgp_mailer.i18n import _
 
 # Signed even when absent (List-Unsubscribe-Post on a mailto-only message):
 # a signed absent header cannot be added later without breaking the signature.
@@ -33,12 +34,14 @@ class DkimSigner:
         try:
             import dkim  # noqa: F401, PLC0415 - is the optional [dkim] extra installed?
         except ImportError:
-            raise ConfigError("DKIM needs dkimpy: pip install 'lgp-mailer[dkim]'", key="dkim") from None
+            raise ConfigError(_("DKIM needs dkimpy: pip install 'lgp-mailer[dkim]'"), key="dkim") from None
         try:
             self._key = settings.key_file.read_bytes()
         except OSError as exc:
             raise ConfigError(
-                f"cannot read the DKIM key: {exc.strerror or exc}", file=settings.key_file, key="dkim.key_file"
+                _("cannot read the DKIM key: {reason}").format(reason=exc.strerror or exc),
+                file=settings.key_file,
+                key="dkim.key_file",
             ) from None
         self.settings = settings
 
@@ -56,5 +59,7 @@ class DkimSigner:
                 linesep=b"\r\n",
             )
         except dkim.DKIMException as exc:
-            raise ConfigError(f"DKIM signing failed: {exc}", file=self.settings.key_file, key="dkim") from None
+            raise ConfigError(
+                _("DKIM signing failed: {exc}").format(exc=exc), file=self.settings.key_file, key="dkim"
+            ) from None
         return bytes(signature) + raw

@@ -20,6 +20,8 @@ from email.parser import BytesParser
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from lgp_mailer.i18n import _
+
 GMAIL_CLIP_BYTES = 102 * 1024
 MAX_LINE = 998  # RFC 5322; our own encoder keeps bodies to 76
 REQUIRED_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "List-Id", "List-Unsubscribe")
@@ -95,10 +97,10 @@ def lint_message(raw: bytes, kind: str, *, spamassassin: bool = True) -> LintRep
     msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
     for name in REQUIRED_HEADERS:
         if msg[name] is None:
-            report.add("problem", "headers", f"missing {name} header")
+            report.add("problem", "headers", _("missing {name} header").format(name=name))
     text_part, html_part = msg.get_body(("plain",)), msg.get_body(("html",))
     if text_part is None or html_part is None:
-        report.add("problem", "structure", "the message needs both a text and an HTML part")
+        report.add("problem", "structure", _("the message needs both a text and an HTML part"))
         return report
     text, html = text_part.get_content(), html_part.get_content()
     parser = _Links()
@@ -106,20 +108,34 @@ def lint_message(raw: bytes, kind: str, *, spamassassin: bool = True) -> LintRep
     visible = " ".join(" ".join(parser.text).split())
     _links(report, text, parser)
     if len(visible) < 200 and parser.images:
-        report.add("problem", "image-only", "the HTML is mostly images: filters and readers without images see nothing")
+        report.add(
+            "problem", "image-only", _("the HTML is mostly images: filters and readers without images see nothing")
+        )
     missing = _key_facts(text) ^ _key_facts(visible)
     if missing:
-        report.add("problem", "facts", f"text and HTML disagree on dates/times: {', '.join(sorted(missing))}")
+        report.add(
+            "problem",
+            "facts",
+            _("text and HTML disagree on dates/times: {missing}").format(missing=", ".join(sorted(missing))),
+        )
     html_size = len(html_part.get_payload(decode=True) or b"")
     if html_size > GMAIL_CLIP_BYTES:
-        report.add("problem", "size", f"HTML is {html_size / 1024:.0f} KB: Gmail clips messages over ~102 KB")
+        report.add(
+            "problem",
+            "size",
+            _("HTML is {html_size:.0f} KB: Gmail clips messages over ~102 KB").format(html_size=html_size / 1024),
+        )
     else:
-        report.add("info", "size", f"HTML {html_size / 1024:.1f} KB of Gmail's ~102 KB")
+        report.add("info", "size", _("HTML {html_size:.1f} KB of Gmail's ~102 KB").format(html_size=html_size / 1024))
     longest = max((len(line) for line in raw.split(b"\r\n")), default=0)
     if longest > MAX_LINE:
-        report.add("problem", "lines", f"a line of {longest} characters (the limit is {MAX_LINE})")
+        report.add(
+            "problem",
+            "lines",
+            _("a line of {longest} characters (the limit is {max_line})").format(longest=longest, max_line=MAX_LINE),
+        )
     elif longest > 78:
-        report.add("warning", "lines", f"a line of {longest} characters (78 is recommended)")
+        report.add("warning", "lines", _("a line of {longest} characters (78 is recommended)").format(longest=longest))
     if spamassassin:
         _spamassassin(report, raw)
     return report
@@ -129,31 +145,39 @@ def _links(report: LintReport, text: str, parser: _Links) -> None:
     text_urls = {u.rstrip(".,;") for u in _URL.findall(text)}
     html_urls = {href for href, _ in parser.links if href.startswith(("http://", "https://"))}
     for url in sorted(text_urls ^ html_urls):
-        side = "text" if url in text_urls else "HTML"
-        report.add("problem", "links", f"only the {side} part links to {url}")
+        if url in text_urls:
+            report.add("problem", "links", _("only the text part links to {url}").format(url=url))
+        else:
+            report.add("problem", "links", _("only the HTML part links to {url}").format(url=url))
     for href, label in parser.links:
         shown = _HOSTLIKE.match(label.strip())
         target = urlsplit(href).hostname or href.partition(":")[2].partition("@")[2]
         if shown and target and shown.group(1).lower() != target.lower():
-            report.add("problem", "links", f"link text names {shown.group(1)} but goes to {target}")
+            report.add(
+                "problem",
+                "links",
+                _("link text names {shown} but goes to {target}").format(shown=shown.group(1), target=target),
+            )
     for url in sorted(u for u in text_urls | html_urls if u.startswith("http://")):
-        report.add("warning", "links", f"not https: {url}")
+        report.add("warning", "links", _("not https: {url}").format(url=url))
 
 
 def _spamassassin(report: LintReport, raw: bytes) -> None:
     exe = shutil.which("spamassassin")
     if exe is None:
-        report.add("info", "spamassassin", "spamassassin is not installed; score not checked")
+        report.add("info", "spamassassin", _("spamassassin is not installed; score not checked"))
         return
     try:
         out = subprocess.run([exe, "-L", "-t"], input=raw, capture_output=True, timeout=120, check=False).stdout
     except (OSError, subprocess.TimeoutExpired) as exc:
-        report.add("warning", "spamassassin", f"could not run spamassassin: {exc}")
+        report.add("warning", "spamassassin", _("could not run spamassassin: {exc}").format(exc=exc))
         return
     report.spam_score, report.spam_rules = parse_spamassassin(out.decode("utf-8", "replace"))
-    rules = ", ".join(f"{name} {score:+.1f}" for score, name in report.spam_rules) or "none"
+    rules = ", ".join(f"{name} {score:+.1f}" for score, name in report.spam_rules) or _("none")
     severity = "problem" if report.spam_score is not None and report.spam_score > 0 else "info"
-    report.add(severity, "spamassassin", f"score {report.spam_score} (rules: {rules})")
+    report.add(
+        severity, "spamassassin", _("score {score} (rules: {rules})").format(score=report.spam_score, rules=rules)
+    )
 
 
 def parse_spamassassin(output: str) -> tuple[float | None, list[tuple[float, str]]]:

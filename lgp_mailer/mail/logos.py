@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lgp_mailer.errors import EventError
 from lgp_mailer.event import Event
+from lgp_mailer.i18n import _
 from lgp_mailer.mail.attachments import checked_image
 from lgp_mailer.mail.mime import InlineImage
 
@@ -25,7 +26,9 @@ def supporter_logos(event: Event, campaign_root: Path) -> tuple[InlineImage, ...
     """The event's logos as inline images, or an :class:`EventError` naming the file and key."""
     if len(event.supporter_logos) > MAX_LOGOS:
         raise EventError(
-            f"at most {MAX_LOGOS} logos, not {len(event.supporter_logos)}", file=event.path, key="supporters.logos"
+            _("at most {max_logos} logos, not {count}").format(max_logos=MAX_LOGOS, count=len(event.supporter_logos)),
+            file=event.path,
+            key="supporters.logos",
         )
     root = campaign_root.resolve()
     images = []
@@ -37,7 +40,7 @@ def supporter_logos(event: Event, campaign_root: Path) -> tuple[InlineImage, ...
 
         path = root / logo.file
         if not path.resolve().is_file() and path.resolve().is_relative_to(root):
-            raise error(f"logo file not found: {path}")
+            raise error(_("logo file not found: {path}").format(path=path))
         subtype = checked_image(
             path, root, MAX_BYTES, key=key, config=event.path, limit_name="a supporter's logo", error=EventError
         )

@@ -20,6 +20,8 @@ import jinja2
 
 from lgp_mailer import hungarian, kinds
 from lgp_mailer.errors import TemplateError
+from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 
 # Text that must never reach a recipient: template syntax and missing values.
 _LEAKS = re.compile(r"\{\{|\}\}|\{%|%\}|\bNone\b|\b[Nn]a[Nn]\b|\bundefined\b")
@@ -114,10 +116,14 @@ class Renderer:
         try:
             return env.get_template(name)
         except jinja2.TemplateNotFound:
-            raise TemplateError(f"template not found in {', '.join(map(str, self.dirs))}", file=name) from None
+            raise TemplateError(
+                _("template not found in {folders}").format(folders=", ".join(map(str, self.dirs))), file=name
+            ) from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
-                f"template syntax error: {exc.message}", file=exc.filename or name, line=exc.lineno
+                _("template syntax error: {message}").format(message=exc.message),
+                file=exc.filename or name,
+                line=exc.lineno,
             ) from None
 
     def render(self, context: Mapping[str, Any]) -> Rendered:
@@ -131,11 +137,13 @@ class Renderer:
             leak = _find_leak(value)
             if leak:
                 raise TemplateError(
-                    f"rendered {part} contains {leak!r}: a value is missing or a tag is broken",
+                    _("rendered {part} contains {leak}: a value is missing or a tag is broken").format(
+                        part=part, leak=quoted(leak)
+                    ),
                     file=f"{self.kind} templates",
                 )
         if not subject:
-            raise TemplateError("the subject is empty", file=self._subject.name)
+            raise TemplateError(_("the subject is empty"), file=self._subject.name)
         return Rendered(subject, text, html)
 
     def _run(self, template: jinja2.Template, context: Mapping[str, Any]) -> str:
@@ -144,7 +152,7 @@ class Renderer:
         except (jinja2.UndefinedError, _MissingValue, jinja2.TemplateError, TypeError, ValueError) as exc:
             file, line = _template_position(exc, template.filename or template.name or "?")
             raise TemplateError(
-                f"cannot render: {_plain(exc, _source_line(file, line))}", file=file, line=line
+                _("cannot render: {exc}").format(exc=_plain(exc, _source_line(file, line))), file=file, line=line
             ) from None
 
 
@@ -156,14 +164,14 @@ def _plain(exc: BaseException, source: str) -> str:
     """A sentence for the office: Jinja's messages name Python types ("'dict object' has no attribute")."""
     if isinstance(exc, _MissingValue):
         shown = re.findall(r"\{\{-?\s*(.+?)\s*-?\}\}", source)
-        what = repr(shown[0]) if len(shown) == 1 else "a value in this line"
-        return f"empty value: {what} is empty where text was expected"
+        what = repr(shown[0]) if len(shown) == 1 else _("a value in this line")
+        return _("empty value: {what} is empty where text was expected").format(what=what)
     if isinstance(exc, jinja2.TemplateNotFound):
-        return f"included template {exc.name!r} not found"
+        return _("included template {name} not found").format(name=quoted(exc.name))
     message = (exc.message if isinstance(exc, jinja2.TemplateError) else None) or str(exc)
     if isinstance(exc, jinja2.UndefinedError):
         if found := _IS_UNDEFINED.match(message):
-            return f"undefined name {found['name']!r}"
+            return _("undefined name {name}").format(name=quoted(found["name"]))
         if found := _NO_ATTRIBUTE.match(message):
             name = found["name"]
             # The dotted expression as written in the template, e.g. event.venue.
@@ -172,12 +180,14 @@ def _plain(exc: BaseException, source: str) -> str:
             )
             dotted = f"{written.group(1)}.{name}" if written else name
             if found["owner"] == "None":
-                return f"empty value: {dotted.rpartition('.')[0] or dotted!r} is empty, so it has no {name!r}"
-            return f"undefined name {dotted!r}"
-        return "undefined name"
+                return _("empty value: {owner} is empty, so it has no {name}").format(
+                    owner=quoted(dotted.rpartition(".")[0] or dotted), name=quoted(name)
+                )
+            return _("undefined name {name}").format(name=quoted(dotted))
+        return _("undefined name")
     if isinstance(exc, jinja2.TemplateError):
         return message
-    return "a value of the wrong kind for this expression (text, number or list)"
+    return _("a value of the wrong kind for this expression (text, number or list)")
 
 
 def _source_line(file: str, line: int | None) -> str:

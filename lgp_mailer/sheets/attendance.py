@@ -40,13 +40,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
+from lgp_mailer.i18n import N_, _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.readers import detect_encoding
 
 MAX_BYTES = 20 * 1024 * 1024  # a 1,000-person meeting's report is well under 1 MB
-EXPECTED = (
+EXPECTED = N_(
     "expected a Zoom participants report (a header row with 'Name (original name)' and 'Join time') "
     "or a Teams attendance report (sections '1. Summary' and '2. Participants')"
-)
+)  # translated where raised
 
 # Column aliases, compared casefolded with spaces collapsed.  Zoom's English
 # headers changed case over the years ("Join Time" → "Join time"), and older
@@ -164,26 +166,28 @@ def load_attendance(path: Path | str) -> AttendanceReport:
     texts = [_key(" ".join(c for c in cells if c.strip())) for _, cells in rows]
     if any(t in _SECTIONS for t in texts):
         return _teams(path, rows, sha)
-    for index, (_, cells) in enumerate(rows):
+    for index, (_number, cells) in enumerate(rows):  # not '_': that is the translation function
         found = _columns(cells, _ZOOM)
         if "name" in found and ({"join", "leave"} <= set(found) or "minutes" in found):
             return _zoom(path, rows, index, found, sha)
-    raise RecipientsError(f"not an attendance report: {EXPECTED}", file=path)
+    raise RecipientsError(_("not an attendance report: {expected}").format(expected=_(EXPECTED)), file=path)
 
 
 def _read_rows(path: Path) -> tuple[list[tuple[int, list[str]]], bytes]:
     if not path.is_file():
-        raise RecipientsError("file not found" if not path.exists() else "not a file", file=path)
+        raise RecipientsError(_("file not found") if not path.exists() else _("not a file"), file=path)
     data = path.read_bytes()
     if not data.strip():
-        raise RecipientsError(f"the file is empty: {EXPECTED}", file=path)
+        raise RecipientsError(_("the file is empty: {expected}").format(expected=_(EXPECTED)), file=path)
     if len(data) > MAX_BYTES:
-        raise RecipientsError(f"larger than {MAX_BYTES // 2**20} MB: not an attendance report", file=path)
+        raise RecipientsError(
+            _("larger than {max_bytes} MB: not an attendance report").format(max_bytes=MAX_BYTES // 2**20), file=path
+        )
     try:
         encoding = detect_encoding(path)
         text = data.decode(encoding)
     except (RecipientsError, UnicodeDecodeError):
-        raise RecipientsError(f"not a text file: {EXPECTED}", file=path) from None
+        raise RecipientsError(_("not a text file: {expected}").format(expected=_(EXPECTED)), file=path) from None
     text = text.lstrip("\ufeff")
     lines = text.splitlines()
     head = "\n".join(lines[:40])
@@ -194,7 +198,7 @@ def _read_rows(path: Path) -> tuple[list[tuple[int, list[str]]], bytes]:
         reader = csv.reader(lines, delimiter=delimiter, quotechar='"', strict=False)
         rows = [(n, [c.strip() for c in cells]) for n, cells in enumerate(reader, start=1)]
     except csv.Error as error:
-        raise RecipientsError(f"broken CSV ({error})", file=path) from None
+        raise RecipientsError(_("broken CSV ({error})").format(error=error), file=path) from None
     return rows, data
 
 
@@ -267,7 +271,10 @@ def _teams(path: Path, rows: list[tuple[int, list[str]]], sha: str) -> Attendanc
         elif current is not None:
             sections[current].append((number, cells))
     if "participants" not in sections:
-        raise RecipientsError(f"a Teams report without its '2. Participants' section: {EXPECTED}", file=path)
+        raise RecipientsError(
+            _("a Teams report without its '2. Participants' section: {expected}").format(expected=_(EXPECTED)),
+            file=path,
+        )
     language = _language(c for _, cells in rows[:1] for c in cells)
     activities = _teams_table(path, sections.get("activities", []), _TEAMS_ACTIVITIES)
     sessions = activities or _teams_table(path, sections["participants"], _TEAMS_PARTICIPANTS)
@@ -284,7 +291,9 @@ def _teams_table(
     cols = _columns(header, aliases)
     if "name" not in cols or "join" not in cols:
         raise RecipientsError(
-            f"the section's header has no name and join-time columns: {EXPECTED}", file=path, row=header_row
+            _("the section's header has no name and join-time columns: {expected}").format(expected=_(EXPECTED)),
+            file=path,
+            row=header_row,
         )
     sessions = []
     first = day_first(_cell(cells, cols.get(f)) for _, cells in filled[1:] for f in ("join", "leave"))
@@ -341,7 +350,10 @@ def parse_time(
         if moment.year >= 2000:  # "%Y" also takes "27": that is the "%y" pattern's job
             return moment
     raise RecipientsError(
-        f"not a date and time: {text!r} (expected e.g. 03/11/2027 09:58:12 AM)", file=file, row=row, column=column
+        _("not a date and time: {text} (expected e.g. 03/11/2027 09:58:12 AM)").format(text=quoted(text)),
+        file=file,
+        row=row,
+        column=column,
     )
 
 
@@ -353,7 +365,10 @@ def parse_duration(text: str, *, file: Path | None = None, row: int | None = Non
     match = _DURATION.match(cleaned)
     if not match or not any(match.groups()):
         raise RecipientsError(
-            f"not a duration: {text!r} (expected e.g. 1h 52m 3s)", file=file, row=row, column="duration"
+            _("not a duration: {text} (expected e.g. 1h 52m 3s)").format(text=quoted(text)),
+            file=file,
+            row=row,
+            column="duration",
         )
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
     return hours * 60 + minutes + seconds / 60
@@ -365,9 +380,13 @@ def _minutes(text: str, *, file: Path, row: int) -> float | None:
     try:
         value = float(text.replace(",", ".").strip())
     except ValueError:
-        raise RecipientsError(f"not a number of minutes: {text!r}", file=file, row=row, column="duration") from None
+        raise RecipientsError(
+            _("not a number of minutes: {text}").format(text=quoted(text)), file=file, row=row, column="duration"
+        ) from None
     if value < 0:
-        raise RecipientsError(f"a negative duration: {text!r}", file=file, row=row, column="duration")
+        raise RecipientsError(
+            _("a negative duration: {text}").format(text=quoted(text)), file=file, row=row, column="duration"
+        )
     return value
 
 

@@ -11,6 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from lgp_mailer.i18n import _
+
 # Zero-width characters and the soft hyphen vanish; no-break spaces become
 # spaces (str.split() already treats them as whitespace).
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -107,7 +109,7 @@ def normalise_address(candidate: str) -> Address:
     try:
         info = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
-        raise AddressError(f"not an address: {error}") from None
+        raise AddressError(_("not an address: {error}").format(error=error)) from None
     send = f"{info.local_part}@{info.ascii_domain.lower()}"
     return Address(send, send.casefold())
 

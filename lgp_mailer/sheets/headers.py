@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
+from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.cells import mojibake_hint
 from lgp_mailer.sheets.readers import RawRow
 
@@ -110,7 +112,9 @@ def check_mapping(columns: dict[str, str] | None, fields: tuple[str, ...] = FIEL
         name = (field or "").strip().lower()
         if name not in (*fields, IGNORE):
             raise RecipientsError(
-                f"column mapping {header!r} = {field!r}: the field must be one of {', '.join(fields)} or {IGNORE}"
+                _("column mapping {header} = {field}: the field must be one of {fields} or {ignore}").format(
+                    header=quoted(header), field=quoted(field), fields=", ".join(fields), ignore=IGNORE
+                )
             )
         mapping[header_key(header)] = (header, name)
     return mapping
@@ -162,10 +166,12 @@ def garbled_header(cells: Iterable[str], *, file: Path, sheet: str | None, row: 
     for cell in cells:
         hint = mojibake_hint(cell) if cell else None
         if hint is not None or "\ufffd" in cell:
-            meant = f" (meant {hint!r}?)" if hint else ""
+            meant = _(" (meant {hint}?)").format(hint=quoted(hint)) if hint else ""
             return RecipientsError(
-                f"the header {cell.strip()!r}{meant} is garbled: the file's text encoding was misread; "
-                "save it as CSV UTF-8 (mentse CSV UTF-8 formátumban)",
+                _(
+                    "the header {header}{meant} is garbled: the file's text encoding was misread; save it as "
+                    "CSV UTF-8 (mentse CSV UTF-8 formátumban)"
+                ).format(header=quoted(cell.strip()), meant=meant),
                 file=file,
                 sheet=sheet,
                 row=row,
@@ -177,21 +183,25 @@ def _no_email_column(
     candidates: list[tuple[RawRow, dict[int, str]]], *, file: Path, sheet: str | None
 ) -> RecipientsError:
     if not any(not row.is_empty() for row, _ in candidates):
-        return RecipientsError("the sheet is empty", file=file, sheet=sheet)
-    for row, _ in candidates:
+        return RecipientsError(_("the sheet is empty"), file=file, sheet=sheet)
+    for row, _fields in candidates:  # not '_': that is the translation function
         if (garbled := garbled_header(row.cells, file=file, sheet=sheet, row=row.number)) is not None:
             return garbled
     best_row, best = max(candidates, key=lambda c: len(c[1]))
     if best:
         found = ", ".join(repr(best_row.cells[i]) for i in best)
         return RecipientsError(
-            f"no e-mail column (found {found}); name it 'E-mail' or map it in [columns]",
+            _("no e-mail column (found {found}); name it 'E-mail' or map it in [columns]").format(found=found),
             file=file,
             sheet=sheet,
             row=best_row.number,
         )
     return RecipientsError(
-        f"no header row with an e-mail column in the first {HEADER_SEARCH_ROWS} rows", file=file, sheet=sheet
+        _("no header row with an e-mail column in the first {header_search_rows} rows").format(
+            header_search_rows=HEADER_SEARCH_ROWS
+        ),
+        file=file,
+        sheet=sheet,
     )
 
 
@@ -202,8 +212,10 @@ def _columns(row: RawRow, fields: dict[int, str], *, file: Path, sheet: str | No
         if field in columns:
             first = columns[field].header
             raise RecipientsError(
-                f"columns {first!r} and {header!r} both mean {field}; map one of them in [columns] "
-                f'(e.g. {header!r} = "{IGNORE}")',
+                _(
+                    "columns {first} and {header} both mean {field}; map one of them in [columns] (e.g. "
+                    '{toml_key} = "{ignore}")'
+                ).format(first=quoted(first), header=quoted(header), field=field, toml_key=repr(header), ignore=IGNORE),
                 file=file,
                 sheet=sheet,
                 row=row.number,

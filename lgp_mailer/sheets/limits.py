@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from lgp_mailer.errors import RecipientsError
+from lgp_mailer.i18n import _
 
 MIB = 1024 * 1024
 # Members smaller than this are exempt from the ratio: a few KiB of repeated
@@ -70,7 +71,9 @@ def _size(n: int) -> str:
 
 def _over(path: Path, what: str, limit: str, key: str, **where: int | str | None) -> RecipientsError:
     return RecipientsError(
-        f"{what}, over the limit of {limit} (raise [limits] {key} in lgp-mailer.toml if the file is genuine)",
+        _("{what}, over the limit of {limit} (raise [limits] {key} in lgp-mailer.toml if the file is genuine)").format(
+            what=what, limit=limit, key=key
+        ),
         file=path,
         **where,  # type: ignore[arg-type]
     )
@@ -80,7 +83,7 @@ def check_csv_file(path: Path, limits: Limits = DEFAULT) -> None:
     """Before a CSV file is read: its size, and the csv module's own cell limit."""
     size = path.stat().st_size
     if size > limits.csv_bytes:
-        raise _over(path, f"the file is {_size(size)}", _size(limits.csv_bytes), "csv_bytes")
+        raise _over(path, _("the file is {size}").format(size=_size(size)), _size(limits.csv_bytes), "csv_bytes")
     # The csv module stops at its own (process-wide) field limit; one more
     # than ours, so a long cell reaches check_rows or csv_cell_error.
     csv.field_size_limit(max(limits.cell_chars + 1, 1024))
@@ -90,7 +93,13 @@ def csv_cell_error(path: Path, row: int, error: csv.Error, limits: Limits = DEFA
     """The one line for the csv module's "field larger than field limit", else None."""
     if "field larger than field limit" not in str(error):
         return None
-    return _over(path, "a cell is too long", f"{limits.cell_chars:,} characters", "cell_chars", row=row)
+    return _over(
+        path,
+        _("a cell is too long"),
+        _("{cell_chars:,} characters").format(cell_chars=limits.cell_chars),
+        "cell_chars",
+        row=row,
+    )
 
 
 def check_zip(path: Path, limits: Limits = DEFAULT) -> None:
@@ -99,7 +108,7 @@ def check_zip(path: Path, limits: Limits = DEFAULT) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError) as error:
-        raise RecipientsError(f"not a workbook: damaged zip data ({error})", file=path) from None
+        raise RecipientsError(_("not a workbook: damaged zip data ({error})").format(error=error), file=path) from None
     total = 0
     for member in members:
         total += member.file_size
@@ -108,13 +117,18 @@ def check_zip(path: Path, limits: Limits = DEFAULT) -> None:
             if ratio > limits.zip_ratio:
                 raise _over(
                     path,
-                    f"the part {member.filename} unpacks {ratio:,.0f} times its size ({_size(member.file_size)})",
-                    f"{limits.zip_ratio}:1",
+                    _("the part {filename} unpacks {ratio:,.0f} times its size ({file_size})").format(
+                        filename=member.filename, ratio=ratio, file_size=_size(member.file_size)
+                    ),
+                    _("{zip_ratio}:1").format(zip_ratio=limits.zip_ratio),
                     "zip_ratio",
                 )
         if total > limits.unpacked_bytes:
             raise _over(
-                path, f"the workbook unpacks to over {_size(total)}", _size(limits.unpacked_bytes), "unpacked_bytes"
+                path,
+                _("the workbook unpacks to over {total}").format(total=_size(total)),
+                _size(limits.unpacked_bytes),
+                "unpacked_bytes",
             )
 
 
@@ -122,18 +136,31 @@ def check_rows(path: Path, sheet: str | None, rows: Iterator[RowT], limits: Limi
     """``rows``, stopping with one line at the first row, column or cell over a limit."""
     for count, row in enumerate(rows, start=1):
         if count > limits.rows:
-            raise _over(path, f"more than {limits.rows:,} rows", f"{limits.rows:,} rows", "rows", sheet=sheet)
+            raise _over(
+                path,
+                _("more than {rows:,} rows").format(rows=limits.rows),
+                _("{rows:,} rows").format(rows=limits.rows),
+                "rows",
+                sheet=sheet,
+            )
         used = len(row.cells)
         while used and not row.cells[used - 1]:
             used -= 1  # formatted but empty cells at the end of a row do not count
         if used > limits.columns:
-            raise _over(path, f"{used} columns", f"{limits.columns} columns", "columns", sheet=sheet, row=row.number)
+            raise _over(
+                path,
+                _("{used} columns").format(used=used),
+                _("{columns} columns").format(columns=limits.columns),
+                "columns",
+                sheet=sheet,
+                row=row.number,
+            )
         for index, cell in enumerate(row.cells[:used]):
             if len(cell) > limits.cell_chars:
                 raise _over(
                     path,
-                    f"cell {index + 1} holds {len(cell):,} characters",
-                    f"{limits.cell_chars:,} characters",
+                    _("cell {index} holds {count:,} characters").format(index=index + 1, count=len(cell)),
+                    _("{cell_chars:,} characters").format(cell_chars=limits.cell_chars),
                     "cell_chars",
                     sheet=sheet,
                     row=row.number,

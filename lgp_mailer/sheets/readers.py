@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lgp_mailer.errors import RecipientsError
+from lgp_mailer.i18n import N_, _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets import limits as _limits
 
 if TYPE_CHECKING:  # the libraries themselves load only when their format is read
@@ -94,7 +96,9 @@ def open_sheets(
             bounded = [(name, _limits.check_rows(path, name, rows, limits)) for name, rows in sheets]
             yield _select(path, bounded, sheet)
     except OSError as error:  # e.g. no permission, or a network drive gone away
-        raise RecipientsError(f"cannot read the file ({error.strerror or error})", file=path) from None
+        raise RecipientsError(
+            _("cannot read the file ({reason})").format(reason=error.strerror or error), file=path
+        ) from None
 
 
 def _bounded(path: Path, sheets: list[RawSheet], limits: _limits.Limits) -> list[RawSheet]:
@@ -106,36 +110,44 @@ def _bounded(path: Path, sheets: list[RawSheet], limits: _limits.Limits) -> list
 def file_kind(path: Path) -> str:
     """``"text"``, ``"xlsx"``, ``"xls"`` or ``"ods"``; RecipientsError when unusable."""
     if not path.exists():
-        raise RecipientsError("file not found", file=path)
+        raise RecipientsError(_("file not found"), file=path)
     if path.is_dir():
-        raise RecipientsError("is a folder, not a spreadsheet file", file=path)
+        raise RecipientsError(_("is a folder, not a spreadsheet file"), file=path)
     suffix = path.suffix.lower()
     if suffix not in WORKBOOK_SUFFIXES + TEXT_SUFFIXES:
         known = ", ".join(WORKBOOK_SUFFIXES + TEXT_SUFFIXES)
-        raise RecipientsError(f"unknown format {suffix or '(no extension)'!r}: use one of {known}", file=path)
+        raise RecipientsError(
+            _("unknown format {suffix}: use one of {known}").format(
+                suffix=quoted(suffix or "(no extension)"), known=known
+            ),
+            file=path,
+        )
     with path.open("rb") as stream:
         head = stream.read(len(_OLE_MAGIC))
     if not head:
-        raise RecipientsError("the file is empty", file=path)
+        raise RecipientsError(_("the file is empty"), file=path)
     if suffix in TEXT_SUFFIXES:
         return "text"
     # The content decides between workbook formats: offices rename files.
     if head.startswith(_OLE_MAGIC):
         if _is_encrypted_package(path):
-            raise RecipientsError(PROTECTED, file=path)
+            raise RecipientsError(_(PROTECTED), file=path)
         return "xls"
     if head.startswith(_ZIP_MAGIC):
         return _zip_kind(path)
-    raise RecipientsError(f"not a workbook: the {suffix} file holds neither Excel nor OpenDocument data", file=path)
+    raise RecipientsError(
+        _("not a workbook: the {suffix} file holds neither Excel nor OpenDocument data").format(suffix=suffix),
+        file=path,
+    )
 
 
 # An Excel file saved with a password to open is an OLE2 container holding an
 # "EncryptedPackage" stream (its directory stores names in UTF-16-LE).
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
-PROTECTED = (
+PROTECTED = N_(
     "the workbook is password-protected: open it in Excel, remove the password "
     "(Fájl > Információ > Munkafüzet védelme) and save it again, or save it as CSV UTF-8"
-)
+)  # translated where raised
 
 
 def _is_encrypted_package(path: Path) -> bool:
@@ -156,10 +168,10 @@ def _zip_kind(path: Path) -> str:
             if small and archive.read("mimetype").strip() == _ODS_MIMETYPE:
                 return "ods"
     except (zipfile.BadZipFile, OSError) as error:
-        raise RecipientsError(f"not a workbook: damaged zip data ({error})", file=path) from None
+        raise RecipientsError(_("not a workbook: damaged zip data ({error})").format(error=error), file=path) from None
     if "xl/workbook.xml" in names or any(name.endswith("/workbook.xml") for name in names):
         return "xlsx"
-    raise RecipientsError("not a workbook: a zip archive without a spreadsheet inside", file=path)
+    raise RecipientsError(_("not a workbook: a zip archive without a spreadsheet inside"), file=path)
 
 
 def _select(path: Path, sheets: list[tuple[str, Iterator[RawRow]]], wanted: str | None) -> list[RawSheet]:
@@ -170,12 +182,14 @@ def _select(path: Path, sheets: list[tuple[str, Iterator[RawRow]]], wanted: str 
             if name == wanted or name.strip().casefold() == wanted.strip().casefold():
                 return [RawSheet(name, rows)]
         names = ", ".join(repr(name) for name, _ in sheets)
-        raise RecipientsError(f"no sheet named {wanted!r}; the workbook has {names}", file=path)
+        raise RecipientsError(
+            _("no sheet named {wanted}; the workbook has {names}").format(wanted=quoted(wanted), names=names), file=path
+        )
     for name, rows in sheets:  # the first sheet with anything in it
         for row in rows:
             if not row.is_empty():
                 return [RawSheet(name, itertools.chain([row], rows))]
-    raise RecipientsError("the workbook is empty: no sheet has any data", file=path)
+    raise RecipientsError(_("the workbook is empty: no sheet has any data"), file=path)
 
 
 def cell_text(value: object) -> str:
@@ -208,7 +222,10 @@ def _xlsx_sheets(path: Path) -> Iterator[_Sheets]:
         formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
         values = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for broken files
-        raise RecipientsError(f"not a readable Excel workbook ({type(error).__name__}: {error})", file=path) from None
+        raise RecipientsError(
+            _("not a readable Excel workbook ({kind}: {error})").format(kind=type(error).__name__, error=error),
+            file=path,
+        ) from None
     try:
         yield [(ws.title, _xlsx_rows(path, ws, values[ws.title])) for ws in formulas.worksheets]
     finally:
@@ -233,7 +250,10 @@ def _xlsx_rows(path: Path, formula_ws: ReadOnlyWorksheet, value_ws: ReadOnlyWork
     except RecipientsError:
         raise
     except Exception as error:
-        raise RecipientsError(f"cannot read the workbook ({type(error).__name__}: {error})", file=path) from None
+        raise RecipientsError(
+            _("cannot read the workbook ({kind}: {error})").format(kind=type(error).__name__, error=error),
+            file=path,
+        ) from None
 
 
 def _formula_text(value: object) -> str:
@@ -253,8 +273,8 @@ def _xls_sheets(path: Path) -> Iterator[_Sheets]:
         book = xlrd.open_workbook(str(path), on_demand=True)
     except Exception as error:
         if "encrypted" in str(error).lower():  # an .xls with a password (BIFF FILEPASS)
-            raise RecipientsError(PROTECTED, file=path) from None
-        raise RecipientsError(f"not a readable .xls workbook ({error})", file=path) from None
+            raise RecipientsError(_(PROTECTED), file=path) from None
+        raise RecipientsError(_("not a readable .xls workbook ({error})").format(error=error), file=path) from None
     try:
         yield [(name, _xls_rows(book, index)) for index, name in enumerate(book.sheet_names())]
     finally:
@@ -291,7 +311,9 @@ def _ods_sheets(path: Path) -> Iterator[_Sheets]:
         document = load(str(path))
         tables = document.spreadsheet.getElementsByType(Table)
     except Exception as error:
-        raise RecipientsError(f"not a readable OpenDocument spreadsheet ({error})", file=path) from None
+        raise RecipientsError(
+            _("not a readable OpenDocument spreadsheet ({error})").format(error=error), file=path
+        ) from None
     from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
 
     yield [
@@ -310,7 +332,7 @@ def _ods_rows(table: Element) -> Iterator[RawRow]:
         if not cells and not formulas:
             number += repeat  # LibreOffice pads sheets with a million empty rows
             continue
-        for _ in range(repeat):
+        for _copy in range(repeat):  # not '_': that is the translation function
             yield RawRow(number, cells, formulas or _NO_FORMULAS)
             number += 1
 
@@ -332,7 +354,7 @@ def _ods_cells(row: Element) -> tuple[tuple[str, ...], dict[int, str]]:
             continue
         texts.extend([""] * pending_empty)
         pending_empty = 0
-        for _ in range(min(repeat, 1024)):
+        for _copy in range(min(repeat, 1024)):
             if formula:
                 formulas[len(texts)] = formula
             texts.append(text)
@@ -371,7 +393,7 @@ def detect_encoding(path: Path) -> str:
         utf8, bad_cp1250, offset = True, None, 0
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             if b"\x00" in chunk:
-                raise RecipientsError("binary data, not a text (CSV) file", file=path)
+                raise RecipientsError(_("binary data, not a text (CSV) file"), file=path)
             if utf8:
                 try:
                     decoder.decode(chunk)
@@ -393,7 +415,12 @@ def detect_encoding(path: Path) -> str:
     _refuse_mac_central_european(path)
     if bad_cp1250 is not None:
         byte, where = bad_cp1250
-        raise RecipientsError(f"neither UTF-8 nor Windows-1250 text (byte 0x{byte:02x} at offset {where})", file=path)
+        raise RecipientsError(
+            _("neither UTF-8 nor Windows-1250 text (byte 0x{byte:02x} at offset {where})").format(
+                byte=byte, where=where
+            ),
+            file=path,
+        )
     return "cp1250"
 
 
@@ -401,7 +428,7 @@ def detect_encoding(path: Path) -> str:
 
 _HUNGARIAN = frozenset("áéíóöőúüűÁÉÍÓÖŐÚÜŰ")
 _TYPOGRAPHY = frozenset("„”“’‘–—…€°§×·«»\u00a0")  # noqa: RUF001 - the real sign; non-ASCII, yet not a sign of a wrong code page
-_SAVE_AS_UTF8 = "save it as CSV UTF-8 (mentse CSV UTF-8 formátumban)"
+_SAVE_AS_UTF8 = N_("save it as CSV UTF-8 (mentse CSV UTF-8 formátumban)")  # translated where shown
 _SAMPLE = 1 << 20
 
 
@@ -420,7 +447,12 @@ def _refuse_mac_central_european(path: Path) -> None:
         sample = stream.read(_SAMPLE)
     mac = sample.decode("mac-latin2", errors="replace")
     if hungarian_score(mac) > max(0, hungarian_score(sample.decode("cp1250", errors="replace"))):
-        raise RecipientsError(f"the text is Mac Central European (mac-latin2), not UTF-8: {_SAVE_AS_UTF8}", file=path)
+        raise RecipientsError(
+            _("the text is Mac Central European (mac-latin2), not UTF-8: {save_as_utf8}").format(
+                save_as_utf8=_(_SAVE_AS_UTF8)
+            ),
+            file=path,
+        )
 
 
 def double_encoding(text: str) -> str | None:
@@ -451,10 +483,10 @@ def _encode_as_read(text: str, codec: str) -> bytes:
 
 
 def garbled_note(label: str) -> str:
-    return (
-        f"the text looks like UTF-8 that was opened as {label} and saved again, so every accent is garbled: "
-        f"{_SAVE_AS_UTF8} from the original"
-    )
+    return _(
+        "the text looks like UTF-8 that was opened as {label} and saved again, so every accent is garbled: "
+        "{save_as_utf8} from the original"
+    ).format(label=label, save_as_utf8=_(_SAVE_AS_UTF8))
 
 
 def sniff_delimiter(sample: str) -> str:
@@ -495,11 +527,11 @@ def _csv_rows(path: Path, encoding: str, delimiter: str, limits: _limits.Limits 
             if too_long := _limits.csv_cell_error(path, number + 1, error, limits):
                 raise too_long from None
             raise RecipientsError(
-                f"broken CSV ({error}); check for an unclosed quote", file=path, row=number + 1
+                _("broken CSV ({error}); check for an unclosed quote").format(error=error), file=path, row=number + 1
             ) from None
         except UnicodeDecodeError as error:
             raise RecipientsError(
-                f"neither UTF-8 nor Windows-1250 text (byte 0x{error.object[error.start]:02x})",
+                _("neither UTF-8 nor Windows-1250 text (byte 0x{byte:02x})").format(byte=error.object[error.start]),
                 file=path,
                 row=number + 1,
             ) from None

@@ -31,6 +31,8 @@ from lgp_mailer.hungarian import (
     parse_gender,
     role_of,
 )
+from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.roles import INSTITUTION, UNKNOWN
 from lgp_mailer.sheets.cells import (
     AddressError,
@@ -173,7 +175,7 @@ def load_recipients(
             if _read_sheet(path, raw, mapping, merger, every=every):
                 read.append(raw.name)
     if not read:
-        raise merger.first_error or RecipientsError("no data rows below the header", file=path)
+        raise merger.first_error or RecipientsError(_("no data rows below the header"), file=path)
     recipients, rejected = merger.finish()
     sheet_names = tuple(name for name in read if name is not None)
     return RecipientSheet(recipients, merger.findings, path, rejected, sheet_names, encoding, merger.counts)
@@ -189,7 +191,7 @@ def _read_sheet(
             if (garbled := garbled_header(header.cells, file=path, sheet=raw.name, row=header.row)) is not None:
                 raise garbled
             raise RecipientsError(
-                "no municipality column (Önkormányzat or Település); map it in [columns]",
+                _("no municipality column (Önkormányzat or Település); map it in [columns]"),
                 file=path,
                 sheet=raw.name,
                 row=header.row,
@@ -199,14 +201,20 @@ def _read_sheet(
             raise
         merger.first_error = merger.first_error or error
         if "empty" not in error.message:  # an instructions sheet, say: tell, but go on
-            merger.warn(f"sheet skipped: {error.message}", raw.name, error.row, None, None)
+            merger.warn(_("sheet skipped: {message}").format(message=error.message), raw.name, error.row, None, None)
         return False
     merger.columns.update({(raw.name, f): column.header for f, column in header.columns.items()})
     if "name" not in header.columns and "gender" not in header.columns and "salutation" not in header.columns:
         # One warning for the sheet, not one per row: neutral is the only choice.
-        merger.warn("no name or gender column: every salutation is neutral", raw.name, header.row, None, None)
+        merger.warn(_("no name or gender column: every salutation is neutral"), raw.name, header.row, None, None)
     for missing in header.unmapped:
-        merger.warn(f"column mapping: this sheet has no column {missing!r}", raw.name, header.row, missing, None)
+        merger.warn(
+            _("column mapping: this sheet has no column {missing}").format(missing=quoted(missing)),
+            raw.name,
+            header.row,
+            missing,
+            None,
+        )
     county = raw.name if every and "county" not in header.columns else None
     context = _RowContext(raw.name, header, county)
     any_data = False
@@ -296,14 +304,14 @@ class _Merger:
         email_column = ctx.header.columns["email"]
         if email_column.index in row.formulas:
             formula = row.formulas[email_column.index]
-            self.problem("a formula instead of an address", ctx.sheet, row.number, email_column.header, formula)
+            self.problem(_("a formula instead of an address"), ctx.sheet, row.number, email_column.header, formula)
             self.rejected.append(Rejected(formula, _one(municipality), (row.number,), "formula instead of an address"))
             self.held_rows.add((ctx.sheet, row.number))
             return
         raw = row.cells[email_column.index] if email_column.index < len(row.cells) else ""
         candidates = split_addresses(raw)
         if not candidates:
-            self.problem("no e-mail address", ctx.sheet, row.number, email_column.header, clean_text(raw))
+            self.problem(_("no e-mail address"), ctx.sheet, row.number, email_column.header, clean_text(raw))
             self.rejected.append(Rejected(clean_text(raw), _one(municipality), (row.number,), "no e-mail address"))
             self.held_rows.add((ctx.sheet, row.number))
             return
@@ -335,12 +343,12 @@ class _Merger:
             assert column is not None  # text is only read from a column
             header = column.header
             if has_template_marks(text):
-                self.problem("template braces in a cell", ctx.sheet, row.number, header, text)
+                self.problem(_("template braces in a cell"), ctx.sheet, row.number, header, text)
                 problems.append(f"template braces in column {header!r}")
                 values[name] = ""
             elif (hint := mojibake_hint(text)) is not None:
                 self.warn(
-                    f"looks like mojibake (wrong code page); did you mean {hint!r}?",
+                    _("looks like mojibake (wrong code page); did you mean {hint}?").format(hint=quoted(hint)),
                     ctx.sheet,
                     row.number,
                     header,
@@ -354,21 +362,26 @@ class _Merger:
             values["county"] = ctx.county
         if not values["municipality"] and not problems:
             column = ctx.header.columns["municipality"]
-            self.problem("missing municipality", ctx.sheet, row.number, column.header, "")
+            self.problem(_("missing municipality"), ctx.sheet, row.number, column.header, "")
             problems.append("missing municipality")
         return values, problems
 
     def _formula(self, ctx: _RowContext, row: RawRow, index: int, header: str, text: str, problems: list[str]) -> None:
         """A formula where the letter takes text: its saved value, if any, is what would be printed."""
-        cell = f"cell {_column_letters(index)}{row.number}"
+        ref = f"{_column_letters(index)}{row.number}"
+        cell = f"cell {ref}"  # the sent log's reason stays English: it is data, not interface
         formula = row.formulas[index]
         if text:
             self.warn(
-                f"{cell} holds a formula; its saved value {text!r} is used", ctx.sheet, row.number, header, formula
+                _("cell {ref} holds a formula; its saved value {text} is used").format(ref=ref, text=quoted(text)),
+                ctx.sheet,
+                row.number,
+                header,
+                formula,
             )
         else:
             self.problem(
-                f"{cell} holds a formula with no saved value: paste it as values",
+                _("cell {ref} holds a formula with no saved value: paste it as values").format(ref=ref),
                 ctx.sheet,
                 row.number,
                 header,
@@ -381,7 +394,7 @@ class _Merger:
         text = values["municipality"]
         header = ctx.header.columns["municipality"].header
         if is_number(text):
-            self.problem("a number, not a municipality name", ctx.sheet, number, header, text)
+            self.problem(_("a number, not a municipality name"), ctx.sheet, number, header, text)
             problems.append(f"a number in column {header!r}")
             return
         gazetteer = load_gazetteer()
@@ -389,8 +402,8 @@ class _Merger:
         if found is None:
             self.unknown_places += 1
             close = gazetteer.suggest(text, fuzzy=self.unknown_places <= _FUZZY_LIMIT)
-            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-            self.warn(f"not in the KSH list of settlements{hint}", ctx.sheet, number, header, text)
+            hint = _("; did you mean {names}?").format(names=_(" or ").join(map(repr, close))) if close else ""
+            self.warn(_("not in the KSH list of settlements{hint}").format(hint=hint), ctx.sheet, number, header, text)
             return
         written = values["county"]
         if not written:
@@ -400,11 +413,21 @@ class _Merger:
         column = ctx.header.columns["county"].header
         if county is None:
             self.warn(
-                f"not a county; the KSH list puts {found.name} in {found.county}", ctx.sheet, number, column, written
+                _("not a county; the KSH list puts {name} in {county}").format(name=found.name, county=found.county),
+                ctx.sheet,
+                number,
+                column,
+                written,
             )
         elif county != found.county:
             self.warn(
-                f"the KSH list puts {found.name} in {found.county}, not {county}", ctx.sheet, number, column, written
+                _("the KSH list puts {name} in {county}, not {written}").format(
+                    name=found.name, county=found.county, written=county
+                ),
+                ctx.sheet,
+                number,
+                column,
+                written,
             )
         else:
             values["county"] = _shared(county)  # "Csongrád megye" → "Csongrád-Csanád"
@@ -460,7 +483,13 @@ class _Merger:
         person = _person(values)
         if person == first_person:
             column = ctx.header.columns["email"].header
-            self.warn(f"an exact copy of {where}: merged into one recipient", ctx.sheet, number, column, entry.send)
+            self.warn(
+                _("an exact copy of {where}: merged into one recipient").format(where=where),
+                ctx.sheet,
+                number,
+                column,
+                entry.send,
+            )
             return
         label = next(f for f, ours, theirs in zip(_PERSON_FIELDS, person, first_person, strict=True) if ours != theirs)
         entry.copies.append((ctx.sheet, number, label, values[label], first_sheet, first_row))
@@ -470,7 +499,7 @@ class _Merger:
         if gender is None:
             column = ctx.header.columns["gender"].header
             self.warn(
-                "gender value not recognised (use nő or férfi); the name decides", ctx.sheet, number, column, text
+                _("gender value not recognised (use nő or férfi); the name decides"), ctx.sheet, number, column, text
             )
         else:
             entry.genders.append((ctx.sheet, number, gender))
@@ -517,8 +546,10 @@ class _Merger:
             self._salutation_findings(entry, name, role, chosen)
         for sheet, row, label, value, first_sheet, first_row in entry.copies:
             self.warn(
-                f"the same address and municipality as {_row_ref(first_sheet, first_row, sheet)}, with a different "
-                f"{label}: {_row_ref(first_sheet, first_row, sheet)} wins, greeting {chosen.text!r}",
+                _(
+                    "the same address and municipality as {first}, with a different {label}: {first} wins, "
+                    "greeting {text}"
+                ).format(first=_row_ref(first_sheet, first_row, sheet), label=label, text=quoted(chosen.text)),
                 sheet,
                 row,
                 self.columns.get((sheet, label)),
@@ -545,7 +576,7 @@ class _Merger:
         if read.kind == UNKNOWN:
             column = self.columns.get((sheet, "role"))
             self.warn(
-                "role not recognised: salutation without a title (see README, Salutation rules)",
+                _("role not recognised: salutation without a title (see README, Salutation rules)"),
                 sheet,
                 row,
                 column,
@@ -554,7 +585,7 @@ class _Merger:
         if chosen.given_first:
             column = self.columns.get((sheet, "name"))
             self.warn(
-                "name read as given name first (Given Family order); check the name", sheet, row, column, name or ""
+                _("name read as given name first (Given Family order); check the name"), sheet, row, column, name or ""
             )
         institution = read.kind == INSTITUTION and not is_person(name)
         if not is_person(name) and name:
@@ -562,7 +593,7 @@ class _Merger:
         has_columns = {(sheet, "name"), (sheet, "gender")} & self.columns.keys()
         if chosen.gender is None and has_columns and not institution:
             column = self.columns.get((sheet, "name"))
-            self.warn("gender unknown: neutral salutation", sheet, row, column, name or "")
+            self.warn(_("gender unknown: neutral salutation"), sheet, row, column, name or "")
 
     def _disagreement(self, entry: _Entry) -> bool:
         """Warn, and return True, when merged rows name different people, roles or genders."""
@@ -575,11 +606,13 @@ class _Merger:
         ):
             if not cells:
                 continue
-            _, first_row, first = cells[0]
+            _column, first_row, first = cells[0]  # not '_': that is the translation function
             for sheet, row, value in cells[1:]:
                 if norm(value) != norm(first):
                     self.warn(
-                        f"merged with row {first_row}, which has a different {label} ({first!r}): neutral salutation",
+                        _(
+                            "merged with row {first_row}, which has a different {label} ({first}): neutral salutation"
+                        ).format(first_row=first_row, label=label, first=quoted(first)),
                         sheet,
                         row,
                         self.columns.get((sheet, label)),
@@ -617,7 +650,9 @@ def _column_letters(index: int) -> str:
 
 
 def _row_ref(sheet: str | None, row: int, here: str | None) -> str:
-    return f"row {row}" if sheet == here else f"sheet {sheet!r}, row {row}"
+    if sheet == here:
+        return _("row {row}").format(row=row)
+    return _("sheet {sheet}, row {row}").format(sheet=quoted(sheet), row=row)
 
 
 def _merge_rejected(rejected: list[Rejected]) -> list[Rejected]:

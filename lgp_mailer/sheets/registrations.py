@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lgp_mailer.errors import RecipientsError
+from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -144,7 +146,7 @@ def load_registrations(
         for raw in sheets:
             reader.read_sheet(path, raw, mapping, every=every)
     if every and not reader.sheets_read:
-        raise reader.first_error or RecipientsError("no sheet has a registration header", file=path)
+        raise reader.first_error or RecipientsError(_("no sheet has a registration header"), file=path)
     registrants, duplicates = reader.finish()
     modified = dt.datetime.fromtimestamp(mtime, tz=dt.UTC)
     return RegistrationList(registrants, reader.findings, path, modified, duplicates)
@@ -178,19 +180,31 @@ class _Reader:
                 raise
             self.first_error = self.first_error or error
             if "empty" not in error.message:
-                self.note(WARNING, f"sheet skipped: {error.message}", raw.name, error.row, None, None)
+                self.note(
+                    WARNING,
+                    _("sheet skipped: {message}").format(message=error.message),
+                    raw.name,
+                    error.row,
+                    None,
+                    None,
+                )
             return
         self.sheets_read += 1
         for missing in header.unmapped:
             self.note(
-                WARNING, f"column mapping: this sheet has no column {missing!r}", raw.name, header.row, missing, None
+                WARNING,
+                _("column mapping: this sheet has no column {missing}").format(missing=quoted(missing)),
+                raw.name,
+                header.row,
+                missing,
+                None,
             )
         if "timestamp" in header.columns:
             self.stamp_columns[raw.name] = header.columns["timestamp"].header
         else:
             self.note(
                 WARNING,
-                "no timestamp column (Időbélyeg): of two answers the later row wins",
+                _("no timestamp column (Időbélyeg): of two answers the later row wins"),
                 raw.name,
                 header.row,
                 None,
@@ -207,19 +221,24 @@ class _Reader:
         email = header.columns["email"]
         if email.index in row.formulas:
             self.note(
-                PROBLEM, "a formula instead of an address", sheet, row.number, email.header, row.formulas[email.index]
+                PROBLEM,
+                _("a formula instead of an address"),
+                sheet,
+                row.number,
+                email.header,
+                row.formulas[email.index],
             )
             return
         raw = _cell(header, row, "email")
         if not split_addresses(raw):
-            self.note(PROBLEM, "no e-mail address", sheet, row.number, email.header, clean_text(raw))
+            self.note(PROBLEM, _("no e-mail address"), sheet, row.number, email.header, clean_text(raw))
             return
         candidate = single_address(raw)
         if candidate is None:
             # A public form: "a@x, victim@y" must not send the join link to victim@y.
             self.note(
                 PROBLEM,
-                "one registration, one address: give a bare address or one 'Name <address>'; not mailed",
+                _("one registration, one address: give a bare address or one 'Name <address>'; not mailed"),
                 sheet,
                 row.number,
                 email.header,
@@ -239,12 +258,12 @@ class _Reader:
         column = header.columns[name].header if name in header.columns else None
         if text and has_template_marks(text):
             # The answer still counts; only this cell is not used in the letter.
-            self.note(WARNING, "template braces in a cell: the value is not used", sheet, row.number, column, text)
+            self.note(WARNING, _("template braces in a cell: the value is not used"), sheet, row.number, column, text)
             return ""
         if text and (hint := mojibake_hint(text)) is not None:
             self.note(
                 WARNING,
-                f"looks like mojibake (wrong code page); did you mean {hint!r}?",
+                _("looks like mojibake (wrong code page); did you mean {hint}?").format(hint=quoted(hint)),
                 sheet,
                 row.number,
                 column,
@@ -258,10 +277,10 @@ class _Reader:
         for answer in self.answers:
             stamps[answer.order] = when = parse_timestamp(answer.stamp, day_first=day_first)
             if when is None and answer.sheet in self.stamp_columns:
-                message = "timestamp not recognised" if answer.stamp.strip() else "no timestamp"
+                message = _("timestamp not recognised") if answer.stamp.strip() else _("no timestamp")
                 self.note(
                     WARNING,
-                    f"{message}: row order decides between this address's answers",
+                    _("{message}: row order decides between this address's answers").format(message=message),
                     answer.sheet,
                     answer.row,
                     self.stamp_columns[answer.sheet],

@@ -32,6 +32,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from lgp_mailer.errors import CredentialsError
+from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.smtp.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
@@ -85,16 +87,19 @@ def run_secret_command(
             args, shell=False, capture_output=True, text=True, encoding="utf-8", timeout=COMMAND_TIMEOUT, check=False
         )
     except (OSError, ValueError, subprocess.SubprocessError) as error:
-        raise CredentialsError(f"cannot run the {what} command: {error}", key=what) from error
+        raise CredentialsError(
+            _("cannot run the {what} command: {error}").format(what=what, error=error), key=what
+        ) from error
     if done.returncode != 0:
         detail = _first_line(done.stderr or "")[:200]
         raise CredentialsError(
-            f"the {what} command exited with status {done.returncode}" + (f": {detail}" if detail else ""),
+            _("the {what} command exited with status {status}").format(what=what, status=done.returncode)
+            + (f": {detail}" if detail else ""),
             key=what,
         )
     value = _first_line(done.stdout or "")
     if not value:
-        raise CredentialsError(f"the {what} command printed nothing", key=what)
+        raise CredentialsError(_("the {what} command printed nothing").format(what=what), key=what)
     return value
 
 
@@ -124,29 +129,38 @@ def _password(
             value = _first_line(path.read_text(encoding="utf-8-sig"))
         except OSError as error:
             raise CredentialsError(
-                f"cannot read the password file: {error.strerror}", file=path, key=PASSWORD_FILE_ENV
+                _("cannot read the password file: {reason}").format(reason=error.strerror),
+                file=path,
+                key=PASSWORD_FILE_ENV,
             ) from error
         if not value:
-            raise CredentialsError("the password file is empty", file=path, key=PASSWORD_FILE_ENV)
-        return Secret(value, f"file named by {PASSWORD_FILE_ENV}")
+            raise CredentialsError(_("the password file is empty"), file=path, key=PASSWORD_FILE_ENV)
+        return Secret(value, _("file named by {variable}").format(variable=PASSWORD_FILE_ENV))
     if settings.password_command:
         return Secret(run_secret_command(settings.password_command, "password_command", run), "password_command")
     if not settings.username:
-        raise CredentialsError("password authentication needs a username", key="username")
+        raise CredentialsError(_("password authentication needs a username"), key="username")
     stored = keyring_get(settings.keyring_service, settings.username)
     if stored:
         return Secret(stored, f"keyring {settings.keyring_service}")
     if not interactive:
         raise CredentialsError(
-            f"no SMTP password for {settings.username}: set {PASSWORD_ENV} or {PASSWORD_FILE_ENV}, "
-            f"configure password_command, or store it in the keyring (service {settings.keyring_service!r}); "
-            "not prompting in non-interactive mode",
+            _(
+                "no SMTP password for {username}: set {password_env} or {password_file_env}, configure "
+                "password_command, or store it in the keyring (service {keyring_service}); not prompting "
+                "in non-interactive mode"
+            ).format(
+                username=settings.username,
+                password_env=PASSWORD_ENV,
+                password_file_env=PASSWORD_FILE_ENV,
+                keyring_service=quoted(settings.keyring_service),
+            ),
             host=settings.host,
             port=settings.port,
         )
-    value = prompt(f"SMTP password for {settings.username} at {settings.host}: ")
+    value = prompt(_("SMTP password for {username} at {host}: ").format(username=settings.username, host=settings.host))
     if not value:
-        raise CredentialsError("no password entered", host=settings.host, port=settings.port)
+        raise CredentialsError(_("no password entered"), host=settings.host, port=settings.port)
     return Secret(value, "prompt")
 
 
@@ -158,7 +172,9 @@ def _token(
     if settings.token_command:
         return Secret(run_secret_command(settings.token_command, "token_command", run), "token_command", kind="token")
     raise CredentialsError(
-        f"no OAuth2 access token for {settings.username}: set {TOKEN_ENV} or configure token_command",
+        _("no OAuth2 access token for {username}: set {token_env} or configure token_command").format(
+            username=settings.username, token_env=TOKEN_ENV
+        ),
         host=settings.host,
         port=settings.port,
     )

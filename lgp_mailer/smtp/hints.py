@@ -8,6 +8,7 @@ different places.
 
 from __future__ import annotations
 
+from lgp_mailer.i18n import _
 from lgp_mailer.smtp.settings import KEYS, SmtpSettings
 
 PRACTICE_SERVER = "python -m aiosmtpd -n -l 127.0.0.1:8025"
@@ -15,42 +16,67 @@ PRACTICE_SERVER = "python -m aiosmtpd -n -l 127.0.0.1:8025"
 
 def where(*names: str) -> str:
     """``[smtp] host / LGP_SMTP_HOST / --host`` for each setting name (as in ``settings.KEYS``)."""
-    keys = " and ".join(f"[smtp] {KEYS[n][0]}" for n in names)
-    env = " and ".join(KEYS[n][1] for n in names)
-    flags = " and ".join("--" + ("auth" if n == "auth_method" else n.replace("_", "-")) for n in names)
-    return f"{keys} in lgp-mailer.toml, or {env} in the environment, or {flags}"
+    and_ = _(" and ")
+    keys = and_.join(f"[smtp] {KEYS[n][0]}" for n in names)
+    env = and_.join(KEYS[n][1] for n in names)
+    flags = and_.join("--" + ("auth" if n == "auth_method" else n.replace("_", "-")) for n in names)
+    return _("{keys} in lgp-mailer.toml, or {env} in the environment, or {flags}").format(
+        keys=keys, env=env, flags=flags
+    )
 
 
 def fix_lines(phase: str, why: str, settings: SmtpSettings) -> list[str]:
     """What to change after a failure in ``phase`` (connect, tls, auth, rset, quit)."""
     if phase == "connect":
         return [
-            f"set the mail server: {where('host', 'port')} (now {settings.address})",
-            f"to practise, start a local test server with '{PRACTICE_SERVER}' "
-            "and use --host 127.0.0.1 --port 8025 --security none",
+            _("set the mail server: {where} (now {address})").format(
+                where=where("host", "port"), address=settings.address
+            ),
+            _(
+                "to practise, start a local test server with '{server}' "
+                "and use --host 127.0.0.1 --port 8025 --security none"
+            ).format(server=PRACTICE_SERVER),
         ]
     if phase == "tls":
         if "not trusted" in why:
-            return [f"trust the server's certificate authority: {where('cafile')}"]
+            return [_("trust the server's certificate authority: {where}").format(where=where("cafile"))]
         if settings.is_local:
-            return [f"a local test server speaks no TLS: set security to none: {where('security')}"]
+            return [
+                _("a local test server speaks no TLS: set security to none: {where}").format(where=where("security"))
+            ]
         if "STARTTLS" in why:
             return [
-                "the server offers no STARTTLS on this port: use implicit TLS on port 465, "
-                f"{where('security', 'port')} (security tls, port 465)"
+                _(
+                    "the server offers no STARTTLS on this port: use implicit TLS on port 465, "
+                    "{where} (security tls, port 465)"
+                ).format(where=where("security", "port"))
             ]
-        return [f"TLS and port do not match (starttls goes with 587, tls with 465): {where('security', 'port')}"]
+        return [
+            _("TLS and port do not match (starttls goes with 587, tls with 465): {where}").format(
+                where=where("security", "port")
+            )
+        ]
     if phase == "auth":
         if "does not offer AUTH" in why:
-            return [f"the server takes mail without logging in here: set auth to none: {where('auth_method')}"]
+            return [
+                _("the server takes mail without logging in here: set auth to none: {where}").format(
+                    where=where("auth_method")
+                )
+            ]
         return [
-            f"check the user name: {where('username')}",
-            "check the password: LGP_SMTP_PASSWORD or LGP_SMTP_PASSWORD_FILE in the environment, "
-            "[smtp] password_command, or the keyring (never in lgp-mailer.toml)",
+            _("check the user name: {where}").format(where=where("username")),
+            _(
+                "check the password: LGP_SMTP_PASSWORD or LGP_SMTP_PASSWORD_FILE in the environment, "
+                "[smtp] password_command, or the keyring (never in lgp-mailer.toml)"
+            ),
         ]
-    return [f"the server broke off the session; try again later or ask its administrator ({settings.address})"]
+    return [
+        _("the server broke off the session; try again later or ask its administrator ({address})").format(
+            address=settings.address
+        )
+    ]
 
 
 def hint_line(phase: str, why: str, settings: SmtpSettings) -> str:
     """The hints of :func:`fix_lines` as one sentence, for the end of an error line."""
-    return "to fix: " + "; ".join(fix_lines(phase, why, settings))
+    return _("to fix: {hints}").format(hints="; ".join(fix_lines(phase, why, settings)))

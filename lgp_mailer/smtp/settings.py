@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lgp_mailer.errors import ConfigError
+from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 
 if TYPE_CHECKING:
     from lgp_mailer.config import Campaign
@@ -63,7 +65,9 @@ def parse_rate(text: str, *, key: str = "rate") -> Rate:
     """Parse "30/min", "5/s", "2000/day", "100 / hour"."""
     m = re.fullmatch(r"\s*(\d+)\s*/\s*([a-z]+?)s?\s*", str(text).lower())
     if not m or m.group(2) not in _UNITS or int(m.group(1)) <= 0:
-        raise ConfigError(f"{text!r} is not a rate; write e.g. '30/min', '5/s' or '2000/day'", key=key)
+        raise ConfigError(
+            _("{text} is not a rate; write e.g. '30/min', '5/s' or '2000/day'").format(text=quoted(text)), key=key
+        )
     return Rate(int(m.group(1)), _UNITS[m.group(2)], f"{int(m.group(1))}/{m.group(2)}")
 
 
@@ -137,7 +141,10 @@ def _int(value: Any, key: str, *, minimum: int = 1) -> int:
     except ValueError:
         number = None
     if number is None or number < minimum:
-        raise ConfigError(f"{value!r} is not a whole number of at least {minimum}", key=key)
+        raise ConfigError(
+            _("{value} is not a whole number of at least {minimum}").format(value=quoted(value), minimum=minimum),
+            key=key,
+        )
     return number
 
 
@@ -149,13 +156,15 @@ def _bool(value: Any, key: str) -> bool:
         return True
     if text in {"0", "false", "no", "off", ""}:
         return False
-    raise ConfigError(f"{value!r} is not true or false", key=key)
+    raise ConfigError(_("{value} is not true or false").format(value=quoted(value)), key=key)
 
 
 def _choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
     text = str(value).strip().lower()
     if text not in choices:
-        raise ConfigError(f"{value!r} is not one of {', '.join(choices)}", key=key)
+        raise ConfigError(
+            _("{value} is not one of {choices}").format(value=quoted(value), choices=", ".join(choices)), key=key
+        )
     return text
 
 
@@ -168,14 +177,19 @@ def _check_file_table(file_table: Mapping[str, Any], allow_keys: Collection[str]
     for key in file_table:
         if str(key).lower() in _SECRET_KEYS:
             raise ConfigError(
-                "passwords never come from the toml; use LGP_SMTP_PASSWORD, LGP_SMTP_PASSWORD_FILE, "
-                "password_command, the keyring or the prompt (tokens: LGP_SMTP_OAUTH_TOKEN or token_command)",
+                _(
+                    "passwords never come from the toml; use LGP_SMTP_PASSWORD, LGP_SMTP_PASSWORD_FILE, "
+                    "password_command, the keyring or the prompt (tokens: LGP_SMTP_OAUTH_TOKEN or "
+                    "token_command)"
+                ),
                 key=f"smtp.{key}",
             )
     known = {file_key for file_key, _ in KEYS.values()}
     unknown = sorted(str(k) for k in file_table if k not in known and k not in allow_keys)
     if unknown:
-        raise ConfigError(f"unknown SMTP setting; known: {', '.join(sorted(known))}", key=f"smtp.{unknown[0]}")
+        raise ConfigError(
+            _("unknown SMTP setting; known: {known}").format(known=", ".join(sorted(known))), key=f"smtp.{unknown[0]}"
+        )
 
 
 def resolve_smtp_settings(
@@ -215,7 +229,7 @@ def resolve_smtp_settings(
     if raw["port"] is not None:
         values["port"] = _int(raw["port"], key("port"))
         if values["port"] > 65535:
-            raise ConfigError(f"{raw['port']!r} is not a port number", key=key("port"))
+            raise ConfigError(_("{port} is not a port number").format(port=quoted(raw["port"])), key=key("port"))
     else:
         values["port"] = DEFAULT_PORTS[values["security"]]
         sources["port"] = f"default for {values['security']}"
@@ -229,13 +243,16 @@ def resolve_smtp_settings(
         except (TypeError, ValueError):
             values["timeout"] = 0.0
         if not values["timeout"] > 0:
-            raise ConfigError(f"{raw['timeout']!r} is not a positive number of seconds", key=key("timeout"))
+            raise ConfigError(
+                _("{timeout} is not a positive number of seconds").format(timeout=quoted(raw["timeout"])),
+                key=key("timeout"),
+            )
     if raw["messages_per_connection"] is not None:
         values["messages_per_connection"] = _int(raw["messages_per_connection"], key("messages_per_connection"))
     if raw["cafile"] is not None:
         values["cafile"] = Path(str(raw["cafile"])).expanduser()
         if not values["cafile"].is_file():
-            raise ConfigError(f"CA file {values['cafile']} does not exist", key=key("cafile"))
+            raise ConfigError(_("CA file {cafile} does not exist").format(cafile=values["cafile"]), key=key("cafile"))
     values["insecure"] = _bool(raw["insecure"], key("insecure")) if raw["insecure"] is not None else False
     _rates_and_quota(raw, values, sources, key)
     settings = SmtpSettings(**values)
@@ -258,14 +275,18 @@ def _rates_and_quota(raw: dict[str, Any], values: dict[str, Any], sources: dict[
 def _validate(s: SmtpSettings, key: Any) -> None:
     if s.security == "none" and not s.is_local and not s.insecure:
         raise ConfigError(
-            f"security 'none' sends in clear text to {s.host}; allowed only for localhost or with --insecure",
+            _("security 'none' sends in clear text to {host}; allowed only for localhost or with --insecure").format(
+                host=s.host
+            ),
             key=key("security"),
         )
     if s.auth_method != "none" and not s.username:
-        raise ConfigError(f"auth {s.auth_method!r} needs a username", key=key("username"))
+        raise ConfigError(
+            _("auth {auth_method} needs a username").format(auth_method=quoted(s.auth_method)), key=key("username")
+        )
     if s.auth_method != "none" and s.security == "none" and not s.is_local:
         raise ConfigError(
-            f"refusing to send a password or token in clear text to {s.host}; use starttls or tls",
+            _("refusing to send a password or token in clear text to {host}; use starttls or tls").format(host=s.host),
             key=key("security"),
         )
 
@@ -293,7 +314,9 @@ def campaign_run_settings(campaign: Campaign) -> dict[str, Any]:
             value = table[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
                 raise ConfigError(
-                    f"must be a number of at least {minimum}", file=campaign.config_file, key=f"smtp.{key}"
+                    _("must be a number of at least {minimum}").format(minimum=minimum),
+                    file=campaign.config_file,
+                    key=f"smtp.{key}",
                 )
             out[key] = kind(value)
     return out

@@ -34,6 +34,8 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from lgp_mailer.errors import ConfigError, SmtpError
+from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.smtp.settings import SmtpSettings
 
@@ -185,13 +187,18 @@ class SmtpTransport(TransportBase):
     ) -> None:
         if settings.auth_method != "none" and settings.security == "none" and not settings.is_local:
             raise ConfigError(
-                f"refusing to send a password or token in clear text to {settings.host}; use starttls or tls",
+                _("refusing to send a password or token in clear text to {host}; use starttls or tls").format(
+                    host=settings.host
+                ),
                 key="security",
                 host=settings.host,
                 port=settings.port,
             )
         if settings.auth_method != "none" and secret is None:
-            raise ConfigError(f"auth {settings.auth_method!r} needs a password or token", key="auth")
+            raise ConfigError(
+                _("auth {auth_method} needs a password or token").format(auth_method=quoted(settings.auth_method)),
+                key="auth",
+            )
         self.settings = settings
         self.secret = secret
         self.local_hostname = local_hostname
