@@ -33,6 +33,7 @@ from pathlib import Path
 
 from lgp_mailer.errors import LedgerError, LgpError
 from lgp_mailer.ledger import migrations
+from lgp_mailer.ledger.netfs import refuse_network_sqlite
 from lgp_mailer.ledger.rows import (  # re-exported: the ledger's interface types
     _BOUNCEABLE_SQL,
     BOUNCEABLE,
@@ -621,8 +622,11 @@ def open_ledger(path: Path, *, clock: Callable[[], datetime] = _utc_now, patienc
 
 def open_campaign_ledger(configured: Path | None = None, env: Mapping[str, str] = os.environ) -> Ledger:
     """The one way commands open the sent log: ``LGP_MAILER_DB`` > the toml's
-    ``database`` (``configured``) > the user's data folder."""
-    return open_ledger(default_ledger_path(env, configured))
+    ``database`` (``configured``) > the user's data folder.  A SQLite file on
+    a network share is refused (``netfs``)."""
+    path = default_ledger_path(env, configured)
+    refuse_network_sqlite(path, env)
+    return open_ledger(path)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
