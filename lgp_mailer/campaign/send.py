@@ -34,6 +34,7 @@ from lgp_mailer.campaign.spool import Spool, build_spool
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, ExitCode, SmtpError
 from lgp_mailer.event import Event, load_event
+from lgp_mailer.i18n import _
 from lgp_mailer.ledger.events import record_calendar_uid, record_snapshot
 from lgp_mailer.ledger.store import Ledger, open_campaign_ledger
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
@@ -59,6 +60,7 @@ class SendRequest:
     resend_unknown: bool = False
     interactive: bool = False  # may a password be asked for at a prompt
     connections: int = 1
+    join: bool = False  # send alongside the campaign's running senders (a PostgreSQL sent log only)
     smtp_flags: Mapping[str, Any] = field(default_factory=dict)
     # A remind run's targets: its recipients, event and sheet (default: the campaign's).
     recipients: list[Recipient] | None = None
@@ -142,8 +144,22 @@ def send(
 
     ledger = open_campaign_ledger(campaign.database, env)
     try:
+        if request.join and not ledger.concurrent_senders:
+            raise ConfigError(
+                _(
+                    "--join needs a sent log that several senders can share: a PostgreSQL server"
+                    " (LGP_MAILER_DB=postgresql://…); this one is a SQLite file"
+                ),
+                file=ledger.path,
+            )
         with SendSession(
-            campaign, ledger, request.kind, recipients=request.recipients, event=request.event, sheet=request.sheet
+            campaign,
+            ledger,
+            request.kind,
+            recipients=request.recipients,
+            event=request.event,
+            sheet=request.sheet,
+            join=request.join,
         ) as session:
             hooks.warn(_warnings(campaign, session, now))
             if request.dry_run:
@@ -164,9 +180,11 @@ def send(
             # Every message of this run renders before the first is sent: a
             # template that fails for one recipient stops the run with nothing
             # sent.  The messages built for that check are the ones sent.
-            building = hooks.building(going)
+            # A joining sender renders as it goes: the rows it will get are
+            # only known as it claims them (the first sender checked them all).
+            building = hooks.building(going) if not request.join else None
             try:
-                spool = build(session, options, going, progress=building)
+                spool = build(session, options, going if not request.join else 0, progress=building)
             finally:
                 getattr(building, "close", lambda: None)()
             with spool:
@@ -184,7 +202,7 @@ def send(
                             options,
                             stop=stop,
                             progress=progress,
-                            prebuilt=spool.messages(),
+                            prebuilt=spool.messages() if not request.join else None,
                         )
                 finally:
                     getattr(progress, "close", lambda: None)()
@@ -286,10 +304,16 @@ def _options(campaign: Campaign, request: SendRequest, settings: SmtpSettings) -
         retry=retry,
         rates=tuple(settings.rates),
         daily_quota=settings.daily_quota,
+        account=relay_account(settings),
         inputs=request.inputs,
         extra=request.extra,
         smtp_args=smtp_args(request.smtp_flags),
     )
+
+
+def relay_account(settings: SmtpSettings) -> str:
+    """The relay account a daily quota belongs to: every sender using it shares the quota."""
+    return f"{settings.host.lower()}:{settings.port}:{settings.username or ''}"
 
 
 def _ask_secret(settings: SmtpSettings, env: Mapping[str, str], interactive: bool) -> Secret | None:
@@ -342,5 +366,6 @@ __all__ = [
     "exit_code",
     "fatal_is_usage",
     "proof_address",
+    "relay_account",
     "send",
 ]

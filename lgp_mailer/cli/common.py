@@ -11,6 +11,7 @@ from typer.models import OptionInfo
 
 from lgp_mailer import kinds
 from lgp_mailer.config import Campaign, find_campaign
+from lgp_mailer.i18n import N_
 
 CampaignOpt = Annotated[
     Path | None,
@@ -98,6 +99,16 @@ NonInteractiveOpt = Annotated[
 ]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Only errors and the final summary; silent when nothing is due.")
+]
+JoinOpt = Annotated[
+    bool,
+    typer.Option(
+        "--join",
+        help=N_(
+            "Send alongside the senders already running this campaign (other PCs, other processes): each"
+            " message goes once, and the relay account's daily quota is shared. Needs a PostgreSQL sent log."
+        ),
+    ),
 ]
 ConnectionsOpt = Annotated[
     int,

@@ -43,7 +43,7 @@ def print_plan(session, options, settings, due: int) -> None:
     if settings.daily_quota:
         lines.append(f"Quota:      {settings.daily_quota}/day, {session.quota(options).remaining} left today")
         if quota_bound:
-            frees = session.quota_frees().astimezone().strftime("%Y-%m-%d %H:%M")
+            frees = session.quota_frees(account=options.account).astimezone().strftime("%Y-%m-%d %H:%M")
             lines.append(f"The rest:   {due - going} can go from about {frees}, as the 24-hour quota frees up")
     if session.recovered:
         lines.append(

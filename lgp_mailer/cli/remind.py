@@ -56,6 +56,7 @@ def remind(
     non_interactive: NonInteractiveOpt = False,
     quiet: QuietOpt = False,
     connections: ConnectionsOpt = 1,
+    join: so.JoinOpt = False,
     host: so.HostOpt = None,
     port: so.PortOpt = None,
     security: so.SecurityOpt = None,
@@ -113,6 +114,7 @@ def remind(
             event=chosen_targets.event,
             sheet=chosen_targets.sheet,
             connections=connections,
+            join=join,
             inputs=input_args(campaign, event, recipients, sheet, column),
             extra=(
                 *(["--registrations", str(registrations)] if registrations else []),

@@ -143,4 +143,38 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
             )""",
         ),
     ),
+    (
+        7,
+        "sender_leases_and_relay_accounts",
+        (
+            # Several senders may drain one campaign (issue 22): the run lock becomes
+            # one lease per sender, keyed by its random token, with the same columns.
+            """CREATE TABLE run_leases (
+                campaign_id TEXT NOT NULL,
+                holder TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                hostname TEXT NOT NULL,
+                token TEXT PRIMARY KEY,
+                acquired_at TEXT NOT NULL,
+                heartbeat_at TEXT NOT NULL
+            )""",
+            "INSERT INTO run_leases (campaign_id, holder, pid, hostname, token, acquired_at, heartbeat_at)"
+            " SELECT campaign_id, holder, pid, hostname, token, acquired_at, heartbeat_at FROM run_locks",
+            "DROP TABLE run_locks",
+            "ALTER TABLE run_leases RENAME TO run_locks",
+            "CREATE INDEX run_locks_campaign ON run_locks (campaign_id)",
+            # Who claimed a row (the lease token): only a dead sender's 'sending' rows become 'unknown'.
+            "ALTER TABLE messages ADD COLUMN sender TEXT",
+            # The relay account (host:port:username) a row was handed to: its daily quota.
+            "ALTER TABLE messages ADD COLUMN account TEXT",
+            "CREATE INDEX messages_account ON messages (account, last_attempt_at)",
+            "CREATE INDEX messages_sender ON messages (sender)",
+            # One row per relay account; a claim updates it first, so the claims
+            # of one account take turns and its quota is counted exactly.
+            """CREATE TABLE relay_accounts (
+                account TEXT PRIMARY KEY,
+                claims INTEGER NOT NULL DEFAULT 0
+            )""",
+        ),
+    ),
 ]

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from lgp_mailer.errors import LedgerError, LgpError
@@ -59,6 +59,24 @@ from lgp_mailer.ledger.rows import (  # re-exported: the ledger's interface type
 )
 from lgp_mailer.storage import StorageError, storage_error
 
+QUOTA_WINDOW = timedelta(days=1)  # a daily quota is a rolling 24 hours
+# The rows a daily quota counts since a moment (two ``?``: the moment, twice).
+_QUOTA_ROWS = "(sent_at >= ? OR (status IN ('sending', 'unknown') AND last_attempt_at >= ?))"
+
+
+def _of_account(account: str | None) -> tuple[str, tuple[str, ...]]:
+    """The quota rows of one relay account, and those sent before accounts were recorded."""
+    return ("", ()) if account is None else (" AND (account = ? OR account IS NULL)", (account,))
+
+
+class QuotaUsedUp(Exception):
+    """A claim found the relay account's daily quota used up (by any sender)."""
+
+    def __init__(self, account: str, quota: int) -> None:
+        super().__init__(f"the daily quota of {quota} messages of {account} is used up")
+        self.account = account
+        self.quota = quota
+
 
 def default_ledger_path(env: Mapping[str, str] = os.environ, configured: Path | None = None) -> Path:
     """Where the sent log lives: ``LGP_MAILER_DB`` > ``configured`` (the
@@ -74,6 +92,10 @@ def default_ledger_path(env: Mapping[str, str] = os.environ, configured: Path | 
 
 class Ledger:
     """The open sent log.  Safe to share between threads of one process."""
+
+    # May several processes send one campaign at once (``send --join``)?  Not
+    # on SQLite: its one writer at a time, on one PC, gains nothing from it.
+    concurrent_senders = False
 
     def __init__(
         self,
@@ -242,18 +264,25 @@ class Ledger:
         )
         return cur.rowcount
 
-    def recover_interrupted(self, campaign_id: str, kind: str) -> int:
-        """Turn ``sending`` rows left by a crashed run into ``unknown``.
+    def recover_interrupted(self, campaign_id: str, kind: str, sender: str | None = None) -> int:
+        """Turn ``sending`` rows left by a crashed sender into ``unknown``.
 
-        Only the holder of the campaign's run lock may do this: a ``sending``
-        row of a live run is in flight, not interrupted.
+        Only a holder of one of the campaign's leases (``runlock``; ``sender``
+        is its token, else this process's lease) may do this, once it has
+        cleared the stale leases: a ``sending`` row whose claimer still holds
+        a lease is in flight, not interrupted, and is left alone.
         """
         now = self.now()
         with self.transaction() as db:
-            held = db.execute(
-                "SELECT 1 FROM run_locks WHERE campaign_id = ? AND pid = ? AND hostname = ?",
-                (campaign_id, os.getpid(), socket.gethostname()),
-            ).fetchone()
+            if sender is not None:
+                held = db.execute(
+                    "SELECT 1 FROM run_locks WHERE campaign_id = ? AND token = ?", (campaign_id, sender)
+                ).fetchone()
+            else:
+                held = db.execute(
+                    "SELECT 1 FROM run_locks WHERE campaign_id = ? AND pid = ? AND hostname = ?",
+                    (campaign_id, os.getpid(), socket.gethostname()),
+                ).fetchone()
             if not held:
                 raise LedgerError(
                     f"campaign {campaign_id!r}: recovering interrupted sends needs the run lock",
@@ -262,7 +291,8 @@ class Ledger:
             cur = db.execute(
                 "UPDATE messages SET status = 'unknown', updated_at = ?,"
                 " last_reply = coalesce(last_reply, 'interrupted while sending; outcome unknown')"
-                " WHERE campaign_id = ? AND kind = ? AND status = 'sending'",
+                " WHERE campaign_id = ? AND kind = ? AND status = 'sending'"
+                " AND (sender IS NULL OR sender NOT IN (SELECT token FROM run_locks))",
                 (now, campaign_id, kind),
             )
             return cur.rowcount
@@ -288,13 +318,20 @@ class Ledger:
             return [_row(r) for r in self.conn.execute(sql, params).fetchall()]
 
     def due_pages(
-        self, campaign_id: str, kind: str, *, retry_failed: bool = False, resend_unknown: bool = False, page: int = 1000
+        self,
+        campaign_id: str,
+        kind: str,
+        *,
+        retry_failed: bool = False,
+        resend_unknown: bool = False,
+        page: int = 1000,
+        after: int = -1,
     ) -> Iterator[LedgerRow]:
         """The rows ``due`` returns, in the same order, read ``page`` rows at a
         time so that 100,000 recipients are never 100,000 ``LedgerRow``s in
-        memory at once (about 150 MB)."""
+        memory at once (about 150 MB); only those whose seq is above ``after``."""
         statuses = due_statuses(retry_failed, resend_unknown)
-        return (_row(r) for r in self._due_paged(campaign_id, kind, statuses, "*", page))
+        return (_row(r) for r in self._due_paged(campaign_id, kind, statuses, "*", page, after))
 
     def due_addresses(
         self, campaign_id: str, kind: str, *, retry_failed: bool = False, resend_unknown: bool = False, page: int = 1000
@@ -304,7 +341,7 @@ class Ledger:
         return (r["address"] for r in self._due_paged(campaign_id, kind, statuses, "seq, address", page))
 
     def _due_paged(
-        self, campaign_id: str, kind: str, statuses: Sequence[str], columns: str, page: int
+        self, campaign_id: str, kind: str, statuses: Sequence[str], columns: str, page: int, after: int = -1
     ) -> Iterator[sqlite3.Row]:
         # Its own read connection: in WAL mode a reader never blocks the
         # senders' commits.  Keyset paging on seq (unique among the sheet's
@@ -312,7 +349,6 @@ class Ledger:
         where, params = _due_where(campaign_id, kind, statuses)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        after = -1
         try:
             while True:
                 rows = conn.execute(
@@ -328,25 +364,61 @@ class Ledger:
         finally:
             conn.close()
 
-    def claim(self, campaign_id: str, kind: str, address: str, from_statuses: Iterable[str]) -> bool:
+    def claim(
+        self,
+        campaign_id: str,
+        kind: str,
+        address: str,
+        from_statuses: Iterable[str],
+        *,
+        sender: str | None = None,
+        account: str | None = None,
+        daily_quota: int | None = None,
+    ) -> bool:
         """Atomically mark one row ``sending`` if it is still in one of
         ``from_statuses``; committed before any byte of DATA goes out.
-        False means another run (or an earlier step) got there first, or the
-        address was suppressed since the row was read."""
+        False means another sender (or an earlier step) got there first, or
+        the address was suppressed since the row was read.
+
+        The row records who claimed it (``sender``, a lease token) and the
+        relay ``account`` it goes to.  With a ``daily_quota`` the account's
+        messages of the rolling 24 hours, every sender's, are counted in the
+        same transaction, after the account's row is locked, so senders
+        sharing it never overshoot: ``QuotaUsedUp`` when it is full."""
         statuses = list(from_statuses)
         if not statuses or "sending" in statuses:
             raise ValueError("claim needs from_statuses, excluding 'sending'")
         now = self.now()
         marks = ",".join("?" * len(statuses))
         with self.transaction() as db:
+            if account is not None:
+                # The account's row first: of two senders claiming for it, the second waits here.
+                db.execute(
+                    "INSERT INTO relay_accounts (account, claims) VALUES (?, 1)"
+                    " ON CONFLICT (account) DO UPDATE SET claims = relay_accounts.claims + 1",
+                    (account,),
+                )
+                if daily_quota is not None:
+                    since = utc_iso(self.clock() - QUOTA_WINDOW)
+                    if self._quota_used(db, since, account) >= daily_quota:
+                        raise QuotaUsedUp(account, daily_quota)
             cur = db.execute(
-                "UPDATE messages SET status = 'sending', attempts = attempts + 1,"
+                "UPDATE messages SET status = 'sending', attempts = attempts + 1, sender = ?, account = ?,"
                 " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, updated_at = ?"
                 f" WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status IN ({marks})"
                 " AND address_key NOT IN (SELECT address_key FROM suppressions)",
-                (now, now, now, campaign_id, kind, address.strip().lower(), *statuses),
+                (sender, account, now, now, now, campaign_id, kind, address.strip().lower(), *statuses),
             )
             return cur.rowcount == 1
+
+    @staticmethod
+    def _quota_used(db: sqlite3.Connection, since: str, account: str | None) -> int:
+        """What ``sent_since`` counts, plus the rows in flight (``sending``): they may go out any moment."""
+        mine, params = _of_account(account)
+        count: int = db.execute(
+            f"SELECT count(*) FROM messages WHERE {_QUOTA_ROWS}{mine}", (since, since, *params)
+        ).fetchone()[0]
+        return count
 
     def record(
         self,
@@ -530,28 +602,27 @@ class Ledger:
             result.update(dict(cur.fetchall()))
         return result
 
-    def sent_since(self, since: datetime) -> int:
-        """Messages handed to the server since ``since`` (UTC), all campaigns.
+    def sent_since(self, since: datetime, account: str | None = None) -> int:
+        """Messages handed to the server since ``since`` (UTC), all campaigns
+        and all senders; with ``account``, only that relay account's (and
+        those sent before accounts were recorded).
 
-        For daily quotas.  ``unknown`` rows count too: the server may well
-        have taken them, and a quota is better undershot than overshot.
+        For daily quotas.  ``unknown`` and ``sending`` rows count too: the
+        server may well have taken them, and a quota is better undershot
+        than overshot.
         """
-        stamp = utc_iso(since)
         with self._mutex:
-            count: int = self.conn.execute(
-                "SELECT count(*) FROM messages WHERE sent_at >= ? OR (status = 'unknown' AND last_attempt_at >= ?)",
-                (stamp, stamp),
-            ).fetchone()[0]
-            return count
+            return self._quota_used(self.conn, utc_iso(since), account)
 
-    def first_sent_since(self, since: datetime) -> datetime | None:
+    def first_sent_since(self, since: datetime, account: str | None = None) -> datetime | None:
         """The oldest of the messages ``sent_since`` counts: when the rolling quota frees its first slot."""
         stamp = utc_iso(since)
+        mine, params = _of_account(account)
         with self._mutex:
             first = self.conn.execute(
                 "SELECT min(CASE WHEN sent_at >= ? THEN sent_at ELSE last_attempt_at END) FROM messages"
-                " WHERE sent_at >= ? OR (status = 'unknown' AND last_attempt_at >= ?)",
-                (stamp, stamp, stamp),
+                f" WHERE {_QUOTA_ROWS}{mine}",
+                (stamp, stamp, stamp, *params),
             ).fetchone()[0]
         return datetime.fromisoformat(first.replace("Z", "+00:00")) if first else None
 
@@ -669,6 +740,7 @@ __all__ = [
     "BOUNCEABLE",
     "BUSY_TIMEOUT_MS",
     "DB_ENV",
+    "QUOTA_WINDOW",
     "RECORDABLE",
     "STATUSES",
     "SUPPRESSIBLE",
@@ -676,6 +748,7 @@ __all__ = [
     "Entry",
     "Ledger",
     "LedgerRow",
+    "QuotaUsedUp",
     "Suppression",
     "SyncResult",
     "address_key",
