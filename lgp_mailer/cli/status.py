@@ -11,6 +11,7 @@ import typer
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, kind_filter_option, open_ledger_for
 from lgp_mailer.errors import ExitCode, LgpError
+from lgp_mailer.i18n import ngettext
 
 log_app = typer.Typer(
     name="log",
@@ -128,11 +129,23 @@ def _print_kind(console, entry: dict[str, Any]) -> None:
     if entry["not_in_sheet"]:
         line += f"; {entry['not_in_sheet']} no longer in the sheet (never due)"
     console.print(line, markup=False)
-    if entry["lock"]:
-        lock = entry["lock"]
+    for sender in entry["senders"]:
         console.print(
-            f"  being sent now by {lock['holder']} (pid {lock['pid']}), "
-            f"last heartbeat {_local(str(lock['heartbeat_at']))}",
+            "  "
+            + ngettext(
+                "being sent now by {holder} (host {host}, pid {pid}) since {since}, {n} message in flight,"
+                " last heartbeat {beat}",
+                "being sent now by {holder} (host {host}, pid {pid}) since {since}, {n} messages in flight,"
+                " last heartbeat {beat}",
+                int(sender["in_flight"]),
+            ).format(
+                holder=sender["holder"],
+                host=sender["hostname"],
+                pid=sender["pid"],
+                since=_local(str(sender["acquired_at"])),
+                n=sender["in_flight"],
+                beat=_local(str(sender["heartbeat_at"])),
+            ),
             markup=False,
         )
     if entry["blocked"]:

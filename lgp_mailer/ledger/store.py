@@ -626,6 +626,16 @@ class Ledger:
             ).fetchone()[0]
         return datetime.fromisoformat(first.replace("Z", "+00:00")) if first else None
 
+    def unowned_in_flight(self, campaign_id: str, kind: str) -> int:
+        """``sending`` rows claimed with no sender recorded (before migration 7)."""
+        with self._mutex:
+            count: int = self.conn.execute(
+                "SELECT count(*) FROM messages WHERE campaign_id = ? AND kind = ? AND status = 'sending'"
+                " AND sender IS NULL",
+                (campaign_id, kind),
+            ).fetchone()[0]
+        return count
+
     def sent_addresses(self, campaign_id: str, kind: str) -> set[str]:
         """The lower-cased addresses a campaign kind was sent to."""
         with self._mutex:
