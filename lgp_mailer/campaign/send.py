@@ -140,7 +140,7 @@ def send(
             )
         return SendOutcome("proof", proof=(recipient, to, result))
 
-    ledger = open_campaign_ledger(campaign.database, env)
+    ledger = open_campaign_ledger(campaign.database, env, campaign.database_password_command)
     try:
         with SendSession(
             campaign, ledger, request.kind, recipients=request.recipients, event=request.event, sheet=request.sheet

@@ -178,7 +178,8 @@ class RunLock:
 
 def current_lock(ledger: Ledger, campaign_id: str) -> dict[str, object] | None:
     """The lock row of a campaign, for ``status``; None when nobody holds it."""
-    found = ledger.conn.execute("SELECT * FROM run_locks WHERE campaign_id = ?", (campaign_id,)).fetchone()
+    with ledger.read() as db:
+        found = db.execute("SELECT * FROM run_locks WHERE campaign_id = ?", (campaign_id,)).fetchone()
     return dict(found) if found else None
 
 
