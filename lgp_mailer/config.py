@@ -44,6 +44,7 @@ _TOP_KEYS = {
     "preview_dir",
     "outbox_dir",
     "database",
+    "database_password_command",
     "sender",
     "columns",
     "smtp",
@@ -54,6 +55,13 @@ _TOP_KEYS = {
 }
 _SENDER_KEYS = {"name", "email", "reply_to", "envelope", "logo", "unsubscribe", "unsubscribe_url", "list_id"}
 _LIST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,200}$")
+
+
+def _database(value: Any, rel: Callable[[str, Any, bool], Path | None]) -> Path | str | None:
+    """The toml's ``database``: a ``postgresql://`` URL as written, else a path relative to the campaign."""
+    if isinstance(value, str) and value.strip().lower().startswith(("postgresql://", "postgres://")):
+        return value.strip()
+    return rel("database", value, False)
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,9 @@ class Campaign:
     template_dirs: tuple[Path, ...] = ()
     preview_dir: Path | None = None
     outbox_dir: Path | None = None
-    database: Path | None = None
+    # A SQLite file, or a postgresql:// URL kept as written (issue 22); LGP_MAILER_DB overrides it.
+    database: Path | str | None = None
+    database_password_command: str | None = None  # a PostgreSQL sent log's password, as smtp.password_command
     columns: Mapping[str, str] = field(default_factory=dict)
     smtp: Mapping[str, Any] = field(default_factory=dict)
     shipped: bool = False
@@ -217,7 +227,8 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
         template_dirs=template_dirs,
         preview_dir=rel("preview_dir", data.get("preview_dir", "preview")),
         outbox_dir=rel("outbox_dir", data.get("outbox_dir", "outbox")),
-        database=rel("database", data.get("database"), required=False),
+        database=_database(data.get("database"), rel),
+        database_password_command=text("database_password_command", data.get("database_password_command"), False),
         columns=dict(columns),
         smtp=dict(smtp),
         shipped=shipped,

@@ -152,7 +152,8 @@ def shared_uid_warnings(ledger: Ledger) -> list[str]:
     ]
 
 
-def campaign_ledger_if_any(campaign: Campaign, env: Mapping[str, str] = os.environ) -> Path | None:
-    """The sent log's path when it exists (check must not create one)."""
+def campaign_ledger_if_any(campaign: Campaign, env: Mapping[str, str] = os.environ) -> Path | str | None:
+    """The sent log's path when it exists (check must not create one); a
+    PostgreSQL sent log's URL as it is (the server holds it)."""
     path = default_ledger_path(env, campaign.database)
-    return path if path.is_file() else None
+    return path if isinstance(path, str) or path.is_file() else None

@@ -142,7 +142,7 @@ def send(
             )
         return SendOutcome("proof", proof=(recipient, to, result))
 
-    ledger = open_campaign_ledger(campaign.database, env)
+    ledger = open_campaign_ledger(campaign.database, env, campaign.database_password_command)
     try:
         if request.join and not ledger.concurrent_senders:
             raise ConfigError(

@@ -77,7 +77,8 @@ def open_ledger_for(campaign: Path | None):  # -> Ledger (imported lazily: start
     """The sent log the campaign uses (``LGP_MAILER_DB`` > its ``database`` > the default)."""
     from lgp_mailer.ledger.store import open_campaign_ledger
 
-    return open_campaign_ledger(resolve_campaign(campaign, quiet=True).database)
+    chosen = resolve_campaign(campaign, quiet=True)
+    return open_campaign_ledger(chosen.database, password_command=chosen.database_password_command)
 
 
 # Options of the sending commands (send, remind): one definition, one help text.

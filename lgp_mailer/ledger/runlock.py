@@ -209,8 +209,8 @@ def senders(ledger: Ledger, campaign_id: str, kind: str | None = None) -> list[d
     ``sending`` rows (of ``kind``, if given).  Leases nobody has cleared yet
     may be stale; ``status`` shows their heartbeat."""
     kind_sql, params = ("", ()) if kind is None else (" AND m.kind = ?", (kind,))
-    with ledger._mutex:
-        found = ledger.conn.execute(
+    with ledger.read() as db:
+        found = db.execute(
             "SELECT l.*, (SELECT count(*) FROM messages m WHERE m.sender = l.token AND m.status = 'sending'"
             f"{kind_sql}) AS in_flight FROM run_locks l WHERE l.campaign_id = ? ORDER BY l.acquired_at, l.token",
             (*params, campaign_id),
