@@ -47,9 +47,17 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """The sent log on each backend (PostgreSQL: a fresh database on the session's private server)."""
+    if request.param == "sqlite":
+        return tmp_path / "log.sqlite3"
+    return str(request.getfixturevalue("pg_url"))
+
+
 @pytest.fixture
-def ledger(tmp_path: Path, clock: Clock) -> Iterator[Ledger]:
-    with open_ledger(tmp_path / "log.sqlite3", clock=clock) as db:
+def ledger(target: Path | str, clock: Clock) -> Iterator[Ledger]:
+    with open_ledger(target, clock=clock) as db:
         db.sync(C, K, [Entry(f"p{i}@falu.example", i, (f"Falu {i}",), "Baranya", f"<{i}@lgp>") for i in range(8)])
         yield db
 
@@ -144,7 +152,9 @@ def test_the_daily_quota_is_the_relay_accounts_whoever_sends(ledger: Ledger, clo
     assert ledger.claim(C, K, "p5@falu.example", ["pending"], sender="a", account=ACCOUNT, daily_quota=3)
 
 
-def test_status_names_every_sender_and_its_rows_in_flight(ledger: Ledger, monkeypatch, tmp_path: Path) -> None:
+def test_status_names_every_sender_and_its_rows_in_flight(
+    ledger: Ledger, target: Path | str, monkeypatch, tmp_path: Path
+) -> None:
     lease(ledger, "their-token", pid=os.getppid(), hostname="iroda-pc2", age=60)
     assert ledger.claim(C, K, "p0@falu.example", ["pending"], sender="their-token")
     with RunLock(ledger, C, heartbeat_every=None, join=True) as mine:
@@ -157,7 +167,7 @@ def test_status_names_every_sender_and_its_rows_in_flight(ledger: Ledger, monkey
             (socket.gethostname(), 2),
         ]
         assert "token" not in figures["senders"][0]
-        monkeypatch.setenv("LGP_MAILER_DB", str(ledger.path))
+        monkeypatch.setenv("LGP_MAILER_DB", str(target))
         monkeypatch.chdir(tmp_path)
         result = CliRunner().invoke(app, ["status", "--campaign-id", C])
         assert result.exit_code == 0, result.output
