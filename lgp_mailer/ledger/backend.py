@@ -173,6 +173,9 @@ class Db:
         """A migration statement in this database's dialect (written for SQLite)."""
         return sql
 
+    def reset_ids(self, table: str) -> None:
+        """After rows were copied in with their ids: new rows get ids after them."""
+
     def close(self) -> None:
         self.conn.close()
 
@@ -282,6 +285,13 @@ class PgDb(Db):
         for pattern, replacement in _DDL:
             sql = pattern.sub(replacement, sql)
         return sql
+
+    def reset_ids(self, table: str) -> None:
+        # An identity column's sequence does not see explicit ids.
+        self.conn.execute(
+            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), coalesce(max(id), 0) + 1, false)"
+            f' FROM "{table}"'
+        )
 
 
 __all__ = [
