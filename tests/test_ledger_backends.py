@@ -264,3 +264,34 @@ def test_ledger_migrate_refuses_a_url_as_source_and_a_path_as_target(tmp_path: P
         app, ["ledger", "migrate", "--from", str(tmp_path / "nincs.sqlite3"), "--to", "postgresql://x@h/db"]
     )
     assert result.stderr.strip() == f"lgp-mailer: error: {tmp_path / 'nincs.sqlite3'}: no SQLite sent log here"
+
+
+def test_claim_next_takes_due_rows_in_sheet_order(ledger_target: Path | str) -> None:
+    with open_ledger(ledger_target) as ledger:
+        ledger.sync(C, K, [Entry(f"r{i}@falu.example", i) for i in range(5)])
+        ledger.suppress("r1@falu.example")
+        first = ledger.claim_next(C, K, ["pending"], limit=2)
+        assert [(r.address, r.status, r.attempts) for r in first] == [
+            ("r0@falu.example", "sending", 1),
+            ("r2@falu.example", "sending", 1),
+        ]
+        assert [r.address for r in ledger.claim_next(C, K, ["pending"], limit=5)] == [
+            "r3@falu.example",
+            "r4@falu.example",
+        ]
+        assert ledger.claim_next(C, K, ["pending"]) == []
+        with pytest.raises(ValueError, match="excluding 'sending'"):
+            ledger.claim_next(C, K, ["sending"])
+
+
+def test_claim_next_passes_over_rows_another_sender_holds_on_postgresql(pg_url: str) -> None:
+    with open_ledger(pg_url) as first, open_ledger(pg_url) as second:
+        first.sync(C, K, [Entry(f"r{i}@falu.example", i) for i in range(3)])
+        with first.transaction(exclusive=False) as db:  # a sender in the middle of claiming r0
+            db.execute("SELECT id FROM messages WHERE seq = 0 FOR UPDATE")
+            taken = second.claim_next(C, K, ["pending"])  # does not wait for the lock: skips the row
+        assert [r.address for r in taken] == ["r1@falu.example"]
+        assert [r.address for r in first.claim_next(C, K, ["pending"], limit=3)] == [
+            "r0@falu.example",
+            "r2@falu.example",
+        ]

@@ -133,6 +133,9 @@ class Db:
 
     dialect: str
     errors: type[Exception]
+    # Appended to a SELECT of rows to claim: PostgreSQL locks them and passes over
+    # rows another sender holds; SQLite's one write lock serialises claims anyway.
+    skip_locked = ""
 
     def __init__(self, conn: Any, label: str) -> None:
         self.conn = conn  # the driver's own connection (sqlite3 or psycopg)
@@ -244,6 +247,7 @@ def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Any]:
 
 class PgDb(Db):
     dialect = POSTGRESQL
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, password: str | None = None) -> None:
         psycopg = _psycopg()
