@@ -213,7 +213,7 @@ def test_ledger_migrate_copies_every_row_and_verifies(tmp_path: Path, pg_url: st
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert PASSWORD not in result.output
-    assert lines[0] == f"Copied 21 row(s) from {source} to {redact(url)}:"
+    assert lines[0] == f"Copied 21 rows from {source} to {redact(url)}:"
     assert [line.split(":")[0].strip() for line in lines[1:-1]] == [
         "attendance_imports",
         "campaign_calendars",
@@ -223,7 +223,7 @@ def test_ledger_migrate_copies_every_row_and_verifies(tmp_path: Path, pg_url: st
         "suppressions",
         "attendance_sessions",
     ]
-    assert lines[4].startswith("  messages: 6 row(s), SHA-256 ")
+    assert lines[4].startswith("  messages: 6 rows, SHA-256 ")
     assert lines[-1] == "Verified: every table holds the same rows in both (counts and checksums)."
     with open_ledger(url) as new:
         after = new.rows()
@@ -238,7 +238,7 @@ def test_ledger_migrate_copies_every_row_and_verifies(tmp_path: Path, pg_url: st
     assert again.exit_code == 2
     assert again.stderr.strip().splitlines() == [
         f"lgp-mailer: error: {redact(url)}: the target sent log is not empty: "
-        "table attendance_imports has 1 row(s); nothing was copied"
+        "table attendance_imports has 1 row; nothing was copied"
     ]
 
 
@@ -251,7 +251,7 @@ def test_verify_names_each_table_that_differs(tmp_path: Path, pg_url: str) -> No
         new.db.execute("DELETE FROM suppressions")
         problems = transfer.verify(old, new).problems
     assert problems[0].startswith("messages: same number of rows (6) but different contents (SHA-256 ")
-    assert problems[1:] == ["suppressions: 1 row(s) in the SQLite sent log, 0 in PostgreSQL"]
+    assert problems[1:] == ["suppressions: 1 row in the SQLite sent log, 0 in PostgreSQL"]
 
 
 def test_ledger_migrate_refuses_a_url_as_source_and_a_path_as_target(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import typer
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import CampaignOpt, resolve_campaign
 from lgp_mailer.errors import ExitCode, LgpError
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import _, ngettext
 
 ledger_app = typer.Typer(
     help=_(
@@ -65,12 +65,16 @@ def migrate(
     except LgpError as error:
         raise fail(error) from None
     total = sum(copied.values())
-    typer.echo(_("Copied {n} row(s) from {source} to {target}:").format(n=total, source=origin, target=redact(to)))
+    typer.echo(
+        ngettext(
+            "Copied {n} row from {source} to {target}:", "Copied {n} rows from {source} to {target}:", total
+        ).format(n=total, source=origin, target=redact(to))
+    )
     for check in verification.tables:
         typer.echo(
-            _("  {table}: {n} row(s), SHA-256 {sha}").format(
-                table=check.table, n=check.target_rows, sha=check.target_sha256[:12]
-            )
+            ngettext(
+                "  {table}: {n} row, SHA-256 {sha}", "  {table}: {n} rows, SHA-256 {sha}", check.target_rows
+            ).format(table=check.table, n=check.target_rows, sha=check.target_sha256[:12])
         )
     for problem in verification.problems:
         typer.echo(_("lgp-mailer: problem: {problem}").format(problem=problem), err=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lgp_mailer.errors import LedgerError
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import _, ngettext
 from lgp_mailer.ledger.backend import SQLITE, Target, is_url
 from lgp_mailer.ledger.store import Ledger, open_ledger
 
@@ -97,9 +97,11 @@ def copy_ledger(source: Ledger, target: Ledger) -> dict[str, int]:
             found = out.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
             if found:
                 raise LedgerError(
-                    _("the target sent log is not empty: table {table} has {n} row(s); nothing was copied").format(
-                        table=table, n=found
-                    ),
+                    ngettext(
+                        "the target sent log is not empty: table {table} has {n} row; nothing was copied",
+                        "the target sent log is not empty: table {table} has {n} rows; nothing was copied",
+                        found,
+                    ).format(table=table, n=found),
                     file=target.path,
                 )
         for table in names:
@@ -148,9 +150,11 @@ def verify(source: Ledger, target: Ledger) -> Verification:
         checks.append(check)
         if check.source_rows != check.target_rows:
             problems.append(
-                _("{table}: {source} row(s) in the SQLite sent log, {target} in PostgreSQL").format(
-                    table=table, source=check.source_rows, target=check.target_rows
-                )
+                ngettext(
+                    "{table}: {source} row in the SQLite sent log, {target} in PostgreSQL",
+                    "{table}: {source} rows in the SQLite sent log, {target} in PostgreSQL",
+                    check.source_rows,
+                ).format(table=table, source=check.source_rows, target=check.target_rows)
             )
         elif check.source_sha256 != check.target_sha256:
             problems.append(
