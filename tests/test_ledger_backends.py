@@ -295,3 +295,30 @@ def test_claim_next_passes_over_rows_another_sender_holds_on_postgresql(pg_url: 
             "r0@falu.example",
             "r2@falu.example",
         ]
+
+
+def documented_schema() -> dict[str, list[str]]:
+    """The table list of migrations.py's docstring: ``* ``table``: col, col, ... .``"""
+    import re
+
+    text = " ".join((migrations.__doc__ or "").split())
+    return {
+        table: [c.strip() for c in columns.split(",")]
+        for table, columns in re.findall(r"\* ``(\w+)``: ([\w, ]+)\.", text)
+    }
+
+
+def test_the_schema_is_documented_in_one_place_and_matches_both_backends(ledger_target: Path | str) -> None:
+    with open_ledger(ledger_target) as ledger:
+        if ledger.dialect == "sqlite":
+            tables = [r[0] for r in ledger.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            actual = {t: [r[1] for r in ledger.db.execute(f'PRAGMA table_info("{t}")')] for t in tables}
+        else:
+            found = ledger.db.execute(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+            ).fetchall()
+            actual = {}
+            for table, column in found:
+                actual.setdefault(table, []).append(column)
+    assert actual == documented_schema()
