@@ -151,6 +151,16 @@ def pg_url(pg_server: PgServer) -> str:
     return pg_server.create_database()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a ledger test opens its sent log, once per backend: a SQLite file,
+    then a fresh database on the session's PostgreSQL server (``pg_url``)."""
+    if request.param == "sqlite":
+        return tmp_path / "sent-log.sqlite3"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
 # The shipped example conference started on 2020-06-18 at 10.00 (Budapest); send refuses
 # an invitation after that.  In-process send tests run on a clock set before it.
 BEFORE_THE_EXAMPLE = datetime(2020, 6, 1, 8, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.ledger.events import last_snapshot, shared_calendar_uids
-from lgp_mailer.ledger.store import Ledger, default_ledger_path
+from lgp_mailer.ledger.store import Ledger, default_ledger_path, ledger_location
 from lgp_mailer.mail.ical import BUDAPEST, campaign_calendar_uid
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")
@@ -50,7 +50,7 @@ def provenance(campaign: Campaign, env: Mapping[str, str] = os.environ) -> list[
         f"Event:         {about}",
         f"Sheet:         {sheet}",
         f"Registrations: {_path(campaign.registrations_path)}",
-        f"Sent log:      {default_ledger_path(env, campaign.database)}",
+        f"Sent log:      {ledger_location(env, campaign.database)}",
     ]
 
 

@@ -15,6 +15,7 @@ from lgp_mailer.cli import check as _check  # noqa: F401
 from lgp_mailer.cli import config as _config  # noqa: F401
 from lgp_mailer.cli import followup as _followup  # noqa: F401
 from lgp_mailer.cli import init as _init  # noqa: F401
+from lgp_mailer.cli import ledger as _ledger  # noqa: F401
 from lgp_mailer.cli import preview as _preview  # noqa: F401
 from lgp_mailer.cli import remind as _remind  # noqa: F401
 from lgp_mailer.cli import report as _report  # noqa: F401

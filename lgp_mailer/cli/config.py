@@ -37,7 +37,7 @@ def config(
       lgp-mailer config
       LGP_SMTP_HOST=smtp.pelda.example lgp-mailer config
     """
-    from lgp_mailer.ledger.store import DB_ENV, default_ledger_path
+    from lgp_mailer.ledger.store import DB_ENV, ledger_location
     from lgp_mailer.smtp.settings import campaign_run_settings, campaign_smtp_settings
 
     flags = so.smtp_flags(
@@ -59,7 +59,7 @@ def config(
         ("from", f"{chosen.sender.name} <{chosen.sender.email}>", "file"),
         ("reply-to", chosen.sender.reply_to or "-", "file"),
         ("envelope sender", chosen.sender.envelope_from, "file"),
-        ("sent log", default_ledger_path(os.environ, chosen.database), db_source),
+        ("sent log", ledger_location(os.environ, chosen.database), db_source),
         ("smtp host", s.host, resolved.sources["host"]),
         ("smtp port", s.port, resolved.sources["port"]),
         ("security", s.security, resolved.sources["security"]),

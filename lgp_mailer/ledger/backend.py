@@ -133,6 +133,9 @@ class Db:
 
     dialect: str
     errors: type[Exception]
+    # Appended to a SELECT of rows to claim: PostgreSQL locks them and passes over
+    # rows another sender holds; SQLite's one write lock serialises claims anyway.
+    skip_locked = ""
 
     def __init__(self, conn: Any, label: str) -> None:
         self.conn = conn  # the driver's own connection (sqlite3 or psycopg)
@@ -172,6 +175,9 @@ class Db:
     def ddl(self, sql: str) -> str:
         """A migration statement in this database's dialect (written for SQLite)."""
         return sql
+
+    def reset_ids(self, table: str) -> None:
+        """After rows were copied in with their ids: new rows get ids after them."""
 
     def close(self) -> None:
         self.conn.close()
@@ -241,6 +247,7 @@ def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Any]:
 
 class PgDb(Db):
     dialect = POSTGRESQL
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, password: str | None = None) -> None:
         psycopg = _psycopg()
@@ -282,6 +289,13 @@ class PgDb(Db):
         for pattern, replacement in _DDL:
             sql = pattern.sub(replacement, sql)
         return sql
+
+    def reset_ids(self, table: str) -> None:
+        # An identity column's sequence does not see explicit ids.
+        self.conn.execute(
+            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), coalesce(max(id), 0) + 1, false)"
+            f' FROM "{table}"'
+        )
 
 
 __all__ = [

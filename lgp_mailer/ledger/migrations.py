@@ -3,6 +3,41 @@
 ``store.migrate`` applies each one in one transaction together with the record
 that it ran, so a failure leaves neither half-applied.  Append only: never edit a
 migration that has been applied somewhere; people keep their sent logs for years.
+
+One list migrates both backends.  The statements are SQLite's DDL in the subset
+PostgreSQL shares; ``backend.Db.ddl`` makes the few substitutions PostgreSQL
+needs (``id INTEGER PRIMARY KEY`` an identity column, ``REAL`` double precision,
+``TEXT`` with byte-wise ``COLLATE "C"``).  Times are fixed-width UTC ISO text
+(``rows.utc_iso``) on both, so they compare and sort as text.
+
+The schema, table by table (tests/test_ledger_backends.py checks this list
+against the database; a table added by a migration is added here too):
+
+* ``migrations``: number, name, applied_at. One row per applied migration.
+* ``messages``: id, campaign_id, kind, address, address_key, status, seq,
+  municipalities, county, message_id, attempts, last_code, last_enhanced,
+  last_reply, first_attempt_at, last_attempt_at, sent_at, created_at,
+  updated_at, suppressed_from, sender, account. One row per (campaign_id, kind,
+  address_key): the recipient's status (``rows.STATUSES``), sheet order (seq;
+  NULL when gone from the sheet), the municipalities as a JSON list, the last
+  SMTP reply, the status it had before it was suppressed, the lease token of
+  the sender that last claimed it and the relay account it went to.
+* ``run_locks``: campaign_id, holder, pid, hostname, token, acquired_at,
+  heartbeat_at. One lease per sender of a campaign, keyed by token
+  (``runlock.py``); several only with ``send --join``.
+* ``relay_accounts``: account, claims. One row per relay account
+  (host:port:username) a claim went to; its lock makes the account's daily
+  quota exact across senders.
+* ``suppressions``: address_key, address, reason, source, created_at. The
+  organisation-wide list nobody is written to again.
+* ``campaign_calendars``: campaign_id, uid, created_at. A campaign's calendar UID.
+* ``event_snapshots``: id, campaign_id, kind, taken_at, event_path, title, date,
+  start, end, platform, join_url, registration_url, agenda, sheet_path,
+  sheet_rows. The event as each run saw it (``events.py``).
+* ``attendance_imports``: id, campaign_id, platform, language, file_name,
+  sha256, file_modified_at, imported_at, summary. One imported attendance report.
+* ``attendance_sessions``: import_id, row, name, email, joined, left_at, minutes,
+  guest, role, summed. Its sessions (``attendance.py``).
 """
 
 from __future__ import annotations

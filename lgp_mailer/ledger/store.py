@@ -101,6 +101,11 @@ def default_ledger_path(env: Mapping[str, str] = os.environ, configured: Target 
     return Path(user_data_dir("lgp-mailer", appauthor=False)) / "sent-log.sqlite3"
 
 
+def ledger_location(env: Mapping[str, str] = os.environ, configured: Target | None = None) -> str:
+    """``default_ledger_path`` as it may be shown: a URL without its password."""
+    return describe(default_ledger_path(env, configured))
+
+
 class Ledger:
     """The open sent log.  Safe to share between threads of one process."""
 
@@ -469,6 +474,31 @@ class Ledger:
             f"SELECT count(*) FROM messages WHERE {_QUOTA_ROWS}{mine}", (since, since, *params)
         ).fetchone()[0]
         return count
+
+    def claim_next(
+        self, campaign_id: str, kind: str, from_statuses: Iterable[str], *, limit: int = 1, sender: str | None = None
+    ) -> list[LedgerRow]:
+        """Claim the next ``limit`` due rows (sheet order) in one statement;
+        returns them as they are now (``sending``), in sheet order.
+
+        For several senders draining one campaign: on PostgreSQL the rows are
+        picked with ``FOR UPDATE SKIP LOCKED``, so each sender takes different
+        rows without waiting for the others; on SQLite the write lock
+        serialises the claims."""
+        statuses = list(from_statuses)
+        if not statuses or "sending" in statuses:
+            raise ValueError("claim_next needs from_statuses, excluding 'sending'")
+        now = self.now()
+        where, params = _due_where(campaign_id, kind, statuses)
+        with self.transaction(exclusive=False) as db:
+            rows = db.execute(
+                "UPDATE messages SET status = 'sending', attempts = attempts + 1, sender = ?,"
+                " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, updated_at = ?"
+                f" WHERE id IN (SELECT id FROM messages WHERE {where} ORDER BY seq LIMIT ?{db.skip_locked})"
+                " RETURNING *",
+                (sender, now, now, now, *params, limit),
+            ).fetchall()
+        return sorted((_row(r) for r in rows), key=lambda r: r.seq or 0)
 
     def record(
         self,
@@ -839,6 +869,7 @@ __all__ = [
     "address_key",
     "default_ledger_path",
     "due_statuses",
+    "ledger_location",
     "migrate",
     "open_campaign_ledger",
     "open_ledger",
