@@ -26,8 +26,8 @@ against the database; a table added by a migration is added here too):
   heartbeat_at. One lease per sender of a campaign, keyed by token
   (``runlock.py``); several only with ``send --join``.
 * ``relay_accounts``: account, claims. One row per relay account
-  (host:port:username) a claim went to; its lock makes the account's daily
-  quota exact across senders.
+  (host:port:username) claimed for under a daily quota; its row lock makes
+  the quota exact across senders.
 * ``suppressions``: address_key, address, reason, source, created_at. The
   organisation-wide list nobody is written to again.
 * ``campaign_calendars``: campaign_id, uid, created_at. A campaign's calendar UID.
@@ -204,8 +204,8 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
             "ALTER TABLE messages ADD COLUMN account TEXT",
             "CREATE INDEX messages_account ON messages (account, last_attempt_at)",
             "CREATE INDEX messages_sender ON messages (sender)",
-            # One row per relay account; a claim updates it first, so the claims
-            # of one account take turns and its quota is counted exactly.
+            # One row per relay account with a daily quota; a claim updates it first,
+            # so the claims of one account take turns and its quota is counted exactly.
             """CREATE TABLE relay_accounts (
                 account TEXT PRIMARY KEY,
                 claims INTEGER NOT NULL DEFAULT 0

@@ -445,7 +445,7 @@ class Ledger:
         # second finds the row 'sending' (PostgreSQL re-checks the WHERE after
         # waiting for the first's row lock) and claims nothing.
         with self.transaction(exclusive=False) as db:
-            if account is not None:
+            if account is not None and daily_quota is not None:
                 # The account's row first: of two senders claiming for it, the
                 # second waits here for the first's commit, then counts it.
                 db.execute(
@@ -453,10 +453,9 @@ class Ledger:
                     " ON CONFLICT (account) DO UPDATE SET claims = relay_accounts.claims + 1",
                     (account,),
                 )
-                if daily_quota is not None:
-                    since = utc_iso(self.clock() - QUOTA_WINDOW)
-                    if self._quota_used(db, since, account) >= daily_quota:
-                        raise QuotaUsedUp(account, daily_quota)
+                since = utc_iso(self.clock() - QUOTA_WINDOW)
+                if self._quota_used(db, since, account) >= daily_quota:
+                    raise QuotaUsedUp(account, daily_quota)
             cur = db.execute(
                 "UPDATE messages SET status = 'sending', attempts = attempts + 1, sender = ?, account = ?,"
                 " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, updated_at = ?"
