@@ -194,3 +194,36 @@ def test_join_is_refused_on_a_sqlite_sent_log_in_one_line(tmp_path: Path, before
         f"lgp-mailer: error: {camp.db}: --join needs a sent log that several senders can share:"
         " a PostgreSQL server (LGP_MAILER_DB=postgresql://…); this one is a SQLite file"
     )
+
+
+def test_a_joining_sender_starts_at_a_random_row_wraps_round_and_passes_over_rows_taken_since(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So that senders mostly work on different rows, and build no letter another has claimed."""
+    from types import SimpleNamespace
+
+    from test_parallel import REPO
+    from test_parallel import people as recipients
+
+    from lgp_mailer.campaign import session as session_module
+    from lgp_mailer.campaign.session import SendOptions, SendSession
+    from lgp_mailer.config import load_campaign
+    from lgp_mailer.event import load_event
+
+    campaign = load_campaign(REPO / "lgp-mailer.toml")
+    people = recipients(8)
+    sheet = SimpleNamespace(recipients=people, rejected=[])
+    monkeypatch.setattr(session_module.random, "randrange", lambda n: 4 if n == 8 else pytest.fail(f"randrange({n})"))
+    with SendSession(
+        campaign, ledger, K, recipients=people, event=load_event(campaign.event_path), sheet=sheet, join=True
+    ) as joined:
+        campaign_id = campaign.campaign_id
+        assert ledger.claim(campaign_id, K, people[6].email, ["pending"], sender="someone-else")
+        rows = joined.due_rows(SendOptions(), page=2)
+        assert next(rows).seq == 5  # after the pivot
+        assert ledger.claim(campaign_id, K, people[1].email, ["pending"], sender="someone-else")  # taken meanwhile
+        assert [r.seq for r in rows] == [7, 0, 2, 3, 4]
+    with SendSession(
+        campaign, ledger, K, recipients=people, event=load_event(campaign.event_path), sheet=sheet
+    ) as plain:
+        assert [r.seq for r in plain.due_rows(SendOptions(), page=2)] == [0, 2, 3, 4, 5, 7]
