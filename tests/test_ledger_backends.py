@@ -322,3 +322,24 @@ def test_the_schema_is_documented_in_one_place_and_matches_both_backends(ledger_
             for table, column in found:
                 actual.setdefault(table, []).append(column)
     assert actual == documented_schema()
+
+
+def test_config_shows_a_database_url_without_its_password(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LGP_MAILER_DB", "postgresql://lgp:titok@db.pelda.example/naplo")
+    result = runner.invoke(app, ["config"])
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("sent log")]
+    assert line.split() == ["sent", "log", "postgresql://lgp:***@db.pelda.example/naplo", "[env", "LGP_MAILER_DB]"]
+    assert "titok" not in result.output
+
+
+def test_the_toml_may_name_a_postgresql_database(tmp_path: Path, pg_url: str) -> None:
+    from lgp_mailer.config import load_campaign
+
+    toml = (Path(__file__).resolve().parent.parent / "lgp-mailer.toml").read_text(encoding="utf-8")
+    (tmp_path / "lgp-mailer.toml").write_text(
+        f'database = "{pg_url}"\ndatabase_password_command = "true"\n' + toml, encoding="utf-8"
+    )
+    campaign = load_campaign(tmp_path / "lgp-mailer.toml")
+    assert (campaign.database, campaign.database_password_command) == (pg_url, "true")
