@@ -69,6 +69,7 @@ class PgServer:
     root: Path  # the temporary folder: data/, socket/, server.log
     port: int = 0
     _numbers: count[int] = field(default_factory=lambda: count(1))
+    _template: str | None = None
 
     @property
     def as_root(self) -> bool:
@@ -123,6 +124,20 @@ class PgServer:
         can use it); returns its URL for the superuser."""
         name = f"{prefix}_{os.getpid()}_{next(self._numbers)}"
         self.execute(f"CREATE DATABASE {name} OWNER {PASSWORD_ROLE}")
+        return self.url(name)
+
+    def create_ledger_database(self) -> str:
+        """A new database that already holds the ledger's schema: a copy of a
+        template migrated once per session (the migrations cost more than the
+        copy).  Tests of the migrations themselves use ``create_database``."""
+        if self._template is None:
+            from lgp_mailer.ledger.store import open_ledger
+
+            url = self.create_database("ledger_template")
+            open_ledger(url).close()
+            self._template = url.rsplit("/", 1)[1]
+        name = f"l_{os.getpid()}_{next(self._numbers)}"
+        self.execute(f"CREATE DATABASE {name} TEMPLATE {self._template} OWNER {PASSWORD_ROLE}")
         return self.url(name)
 
     def stop(self) -> None:
