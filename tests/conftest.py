@@ -154,11 +154,11 @@ def pg_url(pg_server: PgServer) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def ledger_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
     """Where a ledger test opens its sent log, once per backend: a SQLite file,
-    then a fresh database on the session's PostgreSQL server (``pg_url``)."""
+    then a fresh database, already migrated, on the session's PostgreSQL server."""
     if request.param == "sqlite":
         return tmp_path / "sent-log.sqlite3"
-    url: str = request.getfixturevalue("pg_url")
-    return url
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server.create_ledger_database()
 
 
 # The shipped example conference started on 2020-06-18 at 10.00 (Budapest); send refuses

@@ -323,3 +323,53 @@ def test_the_schema_is_documented_in_one_place_and_matches_both_backends(ledger_
             for table, column in found:
                 actual.setdefault(table, []).append(column)
     assert actual == documented_schema()
+
+
+def test_config_shows_a_database_url_without_its_password(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LGP_MAILER_DB", "postgresql://lgp:titok@db.pelda.example/naplo")
+    result = runner.invoke(app, ["config"])
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("sent log")]
+    assert line.split() == ["sent", "log", "postgresql://lgp:***@db.pelda.example/naplo", "[env", "LGP_MAILER_DB]"]
+    assert "titok" not in result.output
+
+
+def test_the_toml_may_name_a_postgresql_database(tmp_path: Path, pg_url: str) -> None:
+    from lgp_mailer.config import load_campaign
+
+    toml = (Path(__file__).resolve().parent.parent / "lgp-mailer.toml").read_text(encoding="utf-8")
+    (tmp_path / "lgp-mailer.toml").write_text(
+        f'database = "{pg_url}"\ndatabase_password_command = "true"\n' + toml, encoding="utf-8"
+    )
+    campaign = load_campaign(tmp_path / "lgp-mailer.toml")
+    assert (campaign.database, campaign.database_password_command) == (pg_url, "true")
+
+
+# -- a whole send on PostgreSQL -----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("before_the_example_conference")
+def test_send_in_batches_and_on_two_connections_with_a_postgresql_sent_log(
+    smtp_server, pg_server: PgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_send_cli import ADDRESSES, make_campaign, rcpts, send
+
+    url = pg_server.create_ledger_database()
+    monkeypatch.setenv("LGP_MAILER_DB", url)
+    camp = make_campaign(tmp_path, smtp_server, daily_quota=6)
+    first = send(camp, "--yes", "--batch", "2")
+    assert first.exit_code == 0, first.output
+    second = send(camp, "--yes", "--connections", "2")
+    assert second.exit_code == 1, second.output  # the quota stops it
+    assert second.stderr == "Stopped: the daily quota of 6 messages is used up; the next run goes on\n"
+    assert sorted(rcpts(smtp_server)) == sorted(ADDRESSES[:6])
+    with open_ledger(url) as ledger:
+        rows = {r.address: r for r in ledger.rows(camp.campaign_id, "invitation")}
+        assert ledger.counts(camp.campaign_id, "invitation")["sent"] == 6
+        assert current_lock(ledger, camp.campaign_id) is None  # released
+    sent = [r for r in rows.values() if r.status == "sent"]
+    assert sorted(r.address for r in sent) == sorted(ADDRESSES[:6])
+    assert {m.data.split(b"Message-ID: ")[1].split(b"\r\n")[0].decode() for m in smtp_server.received} == {
+        r.message_id for r in sent
+    }
