@@ -47,12 +47,10 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
-    """The sent log on each backend (PostgreSQL: a fresh database on the session's private server)."""
-    if request.param == "sqlite":
-        return tmp_path / "log.sqlite3"
-    return str(request.getfixturevalue("pg_url"))
+@pytest.fixture
+def target(ledger_target: Path | str) -> Path | str:
+    """The sent log on each backend (conftest's ``ledger_target``)."""
+    return ledger_target
 
 
 @pytest.fixture
