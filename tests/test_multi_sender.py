@@ -59,10 +59,11 @@ def server(smtp_server_factory) -> SmtpTestServer:
 
 
 @pytest.fixture
-def shared(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def shared(pg_server, monkeypatch: pytest.MonkeyPatch) -> str:
     """One PostgreSQL sent log for every sender (the subprocesses inherit LGP_MAILER_DB)."""
-    monkeypatch.setenv("LGP_MAILER_DB", pg_url)
-    return pg_url
+    url = str(pg_server.create_ledger_database())
+    monkeypatch.setenv("LGP_MAILER_DB", url)
+    return url
 
 
 def ledger_of(url: str) -> Ledger:
