@@ -373,3 +373,43 @@ def test_send_in_batches_and_on_two_connections_with_a_postgresql_sent_log(
     assert {m.data.split(b"Message-ID: ")[1].split(b"\r\n")[0].decode() for m in smtp_server.received} == {
         r.message_id for r in sent
     }
+
+
+def test_the_password_is_asked_for_at_a_terminal_once(pg_server: PgServer, pg_url: str, monkeypatch) -> None:
+    from lgp_mailer.ledger import pgauth
+
+    asked: list[str] = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or PASSWORD)
+    url = _url(pg_server, pg_url)
+    db = pgauth.connect(url, None, interactive=True)
+    try:
+        assert db.execute("SELECT current_user").fetchone()[0] == PASSWORD_ROLE
+    finally:
+        db.close()
+    assert asked == [f"Password of the sent log {url}: "]
+
+
+def test_the_keyring_gives_the_password_for_user_at_host(pg_server: PgServer, pg_url: str, monkeypatch) -> None:
+    from lgp_mailer.ledger import pgauth
+
+    looked_up: list[tuple[str, str]] = []
+    monkeypatch.setattr(pgauth, "from_keyring", lambda service, user: looked_up.append((service, user)) or PASSWORD)
+    with open_ledger(_url(pg_server, pg_url)) as ledger:
+        assert ledger.db.execute("SELECT current_user").fetchone()[0] == PASSWORD_ROLE
+    assert looked_up == [("lgp-mailer-db", f"{PASSWORD_ROLE}@127.0.0.1")]
+
+
+def test_an_empty_or_missing_password_file_is_one_line(tmp_path: Path) -> None:
+    from lgp_mailer.errors import CredentialsError
+    from lgp_mailer.ledger import pgauth
+
+    with pytest.raises(CredentialsError, match="cannot read the database password file: No such file") as caught:
+        pgauth.connect_password(
+            "postgresql://lgp@db.example/naplo", {"LGP_MAILER_DB_PASSWORD_FILE": str(tmp_path / "nincs")}, None
+        )
+    assert caught.value.file == str(tmp_path / "nincs")
+    (tmp_path / "ures").write_text("\n", encoding="utf-8")
+    with pytest.raises(CredentialsError, match="the database password file is empty"):
+        pgauth.connect_password(
+            "postgresql://lgp@db.example/naplo", {"LGP_MAILER_DB_PASSWORD_FILE": str(tmp_path / "ures")}, None
+        )
