@@ -26,7 +26,8 @@ MOUNTINFO = (
 
 
 def test_mountinfo_is_parsed_with_escapes_and_optional_fields() -> None:
-    assert parse_mountinfo(MOUNTINFO) == [
+    garbled = "not a mountinfo line\n40 22 0:30 / /x rw - nfs\n"  # no separator; nothing after the type
+    assert parse_mountinfo(MOUNTINFO + garbled) == [
         Mount("/", "ext4", "/dev/sda1"),
         Mount("/mnt/office", "cifs", "//files.example/iroda"),
         Mount("/mnt/office/local disk", "ext4", "/dev/sdb1"),
