@@ -89,6 +89,8 @@ def test_a_plain_second_sender_is_refused_and_a_joining_one_takes_a_lease_beside
         f"{ledger.path}: campaign {C!r} is being sent by {first.holder} (pid {first.pid}) since"
         f" {utc_iso(T0)}, last heartbeat {utc_iso(T0)}; to send alongside it from a PostgreSQL sent log, use --join"
     )
+    host, pid, random_part = first.token.split(":")
+    assert (host, pid, len(random_part)) == (socket.gethostname(), str(os.getpid()), 32)  # who, and which run
     second = RunLock(ledger, C, heartbeat_every=None, join=True).acquire()
     assert [lock["token"] for lock in second.joined] == [first.token]
     assert [s["token"] for s in senders(ledger, C)] == sorted([first.token, second.token])  # same acquired_at

@@ -10,8 +10,9 @@ senders then drain one campaign, each row claimed by exactly one of them and
 marked with its token (``Ledger.claim``).  No ``fcntl`` and no
 ``os.kill(pid, 0)`` (which kills on Windows): liveness comes from ``psutil``.
 
-A sender's identity is its host, its PID and its token: the token tells two
-runs of one reused PID apart.  A lease is stale, and removed by the next
+A sender's identity is its token, ``host:pid:random``, written on every row
+it claims (``messages.sender``): the random part tells two runs of one reused
+PID apart.  A lease is stale, and removed by the next
 sender to start (whose ``recover_interrupted`` then turns the dead sender's
 ``sending`` rows into ``unknown``, and no one else's), when
 
@@ -87,7 +88,9 @@ class RunLock:
         self.heartbeat_every = heartbeat_every
         self.pid_exists = pid_exists
         self.join = join
-        self.token = uuid.uuid4().hex
+        # The sender's identity, recorded on every row it claims: readable (host
+        # and PID) and unique (a random part, so a reused PID is another sender).
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
         self.holder = _holder()
         self.pid = os.getpid()
         self.hostname = socket.gethostname()
