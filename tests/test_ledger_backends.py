@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -194,9 +195,9 @@ def test_no_password_anywhere_says_where_to_put_one(pg_server: PgServer, pg_url:
 
 
 def test_the_password_command_of_the_toml_is_used(pg_server: PgServer, pg_url: str, tmp_path: Path) -> None:
-    (tmp_path / "pw.sh").write_text(f"#!/bin/sh\necho {PASSWORD}\n", encoding="utf-8")
-    (tmp_path / "pw.sh").chmod(0o755)
-    with open_ledger(_url(pg_server, pg_url), password_command=str(tmp_path / "pw.sh")) as ledger:
+    (tmp_path / "pw.py").write_text(f"print({PASSWORD!r})\n", encoding="utf-8")
+    command = f'"{sys.executable}" "{tmp_path / "pw.py"}"'  # no shell: a program and its arguments
+    with open_ledger(_url(pg_server, pg_url), password_command=command) as ledger:
         assert ledger.db.execute("SELECT current_user").fetchone()[0] == PASSWORD_ROLE
 
 

@@ -24,6 +24,14 @@ The ledger's SQL is written once, in the portable subset both understand, with
 Rows come back indexable by position and by column name on both (``r[0]``,
 ``r["status"]``, ``dict(r)``).  psycopg is imported only when a
 ``postgresql://`` ledger is opened.
+
+Adding a query: write it once, with ``?``, in ``with ledger.transaction() as db:``
+(or ``ledger.read()``); ``INSERT … ON CONFLICT DO NOTHING``, ``… RETURNING id``
+and ``IS DISTINCT FROM`` work on both, ``INSERT OR IGNORE``, ``lastrowid`` and
+``? IS NULL`` (PostgreSQL cannot type the parameter) do not.  A new table is a
+migration in ``migrations.py`` (SQLite DDL, see ``ddl``) and a line in its
+docstring's schema list.  ``tests/conftest.py``'s ``ledger_target`` runs a test
+on both backends.
 """
 
 from __future__ import annotations
