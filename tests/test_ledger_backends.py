@@ -413,3 +413,10 @@ def test_an_empty_or_missing_password_file_is_one_line(tmp_path: Path) -> None:
         pgauth.connect_password(
             "postgresql://lgp@db.example/naplo", {"LGP_MAILER_DB_PASSWORD_FILE": str(tmp_path / "ures")}, None
         )
+
+
+def test_without_psycopg_a_postgresql_sent_log_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the [postgresql] extra were not installed
+    with pytest.raises(LedgerError) as caught:
+        open_ledger("postgresql://lgp@127.0.0.1:1/naplo")
+    assert str(caught.value) == "a PostgreSQL sent log needs psycopg: pip install 'lgp-mailer[postgresql]'"

@@ -238,13 +238,11 @@ class SqliteDb(Db):
         return bool(self.conn.in_transaction)
 
 
-def _psycopg() -> Any:
+def load_psycopg() -> Any:
     try:
         import psycopg  # noqa: PLC0415 - only for a postgresql:// ledger (an optional extra)
     except ImportError as error:
-        raise LedgerError(
-            _("a PostgreSQL sent log needs psycopg: pip install 'lgp-mailer[postgresql]'"), key="database"
-        ) from error
+        raise LedgerError(_("a PostgreSQL sent log needs psycopg: pip install 'lgp-mailer[postgresql]'")) from error
     return psycopg
 
 
@@ -258,7 +256,7 @@ class PgDb(Db):
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, password: str | None = None) -> None:
-        psycopg = _psycopg()
+        psycopg = load_psycopg()
         self.errors = psycopg.Error
         extra: dict[str, object] = {"connect_timeout": CONNECT_TIMEOUT, "application_name": "lgp-mailer"}
         if password is not None:
@@ -318,6 +316,7 @@ __all__ = [
     "Target",
     "describe",
     "is_url",
+    "load_psycopg",
     "pg_sql",
     "redact",
     "url_password",
