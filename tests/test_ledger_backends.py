@@ -420,3 +420,19 @@ def test_without_psycopg_a_postgresql_sent_log_says_how_to_install_it(monkeypatc
     with pytest.raises(LedgerError) as caught:
         open_ledger("postgresql://lgp@127.0.0.1:1/naplo")
     assert str(caught.value) == "a PostgreSQL sent log needs psycopg: pip install 'lgp-mailer[postgresql]'"
+
+
+def test_a_read_only_postgresql_sent_log_is_a_storage_error(pg_server: PgServer) -> None:
+    from lgp_mailer.storage import StorageError
+
+    url = pg_server.create_ledger_database()
+    with open_ledger(url) as ledger:
+        ledger.sync(C, K, [Entry("a@falu.example", 0)])
+        pg_server.execute(f"ALTER DATABASE {url.rsplit('/', 1)[1]} SET default_transaction_read_only = on")
+        with open_ledger(url) as reader:  # a new session: read-only (a standby, or a locked-down database)
+            assert reader.counts(C, K)["pending"] == 1
+            with pytest.raises(StorageError) as caught:
+                reader.claim(C, K, "a@falu.example", ["pending"])
+    assert str(caught.value) == (
+        f"{url}: the PostgreSQL sent log is read-only: cannot execute UPDATE in a read-only transaction"
+    )
