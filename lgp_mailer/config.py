@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lgp_mailer.errors import ConfigError
+from lgp_mailer.ledger.backend import is_url
 from lgp_mailer.sheets.limits import Limits
 
 CAMPAIGN_FILE = "lgp-mailer.toml"
@@ -59,7 +60,7 @@ _LIST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,200}$")
 
 def _database(value: Any, rel: Callable[[str, Any, bool], Path | None]) -> Path | str | None:
     """The toml's ``database``: a ``postgresql://`` URL as written, else a path relative to the campaign."""
-    if isinstance(value, str) and value.strip().lower().startswith(("postgresql://", "postgres://")):
+    if isinstance(value, str) and is_url(value):
         return value.strip()
     return rel("database", value, False)
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -194,9 +195,9 @@ def test_no_password_anywhere_says_where_to_put_one(pg_server: PgServer, pg_url:
 
 
 def test_the_password_command_of_the_toml_is_used(pg_server: PgServer, pg_url: str, tmp_path: Path) -> None:
-    (tmp_path / "pw.sh").write_text(f"#!/bin/sh\necho {PASSWORD}\n", encoding="utf-8")
-    (tmp_path / "pw.sh").chmod(0o755)
-    with open_ledger(_url(pg_server, pg_url), password_command=str(tmp_path / "pw.sh")) as ledger:
+    (tmp_path / "pw.py").write_text(f"print({PASSWORD!r})\n", encoding="utf-8")
+    command = f'"{sys.executable}" "{tmp_path / "pw.py"}"'  # no shell: a program and its arguments
+    with open_ledger(_url(pg_server, pg_url), password_command=command) as ledger:
         assert ledger.db.execute("SELECT current_user").fetchone()[0] == PASSWORD_ROLE
 
 
@@ -413,3 +414,26 @@ def test_an_empty_or_missing_password_file_is_one_line(tmp_path: Path) -> None:
         pgauth.connect_password(
             "postgresql://lgp@db.example/naplo", {"LGP_MAILER_DB_PASSWORD_FILE": str(tmp_path / "ures")}, None
         )
+
+
+def test_without_psycopg_a_postgresql_sent_log_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the [postgresql] extra were not installed
+    with pytest.raises(LedgerError) as caught:
+        open_ledger("postgresql://lgp@127.0.0.1:1/naplo")
+    assert str(caught.value) == "a PostgreSQL sent log needs psycopg: pip install 'lgp-mailer[postgresql]'"
+
+
+def test_a_read_only_postgresql_sent_log_is_a_storage_error(pg_server: PgServer) -> None:
+    from lgp_mailer.storage import StorageError
+
+    url = pg_server.create_ledger_database()
+    with open_ledger(url) as ledger:
+        ledger.sync(C, K, [Entry("a@falu.example", 0)])
+        pg_server.execute(f"ALTER DATABASE {url.rsplit('/', 1)[1]} SET default_transaction_read_only = on")
+        with open_ledger(url) as reader:  # a new session: read-only (a standby, or a locked-down database)
+            assert reader.counts(C, K)["pending"] == 1
+            with pytest.raises(StorageError) as caught:
+                reader.claim(C, K, "a@falu.example", ["pending"])
+    assert str(caught.value) == (
+        f"{url}: the PostgreSQL sent log is read-only: cannot execute UPDATE in a read-only transaction"
+    )

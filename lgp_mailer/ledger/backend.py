@@ -24,6 +24,14 @@ The ledger's SQL is written once, in the portable subset both understand, with
 Rows come back indexable by position and by column name on both (``r[0]``,
 ``r["status"]``, ``dict(r)``).  psycopg is imported only when a
 ``postgresql://`` ledger is opened.
+
+Adding a query: write it once, with ``?``, in ``with ledger.transaction() as db:``
+(or ``ledger.read()``); ``INSERT … ON CONFLICT DO NOTHING``, ``… RETURNING id``
+and ``IS DISTINCT FROM`` work on both, ``INSERT OR IGNORE``, ``lastrowid`` and
+``? IS NULL`` (PostgreSQL cannot type the parameter) do not.  A new table is a
+migration in ``migrations.py`` (SQLite DDL, see ``ddl``) and a line in its
+docstring's schema list.  ``tests/conftest.py``'s ``ledger_target`` runs a test
+on both backends.
 """
 
 from __future__ import annotations
@@ -230,13 +238,11 @@ class SqliteDb(Db):
         return bool(self.conn.in_transaction)
 
 
-def _psycopg() -> Any:
+def load_psycopg() -> Any:
     try:
         import psycopg  # noqa: PLC0415 - only for a postgresql:// ledger (an optional extra)
     except ImportError as error:
-        raise LedgerError(
-            _("a PostgreSQL sent log needs psycopg: pip install 'lgp-mailer[postgresql]'"), key="database"
-        ) from error
+        raise LedgerError(_("a PostgreSQL sent log needs psycopg: pip install 'lgp-mailer[postgresql]'")) from error
     return psycopg
 
 
@@ -250,7 +256,7 @@ class PgDb(Db):
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, password: str | None = None) -> None:
-        psycopg = _psycopg()
+        psycopg = load_psycopg()
         self.errors = psycopg.Error
         extra: dict[str, object] = {"connect_timeout": CONNECT_TIMEOUT, "application_name": "lgp-mailer"}
         if password is not None:
@@ -310,6 +316,7 @@ __all__ = [
     "Target",
     "describe",
     "is_url",
+    "load_psycopg",
     "pg_sql",
     "redact",
     "url_password",

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from lgp_mailer.errors import CredentialsError, LedgerError
 from lgp_mailer.i18n import _
-from lgp_mailer.ledger.backend import PgDb, redact, url_password
+from lgp_mailer.ledger.backend import PgDb, load_psycopg, redact, url_password
 from lgp_mailer.smtp.credentials import from_keyring, run_secret_command
 
 PASSWORD_ENV = "LGP_MAILER_DB_PASSWORD"
@@ -73,11 +73,10 @@ def _needs_password(error: Exception) -> bool:
 
 def connect(url: str, password: str | None, interactive: bool | None = None) -> PgDb:
     """A connection to the server, its failure as one line naming the URL without its password."""
-    from psycopg import Error  # noqa: PLC0415 - psycopg only for a PostgreSQL ledger (PgDb said how to install it)
-
+    error_class = load_psycopg().Error  # without psycopg: one line saying how to install it
     try:
         return PgDb(url, password)
-    except Error as error:
+    except error_class as error:
         ask = sys.stdin.isatty() if interactive is None else interactive
         if password is None and ask and "no password supplied" in str(error):
             typed = getpass.getpass(_("Password of the sent log {url}: ").format(url=redact(url)))

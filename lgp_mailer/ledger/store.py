@@ -744,7 +744,15 @@ def migrate(ledger: Ledger) -> None:
     """Apply every migration not yet recorded, each in one transaction with its record.
 
     The statements are written once, in SQLite's DDL; ``Db.ddl`` gives
-    PostgreSQL its own types (see backend.py)."""
+    PostgreSQL its own types (see backend.py).  An up-to-date ledger is only
+    read: opening it takes no write lock, and a read-only one (a standby) opens."""
+    try:
+        with ledger.read() as db:
+            applied = {r[0] for r in db.execute("SELECT number FROM migrations").fetchall()}
+        if all(number in applied for number, _name, _s in migrations.MIGRATIONS):
+            return
+    except LedgerError:  # no migrations table yet (or worse: the write below says what)
+        pass
     with ledger.transaction() as db:  # exclusive: two processes opening a new ledger cannot race
         db.execute(
             db.ddl(
