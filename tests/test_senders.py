@@ -227,3 +227,33 @@ def test_a_joining_sender_starts_at_a_random_row_wraps_round_and_passes_over_row
         campaign, ledger, K, recipients=people, event=load_event(campaign.event_path), sheet=sheet
     ) as plain:
         assert [r.seq for r in plain.due_rows(SendOptions(), page=2)] == [0, 2, 3, 4, 5, 7]
+
+
+def test_a_sender_joining_a_synced_campaign_sends_what_it_synced_and_does_not_sync_again(ledger: Ledger) -> None:
+    from types import SimpleNamespace
+
+    from test_parallel import REPO
+    from test_parallel import people as recipients
+
+    from lgp_mailer.campaign.session import SendOptions, SendSession
+    from lgp_mailer.config import load_campaign
+    from lgp_mailer.event import load_event
+
+    campaign = load_campaign(REPO / "lgp-mailer.toml")
+    event = load_event(campaign.event_path)
+
+    def session(people, join: bool) -> SendSession:
+        sheet = SimpleNamespace(recipients=people, rejected=[])
+        return SendSession(campaign, ledger, K, recipients=people, event=event, sheet=sheet, join=join)
+
+    first = session(recipients(4), join=True).__enter__()  # the first sender: nobody to join, so it syncs
+    try:
+        assert first.counts()["pending"] == 4
+        longer = recipients(6)  # a joiner's sheet with two more rows: not the campaign's
+        with session(longer, join=True) as joiner:
+            assert joiner.counts()["pending"] == 4
+            assert sorted(r.seq for r in joiner.due_rows(SendOptions())) == [0, 1, 2, 3]
+    finally:
+        first.__exit__(None, None, None)
+    with session(recipients(6), join=True) as alone:  # joins nobody: syncs its sheet
+        assert alone.counts()["pending"] == 6

@@ -131,7 +131,8 @@ class SendSession:
     def __enter__(self) -> SendSession:
         self.lock.acquire()
         try:
-            self.sync()
+            if not self._joined_a_synced_campaign():
+                self.sync()
             # Only the rows of senders whose lease is gone: a joined sender's are in flight.
             self.recovered = self.ledger.recover_interrupted(self.campaign.campaign_id, self.kind, self.lock.token)
         except BaseException:
@@ -141,6 +142,15 @@ class SendSession:
 
     def __exit__(self, *exc: object) -> None:
         self.lock.release()
+
+    def _joined_a_synced_campaign(self) -> bool:
+        """A sender that joins live ones sends what they synced (the rows also in
+        its own sheet) and does not sync again: one sheet defines the campaign,
+        and a sync is a write of every row under the ledger's write lock, which
+        each joining sender would otherwise take in turn."""
+        if not self.lock.joined:
+            return False
+        return sum(self.ledger.counts(self.campaign.campaign_id, self.kind).values()) > 0
 
     def sync(self) -> None:
         """Tell the ledger every recipient (and every rejected row, as ``invalid``)."""
