@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.i18n import _
+from lgp_mailer.ledger.backend import is_url
 from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.limits import Limits
 
@@ -46,6 +47,7 @@ _TOP_KEYS = {
     "preview_dir",
     "outbox_dir",
     "database",
+    "database_password_command",
     "sender",
     "columns",
     "smtp",
@@ -56,6 +58,13 @@ _TOP_KEYS = {
 }
 _SENDER_KEYS = {"name", "email", "reply_to", "envelope", "logo", "unsubscribe", "unsubscribe_url", "list_id"}
 _LIST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,200}$")
+
+
+def _database(value: Any, rel: Callable[[str, Any, bool], Path | None]) -> Path | str | None:
+    """The toml's ``database``: a ``postgresql://`` URL as written, else a path relative to the campaign."""
+    if isinstance(value, str) and is_url(value):
+        return value.strip()
+    return rel("database", value, False)
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,9 @@ class Campaign:
     template_dirs: tuple[Path, ...] = ()
     preview_dir: Path | None = None
     outbox_dir: Path | None = None
-    database: Path | None = None
+    # A SQLite file, or a postgresql:// URL kept as written (issue 22); LGP_MAILER_DB overrides it.
+    database: Path | str | None = None
+    database_password_command: str | None = None  # a PostgreSQL sent log's password, as smtp.password_command
     columns: Mapping[str, str] = field(default_factory=dict)
     smtp: Mapping[str, Any] = field(default_factory=dict)
     shipped: bool = False
@@ -227,7 +238,8 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
         template_dirs=template_dirs,
         preview_dir=rel("preview_dir", data.get("preview_dir", "preview")),
         outbox_dir=rel("outbox_dir", data.get("outbox_dir", "outbox")),
-        database=rel("database", data.get("database"), required=False),
+        database=_database(data.get("database"), rel),
+        database_password_command=text("database_password_command", data.get("database_password_command"), False),
         columns=dict(columns),
         smtp=dict(smtp),
         shipped=shipped,

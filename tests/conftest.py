@@ -13,6 +13,7 @@ import pytest
 import time_machine
 import trustme
 
+from pg_server import PgServer, PgUnavailable, start_pg_server
 from smtp_server import SmtpTestServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,6 +153,37 @@ def smtp_server_factory(tls_ca: tuple[trustme.CA, Path]) -> Iterator[Callable[..
 def smtp_server(smtp_server_factory: Callable[..., SmtpTestServer]) -> SmtpTestServer:
     """A plain SMTP server on 127.0.0.1 that accepts everything."""
     return smtp_server_factory()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One private PostgreSQL server per test session (per xdist worker), stopped
+    at the end; see pg_server.py.  Not installed: the test skips locally and
+    fails under CI=true (pytest_runtest_makereport above)."""
+    try:
+        server = start_pg_server()
+    except PgUnavailable as missing:
+        pytest.skip(str(missing))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """The URL of a fresh, empty database on the session's server (about 20 ms)."""
+    return pg_server.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a ledger test opens its sent log, once per backend: a SQLite file,
+    then a fresh database, already migrated, on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return tmp_path / "sent-log.sqlite3"
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server.create_ledger_database()
 
 
 # The shipped example conference started on 2020-06-18 at 10.00 (Budapest); send refuses

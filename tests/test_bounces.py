@@ -47,8 +47,8 @@ class Clock:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path):
-    with open_ledger(tmp_path / "sent-log.sqlite3", clock=Clock()) as db:
+def ledger(ledger_target: Path | str):
+    with open_ledger(ledger_target, clock=Clock()) as db:
         yield db
 
 

@@ -29,9 +29,9 @@ class Clock:
 
 
 @pytest.fixture
-def ledger(tmp_path):
+def ledger(ledger_target):
     clock = Clock()
-    ledger = open_ledger(tmp_path / "log.sqlite3", clock=clock)
+    ledger = open_ledger(ledger_target, clock=clock)
     ledger.sync(
         C,
         "invitation",

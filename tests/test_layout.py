@@ -5,8 +5,9 @@
 * No import cycles between modules.  Every import counts, also one inside a
   function: a deferred import hides a cycle from the interpreter, not from
   the reader.  (``if TYPE_CHECKING:`` imports count too; there are none.)
-* Only ``lgp_mailer/ledger/`` imports ``sqlite3``: the ledger owns the SQL,
-  and a PostgreSQL backend must be able to stand behind the same interface.
+* Only ``lgp_mailer/ledger/`` imports ``sqlite3`` or ``psycopg`` (the
+  PostgreSQL driver): the ledger owns the SQL, and both backends stand behind
+  the same interface.
 
 The graph has an edge for each ``import a.b`` / ``from a.b import c`` to the
 module ``a.b`` (or ``a.b.c`` when that is a module); the implicit import of
@@ -150,11 +151,15 @@ def core_ui_imports(found_imports: list[Import] | None = None) -> list[Import]:
     ]
 
 
+DATABASE_DRIVERS = ("sqlite3", "psycopg")
+
+
 def sqlite3_importers(found_imports: list[Import] | None = None) -> dict[str, Import]:
+    """Modules outside the ledger that import a database driver (sqlite3 or psycopg)."""
     return {
         found.importer: found
         for found in (all_imports() if found_imports is None else found_imports)
-        if is_under(found.target, "sqlite3") and not is_under(found.importer, LEDGER)
+        if any(is_under(found.target, driver) for driver in DATABASE_DRIVERS) and not is_under(found.importer, LEDGER)
     }
 
 
@@ -175,10 +180,10 @@ def test_no_import_cycles_between_modules() -> None:
     assert stale == [], f"no longer a cycle: remove from ALLOWED_CYCLES: {stale}"
 
 
-def test_only_the_ledger_imports_sqlite3() -> None:
+def test_only_the_ledger_imports_sqlite3_or_psycopg() -> None:
     importers = sqlite3_importers()
     new = [found.where for name, found in sorted(importers.items()) if name not in ALLOWED_SQLITE3]
-    assert new == [], "sqlite3 outside lgp_mailer/ledger/ (the ledger owns all SQL): " + ", ".join(new)
+    assert new == [], "sqlite3/psycopg outside lgp_mailer/ledger/ (the ledger owns all SQL): " + ", ".join(new)
     stale = sorted(ALLOWED_SQLITE3 - importers.keys())
     assert stale == [], f"no longer imports sqlite3: remove from ALLOWED_SQLITE3: {stale}"
 
@@ -217,13 +222,18 @@ def test_a_core_import_of_the_cli_typer_rich_or_sqlite3_is_caught() -> None:
         Import("lgp_mailer.mail.render", "richtext", 2),  # not rich
         Import("lgp_mailer.campaign.run", "sqlite3", 70),
         Import("lgp_mailer.ledger.store", "sqlite3", 12),  # the ledger may
+        Import("lgp_mailer.campaign.send", "psycopg.rows.tuple_row", 9),
+        Import("lgp_mailer.ledger.backend", "psycopg", 200),  # the ledger may
     ]
     assert [i.where for i in core_ui_imports(found)] == [
         "lgp_mailer/campaign/send.py:3",
         "lgp_mailer/ledger/store.py:5",
         "lgp_mailer/mail/lint.py:8",
     ]
-    assert [i.where for i in sqlite3_importers(found).values()] == ["lgp_mailer/campaign/run.py:70"]
+    assert [i.where for i in sqlite3_importers(found).values()] == [
+        "lgp_mailer/campaign/run.py:70",
+        "lgp_mailer/campaign/send.py:9",
+    ]
 
 
 def test_cycles_are_found_and_named_with_their_lines() -> None:

@@ -40,8 +40,8 @@ except LockedError as error:
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    with open_ledger(tmp_path / "log.sqlite3") as db:
+def ledger(ledger_target):
+    with open_ledger(ledger_target) as db:
         yield db
 
 

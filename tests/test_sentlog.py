@@ -33,8 +33,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path, clock: Clock):
-    with open_ledger(tmp_path / "sent-log.sqlite3", clock=clock) as db:
+def ledger(ledger_target: Path | str, clock: Clock):
+    with open_ledger(ledger_target, clock=clock) as db:
         yield db
 
 
@@ -61,10 +61,12 @@ def test_migrations_are_recorded_and_applying_twice_is_a_no_op(tmp_path):
         assert again.counts(C, K)["pending"] == 1
 
 
-def test_durability_pragmas(ledger):
+def test_durability_pragmas(tmp_path: Path):  # SQLite's own; PostgreSQL's are the server's
+    ledger = open_ledger(tmp_path / "log.sqlite3")
     assert ledger.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert ledger.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert ledger.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    ledger.close()
 
 
 def test_unusable_file_is_a_ledger_error(tmp_path):
@@ -188,8 +190,8 @@ def test_reply_is_stored_as_one_line(ledger):
     assert ledger.get(C, K, "a@x.example").last_reply == "5.1.1 user unknown"
 
 
-def test_two_connections_claim_each_row_exactly_once(tmp_path):
-    path = tmp_path / "log.sqlite3"
+def test_two_connections_claim_each_row_exactly_once(ledger_target):
+    path = ledger_target
     with open_ledger(path) as setup:
         setup.sync(C, K, entries(*(f"r{i}@x.example" for i in range(40))))
     wins: list[str] = []

@@ -48,7 +48,7 @@ def outcome(
         ledger.record(C, kind, address, status, code, None, reply)
 
 
-def scripted(path: Path) -> tuple[Ledger, Clock]:
+def scripted(path: Path | str) -> tuple[Ledger, Clock]:
     """Baranya: 2 sent, 1 failed; Somogy: 1 deferred, 1 unknown, 1 pending;
     no county: 1 invalid, 1 left 'sending' by a crash; 1 row gone from the sheet."""
     clock = Clock()
@@ -78,8 +78,8 @@ def scripted(path: Path) -> tuple[Ledger, Clock]:
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    ledger, _ = scripted(tmp_path / "log.sqlite3")
+def ledger(ledger_target):
+    ledger, _ = scripted(ledger_target)
     yield ledger
     ledger.close()
 

@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
@@ -31,8 +32,8 @@ class Clock:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path):
-    with open_ledger(tmp_path / "sent-log.sqlite3", clock=Clock()) as db:
+def ledger(ledger_target: Path | str):
+    with open_ledger(ledger_target, clock=Clock()) as db:
         yield db
 
 
@@ -85,8 +86,8 @@ def test_suppress_refuses_unknown_sources_and_blank_addresses(ledger):
         ledger.suppress("a@x.example", "", "whim")
     with pytest.raises(ValueError, match="address"):
         ledger.suppress("  ", "", "manual")
-    with pytest.raises(sqlite3.IntegrityError):  # the schema guards the sources too
-        ledger.conn.execute("INSERT INTO suppressions VALUES ('x@y', 'x@y', '', 'other', 'now')")
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):  # the schema guards the sources too
+        ledger.db.execute("INSERT INTO suppressions VALUES ('x@y', 'x@y', '', 'other', 'now')")
 
 
 def test_sync_records_suppressed_addresses_and_due_never_returns_them_across_two_campaigns(ledger):
@@ -121,7 +122,7 @@ def test_sync_turns_every_unsent_row_of_a_suppressed_address_into_suppressed_but
     # Suppressed behind the ledger's back (as an older version or another
     # tool would): the next sync catches up.
     now = sentlog.utc_iso(datetime(2027, 2, 1, tzinfo=UTC))
-    ledger.conn.executemany("INSERT INTO suppressions VALUES (?, ?, 'test', 'manual', ?)", [(n, n, now) for n in names])
+    ledger.db.executemany("INSERT INTO suppressions VALUES (?, ?, 'test', 'manual', ?)", [(n, n, now) for n in names])
     result = ledger.sync(A, K, entries(*names, invalid=("invalid@x.example",)))
     assert result.suppressed == 5
     assert statuses(ledger, A) == {n: "sent" if n.startswith("sent") else "suppressed" for n in names}

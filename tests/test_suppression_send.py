@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,8 @@ def make_campaign(folder: Path, port: int) -> Path:
     return folder
 
 
-def test_suppressed_address_is_skipped_in_every_campaign(tmp_path, monkeypatch):
+def test_suppressed_address_is_skipped_in_every_campaign(tmp_path, monkeypatch, ledger_target):
+    monkeypatch.setenv("LGP_MAILER_DB", str(ledger_target))  # a SQLite file, then a PostgreSQL database
     with SmtpTestServer() as server:
         first = make_campaign(tmp_path / "elso", server.settings().port)
         second = make_campaign(tmp_path / "masodik", server.settings().port)
@@ -44,7 +44,7 @@ def test_suppressed_address_is_skipped_in_every_campaign(tmp_path, monkeypatch):
         received = [rcpt for message in server.received for rcpt in message.rcpt_tos]
     assert OPTED_OUT not in received
     assert len(received) == 12 and len(set(received)) == 6  # 7 recipients less the opted-out, twice
-    ledger = open_ledger(Path(os.environ["LGP_MAILER_DB"]))
+    ledger = open_ledger(ledger_target)
     try:
         campaigns = {row.campaign_id for row in ledger.rows()}
         assert len(campaigns) == 2

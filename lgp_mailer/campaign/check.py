@@ -333,7 +333,7 @@ def check_whole_campaign(
     changes: list[str] = []
     ledger_path = campaign_ledger_if_any(campaign, env)
     if ledger_path is not None:
-        with open_ledger(ledger_path) as ledger:
+        with open_ledger(ledger_path, env=env, password_command=campaign.database_password_command) as ledger:
             rows = report.recipients + report.rejected
             changes = changes_since_last_run(ledger, campaign, event, rows)
             warnings += shared_uid_warnings(ledger)

@@ -77,7 +77,8 @@ def make_report(
         extra = _campaign_input(campaign)
     threshold = event.attendance_minutes if event is not None else Event.attendance_minutes
     database = campaign.database if campaign is not None else None
-    with open_campaign_ledger(database, env) as ledger:
+    command = campaign.database_password_command if campaign is not None else None
+    with open_campaign_ledger(database, env, command) as ledger:
         chosen = select_campaigns(ledger, request.campaign_ids)
         if extra is not None and extra.campaign_id not in chosen:
             extra = None

@@ -87,7 +87,7 @@ def import_attendance(
     """Read the report, keep it as the campaign's attendance, and say what it means."""
     report = load_attendance(path)
     written = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-    with open_campaign_ledger(campaign.database, env) as ledger:
+    with open_campaign_ledger(campaign.database, env, campaign.database_password_command) as ledger:
         result = store_report(ledger, campaign.campaign_id, report, written, replace_newer=replace_newer)
     lines = [_import_line(report, result)]
     if result.change == "unchanged" and result.current.sha256 != report.sha256:
@@ -141,7 +141,7 @@ def targets(
             file=event.path,
             key="followup.recording_url",
         )
-    with open_campaign_ledger(campaign.database, env) as ledger:
+    with open_campaign_ledger(campaign.database, env, campaign.database_password_command) as ledger:
         stored = current_import(ledger, campaign.campaign_id)
         if stored is None:
             raise ConfigError(

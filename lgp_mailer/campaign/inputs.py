@@ -22,7 +22,7 @@ from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.i18n import _
 from lgp_mailer.ledger.events import last_snapshot, shared_calendar_uids
-from lgp_mailer.ledger.store import Ledger, default_ledger_path
+from lgp_mailer.ledger.store import Ledger, default_ledger_path, ledger_location
 from lgp_mailer.mail.ical import BUDAPEST, campaign_calendar_uid
 from lgp_mailer.quoting import quoted
 
@@ -56,7 +56,7 @@ def provenance(campaign: Campaign, env: Mapping[str, str] = os.environ) -> list[
         _("Event:         {about}").format(about=about),
         _("Sheet:         {sheet}").format(sheet=sheet),
         _("Registrations: {path}").format(path=_path(campaign.registrations_path)),
-        _("Sent log:      {path}").format(path=default_ledger_path(env, campaign.database)),
+        _("Sent log:      {path}").format(path=ledger_location(env, campaign.database)),
     ]
 
 
@@ -183,7 +183,8 @@ def shared_uid_warnings(ledger: Ledger) -> list[str]:
     ]
 
 
-def campaign_ledger_if_any(campaign: Campaign, env: Mapping[str, str] = os.environ) -> Path | None:
-    """The sent log's path when it exists (check must not create one)."""
+def campaign_ledger_if_any(campaign: Campaign, env: Mapping[str, str] = os.environ) -> Path | str | None:
+    """The sent log's path when it exists (check must not create one); a
+    PostgreSQL sent log's URL as it is (the server holds it)."""
     path = default_ledger_path(env, campaign.database)
-    return path if path.is_file() else None
+    return path if isinstance(path, str) or path.is_file() else None

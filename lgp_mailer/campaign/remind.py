@@ -154,6 +154,6 @@ def _not_registered(
     campaign: Campaign, recipients: list[Recipient], registered: set[str], env: Mapping[str, str]
 ) -> list[Recipient]:
     """Invited recipients whose invitation was sent and who have not registered."""
-    with open_campaign_ledger(campaign.database, env) as ledger:
+    with open_campaign_ledger(campaign.database, env, campaign.database_password_command) as ledger:
         sent = ledger.sent_addresses(campaign.campaign_id, kinds.INVITATION.name)
     return [r for r in recipients if r.email.lower() in sent and r.email.lower() not in registered]

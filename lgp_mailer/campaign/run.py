@@ -82,7 +82,7 @@ from lgp_mailer.errors import SmtpError
 from lgp_mailer.event import Event
 from lgp_mailer.i18n import _
 from lgp_mailer.kinds import Kind
-from lgp_mailer.ledger.store import Ledger, LedgerRow
+from lgp_mailer.ledger.store import Ledger, LedgerRow, QuotaUsedUp
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.smtp.pacing import RateLimiter, send_with_retry
@@ -447,9 +447,12 @@ class _ParallelRun:
                 self.attempted -= 1
             return
         self.heartbeat()
-        if not ledger.claim(session.campaign.campaign_id, session.kind, row.address, self.from_statuses):
+        claimed = self._claim(ledger, row)
+        if claimed is not True:
             with self.mutex:
                 self.attempted -= 1  # skipped rows do not count towards --batch
+            if claimed is None:
+                return  # the daily quota: the row stays as it was, the run stops
             self.emit(Outcome(row.address, row.municipalities, "skipped", _("taken by another run")))
             return
         result = send_with_retry(
@@ -463,6 +466,26 @@ class _ParallelRun:
             should_stop=self.halt.is_set,
         )
         self.emit(session.record(row, result, ledger=ledger), result, transport_name(transport))
+
+    def _claim(self, ledger: Ledger, row: LedgerRow) -> bool | None:
+        """Claim ``row`` as this sender, within the relay account's daily quota,
+        which every sender using the account shares (counted in the ledger).
+        False: another sender took it; None: the quota is used up (the run stops)."""
+        session, options = self.session, self.options
+        try:
+            return ledger.claim(
+                session.campaign.campaign_id,
+                session.kind,
+                row.address,
+                self.from_statuses,
+                sender=session.lock.token,
+                account=options.account,
+                daily_quota=options.daily_quota,
+            )
+        except QuotaUsedUp:
+            with self.mutex:
+                self._stop_with(f"the daily quota of {options.daily_quota} messages is used up; the next run goes on")
+            return None
 
     def worker(self, make_transport: Callable[[], Transport]) -> None:
         try:

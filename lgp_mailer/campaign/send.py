@@ -63,6 +63,7 @@ class SendRequest:
     resend_unknown: bool = False
     interactive: bool = False  # may a password be asked for at a prompt
     connections: int = 1
+    join: bool = False  # send alongside the campaign's running senders (a PostgreSQL sent log only)
     smtp_flags: Mapping[str, Any] = field(default_factory=dict)
     # A remind run's targets: its recipients, event and sheet (default: the campaign's).
     recipients: list[Recipient] | None = None
@@ -146,10 +147,18 @@ def send(
             )
         return SendOutcome("proof", proof=(recipient, to, result))
 
-    ledger = open_campaign_ledger(campaign.database, env)
+    ledger = open_campaign_ledger(campaign.database, env, campaign.database_password_command)
     try:
         if request.notice is None:
             refuse_cancelled(ledger, campaign.campaign_id)  # exit 3, naming the cancellation's date
+        if request.join and not ledger.concurrent_senders:
+            raise ConfigError(
+                _(
+                    "--join needs a sent log that several senders can share: a PostgreSQL server"
+                    " (LGP_MAILER_DB=postgresql://…); this one is a SQLite file"
+                ),
+                file=ledger.path,
+            )
         with SendSession(
             campaign,
             ledger,
@@ -158,6 +167,7 @@ def send(
             event=request.event,
             sheet=request.sheet,
             notice=request.notice,
+            join=request.join,
         ) as session:
             hooks.warn(_warnings(campaign, session, now))
             if request.dry_run:
@@ -178,9 +188,11 @@ def send(
             # Every message of this run renders before the first is sent: a
             # template that fails for one recipient stops the run with nothing
             # sent.  The messages built for that check are the ones sent.
-            building = hooks.building(going)
+            # A joining sender renders as it goes: the rows it will get are
+            # only known as it claims them (the first sender checked them all).
+            building = hooks.building(going) if not request.join else None
             try:
-                spool = build(session, options, going, progress=building)
+                spool = build(session, options, going if not request.join else 0, progress=building)
             finally:
                 getattr(building, "close", lambda: None)()
             with spool:
@@ -198,7 +210,7 @@ def send(
                             options,
                             stop=stop,
                             progress=progress,
-                            prebuilt=spool.messages(),
+                            prebuilt=spool.messages() if not request.join else None,
                         )
                 finally:
                     getattr(progress, "close", lambda: None)()
@@ -303,10 +315,16 @@ def _options(campaign: Campaign, request: SendRequest, settings: SmtpSettings) -
         retry=retry,
         rates=tuple(settings.rates),
         daily_quota=settings.daily_quota,
+        account=relay_account(settings),
         inputs=request.inputs,
         extra=request.extra,
         smtp_args=smtp_args(request.smtp_flags),
     )
+
+
+def relay_account(settings: SmtpSettings) -> str:
+    """The relay account a daily quota belongs to: every sender using it shares the quota."""
+    return f"{settings.host.lower()}:{settings.port}:{settings.username or ''}"
 
 
 def _ask_secret(settings: SmtpSettings, env: Mapping[str, str], interactive: bool) -> Secret | None:
@@ -361,5 +379,6 @@ __all__ = [
     "exit_code",
     "fatal_is_usage",
     "proof_address",
+    "relay_account",
     "send",
 ]

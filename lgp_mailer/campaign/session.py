@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -50,6 +51,7 @@ class SendOptions:
     retry: RetryPolicy = RetryPolicy()
     rates: tuple[Rate, ...] = ()
     daily_quota: int | None = None
+    account: str | None = None  # the relay account (host:port:username) whose daily quota this run uses
     # What the "Next:" hints repeat (campaign.next_steps): input flags, command flags, SMTP flags.
     inputs: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
@@ -113,6 +115,7 @@ class SendSession:
         event: Event | None = None,
         sheet: RecipientSheet | None = None,
         notice: NoticePlan | None = None,
+        join: bool = False,
     ) -> None:
         self.campaign = campaign
         self.ledger = ledger
@@ -132,15 +135,17 @@ class SendSession:
                 campaign, event, kind, calendar_uid=uid, calendar_sequence=sequence_base(ledger, campaign.campaign_id)
             )
         )
-        self.lock = RunLock(ledger, campaign.campaign_id)
+        self.lock = RunLock(ledger, campaign.campaign_id, join=join)
         self.recovered = 0
         self._by_key = {r.email.lower(): r for r in self.recipients}
 
     def __enter__(self) -> SendSession:
         self.lock.acquire()
         try:
-            self.sync()
-            self.recovered = self.ledger.recover_interrupted(self.campaign.campaign_id, self.kind)
+            if not self._joined_a_synced_campaign():
+                self.sync()
+            # Only the rows of senders whose lease is gone: a joined sender's are in flight.
+            self.recovered = self.ledger.recover_interrupted(self.campaign.campaign_id, self.kind, self.lock.token)
         except BaseException:
             self.lock.release()
             raise
@@ -148,6 +153,15 @@ class SendSession:
 
     def __exit__(self, *exc: object) -> None:
         self.lock.release()
+
+    def _joined_a_synced_campaign(self) -> bool:
+        """A sender that joins live ones sends what they synced (the rows also in
+        its own sheet) and does not sync again: one sheet defines the campaign,
+        and a sync is a write of every row under the ledger's write lock, which
+        each joining sender would otherwise take in turn."""
+        if not self.lock.joined:
+            return False
+        return sum(self.ledger.counts(self.campaign.campaign_id, self.kind).values()) > 0
 
     def sync(self) -> None:
         """Tell the ledger every recipient (and every rejected row, as ``invalid``)."""
@@ -179,13 +193,13 @@ class SendSession:
 
     def quota(self, options: SendOptions, now: dt.datetime | None = None) -> DailyQuota:
         moment = now or dt.datetime.now(dt.UTC)
-        used = self.ledger.sent_since(moment - DAY) if options.daily_quota else 0
+        used = self.ledger.sent_since(moment - DAY, options.account) if options.daily_quota else 0
         return DailyQuota(options.daily_quota, used)
 
-    def quota_frees(self, now: dt.datetime | None = None) -> dt.datetime:
+    def quota_frees(self, now: dt.datetime | None = None, account: str | None = None) -> dt.datetime:
         """When the rolling 24-hour quota frees its next slot (now + 24 h if nothing is counted yet)."""
         moment = now or dt.datetime.now(dt.UTC)
-        first = self.ledger.first_sent_since(moment - DAY)
+        first = self.ledger.first_sent_since(moment - DAY, account)
         return (min(first, moment) if first else moment) + DAY
 
     def recipient_for(self, address: str) -> Recipient:
@@ -196,15 +210,35 @@ class SendSession:
         return address.lower() in self._by_key
 
     def due_rows(self, options: SendOptions, *, page: int = 1000) -> Iterator[LedgerRow]:
-        """``due``, read from the ledger a page at a time (only the sheet's rows)."""
+        """``due``, read from the ledger a page at a time (only the sheet's rows).
+
+        A sender that joined others (``--join``) starts at a random place in
+        the sheet and wraps round, so that the senders mostly work on
+        different rows, and passes over rows taken since they were read
+        before it renders them (another sender claimed them)."""
+        if not self.lock.join:
+            return self._due_from(options, page)
+        pivot = random.randrange(len(self.recipients)) if self.recipients else -1
+        rows = itertools.chain(
+            self._due_from(options, page, after=pivot),
+            itertools.takewhile(lambda r: (r.seq or 0) <= pivot, self._due_from(options, page)),
+        )
+        return (r for r in rows if self._still_due(r, options))
+
+    def _due_from(self, options: SendOptions, page: int, after: int = -1) -> Iterator[LedgerRow]:
         rows = self.ledger.due_pages(
             self.campaign.campaign_id,
             self.kind,
             retry_failed=options.retry_failed,
             resend_unknown=options.resend_unknown,
             page=page,
+            after=after,
         )
         return (r for r in rows if self.in_sheet(r.address))
+
+    def _still_due(self, row: LedgerRow, options: SendOptions) -> bool:
+        now = self.ledger.get(self.campaign.campaign_id, self.kind, row.address)
+        return now is not None and now.status in options.from_statuses
 
     def count_due(self, options: SendOptions, *, page: int = 1000) -> int:
         addresses = self.ledger.due_addresses(

@@ -26,6 +26,7 @@ from lgp_mailer.cli import check as _check  # noqa: E402, F401
 from lgp_mailer.cli import config as _config  # noqa: E402, F401
 from lgp_mailer.cli import followup as _followup  # noqa: E402, F401
 from lgp_mailer.cli import init as _init  # noqa: E402, F401
+from lgp_mailer.cli import ledger as _ledger  # noqa: E402, F401
 from lgp_mailer.cli import notify as _notify  # noqa: E402, F401
 from lgp_mailer.cli import preview as _preview  # noqa: E402, F401
 from lgp_mailer.cli import remind as _remind  # noqa: E402, F401

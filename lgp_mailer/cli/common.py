@@ -85,7 +85,8 @@ def open_ledger_for(campaign: Path | None):  # -> Ledger (imported lazily: start
     """The sent log the campaign uses (``LGP_MAILER_DB`` > its ``database`` > the default)."""
     from lgp_mailer.ledger.store import open_campaign_ledger
 
-    return open_campaign_ledger(resolve_campaign(campaign, quiet=True).database)
+    chosen = resolve_campaign(campaign, quiet=True)
+    return open_campaign_ledger(chosen.database, password_command=chosen.database_password_command)
 
 
 # Options of the sending commands (send, remind): one definition, one help text.
@@ -111,6 +112,16 @@ NonInteractiveOpt = Annotated[
 ]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help=_("Only errors and the final summary; silent when nothing is due."))
+]
+JoinOpt = Annotated[
+    bool,
+    typer.Option(
+        "--join",
+        help=_(
+            "Send alongside the senders already running this campaign (other PCs, other processes): each"
+            " message goes once, and the relay account's daily quota is shared. Needs a PostgreSQL sent log."
+        ),
+    ),
 ]
 ConnectionsOpt = Annotated[
     int,

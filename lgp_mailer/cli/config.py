@@ -39,7 +39,7 @@ def config(
       lgp-mailer config
       LGP_SMTP_HOST=smtp.pelda.example lgp-mailer config
     """
-    from lgp_mailer.ledger.store import DB_ENV, default_ledger_path
+    from lgp_mailer.ledger.store import DB_ENV, ledger_location
     from lgp_mailer.smtp.settings import campaign_run_settings, campaign_smtp_settings
 
     flags = so.smtp_flags(
@@ -62,7 +62,7 @@ def config(
         (_("from"), f"{chosen.sender.name} <{chosen.sender.email}>", _("file")),
         ("reply-to", chosen.sender.reply_to or "-", _("file")),
         (_("envelope sender"), chosen.sender.envelope_from, _("file")),
-        (_("sent log"), default_ledger_path(os.environ, chosen.database), db_source),
+        (_("sent log"), ledger_location(os.environ, chosen.database), db_source),
         (
             _("interface language"),
             language.language,

@@ -106,7 +106,7 @@ def print_plan(session, options, settings, due: int) -> None:
         left = session.quota(options).remaining
         rows.append(("Quota:", _("{quota}/day, {left} left today").format(quota=settings.daily_quota, left=left)))
         if quota_bound:
-            frees = i18n.format_datetime(session.quota_frees())
+            frees = i18n.format_datetime(session.quota_frees(account=options.account))
             rest = _("{count} can go from about {time}, as the 24-hour quota frees up")
             rows.append(("The rest:", rest.format(count=format_number(due - going), time=frees)))
     if session.recovered:

@@ -57,6 +57,7 @@ def remind(
     non_interactive: NonInteractiveOpt = False,
     quiet: QuietOpt = False,
     connections: ConnectionsOpt = 1,
+    join: so.JoinOpt = False,
     host: so.HostOpt = None,
     port: so.PortOpt = None,
     security: so.SecurityOpt = None,
@@ -114,6 +115,7 @@ def remind(
             event=chosen_targets.event,
             sheet=chosen_targets.sheet,
             connections=connections,
+            join=join,
             inputs=input_args(campaign, event, recipients, sheet, column),
             extra=(
                 *(["--registrations", str(registrations)] if registrations else []),

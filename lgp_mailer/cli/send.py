@@ -49,6 +49,7 @@ def send(
     non_interactive: NonInteractiveOpt = False,
     quiet: QuietOpt = False,
     connections: ConnectionsOpt = 1,
+    join: so.JoinOpt = False,
     host: so.HostOpt = None,
     port: so.PortOpt = None,
     security: so.SecurityOpt = None,
@@ -71,6 +72,7 @@ def send(
       lgp-mailer send --test-to en@hivatal.example
       lgp-mailer send --dry-run
       lgp-mailer send --batch 200
+      LGP_MAILER_DB=postgresql://lgp@db.example/lgp lgp-mailer send --join --yes
     """
     from lgp_mailer.campaign.next_steps import input_args
 
@@ -94,6 +96,7 @@ def send(
             non_interactive=non_interactive,
             quiet=quiet,
             connections=connections,
+            join=join,
             inputs=input_args(campaign, event, recipients, sheet, column),
         )
     except LgpError as error:
@@ -119,6 +122,7 @@ def run_send(
     event=None,
     sheet=None,
     connections=1,
+    join=False,
     inputs=(),
     extra=(),
     notice=None,
@@ -137,6 +141,7 @@ def run_send(
         resend_unknown=resend_unknown,
         interactive=can_prompt(non_interactive),
         connections=connections,
+        join=join,
         smtp_flags=flags,
         recipients=recipients_override,
         event=event,

@@ -139,11 +139,23 @@ def _print_kind(console, entry: dict[str, Any]) -> None:
     if entry["not_in_sheet"]:
         line += _("; {n} no longer in the sheet (never due)").format(n=format_number(entry["not_in_sheet"]))
     console.print(line, markup=False)
-    if entry["lock"]:
-        lock = entry["lock"]
-        being_sent = _("being sent now by {holder} (pid {pid}), last heartbeat {time}")
+    for sender in entry["senders"]:
         console.print(
-            "  " + being_sent.format(holder=lock["holder"], pid=lock["pid"], time=_local(str(lock["heartbeat_at"]))),
+            "  "
+            + ngettext(
+                "being sent now by {holder} (host {host}, pid {pid}) since {since}, {n} message in flight,"
+                " last heartbeat {beat}",
+                "being sent now by {holder} (host {host}, pid {pid}) since {since}, {n} messages in flight,"
+                " last heartbeat {beat}",
+                int(sender["in_flight"]),
+            ).format(
+                holder=sender["holder"],
+                host=sender["hostname"],
+                pid=sender["pid"],
+                since=_local(str(sender["acquired_at"])),
+                n=sender["in_flight"],
+                beat=_local(str(sender["heartbeat_at"])),
+            ),
             markup=False,
         )
     if entry["blocked"]:

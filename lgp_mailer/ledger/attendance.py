@@ -59,8 +59,8 @@ def _moment(text: str | None) -> dt.datetime | None:
 
 def current_import(ledger: Ledger, campaign_id: str) -> StoredImport | None:
     """The report that counts for ``campaign_id`` (the latest import), or None."""
-    with ledger._mutex:
-        r = ledger.conn.execute(
+    with ledger.read() as db:
+        r = db.execute(
             "SELECT * FROM attendance_imports WHERE campaign_id = ? ORDER BY id DESC LIMIT 1", (campaign_id,)
         ).fetchone()
     return _stored(r) if r else None
@@ -94,9 +94,9 @@ def store_report(
                 ).format(file_name=quoted(before.file_name), modified=before.file_modified_at[:16].replace("T", " ")),
                 file=report.path,
             )
-        cur = db.execute(
+        import_id = db.execute(
             "INSERT INTO attendance_imports (campaign_id, platform, language, file_name, sha256, file_modified_at,"
-            " imported_at, summary) VALUES (?,?,?,?,?,?,?,?)",
+            " imported_at, summary) VALUES (?,?,?,?,?,?,?,?) RETURNING id",
             (
                 campaign_id,
                 report.platform,
@@ -107,8 +107,7 @@ def store_report(
                 ledger.now(),
                 json.dumps([list(pair) for pair in report.summary], ensure_ascii=False),
             ),
-        )
-        import_id = cur.lastrowid
+        ).fetchone()[0]
         db.executemany(
             "INSERT INTO attendance_sessions (import_id, row, name, email, joined, left_at, minutes, guest, role,"
             " summed) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -134,10 +133,8 @@ def store_report(
 
 def sessions(ledger: Ledger, import_id: int) -> list[Session]:
     """The sessions of one import, in the report's order."""
-    with ledger._mutex:
-        rows = ledger.conn.execute(
-            "SELECT * FROM attendance_sessions WHERE import_id = ? ORDER BY row", (import_id,)
-        ).fetchall()
+    with ledger.read() as db:
+        rows = db.execute("SELECT * FROM attendance_sessions WHERE import_id = ? ORDER BY row", (import_id,)).fetchall()
     return [
         Session(
             r["row"],

@@ -29,8 +29,8 @@ class StoredSnapshot:
 
 def calendar_uid(ledger: Ledger, campaign_id: str) -> str | None:
     """The campaign's recorded calendar UID, None before its first send."""
-    with ledger._mutex:
-        row = ledger.conn.execute("SELECT uid FROM campaign_calendars WHERE campaign_id = ?", (campaign_id,)).fetchone()
+    with ledger.read() as db:
+        row = db.execute("SELECT uid FROM campaign_calendars WHERE campaign_id = ?", (campaign_id,)).fetchone()
     return str(row["uid"]) if row else None
 
 
@@ -38,7 +38,7 @@ def record_calendar_uid(ledger: Ledger, campaign_id: str, uid: str) -> str:
     """Record ``uid`` unless the campaign has one already; return the one that stands."""
     with ledger.transaction() as db:
         db.execute(
-            "INSERT OR IGNORE INTO campaign_calendars (campaign_id, uid, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO campaign_calendars (campaign_id, uid, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (campaign_id, uid, ledger.now()),
         )
         row = db.execute("SELECT uid FROM campaign_calendars WHERE campaign_id = ?", (campaign_id,)).fetchone()
@@ -47,8 +47,8 @@ def record_calendar_uid(ledger: Ledger, campaign_id: str, uid: str) -> str:
 
 def shared_calendar_uids(ledger: Ledger) -> dict[str, list[str]]:
     """UIDs that more than one campaign carries: uid -> the campaign ids, sorted."""
-    with ledger._mutex:
-        rows = ledger.conn.execute(
+    with ledger.read() as db:
+        rows = db.execute(
             "SELECT uid, campaign_id FROM campaign_calendars WHERE uid IN "
             "(SELECT uid FROM campaign_calendars GROUP BY uid HAVING count(*) > 1) ORDER BY uid, campaign_id"
         ).fetchall()
@@ -87,10 +87,10 @@ def record_snapshot(
 
 def last_snapshot(ledger: Ledger, campaign_id: str, kind: str | None = None) -> StoredSnapshot | None:
     """The latest run's snapshot of the campaign (of one kind, or of any)."""
-    with ledger._mutex:
-        row = ledger.conn.execute(
-            "SELECT * FROM event_snapshots WHERE campaign_id = ? AND (? IS NULL OR kind = ?) ORDER BY id DESC LIMIT 1",
-            (campaign_id, kind, kind),
+    of_kind, params = (" AND kind = ?", (campaign_id, kind)) if kind is not None else ("", (campaign_id,))
+    with ledger.read() as db:
+        row = db.execute(
+            f"SELECT * FROM event_snapshots WHERE campaign_id = ?{of_kind} ORDER BY id DESC LIMIT 1", params
         ).fetchone()
     if row is None:
         return None

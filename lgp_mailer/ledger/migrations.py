@@ -3,6 +3,45 @@
 ``store.migrate`` applies each one in one transaction together with the record
 that it ran, so a failure leaves neither half-applied.  Append only: never edit a
 migration that has been applied somewhere; people keep their sent logs for years.
+
+One list migrates both backends.  The statements are SQLite's DDL in the subset
+PostgreSQL shares; ``backend.Db.ddl`` makes the few substitutions PostgreSQL
+needs (``id INTEGER PRIMARY KEY`` an identity column, ``REAL`` double precision,
+``TEXT`` with byte-wise ``COLLATE "C"``).  Times are fixed-width UTC ISO text
+(``rows.utc_iso``) on both, so they compare and sort as text.
+
+The schema, table by table (tests/test_ledger_backends.py checks this list
+against the database; a table added by a migration is added here too):
+
+* ``migrations``: number, name, applied_at. One row per applied migration.
+* ``messages``: id, campaign_id, kind, address, address_key, status, seq,
+  municipalities, county, message_id, attempts, last_code, last_enhanced,
+  last_reply, first_attempt_at, last_attempt_at, sent_at, created_at,
+  updated_at, suppressed_from, sender, account. One row per (campaign_id, kind,
+  address_key): the recipient's status (``rows.STATUSES``), sheet order (seq;
+  NULL when gone from the sheet), the municipalities as a JSON list, the last
+  SMTP reply, the status it had before it was suppressed, the lease token of
+  the sender that last claimed it and the relay account it went to.
+* ``run_locks``: campaign_id, holder, pid, hostname, token, acquired_at,
+  heartbeat_at. One lease per sender of a campaign, keyed by token
+  (``runlock.py``); several only with ``send --join``.
+* ``relay_accounts``: account, claims. One row per relay account
+  (host:port:username) claimed for under a daily quota; its row lock makes
+  the quota exact across senders.
+* ``suppressions``: address_key, address, reason, source, created_at. The
+  organisation-wide list nobody is written to again.
+* ``campaign_calendars``: campaign_id, uid, created_at. A campaign's calendar UID.
+* ``event_snapshots``: id, campaign_id, kind, taken_at, event_path, title, date,
+  start, end, platform, join_url, registration_url, agenda, sheet_path,
+  sheet_rows. The event as each run saw it (``events.py``).
+* ``event_revisions``: campaign_id, revision, kind, created_at, title, date,
+  start, end, platform, join_url, registration_url, agenda. Each notified
+  revision of a campaign's event, as the change or cancellation notice
+  announced it (``revisions.py``); its letters are kind ``change-r<n>``.
+* ``attendance_imports``: id, campaign_id, platform, language, file_name,
+  sha256, file_modified_at, imported_at, summary. One imported attendance report.
+* ``attendance_sessions``: import_id, row, name, email, joined, left_at, minutes,
+  guest, role, summed. Its sessions (``attendance.py``).
 """
 
 from __future__ import annotations
@@ -166,6 +205,40 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
                 registration_url TEXT NOT NULL,
                 agenda TEXT NOT NULL,
                 PRIMARY KEY (campaign_id, revision)
+            )""",
+        ),
+    ),
+    (
+        7,
+        "sender_leases_and_relay_accounts",
+        (
+            # Several senders may drain one campaign (issue 22): the run lock becomes
+            # one lease per sender, keyed by its random token, with the same columns.
+            """CREATE TABLE run_leases (
+                campaign_id TEXT NOT NULL,
+                holder TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                hostname TEXT NOT NULL,
+                token TEXT PRIMARY KEY,
+                acquired_at TEXT NOT NULL,
+                heartbeat_at TEXT NOT NULL
+            )""",
+            "INSERT INTO run_leases (campaign_id, holder, pid, hostname, token, acquired_at, heartbeat_at)"
+            " SELECT campaign_id, holder, pid, hostname, token, acquired_at, heartbeat_at FROM run_locks",
+            "DROP TABLE run_locks",
+            "ALTER TABLE run_leases RENAME TO run_locks",
+            "CREATE INDEX run_locks_campaign ON run_locks (campaign_id)",
+            # Who claimed a row (the lease token): only a dead sender's 'sending' rows become 'unknown'.
+            "ALTER TABLE messages ADD COLUMN sender TEXT",
+            # The relay account (host:port:username) a row was handed to: its daily quota.
+            "ALTER TABLE messages ADD COLUMN account TEXT",
+            "CREATE INDEX messages_account ON messages (account, last_attempt_at)",
+            "CREATE INDEX messages_sender ON messages (sender)",
+            # One row per relay account with a daily quota; a claim updates it first,
+            # so the claims of one account take turns and its quota is counted exactly.
+            """CREATE TABLE relay_accounts (
+                account TEXT PRIMARY KEY,
+                claims INTEGER NOT NULL DEFAULT 0
             )""",
         ),
     ),

@@ -16,8 +16,8 @@ MESSAGE_COLUMNS = ("campaign_id", "kind", "address_key", "status", "municipaliti
 
 def campaign_ids(ledger: Ledger) -> list[str]:
     """Every campaign with an invitation row, in the order its first letter went out."""
-    with ledger._mutex:
-        cur = ledger.conn.execute(
+    with ledger.read() as db:
+        cur = db.execute(
             "SELECT campaign_id FROM messages WHERE kind = 'invitation' GROUP BY campaign_id"
             " ORDER BY min(coalesce(sent_at, created_at)), campaign_id"
         )
@@ -40,11 +40,8 @@ def message_rows(ledger: Ledger, campaign_ids: list[str]) -> list[tuple[str, ...
         " FROM messages m LEFT JOIN suppressions s ON s.address_key = m.address_key"
         f" WHERE m.campaign_id IN ({marks}) ORDER BY m.campaign_id, m.kind, m.address_key"
     )
-    with ledger._mutex:
-        cursor = ledger.conn.cursor()
-        cursor.row_factory = None  # plain tuples: 100,000 rows need no sqlite3.Row
-        rows: list[tuple[str, ...]] = cursor.execute(sql, campaign_ids).fetchall()
-        return rows
+    with ledger.read() as db:
+        return db.tuples(sql, campaign_ids)  # plain tuples: 100,000 rows need no row objects
 
 
 def current_sessions(ledger: Ledger, campaign_ids: list[str]) -> dict[str, list[Session]]:

@@ -29,8 +29,8 @@ _COLUMNS = 'title, date, start, "end", platform, join_url, registration_url, age
 
 def revisions(ledger: Ledger, campaign_id: str) -> list[Revision]:
     """The campaign's revisions, oldest first (empty before its first notice)."""
-    with ledger._mutex:
-        rows = ledger.conn.execute(
+    with ledger.read() as db:
+        rows = db.execute(
             f"SELECT campaign_id, revision, kind, created_at, {_COLUMNS} FROM event_revisions"
             " WHERE campaign_id = ? ORDER BY revision",
             (campaign_id,),
@@ -64,10 +64,8 @@ def record_revision(
 
 def snapshots(ledger: Ledger, campaign_id: str) -> list[StoredSnapshot]:
     """Every send run's snapshot of the campaign, oldest first: what each run's letters said."""
-    with ledger._mutex:
-        rows = ledger.conn.execute(
-            "SELECT * FROM event_snapshots WHERE campaign_id = ? ORDER BY id", (campaign_id,)
-        ).fetchall()
+    with ledger.read() as db:
+        rows = db.execute("SELECT * FROM event_snapshots WHERE campaign_id = ? ORDER BY id", (campaign_id,)).fetchall()
     return [
         StoredSnapshot(
             {key: r[key] for key in SNAPSHOT_FIELDS},

@@ -7,10 +7,10 @@ interface takes and returns, the same for every backend.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from lgp_mailer.i18n import N_, _
 
@@ -125,7 +125,7 @@ def address_key(address: str, seq: int) -> str:
     return key or f"<blank #{seq}>"
 
 
-def _row(r: sqlite3.Row) -> LedgerRow:
+def _row(r: Any) -> LedgerRow:  # an sqlite3.Row or a backend.Row
     fields = {k: r[k] for k in LedgerRow.__dataclass_fields__}
     fields["municipalities"] = tuple(json.loads(r["municipalities"] or "[]"))
     return LedgerRow(**fields)

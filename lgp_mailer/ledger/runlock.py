@@ -1,13 +1,20 @@
-"""One sender per campaign: a run lock kept in the ledger database.
+"""Who sends a campaign: one lease per sender, kept in the ledger database.
 
-Hourly scheduled runs can overlap when a batch is slow; two runs sending the
-same campaign at once could send a message twice.  The lock is a row in
-``run_locks`` (holder, PID, host, heartbeat), taken inside a ``BEGIN
-IMMEDIATE`` transaction, so of two processes that both see a free or stale
-lock only one can write it.  No ``fcntl`` and no ``os.kill(pid, 0)`` (which
-kills on Windows): liveness comes from ``psutil``.
+Hourly scheduled runs can overlap when a batch is slow, and a second plain
+run of a campaign being sent is refused, as it always was.  Each sender holds
+a lease, a row in ``run_locks`` (holder, PID, host, a random token, heartbeat),
+taken inside a write transaction, so of two processes that both see no live
+lease only one can write its own.  With ``join=True`` (``send --join``, a
+PostgreSQL sent log only) a sender takes a lease beside the live ones: several
+senders then drain one campaign, each row claimed by exactly one of them and
+marked with its token (``Ledger.claim``).  No ``fcntl`` and no
+``os.kill(pid, 0)`` (which kills on Windows): liveness comes from ``psutil``.
 
-A lock is stale, and taken over, when
+A sender's identity is its token, ``host:pid:random``, written on every row
+it claims (``messages.sender``): the random part tells two runs of one reused
+PID apart.  A lease is stale, and removed by the next
+sender to start (whose ``recover_interrupted`` then turns the dead sender's
+``sending`` rows into ``unknown``, and no one else's), when
 
 * its process ran on this host and is gone (or the PID now belongs to a
   process started after the lock was taken, i.e. the PID was reused), or
@@ -55,7 +62,10 @@ def _started_after(pid: int, moment: datetime) -> bool:
 
 
 class RunLock:
-    """``with RunLock(ledger, campaign_id):`` holds the campaign's send lock.
+    """``with RunLock(ledger, campaign_id):`` holds a lease on sending the campaign.
+
+    Refused (``LockedError``) while another sender holds a live lease, unless
+    ``join``.
 
     ``heartbeat()`` refreshes it (call it between messages) and raises
     ``LockedError`` if another run has taken it over meanwhile.  Unless
@@ -71,18 +81,23 @@ class RunLock:
         stale_after: timedelta = STALE_AFTER,
         heartbeat_every: float | None = HEARTBEAT_EVERY,
         pid_exists: Callable[[int], bool] = psutil.pid_exists,
+        join: bool = False,
     ) -> None:
         self.ledger = ledger
         self.campaign_id = campaign_id
         self.stale_after = stale_after
         self.heartbeat_every = heartbeat_every
         self.pid_exists = pid_exists
-        self.token = uuid.uuid4().hex
+        self.join = join
+        # The sender's identity, recorded on every row it claims: readable (host
+        # and PID) and unique (a random part, so a reused PID is another sender).
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
         self.holder = _holder()
         self.pid = os.getpid()
         self.hostname = socket.gethostname()
         self.held = False
-        self.took_over: dict[str, object] | None = None  # the stale lock replaced, if any
+        self.took_over: dict[str, object] | None = None  # a stale lease removed, if any
+        self.joined: list[dict[str, object]] = []  # the live senders this one joined
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -105,26 +120,35 @@ class RunLock:
     def acquire(self) -> RunLock:
         now = self.ledger.now()
         with self.ledger.transaction() as db:
-            found = db.execute("SELECT * FROM run_locks WHERE campaign_id = ?", (self.campaign_id,)).fetchone()
-            if found is not None:
-                row = dict(found)
-                if row["token"] != self.token and not self._is_stale(row):
-                    raise LockedError(
-                        _(
-                            "campaign {campaign_id} is being sent by {holder} (pid {pid}) since {acquired_at}, last "
-                            "heartbeat {heartbeat_at}"
-                        ).format(
-                            campaign_id=quoted(self.campaign_id),
-                            holder=row["holder"],
-                            pid=row["pid"],
-                            acquired_at=row["acquired_at"],
-                            heartbeat_at=row["heartbeat_at"],
-                        ),
-                        file=self.ledger.path,
-                    )
-                db.execute("DELETE FROM run_locks WHERE campaign_id = ?", (self.campaign_id,))
-                if row["token"] != self.token:
+            found = db.execute(
+                "SELECT * FROM run_locks WHERE campaign_id = ? ORDER BY acquired_at, token", (self.campaign_id,)
+            ).fetchall()
+            live = []
+            for row in map(dict, found):
+                if row["token"] == self.token:
+                    db.execute("DELETE FROM run_locks WHERE token = ?", (self.token,))
+                elif self._is_stale(row):
+                    db.execute("DELETE FROM run_locks WHERE token = ?", (row["token"],))
                     self.took_over = row
+                else:
+                    live.append(row)
+            if live and not self.join:
+                row = live[0]
+                raise LockedError(
+                    _(
+                        "campaign {campaign_id} is being sent by {holder} (pid {pid}) since {acquired_at}, last "
+                        "heartbeat {heartbeat_at}"
+                    ).format(
+                        campaign_id=quoted(self.campaign_id),
+                        holder=row["holder"],
+                        pid=row["pid"],
+                        acquired_at=row["acquired_at"],
+                        heartbeat_at=row["heartbeat_at"],
+                    )
+                    + _("; to send alongside it from a PostgreSQL sent log, use --join"),
+                    file=self.ledger.path,
+                )
+            self.joined = live
             db.execute(
                 "INSERT INTO run_locks (campaign_id, holder, pid, hostname, token, acquired_at, heartbeat_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -189,9 +213,23 @@ class RunLock:
 
 
 def current_lock(ledger: Ledger, campaign_id: str) -> dict[str, object] | None:
-    """The lock row of a campaign, for ``status``; None when nobody holds it."""
-    found = ledger.conn.execute("SELECT * FROM run_locks WHERE campaign_id = ?", (campaign_id,)).fetchone()
-    return dict(found) if found else None
+    """The oldest lease of a campaign, for ``status``; None when nobody holds one."""
+    leases = senders(ledger, campaign_id)
+    return leases[0] if leases else None
 
 
-__all__ = ["HEARTBEAT_EVERY", "STALE_AFTER", "RunLock", "current_lock"]
+def senders(ledger: Ledger, campaign_id: str, kind: str | None = None) -> list[dict[str, object]]:
+    """Every lease of a campaign, oldest first, each with ``in_flight``: its
+    ``sending`` rows (of ``kind``, if given).  Leases nobody has cleared yet
+    may be stale; ``status`` shows their heartbeat."""
+    kind_sql, params = ("", ()) if kind is None else (" AND m.kind = ?", (kind,))
+    with ledger.read() as db:
+        found = db.execute(
+            "SELECT l.*, (SELECT count(*) FROM messages m WHERE m.sender = l.token AND m.status = 'sending'"
+            f"{kind_sql}) AS in_flight FROM run_locks l WHERE l.campaign_id = ? ORDER BY l.acquired_at, l.token",
+            (*params, campaign_id),
+        ).fetchall()
+    return [dict(row) for row in found]
+
+
+__all__ = ["HEARTBEAT_EVERY", "STALE_AFTER", "RunLock", "current_lock", "senders"]

@@ -24,8 +24,12 @@ JSON-able dict; ``status --json`` prints exactly that::
           "blocked": [                     # needs a decision or a fix; see BLOCKED
             {"status": "unknown", "count": 3, "meaning": "...", "command": "lgp-mailer send --resend-unknown"}
           ],
-          "in_flight": 0,                  # 'sending' rows of a live run
+          "in_flight": 0,                  # 'sending' rows of live senders
           "lock": null | {"holder": ..., "pid": ..., "hostname": ..., "acquired_at": ..., "heartbeat_at": ...},
+          "senders": [                     # every sender holding a lease (send --join: several), oldest first
+            {"holder": "anna@pc1", "pid": 4242, "hostname": "pc1", "acquired_at": ..., "heartbeat_at": ...,
+             "in_flight": 2}               # its 'sending' rows of this kind
+          ],
           "counties": [                    # sheet order of first appearance; null = no county
             {"county": "Baranya", "total": 300, "sent": 290, "due": 5, "blocked": 5,
              "counts": {"pending": 5, ...}}
@@ -46,7 +50,7 @@ from typing import Any
 
 from lgp_mailer import kinds
 from lgp_mailer.i18n import N_, _
-from lgp_mailer.ledger.runlock import current_lock
+from lgp_mailer.ledger.runlock import senders
 from lgp_mailer.ledger.store import STATUSES, Ledger, LedgerRow, utc_iso
 
 # Statuses that need attention, in the order shown, with what they mean and
@@ -106,6 +110,12 @@ def _public_lock(lock: dict[str, object] | None) -> dict[str, object] | None:
     return {k: lock[k] for k in ("holder", "pid", "hostname", "acquired_at", "heartbeat_at")}
 
 
+def _public_sender(lease: dict[str, object]) -> dict[str, object]:
+    public = _public_lock(lease)
+    assert public is not None
+    return {**public, "in_flight": lease["in_flight"]}
+
+
 def _counties(rows: list[LedgerRow]) -> list[dict[str, Any]]:
     groups: dict[str | None, list[LedgerRow]] = {}
     for row in rows:
@@ -132,11 +142,14 @@ def kind_status(ledger: Ledger, campaign_id: str, kind: str) -> dict[str, Any]:
     counts = _counts(rows)
     sent_times = [r.sent_at for r in rows if r.sent_at]
     attempts = [r.last_attempt_at for r in rows if r.last_attempt_at]
-    lock = _public_lock(current_lock(ledger, campaign_id))
+    leases = senders(ledger, campaign_id, kind)
+    lock = _public_lock(leases[0] if leases else None)
     command = command_for(kind)
     due_by_status = {s: sum(1 for r in rows if r.status == s and r.seq is not None) for s in DUE_STATUSES}
-    # 'sending' is in flight while a run holds the lock, and a crash's leftover otherwise.
-    in_flight = counts["sending"] if lock is not None else 0
+    # 'sending' is in flight when its sender holds a lease (a row claimed
+    # before senders were recorded: while anyone does), a crash's leftover otherwise.
+    unowned = ledger.unowned_in_flight(campaign_id, kind) if leases else 0
+    in_flight = sum(int(str(lease["in_flight"])) for lease in leases) + unowned
     blocked = []
     for status, (meaning, action) in BLOCKED.items():
         count = counts[status] - (in_flight if status == "sending" else 0)
@@ -160,6 +173,7 @@ def kind_status(ledger: Ledger, campaign_id: str, kind: str) -> dict[str, Any]:
         "blocked": blocked,
         "in_flight": in_flight,
         "lock": lock,
+        "senders": [_public_sender(lease) for lease in leases],
         "counties": _counties(rows),
     }
 

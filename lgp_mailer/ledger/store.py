@@ -1,4 +1,8 @@
-"""The sent log: one SQLite ledger for the whole organisation, all campaigns.
+"""The sent log: one ledger for the whole organisation, all campaigns.
+
+It lives in a SQLite file (the default) or in a PostgreSQL database
+(``LGP_MAILER_DB=postgresql://…`` or the toml's ``database``), behind this one
+interface; ``backend.py`` holds the few differences between the two.
 
 The protocol that makes sending crash-safe (issue 4):
 
@@ -16,6 +20,10 @@ the last outcomes recorded since the previous durable commit, and those rows
 come back ``sending`` → ``unknown`` (never resent unasked).  A claim is
 always durable, so a message that went out is never ``pending`` again.  The schema only changes through the numbered
 ``MIGRATIONS``; each one is applied in one transaction with its record.
+
+Other ledger modules run their SQL through the public ``Ledger.transaction``
+(writes) and ``Ledger.read`` (reads), both yielding a ``backend.Db``; the SQL
+is the portable subset with ``?`` placeholders (see ``backend.py``).
 """
 
 from __future__ import annotations
@@ -28,12 +36,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from lgp_mailer.errors import LedgerError, LgpError
 from lgp_mailer.i18n import _
 from lgp_mailer.ledger import migrations
+from lgp_mailer.ledger.backend import POSTGRESQL, Db, PgDb, SqliteDb, Target, describe, is_url
+from lgp_mailer.ledger.netfs import refuse_network_sqlite
 from lgp_mailer.ledger.rows import (  # re-exported: the ledger's interface types
     _BOUNCEABLE_SQL,
     BOUNCEABLE,
@@ -60,17 +71,40 @@ from lgp_mailer.ledger.rows import (  # re-exported: the ledger's interface type
 from lgp_mailer.quoting import quoted
 from lgp_mailer.storage import StorageError, storage_error
 
+QUOTA_WINDOW = timedelta(days=1)  # a daily quota is a rolling 24 hours
+# The rows a daily quota counts since a moment (two ``?``: the moment, twice).
+_QUOTA_ROWS = "(sent_at >= ? OR (status IN ('sending', 'unknown') AND last_attempt_at >= ?))"
 
-def default_ledger_path(env: Mapping[str, str] = os.environ, configured: Path | None = None) -> Path:
+
+def _of_account(account: str | None) -> tuple[str, tuple[str, ...]]:
+    """The quota rows of one relay account, and those sent before accounts were recorded."""
+    return ("", ()) if account is None else (" AND (account = ? OR account IS NULL)", (account,))
+
+
+class QuotaUsedUp(Exception):
+    """A claim found the relay account's daily quota used up (by any sender)."""
+
+    def __init__(self, account: str, quota: int) -> None:
+        super().__init__(f"the daily quota of {quota} messages of {account} is used up")
+        self.account = account
+        self.quota = quota
+
+
+def default_ledger_path(env: Mapping[str, str] = os.environ, configured: Target | None = None) -> Target:
     """Where the sent log lives: ``LGP_MAILER_DB`` > ``configured`` (the
-    toml's ``database``) > the user's data folder (platformdirs)."""
-    if env.get(DB_ENV):
-        return Path(env[DB_ENV]).expanduser()
-    if configured is not None:
-        return Path(configured).expanduser()
+    toml's ``database``) > the user's data folder (platformdirs).  A
+    ``postgresql://`` URL is returned as it is (a str); anything else is a path."""
+    for chosen in (env.get(DB_ENV) or None, configured):
+        if chosen is not None:
+            return chosen.strip() if isinstance(chosen, str) and is_url(chosen) else Path(chosen).expanduser()
     from platformdirs import user_data_dir  # noqa: PLC0415 - only when no sent-log path is configured
 
     return Path(user_data_dir("lgp-mailer", appauthor=False)) / "sent-log.sqlite3"
+
+
+def ledger_location(env: Mapping[str, str] = os.environ, configured: Target | None = None) -> str:
+    """``default_ledger_path`` as it may be shown: a URL without its password."""
+    return describe(default_ledger_path(env, configured))
 
 
 class Ledger:
@@ -78,61 +112,91 @@ class Ledger:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
-        path: Path,
+        db: Db,
+        target: Target,
         clock: Callable[[], datetime] = _utc_now,
         mutex: threading.RLock | None = None,
+        opener: Callable[[], Db] | None = None,
     ):
-        self.conn = conn
-        self.path = path
+        self.db = db
+        self.conn: Any = db.conn  # the driver's own connection: backend-specific, for tests and diagnostics
+        self.dialect = db.dialect
+        self.target = target
+        # The SQLite file, or the URL without its password: what errors and status name.
+        self.path: Path | str = target if isinstance(target, Path) else describe(target)
         self.clock = clock
         self._mutex = mutex or threading.RLock()
+        self._opener = opener
 
     # -- plumbing -----------------------------------------------------------
+
+    @property
+    def concurrent_senders(self) -> bool:
+        """May several processes send one campaign at once (``send --join``)?
+        Not on SQLite: one writer at a time, on one PC's disk, gains nothing."""
+        return bool(self.dialect == POSTGRESQL)
 
     def now(self) -> str:
         return utc_iso(self.clock())
 
     @contextmanager
-    def transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT: the write lock is taken up front, so two
-        processes never both read-then-write the same state."""
+    def transaction(self, *, exclusive: bool = True, durable: bool = True) -> Iterator[Db]:
+        """BEGIN … COMMIT around the block, which runs its SQL on the yielded ``Db``.
+
+        ``exclusive`` (the default): the ledger's write lock is taken up front
+        (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock), so two
+        processes never both read-then-write the same state.  ``exclusive=False``
+        relies on row locks (a conditional UPDATE, ``FOR UPDATE SKIP LOCKED``)
+        and lets PostgreSQL senders claim side by side.  ``durable=False``: this
+        commit is not flushed on its own (see ``record``).  A database error
+        becomes one line (``LedgerError``, or ``StorageError`` for a full or
+        read-only disk), never a traceback."""
         with self._mutex:
             try:
-                self.conn.execute(f"BEGIN {mode}")
-            except sqlite3.Error as error:
+                self.db.begin(exclusive=exclusive, durable=durable)
+            except self.db.errors as error:
+                with suppress(self.db.errors):
+                    self.db.rollback()
                 raise self._fault(error) or LedgerError(
                     _("cannot start a transaction: {error}").format(error=error), file=self.path
                 ) from error
             try:
-                yield self.conn
-                self.conn.execute("COMMIT")
+                yield self.db
+                self.db.commit()
             except BaseException as error:
-                if self.conn.in_transaction:
-                    with suppress(sqlite3.Error):  # a full disk may refuse even this; SQLite rolls back anyway
-                        self.conn.execute("ROLLBACK")
-                if isinstance(error, sqlite3.Error):  # an I/O error too: one line, never a traceback
+                with suppress(self.db.errors):  # a full disk may refuse even this; SQLite rolls back anyway
+                    self.db.rollback()
+                if isinstance(error, self.db.errors):  # an I/O error too: one line, never a traceback
                     raise self._fault(error) or LedgerError(
-                        _("cannot write the sent log: {error}").format(error=error), file=self.path
+                        _("cannot write the sent log: {error}").format(error=_one_line(str(error))), file=self.path
                     ) from error
                 raise
 
-    def _fault(self, error: sqlite3.Error) -> StorageError | None:
-        """A full or read-only disk as one line (exit 2); the row in flight stays 'sending'."""
-        return storage_error(error, self.path, _("the sent log"))
-
     @contextmanager
-    def _lazy_sync(self) -> Iterator[None]:
-        """Around one commit that need not be durable on its own (WAL: no fsync)."""
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        try:
-            yield
-        finally:
-            self.conn.execute("PRAGMA synchronous = FULL")
+    def read(self) -> Iterator[Db]:
+        """The connection for reads outside a transaction (each statement sees committed data)."""
+        with self._mutex:
+            try:
+                yield self.db
+            except self.db.errors as error:
+                raise self._fault(error) or LedgerError(
+                    _("cannot read the sent log: {error}").format(error=_one_line(str(error))), file=self.path
+                ) from error
+
+    def _fault(self, error: Exception) -> StorageError | None:
+        """A full or read-only disk as one line (exit 2); the row in flight stays 'sending'."""
+        if isinstance(self.target, Path):
+            return storage_error(error, self.target, _("the sent log"))
+        state = getattr(error, "sqlstate", None) or ""
+        if state == "53100":  # disk_full
+            return StorageError(_("the PostgreSQL server's disk is full: {error}").format(error=error), file=self.path)
+        if state == "25006":  # read_only_sql_transaction: a standby, or default_transaction_read_only
+            return StorageError(_("the PostgreSQL sent log is read-only: {error}").format(error=error), file=self.path)
+        return None
 
     def close(self) -> None:
         with self._mutex:
-            self.conn.close()
+            self.db.close()
 
     def writer(self) -> Ledger:
         """The same sent log on a connection of its own, for one sending thread.
@@ -142,11 +206,16 @@ class Ledger:
         of up to 100 ms; so the writers of one process still take turns on
         this ledger's lock, which hands over at once.  Close it when the
         thread is done."""
+        return Ledger(self._connect(), self.target, self.clock, self._mutex, self._opener)
+
+    def _connect(self) -> Db:
+        """Another connection to the same ledger."""
         try:
-            conn = _connect(self.path)
-        except sqlite3.Error as error:
-            raise LedgerError(_("cannot open the sent log: {error}").format(error=error), file=self.path) from error
-        return Ledger(conn, self.path, self.clock, self._mutex)
+            return self._opener() if self._opener is not None else _open_db(self.target, None)
+        except self.db.errors as error:
+            raise LedgerError(
+                _("cannot open the sent log: {error}").format(error=_one_line(str(error))), file=self.path
+            ) from error
 
     def __enter__(self) -> Ledger:
         return self
@@ -155,8 +224,9 @@ class Ledger:
         self.close()
 
     def applied_migrations(self) -> list[tuple[int, str, str]]:
-        cur = self.conn.execute("SELECT number, name, applied_at FROM migrations ORDER BY number")
-        return [tuple(r) for r in cur.fetchall()]
+        with self.read() as db:
+            cur = db.execute("SELECT number, name, applied_at FROM migrations ORDER BY number")
+            return [(r[0], r[1], r[2]) for r in cur.fetchall()]
 
     # -- campaign rows ------------------------------------------------------
 
@@ -219,7 +289,7 @@ class Ledger:
                     "UPDATE messages SET status = ?, municipalities = ?, county = ?, last_reply = ?,"
                     " updated_at = ? WHERE campaign_id = ? AND kind = ? AND address_key = ?"
                     " AND status IN ('pending', 'invalid') AND attempts = 0"
-                    " AND (status != ? OR municipalities != ? OR county IS NOT ?)",
+                    " AND (status != ? OR municipalities != ? OR county IS DISTINCT FROM ?)",
                     (status, munis, e.county, reason, now, campaign_id, kind, key, status, munis, e.county),
                 )
                 refreshed += cur.rowcount
@@ -231,7 +301,7 @@ class Ledger:
         return SyncResult(added, invalid, refreshed, absent, suppressed)
 
     @staticmethod
-    def _apply_suppressions(db: sqlite3.Connection, now: str, where: str, params: Sequence[object]) -> int:
+    def _apply_suppressions(db: Db, now: str, where: str, params: Sequence[object]) -> int:
         """Turn the matching rows of suppressed addresses that were not
         delivered into ``suppressed``, remembering their status."""
         marks = ",".join("?" * len(SUPPRESSIBLE))
@@ -243,18 +313,25 @@ class Ledger:
         )
         return cur.rowcount
 
-    def recover_interrupted(self, campaign_id: str, kind: str) -> int:
-        """Turn ``sending`` rows left by a crashed run into ``unknown``.
+    def recover_interrupted(self, campaign_id: str, kind: str, sender: str | None = None) -> int:
+        """Turn ``sending`` rows left by a crashed sender into ``unknown``.
 
-        Only the holder of the campaign's run lock may do this: a ``sending``
-        row of a live run is in flight, not interrupted.
+        Only a holder of one of the campaign's leases (``runlock``; ``sender``
+        is its token, else this process's lease) may do this, once it has
+        cleared the stale leases: a ``sending`` row whose claimer still holds
+        a lease is in flight, not interrupted, and is left alone.
         """
         now = self.now()
         with self.transaction() as db:
-            held = db.execute(
-                "SELECT 1 FROM run_locks WHERE campaign_id = ? AND pid = ? AND hostname = ?",
-                (campaign_id, os.getpid(), socket.gethostname()),
-            ).fetchone()
+            if sender is not None:
+                held = db.execute(
+                    "SELECT 1 FROM run_locks WHERE campaign_id = ? AND token = ?", (campaign_id, sender)
+                ).fetchone()
+            else:
+                held = db.execute(
+                    "SELECT 1 FROM run_locks WHERE campaign_id = ? AND pid = ? AND hostname = ?",
+                    (campaign_id, os.getpid(), socket.gethostname()),
+                ).fetchone()
             if not held:
                 raise LedgerError(
                     _("campaign {campaign_id}: recovering interrupted sends needs the run lock").format(
@@ -265,7 +342,8 @@ class Ledger:
             cur = db.execute(
                 "UPDATE messages SET status = 'unknown', updated_at = ?,"
                 " last_reply = coalesce(last_reply, 'interrupted while sending; outcome unknown')"
-                " WHERE campaign_id = ? AND kind = ? AND status = 'sending'",
+                " WHERE campaign_id = ? AND kind = ? AND status = 'sending'"
+                " AND (sender IS NULL OR sender NOT IN (SELECT token FROM run_locks))",
                 (now, campaign_id, kind),
             )
             return cur.rowcount
@@ -287,17 +365,24 @@ class Ledger:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        with self._mutex:
-            return [_row(r) for r in self.conn.execute(sql, params).fetchall()]
+        with self.read() as db:
+            return [_row(r) for r in db.execute(sql, params).fetchall()]
 
     def due_pages(
-        self, campaign_id: str, kind: str, *, retry_failed: bool = False, resend_unknown: bool = False, page: int = 1000
+        self,
+        campaign_id: str,
+        kind: str,
+        *,
+        retry_failed: bool = False,
+        resend_unknown: bool = False,
+        page: int = 1000,
+        after: int = -1,
     ) -> Iterator[LedgerRow]:
         """The rows ``due`` returns, in the same order, read ``page`` rows at a
         time so that 100,000 recipients are never 100,000 ``LedgerRow``s in
-        memory at once (about 150 MB)."""
+        memory at once (about 150 MB); only those whose seq is above ``after``."""
         statuses = due_statuses(retry_failed, resend_unknown)
-        return (_row(r) for r in self._due_paged(campaign_id, kind, statuses, "*", page))
+        return (_row(r) for r in self._due_paged(campaign_id, kind, statuses, "*", page, after))
 
     def due_addresses(
         self, campaign_id: str, kind: str, *, retry_failed: bool = False, resend_unknown: bool = False, page: int = 1000
@@ -307,15 +392,13 @@ class Ledger:
         return (r["address"] for r in self._due_paged(campaign_id, kind, statuses, "seq, address", page))
 
     def _due_paged(
-        self, campaign_id: str, kind: str, statuses: Sequence[str], columns: str, page: int
-    ) -> Iterator[sqlite3.Row]:
+        self, campaign_id: str, kind: str, statuses: Sequence[str], columns: str, page: int, after: int = -1
+    ) -> Iterator[Any]:
         # Its own read connection: in WAL mode a reader never blocks the
         # senders' commits.  Keyset paging on seq (unique among the sheet's
         # rows): rows claimed since are behind the cursor and never come back.
         where, params = _due_where(campaign_id, kind, statuses)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        after = -1
+        conn = self._connect()
         try:
             while True:
                 rows = conn.execute(
@@ -326,30 +409,96 @@ class Ledger:
                 if len(rows) < page:
                     return
                 after = rows[-1]["seq"]
-        except sqlite3.Error as error:
-            raise LedgerError(_("cannot read the due messages: {error}").format(error=error), file=self.path) from error
+        except conn.errors as error:
+            raise LedgerError(
+                _("cannot read the due messages: {error}").format(error=_one_line(str(error))), file=self.path
+            ) from error
         finally:
             conn.close()
 
-    def claim(self, campaign_id: str, kind: str, address: str, from_statuses: Iterable[str]) -> bool:
+    def claim(
+        self,
+        campaign_id: str,
+        kind: str,
+        address: str,
+        from_statuses: Iterable[str],
+        *,
+        sender: str | None = None,
+        account: str | None = None,
+        daily_quota: int | None = None,
+    ) -> bool:
         """Atomically mark one row ``sending`` if it is still in one of
         ``from_statuses``; committed before any byte of DATA goes out.
-        False means another run (or an earlier step) got there first, or the
-        address was suppressed since the row was read."""
+        False means another sender (or an earlier step) got there first, or
+        the address was suppressed since the row was read.
+
+        The row records who claimed it (``sender``, a lease token) and the
+        relay ``account`` it goes to.  With a ``daily_quota`` the account's
+        messages of the rolling 24 hours, every sender's, are counted in the
+        same transaction, after the account's row is locked, so senders
+        sharing it never overshoot: ``QuotaUsedUp`` when it is full."""
         statuses = list(from_statuses)
         if not statuses or "sending" in statuses:
             raise ValueError("claim needs from_statuses, excluding 'sending'")
         now = self.now()
         marks = ",".join("?" * len(statuses))
-        with self.transaction() as db:
+        # A conditional UPDATE is atomic on both databases: of two senders, the
+        # second finds the row 'sending' (PostgreSQL re-checks the WHERE after
+        # waiting for the first's row lock) and claims nothing.
+        with self.transaction(exclusive=False) as db:
+            if account is not None and daily_quota is not None:
+                # The account's row first: of two senders claiming for it, the
+                # second waits here for the first's commit, then counts it.
+                db.execute(
+                    "INSERT INTO relay_accounts (account, claims) VALUES (?, 1)"
+                    " ON CONFLICT (account) DO UPDATE SET claims = relay_accounts.claims + 1",
+                    (account,),
+                )
+                since = utc_iso(self.clock() - QUOTA_WINDOW)
+                if self._quota_used(db, since, account) >= daily_quota:
+                    raise QuotaUsedUp(account, daily_quota)
             cur = db.execute(
-                "UPDATE messages SET status = 'sending', attempts = attempts + 1,"
+                "UPDATE messages SET status = 'sending', attempts = attempts + 1, sender = ?, account = ?,"
                 " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, updated_at = ?"
                 f" WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status IN ({marks})"
                 " AND address_key NOT IN (SELECT address_key FROM suppressions)",
-                (now, now, now, campaign_id, kind, address.strip().lower(), *statuses),
+                (sender, account, now, now, now, campaign_id, kind, address.strip().lower(), *statuses),
             )
             return cur.rowcount == 1
+
+    @staticmethod
+    def _quota_used(db: Db, since: str, account: str | None) -> int:
+        """What ``sent_since`` counts, plus the rows in flight (``sending``): they may go out any moment."""
+        mine, params = _of_account(account)
+        count: int = db.execute(
+            f"SELECT count(*) FROM messages WHERE {_QUOTA_ROWS}{mine}", (since, since, *params)
+        ).fetchone()[0]
+        return count
+
+    def claim_next(
+        self, campaign_id: str, kind: str, from_statuses: Iterable[str], *, limit: int = 1, sender: str | None = None
+    ) -> list[LedgerRow]:
+        """Claim the next ``limit`` due rows (sheet order) in one statement;
+        returns them as they are now (``sending``), in sheet order.
+
+        For several senders draining one campaign: on PostgreSQL the rows are
+        picked with ``FOR UPDATE SKIP LOCKED``, so each sender takes different
+        rows without waiting for the others; on SQLite the write lock
+        serialises the claims."""
+        statuses = list(from_statuses)
+        if not statuses or "sending" in statuses:
+            raise ValueError("claim_next needs from_statuses, excluding 'sending'")
+        now = self.now()
+        where, params = _due_where(campaign_id, kind, statuses)
+        with self.transaction(exclusive=False) as db:
+            rows = db.execute(
+                "UPDATE messages SET status = 'sending', attempts = attempts + 1, sender = ?,"
+                " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, updated_at = ?"
+                f" WHERE id IN (SELECT id FROM messages WHERE {where} ORDER BY seq LIMIT ?{db.skip_locked})"
+                " RETURNING *",
+                (sender, now, now, now, *params, limit),
+            ).fetchall()
+        return sorted((_row(r) for r in rows), key=lambda r: r.seq or 0)
 
     def record(
         self,
@@ -368,7 +517,7 @@ class Ledger:
         # Not fsync'd on its own (synchronous=NORMAL for this commit): lost in a
         # power cut, the row stays 'sending' and comes back 'unknown', never
         # resent unasked.  The next durable commit (a claim) syncs it anyway.
-        with self._mutex, self._lazy_sync(), self.transaction() as db:
+        with self.transaction(exclusive=False, durable=False) as db:
             cur = db.execute(
                 "UPDATE messages SET status = ?, last_code = ?, last_enhanced = ?, last_reply = ?,"
                 " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, updated_at = ?"
@@ -432,18 +581,14 @@ class Ledger:
 
     def suppressions(self, source: str | None = None) -> list[Suppression]:
         """The suppression list (optionally of one source), oldest first."""
-        with self._mutex:
-            cur = self.conn.execute(
-                "SELECT * FROM suppressions WHERE ? IS NULL OR source = ? ORDER BY created_at, address_key",
-                (source, source),
-            )
+        where, params = ("WHERE source = ?", (source,)) if source is not None else ("", ())
+        with self.read() as db:
+            cur = db.execute(f"SELECT * FROM suppressions {where} ORDER BY created_at, address_key", params)
             return [Suppression(**{k: r[k] for k in Suppression.__dataclass_fields__}) for r in cur.fetchall()]
 
     def suppression(self, address: str) -> Suppression | None:
-        with self._mutex:
-            r = self.conn.execute(
-                "SELECT * FROM suppressions WHERE address_key = ?", (_suppression_key(address),)
-            ).fetchone()
+        with self.read() as db:
+            r = db.execute("SELECT * FROM suppressions WHERE address_key = ?", (_suppression_key(address),)).fetchone()
         return Suppression(**{k: r[k] for k in Suppression.__dataclass_fields__}) if r else None
 
     def is_suppressed(self, address: str) -> bool:
@@ -454,16 +599,16 @@ class Ledger:
         mid = _angled(message_id)
         if not mid:
             return None
-        with self._mutex:
-            r = self.conn.execute(
+        with self.read() as db:
+            r = db.execute(
                 "SELECT * FROM messages WHERE message_id IN (?, ?) ORDER BY id LIMIT 1", (mid, mid.lower())
             ).fetchone()
         return _row(r) if r else None
 
     def rows_for_address(self, address: str) -> list[LedgerRow]:
         """Every row of ``address`` in every campaign, latest activity first."""
-        with self._mutex:
-            cur = self.conn.execute(
+        with self.read() as db:
+            cur = db.execute(
                 "SELECT * FROM messages WHERE address_key = ?"
                 " ORDER BY coalesce(sent_at, last_attempt_at, updated_at) DESC, id DESC",
                 (address.strip().lower(),),
@@ -517,8 +662,8 @@ class Ledger:
     # -- reading ------------------------------------------------------------
 
     def get(self, campaign_id: str, kind: str, address: str) -> LedgerRow | None:
-        with self._mutex:
-            r = self.conn.execute(
+        with self.read() as db:
+            r = db.execute(
                 "SELECT * FROM messages WHERE campaign_id = ? AND kind = ? AND address_key = ?",
                 (campaign_id, kind, address.strip().lower()),
             ).fetchone()
@@ -527,43 +672,52 @@ class Ledger:
     def counts(self, campaign_id: str, kind: str) -> dict[str, int]:
         """Rows by status (every status present, zero when none)."""
         result = dict.fromkeys(STATUSES, 0)
-        with self._mutex:
-            cur = self.conn.execute(
+        with self.read() as db:
+            cur = db.execute(
                 "SELECT status, count(*) FROM messages WHERE campaign_id = ? AND kind = ? GROUP BY status",
                 (campaign_id, kind),
             )
             result.update(dict(cur.fetchall()))
         return result
 
-    def sent_since(self, since: datetime) -> int:
-        """Messages handed to the server since ``since`` (UTC), all campaigns.
+    def sent_since(self, since: datetime, account: str | None = None) -> int:
+        """Messages handed to the server since ``since`` (UTC), all campaigns
+        and all senders; with ``account``, only that relay account's (and
+        those sent before accounts were recorded).
 
-        For daily quotas.  ``unknown`` rows count too: the server may well
-        have taken them, and a quota is better undershot than overshot.
+        For daily quotas.  ``unknown`` and ``sending`` rows count too: the
+        server may well have taken them, and a quota is better undershot
+        than overshot.
         """
-        stamp = utc_iso(since)
-        with self._mutex:
-            count: int = self.conn.execute(
-                "SELECT count(*) FROM messages WHERE sent_at >= ? OR (status = 'unknown' AND last_attempt_at >= ?)",
-                (stamp, stamp),
-            ).fetchone()[0]
-            return count
+        with self.read() as db:
+            return self._quota_used(db, utc_iso(since), account)
 
-    def first_sent_since(self, since: datetime) -> datetime | None:
+    def first_sent_since(self, since: datetime, account: str | None = None) -> datetime | None:
         """The oldest of the messages ``sent_since`` counts: when the rolling quota frees its first slot."""
         stamp = utc_iso(since)
-        with self._mutex:
-            first = self.conn.execute(
+        mine, params = _of_account(account)
+        with self.read() as db:
+            first = db.execute(
                 "SELECT min(CASE WHEN sent_at >= ? THEN sent_at ELSE last_attempt_at END) FROM messages"
-                " WHERE sent_at >= ? OR (status = 'unknown' AND last_attempt_at >= ?)",
-                (stamp, stamp, stamp),
+                f" WHERE {_QUOTA_ROWS}{mine}",
+                (stamp, stamp, stamp, *params),
             ).fetchone()[0]
         return datetime.fromisoformat(first.replace("Z", "+00:00")) if first else None
 
+    def unowned_in_flight(self, campaign_id: str, kind: str) -> int:
+        """``sending`` rows claimed with no sender recorded (before migration 7)."""
+        with self.read() as db:
+            count: int = db.execute(
+                "SELECT count(*) FROM messages WHERE campaign_id = ? AND kind = ? AND status = 'sending'"
+                " AND sender IS NULL",
+                (campaign_id, kind),
+            ).fetchone()[0]
+        return count
+
     def sent_addresses(self, campaign_id: str, kind: str) -> set[str]:
         """The lower-cased addresses a campaign kind was sent to."""
-        with self._mutex:
-            cur = self.conn.execute(
+        with self.read() as db:
+            cur = db.execute(
                 "SELECT address FROM messages WHERE campaign_id = ? AND kind = ? AND status = 'sent'",
                 (campaign_id, kind),
             )
@@ -571,26 +725,42 @@ class Ledger:
 
     def campaign_kinds(self) -> list[tuple[str, str]]:
         """Every (campaign_id, kind) the ledger knows, for ``status``."""
-        with self._mutex:
-            cur = self.conn.execute("SELECT DISTINCT campaign_id, kind FROM messages ORDER BY campaign_id, kind")
+        with self.read() as db:
+            cur = db.execute("SELECT DISTINCT campaign_id, kind FROM messages ORDER BY campaign_id, kind")
             return [(r[0], r[1]) for r in cur.fetchall()]
 
     def rows(self, campaign_id: str | None = None, kind: str | None = None) -> list[LedgerRow]:
         """Every row (optionally of one campaign / kind), for status and export."""
-        sql = "SELECT * FROM messages WHERE (? IS NULL OR campaign_id = ?) AND (? IS NULL OR kind = ?)"
+        terms = [
+            (column, value) for column, value in (("campaign_id", campaign_id), ("kind", kind)) if value is not None
+        ]
+        sql = "SELECT * FROM messages WHERE 1 = 1" + "".join(f" AND {column} = ?" for column, _v in terms)
         sql += " ORDER BY campaign_id, kind, seq IS NULL, seq, address_key"
-        with self._mutex:
-            cur = self.conn.execute(sql, (campaign_id, campaign_id, kind, kind))
+        with self.read() as db:
+            cur = db.execute(sql, [value for _c, value in terms])
             return [_row(r) for r in cur.fetchall()]
 
 
 def migrate(ledger: Ledger) -> None:
-    """Apply every migration not yet recorded, each in one transaction with its record."""
-    conn = ledger.conn
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS migrations ("
-        " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
+    """Apply every migration not yet recorded, each in one transaction with its record.
+
+    The statements are written once, in SQLite's DDL; ``Db.ddl`` gives
+    PostgreSQL its own types (see backend.py).  An up-to-date ledger is only
+    read: opening it takes no write lock, and a read-only one (a standby) opens."""
+    try:
+        with ledger.read() as db:
+            applied = {r[0] for r in db.execute("SELECT number FROM migrations").fetchall()}
+        if all(number in applied for number, _name, _s in migrations.MIGRATIONS):
+            return
+    except LedgerError:  # no migrations table yet (or worse: the write below says what)
+        pass
+    with ledger.transaction() as db:  # exclusive: two processes opening a new ledger cannot race
+        db.execute(
+            db.ddl(
+                "CREATE TABLE IF NOT EXISTS migrations ("
+                " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+        )
     for number, name, statements in migrations.MIGRATIONS:  # looked up now: a test may append to it
         # Checked inside the write transaction: two processes opening a fresh
         # database at once cannot both apply the same migration.
@@ -598,25 +768,36 @@ def migrate(ledger: Ledger) -> None:
             if db.execute("SELECT 1 FROM migrations WHERE number = ?", (number,)).fetchone():
                 continue
             for sql in statements:
-                db.execute(sql)
+                db.execute(db.ddl(sql))
             db.execute(
                 "INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, ?)",
                 (number, name, ledger.now()),
             )
 
 
-def open_ledger(path: Path, *, clock: Callable[[], datetime] = _utc_now, patience: float = 10.0) -> Ledger:
-    """Open (creating and migrating if needed) the sent log at ``path``.
+def open_ledger(
+    target: Target,
+    *,
+    clock: Callable[[], datetime] = _utc_now,
+    patience: float = 10.0,
+    env: Mapping[str, str] = os.environ,
+    password_command: str | None = None,
+) -> Ledger:
+    """Open (creating and migrating if needed) the sent log at ``target``:
+    a SQLite file, or a ``postgresql://`` URL (its password from the sources
+    ``pgauth`` lists, ``env`` and ``password_command`` among them).
 
-    Two runs starting at once on a brand-new sent log both switch it to WAL;
-    while one of them writes, SQLite refuses the other's switch with
+    Two runs starting at once on a brand-new SQLite sent log both switch it to
+    WAL; while one of them writes, SQLite refuses the other's switch with
     "database is locked" at once, without waiting for busy_timeout.  That is
     not a held lock, so it is retried for ``patience`` seconds.
     """
+    if isinstance(target, str) and is_url(target):
+        return _open_pg_ledger(target, clock, env, password_command)
     deadline = time.monotonic() + patience
     while True:
         try:
-            return _open_ledger(Path(path), clock)
+            return _open_ledger(Path(target), clock)
         except LedgerError as error:
             cause = error.__cause__
             locked = isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause)
@@ -625,39 +806,34 @@ def open_ledger(path: Path, *, clock: Callable[[], datetime] = _utc_now, patienc
         time.sleep(0.05)
 
 
-def open_campaign_ledger(configured: Path | None = None, env: Mapping[str, str] = os.environ) -> Ledger:
+def open_campaign_ledger(
+    configured: Target | None = None, env: Mapping[str, str] = os.environ, password_command: str | None = None
+) -> Ledger:
     """The one way commands open the sent log: ``LGP_MAILER_DB`` > the toml's
-    ``database`` (``configured``) > the user's data folder."""
-    return open_ledger(default_ledger_path(env, configured))
+    ``database`` (``configured``) > the user's data folder.  A SQLite file on
+    a network share is refused (``netfs``)."""
+    target = default_ledger_path(env, configured)
+    if isinstance(target, Path):
+        refuse_network_sqlite(target, env)
+    return open_ledger(target, env=env, password_command=password_command)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """One connection to the sent log: WAL, every commit durable unless said otherwise."""
-    # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
-    try:
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            raise LedgerError(_("cannot switch the sent log to WAL mode (got {mode})").format(mode=mode), file=path)
-        conn.execute("PRAGMA synchronous = FULL")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
+def _open_db(target: Target, password: str | None) -> Db:
+    if isinstance(target, str) and is_url(target):
+        return PgDb(target, password)
+    return SqliteDb(Path(target))
 
 
 def _open_ledger(path: Path, clock: Callable[[], datetime]) -> Ledger:
-    conn: sqlite3.Connection | None = None
+    db: Db | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = _connect(path)
-        ledger = Ledger(conn, path, clock)
+        db = SqliteDb(path)
+        ledger = Ledger(db, path, clock)
         migrate(ledger)
     except (sqlite3.Error, OSError, LgpError) as error:
-        if conn is not None:
-            conn.close()  # Windows cannot move or delete an open database
+        if db is not None:
+            db.close()  # Windows cannot move or delete an open database
         if isinstance(error, LgpError):
             raise
         raise storage_error(error, path, _("the sent log")) or LedgerError(
@@ -666,11 +842,28 @@ def _open_ledger(path: Path, clock: Callable[[], datetime]) -> Ledger:
     return ledger
 
 
+def _open_pg_ledger(
+    url: str, clock: Callable[[], datetime], env: Mapping[str, str], password_command: str | None
+) -> Ledger:
+    from lgp_mailer.ledger import pgauth  # noqa: PLC0415 - keyring and getpass only for a PostgreSQL ledger
+
+    password = pgauth.connect_password(url, env, password_command)
+    db = pgauth.connect(url, password)
+    ledger = Ledger(db, url, clock, opener=lambda: PgDb(url, password))
+    try:
+        migrate(ledger)
+    except BaseException:
+        db.close()
+        raise
+    return ledger
+
+
 # The interface, including the record types re-exported from rows.py.
 __all__ = [
     "BOUNCEABLE",
     "BUSY_TIMEOUT_MS",
     "DB_ENV",
+    "QUOTA_WINDOW",
     "RECORDABLE",
     "STATUSES",
     "SUPPRESSIBLE",
@@ -678,11 +871,13 @@ __all__ = [
     "Entry",
     "Ledger",
     "LedgerRow",
+    "QuotaUsedUp",
     "Suppression",
     "SyncResult",
     "address_key",
     "default_ledger_path",
     "due_statuses",
+    "ledger_location",
     "migrate",
     "open_campaign_ledger",
     "open_ledger",

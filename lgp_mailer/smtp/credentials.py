@@ -103,7 +103,7 @@ def run_secret_command(
     return value
 
 
-def _from_keyring(service: str, username: str) -> str | None:
+def from_keyring(service: str, username: str) -> str | None:
     try:
         import keyring  # noqa: PLC0415 - keyring probes its backends on import; only when a password is looked up
 
@@ -187,7 +187,7 @@ def get_secret(
     interactive: bool,
     prompt: Callable[[str], str] = getpass.getpass,
     run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run,
-    keyring_get: Callable[[str, str], str | None] = _from_keyring,
+    keyring_get: Callable[[str, str], str | None] = from_keyring,
 ) -> Secret | None:
     """The password or token for ``settings``; None when auth is "none"."""
     if settings.auth_method == "none":
