@@ -391,3 +391,14 @@ def test_the_kinds_exports_stay_hungarian_in_either_language(tmp_path):
 
 if __name__ == "__main__":  # pragma: no cover - lists the findings while marking strings
     print("\n".join(scan()))
+
+
+def test_a_place_name_guess_is_quoted_the_hungarian_way(tmp_path):
+    """The KSH guess for an unlisted place: „Újfehértó” in Hungarian, never ASCII quotes."""
+    rows = [HEADER, ["Szabolcs-Szatmár-Bereg", "Újfehértó-próba", "Kiss Anna", "jegyző", "nő", "j@ujf.example"]]
+    sheet = write_xlsx(tmp_path / "r.xlsx", {"Lap1": rows})
+    english = [f.problem for f in check_file(sheet).findings]
+    assert "not in the KSH list of settlements; did you mean 'Újfehértó'?" in english
+    with hungarian(tmp_path / "locale"):
+        found = [f.problem for f in check_file(sheet).findings]
+    assert "nem szerepel a KSH helységnévtárában; talán „Újfehértó”?" in found

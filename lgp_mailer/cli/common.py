@@ -12,6 +12,7 @@ from typer.models import OptionInfo
 from lgp_mailer import kinds
 from lgp_mailer.config import Campaign, find_campaign
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 
 CampaignOpt = Annotated[
     Path | None,
@@ -44,7 +45,7 @@ def parse_columns(values: list[str] | None) -> dict[str, str]:
     for value in values or []:
         header, sep, field = value.rpartition("=")
         if not sep or not header.strip() or not field.strip():
-            raise ConfigError(_("expected HEADER=FIELD, got {value!r}").format(value=value), key="--column")
+            raise ConfigError(_("expected HEADER=FIELD, got {value}").format(value=quoted(value)), key="--column")
         mapping[header.strip()] = field.strip()
     return mapping
 
@@ -228,8 +229,8 @@ class _KindOptionInfo(OptionInfo):
 def _known_kind(value: str | None) -> str | None:
     if value is not None and value not in kinds.KINDS:
         raise typer.BadParameter(
-            _("unknown message kind {value!r} (expected one of: {kinds})").format(
-                value=value, kinds=", ".join(kinds.names())
+            _("unknown message kind {value} (expected one of: {kinds})").format(
+                value=quoted(value), kinds=", ".join(kinds.names())
             )
         )
     return value

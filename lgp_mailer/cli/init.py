@@ -12,6 +12,7 @@ from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.runtime import can_prompt
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.i18n import N_, _
+from lgp_mailer.quoting import quoted
 
 _TIME_HELP = N_("HH.MM or HH:MM")
 
@@ -20,7 +21,9 @@ def _date(value: str, key: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise ConfigError(_("{value!r} is not a date; write it as 2027-03-11").format(value=value), key=key) from None
+        raise ConfigError(
+            _("{value} is not a date; write it as 2027-03-11").format(value=quoted(value)), key=key
+        ) from None
 
 
 def _time(value: str, key: str) -> dt.time:
@@ -28,7 +31,7 @@ def _time(value: str, key: str) -> dt.time:
         return dt.time.fromisoformat(value.strip().replace(".", ":").zfill(5))
     except ValueError:
         raise ConfigError(
-            _("{value!r} is not a time; write it as 10.00 or 9:30").format(value=value), key=key
+            _("{value} is not a time; write it as 10.00 or 9:30").format(value=quoted(value)), key=key
         ) from None
 
 

@@ -29,6 +29,7 @@ from lgp_mailer.cli.common import (
 )
 from lgp_mailer.errors import ConfigError, ExitCode, LgpError, NothingDueError
 from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
 
 
 @app.command()
@@ -151,13 +152,13 @@ def _report_findings(regs, *, day_before: bool, quiet: bool) -> None:
     for finding in regs.findings:
         parts = [finding.file]
         if finding.sheet:
-            parts.append(_("sheet {name!r}").format(name=finding.sheet))
+            parts.append(_("sheet {name}").format(name=quoted(finding.sheet)))
         if finding.row is not None:
             parts.append(_("row {n}").format(n=finding.row))
         if finding.column:
-            parts.append(_("column {name!r}").format(name=finding.column))
+            parts.append(_("column {name}").format(name=quoted(finding.column)))
         where = ", ".join(parts)
-        value = f" {finding.value!r}:" if finding.value else ""
+        value = f" {quoted(finding.value)}:" if finding.value else ""
         if finding.severity == "problem":
             typer.echo(_("WARNING: {line}").format(line=f"{where}:{value} {finding.problem}: {cost}"), err=True)
         elif not quiet:

@@ -22,6 +22,7 @@ from lgp_mailer.errors import LedgerError
 from lgp_mailer.i18n import _, ngettext
 from lgp_mailer.ledger.backend import SQLITE, Target, is_url
 from lgp_mailer.ledger.store import Ledger, open_ledger
+from lgp_mailer.quoting import quoted
 
 BATCH = 1000
 
@@ -170,7 +171,7 @@ def migrate_ledger(
 ) -> tuple[dict[str, int], Verification]:
     """Copy the SQLite sent log ``source`` into the PostgreSQL database at ``url``, then verify both."""
     if not is_url(url):
-        raise LedgerError(_("--to must be a postgresql:// URL, not {to!r}").format(to=url))
+        raise LedgerError(_("--to must be a postgresql:// URL, not {to}").format(to=quoted(url)))
     if not isinstance(source, Path):
         raise LedgerError(_("the sent log to copy from must be a SQLite file, not a URL"))
     if not source.is_file():

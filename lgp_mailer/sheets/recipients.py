@@ -402,7 +402,7 @@ class _Merger:
         if found is None:
             self.unknown_places += 1
             close = gazetteer.suggest(text, fuzzy=self.unknown_places <= _FUZZY_LIMIT)
-            hint = _("; did you mean {names}?").format(names=_(" or ").join(map(repr, close))) if close else ""
+            hint = _("; did you mean {names}?").format(names=_(" or ").join(map(quoted, close))) if close else ""
             self.warn(_("not in the KSH list of settlements{hint}").format(hint=hint), ctx.sheet, number, header, text)
             return
         written = values["county"]
