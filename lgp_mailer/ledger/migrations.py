@@ -143,4 +143,14 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
             )""",
         ),
     ),
+    (
+        6,
+        "messages_held",
+        (
+            # A pending row claimed ahead of its turn ('sending', committed
+            # durably with others in one flush) holds the boot it was claimed
+            # in, until its DATA starts (then NULL).  See Ledger.hold.
+            "ALTER TABLE messages ADD COLUMN held TEXT",
+        ),
+    ),
 ]

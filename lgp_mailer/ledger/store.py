@@ -14,12 +14,15 @@ editing or re-sorting the sheet cannot cause a resend.  Every commit is
 durable (WAL + ``synchronous=FULL``) but ``record``'s: a power cut may lose
 the last outcomes recorded since the previous durable commit, and those rows
 come back ``sending`` → ``unknown`` (never resent unasked).  A claim is
-always durable, so a message that went out is never ``pending`` again.  The schema only changes through the numbered
+always durable, so a message that went out is never ``pending`` again; a
+``start`` is not, but the ``hold`` before it is, and a row held before a
+restart of the machine comes back ``unknown`` (``recover_interrupted``).  The schema only changes through the numbered
 ``MIGRATIONS``; each one is applied in one transaction with its record.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -258,13 +261,26 @@ class Ledger:
                     f"campaign {campaign_id!r}: recovering interrupted sends needs the run lock",
                     file=self.path,
                 )
+            # Held (see ``hold``) in an earlier boot and still pending: a power cut may
+            # have lost its start, so it may have gone out.  Held in this boot and still
+            # pending: never started, as the operating system kept any start written.
+            held = db.execute(
+                "UPDATE messages SET status = 'unknown', held = NULL, updated_at = ?,"
+                " last_reply = 'claimed before a restart of the machine; outcome unknown'"
+                " WHERE campaign_id = ? AND kind = ? AND status = 'pending' AND held IS NOT NULL AND held <> ?",
+                (now, campaign_id, kind, boot_id() or ""),
+            ).rowcount
+            db.execute(
+                "UPDATE messages SET held = NULL WHERE campaign_id = ? AND kind = ? AND held IS NOT NULL",
+                (campaign_id, kind),
+            )
             cur = db.execute(
                 "UPDATE messages SET status = 'unknown', updated_at = ?,"
                 " last_reply = coalesce(last_reply, 'interrupted while sending; outcome unknown')"
                 " WHERE campaign_id = ? AND kind = ? AND status = 'sending'",
                 (now, campaign_id, kind),
             )
-            return cur.rowcount
+            return cur.rowcount + held
 
     def due(
         self,
@@ -346,6 +362,62 @@ class Ledger:
                 (now, now, now, campaign_id, kind, address.strip().lower(), *statuses),
             )
             return cur.rowcount == 1
+
+    def hold(self, campaign_id: str, kind: str, addresses: Sequence[str]) -> set[str]:
+        """Mark the ``pending`` rows of ``addresses`` as held by this boot of the
+        machine, in one durable commit; the address keys held.
+
+        A held row is claimed by ``start`` (``pending`` → ``sending``, a commit
+        without a flush of its own) right before its DATA, so a run flushes
+        once per ``hold``, not once per message.  A run that ends clears the
+        marks of the rows it never started (``release_held``); after a crash,
+        ``recover_interrupted`` clears them when the machine has not restarted
+        since (the operating system kept every start written before the
+        crash, so a row still ``pending`` was never started) and turns those
+        rows ``unknown`` when it has (a power cut may have lost a start).
+        """
+        boot = boot_id()
+        if boot is None or not addresses:
+            return set()
+        now = self.now()
+        held: set[str] = set()
+        with self.transaction() as db:
+            for key in dict.fromkeys(a.strip().lower() for a in addresses):
+                cur = db.execute(
+                    "UPDATE messages SET held = ?, updated_at = ?"
+                    " WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status = 'pending'"
+                    " AND address_key NOT IN (SELECT address_key FROM suppressions)",
+                    (boot, now, campaign_id, kind, key),
+                )
+                if cur.rowcount == 1:
+                    held.add(key)
+        return held
+
+    def start(self, campaign_id: str, kind: str, address: str) -> bool:
+        """``claim`` for a held row, right before its DATA: ``sending``, without a flush
+        (the ``hold`` was flushed).
+
+        False if it is not held any more (released), not ``pending`` (another
+        run took it) or the address was suppressed since: then nothing may be sent."""
+        now = self.now()
+        with self._mutex, self._lazy_sync(), self.transaction() as db:
+            cur = db.execute(
+                "UPDATE messages SET status = 'sending', held = NULL, attempts = attempts + 1,"
+                " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, updated_at = ?"
+                " WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status = 'pending' AND held = ?"
+                " AND address_key NOT IN (SELECT address_key FROM suppressions)",
+                (now, now, now, campaign_id, kind, address.strip().lower(), boot_id() or ""),
+            )
+            return cur.rowcount == 1
+
+    def release_held(self, campaign_id: str, kind: str) -> int:
+        """At the end of a run: the marks of the held rows it never started (still ``pending``)."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE messages SET held = NULL WHERE campaign_id = ? AND kind = ? AND held IS NOT NULL",
+                (campaign_id, kind),
+            )
+            return cur.rowcount
 
     def record(
         self,
@@ -623,6 +695,22 @@ def open_campaign_ledger(configured: Path | None = None, env: Mapping[str, str] 
     """The one way commands open the sent log: ``LGP_MAILER_DB`` > the toml's
     ``database`` (``configured``) > the user's data folder."""
     return open_ledger(default_ledger_path(env, configured))
+
+
+@functools.cache
+def boot_id() -> str | None:
+    """This start of the machine (Linux: the kernel's boot id; elsewhere the boot
+    time to 10 s); None if unknown, and then nothing is claimed ahead."""
+    try:
+        return "linux:" + Path("/proc/sys/kernel/random/boot_id").read_text(encoding="utf-8").strip()
+    except OSError:
+        pass
+    try:
+        import psutil  # noqa: PLC0415 - only where Linux's boot id is missing (Windows, macOS)
+
+        return f"boot:{round(psutil.boot_time() / 10)}"
+    except Exception:  # no boot time: claim one message at a time, as before
+        return None
 
 
 def _connect(path: Path) -> sqlite3.Connection:
