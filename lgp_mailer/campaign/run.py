@@ -298,8 +298,9 @@ class _ParallelRun:
             renders = self._renders_from(self.prebuilt)
         else:
             renders = self._renders_in(pool) if pool is not None else self._renders_here()
-        holder = self.session.ledger.writer() if self.hold_ahead > 1 else None
+        holder: Ledger | None = None
         try:
+            holder = self.session.ledger.writer() if self.hold_ahead > 1 else None
             for row, result, held in self._held(renders, holder):
                 if self.halt.is_set():
                     return
