@@ -129,3 +129,16 @@ def test_a_run_holds_in_groups_and_leaves_no_marks(smtp_server, tmp_path, monkey
         assert set(marks(ledger).values()) == {None}
         assert [r.status for r in ledger.rows(campaign.campaign_id, K)].count("pending") == 5
     assert sorted(m.rcpt_tos[0] for m in smtp_server.received) == sorted(p.email for p in people[:35])
+
+
+def test_the_boot_is_told_by_the_boot_time_where_linux_has_no_boot_id(monkeypatch):
+    import psutil
+
+    class NoProc(type(Path())):  # type: ignore[misc]
+        def read_text(self, *args: object, **kwargs: object) -> str:
+            raise FileNotFoundError(str(self))
+
+    monkeypatch.setattr(store, "Path", NoProc)
+    assert store.boot_id.__wrapped__() == f"boot:{round(psutil.boot_time() / 10)}"
+    monkeypatch.setattr(psutil, "boot_time", lambda: 1 / 0)
+    assert store.boot_id.__wrapped__() is None
