@@ -144,7 +144,8 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
         ),
     ),
     (
-        6,
+        # 7, not 6: main's issue 18 took 6 (create_event_revisions) while this was written.
+        7,
         "messages_held",
         (
             # A pending row claimed ahead of its turn ('sending', committed
