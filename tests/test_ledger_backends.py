@@ -362,6 +362,8 @@ def test_send_in_batches_and_on_two_connections_with_a_postgresql_sent_log(
 
     url = pg_server.create_ledger_database()
     monkeypatch.setenv("LGP_MAILER_DB", url)
+    # No rows are held ahead on PostgreSQL (nor under a quota): each is claimed, with its quota count.
+    monkeypatch.setattr(Ledger, "hold", lambda *args: pytest.fail("a row was held on PostgreSQL"))
     camp = make_campaign(tmp_path, smtp_server, daily_quota=6)
     first = send(camp, "--yes", "--batch", "2")
     assert first.exit_code == 0, first.output

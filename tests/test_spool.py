@@ -119,17 +119,20 @@ def test_worker_processes_build_the_spool_and_write_the_dry_run(inputs, tmp_path
 
         monkeypatch.setattr(MessageFactory, "build", counted)
         written = session.dry_run(tmp_path / "outbox", SendOptions(batch=20))
+        here_dry, here[:] = list(here), []
         with build(session, SendOptions(), 24) as spool:
             sent = list(spool.messages())
         rows = {r.seq: r for r in ledger.rows()}
     workers = spooling.build_processes(20)
     assert workers >= 1  # the test machine has two cores or more
-    # Chunks of CHUNK letters in turn: this process builds every (workers + 1)-th, from the first.
-    assert here == [
-        r.email
-        for n, r in enumerate(recipients[:20] + recipients)
-        if (n if n < 20 else n - 20) // spooling.CHUNK % (workers + 1) == 0
-    ]
+    size = spooling.CHUNK
+    for letters, built in ((recipients[:20], here_dry), (recipients, here)):
+        chunks = [[r.email for r in letters[n : n + size]] for n in range(0, len(letters), size)]
+        # Chunks of CHUNK letters in turn: this process builds every (workers + 1)-th, from the first,
+        # and may take back a worker's chunk the worker has not started; each letter is built once.
+        assert len(built) == len(set(built))
+        assert {e for chunk in chunks[:: workers + 1] for e in chunk} <= set(built)
+        assert all(set(chunk) <= set(built) or not set(chunk) & set(built) for chunk in chunks)
     names = [f"{n + 1:04d}-{r.email.replace('@', '_')}.eml" for n, r in enumerate(recipients[:20])]
     assert [p.name for p in written] == names
     assert [seq for seq, _ in sent] == sorted(rows)

@@ -72,10 +72,15 @@ class PreviewReport:
         return sum(1 for f in self.findings if f.severity == "problem")
 
 
-def load_inputs(campaign: Campaign) -> tuple[Event, RecipientSheet]:
+def load_inputs(campaign: Campaign, *, hints: bool = True) -> tuple[Event, RecipientSheet]:
+    """The event and the sheet; ``hints=False`` for callers that never show the sheet's findings."""
     event = load_event(campaign.event_path)
     sheet = load_recipients(
-        campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None, limits=campaign.limits
+        campaign.recipients_path,
+        sheet=campaign.sheet,
+        columns=dict(campaign.columns) or None,
+        limits=campaign.limits,
+        hints=hints,
     )
     return event, sheet
 

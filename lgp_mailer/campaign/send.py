@@ -268,10 +268,7 @@ OUTSTANDING = ("unknown", "deferred")  # left by any run; 'failed' counts only w
 
 
 def _outstanding(ledger: Ledger, campaign: Campaign, request: SendRequest) -> dict[str, tuple[str, ...]]:
-    found: dict[str, list[str]] = {}
-    for row in ledger.rows(campaign.campaign_id, request.kind):
-        if row.status in OUTSTANDING:
-            found.setdefault(row.status, []).append(row.address)
+    found = ledger.addresses_in(campaign.campaign_id, request.kind, OUTSTANDING)
     return {status: tuple(found[status]) for status in OUTSTANDING if status in found}
 
 

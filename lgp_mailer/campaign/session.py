@@ -121,7 +121,7 @@ class SendSession:
         self.ledger = ledger
         self.kind = kind
         if event is None or sheet is None:
-            event, sheet = load_inputs(campaign)
+            event, sheet = load_inputs(campaign, hints=False)  # a send shows no sheet findings
         self.event = event
         self.sheet = sheet
         self.recipients = recipients if recipients is not None else sheet.recipients
@@ -324,7 +324,7 @@ def send_proof(
     registrants); by default the campaign's sheet and event file.
     """
     if recipients is None or event is None:
-        loaded_event, sheet = load_inputs(campaign)
+        loaded_event, sheet = load_inputs(campaign, hints=False)
         event = event if event is not None else loaded_event
         recipients = recipients if recipients is not None else sheet.recipients
     if not recipients:

@@ -38,7 +38,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from lgp_mailer import kinds
 from lgp_mailer.errors import LgpError
@@ -49,6 +49,7 @@ from lgp_mailer.storage import writing
 
 CHUNK = 32  # messages per task and per spool file
 WINDOW = 3  # tasks in flight per process
+AHEAD = 16  # tasks read ahead per process while a worker is busy (or starting)
 PROCESSES_FROM = 1000  # fewer: starting a process (~0.6 s) costs more than it saves (~1 ms a letter, halved)
 
 T = TypeVar("T")
@@ -117,7 +118,10 @@ def map_chunks(
     ``processes + 1``-th chunk while the workers build theirs (a few chunks in
     flight, never the whole list); only here when the factory cannot be
     rebuilt elsewhere or ``processes`` is 0.  A worker gets ``None`` for the
-    factory and uses its own.
+    factory and uses its own.  This process never waits while there is work
+    it can do: while a worker is busy (or still starting, about half a
+    second), it builds its own chunks ahead and takes back the workers'
+    chunks that have not started.
     """
     source = iter(items)
     pool = _pool(factory, processes)
@@ -125,25 +129,71 @@ def map_chunks(
         while chunk := list(islice(source, CHUNK)):
             yield chunk, task(factory, chunk, *args)
         return
-    pending: deque[tuple[list[T], Future[R] | None]] = deque()
+    pending: deque[_Task[T, R]] = deque()
     numbers = itertools.count()
 
-    def submit() -> None:
+    def submit() -> bool:
         chunk = list(islice(source, CHUNK))
         if chunk:
             here = next(numbers) % (processes + 1) == 0  # None: built here when its turn comes
-            pending.append((chunk, None if here else pool.submit(task, None, chunk, *args)))
+            pending.append(_Task(chunk, None if here else pool.submit(task, None, chunk, *args)))
+        return bool(chunk)
+
+    def ahead() -> bool:
+        return len(pending) < AHEAD * (processes + 1) and submit()
 
     try:
         for _slot in range(WINDOW * (processes + 1)):
             submit()
         while pending:
-            chunk, future = pending.popleft()
-            result = task(factory, chunk, *args) if future is None else future.result()
+            first = pending[0]
+            busy = not first.ready() and not first.take_back()
+            # While a worker has it: build this process's next chunk, reading on if need be.
+            if busy and (any(t.build_here(factory, task, args) for t in pending if t.future is None) or ahead()):
+                continue
+            pending.popleft()
+            first.build_here(factory, task, args)
             submit()
-            yield chunk, result
+            yield first.chunk, first.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Task(Generic[T, R]):
+    """One chunk of ``map_chunks``: built here or by a worker (``future``)."""
+
+    def __init__(self, chunk: list[T], future: Future[R] | None) -> None:
+        self.chunk, self.future = chunk, future
+        self.done = False
+        self.value: R | None = None
+        self.error: BaseException | None = None
+
+    def ready(self) -> bool:
+        return self.done or (self.future is not None and self.future.done())
+
+    def take_back(self) -> bool:
+        """A worker's chunk it has not started is built here instead."""
+        if self.future is not None and self.future.cancel():
+            self.future = None
+        return self.future is None
+
+    def build_here(self, factory: MessageFactory, task: Callable[..., R], args: Sequence[Any]) -> bool:
+        """Build it here if it is not built yet and no worker has started it; did it?"""
+        if self.done or not self.take_back():
+            return False
+        try:
+            self.value = task(factory, self.chunk, *args)
+        except Exception as error:  # raised in order, when its turn comes
+            self.error = error
+        self.done = True
+        return True
+
+    def result(self) -> R:
+        if self.future is not None:
+            return self.future.result()
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]  # built: done is True
 
 
 # -- the spool of a send run --------------------------------------------------------------

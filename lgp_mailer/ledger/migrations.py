@@ -17,11 +17,12 @@ against the database; a table added by a migration is added here too):
 * ``messages``: id, campaign_id, kind, address, address_key, status, seq,
   municipalities, county, message_id, attempts, last_code, last_enhanced,
   last_reply, first_attempt_at, last_attempt_at, sent_at, created_at,
-  updated_at, suppressed_from, sender, account. One row per (campaign_id, kind,
-  address_key): the recipient's status (``rows.STATUSES``), sheet order (seq;
-  NULL when gone from the sheet), the municipalities as a JSON list, the last
-  SMTP reply, the status it had before it was suppressed, the lease token of
-  the sender that last claimed it and the relay account it went to.
+  updated_at, suppressed_from, sender, account, held. One row per (campaign_id,
+  kind, address_key): the recipient's status (``rows.STATUSES``), sheet order
+  (seq; NULL when gone from the sheet), the municipalities as a JSON list, the
+  last SMTP reply, the status it had before it was suppressed, the lease token
+  of the sender that last claimed it, the relay account it went to, and the
+  boot of the machine a pending row was held in (``Ledger.hold``; SQLite only).
 * ``run_locks``: campaign_id, holder, pid, hostname, token, acquired_at,
   heartbeat_at. One lease per sender of a campaign, keyed by token
   (``runlock.py``); several only with ``send --join``.
@@ -240,6 +241,16 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
                 account TEXT PRIMARY KEY,
                 claims INTEGER NOT NULL DEFAULT 0
             )""",
+        ),
+    ),
+    (
+        8,
+        "messages_held",
+        (
+            # A pending row held ahead of its turn (marked durably with others in
+            # one flush) records the boot of the machine it was held in, until its
+            # DATA starts (then NULL).  See Ledger.hold.
+            "ALTER TABLE messages ADD COLUMN held TEXT",
         ),
     ),
 ]

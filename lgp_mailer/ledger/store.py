@@ -18,7 +18,9 @@ editing or re-sorting the sheet cannot cause a resend.  Every commit is
 durable (WAL + ``synchronous=FULL``) but ``record``'s: a power cut may lose
 the last outcomes recorded since the previous durable commit, and those rows
 come back ``sending`` → ``unknown`` (never resent unasked).  A claim is
-always durable, so a message that went out is never ``pending`` again.  The schema only changes through the numbered
+always durable, so a message that went out is never ``pending`` again; a
+``start`` is not, but the ``hold`` before it is, and a row held before a
+restart of the machine comes back ``unknown`` (``recover_interrupted``).  The schema only changes through the numbered
 ``MIGRATIONS``; each one is applied in one transaction with its record.
 
 Other ledger modules run their SQL through the public ``Ledger.transaction``
@@ -28,6 +30,7 @@ is the portable subset with ``?`` placeholders (see ``backend.py``).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -339,6 +342,19 @@ class Ledger:
                     ),
                     file=self.path,
                 )
+            # Held (see ``hold``) in an earlier boot and still pending: a power cut may
+            # have lost its start, so it may have gone out.  Held in this boot and still
+            # pending: never started, as the operating system kept any start written.
+            lost = db.execute(
+                "UPDATE messages SET status = 'unknown', held = NULL, updated_at = ?,"
+                " last_reply = 'claimed before a restart of the machine; outcome unknown'"
+                " WHERE campaign_id = ? AND kind = ? AND status = 'pending' AND held IS NOT NULL AND held <> ?",
+                (now, campaign_id, kind, boot_id() or ""),
+            ).rowcount
+            db.execute(
+                "UPDATE messages SET held = NULL WHERE campaign_id = ? AND kind = ? AND held IS NOT NULL",
+                (campaign_id, kind),
+            )
             cur = db.execute(
                 "UPDATE messages SET status = 'unknown', updated_at = ?,"
                 " last_reply = coalesce(last_reply, 'interrupted while sending; outcome unknown')"
@@ -346,7 +362,7 @@ class Ledger:
                 " AND (sender IS NULL OR sender NOT IN (SELECT token FROM run_locks))",
                 (now, campaign_id, kind),
             )
-            return cur.rowcount
+            return cur.rowcount + lost
 
     def due(
         self,
@@ -499,6 +515,66 @@ class Ledger:
                 (sender, now, now, now, *params, limit),
             ).fetchall()
         return sorted((_row(r) for r in rows), key=lambda r: r.seq or 0)
+
+    def hold(self, campaign_id: str, kind: str, addresses: Sequence[str]) -> set[str]:
+        """Mark the ``pending`` rows of ``addresses`` as held by this boot of the
+        machine, in one durable commit; the address keys held.
+
+        A held row is claimed by ``start`` (``pending`` → ``sending``, a commit
+        without a flush of its own) right before its DATA, so a run flushes
+        once per ``hold``, not once per message.  A run that ends clears the
+        marks of the rows it never started (``release_held``); after a crash,
+        ``recover_interrupted`` clears them when the machine has not restarted
+        since (the operating system kept every start written before the
+        crash, so a row still ``pending`` was never started) and turns those
+        rows ``unknown`` when it has (a power cut may have lost a start).
+        """
+        boot = boot_id()
+        if boot is None or not addresses:
+            return set()
+        now = self.now()
+        held: set[str] = set()
+        with self.transaction() as db:
+            for key in dict.fromkeys(a.strip().lower() for a in addresses):
+                cur = db.execute(
+                    "UPDATE messages SET held = ?, updated_at = ?"
+                    " WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status = 'pending'"
+                    " AND address_key NOT IN (SELECT address_key FROM suppressions)",
+                    (boot, now, campaign_id, kind, key),
+                )
+                if cur.rowcount == 1:
+                    held.add(key)
+        return held
+
+    def start(
+        self, campaign_id: str, kind: str, address: str, *, sender: str | None = None, account: str | None = None
+    ) -> bool:
+        """``claim`` for a held row, right before its DATA: ``sending``, without a flush
+        (the ``hold`` was flushed); like ``claim`` it records the sender and account.
+
+        False if it is not held any more (released), not ``pending`` (another
+        run took it) or the address was suppressed since: then nothing may be sent.
+        Holding is for a SQLite sent log without a daily quota (``run.hold_ahead``):
+        on PostgreSQL every commit is the server's, and a quota is counted at ``claim``."""
+        now = self.now()
+        with self.transaction(durable=False) as db:
+            cur = db.execute(
+                "UPDATE messages SET status = 'sending', held = NULL, attempts = attempts + 1, sender = ?, account = ?,"
+                " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, updated_at = ?"
+                " WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status = 'pending' AND held = ?"
+                " AND address_key NOT IN (SELECT address_key FROM suppressions)",
+                (sender, account, now, now, now, campaign_id, kind, address.strip().lower(), boot_id() or ""),
+            )
+            return cur.rowcount == 1
+
+    def release_held(self, campaign_id: str, kind: str) -> int:
+        """At the end of a run: the marks of the held rows it never started (still ``pending``)."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE messages SET held = NULL WHERE campaign_id = ? AND kind = ? AND held IS NOT NULL",
+                (campaign_id, kind),
+            )
+            return cur.rowcount
 
     def record(
         self,
@@ -729,6 +805,18 @@ class Ledger:
             cur = db.execute("SELECT DISTINCT campaign_id, kind FROM messages ORDER BY campaign_id, kind")
             return [(r[0], r[1]) for r in cur.fetchall()]
 
+    def addresses_in(self, campaign_id: str, kind: str, statuses: Sequence[str]) -> dict[str, list[str]]:
+        """The addresses of one campaign kind's rows in ``statuses``, by status, in ``rows`` order
+        (not every row of a 100,000-row campaign as objects, as ``rows`` would be)."""
+        marks = ",".join("?" * len(statuses))
+        sql = f"SELECT status, address FROM messages WHERE campaign_id = ? AND kind = ? AND status IN ({marks})"
+        sql += " ORDER BY seq IS NULL, seq, address_key"
+        found: dict[str, list[str]] = {}
+        with self.read() as db:
+            for row in db.execute(sql, (campaign_id, kind, *statuses)):
+                found.setdefault(row["status"], []).append(row["address"])
+        return found
+
     def rows(self, campaign_id: str | None = None, kind: str | None = None) -> list[LedgerRow]:
         """Every row (optionally of one campaign / kind), for status and export."""
         terms = [
@@ -822,6 +910,22 @@ def _open_db(target: Target, password: str | None) -> Db:
     if isinstance(target, str) and is_url(target):
         return PgDb(target, password)
     return SqliteDb(Path(target))
+
+
+@functools.cache
+def boot_id() -> str | None:
+    """This start of the machine (Linux: the kernel's boot id; elsewhere the boot
+    time to 10 s); None if unknown, and then nothing is claimed ahead."""
+    try:
+        return "linux:" + Path("/proc/sys/kernel/random/boot_id").read_text(encoding="utf-8").strip()
+    except OSError:
+        pass
+    try:
+        import psutil  # noqa: PLC0415 - only where Linux's boot id is missing (Windows, macOS)
+
+        return f"boot:{round(psutil.boot_time() / 10)}"
+    except Exception:  # no boot time: claim one message at a time, as before
+        return None
 
 
 def _open_ledger(path: Path, clock: Callable[[], datetime]) -> Ledger:

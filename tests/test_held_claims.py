@@ -1,0 +1,169 @@
+"""Rows claimed ahead (``Ledger.hold``): one flush for many messages, and what a crash leaves.
+
+A held row stays ``pending`` with the boot's mark until ``start`` makes it
+``sending`` right before its DATA.  A crash in the same boot leaves held rows
+``pending`` (the operating system kept every start); a restart of the machine
+in between turns them ``unknown`` (a power cut may have lost a start).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from lgp_mailer.campaign.run import HOLD_AHEAD, hold_ahead, run_parallel
+from lgp_mailer.campaign.session import SendOptions, SendSession
+from lgp_mailer.config import load_campaign
+from lgp_mailer.event import load_event
+from lgp_mailer.ledger import store
+from lgp_mailer.ledger.runlock import RunLock
+from lgp_mailer.ledger.store import Entry, Ledger, open_ledger
+from lgp_mailer.sheets.recipients import Recipient
+from lgp_mailer.smtp.pacing import RetryPolicy
+from lgp_mailer.smtp.settings import parse_rate
+from lgp_mailer.smtp.transport import SmtpTransport
+
+C, K = "2027-klima", "invitation"
+REPO = Path(__file__).resolve().parents[1]
+A, B, D, E = "a@x.example", "b@x.example", "d@x.example", "e@x.example"
+
+
+def entries(*addresses: str) -> list[Entry]:
+    return [Entry(a, seq, (f"Falu {seq}",), "Baranya", f"<{seq}@lgp.example>") for seq, a in enumerate(addresses, 1)]
+
+
+def marks(ledger: Ledger) -> dict[str, str | None]:
+    return {r["address"]: r["held"] for r in ledger.conn.execute("SELECT address, held FROM messages")}
+
+
+def states(ledger: Ledger) -> dict[str, str]:
+    return {r.address: r.status for r in ledger.rows(C, K)}
+
+
+@pytest.fixture
+def ledger(tmp_path: Path):
+    with open_ledger(tmp_path / "sent-log.sqlite3") as db:
+        db.sync(C, K, entries(A, B, D, E))
+        yield db
+
+
+def test_only_pending_unsuppressed_rows_are_held_and_start_claims_each_once(ledger):
+    assert ledger.claim(C, K, D, ["pending"])
+    ledger.record(C, K, D, "deferred", 451)
+    ledger.suppress(E, "asked")
+    assert ledger.hold(C, K, ["A@X.example", B, D, E]) == {A, B}
+    assert states(ledger) == {A: "pending", B: "pending", D: "deferred", E: "suppressed"}
+    assert ledger.start(C, K, A)
+    assert not ledger.start(C, K, A)  # started once: 'sending' now
+    assert not ledger.start(C, K, D)  # never held: it takes a claim of its own
+    row = ledger.get(C, K, A)
+    assert (row.status, row.attempts, marks(ledger)[A]) == ("sending", 1, None)
+    assert ledger.release_held(C, K) == 1  # B, never started
+    assert not ledger.start(C, K, B)  # released: nothing may go out on that hold
+    assert states(ledger)[B] == "pending" and marks(ledger)[B] is None
+
+
+def test_a_row_suppressed_or_taken_after_the_hold_is_not_started(ledger):
+    assert ledger.hold(C, K, [A, B]) == {A, B}
+    ledger.suppress(A, "asked")
+    assert ledger.claim(C, K, B, ["pending"])  # another run's own claim
+    assert not ledger.start(C, K, A)
+    assert not ledger.start(C, K, B)
+
+
+def test_a_crash_in_the_same_boot_leaves_held_rows_pending(ledger, tmp_path):
+    assert ledger.hold(C, K, [A, B, D]) == {A, B, D}
+    assert ledger.start(C, K, A)  # A's DATA went out, then the process was killed
+    with open_ledger(tmp_path / "sent-log.sqlite3") as after, RunLock(after, C, heartbeat_every=None):
+        assert after.recover_interrupted(C, K) == 1
+        assert states(after) == {A: "unknown", B: "pending", D: "pending", E: "pending"}
+        assert set(marks(after).values()) == {None}
+
+
+def test_a_restart_of_the_machine_turns_held_rows_unknown(ledger, tmp_path, monkeypatch):
+    assert ledger.hold(C, K, [A, B]) == {A, B}
+    assert ledger.start(C, K, A)
+    monkeypatch.setattr(store, "boot_id", lambda: "linux:another-boot")
+    with open_ledger(tmp_path / "sent-log.sqlite3") as after, RunLock(after, C, heartbeat_every=None):
+        assert after.recover_interrupted(C, K) == 2
+        assert states(after) == {A: "unknown", B: "unknown", D: "pending", E: "pending"}
+        assert after.get(C, K, B).last_reply == "claimed before a restart of the machine; outcome unknown"
+        assert set(marks(after).values()) == {None}
+
+
+def test_without_a_boot_id_nothing_is_held(ledger, monkeypatch):
+    monkeypatch.setattr(store, "boot_id", lambda: None)
+    assert ledger.hold(C, K, [A, B]) == set()
+    assert set(marks(ledger).values()) == {None}
+
+
+def test_hold_ahead_is_about_a_seconds_worth_at_a_slow_pace():
+    assert hold_ahead(SendOptions()) == HOLD_AHEAD
+    assert hold_ahead(SendOptions(rates=(parse_rate("2000/day"),))) == HOLD_AHEAD  # a quota is no pace
+    assert hold_ahead(SendOptions(rates=(parse_rate("600/min"),))) == 10
+    assert hold_ahead(SendOptions(rates=(parse_rate("30/min"),))) == 1  # one claim a message, as before
+
+
+def test_a_run_holds_in_groups_and_leaves_no_marks(smtp_server, tmp_path, monkeypatch):
+    campaign = load_campaign(REPO / "lgp-mailer.toml")
+    people = [
+        Recipient(f"hivatal{i}@telepules{i}.example", (f"Település {i}",), "Tisztelt Polgármester Úr!", rows=(i + 2,))
+        for i in range(40)
+    ]
+    calls: list[str] = []
+    for name in ("hold", "claim"):
+        real = getattr(Ledger, name)
+        monkeypatch.setattr(Ledger, name, lambda self, *a, _r=real, _n=name, **k: calls.append(_n) or _r(self, *a, **k))
+    sheet = SimpleNamespace(recipients=people, rejected=[])
+    with open_ledger(tmp_path / "log.sqlite3") as ledger:
+        session = SendSession(
+            campaign, ledger, K, recipients=people, event=load_event(campaign.event_path), sheet=sheet
+        )
+        with session:
+            transport = lambda: SmtpTransport(smtp_server.settings(), local_hostname="lgp-test.localhost")  # noqa: E731
+            report = run_parallel(session, transport, 2, SendOptions(batch=35, retry=RetryPolicy(attempts=1)))
+        assert report.count("sent") == 35
+        assert calls == ["hold", "hold"]  # 32 + 8 rows (the batch stops at 35): two flushes, no claim
+        assert set(marks(ledger).values()) == {None}
+        assert [r.status for r in ledger.rows(campaign.campaign_id, K)].count("pending") == 5
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.received) == sorted(p.email for p in people[:35])
+
+
+def test_under_a_daily_quota_every_row_is_claimed_and_counted(smtp_server, tmp_path, monkeypatch):
+    """The relay account's quota is counted at each claim, so a quota turns holding off."""
+    campaign = load_campaign(REPO / "lgp-mailer.toml")
+    people = [
+        Recipient(f"hivatal{i}@telepules{i}.example", (f"Település {i}",), "Tisztelt Polgármester Úr!", rows=(i + 2,))
+        for i in range(6)
+    ]
+    calls: list[str] = []
+    for name in ("hold", "claim"):
+        real = getattr(Ledger, name)
+        monkeypatch.setattr(Ledger, name, lambda self, *a, _r=real, _n=name, **k: calls.append(_n) or _r(self, *a, **k))
+    sheet = SimpleNamespace(recipients=people, rejected=[])
+    with open_ledger(tmp_path / "log.sqlite3") as ledger:
+        session = SendSession(
+            campaign, ledger, K, recipients=people, event=load_event(campaign.event_path), sheet=sheet
+        )
+        with session:
+            transport = lambda: SmtpTransport(smtp_server.settings(), local_hostname="lgp-test.localhost")  # noqa: E731
+            options = SendOptions(daily_quota=4, account="relay:587:iroda", retry=RetryPolicy(attempts=1))
+            report = run_parallel(session, transport, 1, options)
+        assert report.count("sent") == 4
+        assert calls == ["claim"] * 4  # no hold: each row claimed, and counted, on its own
+        assert [r.status for r in ledger.rows(campaign.campaign_id, K)].count("pending") == 2
+
+
+def test_the_boot_is_told_by_the_boot_time_where_linux_has_no_boot_id(monkeypatch):
+    import psutil
+
+    class NoProc(type(Path())):  # type: ignore[misc]
+        def read_text(self, *args: object, **kwargs: object) -> str:
+            raise FileNotFoundError(str(self))
+
+    monkeypatch.setattr(store, "Path", NoProc)
+    assert store.boot_id.__wrapped__() == f"boot:{round(psutil.boot_time() / 10)}"
+    monkeypatch.setattr(psutil, "boot_time", lambda: 1 / 0)
+    assert store.boot_id.__wrapped__() is None
