@@ -260,7 +260,7 @@ def _import(camp, path: Path, *args: str):
 
 def _imports(camp) -> list[tuple[str, str, int]]:
     with open_ledger(camp.db) as ledger:
-        rows = ledger.conn.execute(
+        rows = ledger.db.conn.execute(
             "SELECT i.file_name, i.platform, count(s.row) FROM attendance_imports i"
             " LEFT JOIN attendance_sessions s ON s.import_id = i.id GROUP BY i.id ORDER BY i.id"
         ).fetchall()

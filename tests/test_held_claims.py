@@ -35,7 +35,7 @@ def entries(*addresses: str) -> list[Entry]:
 
 
 def marks(ledger: Ledger) -> dict[str, str | None]:
-    return {r["address"]: r["held"] for r in ledger.conn.execute("SELECT address, held FROM messages")}
+    return {r["address"]: r["held"] for r in ledger.db.conn.execute("SELECT address, held FROM messages")}
 
 
 def states(ledger: Ledger) -> dict[str, str]:

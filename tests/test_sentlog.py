@@ -63,9 +63,9 @@ def test_migrations_are_recorded_and_applying_twice_is_a_no_op(tmp_path):
 
 def test_durability_pragmas(tmp_path: Path):  # SQLite's own; PostgreSQL's are the server's
     ledger = open_ledger(tmp_path / "log.sqlite3")
-    assert ledger.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert ledger.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert ledger.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    assert ledger.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert ledger.db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert ledger.db.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
     ledger.close()
 
 

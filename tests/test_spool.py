@@ -148,7 +148,7 @@ def test_the_record_commit_is_not_fsyncd_on_its_own_but_the_claim_is(inputs, tmp
     with open_ledger(tmp_path / "log.sqlite3") as ledger, session_for(inputs, ledger, people(2)) as session:
         writer = ledger.writer()
         statements: list[str] = []
-        writer.conn.set_trace_callback(statements.append)
+        writer.db.conn.set_trace_callback(statements.append)
         address = session.recipients[0].email
         assert writer.claim(session.campaign.campaign_id, K, address, ("pending",))
         claim = list(statements)

@@ -122,7 +122,6 @@ class Ledger:
         opener: Callable[[], Db] | None = None,
     ):
         self.db = db
-        self.conn: Any = db.conn  # the driver's own connection: backend-specific, for tests and diagnostics
         self.dialect = db.dialect
         self.target = target
         # The SQLite file, or the URL without its password: what errors and status name.
