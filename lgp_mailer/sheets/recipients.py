@@ -626,7 +626,9 @@ class _Merger:
             text = (
                 _("the gender column says female ({said}) but the given name {given} is male: check the salutation")
                 if female
-                else _("the gender column says male ({said}) but the given name {given} is female: check the salutation")
+                else _(
+                    "the gender column says male ({said}) but the given name {given} is female: check the salutation"
+                )
             )
         else:
             said = role_of(entry.roles[0][2]).word or ""
