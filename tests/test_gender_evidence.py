@@ -15,6 +15,7 @@ import lgp_mailer.cli.check  # noqa: F401  (registers the command on the app)
 from lgp_mailer.campaign.check import check_file, format_report
 from lgp_mailer.campaign.gallery import warnings_for
 from lgp_mailer.cli.app import app
+from lgp_mailer.roles import read_role
 from lgp_mailer.sheets.recipients import load_recipients
 
 from sheets_factory import HEADER, write_xlsx
@@ -104,3 +105,16 @@ def test_the_warnings_in_hungarian(sheet, tmp_path):
         "a nemet jelölő oszlop szerint nő (N), de Ödön férfinév: ellenőrizze a megszólítást",
         "a nemet jelölő oszlop szerint férfi (F), de Erzsébet női név: ellenőrizze a megszólítást",
     ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "word"),
+    [
+        ("Polgármester Asszony", "asszony"),
+        ("jegyzőúr", "úr"),
+        ("polgármester / PM úr", "úr"),  # two spellings of one office
+        ("polgármester", None),
+    ],
+)
+def test_the_role_keeps_the_word_that_gave_the_gender(cell, word):
+    assert read_role(cell).word == word
