@@ -259,6 +259,7 @@ def _may_be_given(token: str) -> bool:
 class NameReading:
     gender: str | None  # "female", "male" or None
     given_first: bool = False  # read as "Given Family" ("János Kovács")
+    given: str | None = None  # the given name that gave the gender, as written
 
 
 def read_name(name: str | None) -> NameReading:
@@ -279,7 +280,7 @@ def read_name(name: str | None) -> NameReading:
         for part in given.split("-"):  # "Anna-Mária"
             gender = given_name_gender(part) if part else None
             if gender:
-                return NameReading(gender, given_first)
+                return NameReading(gender, given_first, part)
     return NameReading(None, given_first)
 
 
@@ -332,6 +333,30 @@ def choose_salutation(
     reading = _cached_reading(name) if person and name else NameReading(None)
     gender = gender or role_of(role).gender or reading.gender
     return Salutation(_cached_salutation(role, gender, person=person), gender or "neutral", gender, reading.given_first)
+
+
+class Contradiction(NamedTuple):
+    source: str  # "gender" (the gender column) or "role" (an "asszony"/"úr" in the role cell)
+    gender: str  # the gender the salutation takes from that source
+    given: str  # the given name, as written, that the register lists under the other gender only
+
+
+def contradiction(role: str, name: str | None, gender: str | None = None) -> Contradiction | None:
+    """The gender :func:`choose_salutation` takes from the gender column or the
+    role cell when the name's given name says the other one, else None.
+
+    Only a given name on exactly one of the register's lists counts: a name on
+    both, a foreign name that only gender-guesser knows, or a "-né" name
+    without a given name never contradicts.  The salutation is not changed.
+    """
+    source, said = ("gender", gender) if gender else ("role", role_of(role).gender)
+    if said is None or not name or not is_person(name):
+        return None
+    given = _cached_reading(name).given
+    listed = register_genders(given) if given else frozenset()
+    if given is None or len(listed) != 1 or said in listed:
+        return None
+    return Contradiction(source, said, given)
 
 
 # --- The gender column ------------------------------------------------------

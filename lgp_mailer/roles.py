@@ -95,6 +95,7 @@ class Role:
     office: str | None  # the key in OFFICES ("polgármester")
     gender: str | None  # from "asszony"/"úr" in the cell
     text: str  # the cell, whitespace-normalised and lower-cased
+    word: str | None = None  # the word that gave the gender, as the cell writes it ("asszony", "úr")
 
     @property
     def title(self) -> str | None:
@@ -153,33 +154,35 @@ def _several(parts: list[str], text: str) -> Role:
     offices = {r.office for r in read}
     if len(offices) == 1 and read[0].kind == OFFICE:  # "polgármester / PM"
         genders = {r.gender for r in read} - {None}
-        return Role(OFFICE, read[0].office, genders.pop() if len(genders) == 1 else None, text)
+        gender = genders.pop() if len(genders) == 1 else None
+        word = next((r.word for r in read if gender and r.gender == gender), None)
+        return Role(OFFICE, read[0].office, gender, text, word)
     return Role(UNKNOWN, None, None, text)
 
 
 def _one(bare: str, text: str) -> Role:
-    gender = None
+    gender = said = None
     kept: list[str] = []
     for word in bare.split():
         word = word.strip(",;:()!")
         folded = fold(word)
         if folded in _GENDER_BY_FOLD:
-            gender = _GENDER_BY_FOLD[folded]
+            gender, said = _GENDER_BY_FOLD[folded], word
             continue
         if folded in _NOISE:
             continue
         for suffix in ("asszony", "ur"):  # "polgármesterasszony", "jegyzőúr"
             if folded.endswith(suffix) and folded[: -len(suffix)] in _OFFICE_BY_FOLD:
-                gender, word = _GENDER_BY_FOLD[suffix], word[: -len(suffix)]
+                gender, said, word = _GENDER_BY_FOLD[suffix], word[-len(suffix) :], word[: -len(suffix)]
                 break
         if word:
             kept.append(word)
     office = _office(kept)
     if office is not None:
-        return Role(OFFICE, office, gender, text)
+        return Role(OFFICE, office, gender, text, said)
     if any(fold(word) in _INSTITUTION_FOLDS for word in kept):
         return Role(INSTITUTION, None, None, text)
-    return Role(UNKNOWN, None, gender, text)
+    return Role(UNKNOWN, None, gender, text, said)
 
 
 def _office(words: list[str]) -> str | None:

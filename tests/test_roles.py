@@ -22,6 +22,8 @@ WARNINGS = {
     "gender": "gender unknown: neutral salutation",
     "name order": "name read as given name first (Given Family order); check the name",
     "mojibake": "looks like mojibake (wrong code page); did you mean",  # a prefix: the hint follows
+    "role vs. name": "the role says ",  # prefixes: test_gender_evidence.py checks the whole lines
+    "gender vs. name": "the gender column says ",
 }
 
 

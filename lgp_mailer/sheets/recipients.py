@@ -24,8 +24,11 @@ from pathlib import Path
 from lgp_mailer.errors import RecipientsError
 from lgp_mailer.hungarian import (
     DEFAULT_ROLE,
+    FEMALE,
+    Contradiction,
     Salutation,
     choose_salutation,
+    contradiction,
     is_person,
     normalise_role,
     parse_gender,
@@ -250,6 +253,7 @@ class _Entry:
         "copies",
         "county",
         "firsts",
+        "gender_cell",
         "genders",
         "municipalities",
         "names",
@@ -276,6 +280,7 @@ class _Entry:
         self.names: list[tuple[str | None, int, str]] = []
         self.roles: list[tuple[str | None, int, str]] = []
         self.genders: list[tuple[str | None, int, str]] = []
+        self.gender_cell = ""  # the first gender cell as written ("N", "férfi"), for warnings
         self.salutations: list[tuple[str | None, int, str]] = []
         self.reasons: list[str] = []
 
@@ -515,6 +520,8 @@ class _Merger:
                 _("gender value not recognised (use nő or férfi); the name decides"), ctx.sheet, number, column, text
             )
         else:
+            if not entry.genders:
+                entry.gender_cell = text
             entry.genders.append((ctx.sheet, number, gender))
 
     def finish(self) -> tuple[list[Recipient], list[Rejected]]:
@@ -600,6 +607,9 @@ class _Merger:
             self.warn(
                 _("name read as given name first (Given Family order); check the name"), sheet, row, column, name or ""
             )
+        gender = entry.genders[0][2] if entry.genders else None
+        if (found := contradiction(role, name, gender)) is not None:
+            self._contradiction(entry, found, name or "")
         institution = read.kind == INSTITUTION and not is_person(name)
         if not is_person(name) and name:
             return  # the name cell names an office ("Polgármesteri Hivatal"): nobody to guess
@@ -607,6 +617,28 @@ class _Merger:
         if chosen.gender is None and has_columns and not institution:
             column = self.columns.get((sheet, "name"))
             self.warn(_("gender unknown: neutral salutation"), sheet, row, column, name or "")
+
+    def _contradiction(self, entry: _Entry, found: Contradiction, name: str) -> None:
+        """The gender column or the role's "asszony"/"úr" chose the salutation against the given name."""
+        female = found.gender == FEMALE
+        if found.source == "gender":
+            said = entry.gender_cell
+            text = (
+                _("the gender column says female ({said}) but the given name {given} is male: check the salutation")
+                if female
+                else _(
+                    "the gender column says male ({said}) but the given name {given} is female: check the salutation"
+                )
+            )
+        else:
+            said = role_of(entry.roles[0][2]).word or ""
+            text = (
+                _("the role says female ({said}) but the given name {given} is male: check the salutation")
+                if female
+                else _("the role says male ({said}) but the given name {given} is female: check the salutation")
+            )
+        column = self.columns.get((entry.sheet, "name"))
+        self.warn(text.format(said=said, given=found.given), entry.sheet, entry.rows[0], column, name)
 
     def _disagreement(self, entry: _Entry) -> bool:
         """Warn, and return True, when merged rows name different people, roles or genders."""
