@@ -246,62 +246,27 @@ class Ledger:
         An address on the suppression list is never due: its new rows are
         recorded ``suppressed``, and its rows not (being) delivered (see
         ``SUPPRESSIBLE``) become ``suppressed``; ``sent`` rows stay.
+
+        The rows go in pages of ``SYNC_PAGE`` (a page never holds one address
+        twice, so its rows can be written together): a constant number of
+        statements per page, whatever the round trip to the database costs.
         """
-        added = invalid = refreshed = 0
         now = self.now()
+        new: dict[str, int] = {}  # first status of the rows this sync added -> how many
+        refreshed = 0
         with self.transaction() as db:
             db.execute("UPDATE messages SET seq = NULL WHERE campaign_id = ? AND kind = ?", (campaign_id, kind))
-            blocked = {r[0] for r in db.execute("SELECT address_key FROM suppressions")}
-            suppressed = 0
-            for e in entries:
-                key = address_key(e.address, e.seq)
-                status = "invalid" if e.invalid_reason else "pending"
-                munis = json.dumps(list(e.municipalities), ensure_ascii=False)
-                reason = _one_line(e.invalid_reason)
-                first = "suppressed" if key in blocked else status
-                cur = db.execute(
-                    "INSERT INTO messages (campaign_id, kind, address, address_key, status, suppressed_from, seq,"
-                    " municipalities, county, message_id, last_reply, created_at, updated_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                    (
-                        campaign_id,
-                        kind,
-                        e.address.strip(),
-                        key,
-                        first,
-                        status if key in blocked else None,
-                        e.seq,
-                        munis,
-                        e.county,
-                        e.message_id,
-                        reason,
-                        now,
-                        now,
-                    ),
-                )
-                if cur.rowcount:
-                    added += first == "pending"
-                    invalid += first == "invalid"
-                    suppressed += first == "suppressed"
-                    continue
-                db.execute(
-                    "UPDATE messages SET seq = ? WHERE campaign_id = ? AND kind = ? AND address_key = ?",
-                    (e.seq, campaign_id, kind, key),
-                )
-                cur = db.execute(
-                    "UPDATE messages SET status = ?, municipalities = ?, county = ?, last_reply = ?,"
-                    " updated_at = ? WHERE campaign_id = ? AND kind = ? AND address_key = ?"
-                    " AND status IN ('pending', 'invalid') AND attempts = 0"
-                    " AND (status != ? OR municipalities != ? OR county IS DISTINCT FROM ?)",
-                    (status, munis, e.county, reason, now, campaign_id, kind, key, status, munis, e.county),
-                )
-                refreshed += cur.rowcount
+            db.execute(db.ddl(_SYNC_TABLE))  # this connection's own, dropped (or rolled back) below
+            for page in _sync_pages(entries):
+                refreshed += _sync_page(db, campaign_id, kind, page, now, new)
+            db.execute("DROP TABLE sync_page")
+            suppressed = new.get("suppressed", 0)
             suppressed += self._apply_suppressions(db, now, "campaign_id = ? AND kind = ?", (campaign_id, kind))
             absent = db.execute(
                 "SELECT count(*) FROM messages WHERE campaign_id = ? AND kind = ? AND seq IS NULL",
                 (campaign_id, kind),
             ).fetchone()[0]
-        return SyncResult(added, invalid, refreshed, absent, suppressed)
+        return SyncResult(new.get("pending", 0), new.get("invalid", 0), refreshed, absent, suppressed)
 
     @staticmethod
     def _apply_suppressions(db: Db, now: str, where: str, params: Sequence[object]) -> int:
@@ -827,6 +792,86 @@ class Ledger:
         with self.read() as db:
             cur = db.execute(sql, [value for _c, value in terms])
             return [_row(r) for r in cur.fetchall()]
+
+
+# -- sync, a page of sheet rows at a time -------------------------------------
+
+SYNC_PAGE = 1000  # sheet rows written together by ``Ledger.sync``
+# A page of sheet rows (SQLite DDL, see ``Db.ddl``), joined against ``messages``.
+_SYNC_TABLE = (
+    "CREATE TEMP TABLE sync_page (pos INTEGER PRIMARY KEY, address_key TEXT NOT NULL UNIQUE, address TEXT NOT NULL,"
+    " status TEXT NOT NULL, seq INTEGER NOT NULL, municipalities TEXT NOT NULL, county TEXT, message_id TEXT,"
+    " last_reply TEXT)"
+)
+# A page row's first status: 'suppressed' for an address on the suppression list.
+_FIRST = "CASE WHEN s.address_key IS NULL THEN p.status ELSE 'suppressed' END"
+_PAGE_JOIN = "sync_page p LEFT JOIN suppressions s ON s.address_key = p.address_key"
+_ABSENT = (
+    "NOT EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = ? AND m.kind = ? AND m.address_key = p.address_key)"
+)
+
+
+def _sync_pages(entries: Iterable[Entry]) -> Iterator[list[tuple[object, ...]]]:
+    """The entries as ``sync_page`` rows, ``SYNC_PAGE`` at a time, in sheet order.
+
+    An address the page already holds starts the next page: its second row
+    then finds the first one in the ledger, as it did row by row."""
+    page: list[tuple[object, ...]] = []
+    keys: set[str] = set()
+    for e in entries:
+        key = address_key(e.address, e.seq)
+        if len(page) == SYNC_PAGE or key in keys:
+            yield page
+            page, keys = [], set()
+        keys.add(key)
+        munis = json.dumps(list(e.municipalities), ensure_ascii=False)
+        status = "invalid" if e.invalid_reason else "pending"
+        reason = _one_line(e.invalid_reason)
+        page.append((len(page), key, e.address.strip(), status, e.seq, munis, e.county, e.message_id, reason))
+    if page:
+        yield page
+
+
+def _sync_page(
+    db: Db, campaign_id: str, kind: str, page: list[tuple[object, ...]], now: str, new: dict[str, int]
+) -> int:
+    """Write one page of ``Ledger.sync``: add its new rows (counted into
+    ``new`` by first status), refresh the others; returns how many rows
+    nothing was attempted for took the sheet's changed values."""
+    db.execute("DELETE FROM sync_page")
+    db.executemany(
+        "INSERT INTO sync_page (pos, address_key, address, status, seq, municipalities, county, message_id,"
+        " last_reply) VALUES (?,?,?,?,?,?,?,?,?)",
+        page,
+    )
+    for first, n in db.execute(
+        f"SELECT {_FIRST}, count(*) FROM {_PAGE_JOIN} WHERE {_ABSENT} GROUP BY 1", (campaign_id, kind)
+    ):
+        new[first] = new.get(first, 0) + n
+    db.execute(
+        "INSERT INTO messages (campaign_id, kind, address, address_key, status, suppressed_from, seq,"
+        " municipalities, county, message_id, last_reply, created_at, updated_at)"
+        f" SELECT ?, ?, p.address, p.address_key, {_FIRST},"
+        " CASE WHEN s.address_key IS NULL THEN NULL ELSE p.status END,"
+        f" p.seq, p.municipalities, p.county, p.message_id, p.last_reply, ?, ? FROM {_PAGE_JOIN}"
+        " WHERE true ORDER BY p.pos ON CONFLICT DO NOTHING",  # WHERE: SQLite's upsert after a join needs one
+        (campaign_id, kind, now, now),
+    )
+    db.execute(
+        "UPDATE messages SET seq = p.seq FROM sync_page p"
+        " WHERE messages.campaign_id = ? AND messages.kind = ? AND messages.address_key = p.address_key",
+        (campaign_id, kind),
+    )
+    # Rows just added match their page row, so only rows present before can change here.
+    return db.execute(
+        "UPDATE messages SET status = p.status, municipalities = p.municipalities, county = p.county,"
+        " last_reply = p.last_reply, updated_at = ? FROM sync_page p"
+        " WHERE messages.campaign_id = ? AND messages.kind = ? AND messages.address_key = p.address_key"
+        " AND messages.status IN ('pending', 'invalid') AND messages.attempts = 0"
+        " AND (messages.status != p.status OR messages.municipalities != p.municipalities"
+        " OR messages.county IS DISTINCT FROM p.county)",
+        (now, campaign_id, kind),
+    ).rowcount
 
 
 def migrate(ledger: Ledger) -> None:
