@@ -255,11 +255,19 @@ class Ledger:
         new: dict[str, int] = {}  # first status of the rows this sync added -> how many
         refreshed = 0
         with self.transaction() as db:
-            db.execute("UPDATE messages SET seq = NULL WHERE campaign_id = ? AND kind = ?", (campaign_id, kind))
-            db.execute(db.ddl(_SYNC_TABLE))  # this connection's own, dropped (or rolled back) below
+            for table in _SYNC_TABLES:  # this connection's own, dropped (or rolled back) below
+                db.execute(db.ddl(table))
             for page in _sync_pages(entries):
                 refreshed += _sync_page(db, campaign_id, kind, page, now, new)
+            # Left the sheet.  Rows whose seq is unchanged are not rewritten (on
+            # PostgreSQL every rewrite is a new row version, with its index entries).
+            db.execute(
+                "UPDATE messages SET seq = NULL WHERE campaign_id = ? AND kind = ? AND seq IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM sync_seen k WHERE k.address_key = messages.address_key)",
+                (campaign_id, kind),
+            )
             db.execute("DROP TABLE sync_page")
+            db.execute("DROP TABLE sync_seen")
             suppressed = new.get("suppressed", 0)
             suppressed += self._apply_suppressions(db, now, "campaign_id = ? AND kind = ?", (campaign_id, kind))
             absent = db.execute(
@@ -797,11 +805,13 @@ class Ledger:
 # -- sync, a page of sheet rows at a time -------------------------------------
 
 SYNC_PAGE = 1000  # sheet rows written together by ``Ledger.sync``
-# A page of sheet rows (SQLite DDL, see ``Db.ddl``), joined against ``messages``.
-_SYNC_TABLE = (
+# A page of sheet rows, joined against ``messages``, and every address of the
+# sheet so far (SQLite DDL, see ``Db.ddl``).
+_SYNC_TABLES = (
     "CREATE TEMP TABLE sync_page (pos INTEGER PRIMARY KEY, address_key TEXT NOT NULL UNIQUE, address TEXT NOT NULL,"
     " status TEXT NOT NULL, seq INTEGER NOT NULL, municipalities TEXT NOT NULL, county TEXT, message_id TEXT,"
-    " last_reply TEXT)"
+    " last_reply TEXT)",
+    "CREATE TEMP TABLE sync_seen (address_key TEXT PRIMARY KEY)",
 )
 # A page row's first status: 'suppressed' for an address on the suppression list.
 _FIRST = "CASE WHEN s.address_key IS NULL THEN p.status ELSE 'suppressed' END"
@@ -859,9 +869,11 @@ def _sync_page(
     )
     db.execute(
         "UPDATE messages SET seq = p.seq FROM sync_page p"
-        " WHERE messages.campaign_id = ? AND messages.kind = ? AND messages.address_key = p.address_key",
+        " WHERE messages.campaign_id = ? AND messages.kind = ? AND messages.address_key = p.address_key"
+        " AND messages.seq IS DISTINCT FROM p.seq",
         (campaign_id, kind),
     )
+    db.execute("INSERT INTO sync_seen SELECT address_key FROM sync_page WHERE true ON CONFLICT DO NOTHING")
     # Rows just added match their page row, so only rows present before can change here.
     return db.execute(
         "UPDATE messages SET status = p.status, municipalities = p.municipalities, county = p.county,"
