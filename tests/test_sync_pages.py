@@ -142,3 +142,16 @@ def test_a_sync_of_2000_rows_issues_a_bounded_number_of_statements(
         # Row by row this was 2,000 and 6,000 statements; now a handful per page of 1,000.
         assert (new, unchanged) == (22, 22)
         assert len(table(ledger)) == 2000
+
+
+def test_a_sync_the_sheet_breaks_off_changes_nothing_and_the_next_one_works(ledger_target: Path | str) -> None:
+    def broken() -> Any:
+        yield Entry("a@x.example", 1)
+        raise ValueError("the sheet could not be read further")
+
+    with open_ledger(ledger_target) as ledger:
+        with pytest.raises(ValueError, match="could not be read"):
+            ledger.sync(C, K, broken())
+        assert table(ledger) == []  # rolled back, its temporary tables too
+        assert ledger.sync(C, K, [Entry("a@x.example", 1)]) == SyncResult(1, 0, 0, 0)
+        assert [r[:5] for r in table(ledger)] == [("a@x.example", "a@x.example", "pending", None, 1)]
