@@ -257,8 +257,16 @@ class Ledger:
         with self.transaction() as db:
             for table in _SYNC_TABLES:  # this connection's own, dropped (or rolled back) below
                 db.execute(db.ddl(table))
+            analysed = 0  # rows added when PostgreSQL last took the table's statistics
             for page in _sync_pages(entries):
                 refreshed += _sync_page(db, campaign_id, kind, page, now, new)
+                added = sum(new.values())
+                if db.dialect == POSTGRESQL and added >= max(SYNC_PAGE, 2 * analysed):
+                    # Planned on statistics of a smaller table, each page's statements would
+                    # scan the whole campaign (minutes for 100,000 rows); after 1,000, 2,000,
+                    # 4,000, … rows added.  Rows this transaction added count as live.
+                    db.execute("ANALYZE messages")
+                    analysed = added
             # Left the sheet.  Rows whose seq is unchanged are not rewritten (on
             # PostgreSQL every rewrite is a new row version, with its index entries).
             db.execute(
@@ -816,6 +824,9 @@ _SYNC_TABLES = (
 # A page row's first status: 'suppressed' for an address on the suppression list.
 _FIRST = "CASE WHEN s.address_key IS NULL THEN p.status ELSE 'suppressed' END"
 _PAGE_JOIN = "sync_page p LEFT JOIN suppressions s ON s.address_key = p.address_key"
+# The rows of the page's addresses.  Not a join (UPDATE … FROM): SQLite would
+# then scan the whole campaign for each page, rather than look up each address.
+_IN_PAGE = "campaign_id = ? AND kind = ? AND address_key IN (SELECT address_key FROM sync_page)"
 _ABSENT = (
     "NOT EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = ? AND m.kind = ? AND m.address_key = p.address_key)"
 )
@@ -848,7 +859,8 @@ def _sync_page(
     """Write one page of ``Ledger.sync``: add its new rows (counted into
     ``new`` by first status), refresh the others; returns how many rows
     nothing was attempted for took the sheet's changed values."""
-    db.execute("DELETE FROM sync_page")
+    # PostgreSQL keeps deleted rows until a vacuum, which never comes within the transaction.
+    db.execute("TRUNCATE sync_page" if db.dialect == POSTGRESQL else "DELETE FROM sync_page")
     db.executemany(
         "INSERT INTO sync_page (pos, address_key, address, status, seq, municipalities, county, message_id,"
         " last_reply) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -868,20 +880,21 @@ def _sync_page(
         (campaign_id, kind, now, now),
     )
     db.execute(
-        "UPDATE messages SET seq = p.seq FROM sync_page p"
-        " WHERE messages.campaign_id = ? AND messages.kind = ? AND messages.address_key = p.address_key"
-        " AND messages.seq IS DISTINCT FROM p.seq",
+        "UPDATE messages SET seq = (SELECT p.seq FROM sync_page p WHERE p.address_key = messages.address_key)"
+        f" WHERE {_IN_PAGE} AND seq IS DISTINCT FROM"
+        " (SELECT p.seq FROM sync_page p WHERE p.address_key = messages.address_key)",
         (campaign_id, kind),
     )
     db.execute("INSERT INTO sync_seen SELECT address_key FROM sync_page WHERE true ON CONFLICT DO NOTHING")
     # Rows just added match their page row, so only rows present before can change here.
     return db.execute(
-        "UPDATE messages SET status = p.status, municipalities = p.municipalities, county = p.county,"
-        " last_reply = p.last_reply, updated_at = ? FROM sync_page p"
-        " WHERE messages.campaign_id = ? AND messages.kind = ? AND messages.address_key = p.address_key"
+        "UPDATE messages SET (status, municipalities, county, last_reply) = (SELECT p.status, p.municipalities,"
+        " p.county, p.last_reply FROM sync_page p WHERE p.address_key = messages.address_key), updated_at = ?"
+        f" WHERE {_IN_PAGE} AND EXISTS (SELECT 1 FROM sync_page p WHERE p.address_key = messages.address_key"
+        # In here, not beside _IN_PAGE, where SQLite would look the rows up by status (messages_due).
         " AND messages.status IN ('pending', 'invalid') AND messages.attempts = 0"
         " AND (messages.status != p.status OR messages.municipalities != p.municipalities"
-        " OR messages.county IS DISTINCT FROM p.county)",
+        " OR messages.county IS DISTINCT FROM p.county))",
         (now, campaign_id, kind),
     ).rowcount
 
