@@ -1,6 +1,6 @@
 """The organisation-wide suppression list: who is never written to again.
 
-The list lives in the sent log (``sentlog.Ledger.suppress`` and friends), so
+The list lives in the sent log (``Ledger.suppress`` and friends, in ``bounces.py``), so
 it applies to every campaign of the office.  This module is the core of
 ``lgp-mailer suppress add|remove|list|import``: it validates addresses the
 way the recipient sheet does (``recipientcells.normalise_address``), and
