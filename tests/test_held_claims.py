@@ -17,7 +17,7 @@ from lgp_mailer.campaign.run import HOLD_AHEAD, hold_ahead, run_parallel
 from lgp_mailer.campaign.session import SendOptions, SendSession
 from lgp_mailer.config import load_campaign
 from lgp_mailer.event import load_event
-from lgp_mailer.ledger import store
+from lgp_mailer.ledger import claims
 from lgp_mailer.ledger.runlock import RunLock
 from lgp_mailer.ledger.store import Entry, Ledger, open_ledger
 from lgp_mailer.sheets.recipients import Recipient
@@ -85,7 +85,7 @@ def test_a_crash_in_the_same_boot_leaves_held_rows_pending(ledger, tmp_path):
 def test_a_restart_of_the_machine_turns_held_rows_unknown(ledger, tmp_path, monkeypatch):
     assert ledger.hold(C, K, [A, B]) == {A, B}
     assert ledger.start(C, K, A)
-    monkeypatch.setattr(store, "boot_id", lambda: "linux:another-boot")
+    monkeypatch.setattr(claims, "boot_id", lambda: "linux:another-boot")
     with open_ledger(tmp_path / "sent-log.sqlite3") as after, RunLock(after, C, heartbeat_every=None):
         assert after.recover_interrupted(C, K) == 2
         assert states(after) == {A: "unknown", B: "unknown", D: "pending", E: "pending"}
@@ -94,7 +94,7 @@ def test_a_restart_of_the_machine_turns_held_rows_unknown(ledger, tmp_path, monk
 
 
 def test_without_a_boot_id_nothing_is_held(ledger, monkeypatch):
-    monkeypatch.setattr(store, "boot_id", lambda: None)
+    monkeypatch.setattr(claims, "boot_id", lambda: None)
     assert ledger.hold(C, K, [A, B]) == set()
     assert set(marks(ledger).values()) == {None}
 
@@ -163,7 +163,7 @@ def test_the_boot_is_told_by_the_boot_time_where_linux_has_no_boot_id(monkeypatc
         def read_text(self, *args: object, **kwargs: object) -> str:
             raise FileNotFoundError(str(self))
 
-    monkeypatch.setattr(store, "Path", NoProc)
-    assert store.boot_id.__wrapped__() == f"boot:{round(psutil.boot_time() / 10)}"
+    monkeypatch.setattr(claims, "Path", NoProc)
+    assert claims.boot_id.__wrapped__() == f"boot:{round(psutil.boot_time() / 10)}"
     monkeypatch.setattr(psutil, "boot_time", lambda: 1 / 0)
-    assert store.boot_id.__wrapped__() is None
+    assert claims.boot_id.__wrapped__() is None

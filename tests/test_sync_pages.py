@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lgp_mailer.ledger import store
+from lgp_mailer.ledger import store, sync
 from lgp_mailer.ledger.store import Entry, SyncResult, open_ledger
 
 C, K = "2027-klima", "invitation"
@@ -42,7 +42,7 @@ def table(ledger: store.Ledger) -> list[tuple[Any, ...]]:
 def test_a_mixed_sheet_gives_the_same_rows_and_counts_as_row_by_row(
     ledger_target: Path | str, page: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "SYNC_PAGE", page)
+    monkeypatch.setattr(sync, "SYNC_PAGE", page)
     clock = Clock()
     with open_ledger(ledger_target, clock=clock) as ledger:
         first = ledger.sync(

@@ -6,10 +6,12 @@ count (``QUOTA_WINDOW``, ``QuotaUsedUp``)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from lgp_mailer.errors import LedgerError
 from lgp_mailer.i18n import _
@@ -39,10 +41,6 @@ class QuotaUsedUp(Exception):
 
 class Claims(LedgerConnection):
     """The claim protocol of ``store.Ledger``."""
-
-    def _boot_id(self) -> str | None:
-        """``store.boot_id()`` as ``store.Ledger`` finds it (looked up there at each call)."""
-        raise NotImplementedError
 
     def recover_interrupted(self, campaign_id: str, kind: str, sender: str | None = None) -> int:
         """Turn ``sending`` rows left by a crashed sender into ``unknown``.
@@ -77,7 +75,7 @@ class Claims(LedgerConnection):
                 "UPDATE messages SET status = 'unknown', held = NULL, updated_at = ?,"
                 " last_reply = 'claimed before a restart of the machine; outcome unknown'"
                 " WHERE campaign_id = ? AND kind = ? AND status = 'pending' AND held IS NOT NULL AND held <> ?",
-                (now, campaign_id, kind, self._boot_id() or ""),
+                (now, campaign_id, kind, boot_id() or ""),
             ).rowcount
             db.execute(
                 "UPDATE messages SET held = NULL WHERE campaign_id = ? AND kind = ? AND held IS NOT NULL",
@@ -189,7 +187,7 @@ class Claims(LedgerConnection):
         crash, so a row still ``pending`` was never started) and turns those
         rows ``unknown`` when it has (a power cut may have lost a start).
         """
-        boot = self._boot_id()
+        boot = boot_id()
         if boot is None or not addresses:
             return set()
         now = self.now()
@@ -223,7 +221,7 @@ class Claims(LedgerConnection):
                 " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, updated_at = ?"
                 " WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status = 'pending' AND held = ?"
                 " AND address_key NOT IN (SELECT address_key FROM suppressions)",
-                (sender, account, now, now, now, campaign_id, kind, address.strip().lower(), self._boot_id() or ""),
+                (sender, account, now, now, now, campaign_id, kind, address.strip().lower(), boot_id() or ""),
             )
             return cur.rowcount == 1
 
@@ -278,3 +276,19 @@ class Claims(LedgerConnection):
                     ).format(campaign_id=quoted(campaign_id), kind=kind, address=address, status=quoted(status)),
                     file=self.path,
                 )
+
+
+@functools.cache
+def boot_id() -> str | None:
+    """This start of the machine (Linux: the kernel's boot id; elsewhere the boot
+    time to 10 s); None if unknown, and then nothing is claimed ahead."""
+    try:
+        return "linux:" + Path("/proc/sys/kernel/random/boot_id").read_text(encoding="utf-8").strip()
+    except OSError:
+        pass
+    try:
+        import psutil  # noqa: PLC0415 - only where Linux's boot id is missing (Windows, macOS)
+
+        return f"boot:{round(psutil.boot_time() / 10)}"
+    except Exception:  # no boot time: claim one message at a time, as before
+        return None

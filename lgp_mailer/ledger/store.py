@@ -37,7 +37,6 @@ record types of ``rows.py``: callers import all of it from here.
 
 from __future__ import annotations
 
-import functools
 import os
 import sqlite3
 import time
@@ -70,7 +69,7 @@ from lgp_mailer.ledger.rows import (  # re-exported: the ledger's interface type
     due_statuses,
     utc_iso,
 )
-from lgp_mailer.ledger.sync import SYNC_PAGE, Sync
+from lgp_mailer.ledger.sync import Sync
 from lgp_mailer.storage import storage_error
 
 
@@ -93,14 +92,6 @@ def ledger_location(env: Mapping[str, str] = os.environ, configured: Target | No
 
 class Ledger(Sync, Claims, Bounces, Queries):
     """The open sent log.  Safe to share between threads of one process."""
-
-    # ``boot_id`` and ``SYNC_PAGE`` are looked up in this module at each call:
-    # this is where they are replaced (a test, another boot of the machine).
-    def _boot_id(self) -> str | None:
-        return boot_id()
-
-    def _sync_page_size(self) -> int:
-        return SYNC_PAGE
 
 
 def migrate(ledger: Ledger) -> None:
@@ -178,22 +169,6 @@ def open_campaign_ledger(
     if isinstance(target, Path):
         refuse_network_sqlite(target, env)
     return open_ledger(target, env=env, password_command=password_command)
-
-
-@functools.cache
-def boot_id() -> str | None:
-    """This start of the machine (Linux: the kernel's boot id; elsewhere the boot
-    time to 10 s); None if unknown, and then nothing is claimed ahead."""
-    try:
-        return "linux:" + Path("/proc/sys/kernel/random/boot_id").read_text(encoding="utf-8").strip()
-    except OSError:
-        pass
-    try:
-        import psutil  # noqa: PLC0415 - only where Linux's boot id is missing (Windows, macOS)
-
-        return f"boot:{round(psutil.boot_time() / 10)}"
-    except Exception:  # no boot time: claim one message at a time, as before
-        return None
 
 
 def _open_ledger(path: Path, clock: Callable[[], datetime]) -> Ledger:

@@ -14,10 +14,6 @@ from lgp_mailer.ledger.rows import Entry, SyncResult, _one_line, address_key
 class Sync(LedgerConnection):
     """The sheet sync of ``store.Ledger``."""
 
-    def _sync_page_size(self) -> int:
-        """``SYNC_PAGE`` as ``store.Ledger`` finds it (looked up there at each sync)."""
-        raise NotImplementedError
-
     def sync(self, campaign_id: str, kind: str, entries: Iterable[Entry]) -> SyncResult:
         """Make the ledger know every recipient of the sheet.
 
@@ -43,10 +39,10 @@ class Sync(LedgerConnection):
             for table in _SYNC_TABLES:  # this connection's own, dropped (or rolled back) below
                 db.execute(db.ddl(table))
             analysed = 0  # rows added when PostgreSQL last took the table's statistics
-            for page in _sync_pages(entries, self._sync_page_size()):
+            for page in _sync_pages(entries, SYNC_PAGE):
                 refreshed += _sync_page(db, campaign_id, kind, page, now, new)
                 added = sum(new.values())
-                if db.dialect == POSTGRESQL and added >= max(self._sync_page_size(), 2 * analysed):
+                if db.dialect == POSTGRESQL and added >= max(SYNC_PAGE, 2 * analysed):
                     # Planned on statistics of a smaller table, each page's statements would
                     # scan the whole campaign (minutes for 100,000 rows); after 1,000, 2,000,
                     # 4,000, … rows added.  Rows this transaction added count as live.
