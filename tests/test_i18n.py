@@ -173,6 +173,12 @@ def test_hungarian_uses_hungarian_quotes():
     assert [m.string for m in _catalog("hu") if isinstance(m.string, str) and quoted.search(m.string)] == []
 
 
+def test_hungarian_nests_guillemets_only_inside_quotes():
+    """»…« is the quote inside „…”; a quote on its own is „…”."""
+    texts = [t for m in _catalog("hu") if m.id for t in (m.string if isinstance(m.string, tuple) else (m.string,))]
+    assert [t for t in texts if "»" in t and "„" not in t] == []
+
+
 def test_command_docstrings_are_extracted_as_they_are_shown():
     tree = ast.parse(
         'import typer\napp = typer.Typer()\n@app.command("x")\ndef x():\n    """First line.\n\n    More."""\n'

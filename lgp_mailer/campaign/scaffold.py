@@ -194,5 +194,7 @@ def placeholders(path: Path) -> list[str]:
     except (OSError, UnicodeDecodeError):
         return []
     return [
-        f"line {n}" for n, line in enumerate(lines, start=1) if TO_FILL in line and not line.lstrip().startswith("#")
+        _("line {line}").format(line=n)
+        for n, line in enumerate(lines, start=1)
+        if TO_FILL in line and not line.lstrip().startswith("#")
     ]
