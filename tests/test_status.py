@@ -172,6 +172,22 @@ def test_status_text_with_county_bars_and_next_commands(ledger, monkeypatch, tmp
     assert "(no" in lines and "0/2 sent, 1 blocked" in lines["(no"]
 
 
+def test_what_needs_attention_is_said_in_the_interface_language(ledger, monkeypatch, tmp_path):
+    """The meaning and the command to run, translated; only status --json keeps them in English."""
+    from hungarian import hungarian
+
+    monkeypatch.setenv("LGP_MAILER_DB", str(ledger.path))
+    monkeypatch.chdir(tmp_path)
+    with hungarian(tmp_path / "locale"):
+        out = runner.invoke(app, ["status", "--campaign-id", C, "--kind", "invitation"]).stdout
+    assert "→ lgp-mailer check  (felsorolja őket; javítsa a címlistát)" in out
+    assert (
+        "→ nézze meg a kiszolgáló naplóját, majd: lgp-mailer send --resend-unknown  (ugyanazzal a Message-ID-val)"
+        in out
+    )
+    assert "fix the sheet" not in out and "server's log" not in out
+
+
 def test_status_of_an_empty_log_says_so(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["status"])

@@ -14,6 +14,7 @@ from lgp_mailer.cli.common import CampaignOpt, kind_filter_option, open_ledger_f
 from lgp_mailer.cli.output import kind_label, status_counts
 from lgp_mailer.errors import ExitCode, LgpError
 from lgp_mailer.i18n import N_, _, current_language, format_datetime, format_number, ngettext
+from lgp_mailer.ledger.status import blocked_text
 
 log_app = typer.Typer(
     name="log",
@@ -161,10 +162,8 @@ def _print_kind(console, entry: dict[str, Any]) -> None:
     if entry["blocked"]:
         console.print("  " + _("needs attention:"))
         for item in entry["blocked"]:
-            console.print(
-                f"    {item['count']} {_(item['status'])}: {_(item['meaning'])}\n      → {item['command']}",
-                markup=False,
-            )
+            meaning, action = blocked_text(item["status"], entry["command"])  # the JSON's, in the reader's language
+            console.print(f"    {item['count']} {_(item['status'])}: {meaning}\n      → {action}", markup=False)
     if entry["counties"]:
         _print_counties(console, entry["counties"])
 
