@@ -178,7 +178,7 @@ def test_the_review_table_filters_sorts_exports_and_escapes(browser, gallery, ar
     ]
     assert roles == [  # the gallery was made in Hungarian: the check's findings are Hungarian too
         f"Lista · {row}. sor · Beosztás: ismeretlen beosztás: megszólítás cím nélkül "
-        "(lásd a README »Salutation rules« részét)"
+        "(lásd a README „Salutation rules” részét)"
         for row in (22, 122)
     ]
     browser.find_element(By.ID, "warned").click()
