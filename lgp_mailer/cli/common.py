@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -195,6 +198,50 @@ def smtp_flags(
         "rate": list(rate) if rate else None, "daily_quota": daily_quota, "timeout": timeout,
         "messages_per_connection": messages_per_connection, "cafile": cafile, "insecure": True if insecure else None,
     }  # fmt: skip
+
+
+# The SMTP override options, in the order --help lists them: (parameter, its option, default).
+_SMTP_OPTIONS = (
+    ("host", HostOpt, None),
+    ("port", PortOpt, None),
+    ("security", SecurityOpt, None),
+    ("username", UsernameOpt, None),
+    ("auth", AuthOpt, None),
+    ("rate", RateOpt, None),
+    ("daily_quota", QuotaOpt, None),
+    ("timeout", TimeoutOpt, None),
+    ("messages_per_connection", PerConnOpt, None),
+    ("cafile", CafileOpt, None),
+    ("insecure", InsecureOpt, False),
+)
+# What `smtp test` offers: it sends nothing, so no pacing options.
+PROBE_OPTIONS = ("host", "port", "security", "username", "auth", "timeout", "cafile", "insecure")
+
+
+def smtp_options(*names: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the SMTP override options (all, or ``names``) without spelling them out.
+
+    The command declares a last parameter ``smtp`` and receives the options in it as
+    ``smtp_flags`` builds them; Typer sees the options themselves, through the
+    wrapper's signature, in its place."""
+    chosen = [option for option in _SMTP_OPTIONS if not names or option[0] in names]
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(command, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.name != "smtp"]
+        added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in chosen]
+
+        @functools.wraps(command)
+        def wrapper(**values: Any) -> None:
+            given = {name: values.pop(name) for name, _option, _default in chosen}
+            command(**values, smtp=smtp_flags(**given))
+
+        parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + added
+        wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+        return wrapper
+
+    return decorate
 
 
 # -- --kind: the choices come from the kinds registry when the command runs -----------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import typer
 
@@ -15,19 +16,11 @@ from lgp_mailer.i18n import _
 
 
 @app.command("config")
+@so.smtp_options()
 def config(
     campaign: CampaignOpt = None,
-    host: so.HostOpt = None,
-    port: so.PortOpt = None,
-    security: so.SecurityOpt = None,
-    username: so.UsernameOpt = None,
-    auth: so.AuthOpt = None,
-    rate: so.RateOpt = None,
-    daily_quota: so.QuotaOpt = None,
-    timeout: so.TimeoutOpt = None,
-    messages_per_connection: so.PerConnOpt = None,
-    cafile: so.CafileOpt = None,
-    insecure: so.InsecureOpt = False,
+    *,
+    smtp: dict[str, Any],
 ) -> None:
     """Show the campaign, sender, sent-log and SMTP settings with the source of each value.
 
@@ -42,9 +35,7 @@ def config(
     from lgp_mailer.ledger.store import DB_ENV, ledger_location
     from lgp_mailer.smtp.settings import campaign_run_settings, campaign_smtp_settings
 
-    flags = so.smtp_flags(
-        host, port, security, username, auth, rate, daily_quota, timeout, messages_per_connection, cafile, insecure
-    )
+    flags = smtp
     try:
         chosen = resolve_campaign(campaign)
         resolved = campaign_smtp_settings(chosen, flags, os.environ)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -29,6 +29,7 @@ from lgp_mailer.i18n import _
 
 
 @app.command()
+@so.smtp_options()
 def followup(
     attended: Annotated[
         bool, typer.Option("--attended", help=_("Thank the attendees, with the recording and slides links."))
@@ -49,17 +50,8 @@ def followup(
     non_interactive: NonInteractiveOpt = False,
     quiet: QuietOpt = False,
     connections: ConnectionsOpt = 1,
-    host: so.HostOpt = None,
-    port: so.PortOpt = None,
-    security: so.SecurityOpt = None,
-    username: so.UsernameOpt = None,
-    auth: so.AuthOpt = None,
-    rate: so.RateOpt = None,
-    daily_quota: so.QuotaOpt = None,
-    timeout: so.TimeoutOpt = None,
-    messages_per_connection: so.PerConnOpt = None,
-    cafile: so.CafileOpt = None,
-    insecure: so.InsecureOpt = False,
+    *,
+    smtp: dict[str, Any],
 ) -> None:
     """After the conference: thank the attendees (--attended) or send the recording to the absent (--missed).
 
@@ -75,9 +67,7 @@ def followup(
     from lgp_mailer.campaign.followup import targets
     from lgp_mailer.cli.send import run_send
 
-    flags = so.smtp_flags(
-        host, port, security, username, auth, rate, daily_quota, timeout, messages_per_connection, cafile, insecure
-    )
+    flags = smtp
     try:
         if attended == missed:
             raise ConfigError(_("choose one: --attended or --missed"), key="followup")

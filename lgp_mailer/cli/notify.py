@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -30,6 +30,7 @@ from lgp_mailer.i18n import _, ngettext
 
 
 @app.command()
+@so.smtp_options()
 def notify(
     change: Annotated[
         bool,
@@ -55,17 +56,8 @@ def notify(
     non_interactive: NonInteractiveOpt = False,
     quiet: QuietOpt = False,
     connections: ConnectionsOpt = 1,
-    host: so.HostOpt = None,
-    port: so.PortOpt = None,
-    security: so.SecurityOpt = None,
-    username: so.UsernameOpt = None,
-    auth: so.AuthOpt = None,
-    rate: so.RateOpt = None,
-    daily_quota: so.QuotaOpt = None,
-    timeout: so.TimeoutOpt = None,
-    messages_per_connection: so.PerConnOpt = None,
-    cafile: so.CafileOpt = None,
-    insecure: so.InsecureOpt = False,
+    *,
+    smtp: dict[str, Any],
 ) -> None:
     """Tell everyone who was sent an invitation, reminder or nudge that the conference changed or is called off.
 
@@ -85,9 +77,7 @@ def notify(
     from lgp_mailer.cli.output import print_provenance
     from lgp_mailer.cli.send import run_send
 
-    flags = so.smtp_flags(
-        host, port, security, username, auth, rate, daily_quota, timeout, messages_per_connection, cafile, insecure
-    )
+    flags = smtp
     try:
         if change == cancel:
             raise ConfigError(_("choose one: --change or --cancel"), key="notify")

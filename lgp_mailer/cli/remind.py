@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,6 +33,7 @@ from lgp_mailer.quoting import quoted
 
 
 @app.command()
+@so.smtp_options()
 def remind(
     day_before: Annotated[
         bool, typer.Option("--day-before", help=_("Send the join link to every registrant not yet reminded."))
@@ -59,17 +60,8 @@ def remind(
     quiet: QuietOpt = False,
     connections: ConnectionsOpt = 1,
     join: so.JoinOpt = False,
-    host: so.HostOpt = None,
-    port: so.PortOpt = None,
-    security: so.SecurityOpt = None,
-    username: so.UsernameOpt = None,
-    auth: so.AuthOpt = None,
-    rate: so.RateOpt = None,
-    daily_quota: so.QuotaOpt = None,
-    timeout: so.TimeoutOpt = None,
-    messages_per_connection: so.PerConnOpt = None,
-    cafile: so.CafileOpt = None,
-    insecure: so.InsecureOpt = False,
+    *,
+    smtp: dict[str, Any],
 ) -> None:
     """Remind registrants on the day before (the join link), or nudge the invited who have not registered.
 
@@ -86,9 +78,7 @@ def remind(
     from lgp_mailer.cli.output import print_provenance
     from lgp_mailer.cli.send import run_send
 
-    flags = so.smtp_flags(
-        host, port, security, username, auth, rate, daily_quota, timeout, messages_per_connection, cafile, insecure
-    )
+    flags = smtp
     try:
         if day_before == not_registered:
             raise ConfigError(_("choose one: --day-before or --not-registered"), key="remind")

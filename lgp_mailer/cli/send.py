@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,6 +33,7 @@ from lgp_mailer.i18n import _, format_number, ngettext
 
 
 @app.command()
+@so.smtp_options()
 def send(
     campaign: CampaignOpt = None,
     event: EventOpt = None,
@@ -50,17 +51,8 @@ def send(
     quiet: QuietOpt = False,
     connections: ConnectionsOpt = 1,
     join: so.JoinOpt = False,
-    host: so.HostOpt = None,
-    port: so.PortOpt = None,
-    security: so.SecurityOpt = None,
-    username: so.UsernameOpt = None,
-    auth: so.AuthOpt = None,
-    rate: so.RateOpt = None,
-    daily_quota: so.QuotaOpt = None,
-    timeout: so.TimeoutOpt = None,
-    messages_per_connection: so.PerConnOpt = None,
-    cafile: so.CafileOpt = None,
-    insecure: so.InsecureOpt = False,
+    *,
+    smtp: dict[str, Any],
 ) -> None:
     """Send the invitation to every due recipient (or the next --batch N), recording each in the sent log.
 
@@ -76,9 +68,7 @@ def send(
     """
     from lgp_mailer.campaign.next_steps import input_args
 
-    flags = so.smtp_flags(
-        host, port, security, username, auth, rate, daily_quota, timeout, messages_per_connection, cafile, insecure
-    )
+    flags = smtp
     try:
         chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
         print_provenance(chosen, quiet=quiet)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import typer
 
@@ -22,18 +23,13 @@ app.add_typer(smtp_app, name="smtp")
 
 
 @smtp_app.command("test")
+@so.smtp_options(*so.PROBE_OPTIONS)
 def smtp_test(
     campaign: CampaignOpt = None,
     non_interactive: NonInteractiveOpt = False,
     quiet: QuietOpt = False,
-    host: so.HostOpt = None,
-    port: so.PortOpt = None,
-    security: so.SecurityOpt = None,
-    username: so.UsernameOpt = None,
-    auth: so.AuthOpt = None,
-    timeout: so.TimeoutOpt = None,
-    cafile: so.CafileOpt = None,
-    insecure: so.InsecureOpt = False,
+    *,
+    smtp: dict[str, Any],
 ) -> None:
     """Connect, negotiate TLS, log in, then RSET and QUIT: no message is sent.
 
@@ -49,7 +45,7 @@ def smtp_test(
     from lgp_mailer.campaign.next_steps import command_line, input_args, smtp_args
     from lgp_mailer.smtp.probe import probe_campaign
 
-    flags = so.smtp_flags(host, port, security, username, auth, None, None, timeout, None, cafile, insecure)
+    flags = smtp
     try:
         chosen = resolve_campaign(campaign, quiet=quiet)
         print_provenance(chosen, quiet=quiet)
