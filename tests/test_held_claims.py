@@ -106,54 +106,47 @@ def test_hold_ahead_is_about_a_seconds_worth_at_a_slow_pace():
     assert hold_ahead(SendOptions(rates=(parse_rate("30/min"),))) == 1  # one claim a message, as before
 
 
-def test_a_run_holds_in_groups_and_leaves_no_marks(smtp_server, tmp_path, monkeypatch):
+def counted_run(smtp_server, path: Path, monkeypatch, n: int, connections: int, options: SendOptions):
+    """Send the shipped campaign to ``n`` made-up offices, counting the ledger's hold and claim calls.
+
+    Returns (report, calls, rows after the run, the recipients)."""
     campaign = load_campaign(REPO / "lgp-mailer.toml")
     people = [
         Recipient(f"hivatal{i}@telepules{i}.example", (f"Település {i}",), "Tisztelt Polgármester Úr!", rows=(i + 2,))
-        for i in range(40)
+        for i in range(n)
     ]
     calls: list[str] = []
     for name in ("hold", "claim"):
         real = getattr(Ledger, name)
         monkeypatch.setattr(Ledger, name, lambda self, *a, _r=real, _n=name, **k: calls.append(_n) or _r(self, *a, **k))
     sheet = SimpleNamespace(recipients=people, rejected=[])
-    with open_ledger(tmp_path / "log.sqlite3") as ledger:
+    with open_ledger(path) as ledger:
         session = SendSession(
             campaign, ledger, K, recipients=people, event=load_event(campaign.event_path), sheet=sheet
         )
         with session:
             transport = lambda: SmtpTransport(smtp_server.settings(), local_hostname="lgp-test.localhost")  # noqa: E731
-            report = run_parallel(session, transport, 2, SendOptions(batch=35, retry=RetryPolicy(attempts=1)))
-        assert report.count("sent") == 35
-        assert calls == ["hold", "hold"]  # 32 + 8 rows (the batch stops at 35): two flushes, no claim
-        assert set(marks(ledger).values()) == {None}
-        assert [r.status for r in ledger.rows(campaign.campaign_id, K)].count("pending") == 5
+            report = run_parallel(session, transport, connections, options)
+        assert set(marks(ledger).values()) == {None}  # no row is left held
+        return report, calls, ledger.rows(campaign.campaign_id, K), people
+
+
+def test_a_run_holds_in_groups_and_leaves_no_marks(smtp_server, tmp_path, monkeypatch):
+    options = SendOptions(batch=35, retry=RetryPolicy(attempts=1))
+    report, calls, rows, people = counted_run(smtp_server, tmp_path / "log.sqlite3", monkeypatch, 40, 2, options)
+    assert report.count("sent") == 35
+    assert calls == ["hold", "hold"]  # 32 + 8 rows (the batch stops at 35): two flushes, no claim
+    assert [r.status for r in rows].count("pending") == 5
     assert sorted(m.rcpt_tos[0] for m in smtp_server.received) == sorted(p.email for p in people[:35])
 
 
 def test_under_a_daily_quota_every_row_is_claimed_and_counted(smtp_server, tmp_path, monkeypatch):
     """The relay account's quota is counted at each claim, so a quota turns holding off."""
-    campaign = load_campaign(REPO / "lgp-mailer.toml")
-    people = [
-        Recipient(f"hivatal{i}@telepules{i}.example", (f"Település {i}",), "Tisztelt Polgármester Úr!", rows=(i + 2,))
-        for i in range(6)
-    ]
-    calls: list[str] = []
-    for name in ("hold", "claim"):
-        real = getattr(Ledger, name)
-        monkeypatch.setattr(Ledger, name, lambda self, *a, _r=real, _n=name, **k: calls.append(_n) or _r(self, *a, **k))
-    sheet = SimpleNamespace(recipients=people, rejected=[])
-    with open_ledger(tmp_path / "log.sqlite3") as ledger:
-        session = SendSession(
-            campaign, ledger, K, recipients=people, event=load_event(campaign.event_path), sheet=sheet
-        )
-        with session:
-            transport = lambda: SmtpTransport(smtp_server.settings(), local_hostname="lgp-test.localhost")  # noqa: E731
-            options = SendOptions(daily_quota=4, account="relay:587:iroda", retry=RetryPolicy(attempts=1))
-            report = run_parallel(session, transport, 1, options)
-        assert report.count("sent") == 4
-        assert calls == ["claim"] * 4  # no hold: each row claimed, and counted, on its own
-        assert [r.status for r in ledger.rows(campaign.campaign_id, K)].count("pending") == 2
+    options = SendOptions(daily_quota=4, account="relay:587:iroda", retry=RetryPolicy(attempts=1))
+    report, calls, rows, _people = counted_run(smtp_server, tmp_path / "log.sqlite3", monkeypatch, 6, 1, options)
+    assert report.count("sent") == 4
+    assert calls == ["claim"] * 4  # no hold: each row claimed, and counted, on its own
+    assert [r.status for r in rows].count("pending") == 2
 
 
 def test_the_boot_is_told_by_the_boot_time_where_linux_has_no_boot_id(monkeypatch):
