@@ -35,10 +35,9 @@ def config(
     from lgp_mailer.ledger.store import DB_ENV, ledger_location
     from lgp_mailer.smtp.settings import campaign_run_settings, campaign_smtp_settings
 
-    flags = smtp
     try:
         chosen = resolve_campaign(campaign)
-        resolved = campaign_smtp_settings(chosen, flags, os.environ)
+        resolved = campaign_smtp_settings(chosen, smtp, os.environ)
         campaign_run_settings(chosen)
     except LgpError as error:
         raise fail(error) from None

@@ -67,7 +67,6 @@ def followup(
     from lgp_mailer.campaign.followup import targets
     from lgp_mailer.cli.send import run_send
 
-    flags = smtp
     try:
         if attended == missed:
             raise ConfigError(_("choose one: --attended or --missed"), key="followup")
@@ -78,7 +77,7 @@ def followup(
                 typer.echo(line)
         code = run_send(
             chosen,
-            flags,
+            smtp,
             kind=chosen_targets.kind,
             batch=batch,
             yes=yes,

@@ -77,7 +77,6 @@ def notify(
     from lgp_mailer.cli.output import print_provenance
     from lgp_mailer.cli.send import run_send
 
-    flags = smtp
     try:
         if change == cancel:
             raise ConfigError(_("choose one: --change or --cancel"), key="notify")
@@ -96,7 +95,7 @@ def notify(
             )
         code = run_send(
             chosen,
-            flags,
+            smtp,
             kind=plan.ledger_kind,
             batch=batch,
             yes=yes,

@@ -78,7 +78,6 @@ def remind(
     from lgp_mailer.cli.output import print_provenance
     from lgp_mailer.cli.send import run_send
 
-    flags = smtp
     try:
         if day_before == not_registered:
             raise ConfigError(_("choose one: --day-before or --not-registered"), key="remind")
@@ -91,7 +90,7 @@ def remind(
         _report_findings(chosen_targets.registrations, day_before=day_before, quiet=quiet)
         code = run_send(
             chosen,
-            flags,
+            smtp,
             kind=chosen_targets.kind,
             batch=batch,
             yes=yes,

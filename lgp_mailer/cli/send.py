@@ -68,13 +68,12 @@ def send(
     """
     from lgp_mailer.campaign.next_steps import input_args
 
-    flags = smtp
     try:
         chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
         print_provenance(chosen, quiet=quiet)
         code = run_send(
             chosen,
-            flags,
+            smtp,
             kind=kinds.INVITATION.name,
             batch=batch,
             yes=yes,

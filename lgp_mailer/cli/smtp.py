@@ -45,11 +45,10 @@ def smtp_test(
     from lgp_mailer.campaign.next_steps import command_line, input_args, smtp_args
     from lgp_mailer.smtp.probe import probe_campaign
 
-    flags = smtp
     try:
         chosen = resolve_campaign(campaign, quiet=quiet)
         print_provenance(chosen, quiet=quiet)
-        report = probe_campaign(chosen, flags, os.environ, interactive=can_prompt(non_interactive))
+        report = probe_campaign(chosen, smtp, os.environ, interactive=can_prompt(non_interactive))
     except LgpError as error:
         raise fail(error) from None
     s = report.settings
@@ -65,7 +64,7 @@ def smtp_test(
     for line in report.fixes:
         typer.echo(_("Fix:   {line}").format(line=line))
     if report.ok:
-        again = (*input_args(campaign), *smtp_args(flags))
+        again = (*input_args(campaign), *smtp_args(smtp))
         next_line = _("Next: {hint}").format(hint=command_line("lgp-mailer send", *again, "--dry-run"))
         typer.echo(_("No message was sent.") + " " + next_line)
     raise typer.Exit(int(ExitCode.OK if report.ok else ExitCode.PROBLEMS))
