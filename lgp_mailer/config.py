@@ -32,7 +32,6 @@ from typing import Any, Protocol
 
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.i18n import _
-from lgp_mailer.ledger.backend import is_url
 from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.limits import Limits
 
@@ -62,6 +61,8 @@ _LIST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,200}$")
 
 def _database(value: Any, rel: Callable[[str, Any, bool], Path | None]) -> Path | str | None:
     """The toml's ``database``: a ``postgresql://`` URL as written, else a path relative to the campaign."""
+    from lgp_mailer.ledger.backend import is_url  # noqa: PLC0415 - the ledger stays off --help's start-up path
+
     if isinstance(value, str) and is_url(value):
         return value.strip()
     return rel("database", value, False)

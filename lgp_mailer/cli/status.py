@@ -14,7 +14,6 @@ from lgp_mailer.cli.common import CampaignOpt, kind_filter_option, open_ledger_f
 from lgp_mailer.cli.output import kind_label, status_counts
 from lgp_mailer.errors import ExitCode, LgpError
 from lgp_mailer.i18n import N_, _, current_language, format_datetime, format_number, ngettext
-from lgp_mailer.ledger.status import blocked_text
 
 log_app = typer.Typer(
     name="log",
@@ -160,6 +159,8 @@ def _print_kind(console, entry: dict[str, Any]) -> None:
             markup=False,
         )
     if entry["blocked"]:
+        from lgp_mailer.ledger.status import blocked_text  # the ledger stays off --help's start-up path
+
         console.print("  " + _("needs attention:"))
         for item in entry["blocked"]:
             meaning, action = blocked_text(item["status"], entry["command"])  # the JSON's, in the reader's language
