@@ -380,3 +380,23 @@ def test_an_address_that_left_the_sheet_is_still_told_with_a_neutral_salutation(
     assert "Az időpont megváltozott: 2099. június 18. (csütörtök) 10.00 óra helyett" in gone
     assert text_of(by_address["polgarmester01@falu.example"]).splitlines()[2] == "Tisztelt Polgármester Úr!"
     assert rows(camp, "change-r1") == dict.fromkeys(camp.addresses, "sent")
+
+
+def test_a_notice_about_a_conference_that_has_ended_is_refused(camp, smtp_server):
+    # The likely cause: the campaign reads last conference's event file.
+    edit(camp, "date = 2099-06-18", "date = 2020-06-18")
+    event = load_event(camp.root / EVENT)
+    for flag in ("--change", "--cancel", "--dry-run"):
+        args = ("notify", "--change", flag) if flag == "--dry-run" else ("notify", flag, "--yes")
+        refused = invoke(camp, *args)
+        assert refused.exit_code == 2, refused.output
+        assert refused.output.splitlines()[-1] == (
+            f"lgp-mailer: error: {camp.root / EVENT}, key 'conference.date': the conference in this event file ended at "
+            f"2020-06-18 {event.end:%H:%M} (Europe/Budapest): no change or cancellation notice is sent for it; "
+            "check that the campaign reads this conference's event file"
+        )
+    assert len(smtp_server.received) == 3  # the invitations only
+    assert not (camp.root / "outbox" / "change-r1").exists()
+    with open_ledger(camp.db) as ledger:
+        assert revisions(ledger, camp.campaign_id) == []
+        assert set(rows(camp, "invitation").values()) == {"sent"}

@@ -143,6 +143,25 @@ def refuse_started(event: Event, now: dt.datetime | None = None) -> None:
         )
 
 
+def refuse_ended(event: Event, now: dt.datetime | None = None) -> None:
+    """No change or cancellation notice once the conference is over.
+
+    A notice during the conference stays possible (a session moved, the second
+    half called off); after its end the event file is most likely the last
+    conference's, and a notice would tell everyone about the wrong one.
+    """
+    end = dt.datetime.combine(event.date, event.end, tzinfo=BUDAPEST)
+    if (now or now_utc()) >= end:
+        raise ConfigError(
+            _(
+                "the conference in this event file ended at {end} (Europe/Budapest): no change or cancellation "
+                "notice is sent for it; check that the campaign reads this conference's event file"
+            ).format(end=_local(end)),
+            file=event.path,
+            key="conference.date",
+        )
+
+
 def changes_since_last_run(ledger: Ledger, campaign: Campaign, event: Event, sheet_rows: int | None) -> list[str]:
     """What differs from the campaign's last send run: the event, field by field, and the sheet."""
     stored = last_snapshot(ledger, campaign.campaign_id)
