@@ -400,3 +400,26 @@ def test_a_notice_about_a_conference_that_has_ended_is_refused(camp, smtp_server
     with open_ledger(camp.db) as ledger:
         assert revisions(ledger, camp.campaign_id) == []
         assert set(rows(camp, "invitation").values()) == {"sent"}
+
+
+def test_a_proof_copy_of_a_change_notice_goes_only_to_the_test_address(camp, smtp_server):
+    edit(camp, "date = 2099-06-18", "date = 2099-06-25")
+    proof = invoke(camp, "notify", "--change", "--test-to", "proof@hivatal.example")
+    assert proof.exit_code == 0, proof.output
+    assert rcpts(smtp_server)[3:] == ["proof@hivatal.example"]
+    message = parse(smtp_server.received[3].data)
+    assert str(message["To"]) == "proof@hivatal.example"
+    text = " ".join(text_of(message).split())
+    # The first recipient's own notice: the change sentence and the updated calendar entry.
+    assert "Az időpont megváltozott" in text_of(message)
+    assert "2099. június 25." in text
+    _, entry, _ = calendar(message)
+    assert entry.decoded("dtstart").date() == dt.date(2099, 6, 25)
+    assert entry.decoded("sequence") == 2
+    # Nothing is recorded: no revision, and the real notices are all still due.
+    with open_ledger(camp.db) as ledger:
+        assert revisions(ledger, camp.campaign_id) == []
+    assert rows(camp, "change-r1") == {}
+    sent = invoke(camp, "notify", "--change", "--yes", "--quiet")
+    assert sent.exit_code == 0, sent.output
+    assert sorted(rcpts(smtp_server)[4:]) == sorted(camp.addresses)

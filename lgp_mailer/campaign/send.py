@@ -144,6 +144,7 @@ def send(
                 email=request.email,
                 recipients=request.recipients,
                 event=request.event,
+                notice=request.notice,
             )
         return SendOutcome("proof", proof=(recipient, to, result))
 
