@@ -423,3 +423,38 @@ def test_a_proof_copy_of_a_change_notice_goes_only_to_the_test_address(camp, smt
     sent = invoke(camp, "notify", "--change", "--yes", "--quiet")
     assert sent.exit_code == 0, sent.output
     assert sorted(rcpts(smtp_server)[4:]) == sorted(camp.addresses)
+
+
+def test_a_slot_inserted_or_dropped_mid_agenda_is_one_change_not_a_shift():
+    agenda = (
+        _slot(start="10:00", end="10:30", title="Nyitás"),
+        _slot(start="10:30", end="11:00", title="Árvizek"),
+        _slot(start="11:00", end="11:30", title="Aszály"),
+        _slot(start="11:30", end="12:00", title="Zárszó"),
+    )
+    before = Snapshot("Klíma", "2027-03-11", "10:00", "12:00", "Zoom", None, None, agenda)
+    inserted = dataclasses.replace(
+        before, agenda=(agenda[0], _slot(start="10:30", end="10:45", title="Köszöntő"), *agenda[1:])
+    )
+    assert sentences(before, inserted, joined=False) == ["Új programpont: 10.30–10.45 „Köszöntő”."]
+    assert [str(c) for c in diff(before, inserted)] == ["agenda[2]: (none) -> 10:30-10:45 Köszöntő"]
+    dropped = dataclasses.replace(before, agenda=(agenda[0], *agenda[2:]))
+    assert sentences(before, dropped, joined=False) == ["Elmarad a következő programpont: 10.30–11.00 „Árvizek”."]
+    assert [str(c) for c in diff(before, dropped)] == ["agenda[2]: 10:30-11:00 Árvizek -> (none)"]
+    # Renamed in place, and a slot added after it that shifts the later times.
+    renamed = dataclasses.replace(
+        before,
+        agenda=(
+            agenda[0],
+            _slot(start="10:30", end="11:00", title="Villámárvizek"),
+            _slot(start="11:00", end="11:15", title="Szünet"),
+            _slot(start="11:15", end="11:45", title="Aszály"),
+            _slot(start="11:45", end="12:15", title="Zárszó"),
+        ),
+    )
+    assert sentences(before, renamed, joined=False) == [
+        "Az „Árvizek” programpont címe megváltozott: Árvizek helyett Villámárvizek.",
+        "Új programpont: 11.00–11.15 „Szünet”.",
+        "Az „Aszály” programpont időpontja megváltozott: 11.00–11.30 helyett 11.15–11.45.",
+        "A „Zárszó” programpont időpontja megváltozott: 11.30–12.00 helyett 11.45–12.15.",
+    ]
