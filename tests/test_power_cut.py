@@ -91,7 +91,9 @@ def durable_rows(path: Path, campaign_id: str) -> dict[str, Durable]:
     return {r["address"]: Durable(r["status"], r["held"], r["last_reply"]) for r in found}
 
 
-def uncut_run(camp: Camp, server: SmtpTestServer, monkeypatch) -> tuple[list[Cut], dict[str, str | None]]:
+def uncut_run(
+    camp: Camp, server: SmtpTestServer, args: list[str], monkeypatch
+) -> tuple[list[Cut], dict[str, str | None]]:
     """The whole send over the power-cut VFS; the moments to cut at, and each row's last reply."""
     handler = server.handler
     cuts: list[Cut] = []
@@ -108,7 +110,7 @@ def uncut_run(camp: Camp, server: SmtpTestServer, monkeypatch) -> tuple[list[Cut
         pytest.skip(str(why))
     monkeypatch.setattr(claims, "boot_id", lambda: OLD_BOOT)
     with vfs.installed():
-        result = send(camp, "--yes")
+        result = send(camp, "--yes", *args)
     assert result.exit_code == 1, result.output  # done, with the refused address failed
     assert vfs.errors == []
     assert vfs.writes > 0 and vfs.syncs == len(cuts) > 0  # sqlite3's own connections ran over the VFS
@@ -159,12 +161,14 @@ def judge(cut: Cut, camp: Camp, replies: dict[str, str | None], root: Path) -> t
     return expected, resend, (frozenset(durable.items()), cut.offered, frozenset(cut.received.items()))
 
 
-def recover(cut: Cut, expected, resend: set[str], camp: Camp, server: SmtpTestServer, root: Path, monkeypatch) -> int:
+def recover(
+    cut: Cut, expected, resend: set[str], camp: Camp, server: SmtpTestServer, args: list[str], root: Path, monkeypatch
+) -> int:
     """Rerun `send` on the durable files, as after a restart; the number of rows left unknown."""
     powercut.write_images(cut.images, lambda p: root / "log" / p.name)
     monkeypatch.setenv("LGP_MAILER_DB", str(root / "log" / camp.db.name))
     before = len(server.received)
-    result = send(camp, "--yes")
+    result = send(camp, "--yes", *args)
     unknown = sum(status == "unknown" for status, _reply in expected.values())
     assert result.exit_code == (1 if unknown or REFUSED in resend else 0 if resend else 3), (cut.at, result.output)
 
@@ -179,20 +183,23 @@ def recover(cut: Cut, expected, resend: set[str], camp: Camp, server: SmtpTestSe
 
 
 @pytest.mark.parametrize(
-    ("rate", "n", "most_unknown"),
+    ("rate", "n", "connections", "most_unknown"),
     [
         # Three groups; the next group is held as soon as it is built, while up to
         # 2 * RENDER_AHEAD messages of the group before wait in the queue, and one is in flight.
-        pytest.param(None, 72, HOLD_AHEAD + 2 * RENDER_AHEAD + 1, id="held-32-at-a-time"),
-        pytest.param("1000/day", 5, 1, id="claimed-one-by-one-under-a-daily-quota"),
+        pytest.param(None, 72, 1, HOLD_AHEAD + 2 * RENDER_AHEAD + 1, id="held-32-at-a-time"),
+        # Each connection claims on its own SQLite connection; a claim's flush also
+        # flushes the outcomes recorded before it, by either connection.
+        pytest.param("1000/day", 6, 2, 2, id="claimed-one-by-one-under-a-daily-quota-2-connections"),
     ],
 )
 def test_a_power_cut_at_any_flush_leaves_every_recipient_sent_once_unknown_or_failed(
-    smtp_server_factory, tmp_path, monkeypatch, rate, n, most_unknown
+    smtp_server_factory, tmp_path, monkeypatch, rate, n, connections, most_unknown
 ):
     server = smtp_server_factory(handler=Recorder())
     camp = make_campaign(tmp_path, server, rows=people(n), **({"rate": rate} if rate else {}))
-    cuts, replies = uncut_run(camp, server, monkeypatch)
+    args = ["--connections", str(connections)]
+    cuts, replies = uncut_run(camp, server, args, monkeypatch)
 
     # The next run sees another boot, and the dead run's lease as a PID of before the restart.
     monkeypatch.setattr(claims, "boot_id", lambda: NEW_BOOT)
@@ -203,5 +210,5 @@ def test_a_power_cut_at_any_flush_leaves_every_recipient_sent_once_unknown_or_fa
         expected, resend, case = judge(cut, camp, replies, root)
         if case not in cases:  # the same durable rows and server: the same rerun
             cases.add(case)
-            unknowns.append(recover(cut, expected, resend, camp, server, root, monkeypatch))
+            unknowns.append(recover(cut, expected, resend, camp, server, args, root, monkeypatch))
     assert 0 < max(unknowns) <= most_unknown, unknowns
