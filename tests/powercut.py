@@ -7,7 +7,9 @@ of the file as the disk now holds it for sure: the *durable image*.  A write
 after the last sync is only in the page cache, so a power cut loses it (a
 SIGKILL does not: the kernel still writes it out).  The ``-shm`` index is
 not a file SQLite syncs; a power cut loses it, and SQLite rebuilds it from
-the WAL.
+the WAL.  Dropping every unsynced write is the worst case: a real cut may
+keep some of them, which SQLite's WAL checksums turn into the state at a
+later commit, and keeping them all is what a SIGKILL does (test_send_crash.py).
 
 ``before_sync(n)`` is called at the start of the n-th sync, before it takes
 effect: the moment a power cut loses most.  ``durable_images()`` then is
@@ -112,6 +114,8 @@ class PowerCutVfs:
         if self._lib.sqlite3_libversion().decode() != sqlite3.sqlite_version:
             raise Unavailable("ctypes found another SQLite library than the one the sqlite3 module uses")
         self._unix_ptr = self._lib.sqlite3_vfs_find(b"unix")
+        if not self._unix_ptr:
+            raise Unavailable("this SQLite has no unix VFS to wrap")
         unix = _Vfs.from_address(self._unix_ptr)
         self._real_open = _X_OPEN(unix.xOpen)
         self._real_delete = _X_DELETE(unix.xDelete)
