@@ -2,7 +2,8 @@
 
 Each letter gets its ``.eml`` and a review page (``.html``: envelope,
 attachments, the letter in a sandboxed frame); ``index.html`` is the table
-of all of them (gallery.py).
+of all of them (gallery.py).  For many letters worker processes build and
+write them (preview_letters.py) and this process fills in the table.
 """
 
 from __future__ import annotations
