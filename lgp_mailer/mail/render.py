@@ -27,14 +27,27 @@ from lgp_mailer.quoting import quoted
 _LEAKS = re.compile(r"\{\{|\}\}|\{%|%\}|\bNone\b|\b[Nn]a[Nn]\b|\bundefined\b")
 # Every _LEAKS match contains one of these.
 _LEAK_HINTS = ("{{", "}}", "{%", "%}", "None", "nan", "NaN", "undefined")
+_BRACE_HINTS = _LEAK_HINTS[:4]
+_WORD_HINTS = _LEAK_HINTS[4:]
 
 
 def _find_leak(text: str) -> str | None:
     # Substring tests are C-fast; the word-boundary regex runs only on a hint.
-    if any(hint in text for hint in _LEAK_HINTS):
+    if _hinted(text):
         match = _LEAKS.search(text)
         return match.group() if match else None
     return None
+
+
+def _hinted(text: str) -> bool:
+    """``any(hint in text for hint in _LEAK_HINTS)``, in half the time.
+
+    A one-character search is a memchr; a letter has no braces once its CSS
+    is inlined, so the four brace hints are tested only when a brace is there.
+    """
+    if ("{" in text or "}" in text) and any(hint in text for hint in _BRACE_HINTS):
+        return True
+    return any(hint in text for hint in _WORD_HINTS)
 
 
 @dataclass(frozen=True)
