@@ -17,6 +17,7 @@ from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.smtp.pacing import DailyQuota, RateLimiter, RetryPolicy, send_with_retry
 from lgp_mailer.smtp.settings import SmtpSettings, parse_rate
 from lgp_mailer.smtp.transport import SendResult, SmtpTransport, classify, dot_stuff
+from lgp_mailer.smtp.wire import CrlfOnly, crlf
 
 from smtp_server import DROP, SmtpTestServer
 from transports import FileTransport, RecordingTransport
@@ -325,6 +326,11 @@ def test_final_reply_550_511_after_data_is_failed(smtp_server):
 def test_classify(code, text, phase, expected):
     enhanced = text.split()[0] if text[0].isdigit() else None
     assert classify(code, enhanced, text, phase) == expected
+
+
+@given(st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"\n.", b"\xc5\x91"]), max_size=12).map(b"".join))
+def test_a_message_made_crlf_where_it_was_built_is_sent_exactly_as_stuffed_here(msg):
+    assert dot_stuff(CrlfOnly(crlf(msg))) == dot_stuff(msg)
 
 
 def test_dot_stuffing():

@@ -38,6 +38,7 @@ from lgp_mailer.i18n import _
 from lgp_mailer.quoting import quoted
 from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.smtp.settings import SmtpSettings
+from lgp_mailer.smtp.wire import dot_stuff
 
 OUTCOMES = ("sent", "deferred", "failed", "unknown", "fatal")
 _ENHANCED = re.compile(rb"^([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -127,17 +128,6 @@ def classify(code: int, enhanced: str | None, text: str, phase: str) -> str:
 def _result(code: int, resp: bytes | str, phase: str) -> SendResult:
     enhanced, text = _reply_text(resp)
     return SendResult(classify(code, enhanced, text, phase), code, enhanced, text, phase)
-
-
-def dot_stuff(msg: bytes) -> bytes:
-    """CRLF line ends, leading dots doubled, and the terminating ``.``."""
-    # bytes.replace, not re.sub: about 20 times faster on a 30 kB letter, which counts at 1,000 a second.
-    data = msg.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n").replace(b"\n.", b"\n..")
-    if data.startswith(b"."):
-        data = b"." + data
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
 
 
 # -- SMTP ----------------------------------------------------------------
