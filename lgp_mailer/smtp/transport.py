@@ -15,9 +15,11 @@ connection; it returns a ``SendResult`` whose status the ledger can store:
   AUTH, an untrusted certificate, a 5xx to MAIL FROM); stop the run.
 
 To tell ``deferred`` from ``unknown`` the SMTP transaction is done step by
-step (MAIL, RCPT, DATA, body, final reply) instead of ``sendmail``.  The
-message goes out as bytes, unchanged except for dot-stuffing, so DKIM
-signatures made upstream survive.
+step (MAIL, RCPT, DATA, body, final reply) instead of ``sendmail``; when the
+server offers PIPELINING (RFC 2920, as Postfix and the big providers do),
+MAIL, RCPT and DATA go in one write and their replies are read in order.  The
+message goes out as bytes, unchanged except for dot-stuffing (``wire``), so
+DKIM signatures made upstream survive.
 """
 
 from __future__ import annotations
