@@ -13,6 +13,9 @@ the same machine so that ratios are meaningful:
 * ``lgp-mailer send --yes`` to Postfix's ``smtp-sink`` on 1 and on 4
   connections, beside ``smtp-source -d -s 1`` and ``-s 4`` sending as many
   messages of the same size to the same sink (the machine's ceiling);
+* with ``--sink-delay-ms D``, the same sends again (the first
+  ``--sink-delay-max`` letters) to a relay that waits D ms before it answers
+  each message (``delayed_sink.py``), where extra connections pay;
 * ``lgp-mailer --help`` and ``--version`` start-up, against /work/main's
   code when it is there (``--baseline``).
 
@@ -39,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,6 +187,29 @@ class Sink:
         self.proc.wait()
 
 
+class DelayedSink(Sink):
+    """``delayed_sink.py`` on 127.0.0.1: a relay that answers each message after ``delay_ms``."""
+
+    def __init__(self, delay_ms: float) -> None:
+        self.delay_ms = delay_ms
+
+    def __enter__(self) -> DelayedSink:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "delayed_sink.py"), "--port", str(self.port), "--delay-ms", str(self.delay_ms)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("delayed_sink.py did not start")
+
+
 def make_campaign(root: Path, n: int, port: int) -> Path:
     """A campaign folder made by ``lgp-mailer init --example``, with N generated recipients and the sink as relay.
 
@@ -243,9 +270,18 @@ def startup(code: Path | None, arg: str, runs: int = 9) -> tuple[float, float | 
 # -- one N ----------------------------------------------------------------------------------
 
 
-def run_n(n: int, *, mailmerge_max: int, connections: tuple[int, ...], batch: int | None = None) -> list[str]:
+def run_n(
+    n: int,
+    *,
+    mailmerge_max: int,
+    connections: tuple[int, ...],
+    batch: int | None = None,
+    sink_delay_ms: float = 0.0,
+    sink_delay_max: int = 1000,
+) -> list[str]:
     """Every command for N recipients; with ``batch``, the lgp-mailer commands do only the first ``batch``
-    letters of the N (``--batch``/``--limit``): the sheet, the sent log and the plan are those of N."""
+    letters of the N (``--batch``/``--limit``): the sheet, the sent log and the plan are those of N.
+    With ``sink_delay_ms``, the sends are repeated (the first ``sink_delay_max`` letters) to a delayed sink."""
     out: list[str] = []
     limit = ["--batch", str(batch)] if batch else []
     done = batch or n
@@ -254,10 +290,10 @@ def run_n(n: int, *, mailmerge_max: int, connections: tuple[int, ...], batch: in
         camp = make_campaign(work / "kampany", n, sink.port)
         env = dict(os.environ, LGP_MAILER_DB=str(work / "dry.sqlite3"))
 
-        def show(label: str, m: Measured, extra: str = "") -> None:
-            label += f" (first {batch})" if batch and label.startswith("lgp") else ""
+        def show(label: str, m: Measured, extra: str = "", count: int = done) -> None:
+            label += f" (first {count})" if count < n and label.startswith("lgp") else ""
             out.append(
-                f"{n:>7} {label:<34} {m.rate(done):>8.0f}/s {m.seconds:>8.1f} s {m.peak_mib:>7.0f} MiB"
+                f"{n:>7} {label:<34} {m.rate(count):>8.0f}/s {m.seconds:>8.1f} s {m.peak_mib:>7.0f} MiB"
                 f" ({m.processes} proc) load {m.load:.2f}{extra}"
             )
 
@@ -274,31 +310,68 @@ def run_n(n: int, *, mailmerge_max: int, connections: tuple[int, ...], batch: in
         preview = measure([*LGP, "preview", "--campaign", str(camp), *preview_limit], cwd=work, env=env)
         show("lgp-mailer preview", preview)
         shutil.rmtree(camp / "preview", ignore_errors=True)
-        sends: dict[int, Measured] = {}
-        for k in connections:
-            source = smtp_source(sink.port, done, k, size, work)
-            show(f"smtp-source -d -s {k} ({size} B)", source)
-            senv = dict(os.environ, LGP_MAILER_DB=str(work / f"send-{k}.sqlite3"))
-            sends[k] = measure(
-                [*LGP, "send", "--campaign", str(camp), "--yes", "--connections", str(k), *limit], cwd=work, env=senv
-            )
-            show(
-                f"lgp-mailer send, {k} connection(s)",
-                sends[k],
-                f"  → lgp/smtp-source {sends[k].rate(done) / source.rate(done):.0%}",
-            )
-            if sends[k].phase:
-                sent, took = sends[k].phase
-                out.append(
-                    f"{n:>7}   of which the SMTP phase ({sent} msgs)   {sent / took:>8.0f}/s"
-                    f"  → lgp/smtp-source {sent / took / source.rate(done):.0%}"
-                )
-        if 1 in sends and 4 in sends:
-            out.append(f"{n:>7} {'send: 4 connections / 1':<34} {sends[4].rate(done) / sends[1].rate(done):.2f}x")
-            one, four = sends[1].phase, sends[4].phase
-            if one and four:
-                out.append(f"{n:>7} {'SMTP phase: 4 connections / 1':<34} {four[0] / four[1] / (one[0] / one[1]):.2f}x")
+        _sends(camp, work, sink.port, connections, size, done, limit, show, out, "")
+        if sink_delay_ms > 0:
+            count = min(done, sink_delay_max)
+            with DelayedSink(sink_delay_ms) as slow:
+                where = f" +{sink_delay_ms:g}ms"
+                first = ["--batch", str(count)] if count < n else []
+                _sends(camp, work, slow.port, connections, size, count, first, show, out, where)
     return out
+
+
+def _sends(
+    camp: Path,
+    work: Path,
+    port: int,
+    connections: tuple[int, ...],
+    size: int,
+    done: int,
+    limit: list[str],
+    show: Callable[..., None],
+    out: list[str],
+    where: str,
+) -> dict[int, Measured]:
+    """``smtp-source`` and ``lgp-mailer send`` to the sink on ``port``, for each connection count,
+    then the 4/1 ratios; ``where`` labels a sink other than the campaign's own (``--port``)."""
+    sends: dict[int, Measured] = {}
+    sources: dict[int, Measured] = {}
+    other_port = ["--port", str(port)] if where else []
+    for k in connections:
+        source = smtp_source(port, done, k, size, work)
+        sources[k] = source
+        show(f"smtp-source -d -s {k} ({size} B){where}", source, count=done)
+        senv = dict(os.environ, LGP_MAILER_DB=str(work / f"send-{k}{'-slow' if where else ''}.sqlite3"))
+        sends[k] = measure(
+            [*LGP, "send", "--campaign", str(camp), "--yes", "--connections", str(k), *other_port, *limit],
+            cwd=work,
+            env=senv,
+        )
+        show(
+            f"lgp-mailer send, {k} connection(s){where}",
+            sends[k],
+            f"  → lgp/smtp-source {sends[k].rate(done) / source.rate(done):.0%}",
+            count=done,
+        )
+        prefix = out[-1][:7]
+        if sends[k].phase:
+            sent, took = sends[k].phase
+            out.append(
+                f"{prefix}   of which the SMTP phase ({sent} msgs)   {sent / took:>8.0f}/s"
+                f"  → lgp/smtp-source {sent / took / source.rate(done):.0%}"
+            )
+    if 1 in sends and 4 in sends:
+        prefix = out[-1][:7]
+        out.append(f"{prefix} {'send: 4 connections / 1' + where:<34} {sends[4].rate(done) / sends[1].rate(done):.2f}x")
+        one, four = sends[1].phase, sends[4].phase
+        if one and four:
+            out.append(
+                f"{prefix} {'SMTP phase: 4 connections / 1' + where:<34} {four[0] / four[1] / (one[0] / one[1]):.2f}x"
+            )
+        out.append(
+            f"{prefix} {'smtp-source: -s 4 / -s 1' + where:<34} {sources[4].rate(done) / sources[1].rate(done):.2f}x"
+        )
+    return sends
 
 
 def main() -> None:
@@ -314,6 +387,15 @@ def main() -> None:
         help="from this N on, lgp-mailer does only --batch-size letters of the N (memory runs)",
     )
     parser.add_argument("--batch-size", type=int, default=5000, help="letters done at N >= --batch-from")
+    parser.add_argument(
+        "--sink-delay-ms",
+        type=float,
+        default=0.0,
+        help="also send to a relay that answers each message after this many ms (0: only smtp-sink)",
+    )
+    parser.add_argument(
+        "--sink-delay-max", type=int, default=1000, help="letters sent to the delayed relay (the first of the N)"
+    )
     parser.add_argument(
         "--baseline",
         type=Path,
@@ -337,7 +419,15 @@ def main() -> None:
         )
     for n in counts:
         batch = args.batch_size if n >= args.batch_from else None
-        for line in run_n(n, mailmerge_max=args.mailmerge_max, connections=connections, batch=batch):
+        lines = run_n(
+            n,
+            mailmerge_max=args.mailmerge_max,
+            connections=connections,
+            batch=batch,
+            sink_delay_ms=args.sink_delay_ms,
+            sink_delay_max=args.sink_delay_max,
+        )
+        for line in lines:
             print(line, flush=True)
 
 

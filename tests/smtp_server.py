@@ -13,7 +13,9 @@ build these are registered once, in ``conftest.py``; import the classes
   ``release()``: the message is in, the client waits.  For "timeout after
   the final dot" and crash tests that kill a sender mid-transaction;
 * STARTTLS or implicit TLS with certificates from ``trustme``, AUTH
-  PLAIN/LOGIN through ``authenticator`` and XOAUTH2 through a handler hook.
+  PLAIN/LOGIN through ``authenticator`` and XOAUTH2 through a handler hook;
+* ``pipelining=True`` offers PIPELINING, so the client sends MAIL, RCPT and
+  DATA in one go (the other scripted replies work the same).
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class ScriptedHandler:
         self.users: dict[str, str] = {}  # login -> password, for PLAIN/LOGIN
         self.tokens: dict[str, str] = {}  # user -> bearer token, for XOAUTH2
         self.logins: list[tuple[str, str, bool]] = []  # (mechanism, login, ok)
+        self.pipelining = False  # offer PIPELINING (RFC 2920) in the EHLO reply, as Postfix does
 
     def serial(self, session: object) -> int:
         """A number per SMTP session, never reused.  (``id(session)`` was: a closed
@@ -148,6 +151,12 @@ class ScriptedHandler:
             server.transport.close()
             return "421 4.4.2 dropped"  # never reaches the client
         return reply
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname  # what aiosmtpd does itself when there is no hook
+        if self.pipelining:  # aiosmtpd reads pipelined commands in order; it only does not say so
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         with self.lock:
@@ -242,9 +251,11 @@ class SmtpTestServer:
         ca: trustme.CA | None = None,
         auth_require_tls: bool | None = None,
         handler: ScriptedHandler | None = None,
+        pipelining: bool = False,
         **smtp_kwargs: object,
     ) -> None:
         self.handler = handler if handler is not None else ScriptedHandler()
+        self.handler.pipelining = pipelining
         self.handler.users.update(users or {})
         self.handler.tokens.update(tokens or {})
         self.security = security

@@ -16,6 +16,7 @@ import pytest
 from lgp_mailer.campaign.run import HOLD_AHEAD, hold_ahead, run_parallel
 from lgp_mailer.campaign.session import SendOptions, SendSession
 from lgp_mailer.config import load_campaign
+from lgp_mailer.errors import LedgerError
 from lgp_mailer.event import load_event
 from lgp_mailer.ledger import claims
 from lgp_mailer.ledger.runlock import RunLock
@@ -93,6 +94,40 @@ def test_a_restart_of_the_machine_turns_held_rows_unknown(ledger, tmp_path, monk
         assert set(marks(after).values()) == {None}
 
 
+def test_hold_and_record_then_start_on_both_backends(ledger_target):
+    """One statement holds a group (RETURNING the keys held); one commit records a message and
+    starts the next held one.  A failed record starts nothing: the transaction is undone."""
+    with open_ledger(ledger_target) as db:
+        db.sync(C, K, entries(A, B, D, E))
+        db.suppress(E, "asked")
+        assert db.claim(C, K, D, ["pending"])  # another run's claim
+        assert db.hold(C, K, [A, "B@X.example", B, D, E]) == {A, B}
+        assert db.start(C, K, A, sender="tok-1")
+        assert db.record_then_start(C, K, A, "sent", 250, "2.0.0", "250 2.0.0 OK", B, sender="tok-1", account="r:25")
+        a, b = db.get(C, K, A), db.get(C, K, B)
+        assert (a.status, a.last_code, a.last_enhanced, a.last_reply, a.sent_at is not None) == (
+            "sent",
+            250,
+            "2.0.0",
+            "250 2.0.0 OK",
+            True,
+        )
+        assert (b.status, b.attempts) == ("sending", 1)
+        assert db.db.execute("SELECT sender, account, held FROM messages WHERE address = ?", (B,)).fetchone()[:] == (
+            "tok-1",
+            "r:25",
+            None,
+        )
+        # Not held (D is another run's): recorded all the same, nothing started.
+        assert not db.record_then_start(C, K, B, "failed", 550, "5.1.1", "550 5.1.1 unknown", D)
+        assert states(db) == {A: "sent", B: "failed", D: "sending", E: "suppressed"}
+        # A message that was not being sent cannot be recorded, and then nothing is started.
+        assert db.hold(C, K, [A, B]) == set()
+        with pytest.raises(LedgerError, match="was not being sent"):
+            db.record_then_start(C, K, A, "sent", 250, None, "250 OK", D)
+        assert states(db) == {A: "sent", B: "failed", D: "sending", E: "suppressed"}
+
+
 def test_without_a_boot_id_nothing_is_held(ledger, monkeypatch):
     monkeypatch.setattr(claims, "boot_id", lambda: None)
     assert ledger.hold(C, K, [A, B]) == set()
@@ -106,8 +141,16 @@ def test_hold_ahead_is_about_a_seconds_worth_at_a_slow_pace():
     assert hold_ahead(SendOptions(rates=(parse_rate("30/min"),))) == 1  # one claim a message, as before
 
 
-def counted_run(smtp_server, path: Path, monkeypatch, n: int, connections: int, options: SendOptions):
-    """Send the shipped campaign to ``n`` made-up offices, counting the ledger's hold and claim calls.
+def counted_run(
+    smtp_server,
+    path: Path,
+    monkeypatch,
+    n: int,
+    connections: int,
+    options: SendOptions,
+    counted: tuple[str, ...] = ("hold", "claim"),
+):
+    """Send the shipped campaign to ``n`` made-up offices, counting the ledger's ``counted`` calls.
 
     Returns (report, calls, rows after the run, the recipients)."""
     campaign = load_campaign(REPO / "lgp-mailer.toml")
@@ -116,7 +159,7 @@ def counted_run(smtp_server, path: Path, monkeypatch, n: int, connections: int, 
         for i in range(n)
     ]
     calls: list[str] = []
-    for name in ("hold", "claim"):
+    for name in counted:
         real = getattr(Ledger, name)
         monkeypatch.setattr(Ledger, name, lambda self, *a, _r=real, _n=name, **k: calls.append(_n) or _r(self, *a, **k))
     sheet = SimpleNamespace(recipients=people, rejected=[])
@@ -138,6 +181,22 @@ def test_a_run_holds_in_groups_and_leaves_no_marks(smtp_server, tmp_path, monkey
     assert calls == ["hold", "hold"]  # 32 + 8 rows (the batch stops at 35): two flushes, no claim
     assert [r.status for r in rows].count("pending") == 5
     assert sorted(m.rcpt_tos[0] for m in smtp_server.received) == sorted(p.email for p in people[:35])
+
+
+def test_one_commit_records_a_message_and_starts_the_next(smtp_server, tmp_path, monkeypatch):
+    """One connection, messages rendered ahead: the first message is started on its own, each
+    next one in the commit that records the one before (when the queue had it at hand)."""
+    options = SendOptions(retry=RetryPolicy(attempts=1))
+    counted = ("hold", "start", "record", "record_then_start")
+    report, calls, rows, people = counted_run(
+        smtp_server, tmp_path / "log.sqlite3", monkeypatch, 40, 1, options, counted
+    )
+    assert report.count("sent") == 40 and [r.status for r in rows] == ["sent"] * 40
+    assert calls[:3] == ["hold", "start", "record_then_start"] and calls.count("hold") == 2
+    assert calls.count("start") + calls.count("record_then_start") == 40  # each message started once
+    assert calls.count("record") + calls.count("record_then_start") == 40  # and recorded once
+    assert calls.count("record_then_start") >= 30  # mostly chained; a message not yet at hand is not waited for
+    assert [m.rcpt_tos[0] for m in smtp_server.received] == [p.email for p in people]
 
 
 def test_under_a_daily_quota_every_row_is_claimed_and_counted(smtp_server, tmp_path, monkeypatch):

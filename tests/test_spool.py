@@ -26,6 +26,7 @@ from lgp_mailer.ledger.store import open_ledger
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.smtp.settings import SmtpSettings, parse_rate
 from lgp_mailer.smtp.transport import SendResult
+from lgp_mailer.smtp.wire import CrlfOnly
 
 K = "invitation"
 
@@ -136,6 +137,9 @@ def test_worker_processes_build_the_spool_and_write_the_dry_run(inputs, tmp_path
     names = [f"{n + 1:04d}-{r.email.replace('@', '_')}.eml" for n, r in enumerate(recipients[:20])]
     assert [p.name for p in written] == names
     assert [seq for seq, _ in sent] == sorted(rows)
+    # Line ends made CRLF in the build: the sending process only doubles the leading dots.
+    assert {type(data) for _, data in sent} == {CrlfOnly}
+    assert all(data.count(b"\n") == data.count(b"\r\n") for _, data in sent)
     for seq, data in sent:  # each the recipient's own message, built in another process
         assert f"Message-ID: {rows[seq].message_id}".encode() in data
         to = BytesParser(policy=policy.default).parsebytes(data)["To"].addresses[0]

@@ -17,6 +17,7 @@ from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.smtp.pacing import DailyQuota, RateLimiter, RetryPolicy, send_with_retry
 from lgp_mailer.smtp.settings import SmtpSettings, parse_rate
 from lgp_mailer.smtp.transport import SendResult, SmtpTransport, classify, dot_stuff
+from lgp_mailer.smtp.wire import CrlfOnly, crlf
 
 from smtp_server import DROP, SmtpTestServer
 from transports import FileTransport, RecordingTransport
@@ -36,6 +37,13 @@ def message(rcpt: str, body: str = "Tisztelt Polgármester Úr!\r\n.pont a sor e
 
 def transport(server: SmtpTestServer, secret: Secret | None = None, **overrides: object) -> SmtpTransport:
     return SmtpTransport(server.settings(**overrides), secret, local_hostname="lgp-test.localhost")
+
+
+@pytest.fixture(params=["step by step", "pipelining"])
+def smtp_server(request, smtp_server_factory):
+    """Every scenario here twice: with a server that does not offer PIPELINING, and with one
+    that does (MAIL, RCPT and DATA then go in one write and their replies are read in order)."""
+    return smtp_server_factory(pipelining=request.param == "pipelining")
 
 
 # -- delivery ---------------------------------------------------------------
@@ -320,6 +328,11 @@ def test_classify(code, text, phase, expected):
     assert classify(code, enhanced, text, phase) == expected
 
 
+@given(st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"\n.", b"\xc5\x91"]), max_size=12).map(b"".join))
+def test_a_message_made_crlf_where_it_was_built_is_sent_exactly_as_stuffed_here(msg):
+    assert dot_stuff(CrlfOnly(crlf(msg))) == dot_stuff(msg)
+
+
 def test_dot_stuffing():
     assert dot_stuff(b"a\n.b\r\n..c") == b"a\r\n..b\r\n...c\r\n.\r\n"
 
@@ -481,3 +494,61 @@ def test_the_password_never_reaches_the_ledger(smtp_server_factory, tmp_path):
         data = path.read_bytes()
         for secret_text in (PASSWORD, PASSWORD[::-1]):
             assert secret_text.encode("utf-8") not in data
+
+
+# -- pipelining, against a server that answers nothing before the client's DATA ----------------
+
+
+class _WaitForData(threading.Thread):
+    """One session on a raw socket: offers PIPELINING and does not answer MAIL until the
+    client's DATA has arrived too, so a client that waits for each reply hangs (and times
+    out).  ``replies``: to MAIL, RCPT and DATA; after a 354 the body and its final reply."""
+
+    def __init__(self, replies: tuple[bytes, bytes, bytes]) -> None:
+        super().__init__(daemon=True)
+        self.replies = replies
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.envelope = b""  # MAIL, RCPT and DATA as they came, before any reply
+        self.after = b""  # what came after the replies: the body, or nothing when hung up on
+
+    def run(self) -> None:
+        conn, _addr = self.listener.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 sink.example ESMTP\r\n")
+            lines.readline()  # EHLO
+            conn.sendall(b"250-sink.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+            while not self.envelope.endswith(b"DATA\r\n"):
+                self.envelope += lines.readline()
+            conn.sendall(b"".join(self.replies))
+            for line in lines:
+                self.after += line
+                if line == b".\r\n":
+                    conn.sendall(b"250 2.0.0 queued as 1\r\n")
+                elif line.upper() == b"QUIT\r\n":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+
+
+def test_pipelining_sends_the_envelope_in_one_round_trip():
+    server = _WaitForData((b"250 2.1.0 ok\r\n", b"250 2.1.5 ok\r\n", b"354 go ahead\r\n"))
+    server.start()
+    settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none", timeout=2.0)
+    with SmtpTransport(settings, local_hostname="lgp-test.localhost") as t:
+        result = t.send(message("a@x.example"), FROM, "a@x.example")
+    server.join(5)
+    assert (result.status, result.code, result.enhanced) == ("sent", 250, "2.0.0")
+    assert server.envelope == (f"MAIL FROM:<{FROM}> BODY=8BITMIME\r\nRCPT TO:<a@x.example>\r\nDATA\r\n").encode()
+    assert server.after == dot_stuff(message("a@x.example")) + b"quit\r\n"  # smtplib says it so
+
+
+def test_pipelining_a_354_after_a_refused_rcpt_is_hung_up_on_without_a_body():
+    server = _WaitForData((b"250 2.1.0 ok\r\n", b"550 5.1.1 no such user\r\n", b"354 go ahead\r\n"))
+    server.start()
+    settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none", timeout=2.0)
+    t = SmtpTransport(settings, local_hostname="lgp-test.localhost")
+    t.open()
+    result = t.send(message("a@x.example"), FROM, "a@x.example")
+    server.join(5)
+    assert (result.status, result.phase, result.code, result.enhanced) == ("failed", "rcpt", 550, "5.1.1")
+    assert t.smtp is None and server.after == b""  # no body, no final dot: nothing can be delivered

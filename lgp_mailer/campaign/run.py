@@ -15,7 +15,10 @@ queue in sheet order, and share everything that must stay global:
   ``Ledger.record``).  Pending rows are held ``HOLD_AHEAD`` at a time in one
   fsync'd commit by the thread that feeds the sessions (``Ledger.hold``), and
   each is claimed by ``Ledger.start`` without an fsync of its own: one fsync
-  for 32 messages, not one per message.  A crash (even
+  for 32 messages, not one per message.  When a message was sent and the
+  next held one is already rendered (and no pace makes it wait), the record
+  of the one and the start of the next are one commit
+  (``Ledger.record_then_start``): one transaction per message, not two.  A crash (even
   SIGKILL) with K sessions in flight leaves at most K rows ``sending``, which
   the next run turns into ``unknown`` as with one session (held rows stay
   ``pending``, unless the machine restarted since: then they are ``unknown``
@@ -268,6 +271,7 @@ class _ParallelRun:
         self.rows = rows
         self.rendered: queue.Queue[object] = queue.Queue(maxsize=RENDER_AHEAD * 2)
         self.exhausted = False
+        self.stash: list[object] = []  # an item ``next_message(wait=False)`` took off the queue and left
         self.render_processes = 0  # set by run_parallel when a pool renders
         self.prebuilt: Iterable[tuple[int, bytes]] | None = None  # (seq, bytes) built before the run
         self.report = SendReport(session.campaign.campaign_id, session.kind, recovered_unknown=session.recovered)
@@ -406,6 +410,8 @@ class _ParallelRun:
         return False
 
     def _get(self) -> object:
+        if self.stash:
+            return self.stash.pop()
         while not self.halt.is_set():
             try:
                 return self.rendered.get(timeout=0.05)
@@ -413,14 +419,29 @@ class _ParallelRun:
                 continue
         return _END
 
-    def next_message(self) -> tuple[LedgerRow, Recipient, bytes, bool] | None:
+    def next_message(self, *, wait: bool = True) -> tuple[LedgerRow, Recipient, bytes, bool] | None:
+        """The next message in sheet order, counted towards --batch and the quota; None at the end.
+
+        ``wait=False``: only a held message that is already rendered, else None
+        and whatever came next stays for the next call (an error, the end)."""
         with self.take_lock:
             with self.mutex:
                 if self.halt.is_set() or self.stop.is_set() or self.exhausted:
                     return None
                 if self.options.batch is not None and self.attempted >= self.options.batch:
                     return None
-            item = self._get()
+            if not wait:
+                if self.stash:
+                    return None
+                try:
+                    item = self.rendered.get_nowait()
+                except queue.Empty:
+                    return None
+                if not isinstance(item, tuple) or not item[3]:  # the end, an error, a row to claim
+                    self.stash.append(item)
+                    return None
+            else:
+                item = self._get()
             if item is _END:
                 self.exhausted = True
                 return None
@@ -481,16 +502,41 @@ class _ParallelRun:
         ledger: Ledger | None = None,
         *,
         held: bool = False,
-    ) -> None:
+        started: bool = False,
+    ) -> tuple[LedgerRow, Recipient, bytes, bool] | None:
+        """Claim, send and record one message (``started``: the previous message's
+        record already claimed it).  Returns the next message when its claim went
+        into the same commit as this one's record (``_record_then_start``)."""
         session = self.session
         ledger = ledger or session.ledger
+        if not started and not self._claim_now(ledger, row, held):
+            return None
+        result = send_with_retry(
+            transport,
+            data,
+            self.envelope_from,
+            recipient.email,
+            policy=self.options.retry,
+            limiter=_RetriesPaced(self.limiter),
+            sleep=self.halt.wait,
+            should_stop=self.halt.is_set,
+        )
+        following = self.next_message(wait=False) if self._may_chain(result) else None
+        if following is not None:
+            return self._record_then_start(ledger, row, result, following, transport_name(transport))
+        self.emit(session.record(row, result, ledger=ledger), result, transport_name(transport))
+        return None
+
+    def _claim_now(self, ledger: Ledger, row: LedgerRow, held: bool) -> bool:
+        """Pace, then claim ``row``; False when it is not to be sent (stopped, taken, the quota)."""
+        session = self.session
         # Pace before claiming (as the one-session run does): a stop during the
         # wait leaves the row untouched instead of 'sending' with nothing sent.
         self.limiter.acquire()
         if self.halt.is_set():
             with self.mutex:
                 self.attempted -= 1
-            return
+            return False
         self.heartbeat()
         # A held row was claimed durably ahead (``_held``); else claim it now, durably.
         claimed = (
@@ -507,21 +553,61 @@ class _ParallelRun:
         if claimed is not True:
             with self.mutex:
                 self.attempted -= 1  # skipped rows do not count towards --batch
-            if claimed is None:
-                return  # the daily quota: the row stays as it was, the run stops
-            self.emit(Outcome(row.address, row.municipalities, "skipped", _("taken by another run")))
-            return
-        result = send_with_retry(
-            transport,
-            data,
-            self.envelope_from,
-            recipient.email,
-            policy=self.options.retry,
-            limiter=_RetriesPaced(self.limiter),
-            sleep=self.halt.wait,
-            should_stop=self.halt.is_set,
+            if claimed is False:  # None: the daily quota; the row stays as it was, the run stops
+                self.emit(Outcome(row.address, row.municipalities, "skipped", _("taken by another run")))
+            return False
+        return True
+
+    def _may_chain(self, result: SendResult) -> bool:
+        """May the next message's claim share this one's record commit?  Only after a
+        plain 'sent' (which never stops the run), when no pace makes the next wait, and
+        not when the run lock's heartbeat is due: it goes before a claim, never before a record."""
+        if result.status != "sent" or self.limiter.interval > 0 or self.hold_ahead <= 1:
+            return False
+        with self.mutex:
+            return time.monotonic() - self.last_beat < HEARTBEAT_EVERY
+
+    def _record_then_start(
+        self,
+        ledger: Ledger,
+        row: LedgerRow,
+        result: SendResult,
+        following: tuple[LedgerRow, Recipient, bytes, bool],
+        server: str,
+    ) -> tuple[LedgerRow, Recipient, bytes, bool] | None:
+        """Record ``row`` and start the held row of ``following`` in one commit: the
+        step from one message to the next is one transaction instead of two.
+
+        The outcome is shown first, so that a stop it brings (Ctrl-C seen by the
+        progress) starts nothing new: then ``row`` is recorded on its own and
+        ``following`` is left, held, to be released at the end of the run."""
+        session = self.session
+        nxt = following[0]
+        reply = result.line or result.reply
+        self.emit(Outcome(row.address, row.municipalities, result.status, reply), result, server)
+        if self.halt.is_set() or self.stop.is_set():
+            with self.mutex:
+                self.attempted -= 1  # taken, never attempted
+            session.record(row, result, ledger=ledger)
+            return None
+        started = ledger.record_then_start(
+            session.campaign.campaign_id,
+            session.kind,
+            row.address,
+            result.status,
+            result.code,
+            result.enhanced,
+            reply,
+            nxt.address,
+            sender=session.lock.token,
+            account=self.options.account,
         )
-        self.emit(session.record(row, result, ledger=ledger), result, transport_name(transport))
+        if started:
+            return following
+        with self.mutex:
+            self.attempted -= 1  # skipped rows do not count towards --batch
+        self.emit(Outcome(nxt.address, nxt.municipalities, "skipped", _("taken by another run")))
+        return None
 
     def _claim(self, ledger: Ledger, row: LedgerRow) -> bool | None:
         """Claim ``row`` as this sender, within the relay account's daily quota,
@@ -560,9 +646,13 @@ class _ParallelRun:
             # Its own SQLite connection: the sessions' commits do not queue behind one lock.
             ledger = self.session.ledger.writer()
             try:
-                while (item := self.next_message()) is not None:
+                item, started = self.next_message(), False
+                while item is not None:
                     row, recipient, data, held = item
-                    self.send_one(transport, row, recipient, data, ledger=ledger, held=held)
+                    following = self.send_one(
+                        transport, row, recipient, data, ledger=ledger, held=held, started=started
+                    )
+                    item, started = (following, True) if following is not None else (self.next_message(), False)
             finally:
                 transport.close()
                 ledger.close()

@@ -44,6 +44,7 @@ from lgp_mailer.errors import LgpError
 from lgp_mailer.i18n import _
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.sheets.recipients import Recipient
+from lgp_mailer.smtp.wire import CrlfOnly, crlf
 from lgp_mailer.storage import writing
 
 CHUNK = 32  # messages per task and per spool file
@@ -209,13 +210,16 @@ class Failed:
 def _spool_chunk(
     factory: MessageFactory | None, work: list[tuple[int, Recipient, str | None]], folder: str
 ) -> list[int] | Failed:
-    """Build ``work`` into one spool file (named by its first seq); the messages' lengths, or the first failure."""
+    """Build ``work`` into one spool file (named by its first seq); the messages' lengths, or the first failure.
+
+    Their line ends are made CRLF here, in a build process, not by the sending process
+    (``CrlfOnly``): about 60 us of its CPU a message, on 33 KB letters."""
     built = _worker_factory(factory)
     lengths: list[int] = []
     with (Path(folder) / _chunk_name(work[0][0])).open("wb") as out:
         for index, (_seq, recipient, msgid) in enumerate(work):
             try:
-                data = built.build(recipient, msgid=msgid).as_bytes()
+                data = crlf(built.build(recipient, msgid=msgid).as_bytes())
             except Exception as error:  # raised by the parent, naming the recipient
                 return Failed(index, error)
             out.write(data)
@@ -258,13 +262,14 @@ class Spool:
         self.size += sum(length_array)
 
     def messages(self) -> Iterator[tuple[int, bytes]]:
-        """(seq, bytes) in the order built; each chunk file is deleted once read."""
+        """(seq, bytes) in the order built, their line ends CRLF (``CrlfOnly``); each chunk
+        file is deleted once read."""
         for path, seqs, lengths in self._chunks:
-            data = path.read_bytes()
+            data = memoryview(path.read_bytes())
             path.unlink()
             start = 0
             for seq, length in zip(seqs, lengths, strict=True):
-                yield seq, data[start : start + length]
+                yield seq, CrlfOnly(data[start : start + length])  # one copy, not two
                 start += length
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from lgp_mailer.ledger.rows import RECORDABLE, LedgerRow, _due_where, _one_line,
 from lgp_mailer.quoting import quoted
 
 QUOTA_WINDOW = timedelta(days=1)  # a daily quota is a rolling 24 hours
+HOLD_PAGE = 500  # addresses per statement of ``hold`` (well under SQLite's limit of bound values)
 # The rows a daily quota counts since a moment (two ``?``: the moment, twice).
 _QUOTA_ROWS = "(sent_at >= ? OR (status IN ('sending', 'unknown') AND last_attempt_at >= ?))"
 
@@ -191,17 +192,20 @@ class Claims(LedgerConnection):
         if boot is None or not addresses:
             return set()
         now = self.now()
+        keys = list(dict.fromkeys(a.strip().lower() for a in addresses))
         held: set[str] = set()
+        # One statement per HOLD_PAGE rows, not one per row: the senders wait for this commit.
         with self.transaction() as db:
-            for key in dict.fromkeys(a.strip().lower() for a in addresses):
-                cur = db.execute(
+            for start in range(0, len(keys), HOLD_PAGE):
+                page = keys[start : start + HOLD_PAGE]
+                rows = db.execute(
                     "UPDATE messages SET held = ?, updated_at = ?"
-                    " WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status = 'pending'"
-                    " AND address_key NOT IN (SELECT address_key FROM suppressions)",
-                    (boot, now, campaign_id, kind, key),
-                )
-                if cur.rowcount == 1:
-                    held.add(key)
+                    f" WHERE campaign_id = ? AND kind = ? AND address_key IN ({','.join('?' * len(page))})"
+                    " AND status = 'pending' AND address_key NOT IN (SELECT address_key FROM suppressions)"
+                    " RETURNING address_key",
+                    (boot, now, campaign_id, kind, *page),
+                ).fetchall()
+                held.update(r[0] for r in rows)
         return held
 
     def start(
@@ -216,14 +220,20 @@ class Claims(LedgerConnection):
         on PostgreSQL every commit is the server's, and a quota is counted at ``claim``."""
         now = self.now()
         with self.transaction(durable=False) as db:
-            cur = db.execute(
-                "UPDATE messages SET status = 'sending', held = NULL, attempts = attempts + 1, sender = ?, account = ?,"
-                " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, updated_at = ?"
-                " WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status = 'pending' AND held = ?"
-                " AND address_key NOT IN (SELECT address_key FROM suppressions)",
-                (sender, account, now, now, now, campaign_id, kind, address.strip().lower(), boot_id() or ""),
-            )
-            return cur.rowcount == 1
+            return self._start(db, now, campaign_id, kind, address, sender, account)
+
+    @staticmethod
+    def _start(
+        db: Db, now: str, campaign_id: str, kind: str, address: str, sender: str | None, account: str | None
+    ) -> bool:
+        cur = db.execute(
+            "UPDATE messages SET status = 'sending', held = NULL, attempts = attempts + 1, sender = ?, account = ?,"
+            " first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, updated_at = ?"
+            " WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status = 'pending' AND held = ?"
+            " AND address_key NOT IN (SELECT address_key FROM suppressions)",
+            (sender, account, now, now, now, campaign_id, kind, address.strip().lower(), boot_id() or ""),
+        )
+        return cur.rowcount == 1
 
     def release_held(self, campaign_id: str, kind: str) -> int:
         """At the end of a run: the marks of the held rows it never started (still ``pending``)."""
@@ -252,30 +262,72 @@ class Claims(LedgerConnection):
         # power cut, the row stays 'sending' and comes back 'unknown', never
         # resent unasked.  The next durable commit (a claim) syncs it anyway.
         with self.transaction(exclusive=False, durable=False) as db:
-            cur = db.execute(
-                "UPDATE messages SET status = ?, last_code = ?, last_enhanced = ?, last_reply = ?,"
-                " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, updated_at = ?"
-                " WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status = 'sending'",
-                (
-                    status,
-                    code,
-                    enhanced,
-                    _one_line(reply),
-                    status,
-                    now,
-                    now,
-                    campaign_id,
-                    kind,
-                    address.strip().lower(),
+            self._record(db, now, campaign_id, kind, address, status, code, enhanced, reply)
+
+    def record_then_start(
+        self,
+        campaign_id: str,
+        kind: str,
+        address: str,
+        status: str,
+        code: int | None,
+        enhanced: str | None,
+        reply: str | None,
+        following: str,
+        *,
+        sender: str | None = None,
+        account: str | None = None,
+    ) -> bool:
+        """``record`` of one message and ``start`` of the held row ``following``,
+        in one commit, not flushed (as neither is on its own): the send loop's
+        step from a message answered to the next one at hand, one transaction
+        instead of two.  A crash before the commit leaves the first ``sending``
+        (then ``unknown``) and the second held, as a crash between the two
+        commits would; after it, both as they would be after both commits.
+        Returns ``start``'s answer; nothing is recorded if the record fails."""
+        if status not in RECORDABLE:
+            raise ValueError(f"cannot record status {status!r}")
+        now = self.now()
+        with self.transaction(exclusive=False, durable=False) as db:
+            self._record(db, now, campaign_id, kind, address, status, code, enhanced, reply)
+            return self._start(db, now, campaign_id, kind, following, sender, account)
+
+    def _record(
+        self,
+        db: Db,
+        now: str,
+        campaign_id: str,
+        kind: str,
+        address: str,
+        status: str,
+        code: int | None,
+        enhanced: str | None,
+        reply: str | None,
+    ) -> None:
+        cur = db.execute(
+            "UPDATE messages SET status = ?, last_code = ?, last_enhanced = ?, last_reply = ?,"
+            " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, updated_at = ?"
+            " WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status = 'sending'",
+            (
+                status,
+                code,
+                enhanced,
+                _one_line(reply),
+                status,
+                now,
+                now,
+                campaign_id,
+                kind,
+                address.strip().lower(),
+            ),
+        )
+        if cur.rowcount != 1:
+            raise LedgerError(
+                _("campaign {campaign_id} {kind}: {address} was not being sent; outcome {status} not recorded").format(
+                    campaign_id=quoted(campaign_id), kind=kind, address=address, status=quoted(status)
                 ),
+                file=self.path,
             )
-            if cur.rowcount != 1:
-                raise LedgerError(
-                    _(
-                        "campaign {campaign_id} {kind}: {address} was not being sent; outcome {status} not recorded"
-                    ).format(campaign_id=quoted(campaign_id), kind=kind, address=address, status=quoted(status)),
-                    file=self.path,
-                )
 
 
 @functools.cache

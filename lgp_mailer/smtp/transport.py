@@ -15,9 +15,11 @@ connection; it returns a ``SendResult`` whose status the ledger can store:
   AUTH, an untrusted certificate, a 5xx to MAIL FROM); stop the run.
 
 To tell ``deferred`` from ``unknown`` the SMTP transaction is done step by
-step (MAIL, RCPT, DATA, body, final reply) instead of ``sendmail``.  The
-message goes out as bytes, unchanged except for dot-stuffing, so DKIM
-signatures made upstream survive.
+step (MAIL, RCPT, DATA, body, final reply) instead of ``sendmail``; when the
+server offers PIPELINING (RFC 2920, as Postfix and the big providers do),
+MAIL, RCPT and DATA go in one write and their replies are read in order.  The
+message goes out as bytes, unchanged except for dot-stuffing (``wire``), so
+DKIM signatures made upstream survive.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from lgp_mailer.i18n import _
 from lgp_mailer.quoting import quoted
 from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.smtp.settings import SmtpSettings
+from lgp_mailer.smtp.wire import dot_stuff
 
 OUTCOMES = ("sent", "deferred", "failed", "unknown", "fatal")
 _ENHANCED = re.compile(rb"^([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -129,17 +132,6 @@ def _result(code: int, resp: bytes | str, phase: str) -> SendResult:
     return SendResult(classify(code, enhanced, text, phase), code, enhanced, text, phase)
 
 
-def dot_stuff(msg: bytes) -> bytes:
-    """CRLF line ends, leading dots doubled, and the terminating ``.``."""
-    # bytes.replace, not re.sub: about 20 times faster on a 30 kB letter, which counts at 1,000 a second.
-    data = msg.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n").replace(b"\n.", b"\n..")
-    if data.startswith(b"."):
-        data = b"." + data
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
-
-
 # -- SMTP ----------------------------------------------------------------
 
 
@@ -170,6 +162,23 @@ def _login(smtp: smtplib.SMTP, method: str, username: str, secret: str) -> None:
             break
     if code not in (235, 503):  # 503: already authenticated
         raise smtplib.SMTPAuthenticationError(code, resp)
+
+
+# An address sent as is inside <…>: no quoting, no display name, nothing that could end the line.
+_PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\]\",;:\\]*")
+
+
+def _plain(address: str) -> bool:
+    return _PLAIN_ADDRESS.fullmatch(address) is not None and address.isprintable()
+
+
+class _Lost(Exception):
+    """The connection went while a pipelined reply was awaited (``phase``: whose)."""
+
+    def __init__(self, phase: str, error: BaseException) -> None:
+        super().__init__(phase)
+        self.phase = phase
+        self.error = error
 
 
 class SmtpTransport(TransportBase):
@@ -381,24 +390,67 @@ class SmtpTransport(TransportBase):
             options = self._mail_options(smtp, msg, (envelope_from, rcpt))
             if isinstance(options, SendResult):
                 return options
-            code, resp = smtp.mail(envelope_from, options)
-            if not 200 <= code < 300:
-                return self._abort(_result(code, resp, phase))
-            phase = "rcpt"
-            code, resp = smtp.rcpt(rcpt)
-            if not 200 <= code < 300:  # 250, 251, 252: accepted
-                return self._abort(_result(code, resp, phase))
-            phase = "data"
-            smtp.putcmd("data")
-            code, resp = smtp.getreply()
-            if code != 354:
-                return self._abort(_result(code, resp, phase))
+            if smtp.has_extn("pipelining") and _plain(envelope_from) and _plain(rcpt):
+                refused = self._pipelined_envelope(smtp, envelope_from, rcpt, options)
+                if refused is not None:
+                    return refused
+            else:
+                code, resp = smtp.mail(envelope_from, options)
+                if not 200 <= code < 300:
+                    return self._abort(_result(code, resp, phase))
+                phase = "rcpt"
+                code, resp = smtp.rcpt(rcpt)
+                if not 200 <= code < 300:  # 250, 251, 252: accepted
+                    return self._abort(_result(code, resp, phase))
+                phase = "data"
+                smtp.putcmd("data")
+                code, resp = smtp.getreply()
+                if code != 354:
+                    return self._abort(_result(code, resp, phase))
             phase = "body"
             smtp.send(dot_stuff(msg))
+        except _Lost as lost:  # a pipelined reply that did not come: nothing can have been delivered
+            self._drop()
+            return SendResult("deferred", None, None, f"connection lost ({lost.phase}): {lost.error}", lost.phase)
         except (smtplib.SMTPException, OSError) as error:
             # Before the final dot left us: nothing can have been delivered.
             self._drop()
             return SendResult("deferred", None, None, f"connection lost ({phase}): {error}", phase)
+        return self._final_reply(smtp)
+
+    def _pipelined_envelope(
+        self, smtp: smtplib.SMTP, envelope_from: str, rcpt: str, options: list[str]
+    ) -> SendResult | None:
+        """MAIL, RCPT and DATA in one write (RFC 2920 PIPELINING), then their three
+        replies in order: one round trip instead of three.  None when DATA got its 354
+        and the body may follow; else the first refusal, as the step-by-step dialogue
+        would have ended (a server that still said 354 to DATA is hung up on: no body,
+        no final dot, so nothing can be delivered)."""
+        opts = "".join(f" {o}" for o in options)
+        smtp.send(f"MAIL FROM:<{envelope_from}>{opts}\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n".encode())
+        replies = []
+        for phase in ("mail", "rcpt", "data"):
+            try:
+                replies.append(smtp.getreply())
+            except (smtplib.SMTPException, OSError) as error:
+                raise _Lost(phase, error) from error
+        (mail, mail_resp), (rcpt_code, rcpt_resp), (data, data_resp) = replies
+        refused = None
+        if not 200 <= mail < 300:
+            refused = _result(mail, mail_resp, "mail")
+        elif not 200 <= rcpt_code < 300:
+            refused = _result(rcpt_code, rcpt_resp, "rcpt")
+        elif data != 354:
+            return self._abort(_result(data, data_resp, "data"))
+        if refused is None:
+            return None
+        if data == 354:  # in DATA mode with no transaction: only hanging up ends it safely
+            self._drop()
+            return refused
+        return self._abort(refused)
+
+    def _final_reply(self, smtp: smtplib.SMTP) -> SendResult:
+        """The reply to the final dot: ``sent``, a refusal, or ``unknown`` when none comes."""
         try:
             code, resp = smtp.getreply()
         except (smtplib.SMTPException, OSError) as error:

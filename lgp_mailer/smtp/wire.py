@@ -1,0 +1,34 @@
+"""A message as it goes over SMTP: CRLF line ends, leading dots doubled, the final dot.
+
+Here, not in ``transport``, so that the build processes can make the line
+ends CRLF (``crlf``) without importing smtplib and ssl.
+"""
+
+from __future__ import annotations
+
+
+class CrlfOnly(bytes):
+    """A message whose line ends are all CRLF already (``crlf`` was applied where it was
+    built, in a build process): ``dot_stuff`` skips that step, about two thirds of its work.
+    To any other reader it is the message's bytes."""
+
+    __slots__ = ()
+
+
+def crlf(msg: bytes) -> bytes:
+    """Every line end CRLF, as SMTP has them (``as_bytes`` ends lines with LF)."""
+    return msg.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def dot_stuff(msg: bytes) -> bytes:
+    """CRLF line ends, leading dots doubled, and the terminating ``.``."""
+    # bytes.replace, not re.sub: about 20 times faster on a 30 kB letter, which counts at 1,000 a second.
+    data = (msg if isinstance(msg, CrlfOnly) else crlf(msg)).replace(b"\n.", b"\n..")
+    if data.startswith(b"."):
+        data = b"." + data
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+__all__ = ["CrlfOnly", "crlf", "dot_stuff"]
