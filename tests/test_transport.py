@@ -504,9 +504,10 @@ class _WaitForData(threading.Thread):
     client's DATA has arrived too, so a client that waits for each reply hangs (and times
     out).  ``replies``: to MAIL, RCPT and DATA; after a 354 the body and its final reply."""
 
-    def __init__(self, replies: tuple[bytes, bytes, bytes]) -> None:
+    def __init__(self, replies: tuple[bytes, ...], *, hang_up: bool = False) -> None:
         super().__init__(daemon=True)
         self.replies = replies
+        self.hang_up = hang_up  # close the connection right after the replies
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.envelope = b""  # MAIL, RCPT and DATA as they came, before any reply
@@ -521,6 +522,8 @@ class _WaitForData(threading.Thread):
             while not self.envelope.endswith(b"DATA\r\n"):
                 self.envelope += lines.readline()
             conn.sendall(b"".join(self.replies))
+            if self.hang_up:
+                return
             for line in lines:
                 self.after += line
                 if line == b".\r\n":
@@ -552,3 +555,16 @@ def test_pipelining_a_354_after_a_refused_rcpt_is_hung_up_on_without_a_body():
     server.join(5)
     assert (result.status, result.phase, result.code, result.enhanced) == ("failed", "rcpt", 550, "5.1.1")
     assert t.smtp is None and server.after == b""  # no body, no final dot: nothing can be delivered
+
+
+def test_pipelining_a_421_to_mail_and_a_hang_up_is_the_421_not_a_lost_connection():
+    server = _WaitForData((b"421 4.7.0 too many messages from you, closing\r\n",), hang_up=True)
+    server.start()
+    settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none", timeout=2.0)
+    t = SmtpTransport(settings, local_hostname="lgp-test.localhost")
+    t.open()
+    result = t.send(message("a@x.example"), FROM, "a@x.example")
+    server.join(5)
+    assert (result.status, result.phase, result.code, result.enhanced) == ("deferred", "mail", 421, "4.7.0")
+    assert "too many messages from you" in result.reply
+    assert t.smtp is None and server.after == b""

@@ -433,7 +433,13 @@ class SmtpTransport(TransportBase):
             try:
                 replies.append(smtp.getreply())
             except (smtplib.SMTPException, OSError) as error:
-                raise _Lost(phase, error) from error
+                # A server that refuses MAIL with 421 may hang up before answering the rest:
+                # its refusal, not "connection lost", is what the office should read.
+                refusal = next(((code, resp) for code, resp in replies if not 200 <= code < 300), None)
+                if refusal is None:
+                    raise _Lost(phase, error) from error
+                self._drop()
+                return _result(*refusal, ("mail", "rcpt")[replies.index(refusal)])
         (mail, mail_resp), (rcpt_code, rcpt_resp), (data, data_resp) = replies
         refused = None
         if not 200 <= mail < 300:
