@@ -211,3 +211,34 @@ def test_without_a_terminal_progress_is_a_line_every_100_messages_or_every_minut
         "[230/250] sent 229, not sent 1, about 7 s left",  # a minute since the last line; 80 s / 230 x 20
         "[250/250] sent 249, not sent 1",
     ]
+
+
+@pytest.mark.parametrize("workers", [False, True])
+def test_a_dry_run_letter_that_does_not_build_names_its_recipient(inputs, tmp_path, monkeypatch, workers):
+    """As the send's build does: the template error, then whose message it was (also from a worker process)."""
+    import dataclasses
+
+    campaign, event = inputs
+    own = tmp_path / "templates"
+    own.mkdir()
+    shipped = next(d for d in campaign.template_dirs if (d / "invitation.txt.j2").is_file())
+    text = (shipped / "invitation.txt.j2").read_text(encoding="utf-8")
+    (own / "invitation.txt.j2").write_text("{{ recipient.name.upper() }}\n" + text, encoding="utf-8")
+    campaign = dataclasses.replace(campaign, template_dirs=(own, *campaign.template_dirs))
+    if workers:
+        monkeypatch.setattr(spooling, "PROCESSES_FROM", 10)
+        monkeypatch.setattr(spooling, "CHUNK", 4)
+    recipients = people(24)
+    nameless = dataclasses.replace(recipients[13], name=None)
+    recipients[13] = nameless
+    with (
+        open_ledger(tmp_path / "log.sqlite3") as ledger,
+        session_for((campaign, event), ledger, recipients) as session,
+        pytest.raises(TemplateError) as caught,
+    ):
+        session.dry_run(tmp_path / "outbox", SendOptions())
+    assert caught.value.message == (
+        "cannot render: empty value: 'recipient.name' is empty, so it has no 'upper' "
+        f"(the message to {nameless.email}; nothing was sent)"
+    )
+    assert (caught.value.file, caught.value.line) == (str(own / "invitation.txt.j2"), 1)

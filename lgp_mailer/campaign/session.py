@@ -23,7 +23,7 @@ from pathlib import Path
 from lgp_mailer import kinds
 from lgp_mailer.campaign.preview import load_inputs, select
 from lgp_mailer.campaign.revisions import NoticeFactory, NoticePlan, sequence_base
-from lgp_mailer.campaign.spool import build_processes, map_chunks, write_emls
+from lgp_mailer.campaign.spool import build_processes, map_chunks, write_emls, written_emls
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event
@@ -305,7 +305,7 @@ class SendSession:
             for n, row in enumerate(rows, start=1)
         )
         chunks = map_chunks(self.factory, write_emls, work, processes=build_processes(going))
-        return [Path(path) for _, paths in chunks for path in paths]
+        return [Path(path) for path in written_emls(chunks)]
 
 
 def send_proof(

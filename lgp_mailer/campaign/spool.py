@@ -334,9 +334,23 @@ def _named(error: BaseException, recipient: Recipient) -> BaseException:
 # -- a dry run's files, written by the workers ----------------------------------------
 
 
-def write_emls(factory: MessageFactory | None, work: list[tuple[str, Recipient, str | None]]) -> list[str]:
-    """Build each (path, recipient, Message-ID) and write it to its .eml file."""
+def write_emls(factory: MessageFactory | None, work: list[tuple[str, Recipient, str | None]]) -> list[str] | Failed:
+    """Build each (path, recipient, Message-ID) and write it to its .eml file; the paths, or the first failure."""
     built = _worker_factory(factory)
-    for path, recipient, msgid in work:
-        Path(path).write_bytes(built.build(recipient, msgid=msgid).as_bytes())
+    for index, (path, recipient, msgid) in enumerate(work):
+        try:
+            data = built.build(recipient, msgid=msgid).as_bytes()
+        except Exception as error:  # raised by the parent, naming the recipient
+            return Failed(index, error)
+        Path(path).write_bytes(data)
     return [path for path, _, _ in work]
+
+
+def written_emls(chunks: Iterable[tuple[list[tuple[str, Recipient, str | None]], list[str] | Failed]]) -> list[str]:
+    """The paths a dry run's chunks wrote, in order; the first failure raised, naming its recipient."""
+    paths: list[str] = []
+    for chunk, result in chunks:
+        if isinstance(result, Failed):
+            raise _named(result.error, chunk[result.index][1])
+        paths += result
+    return paths
