@@ -408,9 +408,12 @@ class _Merger:
         found = gazetteer.find(text)
         if found is None:
             self.unknown_places += 1
-            close = gazetteer.suggest(text, fuzzy=self.unknown_places <= self.fuzzy_limit)
-            hint = _("; did you mean {names}?").format(names=_(" or ").join(map(quoted, close))) if close else ""
-            self.warn(_("not in the KSH list of settlements{hint}").format(hint=hint), ctx.sheet, number, header, text)
+            if self.keep_warnings:  # the guesses cost time, and only the warning shows them
+                close = gazetteer.suggest(text, fuzzy=self.unknown_places <= self.fuzzy_limit)
+                hint = _("; did you mean {names}?").format(names=_(" or ").join(map(quoted, close))) if close else ""
+                self.warn(
+                    _("not in the KSH list of settlements{hint}").format(hint=hint), ctx.sheet, number, header, text
+                )
             return
         written = values["county"]
         if not written:
@@ -609,7 +612,7 @@ class _Merger:
             explicit=entry.salutations[0][2] if entry.salutations else None,
             neutral=disagreement,
         )
-        if not disagreement and not entry.salutations:
+        if not disagreement and not entry.salutations and self.keep_warnings:  # warnings only: none kept, none made
             self._salutation_findings(entry, name, role, chosen)
         for sheet, row, label, value, first_sheet, first_row in entry.copies:
             self.warn(
