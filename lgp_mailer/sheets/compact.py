@@ -87,12 +87,13 @@ class KeyIndex:
         self._hashes[i], self._numbers[i] = h, number
 
     def _grow(self) -> None:
-        old = [(h, n) for h, n in zip(self._hashes, self._numbers, strict=True) if n != _FREE]
-        size = 2 * len(self._numbers)
+        hashes, numbers = self._hashes, self._numbers  # read straight from the arrays: no list of 65,536 pairs
+        size = 2 * len(numbers)
         self._hashes = array("q", bytes(8 * size))
         self._numbers = array("i", [_FREE]) * size
-        for h, n in old:
-            self._put(h, n)
+        for h, n in zip(hashes, numbers, strict=True):
+            if n != _FREE:
+                self._put(h, n)
 
 
 class Chunks:

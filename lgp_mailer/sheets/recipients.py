@@ -578,8 +578,8 @@ class _Merger:
         tally = [0, 0, 0]
         split = 0
         for at in range(len(self.lines)):
-            entry = self.entries.pop(at, None) or self._expand(at)
-            self.entries.pop(at, None)
+            entry = self.entries.get(at) or self._expand(at)
+            del self.entries[at]
             self.lines.drop_before(at)
             held = bool(entry.reasons)
             for position, row_key in enumerate(zip(entry.row_sheets, entry.rows, strict=True)):
