@@ -168,11 +168,6 @@ class Strings:
         return field[1:] if field.startswith("=") else self._items[int(field)]
 
 
-def plain(*fields: str) -> bool:
-    """True when no field holds a separator, so the joined line splits back into these fields."""
-    return not any(SEP in f or SUB in f for f in fields)
-
-
 class Recipients(Sequence[Recipient]):
     """A sheet's recipients in order, built one at a time from compact lines; ``find`` looks one up by address.
 
