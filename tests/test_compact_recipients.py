@@ -210,3 +210,14 @@ def test_a_loaded_sheet_costs_tens_of_bytes_a_recipient(tmp_path: Path) -> None:
     held, peak = (held_large - held_small) / 1600, (peak_large - peak_small) / 1600
     assert 0 < held < 100, f"{held:.0f} bytes a recipient held"
     assert 0 < peak < 300, f"{peak:.0f} bytes a recipient at the peak"
+
+
+def test_a_load_for_sending_leaves_no_names_in_the_caches(tmp_path: Path) -> None:
+    from lgp_mailer import hungarian
+
+    rows = [HEADER, ["Baranya", "Bikal", "Kiss Ödön", "polgármester", "", "pm@bikal.example"]]
+    path = write_csv(tmp_path / "lista.csv", rows)
+    load_recipients(path)  # a check keeps them: it may read the names again
+    assert hungarian._cached_reading.cache_info().currsize > 0
+    load_recipients(path, hints=False)
+    assert hungarian._cached_reading.cache_info().currsize == 0

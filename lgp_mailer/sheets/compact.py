@@ -21,6 +21,7 @@ from lgp_mailer.hungarian import DEFAULT_ROLE
 
 SEP, SUB = "\x1f", "\x1e"  # between fields, between a field's items; cleaned cells never hold them
 _FREE = -1
+_LOW = 0xFFFFFFFF  # the bits of a hash a KeyIndex keeps: the slot comes from them too (fewer than 2**32 slots)
 
 
 @dataclass(frozen=True, slots=True)  # slots: a sheet may hold 200,000 of these
@@ -47,13 +48,13 @@ class Recipient:
 
 
 class KeyIndex:
-    """Key → number (numbers given by the caller), in arrays of hashes and numbers.
+    """Key → number (numbers given by the caller), in arrays of hashes (their low 32 bits) and numbers.
 
     A hash match is confirmed by ``key_of(number)``, so two keys with the same
     hash never mix.  Half the slots stay free: a miss ends at the first one."""
 
     def __init__(self) -> None:
-        self._hashes = array("q", bytes(8 * 16))
+        self._hashes = array("I", bytes(4 * 16))
         self._numbers = array("i", [_FREE]) * 16
         self._count = 0
 
@@ -64,7 +65,7 @@ class KeyIndex:
         """The number stored for ``key``, or -1."""
         hashes, numbers = self._hashes, self._numbers
         mask = len(numbers) - 1
-        h = hash(key)
+        h = hash(key) & _LOW
         i = h & mask
         while (n := numbers[i]) != _FREE:
             if hashes[i] == h and key_of(n) == key:
@@ -76,7 +77,7 @@ class KeyIndex:
         """Store ``number`` for ``key``, which the caller found absent."""
         if 2 * (self._count + 1) > len(self._numbers):
             self._grow()
-        self._put(hash(key), number)
+        self._put(hash(key) & _LOW, number)
         self._count += 1
 
     def _put(self, h: int, number: int) -> None:
@@ -89,7 +90,7 @@ class KeyIndex:
     def _grow(self) -> None:
         hashes, numbers = self._hashes, self._numbers  # read straight from the arrays: no list of 65,536 pairs
         size = 2 * len(numbers)
-        self._hashes = array("q", bytes(8 * size))
+        self._hashes = array("I", bytes(4 * size))
         self._numbers = array("i", [_FREE]) * size
         for h, n in zip(hashes, numbers, strict=True):
             if n != _FREE:

@@ -30,6 +30,7 @@ from lgp_mailer.hungarian import (
     Salutation,
     choose_salutation,
     contradiction,
+    forget_names,
     is_person,
     normalise_role,
     parse_gender,
@@ -170,6 +171,8 @@ def load_recipients(
     if not read:
         raise merger.first_error or RecipientsError(_("no data rows below the header"), file=path)
     recipients, rejected = merger.finish()
+    if not hints:
+        forget_names()  # the memory goes to the letters
     sheet_names = tuple(name for name in read if name is not None)
     return RecipientSheet(recipients, merger.findings, path, rejected, sheet_names, encoding, merger.counts)
 
