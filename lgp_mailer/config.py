@@ -30,6 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from lgp_mailer import address_reasons
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.i18n import _
 from lgp_mailer.quoting import quoted
@@ -296,7 +297,10 @@ def _sender(raw: Any, err: _Err, rel: _Rel) -> Sender:
             return validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False).ascii_email
         except EmailNotValidError as exc:
             raise err(
-                f"sender.{key}", _("{value} is not an e-mail address: {exc}").format(value=quoted(value), exc=exc)
+                f"sender.{key}",
+                _("{value} is not an e-mail address: {exc}").format(
+                    value=quoted(value), exc=address_reasons.reason(exc)
+                ),
             ) from None
 
     logo = rel("sender.logo", raw.get("logo"), required=False)

@@ -165,15 +165,21 @@ def test_help_and_usage_errors_in_both_languages(tmp_path: Path):
     assert en_lines[:2] == ["Usage: lgp-mailer send [OPTIONS]", ""]
     assert "  --help                       Show this message and exit." in en_lines
 
-    wrong = (("send", "--connections", "99"), ("send", "--bogus"), ("--lang", "de", "status"))
+    wrong = (
+        ("send", "--connections", "99"),
+        ("send", "--bogus"),
+        ("--lang", "de", "status"),
+        ("check", "extra", "words"),
+        ("send", "--connections"),
+    )
     errors = {"hu": [run(*args, lang="hu", db=db) for args in wrong], "en": [run_en(*args, db=db) for args in wrong]}
-    assert [r.returncode for r in errors["hu"]] == [r.returncode for r in errors["en"]] == [2, 2, 2]
+    assert [r.returncode for r in errors["hu"]] == [r.returncode for r in errors["en"]] == [2] * len(wrong)
     assert [lines(r.stderr) for r in errors["hu"]] == [
         [
             "Használat: python -m lgp_mailer send [KAPCSOLÓK]",
             "Súgó: „python -m lgp_mailer send --help”.",
             "",
-            "Hiba: Érvénytelen érték ('--connections') – a legnagyobb megengedett érték: 32",
+            "Hiba: Érvénytelen érték („--connections”) – a legnagyobb megengedett érték: 32",
         ],
         [
             "Használat: python -m lgp_mailer send [KAPCSOLÓK]",
@@ -185,13 +191,22 @@ def test_help_and_usage_errors_in_both_languages(tmp_path: Path):
             "Használat: python -m lgp_mailer [KAPCSOLÓK] PARANCS [ARGUMENTUMOK]...",
             "Súgó: „python -m lgp_mailer --help”.",
             "",
-            "Hiba: Érvénytelen érték ('--lang') – hu (magyar) vagy en (angol) választható",
+            "Hiba: Érvénytelen érték („--lang”) – hu (magyar) vagy en (angol) választható",
         ],
+        [
+            "Használat: python -m lgp_mailer check [KAPCSOLÓK]",
+            "Súgó: „python -m lgp_mailer check --help”.",
+            "",
+            "Hiba: Fölösleges argumentum: extra words",
+        ],
+        ["Hiba: Értéket kell megadni ehhez a kapcsolóhoz: „--connections”."],
     ]
     assert [lines(r.stderr)[-1] for r in errors["en"]] == [
         "Error: Invalid value for '--connections': Input should be less than or equal to 32",
         "Error: No such option: --bogus (Possible options: --host)",
         "Error: Invalid value for '--lang': choose hu (Hungarian) or en (English)",
+        "Error: Got unexpected extra argument(s) (extra words)",
+        "Error: Option '--connections' requires an argument.",
     ]
 
 

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hungarian import hungarian
 from test_send_cli import make_campaign
 from typer.testing import CliRunner
 
@@ -214,3 +215,23 @@ def test_the_limits_table_is_checked(tmp_path):
         with pytest.raises(ConfigError) as caught:
             load_campaign(config)
         assert str(caught.value) == f"{config}, {message}"
+
+
+def test_limits_in_hungarian_use_hungarian_numbers(tmp_path):
+    """Thousands are grouped the Hungarian way (a no-break space, CLDR), not with an English comma."""
+    just_over = write_csv(tmp_path / "epphogy.csv", [HEADER, [*ROW[:2], "y" * 32_768, *ROW[3:]]])
+    big = write_csv(tmp_path / "nagy.csv", [HEADER, ROW])
+    with hungarian(tmp_path / "mo"):
+        with pytest.raises(RecipientsError) as long_cell:
+            load_recipients(just_over)
+        with pytest.raises(RecipientsError) as too_big:
+            load_recipients(big, limits=Limits(csv_bytes=100))
+        long_text, big_text = long_cell.value.message, too_big.value.message
+    hint = "ha a fájl valóban ilyen, emelje meg a [limits] {key} értékét az lgp-mailer.toml fájlban"
+    assert long_text == (
+        "a sor 3. cellájában 32\u00a0768 karakter van, ez meghaladja a felső határt (32\u00a0767 karakter); "
+        + hint.format(key="cell_chars")
+    )
+    size = big.stat().st_size
+    assert big_text.startswith(f"a fájl mérete {size} bájt"), big_text
+    assert "(100 bájt)" in big_text and big_text.endswith(hint.format(key="csv_bytes")), big_text

@@ -380,3 +380,81 @@ def test_an_address_that_left_the_sheet_is_still_told_with_a_neutral_salutation(
     assert "Az időpont megváltozott: 2099. június 18. (csütörtök) 10.00 óra helyett" in gone
     assert text_of(by_address["polgarmester01@falu.example"]).splitlines()[2] == "Tisztelt Polgármester Úr!"
     assert rows(camp, "change-r1") == dict.fromkeys(camp.addresses, "sent")
+
+
+def test_a_notice_about_a_conference_that_has_ended_is_refused(camp, smtp_server):
+    # The likely cause: the campaign reads last conference's event file.
+    edit(camp, "date = 2099-06-18", "date = 2020-06-18")
+    event = load_event(camp.root / EVENT)
+    for flag in ("--change", "--cancel", "--dry-run"):
+        args = ("notify", "--change", flag) if flag == "--dry-run" else ("notify", flag, "--yes")
+        refused = invoke(camp, *args)
+        assert refused.exit_code == 2, refused.output
+        assert refused.output.splitlines()[-1] == (
+            f"lgp-mailer: error: {camp.root / EVENT}, key 'conference.date': the conference in this event file ended at "
+            f"2020-06-18 {event.end:%H:%M} (Europe/Budapest): no change or cancellation notice is sent for it; "
+            "check that the campaign reads this conference's event file"
+        )
+    assert len(smtp_server.received) == 3  # the invitations only
+    assert not (camp.root / "outbox" / "change-r1").exists()
+    with open_ledger(camp.db) as ledger:
+        assert revisions(ledger, camp.campaign_id) == []
+        assert set(rows(camp, "invitation").values()) == {"sent"}
+
+
+def test_a_proof_copy_of_a_change_notice_goes_only_to_the_test_address(camp, smtp_server):
+    edit(camp, "date = 2099-06-18", "date = 2099-06-25")
+    proof = invoke(camp, "notify", "--change", "--test-to", "proof@hivatal.example")
+    assert proof.exit_code == 0, proof.output
+    assert rcpts(smtp_server)[3:] == ["proof@hivatal.example"]
+    message = parse(smtp_server.received[3].data)
+    assert str(message["To"]) == "proof@hivatal.example"
+    text = " ".join(text_of(message).split())
+    # The first recipient's own notice: the change sentence and the updated calendar entry.
+    assert "Az időpont megváltozott" in text_of(message)
+    assert "2099. június 25." in text
+    _, entry, _ = calendar(message)
+    assert entry.decoded("dtstart").date() == dt.date(2099, 6, 25)
+    assert entry.decoded("sequence") == 2
+    # Nothing is recorded: no revision, and the real notices are all still due.
+    with open_ledger(camp.db) as ledger:
+        assert revisions(ledger, camp.campaign_id) == []
+    assert rows(camp, "change-r1") == {}
+    sent = invoke(camp, "notify", "--change", "--yes", "--quiet")
+    assert sent.exit_code == 0, sent.output
+    assert sorted(rcpts(smtp_server)[4:]) == sorted(camp.addresses)
+
+
+def test_a_slot_inserted_or_dropped_mid_agenda_is_one_change_not_a_shift():
+    agenda = (
+        _slot(start="10:00", end="10:30", title="Nyitás"),
+        _slot(start="10:30", end="11:00", title="Árvizek"),
+        _slot(start="11:00", end="11:30", title="Aszály"),
+        _slot(start="11:30", end="12:00", title="Zárszó"),
+    )
+    before = Snapshot("Klíma", "2027-03-11", "10:00", "12:00", "Zoom", None, None, agenda)
+    inserted = dataclasses.replace(
+        before, agenda=(agenda[0], _slot(start="10:30", end="10:45", title="Köszöntő"), *agenda[1:])
+    )
+    assert sentences(before, inserted, joined=False) == ["Új programpont: 10.30–10.45 „Köszöntő”."]
+    assert [str(c) for c in diff(before, inserted)] == ["agenda[2]: (none) -> 10:30-10:45 Köszöntő"]
+    dropped = dataclasses.replace(before, agenda=(agenda[0], *agenda[2:]))
+    assert sentences(before, dropped, joined=False) == ["Elmarad a következő programpont: 10.30–11.00 „Árvizek”."]
+    assert [str(c) for c in diff(before, dropped)] == ["agenda[2]: 10:30-11:00 Árvizek -> (none)"]
+    # Renamed in place, and a slot added after it that shifts the later times.
+    renamed = dataclasses.replace(
+        before,
+        agenda=(
+            agenda[0],
+            _slot(start="10:30", end="11:00", title="Villámárvizek"),
+            _slot(start="11:00", end="11:15", title="Szünet"),
+            _slot(start="11:15", end="11:45", title="Aszály"),
+            _slot(start="11:45", end="12:15", title="Zárszó"),
+        ),
+    )
+    assert sentences(before, renamed, joined=False) == [
+        "Az „Árvizek” programpont címe megváltozott: Árvizek helyett Villámárvizek.",
+        "Új programpont: 11.00–11.15 „Szünet”.",
+        "Az „Aszály” programpont időpontja megváltozott: 11.00–11.30 helyett 11.15–11.45.",
+        "A „Zárszó” programpont időpontja megváltozott: 11.30–12.00 helyett 11.45–12.15.",
+    ]

@@ -8,6 +8,7 @@ compare key by key and a change notice can say exactly what moved.
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from lgp_mailer.i18n import _
 
 # The compared fields, in the order a notice names them.
 FIELDS = ("date", "start", "end", "platform", "join_url", "registration_url", "agenda")
-_SLOT_KEYS = ("start", "end", "title", "speaker", "role", "organisation", "qa")
+SLOT_KEYS = ("start", "end", "title", "speaker", "role", "organisation", "qa")
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Change:
 def snapshot(event: Event) -> Snapshot:
     """The normalised form of ``event``'s recipient-facing facts."""
     agenda = tuple(
-        tuple((key, _text(getattr(slot, key))) for key in _SLOT_KEYS if getattr(slot, key) not in (None, False))
+        tuple((key, _text(getattr(slot, key))) for key in SLOT_KEYS if getattr(slot, key) not in (None, False))
         for slot in event.agenda
     )
     return Snapshot(
@@ -109,18 +110,42 @@ def diff(before: Snapshot, after: Snapshot) -> list[Change]:
     return changes
 
 
-def _agenda_diff(
-    before: tuple[tuple[tuple[str, str], ...], ...], after: tuple[tuple[tuple[str, str], ...], ...]
-) -> list[Change]:
+Slot = tuple[tuple[str, str], ...]
+
+
+def agenda_pairs(before: tuple[Slot, ...], after: tuple[Slot, ...]) -> list[tuple[int | None, int | None]]:
+    """The old and new agenda's slot indexes, paired by the slot's name (its title, else its speaker).
+
+    difflib aligns the two lists, so a slot inserted or dropped mid-agenda is one
+    added or removed slot, not a shift that changes every slot after it.  Slots
+    that differ in name at the same place of the alignment are paired in order
+    (a renamed slot); the rest of such a stretch is added or removed.
+    """
+    old, new = [_identity(slot) for slot in before], [_identity(slot) for slot in after]
+    pairs: list[tuple[int | None, int | None]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        common = min(i2 - i1, j2 - j1) if tag in ("equal", "replace") else 0
+        pairs += [(i1 + k, j1 + k) for k in range(common)]
+        pairs += [(i, None) for i in range(i1 + common, i2)]
+        pairs += [(None, j) for j in range(j1 + common, j2)]
+    return pairs
+
+
+def _identity(slot: Slot) -> str:
+    fields = dict(slot)
+    return " ".join((fields.get("title") or fields.get("speaker") or "").casefold().split())
+
+
+def _agenda_diff(before: tuple[Slot, ...], after: tuple[Slot, ...]) -> list[Change]:
     changes: list[Change] = []
-    for n in range(max(len(before), len(after))):
-        old = dict(before[n]) if n < len(before) else None
-        new = dict(after[n]) if n < len(after) else None
-        field = f"agenda[{n + 1}]"
+    for i, j in agenda_pairs(before, after):
+        old = dict(before[i]) if i is not None else None
+        new = dict(after[j]) if j is not None else None
+        field = f"agenda[{(j if j is not None else i or 0) + 1}]"
         if old is None or new is None:
             changes.append(Change(field, _slot_line(old), _slot_line(new)))
             continue
-        for key in _SLOT_KEYS:
+        for key in SLOT_KEYS:
             if old.get(key) != new.get(key):
                 changes.append(Change(f"{field}.{key}", old.get(key), new.get(key)))
     return changes

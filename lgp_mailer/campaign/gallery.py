@@ -131,18 +131,12 @@ class Attachment:
     summary: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass
-class _Page:
-    """One letter page waiting for its next neighbour's link."""
-
-    n: int
-    href: str
-    context: dict[str, Any]
+Links = tuple[str | None, str | None]  # a letter page's previous and next page
 
 
 @dataclass
 class Gallery:
-    """Collects the rows while preview writes letters; writes the pages and the index."""
+    """The rows of the review table and the letter pages; the pages may be written by other processes."""
 
     out: Path
     kind_label: str
@@ -150,8 +144,6 @@ class Gallery:
     rows: list[list[Any]] = field(default_factory=list)
     _files: dict[str, str] = field(default_factory=dict)  # sha256 → href
     _parts: dict[int, tuple[object, Attachment, dict[str, str]]] = field(default_factory=dict)
-    _pending: _Page | None = None
-    _previous: str | None = None
 
     def prepare(self) -> None:
         """Remove our earlier attachment files; the rest of the folder is preview.py's."""
@@ -161,17 +153,10 @@ class Gallery:
                 if old.is_file() and _OUR_FILES.match(old.name):
                     old.unlink()
 
-    def add(
-        self,
-        n: int,
-        recipient: Recipient,
-        warnings: list[str],
-        built: Built | None,
-        page: Path | None,
-        problem: str | None = None,
+    def row(
+        self, n: int, recipient: Recipient, warnings: list[str], subject: str, href: str, problem: str | None = None
     ) -> None:
-        """One row; with ``built``, also its letter page (written once the next page's name is known)."""
-        href = page.name if page is not None else ""
+        """One row of the table (``href``: the letter's page, empty when it was not built)."""
         self.rows.append(
             [
                 n,
@@ -181,21 +166,32 @@ class Gallery:
                 recipient.role,
                 recipient.salutation,
                 recipient.email,
-                built.rendered.subject if built else "",
+                subject,
                 self.kind_label,
                 warnings,
                 href,
                 problem or "",
             ]
         )
-        if built is None or page is None:
-            return
+
+    def page(self, n: int, recipient: Recipient, warnings: list[str], built: Built, href: str, links: Links) -> None:
+        """The letter's review page, linked to the pages of the letters before and after it."""
         context = self._letter_context(n, recipient, warnings, built)
-        self._flush(next_href=href)
-        self._pending = _Page(n, href, context)
+        html = _ENV.get_template("letter.html.j2").render(previous=links[0], next=links[1], total=self.total, **context)
+        (self.out / href).write_text(html, encoding="utf-8", newline="\n")
+
+    def relink(self, n: int, href: str, written: Links, wanted: Links) -> None:
+        """Point a page written with ``written`` neighbours at ``wanted`` (a letter between them failed)."""
+        page = self.out / href
+        old, new = (self._pager(n, links).encode("utf-8") for links in (written, wanted))
+        data = page.read_bytes()
+        assert old in data, f"{href} has no pager to relink"
+        page.write_bytes(data.replace(old, new, 1))  # the pager comes first: nothing of the letter's before it
+
+    def _pager(self, n: int, links: Links) -> str:
+        return _ENV.get_template("pager.html.j2").render(n=n, total=self.total, previous=links[0], next=links[1])
 
     def finish(self, *, title: str, campaign_id: str, rendered: int, failed: int, unmatched: list[Finding]) -> Path:
-        self._flush(next_href=None)
         for name in ("gallery.css", "gallery.js", "letter.js"):
             shutil.copyfile(ASSETS / name, self.out / name)
         warned = sum(1 for row in self.rows if row[9] or row[11])
@@ -228,19 +224,6 @@ class Gallery:
             newline="\n",
         )
         return index
-
-    def _flush(self, *, next_href: str | None) -> None:
-        page = self._pending
-        if page is None:
-            return
-        html = _ENV.get_template("letter.html.j2").render(
-            previous=self._previous,
-            next=next_href,
-            total=self.total,
-            **page.context,
-        )
-        (self.out / page.href).write_text(html, encoding="utf-8", newline="\n")
-        self._previous, self._pending = page.href, None
 
     def _letter_context(self, n: int, recipient: Recipient, warnings: list[str], built: Built) -> dict[str, Any]:
         message = built.message
@@ -303,6 +286,7 @@ class Gallery:
             name = f"{digest[:16]}-{_SAFE_NAME.sub('_', filename)[:60]}"
             folder = self.out / FILES
             folder.mkdir(exist_ok=True)
-            (folder / name).write_bytes(data)
+            if not (folder / name).exists():  # named by content: another process may have written it
+                (folder / name).write_bytes(data)
             href = self._files[digest] = f"{FILES}/{name}"
         return href

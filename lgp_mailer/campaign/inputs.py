@@ -20,7 +20,7 @@ from lgp_mailer.campaign.changes import Snapshot, diff, snapshot
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import N_, _
 from lgp_mailer.ledger.events import last_snapshot, shared_calendar_uids
 from lgp_mailer.ledger.store import Ledger, default_ledger_path, ledger_location
 from lgp_mailer.mail.ical import BUDAPEST, campaign_calendar_uid
@@ -131,16 +131,38 @@ def input_warnings(campaign: Campaign, event: Event, now: dt.datetime | None = N
 
 def refuse_started(event: Event, now: dt.datetime | None = None) -> None:
     """No invitation once the conference has started; there is no override."""
-    start = starts_at(event)
-    if (now or now_utc()) >= start:
-        raise ConfigError(
-            _(
-                "the conference started at {start} (Europe/Budapest): no invitation is sent for it; point "
-                "the campaign at the next conference's event file"
-            ).format(start=_local(start)),
-            file=event.path,
-            key="conference.date",
-        )
+    _refuse_from(
+        event,
+        starts_at(event),
+        now,
+        N_(
+            "the conference started at {moment} (Europe/Budapest): no invitation is sent for it; point "
+            "the campaign at the next conference's event file"
+        ),
+    )
+
+
+def refuse_ended(event: Event, now: dt.datetime | None = None) -> None:
+    """No change or cancellation notice once the conference is over.
+
+    A notice during the conference stays possible (a session moved, the second
+    half called off); after its end the event file is most likely the last
+    conference's, and a notice would tell everyone about the wrong one.
+    """
+    _refuse_from(
+        event,
+        dt.datetime.combine(event.date, event.end, tzinfo=BUDAPEST),
+        now,
+        N_(
+            "the conference in this event file ended at {moment} (Europe/Budapest): no change or cancellation "
+            "notice is sent for it; check that the campaign reads this conference's event file"
+        ),
+    )
+
+
+def _refuse_from(event: Event, moment: dt.datetime, now: dt.datetime | None, message: str) -> None:
+    if (now or now_utc()) >= moment:
+        raise ConfigError(_(message).format(moment=_local(moment)), file=event.path, key="conference.date")
 
 
 def changes_since_last_run(ledger: Ledger, campaign: Campaign, event: Event, sheet_rows: int | None) -> list[str]:

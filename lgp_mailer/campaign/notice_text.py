@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from lgp_mailer import hungarian
-from lgp_mailer.campaign.changes import Change, Snapshot, diff
+from lgp_mailer.campaign.changes import SLOT_KEYS, Snapshot, agenda_pairs, diff
 
 _SLOT_WORDS = {
     "title": "címe",
@@ -53,40 +53,45 @@ def sentences(before: Snapshot, after: Snapshot, *, joined: bool) -> list[str]:
             lines.append(f"A csatlakozási link: {after.join_url}.")
     if "registration_url" in fields:
         lines.append(f"A regisztrációs link megváltozott: {before.registration_url} helyett {after.registration_url}.")
-    lines.extend(_agenda_sentences(before, after, [c for c in changes if c.field.startswith("agenda[")]))
+    lines.extend(_agenda_sentences(before, after))
     return lines
 
 
-def _agenda_sentences(before: Snapshot, after: Snapshot, changes: list[Change]) -> list[str]:
+def _agenda_sentences(before: Snapshot, after: Snapshot) -> list[str]:
     lines: list[str] = []
-    moved: set[int] = set()
-    for change in changes:
-        number = int(change.field[len("agenda[") : change.field.index("]")])
-        key = change.field.partition("].")[2]
-        old = dict(before.agenda[number - 1]) if number <= len(before.agenda) else None
-        new = dict(after.agenda[number - 1]) if number <= len(after.agenda) else None
+    for i, j in agenda_pairs(before.agenda, after.agenda):
+        old = dict(before.agenda[i]) if i is not None else None
+        new = dict(after.agenda[j]) if j is not None else None
         if old is None and new is not None:
             lines.append(f"Új programpont: {_slot(new)}.")
         elif new is None and old is not None:
             lines.append(f"Elmarad a következő programpont: {_slot(old)}.")
-        elif old is not None and new is not None and key in ("start", "end"):
-            if number not in moved:
-                moved.add(number)
-                name = _name(new)
-                lines.append(
-                    f"{_capital_article(name)} {hungarian.quote(name)} programpont időpontja megváltozott: "
-                    f"{_span(old)} helyett {_span(new)}."
-                )
         elif old is not None and new is not None:
-            name = _name(old)
-            was, now = old.get(key), new.get(key)
-            if key in _SLOT_WORDS and was and now:
-                lines.append(
-                    f"{_capital_article(name)} {hungarian.quote(name)} programpont {_SLOT_WORDS[key]} "
-                    f"megváltozott: {was} helyett {now}."
-                )
-            else:
-                lines.append(f"{_capital_article(name)} {hungarian.quote(name)} programpont módosult.")
+            lines.extend(_slot_sentences(old, new))
+    return lines
+
+
+def _slot_sentences(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """One slot's changes: its times in one sentence, then each other field."""
+    lines: list[str] = []
+    if (old.get("start"), old.get("end")) != (new.get("start"), new.get("end")):
+        name = _name(new)
+        lines.append(
+            f"{_capital_article(name)} {hungarian.quote(name)} programpont időpontja megváltozott: "
+            f"{_span(old)} helyett {_span(new)}."
+        )
+    name = _name(old)
+    for key in SLOT_KEYS:
+        was, now = old.get(key), new.get(key)
+        if key in ("start", "end") or was == now:
+            continue
+        if key in _SLOT_WORDS and was and now:
+            lines.append(
+                f"{_capital_article(name)} {hungarian.quote(name)} programpont {_SLOT_WORDS[key]} "
+                f"megváltozott: {was} helyett {now}."
+            )
+        else:
+            lines.append(f"{_capital_article(name)} {hungarian.quote(name)} programpont módosult.")
     return lines
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from lgp_mailer import kinds
+from lgp_mailer.campaign.inputs import refuse_ended
 from lgp_mailer.campaign.preview import load_inputs
 from lgp_mailer.campaign.revisions import NoticePlan, candidates, plan_notice
 from lgp_mailer.config import Campaign
@@ -28,6 +29,7 @@ def notice_targets(
 ) -> tuple[Event, RecipientSheet, NoticePlan]:
     """The event, the notice's recipients as a sheet, and the plan; NothingDueError when nobody is due."""
     event, sheet = load_inputs(campaign)
+    refuse_ended(event)  # before anyone is counted: the wrong event file is the likely cause
     everyone = candidates(campaign, sheet, registrations)
     with open_campaign_ledger(campaign.database, env) as ledger:
         plan = plan_notice(ledger, campaign, event, kind, everyone)

@@ -2,7 +2,8 @@
 
 Each letter gets its ``.eml`` and a review page (``.html``: envelope,
 attachments, the letter in a sandboxed frame); ``index.html`` is the table
-of all of them (gallery.py).
+of all of them (gallery.py).  For many letters worker processes build and
+write them (preview_letters.py) and this process fills in the table.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -18,11 +20,13 @@ from pathlib import Path
 from lgp_mailer import kinds as registry
 from lgp_mailer.campaign.gallery import Gallery, warnings_for
 from lgp_mailer.campaign.inputs import input_warnings, now_utc
+from lgp_mailer.campaign.preview_letters import Letter, Relinker, Run, Written, chunk_links, write_letters
 from lgp_mailer.campaign.revisions import NoticeFactory, candidates, plan_notice
+from lgp_mailer.campaign.spool import Failed, build_processes, map_chunks
 from lgp_mailer.config import Campaign
-from lgp_mailer.errors import ConfigError, LgpError, TemplateError
+from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import _, current_language
 from lgp_mailer.ledger.events import calendar_uid
 from lgp_mailer.ledger.store import open_campaign_ledger
 from lgp_mailer.mail.build import Built, MessageFactory
@@ -152,23 +156,27 @@ def _write_preview(
     by_recipient = {id(r): found for r, found in zip(sheet.recipients, lines, strict=True)}
     gallery = Gallery(out, report.label, len(chosen))
     gallery.prepare()
-    for n, recipient in enumerate(chosen, start=1):
-        stem = f"{n:04d}-{_slug(recipient.email)}"
-        try:
-            built = factory.build(recipient, now=now)
-        except TemplateError as exc:  # the template's fault, not this row's: exit 2, as check and send do
-            exc.message = _("{message} (the message to {address})").format(message=exc.message, address=recipient.email)
-            raise
-        except LgpError as exc:
-            report.items.append(PreviewItem(recipient, None, None, None, problem=str(exc)))
-            gallery.add(n, recipient, by_recipient[id(recipient)], None, None, problem=str(exc))
-            continue
-        eml, html = out / f"{stem}.eml", out / f"{stem}.html"
-        eml.write_bytes(built.as_bytes())
-        gallery.add(n, recipient, by_recipient[id(recipient)], built, html)  # the letter's review page
-        report.items.append(PreviewItem(recipient, built.rendered.subject, eml, html))
-        if report.first is None:
-            report.first = built
+    stems = [f"{n:04d}-{_slug(r.email)}" for n, r in enumerate(chosen, start=1)]
+    hrefs = [None, *(f"{stem}.html" for stem in stems), None]  # letter n's page is hrefs[n]
+    work = (
+        Letter(n, r, by_recipient[id(r)], stems[n - 1], hrefs[n - 1], hrefs[n + 1]) for n, r in enumerate(chosen, 1)
+    )
+    run = Run(uuid.uuid4().hex, str(out), report.label, len(chosen), now, current_language())
+    relinker = Relinker(gallery)
+    # Built and written by worker processes for many letters (spool.py decides): only the facts come back.
+    for chunk, written in map_chunks(factory, write_letters, work, (run,), processes=build_processes(len(chosen))):
+        if isinstance(written, Failed):  # the template's fault, not this row's: exit 2, as check and send do
+            error, recipient = written.error, chunk[written.index].recipient
+            if isinstance(error, LgpError):
+                error.message = _("{message} (the message to {address})").format(
+                    message=error.message, address=recipient.email
+                )
+            raise error
+        _add(report, gallery, relinker, chunk, written)
+        if report.first is None and report.rendered:  # the first letter built: shown on the terminal
+            first = next(item for item in report.items if item.problem is None)
+            report.first = written.first or factory.build(first.recipient, now=now)  # rare: the worker built it
+    relinker.finish()
     gallery.finish(
         title=event.title,
         campaign_id=campaign.campaign_id,
@@ -177,6 +185,22 @@ def _write_preview(
         unmatched=unmatched,
     )
     return report
+
+
+def _add(report: PreviewReport, gallery: Gallery, relinker: Relinker, chunk: list[Letter], written: Written) -> None:
+    """A chunk's letters into the report, the table and the relinker, in order."""
+    links = iter(chunk_links(chunk, written.problems))
+    for letter, subject, problem in zip(chunk, written.subjects, written.problems, strict=True):
+        recipient = letter.recipient
+        if problem is not None or subject is None:
+            report.items.append(PreviewItem(recipient, None, None, None, problem=problem))
+            gallery.row(letter.n, recipient, letter.warnings, "", "", problem)
+            continue
+        report.items.append(
+            PreviewItem(recipient, subject, report.out_dir / f"{letter.stem}.eml", report.out_dir / letter.href)
+        )
+        gallery.row(letter.n, recipient, letter.warnings, subject, letter.href)
+        relinker.add(letter.n, letter.href, next(links))
 
 
 def _prepare(out: Path) -> None:

@@ -24,7 +24,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from lgp_mailer import kinds
+from lgp_mailer import address_reasons, kinds
 from lgp_mailer.campaign.changes import snapshot
 from lgp_mailer.campaign.inputs import changes_since_last_run, input_warnings, now_utc, refuse_started
 from lgp_mailer.campaign.next_steps import smtp_args
@@ -144,6 +144,7 @@ def send(
                 email=request.email,
                 recipients=request.recipients,
                 event=request.event,
+                notice=request.notice,
             )
         return SendOutcome("proof", proof=(recipient, to, result))
 
@@ -349,7 +350,10 @@ def proof_address(address: str) -> str:
         valid = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise ConfigError(
-            _("{address} is not an e-mail address: {exc}").format(address=quoted(address), exc=exc), key="--test-to"
+            _("{address} is not an e-mail address: {exc}").format(
+                address=quoted(address), exc=address_reasons.reason(exc)
+            ),
+            key="--test-to",
         ) from None
     assert valid.ascii_email is not None  # allow_smtputf8=False: an address is ASCII or rejected
     return valid.ascii_email

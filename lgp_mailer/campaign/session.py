@@ -321,11 +321,14 @@ def send_proof(
     email: str | None = None,
     recipients: Sequence[Recipient] | None = None,
     event: Event | None = None,
+    notice: NoticePlan | None = None,
 ) -> tuple[Recipient, SendResult]:
     """A proof copy of one recipient's message to ``to``; never logged as sent to the recipient.
 
     ``recipients`` and ``event`` are those of the run being proofed (a reminder's
-    registrants); by default the campaign's sheet and event file.
+    registrants, a notice's recipients); by default the campaign's sheet and
+    event file.  With ``notice``, the proof is that recipient's notice, with
+    their own list of changes.
     """
     if recipients is None or event is None:
         loaded_event, sheet = load_inputs(campaign, hints=False)
@@ -334,7 +337,12 @@ def send_proof(
     if not recipients:
         raise ConfigError(_("the sheet has no valid recipient to make a proof from"), file=campaign.recipients_path)
     recipient = select(recipients, email=email)[0] if email else recipients[0]
-    built = MessageFactory(campaign, event, kind).build(recipient, proof_to=to)
+    factory = (
+        NoticeFactory(campaign, event, notice, calendar_uid=None)
+        if notice is not None
+        else MessageFactory(campaign, event, kind)
+    )
+    built = factory.build(recipient, proof_to=to)
     with transport:
         result = transport.send(built.as_bytes(), campaign.sender.envelope_from, to)
     if result.status != "sent":

@@ -13,9 +13,8 @@ The building is done by worker processes (``spawn``, as on Windows; one per
 core but one) and this process, each taking its turn of chunks, when there
 are ``PROCESSES_FROM`` messages or more, else here only; a customised
 factory always builds here.  The
-workers also write a dry run's ``.eml`` files themselves, so nothing big is
-pickled back.  (The preview builds in this process: its review gallery needs
-each built letter.)
+workers also write a dry run's ``.eml`` files, and a preview's with their
+review pages (preview_letters.py), themselves, so nothing big is pickled back.
 
 A spooled message's Date header is the time it was built, not sent: with a
 slow rate a letter may go out an hour after its Date, which mail systems

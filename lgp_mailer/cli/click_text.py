@@ -29,6 +29,7 @@ from typer._click.formatting import HelpFormatter  # the class Context.formatter
 from typer.core import TyperCommand, TyperGroup
 
 from lgp_mailer.i18n import N_, _
+from lgp_mailer.quoting import quoted
 
 # Typer's gettext-marked strings (typer/core.py), listed so that extraction keeps them in the catalog.
 TYPER_STRINGS = (
@@ -54,12 +55,15 @@ CLICK_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             N_("No such option: {name} (Possible options: {options})"),
         ),
         (r"No such option: (?P<name>\S+)", N_("No such option: {name}")),
-        (r"Option '(?P<name>[^']+)' requires an argument\.", N_("Option '{name}' requires an argument.")),
-        (r"Option '(?P<name>[^']+)' does not take a value\.", N_("Option '{name}' does not take a value.")),
+        (r"Option (?P<name>'[^']+') requires an argument\.", N_("Option {name} requires an argument.")),
+        (r"Option (?P<name>'[^']+') does not take a value\.", N_("Option {name} does not take a value.")),
         (r"Missing option (?P<name>.+)\.", N_("Missing option {name}.")),
         (r"Missing argument (?P<name>.+)\.", N_("Missing argument {name}.")),
         (r"Invalid value for (?P<name>[^:]+): (?P<reason>.*)", N_("Invalid value for {name}: {reason}")),
-        (r"Got unexpected extra arguments? \((?P<args>.*)\)", N_("Got unexpected extra argument(s) ({args})")),
+        (
+            r"Got unexpected extra argument(?:s|\(s\))? \((?P<args>.*)\)",  # Click: "arguments"; Typer: "argument(s)"
+            N_("Got unexpected extra argument(s) ({args})"),
+        ),
         (r"'(?P<value>.*)' is not a valid integer\.", N_("'{value}' is not a valid integer.")),
         (r"'(?P<value>.*)' is not a valid float\.", N_("'{value}' is not a valid float.")),
         # Typer checks option values with pydantic: its wording for a range and a number.
@@ -84,9 +88,17 @@ def translate_click_message(message: str) -> str:
     for pattern, template in CLICK_MESSAGES:
         found = pattern.fullmatch(message)
         if found:
-            groups = {k: translate_click_message(v) if k == "reason" else v for k, v in found.groupdict().items()}
+            groups = {
+                k: translate_click_message(v) if k == "reason" else _requoted(v) if k == "name" else v
+                for k, v in found.groupdict().items()
+            }
             return _(template).format(**groups)
     return message
+
+
+def _requoted(name: str) -> str:
+    """Click quotes option names as 'this' ("'--connections' / '-c'"): the interface language's quotes."""
+    return re.sub(r"'([^']*)'", lambda found: quoted(found.group(1)), name)
 
 
 class TranslatedFormatter(HelpFormatter):

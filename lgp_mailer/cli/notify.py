@@ -22,6 +22,7 @@ from lgp_mailer.cli.common import (
     ResendUnknownOpt,
     RetryFailedOpt,
     SheetOpt,
+    TestToOpt,
     YesOpt,
     resolve_campaign,
 )
@@ -51,6 +52,7 @@ def notify(
     batch: BatchOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
+    test_to: TestToOpt = None,
     retry_failed: RetryFailedOpt = False,
     resend_unknown: ResendUnknownOpt = False,
     non_interactive: NonInteractiveOpt = False,
@@ -68,6 +70,7 @@ def notify(
     \b
     Examples:
       lgp-mailer notify --change --dry-run
+      lgp-mailer notify --change --test-to en@hivatal.example
       lgp-mailer notify --change --batch 200
       lgp-mailer notify --cancel
     """
@@ -100,7 +103,7 @@ def notify(
             batch=batch,
             yes=yes,
             dry_run=dry_run,
-            test_to=None,
+            test_to=test_to,
             email=None,
             retry_failed=retry_failed,
             resend_unknown=resend_unknown,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lgp_mailer.errors import ConfigError, LgpError
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import _, format_number
 
 # Magic bytes → MIME subtype of image/*.
 _IMAGES = (
@@ -63,8 +63,8 @@ def checked_image(
         raise refused(_("{name} is not a PNG, JPEG or GIF image").format(name=real.name))
     if size > limit:
         raise refused(
-            _("{name} is {size:,} bytes, over the limit of {limit:,} ({limit_name})").format(
-                name=real.name, size=size, limit=limit, limit_name=limit_name
+            _("{name} is {size} bytes, over the limit of {limit} ({limit_name})").format(
+                name=real.name, size=format_number(size), limit=format_number(limit), limit_name=limit_name
             )
         )
     return subtype

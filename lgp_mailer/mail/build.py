@@ -7,6 +7,7 @@ user previews is byte for byte the letter that is sent (bar Date).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import os
@@ -25,7 +26,7 @@ from lgp_mailer.mail.calendar_links import CalendarLinks, calendar_links
 from lgp_mailer.mail.dkim import DkimSigner
 from lgp_mailer.mail.ical import calendar_entry, campaign_calendar_uid
 from lgp_mailer.mail.logos import supporter_logos
-from lgp_mailer.mail.mime import Envelope, compose_fast, message_id, to_bytes
+from lgp_mailer.mail.mime import Envelope, compose_fast, letter_bytes, message_id
 from lgp_mailer.mail.render import Rendered, Renderer, join_hu
 from lgp_mailer.sheets.recipients import Recipient
 
@@ -38,12 +39,17 @@ class Built:
     recipient: Recipient
     message_id: str
     rendered: Rendered
-    message: EmailMessage
+    envelope: Envelope
     signer: DkimSigner | None = None
+
+    @functools.cached_property
+    def message(self) -> EmailMessage:
+        """The message as objects (the gallery lists its parts): the same bytes as :meth:`as_bytes` (unsigned)."""
+        return compose_fast(self.rendered, self.envelope)
 
     def as_bytes(self) -> bytes:
         """The bytes to send; DKIM-signed last when the campaign signs."""
-        raw = to_bytes(self.message)
+        raw = letter_bytes(self.rendered, self.envelope)
         return self.signer.sign(raw) if self.signer is not None else raw
 
 
@@ -192,11 +198,11 @@ class MessageFactory:
             to_name=None if proof_to else recipient.name,
             reply_to=sender.reply_to,
             message_id=mid,
-            date=now,
+            date=now or dt.datetime.now(dt.UTC).astimezone(),  # one Date, however often the letter is flattened
             logo=sender.logo,
             logo_cid=LOGO_CID if sender.logo else None,
             calendar=self.calendar_for(recipient),
             extra_headers=self.list_headers(recipient),
             images=tuple(image for image in self.logos if f"cid:{image.cid}" in rendered.html),
         )
-        return Built(recipient, mid, rendered, compose_fast(rendered, envelope), self.signer)
+        return Built(recipient, mid, rendered, envelope, self.signer)

@@ -75,6 +75,7 @@ class InlineImage:
     subtype: str  # png, jpeg or gif
     filename: str
     alt: str
+    maintype: str = "image"  # the sender's logo is typed by its file name, as compose() does
 
 
 @dataclass(frozen=True)
@@ -175,11 +176,12 @@ def _part_headers(subtype: str, whole_message: bool) -> tuple[Any, ...]:
     return tuple(POLICY.header_factory(name, value) for name, value in fields)
 
 
-def _text_part(cls: type[MIMEPart], subtype: str, text: str) -> MIMEPart:
+def _text_part(cls: type[MIMEPart], subtype: str, payload: str) -> MIMEPart:
+    """A text part around ``payload``, already quoted-printable (see :func:`_quoted_printable`)."""
     part = cls(policy=POLICY)
     for header in _part_headers(subtype, cls is EmailMessage):
         part.set_raw(header.name, header)  # no registry lookup: the header is parsed already
-    part.set_payload(_quoted_printable(text))
+    part.set_payload(payload)
     return part
 
 
@@ -190,31 +192,51 @@ def compose_fast(rendered: Rendered, envelope: Envelope) -> EmailMessage:
     body; for 3,000 letters that differ in a few lines this dominated the run.
     A test proves the bytes equal :func:`compose`'s (boundaries aside).
     """
-    if envelope.logo is not None:
-        return compose(rendered, envelope)
     msg = EmailMessage(policy=POLICY)
-    _address_headers(msg, rendered, envelope)
-    msg.set_raw("Date", format_datetime(envelope.date or dt.datetime.now(dt.UTC).astimezone()))
-    msg.set_raw("Message-ID", clean_header(envelope.message_id))
-    for name, value in envelope.extra_headers:  # ASCII, checked by _extra_headers in compose()
-        msg.set_raw(name, _ascii_header(name, value))
-    msg.set_raw("MIME-Version", _MIME_VERSION)
-    letter: list[Message[str, str] | str] = [
-        _text_part(MIMEPart, "plain", rendered.text),
-        _html_side(rendered.html, envelope.images),
-    ]
-    if envelope.calendar is None:
-        msg.set_raw("Content-Type", _multipart("alternative"))
-        msg.set_payload(letter)
-        return msg
+    for name, value in _headers(rendered, envelope):
+        msg.set_raw(name, value)
+    text, html = _quoted_printable(rendered.text), _quoted_printable(rendered.html)
+    msg.set_payload(_body(text, html, envelope.calendar, _related_images(envelope)))
+    return msg
+
+
+def _headers(rendered: Rendered, envelope: Envelope) -> list[tuple[str, Any]]:
+    """The message's own headers, in compose()'s order; the parsed ones are shared by every letter."""
+    fields: list[tuple[str, Any]] = _address_fields(rendered, envelope)
+    fields.append(("Date", format_datetime(envelope.date or dt.datetime.now(dt.UTC).astimezone())))
+    fields.append(("Message-ID", clean_header(envelope.message_id)))
+    # ASCII, checked as _extra_headers in compose() checks it.
+    fields += [(name, _ascii_header(name, value)) for name, value in envelope.extra_headers]
+    fields.append(("MIME-Version", _MIME_VERSION))
+    fields.append(("Content-Type", _multipart("alternative" if envelope.calendar is None else "mixed")))
+    return fields
+
+
+def _body(text: str, html: str, calendar: str | None, images: tuple[InlineImage, ...]) -> list[Message[str, str] | str]:
+    """The parts under the message's own headers; ``text`` and ``html`` are QP payloads."""
+    letter: list[Message[str, str] | str] = [_text_part(MIMEPart, "plain", text), _html_side(html, images)]
+    if calendar is None:
+        return letter
     # What add_attachment makes of it: the letter moves into its own part.
     alternative = EmailMessage(policy=POLICY)
     alternative.set_raw("Content-Type", _multipart("alternative"))
     alternative.set_payload(letter)
-    msg.set_raw("Content-Type", _multipart("mixed"))
-    parts: list[Message[str, str] | str] = [alternative, _calendar_part(envelope.calendar)]
-    msg.set_payload(parts)
-    return msg
+    return [alternative, _calendar_part(calendar)]
+
+
+def _related_images(envelope: Envelope) -> tuple[InlineImage, ...]:
+    """The inline images in compose()'s order: the sender's logo first, then the supporters' logos."""
+    if envelope.logo is None or not envelope.logo_cid:
+        return envelope.images
+    stat = envelope.logo.stat()
+    return (_logo(envelope.logo, envelope.logo_cid, stat.st_mtime_ns, stat.st_size), *envelope.images)
+
+
+@functools.lru_cache(maxsize=8)
+def _logo(path: Path, cid: str, mtime_ns: int, size: int) -> InlineImage:
+    # Read once per run (the stat in the key notices a changed file), typed as compose() types it.
+    maintype, _, subtype = (mimetypes.guess_type(path.name)[0] or "image/png").partition("/")
+    return InlineImage(cid=cid, data=path.read_bytes(), subtype=subtype, filename=path.name, alt="", maintype=maintype)
 
 
 _MIME_VERSION = POLICY.header_factory("MIME-Version", "1.0")
@@ -237,7 +259,7 @@ def _image_part(image: InlineImage) -> EmailMessage:
     part = EmailMessage(policy=POLICY)
     part.set_content(
         image.data,
-        maintype="image",
+        maintype=image.maintype,
         subtype=image.subtype,
         cid=f"<{image.cid}>",
         disposition="inline",
@@ -280,15 +302,23 @@ def _ascii_header(name: str, value: str) -> str:
 
 
 def _address_headers(msg: EmailMessage, rendered: Rendered, envelope: Envelope) -> None:
+    for name, value in _address_fields(rendered, envelope):
+        msg.set_raw(name, value)
+
+
+def _address_fields(rendered: Rendered, envelope: Envelope) -> list[tuple[str, Any]]:
     # Headers with free text are encoded and folded here and stored raw: the
     # stdlib's refolding drops the space between two encoded words at some
     # line positions ("innovációk és" → "innovációkés"; fixed upstream only in
     # 2026, gh-144156), which would garble a Hungarian subject.
-    msg.set_raw("From", _address("From", envelope.from_name, envelope.from_address))
-    msg.set_raw("To", _address("To", envelope.to_name, envelope.to_address))
+    fields: list[tuple[str, Any]] = [
+        ("From", _address("From", envelope.from_name, envelope.from_address)),
+        ("To", _address("To", envelope.to_name, envelope.to_address)),
+    ]
     if envelope.reply_to:
-        msg.set_raw("Reply-To", _address("Reply-To", None, envelope.reply_to))
-    msg.set_raw("Subject", _encode("Subject", clean_header(rendered.subject)))
+        fields.append(("Reply-To", _address("Reply-To", None, envelope.reply_to)))
+    fields.append(("Subject", _encode("Subject", clean_header(rendered.subject))))
+    return fields
 
 
 def _extra_headers(msg: EmailMessage, envelope: Envelope) -> None:
@@ -329,6 +359,32 @@ def _address(header: str, name: str | None, address: str) -> str:
 _FOLDED: dict[tuple[object, ...], bytes] = {}
 
 
+def _fold(policy: Any, name: str, value: Any) -> bytes:
+    """``policy.fold_binary(name, value)``, remembered for parsed header objects.
+
+    Parsed header objects (the shared part headers) fold to the same bytes
+    every time, and folding a parse tree is slow.
+    """
+    if not hasattr(value, "name"):
+        return policy.fold_binary(name, value)  # type: ignore[no-any-return]
+    # Keyed by what folding depends on, not by the policy object: the
+    # generator clones its policy for every message it flattens.
+    key = (policy.linesep, policy.max_line_length, getattr(policy, "utf8", False), policy.cte_type, name, str(value))
+    folded = _FOLDED.get(key)
+    if folded is None:
+        if len(_FOLDED) > 1024:
+            _FOLDED.clear()
+        folded = _FOLDED[key] = policy.fold_binary(name, value)
+    return folded
+
+
+def _line_ends(lines: str, newline: str) -> str:
+    # The stdlib splits on CRLF, CR or LF and writes each line with the
+    # policy's line end; replacing every line break does the same in C.
+    normal = lines.replace("\r\n", "\n").replace("\r", "\n") if "\r" in lines else lines
+    return normal if newline == "\n" else normal.replace("\n", newline)
+
+
 class _Generator(BytesGenerator):
     """BytesGenerator that writes a body in one call instead of one per line.
 
@@ -337,39 +393,15 @@ class _Generator(BytesGenerator):
     """
 
     def _write_headers(self, msg: Message[str, str]) -> None:
-        # Parsed header objects (the shared part headers) fold to the same
-        # bytes every time, and folding a parse tree is slow: remember them.
         policy = self.policy
         assert policy is not None  # to_bytes always passes POLICY
         for name, value in msg.raw_items():
-            if hasattr(value, "name"):
-                # Keyed by what folding depends on, not by the policy object: the
-                # generator clones its policy for every message it flattens.
-                key = (
-                    policy.linesep,
-                    policy.max_line_length,
-                    getattr(policy, "utf8", False),
-                    policy.cte_type,
-                    name,
-                    str(value),
-                )
-                folded = _FOLDED.get(key)
-                if folded is None:
-                    if len(_FOLDED) > 1024:
-                        _FOLDED.clear()
-                    folded = _FOLDED[key] = policy.fold_binary(name, value)
-            else:
-                folded = policy.fold_binary(name, value)
-            self._fp.write(folded)  # type: ignore[attr-defined]  # the stdlib's private stream, as its own code uses
+            self._fp.write(_fold(policy, name, value))  # type: ignore[attr-defined]  # the stdlib's private stream, as its own code uses
         self.write(self._NL)  # type: ignore[attr-defined]  # the policy's line end, private
 
     def _write_lines(self, lines: str) -> None:
-        # The stdlib splits on CRLF, CR or LF and writes each line with the
-        # policy's line end; replacing every line break does the same in C.
         if lines:
-            normal = lines.replace("\r\n", "\n").replace("\r", "\n")
-            newline: str = self._NL  # type: ignore[attr-defined]  # the policy's line end, private
-            self.write(normal if newline == "\n" else normal.replace("\n", newline))
+            self.write(_line_ends(lines, self._NL))  # type: ignore[attr-defined]  # the policy's line end, private
 
 
 def to_bytes(msg: EmailMessage) -> bytes:
@@ -377,3 +409,58 @@ def to_bytes(msg: EmailMessage) -> bytes:
     out = io.BytesIO()
     _Generator(out, mangle_from_=False, policy=POLICY).flatten(msg, unixfrom=False)
     return out.getvalue()
+
+
+def letter_bytes(rendered: Rendered, envelope: Envelope) -> bytes:
+    """``to_bytes(compose_fast(rendered, envelope))``, without building or walking a message per letter.
+
+    Every letter of a run has the same parts but for its two QP bodies: the
+    stdlib generator flattens that skeleton once (:func:`_skeleton`), and a
+    letter is its own headers, folded by the policy, around the skeleton's
+    pieces with its bodies between them.  A test holds the bytes equal.
+    """
+    head, between, tail = _skeleton(envelope.calendar, _related_images(envelope))
+    newline = POLICY.linesep
+    return b"".join(
+        (
+            _header_block(_headers(rendered, envelope)),
+            head,
+            _line_ends(_quoted_printable(rendered.text), newline).encode("ascii"),
+            between,
+            _line_ends(_quoted_printable(rendered.html), newline).encode("ascii"),
+            tail,
+        )
+    )
+
+
+def _header_block(fields: list[tuple[str, Any]]) -> bytes:
+    # What the generator writes above a message's body: each header folded, then an empty line.
+    return b"".join(_fold(POLICY, name, value) for name, value in fields) + POLICY.linesep.encode("ascii")
+
+
+def _marks(n: int) -> tuple[str, str]:
+    # QP writes "=" only before two hex digits or a line end, so "=L" is never
+    # in a QP body; the skeleton's other text (a logo's file name) is checked.
+    return f"=L{n}-text=L", f"=L{n}-html=L"
+
+
+@functools.lru_cache(maxsize=16)
+def _skeleton(calendar: str | None, images: tuple[InlineImage, ...]) -> tuple[bytes, bytes, bytes]:
+    """The body of every letter of one shape, flattened by the stdlib, cut where the two bodies go."""
+    content_type = ("Content-Type", _multipart("alternative" if calendar is None else "mixed"))
+    fields = _header_block([content_type])
+    for n in range(1000):
+        text, html = (mark.encode("ascii") for mark in _marks(n))
+        msg = EmailMessage(policy=POLICY)
+        msg.set_raw(*content_type)
+        msg.set_payload(_body(*_marks(n), calendar, images))
+        flat = to_bytes(msg)
+        assert flat.startswith(fields)  # the body does not depend on the headers above it
+        body = flat[len(fields) :]
+        if body.count(text) == 1 and body.count(html) == 1:
+            head, _, rest = body.partition(text)
+            between, found, tail = rest.partition(html)
+            assert found  # the text part comes first
+            return head, between, tail
+        # A mark appeared in the skeleton's own text: draw another.
+    raise AssertionError("no mark absent from the skeleton")  # pragma: no cover - a thousand file names

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from lgp_mailer import address_reasons
 from lgp_mailer.i18n import _
 
 # Zero-width characters and the soft hyphen vanish; no-break spaces become
@@ -109,7 +110,7 @@ def normalise_address(candidate: str) -> Address:
     try:
         info = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
-        raise AddressError(_("not an address: {error}").format(error=error)) from None
+        raise AddressError(_("not an address: {error}").format(error=address_reasons.reason(error))) from None
     send = f"{info.local_part}@{info.ascii_domain.lower()}"
     return Address(send, send.casefold())
 

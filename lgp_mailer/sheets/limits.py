@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from lgp_mailer.errors import RecipientsError
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import _, format_number, ngettext
 
 MIB = 1024 * 1024
 # Members smaller than this are exempt from the ratio: a few KiB of repeated
@@ -66,7 +66,13 @@ RowT = TypeVar("RowT", bound=_Row)
 
 
 def _size(n: int) -> str:
-    return f"{n / MIB:,.0f} MiB" if n >= MIB else f"{n:,} bytes"
+    if n >= MIB:
+        return _("{size} MiB").format(size=format_number(round(n / MIB)))
+    return ngettext("{size} byte", "{size} bytes", n).format(size=format_number(n))
+
+
+def _characters(n: int) -> str:
+    return ngettext("{count} character", "{count} characters", n).format(count=format_number(n))
 
 
 def _over(path: Path, what: str, limit: str, key: str, **where: int | str | None) -> RecipientsError:
@@ -96,7 +102,7 @@ def csv_cell_error(path: Path, row: int, error: csv.Error, limits: Limits = DEFA
     return _over(
         path,
         _("a cell is too long"),
-        _("{cell_chars:,} characters").format(cell_chars=limits.cell_chars),
+        _characters(limits.cell_chars),
         "cell_chars",
         row=row,
     )
@@ -117,8 +123,8 @@ def check_zip(path: Path, limits: Limits = DEFAULT) -> None:
             if ratio > limits.zip_ratio:
                 raise _over(
                     path,
-                    _("the part {filename} unpacks {ratio:,.0f} times its size ({file_size})").format(
-                        filename=member.filename, ratio=ratio, file_size=_size(member.file_size)
+                    _("the part {filename} unpacks {ratio} times its size ({file_size})").format(
+                        filename=member.filename, ratio=format_number(round(ratio)), file_size=_size(member.file_size)
                     ),
                     _("{zip_ratio}:1").format(zip_ratio=limits.zip_ratio),
                     "zip_ratio",
@@ -138,8 +144,8 @@ def check_rows(path: Path, sheet: str | None, rows: Iterator[RowT], limits: Limi
         if count > limits.rows:
             raise _over(
                 path,
-                _("more than {rows:,} rows").format(rows=limits.rows),
-                _("{rows:,} rows").format(rows=limits.rows),
+                _("more than {rows} rows").format(rows=format_number(limits.rows)),
+                _("{rows} rows").format(rows=format_number(limits.rows)),
                 "rows",
                 sheet=sheet,
             )
@@ -159,8 +165,8 @@ def check_rows(path: Path, sheet: str | None, rows: Iterator[RowT], limits: Limi
             if len(cell) > limits.cell_chars:
                 raise _over(
                     path,
-                    _("cell {index} holds {count:,} characters").format(index=index + 1, count=len(cell)),
-                    _("{cell_chars:,} characters").format(cell_chars=limits.cell_chars),
+                    _("cell {index} holds {count} characters").format(index=index + 1, count=format_number(len(cell))),
+                    _characters(limits.cell_chars),
                     "cell_chars",
                     sheet=sheet,
                     row=row.number,
