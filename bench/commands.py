@@ -76,6 +76,13 @@ def _hwm_kib(pid: int) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _cmdline(pid: int) -> bytes | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+
+
 def _children(pid: int) -> list[int]:
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="utf-8")
@@ -86,7 +93,10 @@ def _children(pid: int) -> list[int]:
 
 def measure(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> Measured:
     """Run ``cmd`` to completion; its time, the tree's summed peak memory and the load."""
-    peaks: dict[int, int] = {}
+    # pid -> (command line, peak).  A child sampled between its fork and its exec (a spawned
+    # worker, the resource tracker) shares the parent's memory and shows the parent's VmHWM:
+    # the peak counts from the exec on, when the command line changes.
+    peaks: dict[int, tuple[bytes, int]] = {}
     load = [os.getloadavg()[0]]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -107,9 +117,11 @@ def measure(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> 
                 tree += _children(tree[seen])
                 seen += 1
             for pid in tree:
-                hwm = _hwm_kib(pid)
-                if hwm is not None:
-                    peaks[pid] = max(peaks.get(pid, 0), hwm)
+                cmdline, hwm = _cmdline(pid), _hwm_kib(pid)
+                if hwm is None or cmdline is None:
+                    continue
+                seen_cmd, seen = peaks.get(pid, (cmdline, 0))
+                peaks[pid] = (cmdline, max(seen, hwm) if seen_cmd == cmdline else hwm)
             load.append(os.getloadavg()[0])
             done.wait(0.02)
 
@@ -131,8 +143,8 @@ def measure(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> 
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: {err.decode(errors='replace')[-2000:]}")
     if os.environ.get("LGP_BENCH_VERBOSE"):
-        print("  per process (MiB):", sorted(round(v / 1024) for v in peaks.values()), file=sys.stderr)
-    return Measured(seconds, sum(peaks.values()) / 1024, len(peaks), max(load), phase)
+        print("  per process (MiB):", sorted(round(v / 1024) for _, v in peaks.values()), file=sys.stderr)
+    return Measured(seconds, sum(v for _, v in peaks.values()) / 1024, len(peaks), max(load), phase)
 
 
 # -- set-up ---------------------------------------------------------------------------------

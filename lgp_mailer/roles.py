@@ -110,6 +110,7 @@ class Role:
         return self.office + word
 
 
+@functools.lru_cache(maxsize=8192)  # a sheet's names repeat their words: 100,000 rows, a few thousand words
 def fold(text: str) -> str:
     """Lower case without accents, spaces, hyphens or dots: "Kirendeltség-vezető" → "kirendeltsegvezeto"."""
     decomposed = unicodedata.normalize("NFD", text.casefold())

@@ -349,5 +349,5 @@ def _registrations(campaign: Campaign, now: dt.datetime) -> list[str]:
         return []
     invited = load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None)
     regs = load_registrations(campaign.registrations_path)
-    report = match_registrations(regs, invited.recipients)
+    report = match_registrations(regs, list(invited.recipients))
     return format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours)

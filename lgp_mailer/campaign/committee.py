@@ -105,7 +105,7 @@ def _campaign_input(campaign: Campaign) -> CampaignInput:
     from lgp_mailer.sheets.registrations import load_registrations
 
     columns = dict(campaign.columns) or None
-    recipients = load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=columns).recipients
+    recipients = list(load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=columns).recipients)
     registrations = load_registrations(campaign.registrations_path) if campaign.registrations_path else None
     return CampaignInput(campaign.campaign_id, recipients, registrations)
 

@@ -179,7 +179,7 @@ def _stored_line(stored: StoredImport) -> str:
 
 def _invited(campaign: Campaign) -> list[Recipient]:
     columns = dict(campaign.columns) or None
-    return load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=columns).recipients
+    return list(load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=columns).recipients)
 
 
 def _registrations(campaign: Campaign, path: Path | None, *, required: bool) -> RegistrationList | None:

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -89,7 +90,7 @@ def load_inputs(campaign: Campaign, *, hints: bool = True) -> tuple[Event, Recip
     return event, sheet
 
 
-def select(recipients: list[Recipient], *, email: str | None = None, limit: int | None = None) -> list[Recipient]:
+def select(recipients: Sequence[Recipient], *, email: str | None = None, limit: int | None = None) -> list[Recipient]:
     """``--email`` picks one recipient (case-insensitively); ``--limit`` keeps the first N."""
     if email is not None:
         wanted = email.strip().lower()
@@ -99,7 +100,7 @@ def select(recipients: list[Recipient], *, email: str | None = None, limit: int 
                 _("no recipient with address {email} in the sheet").format(email=quoted(email)), key="--email"
             )
         return chosen
-    return recipients[:limit] if limit is not None else recipients
+    return list(recipients[:limit] if limit is not None else recipients)
 
 
 def run_preview(
@@ -112,6 +113,7 @@ def run_preview(
     now: dt.datetime | None = None,
 ) -> PreviewReport:
     event, sheet = load_inputs(campaign)
+    sheet.recipients = list(sheet.recipients)  # the gallery matches findings to recipients by identity
     factory = MessageFactory(campaign, event, kind)
     recipients = sheet.recipients
     if registry.get(kind).revisioned:  # a notice: its revision's recipients, each with their changes

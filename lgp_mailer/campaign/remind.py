@@ -137,6 +137,7 @@ def targets(
     invited = load_recipients(
         campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None, limits=campaign.limits
     )
+    invited.recipients = list(invited.recipients)  # matched and chosen from, as the same objects
     regs = load_registrations(path, limits=campaign.limits)
     report = match_registrations(regs, invited.recipients)
     lines = format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours)

@@ -102,7 +102,7 @@ def candidates(campaign: Campaign, sheet: RecipientSheet, registrations: Path | 
     path = registrations or campaign.registrations_path
     if path is not None and path.is_file():
         regs = load_registrations(path, limits=campaign.limits)
-        found.extend(reminder_recipients(match_registrations(regs, sheet.recipients)))
+        found.extend(reminder_recipients(match_registrations(regs, list(sheet.recipients))))
     return found
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -32,6 +32,7 @@ from lgp_mailer.ledger.events import calendar_uid
 from lgp_mailer.ledger.runlock import RunLock
 from lgp_mailer.ledger.store import Entry, Ledger, LedgerRow, due_statuses
 from lgp_mailer.mail.build import MessageFactory
+from lgp_mailer.sheets.compact import Recipients
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.smtp.pacing import DailyQuota, RetryPolicy
 from lgp_mailer.smtp.settings import Rate
@@ -111,7 +112,7 @@ class SendSession:
         ledger: Ledger,
         kind: str = kinds.INVITATION.name,
         *,
-        recipients: list[Recipient] | None = None,
+        recipients: Sequence[Recipient] | None = None,
         event: Event | None = None,
         sheet: RecipientSheet | None = None,
         notice: NoticePlan | None = None,
@@ -137,7 +138,7 @@ class SendSession:
         )
         self.lock = RunLock(ledger, campaign.campaign_id, join=join)
         self.recovered = 0
-        self._by_key = {r.email.lower(): r for r in self.recipients}
+        self._find, self._has = _lookups(self.recipients)
 
     def __enter__(self) -> SendSession:
         self.lock.acquire()
@@ -189,7 +190,7 @@ class SendSession:
             retry_failed=options.retry_failed,
             resend_unknown=options.resend_unknown,
         )
-        return [r for r in rows if r.address.lower() in self._by_key]
+        return [r for r in rows if self._has(r.address)]
 
     def quota(self, options: SendOptions, now: dt.datetime | None = None) -> DailyQuota:
         moment = now or dt.datetime.now(dt.UTC)
@@ -204,10 +205,13 @@ class SendSession:
 
     def recipient_for(self, address: str) -> Recipient:
         """The sheet's recipient for a ledger row's address (KeyError if it left the sheet)."""
-        return self._by_key[address.lower()]
+        found = self._find(address)
+        if found is None:
+            raise KeyError(address)
+        return found
 
     def in_sheet(self, address: str) -> bool:
-        return address.lower() in self._by_key
+        return self._has(address)
 
     def due_rows(self, options: SendOptions, *, page: int = 1000) -> Iterator[LedgerRow]:
         """``due``, read from the ledger a page at a time (only the sheet's rows).
@@ -276,7 +280,7 @@ class SendSession:
     def preflight(self, rows: list[LedgerRow]) -> None:
         """Render every message of a run before the first is sent; a failure names its recipient."""
         for row in rows:
-            recipient = self._by_key[row.address.lower()]
+            recipient = self.recipient_for(row.address)
             try:
                 self.factory.build(recipient, msgid=row.message_id)
             except LgpError as error:
@@ -315,7 +319,7 @@ def send_proof(
     *,
     kind: str = kinds.INVITATION.name,
     email: str | None = None,
-    recipients: list[Recipient] | None = None,
+    recipients: Sequence[Recipient] | None = None,
     event: Event | None = None,
     notice: NoticePlan | None = None,
 ) -> tuple[Recipient, SendResult]:
@@ -346,6 +350,15 @@ def send_proof(
             _("the proof copy to {to} was not accepted: {line}").format(to=to, line=result.line or result.reply)
         )
     return recipient, result
+
+
+def _lookups(recipients: Sequence[Recipient]) -> tuple[Callable[[str], Recipient | None], Callable[[str], bool]]:
+    """Address → recipient, and is it there: a loaded sheet's own index (no second copy of
+    100,000 addresses), else a dict of the recipients given (a reminder's registrants)."""
+    if isinstance(recipients, Recipients):
+        return recipients.find, recipients.__contains__
+    by_key = {r.email.lower(): r for r in recipients}
+    return (lambda address: by_key.get(address.lower())), (lambda address: address.lower() in by_key)
 
 
 def _safe(address: str) -> str:

@@ -18,6 +18,7 @@ recorded in the ledger as done.  Warnings never hold anything back.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from lgp_mailer.hungarian import (
     Salutation,
     choose_salutation,
     contradiction,
+    forget_names,
     is_person,
     normalise_role,
     parse_gender,
@@ -46,6 +48,8 @@ from lgp_mailer.sheets.cells import (
     normalise_address,
     split_addresses,
 )
+from lgp_mailer.sheets.compact import SEP, SUB, Chunks, KeyIndex, Recipients, Strings
+from lgp_mailer.sheets.compact import Recipient as Recipient  # where it was always imported from
 from lgp_mailer.sheets.gazetteer import is_number, load_gazetteer
 from lgp_mailer.sheets.headers import Header, check_mapping, find_header, garbled_header
 from lgp_mailer.sheets.limits import DEFAULT, Limits
@@ -61,29 +65,6 @@ PROBLEM, WARNING = "problem", "warning"
 MOJIBAKE = "mojibake"  # Finding.kind of a warning about garbled text
 # Text fields that are cleaned and checked for mojibake and template braces.
 _TEXT_FIELDS = ("municipality", "county", "name", "role", "salutation")
-
-
-@dataclass(frozen=True, slots=True)  # slots: a sheet may hold 200,000 of these
-class Recipient:
-    """One address, and everything the letter to it needs.
-
-    ``email`` is the normalised send address (domain lower-cased, IDNA) and is
-    the ledger key; ``municipalities`` lists every municipality this address
-    stands for (a joint office serves several).
-    """
-
-    email: str
-    municipalities: tuple[str, ...]
-    salutation: str
-    county: str | None = None
-    name: str | None = None
-    role: str = DEFAULT_ROLE
-    gender: str | None = None  # "female", "male" or None when unknown
-    rows: tuple[int, ...] = ()
-    sheet: str | None = None
-    salutation_kind: str = "neutral"  # "female" | "male" | "neutral" | "explicit"
-    # A reminder to an invited address for someone who registered under another one: that address.
-    registered_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +116,7 @@ class RowCounts:
 
 @dataclass
 class RecipientSheet:
-    recipients: list[Recipient]
+    recipients: Sequence[Recipient]  # a loaded sheet's: ``compact.Recipients``
     findings: list[Finding] = field(default_factory=list)
     path: Path | None = None
     rejected: list[Rejected] = field(default_factory=list)
@@ -190,6 +171,8 @@ def load_recipients(
     if not read:
         raise merger.first_error or RecipientsError(_("no data rows below the header"), file=path)
     recipients, rejected = merger.finish()
+    if not hints:
+        forget_names()  # the memory goes to the letters
     sheet_names = tuple(name for name in read if name is not None)
     return RecipientSheet(recipients, merger.findings, path, rejected, sheet_names, encoding, merger.counts)
 
@@ -247,7 +230,8 @@ class _RowContext:
 
 
 class _Entry:
-    """One address while rows are being merged; lean, because there may be 200,000."""
+    """One address with more than one row while rows are being merged (the first row of an
+    address is a line of ``_Merger.lines`` until a second one comes)."""
 
     __slots__ = (
         "copies",
@@ -271,8 +255,8 @@ class _Entry:
         self.rows: list[int] = []
         self.row_sheets: list[str | None] = []  # parallel to rows: `--sheet all` mixes sheets
         self.municipalities: list[str] = []
-        # Parallel to municipalities: the first row naming it and who that row names.
-        self.firsts: list[tuple[str | None, int, _Person]] = []
+        # Parallel to municipalities: the first row naming it and that row's person cells.
+        self.firsts: list[tuple[str | None, int, _Cells]] = []
         # Later rows naming a different person for the same municipality: warned
         # about once the greeting is known.
         self.copies: list[tuple[str | None, int, str, str, str | None, int]] = []
@@ -290,7 +274,13 @@ class _Merger:
         self.file = file
         self.findings: list[Finding] = []
         self.rejected: list[Rejected] = []
-        self.entries: dict[str, _Entry] = {}
+        # Every address gets a number in sheet order (``keys``); its first row is a compact
+        # line (``lines``) until a second row (or text a line cannot hold) makes it an _Entry.
+        self.keys = KeyIndex()
+        self.lines = Chunks()
+        self.entries: dict[int, _Entry] = {}
+        self.sheet_names = Strings()
+        self.shared_rows: set[tuple[str | None, int]] = set()  # rows with several addresses in one cell
         self.columns: dict[tuple[str | None, str], str] = {}  # (sheet, field) → header, for findings
         self.first_error: RecipientsError | None = None
         self.rows_read = 0
@@ -328,6 +318,8 @@ class _Merger:
             return
         raw = row.cells[email_column.index] if email_column.index < len(row.cells) else ""
         candidates = split_addresses(raw)
+        if len(candidates) > 1:
+            self.shared_rows.add((ctx.sheet, row.number))
         if not candidates:
             self.problem(_("no e-mail address"), ctx.sheet, row.number, email_column.header, clean_text(raw))
             self.rejected.append(Rejected(clean_text(raw), _one(municipality), (row.number,), "no e-mail address"))
@@ -419,9 +411,12 @@ class _Merger:
         found = gazetteer.find(text)
         if found is None:
             self.unknown_places += 1
-            close = gazetteer.suggest(text, fuzzy=self.unknown_places <= self.fuzzy_limit)
-            hint = _("; did you mean {names}?").format(names=_(" or ").join(map(quoted, close))) if close else ""
-            self.warn(_("not in the KSH list of settlements{hint}").format(hint=hint), ctx.sheet, number, header, text)
+            if self.keep_warnings:  # the guesses cost time, and only the warning shows them
+                close = gazetteer.suggest(text, fuzzy=self.unknown_places <= self.fuzzy_limit)
+                hint = _("; did you mean {names}?").format(names=_(" or ").join(map(quoted, close))) if close else ""
+                self.warn(
+                    _("not in the KSH list of settlements{hint}").format(hint=hint), ctx.sheet, number, header, text
+                )
             return
         written = values["county"]
         if not written:
@@ -453,38 +448,87 @@ class _Merger:
     def _merge(
         self, ctx: _RowContext, number: int, send: str, key: str, values: dict[str, str], problems: list[str]
     ) -> None:
-        entry = self.entries.get(key)
-        if entry is None:
-            entry = self.entries[key] = _Entry(send, ctx.sheet, _shared(values["county"]))
+        found = self.keys.find(key, self._key_of)
+        if found < 0:
+            self._first_row(ctx, number, send, key, values, problems)
+            return
+        entry = self.entries.get(found) or self._expand(found)
         municipality = values["municipality"]
-        person = _person(values)
         if municipality:
             folded = municipality.casefold()
             for index, known in enumerate(entry.municipalities):
                 if known.casefold() == folded:
                     self._repeat(ctx, number, entry, entry.firsts[index], values, problems)
                     return
+        self._add(entry, ctx.sheet, number, values, problems, ctx)
+
+    def _first_row(
+        self, ctx: _RowContext, number: int, send: str, key: str, values: dict[str, str], problems: list[str]
+    ) -> None:
+        """A new address: its row kept as one line of text, the warning about its gender cell given now."""
+        gender = values["gender"]
+        if gender and parse_gender(gender) is None:
+            self._unknown_gender(ctx, number, gender)
+        fields = (send, self.sheet_names.encode(ctx.sheet), str(number), *(values[f] for f in _LINE_FIELDS))
+        line = SEP.join((*fields, SUB.join(problems)))
+        at = len(self.lines)
+        if line.count(SEP) == len(fields) and all(p and SUB not in p for p in problems):
+            self.lines.append(line.encode("utf-8"))
+        else:  # text that would not split back: an _Entry from the start
+            self.lines.append(b"")
+            entry = self.entries[at] = _Entry(send, ctx.sheet, _shared(values["county"]))
+            self._add(entry, ctx.sheet, number, values, problems, None)
+        self.keys.add(key, at)
+
+    def _expand(self, at: int) -> _Entry:
+        """The _Entry of address number ``at`` from its first row's line (its warnings were given then)."""
+        send, sheet_number, number, *cells, problems = self.lines[at].decode("utf-8").split(SEP)
+        values = dict(zip(_LINE_FIELDS, cells, strict=True))
+        sheet = self.sheet_names.decode(sheet_number)
+        entry = self.entries[at] = _Entry(send, sheet, _shared(values["county"]))
+        self._add(entry, sheet, int(number), values, problems.split(SUB) if problems else [], None)
+        return entry
+
+    def _key_of(self, at: int) -> str:
+        """Address number ``at``'s key (``cells.normalise_address``: the send address, casefolded)."""
+        entry = self.entries.get(at)
+        if entry is not None:
+            return entry.send.casefold()
+        line = self.lines[at]
+        return line[: line.index(b"\x1f")].decode("utf-8").casefold()
+
+    def _add(
+        self,
+        entry: _Entry,
+        sheet: str | None,
+        number: int,
+        values: dict[str, str],
+        problems: list[str],
+        ctx: _RowContext | None,
+    ) -> None:
+        """A row's cells into ``entry``; ``ctx`` is None when the row is read again from its line."""
+        municipality = values["municipality"]
         if values["name"]:
-            entry.names.append((ctx.sheet, number, values["name"]))
+            entry.names.append((sheet, number, values["name"]))
         if values["role"]:
-            entry.roles.append((ctx.sheet, number, _shared(values["role"])))
+            entry.roles.append((sheet, number, _shared(values["role"])))
         if values["salutation"]:
-            entry.salutations.append((ctx.sheet, number, values["salutation"]))
+            entry.salutations.append((sheet, number, values["salutation"]))
         if values["gender"]:
-            self._gender_cell(ctx, number, entry, values["gender"])
+            self._gender_cell(ctx, sheet, number, entry, values["gender"])
         entry.reasons.extend(problems)
         entry.rows.append(number)
-        entry.row_sheets.append(ctx.sheet)
+        entry.row_sheets.append(sheet)
         if municipality:
             entry.municipalities.append(municipality)
-            entry.firsts.append((ctx.sheet, number, person))
+            entry.firsts.append((sheet, number, _cells(values)))
 
     def _repeat(
         self,
         ctx: _RowContext,
         number: int,
         entry: _Entry,
-        first: tuple[str | None, int, _Person],
+        first: tuple[str | None, int, _Cells],
         values: dict[str, str],
         problems: list[str],
     ) -> None:
@@ -493,12 +537,13 @@ class _Merger:
         An exact copy adds nothing; a copy naming someone else keeps the first
         row's person (the one in sheet order), and says so once the greeting is known.
         """
-        first_sheet, first_row, first_person = first
+        first_sheet, first_row, first_cells = first
+        first_person = _person(first_cells)
         entry.rows.append(number)
         entry.row_sheets.append(ctx.sheet)
         entry.reasons.extend(problems)
         where = _row_ref(first_sheet, first_row, ctx.sheet)
-        person = _person(values)
+        person = _person(_cells(values))
         if person == first_person:
             column = ctx.header.columns["email"].header
             self.warn(
@@ -512,31 +557,39 @@ class _Merger:
         label = next(f for f, ours, theirs in zip(_PERSON_FIELDS, person, first_person, strict=True) if ours != theirs)
         entry.copies.append((ctx.sheet, number, label, values[label], first_sheet, first_row))
 
-    def _gender_cell(self, ctx: _RowContext, number: int, entry: _Entry, text: str) -> None:
+    def _gender_cell(self, ctx: _RowContext | None, sheet: str | None, number: int, entry: _Entry, text: str) -> None:
         gender = parse_gender(text)
         if gender is None:
-            column = ctx.header.columns["gender"].header
-            self.warn(
-                _("gender value not recognised (use nő or férfi); the name decides"), ctx.sheet, number, column, text
-            )
+            if ctx is not None:
+                self._unknown_gender(ctx, number, text)
         else:
             if not entry.genders:
                 entry.gender_cell = text
-            entry.genders.append((ctx.sheet, number, gender))
+            entry.genders.append((sheet, number, gender))
 
-    def finish(self) -> tuple[list[Recipient], list[Rejected]]:
-        recipients: list[Recipient] = []
-        # Drop each entry once it is turned into a Recipient: halves the peak memory.
-        entries: list[_Entry | None] = list(self.entries.values())
-        self.entries = {}
+    def _unknown_gender(self, ctx: _RowContext, number: int, text: str) -> None:
+        column = ctx.header.columns["gender"].header
+        self.warn(_("gender value not recognised (use nő or férfi); the name decides"), ctx.sheet, number, column, text)
+
+    def finish(self) -> tuple[Recipients, list[Rejected]]:
+        """Every address, in sheet order, into a recipient or a rejection; the lines are freed as they are read."""
+        recipients = Recipients()
+        self.keys = KeyIndex()  # no more lookups: its memory goes to the recipients' own index
+        # Only rows that more than one address can claim need remembering (a held row,
+        # a cell with several addresses); every other row's fate is counted at once.
         fates: dict[tuple[str | None, int], int] = dict.fromkeys(self.held_rows, _HELD)
+        tally = [0, 0, 0]
         split = 0
-        for index, entry in enumerate(entries):
-            entries[index] = None
-            assert entry is not None
+        for at in range(len(self.lines)):
+            entry = self.entries.get(at) or self._expand(at)
+            del self.entries[at]
+            self.lines.drop_before(at)
             held = bool(entry.reasons)
             for position, row_key in enumerate(zip(entry.row_sheets, entry.rows, strict=True)):
                 fate = _HELD if held else (_OWN if position == 0 else _MERGED)
+                if row_key not in fates and row_key not in self.shared_rows:
+                    tally[fate] += 1
+                    continue
                 if fates.get(row_key, -1) == _OWN and fate == _OWN:
                     split += 1  # a second address from the same cell
                 fates[row_key] = max(fates.get(row_key, fate), fate)
@@ -545,7 +598,7 @@ class _Merger:
                 self.rejected.append(Rejected(entry.send, tuple(entry.municipalities), tuple(entry.rows), reason))
             else:
                 recipients.append(self._recipient(entry))
-        tally = [0, 0, 0]
+        self.lines = Chunks()
         for fate in fates.values():
             tally[fate] += 1
         self.counts = RowCounts(self.rows_read, tally[_OWN], tally[_MERGED], tally[_HELD], split)
@@ -562,7 +615,7 @@ class _Merger:
             explicit=entry.salutations[0][2] if entry.salutations else None,
             neutral=disagreement,
         )
-        if not disagreement and not entry.salutations:
+        if not disagreement and not entry.salutations and self.keep_warnings:  # warnings only: none kept, none made
             self._salutation_findings(entry, name, role, chosen)
         for sheet, row, label, value, first_sheet, first_row in entry.copies:
             self.warn(
@@ -676,11 +729,18 @@ _MERGED, _OWN, _HELD = 0, 1, 2
 _FUZZY_LIMIT = 100
 _PERSON_FIELDS = ("name", "role", "gender", "salutation", "county")
 _Person = tuple[str, str, str, str, str]
+_Cells = tuple[str, ...]  # a row's cells of _PERSON_FIELDS, as cleaned
+# The cells of a row that the compact line of an address's first row keeps (after address, sheet, row).
+_LINE_FIELDS = ("municipality", "county", "name", "role", "gender", "salutation")
 
 
-def _person(values: dict[str, str]) -> _Person:
+def _cells(values: dict[str, str]) -> _Cells:
+    return tuple(values[f] for f in _PERSON_FIELDS)
+
+
+def _person(cells: _Cells) -> _Person:
     """Who a row names, compared without case or spacing differences."""
-    name, role, gender, salutation_text, county = (" ".join(values[f].casefold().split()) for f in _PERSON_FIELDS)
+    name, role, gender, salutation_text, county = (" ".join(c.casefold().split()) for c in cells)
     return (name, _role(role) if role else "", parse_gender(gender) or gender, salutation_text, county)
 
 

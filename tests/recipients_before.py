@@ -1,0 +1,732 @@
+"""Recipient sheets → validated, normalised recipient records.
+
+``load_recipients`` streams the rows of one or more sheets (``sheetreaders``),
+finds the header (``sheetheaders``), cleans and validates each cell
+(``recipientcells``) and merges rows that share an address: a joint municipal
+office is one recipient that covers several municipalities.  A row that
+repeats an earlier row's address and municipality is merged into it, never
+lost: an exact copy with a warning naming both rows, and a copy naming a
+different person or role with a warning naming the greeting the first row's
+person gets (the first row in sheet order wins).
+
+Every problem becomes a :class:`Finding` with its file, sheet, row and column.
+A problem on any row of an address holds that whole address back (it lands in
+``RecipientSheet.rejected``), so an address is never sent half-right and then
+recorded in the ledger as done.  Warnings never hold anything back.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lgp_mailer.errors import RecipientsError
+from lgp_mailer.hungarian import (
+    DEFAULT_ROLE,
+    FEMALE,
+    Contradiction,
+    Salutation,
+    choose_salutation,
+    contradiction,
+    is_person,
+    normalise_role,
+    parse_gender,
+    role_of,
+)
+from lgp_mailer.i18n import _
+from lgp_mailer.quoting import quoted
+from lgp_mailer.roles import INSTITUTION, UNKNOWN
+from lgp_mailer.sheets.cells import (
+    AddressError,
+    clean_field,
+    clean_text,
+    has_template_marks,
+    mojibake_hint,
+    normalise_address,
+    split_addresses,
+)
+from lgp_mailer.sheets.gazetteer import is_number, load_gazetteer
+from lgp_mailer.sheets.headers import Header, check_mapping, find_header, garbled_header
+from lgp_mailer.sheets.limits import DEFAULT, Limits
+from lgp_mailer.sheets.readers import (
+    ALL_SHEETS,
+    RawRow,
+    RawSheet,
+    garbled_note,
+    open_sheets,
+)
+
+PROBLEM, WARNING = "problem", "warning"
+MOJIBAKE = "mojibake"  # Finding.kind of a warning about garbled text
+# Text fields that are cleaned and checked for mojibake and template braces.
+_TEXT_FIELDS = ("municipality", "county", "name", "role", "salutation")
+
+
+@dataclass(frozen=True, slots=True)  # slots: a sheet may hold 200,000 of these
+class Recipient:
+    """One address, and everything the letter to it needs.
+
+    ``email`` is the normalised send address (domain lower-cased, IDNA) and is
+    the ledger key; ``municipalities`` lists every municipality this address
+    stands for (a joint office serves several).
+    """
+
+    email: str
+    municipalities: tuple[str, ...]
+    salutation: str
+    county: str | None = None
+    name: str | None = None
+    role: str = DEFAULT_ROLE
+    gender: str | None = None  # "female", "male" or None when unknown
+    rows: tuple[int, ...] = ()
+    sheet: str | None = None
+    salutation_kind: str = "neutral"  # "female" | "male" | "neutral" | "explicit"
+    # A reminder to an invited address for someone who registered under another one: that address.
+    registered_as: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A problem (blocks sending that row) or a warning (never changes the exit code)."""
+
+    severity: str  # "problem" | "warning"
+    problem: str
+    file: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    # "mojibake" for text garbled by a wrong code page: a warning that still
+    # makes ``check`` exit 1, because every letter would carry the garbling.
+    kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An address (or the raw cell text) that will not be sent, and why.
+
+    The sender records these as ``invalid`` in its ledger.
+    """
+
+    address: str
+    municipalities: tuple[str, ...]
+    rows: tuple[int, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowCounts:
+    """What became of every data row; ``rows == own + merged + held`` always.
+
+    ``own``: rows that are the first row of a recipient; ``merged``: rows
+    folded into an earlier row's recipient (an exact copy, a second person at
+    the same office, or another municipality of a joint office); ``held``:
+    rows with a problem that holds their address back.  ``recipients`` can
+    exceed ``own`` only when one cell holds several addresses (``split``).
+    """
+
+    rows: int = 0
+    own: int = 0
+    merged: int = 0
+    held: int = 0
+    split: int = 0
+
+
+@dataclass
+class RecipientSheet:
+    recipients: list[Recipient]
+    findings: list[Finding] = field(default_factory=list)
+    path: Path | None = None
+    rejected: list[Rejected] = field(default_factory=list)
+    sheets: tuple[str, ...] = ()  # the sheets read, in order (empty for CSV)
+    encoding: str | None = None  # the text encoding of a CSV file
+    counts: RowCounts = field(default_factory=RowCounts)
+
+    @property
+    def problems(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == PROBLEM]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+
+def load_recipients(
+    path: Path | str,
+    *,
+    sheet: str | None = None,
+    columns: dict[str, str] | None = None,
+    limits: Limits = DEFAULT,
+    hints: bool = True,
+) -> RecipientSheet:
+    """Read ``path`` (.xlsx, .xlsm, .xls, .ods, .csv, .txt) into recipients and findings.
+
+    ``sheet``: None for the first non-empty sheet, a sheet name, or ``"all"``
+    (with ``"all"`` the sheet name is the county when there is no county
+    column).  ``columns`` maps header text to a field (``email``,
+    ``municipality``, ``county``, ``name``, ``role``, ``gender``,
+    ``salutation``, or ``ignore``).  Raises RecipientsError when the file is
+    unusable as a whole.  ``hints=False`` keeps no warnings (problems stay)
+    and makes no "did you mean" guesses for unknown places (difflib, about
+    9 ms a name): for callers that never show the findings, such as ``send``,
+    where 100,000 rows of unlisted places were 100,000 warnings held in memory.
+    """
+    path = Path(path)
+    mapping = check_mapping(columns)
+    every = sheet is not None and sheet.strip().lower() == ALL_SHEETS
+    merger = _Merger(str(path))
+    merger.fuzzy_limit = _FUZZY_LIMIT if hints else 0
+    merger.keep_warnings = hints
+    read: list[str | None] = []  # sheet names; None for a CSV file
+    encoding = None
+    with open_sheets(path, sheet, limits) as sheets:
+        for raw in sheets:
+            encoding = raw.encoding
+            if raw.garbled:
+                merger.warn(garbled_note(raw.garbled), raw.name, None, None, None, MOJIBAKE)
+            if _read_sheet(path, raw, mapping, merger, every=every):
+                read.append(raw.name)
+    if not read:
+        raise merger.first_error or RecipientsError(_("no data rows below the header"), file=path)
+    recipients, rejected = merger.finish()
+    sheet_names = tuple(name for name in read if name is not None)
+    return RecipientSheet(recipients, merger.findings, path, rejected, sheet_names, encoding, merger.counts)
+
+
+def _read_sheet(
+    path: Path, raw: RawSheet, mapping: dict[str, tuple[str, str]], merger: _Merger, *, every: bool
+) -> bool:
+    """Feed one sheet's data rows to ``merger``; False when the sheet has none."""
+    try:
+        header, early = find_header(raw.rows, mapping, file=path, sheet=raw.name)
+        if "municipality" not in header.columns:
+            if (garbled := garbled_header(header.cells, file=path, sheet=raw.name, row=header.row)) is not None:
+                raise garbled
+            raise RecipientsError(
+                _("no municipality column (Önkormányzat or Település); map it in [columns]"),
+                file=path,
+                sheet=raw.name,
+                row=header.row,
+            )
+    except RecipientsError as error:
+        if not every:
+            raise
+        merger.first_error = merger.first_error or error
+        if "empty" not in error.message:  # an instructions sheet, say: tell, but go on
+            merger.warn(_("sheet skipped: {message}").format(message=error.message), raw.name, error.row, None, None)
+        return False
+    merger.columns.update({(raw.name, f): column.header for f, column in header.columns.items()})
+    if "name" not in header.columns and "gender" not in header.columns and "salutation" not in header.columns:
+        # One warning for the sheet, not one per row: neutral is the only choice.
+        merger.warn(_("no name or gender column: every salutation is neutral"), raw.name, header.row, None, None)
+    for missing in header.unmapped:
+        merger.warn(
+            _("column mapping: this sheet has no column {missing}").format(missing=quoted(missing)),
+            raw.name,
+            header.row,
+            missing,
+            None,
+        )
+    county = raw.name if every and "county" not in header.columns else None
+    context = _RowContext(raw.name, header, county)
+    any_data = False
+    for rows in (early, raw.rows):
+        for row in rows:
+            if not row.is_empty():
+                any_data = True
+                merger.add_row(context, row)
+    return any_data
+
+
+@dataclass(frozen=True, slots=True)
+class _RowContext:
+    sheet: str | None
+    header: Header
+    county: str | None  # the sheet name standing in for a missing county column
+
+
+class _Entry:
+    """One address while rows are being merged; lean, because there may be 200,000."""
+
+    __slots__ = (
+        "copies",
+        "county",
+        "firsts",
+        "gender_cell",
+        "genders",
+        "municipalities",
+        "names",
+        "reasons",
+        "roles",
+        "row_sheets",
+        "rows",
+        "salutations",
+        "send",
+        "sheet",
+    )
+
+    def __init__(self, send: str, sheet: str | None, county: str) -> None:
+        self.send, self.sheet, self.county = send, sheet, county
+        self.rows: list[int] = []
+        self.row_sheets: list[str | None] = []  # parallel to rows: `--sheet all` mixes sheets
+        self.municipalities: list[str] = []
+        # Parallel to municipalities: the first row naming it and who that row names.
+        self.firsts: list[tuple[str | None, int, _Person]] = []
+        # Later rows naming a different person for the same municipality: warned
+        # about once the greeting is known.
+        self.copies: list[tuple[str | None, int, str, str, str | None, int]] = []
+        # (sheet, row, value) per row: merged rows may disagree.
+        self.names: list[tuple[str | None, int, str]] = []
+        self.roles: list[tuple[str | None, int, str]] = []
+        self.genders: list[tuple[str | None, int, str]] = []
+        self.gender_cell = ""  # the first gender cell as written ("N", "férfi"), for warnings
+        self.salutations: list[tuple[str | None, int, str]] = []
+        self.reasons: list[str] = []
+
+
+class _Merger:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.findings: list[Finding] = []
+        self.rejected: list[Rejected] = []
+        self.entries: dict[str, _Entry] = {}
+        self.columns: dict[tuple[str | None, str], str] = {}  # (sheet, field) → header, for findings
+        self.first_error: RecipientsError | None = None
+        self.rows_read = 0
+        self.unknown_places = 0  # names not in the KSH list so far
+        self.fuzzy_limit = _FUZZY_LIMIT  # unknown names that get difflib's guesses
+        self.keep_warnings = True
+        self.held_rows: set[tuple[str | None, int]] = set()  # rows refused before merging
+        self.counts = RowCounts()
+
+    def warn(
+        self,
+        message: str,
+        sheet: str | None,
+        row: int | None,
+        column: str | None,
+        value: str | None,
+        kind: str | None = None,
+    ) -> None:
+        if self.keep_warnings:
+            self.findings.append(Finding(WARNING, message, self.file, sheet, row, column, value, kind))
+
+    def problem(self, message: str, sheet: str | None, row: int | None, column: str | None, value: str | None) -> None:
+        self.findings.append(Finding(PROBLEM, message, self.file, sheet, row, column, value))
+
+    def add_row(self, ctx: _RowContext, row: RawRow) -> None:
+        self.rows_read += 1
+        values, row_problems = self._fields(ctx, row)
+        municipality = values["municipality"]
+        email_column = ctx.header.columns["email"]
+        if email_column.index in row.formulas:
+            formula = row.formulas[email_column.index]
+            self.problem(_("a formula instead of an address"), ctx.sheet, row.number, email_column.header, formula)
+            self.rejected.append(Rejected(formula, _one(municipality), (row.number,), "formula instead of an address"))
+            self.held_rows.add((ctx.sheet, row.number))
+            return
+        raw = row.cells[email_column.index] if email_column.index < len(row.cells) else ""
+        candidates = split_addresses(raw)
+        if not candidates:
+            self.problem(_("no e-mail address"), ctx.sheet, row.number, email_column.header, clean_text(raw))
+            self.rejected.append(Rejected(clean_text(raw), _one(municipality), (row.number,), "no e-mail address"))
+            self.held_rows.add((ctx.sheet, row.number))
+            return
+        for candidate in candidates:
+            try:
+                address = normalise_address(candidate)
+            except AddressError as error:
+                self.problem(str(error), ctx.sheet, row.number, email_column.header, candidate)
+                self.rejected.append(Rejected(candidate, _one(municipality), (row.number,), str(error)))
+                self.held_rows.add((ctx.sheet, row.number))
+                continue
+            self._merge(ctx, row.number, address.send, address.key, values, row_problems)
+
+    def _fields(self, ctx: _RowContext, row: RawRow) -> tuple[dict[str, str], list[str]]:
+        """The row's cleaned text fields, with findings for each bad cell."""
+        values: dict[str, str] = {}
+        problems: list[str] = []
+        garbled: set[str] = set()
+        for name in (*_TEXT_FIELDS, "gender"):
+            column = ctx.header.columns.get(name)
+            text = ""
+            if column is not None and column.index < len(row.cells):
+                text = clean_field(row.cells[column.index])
+            values[name] = text
+            if column is not None and column.index in row.formulas:
+                self._formula(ctx, row, column.index, column.header, text, problems)
+            if not text:
+                continue
+            assert column is not None  # text is only read from a column
+            header = column.header
+            if has_template_marks(text):
+                self.problem(_("template braces in a cell"), ctx.sheet, row.number, header, text)
+                problems.append(f"template braces in column {header!r}")
+                values[name] = ""
+            elif (hint := mojibake_hint(text)) is not None:
+                self.warn(
+                    _("looks like mojibake (wrong code page); did you mean {hint}?").format(hint=quoted(hint)),
+                    ctx.sheet,
+                    row.number,
+                    header,
+                    text,
+                    MOJIBAKE,
+                )
+                garbled.add(name)
+        if values["municipality"] and "municipality" not in garbled:
+            self._settlement(ctx, row.number, values, problems)
+        if not values["county"] and ctx.county:
+            values["county"] = ctx.county
+        if not values["municipality"] and not problems:
+            column = ctx.header.columns["municipality"]
+            self.problem(_("missing municipality"), ctx.sheet, row.number, column.header, "")
+            problems.append("missing municipality")
+        return values, problems
+
+    def _formula(self, ctx: _RowContext, row: RawRow, index: int, header: str, text: str, problems: list[str]) -> None:
+        """A formula where the letter takes text: its saved value, if any, is what would be printed."""
+        ref = f"{_column_letters(index)}{row.number}"
+        cell = f"cell {ref}"  # the sent log's reason stays English: it is data, not interface
+        formula = row.formulas[index]
+        if text:
+            self.warn(
+                _("cell {ref} holds a formula; its saved value {text} is used").format(ref=ref, text=quoted(text)),
+                ctx.sheet,
+                row.number,
+                header,
+                formula,
+            )
+        else:
+            self.problem(
+                _("cell {ref} holds a formula with no saved value: paste it as values").format(ref=ref),
+                ctx.sheet,
+                row.number,
+                header,
+                formula,
+            )
+            problems.append(f"a formula in {cell}")
+
+    def _settlement(self, ctx: _RowContext, number: int, values: dict[str, str], problems: list[str]) -> None:
+        """Check the municipality against the KSH list; fill in or check its county."""
+        text = values["municipality"]
+        header = ctx.header.columns["municipality"].header
+        if is_number(text):
+            self.problem(_("a number, not a municipality name"), ctx.sheet, number, header, text)
+            problems.append(f"a number in column {header!r}")
+            return
+        gazetteer = load_gazetteer()
+        found = gazetteer.find(text)
+        if found is None:
+            self.unknown_places += 1
+            close = gazetteer.suggest(text, fuzzy=self.unknown_places <= self.fuzzy_limit)
+            hint = _("; did you mean {names}?").format(names=_(" or ").join(map(quoted, close))) if close else ""
+            self.warn(_("not in the KSH list of settlements{hint}").format(hint=hint), ctx.sheet, number, header, text)
+            return
+        written = values["county"]
+        if not written:
+            values["county"] = _shared(found.county)  # filled in from the list
+            return
+        county = gazetteer.county(written)
+        column = ctx.header.columns["county"].header
+        if county is None:
+            self.warn(
+                _("not a county; the KSH list puts {name} in {county}").format(name=found.name, county=found.county),
+                ctx.sheet,
+                number,
+                column,
+                written,
+            )
+        elif county != found.county:
+            self.warn(
+                _("the KSH list puts {name} in {county}, not {written}").format(
+                    name=found.name, county=found.county, written=county
+                ),
+                ctx.sheet,
+                number,
+                column,
+                written,
+            )
+        else:
+            values["county"] = _shared(county)  # "Csongrád megye" → "Csongrád-Csanád"
+
+    def _merge(
+        self, ctx: _RowContext, number: int, send: str, key: str, values: dict[str, str], problems: list[str]
+    ) -> None:
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = self.entries[key] = _Entry(send, ctx.sheet, _shared(values["county"]))
+        municipality = values["municipality"]
+        person = _person(values)
+        if municipality:
+            folded = municipality.casefold()
+            for index, known in enumerate(entry.municipalities):
+                if known.casefold() == folded:
+                    self._repeat(ctx, number, entry, entry.firsts[index], values, problems)
+                    return
+        if values["name"]:
+            entry.names.append((ctx.sheet, number, values["name"]))
+        if values["role"]:
+            entry.roles.append((ctx.sheet, number, _shared(values["role"])))
+        if values["salutation"]:
+            entry.salutations.append((ctx.sheet, number, values["salutation"]))
+        if values["gender"]:
+            self._gender_cell(ctx, number, entry, values["gender"])
+        entry.reasons.extend(problems)
+        entry.rows.append(number)
+        entry.row_sheets.append(ctx.sheet)
+        if municipality:
+            entry.municipalities.append(municipality)
+            entry.firsts.append((ctx.sheet, number, person))
+
+    def _repeat(
+        self,
+        ctx: _RowContext,
+        number: int,
+        entry: _Entry,
+        first: tuple[str | None, int, _Person],
+        values: dict[str, str],
+        problems: list[str],
+    ) -> None:
+        """A later row with an earlier row's address and municipality: merge it, never drop it.
+
+        An exact copy adds nothing; a copy naming someone else keeps the first
+        row's person (the one in sheet order), and says so once the greeting is known.
+        """
+        first_sheet, first_row, first_person = first
+        entry.rows.append(number)
+        entry.row_sheets.append(ctx.sheet)
+        entry.reasons.extend(problems)
+        where = _row_ref(first_sheet, first_row, ctx.sheet)
+        person = _person(values)
+        if person == first_person:
+            column = ctx.header.columns["email"].header
+            self.warn(
+                _("an exact copy of {where}: merged into one recipient").format(where=where),
+                ctx.sheet,
+                number,
+                column,
+                entry.send,
+            )
+            return
+        label = next(f for f, ours, theirs in zip(_PERSON_FIELDS, person, first_person, strict=True) if ours != theirs)
+        entry.copies.append((ctx.sheet, number, label, values[label], first_sheet, first_row))
+
+    def _gender_cell(self, ctx: _RowContext, number: int, entry: _Entry, text: str) -> None:
+        gender = parse_gender(text)
+        if gender is None:
+            column = ctx.header.columns["gender"].header
+            self.warn(
+                _("gender value not recognised (use nő or férfi); the name decides"), ctx.sheet, number, column, text
+            )
+        else:
+            if not entry.genders:
+                entry.gender_cell = text
+            entry.genders.append((ctx.sheet, number, gender))
+
+    def finish(self) -> tuple[list[Recipient], list[Rejected]]:
+        recipients: list[Recipient] = []
+        # Drop each entry once it is turned into a Recipient: halves the peak memory.
+        entries: list[_Entry | None] = list(self.entries.values())
+        self.entries = {}
+        fates: dict[tuple[str | None, int], int] = dict.fromkeys(self.held_rows, _HELD)
+        split = 0
+        for index, entry in enumerate(entries):
+            entries[index] = None
+            assert entry is not None
+            held = bool(entry.reasons)
+            for position, row_key in enumerate(zip(entry.row_sheets, entry.rows, strict=True)):
+                fate = _HELD if held else (_OWN if position == 0 else _MERGED)
+                if fates.get(row_key, -1) == _OWN and fate == _OWN:
+                    split += 1  # a second address from the same cell
+                fates[row_key] = max(fates.get(row_key, fate), fate)
+            if held:
+                reason = "; ".join(dict.fromkeys(entry.reasons))
+                self.rejected.append(Rejected(entry.send, tuple(entry.municipalities), tuple(entry.rows), reason))
+            else:
+                recipients.append(self._recipient(entry))
+        tally = [0, 0, 0]
+        for fate in fates.values():
+            tally[fate] += 1
+        self.counts = RowCounts(self.rows_read, tally[_OWN], tally[_MERGED], tally[_HELD], split)
+        return recipients, _merge_rejected(self.rejected)
+
+    def _recipient(self, entry: _Entry) -> Recipient:
+        name = entry.names[0][2] if entry.names else None
+        role = _role(entry.roles[0][2]) if entry.roles else DEFAULT_ROLE
+        disagreement = self._disagreement(entry)
+        chosen = choose_salutation(
+            role,
+            name,
+            gender=entry.genders[0][2] if entry.genders else None,
+            explicit=entry.salutations[0][2] if entry.salutations else None,
+            neutral=disagreement,
+        )
+        if not disagreement and not entry.salutations:
+            self._salutation_findings(entry, name, role, chosen)
+        for sheet, row, label, value, first_sheet, first_row in entry.copies:
+            self.warn(
+                _(
+                    "the same address and municipality as {first}, with a different {label}: {first} wins, "
+                    "greeting {text}"
+                ).format(first=_row_ref(first_sheet, first_row, sheet), label=label, text=quoted(chosen.text)),
+                sheet,
+                row,
+                self.columns.get((sheet, label)),
+                value,
+            )
+        return Recipient(
+            email=entry.send,
+            municipalities=tuple(entry.municipalities),
+            salutation=chosen.text,
+            county=entry.county or None,
+            name=name,
+            role=role,
+            gender=chosen.gender,
+            rows=tuple(entry.rows),
+            sheet=entry.sheet,
+            salutation_kind=chosen.kind,
+        )
+
+    def _salutation_findings(self, entry: _Entry, name: str | None, role: str, chosen: Salutation) -> None:
+        """Warn about what a person should look at: an unknown role, a name read
+        given-name first, a gender that stays unknown."""
+        row, sheet = entry.rows[0], entry.sheet
+        read = role_of(role)
+        if read.kind == UNKNOWN:
+            column = self.columns.get((sheet, "role"))
+            self.warn(
+                _("role not recognised: salutation without a title (see README, Salutation rules)"),
+                sheet,
+                row,
+                column,
+                entry.roles[0][2],
+            )
+        if chosen.given_first:
+            column = self.columns.get((sheet, "name"))
+            self.warn(
+                _("name read as given name first (Given Family order); check the name"), sheet, row, column, name or ""
+            )
+        gender = entry.genders[0][2] if entry.genders else None
+        if (found := contradiction(role, name, gender)) is not None:
+            self._contradiction(entry, found, name or "")
+        institution = read.kind == INSTITUTION and not is_person(name)
+        if not is_person(name) and name:
+            return  # the name cell names an office ("Polgármesteri Hivatal"): nobody to guess
+        has_columns = {(sheet, "name"), (sheet, "gender")} & self.columns.keys()
+        if chosen.gender is None and has_columns and not institution:
+            column = self.columns.get((sheet, "name"))
+            self.warn(_("gender unknown: neutral salutation"), sheet, row, column, name or "")
+
+    def _contradiction(self, entry: _Entry, found: Contradiction, name: str) -> None:
+        """The gender column or the role's "asszony"/"úr" chose the salutation against the given name."""
+        female = found.gender == FEMALE
+        if found.source == "gender":
+            said = entry.gender_cell
+            text = (
+                _("the gender column says female ({said}) but the given name {given} is male: check the salutation")
+                if female
+                else _(
+                    "the gender column says male ({said}) but the given name {given} is female: check the salutation"
+                )
+            )
+        else:
+            said = role_of(entry.roles[0][2]).word or ""
+            text = (
+                _("the role says female ({said}) but the given name {given} is male: check the salutation")
+                if female
+                else _("the role says male ({said}) but the given name {given} is female: check the salutation")
+            )
+        column = self.columns.get((entry.sheet, "name"))
+        self.warn(text.format(said=said, given=found.given), entry.sheet, entry.rows[0], column, name)
+
+    def _disagreement(self, entry: _Entry) -> bool:
+        """Warn, and return True, when merged rows name different people, roles or genders."""
+        found = False
+        for label, cells, norm in (
+            ("name", entry.names, lambda v: " ".join(v.casefold().split())),
+            ("role", entry.roles, normalise_role),
+            ("gender", entry.genders, str),
+            ("salutation", entry.salutations, str),
+        ):
+            if not cells:
+                continue
+            _column, first_row, first = cells[0]  # not '_': that is the translation function
+            for sheet, row, value in cells[1:]:
+                if norm(value) != norm(first):
+                    self.warn(
+                        _(
+                            "merged with row {first_row}, which has a different {label} ({first}): neutral salutation"
+                        ).format(first_row=first_row, label=label, first=quoted(first)),
+                        sheet,
+                        row,
+                        self.columns.get((sheet, label)),
+                        value,
+                    )
+                    found = True
+                    break
+        return found
+
+
+# A row's fate, in the order that decides when one row has several addresses:
+# held back beats the first row of a recipient, which beats merged.
+_MERGED, _OWN, _HELD = 0, 1, 2
+# difflib costs ~3 ms a name: past this many unknown names (a sheet of
+# invented places) only the cheap "a listed name plus something" hint is given.
+_FUZZY_LIMIT = 100
+_PERSON_FIELDS = ("name", "role", "gender", "salutation", "county")
+_Person = tuple[str, str, str, str, str]
+
+
+def _person(values: dict[str, str]) -> _Person:
+    """Who a row names, compared without case or spacing differences."""
+    name, role, gender, salutation_text, county = (" ".join(values[f].casefold().split()) for f in _PERSON_FIELDS)
+    return (name, _role(role) if role else "", parse_gender(gender) or gender, salutation_text, county)
+
+
+def _column_letters(index: int) -> str:
+    """0 → "A", 27 → "AB": the column as the spreadsheet program labels it."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _row_ref(sheet: str | None, row: int, here: str | None) -> str:
+    if sheet == here:
+        return _("row {row}").format(row=row)
+    return _("sheet {sheet}, row {row}").format(sheet=quoted(sheet), row=row)
+
+
+def _merge_rejected(rejected: list[Rejected]) -> list[Rejected]:
+    """One entry per address (compared case-insensitively), as the ledger keys them."""
+    merged: dict[str, Rejected] = {}
+    for item in rejected:
+        key = item.address.casefold()
+        if key in merged:
+            old = merged[key]
+            item = Rejected(
+                old.address,
+                tuple(dict.fromkeys(old.municipalities + item.municipalities)),
+                old.rows + item.rows,
+                "; ".join(dict.fromkeys(old.reason.split("; ") + item.reason.split("; "))),
+            )
+        merged[key] = item
+    return list(merged.values())
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared(text: str) -> str:
+    """One string object per distinct county or role: 200,000 rows repeat them."""
+    return text
+
+
+@functools.lru_cache(maxsize=1024)
+def _role(text: str) -> str:
+    return normalise_role(text)
+
+
+def _one(municipality: str) -> tuple[str, ...]:
+    return (municipality,) if municipality else ()
