@@ -260,6 +260,7 @@ class NameReading:
     gender: str | None  # "female", "male" or None
     given_first: bool = False  # read as "Given Family" ("János Kovács")
     given: str | None = None  # the given name that gave the gender, as written
+    married: str | None = None  # the married woman's name that gave it ("Kovácsné"), as written
 
 
 def read_name(name: str | None) -> NameReading:
@@ -270,8 +271,9 @@ def read_name(name: str | None) -> NameReading:
     read as "Given Family" and ``given_first`` is True so the caller can warn.
     """
     tokens = _name_tokens(name or "")
-    if any(_is_married_name(token) for token in tokens):
-        return NameReading(FEMALE)
+    married = next((token for token in tokens if _is_married_name(token)), None)
+    if married is not None:
+        return NameReading(FEMALE, married=married)
     if len(tokens) < 2:  # a lone word may be either name: do not guess
         return NameReading(None)
     given_first = _is_given(tokens[0]) and not _may_be_given(tokens[-1])
@@ -347,6 +349,7 @@ class Contradiction(NamedTuple):
     source: str  # "gender" (the gender column) or "role" (an "asszony"/"úr" in the role cell)
     gender: str  # the gender the salutation takes from that source
     given: str  # the given name, as written, that the register lists under the other gender only
+    married: bool = False  # ``given`` is a married woman's name ("Kovácsné"), not a given name
 
 
 def contradiction(role: str, name: str | None, gender: str | None = None) -> Contradiction | None:
@@ -354,13 +357,17 @@ def contradiction(role: str, name: str | None, gender: str | None = None) -> Con
     role cell when the name's given name says the other one, else None.
 
     Only a given name on exactly one of the register's lists counts: a name on
-    both, a foreign name that only gender-guesser knows, or a "-né" name
-    without a given name never contradicts.  The salutation is not changed.
+    both or a foreign name that only gender-guesser knows never contradicts.
+    A married woman's "-né" name contradicts a male gender.  The salutation is
+    not changed.
     """
     source, said = ("gender", gender) if gender else ("role", role_of(role).gender)
     if said is None or not name or not is_person(name):
         return None
-    given = _cached_reading(name).given
+    reading = _cached_reading(name)
+    if reading.married is not None:  # "Kovácsné Szabó Éva" is a woman whatever her given name
+        return Contradiction(source, said, reading.married, married=True) if said == MALE else None
+    given = reading.given
     listed = register_genders(given) if given else frozenset()
     if given is None or len(listed) != 1 or said in listed:
         return None

@@ -118,3 +118,41 @@ def test_the_warnings_in_hungarian(sheet, tmp_path):
 )
 def test_the_role_keeps_the_word_that_gave_the_gender(cell, word):
     assert read_role(cell).word == word
+
+
+MARRIED = [
+    ("Kovácsné Szabó Éva", "polgármester úr", None),  # row 2: warns (the role)
+    ("Horváth Lászlóné", "jegyző", "F"),  # 3: warns (F is férfi)
+    ("Kovácsné Szabó Éva", "polgármester asszony", None),  # 4: they agree
+    ("dr. Nagyné Kiss Ildikó", "jegyző", "nő"),  # 5: they agree
+    ("Kovács René", "jegyző úr", None),  # 6: René is a given name, not a married name
+]
+
+
+def test_a_married_womans_name_with_a_male_role_or_gender_warns(tmp_path):
+    rows = [HEADER] + [
+        ["Pest", "Budaörs", name, role, gender, f"cim{n}@budaors.example"]
+        for n, (name, role, gender) in enumerate(MARRIED)
+    ]
+    sheet = write_xlsx(tmp_path / "asszonyok.xlsx", {"Lap1": rows})
+    loaded = load_recipients(sheet)
+    assert [(f.row, f.value, f.problem) for f in loaded.findings] == [
+        (
+            2,
+            "Kovácsné Szabó Éva",
+            "the role says male (úr) but Kovácsné is a married woman's name: check the salutation",
+        ),
+        (
+            3,
+            "Horváth Lászlóné",
+            "the gender column says male (F) but Lászlóné is a married woman's name: check the salutation",
+        ),
+    ]
+    # The documented order still decides the salutation.
+    assert [r.salutation for r in loaded.recipients][:2] == ["Tisztelt Polgármester Úr!", "Tisztelt Jegyző Úr!"]
+    with hungarian(tmp_path / "locale"):
+        problems = [f.problem for f in load_recipients(sheet).findings]
+    assert problems == [
+        "a beosztás szerint férfi (úr), de Kovácsné férjezett nőt jelöl: ellenőrizze a megszólítást",
+        "a nemet jelölő oszlop szerint férfi (F), de Lászlóné férjezett nőt jelöl: ellenőrizze a megszólítást",
+    ]

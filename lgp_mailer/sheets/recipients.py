@@ -672,22 +672,25 @@ class _Merger:
             self.warn(_("gender unknown: neutral salutation"), sheet, row, column, name or "")
 
     def _contradiction(self, entry: _Entry, found: Contradiction, name: str) -> None:
-        """The gender column or the role's "asszony"/"úr" chose the salutation against the given name."""
-        female = found.gender == FEMALE
-        if found.source == "gender":
-            said = entry.gender_cell
+        """The gender column or the role's "asszony"/"úr" chose the salutation against the name."""
+        by_column = found.source == "gender"
+        said = entry.gender_cell if by_column else role_of(entry.roles[0][2]).word or ""
+        if found.married:  # a married woman's "-né" name: only a male gender contradicts it
+            text = (
+                _("the gender column says male ({said}) but {given} is a married woman's name: check the salutation")
+                if by_column
+                else _("the role says male ({said}) but {given} is a married woman's name: check the salutation")
+            )
+        elif found.gender == FEMALE:
             text = (
                 _("the gender column says female ({said}) but the given name {given} is male: check the salutation")
-                if female
-                else _(
-                    "the gender column says male ({said}) but the given name {given} is female: check the salutation"
-                )
+                if by_column
+                else _("the role says female ({said}) but the given name {given} is male: check the salutation")
             )
         else:
-            said = role_of(entry.roles[0][2]).word or ""
             text = (
-                _("the role says female ({said}) but the given name {given} is male: check the salutation")
-                if female
+                _("the gender column says male ({said}) but the given name {given} is female: check the salutation")
+                if by_column
                 else _("the role says male ({said}) but the given name {given} is female: check the salutation")
             )
         column = self.columns.get((entry.sheet, "name"))
