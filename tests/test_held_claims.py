@@ -219,3 +219,20 @@ def test_the_boot_is_told_by_the_boot_time_where_linux_has_no_boot_id(monkeypatc
     assert claims.boot_id.__wrapped__() == f"boot:{round(psutil.boot_time() / 10)}"
     monkeypatch.setattr(psutil, "boot_time", lambda: 1 / 0)
     assert claims.boot_id.__wrapped__() is None
+
+
+def test_a_hold_finds_its_rows_by_address_not_by_walking_every_pending_row(ledger):
+    """At the start of a national campaign every row is pending: a hold that searched the
+    (campaign, kind, status) index walked all of them, once per group of 32 messages."""
+    statements: list[str] = []
+    ledger.db.conn.set_trace_callback(statements.append)
+    try:
+        assert ledger.hold(C, K, [A, B, D, E]) == {A, B, D, E}  # 3+ addresses: the plan that walked
+    finally:
+        ledger.db.conn.set_trace_callback(None)
+    (update,) = [s for s in statements if s.lstrip().upper().startswith("UPDATE MESSAGES SET HELD")]
+    plan = [row[3] for row in ledger.db.conn.execute("EXPLAIN QUERY PLAN " + update)]
+    searches = [step for step in plan if " messages " in f" {step} "]
+    assert searches == [
+        "SEARCH messages USING INDEX sqlite_autoindex_messages_1 (campaign_id=? AND kind=? AND address_key=?)"
+    ]
