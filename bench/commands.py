@@ -45,6 +45,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -185,18 +186,26 @@ class Sink:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("smtp-sink did not start")
+        return _started(self, "smtp-sink")
 
     def __exit__(self, *exc: object) -> None:
         self.proc.terminate()
         self.proc.wait()
+
+
+SinkT = TypeVar("SinkT", bound=Sink)
+
+
+def _started(sink: SinkT, name: str) -> SinkT:
+    """``sink`` once its port accepts connections (10 s at most)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", sink.port), timeout=0.2).close()
+            return sink
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"{name} did not start")
 
 
 class DelayedSink(Sink):
@@ -212,14 +221,7 @@ class DelayedSink(Sink):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("delayed_sink.py did not start")
+        return _started(self, "delayed_sink.py")
 
 
 def make_campaign(root: Path, n: int, port: int) -> Path:
