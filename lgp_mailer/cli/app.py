@@ -26,7 +26,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_state = {"debug": False}
+_state = {"debug": False, "interrupted": False}
 
 
 def debug_enabled() -> bool:
@@ -98,10 +98,19 @@ def _on_sigterm(signum, frame):  # pragma: no cover - exercised in subprocess te
     raise SystemExit(int(ExitCode.TERMINATED))
 
 
+def _on_sigint(signum, frame):  # pragma: no cover - exercised in subprocess tests
+    # Typer turns a KeyboardInterrupt into a silent exit 130; remember it, so that
+    # main() can say why the command stopped.  (A send's own handler, runtime.StopSignal,
+    # replaces this one while it runs and says so itself.)
+    _state["interrupted"] = True
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console-script entry point: run the app, mapping stray errors to exit codes."""
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, _on_sigint)
     # A Windows console or a redirected file may be cp1250: a bar glyph it cannot
     # encode must show as '?', not end the command with UnicodeEncodeError.
     for stream in (sys.stdout, sys.stderr):
@@ -127,4 +136,6 @@ def main() -> None:
     except KeyboardInterrupt:
         print(_("lgp-mailer: interrupted"), file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
+    if _state["interrupted"] and code == ExitCode.INTERRUPTED:
+        print(_("lgp-mailer: interrupted"), file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)
