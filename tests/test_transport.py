@@ -545,26 +545,27 @@ def test_pipelining_sends_the_envelope_in_one_round_trip():
     assert server.after == dot_stuff(message("a@x.example")) + b"quit\r\n"  # smtplib says it so
 
 
-def test_pipelining_a_354_after_a_refused_rcpt_is_hung_up_on_without_a_body():
-    server = _WaitForData((b"250 2.1.0 ok\r\n", b"550 5.1.1 no such user\r\n", b"354 go ahead\r\n"))
+def _refused_pipelined(replies: tuple[bytes, ...], *, hang_up: bool = False) -> tuple[SmtpTransport, SendResult, bytes]:
+    """One message through a pipelining server that gives ``replies``: the transport, the result, and what
+    the server read after its replies (the body, or nothing)."""
+    server = _WaitForData(replies, hang_up=hang_up)
     server.start()
     settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none", timeout=2.0)
     t = SmtpTransport(settings, local_hostname="lgp-test.localhost")
     t.open()
     result = t.send(message("a@x.example"), FROM, "a@x.example")
     server.join(5)
+    return t, result, server.after
+
+
+def test_pipelining_a_354_after_a_refused_rcpt_is_hung_up_on_without_a_body():
+    t, result, after = _refused_pipelined((b"250 2.1.0 ok\r\n", b"550 5.1.1 no such user\r\n", b"354 go ahead\r\n"))
     assert (result.status, result.phase, result.code, result.enhanced) == ("failed", "rcpt", 550, "5.1.1")
-    assert t.smtp is None and server.after == b""  # no body, no final dot: nothing can be delivered
+    assert t.smtp is None and after == b""  # no body, no final dot: nothing can be delivered
 
 
 def test_pipelining_a_421_to_mail_and_a_hang_up_is_the_421_not_a_lost_connection():
-    server = _WaitForData((b"421 4.7.0 too many messages from you, closing\r\n",), hang_up=True)
-    server.start()
-    settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none", timeout=2.0)
-    t = SmtpTransport(settings, local_hostname="lgp-test.localhost")
-    t.open()
-    result = t.send(message("a@x.example"), FROM, "a@x.example")
-    server.join(5)
+    t, result, after = _refused_pipelined((b"421 4.7.0 too many messages from you, closing\r\n",), hang_up=True)
     assert (result.status, result.phase, result.code, result.enhanced) == ("deferred", "mail", 421, "4.7.0")
     assert "too many messages from you" in result.reply
-    assert t.smtp is None and server.after == b""
+    assert t.smtp is None and after == b""
