@@ -44,7 +44,7 @@ from lgp_mailer.errors import LgpError
 from lgp_mailer.i18n import _
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.sheets.recipients import Recipient
-from lgp_mailer.smtp.wire import CrlfOnly, crlf
+from lgp_mailer.smtp.wire import Stuffed, dot_stuff
 from lgp_mailer.storage import writing
 
 CHUNK = 32  # messages per task and per spool file
@@ -212,14 +212,15 @@ def _spool_chunk(
 ) -> list[int] | Failed:
     """Build ``work`` into one spool file (named by its first seq); the messages' lengths, or the first failure.
 
-    Their line ends are made CRLF here, in a build process, not by the sending process
-    (``CrlfOnly``): about 60 us of its CPU a message, on 33 KB letters."""
+    Each is written as it goes on the wire (``dot_stuff``: CRLF line ends, leading dots
+    doubled, the final dot), here in a build process, not by the sending process, which
+    writes them out as they are (``Stuffed``): about 100 us of its CPU a message, on 33 KB letters."""
     built = _worker_factory(factory)
     lengths: list[int] = []
     with (Path(folder) / _chunk_name(work[0][0])).open("wb") as out:
         for index, (_seq, recipient, msgid) in enumerate(work):
             try:
-                data = crlf(built.build(recipient, msgid=msgid).as_bytes())
+                data = dot_stuff(built.build(recipient, msgid=msgid).as_bytes())
             except Exception as error:  # raised by the parent, naming the recipient
                 return Failed(index, error)
             out.write(data)
@@ -262,14 +263,14 @@ class Spool:
         self.size += sum(length_array)
 
     def messages(self) -> Iterator[tuple[int, bytes]]:
-        """(seq, bytes) in the order built, their line ends CRLF (``CrlfOnly``); each chunk
+        """(seq, bytes) in the order built, as they go on the wire (``Stuffed``); each chunk
         file is deleted once read."""
         for path, seqs, lengths in self._chunks:
             data = memoryview(path.read_bytes())
             path.unlink()
             start = 0
             for seq, length in zip(seqs, lengths, strict=True):
-                yield seq, CrlfOnly(data[start : start + length])  # one copy, not two
+                yield seq, Stuffed(data[start : start + length])  # the one copy: the sender writes it as is
                 start += length
 
     def close(self) -> None:
