@@ -20,7 +20,7 @@ from lgp_mailer.campaign.send import build
 from lgp_mailer.campaign.session import Outcome, SendOptions
 from lgp_mailer.cli import output
 from lgp_mailer.config import load_campaign
-from lgp_mailer.errors import TemplateError
+from lgp_mailer.errors import LedgerError, TemplateError
 from lgp_mailer.event import load_event
 from lgp_mailer.ledger.store import open_ledger
 from lgp_mailer.mail.build import MessageFactory
@@ -161,14 +161,28 @@ def test_the_record_commit_is_not_fsyncd_on_its_own_but_the_claim_is(inputs, tmp
         session.record(
             ledger.get(session.campaign.campaign_id, K, address), SendResult("sent", 250, "ok"), ledger=writer
         )
+        record = list(statements)
+        statements.clear()
+        # The next claim is durable again; a record right after a record sets nothing.
+        other = session.recipients[1].email
+        assert writer.claim(session.campaign.campaign_id, K, other, ("pending",))
+        writer.record(session.campaign.campaign_id, K, other, "sent", 250)
+        with pytest.raises(LedgerError):  # not 'sending' any more: rolled back
+            writer.record(session.campaign.campaign_id, K, other, "failed", 550)
         writer.close()
-        assert ledger.get(session.campaign.campaign_id, K, address).status == "sent"
+        assert [ledger.get(session.campaign.campaign_id, K, a).status for a in (address, other)] == ["sent", "sent"]
     assert not any("synchronous" in s for s in claim)
-    assert [s for s in statements if "synchronous" in s or s in ("BEGIN IMMEDIATE", "COMMIT")] == [
+    levels = [s for s in record if "synchronous" in s or s in ("BEGIN IMMEDIATE", "COMMIT")]
+    assert levels == ["PRAGMA synchronous = NORMAL", "BEGIN IMMEDIATE", "COMMIT"]
+    assert [s for s in statements if "synchronous" in s or s in ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")] == [
+        "PRAGMA synchronous = FULL",
+        "BEGIN IMMEDIATE",
+        "COMMIT",
         "PRAGMA synchronous = NORMAL",
         "BEGIN IMMEDIATE",
         "COMMIT",
-        "PRAGMA synchronous = FULL",
+        "BEGIN IMMEDIATE",
+        "ROLLBACK",
     ]
 
 

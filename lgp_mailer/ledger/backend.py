@@ -209,7 +209,7 @@ class SqliteDb(Db):
             conn.close()
             raise
         super().__init__(conn, str(path))
-        self._lazy = False
+        self._durable = True  # synchronous is FULL
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
         return self.conn.execute(sql, params)  # type: ignore[no-any-return]
@@ -223,15 +223,14 @@ class SqliteDb(Db):
         return cursor.execute(sql, params).fetchall()  # type: ignore[no-any-return]
 
     def begin(self, *, exclusive: bool = True, durable: bool = True) -> None:
-        if not durable:  # WAL: this commit is not fsync'd on its own
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-            self._lazy = True
+        # WAL: a commit under synchronous=NORMAL is not fsync'd on its own.  The level is set
+        # before each transaction that needs another one, not reset after it: every write is
+        # in a transaction, and a sending connection's record commits then run back to back
+        # without two PRAGMA statements each.
+        if durable != self._durable:
+            self.conn.execute("PRAGMA synchronous = FULL" if durable else "PRAGMA synchronous = NORMAL")
+            self._durable = durable
         self.conn.execute("BEGIN IMMEDIATE")
-
-    def _after(self) -> None:
-        if self._lazy:
-            self._lazy = False
-            self.conn.execute("PRAGMA synchronous = FULL")
 
     @property
     def in_transaction(self) -> bool:
