@@ -70,6 +70,7 @@ blocks (``due_rows``, ``quota``, ``factory``, ``recipient_for``, ``record``,
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import multiprocessing
 import os
@@ -106,6 +107,7 @@ RENDER_CHUNK = 16  # messages per task of a render process
 RENDER_WINDOW = 3  # tasks in flight per render process
 PROCESSES_FROM = 200  # fewer due messages than this: not worth starting processes
 DUE_PAGE = 1000  # due rows read at a time
+CHECKPOINT_EVERY = 4  # holds between checkpoints: about SQLite's own 1,000 pages of log
 HOLD_AHEAD = 32  # pending rows claimed ahead in one flush (fewer at a slow rate: about a second's worth)
 _END = object()
 
@@ -338,12 +340,15 @@ class _ParallelRun:
         """The renders in groups of ``hold_ahead``, their pending rows claimed ahead
         in one durable commit (``Ledger.hold``): one flush for many messages."""
         renders = iter(renders)
+        holds = itertools.count(1)
         while not self.halt.is_set():
             group = list(islice(renders, self.hold_ahead))
             if not group:
                 return
             built = [row.address for row, result in group if not isinstance(result, BaseException)]
             keys = holder.hold(self.session.campaign.campaign_id, self.session.kind, built) if holder else set()
+            if holder is not None and next(holds) % CHECKPOINT_EVERY == 0:
+                holder.checkpoint()  # here, not in the sending threads (``worker``)
             yield [(row, result, row.address.strip().lower() in keys) for row, result in group]
 
     def _renders_here(self) -> Iterator[tuple[LedgerRow, bytes | BaseException]]:
@@ -647,6 +652,8 @@ class _ParallelRun:
                 self.opened += 1
             # Its own SQLite connection: the sessions' commits do not queue behind one lock.
             ledger = self.session.ledger.writer()
+            if self.hold_ahead > 1:  # the producer's holding connection checkpoints (``_held``)
+                ledger.leave_checkpoints()
             try:
                 item, started = self.next_message(), False
                 while item is not None:

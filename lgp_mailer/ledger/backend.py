@@ -187,6 +187,12 @@ class Db:
     def reset_ids(self, table: str) -> None:
         """After rows were copied in with their ids: new rows get ids after them."""
 
+    def leave_checkpoints(self) -> None:
+        """Its commits do not copy the write-ahead log into the database (``checkpoint`` does)."""
+
+    def checkpoint(self) -> None:
+        """Copy what it can of the write-ahead log into the database, without waiting for writers."""
+
     def close(self) -> None:
         self.conn.close()
 
@@ -235,6 +241,12 @@ class SqliteDb(Db):
     @property
     def in_transaction(self) -> bool:
         return bool(self.conn.in_transaction)
+
+    def leave_checkpoints(self) -> None:
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def checkpoint(self) -> None:
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def load_psycopg() -> Any:
