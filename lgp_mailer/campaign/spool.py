@@ -214,7 +214,7 @@ def _spool_chunk(
 
     Each is written as it goes on the wire (``dot_stuff``: CRLF line ends, leading dots
     doubled, the final dot), here in a build process, not by the sending process, which
-    writes them out as they are (``Stuffed``): about 100 us of its CPU a message, on 33 KB letters."""
+    writes them out as they are (``Stuffed``): about 60 us of its CPU a message, on 33 KB letters."""
     built = _worker_factory(factory)
     lengths: list[int] = []
     with (Path(folder) / _chunk_name(work[0][0])).open("wb") as out:
