@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from babel.dates import format_date, format_time
 
-from lgp_mailer.roles import INSTITUTION, OFFICE, Role, fold, read_role
+from lgp_mailer.roles import INSTITUTION, OFFICE, Role, fold, may_name_institution, read_role
 
 LOCALE = "hu_HU"
 
@@ -303,10 +303,13 @@ class Salutation(NamedTuple):
     given_first: bool = False  # the name was read "Given Family" (worth a warning)
 
 
+@functools.lru_cache(maxsize=16)  # a recipient's name is asked about a few times in a row
 def is_person(name: str | None) -> bool:
     """A name cell that names a person, not an institution ("Polgármesteri Hivatal")."""
     if not name:
         return False
+    if not may_name_institution(name):  # most names: no institution word, nothing more to read
+        return True
     read = read_role(name)
     return read is None or read.kind != INSTITUTION
 
