@@ -172,6 +172,7 @@ def register() -> Register:
     return Register(names, titles)
 
 
+@functools.lru_cache(maxsize=4096)  # a sheet's names share their words
 def register_genders(given: str) -> frozenset[str]:
     """The register lists that hold ``given`` (empty when neither does)."""
     key = unicodedata.normalize("NFC", given).translate(_LOOKALIKES).casefold()
@@ -323,6 +324,7 @@ def forget_names() -> None:
     """Empty the caches of names and roles read (at most ~5 MiB): after a sheet of
     100,000 rows they hold thousands of names that a send reads no more."""
     _cached_reading.cache_clear()
+    register_genders.cache_clear()
     read_role.cache_clear()
     fold.cache_clear()
 
