@@ -4,6 +4,7 @@ once: every verdict, send form and reason must be the one ``validate_email`` giv
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from email_validator import EmailNotValidError, validate_email
@@ -109,3 +110,16 @@ def test_a_domain_is_read_once() -> None:
         assert normalise_address(f"Hivatal{n}@Pelda.HU").send == f"Hivatal{n}@pelda.hu"
     info = cells._domain_reading.cache_info()
     assert (info.misses, info.hits) == (1, 49)
+
+
+def test_the_domains_are_forgotten_once_the_sheet_is_read(tmp_path: Path) -> None:
+    from lgp_mailer.sheets.recipients import load_recipients
+
+    from sheets_factory import HEADER, write_csv
+
+    rows = [
+        ["Baranya", "Bikal", f"Kiss Ödön {k}", "polgármester", "", f"hivatal@bikal{k % 3}.example"] for k in range(9)
+    ]
+    sheet = load_recipients(write_csv(tmp_path / "lista.csv", [HEADER, *rows]), hints=False)
+    assert [r.email for r in sheet.recipients] == [f"hivatal@bikal{k}.example" for k in range(3)]
+    assert cells._domain_reading.cache_info().currsize == 0
