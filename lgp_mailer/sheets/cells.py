@@ -48,6 +48,8 @@ def clean_field(value: str | None) -> str:
 
 
 def has_template_marks(text: str) -> bool:
+    if "{" not in text and "}" not in text:  # every mark has a brace: the usual cell is done here
+        return False
     return any(mark in text for mark in _TEMPLATE_MARKS)
 
 
