@@ -63,20 +63,26 @@ def _token(index: int) -> str:
     return f"{_OPEN}{index}{_CLOSE}"
 
 
+class _Recording(threading.local):
+    values: list[str] | None = None  # this thread's printed values, while it records
+
+
 class Tokens:
     """The ``finalize`` of the HTML environment: while recording, each printed value becomes a token."""
 
     def __init__(self, finalize: Callable[[Any], Any]) -> None:
         self._finalize = finalize
-        self._recording = threading.local()  # a renderer may be shared by threads (the send's producer)
+        self._recording = _Recording()  # a renderer may be shared by threads (the send's producer)
         self._tokens: list[str] = []
         self._literal: dict[str, bool] = {}  # the values of a run repeat: their test, remembered
 
     def __call__(self, value: Any) -> Any:
-        if type(value) is not str:  # a str is never None or NaN
+        if type(value) is not str:  # a str is never None or NaN, nor Markup
             value = self._finalize(value)
-        values: list[str] | None = getattr(self._recording, "values", None)
-        if values is None or hasattr(value, "__html__"):  # Markup (a macro's output) is part of the shape
+            if hasattr(value, "__html__"):  # Markup (a macro's output) is part of the shape
+                return value
+        values = self._recording.values
+        if values is None:
             return value
         text = str(value)  # what escape() would print
         literal = self._literal.get(text)
