@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lgp_mailer.config import load_campaign
 from lgp_mailer.event import load_event
 from lgp_mailer.mail.build import MessageFactory
-from lgp_mailer.mail.inline_cache import as_text
+from lgp_mailer.mail.inline_cache import Tokens, as_text, tokenisable
 from lgp_mailer.mail.render import Renderer
 from lgp_mailer.sheets.recipients import Recipient
 
@@ -159,3 +159,34 @@ def test_the_changes_of_a_notice_kind_keep_their_bytes(campaign):
     factory = MessageFactory(campaign, event, "reminder", renderer=cached)
     person = _person(0, "Tisztelt Úr!", "Kiss Ödön", "Bikal")
     assert cached.render(factory.context(person)) == alone.render(factory.context(person))
+
+
+def test_only_templates_that_print_straight_are_tokenised(tmp_path, campaign):
+    (tmp_path / "invitation.html.j2").write_text('<p>{% include "sub.j2" %}</p>\n', encoding="utf-8")
+    (tmp_path / "sub.j2").write_text("{{ recipient.email }}\n", encoding="utf-8")
+    (tmp_path / "named.html.j2").write_text("<p>{% include name %}</p>\n", encoding="utf-8")
+    (tmp_path / "loop.html.j2").write_text(
+        '<p>{% if no %}{% include "loop.html.j2" %}{% endif %}</p>\n', encoding="utf-8"
+    )
+    env = Renderer((tmp_path, *campaign.template_dirs))._html_env
+    assert tokenisable(env, "invitation.html.j2")
+    assert not tokenisable(env, "named.html.j2")  # which template is printed is known only at render time
+    assert not tokenisable(env, "loop.html.j2")
+
+
+def test_letters_of_many_shapes_keep_their_bytes(campaign):
+    """A value with a space at either end is printed as it is, so each makes its own shape: past the cache's size."""
+    cached, alone = _renderers(campaign)
+    _same(campaign, cached, alone, [_person(n, f" Tisztelt Úr {n}!", "Kiss Ödön", "Bikal") for n in range(70)])
+    assert len(cached._shapes._shapes) < 70
+
+
+def test_the_remembered_tests_of_values_are_bounded():
+    tokens = Tokens(lambda value: value)
+    values: list[str] = []
+    tokens.record(values)
+    printed = [tokens(f"érték {n}") for n in range(9000)] + [tokens(" szélén szóköz ")]
+    tokens.record(None)
+    assert printed[:2] == ["\ue0000\ue001", "\ue0001\ue001"] and printed[-1] == " szélén szóköz "
+    assert values[8999] == "érték 8999" and len(values) == 9000
+    assert tokens("nem rögzít") == "nem rögzít"
