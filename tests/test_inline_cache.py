@@ -190,3 +190,13 @@ def test_the_remembered_tests_of_values_are_bounded():
     assert printed[:2] == ["\ue0000\ue001", "\ue0001\ue001"] and printed[-1] == " szélén szóköz "
     assert values[8999] == "érték 8999" and len(values) == 9000
     assert tokens("nem rögzít") == "nem rögzít"
+
+
+def test_token_characters_in_the_template_or_a_value_do_not_pass_for_tokens(tmp_path, campaign):
+    (tmp_path / "invitation.html.j2").write_text(
+        "<p>\ue0000\ue001 {{ recipient.salutation }} {{ ('\ue0001\ue001' ~ recipient.email)|safe }}</p>\n",
+        encoding="utf-8",
+    )
+    cached, alone = _renderers(campaign, dirs=(tmp_path,))
+    _same(campaign, cached, alone, [_person(n, f"Úr {n}!", None, "Bikal") for n in range(3)])
+    assert set(cached._shapes._shapes.values()) == {False}

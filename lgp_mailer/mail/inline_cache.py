@@ -16,6 +16,8 @@ character reference) and a probe proves it: the document with every token
 replaced by a string of every special character must inline to exactly what
 putting that string back predicts.  A token that comes out in an attribute
 must hold the value it held then; otherwise the letter is inlined on its own.
+A document whose own text holds a token character is rendered again without
+tokens, as before.
 """
 
 from __future__ import annotations
@@ -132,18 +134,26 @@ class InlineCache:
 
     def __init__(self, inline: Callable[[str], str]) -> None:
         self._inline = inline
-        self._shapes: dict[str, _Shape | None] = {}
+        # A document's shape; None: inlined alone; False: its tokens are not only ours (see __call__).
+        self._shapes: dict[str, _Shape | bool | None] = {}
 
-    def __call__(self, document: str, values: list[str]) -> str:
+    def __call__(self, document: str, values: list[str]) -> str | None:
+        """The inlined HTML; None when the document cannot stand for it (render it without tokens)."""
         if document not in self._shapes:
             if len(self._shapes) >= _CACHED:
                 self._shapes.clear()
+            # The template's own text (or a Markup value) holding a token character would be read as a token.
+            if document.count(_OPEN) != len(values) or document.count(_CLOSE) != len(values):
+                self._shapes[document] = False
+                return None
             try:
                 self._shapes[document] = self._shape(document, values)
             except Exception:  # css-inline refused a token or a probe (in a style attribute): inline alone
                 self._shapes[document] = None
         shape = self._shapes[document]
-        filled = shape.fill(values) if shape is not None else None
+        if shape is False:
+            return None
+        filled = shape.fill(values) if isinstance(shape, _Shape) else None
         return filled if filled is not None else self._inline(fill_in(document, values))
 
     def _shape(self, document: str, values: list[str]) -> _Shape | None:

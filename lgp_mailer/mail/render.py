@@ -184,7 +184,7 @@ class Renderer:
 
     def _inlined(self, context: Mapping[str, Any]) -> str:
         """The HTML part, its CSS inlined: through the shape cache when the templates allow it."""
-        if self._shapes is None:
+        if self._shapes is None or self._inline is None:
             html = self._run(self._html, context)
             return self._inline(html) if self._inline is not None else html
         values: list[str] = []
@@ -193,7 +193,8 @@ class Renderer:
             document = self._run(self._html, context)
         finally:
             self._tokens.record(None)
-        return self._shapes(document, values)
+        inlined = self._shapes(document, values)
+        return inlined if inlined is not None else self._inline(self._run(self._html, context))
 
     def _run(self, template: jinja2.Template, context: Mapping[str, Any]) -> str:
         try:
