@@ -48,6 +48,7 @@ _PROBE = (
     + "\u2013\u2014\u2018\u2019\u201c\u201d\u201e\u2026\u00bb\u00ab\u20ac\u2028\ufeff\U0001f600\U00010000"
 )
 _CACHED = 64  # token documents kept: a run has a few (a kind's letters differ in optional lines)
+_MADE = 16  # shapes made before the cache must prove it pays (8 letters a shape), or it makes no more
 
 
 @functools.lru_cache(maxsize=8192)
@@ -136,10 +137,14 @@ class InlineCache:
         self._inline = inline
         # A document's shape; None: inlined alone; False: its tokens are not only ours (see __call__).
         self._shapes: dict[str, _Shape | bool | None] = {}
+        self._made = self._used = 0  # shapes made (~4 css-inline runs each) and letters that found theirs
 
     def __call__(self, document: str, values: list[str]) -> str | None:
         """The inlined HTML; None when the document cannot stand for it (render it without tokens)."""
         if document not in self._shapes:
+            if self._made >= _MADE and self._used < 8 * self._made:  # letters that rarely share a shape
+                return self._inline(fill_in(document, values))
+            self._made += 1
             if len(self._shapes) >= _CACHED:
                 self._shapes.clear()
             # The template's own text (or a Markup value) holding a token character would be read as a token.
@@ -150,6 +155,8 @@ class InlineCache:
                 self._shapes[document] = self._shape(document, values)
             except Exception:  # css-inline refused a token or a probe (in a style attribute): inline alone
                 self._shapes[document] = None
+        else:
+            self._used += 1
         shape = self._shapes[document]
         if shape is False:
             return None
