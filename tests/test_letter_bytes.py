@@ -27,6 +27,7 @@ from lgp_mailer.mail.build import Built, MessageFactory
 from lgp_mailer.mail.mime import POLICY, compose, compose_fast, letter_bytes, to_bytes
 from lgp_mailer.mail.render import Rendered
 from lgp_mailer.sheets.recipients import Recipient
+from lgp_mailer.smtp.wire import crlf
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2020, 6, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
@@ -91,6 +92,7 @@ def _assert_letters(factory: MessageFactory, people: tuple[Recipient, ...] = PEO
         ]
         if factory.signer is None:
             assert built.as_bytes() == raw
+        assert built.wire_bytes() == crlf(built.as_bytes())  # the spool sends them without a crlf pass
         built_ones.append(built)
     return built_ones
 

@@ -44,7 +44,7 @@ from lgp_mailer.errors import LgpError
 from lgp_mailer.i18n import _
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.sheets.recipients import Recipient
-from lgp_mailer.smtp.wire import CrlfOnly, crlf
+from lgp_mailer.smtp.wire import CrlfOnly
 from lgp_mailer.storage import writing
 
 CHUNK = 32  # messages per task and per spool file
@@ -212,14 +212,14 @@ def _spool_chunk(
 ) -> list[int] | Failed:
     """Build ``work`` into one spool file (named by its first seq); the messages' lengths, or the first failure.
 
-    Their line ends are made CRLF here, in a build process, not by the sending process
-    (``CrlfOnly``): about 60 us of its CPU a message, on 33 KB letters."""
+    Their line ends are CRLF as built (``Built.wire_bytes``), so the sending process need not
+    make them so (``CrlfOnly``): about 60 us of its CPU a message, on 33 KB letters."""
     built = _worker_factory(factory)
     lengths: list[int] = []
     with (Path(folder) / _chunk_name(work[0][0])).open("wb") as out:
         for index, (_seq, recipient, msgid) in enumerate(work):
             try:
-                data = crlf(built.build(recipient, msgid=msgid).as_bytes())
+                data = built.build(recipient, msgid=msgid).wire_bytes()
             except Exception as error:  # raised by the parent, naming the recipient
                 return Failed(index, error)
             out.write(data)
