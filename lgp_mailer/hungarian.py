@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from babel.dates import format_date, format_time
 
-from lgp_mailer.roles import INSTITUTION, OFFICE, Role, fold, read_role
+from lgp_mailer.roles import INSTITUTION, OFFICE, Role, fold, may_name_institution, read_role
 
 LOCALE = "hu_HU"
 
@@ -172,6 +172,7 @@ def register() -> Register:
     return Register(names, titles)
 
 
+@functools.lru_cache(maxsize=4096)  # a sheet's names share their words
 def register_genders(given: str) -> frozenset[str]:
     """The register lists that hold ``given`` (empty when neither does)."""
     key = unicodedata.normalize("NFC", given).translate(_LOOKALIKES).casefold()
@@ -303,10 +304,13 @@ class Salutation(NamedTuple):
     given_first: bool = False  # the name was read "Given Family" (worth a warning)
 
 
+@functools.lru_cache(maxsize=16)  # a recipient's name is asked about a few times in a row
 def is_person(name: str | None) -> bool:
     """A name cell that names a person, not an institution ("Polgármesteri Hivatal")."""
     if not name:
         return False
+    if not may_name_institution(name):  # most names: no institution word, nothing more to read
+        return True
     read = read_role(name)
     return read is None or read.kind != INSTITUTION
 
@@ -320,6 +324,7 @@ def forget_names() -> None:
     """Empty the caches of names and roles read (at most ~5 MiB): after a sheet of
     100,000 rows they hold thousands of names that a send reads no more."""
     _cached_reading.cache_clear()
+    register_genders.cache_clear()
     read_role.cache_clear()
     fold.cache_clear()
 

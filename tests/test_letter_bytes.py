@@ -27,6 +27,7 @@ from lgp_mailer.mail.build import Built, MessageFactory
 from lgp_mailer.mail.mime import POLICY, compose, compose_fast, letter_bytes, to_bytes
 from lgp_mailer.mail.render import Rendered
 from lgp_mailer.sheets.recipients import Recipient
+from lgp_mailer.smtp.wire import crlf
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2020, 6, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
@@ -91,6 +92,7 @@ def _assert_letters(factory: MessageFactory, people: tuple[Recipient, ...] = PEO
         ]
         if factory.signer is None:
             assert built.as_bytes() == raw
+        assert built.wire_bytes() == crlf(built.as_bytes())  # the spool sends them without a crlf pass
         built_ones.append(built)
     return built_ones
 
@@ -198,3 +200,21 @@ def test_a_mark_in_a_file_name_draws_another(campaign):
     rendered = Rendered("Tárgy", "szöveg =L0-html=L\n", "<p>=L1-text=L</p>\n")
     envelope = mime.Envelope("", "a@b.example", "c@d.example", message_id="<m@b.example>", date=NOW, images=(logo,))
     assert letter_bytes(rendered, envelope) == to_bytes(compose_fast(rendered, envelope))
+
+
+def test_nested_multiparts_never_share_a_boundary_even_if_random_repeats():
+    import random
+
+    from lgp_mailer.mail import mime
+
+    mime._multipart.cache_clear()
+    try:
+        random.seed(7)
+        mixed = mime._multipart("mixed").params["boundary"]
+        random.seed(7)  # as hypothesis does between two examples
+        alternative = mime._multipart("alternative").params["boundary"]
+        random.seed(7)
+        related = mime._multipart("related").params["boundary"]
+        assert len({mixed, alternative, related}) == 3
+    finally:
+        mime._multipart.cache_clear()

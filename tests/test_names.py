@@ -132,3 +132,15 @@ def test_hand_picked_names(name, expected):
 )
 def test_name_order(name, given_first):
     assert read_name(name).given_first is given_first
+
+
+def test_a_word_of_many_names_is_looked_up_once_and_forgotten_after_the_sheet():
+    from lgp_mailer.hungarian import forget_names
+
+    forget_names()
+    readings = {read_name(f"Kovács Ödön {n}") for n in range(30)}
+    assert readings == {read_name("Kovács Ödön")}
+    assert register_genders.cache_info().currsize == 2  # "Kovács" and "Ödön", whatever the row
+    assert register_genders.cache_info().hits >= 30
+    forget_names()
+    assert register_genders.cache_info().currsize == 0

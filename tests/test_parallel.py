@@ -175,13 +175,23 @@ def test_one_rate_limit_shared_by_all_sessions(inputs, smtp_server, tmp_path, mo
 def test_a_fatal_reply_stops_every_session(inputs, smtp_server, tmp_path):
     recipients = people(40)
     smtp_server.handler.reply_rcpt(recipients[5].email, "550 5.7.1 relaying denied for this sender")
+    delivered_when_refused: list[int] = []
+
+    def progress(outcome):  # called as the refusal is recorded, just before the run stops
+        if outcome.address == recipients[5].email:
+            delivered_when_refused.append(len(smtp_server.received))
+
     with open_ledger(tmp_path / "log.sqlite3") as ledger, session_for(inputs, ledger, recipients) as session:
-        report = run_parallel(session, maker(smtp_server), 4, SendOptions(retry=NO_RETRY))
+        report = run_parallel(session, maker(smtp_server), 4, SendOptions(retry=NO_RETRY), progress=progress)
         assert "refused: 550 5.7.1 relaying denied" in report.stopped
         rows = {r.address: r for r in ledger.rows()}
         counts = statuses(ledger)
     assert rows[recipients[5].email].status == "deferred"  # about the account, not the address: still due
-    assert counts["sending"] == 0 and counts["pending"] >= 40 - 5 - 4 * 2  # the others stopped at once
+    # The others stopped at once: each of the 3 other sessions may finish the message it has in
+    # flight, and take at most one more while the stop is being set.  Counted from the refusal,
+    # not from the start: a loaded machine may let them run ahead before session 1 reads its 550.
+    assert counts["sending"] == 0 and len(smtp_server.received) - delivered_when_refused[0] <= 3 * 2
+    assert counts["pending"] == 40 - len(smtp_server.received) - 1
     assert counts["sent"] == len(smtp_server.received) == report.count("sent")
 
 

@@ -590,3 +590,24 @@ def test_rejected_is_one_entry_per_address_for_the_ledger(tmp_path):
         Rejected("", ("Pécs", "Tök"), (4, 5), "no e-mail address"),
     ]
     assert len(sheet.problems) == 4  # every row is still reported
+
+
+@pytest.mark.parametrize(
+    ("text", "marked"),
+    [
+        ("Kovács János", False),
+        ("{{ név }}", True),
+        ("Példa {% if x %}", True),
+        ("megjegyzés #}", True),
+        ("{# megjegyzés", True),
+        ("100% }}", True),
+        ("{ egy kapcsos", False),
+        ("} és %", False),
+        ("{ % }", False),
+        ("", False),
+    ],
+)
+def test_template_marks_in_a_cell(text: str, marked: bool) -> None:
+    from lgp_mailer.sheets.cells import has_template_marks
+
+    assert has_template_marks(text) is marked

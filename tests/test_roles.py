@@ -130,3 +130,72 @@ def test_check_shows_the_unknown_role(tmp_path):
         ("warning", 2, "Beosztás", "ügyintéző", WARNINGS["role"]),
     ]
     assert "kontaktok.csv         2    Beosztás  ügyintéző  " + WARNINGS["role"] in format_report(report).splitlines()
+
+
+# -- is_person's shortcut: a cell without an institution word never reads as one --
+
+_PERSON_CELLS = [
+    "Kovács János",
+    "dr. Szabó Éva",
+    "Polgármesteri Hivatal",
+    "PMH",
+    "pmh Példafalva",
+    "Példafalva Önkormányzata",
+    "Onkormanyzat",
+    "O\u0308nkorma\u0301nyzat",  # decomposed accents (NFD), as some exports write them
+    "Ügyfél-szolgálat",
+    "Ügyfélszolgálata",
+    "kirendeltség-vezető",
+    "Kirendeltsége",
+    "Titkárság, Iroda",
+    "hiva(megjegyzés)tal",
+    "Hivatalné Kiss Anna",
+    "Iroda és Hivatal",
+    "polgármester / hivatal",
+    "Irodai Ildikó",
+    "Hivatalos Béla",
+    "  ",
+    "",
+]
+
+
+@pytest.mark.parametrize("cell", _PERSON_CELLS)
+def test_is_person_matches_reading_the_whole_cell(cell: str) -> None:
+    from lgp_mailer.hungarian import is_person
+    from lgp_mailer.roles import INSTITUTION, may_name_institution
+
+    read = read_role(cell)
+    expected = bool(cell) and (read is None or read.kind != INSTITUTION)
+    assert is_person(cell) is expected
+    if not may_name_institution(cell):
+        assert read is None or read.kind != INSTITUTION
+
+
+def test_is_person_shortcut_is_taken_for_plain_names_and_not_for_offices() -> None:
+    from lgp_mailer.roles import may_name_institution
+
+    assert [may_name_institution(c) for c in ("Kovács János", "Polgármesteri Hivatal", "O\u0308NKORMA\u0301NYZAT")] == [
+        False,
+        True,
+        True,
+    ]
+
+
+def test_is_person_matches_read_role_on_generated_cells() -> None:
+    """Cells put together from institution words, their pieces and separators (seeded, so a failure repeats)."""
+    import random
+
+    from lgp_mailer.hungarian import forget_names, is_person
+    from lgp_mailer.roles import INSTITUTION
+
+    pieces = [
+        *INSTITUTION_WORDS,
+        *("hivatala", "irodája", "Kovács", "Éva", "polgármester", "jegyzője", "asszony", "úr", "PM", "H", "Ö"),
+        *(" ", "-", ".", ",", ";", "/", "(", ")", " és ", "ill.", "o\u0308", "\u00a0"),
+    ]
+    rng = random.Random(16)
+    for _ in range(3000):
+        cell = "".join(rng.choices(pieces, k=rng.randint(0, 6)))
+        read = read_role(cell)
+        assert is_person(cell) is (bool(cell) and (read is None or read.kind != INSTITUTION)), cell
+    forget_names()  # 3,000 cells' words out of the caches, which later tests measure memory beside

@@ -15,15 +15,15 @@ from test_transport import FROM, _WaitForData
 from lgp_mailer.campaign import spool as spooling
 from lgp_mailer.smtp.settings import SmtpSettings
 from lgp_mailer.smtp.transport import SmtpTransport
-from lgp_mailer.smtp.wire import Stuffed, dot_stuff
+from lgp_mailer.smtp.wire import Stuffed, crlf, dot_stuff
 
 
 class _Built:
     def __init__(self, data: bytes) -> None:
         self.data = data
 
-    def as_bytes(self) -> bytes:
-        return self.data
+    def wire_bytes(self) -> bytes:  # as ``Built.wire_bytes``: the letter with CRLF line ends
+        return crlf(self.data)
 
 
 class _Letters:

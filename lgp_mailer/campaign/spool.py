@@ -44,7 +44,7 @@ from lgp_mailer.errors import LgpError
 from lgp_mailer.i18n import _
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.sheets.recipients import Recipient
-from lgp_mailer.smtp.wire import Stuffed, dot_stuff
+from lgp_mailer.smtp.wire import CrlfOnly, Stuffed, dot_stuff
 from lgp_mailer.storage import writing
 
 CHUNK = 32  # messages per task and per spool file
@@ -212,15 +212,16 @@ def _spool_chunk(
 ) -> list[int] | Failed:
     """Build ``work`` into one spool file (named by its first seq); the messages' lengths, or the first failure.
 
-    Each is written as it goes on the wire (``dot_stuff``: CRLF line ends, leading dots
-    doubled, the final dot), here in a build process, not by the sending process, which
-    writes them out as they are (``Stuffed``): about 60 us of its CPU a message, on 33 KB letters."""
+    Their line ends are CRLF as built (``Built.wire_bytes``), and each is written as it goes
+    on the wire (``dot_stuff``: leading dots doubled, the final dot), here in a build process,
+    not by the sending process, which writes it out as it is (``Stuffed``): about 60 us of its
+    CPU a message, on 33 KB letters."""
     built = _worker_factory(factory)
     lengths: list[int] = []
     with (Path(folder) / _chunk_name(work[0][0])).open("wb") as out:
         for index, (_seq, recipient, msgid) in enumerate(work):
             try:
-                data = dot_stuff(built.build(recipient, msgid=msgid).as_bytes())
+                data = dot_stuff(CrlfOnly(built.build(recipient, msgid=msgid).wire_bytes()))
             except Exception as error:  # raised by the parent, naming the recipient
                 return Failed(index, error)
             out.write(data)

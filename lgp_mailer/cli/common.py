@@ -93,7 +93,7 @@ def open_ledger_for(campaign: Path | None):  # -> Ledger (imported lazily: start
     return open_campaign_ledger(chosen.database, password_command=chosen.database_password_command)
 
 
-# Options of the sending commands (send, remind): one definition, one help text.
+# Options of the sending commands (send, remind, notify, followup): one definition, one help text.
 BatchOpt = Annotated[int | None, typer.Option(min=1, help=_("Send the next N due messages, then stop."))]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help=_("Do not ask for confirmation."))]
 DryRunOpt = Annotated[
@@ -221,20 +221,62 @@ PROBE_OPTIONS = ("host", "port", "security", "username", "auth", "timeout", "caf
 def smtp_options(*names: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Give a command the SMTP override options (all, or ``names``) without spelling them out.
 
-    The command declares a last parameter ``smtp`` and receives the options in it as
-    ``smtp_flags`` builds them; Typer sees the options themselves, through the
-    wrapper's signature, in its place."""
-    chosen = [option for option in _SMTP_OPTIONS if not names or option[0] in names]
+    The command declares a keyword parameter ``smtp`` and receives the options in it as
+    ``smtp_flags`` builds them."""
+    return _options_into("smtp", [option for option in _SMTP_OPTIONS if not names or option[0] in names], smtp_flags)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFlags:
+    """What the sending commands (send, remind, notify, followup) are told about the run, as one value."""
+
+    batch: int | None = None
+    yes: bool = False
+    dry_run: bool = False
+    test_to: str | None = None
+    retry_failed: bool = False
+    resend_unknown: bool = False
+    non_interactive: bool = False
+    quiet: bool = False
+    connections: int = 1
+
+
+# The run options, in the order --help lists them: (parameter, its option, default).
+_RUN_OPTIONS = (
+    ("batch", BatchOpt, None),
+    ("yes", YesOpt, False),
+    ("dry_run", DryRunOpt, False),
+    ("test_to", TestToOpt, None),
+    ("retry_failed", RetryFailedOpt, False),
+    ("resend_unknown", ResendUnknownOpt, False),
+    ("non_interactive", NonInteractiveOpt, False),
+    ("quiet", QuietOpt, False),
+    ("connections", ConnectionsOpt, 1),
+)
+
+
+def run_options() -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a sending command the run options (``RunFlags``) without spelling them out.
+
+    The command declares a keyword parameter ``run`` and receives them in it."""
+    return _options_into("run", list(_RUN_OPTIONS), RunFlags)
+
+
+def _options_into(
+    name: str, chosen: list[tuple[str, Any, Any]], make: Callable[..., Any]
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A decorator: Typer sees the ``chosen`` options (parameter, annotated option, default)
+    in the wrapper's signature, after the command's own; the command gets ``make(**them)`` as ``name``."""
 
     def decorate(command: Callable[..., None]) -> Callable[..., None]:
         signature = inspect.signature(command, eval_str=True)
-        own = [p for p in signature.parameters.values() if p.name != "smtp"]
+        own = [p for p in signature.parameters.values() if p.name != name]
         added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in chosen]
 
         @functools.wraps(command)
         def wrapper(**values: Any) -> None:
-            given = {name: values.pop(name) for name, _option, _default in chosen}
-            command(**values, smtp=smtp_flags(**given))
+            given = {option: values.pop(option) for option, _annotated, _default in chosen}
+            command(**values, **{name: make(**given)})
 
         parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + added
         wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]

@@ -10,28 +10,21 @@ import typer
 from lgp_mailer.cli import common as so
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
-    BatchOpt,
     CampaignOpt,
     ColumnOpt,
-    ConnectionsOpt,
-    DryRunOpt,
     EventOpt,
-    NonInteractiveOpt,
-    QuietOpt,
     RecipientsOpt,
-    ResendUnknownOpt,
-    RetryFailedOpt,
+    RunFlags,
     SheetOpt,
-    TestToOpt,
-    YesOpt,
     resolve_campaign,
 )
-from lgp_mailer.errors import ConfigError, ExitCode, LgpError, NothingDueError
+from lgp_mailer.errors import ConfigError, LgpError, NothingDueError
 from lgp_mailer.i18n import _, ngettext
 
 
 @app.command()
 @so.smtp_options()
+@so.run_options()
 def notify(
     change: Annotated[
         bool,
@@ -49,16 +42,8 @@ def notify(
     recipients: RecipientsOpt = None,
     sheet: SheetOpt = None,
     column: ColumnOpt = None,
-    batch: BatchOpt = None,
-    yes: YesOpt = False,
-    dry_run: DryRunOpt = False,
-    test_to: TestToOpt = None,
-    retry_failed: RetryFailedOpt = False,
-    resend_unknown: ResendUnknownOpt = False,
-    non_interactive: NonInteractiveOpt = False,
-    quiet: QuietOpt = False,
-    connections: ConnectionsOpt = 1,
     *,
+    run: RunFlags,
     smtp: dict[str, Any],
 ) -> None:
     """Tell everyone who was sent an invitation, reminder or nudge that the conference changed or is called off.
@@ -78,16 +63,16 @@ def notify(
     from lgp_mailer.campaign.next_steps import input_args
     from lgp_mailer.campaign.notify import notice_targets
     from lgp_mailer.cli.output import print_provenance
-    from lgp_mailer.cli.send import run_send
+    from lgp_mailer.cli.send import nothing_due_exit, run_send
 
     try:
         if change == cancel:
             raise ConfigError(_("choose one: --change or --cancel"), key="notify")
-        chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
-        print_provenance(chosen, quiet=quiet)
+        chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=run.quiet)
+        print_provenance(chosen, quiet=run.quiet)
         kind = kinds.CHANGE if change else kinds.CANCELLATION
         loaded, notice_sheet, plan = notice_targets(chosen, kind, registrations=registrations)
-        if not quiet:
+        if not run.quiet:
             count = len(plan.recipients)
             typer.echo(
                 ngettext(
@@ -99,28 +84,17 @@ def notify(
         code = run_send(
             chosen,
             smtp,
+            run,
             kind=plan.ledger_kind,
-            batch=batch,
-            yes=yes,
-            dry_run=dry_run,
-            test_to=test_to,
-            email=None,
-            retry_failed=retry_failed,
-            resend_unknown=resend_unknown,
-            non_interactive=non_interactive,
-            quiet=quiet,
             recipients_override=plan.recipients,
             event=loaded,
             sheet=notice_sheet,
-            connections=connections,
             inputs=input_args(campaign, event, recipients, sheet, column),
             extra=(*(["--registrations", str(registrations)] if registrations else []),),
             notice=plan,
         )
     except NothingDueError as error:
-        if not quiet:
-            typer.echo(f"lgp-mailer: {error.message}")
-        raise typer.Exit(int(ExitCode.NOTHING_DUE)) from None
+        raise nothing_due_exit(error, quiet=run.quiet) from None
     except LgpError as error:
         raise fail(error) from None
     raise typer.Exit(int(code))

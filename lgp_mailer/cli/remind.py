@@ -11,29 +11,22 @@ import typer
 from lgp_mailer.cli import common as so
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
-    BatchOpt,
     CampaignOpt,
     ColumnOpt,
-    ConnectionsOpt,
-    DryRunOpt,
     EventOpt,
-    NonInteractiveOpt,
-    QuietOpt,
     RecipientsOpt,
-    ResendUnknownOpt,
-    RetryFailedOpt,
+    RunFlags,
     SheetOpt,
-    TestToOpt,
-    YesOpt,
     resolve_campaign,
 )
-from lgp_mailer.errors import ConfigError, ExitCode, LgpError, NothingDueError
+from lgp_mailer.errors import ConfigError, LgpError, NothingDueError
 from lgp_mailer.i18n import _
 from lgp_mailer.quoting import quoted
 
 
 @app.command()
 @so.smtp_options()
+@so.run_options()
 def remind(
     day_before: Annotated[
         bool, typer.Option("--day-before", help=_("Send the join link to every registrant not yet reminded."))
@@ -50,17 +43,9 @@ def remind(
     recipients: RecipientsOpt = None,
     sheet: SheetOpt = None,
     column: ColumnOpt = None,
-    batch: BatchOpt = None,
-    yes: YesOpt = False,
-    dry_run: DryRunOpt = False,
-    test_to: TestToOpt = None,
-    retry_failed: RetryFailedOpt = False,
-    resend_unknown: ResendUnknownOpt = False,
-    non_interactive: NonInteractiveOpt = False,
-    quiet: QuietOpt = False,
-    connections: ConnectionsOpt = 1,
     join: so.JoinOpt = False,
     *,
+    run: RunFlags,
     smtp: dict[str, Any],
 ) -> None:
     """Remind registrants on the day before (the join link), or nudge the invited who have not registered.
@@ -76,35 +61,26 @@ def remind(
     from lgp_mailer.campaign.next_steps import input_args
     from lgp_mailer.campaign.remind import targets
     from lgp_mailer.cli.output import print_provenance
-    from lgp_mailer.cli.send import run_send
+    from lgp_mailer.cli.send import nothing_due_exit, run_send
 
     try:
         if day_before == not_registered:
             raise ConfigError(_("choose one: --day-before or --not-registered"), key="remind")
-        chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
+        chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=run.quiet)
         if registrations is not None:  # the block names the file this run reads
             chosen = dataclasses.replace(chosen, registrations_path=registrations.resolve())
-        print_provenance(chosen, quiet=quiet)
+        print_provenance(chosen, quiet=run.quiet)
         chosen_targets = targets(chosen, registrations, day_before=day_before, force=force)
-        _print_match_report(chosen_targets.report_lines, quiet=quiet)
-        _report_findings(chosen_targets.registrations, day_before=day_before, quiet=quiet)
+        _print_match_report(chosen_targets.report_lines, quiet=run.quiet)
+        _report_findings(chosen_targets.registrations, day_before=day_before, quiet=run.quiet)
         code = run_send(
             chosen,
             smtp,
+            run,
             kind=chosen_targets.kind,
-            batch=batch,
-            yes=yes,
-            dry_run=dry_run,
-            test_to=test_to,
-            email=None,
-            retry_failed=retry_failed,
-            resend_unknown=resend_unknown,
-            non_interactive=non_interactive,
-            quiet=quiet,
             recipients_override=chosen_targets.recipients,
             event=chosen_targets.event,
             sheet=chosen_targets.sheet,
-            connections=connections,
             join=join,
             inputs=input_args(campaign, event, recipients, sheet, column),
             extra=(
@@ -113,9 +89,7 @@ def remind(
             ),
         )
     except NothingDueError as error:
-        if not quiet:
-            typer.echo(f"lgp-mailer: {error.message}")
-        raise typer.Exit(int(ExitCode.NOTHING_DUE)) from None
+        raise nothing_due_exit(error, quiet=run.quiet) from None
     except LgpError as error:
         raise fail(error) from None
     raise typer.Exit(int(code))

@@ -9,49 +9,26 @@ import typer
 from lgp_mailer import kinds
 from lgp_mailer.cli import common as so
 from lgp_mailer.cli.app import app, fail
-from lgp_mailer.cli.common import (
-    BatchOpt,
-    CampaignOpt,
-    ColumnOpt,
-    ConnectionsOpt,
-    DryRunOpt,
-    EventOpt,
-    NonInteractiveOpt,
-    QuietOpt,
-    RecipientsOpt,
-    ResendUnknownOpt,
-    RetryFailedOpt,
-    SheetOpt,
-    TestToOpt,
-    YesOpt,
-    resolve_campaign,
-)
+from lgp_mailer.cli.common import CampaignOpt, ColumnOpt, EventOpt, RecipientsOpt, RunFlags, SheetOpt, resolve_campaign
 from lgp_mailer.cli.output import print_provenance
 from lgp_mailer.cli.runtime import can_prompt
-from lgp_mailer.errors import ExitCode, LgpError
+from lgp_mailer.errors import ExitCode, LgpError, NothingDueError
 from lgp_mailer.i18n import _, format_number, ngettext
 
 
 @app.command()
 @so.smtp_options()
+@so.run_options()
 def send(
     campaign: CampaignOpt = None,
     event: EventOpt = None,
     recipients: RecipientsOpt = None,
     sheet: SheetOpt = None,
     column: ColumnOpt = None,
-    batch: BatchOpt = None,
-    yes: YesOpt = False,
-    dry_run: DryRunOpt = False,
-    test_to: TestToOpt = None,
     email: Annotated[str | None, typer.Option(help=_("With --test-to: whose message to proof."))] = None,
-    retry_failed: RetryFailedOpt = False,
-    resend_unknown: ResendUnknownOpt = False,
-    non_interactive: NonInteractiveOpt = False,
-    quiet: QuietOpt = False,
-    connections: ConnectionsOpt = 1,
     join: so.JoinOpt = False,
     *,
+    run: RunFlags,
     smtp: dict[str, Any],
 ) -> None:
     """Send the invitation to every due recipient (or the next --batch N), recording each in the sent log.
@@ -69,22 +46,14 @@ def send(
     from lgp_mailer.campaign.next_steps import input_args
 
     try:
-        chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=quiet)
-        print_provenance(chosen, quiet=quiet)
+        chosen = resolve_campaign(campaign, event, recipients, sheet, column, quiet=run.quiet)
+        print_provenance(chosen, quiet=run.quiet)
         code = run_send(
             chosen,
             smtp,
+            run,
             kind=kinds.INVITATION.name,
-            batch=batch,
-            yes=yes,
-            dry_run=dry_run,
-            test_to=test_to,
             email=email,
-            retry_failed=retry_failed,
-            resend_unknown=resend_unknown,
-            non_interactive=non_interactive,
-            quiet=quiet,
-            connections=connections,
             join=join,
             inputs=input_args(campaign, event, recipients, sheet, column),
         )
@@ -96,40 +65,32 @@ def send(
 def run_send(
     campaign,
     flags,
+    run: RunFlags,
     *,
     kind,
-    batch,
-    yes,
-    dry_run,
-    test_to,
-    email,
-    retry_failed,
-    resend_unknown,
-    non_interactive,
-    quiet,
+    email=None,
     recipients_override=None,
     event=None,
     sheet=None,
-    connections=1,
     join=False,
     inputs=(),
     extra=(),
     notice=None,
 ) -> ExitCode:
-    """Shared by ``send`` and ``remind``: call the core, print what it did, return the exit code."""
+    """Shared by the sending commands: call the core, print what it did, return the exit code."""
     from lgp_mailer.campaign import send as core
     from lgp_mailer.cli.output import CliHooks
 
     request = core.SendRequest(
         kind=kind,
-        batch=batch,
-        dry_run=dry_run,
-        test_to=test_to,
+        batch=run.batch,
+        dry_run=run.dry_run,
+        test_to=run.test_to,
         email=email,
-        retry_failed=retry_failed,
-        resend_unknown=resend_unknown,
-        interactive=can_prompt(non_interactive),
-        connections=connections,
+        retry_failed=run.retry_failed,
+        resend_unknown=run.resend_unknown,
+        interactive=can_prompt(run.non_interactive),
+        connections=run.connections,
         join=join,
         smtp_flags=flags,
         recipients=recipients_override,
@@ -139,7 +100,7 @@ def run_send(
         extra=tuple(extra),
         notice=notice,
     )
-    hooks = CliHooks(quiet=quiet, yes=yes, non_interactive=non_interactive)
+    hooks = CliHooks(quiet=run.quiet, yes=run.yes, non_interactive=run.non_interactive)
     outcome = core.send(campaign, request, hooks)
     if outcome.mode == "proof":
         assert outcome.proof is not None
@@ -160,6 +121,13 @@ def run_send(
     if code == ExitCode.PROBLEMS and outcome.outstanding:
         typer.echo(_("Outstanding: {rows}").format(rows=outstanding_line(outcome.outstanding)), err=True)
     return code
+
+
+def nothing_due_exit(error: NothingDueError, *, quiet: bool) -> typer.Exit:
+    """A cron-run command outside its window says why (unless --quiet) and exits 3."""
+    if not quiet:
+        typer.echo(f"lgp-mailer: {error.message}")
+    return typer.Exit(int(ExitCode.NOTHING_DUE))
 
 
 def outstanding_line(outstanding: dict[str, tuple[str, ...]], shown: int = 5) -> str:

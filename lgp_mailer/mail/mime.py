@@ -268,14 +268,22 @@ def _image_part(image: InlineImage) -> EmailMessage:
     return part
 
 
+_BOUNDARIES: dict[str, str] = {}  # subtype -> the boundary its parts use in this process
+
+
 @functools.cache
 def _multipart(subtype: str) -> Any:
     # The stdlib makes a boundary at flatten time and scans the whole letter
     # for it (a fresh regex per letter).  Our bodies are all QP or base64,
     # which can never hold a line "--=====...", so one boundary drawn the
     # stdlib's way serves every letter of the run (RFC 2046 asks uniqueness
-    # only within a message), and its parsed header is shared.
+    # only within a message), and its parsed header is shared.  Each subtype's
+    # differs from the others' (nested parts must not share one), even when
+    # ``random`` was reseeded between two draws, as hypothesis does in tests.
     boundary = Generator._make_boundary()  # type: ignore[attr-defined]  # private, missing from typeshed
+    while boundary in _BOUNDARIES.values():
+        boundary = Generator._make_boundary()  # type: ignore[attr-defined]
+    _BOUNDARIES[subtype] = boundary
     return POLICY.header_factory("Content-Type", f'multipart/{subtype}; boundary="{boundary}"')
 
 

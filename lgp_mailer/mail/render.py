@@ -21,6 +21,7 @@ import jinja2
 from lgp_mailer import hungarian, kinds
 from lgp_mailer.errors import TemplateError
 from lgp_mailer.i18n import _
+from lgp_mailer.mail.inline_cache import InlineCache, Tokens, tokenisable
 from lgp_mailer.quoting import quoted
 
 # Text that must never reach a recipient: template syntax and missing values.  This is
@@ -85,12 +86,12 @@ def join_hu(items: Iterable[str], conjunction: str = "és") -> str:
 article = hungarian.article
 
 
-def _environment(dirs: Sequence[Path], *, html: bool) -> jinja2.Environment:
+def _environment(dirs: Sequence[Path], *, html: bool, finalize: Callable[[Any], Any] = _finalize) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in dirs], encoding="utf-8"),
         undefined=jinja2.StrictUndefined,
         autoescape=html,
-        finalize=_finalize,
+        finalize=finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -140,11 +141,14 @@ class Renderer:
         self.kind = kind
         self.dirs = tuple(dirs)
         self._text_env = _environment(self.dirs, html=False)
-        self._html_env = _environment(self.dirs, html=True)
+        # The HTML's printed values can become tokens, so that css-inline runs once per shape (inline_cache).
+        self._tokens = Tokens(_finalize)
+        self._html_env = _environment(self.dirs, html=True, finalize=self._tokens)
         self._subject = self._load(self._text_env, subject)
         self._text = self._load(self._text_env, text)
         self._html = self._load(self._html_env, html)
         self._inline = _css_inliner() if inline_css else None
+        self._shapes = InlineCache(self._inline) if self._inline and tokenisable(self._html_env, html) else None
 
     def _load(self, env: jinja2.Environment, name: str) -> jinja2.Template:
         try:
@@ -164,9 +168,7 @@ class Renderer:
         subject = " ".join(self._run(self._subject, context).split())
         context = {**context, "subject": subject}
         text = self._run(self._text, context)
-        html = self._run(self._html, context)
-        if self._inline is not None:
-            html = self._inline(html)
+        html = self._inlined(context)
         for part, value in (("subject", subject), ("text", text), ("html", html)):
             leak = _find_leak(value)
             if leak:
@@ -179,6 +181,20 @@ class Renderer:
         if not subject:
             raise TemplateError(_("the subject is empty"), file=self._subject.name)
         return Rendered(subject, text, html)
+
+    def _inlined(self, context: Mapping[str, Any]) -> str:
+        """The HTML part, its CSS inlined: through the shape cache when the templates allow it."""
+        if self._shapes is None or self._inline is None:
+            html = self._run(self._html, context)
+            return self._inline(html) if self._inline is not None else html
+        values: list[str] = []
+        self._tokens.record(values)
+        try:
+            document = self._run(self._html, context)
+        finally:
+            self._tokens.record(None)
+        inlined = self._shapes(document, values)
+        return inlined if inlined is not None else self._inline(self._run(self._html, context))
 
     def _run(self, template: jinja2.Template, context: Mapping[str, Any]) -> str:
         try:

@@ -7,6 +7,7 @@ two addresses in one cell.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ def clean_field(value: str | None) -> str:
 
 
 def has_template_marks(text: str) -> bool:
+    if "{" not in text and "}" not in text:  # every mark has a brace: the usual cell is done here
+        return False
     return any(mark in text for mark in _TEMPLATE_MARKS)
 
 
@@ -105,14 +108,61 @@ class AddressError(ValueError):
 
 def normalise_address(candidate: str) -> Address:
     """Validate offline with email-validator; a non-ASCII local part is refused."""
-    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - email_validator loads dnspython; only when a row is read
+    send = _plain_address(candidate)
+    if send is None:  # anything but a plain address on a domain read before: the whole check, and its reason
+        from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - email_validator loads dnspython; only when a row is read
+
+        try:
+            info = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError as error:
+            raise AddressError(_("not an address: {error}").format(error=address_reasons.reason(error))) from None
+        send = f"{info.local_part}@{info.ascii_domain.lower()}"
+    return Address(send, send.casefold())
+
+
+def _plain_address(candidate: str) -> str | None:
+    """The send form of a plain ``local@domain`` that ``validate_email`` accepts, read
+    with its own parts: the local part by its dot-atom pattern (which it accepts as
+    written), the domain by :func:`_domain_reading` (once a domain), the lengths by its
+    limit.  None for anything else (quotes, non-ASCII or reserved local parts, a bad
+    domain, too long): the caller then asks ``validate_email``, which says why."""
+    import email_validator  # noqa: PLC0415 - email_validator loads dnspython; only when a row is read
+    from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES, DOT_ATOM_TEXT, EMAIL_MAX_LENGTH  # noqa: PLC0415 - as above
+
+    local, at, domain = candidate.partition("@")
+    if not at or not domain or domain.startswith("[") or not DOT_ATOM_TEXT.fullmatch(local):
+        return None
+    if local.lower() in CASE_INSENSITIVE_MAILBOX_NAMES:  # validate_email lower-cases these
+        return None
+    reading = _domain_reading(domain, email_validator.TEST_ENVIRONMENT, email_validator.GLOBALLY_DELIVERABLE)
+    if reading is None:
+        return None
+    unicode_domain, ascii_domain = reading
+    longest = max(len(candidate.encode("utf-8")), len(local) + 1 + len(unicode_domain.encode("utf-8")))
+    if max(longest, len(local) + 1 + len(ascii_domain)) > EMAIL_MAX_LENGTH:
+        return None
+    return f"{local}@{ascii_domain.lower()}"
+
+
+def forget_domains() -> None:
+    """Empty the cache of domains read (at most ~0.6 MiB) once a sheet's addresses are all read."""
+    _domain_reading.cache_clear()
+
+
+@functools.lru_cache(maxsize=2048)  # a sheet's addresses share domains: the town hall's, the free mail providers'
+def _domain_reading(domain: str, test_environment: bool, globally_deliverable: bool) -> tuple[str, str] | None:
+    """email-validator's reading of the part after the @-sign (its Unicode and ASCII
+    forms), or None when it refuses it; the costly part of its check, done once a domain."""
+    from email_validator import EmailNotValidError  # noqa: PLC0415 - email_validator loads dnspython; only when a row is read
+    from email_validator.syntax import validate_email_domain_name  # noqa: PLC0415 - as above
 
     try:
-        info = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as error:
-        raise AddressError(_("not an address: {error}").format(error=address_reasons.reason(error))) from None
-    send = f"{info.local_part}@{info.ascii_domain.lower()}"
-    return Address(send, send.casefold())
+        info = validate_email_domain_name(
+            domain, test_environment=test_environment, globally_deliverable=globally_deliverable
+        )
+    except EmailNotValidError:
+        return None
+    return info["domain"], info["ascii_domain"]
 
 
 def mojibake_hint(text: str) -> str | None:

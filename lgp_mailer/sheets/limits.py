@@ -161,16 +161,17 @@ def check_rows(path: Path, sheet: str | None, rows: Iterator[RowT], limits: Limi
                 sheet=sheet,
                 row=row.number,
             )
-        for index, cell in enumerate(row.cells[:used]):
-            if len(cell) > limits.cell_chars:
-                raise _over(
-                    path,
-                    _("cell {index} holds {count} characters").format(index=index + 1, count=format_number(len(cell))),
-                    _characters(limits.cell_chars),
-                    "cell_chars",
-                    sheet=sheet,
-                    row=row.number,
-                )
+        cells = row.cells[:used]
+        if cells and max(map(len, cells)) > limits.cell_chars:  # one pass in C for the usual row
+            index, cell = next((i, c) for i, c in enumerate(cells) if len(c) > limits.cell_chars)
+            raise _over(
+                path,
+                _("cell {index} holds {count} characters").format(index=index + 1, count=format_number(len(cell))),
+                _characters(limits.cell_chars),
+                "cell_chars",
+                sheet=sheet,
+                row=row.number,
+            )
         yield row
 
 

@@ -43,6 +43,7 @@ from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
     clean_text,
+    forget_domains,
     has_template_marks,
     mojibake_hint,
     normalise_address,
@@ -168,6 +169,7 @@ def load_recipients(
                 merger.warn(garbled_note(raw.garbled), raw.name, None, None, None, MOJIBAKE)
             if _read_sheet(path, raw, mapping, merger, every=every):
                 read.append(raw.name)
+    forget_domains()  # every address is read: the memory goes to the recipients
     if not read:
         raise merger.first_error or RecipientsError(_("no data rows below the header"), file=path)
     recipients, rejected = merger.finish()
