@@ -20,13 +20,13 @@ from lgp_mailer.campaign.send import build
 from lgp_mailer.campaign.session import Outcome, SendOptions
 from lgp_mailer.cli import output
 from lgp_mailer.config import load_campaign
-from lgp_mailer.errors import TemplateError
+from lgp_mailer.errors import LedgerError, TemplateError
 from lgp_mailer.event import load_event
 from lgp_mailer.ledger.store import open_ledger
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.smtp.settings import SmtpSettings, parse_rate
 from lgp_mailer.smtp.transport import SendResult
-from lgp_mailer.smtp.wire import CrlfOnly
+from lgp_mailer.smtp.wire import Stuffed, dot_stuff
 
 K = "invitation"
 
@@ -52,8 +52,8 @@ def test_the_spooled_bytes_are_the_bytes_sent_and_nothing_is_built_twice(inputs,
         assert not folder.exists()
         seq_of = {r.address: r.seq for r in ledger.rows()}
     assert rcpts(smtp_server) == {r.email: 1 for r in recipients}
-    for m in smtp_server.received:
-        assert m.data.replace(b"\r\n", b"\n") == spooled[seq_of[m.rcpt_tos[0]]].replace(b"\r\n", b"\n")
+    for m in smtp_server.received:  # the server undoes the stuffing and drops the final dot
+        assert dot_stuff(m.data) == spooled[seq_of[m.rcpt_tos[0]]]
 
 
 def _copy(spool: spooling.Spool) -> spooling.Spool:
@@ -137,8 +137,9 @@ def test_worker_processes_build_the_spool_and_write_the_dry_run(inputs, tmp_path
     names = [f"{n + 1:04d}-{r.email.replace('@', '_')}.eml" for n, r in enumerate(recipients[:20])]
     assert [p.name for p in written] == names
     assert [seq for seq, _ in sent] == sorted(rows)
-    # Line ends made CRLF in the build: the sending process only doubles the leading dots.
-    assert {type(data) for _, data in sent} == {CrlfOnly}
+    # Stuffed in the build (CRLF, leading dots doubled, the final dot): the sending process writes them as they are.
+    assert {type(data) for _, data in sent} == {Stuffed}
+    assert all(data.endswith(b"\r\n.\r\n") for _, data in sent)
     assert all(data.count(b"\n") == data.count(b"\r\n") for _, data in sent)
     for seq, data in sent:  # each the recipient's own message, built in another process
         assert f"Message-ID: {rows[seq].message_id}".encode() in data
@@ -160,14 +161,28 @@ def test_the_record_commit_is_not_fsyncd_on_its_own_but_the_claim_is(inputs, tmp
         session.record(
             ledger.get(session.campaign.campaign_id, K, address), SendResult("sent", 250, "ok"), ledger=writer
         )
+        record = list(statements)
+        statements.clear()
+        # The next claim is durable again; a record right after a record sets nothing.
+        other = session.recipients[1].email
+        assert writer.claim(session.campaign.campaign_id, K, other, ("pending",))
+        writer.record(session.campaign.campaign_id, K, other, "sent", 250)
+        with pytest.raises(LedgerError):  # not 'sending' any more: rolled back
+            writer.record(session.campaign.campaign_id, K, other, "failed", 550)
         writer.close()
-        assert ledger.get(session.campaign.campaign_id, K, address).status == "sent"
+        assert [ledger.get(session.campaign.campaign_id, K, a).status for a in (address, other)] == ["sent", "sent"]
     assert not any("synchronous" in s for s in claim)
-    assert [s for s in statements if "synchronous" in s or s in ("BEGIN IMMEDIATE", "COMMIT")] == [
+    levels = [s for s in record if "synchronous" in s or s in ("BEGIN IMMEDIATE", "COMMIT")]
+    assert levels == ["PRAGMA synchronous = NORMAL", "BEGIN IMMEDIATE", "COMMIT"]
+    assert [s for s in statements if "synchronous" in s or s in ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")] == [
+        "PRAGMA synchronous = FULL",
+        "BEGIN IMMEDIATE",
+        "COMMIT",
         "PRAGMA synchronous = NORMAL",
         "BEGIN IMMEDIATE",
         "COMMIT",
-        "PRAGMA synchronous = FULL",
+        "BEGIN IMMEDIATE",
+        "ROLLBACK",
     ]
 
 

@@ -70,6 +70,7 @@ blocks (``due_rows``, ``quota``, ``factory``, ``recipient_for``, ``record``,
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import multiprocessing
 import os
@@ -101,10 +102,12 @@ log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 1.0  # seconds between run-lock heartbeats of a parallel run
 MAX_CONNECTIONS = 32
 RENDER_AHEAD = 4  # messages rendered ahead, per session
+HANDOFF = RENDER_AHEAD  # messages handed to the sessions at a time: one queue operation (and wake-up) for several
 RENDER_CHUNK = 16  # messages per task of a render process
 RENDER_WINDOW = 3  # tasks in flight per render process
 PROCESSES_FROM = 200  # fewer due messages than this: not worth starting processes
 DUE_PAGE = 1000  # due rows read at a time
+CHECKPOINT_EVERY = 4  # holds between checkpoints: about SQLite's own 1,000 pages of log
 HOLD_AHEAD = 32  # pending rows claimed ahead in one flush (fewer at a slow rate: about a second's worth)
 _END = object()
 
@@ -269,9 +272,12 @@ class _ParallelRun:
         self.mutex = threading.Lock()  # bookkeeping: counters, report, progress
         self.take_lock = threading.Lock()  # taking the next message, in sheet order
         self.rows = rows
-        self.rendered: queue.Queue[object] = queue.Queue(maxsize=RENDER_AHEAD * 2)
+        # Lists of up to HANDOFF items (messages, an error, the end) in sheet order, one list
+        # queued and one being taken (``ready``): at most 2 * RENDER_AHEAD messages wait, as many
+        # as when they were handed over one by one, which bounds what a power cut can turn unknown.
+        self.rendered: queue.Queue[list[object]] = queue.Queue(maxsize=1)
         self.exhausted = False
-        self.stash: list[object] = []  # an item ``next_message(wait=False)`` took off the queue and left
+        self.ready: deque[object] = deque()  # items taken off the queue, not handed out yet (under take_lock)
         self.render_processes = 0  # set by run_parallel when a pool renders
         self.prebuilt: Iterable[tuple[int, bytes]] | None = None  # (seq, bytes) built before the run
         self.report = SendReport(session.campaign.campaign_id, session.kind, recovered_unknown=session.recovered)
@@ -307,40 +313,43 @@ class _ParallelRun:
         else:
             renders = self._renders_in(pool) if pool is not None else self._renders_here()
         holder: Ledger | None = None
+        recipient_for = self.session.recipient_for
         try:
             holder = self.session.ledger.writer() if self.hold_ahead > 1 else None
-            for row, result, held in self._held(renders, holder):
-                if self.halt.is_set():
-                    return
-                item = (
-                    result
-                    if isinstance(result, BaseException)
-                    else (row, self.session.recipient_for(row.address), result, held)
-                )
-                # An error is raised by whichever session reaches its row.
-                if not self._put(item) or isinstance(item, BaseException):
-                    return
+            for group in self._held(renders, holder):
+                for start in range(0, len(group), HANDOFF):
+                    if self.halt.is_set():
+                        return
+                    items: list[object] = [
+                        result if isinstance(result, BaseException) else (row, recipient_for(row.address), result, held)
+                        for row, result, held in group[start : start + HANDOFF]
+                    ]
+                    # An error (always the last render) is raised by whichever session reaches its row.
+                    if not self._put(items) or isinstance(items[-1], BaseException):
+                        return
         except BaseException as error:  # e.g. a render process died
-            self._put(error)
+            self._put([error])
         finally:
-            self._put(_END)
+            self._put([_END])
             if holder is not None:
                 holder.close()
 
     def _held(
         self, renders: Iterable[tuple[LedgerRow, bytes | BaseException]], holder: Ledger | None
-    ) -> Iterator[tuple[LedgerRow, bytes | BaseException, bool]]:
-        """The renders, ``hold_ahead`` at a time, their pending rows claimed ahead
+    ) -> Iterator[list[tuple[LedgerRow, bytes | BaseException, bool]]]:
+        """The renders in groups of ``hold_ahead``, their pending rows claimed ahead
         in one durable commit (``Ledger.hold``): one flush for many messages."""
         renders = iter(renders)
+        holds = itertools.count(1)
         while not self.halt.is_set():
             group = list(islice(renders, self.hold_ahead))
             if not group:
                 return
             built = [row.address for row, result in group if not isinstance(result, BaseException)]
             keys = holder.hold(self.session.campaign.campaign_id, self.session.kind, built) if holder else set()
-            for row, result in group:
-                yield row, result, row.address.strip().lower() in keys
+            if holder is not None and next(holds) % CHECKPOINT_EVERY == 0:
+                holder.checkpoint()  # here, not in the sending threads (``worker``)
+            yield [(row, result, row.address.strip().lower() in keys) for row, result in group]
 
     def _renders_here(self) -> Iterator[tuple[LedgerRow, bytes | BaseException]]:
         factory, recipient_for = self.session.factory, self.session.recipient_for
@@ -400,24 +409,22 @@ class _ParallelRun:
             if results and isinstance(results[-1], BaseException):
                 return
 
-    def _put(self, item: object) -> bool:
+    def _put(self, items: list[object]) -> bool:
         while not self.halt.is_set():
             try:
-                self.rendered.put(item, timeout=0.05)
+                self.rendered.put(items, timeout=0.05)
                 return True
             except queue.Full:
                 continue
         return False
 
     def _get(self) -> object:
-        if self.stash:
-            return self.stash.pop()
-        while not self.halt.is_set():
+        while not self.ready and not self.halt.is_set():
             try:
-                return self.rendered.get(timeout=0.05)
+                self.ready.extend(self.rendered.get(timeout=0.05))
             except queue.Empty:
                 continue
-        return _END
+        return self.ready.popleft() if self.ready else _END
 
     def next_message(self, *, wait: bool = True) -> tuple[LedgerRow, Recipient, bytes, bool] | None:
         """The next message in sheet order, counted towards --batch and the quota; None at the end.
@@ -431,15 +438,15 @@ class _ParallelRun:
                 if self.options.batch is not None and self.attempted >= self.options.batch:
                     return None
             if not wait:
-                if self.stash:
+                if not self.ready:
+                    try:
+                        self.ready.extend(self.rendered.get_nowait())
+                    except queue.Empty:
+                        return None
+                item = self.ready[0]
+                if not isinstance(item, tuple) or not item[3]:  # the end, an error, a row to claim: left
                     return None
-                try:
-                    item = self.rendered.get_nowait()
-                except queue.Empty:
-                    return None
-                if not isinstance(item, tuple) or not item[3]:  # the end, an error, a row to claim
-                    self.stash.append(item)
-                    return None
+                self.ready.popleft()
             else:
                 item = self._get()
             if item is _END:
@@ -645,6 +652,8 @@ class _ParallelRun:
                 self.opened += 1
             # Its own SQLite connection: the sessions' commits do not queue behind one lock.
             ledger = self.session.ledger.writer()
+            if self.hold_ahead > 1:  # the producer's holding connection checkpoints (``_held``)
+                ledger.leave_checkpoints()
             try:
                 item, started = self.next_message(), False
                 while item is not None:

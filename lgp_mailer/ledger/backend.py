@@ -187,6 +187,12 @@ class Db:
     def reset_ids(self, table: str) -> None:
         """After rows were copied in with their ids: new rows get ids after them."""
 
+    def leave_checkpoints(self) -> None:
+        """Its commits do not copy the write-ahead log into the database (``checkpoint`` does)."""
+
+    def checkpoint(self) -> None:
+        """Copy what it can of the write-ahead log into the database, without waiting for writers."""
+
     def close(self) -> None:
         self.conn.close()
 
@@ -209,7 +215,7 @@ class SqliteDb(Db):
             conn.close()
             raise
         super().__init__(conn, str(path))
-        self._lazy = False
+        self._durable = True  # synchronous is FULL
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
         return self.conn.execute(sql, params)  # type: ignore[no-any-return]
@@ -223,19 +229,24 @@ class SqliteDb(Db):
         return cursor.execute(sql, params).fetchall()  # type: ignore[no-any-return]
 
     def begin(self, *, exclusive: bool = True, durable: bool = True) -> None:
-        if not durable:  # WAL: this commit is not fsync'd on its own
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-            self._lazy = True
+        # WAL: a commit under synchronous=NORMAL is not fsync'd on its own.  The level is set
+        # before each transaction that needs another one, not reset after it: every write is
+        # in a transaction, and a sending connection's record commits then run back to back
+        # without two PRAGMA statements each.
+        if durable != self._durable:
+            self.conn.execute("PRAGMA synchronous = FULL" if durable else "PRAGMA synchronous = NORMAL")
+            self._durable = durable
         self.conn.execute("BEGIN IMMEDIATE")
-
-    def _after(self) -> None:
-        if self._lazy:
-            self._lazy = False
-            self.conn.execute("PRAGMA synchronous = FULL")
 
     @property
     def in_transaction(self) -> bool:
         return bool(self.conn.in_transaction)
+
+    def leave_checkpoints(self) -> None:
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def checkpoint(self) -> None:
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def load_psycopg() -> Any:

@@ -114,6 +114,23 @@ class LedgerConnection:
         with self._mutex:
             self.db.close()
 
+    def leave_checkpoints(self) -> None:
+        """A sending thread's connection: its commits never stop to checkpoint (copy the
+        SQLite write-ahead log into the database, two fsyncs); another connection does
+        (``checkpoint``)."""
+        with self.read() as db:
+            db.leave_checkpoints()
+
+    def checkpoint(self) -> None:
+        """A passive checkpoint (SQLite), outside the ledger's lock: the writers go on
+        meanwhile.  It changes nothing a commit made durable or not."""
+        try:
+            self.db.checkpoint()
+        except self.db.errors as error:
+            raise self._fault(error) or LedgerError(
+                _("cannot write the sent log: {error}").format(error=_one_line(str(error))), file=self.path
+            ) from error
+
     def writer(self) -> Self:
         """The same sent log on a connection of its own, for one sending thread.
 

@@ -15,6 +15,16 @@ class CrlfOnly(bytes):
     __slots__ = ()
 
 
+class Stuffed(bytes):
+    """A message as it goes on the wire: ``dot_stuff`` was applied where it was built (a
+    build process writing the spool), so the sending process writes these bytes as they
+    are, with no copy; ``dot_stuff`` returns them unchanged, so nothing is stuffed twice.
+    Unlike ``CrlfOnly``, these are not the message's bytes: leading dots are doubled and
+    they end with the final ``.`` line."""
+
+    __slots__ = ()
+
+
 def crlf(msg: bytes) -> bytes:
     """Every line end CRLF, as SMTP has them (``as_bytes`` ends lines with LF)."""
     return msg.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
@@ -22,6 +32,8 @@ def crlf(msg: bytes) -> bytes:
 
 def dot_stuff(msg: bytes) -> bytes:
     """CRLF line ends, leading dots doubled, and the terminating ``.``."""
+    if isinstance(msg, Stuffed):
+        return msg  # stuffed where it was built
     # bytes.replace, not re.sub: about 20 times faster on a 30 kB letter, which counts at 1,000 a second.
     data = (msg if isinstance(msg, CrlfOnly) else crlf(msg)).replace(b"\n.", b"\n..")
     if data.startswith(b"."):
@@ -31,4 +43,4 @@ def dot_stuff(msg: bytes) -> bytes:
     return data + b".\r\n"
 
 
-__all__ = ["CrlfOnly", "crlf", "dot_stuff"]
+__all__ = ["CrlfOnly", "Stuffed", "crlf", "dot_stuff"]
