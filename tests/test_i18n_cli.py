@@ -179,7 +179,7 @@ def test_help_and_usage_errors_in_both_languages(tmp_path: Path):
             "Használat: python -m lgp_mailer send [KAPCSOLÓK]",
             "Súgó: „python -m lgp_mailer send --help”.",
             "",
-            "Hiba: Érvénytelen érték („--connections”) – a legnagyobb megengedett érték: 32",
+            "Hiba: Érvénytelen érték („--connections”) – 99 nem esik a megengedett tartományba (1<=x<=32).",
         ],
         [
             "Használat: python -m lgp_mailer send [KAPCSOLÓK]",
@@ -202,7 +202,7 @@ def test_help_and_usage_errors_in_both_languages(tmp_path: Path):
         ["Hiba: Értéket kell megadni ehhez a kapcsolóhoz: „--connections”."],
     ]
     assert [lines(r.stderr)[-1] for r in errors["en"]] == [
-        "Error: Invalid value for '--connections': Input should be less than or equal to 32",
+        "Error: Invalid value for '--connections': 99 is not in the range 1<=x<=32.",
         "Error: No such option: --bogus (Possible options: --host)",
         "Error: Invalid value for '--lang': choose hu (Hungarian) or en (English)",
         "Error: Got unexpected extra argument(s) (extra words)",

@@ -66,7 +66,8 @@ CLICK_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"'(?P<value>.*)' is not a valid integer\.", N_("'{value}' is not a valid integer.")),
         (r"'(?P<value>.*)' is not a valid float\.", N_("'{value}' is not a valid float.")),
-        # Typer checks option values with pydantic: its wording for a range and a number.
+        (r"(?P<value>.+) is not in the range (?P<range>.+)\.", N_("{value} is not in the range {range}.")),
+        # Typer 0.29+ checks option values with pydantic: its wording for a range and a number.
         (r"Input should be greater than or equal to (?P<n>\S+)", N_("Input should be greater than or equal to {n}")),
         (r"Input should be less than or equal to (?P<n>\S+)", N_("Input should be less than or equal to {n}")),
         (
