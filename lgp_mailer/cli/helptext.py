@@ -31,12 +31,19 @@ def _metavar(annotation: object) -> str | None:
     return None
 
 
+_display_type = getattr(TyperArgument, "display_type", None)  # Typer 0.29+; earlier ones print no type
+
+
 def _argument_type(self: TyperArgument, ctx: Any) -> str | None:
-    # Typer prints an argument's Python type after its name ("DIR <path>"); the metavar says it all.
-    return None if self.metavar else TyperArgument.display_type(self, ctx)
+    # Typer 0.29+ prints an argument's Python type after its name ("DIR <path>"); the metavar says it all.
+    if self.metavar or _display_type is None:
+        return None
+    shown: str | None = _display_type(self, ctx)
+    return shown
 
 
-TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign,assignment]
+if _display_type is not None:
+    setattr(TyperArgument, "display_type_rich", _argument_type)  # noqa: B010 - only Typer 0.29+ has it
 
 
 def set_metavars(group: typer.Typer) -> None:
