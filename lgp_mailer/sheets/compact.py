@@ -24,6 +24,11 @@ _FREE = -1
 _LOW = 0xFFFFFFFF  # the bits of a hash a KeyIndex keeps: the slot comes from them too (fewer than 2**32 slots)
 
 
+def first_field(line: bytes) -> str:
+    """The first field of a compact line: the send address, in a sheet's lines and in the loaded store's."""
+    return line[: line.index(b"\x1f")].decode("utf-8")
+
+
 @dataclass(frozen=True, slots=True)  # slots: a sheet may hold 200,000 of these
 class Recipient:
     """One address, and everything the letter to it needs.
@@ -218,8 +223,7 @@ class Recipients(Sequence[Recipient]):
         odd = self._odd.get(number)
         if odd is not None:
             return odd.email.lower()
-        line = self._lines[number]
-        return line[: line.index(b"\x1f")].decode("utf-8").lower()
+        return first_field(self._lines[number]).lower()
 
     def _get(self, number: int) -> Recipient:
         odd = self._odd.get(number)

@@ -49,7 +49,7 @@ from lgp_mailer.sheets.cells import (
     normalise_address,
     split_addresses,
 )
-from lgp_mailer.sheets.compact import SEP, SUB, Chunks, KeyIndex, Recipients, Strings
+from lgp_mailer.sheets.compact import SEP, SUB, Chunks, KeyIndex, Recipients, Strings, first_field
 from lgp_mailer.sheets.compact import Recipient as Recipient  # where it was always imported from
 from lgp_mailer.sheets.gazetteer import is_number, load_gazetteer
 from lgp_mailer.sheets.headers import Header, check_mapping, find_header, garbled_header
@@ -496,8 +496,7 @@ class _Merger:
         entry = self.entries.get(at)
         if entry is not None:
             return entry.send.casefold()
-        line = self.lines[at]
-        return line[: line.index(b"\x1f")].decode("utf-8").casefold()
+        return first_field(self.lines[at]).casefold()
 
     def _add(
         self,
