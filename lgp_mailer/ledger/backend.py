@@ -164,17 +164,10 @@ class Db:
 
     def commit(self) -> None:
         self.execute("COMMIT")
-        self._after()
 
     def rollback(self) -> None:
-        try:
-            if self.in_transaction:
-                self.execute("ROLLBACK")
-        finally:
-            self._after()
-
-    def _after(self) -> None:
-        """Undo what ``begin`` set for one transaction only."""
+        if self.in_transaction:
+            self.execute("ROLLBACK")
 
     @property
     def in_transaction(self) -> bool:
