@@ -71,6 +71,30 @@ def test_cp1250_semicolon_csv_with_double_acute_letters(tmp_path):
     assert sheet.findings == []
 
 
+def test_an_address_spilled_into_a_column_without_a_header_is_named_not_lost(tmp_path):
+    # Written by hand, unquoted: "a@x; b@y" in a ;-separated file is two cells, the second
+    # right of the header; an address under an empty header cell is not read either.
+    path = tmp_path / "kezi.csv"
+    path.write_bytes(
+        "Önkormányzat;Név;E-mail;\r\n"
+        "Őrség;Horváth Győző;pm@orseg.example; titkarsag@orseg.example\r\n"
+        "Ürög;Kiss Éva;hivatal@urog.example;;megjegyzés\r\n".encode("cp1250")
+    )
+    sheet = load_recipients(path)
+    assert [r.email for r in sheet.recipients] == ["pm@orseg.example", "hivatal@urog.example"]
+    assert [f for f in sheet.findings if "header" in f.problem] == [
+        Finding(
+            "warning",
+            "an address in a column without a header is not read: put it in the e-mail cell",
+            str(path),
+            None,
+            2,
+            "D",
+            "titkarsag@orseg.example",
+        )
+    ]
+
+
 @pytest.mark.parametrize(
     ("encoding", "delimiter", "expected_encoding"),
     [

@@ -214,7 +214,9 @@ def _read_sheet(
             None,
         )
     county = raw.name if every and "county" not in header.columns else None
-    context = _RowContext(raw.name, header, county)
+    mapped = {column.index for column in header.columns.values()}
+    blank = tuple(i for i, cell in enumerate(header.cells) if not cell.strip() and i not in mapped)
+    context = _RowContext(raw.name, header, county, len(header.cells), blank)
     any_data = False
     for rows in (early, raw.rows):
         for row in rows:
@@ -229,6 +231,8 @@ class _RowContext:
     sheet: str | None
     header: Header
     county: str | None  # the sheet name standing in for a missing county column
+    width: int = 0  # cells in the header row: a cell right of them has no header
+    blank: tuple[int, ...] = ()  # columns whose header cell is empty (and not mapped)
 
 
 class _Entry:
@@ -307,6 +311,22 @@ class _Merger:
     def problem(self, message: str, sheet: str | None, row: int | None, column: str | None, value: str | None) -> None:
         self.findings.append(Finding(PROBLEM, message, self.file, sheet, row, column, value))
 
+    def _unheaded_addresses(self, ctx: _RowContext, row: RawRow) -> None:
+        """An address in a column without a header is not read: say so, rather than lose it
+        (a CSV cell "a@x; b@y" unquoted in a ;-separated file spills into the next column)."""
+        from openpyxl.utils import get_column_letter  # noqa: PLC0415 - only for such a row
+
+        for index in (*ctx.blank, *range(ctx.width, len(row.cells))):
+            cell = row.cells[index] if index < len(row.cells) else ""
+            if "@" in cell:
+                self.warn(
+                    _("an address in a column without a header is not read: put it in the e-mail cell"),
+                    ctx.sheet,
+                    row.number,
+                    get_column_letter(index + 1),
+                    clean_text(cell),
+                )
+
     def add_row(self, ctx: _RowContext, row: RawRow) -> None:
         self.rows_read += 1
         values, row_problems = self._fields(ctx, row)
@@ -318,6 +338,8 @@ class _Merger:
             self.rejected.append(Rejected(formula, _one(municipality), (row.number,), "formula instead of an address"))
             self.held_rows.add((ctx.sheet, row.number))
             return
+        if self.keep_warnings and (len(row.cells) > ctx.width or ctx.blank):
+            self._unheaded_addresses(ctx, row)
         raw = row.cells[email_column.index] if email_column.index < len(row.cells) else ""
         candidates = split_addresses(raw)
         if len(candidates) > 1:
