@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -222,17 +224,29 @@ def test_a_loaded_sheet_costs_tens_of_bytes_a_recipient(tmp_path: Path) -> None:
     """Traced, the difference of two sizes (what any load costs cancels out): the
     sheet holds ~50 bytes a recipient, and the load's peak grows ~170 (it was
     ~1.9 KB, most of it held); part of the peak is the encoding check's read of
-    the file, which is at most 1 MiB, whatever the size."""
+    the file, which is at most 1 MiB, whatever the size.
 
-    def sheet(n: int) -> Path:
-        rows = [
-            ["Baranya", "Bikal", f"Kiss Ödön {k % 20}", "polgármester", "", f"hivatal{k}@pelda.example"]
-            for k in range(n)
-        ]
-        return write_csv(tmp_path / f"lista{n}.csv", [HEADER, *rows])
+    Measured in a fresh interpreter: in a test worker, what earlier tests left in
+    the process-wide caches once made the same load look 150 bytes a recipient
+    heavier (fresh-check, not reproducible on its own)."""
+    script = f"""
+import json, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from pathlib import Path
+from sheets_factory import HEADER, write_csv
+from lgp_mailer.sheets.recipients import load_recipients
+from test_compact_recipients import _traced
 
-    load_recipients(sheet(3), hints=False)  # the gazetteer, the name register and the caches, loaded once
-    (held_small, peak_small), (held_large, peak_large) = _traced(sheet(800)), _traced(sheet(2400))
+def sheet(n):
+    rows = [["Baranya", "Bikal", f"Kiss Ödön {{k % 20}}", "polgármester", "", f"hivatal{{k}}@pelda.example"]
+            for k in range(n)]
+    return write_csv(Path({str(tmp_path)!r}) / f"lista{{n}}.csv", [HEADER, *rows])
+
+load_recipients(sheet(3), hints=False)  # the gazetteer, the name register and the caches, loaded once
+print(json.dumps([_traced(sheet(800)), _traced(sheet(2400))]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    (held_small, peak_small), (held_large, peak_large) = json.loads(done.stdout)
     held, peak = (held_large - held_small) / 1600, (peak_large - peak_small) / 1600
     assert 0 < held < 100, f"{held:.0f} bytes a recipient held"
     assert 0 < peak < 300, f"{peak:.0f} bytes a recipient at the peak"
