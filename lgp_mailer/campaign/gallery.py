@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -62,21 +62,40 @@ def script_json(value: object) -> str:
     )
 
 
-def warnings_for(recipients: Sequence[Recipient], findings: Iterable[Finding]) -> tuple[list[list[str]], list[Finding]]:
-    """Each recipient's findings as lines (matched by sheet and row), and the findings no letter has."""
-    by_row: dict[tuple[str | None, int], int] = {}
-    for index, recipient in enumerate(recipients):
+RowKey = tuple[str | None, int]  # a recipient's sheet and first row: what its findings are matched by
+
+
+def row_key(recipient: Recipient) -> RowKey | None:
+    """The key of ``recipient``'s findings in :func:`warnings_for` (None: not from a sheet row)."""
+    return (recipient.sheet, recipient.rows[0]) if recipient.rows else None
+
+
+def warnings_for(
+    recipients: Iterable[Recipient], findings: Iterable[Finding], *, only: Container[RowKey] | None = None
+) -> tuple[dict[RowKey, list[str]], list[Finding]]:
+    """Each recipient's findings as lines (matched by sheet and row), keyed by :func:`row_key`, and the
+    findings no letter has.  Only recipients with a finding get an entry (with ``only``: of those keys,
+    the letters being built), and none is kept: a sheet of 100,000 rows is read once, a recipient at a time."""
+    findings = list(findings)
+    wanted: dict[RowKey, list[int]] = {}
+    for index, finding in enumerate(findings):
+        if finding.row is not None:
+            wanted.setdefault((finding.sheet, finding.row), []).append(index)
+    matched = bytearray(len(findings))  # a byte a finding, not a dict entry: a sheet may have one a row
+    kept: dict[int, RowKey] = {}  # finding index → its recipient's key, for the recipients in ``only``
+    for recipient in recipients if wanted else ():
+        key = row_key(recipient)
+        if key is None:
+            continue
         for row in recipient.rows:
-            by_row.setdefault((recipient.sheet, row), index)
-    lines: list[list[str]] = [[] for _ in recipients]
-    unmatched: list[Finding] = []
-    for finding in findings:
-        found = None if finding.row is None else by_row.get((finding.sheet, finding.row))
-        if found is None:
-            unmatched.append(finding)
-        else:
-            lines[found].append(describe(finding))
-    return lines, unmatched
+            for index in wanted.pop((recipient.sheet, row), ()):  # the first recipient with the row has it
+                matched[index] = 1
+                if only is None or key in only:
+                    kept[index] = key
+    lines: dict[RowKey, list[str]] = {}
+    for index, key in sorted(kept.items()):  # in the findings' order, as the check lists them
+        lines.setdefault(key, []).append(describe(findings[index]))
+    return lines, [finding for finding, found in zip(findings, matched, strict=True) if not found]
 
 
 def describe(finding: Finding) -> str:

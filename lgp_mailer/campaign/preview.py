@@ -12,13 +12,13 @@ import datetime as dt
 import re
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
 from lgp_mailer import kinds as registry
-from lgp_mailer.campaign.gallery import Gallery, warnings_for
+from lgp_mailer.campaign.gallery import Gallery, RowKey, row_key, warnings_for
 from lgp_mailer.campaign.inputs import input_warnings, now_utc
 from lgp_mailer.campaign.preview_letters import Letter, Relinker, Run, Written, chunk_links, write_letters
 from lgp_mailer.campaign.revisions import NoticeFactory, candidates, plan_notice
@@ -54,7 +54,9 @@ class PreviewReport:
     kind: str
     out_dir: Path
     index: Path
-    items: list[PreviewItem] = field(default_factory=list)
+    total: int = 0  # letters tried
+    rendered: int = 0
+    problems: list[PreviewItem] = field(default_factory=list)  # the letters that did not build
     findings: list[Finding] = field(default_factory=list)
     first: Built | None = None
     warnings: list[str] = field(default_factory=list)  # about the inputs (campaign.inputs.input_warnings)
@@ -65,12 +67,8 @@ class PreviewReport:
         return registry.title(self.kind)
 
     @property
-    def rendered(self) -> int:
-        return sum(1 for i in self.items if i.problem is None)
-
-    @property
     def failed(self) -> int:
-        return sum(1 for i in self.items if i.problem is not None)
+        return len(self.problems)
 
     @property
     def sheet_problems(self) -> int:
@@ -90,8 +88,12 @@ def load_inputs(campaign: Campaign, *, hints: bool = True) -> tuple[Event, Recip
     return event, sheet
 
 
-def select(recipients: Sequence[Recipient], *, email: str | None = None, limit: int | None = None) -> list[Recipient]:
-    """``--email`` picks one recipient (case-insensitively); ``--limit`` keeps the first N."""
+def select(
+    recipients: Sequence[Recipient], *, email: str | None = None, limit: int | None = None
+) -> Sequence[Recipient]:
+    """``--email`` picks one recipient (case-insensitively); ``--limit`` keeps the first N.
+
+    Without either, the sheet's own sequence (compact: a recipient is built when read), not a copy."""
     if email is not None:
         wanted = email.strip().lower()
         chosen = [r for r in recipients if r.email.lower() == wanted]
@@ -100,7 +102,7 @@ def select(recipients: Sequence[Recipient], *, email: str | None = None, limit: 
                 _("no recipient with address {email} in the sheet").format(email=quoted(email)), key="--email"
             )
         return chosen
-    return list(recipients[:limit] if limit is not None else recipients)
+    return list(recipients[:limit]) if limit is not None else recipients
 
 
 def run_preview(
@@ -113,7 +115,6 @@ def run_preview(
     now: dt.datetime | None = None,
 ) -> PreviewReport:
     event, sheet = load_inputs(campaign)
-    sheet.recipients = list(sheet.recipients)  # the gallery matches findings to recipients by identity
     factory = MessageFactory(campaign, event, kind)
     recipients = sheet.recipients
     if registry.get(kind).revisioned:  # a notice: its revision's recipients, each with their changes
@@ -143,7 +144,7 @@ def _write_preview(
     kind: str,
     out: Path,
     sheet: RecipientSheet,
-    chosen: list[Recipient],
+    chosen: Sequence[Recipient],
     factory: MessageFactory,
     now: dt.datetime | None,
 ) -> PreviewReport:
@@ -152,15 +153,12 @@ def _write_preview(
     if kind == registry.INVITATION.name:
         report.warnings = input_warnings(campaign, event, now or now_utc())
     # Match findings over the whole sheet: with --limit, another row's warning is no sheet-wide note.
-    lines, unmatched = warnings_for(sheet.recipients, sheet.findings)
-    by_recipient = {id(r): found for r, found in zip(sheet.recipients, lines, strict=True)}
+    # Lines only for the letters built: with --limit 5000 of 100,000 rows, not a line for every row.
+    only = {key for r in chosen if (key := row_key(r)) is not None} if chosen is not sheet.recipients else None
+    lines, unmatched = warnings_for(sheet.recipients, sheet.findings, only=only)
     gallery = Gallery(out, report.label, len(chosen))
     gallery.prepare()
-    stems = [f"{n:04d}-{_slug(r.email)}" for n, r in enumerate(chosen, start=1)]
-    hrefs = [None, *(f"{stem}.html" for stem in stems), None]  # letter n's page is hrefs[n]
-    work = (
-        Letter(n, r, by_recipient[id(r)], stems[n - 1], hrefs[n - 1], hrefs[n + 1]) for n, r in enumerate(chosen, 1)
-    )
+    work = _letters(chosen, lines)
     run = Run(uuid.uuid4().hex, str(out), report.label, len(chosen), now, current_language())
     relinker = Relinker(gallery)
     # Built and written by worker processes for many letters (spool.py decides): only the facts come back.
@@ -174,7 +172,7 @@ def _write_preview(
             raise error
         _add(report, gallery, relinker, chunk, written)
         if report.first is None and report.rendered:  # the first letter built: shown on the terminal
-            first = next(item for item in report.items if item.problem is None)
+            first = next(letter for letter, problem in zip(chunk, written.problems, strict=True) if problem is None)
             report.first = written.first or factory.build(first.recipient, now=now)  # rare: the worker built it
     relinker.finish()
     gallery.finish(
@@ -188,19 +186,38 @@ def _write_preview(
 
 
 def _add(report: PreviewReport, gallery: Gallery, relinker: Relinker, chunk: list[Letter], written: Written) -> None:
-    """A chunk's letters into the report, the table and the relinker, in order."""
+    """A chunk's letters into the report's counts, the table and the relinker, in order."""
     links = iter(chunk_links(chunk, written.problems))
     for letter, subject, problem in zip(chunk, written.subjects, written.problems, strict=True):
         recipient = letter.recipient
+        report.total += 1
         if problem is not None or subject is None:
-            report.items.append(PreviewItem(recipient, None, None, None, problem=problem))
+            report.problems.append(PreviewItem(recipient, None, None, None, problem=problem))
             gallery.row(letter.n, recipient, letter.warnings, "", "", problem)
             continue
-        report.items.append(
-            PreviewItem(recipient, subject, report.out_dir / f"{letter.stem}.eml", report.out_dir / letter.href)
-        )
+        report.rendered += 1
         gallery.row(letter.n, recipient, letter.warnings, subject, letter.href)
         relinker.add(letter.n, letter.href, next(links))
+
+
+def _stem(n: int, recipient: Recipient) -> str:
+    """Letter ``n``'s file names without the suffix (``.eml``, ``.html``)."""
+    return f"{n:04d}-{_slug(recipient.email)}"
+
+
+def _letters(chosen: Sequence[Recipient], lines: dict[RowKey, list[str]]) -> Iterator[Letter]:
+    """The letters to build, named as they are read (one ahead, for the next page's link):
+    nothing is kept per recipient but the table's row."""
+    numbered = enumerate(chosen, 1)
+    current, before = next(numbered, None), None
+    while current is not None:
+        following = next(numbered, None)
+        n, recipient = current
+        stem = _stem(n, recipient)
+        after = f"{_stem(*following)}.html" if following is not None else None
+        key = row_key(recipient)
+        yield Letter(n, recipient, lines.get(key, []) if key is not None else [], stem, before, after)
+        current, before = following, f"{stem}.html"
 
 
 def _prepare(out: Path) -> None:

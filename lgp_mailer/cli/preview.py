@@ -108,9 +108,9 @@ def _show(report) -> None:
         for name in _SHOWN_HEADERS:
             if message[name] is not None:
                 headers.add_row(f"{name}:", str(message[name]))
-        console.print(Panel(headers, title=f"{kind_label(report.kind)} 1/{len(report.items)}", expand=False))
+        console.print(Panel(headers, title=f"{kind_label(report.kind)} 1/{report.total}", expand=False))
         console.print(text_part(message), markup=False, soft_wrap=True)
-    for item in report.items:
+    for item in report.problems:
         if item.problem:
             problem = _("problem")
             console.print(f"[red]{problem}[/red] {item.recipient.email}: {item.problem}", markup=True)
