@@ -73,7 +73,14 @@ _TEAMS_PARTICIPANTS = {
     "name": ("name", "név"),
     "join": ("first join", "első csatlakozás"),
     "leave": ("last leave", "utolsó kilépés", "utolsó távozás"),
-    "duration": ("in-meeting duration", "értekezleten töltött idő", "értekezletben töltött idő"),
+    # "Értekezlet időtartama": what the Hungarian download writes over each person's in-meeting time.
+    "duration": (
+        "in-meeting duration",
+        "értekezleten töltött idő",
+        "értekezletben töltött idő",
+        "értekezlet időtartama",
+        "az értekezleten töltött idő",
+    ),
     "email": ("email", "e-mail", "e-mail-cím"),
     "upn": ("participant id (upn)", "résztvevő azonosítója (upn)", "résztvevőazonosító (upn)"),
     "role": ("role", "szerepkör"),
@@ -292,6 +299,16 @@ def _teams_table(
     if "name" not in cols or "join" not in cols:
         raise RecipientsError(
             _("the section's header has no name and join-time columns: {expected}").format(expected=_(EXPECTED)),
+            file=path,
+            row=header_row,
+        )
+    if "upn" in aliases and "duration" not in cols:
+        # First join to last leave would count the gaps; no minutes at all would thank nobody.
+        raise RecipientsError(
+            _(
+                "the participants table has no in-meeting duration column (e.g. 'In-Meeting Duration', "
+                "'Értekezlet időtartama') and the report has no '3. In-Meeting Activities' section"
+            ),
             file=path,
             row=header_row,
         )
