@@ -38,6 +38,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from lgp_mailer.errors import RecipientsError
 from lgp_mailer.i18n import N_, _
@@ -119,9 +120,16 @@ _DATE_FORMATS = (
     "%d.%m.%Y %H:%M:%S",
 )
 _DAY_FIRST = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_BUDAPEST = ZoneInfo("Europe/Budapest")
+# "1h 52m 3s" (Teams), "1 hr 5 min" (Meet), "65 mins" (Webex), "1ó 5p", "1 óra 5 perc 3 mp".
 _DURATION = re.compile(
-    r"^(?:(\d+)\s*(?:h|ó|óra)\s*)?(?:(\d+)\s*(?:m|min|p|perc)\s*)?(?:(\d+)\s*(?:s|mp|másodperc)\s*)?$"
+    r"^(?:(\d+)\s*(?:h|hrs?|hours?|óra|ó)\.?\s*)?"
+    r"(?:(\d+)\s*(?:m|mins?|minutes?|p|perc)\.?\s*)?"
+    r"(?:(\d+)\s*(?:s|secs?|seconds?|mp|másodperc)\.?\s*)?$"
 )
+_CLOCK = re.compile(r"^(\d+):([0-5]\d):([0-5]\d)$")  # 1:05:00, an Excel duration cell
+_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +363,13 @@ def parse_time(
     cleaned = " ".join(text.replace("\u202f", " ").replace("\u00a0", " ").split())
     if not cleaned:
         return None
+    if _ISO.match(cleaned):  # Webex, Meet and workbook cells: 2026-06-18T07:58:12Z, …+02:00, 2026-06-18 09:58
+        try:
+            moment = dt.datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:  # an offset is converted to Budapest time: the rest of the report is local
+            return moment.astimezone(_BUDAPEST).replace(tzinfo=None) if moment.tzinfo else moment
     cleaned = re.sub(r"\b(de|du)\.\s*(.*)$", lambda m: f"{m[2]} {'AM' if m[1] == 'de' else 'PM'}", cleaned)
     cleaned = re.sub(r"(\d{4})\. ?(\d{1,2})\. ?(\d{1,2})\.?", r"\1.\2.\3.", cleaned)
     for pattern in _DATE_FORMATS:
@@ -375,10 +390,15 @@ def parse_time(
 
 
 def parse_duration(text: str, *, file: Path | None = None, row: int | None = None) -> float | None:
-    """``1h 52m 3s`` (Teams) → 112.05 minutes; None for an empty cell."""
-    cleaned = text.strip().casefold()
+    """``1h 52m 3s`` (Teams) → 112.05 minutes, ``65`` → 65 minutes, ``1:05:00`` → 65; None for an empty cell."""
+    cleaned = " ".join(text.replace("\u00a0", " ").split()).casefold()
     if not cleaned:
         return None
+    if _NUMBER.match(cleaned):
+        return float(cleaned.replace(",", "."))
+    clock = _CLOCK.match(cleaned)
+    if clock:
+        return int(clock[1]) * 60 + int(clock[2]) + int(clock[3]) / 60
     match = _DURATION.match(cleaned)
     if not match or not any(match.groups()):
         raise RecipientsError(
@@ -396,10 +416,8 @@ def _minutes(text: str, *, file: Path, row: int) -> float | None:
         return None
     try:
         value = float(text.replace(",", ".").strip())
-    except ValueError:
-        raise RecipientsError(
-            _("not a number of minutes: {text}").format(text=quoted(text)), file=file, row=row, column="duration"
-        ) from None
+    except ValueError:  # "65 mins" (Webex), "1 hr 5 min" (Meet)
+        value = parse_duration(text, file=file, row=row) or 0.0
     if value < 0:
         raise RecipientsError(
             _("a negative duration: {text}").format(text=quoted(text)), file=file, row=row, column="duration"
