@@ -8,8 +8,10 @@ import codecs
 import datetime as dt
 from pathlib import Path
 
+import openpyxl
 import pytest
-from attendance_files import write_teams
+from attendance_files import write_teams, write_zoom
+from test_attendance import EXPECTED_LINE, PEOPLE, _campaign, _import, _imports
 
 from lgp_mailer.errors import RecipientsError
 from lgp_mailer.sheets.attendance import load_attendance, minutes_by_person, parse_duration, parse_time
@@ -83,3 +85,128 @@ def test_a_bad_iso_time_is_still_one_line_naming_the_cell():
     assert str(caught.value) == (
         "w.csv, row 4, column 'join': not a date and time: '2026-13-18 09:00' (expected e.g. 03/11/2027 09:58:12 AM)"
     )
+
+
+WEBEX = (
+    "Meeting Name\tMeeting Number\tName\tEmail\tRole\tJoin Time\tLeave Time\tDuration\tConnection Type\r\n"
+    "Víziközmű\t2634 123 4567\tKiss Ödön\tPolgarmester@Alsomocsolad.example\tAttendee\t"
+    "2026-06-18T07:58:12Z\t2026-06-18T08:40:09Z\t42 mins\tWebex App\r\n"
+    "Víziközmű\t2634 123 4567\tKiss Ödön\tpolgarmester@alsomocsolad.example\tAttendee\t"
+    "2026-06-18T08:42:30Z\t2026-06-18T10:36:10Z\t114 mins\tWebex App\r\n"
+    "Víziközmű\t2634 123 4567\t+36 30 123 4567\t\tAttendee\t"
+    "2026-06-18T08:02:00Z\t2026-06-18T10:20:00Z\t138 mins\tPhone\r\n"
+)
+MEET = (
+    "First name,Last name,Email,Duration,Time joined,Time exited\n"
+    "Kiss,Ödön,Polgarmester@Alsomocsolad.example,2 hr 35 min,9:58 AM,12:36 PM\n"
+    "Tóth,Péter,szervezo@egyesulet.example,20 min,10:00 AM,10:20 AM\n"
+)
+
+
+def test_a_webex_export_utf16_with_utc_times_is_sessions_in_budapest_time(tmp_path):
+    path = tmp_path / "webex.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + WEBEX.encode("utf-16-le"))
+    report = load_attendance(path)
+    assert (report.platform, report.source, report.language) == ("zoom", "webex", "en")
+    assert [(s.row, s.name, s.email, s.joined, s.left, s.minutes, s.role) for s in report.sessions] == [
+        (2, "Kiss Ödön", "Polgarmester@Alsomocsolad.example", dt.datetime(2026, 6, 18, 9, 58, 12),
+         dt.datetime(2026, 6, 18, 10, 40, 9), 42.0, "Attendee"),
+        (3, "Kiss Ödön", "polgarmester@alsomocsolad.example", dt.datetime(2026, 6, 18, 10, 42, 30),
+         dt.datetime(2026, 6, 18, 12, 36, 10), 114.0, "Attendee"),
+        (4, "+36 30 123 4567", "", dt.datetime(2026, 6, 18, 10, 2), dt.datetime(2026, 6, 18, 12, 20), 138.0,
+         "Attendee"),
+    ]  # fmt: skip
+    got = [(a.key, a.minutes, a.sessions) for a in minutes_by_person(report.sessions)]
+    assert got == [("polgarmester@alsomocsolad.example", 155.62, 2), ("name:36 30 123 4567", 138.0, 1)]
+
+
+def test_a_google_meet_export_counts_its_duration_as_its_times_have_no_date(tmp_path):
+    path = tmp_path / "meet.csv"
+    path.write_text(MEET, encoding="utf-8")
+    report = load_attendance(path)
+    assert (report.platform, report.source) == ("zoom", "meet")
+    assert [(s.name, s.email, s.joined, s.left, s.minutes) for s in report.sessions] == [
+        ("Kiss Ödön", "Polgarmester@Alsomocsolad.example", None, None, 155.0),
+        ("Tóth Péter", "szervezo@egyesulet.example", None, None, 20.0),
+    ]
+    assert [(a.key, a.minutes) for a in minutes_by_person(report.sessions)] == [
+        ("polgarmester@alsomocsolad.example", 155.0),
+        ("szervezo@egyesulet.example", 20.0),
+    ]
+
+
+def test_a_time_without_a_date_and_no_duration_column_is_refused_naming_the_cell(tmp_path):
+    path = tmp_path / "meet.csv"
+    path.write_text("First name,Last name,Email,Time joined,Time exited\nKiss,Ödön,k@falu.example,9:58 AM,12:36 PM\n",
+                    encoding="utf-8")  # fmt: skip
+    with pytest.raises(RecipientsError) as caught:
+        load_attendance(path)
+    assert str(caught.value) == (
+        f"{path}, row 2, column 'join': not a date and time: '9:58 AM' (expected e.g. 03/11/2027 09:58:12 AM)"
+    )
+
+
+def test_a_zoom_report_saved_as_a_workbook_reads_like_its_csv(tmp_path):
+    csv_path = write_zoom(tmp_path / "z.csv")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Munka1"
+    workbook.create_sheet("Jegyzetek").append(["Megjegyzés"])  # a second sheet: not the report
+    workbook.move_sheet("Jegyzetek", offset=-1)
+    header_seen = False
+    for line in csv_path.read_text(encoding="utf-8-sig").splitlines():
+        cells: list[object] = line.split(",")
+        if header_seen and len(cells) > 4:  # Excel turns the times into dates and the minutes into numbers
+            cells[2] = dt.datetime.strptime(str(cells[2]), "%m/%d/%Y %I:%M:%S %p")
+            cells[3] = dt.datetime.strptime(str(cells[3]), "%m/%d/%Y %I:%M:%S %p")
+            cells[4] = int(str(cells[4]))
+        header_seen = header_seen or line.startswith("Name (original name)")
+        sheet.append(cells)
+    path = tmp_path / "z.xlsx"
+    workbook.save(path)
+    from_csv, from_xlsx = load_attendance(csv_path), load_attendance(path)
+    assert (from_xlsx.platform, from_xlsx.source) == ("zoom", "zoom")
+    strip = lambda r: [(s.row, s.name, s.email, s.joined, s.left, s.minutes, s.guest) for s in r.sessions]  # noqa: E731
+    assert strip(from_xlsx) == strip(from_csv)
+    assert [(a.key, a.minutes) for a in minutes_by_person(from_xlsx.sessions)] == [(p[0], p[3]) for p in PEOPLE]
+
+
+def test_teams_participants_table_on_its_own_in_a_workbook(tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Név", "Első csatlakozás", "Utolsó kilépés", "Értekezlet időtartama", "E-mail",
+                  "Résztvevő azonosítója (UPN)", "Szerepkör"])  # fmt: skip
+    sheet.append(["Kiss Ödön", "2026. 06. 18. 9:58:12", "2026. 06. 18. 12:36:10", "2ó 35p 37mp",
+                  "polgarmester@alsomocsolad.example", "polgarmester@alsomocsolad.example", "Résztvevő"])  # fmt: skip
+    path = tmp_path / "teams.xlsx"
+    workbook.save(path)
+    report = load_attendance(path)
+    assert (report.platform, report.language) == ("teams", "hu")
+    assert [(a.key, a.minutes) for a in minutes_by_person(report.sessions)] == [
+        ("polgarmester@alsomocsolad.example", 155.62)
+    ]
+
+
+def test_a_workbook_that_is_no_report_is_one_line(tmp_path):
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Időbélyeg", "E-mail-cím", "Név"])
+    path = tmp_path / "valami.xlsx"
+    workbook.save(path)
+    with pytest.raises(RecipientsError) as caught:
+        load_attendance(path)
+    assert str(caught.value) == f"{path}: {EXPECTED_LINE}"
+
+
+def test_importing_a_webex_export_says_webex_and_keeps_its_sessions(tmp_path):
+    camp, _ = _campaign(tmp_path)
+    path = tmp_path / "webex.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + WEBEX.encode("utf-16-le"))
+    result = _import(camp, path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:3] == [
+        f"Attendance: {path}: Webex report, English export, 3 session(s) of 2 person(s)",
+        "Attended (at least 30 minutes): 1",
+        "  Kiss Ödön <polgarmester@alsomocsolad.example>: 155.6 min, 2 session(s) "
+        "(by address; registered; Alsómocsolád)",
+    ]
+    assert _imports(camp) == [("webex.csv", "zoom", 3)]

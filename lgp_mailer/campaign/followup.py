@@ -35,7 +35,14 @@ from lgp_mailer.sheets.attendance import AttendanceReport, load_attendance, minu
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet, load_recipients
 from lgp_mailer.sheets.registrations import RegistrationList, load_registrations
 
-PLATFORMS = {"zoom": "Zoom", "teams": "Microsoft Teams"}
+# Brand names stay as they are; the last is translated where shown.
+PLATFORMS = {
+    "zoom": "Zoom",
+    "teams": "Microsoft Teams",
+    "webex": "Webex",
+    "meet": "Google Meet",
+    "other": N_("Video platform"),
+}
 LANGUAGES = {"en": N_("English"), "hu": N_("Hungarian")}  # translated where shown
 
 
@@ -107,7 +114,7 @@ def import_attendance(
 
 def _import_line(report: AttendanceReport, result: ImportResult) -> str:
     what = _("{platform} report, {language} export").format(
-        platform=PLATFORMS[report.platform], language=_(LANGUAGES[report.language])
+        platform=_(PLATFORMS[report.source or report.platform]), language=_(LANGUAGES[report.language])
     )
     counts = _("{sessions} session(s) of {people} person(s)").format(
         sessions=len(report.sessions), people=len(minutes_by_person(report.sessions))

@@ -1,6 +1,7 @@
-"""Attendance reports from Zoom and Microsoft Teams → join/leave sessions.
+"""Attendance reports from Zoom, Microsoft Teams, Webex and Google Meet → join/leave sessions.
 
-Two formats, as the platforms write them (English and Hungarian exports):
+The formats, as the platforms write them (English and Hungarian exports), as CSV
+or as a workbook (.xlsx, .xls, .ods: each sheet is tried in turn):
 
 * **Zoom's participants report** (Reports → Usage → Participants, "Export with
   meeting data"): a CSV whose meeting-information block comes first, then a
@@ -24,7 +25,16 @@ Two formats, as the platforms write them (English and Hungarian exports):
   used; otherwise each person of section 2 is one session whose minutes are
   the in-meeting duration (first join to last leave would count the gaps).
 
-Every cell is read as text; times are local (Europe/Budapest), naive here.
+* **Webex** and **Google Meet** participant tables are read by the same column
+  aliases as Zoom's: Webex one row per session (``Name, Email, Join Time,
+  Leave Time, Duration``, durations like ``65 mins``), Meet one row per person
+  (``First name, Last name, Email, Duration, Time joined, Time exited``; times
+  without a date, so its ``1 hr 5 min`` duration counts).  A table whose
+  header fits but names no platform is said to come from a video platform.
+  All of these are stored as layout ``zoom`` (see ``AttendanceReport.source``).
+
+Every cell is read as text; times are local (Europe/Budapest), naive here; an
+ISO time with an offset is converted to Budapest time.
 Summing minutes without double counting is :func:`minutes_by_person`.
 """
 
@@ -43,22 +53,67 @@ from zoneinfo import ZoneInfo
 from lgp_mailer.errors import RecipientsError
 from lgp_mailer.i18n import N_, _
 from lgp_mailer.quoting import quoted
-from lgp_mailer.sheets.readers import detect_encoding
+from lgp_mailer.sheets.readers import ALL_SHEETS, WORKBOOK_SUFFIXES, detect_encoding, open_sheets
 
 MAX_BYTES = 20 * 1024 * 1024  # a 1,000-person meeting's report is well under 1 MB
 EXPECTED = N_(
-    "expected a Zoom participants report (a header row with 'Name (original name)' and 'Join time') "
-    "or a Teams attendance report (sections '1. Summary' and '2. Participants')"
+    "expected a Zoom, Webex or Google Meet participants report (a header row with a name column such as "
+    "'Name (original name)' and 'Join time' and 'Leave time', or a duration) or a Teams attendance report "
+    "(sections '1. Summary' and '2. Participants')"
 )  # translated where raised
 
 # Column aliases, compared casefolded with spaces collapsed.  Zoom's English
 # headers changed case over the years ("Join Time" → "Join time"), and older
-# exports say "User Email".
-_ZOOM = {
-    "name": ("name (original name)", "név (eredeti név)", "name", "név", "résztvevő neve"),
-    "email": ("email", "user email", "e-mail", "e-mail-cím", "e-mail cím", "felhasználói e-mail"),
-    "join": ("join time", "csatlakozás időpontja", "csatlakozás ideje", "belépés ideje", "belépés időpontja"),
-    "leave": ("leave time", "kilépés időpontja", "kilépés ideje", "távozás ideje", "távozás időpontja"),
+# exports say "User Email".  Webex's and Google Meet's tables are read by the
+# same aliases: one row per session (Webex) or per person (Meet, whose first and
+# last names are two columns and whose times have no date: its duration counts).
+_TABLE = {
+    "name": (
+        "name (original name)",
+        "név (eredeti név)",
+        "name",
+        "név",
+        "résztvevő neve",
+        "display name",
+        "participant name",
+        "attendee name",
+        "full name",
+        "teljes név",
+        "megjelenítendő név",
+    ),
+    "first": ("first name", "keresztnév", "utónév"),
+    "last": ("last name", "vezetéknév", "családnév"),
+    "email": (
+        "email",
+        "user email",
+        "e-mail",
+        "e-mail-cím",
+        "e-mail cím",
+        "felhasználói e-mail",
+        "email address",
+        "attendee email",
+        "participant email",
+    ),
+    "join": (
+        "join time",
+        "csatlakozás időpontja",
+        "csatlakozás ideje",
+        "belépés ideje",
+        "belépés időpontja",
+        "time joined",
+        "joined",
+        "joined at",
+    ),
+    "leave": (
+        "leave time",
+        "kilépés időpontja",
+        "kilépés ideje",
+        "távozás ideje",
+        "távozás időpontja",
+        "time exited",
+        "left",
+        "left at",
+    ),
     # "Total duration": the export with "Show unique users", one row per person and no times.
     "minutes": (
         "duration (minutes)",
@@ -67,9 +122,19 @@ _ZOOM = {
         "időtartam",
         "total duration (minutes)",
         "teljes időtartam (perc)",
+        "duration",
+        "duration (mins)",
+        "attendance duration",
     ),
     "guest": ("guest", "vendég"),
+    "role": ("role", "szerepkör", "participant type", "résztvevő típusa"),
 }
+# Header words that tell the platforms apart (only for what the import says it read).
+_ZOOM_WORDS = frozenset({"name (original name)", "név (eredeti név)", "user email", "guest", "vendég", "meeting id"})
+_MEET_WORDS = frozenset({"first name", "last name", "time joined", "time exited", "keresztnév", "vezetéknév", "utónév"})
+_WEBEX_WORDS = frozenset(
+    {"meeting number", "connection type", "attendee name", "attendee email", "participant type", "attendance duration"}
+)
 _TEAMS_PARTICIPANTS = {
     "name": ("name", "név"),
     "join": ("first join", "első csatlakozás"),
@@ -130,6 +195,7 @@ _DURATION = re.compile(
 )
 _CLOCK = re.compile(r"^(\d+):([0-5]\d):([0-5]\d)$")  # 1:05:00, an Excel duration cell
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+_TIME_ONLY = re.compile(r"^\s*(?:(?:de|du)\.\s*)?\d{1,2}[:.]\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +218,13 @@ class Session:
 @dataclass(frozen=True)
 class AttendanceReport:
     path: Path
-    platform: str  # "zoom" or "teams"
+    platform: str  # the layout: "zoom" (a participant table: Zoom, Webex, Meet) or "teams" (sections)
     language: str  # "en" or "hu"
     sessions: tuple[Session, ...]
     sha256: str
     summary: tuple[tuple[str, str], ...] = ()  # Zoom's meeting block / Teams' "1. Summary", as written
+    # Whose export it looks like: "zoom", "teams", "webex", "meet" or "other" (only for saying so).
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -174,21 +242,34 @@ class Attendee:
 
 
 def load_attendance(path: Path | str) -> AttendanceReport:
-    """Read a Zoom participants report or a Teams attendance report; one clear line otherwise."""
+    """Read a Zoom, Teams, Webex or Google Meet attendance export (CSV or workbook); one clear line otherwise."""
     path = Path(path)
-    rows, data = _read_rows(path)
+    tables, data = _read_tables(path)
     sha = hashlib.sha256(data).hexdigest()
+    for rows in tables:  # a workbook's sheets in turn: the first that is a report counts
+        report = _recognise(path, rows, sha)
+        if report is not None:
+            return report
+    raise RecipientsError(_("not an attendance report: {expected}").format(expected=_(EXPECTED)), file=path)
+
+
+def _recognise(path: Path, rows: list[tuple[int, list[str]]], sha: str) -> AttendanceReport | None:
     texts = [_key(" ".join(c for c in cells if c.strip())) for _, cells in rows]
     if any(t in _SECTIONS for t in texts):
         return _teams(path, rows, sha)
     for index, (_number, cells) in enumerate(rows):  # not '_': that is the translation function
-        found = _columns(cells, _ZOOM)
-        if "name" in found and ({"join", "leave"} <= set(found) or "minutes" in found):
-            return _zoom(path, rows, index, found, sha)
-    raise RecipientsError(_("not an attendance report: {expected}").format(expected=_(EXPECTED)), file=path)
+        if {"name", "join", "duration"} <= set(_columns(cells, _TEAMS_PARTICIPANTS)):
+            # Teams' participants table on its own (copied out, or a workbook's sheet)
+            sessions = _teams_table(path, rows[index:], _TEAMS_PARTICIPANTS)
+            return AttendanceReport(path, "teams", _language(cells), tuple(sessions), sha)
+        found = _columns(cells, _TABLE)
+        named = "name" in found or "first" in found or "last" in found
+        if named and ({"join", "leave"} <= set(found) or "minutes" in found):
+            return _table(path, rows, index, found, sha)
+    return None
 
 
-def _read_rows(path: Path) -> tuple[list[tuple[int, list[str]]], bytes]:
+def _read_tables(path: Path) -> tuple[list[list[tuple[int, list[str]]]], bytes]:
     if not path.is_file():
         raise RecipientsError(_("file not found") if not path.exists() else _("not a file"), file=path)
     data = path.read_bytes()
@@ -198,6 +279,14 @@ def _read_rows(path: Path) -> tuple[list[tuple[int, list[str]]], bytes]:
         raise RecipientsError(
             _("larger than {max_bytes} MB: not an attendance report").format(max_bytes=MAX_BYTES // 2**20), file=path
         )
+    if path.suffix.lower() in WORKBOOK_SUFFIXES:  # downloaded as, or saved again as, a workbook
+        with open_sheets(path, ALL_SHEETS) as sheets:
+            tables = [[(r.number, [c.strip() for c in r.cells]) for r in sheet.rows] for sheet in sheets]
+        return tables, data
+    return [_text_rows(path, data)], data
+
+
+def _text_rows(path: Path, data: bytes) -> list[tuple[int, list[str]]]:
     try:
         encoding = detect_encoding(path)
         text = data.decode(encoding)
@@ -211,10 +300,9 @@ def _read_rows(path: Path) -> tuple[list[tuple[int, list[str]]], bytes]:
         delimiter = ";"  # a report opened and re-saved by Hungarian Excel
     try:
         reader = csv.reader(lines, delimiter=delimiter, quotechar='"', strict=False)
-        rows = [(n, [c.strip() for c in cells]) for n, cells in enumerate(reader, start=1)]
+        return [(n, [c.strip() for c in cells]) for n, cells in enumerate(reader, start=1)]
     except csv.Error as error:
         raise RecipientsError(_("broken CSV ({error})").format(error=error), file=path) from None
-    return rows, data
 
 
 def _key(text: str) -> str:
@@ -242,29 +330,46 @@ def _cell(cells: Sequence[str], index: int | None) -> str:
     return cells[index].strip() if index is not None and index < len(cells) else ""
 
 
-def _zoom(
+def _table(
     path: Path, rows: list[tuple[int, list[str]]], header: int, cols: dict[str, int], sha: str
 ) -> AttendanceReport:
+    """Zoom's participants (one row per session), Webex's (the same) or Meet's (one row per person)."""
     summary = _pairs(rows[:header])
     sessions = []
     dates = [_cell(cells, cols.get(f)) for _, cells in rows[header + 1 :] for f in ("join", "leave")]
     first = day_first(dates)
+    timeless = "minutes" in cols  # Meet's "9:58 AM" has no date: its duration counts instead
     for number, cells in rows[header + 1 :]:
         if not any(cells):
             continue
-        name, email = _cell(cells, cols["name"]), _cell(cells, cols.get("email"))
+        name = _cell(cells, cols.get("name")) or " ".join(
+            part for part in (_cell(cells, cols.get("first")), _cell(cells, cols.get("last"))) if part
+        )
+        times = [_cell(cells, cols.get(field)) for field in ("join", "leave")]
+        joined, left = (
+            None
+            if timeless and _TIME_ONLY.match(text)
+            else parse_time(text, day_first=first, column=field, file=path, row=number)
+            for text, field in zip(times, ("join", "leave"), strict=True)
+        )
         sessions.append(
             Session(
                 number,
                 name,
-                email,
-                parse_time(_cell(cells, cols.get("join")), day_first=first, column="join", file=path, row=number),
-                parse_time(_cell(cells, cols.get("leave")), day_first=first, column="leave", file=path, row=number),
+                _cell(cells, cols.get("email")),
+                joined,
+                left,
                 _minutes(_cell(cells, cols.get("minutes")), file=path, row=number),
                 _guest(_cell(cells, cols.get("guest"))),
+                _cell(cells, cols.get("role")),
             )
         )
-    return AttendanceReport(path, "zoom", _language(rows[header][1]), tuple(sessions), sha, summary)
+    keys = {_key(c) for c in rows[header][1]} | {_key(k) for k, _v in summary}
+    source = (
+        "zoom" if keys & _ZOOM_WORDS else "meet" if keys & _MEET_WORDS else "webex" if keys & _WEBEX_WORDS else "other"
+    )
+    # Stored as "zoom": the sent log's platform column knows the two layouts, not the vendors.
+    return AttendanceReport(path, "zoom", _language(rows[header][1]), tuple(sessions), sha, summary, source)
 
 
 def _pairs(rows: Sequence[tuple[int, list[str]]]) -> tuple[tuple[str, str], ...]:
