@@ -10,8 +10,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from attendance_files import write_teams, write_zoom
+from attendance_files import S, write_teams, write_zoom
 from test_attendance import EXPECTED_LINE, PEOPLE, _campaign, _import, _imports
+from test_send_cli import one_error_line
 
 from lgp_mailer.errors import RecipientsError
 from lgp_mailer.sheets.attendance import load_attendance, minutes_by_person, parse_duration, parse_time
@@ -210,3 +211,43 @@ def test_importing_a_webex_export_says_webex_and_keeps_its_sessions(tmp_path):
         "(by address; registered; Alsómocsolád)",
     ]
     assert _imports(camp) == [("webex.csv", "zoom", 3)]
+
+
+def test_zooms_waiting_room_rows_are_not_attendance(tmp_path):
+    """Zoom's newer export gives the time in the waiting room rows of their own ("In waiting room": Yes)."""
+    path = write_zoom(tmp_path / "z.csv", [S("Kiss Ödön", "kiss@falu.example", "10:00:00", "10:40:00")])
+    text = path.read_bytes().decode("utf-8")
+    waiting = "Tóth Péter,toth@falu.example,06/18/2020 09:20:00 AM,06/18/2020 10:20:00 AM,60,No,Yes\r\n"
+    path.write_bytes((text + waiting).encode("utf-8"))
+    report = load_attendance(path)
+    assert [(s.name, s.minutes) for s in report.sessions] == [("Kiss Ödön", 40.0)]
+
+
+def test_zooms_total_duration_counts_over_first_join_to_last_leave(tmp_path):
+    """With "Total duration" the times are the first join and the last leave: the gaps are not attendance."""
+    path = tmp_path / "unique.csv"
+    path.write_text(
+        "Name (original name),Email,Join time,Leave time,Total duration (minutes),Guest\n"
+        "Kiss Ödön,kiss@falu.example,06/18/2026 09:58:00 AM,06/18/2026 12:36:00 PM,40,No\n",
+        encoding="utf-8",
+    )
+    (person,) = minutes_by_person(load_attendance(path).sessions)
+    assert (person.minutes, person.first_join, person.last_leave) == (
+        40.0,
+        dt.datetime(2026, 6, 18, 9, 58),
+        dt.datetime(2026, 6, 18, 12, 36),
+    )
+
+
+def test_a_report_that_lists_nobody_is_refused_not_stored(tmp_path):
+    """Stored, it would make every registrant absent: 'followup --missed' would write to all of them."""
+    camp, _ = _campaign(tmp_path)
+    path = tmp_path / "participants.csv"
+    path.write_text("Name (original name),Email,Join time,Leave time,Duration (minutes),Guest\n", encoding="utf-8")
+    result = _import(camp, path)
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        f"lgp-mailer: error: {path}: the report lists nobody who attended: "
+        "download it again after the meeting has ended"
+    )
+    assert _imports(camp) == []

@@ -127,6 +127,8 @@ _TABLE = {
         "attendance duration",
     ),
     "guest": ("guest", "vendég"),
+    # Zoom's newer export lists the time spent in the waiting room as rows of their own.
+    "waiting": ("in waiting room", "várakozóteremben", "a várakozóteremben"),
     "role": ("role", "szerepkör", "participant type", "résztvevő típusa"),
 }
 # Header words that tell the platforms apart (only for what the import says it read).
@@ -248,6 +250,11 @@ def load_attendance(path: Path | str) -> AttendanceReport:
     sha = hashlib.sha256(data).hexdigest()
     for rows in tables:  # a workbook's sheets in turn: the first that is a report counts
         report = _recognise(path, rows, sha)
+        if report is not None and not report.sessions:
+            # Imported, it would make every registrant absent: the recording letter to all of them.
+            raise RecipientsError(
+                _("the report lists nobody who attended: download it again after the meeting has ended"), file=path
+            )
         if report is not None:
             return report
     raise RecipientsError(_("not an attendance report: {expected}").format(expected=_(EXPECTED)), file=path)
@@ -339,8 +346,10 @@ def _table(
     dates = [_cell(cells, cols.get(f)) for _, cells in rows[header + 1 :] for f in ("join", "leave")]
     first = day_first(dates)
     timeless = "minutes" in cols  # Meet's "9:58 AM" has no date: its duration counts instead
+    # "Total duration" (Zoom's unique users): the times are the first join and the last leave.
+    totals = timeless and _key(rows[header][1][cols["minutes"]]).startswith(("total", "teljes"))
     for number, cells in rows[header + 1 :]:
-        if not any(cells):
+        if not any(cells) or _guest(_cell(cells, cols.get("waiting"))):  # waiting is not attending
             continue
         name = _cell(cells, cols.get("name")) or " ".join(
             part for part in (_cell(cells, cols.get("first")), _cell(cells, cols.get("last"))) if part
@@ -362,6 +371,7 @@ def _table(
                 _minutes(_cell(cells, cols.get("minutes")), file=path, row=number),
                 _guest(_cell(cells, cols.get("guest"))),
                 _cell(cells, cols.get("role")),
+                summed=totals,
             )
         )
     keys = {_key(c) for c in rows[header][1]} | {_key(k) for k, _v in summary}
