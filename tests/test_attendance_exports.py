@@ -251,3 +251,59 @@ def test_a_report_that_lists_nobody_is_refused_not_stored(tmp_path):
         "download it again after the meeting has ended"
     )
     assert _imports(camp) == []
+
+
+TEAMS_LIST = (
+    "Full Name\tUser Action\tTimestamp\r\n"
+    "LÖGY Programiroda\tJoined\t6/18/2026, 9:30:00 AM\r\n"
+    "Kiss Ödön\tJoined before\t6/18/2026, 9:58:12 AM\r\n"
+    "Tóth Péter\tLeft\t6/18/2026, 10:20:00 AM\r\n"  # in before the list began
+    "Kiss Ödön\tLeft\t6/18/2026, 10:40:09 AM\r\n"
+    "Kiss Ödön\tJoined\t6/18/2026, 10:42:30 AM\r\n"
+    "Kiss Ödön\tLeft\t6/18/2026, 12:36:10 PM\r\n"
+    "LÖGY Programiroda\tLeft\t6/18/2026, 12:40:00 PM\r\n"
+)
+LIVE_EVENT = (
+    "SessionId,ParticipantId,FullName,UserAgent,UtcEventTimestamp,Action,Role\r\n"
+    "a1,polgarmester@alsomocsolad.example,Kiss Ödön,Mozilla/5.0,6/18/2026 7:58:12 AM,Joined,Attendee\r\n"
+    "b2,polgarmester@alsomocsolad.example,Kiss Ödön,Teams iOS,6/18/2026 8:10:00 AM,Joined,Attendee\r\n"
+    "b2,polgarmester@alsomocsolad.example,Kiss Ödön,Teams iOS,6/18/2026 8:30:00 AM,Left,Attendee\r\n"
+    "a1,polgarmester@alsomocsolad.example,Kiss Ödön,Mozilla/5.0,6/18/2026 8:40:09 AM,Left,Attendee\r\n"
+    "c3,8:teamsvisitor:77,Szűcs Erzsébet,Mozilla/5.0,6/18/2026 8:05:00 AM,Joined,Attendee\r\n"
+)
+
+
+def test_teams_older_attendance_list_pairs_joins_and_leaves(tmp_path):
+    path = tmp_path / "meetingAttendanceList.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + TEAMS_LIST.encode("utf-16-le"))
+    report = load_attendance(path)
+    assert report.platform == "teams"
+    got = [(a.name, a.minutes, a.sessions, a.first_join, a.last_leave) for a in minutes_by_person(report.sessions)]
+    t = lambda h, m, s=0: dt.datetime(2026, 6, 18, h, m, s)  # noqa: E731
+    assert got == [
+        ("LÖGY Programiroda", 190.0, 1, t(9, 30), t(12, 40)),
+        ("Kiss Ödön", 155.62, 2, t(9, 58, 12), t(12, 36, 10)),
+        ("Tóth Péter", 50.0, 1, t(9, 30), t(10, 20)),  # from the list's first moment
+    ]
+
+
+def test_a_teams_live_event_report_in_utc_pairs_per_session_in_budapest_time(tmp_path):
+    path = tmp_path / "AttendeeReport.csv"
+    path.write_text(LIVE_EVENT, encoding="utf-8")
+    report = load_attendance(path)
+    got = [(a.key, a.minutes, a.sessions, a.first_join, a.last_leave) for a in minutes_by_person(report.sessions)]
+    t = lambda h, m, s=0: dt.datetime(2026, 6, 18, h, m, s)  # noqa: E731
+    assert got == [
+        ("polgarmester@alsomocsolad.example", 41.95, 2, t(9, 58, 12), t(10, 40, 9)),  # the phone inside the laptop
+        ("name:szucs erzsebet", 35.15, 1, t(10, 5), t(10, 40, 9)),  # still in at the last event
+    ]
+
+
+def test_an_unknown_action_names_its_row_and_column(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_text("Full Name,User Action,Timestamp\nKiss Ödön,Muted,6/18/2026 9:58 AM\n", encoding="utf-8")
+    with pytest.raises(RecipientsError) as caught:
+        load_attendance(path)
+    assert str(caught.value) == (
+        f"{path}, row 2, column 'action': not a join or leave with its time: 'Muted' (expected e.g. Joined, Left)"
+    )

@@ -25,6 +25,8 @@ or as a workbook (.xlsx, .xls, .ods: each sheet is tried in turn):
   used; otherwise each person of section 2 is one session whose minutes are
   the in-meeting duration (first join to last leave would count the gaps).
 
+* **Teams' join/leave lists** (the older attendance list, a live event's
+  ``AttendeeReport.csv``): one row per join or leave, paired per person.
 * **Webex** and **Google Meet** participant tables are read by the same column
   aliases as Zoom's: Webex one row per session (``Name, Email, Join Time,
   Leave Time, Duration``, durations like ``65 mins``), Meet one row per person
@@ -161,6 +163,19 @@ _TEAMS_ACTIVITIES = {
     "email": ("email", "e-mail", "e-mail-cím"),
     "role": ("role", "szerepkör"),
 }
+# Teams' older attendance list and a live event's AttendeeReport.csv: one row per join or
+# leave ("Full Name, User Action, Timestamp"; "SessionId, ParticipantId, FullName, UserAgent,
+# UtcEventTimestamp, Action, Role"), paired here into sessions.
+_EVENTS = {
+    "name": ("full name", "fullname", "teljes név", "name", "név"),
+    "email": ("participantid", "participant id", "email", "e-mail"),
+    "action": ("user action", "action", "felhasználói művelet", "művelet"),
+    "time": ("timestamp", "utceventtimestamp", "időbélyeg", "időbélyegző"),
+    "session": ("sessionid", "session id"),
+    "role": ("role", "szerepkör"),
+}
+_JOINED = frozenset({"joined", "joined before", "csatlakozott", "korábban csatlakozott", "belépett"})
+_LEFT = frozenset({"left", "kilépett", "távozott"})
 _SECTIONS = {
     "1. summary": "summary",
     "1. összegzés": "summary",
@@ -269,6 +284,9 @@ def _recognise(path: Path, rows: list[tuple[int, list[str]]], sha: str) -> Atten
             # Teams' participants table on its own (copied out, or a workbook's sheet)
             sessions = _teams_table(path, rows[index:], _TEAMS_PARTICIPANTS)
             return AttendanceReport(path, "teams", _language(cells), tuple(sessions), sha)
+        events = _columns(cells, _EVENTS)
+        if {"name", "action", "time"} <= set(events):
+            return AttendanceReport(path, "teams", _language(cells), tuple(_event_sessions(path, rows, index)), sha)
         found = _columns(cells, _TABLE)
         named = "name" in found or "first" in found or "last" in found
         if named and ({"join", "leave"} <= set(found) or "minutes" in found):
@@ -453,6 +471,69 @@ def _teams_table(
             )
         )
     return sessions
+
+
+def _event_sessions(path: Path, rows: list[tuple[int, list[str]]], header: int) -> list[Session]:
+    """Join and leave rows paired per person (and live-event session) in time order.  A leave
+    without a join ("Joined before" the list began) starts at the list's first moment; a join
+    without a leave (still in when it was downloaded) ends at its last."""
+    head = rows[header][1]
+    cols = _columns(head, _EVENTS)
+    utc = _key(head[cols["time"]]) == "utceventtimestamp"
+    filled = [(n, cells) for n, cells in rows[header + 1 :] if any(cells)]
+    first = day_first(_cell(cells, cols["time"]) for _, cells in filled)
+    events = []
+    for number, cells in filled:
+        moment = parse_time(_cell(cells, cols["time"]), day_first=first, file=path, row=number, column="timestamp")
+        action = _key(_cell(cells, cols["action"]))
+        if moment is None or action not in _JOINED | _LEFT:
+            raise RecipientsError(
+                _("not a join or leave with its time: {text} (expected e.g. Joined, Left)").format(
+                    text=quoted(_cell(cells, cols["action"]))
+                ),
+                file=path,
+                row=number,
+                column="action",
+            )
+        if utc:
+            moment = moment.replace(tzinfo=dt.UTC).astimezone(_BUDAPEST).replace(tzinfo=None)
+        events.append((moment, number, action in _JOINED, cells))
+    events.sort(key=lambda e: (e[0], e[1]))
+    if not events:
+        return []
+    start, end = events[0][0], events[-1][0]
+    open_: dict[tuple[str, str], tuple[int, dt.datetime]] = {}
+    spans: list[tuple[int, list[str], dt.datetime, dt.datetime]] = []
+    for moment, number, joined, cells in events:
+        email = _upn(_cell(cells, cols.get("email")))
+        name = _cell(cells, cols["name"])
+        who = (email.casefold() or "name:" + name_key(name), _cell(cells, cols.get("session")))
+        if joined:
+            open_.setdefault(who, (number, moment))  # a repeated join keeps the first
+        else:
+            begun = open_.pop(who, (number, start))
+            spans.append((begun[0], cells, begun[1], moment))
+    spans += [(number, cells, moment, end) for (number, moment), cells in _open_rows(open_, events)]
+    return [
+        Session(
+            number,
+            _cell(cells, cols["name"]),
+            _upn(_cell(cells, cols.get("email"))),
+            joined_at,
+            left_at,
+            None,
+            guest=not _upn(_cell(cells, cols.get("email"))),
+            role=_cell(cells, cols.get("role")),
+        )
+        for number, cells, joined_at, left_at in sorted(spans, key=lambda span: span[0])
+    ]
+
+
+def _open_rows(
+    open_: Mapping[tuple[str, str], tuple[int, dt.datetime]], events: Sequence[tuple[dt.datetime, int, bool, list[str]]]
+) -> list[tuple[tuple[int, dt.datetime], list[str]]]:
+    by_row = {number: cells for _m, number, _j, cells in events}
+    return [(begun, by_row[begun[0]]) for begun in open_.values()]
 
 
 def _upn(text: str) -> str:
