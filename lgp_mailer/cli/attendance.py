@@ -1,4 +1,4 @@
-"""``lgp-mailer attendance import FILE``: keep who attended (a Zoom or Teams report) in the sent log."""
+"""``lgp-mailer attendance import FILE``: keep who attended (a Zoom, Teams, Webex or Meet export) in the sent log."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from lgp_mailer.i18n import _
 
 attendance_app = typer.Typer(
     help=_(
-        "Who attended the conference, from the platform's attendance report (Zoom or Microsoft Teams)."
+        "Who attended the conference, from the platform's attendance report (Zoom, Microsoft Teams, Webex or Google Meet; CSV or Excel)."
         "\n\n\b\nExample:\n  lgp-mailer attendance import participants_81234567890.csv"
     ),
     no_args_is_help=True,
@@ -25,7 +25,7 @@ app.add_typer(attendance_app, name="attendance")
 
 @attendance_app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help=_("Zoom's participants report (CSV) or Teams' attendance report."))],
+    file: Annotated[Path, typer.Argument(help=_("The platform's attendance export: Zoom, Teams, Webex or Google Meet, CSV or Excel."))],
     campaign: CampaignOpt = None,
     registrations: Annotated[
         Path | None, typer.Option(help=_("The registration form's export (default: the campaign's)."))
