@@ -91,11 +91,11 @@ def test_a_bad_iso_time_is_still_one_line_naming_the_cell():
 WEBEX = (
     "Meeting Name\tMeeting Number\tName\tEmail\tRole\tJoin Time\tLeave Time\tDuration\tConnection Type\r\n"
     "Víziközmű\t2634 123 4567\tKiss Ödön\tPolgarmester@Alsomocsolad.example\tAttendee\t"
-    "2026-06-18T07:58:12Z\t2026-06-18T08:40:09Z\t42 mins\tWebex App\r\n"
+    "2020-06-18T07:58:12Z\t2020-06-18T08:40:09Z\t42 mins\tWebex App\r\n"
     "Víziközmű\t2634 123 4567\tKiss Ödön\tpolgarmester@alsomocsolad.example\tAttendee\t"
-    "2026-06-18T08:42:30Z\t2026-06-18T10:36:10Z\t114 mins\tWebex App\r\n"
+    "2020-06-18T08:42:30Z\t2020-06-18T10:36:10Z\t114 mins\tWebex App\r\n"
     "Víziközmű\t2634 123 4567\t+36 30 123 4567\t\tAttendee\t"
-    "2026-06-18T08:02:00Z\t2026-06-18T10:20:00Z\t138 mins\tPhone\r\n"
+    "2020-06-18T08:02:00Z\t2020-06-18T10:20:00Z\t138 mins\tPhone\r\n"
 )
 MEET = (
     "First name,Last name,Email,Duration,Time joined,Time exited\n"
@@ -110,11 +110,11 @@ def test_a_webex_export_utf16_with_utc_times_is_sessions_in_budapest_time(tmp_pa
     report = load_attendance(path)
     assert (report.platform, report.source, report.language) == ("zoom", "webex", "en")
     assert [(s.row, s.name, s.email, s.joined, s.left, s.minutes, s.role) for s in report.sessions] == [
-        (2, "Kiss Ödön", "Polgarmester@Alsomocsolad.example", dt.datetime(2026, 6, 18, 9, 58, 12),
-         dt.datetime(2026, 6, 18, 10, 40, 9), 42.0, "Attendee"),
-        (3, "Kiss Ödön", "polgarmester@alsomocsolad.example", dt.datetime(2026, 6, 18, 10, 42, 30),
-         dt.datetime(2026, 6, 18, 12, 36, 10), 114.0, "Attendee"),
-        (4, "+36 30 123 4567", "", dt.datetime(2026, 6, 18, 10, 2), dt.datetime(2026, 6, 18, 12, 20), 138.0,
+        (2, "Kiss Ödön", "Polgarmester@Alsomocsolad.example", dt.datetime(2020, 6, 18, 9, 58, 12),
+         dt.datetime(2020, 6, 18, 10, 40, 9), 42.0, "Attendee"),
+        (3, "Kiss Ödön", "polgarmester@alsomocsolad.example", dt.datetime(2020, 6, 18, 10, 42, 30),
+         dt.datetime(2020, 6, 18, 12, 36, 10), 114.0, "Attendee"),
+        (4, "+36 30 123 4567", "", dt.datetime(2020, 6, 18, 10, 2), dt.datetime(2020, 6, 18, 12, 20), 138.0,
          "Attendee"),
     ]  # fmt: skip
     got = [(a.key, a.minutes, a.sessions) for a in minutes_by_person(report.sessions)]
@@ -307,3 +307,20 @@ def test_an_unknown_action_names_its_row_and_column(tmp_path):
     assert str(caught.value) == (
         f"{path}, row 2, column 'action': not a join or leave with its time: 'Muted' (expected e.g. Joined, Left)"
     )
+
+
+def test_a_report_of_another_day_is_refused_unless_asked_for(tmp_path):
+    """Last month's download imported by mistake would thank last month's attendees."""
+    camp, _ = _campaign(tmp_path)  # the conference is on 2020-06-18
+    path = tmp_path / "webex.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + WEBEX.replace("2020-06-18T", "2020-05-12T").encode("utf-16-le"))
+    refused = _import(camp, path)
+    assert refused.exit_code == 2
+    assert one_error_line(refused) == (
+        f"lgp-mailer: error: {path}: the report's meeting was on 2020-05-12, the conference in the event file is on "
+        "2020-06-18: a report of another meeting? Nothing imported; pass --other-day to import it all the same"
+    )
+    assert _imports(camp) == []
+    taken = _import(camp, path, "--other-day")
+    assert taken.exit_code == 0, taken.output
+    assert _imports(camp) == [("webex.csv", "zoom", 3)]
