@@ -14,8 +14,11 @@ from attendance_files import S, write_teams, write_zoom
 from test_attendance import EXPECTED_LINE, PEOPLE, _campaign, _import, _imports
 from test_send_cli import one_error_line
 
+from lgp_mailer.campaign.attendees import known_people, match_attendance
 from lgp_mailer.errors import RecipientsError
-from lgp_mailer.sheets.attendance import load_attendance, minutes_by_person, parse_duration, parse_time
+from lgp_mailer.sheets.attendance import Session, load_attendance, minutes_by_person, parse_duration, parse_time
+from lgp_mailer.sheets.recipients import load_recipients
+from lgp_mailer.sheets.registrations import load_registrations
 
 
 def _retitle_teams(path, old: str, new: str):
@@ -324,3 +327,32 @@ def test_a_report_of_another_day_is_refused_unless_asked_for(tmp_path):
     taken = _import(camp, path, "--other-day")
     assert taken.exit_code == 0, taken.output
     assert _imports(camp) == [("webex.csv", "zoom", 3)]
+
+
+def _session(row: int, name: str, email: str, join: str, leave: str) -> Session:
+    day = dt.date(2020, 6, 18)
+    return Session(
+        row,
+        name,
+        email,
+        dt.datetime.combine(day, dt.time.fromisoformat(join)),
+        dt.datetime.combine(day, dt.time.fromisoformat(leave)),
+        None,
+    )
+
+
+def test_a_sub_address_matches_its_mailbox_and_nameless_guests_stay_apart(tmp_path):
+    _, campaign = _campaign(tmp_path)
+    people = known_people(
+        load_recipients(campaign.recipients_path).recipients, load_registrations(campaign.registrations_path)
+    )
+    sessions = [
+        _session(2, "Ödön laptop", "Polgarmester+Zoom@Alsomocsolad.example", "10:00:00", "11:00:00"),
+        _session(3, "", "", "10:00:00", "10:50:00"),  # two dial-ins the platform gave no name
+        _session(4, "", "", "11:00:00", "11:20:00"),
+    ]
+    match = match_attendance(sessions, people, 30)
+    assert [(p.known.recipient.email, p.how, p.attendee.minutes) for p in match.present] == [
+        ("polgarmester@alsomocsolad.example", "address", 60.0)
+    ]
+    assert [(a.key, a.minutes) for a in match.unmatched] == [("row:3", 50.0), ("row:4", 20.0)]

@@ -634,7 +634,8 @@ def person_key(session: Session) -> str:
     "(original name)" dropped, accents and case ignored)."""
     if session.email.strip():
         return session.email.strip().casefold()
-    return "name:" + name_key(display_name(session.name))
+    name = name_key(display_name(session.name))
+    return "name:" + name if name else f"row:{session.row}"  # nameless guests are not one person
 
 
 def display_name(name: str) -> str:
