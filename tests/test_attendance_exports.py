@@ -356,3 +356,27 @@ def test_a_sub_address_matches_its_mailbox_and_nameless_guests_stay_apart(tmp_pa
         ("polgarmester@alsomocsolad.example", "address", 60.0)
     ]
     assert [(a.key, a.minutes) for a in match.unmatched] == [("row:3", 50.0), ("row:4", 20.0)]
+
+
+def test_teams_participants_rows_of_one_person_count_no_more_than_their_span(tmp_path):
+    """Without the activities section the laptop's and the phone's in-meeting times cannot be
+    united; their sum is capped by the time from the first join to the last leave."""
+    path = write_teams(tmp_path / "t.csv", activities=False)
+    got = {a.key: a.minutes for a in minutes_by_person(load_attendance(path).sessions)}
+    assert got["name:balogh reka"] == 20.0  # the phone alone
+    laptop = Session(1, "Balogh Réka", "", dt.datetime(2020, 6, 18, 9, 59), dt.datetime(2020, 6, 18, 12, 35), 156.0,
+                     summed=True)  # fmt: skip
+    phone = Session(2, "Balogh Réka", "", dt.datetime(2020, 6, 18, 10, 10), dt.datetime(2020, 6, 18, 10, 30), 20.0,
+                    summed=True)  # fmt: skip
+    (person,) = minutes_by_person([laptop, phone])
+    assert person.minutes == 156.0
+
+
+def test_a_workbook_name_saved_as_a_formula_keeps_its_text(tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Name (original name)", "Email", "Join time", "Leave time", "Duration (minutes)", "Guest"])
+    sheet.append(["=Kiss Ödön", "", "2020-06-18 10:00:00", "2020-06-18 10:40:00", 40, "Yes"])  # openpyxl: a formula
+    path = tmp_path / "z.xlsx"
+    workbook.save(path)
+    assert [s.name for s in load_attendance(path).sessions] == ["=Kiss Ödön"]

@@ -306,7 +306,11 @@ def _read_tables(path: Path) -> tuple[list[list[tuple[int, list[str]]]], bytes]:
         )
     if path.suffix.lower() in WORKBOOK_SUFFIXES:  # downloaded as, or saved again as, a workbook
         with open_sheets(path, ALL_SHEETS) as sheets:
-            tables = [[(r.number, [c.strip() for c in r.cells]) for r in sheet.rows] for sheet in sheets]
+            # A name starting with "=" saved by a script is a formula without a value: keep its text.
+            tables = [
+                [(r.number, [c.strip() or r.formulas.get(i, "") for i, c in enumerate(r.cells)]) for r in sheet.rows]
+                for sheet in sheets
+            ]
         return tables, data
     return [_text_rows(path, data)], data
 
@@ -688,7 +692,13 @@ def summarise(key: str, group: Sequence[Session]) -> Attendee:
     """
     timed = [s for s in group if s.joined is not None and s.left is not None and not s.summed]
     minutes = union_minutes((s.joined, s.left) for s in timed if s.joined and s.left)
-    minutes += sum(s.minutes or 0.0 for s in group if s not in timed)
+    summed = [s for s in group if s.summed]
+    minutes += sum(s.minutes or 0.0 for s in group if s not in timed and not s.summed)
+    total = sum(s.minutes or 0.0 for s in summed)
+    spans = [(s.joined, s.left) for s in summed if s.joined and s.left]
+    if summed and len(spans) == len(summed):  # a laptop and a phone inside its time: not both
+        total = min(total, union_minutes(spans))
+    minutes += total
     joins = [s.joined for s in group if s.joined is not None]
     leaves = [s.left for s in group if s.left is not None]
     return Attendee(
