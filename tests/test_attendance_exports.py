@@ -380,3 +380,40 @@ def test_a_workbook_name_saved_as_a_formula_keeps_its_text(tmp_path):
     path = tmp_path / "z.xlsx"
     workbook.save(path)
     assert [s.name for s in load_attendance(path).sessions] == ["=Kiss Ödön"]
+
+
+ZOOM_WEBINAR = (
+    "Attendee Report,\r\n"
+    'Report Generated:,"Jun 19, 2020 09:00:00"\r\n'
+    "Topic,Webinar ID,Actual Start Time,Actual Duration (minutes),# Registered,Unique Viewers\r\n"
+    'Önkormányzati innovációk,812 3456 7890,"Jun 18, 2020 09:29:41",191,3,2\r\n'
+    "Host Details,\r\n"
+    "Attended,User Name (Original Name),Email,Join Time,Leave Time,Time in Session (minutes),Is Guest\r\n"
+    'Yes,LÖGY Programiroda,iroda@lgp.example.org,"Jun 18, 2020 09:30:00","Jun 18, 2020 12:40:00",190,No\r\n'
+    "Panelist Details,\r\n"
+    "Attended,User Name (Original Name),Email,Join Time,Leave Time,Time in Session (minutes),Is Guest\r\n"
+    "Attendee Details,\r\n"
+    "Attended,User Name (Original Name),First Name,Last Name,Email,Registration Time,Approval Status,"
+    "Join Time,Leave Time,Time in Session (minutes),Is Guest,Country/Region Name\r\n"
+    'Yes,Kiss Ödön,Ödön,Kiss,polgarmester@alsomocsolad.example,"Jun 08, 2020 09:12:44",approved,'
+    '"Jun 18, 2020 09:58:12","Jun 18, 2020 10:40:09",42,No,Hungary\r\n'
+    'Yes,Kiss Ödön,Ödön,Kiss,polgarmester@alsomocsolad.example,"Jun 08, 2020 09:12:44",approved,'
+    '"Jun 18, 2020 10:42:30","Jun 18, 2020 12:36:10",114,No,Hungary\r\n'
+    'No,Tóth Péter,Péter,Tóth,szervezo@egyesulet.example,"Jun 09, 2020 14:03:10",approved,--,--,--,--,Hungary\r\n'
+)
+
+
+def test_a_zoom_webinar_report_reads_every_table_and_skips_who_did_not_come(tmp_path):
+    path = tmp_path / "attendee_report.csv"
+    path.write_bytes(("\ufeff" + ZOOM_WEBINAR).encode("utf-8"))
+    report = load_attendance(path)
+    assert (report.platform, report.source) == ("zoom", "zoom")
+    assert [(s.row, s.name, s.email, s.minutes) for s in report.sessions] == [
+        (7, "LÖGY Programiroda", "iroda@lgp.example.org", 190.0),
+        (12, "Kiss Ödön", "polgarmester@alsomocsolad.example", 42.0),
+        (13, "Kiss Ödön", "polgarmester@alsomocsolad.example", 114.0),
+    ]
+    assert [(a.key, a.minutes) for a in minutes_by_person(report.sessions)] == [
+        ("iroda@lgp.example.org", 190.0),
+        ("polgarmester@alsomocsolad.example", 155.62),
+    ]

@@ -73,6 +73,8 @@ _TABLE = {
     "name": (
         "name (original name)",
         "név (eredeti név)",
+        "user name (original name)",
+        "felhasználónév (eredeti név)",
         "name",
         "név",
         "résztvevő neve",
@@ -127,14 +129,20 @@ _TABLE = {
         "duration",
         "duration (mins)",
         "attendance duration",
+        "time in session (minutes)",
+        "munkamenetben töltött idő (perc)",
     ),
-    "guest": ("guest", "vendég"),
+    "guest": ("guest", "vendég", "is guest"),
+    "attended": ("attended", "részt vett"),  # Zoom's webinar report lists registrants who did not come
     # Zoom's newer export lists the time spent in the waiting room as rows of their own.
     "waiting": ("in waiting room", "várakozóteremben", "a várakozóteremben"),
     "role": ("role", "szerepkör", "participant type", "résztvevő típusa"),
 }
 # Header words that tell the platforms apart (only for what the import says it read).
-_ZOOM_WORDS = frozenset({"name (original name)", "név (eredeti név)", "user email", "guest", "vendég", "meeting id"})
+_ZOOM_WORDS = frozenset(
+    {"name (original name)", "név (eredeti név)", "user name (original name)", "user email", "guest", "vendég"}
+    | {"is guest", "meeting id", "webinar id"}
+)
 _MEET_WORDS = frozenset({"first name", "last name", "time joined", "time exited", "keresztnév", "vezetéknév", "utónév"})
 _WEBEX_WORDS = frozenset(
     {"meeting number", "connection type", "attendee name", "attendee email", "participant type", "attendance duration"}
@@ -186,6 +194,7 @@ _SECTIONS = {
 }
 _HUNGARIAN_WORDS = ("név", "résztvevők", "összegzés", "csatlakozás")
 _YES = frozenset({"yes", "igen", "true", "igaz", "1"})
+_NO = frozenset({"no", "nem", "false", "hamis", "0"})
 _DATE_FORMATS = (
     "%m/%d/%Y %I:%M:%S %p",  # Zoom (en-US): 03/11/2027 09:58:12 AM
     "%m/%d/%Y %I:%M %p",
@@ -200,6 +209,9 @@ _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%dT%H:%M:%S",
     "%d.%m.%Y %H:%M:%S",
+    "%b %d, %Y %H:%M:%S",  # Zoom's webinar report: Jun 18, 2026 09:58:12
+    "%b %d, %Y %I:%M:%S %p",
+    "%b %d, %Y %I:%M %p",
 )
 _DAY_FIRST = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -288,8 +300,7 @@ def _recognise(path: Path, rows: list[tuple[int, list[str]]], sha: str) -> Atten
         if {"name", "action", "time"} <= set(events):
             return AttendanceReport(path, "teams", _language(cells), tuple(_event_sessions(path, rows, index)), sha)
         found = _columns(cells, _TABLE)
-        named = "name" in found or "first" in found or "last" in found
-        if named and ({"join", "leave"} <= set(found) or "minutes" in found):
+        if _is_table_header(found):
             return _table(path, rows, index, found, sha)
     return None
 
@@ -362,46 +373,67 @@ def _cell(cells: Sequence[str], index: int | None) -> str:
 def _table(
     path: Path, rows: list[tuple[int, list[str]]], header: int, cols: dict[str, int], sha: str
 ) -> AttendanceReport:
-    """Zoom's participants (one row per session), Webex's (the same) or Meet's (one row per person)."""
+    """Zoom's participants (one row per session), Webex's (the same) or Meet's (one row per person).
+
+    Zoom's webinar report holds several tables one after the other ("Host Details",
+    "Panelist Details", "Attendee Details"), each under its own title and header:
+    a later header row switches the columns, a title row alone is skipped."""
     summary = _pairs(rows[:header])
     sessions = []
-    dates = [_cell(cells, cols.get(f)) for _, cells in rows[header + 1 :] for f in ("join", "leave")]
-    first = day_first(dates)
-    timeless = "minutes" in cols  # Meet's "9:58 AM" has no date: its duration counts instead
-    # "Total duration" (Zoom's unique users): the times are the first join and the last leave.
-    totals = timeless and _key(rows[header][1][cols["minutes"]]).startswith(("total", "teljes"))
+    first = day_first(cell for _, cells in rows[header + 1 :] for cell in cells)
+    heading = rows[header][1]
+    keys = {_key(c) for c in heading} | {_key(k) for k, _v in summary}
     for number, cells in rows[header + 1 :]:
-        if not any(cells) or _guest(_cell(cells, cols.get("waiting"))):  # waiting is not attending
+        found = _columns(cells, _TABLE)
+        if _is_table_header(found):
+            heading, cols = cells, found
+            keys |= {_key(c) for c in cells}
             continue
-        name = _cell(cells, cols.get("name")) or " ".join(
-            part for part in (_cell(cells, cols.get("first")), _cell(cells, cols.get("last"))) if part
-        )
-        times = [_cell(cells, cols.get(field)) for field in ("join", "leave")]
-        joined, left = (
-            None
-            if timeless and _TIME_ONLY.match(text)
-            else parse_time(text, day_first=first, column=field, file=path, row=number)
-            for text, field in zip(times, ("join", "leave"), strict=True)
-        )
-        sessions.append(
-            Session(
-                number,
-                name,
-                _cell(cells, cols.get("email")),
-                joined,
-                left,
-                _minutes(_cell(cells, cols.get("minutes")), file=path, row=number),
-                _guest(_cell(cells, cols.get("guest"))),
-                _cell(cells, cols.get("role")),
-                summed=totals,
-            )
-        )
-    keys = {_key(c) for c in rows[header][1]} | {_key(k) for k, _v in summary}
+        filled = [c for c in cells if c]
+        if len(filled) <= 1 or _guest(_cell(cells, cols.get("waiting"))):  # a title; the waiting room
+            continue
+        if _cell(cells, cols.get("attended")).casefold() in _NO:  # a webinar's registrant who did not come
+            continue
+        sessions.append(_table_session(path, number, cells, cols, heading, first))
     source = (
         "zoom" if keys & _ZOOM_WORDS else "meet" if keys & _MEET_WORDS else "webex" if keys & _WEBEX_WORDS else "other"
     )
     # Stored as "zoom": the sent log's platform column knows the two layouts, not the vendors.
     return AttendanceReport(path, "zoom", _language(rows[header][1]), tuple(sessions), sha, summary, source)
+
+
+def _is_table_header(found: Mapping[str, int]) -> bool:
+    named = "name" in found or "first" in found or "last" in found
+    return named and ({"join", "leave"} <= set(found) or "minutes" in found)
+
+
+def _table_session(
+    path: Path, number: int, cells: list[str], cols: Mapping[str, int], heading: list[str], first: bool
+) -> Session:
+    timeless = "minutes" in cols  # Meet's "9:58 AM" has no date: its duration counts instead
+    # "Total duration" (Zoom's unique users): the times are the first join and the last leave.
+    totals = timeless and _key(_cell(heading, cols["minutes"])).startswith(("total", "teljes"))
+    name = _cell(cells, cols.get("name")) or " ".join(
+        part for part in (_cell(cells, cols.get("first")), _cell(cells, cols.get("last"))) if part
+    )
+    joined, left = (
+        None
+        if timeless and _TIME_ONLY.match(text)
+        else parse_time(text, day_first=first, column=field, file=path, row=number)
+        for field in ("join", "leave")
+        for text in [_cell(cells, cols.get(field))]
+    )
+    return Session(
+        number,
+        name,
+        _cell(cells, cols.get("email")),
+        joined,
+        left,
+        _minutes(_cell(cells, cols.get("minutes")), file=path, row=number),
+        _guest(_cell(cells, cols.get("guest"))),
+        _cell(cells, cols.get("role")),
+        summed=totals,
+    )
 
 
 def _pairs(rows: Sequence[tuple[int, list[str]]]) -> tuple[tuple[str, str], ...]:
@@ -561,7 +593,7 @@ def parse_time(
 ) -> dt.datetime | None:
     """A report's local date and time; None for an empty cell, one clear line for garbage."""
     cleaned = " ".join(text.replace("\u202f", " ").replace("\u00a0", " ").split())
-    if not cleaned:
+    if not cleaned or cleaned == "--":  # "--": Zoom's webinar report for a time it has not
         return None
     if _ISO.match(cleaned):  # Webex, Meet and workbook cells: 2026-06-18T07:58:12Z, …+02:00, 2026-06-18 09:58
         try:
@@ -612,7 +644,7 @@ def parse_duration(text: str, *, file: Path | None = None, row: int | None = Non
 
 
 def _minutes(text: str, *, file: Path, row: int) -> float | None:
-    if not text.strip():
+    if not text.strip() or text.strip() == "--":
         return None
     try:
         value = float(text.replace(",", ".").strip())
