@@ -417,3 +417,15 @@ def test_a_zoom_webinar_report_reads_every_table_and_skips_who_did_not_come(tmp_
         ("iroda@lgp.example.org", 190.0),
         ("polgarmester@alsomocsolad.example", 155.62),
     ]
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "1e309", "-5"])
+def test_a_minutes_cell_that_is_no_duration_names_its_row(tmp_path, text):
+    path = tmp_path / "z.csv"
+    path.write_text(
+        f"Name (original name),Email,Duration (minutes)\nKiss Ödön,kiss@falu.example,{text}\n", encoding="utf-8"
+    )
+    with pytest.raises(RecipientsError) as caught:
+        load_attendance(path)
+    what = "a negative duration" if text == "-5" else "not a duration"
+    assert str(caught.value).startswith(f"{path}, row 2, column 'duration': {what}: '{text}'")

@@ -644,17 +644,15 @@ def parse_duration(text: str, *, file: Path | None = None, row: int | None = Non
 
 
 def _minutes(text: str, *, file: Path, row: int) -> float | None:
-    if not text.strip() or text.strip() == "--":
+    cleaned = text.strip()
+    if not cleaned or cleaned == "--":
         return None
-    try:
-        value = float(text.replace(",", ".").strip())
-    except ValueError:  # "65 mins" (Webex), "1 hr 5 min" (Meet)
-        value = parse_duration(text, file=file, row=row) or 0.0
-    if value < 0:
+    if cleaned.startswith("-") and _NUMBER.match(cleaned[1:]):
         raise RecipientsError(
             _("a negative duration: {text}").format(text=quoted(text)), file=file, row=row, column="duration"
         )
-    return value
+    # 65, "65,5", "65 mins" (Webex), "1 hr 5 min" (Meet); not "nan" or "1e309", which float() would take
+    return parse_duration(cleaned, file=file, row=row)
 
 
 def _guest(text: str) -> bool:
