@@ -152,8 +152,9 @@ def test_durations_and_bad_cells_name_their_row(tmp_path):
 
 
 EXPECTED_LINE = (
-    "not an attendance report: expected a Zoom participants report (a header row with "
-    "'Name (original name)' and 'Join time') or a Teams attendance report "
+    "not an attendance report: "
+    "expected a Zoom, Webex or Google Meet participants report (a header row with a name column such as "
+    "'Name (original name)' and 'Join time' and 'Leave time', or a duration) or a Teams attendance report "
     "(sections '1. Summary' and '2. Participants')"
 )
 
@@ -173,8 +174,9 @@ def test_a_file_that_is_neither_format_is_one_line(tmp_path, content):
     message = str(caught.value)
     assert message.startswith(f"{path}: not a")
     assert message.endswith(
-        "expected a Zoom participants report (a header row with 'Name (original name)' and "
-        "'Join time') or a Teams attendance report (sections '1. Summary' and '2. Participants')"
+        "expected a Zoom, Webex or Google Meet participants report (a header row with a name column such as "
+        "'Name (original name)' and 'Join time' and 'Leave time', or a duration) or a Teams attendance report "
+        "(sections '1. Summary' and '2. Participants')"
     )
     assert "\n" not in message
 

@@ -4,7 +4,8 @@ The people we know are the registrants (the form's export, as
 ``matching.reminder_recipients`` makes them letter-ready) and the invited
 recipients (the contact sheet).  An attendee matches
 
-1. **by address**: the report's e-mail, case-insensitive;
+1. **by address**: the report's e-mail, case-insensitive, or the same mailbox
+   with a sub-address (``kiss+zoom@…`` for ``kiss@…``) when only one person has it;
 2. **by name and municipality**: the name shown in the meeting (Zoom's
    "(original name)" dropped, or any part of "Kiss Ödön - Alsómocsolád")
    is a known person's name (accents, case, titles and word order ignored), and another
@@ -86,9 +87,18 @@ def _name(text: str) -> str:
     return " ".join(sorted(name_key(text).split()))
 
 
+def unaliased(address: str) -> str:
+    """``Kiss+zoom@Falu.example`` → ``kiss@falu.example``: a sub-address reaches the same mailbox."""
+    local, at, domain = address.strip().casefold().rpartition("@")
+    return local.split("+", 1)[0] + at + domain if at and local else address.strip().casefold()
+
+
 class _Index:
     def __init__(self, people: list[Known]) -> None:
         self.by_address = {k.recipient.email.casefold(): k for k in people}
+        self.by_mailbox: dict[str, list[Known]] = {}
+        for known in people:
+            self.by_mailbox.setdefault(unaliased(known.recipient.email), []).append(known)
         self.by_name: dict[str, list[Known]] = {}
         for known in people:
             key = _name(known.recipient.name or "")
@@ -99,6 +109,9 @@ class _Index:
         known = self.by_address.get(attendee.email.casefold()) if attendee.email else None
         if known is not None:
             return known, "address"
+        same = self.by_mailbox.get(unaliased(attendee.email), []) if attendee.email else []
+        if len(same) == 1:  # joined as kiss+zoom@…, invited as kiss@… (or the other way round)
+            return same[0], "address"
         parts = [p for text in names for p in [text, display_name(text), *_PARTS.split(text)] if p and p.strip()]
         keys = {_name(p) for p in parts} - {""}
         places = {municipality_key(p) for p in parts} - {""}
@@ -195,4 +208,12 @@ def _presence(presence: Presence) -> str:
     )
 
 
-__all__ = ["AttendanceMatch", "Known", "Presence", "format_attendance", "known_people", "match_attendance"]
+__all__ = [
+    "AttendanceMatch",
+    "Known",
+    "Presence",
+    "format_attendance",
+    "known_people",
+    "match_attendance",
+    "unaliased",
+]

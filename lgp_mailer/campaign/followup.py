@@ -35,7 +35,14 @@ from lgp_mailer.sheets.attendance import AttendanceReport, load_attendance, minu
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet, load_recipients
 from lgp_mailer.sheets.registrations import RegistrationList, load_registrations
 
-PLATFORMS = {"zoom": "Zoom", "teams": "Microsoft Teams"}
+# Brand names stay as they are; the last is translated where shown.
+PLATFORMS = {
+    "zoom": "Zoom",
+    "teams": "Microsoft Teams",
+    "webex": "Webex",
+    "meet": "Google Meet",
+    "other": N_("Video platform"),
+}
 LANGUAGES = {"en": N_("English"), "hu": N_("Hungarian")}  # translated where shown
 
 
@@ -82,10 +89,13 @@ def import_attendance(
     *,
     replace_newer: bool = False,
     registrations: Path | None = None,
+    other_day: bool = False,
     env: Mapping[str, str] = os.environ,
 ) -> ImportOutcome:
     """Read the report, keep it as the campaign's attendance, and say what it means."""
     report = load_attendance(path)
+    if not other_day:
+        _check_day(campaign, report)
     written = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
     with open_campaign_ledger(campaign.database, env, campaign.database_password_command) as ledger:
         result = store_report(ledger, campaign.campaign_id, report, written, replace_newer=replace_newer)
@@ -105,9 +115,27 @@ def import_attendance(
     return ImportOutcome(report, result, lines + format_attendance(match))
 
 
+def _check_day(campaign: Campaign, report: AttendanceReport) -> None:
+    """Refuse a report of another meeting (last month's download): its attendees would be thanked.
+    A day either side is allowed for a platform account in another time zone."""
+    try:
+        day = load_event(campaign.event_path).date
+    except LgpError:
+        return  # the import still works; the event file's problem is said after it
+    days = sorted({m.date() for s in report.sessions for m in (s.joined, s.left) if m is not None})
+    if days and not any(abs((d - day).days) <= 1 for d in days):
+        raise ConfigError(
+            _(
+                "the report's meeting was on {days}, the conference in the event file is on {day}: "
+                "a report of another meeting? Nothing imported; pass --other-day to import it all the same"
+            ).format(days=", ".join(d.isoformat() for d in days[:3]), day=day.isoformat()),
+            file=report.path,
+        )
+
+
 def _import_line(report: AttendanceReport, result: ImportResult) -> str:
     what = _("{platform} report, {language} export").format(
-        platform=PLATFORMS[report.platform], language=_(LANGUAGES[report.language])
+        platform=_(PLATFORMS[report.source or report.platform]), language=_(LANGUAGES[report.language])
     )
     counts = _("{sessions} session(s) of {people} person(s)").format(
         sessions=len(report.sessions), people=len(minutes_by_person(report.sessions))

@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from lgp_mailer.campaign.attendees import Known, match_attendance
+from lgp_mailer.campaign.attendees import Known, match_attendance, unaliased
 from lgp_mailer.campaign.matching import match_registrations
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.i18n import _
@@ -186,6 +186,7 @@ def _attended(
     for campaign_id, sessions in current_sessions(ledger, campaigns).items():
         # Without names (the sent log has none) only an address can match: keep those letters.
         emails = {s.email.strip().lower() for s in sessions if s.email}
+        emails |= {unaliased(e) for e in emails}  # kiss+zoom@… attended for kiss@…'s letter
         mine = letters[(letters["campaign_id"] == campaign_id) & letters["address_key"].isin(emails)]
         match = match_attendance(sessions, _people(mine, extra, campaign_id), int(threshold))
         for presence in match.attended():

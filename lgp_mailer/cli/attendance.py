@@ -1,4 +1,4 @@
-"""``lgp-mailer attendance import FILE``: keep who attended (a Zoom or Teams report) in the sent log."""
+"""``lgp-mailer attendance import FILE``: keep who attended (a Zoom, Teams, Webex or Meet export) in the sent log."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from lgp_mailer.i18n import _
 
 attendance_app = typer.Typer(
     help=_(
-        "Who attended the conference, from the platform's attendance report (Zoom or Microsoft Teams)."
+        "Who attended the conference, from the platform's attendance report "
+        "(Zoom, Microsoft Teams, Webex or Google Meet; CSV or Excel)."
         "\n\n\b\nExample:\n  lgp-mailer attendance import participants_81234567890.csv"
     ),
     no_args_is_help=True,
@@ -25,13 +26,20 @@ app.add_typer(attendance_app, name="attendance")
 
 @attendance_app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help=_("Zoom's participants report (CSV) or Teams' attendance report."))],
+    file: Annotated[
+        Path,
+        typer.Argument(help=_("The platform's attendance export: Zoom, Teams, Webex or Google Meet, CSV or Excel.")),
+    ],
     campaign: CampaignOpt = None,
     registrations: Annotated[
         Path | None, typer.Option(help=_("The registration form's export (default: the campaign's)."))
     ] = None,
     replace_newer: Annotated[
         bool, typer.Option("--replace-newer", help=_("Import a file written before the one already imported."))
+    ] = False,
+    other_day: Annotated[
+        bool,
+        typer.Option("--other-day", help=_("Import a report whose meeting was not on the conference's day.")),
     ] = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -45,7 +53,9 @@ def import_(
 
     try:
         chosen = resolve_campaign(campaign, quiet=quiet)
-        outcome = import_attendance(chosen, file, replace_newer=replace_newer, registrations=registrations)
+        outcome = import_attendance(
+            chosen, file, replace_newer=replace_newer, registrations=registrations, other_day=other_day
+        )
     except LgpError as error:
         raise fail(error) from None
     for line in outcome.lines if not quiet else outcome.lines[:1]:
