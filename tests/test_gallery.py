@@ -304,7 +304,10 @@ def test_findings_go_to_the_letter_of_their_row_and_the_rest_are_sheet_notes(tmp
 
 def test_a_preview_of_some_letters_makes_lines_only_for_them(tmp_path):
     """With --limit, only the letters built get their lines; which findings no letter has is the same."""
-    path = write_xlsx(tmp_path / "lista.xlsx", {"Lista": [HEADER, *ROWS[:25], ["Pest", "Gödöllő", "Kiss Anna", "jegyző", "", "nem-cim"]]})
+    path = write_xlsx(
+        tmp_path / "lista.xlsx",
+        {"Lista": [HEADER, *ROWS[:25], ["Pest", "Gödöllő", "Kiss Anna", "jegyző", "", "nem-cim"]]},
+    )
     sheet = load_recipients(path)
     every, unmatched = warnings_for(sheet.recipients, sheet.findings)
     some, unmatched_some = warnings_for(sheet.recipients, sheet.findings, only={("Lista", 22), ("Lista", 5)})
