@@ -296,6 +296,22 @@ def test_drop_after_the_final_dot_is_unknown(smtp_server):
         assert t.send(message("a@x.example"), FROM, "a@x.example").status == "unknown"
 
 
+@pytest.mark.parametrize(
+    ("reply", "said"), [("hello, I am no SMTP server", "'o, I am no SMTP server'"), ("354 go on", "'354 go on'")]
+)
+def test_a_garbage_reply_after_the_final_dot_is_unknown_and_not_retried(smtp_server, reply, said):
+    # The server has the whole message and said nothing SMTP about it: it may have queued it.
+    # A retry would deliver it twice; a deferred row is resent by the next run all the same.
+    smtp_server.handler.reply_data(1, reply)
+    calls: list[float] = []
+    with transport(smtp_server) as t:
+        result = send_with_retry(t, message("a@x.example"), FROM, "a@x.example", sleep=calls.append)
+        assert (result.status, result.phase, result.code, t.smtp) == ("unknown", "dot", None, None)
+        assert result.line == f"no valid reply after the message was sent; it may or may not be delivered: {said}"
+        assert calls == [] and smtp_server.handler.data_count == 1
+        assert t.send(message("b@x.example"), FROM, "b@x.example").status == "sent"  # a fresh session
+
+
 def test_final_reply_550_511_after_data_is_failed(smtp_server):
     smtp_server.handler.reply_data(1, "550 5.1.1 mailbox unavailable")
     with transport(smtp_server) as t:

@@ -471,6 +471,13 @@ class SmtpTransport(TransportBase):
         if 200 <= code < 300:
             enhanced, text = _reply_text(resp)
             return SendResult("sent", code, enhanced, text, "dot")
+        if not 400 <= code < 600:
+            # Not a reply to the message (a garbage line, a 3xx): the server may have queued it,
+            # so this is no refusal to retry; resending could deliver it twice.
+            self._drop()
+            said = " ".join(p for p in (str(code) if code > 0 else "", _reply_text(resp)[1]) if p)
+            why = f"no valid reply after the message was sent; it may or may not be delivered: {said!r}"
+            return SendResult("unknown", None, None, why, "dot")
         return self._abort(_result(code, resp, "dot"))
 
     def _abort(self, result: SendResult) -> SendResult:
