@@ -585,3 +585,63 @@ def test_pipelining_a_421_to_mail_and_a_hang_up_is_the_421_not_a_lost_connection
     assert (result.status, result.phase, result.code, result.enhanced) == ("deferred", "mail", 421, "4.7.0")
     assert "too many messages from you" in result.reply
     assert t.smtp is None and after == b""
+
+
+class _OneCommandAtATime(threading.Thread):
+    """Offers PIPELINING but reads one command per packet and drops the rest of it, as a
+    broken filter in front of a relay does: pipelined RCPT and DATA are never answered."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.bodies: list[bytes] = []
+
+    def run(self) -> None:
+        with self.listener:
+            for _session in range(2):
+                conn, _addr = self.listener.accept()
+                with conn:
+                    self._session(conn)
+
+    def _session(self, conn: socket.socket) -> None:
+        conn.sendall(b"220 filter.example ESMTP\r\n")
+        while packet := conn.recv(65536):
+            command = packet.split(b"\r\n", 1)[0].upper()  # the rest of the packet is lost
+            if command.startswith(b"EHLO"):
+                conn.sendall(b"250-filter.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+            elif command.startswith(b"DATA"):
+                conn.sendall(b"354 go ahead\r\n")
+                body = b""
+                while not body.endswith(b"\r\n.\r\n"):
+                    body += conn.recv(65536)
+                self.bodies.append(body)
+                conn.sendall(b"250 2.0.0 queued\r\n")
+            elif command.startswith(b"QUIT"):
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 2.0.0 ok\r\n")
+
+
+def test_a_server_lying_about_pipelining_is_spoken_to_step_by_step_after_one_timeout():
+    server = _OneCommandAtATime()
+    server.start()
+    settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none", timeout=0.5)
+    waits: list[float] = []
+    with SmtpTransport(settings, local_hostname="lgp-test.localhost") as t:
+        result = send_with_retry(t, message("a@x.example"), FROM, "a@x.example", sleep=waits.append)
+        assert (result.status, result.code, len(waits)) == ("sent", 250, 1)
+        assert t.pipelining is False
+    server.join(5)
+    assert server.bodies == [dot_stuff(message("a@x.example"))]  # once: the pipelined try sent no body
+
+
+def test_a_message_over_the_servers_size_limit_is_refused_before_mail(smtp_server_factory):
+    server = smtp_server_factory(data_size_limit=200)
+    msg = message("a@x.example")
+    with transport(server) as t:
+        result = t.send(msg, FROM, "a@x.example")
+    assert (result.status, result.phase, result.code) == ("fatal", "mail", None)
+    assert result.line == f"the message is {len(msg)} bytes, over the server's SIZE limit of 200 bytes"
+    assert server.handler.mail_count == 0 and server.handler.data_count == 0 and server.received == []

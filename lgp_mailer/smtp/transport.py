@@ -164,6 +164,16 @@ def _login(smtp: smtplib.SMTP, method: str, username: str, secret: str) -> None:
         raise smtplib.SMTPAuthenticationError(code, resp)
 
 
+def _too_big(smtp: smtplib.SMTP, msg: bytes) -> SendResult | None:
+    """The server's SIZE limit (RFC 1870), when the message is over it: refused before MAIL, not after
+    the whole letter went out.  The letters of a run are alike, so it is about the run (fatal)."""
+    limit = smtp.esmtp_features.get("size", "").strip()
+    if not limit.isdigit() or int(limit) == 0 or len(msg) <= int(limit):
+        return None
+    why = f"the message is {len(msg)} bytes, over the server's SIZE limit of {int(limit)} bytes"
+    return SendResult("fatal", None, None, why, "mail")
+
+
 # An address sent as is inside <…>: no quoting, no display name, nothing that could end the line.
 _PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\]\",;:\\]*")
 
@@ -216,6 +226,7 @@ class SmtpTransport(TransportBase):
         self.smtp: smtplib.SMTP | None = None
         self.used = 0  # transactions on the current session
         self.connections = 0  # sessions opened so far
+        self.pipelining = True  # off for good once the server's PIPELINING proved a lie
         self._ssl: ssl.SSLContext | None = None
 
     # connect -------------------------------------------------------------
@@ -390,7 +401,10 @@ class SmtpTransport(TransportBase):
             options = self._mail_options(smtp, msg, (envelope_from, rcpt))
             if isinstance(options, SendResult):
                 return options
-            if smtp.has_extn("pipelining") and _plain(envelope_from) and _plain(rcpt):
+            too_big = _too_big(smtp, msg)
+            if too_big is not None:
+                return too_big
+            if self.pipelining and smtp.has_extn("pipelining") and _plain(envelope_from) and _plain(rcpt):
                 refused = self._pipelined_envelope(smtp, envelope_from, rcpt, options)
                 if refused is not None:
                     return refused
@@ -411,6 +425,11 @@ class SmtpTransport(TransportBase):
             smtp.send(dot_stuff(msg))
         except _Lost as lost:  # a pipelined reply that did not come: nothing can have been delivered
             self._drop()
+            if lost.phase != "mail":
+                # MAIL was answered, RCPT or DATA never: a server (or a filter before it) that offers
+                # PIPELINING but reads one command at a time.  Step by step from now on, or every retry
+                # would wait out the same timeout.
+                self.pipelining = False
             return SendResult("deferred", None, None, f"connection lost ({lost.phase}): {lost.error}", lost.phase)
         except (smtplib.SMTPException, OSError) as error:
             # Before the final dot left us: nothing can have been delivered.
