@@ -312,6 +312,13 @@ def test_a_garbage_reply_after_the_final_dot_is_unknown_and_not_retried(smtp_ser
         assert t.send(message("b@x.example"), FROM, "b@x.example").status == "sent"  # a fresh session
 
 
+def test_control_characters_in_a_reply_are_blanked(smtp_server):
+    smtp_server.handler.reply_rcpt("a@x.example", "550 5.1.1 no \x1b[2J\x1b[31msuch\x07 user")
+    with transport(smtp_server) as t:
+        result = t.send(message("a@x.example"), FROM, "a@x.example")
+    assert (result.status, result.enhanced, result.reply) == ("failed", "5.1.1", "5.1.1 no [2J [31msuch user")
+
+
 def test_final_reply_550_511_after_data_is_failed(smtp_server):
     smtp_server.handler.reply_data(1, "550 5.1.1 mailbox unavailable")
     with transport(smtp_server) as t:

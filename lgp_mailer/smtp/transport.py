@@ -102,7 +102,8 @@ def _reply_text(resp: bytes | str) -> tuple[str | None, str]:
     m = _ENHANCED.match(raw.strip())
     if m:
         enhanced = b".".join(m.groups()).decode("ascii")
-    text = " ".join(raw.decode("utf-8", "replace").split())
+    # Control characters (a terminal's escape sequences) never reach the screen, the log or an export.
+    text = " ".join("".join(c if c.isprintable() else " " for c in raw.decode("utf-8", "replace")).split())
     return enhanced, text[:REPLY_MAX]
 
 
