@@ -312,6 +312,18 @@ def test_a_garbage_reply_after_the_final_dot_is_unknown_and_not_retried(smtp_ser
         assert t.send(message("b@x.example"), FROM, "b@x.example").status == "sent"  # a fresh session
 
 
+def test_a_server_answering_twice_is_never_taken_for_a_delivery(smtp_server):
+    # An extra 250 after the first message's final dot puts the replies one step behind: the next
+    # message's DATA gets a 250 (RCPT's) instead of 354, and its body never goes.  Not 'sent'.
+    smtp_server.handler.reply_data(1, "250 2.0.0 queued\r\n250 2.0.0 queued again")
+    with transport(smtp_server) as t:
+        assert t.send(message("a@x.example"), FROM, "a@x.example").status == "sent"
+        result = t.send(message("b@x.example"), FROM, "b@x.example")
+        assert (result.status, result.phase, result.code, t.smtp) == ("deferred", "data", 250, None)
+        assert t.send(message("b@x.example"), FROM, "b@x.example").status == "sent"  # a fresh session
+    assert [m.rcpt_tos for m in smtp_server.received] == [["a@x.example"], ["b@x.example"]]
+
+
 def test_control_characters_in_a_reply_are_blanked(smtp_server):
     smtp_server.handler.reply_rcpt("a@x.example", "550 5.1.1 no \x1b[2J\x1b[31msuch\x07 user")
     with transport(smtp_server) as t:
@@ -330,6 +342,8 @@ def test_final_reply_550_511_after_data_is_failed(smtp_server):
     ("code", "text", "phase", "expected"),
     [
         (250, "2.0.0 OK", "dot", "sent"),
+        (250, "2.0.0 OK", "data", "deferred"),
+        (250, "fsrv.example ready", "connect", "deferred"),
         (451, "4.3.0 later", "rcpt", "deferred"),
         (421, "4.7.0 too busy", "mail", "deferred"),
         (451, "4.7.1 greylisted, try again later", "rcpt", "deferred"),

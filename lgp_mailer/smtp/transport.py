@@ -110,7 +110,9 @@ def _reply_text(resp: bytes | str) -> tuple[str | None, str]:
 def classify(code: int, enhanced: str | None, text: str, phase: str) -> str:
     """The outcome of a non-success reply in ``phase`` (mail, rcpt, data, dot)."""
     if 200 <= code < 300:
-        return "sent"
+        # Only the final dot's 2xx delivers.  A 2xx where another reply was due (to DATA, in a
+        # greeting) is a server out of step, e.g. still answering the last message: nothing went.
+        return "sent" if phase == "dot" else "deferred"
     sub = enhanced.split(".", 1)[1] if enhanced else ""
     about_mailbox = sub.startswith(("1.", "2.")) or (not enhanced and bool(_MAILBOX_WORDS.search(text)))
     if "quota" in text.lower() and not (sub == "2.2" or "mailbox" in text.lower()):
