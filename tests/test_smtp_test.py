@@ -164,8 +164,9 @@ def test_a_connection_error_in_send_ends_with_the_same_hint(tmp_path):
 class _BusyAtGreeting(threading.Thread):
     """A server that is there but refuses every session in its greeting (421, as a busy relay does)."""
 
-    def __init__(self) -> None:
+    def __init__(self, greeting: bytes = b"421 4.3.2 relay.example busy, come back later\r\n") -> None:
         super().__init__(daemon=True)
+        self.greeting = greeting
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
 
@@ -177,7 +178,7 @@ class _BusyAtGreeting(threading.Thread):
                 except OSError:
                     return
                 with conn:
-                    conn.sendall(b"421 4.3.2 relay.example busy, come back later\r\n")
+                    conn.sendall(self.greeting)
 
 
 BUSY_FIX = "the server broke off the session; try again later or ask its administrator (127.0.0.1:{port})"
@@ -211,3 +212,18 @@ def test_send_to_a_server_refusing_at_its_greeting_says_so_in_one_line(tmp_path)
         f"lgp-mailer: error: 127.0.0.1:{server.port}: the server refused the session: 421 4.3.2 relay.example busy, "
         "come back later; to fix: " + BUSY_FIX.format(port=server.port)
     ]
+
+
+def test_a_port_that_answers_but_not_in_smtp_is_named_as_such(campaign):
+    server = _BusyAtGreeting(b"* OK [CAPABILITY IMAP4rev1] mail.example ready\r\n")  # the IMAP port
+    server.start()
+    result = smtp_test(campaign, "--host", "127.0.0.1", "--port", str(server.port), "--security", "none")
+    server.listener.close()
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    # smtplib keeps the text after a line's first four characters, where a reply code and its separator go.
+    assert (
+        lines[1]
+        == "FAILED connect the server does not speak SMTP (it said '[CAPABILITY IMAP4rev1] mail.example ready')"
+    )
+    assert lines[2].startswith("Fix:   set the mail server: [smtp] host and [smtp] port in lgp-mailer.toml")

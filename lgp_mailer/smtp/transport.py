@@ -279,6 +279,9 @@ class SmtpTransport(TransportBase):
             return self._conn_failure("fatal", f"TLS failed: {error.reason or error}", "tls")
         except smtplib.SMTPResponseException as error:  # e.g. 421/554 greeting
             self._drop()
+            if not 200 <= error.smtp_code < 600:  # no SMTP reply code at all: another service's port
+                said = _reply_text(error.smtp_error)[1]
+                return self._conn_failure("deferred", f"the server does not speak SMTP (it said {said!r})")
             return _result(error.smtp_code, error.smtp_error, "connect")
         except (smtplib.SMTPException, OSError) as error:
             return self._conn_failure("deferred", f"cannot connect: {str(error) or type(error).__name__}")
