@@ -654,6 +654,19 @@ def test_daily_quota_is_counted_from_the_ledger_across_runs(smtp_server, tmp_pat
     assert "Quota:      3/day, 0 left today" in result.stdout
 
 
+def test_parallel_sessions_send_all_the_daily_quota_allows(smtp_server, tmp_path):
+    # Four sessions take the last 3 messages of the quota, then a fourth take finds it full: the
+    # messages already taken, waiting for their slot at the pace, still go; the stop takes nothing new.
+    camp = make_campaign(tmp_path, smtp_server, daily_quota=5, rate="600/min")
+    assert send(camp, "--yes", "--batch", "2").exit_code == 0
+    result = send(camp, "--yes", "--connections", "4")
+    assert result.exit_code == 1, result.output
+    assert "this run sends 3 (the daily quota)" in result.stdout
+    assert result.stderr == "Stopped: the daily quota of 5 messages is used up; the next run goes on\n"
+    assert sorted(rcpts(smtp_server)) == sorted(ADDRESSES[:5])
+    assert camp.counts() == counts(sent=5, pending=2)
+
+
 def test_test_to_with_a_wrong_password_is_exit_2_like_a_run(smtp_server_factory, tmp_path, monkeypatch):
     server = smtp_server_factory(security="starttls", users={"lgp": PASSWORD})
     camp = make_campaign(tmp_path, server, username="lgp", auth="password", cafile=str(server.cafile))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -157,3 +159,71 @@ def test_a_connection_error_in_send_ends_with_the_same_hint(tmp_path):
         "test server with 'python -m aiosmtpd -n -l 127.0.0.1:8025' and use --host 127.0.0.1 --port 8025 "
         "--security none"
     )
+
+
+class _BusyAtGreeting(threading.Thread):
+    """A server that is there but refuses every session in its greeting (421, as a busy relay does)."""
+
+    def __init__(self, greeting: bytes = b"421 4.3.2 relay.example busy, come back later\r\n") -> None:
+        super().__init__(daemon=True)
+        self.greeting = greeting
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+
+    def run(self) -> None:
+        with self.listener:
+            while True:
+                try:
+                    conn, _ = self.listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.sendall(self.greeting)
+
+
+BUSY_FIX = "the server broke off the session; try again later or ask its administrator (127.0.0.1:{port})"
+
+
+def test_a_server_refusing_at_its_greeting_is_not_told_to_change_host_and_port(campaign):
+    # It answered: the address is right, and the practice-server hint would send the office astray.
+    server = _BusyAtGreeting()
+    server.start()
+    result = smtp_test(campaign, "--host", "127.0.0.1", "--port", str(server.port), "--security", "none")
+    server.listener.close()
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert lines[1:] == [
+        "FAILED connect 421 4.3.2 relay.example busy, come back later",
+        "Fix:   " + BUSY_FIX.format(port=server.port),
+    ]
+
+
+@pytest.mark.usefixtures("before_the_example_conference")
+def test_send_to_a_server_refusing_at_its_greeting_says_so_in_one_line(tmp_path):
+    folder = tmp_path / "pelda"
+    assert runner.invoke(app, ["init", str(folder), "--example"]).exit_code == 0
+    server = _BusyAtGreeting()
+    server.start()
+    args = ["--host", "127.0.0.1", "--port", str(server.port), "--security", "none"]
+    result = runner.invoke(app, ["send", "--campaign", str(folder), "--yes", "--quiet", *args])
+    server.listener.close()
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        f"lgp-mailer: error: 127.0.0.1:{server.port}: the server refused the session: 421 4.3.2 relay.example busy, "
+        "come back later; to fix: " + BUSY_FIX.format(port=server.port)
+    ]
+
+
+def test_a_port_that_answers_but_not_in_smtp_is_named_as_such(campaign):
+    server = _BusyAtGreeting(b"* OK [CAPABILITY IMAP4rev1] mail.example ready\r\n")  # the IMAP port
+    server.start()
+    result = smtp_test(campaign, "--host", "127.0.0.1", "--port", str(server.port), "--security", "none")
+    server.listener.close()
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    # smtplib keeps the text after a line's first four characters, where a reply code and its separator go.
+    assert (
+        lines[1]
+        == "FAILED connect the server does not speak SMTP (it said '[CAPABILITY IMAP4rev1] mail.example ready')"
+    )
+    assert lines[2].startswith("Fix:   set the mail server: [smtp] host and [smtp] port in lgp-mailer.toml")

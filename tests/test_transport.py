@@ -296,6 +296,41 @@ def test_drop_after_the_final_dot_is_unknown(smtp_server):
         assert t.send(message("a@x.example"), FROM, "a@x.example").status == "unknown"
 
 
+@pytest.mark.parametrize(
+    ("reply", "said"), [("hello, I am no SMTP server", "'o, I am no SMTP server'"), ("354 go on", "'354 go on'")]
+)
+def test_a_garbage_reply_after_the_final_dot_is_unknown_and_not_retried(smtp_server, reply, said):
+    # The server has the whole message and said nothing SMTP about it: it may have queued it.
+    # A retry would deliver it twice; a deferred row is resent by the next run all the same.
+    smtp_server.handler.reply_data(1, reply)
+    calls: list[float] = []
+    with transport(smtp_server) as t:
+        result = send_with_retry(t, message("a@x.example"), FROM, "a@x.example", sleep=calls.append)
+        assert (result.status, result.phase, result.code, t.smtp) == ("unknown", "dot", None, None)
+        assert result.line == f"no valid reply after the message was sent; it may or may not be delivered: {said}"
+        assert calls == [] and smtp_server.handler.data_count == 1
+        assert t.send(message("b@x.example"), FROM, "b@x.example").status == "sent"  # a fresh session
+
+
+def test_a_server_answering_twice_is_never_taken_for_a_delivery(smtp_server):
+    # An extra 250 after the first message's final dot puts the replies one step behind: the next
+    # message's DATA gets a 250 (RCPT's) instead of 354, and its body never goes.  Not 'sent'.
+    smtp_server.handler.reply_data(1, "250 2.0.0 queued\r\n250 2.0.0 queued again")
+    with transport(smtp_server) as t:
+        assert t.send(message("a@x.example"), FROM, "a@x.example").status == "sent"
+        result = t.send(message("b@x.example"), FROM, "b@x.example")
+        assert (result.status, result.phase, result.code, t.smtp) == ("deferred", "data", 250, None)
+        assert t.send(message("b@x.example"), FROM, "b@x.example").status == "sent"  # a fresh session
+    assert [m.rcpt_tos for m in smtp_server.received] == [["a@x.example"], ["b@x.example"]]
+
+
+def test_control_characters_in_a_reply_are_blanked(smtp_server):
+    smtp_server.handler.reply_rcpt("a@x.example", "550 5.1.1 no \x1b[2J\x1b[31msuch\x07 user")
+    with transport(smtp_server) as t:
+        result = t.send(message("a@x.example"), FROM, "a@x.example")
+    assert (result.status, result.enhanced, result.reply) == ("failed", "5.1.1", "5.1.1 no [2J [31msuch user")
+
+
 def test_final_reply_550_511_after_data_is_failed(smtp_server):
     smtp_server.handler.reply_data(1, "550 5.1.1 mailbox unavailable")
     with transport(smtp_server) as t:
@@ -307,6 +342,8 @@ def test_final_reply_550_511_after_data_is_failed(smtp_server):
     ("code", "text", "phase", "expected"),
     [
         (250, "2.0.0 OK", "dot", "sent"),
+        (250, "2.0.0 OK", "data", "deferred"),
+        (250, "fsrv.example ready", "connect", "deferred"),
         (451, "4.3.0 later", "rcpt", "deferred"),
         (421, "4.7.0 too busy", "mail", "deferred"),
         (451, "4.7.1 greylisted, try again later", "rcpt", "deferred"),
@@ -569,3 +606,63 @@ def test_pipelining_a_421_to_mail_and_a_hang_up_is_the_421_not_a_lost_connection
     assert (result.status, result.phase, result.code, result.enhanced) == ("deferred", "mail", 421, "4.7.0")
     assert "too many messages from you" in result.reply
     assert t.smtp is None and after == b""
+
+
+class _OneCommandAtATime(threading.Thread):
+    """Offers PIPELINING but reads one command per packet and drops the rest of it, as a
+    broken filter in front of a relay does: pipelined RCPT and DATA are never answered."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.bodies: list[bytes] = []
+
+    def run(self) -> None:
+        with self.listener:
+            for _session in range(2):
+                conn, _addr = self.listener.accept()
+                with conn:
+                    self._session(conn)
+
+    def _session(self, conn: socket.socket) -> None:
+        conn.sendall(b"220 filter.example ESMTP\r\n")
+        while packet := conn.recv(65536):
+            command = packet.split(b"\r\n", 1)[0].upper()  # the rest of the packet is lost
+            if command.startswith(b"EHLO"):
+                conn.sendall(b"250-filter.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+            elif command.startswith(b"DATA"):
+                conn.sendall(b"354 go ahead\r\n")
+                body = b""
+                while not body.endswith(b"\r\n.\r\n"):
+                    body += conn.recv(65536)
+                self.bodies.append(body)
+                conn.sendall(b"250 2.0.0 queued\r\n")
+            elif command.startswith(b"QUIT"):
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 2.0.0 ok\r\n")
+
+
+def test_a_server_lying_about_pipelining_is_spoken_to_step_by_step_after_one_timeout():
+    server = _OneCommandAtATime()
+    server.start()
+    settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none", timeout=0.5)
+    waits: list[float] = []
+    with SmtpTransport(settings, local_hostname="lgp-test.localhost") as t:
+        result = send_with_retry(t, message("a@x.example"), FROM, "a@x.example", sleep=waits.append)
+        assert (result.status, result.code, len(waits)) == ("sent", 250, 1)
+        assert t.pipelining is False
+    server.join(5)
+    assert server.bodies == [dot_stuff(message("a@x.example"))]  # once: the pipelined try sent no body
+
+
+def test_a_message_over_the_servers_size_limit_is_refused_before_mail(smtp_server_factory):
+    server = smtp_server_factory(data_size_limit=200)
+    msg = message("a@x.example")
+    with transport(server) as t:
+        result = t.send(msg, FROM, "a@x.example")
+    assert (result.status, result.phase, result.code) == ("fatal", "mail", None)
+    assert result.line == f"the message is {len(msg)} bytes, over the server's SIZE limit of 200 bytes"
+    assert server.handler.mail_count == 0 and server.handler.data_count == 0 and server.received == []

@@ -457,11 +457,13 @@ class _ParallelRun:
                 raise item
             with self.mutex:
                 if not self.quota.take():
-                    self._stop_with(
-                        _("the daily quota of {quota} messages is used up; the next run goes on").format(
-                            quota=self.options.daily_quota
-                        )
-                    )
+                    # Take nothing new, but no halt: the messages the other sessions took within
+                    # the quota, still waiting for their slot at the pace, would be dropped unsent.
+                    if self.report.stopped is None:
+                        self.report.stopped = _(
+                            "the daily quota of {quota} messages is used up; the next run goes on"
+                        ).format(quota=self.options.daily_quota)
+                    self.exhausted = True
                     return None
                 self.attempted += 1  # counted now, so K sessions never overshoot --batch
             return item  # type: ignore[return-value]  # past the sentinels: a (row, recipient, bytes, held) tuple

@@ -261,7 +261,7 @@ def smtp_hint(settings: SmtpSettings) -> Iterator[None]:
     except SmtpError as error:
         result = getattr(error, "result", None)
         if result is not None and result.phase in ("connect", "tls", "auth"):
-            error.message = f"{error.message}; {hint_line(result.phase, result.reply, settings)}"
+            error.message = f"{error.message}; {hint_line(result.phase, result.reply, settings, result.code)}"
         raise
 
 

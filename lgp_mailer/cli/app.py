@@ -26,7 +26,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_state = {"debug": False, "interrupted": False}
+_state = {"debug": False, "interrupted": False, "terminated": False}
 
 
 def debug_enabled() -> bool:
@@ -95,6 +95,7 @@ def _print_traceback(error: BaseException) -> None:
 
 
 def _on_sigterm(signum, frame):  # pragma: no cover - exercised in subprocess tests
+    _state["terminated"] = True  # main() says so; printing here could cut into a line being written
     raise SystemExit(int(ExitCode.TERMINATED))
 
 
@@ -122,6 +123,10 @@ def main() -> None:
         # standalone_mode=False: Click's usage errors come back here to be shown in the
         # interface language (click_text.show_click_error) instead of Click's English.
         code = app(standalone_mode=False)
+    except SystemExit:
+        if _state["terminated"]:  # SIGTERM outside a send, whose own handler words it
+            print(_("lgp-mailer: terminated"), file=sys.stderr)
+        raise
     except typer.TyperException as error:  # Click's usage errors
         show_click_error(error)
         sys.exit(error.exit_code)

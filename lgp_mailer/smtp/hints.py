@@ -25,9 +25,9 @@ def where(*names: str) -> str:
     )
 
 
-def fix_lines(phase: str, why: str, settings: SmtpSettings) -> list[str]:
-    """What to change after a failure in ``phase`` (connect, tls, auth, rset, quit)."""
-    if phase == "connect":
+def fix_lines(phase: str, why: str, settings: SmtpSettings, code: int | None = None) -> list[str]:
+    """What to change after a failure in ``phase`` (connect, tls, auth, rset, quit); ``code``: the server's reply."""
+    if phase == "connect" and (code is None or not 400 <= code < 600):
         return [
             _("set the mail server: {where} (now {address})").format(
                 where=where("host", "port"), address=settings.address
@@ -77,6 +77,6 @@ def fix_lines(phase: str, why: str, settings: SmtpSettings) -> list[str]:
     ]
 
 
-def hint_line(phase: str, why: str, settings: SmtpSettings) -> str:
+def hint_line(phase: str, why: str, settings: SmtpSettings, code: int | None = None) -> str:
     """The hints of :func:`fix_lines` as one sentence, for the end of an error line."""
-    return _("to fix: {hints}").format(hints="; ".join(fix_lines(phase, why, settings)))
+    return _("to fix: {hints}").format(hints="; ".join(fix_lines(phase, why, settings, code)))

@@ -60,7 +60,7 @@ def probe(settings: SmtpSettings, secret: Secret | None) -> ProbeReport:
             # As SmtpTransport.open words it: the auth line already carries the server's code.
             detail = failure.reply if failure.code is None or failure.phase == "auth" else failure.line
             report.steps.append(Step(_LABELS[step], False, detail))
-            report.fixes = fix_lines(step, failure.reply, settings)
+            report.fixes = fix_lines(step, failure.reply, settings, failure.code)
     return report
 
 

@@ -102,14 +102,17 @@ def _reply_text(resp: bytes | str) -> tuple[str | None, str]:
     m = _ENHANCED.match(raw.strip())
     if m:
         enhanced = b".".join(m.groups()).decode("ascii")
-    text = " ".join(raw.decode("utf-8", "replace").split())
+    # Control characters (a terminal's escape sequences) never reach the screen, the log or an export.
+    text = " ".join("".join(c if c.isprintable() else " " for c in raw.decode("utf-8", "replace")).split())
     return enhanced, text[:REPLY_MAX]
 
 
 def classify(code: int, enhanced: str | None, text: str, phase: str) -> str:
     """The outcome of a non-success reply in ``phase`` (mail, rcpt, data, dot)."""
     if 200 <= code < 300:
-        return "sent"
+        # Only the final dot's 2xx delivers.  A 2xx where another reply was due (to DATA, in a
+        # greeting) is a server out of step, e.g. still answering the last message: nothing went.
+        return "sent" if phase == "dot" else "deferred"
     sub = enhanced.split(".", 1)[1] if enhanced else ""
     about_mailbox = sub.startswith(("1.", "2.")) or (not enhanced and bool(_MAILBOX_WORDS.search(text)))
     if "quota" in text.lower() and not (sub == "2.2" or "mailbox" in text.lower()):
@@ -164,6 +167,16 @@ def _login(smtp: smtplib.SMTP, method: str, username: str, secret: str) -> None:
         raise smtplib.SMTPAuthenticationError(code, resp)
 
 
+def _too_big(smtp: smtplib.SMTP, msg: bytes) -> SendResult | None:
+    """The server's SIZE limit (RFC 1870), when the message is over it: refused before MAIL, not after
+    the whole letter went out.  The letters of a run are alike, so it is about the run (fatal)."""
+    limit = smtp.esmtp_features.get("size", "").strip()
+    if not limit.isdigit() or int(limit) == 0 or len(msg) <= int(limit):
+        return None
+    why = f"the message is {len(msg)} bytes, over the server's SIZE limit of {int(limit)} bytes"
+    return SendResult("fatal", None, None, why, "mail")
+
+
 # An address sent as is inside <…>: no quoting, no display name, nothing that could end the line.
 _PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\]\",;:\\]*")
 
@@ -216,6 +229,7 @@ class SmtpTransport(TransportBase):
         self.smtp: smtplib.SMTP | None = None
         self.used = 0  # transactions on the current session
         self.connections = 0  # sessions opened so far
+        self.pipelining = True  # off for good once the server's PIPELINING proved a lie
         self._ssl: ssl.SSLContext | None = None
 
     # connect -------------------------------------------------------------
@@ -265,6 +279,9 @@ class SmtpTransport(TransportBase):
             return self._conn_failure("fatal", f"TLS failed: {error.reason or error}", "tls")
         except smtplib.SMTPResponseException as error:  # e.g. 421/554 greeting
             self._drop()
+            if not 200 <= error.smtp_code < 600:  # no SMTP reply code at all: another service's port
+                said = _reply_text(error.smtp_error)[1]
+                return self._conn_failure("deferred", f"the server does not speak SMTP (it said {said!r})")
             return _result(error.smtp_code, error.smtp_error, "connect")
         except (smtplib.SMTPException, OSError) as error:
             return self._conn_failure("deferred", f"cannot connect: {str(error) or type(error).__name__}")
@@ -390,7 +407,10 @@ class SmtpTransport(TransportBase):
             options = self._mail_options(smtp, msg, (envelope_from, rcpt))
             if isinstance(options, SendResult):
                 return options
-            if smtp.has_extn("pipelining") and _plain(envelope_from) and _plain(rcpt):
+            too_big = _too_big(smtp, msg)
+            if too_big is not None:
+                return too_big
+            if self.pipelining and smtp.has_extn("pipelining") and _plain(envelope_from) and _plain(rcpt):
                 refused = self._pipelined_envelope(smtp, envelope_from, rcpt, options)
                 if refused is not None:
                     return refused
@@ -411,6 +431,11 @@ class SmtpTransport(TransportBase):
             smtp.send(dot_stuff(msg))
         except _Lost as lost:  # a pipelined reply that did not come: nothing can have been delivered
             self._drop()
+            if lost.phase != "mail":
+                # MAIL was answered, RCPT or DATA never: a server (or a filter before it) that offers
+                # PIPELINING but reads one command at a time.  Step by step from now on, or every retry
+                # would wait out the same timeout.
+                self.pipelining = False
             return SendResult("deferred", None, None, f"connection lost ({lost.phase}): {lost.error}", lost.phase)
         except (smtplib.SMTPException, OSError) as error:
             # Before the final dot left us: nothing can have been delivered.
@@ -471,6 +496,13 @@ class SmtpTransport(TransportBase):
         if 200 <= code < 300:
             enhanced, text = _reply_text(resp)
             return SendResult("sent", code, enhanced, text, "dot")
+        if not 400 <= code < 600:
+            # Not a reply to the message (a garbage line, a 3xx): the server may have queued it,
+            # so this is no refusal to retry; resending could deliver it twice.
+            self._drop()
+            said = " ".join(p for p in (str(code) if code > 0 else "", _reply_text(resp)[1]) if p)
+            why = f"no valid reply after the message was sent; it may or may not be delivered: {said!r}"
+            return SendResult("unknown", None, None, why, "dot")
         return self._abort(_result(code, resp, "dot"))
 
     def _abort(self, result: SendResult) -> SendResult:
