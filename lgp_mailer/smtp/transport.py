@@ -103,7 +103,10 @@ def _reply_text(resp: bytes | str) -> tuple[str | None, str]:
     if m:
         enhanced = b".".join(m.groups()).decode("ascii")
     # Control characters (a terminal's escape sequences) never reach the screen, the log or an export.
-    text = " ".join("".join(c if c.isprintable() else " " for c in raw.decode("utf-8", "replace")).split())
+    decoded = raw.decode("utf-8", "replace")
+    if not decoded.isprintable():  # the usual reply is, and is not walked a character at a time
+        decoded = "".join(c if c.isprintable() else " " for c in decoded)
+    text = " ".join(decoded.split())
     return enhanced, text[:REPLY_MAX]
 
 
