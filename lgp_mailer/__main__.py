@@ -1,3 +1,3 @@
-from lgp_mailer.cli import main
+from lgp_mailer.entry import main
 
 main()

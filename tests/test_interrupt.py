@@ -48,3 +48,55 @@ def test_ctrl_c_or_sigterm_while_waiting_for_a_server_says_so(
     assert proc.returncode == code
     assert err.decode("utf-8").splitlines()[-1] == line  # after the "no campaign here" notice
     assert "Traceback" not in err.decode("utf-8")
+
+
+# A stop while the command line is still being imported (the first few tenths of a second): an
+# import hook raises it at a fixed point, as a Ctrl-C or SIGTERM landing there would.
+_STOP_DURING_IMPORT = """
+import os, signal, sys
+class Stop:
+    def find_spec(self, name, path=None, target=None):
+        if name == "lgp_mailer.cli.send":
+            os.kill(os.getpid(), signal.SIG{sig})
+        return None
+sys.meta_path.insert(0, Stop())
+sys.argv = ["lgp-mailer", "--help"]
+from lgp_mailer.entry import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("lang", "sig", "code", "line"),
+    [
+        ("en", "INT", 130, "lgp-mailer: interrupted"),
+        ("hu", "INT", 130, "lgp-mailer: megszakítva"),
+        ("en", "TERM", 143, "lgp-mailer: terminated"),
+        ("hu", "TERM", 143, "lgp-mailer: leállítva"),
+    ],
+)
+def test_a_stop_while_the_command_line_is_imported_is_one_line(
+    tmp_path: Path, lang: str, sig: str, code: int, line: str
+) -> None:
+    env = dict(os.environ, LGP_MAILER_LANG=lang)
+    proc = subprocess.run(
+        [sys.executable, "-c", _STOP_DURING_IMPORT.format(sig=sig)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stderr, proc.stdout) == (code, line + "\n", "")
+
+
+def test_the_console_script_and_python_m_go_through_the_guarded_entry_point() -> None:
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    scripts = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts == {"lgp-mailer": "lgp_mailer.entry:main"}
+    assert (root / "lgp_mailer" / "__main__.py").read_text(encoding="utf-8") == (
+        "from lgp_mailer.entry import main\n\nmain()\n"
+    )
