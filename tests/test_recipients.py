@@ -259,6 +259,39 @@ def test_address_cleaning_and_several_addresses_in_a_cell(tmp_path):
     assert sheet.problems == []
 
 
+def test_addresses_on_two_lines_of_a_cell_or_joined_by_a_word_are_each_sent(tmp_path):
+    # Alt+Enter between two "Name <address>" lines used to keep the first address only.
+    rows = [
+        ["Önkormányzat", "E-mail"],
+        ["Bikal", "Kiss Anna <pm@bikal.example>\nNagy Béla <jegyzo@bikal.example>"],
+        ["Mágocs", "pm@magocs.example\njegyzo@magocs.example"],
+        ["Gyula", "pm@gyula.example / hivatal@gyula.example"],
+        ["Baja", "pm@baja.example és jegyzo@baja.example."],
+        ["Vác", "<pm@vac.example> titkarsag@vac.example"],
+        ["Pécs", "pm@pecs.example titkárság jegyzo@pecs.example"],
+        ["Eger", '"pm@eger.example" <pm@eger.example>'],
+    ]
+    sheet = load_recipients(write_xlsx(tmp_path / "a.xlsx", {"Lap1": rows}))
+    assert [(r.email, r.rows) for r in sheet.recipients] == [
+        ("pm@bikal.example", (2,)),
+        ("jegyzo@bikal.example", (2,)),
+        ("pm@magocs.example", (3,)),
+        ("jegyzo@magocs.example", (3,)),
+        ("pm@gyula.example", (4,)),
+        ("hivatal@gyula.example", (4,)),
+        ("pm@baja.example", (5,)),
+        ("jegyzo@baja.example", (5,)),
+        ("pm@vac.example", (6,)),
+        ("titkarsag@vac.example", (6,)),
+        ("pm@pecs.example", (7,)),
+        ("jegyzo@pecs.example", (7,)),
+        ("pm@eger.example", (8,)),
+    ]
+    assert [(f.row, f.column, f.value, f.problem) for f in sheet.problems] == [
+        (7, "E-mail", "titkárság", "not an address: An email address must have an @-sign.")
+    ]
+
+
 def test_invalid_addresses_are_problems_and_rejected(tmp_path):
     rows = [
         ["Önkormányzat", "E-mail"],
