@@ -142,9 +142,32 @@ def test_one_sheet_per_county_with_all(tmp_path):
         ("pm@zalaszentgyorgy.hu", "Zala", "Zala", (2,)),
     ]
     assert sheet.sheets == ("Baranya", "Zala")
-    # Without "all" only the first non-empty sheet counts; by name picks one.
-    assert [r.email for r in load_recipients(path).recipients] == ["pm@bikal.hu", "pm@magocs.hu"]
+    # By name picks one.
     assert [r.email for r in load_recipients(path, sheet="zala").recipients] == ["pm@zalaszentgyorgy.hu"]
+
+
+def test_without_a_sheet_setting_later_sheets_with_addresses_are_not_silently_left_out(tmp_path):
+    # Only the first sheet used to be read: Zala's mayors were never invited, and nothing said so.
+    header = ["Település", "E-mail"]
+    sheets = {
+        "Baranya": [["Baranya vármegye"], header, ["Bikal", "pm@bikal.hu"]],
+        "Jegyzetek": [["Kérdés esetén: programiroda@lgp.example.org"]],
+        "Somogy": [header],
+        "Zala": [["Zala vármegye"], header, [], ["Zalaszentgyörgy", "pm@zalaszentgyorgy.hu"]],
+        "Tolna": [header, ["Paks", "pm@paks.hu"]],
+    }
+    path = write_xlsx(tmp_path / "megyek.xlsx", sheets)
+    with pytest.raises(RecipientsError) as caught:
+        load_recipients(path, hints=False)
+    assert str(caught.value) == (
+        f"{path}, sheet 'Zala', row 4: only the sheet 'Baranya' would be read, but the sheets 'Zala', 'Tolna'"
+        ' hold addresses too: set sheet = "all" in lgp-mailer.toml (one sheet per county) or choose one with --sheet'
+    )
+    assert caught.value.exit_code == ExitCode.USAGE
+    # Sheets without an address beside the first one are no reason to ask.
+    quiet = {name: sheets[name] for name in ("Baranya", "Jegyzetek", "Somogy")}
+    path = write_xlsx(tmp_path / "egy.xlsx", quiet)
+    assert [r.email for r in load_recipients(path).recipients] == ["pm@bikal.hu"]
 
 
 def test_first_non_empty_sheet_is_the_default(tmp_path):

@@ -70,6 +70,9 @@ class RawSheet:
     # For a CSV file whose UTF-8 text was once read in another code page and
     # saved again ("KovÃ¡cs"): that code page's name, e.g. "Windows-1252 (cp1252)".
     garbled: str | None = None
+    # The workbook's later sheets, unread, when the first non-empty one was chosen by
+    # default: a recipient sheet looks in them for addresses it would otherwise lose.
+    others: list[tuple[str, Iterator[RawRow]]] = field(default_factory=list)
 
 
 # What each reader's context manager yields: (sheet name, its rows) per sheet.
@@ -185,10 +188,10 @@ def _select(path: Path, sheets: list[tuple[str, Iterator[RawRow]]], wanted: str 
         raise RecipientsError(
             _("no sheet named {wanted}; the workbook has {names}").format(wanted=quoted(wanted), names=names), file=path
         )
-    for name, rows in sheets:  # the first sheet with anything in it
+    for index, (name, rows) in enumerate(sheets):  # the first sheet with anything in it
         for row in rows:
             if not row.is_empty():
-                return [RawSheet(name, itertools.chain([row], rows))]
+                return [RawSheet(name, itertools.chain([row], rows), others=sheets[index + 1 :])]
     raise RecipientsError(_("the workbook is empty: no sheet has any data"), file=path)
 
 

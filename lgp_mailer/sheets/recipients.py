@@ -18,7 +18,8 @@ recorded in the ledger as done.  Warnings never hold anything back.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,6 +170,8 @@ def load_recipients(
                 merger.warn(garbled_note(raw.garbled), raw.name, None, None, None, MOJIBAKE)
             if _read_sheet(path, raw, mapping, merger, every=every):
                 read.append(raw.name)
+            if raw.others and read:
+                _refuse_unread_addresses(path, raw.name, raw.others, mapping)
     forget_domains()  # every address is read: the memory goes to the recipients
     if not read:
         raise merger.first_error or RecipientsError(_("no data rows below the header"), file=path)
@@ -224,6 +227,35 @@ def _read_sheet(
                 any_data = True
                 merger.add_row(context, row)
     return any_data
+
+
+def _refuse_unread_addresses(
+    path: Path, read: str | None, others: list[tuple[str, Iterator[RawRow]]], mapping: dict[str, tuple[str, str]]
+) -> None:
+    """Without a ``sheet`` setting only the first sheet is read: a later sheet with an
+    e-mail column and addresses in it (one sheet per county, say) would be lost
+    without a word, so the choice is the user's."""
+    found: list[tuple[str, int]] = []  # (sheet, the row of its first address)
+    for name, rows in others:
+        try:
+            header, early = find_header(rows, mapping, file=path, sheet=name)
+        except RecipientsError:
+            continue  # no e-mail column: notes, a pivot table, an empty sheet
+        column = header.columns["email"].index
+        for row in itertools.chain(early, rows):
+            if column < len(row.cells) and "@" in row.cells[column]:
+                found.append((name, row.number))
+                break
+    if found:
+        raise RecipientsError(
+            _(
+                "only the sheet {read} would be read, but the sheets {others} hold addresses too: set "
+                'sheet = "all" in lgp-mailer.toml (one sheet per county) or choose one with --sheet'
+            ).format(read=quoted(read or ""), others=", ".join(quoted(name) for name, _row in found)),
+            file=path,
+            sheet=found[0][0],
+            row=found[0][1],
+        )
 
 
 @dataclass(frozen=True, slots=True)
