@@ -125,6 +125,27 @@ def test_title_rows_above_the_header(tmp_path):
     assert [r.rows for r in sheet.recipients] == [(5,), (6,)]
 
 
+def test_a_total_row_under_the_data_is_skipped_with_a_warning_not_held_back(tmp_path):
+    # "Összesen:" with a COUNTA formula was two problems and an 'invalid' row in the sent log.
+    rows = [
+        ["Ssz.", "Település", "E-mail"],
+        [1, "Bikal", "pm@bikal.hu"],
+        [2, "Sümeg", None],  # a town, not a sum: its missing address stays a problem
+        [],
+        ["Összesen:", "=COUNTA(B2:B3)", None],
+        [None, "Mindösszesen 2 település", 2],
+    ]
+    sheet = load_recipients(write_xlsx(tmp_path / "osszesen.xlsx", {"Lap1": rows}))
+    assert [r.email for r in sheet.recipients] == ["pm@bikal.hu"]
+    assert [(f.severity, f.row, f.column, f.value, f.problem) for f in sheet.findings if f.row != 1] == [
+        ("problem", 3, "E-mail", "", "no e-mail address"),
+        ("warning", 5, "Ssz.", "Összesen:", "a total row, not a recipient: skipped"),
+        ("warning", 6, "Település", "Mindösszesen 2 település", "a total row, not a recipient: skipped"),
+    ]
+    assert [(r.address, r.rows) for r in sheet.rejected] == [("", (3,))]
+    assert (sheet.counts.rows, sheet.counts.own, sheet.counts.held) == (2, 1, 1)
+
+
 def test_one_sheet_per_county_with_all(tmp_path):
     header = ["Település", "E-mail"]
     path = write_xlsx(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,7 @@ from lgp_mailer.sheets.cells import (
 from lgp_mailer.sheets.compact import SEP, SUB, Chunks, KeyIndex, Recipients, Strings, first_field
 from lgp_mailer.sheets.compact import Recipient as Recipient  # where it was always imported from
 from lgp_mailer.sheets.gazetteer import is_number, load_gazetteer
-from lgp_mailer.sheets.headers import Header, check_mapping, find_header, garbled_header
+from lgp_mailer.sheets.headers import Header, check_mapping, find_header, garbled_header, header_key
 from lgp_mailer.sheets.limits import DEFAULT, Limits
 from lgp_mailer.sheets.readers import (
     ALL_SHEETS,
@@ -223,10 +224,36 @@ def _read_sheet(
     any_data = False
     for rows in (early, raw.rows):
         for row in rows:
-            if not row.is_empty():
-                any_data = True
+            if row.is_empty():
+                continue
+            any_data = True
+            if (total := _total_label(row)) is not None:
+                index, label = total
+                column = header.cells[index].strip() if index < len(header.cells) else None
+                merger.warn(_("a total row, not a recipient: skipped"), raw.name, row.number, column or None, label)
+            else:
                 merger.add_row(context, row)
     return any_data
+
+
+# The label of a sheet's total row ("Összesen:", "Mindösszesen 12 település", "Total"), as a whole
+# word of the accent-free text: "Sümeg" is a town, not a sum.
+_TOTAL_LABEL = re.compile(r"(?:mind ?)?osszesen|osszesites|(?:grand )?total|sum", re.IGNORECASE)
+
+
+def _total_label(row: RawRow) -> tuple[int, str] | None:
+    """The column and label of a total row under the data, else None: a row whose
+    first cell with text starts with "Összesen" (or "Total") and holds no address,
+    whose other cells are numbers or formulas.  It is nobody to write to."""
+    texts = [(i, cell.strip()) for i, cell in enumerate(row.cells) if cell.strip()]
+    if not texts or any("@" in cell for _i, cell in texts):
+        return None
+    index, label = texts[0]
+    words = " ".join(header_key(word) for word in label.split())
+    if index in row.formulas or not (found := _TOTAL_LABEL.match(words)) or words[found.end() :][:1].isalnum():
+        return None
+    rest = [cell for i, cell in texts[1:] if i not in row.formulas]
+    return (index, label) if all(is_number(cell) for cell in rest) else None
 
 
 def _refuse_unread_addresses(
