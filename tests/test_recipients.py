@@ -336,6 +336,28 @@ def test_addresses_on_two_lines_of_a_cell_or_joined_by_a_word_are_each_sent(tmp_
     ]
 
 
+def test_a_second_address_column_is_named_once_not_silently_unread(tmp_path):
+    rows = [
+        ["Önkormányzat", "E-mail", "E-mail 2", "Régi e-mail", "Megjegyzés"],
+        ["Bikal", "pm@bikal.hu", None, "regi@bikal.hu", "hétfőn zárva"],
+        ["Mágocs", "pm@magocs.hu", "titkarsag@magocs.hu", "regi@magocs.hu", None],
+        ["Gyula", "pm@gyula.hu", "jegyzo@gyula.hu", None, None],
+    ]
+    path = write_xlsx(tmp_path / "a.xlsx", {"Lap1": rows})
+    sheet = load_recipients(path, columns={"Régi e-mail": "ignore"})
+    assert [r.email for r in sheet.recipients] == ["pm@bikal.hu", "pm@magocs.hu", "pm@gyula.hu"]
+    assert [(f.severity, f.row, f.column, f.value, f.problem) for f in sheet.findings if f.row != 1] == [
+        (
+            "warning",
+            3,
+            "E-mail 2",
+            "titkarsag@magocs.hu",
+            "the column 'E-mail 2' holds addresses that are not read: put them in the e-mail cell, or map the"
+            ' column to "ignore" in [columns]',
+        )
+    ]
+
+
 def test_invalid_addresses_are_problems_and_rejected(tmp_path):
     rows = [
         ["Önkormányzat", "E-mail"],

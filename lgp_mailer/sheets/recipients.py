@@ -54,7 +54,7 @@ from lgp_mailer.sheets.cells import (
 from lgp_mailer.sheets.compact import SEP, SUB, Chunks, KeyIndex, Recipients, Strings, first_field
 from lgp_mailer.sheets.compact import Recipient as Recipient  # where it was always imported from
 from lgp_mailer.sheets.gazetteer import is_number, load_gazetteer
-from lgp_mailer.sheets.headers import Header, check_mapping, find_header, garbled_header, header_key
+from lgp_mailer.sheets.headers import IGNORE, Header, check_mapping, find_header, garbled_header, header_key
 from lgp_mailer.sheets.limits import DEFAULT, Limits
 from lgp_mailer.sheets.readers import (
     ALL_SHEETS,
@@ -220,7 +220,12 @@ def _read_sheet(
     county = raw.name if every and "county" not in header.columns else None
     mapped = {column.index for column in header.columns.values()}
     blank = tuple(i for i, cell in enumerate(header.cells) if not cell.strip() and i not in mapped)
-    context = _RowContext(raw.name, header, county, len(header.cells), blank)
+    unread = tuple(
+        i
+        for i, cell in enumerate(header.cells)
+        if cell.strip() and i not in mapped and mapping.get(header_key(cell), ("", ""))[1] != IGNORE
+    )
+    context = _RowContext(raw.name, header, county, len(header.cells), blank, unread)
     any_data = False
     for rows in (early, raw.rows):
         for row in rows:
@@ -292,6 +297,7 @@ class _RowContext:
     county: str | None  # the sheet name standing in for a missing county column
     width: int = 0  # cells in the header row: a cell right of them has no header
     blank: tuple[int, ...] = ()  # columns whose header cell is empty (and not mapped)
+    unread: tuple[int, ...] = ()  # columns with a header that is no field ("E-mail 2"), not mapped to ignore
 
 
 class _Entry:
@@ -353,6 +359,7 @@ class _Merger:
         self.fuzzy_limit = _FUZZY_LIMIT  # unknown names that get difflib's guesses
         self.keep_warnings = True
         self.held_rows: set[tuple[str | None, int]] = set()  # rows refused before merging
+        self.unread_warned: set[tuple[str | None, int]] = set()  # (sheet, column) warned of by _unread_addresses
         self.counts = RowCounts()
 
     def warn(
@@ -386,6 +393,24 @@ class _Merger:
                     clean_text(cell),
                 )
 
+    def _unread_addresses(self, ctx: _RowContext, row: RawRow) -> None:
+        """A second address column ("E-mail 2", "Titkárság e-mail") is not read: said once
+        a column, at its first address, so that no one believes those offices invited."""
+        for index in ctx.unread:
+            if index < len(row.cells) and "@" in row.cells[index] and (ctx.sheet, index) not in self.unread_warned:
+                self.unread_warned.add((ctx.sheet, index))
+                header = ctx.header.cells[index].strip()
+                self.warn(
+                    _(
+                        "the column {column} holds addresses that are not read: put them in the e-mail cell, or"
+                        ' map the column to "ignore" in [columns]'
+                    ).format(column=quoted(header)),
+                    ctx.sheet,
+                    row.number,
+                    header,
+                    clean_text(row.cells[index]),
+                )
+
     def add_row(self, ctx: _RowContext, row: RawRow) -> None:
         self.rows_read += 1
         values, row_problems = self._fields(ctx, row)
@@ -399,6 +424,8 @@ class _Merger:
             return
         if self.keep_warnings and (len(row.cells) > ctx.width or ctx.blank):
             self._unheaded_addresses(ctx, row)
+        if self.keep_warnings and ctx.unread:
+            self._unread_addresses(ctx, row)
         raw = row.cells[email_column.index] if email_column.index < len(row.cells) else ""
         candidates = split_addresses(raw)
         if len(candidates) > 1:
