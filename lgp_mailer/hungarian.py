@@ -284,6 +284,13 @@ def read_name(name: str | None) -> NameReading:
             gender = given_name_gender(part) if part else None
             if gender:
                 return NameReading(gender, given_first, part)
+    if not given_first and not _may_be_given(tokens[-1]):
+        # A foreign name written given name first ("John Smith"): the register lacks
+        # "John", so only gender-guesser can tell, and only when the last word is no name.
+        for part in tokens[0].split("-"):
+            gender = given_name_gender(part) if part else None
+            if gender:
+                return NameReading(gender, True, part)
     return NameReading(None, given_first)
 
 
