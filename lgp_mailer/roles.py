@@ -132,6 +132,7 @@ _QUALIFIER_FOLDS = sorted((fold(q) for q in QUALIFIERS), key=len, reverse=True)
 _GENDER_BY_FOLD = {fold(k): v for k, v in _GENDER_WORDS.items()}
 _INSTITUTION_FOLDS = frozenset(fold(w) + s for w in INSTITUTION_WORDS for s in _INSTITUTION_SUFFIXES)
 _INSTITUTION_STEMS = tuple(fold(w) for w in INSTITUTION_WORDS)
+_OFFICE_FOLDS = tuple(_OFFICE_BY_FOLD) + tuple(_POSSESSIVE_BY_FOLD)
 
 
 def may_name_institution(cell: str) -> bool:
@@ -142,6 +143,13 @@ def may_name_institution(cell: str) -> bool:
     text = " ".join(unicodedata.normalize("NFC", cell).split()).lower()
     folded = fold.__wrapped__(text)
     return any(stem in folded for stem in _INSTITUTION_STEMS)
+
+
+def may_name_office(cell: str) -> bool:
+    """False when :func:`read_role` cannot find an office in ``cell``: no office's
+    fold is a piece of the cell's fold.  A cheap test before reading a name cell."""
+    folded = fold.__wrapped__(" ".join(unicodedata.normalize("NFC", cell).split()).lower())
+    return any(office in folded for office in _OFFICE_FOLDS)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -213,7 +221,10 @@ def _office(words: list[str]) -> str | None:
                 break
     if rest in _OFFICE_BY_FOLD:
         return _OFFICE_BY_FOLD[rest]
-    # "NNÖ elnök", "Példafalva polgármester": the words before name the place.
+    # "NNÖ elnök", "Példafalva polgármester": the words before name the place, unless one
+    # is another office ("polgármester alpolgármester", two lines of one cell): two offices.
     if last in _OFFICE_BY_FOLD and not any(fold(w) in _NOT_THE_OFFICE for w in words[:-1]):
-        return _OFFICE_BY_FOLD[last]
+        office = _OFFICE_BY_FOLD[last]
+        others = {_OFFICE_BY_FOLD.get(fold(w), office) for w in words[:-1]}
+        return office if others <= {office} else None
     return None

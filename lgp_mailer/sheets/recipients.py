@@ -40,7 +40,7 @@ from lgp_mailer.hungarian import (
 )
 from lgp_mailer.i18n import _
 from lgp_mailer.quoting import quoted
-from lgp_mailer.roles import INSTITUTION, UNKNOWN
+from lgp_mailer.roles import INSTITUTION, OFFICE, UNKNOWN, may_name_office, read_role
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -715,7 +715,7 @@ class _Merger:
 
     def _recipient(self, entry: _Entry) -> Recipient:
         name = entry.names[0][2] if entry.names else None
-        role = _role(entry.roles[0][2]) if entry.roles else DEFAULT_ROLE
+        role = _role(entry.roles[0][2]) if entry.roles else _office_in_name(name)
         disagreement = self._disagreement(entry)
         chosen = choose_salutation(
             role,
@@ -898,6 +898,15 @@ def _shared(text: str) -> str:
 @functools.lru_cache(maxsize=1024)
 def _role(text: str) -> str:
     return normalise_role(text)
+
+
+def _office_in_name(name: str | None) -> str:
+    """An empty role cell is the mayor's, unless the name cell names an office instead:
+    "Jegyző", "Polgármester Asszony", "dr. Kiss Anna jegyző" are not the mayor."""
+    if not name or not may_name_office(name):
+        return DEFAULT_ROLE
+    read = read_role.__wrapped__(name)  # not cached: a sheet's names are each read once
+    return read.canonical if read is not None and read.kind == OFFICE else DEFAULT_ROLE
 
 
 def _one(municipality: str) -> tuple[str, ...]:
