@@ -191,6 +191,28 @@ def test_without_a_sheet_setting_later_sheets_with_addresses_are_not_silently_le
     assert [r.email for r in load_recipients(path).recipients] == ["pm@bikal.hu"]
 
 
+def test_a_hidden_sheet_is_not_the_default_but_can_be_named(tmp_path):
+    # A hidden first sheet holding last year's list was read instead of the one Excel shows.
+    import openpyxl
+
+    path = write_xlsx(
+        tmp_path / "rejtett.xlsx",
+        {"Régi lista": [["Település", "E-mail"], ["Bikal", "regi@bikal.hu"]], "Címlista": HUNGARIAN_ROWS},
+    )
+    workbook = openpyxl.load_workbook(path)
+    workbook["Régi lista"].sheet_state = "hidden"
+    workbook.active = 1
+    workbook.save(path)
+    sheet = load_recipients(path)
+    assert summary(sheet) == EXPECTED
+    assert sheet.sheets == ("Címlista",)
+    assert [r.email for r in load_recipients(path, sheet="Régi lista").recipients] == ["regi@bikal.hu"]
+    # One other sheet with addresses is named in the singular.
+    path = write_xlsx(tmp_path / "ket.xlsx", {"Baranya": HUNGARIAN_ROWS, "Zala": HUNGARIAN_ROWS})
+    with pytest.raises(RecipientsError, match="but the sheet 'Zala' holds addresses too: set"):
+        load_recipients(path)
+
+
 def test_first_non_empty_sheet_is_the_default(tmp_path):
     path = write_xlsx(tmp_path / "lista.xlsx", {"Üres": [], "Címek": HUNGARIAN_ROWS})
     assert summary(load_recipients(path)) == EXPECTED

@@ -75,8 +75,9 @@ class RawSheet:
     others: list[tuple[str, Iterator[RawRow]]] = field(default_factory=list)
 
 
-# What each reader's context manager yields: (sheet name, its rows) per sheet.
-_Sheets = list[tuple[str, Iterator[RawRow]]]
+# What each reader's context manager yields: (sheet name, its rows) per sheet, and the
+# names of the hidden sheets.
+_Sheets = tuple[list[tuple[str, Iterator[RawRow]]], frozenset[str]]
 
 
 @contextlib.contextmanager
@@ -95,9 +96,9 @@ def open_sheets(
         if kind in ("xlsx", "ods"):
             _limits.check_zip(path, limits)
         reader = {"xlsx": _xlsx_sheets, "xls": _xls_sheets, "ods": _ods_sheets}[kind]
-        with reader(path) as sheets:
+        with reader(path) as (sheets, hidden):
             bounded = [(name, _limits.check_rows(path, name, rows, limits)) for name, rows in sheets]
-            yield _select(path, bounded, sheet)
+            yield _select(path, bounded, sheet, hidden)
     except OSError as error:  # e.g. no permission, or a network drive gone away
         raise RecipientsError(
             _("cannot read the file ({reason})").format(reason=error.strerror or error), file=path
@@ -177,7 +178,9 @@ def _zip_kind(path: Path) -> str:
     raise RecipientsError(_("not a workbook: a zip archive without a spreadsheet inside"), file=path)
 
 
-def _select(path: Path, sheets: list[tuple[str, Iterator[RawRow]]], wanted: str | None) -> list[RawSheet]:
+def _select(
+    path: Path, sheets: list[tuple[str, Iterator[RawRow]]], wanted: str | None, hidden: frozenset[str] = frozenset()
+) -> list[RawSheet]:
     if wanted and wanted.strip().lower() == ALL_SHEETS:
         return [RawSheet(name, rows) for name, rows in sheets]
     if wanted:
@@ -188,10 +191,13 @@ def _select(path: Path, sheets: list[tuple[str, Iterator[RawRow]]], wanted: str 
         raise RecipientsError(
             _("no sheet named {wanted}; the workbook has {names}").format(wanted=quoted(wanted), names=names), file=path
         )
-    for index, (name, rows) in enumerate(sheets):  # the first sheet with anything in it
+    # The first sheet with anything in it.  A hidden sheet (an old list, lookup data) is
+    # not what the user sees in Excel: it is read only when named or with "all".
+    shown = [(name, rows) for name, rows in sheets if name not in hidden]
+    for index, (name, rows) in enumerate(shown + [(name, rows) for name, rows in sheets if name in hidden]):
         for row in rows:
             if not row.is_empty():
-                return [RawSheet(name, itertools.chain([row], rows), others=sheets[index + 1 :])]
+                return [RawSheet(name, itertools.chain([row], rows), others=shown[index + 1 :])]
     raise RecipientsError(_("the workbook is empty: no sheet has any data"), file=path)
 
 
@@ -230,7 +236,8 @@ def _xlsx_sheets(path: Path) -> Iterator[_Sheets]:
             file=path,
         ) from None
     try:
-        yield [(ws.title, _xlsx_rows(path, ws, values[ws.title])) for ws in formulas.worksheets]
+        hidden = frozenset(ws.title for ws in formulas.worksheets if ws.sheet_state != "visible")
+        yield [(ws.title, _xlsx_rows(path, ws, values[ws.title])) for ws in formulas.worksheets], hidden
     finally:
         formulas.close()
         values.close()
@@ -279,7 +286,7 @@ def _xls_sheets(path: Path) -> Iterator[_Sheets]:
             raise RecipientsError(_(PROTECTED), file=path) from None
         raise RecipientsError(_("not a readable .xls workbook ({error})").format(error=error), file=path) from None
     try:
-        yield [(name, _xls_rows(book, index)) for index, name in enumerate(book.sheet_names())]
+        yield [(name, _xls_rows(book, index)) for index, name in enumerate(book.sheet_names())], frozenset()
     finally:
         book.release_resources()
 
@@ -319,9 +326,10 @@ def _ods_sheets(path: Path) -> Iterator[_Sheets]:
         ) from None
     from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
 
-    yield [
+    sheets = [
         (table.attributes.get((TABLENS, "name"), f"Sheet{i + 1}"), _ods_rows(table)) for i, table in enumerate(tables)
     ]
+    yield sheets, frozenset()
 
 
 def _ods_rows(table: Element) -> Iterator[RawRow]:

@@ -38,7 +38,7 @@ from lgp_mailer.hungarian import (
     parse_gender,
     role_of,
 )
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import _, ngettext
 from lgp_mailer.quoting import quoted
 from lgp_mailer.roles import INSTITUTION, OFFICE, UNKNOWN, may_name_office, read_role
 from lgp_mailer.sheets.cells import (
@@ -279,11 +279,15 @@ def _refuse_unread_addresses(
                 found.append((name, row.number))
                 break
     if found:
+        message = ngettext(
+            "only the sheet {read} would be read, but the sheet {others} holds addresses too: set "
+            'sheet = "all" in lgp-mailer.toml (one sheet per county) or choose one with --sheet',
+            "only the sheet {read} would be read, but the sheets {others} hold addresses too: set "
+            'sheet = "all" in lgp-mailer.toml (one sheet per county) or choose one with --sheet',
+            len(found),
+        )
         raise RecipientsError(
-            _(
-                "only the sheet {read} would be read, but the sheets {others} hold addresses too: set "
-                'sheet = "all" in lgp-mailer.toml (one sheet per county) or choose one with --sheet'
-            ).format(read=quoted(read or ""), others=", ".join(quoted(name) for name, _row in found)),
+            message.format(read=quoted(read or ""), others=", ".join(quoted(name) for name, _row in found)),
             file=path,
             sheet=found[0][0],
             row=found[0][1],
