@@ -213,6 +213,23 @@ def test_a_hidden_sheet_is_not_the_default_but_can_be_named(tmp_path):
         load_recipients(path)
 
 
+def test_hidden_rows_are_read_and_sent_and_named_in_one_warning(tmp_path):
+    # A filtered list looks shorter in Excel than the list that gets letters: say so.
+    import openpyxl
+
+    rows = [["Település", "E-mail"], ["Bikal", "pm@bikal.hu"], ["Mágocs", "pm@magocs.hu"], [], ["Gyula", "pm@gyula.hu"]]
+    path = write_xlsx(tmp_path / "szurt.xlsx", {"Lap1": rows})
+    workbook = openpyxl.load_workbook(path)
+    for number in (3, 4, 5):  # Mágocs, the empty row, Gyula
+        workbook["Lap1"].row_dimensions[number].hidden = True
+    workbook.save(path)
+    sheet = load_recipients(path)
+    assert [r.email for r in sheet.recipients] == ["pm@bikal.hu", "pm@magocs.hu", "pm@gyula.hu"]
+    assert [(f.severity, f.row, f.problem) for f in sheet.findings if f.row != 1] == [
+        ("warning", 3, "2 rows are hidden in Excel (rows 3, 5): they are read and get letters too")
+    ]
+
+
 def test_first_non_empty_sheet_is_the_default(tmp_path):
     path = write_xlsx(tmp_path / "lista.xlsx", {"Üres": [], "Címek": HUNGARIAN_ROWS})
     assert summary(load_recipients(path)) == EXPECTED

@@ -57,6 +57,7 @@ class RawRow:
     number: int  # 1-based, as the spreadsheet program numbers it
     cells: tuple[str, ...]  # cell text; "" for an empty cell
     formulas: dict[int, str] = field(default_factory=dict)  # column index → formula text
+    hidden: bool = False  # hidden in Excel (a filter, or Hide): read all the same, and said
 
     def is_empty(self) -> bool:
         return not any(cell.strip() for cell in self.cells) and not self.formulas
@@ -254,9 +255,10 @@ def _xlsx_rows(path: Path, formula_ws: ReadOnlyWorksheet, value_ws: ReadOnlyWork
         strict=False,
     )
     try:
+        hidden = _hidden_rows(formula_ws)
         for number, (cells, values) in enumerate(pairs, start=1):
             found = {i: _formula_text(c.value) for i, c in enumerate(cells) if getattr(c, "data_type", None) == "f"}
-            yield RawRow(number, tuple(cell_text(v) for v in values), found or _NO_FORMULAS)
+            yield RawRow(number, tuple(cell_text(v) for v in values), found or _NO_FORMULAS, number in hidden)
     except RecipientsError:
         raise
     except Exception as error:
@@ -264,6 +266,40 @@ def _xlsx_rows(path: Path, formula_ws: ReadOnlyWorksheet, value_ws: ReadOnlyWork
             _("cannot read the workbook ({kind}: {error})").format(kind=type(error).__name__, error=error),
             file=path,
         ) from None
+
+
+_ROW_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
+
+
+def _hidden_rows(ws: ReadOnlyWorksheet) -> frozenset[int]:
+    """The numbers of the rows Excel hides: openpyxl's read-only rows do not carry it,
+    so the sheet's XML is read once more for the rows' own attributes."""
+    from openpyxl.xml.functions import iterparse  # noqa: PLC0415 - defusedxml's, as openpyxl parses
+
+    found: set[int] = set()
+    number = 0
+    if not _mentions_hidden(ws):
+        return frozenset()
+    with ws._get_source() as source:  # type: ignore[attr-defined]  # the sheet's XML stream: no public one
+        for _event, element in iterparse(source):
+            if element.tag != _ROW_TAG:
+                continue
+            number = int(element.get("r") or number + 1)
+            if element.get("hidden") in ("1", "true"):
+                found.add(number)
+            element.clear()  # its cells too: a sheet of 100,000 rows is never held
+    return frozenset(found)
+
+
+def _mentions_hidden(ws: ReadOnlyWorksheet) -> bool:
+    """A byte scan: most sheets hide nothing, and then the XML need not be parsed."""
+    tail = b""
+    with ws._get_source() as source:  # type: ignore[attr-defined]  # as above
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            if b' hidden="' in tail + chunk:
+                return True
+            tail = chunk[-16:]
+    return False
 
 
 def _formula_text(value: object) -> str:

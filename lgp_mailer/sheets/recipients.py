@@ -227,18 +227,37 @@ def _read_sheet(
     )
     context = _RowContext(raw.name, header, county, len(header.cells), blank, unread)
     any_data = False
+    hidden: list[int] = []  # data rows Excel hides
     for rows in (early, raw.rows):
         for row in rows:
             if row.is_empty():
                 continue
             any_data = True
+            if row.hidden:
+                hidden.append(row.number)
             if (total := _total_label(row)) is not None:
                 index, label = total
                 column = header.cells[index].strip() if index < len(header.cells) else None
                 merger.warn(_("a total row, not a recipient: skipped"), raw.name, row.number, column or None, label)
             else:
                 merger.add_row(context, row)
+    if hidden:  # a filtered list looks shorter in Excel than the list that is sent
+        shown = ", ".join(str(n) for n in hidden[:_HIDDEN_SHOWN]) + (", …" if len(hidden) > _HIDDEN_SHOWN else "")
+        merger.warn(
+            ngettext(
+                "{n} row is hidden in Excel (row {rows}): it is read and gets a letter too",
+                "{n} rows are hidden in Excel (rows {rows}): they are read and get letters too",
+                len(hidden),
+            ).format(n=len(hidden), rows=shown),
+            raw.name,
+            hidden[0],
+            None,
+            None,
+        )
     return any_data
+
+
+_HIDDEN_SHOWN = 10  # hidden rows named in the warning
 
 
 # The label of a sheet's total row ("Összesen:", "Mindösszesen 12 település", "Total"), as a whole
