@@ -353,6 +353,8 @@ def test_addresses_on_two_lines_of_a_cell_or_joined_by_a_word_are_each_sent(tmp_
         ["Vác", "<pm@vac.example> titkarsag@vac.example"],
         ["Pécs", "pm@pecs.example titkárság jegyzo@pecs.example"],
         ["Eger", '"pm@eger.example" <pm@eger.example>'],
+        ["Ajka", "Varga Edit (pm@ajka.example)"],
+        ["Abony", "pm@abony.example (titkárság)"],
     ]
     sheet = load_recipients(write_xlsx(tmp_path / "a.xlsx", {"Lap1": rows}))
     assert [(r.email, r.rows) for r in sheet.recipients] == [
@@ -369,6 +371,8 @@ def test_addresses_on_two_lines_of_a_cell_or_joined_by_a_word_are_each_sent(tmp_
         ("pm@pecs.example", (7,)),
         ("jegyzo@pecs.example", (7,)),
         ("pm@eger.example", (8,)),
+        ("pm@ajka.example", (9,)),
+        ("pm@abony.example", (10,)),
     ]
     assert [(f.row, f.column, f.value, f.problem) for f in sheet.problems] == [
         (7, "E-mail", "titkárság", "not an address: An email address must have an @-sign.")
@@ -394,6 +398,28 @@ def test_a_second_address_column_is_named_once_not_silently_unread(tmp_path):
             "the column 'E-mail 2' holds addresses that are not read: put them in the e-mail cell, or map the"
             ' column to "ignore" in [columns]',
         )
+    ]
+
+
+def test_a_date_or_number_in_the_name_cell_is_no_name(tmp_path):
+    # The To line said "2020-01-01 <pm@eger.hu>".
+    import datetime as dt
+
+    rows = [
+        ["Település", "Név", "E-mail"],
+        ["Eger", dt.date(2020, 1, 1), "pm@eger.hu"],
+        ["Ajka", "+36 30 123 4567", "pm@ajka.hu"],
+        ["Pécs", "Kiss Anna", "pm@pecs.hu"],
+    ]
+    sheet = load_recipients(write_xlsx(tmp_path / "a.xlsx", {"Lap1": rows}))
+    assert [(r.email, r.name, r.salutation) for r in sheet.recipients] == [
+        ("pm@eger.hu", None, NEUTRAL),
+        ("pm@ajka.hu", None, NEUTRAL),
+        ("pm@pecs.hu", "Kiss Anna", "Tisztelt Polgármester Asszony!"),
+    ]
+    assert [(f.row, f.column, f.value, f.problem) for f in sheet.findings if "not a name" in f.problem] == [
+        (2, "Név", "2020-01-01", "a number or a date, not a name: left out of the letter"),
+        (3, "Név", "+36 30 123 4567", "a number or a date, not a name: left out of the letter"),
     ]
 
 

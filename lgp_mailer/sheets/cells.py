@@ -26,6 +26,8 @@ _TEMPLATE_MARKS = ("{{", "}}", "{%", "%}", "{#", "#}")
 _MAILTO = re.compile(r"^\s*mailto:\s*", re.IGNORECASE)
 _ANGLE = re.compile(r"<([^<>]*)>")
 _QUOTED = re.compile(r'"[^"]*"')
+_COMMENT = re.compile(r"\([^()@]*\)")
+_PAREN = re.compile(r"\(\s*(?:mailto:)?([^()\s]+@[^()\s]+?)\s*\)")
 _SIMPLE_SPLIT = re.compile(r"[;,]")
 # Between two addresses in one part: a line break (Alt+Enter, read as a space), a
 # slash or a conjunction.  Split on only when the part holds two "@"s.
@@ -64,10 +66,10 @@ def split_addresses(cell: str) -> list[str]:
     With ``Name <address>`` wrappers the bracketed part is the address, and
     pieces without an "@" are display-name fragments ("Kovács, János <…>").
     """
-    text = clean_text(cell)
+    text = _COMMENT.sub(" ", clean_text(cell)).strip()  # "pm@x.hu (titkárság)": a note, as in RFC 5322
     if not text:
         return []
-    if '"' not in text and "<" not in text:
+    if '"' not in text and "<" not in text and not _PAREN.search(text):
         parts = [piece for part in _SIMPLE_SPLIT.split(text) for piece in _gaps(part)]
         return [p for p in (_tidy(part) for part in parts) if p]
     wrapped = "<" in text
@@ -75,9 +77,10 @@ def split_addresses(cell: str) -> list[str]:
     for part in _split_outside_quotes(text):
         # Every bracketed address counts: "Kiss Anna <a@x>" and "Nagy Béla <b@y>" on
         # two lines of one cell have no separator between them.
-        inners = _ANGLE.findall(part)
+        inners = _ANGLE.findall(part) or _PAREN.findall(part)  # "Varga Edit (pm@x.hu)" as "<pm@x.hu>"
         # ... and an address written beside a bracketed one ("<a@x> b@y"), not one in quotes.
-        beside = [w for w in _QUOTED.sub(" ", _ANGLE.sub(" ", part)).split() if "@" in w] if inners else []
+        outside = _QUOTED.sub(" ", _PAREN.sub(" ", _ANGLE.sub(" ", part)))
+        beside = [w for w in outside.split() if "@" in w] if inners else []
         for candidate in (inners + beside) or _gaps(part):
             candidate = _tidy(candidate.strip().strip('"'))
             if candidate and not (wrapped and not inners and "@" not in candidate):

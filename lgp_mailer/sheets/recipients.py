@@ -65,6 +65,8 @@ from lgp_mailer.sheets.readers import (
 )
 
 PROBLEM, WARNING = "problem", "warning"
+# A name cell of digits and separators: a date ("2020-01-01T10:00:00"), a phone number, a postcode.
+_NOT_A_NAME = re.compile(r"[\d\s.,:/+()T-]*\d[\d\s.,:/+()T-]*")
 MOJIBAKE = "mojibake"  # Finding.kind of a warning about garbled text
 # Text fields that are cleaned and checked for mojibake and template braces.
 _TEXT_FIELDS = ("municipality", "county", "name", "role", "salutation")
@@ -499,6 +501,16 @@ class _Merger:
                     MOJIBAKE,
                 )
                 garbled.add(name)
+        if values["name"] and _NOT_A_NAME.fullmatch(values["name"]):  # a date, a phone number: no one's name
+            header = ctx.header.columns["name"].header
+            self.warn(
+                _("a number or a date, not a name: left out of the letter"),
+                ctx.sheet,
+                row.number,
+                header,
+                values["name"],
+            )
+            values["name"] = ""
         if values["municipality"] and "municipality" not in garbled:
             self._settlement(ctx, row.number, values, problems)
         if not values["county"] and ctx.county:
