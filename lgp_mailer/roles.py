@@ -96,6 +96,7 @@ class Role:
     gender: str | None  # from "asszony"/"úr" in the cell
     text: str  # the cell, whitespace-normalised and lower-cased
     word: str | None = None  # the word that gave the gender, as the cell writes it ("asszony", "úr")
+    typo: bool = False  # the office is read from a word one letter off ("polgármster")
 
     @property
     def title(self) -> str | None:
@@ -202,7 +203,36 @@ def _one(bare: str, text: str) -> Role:
         return Role(OFFICE, office, gender, text, said)
     if any(fold(word) in _INSTITUTION_FOLDS for word in kept):
         return Role(INSTITUTION, None, None, text)
+    if (near := _near_office(kept)) is not None:
+        return Role(OFFICE, near, gender, text, said, typo=True)
     return Role(UNKNOWN, None, gender, text, said)
+
+
+_TYPO_MIN = 8  # letters: a shorter word one letter off an office is as likely another word
+
+
+def _near_office(words: list[str]) -> str | None:
+    """The one office a long last word misses by one letter ("polgármster", "alpolgármeser"),
+    when no word before it changes or doubles the office; else None."""
+    if not words or any(fold(w) in _NOT_THE_OFFICE or fold(w) in _OFFICE_BY_FOLD for w in words[:-1]):
+        return None
+    last = fold(words[-1])
+    if len(last) < _TYPO_MIN or last[:-1] in _OFFICE_BY_FOLD:  # "polgármesteri" is an adjective
+        return None
+    near = {office for spelling, office in _OFFICE_BY_FOLD.items() if _one_edit(last, spelling)}
+    return near.pop() if len(near) == 1 else None
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by exactly one letter changed, added, dropped or swapped with the next."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    if len(a) == len(b):
+        swapped = a[start : start + 2] == b[start : start + 2][::-1]
+        return a[start + 1 :] == b[start + 1 :] or (swapped and a[start + 2 :] == b[start + 2 :])
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[start + 1 :] == shorter[start:]
 
 
 def _office(words: list[str]) -> str | None:

@@ -790,6 +790,15 @@ class _Merger:
         given-name first, a gender that stays unknown."""
         row, sheet = entry.rows[0], entry.sheet
         read = role_of(role)
+        written = read_role(entry.roles[0][2]) if entry.roles else None
+        if written is not None and written.typo and written.title:
+            self.warn(
+                _("role read as {office}: check the spelling").format(office=quoted(written.title)),
+                sheet,
+                row,
+                self.columns.get((sheet, "role")),
+                entry.roles[0][2],
+            )
         if read.kind == UNKNOWN:
             column = self.columns.get((sheet, "role"))
             self.warn(
