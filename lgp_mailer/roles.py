@@ -24,13 +24,13 @@ OFFICE, INSTITUTION, UNKNOWN = "office", "institution", "unknown"
 # Office → (title written in the salutation, other spellings and abbreviations).
 # Mötv. (2011. évi CLXXXIX. törvény) names the local-government offices.
 OFFICES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "polgármester": ("Polgármester", ("PM", "polg.", "polgm.")),
-    "alpolgármester": ("Alpolgármester", ("alpm", "alpolg.")),
+    "polgármester": ("Polgármester", ("PM", "polg.", "polgm.", "mayor")),
+    "alpolgármester": ("Alpolgármester", ("alpm", "alpolg.", "deputy mayor", "vice mayor")),
     "főpolgármester": ("Főpolgármester", ()),
     "főpolgármester-helyettes": ("Főpolgármester-helyettes", ()),
-    "jegyző": ("Jegyző", ("körjegyző",)),  # körjegyző: the joint office's jegyző before 2013
+    "jegyző": ("Jegyző", ("körjegyző", "notary", "town clerk")),  # körjegyző: the joint office's jegyző before 2013
     "aljegyző": ("Aljegyző", ()),
-    "főjegyző": ("Főjegyző", ()),
+    "főjegyző": ("Főjegyző", ("chief notary",)),
     "kirendeltségvezető": ("Kirendeltségvezető", ()),
     "hivatalvezető": ("Hivatalvezető", ()),
     # The head of a county assembly, of a nationality self-government or of a
