@@ -79,7 +79,7 @@ _INSTITUTION_SUFFIXES = ("", "a", "e", "ja", "je")
 # cell ("Tisztelt Polgármester Úr"), "részére" (for the attention of).
 _NOISE = frozenset({"tisztelt", "t", "reszere"})
 # Before an office, these change what it is ("volt polgármester"): not that office.
-_NOT_THE_OFFICE = frozenset({"helyettes", "volt", "nyugalmazott", "leendo", "korabbi"})
+_NOT_THE_OFFICE = frozenset({"helyettes", "h", "volt", "nyugalmazott", "leendo", "korabbi"})  # h.: helyettes
 # Two offices in one cell ("polgármester, jegyző"): neither can be assumed.
 _SEPARATORS = re.compile(r"\s*(?:[,;/+&]|\bés\b|\billetve\b|\bill\.)\s*")
 
