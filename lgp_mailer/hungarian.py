@@ -393,7 +393,8 @@ def contradiction(role: str, name: str | None, gender: str | None = None) -> Con
 # is unambiguous.  Accent-less "no" is NOT read as nő: it may mean "no", and
 # an unrecognised value only costs a neutral salutation and a warning.
 _GENDER_WORDS = {
-    FEMALE: ("nő", "n", "female", "woman", "asszony", "hölgy", "holgy", "mrs", "ms", "miss", "w"),
+    # "nö", "nõ", "nô": nő typed on a keyboard or read in a code page without ő.
+    FEMALE: ("nő", "nö", "nõ", "nô", "n", "female", "woman", "asszony", "hölgy", "holgy", "mrs", "ms", "miss", "w"),
     MALE: ("férfi", "ferfi", "ffi", "f", "male", "man", "m", "úr", "ur", "mr"),
 }
 _GENDER_LOOKUP = {word: gender for gender, words in _GENDER_WORDS.items() for word in words}

@@ -355,6 +355,8 @@ def test_addresses_on_two_lines_of_a_cell_or_joined_by_a_word_are_each_sent(tmp_
         ["Eger", '"pm@eger.example" <pm@eger.example>'],
         ["Ajka", "Varga Edit (pm@ajka.example)"],
         ["Abony", "pm@abony.example (titkárság)"],
+        ["Bóly", "E-mail cím: [pm@boly.example]"],
+        ["Dány", "„pm@dany.example”"],
     ]
     sheet = load_recipients(write_xlsx(tmp_path / "a.xlsx", {"Lap1": rows}))
     assert [(r.email, r.rows) for r in sheet.recipients] == [
@@ -373,6 +375,8 @@ def test_addresses_on_two_lines_of_a_cell_or_joined_by_a_word_are_each_sent(tmp_
         ("pm@eger.example", (8,)),
         ("pm@ajka.example", (9,)),
         ("pm@abony.example", (10,)),
+        ("pm@boly.example", (11,)),
+        ("pm@dany.example", (12,)),
     ]
     assert [(f.row, f.column, f.value, f.problem) for f in sheet.problems] == [
         (7, "E-mail", "titkárság", "not an address: An email address must have an @-sign.")

@@ -26,6 +26,7 @@ _TEMPLATE_MARKS = ("{{", "}}", "{%", "%}", "{#", "#}")
 _MAILTO = re.compile(r"^\s*mailto:\s*", re.IGNORECASE)
 _ANGLE = re.compile(r"<([^<>]*)>")
 _QUOTED = re.compile(r'"[^"]*"')
+_LABEL = re.compile(r"^\s*(?:e-?mail(?:\s*c[ií]m)?|c[ií]m)\s*:\s*", re.IGNORECASE)  # "E-mail: pm@x.hu"
 _COMMENT = re.compile(r"\([^()@]*\)")
 _PAREN = re.compile(r"\(\s*(?:mailto:)?([^()\s]+@[^()\s]+?)\s*\)")
 _SIMPLE_SPLIT = re.compile(r"[;,]")
@@ -97,10 +98,11 @@ def _gaps(part: str) -> list[str]:
 
 
 def _tidy(candidate: str) -> str:
-    """No ``mailto:``, and no full stop after the address (it ends a sentence)."""
-    candidate = _MAILTO.sub("", candidate).strip()
+    """No ``mailto:`` or "E-mail:" label, no brackets or quotes around the address,
+    and no full stop after it (it ends a sentence)."""
+    candidate = _MAILTO.sub("", _LABEL.sub("", candidate)).strip()
     if "@" in candidate:
-        candidate = candidate.rstrip(".")
+        candidate = candidate.strip("[]{}<>'\"‘’„“”").rstrip(".")
     return candidate
 
 
