@@ -74,6 +74,7 @@ class RawSheet:
     # The workbook's later sheets, unread, when the first non-empty one was chosen by
     # default: a recipient sheet looks in them for addresses it would otherwise lose.
     others: list[tuple[str, Iterator[RawRow]]] = field(default_factory=list)
+    hidden: bool = False  # a sheet hidden in Excel, read because every sheet is ("all")
 
 
 # What each reader's context manager yields: (sheet name, its rows) per sheet, and the
@@ -183,7 +184,7 @@ def _select(
     path: Path, sheets: list[tuple[str, Iterator[RawRow]]], wanted: str | None, hidden: frozenset[str] = frozenset()
 ) -> list[RawSheet]:
     if wanted and wanted.strip().lower() == ALL_SHEETS:
-        return [RawSheet(name, rows) for name, rows in sheets]
+        return [RawSheet(name, rows, hidden=name in hidden) for name, rows in sheets]
     if wanted:
         for name, rows in sheets:
             if name == wanted or name.strip().casefold() == wanted.strip().casefold():

@@ -173,6 +173,10 @@ def load_recipients(
                 merger.warn(garbled_note(raw.garbled), raw.name, None, None, None, MOJIBAKE)
             if _read_sheet(path, raw, mapping, merger, every=every):
                 read.append(raw.name)
+                if raw.hidden:  # last year's list, say: its rows get letters like the rest
+                    merger.warn(
+                        _("this sheet is hidden in Excel, and its rows are read too"), raw.name, None, None, None
+                    )
             if raw.others and read:
                 _refuse_unread_addresses(path, raw.name, raw.others, mapping)
     forget_domains()  # every address is read: the memory goes to the recipients
