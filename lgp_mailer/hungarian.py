@@ -284,6 +284,13 @@ def read_name(name: str | None) -> NameReading:
             gender = given_name_gender(part) if part else None
             if gender:
                 return NameReading(gender, given_first, part)
+    if not given_first and not _may_be_given(tokens[-1]):
+        # A foreign name written given name first ("John Smith"): the register lacks
+        # "John", so only gender-guesser can tell, and only when the last word is no name.
+        for part in tokens[0].split("-"):
+            gender = given_name_gender(part) if part else None
+            if gender:
+                return NameReading(gender, True, part)
     return NameReading(None, given_first)
 
 
@@ -386,7 +393,8 @@ def contradiction(role: str, name: str | None, gender: str | None = None) -> Con
 # is unambiguous.  Accent-less "no" is NOT read as nő: it may mean "no", and
 # an unrecognised value only costs a neutral salutation and a warning.
 _GENDER_WORDS = {
-    FEMALE: ("nő", "n", "female", "woman", "asszony", "hölgy", "holgy", "mrs", "ms", "miss", "w"),
+    # "nö", "nõ", "nô": nő typed on a keyboard or read in a code page without ő.
+    FEMALE: ("nő", "nö", "nõ", "nô", "n", "female", "woman", "asszony", "hölgy", "holgy", "mrs", "ms", "miss", "w"),
     MALE: ("férfi", "ferfi", "ffi", "f", "male", "man", "m", "úr", "ur", "mr"),
 }
 _GENDER_LOOKUP = {word: gender for gender, words in _GENDER_WORDS.items() for word in words}

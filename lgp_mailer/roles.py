@@ -24,13 +24,13 @@ OFFICE, INSTITUTION, UNKNOWN = "office", "institution", "unknown"
 # Office → (title written in the salutation, other spellings and abbreviations).
 # Mötv. (2011. évi CLXXXIX. törvény) names the local-government offices.
 OFFICES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "polgármester": ("Polgármester", ("PM", "polg.", "polgm.")),
-    "alpolgármester": ("Alpolgármester", ("alpm", "alpolg.")),
+    "polgármester": ("Polgármester", ("PM", "polg.", "polgm.", "mayor")),
+    "alpolgármester": ("Alpolgármester", ("alpm", "alpolg.", "deputy mayor", "vice mayor")),
     "főpolgármester": ("Főpolgármester", ()),
     "főpolgármester-helyettes": ("Főpolgármester-helyettes", ()),
-    "jegyző": ("Jegyző", ("körjegyző",)),  # körjegyző: the joint office's jegyző before 2013
+    "jegyző": ("Jegyző", ("körjegyző", "notary", "town clerk")),  # körjegyző: the joint office's jegyző before 2013
     "aljegyző": ("Aljegyző", ()),
-    "főjegyző": ("Főjegyző", ()),
+    "főjegyző": ("Főjegyző", ("chief notary",)),
     "kirendeltségvezető": ("Kirendeltségvezető", ()),
     "hivatalvezető": ("Hivatalvezető", ()),
     # The head of a county assembly, of a nationality self-government or of a
@@ -79,7 +79,7 @@ _INSTITUTION_SUFFIXES = ("", "a", "e", "ja", "je")
 # cell ("Tisztelt Polgármester Úr"), "részére" (for the attention of).
 _NOISE = frozenset({"tisztelt", "t", "reszere"})
 # Before an office, these change what it is ("volt polgármester"): not that office.
-_NOT_THE_OFFICE = frozenset({"helyettes", "volt", "nyugalmazott", "leendo", "korabbi"})
+_NOT_THE_OFFICE = frozenset({"helyettes", "h", "volt", "nyugalmazott", "leendo", "korabbi"})  # h.: helyettes
 # Two offices in one cell ("polgármester, jegyző"): neither can be assumed.
 _SEPARATORS = re.compile(r"\s*(?:[,;/+&]|\bés\b|\billetve\b|\bill\.)\s*")
 
@@ -96,6 +96,7 @@ class Role:
     gender: str | None  # from "asszony"/"úr" in the cell
     text: str  # the cell, whitespace-normalised and lower-cased
     word: str | None = None  # the word that gave the gender, as the cell writes it ("asszony", "úr")
+    typo: bool = False  # the office is read from a word one letter off ("polgármster")
 
     @property
     def title(self) -> str | None:
@@ -132,6 +133,7 @@ _QUALIFIER_FOLDS = sorted((fold(q) for q in QUALIFIERS), key=len, reverse=True)
 _GENDER_BY_FOLD = {fold(k): v for k, v in _GENDER_WORDS.items()}
 _INSTITUTION_FOLDS = frozenset(fold(w) + s for w in INSTITUTION_WORDS for s in _INSTITUTION_SUFFIXES)
 _INSTITUTION_STEMS = tuple(fold(w) for w in INSTITUTION_WORDS)
+_OFFICE_FOLDS = tuple(_OFFICE_BY_FOLD) + tuple(_POSSESSIVE_BY_FOLD)
 
 
 def may_name_institution(cell: str) -> bool:
@@ -142,6 +144,13 @@ def may_name_institution(cell: str) -> bool:
     text = " ".join(unicodedata.normalize("NFC", cell).split()).lower()
     folded = fold.__wrapped__(text)
     return any(stem in folded for stem in _INSTITUTION_STEMS)
+
+
+def may_name_office(cell: str) -> bool:
+    """False when :func:`read_role` cannot find an office in ``cell``: no office's
+    fold is a piece of the cell's fold.  A cheap test before reading a name cell."""
+    folded = fold.__wrapped__(" ".join(unicodedata.normalize("NFC", cell).split()).lower())
+    return any(office in folded for office in _OFFICE_FOLDS)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -194,7 +203,36 @@ def _one(bare: str, text: str) -> Role:
         return Role(OFFICE, office, gender, text, said)
     if any(fold(word) in _INSTITUTION_FOLDS for word in kept):
         return Role(INSTITUTION, None, None, text)
+    if (near := _near_office(kept)) is not None:
+        return Role(OFFICE, near, gender, text, said, typo=True)
     return Role(UNKNOWN, None, gender, text, said)
+
+
+_TYPO_MIN = 8  # letters: a shorter word one letter off an office is as likely another word
+
+
+def _near_office(words: list[str]) -> str | None:
+    """The one office a long last word misses by one letter ("polgármster", "alpolgármeser"),
+    when no word before it changes or doubles the office; else None."""
+    if not words or any(fold(w) in _NOT_THE_OFFICE or fold(w) in _OFFICE_BY_FOLD for w in words[:-1]):
+        return None
+    last = fold(words[-1])
+    if len(last) < _TYPO_MIN or last[:-1] in _OFFICE_BY_FOLD:  # "polgármesteri" is an adjective
+        return None
+    near = {office for spelling, office in _OFFICE_BY_FOLD.items() if _one_edit(last, spelling)}
+    return near.pop() if len(near) == 1 else None
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by exactly one letter changed, added, dropped or swapped with the next."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    if len(a) == len(b):
+        swapped = a[start : start + 2] == b[start : start + 2][::-1]
+        return a[start + 1 :] == b[start + 1 :] or (swapped and a[start + 2 :] == b[start + 2 :])
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[start + 1 :] == shorter[start:]
 
 
 def _office(words: list[str]) -> str | None:
@@ -213,7 +251,10 @@ def _office(words: list[str]) -> str | None:
                 break
     if rest in _OFFICE_BY_FOLD:
         return _OFFICE_BY_FOLD[rest]
-    # "NNÖ elnök", "Példafalva polgármester": the words before name the place.
+    # "NNÖ elnök", "Példafalva polgármester": the words before name the place, unless one
+    # is another office ("polgármester alpolgármester", two lines of one cell): two offices.
     if last in _OFFICE_BY_FOLD and not any(fold(w) in _NOT_THE_OFFICE for w in words[:-1]):
-        return _OFFICE_BY_FOLD[last]
+        office = _OFFICE_BY_FOLD[last]
+        others = {_OFFICE_BY_FOLD.get(fold(w), office) for w in words[:-1]}
+        return office if others <= {office} else None
     return None

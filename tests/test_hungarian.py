@@ -102,6 +102,8 @@ def test_accented_given_names_resolve(given_name, expected):
         ("nő", "female"),
         ("Nő", "female"),
         ("NŐ", "female"),
+        ("Nö", "female"),  # ő typed as ö
+        ("NÕ", "female"),  # ő through a Western code page
         ("N", "female"),
         ("n.", "female"),
         ("female", "female"),

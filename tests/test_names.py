@@ -105,6 +105,10 @@ def test_a_name_on_both_lists_is_neutral(monkeypatch):
         ("Boglárka Szabó", "female"),
         ("Anna Mária Kovács", "female"),
         ("Dr. Emőke Szabó", "female"),
+        # A foreign given name first, which only gender-guesser knows: it was neutral.
+        ("John Smith", "male"),
+        ("Dr. Sarah Miller", "female"),
+        ("Kovács Polgármesteri", None),  # no word is a given name: still nothing
         # Both words are in the register (Kardos is a rare man's name): Hungarian order wins.
         ("Kardos Emőke", "female"),
     ],
@@ -128,6 +132,8 @@ def test_hand_picked_names(name, expected):
         ("Balázs Kiss", True),
         ("Kiss", False),
         ("Horváth Lászlóné", False),
+        ("John Smith", True),
+        ("Smith John", False),
     ],
 )
 def test_name_order(name, given_first):

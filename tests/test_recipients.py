@@ -125,6 +125,27 @@ def test_title_rows_above_the_header(tmp_path):
     assert [r.rows for r in sheet.recipients] == [(5,), (6,)]
 
 
+def test_a_total_row_under_the_data_is_skipped_with_a_warning_not_held_back(tmp_path):
+    # "Összesen:" with a COUNTA formula was two problems and an 'invalid' row in the sent log.
+    rows = [
+        ["Ssz.", "Település", "E-mail"],
+        [1, "Bikal", "pm@bikal.hu"],
+        [2, "Sümeg", None],  # a town, not a sum: its missing address stays a problem
+        [],
+        ["Összesen:", "=COUNTA(B2:B3)", None],
+        [None, "Mindösszesen 2 település", 2],
+    ]
+    sheet = load_recipients(write_xlsx(tmp_path / "osszesen.xlsx", {"Lap1": rows}))
+    assert [r.email for r in sheet.recipients] == ["pm@bikal.hu"]
+    assert [(f.severity, f.row, f.column, f.value, f.problem) for f in sheet.findings if f.row != 1] == [
+        ("problem", 3, "E-mail", "", "no e-mail address"),
+        ("warning", 5, "Ssz.", "Összesen:", "a total row, not a recipient: skipped"),
+        ("warning", 6, "Település", "Mindösszesen 2 település", "a total row, not a recipient: skipped"),
+    ]
+    assert [(r.address, r.rows) for r in sheet.rejected] == [("", (3,))]
+    assert (sheet.counts.rows, sheet.counts.own, sheet.counts.held) == (2, 1, 1)
+
+
 def test_one_sheet_per_county_with_all(tmp_path):
     header = ["Település", "E-mail"]
     path = write_xlsx(
@@ -142,9 +163,76 @@ def test_one_sheet_per_county_with_all(tmp_path):
         ("pm@zalaszentgyorgy.hu", "Zala", "Zala", (2,)),
     ]
     assert sheet.sheets == ("Baranya", "Zala")
-    # Without "all" only the first non-empty sheet counts; by name picks one.
-    assert [r.email for r in load_recipients(path).recipients] == ["pm@bikal.hu", "pm@magocs.hu"]
+    # By name picks one.
     assert [r.email for r in load_recipients(path, sheet="zala").recipients] == ["pm@zalaszentgyorgy.hu"]
+
+
+def test_without_a_sheet_setting_later_sheets_with_addresses_are_not_silently_left_out(tmp_path):
+    # Only the first sheet used to be read: Zala's mayors were never invited, and nothing said so.
+    header = ["Település", "E-mail"]
+    sheets = {
+        "Baranya": [["Baranya vármegye"], header, ["Bikal", "pm@bikal.hu"]],
+        "Jegyzetek": [["Kérdés esetén: programiroda@lgp.example.org"]],
+        "Somogy": [header],
+        "Zala": [["Zala vármegye"], header, [], ["Zalaszentgyörgy", "pm@zalaszentgyorgy.hu"]],
+        "Tolna": [header, ["Paks", "pm@paks.hu"]],
+    }
+    path = write_xlsx(tmp_path / "megyek.xlsx", sheets)
+    with pytest.raises(RecipientsError) as caught:
+        load_recipients(path, hints=False)
+    assert str(caught.value) == (
+        f"{path}, sheet 'Zala', row 4: only the sheet 'Baranya' would be read, but the sheets 'Zala', 'Tolna'"
+        ' hold addresses too: set sheet = "all" in lgp-mailer.toml (one sheet per county) or choose one with --sheet'
+    )
+    assert caught.value.exit_code == ExitCode.USAGE
+    # Sheets without an address beside the first one are no reason to ask.
+    quiet = {name: sheets[name] for name in ("Baranya", "Jegyzetek", "Somogy")}
+    path = write_xlsx(tmp_path / "egy.xlsx", quiet)
+    assert [r.email for r in load_recipients(path).recipients] == ["pm@bikal.hu"]
+
+
+def test_a_hidden_sheet_is_not_the_default_but_can_be_named(tmp_path):
+    # A hidden first sheet holding last year's list was read instead of the one Excel shows.
+    import openpyxl
+
+    path = write_xlsx(
+        tmp_path / "rejtett.xlsx",
+        {"Régi lista": [["Település", "E-mail"], ["Bikal", "regi@bikal.hu"]], "Címlista": HUNGARIAN_ROWS},
+    )
+    workbook = openpyxl.load_workbook(path)
+    workbook["Régi lista"].sheet_state = "hidden"
+    workbook.active = 1
+    workbook.save(path)
+    sheet = load_recipients(path)
+    assert summary(sheet) == EXPECTED
+    assert sheet.sheets == ("Címlista",)
+    assert [r.email for r in load_recipients(path, sheet="Régi lista").recipients] == ["regi@bikal.hu"]
+    every = load_recipients(path, sheet="all")  # read with the rest, and said
+    assert [r.email for r in every.recipients] == ["regi@bikal.hu", "polgarmester@orseg.hu", "jegyzo@ujfeherto.hu"]
+    assert [(f.sheet, f.problem) for f in every.findings if "hidden" in f.problem] == [
+        ("Régi lista", "this sheet is hidden in Excel, and its rows are read too")
+    ]
+    # One other sheet with addresses is named in the singular.
+    path = write_xlsx(tmp_path / "ket.xlsx", {"Baranya": HUNGARIAN_ROWS, "Zala": HUNGARIAN_ROWS})
+    with pytest.raises(RecipientsError, match="but the sheet 'Zala' holds addresses too: set"):
+        load_recipients(path)
+
+
+def test_hidden_rows_are_read_and_sent_and_named_in_one_warning(tmp_path):
+    # A filtered list looks shorter in Excel than the list that gets letters: say so.
+    import openpyxl
+
+    rows = [["Település", "E-mail"], ["Bikal", "pm@bikal.hu"], ["Mágocs", "pm@magocs.hu"], [], ["Gyula", "pm@gyula.hu"]]
+    path = write_xlsx(tmp_path / "szurt.xlsx", {"Lap1": rows})
+    workbook = openpyxl.load_workbook(path)
+    for number in (3, 4, 5):  # Mágocs, the empty row, Gyula
+        workbook["Lap1"].row_dimensions[number].hidden = True
+    workbook.save(path)
+    sheet = load_recipients(path)
+    assert [r.email for r in sheet.recipients] == ["pm@bikal.hu", "pm@magocs.hu", "pm@gyula.hu"]
+    assert [(f.severity, f.row, f.problem) for f in sheet.findings if f.row != 1] == [
+        ("warning", 3, "2 rows are hidden in Excel (rows 3, 5): they are read and get letters too")
+    ]
 
 
 def test_first_non_empty_sheet_is_the_default(tmp_path):
@@ -257,6 +345,91 @@ def test_address_cleaning_and_several_addresses_in_a_cell(tmp_path):
         ("pm@gyor.hu", ("Győr",), (4,)),
     ]
     assert sheet.problems == []
+
+
+def test_addresses_on_two_lines_of_a_cell_or_joined_by_a_word_are_each_sent(tmp_path):
+    # Alt+Enter between two "Name <address>" lines used to keep the first address only.
+    rows = [
+        ["Önkormányzat", "E-mail"],
+        ["Bikal", "Kiss Anna <pm@bikal.example>\nNagy Béla <jegyzo@bikal.example>"],
+        ["Mágocs", "pm@magocs.example\njegyzo@magocs.example"],
+        ["Gyula", "pm@gyula.example / hivatal@gyula.example"],
+        ["Baja", "pm@baja.example és jegyzo@baja.example."],
+        ["Vác", "<pm@vac.example> titkarsag@vac.example"],
+        ["Pécs", "pm@pecs.example titkárság jegyzo@pecs.example"],
+        ["Eger", '"pm@eger.example" <pm@eger.example>'],
+        ["Ajka", "Varga Edit (pm@ajka.example)"],
+        ["Abony", "pm@abony.example (titkárság)"],
+        ["Bóly", "E-mail cím: [pm@boly.example]"],
+        ["Dány", "„pm@dany.example”"],
+    ]
+    sheet = load_recipients(write_xlsx(tmp_path / "a.xlsx", {"Lap1": rows}))
+    assert [(r.email, r.rows) for r in sheet.recipients] == [
+        ("pm@bikal.example", (2,)),
+        ("jegyzo@bikal.example", (2,)),
+        ("pm@magocs.example", (3,)),
+        ("jegyzo@magocs.example", (3,)),
+        ("pm@gyula.example", (4,)),
+        ("hivatal@gyula.example", (4,)),
+        ("pm@baja.example", (5,)),
+        ("jegyzo@baja.example", (5,)),
+        ("pm@vac.example", (6,)),
+        ("titkarsag@vac.example", (6,)),
+        ("pm@pecs.example", (7,)),
+        ("jegyzo@pecs.example", (7,)),
+        ("pm@eger.example", (8,)),
+        ("pm@ajka.example", (9,)),
+        ("pm@abony.example", (10,)),
+        ("pm@boly.example", (11,)),
+        ("pm@dany.example", (12,)),
+    ]
+    assert [(f.row, f.column, f.value, f.problem) for f in sheet.problems] == [
+        (7, "E-mail", "titkárság", "not an address: An email address must have an @-sign.")
+    ]
+
+
+def test_a_second_address_column_is_named_once_not_silently_unread(tmp_path):
+    rows = [
+        ["Önkormányzat", "E-mail", "E-mail 2", "Régi e-mail", "Megjegyzés"],
+        ["Bikal", "pm@bikal.hu", None, "regi@bikal.hu", "hétfőn zárva"],
+        ["Mágocs", "pm@magocs.hu", "titkarsag@magocs.hu", "regi@magocs.hu", None],
+        ["Gyula", "pm@gyula.hu", "jegyzo@gyula.hu", None, None],
+    ]
+    path = write_xlsx(tmp_path / "a.xlsx", {"Lap1": rows})
+    sheet = load_recipients(path, columns={"Régi e-mail": "ignore"})
+    assert [r.email for r in sheet.recipients] == ["pm@bikal.hu", "pm@magocs.hu", "pm@gyula.hu"]
+    assert [(f.severity, f.row, f.column, f.value, f.problem) for f in sheet.findings if f.row != 1] == [
+        (
+            "warning",
+            3,
+            "E-mail 2",
+            "titkarsag@magocs.hu",
+            "the column 'E-mail 2' holds addresses that are not read: put them in the e-mail cell, or map the"
+            ' column to "ignore" in [columns]',
+        )
+    ]
+
+
+def test_a_date_or_number_in_the_name_cell_is_no_name(tmp_path):
+    # The To line said "2020-01-01 <pm@eger.hu>".
+    import datetime as dt
+
+    rows = [
+        ["Település", "Név", "E-mail"],
+        ["Eger", dt.date(2020, 1, 1), "pm@eger.hu"],
+        ["Ajka", "+36 30 123 4567", "pm@ajka.hu"],
+        ["Pécs", "Kiss Anna", "pm@pecs.hu"],
+    ]
+    sheet = load_recipients(write_xlsx(tmp_path / "a.xlsx", {"Lap1": rows}))
+    assert [(r.email, r.name, r.salutation) for r in sheet.recipients] == [
+        ("pm@eger.hu", None, NEUTRAL),
+        ("pm@ajka.hu", None, NEUTRAL),
+        ("pm@pecs.hu", "Kiss Anna", "Tisztelt Polgármester Asszony!"),
+    ]
+    assert [(f.row, f.column, f.value, f.problem) for f in sheet.findings if "not a name" in f.problem] == [
+        (2, "Név", "2020-01-01", "a number or a date, not a name: left out of the letter"),
+        (3, "Név", "+36 30 123 4567", "a number or a date, not a name: left out of the letter"),
+    ]
 
 
 def test_invalid_addresses_are_problems_and_rejected(tmp_path):

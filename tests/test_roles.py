@@ -19,6 +19,7 @@ from lgp_mailer.sheets.recipients import load_recipients
 README = Path(__file__).resolve().parent.parent / "README.md"
 WARNINGS = {
     "role": "role not recognised: salutation without a title (see README, Salutation rules)",
+    "typo": "role read as ",  # a prefix: the office follows
     "gender": "gender unknown: neutral salutation",
     "name order": "name read as given name first (Given Family order); check the name",
     "mojibake": "looks like mojibake (wrong code page); did you mean",  # a prefix: the hint follows

@@ -521,6 +521,21 @@ def test_dry_run_writes_the_outbox_and_changes_nothing(smtp_server, tmp_path):
     assert [parse(m.data)["Message-ID"] for m in smtp_server.received] == [rows[a].message_id for a in ADDRESSES]
 
 
+def test_dry_run_names_the_rows_held_back_as_a_send_would(smtp_server, tmp_path):
+    # The rehearsal said "2 messages written" and nothing of the row that will never go.
+    rows = [*people(2), ["Baranya", "Próbafalu 03", "Kovács Péter", "polgármester", "F", "pm at falu.example"]]
+    camp = make_campaign(tmp_path, smtp_server, rows=rows)
+    result = send(camp, "--dry-run")
+    assert result.exit_code == 0, result.output
+    outbox = camp.root / "outbox" / "invitation"
+    assert result.stdout.splitlines()[-2:] == [
+        f"Dry run: 2 messages written to {outbox}; nothing sent, no message marked as sent.",
+        f"Next: 1 invalid in the sheet: 'lgp-mailer check --campaign {camp.root}' lists them",
+    ]
+    assert camp.counts() == counts(pending=2, invalid=1)
+    assert server_untouched(smtp_server)
+
+
 def server_untouched(server: SmtpTestServer) -> bool:
     return server.received == [] and server.handler.mail_count == 0
 

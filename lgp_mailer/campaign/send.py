@@ -86,6 +86,7 @@ class SendOutcome:
     proof: tuple[Recipient, str, SendResult] | None = None  # whose message, to whom, the answer
     # After a run: this campaign kind's rows that still need a decision or a retry, by status.
     outstanding: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    held: int = 0  # a dry run's: the sheet's addresses (or cells) held back by problems, never written
 
 
 class SendHooks(Protocol):
@@ -176,7 +177,11 @@ def send(
                 outbox = Path.cwd() / "outbox" if campaign.shipped else Path(campaign.outbox_dir or "outbox")
                 written = session.dry_run(outbox / request.kind, options)
                 return SendOutcome(
-                    "dry_run", written=written, outbox=outbox / request.kind, recovered=session.recovered
+                    "dry_run",
+                    written=written,
+                    outbox=outbox / request.kind,
+                    recovered=session.recovered,
+                    held=len(getattr(session.sheet, "rejected", []) or []),
                 )
             due = session.count_due(options)  # counted in the ledger, never a list of every row
             if not due:

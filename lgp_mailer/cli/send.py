@@ -79,6 +79,7 @@ def run_send(
 ) -> ExitCode:
     """Shared by the sending commands: call the core, print what it did, return the exit code."""
     from lgp_mailer.campaign import send as core
+    from lgp_mailer.campaign.next_steps import command_line
     from lgp_mailer.cli.output import CliHooks
 
     request = core.SendRequest(
@@ -117,6 +118,10 @@ def run_send(
             len(outcome.written),
         )
         typer.echo(written.format(n=format_number(len(outcome.written)), folder=outcome.outbox))
+        if outcome.held:  # a dry run is the rehearsal: the rows that will not go are named now, as after a send
+            check = command_line("lgp-mailer check", *inputs)
+            hint = _("{n} invalid in the sheet: '{command}' lists them").format(n=outcome.held, command=check)
+            typer.echo(_("Next: {hint}").format(hint=hint))
     code = core.exit_code(outcome, hooks.stop_code)
     if code == ExitCode.PROBLEMS and outcome.outstanding:
         typer.echo(_("Outstanding: {rows}").format(rows=outstanding_line(outcome.outstanding)), err=True)

@@ -25,7 +25,14 @@ _PLACEHOLDERS = frozenset(
 _TEMPLATE_MARKS = ("{{", "}}", "{%", "%}", "{#", "#}")
 _MAILTO = re.compile(r"^\s*mailto:\s*", re.IGNORECASE)
 _ANGLE = re.compile(r"<([^<>]*)>")
+_QUOTED = re.compile(r'"[^"]*"')
+_LABEL = re.compile(r"^\s*(?:e-?mail(?:\s*c[ií]m)?|c[ií]m)\s*:\s*", re.IGNORECASE)  # "E-mail: pm@x.hu"
+_COMMENT = re.compile(r"\([^()@]*\)")
+_PAREN = re.compile(r"\(\s*(?:mailto:)?([^()\s]+@[^()\s]+?)\s*\)")
 _SIMPLE_SPLIT = re.compile(r"[;,]")
+# Between two addresses in one part: a line break (Alt+Enter, read as a space), a
+# slash or a conjunction.  Split on only when the part holds two "@"s.
+_GAP_SPLIT = re.compile(r"\s+(?:(?:/|\||&|\+|és|vagy|and|or)\s+)?|/", re.IGNORECASE)
 # Characters that Hungarian text gets when read with the wrong code page:
 # õ/û are ő/ű through Latin-1/cp1252; Ã, Å, Â, Ă, Ĺ lead UTF-8 read as cp1252/cp1250.
 # √ and ≈ lead UTF-8 read as Mac Roman ("Kov√°cs", "Gy≈ër").
@@ -54,26 +61,49 @@ def has_template_marks(text: str) -> bool:
 
 
 def split_addresses(cell: str) -> list[str]:
-    """The address candidates in a cell, in order; separators are ``;`` and ``,``.
+    """The address candidates in a cell, in order; separators are ``;`` and ``,``, and
+    between two addresses also a line break, a space, ``/`` or ``és``.
 
     With ``Name <address>`` wrappers the bracketed part is the address, and
     pieces without an "@" are display-name fragments ("Kovács, János <…>").
     """
-    text = clean_text(cell)
+    text = _COMMENT.sub(" ", clean_text(cell)).strip()  # "pm@x.hu (titkárság)": a note, as in RFC 5322
     if not text:
         return []
-    if '"' not in text and "<" not in text:
-        parts = _SIMPLE_SPLIT.split(text)
-        return [p for p in (_MAILTO.sub("", part).strip() for part in parts) if p]
+    if '"' not in text and "<" not in text and not _PAREN.search(text):
+        parts = [piece for part in _SIMPLE_SPLIT.split(text) for piece in _gaps(part)]
+        return [p for p in (_tidy(part) for part in parts) if p]
     wrapped = "<" in text
     candidates = []
     for part in _split_outside_quotes(text):
-        inner = _ANGLE.search(part)
-        candidate = inner.group(1) if inner else part
-        candidate = _MAILTO.sub("", candidate).strip().strip('"').strip()
-        if candidate and not (wrapped and not inner and "@" not in candidate):
-            candidates.append(candidate)
+        # Every bracketed address counts: "Kiss Anna <a@x>" and "Nagy Béla <b@y>" on
+        # two lines of one cell have no separator between them.
+        inners = _ANGLE.findall(part) or _PAREN.findall(part)  # "Varga Edit (pm@x.hu)" as "<pm@x.hu>"
+        # ... and an address written beside a bracketed one ("<a@x> b@y"), not one in quotes.
+        outside = _QUOTED.sub(" ", _PAREN.sub(" ", _ANGLE.sub(" ", part)))
+        beside = [w for w in outside.split() if "@" in w] if inners else []
+        for candidate in (inners + beside) or _gaps(part):
+            candidate = _tidy(candidate.strip().strip('"'))
+            if candidate and not (wrapped and not inners and "@" not in candidate):
+                candidates.append(candidate)
     return candidates
+
+
+def _gaps(part: str) -> list[str]:
+    """``"a@x.hu b@y.hu"`` (two lines of a cell), ``"a@x.hu / b@y.hu"``, ``"a@x.hu és b@y.hu"``:
+    split only a part with two "@"s, so a stray space in one address stays its problem."""
+    if part.count("@") < 2:
+        return [part]
+    return [piece for piece in _GAP_SPLIT.split(part.strip()) if piece]
+
+
+def _tidy(candidate: str) -> str:
+    """No ``mailto:`` or "E-mail:" label, no brackets or quotes around the address,
+    and no full stop after it (it ends a sentence)."""
+    candidate = _MAILTO.sub("", _LABEL.sub("", candidate)).strip()
+    if "@" in candidate:
+        candidate = candidate.strip("[]{}<>'\"‘’„“”").rstrip(".")
+    return candidate
 
 
 def _split_outside_quotes(text: str) -> list[str]:

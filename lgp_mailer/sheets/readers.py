@@ -57,6 +57,7 @@ class RawRow:
     number: int  # 1-based, as the spreadsheet program numbers it
     cells: tuple[str, ...]  # cell text; "" for an empty cell
     formulas: dict[int, str] = field(default_factory=dict)  # column index → formula text
+    hidden: bool = False  # hidden in Excel (a filter, or Hide): read all the same, and said
 
     def is_empty(self) -> bool:
         return not any(cell.strip() for cell in self.cells) and not self.formulas
@@ -70,10 +71,15 @@ class RawSheet:
     # For a CSV file whose UTF-8 text was once read in another code page and
     # saved again ("KovÃ¡cs"): that code page's name, e.g. "Windows-1252 (cp1252)".
     garbled: str | None = None
+    # The workbook's later sheets, unread, when the first non-empty one was chosen by
+    # default: a recipient sheet looks in them for addresses it would otherwise lose.
+    others: list[tuple[str, Iterator[RawRow]]] = field(default_factory=list)
+    hidden: bool = False  # a sheet hidden in Excel, read because every sheet is ("all")
 
 
-# What each reader's context manager yields: (sheet name, its rows) per sheet.
-_Sheets = list[tuple[str, Iterator[RawRow]]]
+# What each reader's context manager yields: (sheet name, its rows) per sheet, and the
+# names of the hidden sheets.
+_Sheets = tuple[list[tuple[str, Iterator[RawRow]]], frozenset[str]]
 
 
 @contextlib.contextmanager
@@ -92,9 +98,9 @@ def open_sheets(
         if kind in ("xlsx", "ods"):
             _limits.check_zip(path, limits)
         reader = {"xlsx": _xlsx_sheets, "xls": _xls_sheets, "ods": _ods_sheets}[kind]
-        with reader(path) as sheets:
+        with reader(path) as (sheets, hidden):
             bounded = [(name, _limits.check_rows(path, name, rows, limits)) for name, rows in sheets]
-            yield _select(path, bounded, sheet)
+            yield _select(path, bounded, sheet, hidden)
     except OSError as error:  # e.g. no permission, or a network drive gone away
         raise RecipientsError(
             _("cannot read the file ({reason})").format(reason=error.strerror or error), file=path
@@ -174,9 +180,11 @@ def _zip_kind(path: Path) -> str:
     raise RecipientsError(_("not a workbook: a zip archive without a spreadsheet inside"), file=path)
 
 
-def _select(path: Path, sheets: list[tuple[str, Iterator[RawRow]]], wanted: str | None) -> list[RawSheet]:
+def _select(
+    path: Path, sheets: list[tuple[str, Iterator[RawRow]]], wanted: str | None, hidden: frozenset[str] = frozenset()
+) -> list[RawSheet]:
     if wanted and wanted.strip().lower() == ALL_SHEETS:
-        return [RawSheet(name, rows) for name, rows in sheets]
+        return [RawSheet(name, rows, hidden=name in hidden) for name, rows in sheets]
     if wanted:
         for name, rows in sheets:
             if name == wanted or name.strip().casefold() == wanted.strip().casefold():
@@ -185,10 +193,13 @@ def _select(path: Path, sheets: list[tuple[str, Iterator[RawRow]]], wanted: str 
         raise RecipientsError(
             _("no sheet named {wanted}; the workbook has {names}").format(wanted=quoted(wanted), names=names), file=path
         )
-    for name, rows in sheets:  # the first sheet with anything in it
+    # The first sheet with anything in it.  A hidden sheet (an old list, lookup data) is
+    # not what the user sees in Excel: it is read only when named or with "all".
+    shown = [(name, rows) for name, rows in sheets if name not in hidden]
+    for index, (name, rows) in enumerate(shown + [(name, rows) for name, rows in sheets if name in hidden]):
         for row in rows:
             if not row.is_empty():
-                return [RawSheet(name, itertools.chain([row], rows))]
+                return [RawSheet(name, itertools.chain([row], rows), others=shown[index + 1 :])]
     raise RecipientsError(_("the workbook is empty: no sheet has any data"), file=path)
 
 
@@ -227,7 +238,8 @@ def _xlsx_sheets(path: Path) -> Iterator[_Sheets]:
             file=path,
         ) from None
     try:
-        yield [(ws.title, _xlsx_rows(path, ws, values[ws.title])) for ws in formulas.worksheets]
+        hidden = frozenset(ws.title for ws in formulas.worksheets if ws.sheet_state != "visible")
+        yield [(ws.title, _xlsx_rows(path, ws, values[ws.title])) for ws in formulas.worksheets], hidden
     finally:
         formulas.close()
         values.close()
@@ -244,9 +256,10 @@ def _xlsx_rows(path: Path, formula_ws: ReadOnlyWorksheet, value_ws: ReadOnlyWork
         strict=False,
     )
     try:
+        hidden = _hidden_rows(formula_ws)
         for number, (cells, values) in enumerate(pairs, start=1):
             found = {i: _formula_text(c.value) for i, c in enumerate(cells) if getattr(c, "data_type", None) == "f"}
-            yield RawRow(number, tuple(cell_text(v) for v in values), found or _NO_FORMULAS)
+            yield RawRow(number, tuple(cell_text(v) for v in values), found or _NO_FORMULAS, number in hidden)
     except RecipientsError:
         raise
     except Exception as error:
@@ -254,6 +267,40 @@ def _xlsx_rows(path: Path, formula_ws: ReadOnlyWorksheet, value_ws: ReadOnlyWork
             _("cannot read the workbook ({kind}: {error})").format(kind=type(error).__name__, error=error),
             file=path,
         ) from None
+
+
+_ROW_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
+
+
+def _hidden_rows(ws: ReadOnlyWorksheet) -> frozenset[int]:
+    """The numbers of the rows Excel hides: openpyxl's read-only rows do not carry it,
+    so the sheet's XML is read once more for the rows' own attributes."""
+    from openpyxl.xml.functions import iterparse  # noqa: PLC0415 - defusedxml's, as openpyxl parses
+
+    found: set[int] = set()
+    number = 0
+    if not _mentions_hidden(ws):
+        return frozenset()
+    with ws._get_source() as source:  # type: ignore[attr-defined]  # the sheet's XML stream: no public one
+        for _event, element in iterparse(source):
+            if element.tag != _ROW_TAG:
+                continue
+            number = int(element.get("r") or number + 1)
+            if element.get("hidden") in ("1", "true"):
+                found.add(number)
+            element.clear()  # its cells too: a sheet of 100,000 rows is never held
+    return frozenset(found)
+
+
+def _mentions_hidden(ws: ReadOnlyWorksheet) -> bool:
+    """A byte scan: most sheets hide nothing, and then the XML need not be parsed."""
+    tail = b""
+    with ws._get_source() as source:  # type: ignore[attr-defined]  # as above
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            if b' hidden="' in tail + chunk:
+                return True
+            tail = chunk[-16:]
+    return False
 
 
 def _formula_text(value: object) -> str:
@@ -276,7 +323,7 @@ def _xls_sheets(path: Path) -> Iterator[_Sheets]:
             raise RecipientsError(_(PROTECTED), file=path) from None
         raise RecipientsError(_("not a readable .xls workbook ({error})").format(error=error), file=path) from None
     try:
-        yield [(name, _xls_rows(book, index)) for index, name in enumerate(book.sheet_names())]
+        yield [(name, _xls_rows(book, index)) for index, name in enumerate(book.sheet_names())], frozenset()
     finally:
         book.release_resources()
 
@@ -316,9 +363,10 @@ def _ods_sheets(path: Path) -> Iterator[_Sheets]:
         ) from None
     from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
 
-    yield [
+    sheets = [
         (table.attributes.get((TABLENS, "name"), f"Sheet{i + 1}"), _ods_rows(table)) for i, table in enumerate(tables)
     ]
+    yield sheets, frozenset()
 
 
 def _ods_rows(table: Element) -> Iterator[RawRow]:

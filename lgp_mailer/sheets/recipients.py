@@ -18,7 +18,9 @@ recorded in the ledger as done.  Warnings never hold anything back.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import itertools
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,9 +38,9 @@ from lgp_mailer.hungarian import (
     parse_gender,
     role_of,
 )
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import _, ngettext
 from lgp_mailer.quoting import quoted
-from lgp_mailer.roles import INSTITUTION, UNKNOWN
+from lgp_mailer.roles import INSTITUTION, OFFICE, UNKNOWN, may_name_office, read_role
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -52,7 +54,7 @@ from lgp_mailer.sheets.cells import (
 from lgp_mailer.sheets.compact import SEP, SUB, Chunks, KeyIndex, Recipients, Strings, first_field
 from lgp_mailer.sheets.compact import Recipient as Recipient  # where it was always imported from
 from lgp_mailer.sheets.gazetteer import is_number, load_gazetteer
-from lgp_mailer.sheets.headers import Header, check_mapping, find_header, garbled_header
+from lgp_mailer.sheets.headers import IGNORE, Header, check_mapping, find_header, garbled_header, header_key
 from lgp_mailer.sheets.limits import DEFAULT, Limits
 from lgp_mailer.sheets.readers import (
     ALL_SHEETS,
@@ -63,6 +65,8 @@ from lgp_mailer.sheets.readers import (
 )
 
 PROBLEM, WARNING = "problem", "warning"
+# A name cell of digits and separators: a date ("2020-01-01T10:00:00"), a phone number, a postcode.
+_NOT_A_NAME = re.compile(r"[\d\s.,:/+()T-]*\d[\d\s.,:/+()T-]*")
 MOJIBAKE = "mojibake"  # Finding.kind of a warning about garbled text
 # Text fields that are cleaned and checked for mojibake and template braces.
 _TEXT_FIELDS = ("municipality", "county", "name", "role", "salutation")
@@ -169,6 +173,12 @@ def load_recipients(
                 merger.warn(garbled_note(raw.garbled), raw.name, None, None, None, MOJIBAKE)
             if _read_sheet(path, raw, mapping, merger, every=every):
                 read.append(raw.name)
+                if raw.hidden:  # last year's list, say: its rows get letters like the rest
+                    merger.warn(
+                        _("this sheet is hidden in Excel, and its rows are read too"), raw.name, None, None, None
+                    )
+            if raw.others and read:
+                _refuse_unread_addresses(path, raw.name, raw.others, mapping)
     forget_domains()  # every address is read: the memory goes to the recipients
     if not read:
         raise merger.first_error or RecipientsError(_("no data rows below the header"), file=path)
@@ -216,14 +226,97 @@ def _read_sheet(
     county = raw.name if every and "county" not in header.columns else None
     mapped = {column.index for column in header.columns.values()}
     blank = tuple(i for i, cell in enumerate(header.cells) if not cell.strip() and i not in mapped)
-    context = _RowContext(raw.name, header, county, len(header.cells), blank)
+    unread = tuple(
+        i
+        for i, cell in enumerate(header.cells)
+        if cell.strip() and i not in mapped and mapping.get(header_key(cell), ("", ""))[1] != IGNORE
+    )
+    context = _RowContext(raw.name, header, county, len(header.cells), blank, unread)
     any_data = False
+    hidden: list[int] = []  # data rows Excel hides
     for rows in (early, raw.rows):
         for row in rows:
-            if not row.is_empty():
-                any_data = True
+            if row.is_empty():
+                continue
+            any_data = True
+            if row.hidden:
+                hidden.append(row.number)
+            if (total := _total_label(row)) is not None:
+                index, label = total
+                column = header.cells[index].strip() if index < len(header.cells) else None
+                merger.warn(_("a total row, not a recipient: skipped"), raw.name, row.number, column or None, label)
+            else:
                 merger.add_row(context, row)
+    if hidden:  # a filtered list looks shorter in Excel than the list that is sent
+        shown = ", ".join(str(n) for n in hidden[:_HIDDEN_SHOWN]) + (", …" if len(hidden) > _HIDDEN_SHOWN else "")
+        merger.warn(
+            ngettext(
+                "{n} row is hidden in Excel (row {rows}): it is read and gets a letter too",
+                "{n} rows are hidden in Excel (rows {rows}): they are read and get letters too",
+                len(hidden),
+            ).format(n=len(hidden), rows=shown),
+            raw.name,
+            hidden[0],
+            None,
+            None,
+        )
     return any_data
+
+
+_HIDDEN_SHOWN = 10  # hidden rows named in the warning
+
+
+# The label of a sheet's total row ("Összesen:", "Mindösszesen 12 település", "Total"), as a whole
+# word of the accent-free text: "Sümeg" is a town, not a sum.
+_TOTAL_LABEL = re.compile(r"(?:mind ?)?osszesen|osszesites|(?:grand )?total|sum", re.IGNORECASE)
+
+
+def _total_label(row: RawRow) -> tuple[int, str] | None:
+    """The column and label of a total row under the data, else None: a row whose
+    first cell with text starts with "Összesen" (or "Total") and holds no address,
+    whose other cells are numbers or formulas.  It is nobody to write to."""
+    texts = [(i, cell.strip()) for i, cell in enumerate(row.cells) if cell.strip()]
+    if not texts or any("@" in cell for _i, cell in texts):
+        return None
+    index, label = texts[0]
+    words = " ".join(header_key(word) for word in label.split())
+    if index in row.formulas or not (found := _TOTAL_LABEL.match(words)) or words[found.end() :][:1].isalnum():
+        return None
+    rest = [cell for i, cell in texts[1:] if i not in row.formulas]
+    return (index, label) if all(is_number(cell) for cell in rest) else None
+
+
+def _refuse_unread_addresses(
+    path: Path, read: str | None, others: list[tuple[str, Iterator[RawRow]]], mapping: dict[str, tuple[str, str]]
+) -> None:
+    """Without a ``sheet`` setting only the first sheet is read: a later sheet with an
+    e-mail column and addresses in it (one sheet per county, say) would be lost
+    without a word, so the choice is the user's."""
+    found: list[tuple[str, int]] = []  # (sheet, the row of its first address)
+    for name, rows in others:
+        try:
+            header, early = find_header(rows, mapping, file=path, sheet=name)
+        except RecipientsError:
+            continue  # no e-mail column: notes, a pivot table, an empty sheet
+        column = header.columns["email"].index
+        for row in itertools.chain(early, rows):
+            if column < len(row.cells) and "@" in row.cells[column]:
+                found.append((name, row.number))
+                break
+    if found:
+        message = ngettext(
+            "only the sheet {read} would be read, but the sheet {others} holds addresses too: set "
+            'sheet = "all" in lgp-mailer.toml (one sheet per county) or choose one with --sheet',
+            "only the sheet {read} would be read, but the sheets {others} hold addresses too: set "
+            'sheet = "all" in lgp-mailer.toml (one sheet per county) or choose one with --sheet',
+            len(found),
+        )
+        raise RecipientsError(
+            message.format(read=quoted(read or ""), others=", ".join(quoted(name) for name, _row in found)),
+            file=path,
+            sheet=found[0][0],
+            row=found[0][1],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +326,7 @@ class _RowContext:
     county: str | None  # the sheet name standing in for a missing county column
     width: int = 0  # cells in the header row: a cell right of them has no header
     blank: tuple[int, ...] = ()  # columns whose header cell is empty (and not mapped)
+    unread: tuple[int, ...] = ()  # columns with a header that is no field ("E-mail 2"), not mapped to ignore
 
 
 class _Entry:
@@ -294,6 +388,7 @@ class _Merger:
         self.fuzzy_limit = _FUZZY_LIMIT  # unknown names that get difflib's guesses
         self.keep_warnings = True
         self.held_rows: set[tuple[str | None, int]] = set()  # rows refused before merging
+        self.unread_warned: set[tuple[str | None, int]] = set()  # (sheet, column) warned of by _unread_addresses
         self.counts = RowCounts()
 
     def warn(
@@ -327,6 +422,24 @@ class _Merger:
                     clean_text(cell),
                 )
 
+    def _unread_addresses(self, ctx: _RowContext, row: RawRow) -> None:
+        """A second address column ("E-mail 2", "Titkárság e-mail") is not read: said once
+        a column, at its first address, so that no one believes those offices invited."""
+        for index in ctx.unread:
+            if index < len(row.cells) and "@" in row.cells[index] and (ctx.sheet, index) not in self.unread_warned:
+                self.unread_warned.add((ctx.sheet, index))
+                header = ctx.header.cells[index].strip()
+                self.warn(
+                    _(
+                        "the column {column} holds addresses that are not read: put them in the e-mail cell, or"
+                        ' map the column to "ignore" in [columns]'
+                    ).format(column=quoted(header)),
+                    ctx.sheet,
+                    row.number,
+                    header,
+                    clean_text(row.cells[index]),
+                )
+
     def add_row(self, ctx: _RowContext, row: RawRow) -> None:
         self.rows_read += 1
         values, row_problems = self._fields(ctx, row)
@@ -340,6 +453,8 @@ class _Merger:
             return
         if self.keep_warnings and (len(row.cells) > ctx.width or ctx.blank):
             self._unheaded_addresses(ctx, row)
+        if self.keep_warnings and ctx.unread:
+            self._unread_addresses(ctx, row)
         raw = row.cells[email_column.index] if email_column.index < len(row.cells) else ""
         candidates = split_addresses(raw)
         if len(candidates) > 1:
@@ -390,6 +505,16 @@ class _Merger:
                     MOJIBAKE,
                 )
                 garbled.add(name)
+        if values["name"] and _NOT_A_NAME.fullmatch(values["name"]):  # a date, a phone number: no one's name
+            header = ctx.header.columns["name"].header
+            self.warn(
+                _("a number or a date, not a name: left out of the letter"),
+                ctx.sheet,
+                row.number,
+                header,
+                values["name"],
+            )
+            values["name"] = ""
         if values["municipality"] and "municipality" not in garbled:
             self._settlement(ctx, row.number, values, problems)
         if not values["county"] and ctx.county:
@@ -629,7 +754,7 @@ class _Merger:
 
     def _recipient(self, entry: _Entry) -> Recipient:
         name = entry.names[0][2] if entry.names else None
-        role = _role(entry.roles[0][2]) if entry.roles else DEFAULT_ROLE
+        role = _role(entry.roles[0][2]) if entry.roles else _office_in_name(name)
         disagreement = self._disagreement(entry)
         chosen = choose_salutation(
             role,
@@ -669,6 +794,15 @@ class _Merger:
         given-name first, a gender that stays unknown."""
         row, sheet = entry.rows[0], entry.sheet
         read = role_of(role)
+        written = read_role(entry.roles[0][2]) if entry.roles else None
+        if written is not None and written.typo and written.title:
+            self.warn(
+                _("role read as {office}: check the spelling").format(office=quoted(written.title)),
+                sheet,
+                row,
+                self.columns.get((sheet, "role")),
+                entry.roles[0][2],
+            )
         if read.kind == UNKNOWN:
             column = self.columns.get((sheet, "role"))
             self.warn(
@@ -812,6 +946,15 @@ def _shared(text: str) -> str:
 @functools.lru_cache(maxsize=1024)
 def _role(text: str) -> str:
     return normalise_role(text)
+
+
+def _office_in_name(name: str | None) -> str:
+    """An empty role cell is the mayor's, unless the name cell names an office instead:
+    "Jegyző", "Polgármester Asszony", "dr. Kiss Anna jegyző" are not the mayor."""
+    if not name or not may_name_office(name):
+        return DEFAULT_ROLE
+    read = read_role.__wrapped__(name)  # not cached: a sheet's names are each read once
+    return read.canonical if read is not None and read.kind == OFFICE else DEFAULT_ROLE
 
 
 def _one(municipality: str) -> tuple[str, ...]:
