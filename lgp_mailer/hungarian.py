@@ -479,17 +479,20 @@ def _number_starts_with_vowel(text: str) -> bool:
 
 # --- Quotation marks ---------------------------------------------------------
 #
-# Hungarian quotes with „…”; a quotation inside a quotation uses »…«.
+# Hungarian quotes with „…”; a quotation inside a quotation uses »…«, and one
+# inside that ’…’ (AkH. 12th ed., 256.): „… »… ’…’ …« …”.
 
 _INNER_QUOTES = re.compile(r"[„“\"]([^„“”\"]*)[”“\"]")
+_THIRD_LEVEL = str.maketrans("»«", "’’")
 
 
 def nest_quotes(text: str) -> str:
     """Turn quotation marks inside ``text`` into »…«, for text that will stand in „…”.
 
-    ``A „Zöld Falu” program`` → ``A »Zöld Falu« program``.
+    ``A „Zöld Falu” program`` → ``A »Zöld Falu« program``; a »…« already inside
+    those marks goes one level deeper, to ’…’.
     """
-    return _INNER_QUOTES.sub(r"»\1«", str(text))
+    return _INNER_QUOTES.sub(lambda m: f"»{m[1].translate(_THIRD_LEVEL)}«", str(text))
 
 
 def quote(text: str) -> str:

@@ -91,6 +91,12 @@ def test_article(text, expected):
         ("„Egy” és „kettő”", "„»Egy« és »kettő«”"),
         ("Idézet nélkül", "„Idézet nélkül”"),
         ("Már »belső« jelekkel", "„Már »belső« jelekkel”"),
+        # A third level inside the second: ’…’, not a second »…« inside »…«.
+        (
+            "Ünnepi ülés: „Az államalapítás és a »helyi« közösségek”",
+            "„Ünnepi ülés: »Az államalapítás és a ’helyi’ közösségek«”",
+        ),
+        ("„A »Zöld« díj” és »más«", "„»A ’Zöld’ díj« és »más«”"),
     ],
 )
 def test_quotes_nest_as_hungarian_writes_them(text, expected):
