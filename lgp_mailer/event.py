@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lgp_mailer.errors import EventError
-from lgp_mailer.hungarian import article
+from lgp_mailer.hungarian import article, starts_with_article
 from lgp_mailer.i18n import _
 from lgp_mailer.quoting import quoted
 
@@ -116,8 +116,16 @@ class Event:
 
     @property
     def article_before_title(self) -> str:
-        """``a``/``az`` before the title: the event file's choice, else by pronunciation."""
-        return self.title_article or article(self.title)
+        """``a``/``az`` before the title: the event file's choice, else by pronunciation;
+        empty when the title starts with its own article (``Az „Okos Falu” díj``)."""
+        if self.title_article:
+            return self.title_article
+        return "" if starts_with_article(self.title) else article(self.title)
+
+    @property
+    def title_lead(self) -> str:
+        """What goes before the quoted title in a sentence: ``"az "``, ``"a "`` or nothing."""
+        return f"{self.article_before_title} " if self.article_before_title else ""
 
     @property
     def starts_at(self) -> dt.datetime:

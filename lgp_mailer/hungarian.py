@@ -439,6 +439,18 @@ def article(text: object) -> str:
     return "az" if letters[0].lower() in _VOWELS else "a"
 
 
+_OWN_ARTICLE = re.compile(r"(?:az?)\s", re.IGNORECASE)
+
+
+def starts_with_article(text: object) -> bool:
+    """Whether ``text`` begins with the article a/az itself (``Az „Okos Falu” díj``).
+
+    Such a title takes no second article before it: "regisztrált „Az … ” című
+    konferenciánkra", not "az „Az …”" (the title's own article stands for both).
+    """
+    return bool(_OWN_ARTICLE.match(str(text).lstrip(_LEADING)))
+
+
 def _first_letter(text: str) -> str:
     lower = text.lower()
     return next((d for d in _DIGRAPHS if lower.startswith(d)), lower[:1])

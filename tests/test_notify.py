@@ -339,6 +339,12 @@ def test_each_change_is_one_sentence_old_value_before_helyett():
     ]
     unjoined = sentences(before, after, joined=False)
     assert not any("csatlakozási" in line for line in unjoined) and len(unjoined) == 9
+    own = dataclasses.replace(after, agenda=(_slot(start="10:00", end="10:20", title="A jövő települése"),))
+    moved = dataclasses.replace(own, agenda=(_slot(start="10:00", end="10:30", title="A jövő települése"),))
+    # A slot title with its own article takes no second one ("A „A jövő …”").
+    assert sentences(own, moved, joined=False) == [
+        "„A jövő települése” programpont időpontja megváltozott: 10.00–10.20 helyett 10.00–10.30."
+    ]
     longer = dataclasses.replace(
         before, agenda=(*before.agenda, _slot(start="12:00", end="12:15", title="Búcsú", speaker="Tóth Éva"))
     )

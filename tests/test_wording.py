@@ -17,6 +17,7 @@ from lgp_mailer.hungarian import (
     as_sentence,
     nest_quotes,
     quote,
+    starts_with_article,
 )
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.mail.render import Renderer
@@ -102,6 +103,24 @@ def test_article(text, expected):
 def test_quotes_nest_as_hungarian_writes_them(text, expected):
     assert quote(text) == expected
     assert nest_quotes(text) == expected[1:-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("A jövő települése", True),
+        ("Az „Okos Falu” díj", True),
+        ("„Az okos falu”", True),
+        ("az ember", True),
+        ("Azonosítás és hitelesítés", False),
+        ("A", False),
+        ("ÁNTSZ-nap", False),
+        ("Aszály", False),
+        ("Egészségügy", False),
+    ],
+)
+def test_a_title_may_start_with_its_own_article(text, expected):
+    assert starts_with_article(text) is expected
 
 
 def test_sentence_fragments():
@@ -311,8 +330,30 @@ def test_html_reminder_says_the_same(campaign):
 
 def test_a_quoted_title_nests_and_takes_its_article(campaign):
     rendered = render(campaign, title="Az „Okos Falu” díj 2027", title_article=None)
-    assert "Köszönjük, hogy regisztrált az „Az »Okos Falu« díj 2027” című online konferenciánkra." in rendered.text
-    assert "regisztrált az „<strong>Az »Okos Falu« díj 2027</strong>” című" in rendered.html
+    # The title's own article stands for the sentence's: not "az „Az …”".
+    assert "Köszönjük, hogy regisztrált „Az »Okos Falu« díj 2027” című online konferenciánkra." in rendered.text
+    assert "regisztrált „<strong>Az »Okos Falu« díj 2027</strong>” című" in rendered.html
+    rendered = render(campaign, title="Ülés: „Az »okos« falu”", title_article=None)
+    assert "regisztrált az „Ülés: »Az ’okos’ falu«” című" in rendered.text
     rendered = render(campaign, title="SZTAKI-nap", title_article="a")
     assert "Köszönjük, hogy regisztrált a „SZTAKI-nap” című online konferenciánkra." in rendered.text
     assert dt.date(2020, 6, 18) == SEED.date  # the seed itself is untouched
+
+
+@pytest.mark.parametrize(
+    ("kind", "text_line", "html_line"),
+    [
+        ("nudge", "meghívót küldtünk „A jövő települése” című", "küldtünk „<strong>A jövő települése</strong>” című"),
+        ("thanks", "részt vett „A jövő települése” című", "részt vett „<strong>A jövő települése</strong>” című"),
+        ("recording", "regisztrált „A jövő települése” című", "regisztrált „<strong>A jövő települése</strong>” című"),
+        ("change", "\n„A jövő települése” című online", "<p>„<strong>A jövő települése</strong>” című online"),
+    ],
+)
+def test_a_title_with_its_own_article_takes_no_second_one(campaign, kind, text_line, html_line):
+    event = dataclasses.replace(SEED, title="A jövő települése", recording_url="https://video.example.org/felvetel")
+    factory = MessageFactory(campaign, event, kind, renderer=Renderer(campaign.template_dirs, kind, inline_css=False))
+    rendered = factory.renderer.render(factory.context(WHO))
+    assert text_line in rendered.text
+    assert html_line in rendered.html
+    for part in (rendered.text, rendered.html):
+        assert "a „A" not in part and "A „A" not in part and "a „<strong>A" not in part
