@@ -357,3 +357,13 @@ def test_a_title_with_its_own_article_takes_no_second_one(campaign, kind, text_l
     assert html_line in rendered.html
     for part in (rendered.text, rendered.html):
         assert "a „A" not in part and "A „A" not in part and "a „<strong>A" not in part
+
+
+def test_the_invitation_continues_the_help_sentence_as_the_reminder_does(campaign):
+    # Written as a sentence of its own in the event file; after "9.30 órától" it continues one.
+    event = dataclasses.replace(SEED, help_text="Technikai segítség a belépéshez")
+    renderer = Renderer(campaign.template_dirs, "invitation", inline_css=False)
+    factory = MessageFactory(campaign, event, "invitation", renderer=renderer)
+    rendered = factory.renderer.render(factory.context(WHO))
+    assert "\n9.30 órától technikai segítség a belépéshez.\n" in rendered.text
+    assert "<p>9.30 órától technikai segítség a belépéshez.</p>" in rendered.html
