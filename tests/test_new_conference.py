@@ -141,6 +141,37 @@ def test_check_on_the_empty_campaign_says_what_is_missing(tmp_path):
     assert result.stderr == f"WARNING: {folder / 'events' / EVENT_NAME}, line 36: still says KITÖLTENDŐ (to fill in)\n"
 
 
+def test_a_campaign_still_saying_kitoltendo_sends_nothing_but_rehearses(tmp_path, smtp_server):
+    """init's placeholder agenda must never reach a mayor: a real send refuses, a dry run warns."""
+    folder = new_campaign(tmp_path)
+    rows = [["Baranya", "Próbafalu", "Kovács Péter", "polgármester", "F", "pm@probafalu.example"]]
+    write_xlsx(folder / "recipients" / "cimlista.xlsx", {"Lista": [HEADER, *rows]})
+    event = folder / "events" / EVENT_NAME
+    server = ["--host", "127.0.0.1", "--port", str(smtp_server.port), "--security", "none"]
+    with at(2027, 3, 1, 10, 0):
+        sent = invoke("send", "--campaign", str(folder), *server, "--yes", "--quiet")
+        dry = invoke("send", "--campaign", str(folder), "--dry-run", "--quiet")
+    assert (sent.exit_code, sent.stdout, sent.stderr) == (
+        2,
+        "",
+        f"lgp-mailer: error: {event}, line 36: still says KITÖLTENDŐ (to fill in): write the real text there "
+        "before sending; 'lgp-mailer check' lists every such line\n",
+    )
+    assert smtp_server.received == [] and smtp_server.handler.mail_count == 0
+    warning = f"WARNING: {event}, line 36: still says KITÖLTENDŐ (to fill in)\n"
+    assert (dry.exit_code, dry.stderr) == (0, warning)
+    event.write_text(
+        event.read_text(encoding="utf-8").replace(
+            "KITÖLTENDŐ: a program pontjai (előadók, címek, időpontok)", "Előadások és kérdések"
+        ),
+        encoding="utf-8",
+    )
+    with at(2027, 3, 1, 10, 5):
+        again = invoke("send", "--campaign", str(folder), *server, "--yes", "--quiet")
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert len(smtp_server.received) == 1 and "KITÖLTENDŐ" not in smtp_server.received[0].data.decode()
+
+
 # -- the dates ---------------------------------------------------------------------------------------------
 
 

@@ -126,7 +126,17 @@ def input_warnings(campaign: Campaign, event: Event, now: dt.datetime | None = N
                 "'recipients' in lgp-mailer.toml to use it"
             ).format(path=path, recipients_path=campaign.recipients_path)
         )
-    return lines
+    return lines + placeholder_warnings(event.path)
+
+
+def placeholder_warnings(path: Path) -> list[str]:
+    """One warning per event-file line that still says KITÖLTENDŐ; a real send refuses them."""
+    from lgp_mailer.campaign.scaffold import placeholders  # noqa: PLC0415 - read only when warnings are made
+
+    return [
+        _("WARNING: {path}, {where}: still says KITÖLTENDŐ (to fill in)").format(path=path, where=where)
+        for where in placeholders(path)
+    ]
 
 
 def refuse_started(event: Event, now: dt.datetime | None = None) -> None:
@@ -140,6 +150,26 @@ def refuse_started(event: Event, now: dt.datetime | None = None) -> None:
             "the campaign at the next conference's event file"
         ),
     )
+
+
+def refuse_placeholders(event: Event) -> None:
+    """No letter goes out while the event file still says KITÖLTENDŐ (what ``init`` left to fill in).
+
+    The scaffold's agenda line would otherwise reach every mayor as the programme;
+    a dry run and a proof copy are still allowed, to look at the letter.
+    """
+    from lgp_mailer.campaign.scaffold import TO_FILL, placeholder_lines  # noqa: PLC0415 - only before a send
+
+    lines = placeholder_lines(event.path)
+    if lines:
+        raise ConfigError(
+            _(
+                "still says {marker} (to fill in): write the real text there before sending; "
+                "'lgp-mailer check' lists every such line"
+            ).format(marker=TO_FILL),
+            file=event.path,
+            line=lines[0],
+        )
 
 
 def refuse_ended(event: Event, now: dt.datetime | None = None) -> None:

@@ -187,14 +187,15 @@ title = "{TO_FILL}: a program pontjai (előadók, címek, időpontok)"
 """
 
 
-def placeholders(path: Path) -> list[str]:
-    """The event file's lines that still say :data:`TO_FILL` (as ``line N``), for ``check``."""
+def placeholder_lines(path: Path) -> list[int]:
+    """The numbers of the event file's lines that still say :data:`TO_FILL` (comments aside)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError):
         return []
-    return [
-        _("line {line}").format(line=n)
-        for n, line in enumerate(lines, start=1)
-        if TO_FILL in line and not line.lstrip().startswith("#")
-    ]
+    return [n for n, line in enumerate(lines, start=1) if TO_FILL in line and not line.lstrip().startswith("#")]
+
+
+def placeholders(path: Path) -> list[str]:
+    """The event file's lines that still say :data:`TO_FILL` (as ``line N``), for ``check``."""
+    return [_("line {line}").format(line=n) for n in placeholder_lines(path)]

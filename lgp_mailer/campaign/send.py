@@ -26,7 +26,13 @@ from typing import Any, Literal, Protocol
 
 from lgp_mailer import address_reasons, kinds
 from lgp_mailer.campaign.changes import snapshot
-from lgp_mailer.campaign.inputs import changes_since_last_run, input_warnings, now_utc, refuse_started
+from lgp_mailer.campaign.inputs import (
+    changes_since_last_run,
+    input_warnings,
+    now_utc,
+    refuse_placeholders,
+    refuse_started,
+)
 from lgp_mailer.campaign.next_steps import smtp_args
 from lgp_mailer.campaign.revisions import NoticePlan, refuse_cancelled
 from lgp_mailer.campaign.run import run_parallel
@@ -147,6 +153,8 @@ def send(
                 notice=request.notice,
             )
         return SendOutcome("proof", proof=(recipient, to, result))
+    if not request.dry_run:
+        refuse_placeholders(request.event or load_event(campaign.event_path))
 
     ledger = open_campaign_ledger(campaign.database, env, campaign.database_password_command)
     try:
