@@ -318,6 +318,15 @@ def _build(r: _Reader, data: dict[str, Any]) -> Event:
             "conference.end",
             _("ends ({end:%H:%M}) before it starts ({start:%H:%M})").format(end=conf["end"], start=conf["start"]),
         )
+    if re.match(r"(?i)^(https?://|www\.)", t["platform"]["name"]):
+        # The letter says "a {name} alkalmazással" and "{name} virtuális teremben".
+        raise r.error(
+            "platform.name",
+            _(
+                "is a web address ({value}): name the platform here (Zoom, Microsoft Teams, Webex …) "
+                "and put the address in platform.url"
+            ).format(value=quoted(t["platform"]["name"])),
+        )
     help_start = t["technical_help"]["start"]
     if help_start is not None and help_start > conf["start"]:
         raise r.error("technical_help.start", _("technical help must open before the conference starts"))

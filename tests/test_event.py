@@ -147,3 +147,16 @@ def test_missing_and_non_utf8_files(tmp_path):
     bad.write_bytes(MINIMAL.replace("Cím", "Cím ő").encode("cp1250"))
     with pytest.raises(EventError, match="not UTF-8"):
         load_event(bad)
+
+
+@pytest.mark.parametrize("name", ["https://bbb.example.org/b/lgp", "www.webex.example/meet", "HTTP://X.EXAMPLE"])
+def test_a_web_address_as_the_platform_name_is_refused(tmp_path, name):
+    path = tmp_path / "event.toml"
+    path.write_text(MINIMAL.replace('name = "Zoom"', f'name = "{name}"'), encoding="utf-8")
+    with pytest.raises(EventError) as caught:
+        load_event(path)
+    assert (caught.value.file, caught.value.key) == (str(path), "platform.name")
+    assert caught.value.message == (
+        f"is a web address ('{name}'): name the platform here (Zoom, Microsoft Teams, Webex …) and put the "
+        "address in platform.url"
+    )

@@ -126,7 +126,33 @@ def input_warnings(campaign: Campaign, event: Event, now: dt.datetime | None = N
                 "'recipients' in lgp-mailer.toml to use it"
             ).format(path=path, recipients_path=campaign.recipients_path)
         )
-    return lines + placeholder_warnings(event.path)
+    return lines + agenda_warnings(event) + placeholder_warnings(event.path)
+
+
+def agenda_warnings(event: Event) -> list[str]:
+    """An agenda that starts before or ends after the conference: the letter would say both times.
+
+    The usual cause is a conference moved in [conference] and not in [[agenda]] (or back).
+    """
+    if not event.agenda:
+        return []
+    lines = []
+    first, last = event.agenda[0], event.agenda[-1]
+    if first.start < event.start:
+        lines.append(
+            _(
+                "WARNING: {path}, key 'agenda[1].start': the agenda starts at {slot:%H:%M}, before the conference "
+                "(conference.start {start:%H:%M}); the letter would give both times"
+            ).format(path=event.path, slot=first.start, start=event.start)
+        )
+    if last.end > event.end:
+        lines.append(
+            _(
+                "WARNING: {path}, key 'agenda[{n}].end': the agenda ends at {slot:%H:%M}, after the conference "
+                "(conference.end {end:%H:%M}); the letter would give both times"
+            ).format(path=event.path, n=len(event.agenda), slot=last.end, end=event.end)
+        )
+    return lines
 
 
 def placeholder_warnings(path: Path) -> list[str]:

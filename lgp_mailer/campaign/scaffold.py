@@ -128,6 +128,14 @@ def _validate(c: NewConference) -> None:
     for key, value in (("--title", c.title), ("--platform", c.platform)):
         if not value.strip() or "\n" in value:
             raise ConfigError(_("must be one non-empty line"), key=key)
+    if re.match(r"(?i)^(https?://|www\.)", c.platform.strip()):
+        raise ConfigError(
+            _(
+                "is a web address ({value}): give the platform's name (Zoom, Microsoft Teams, Webex …); "
+                "its address goes in the event file's platform.url"
+            ).format(value=quoted(c.platform.strip())),
+            key="--platform",
+        )
     if c.end <= c.start:
         raise ConfigError(
             _("the conference ends ({end:%H:%M}) before it starts ({start:%H:%M})").format(end=c.end, start=c.start),

@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 from lgp_mailer import address_reasons, kinds
 from lgp_mailer.campaign.changes import snapshot
 from lgp_mailer.campaign.inputs import (
+    agenda_warnings,
     changes_since_last_run,
     input_warnings,
     now_utc,
@@ -238,7 +239,8 @@ def _sheet_rows(session: SendSession) -> int | None:
 
 
 def _warnings(campaign: Campaign, session: SendSession, now: dt.datetime) -> list[str]:
-    lines = input_warnings(campaign, session.event, now) if session.kind == kinds.INVITATION.name else []
+    invitation = session.kind == kinds.INVITATION.name
+    lines = input_warnings(campaign, session.event, now) if invitation else agenda_warnings(session.event)
     return lines + changes_since_last_run(session.ledger, campaign, session.event, _sheet_rows(session))
 
 
