@@ -285,12 +285,30 @@ def load_event(path: Path) -> Event:
         raise EventError(_("event file not found") if not path.exists() else _("not a file"), file=path)
     try:
         # utf-8-sig: Windows Notepad starts UTF-8 files with a BOM, which TOML refuses.
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise EventError(_("not UTF-8 text; save the event file as UTF-8"), file=path) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise EventError(_("not valid TOML: {exc}").format(exc=exc), file=path) from None
+        raise _toml_error(path, text, exc) from None
     return _build(_Reader(path), data)
+
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)$")
+# key = "text "inner" text": a straight quotation mark inside a text ends the text.
+_STRAIGHT_INSIDE = re.compile(r'^\s*[\w.-]+\s*=\s*"[^"\\]*"[^"#]*\S[^"#]*"')
+
+
+def _toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> EventError:
+    """The parser's complaint with its line as the error's ``line``, and a hint for the common case."""
+    match = _TOML_POSITION.search(str(exc))
+    line = int(match[1]) if match else None
+    message = _("not valid TOML: {exc}").format(exc=_TOML_POSITION.sub("", str(exc)))
+    lines = text.splitlines()
+    if line is not None and 0 < line <= len(lines) and _STRAIGHT_INSIDE.match(lines[line - 1]):
+        message += "; " + _('a " inside a text ends it: write the inner quotation marks as „…”')
+    return EventError(message, file=path, line=line)
 
 
 def _build(r: _Reader, data: dict[str, Any]) -> Event:

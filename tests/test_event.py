@@ -135,7 +135,8 @@ def test_event_errors_name_file_and_key(tmp_path, change, key, message):
     assert error.file == str(path)
     assert error.key == key
     assert message in error.message
-    assert str(error).startswith(f"{path}, key {key!r}: " if key else f"{path}: ")
+    # The one case without a key is the TOML error on line 7 (date = 2027-02-30): it names the line.
+    assert str(error).startswith(f"{path}, key {key!r}: " if key else f"{path}, line 7: ")
 
 
 def test_missing_and_non_utf8_files(tmp_path):
@@ -160,3 +161,18 @@ def test_a_web_address_as_the_platform_name_is_refused(tmp_path, name):
         f"is a web address ('{name}'): name the platform here (Zoom, Microsoft Teams, Webex …) and put the "
         "address in platform.url"
     )
+
+
+def test_a_straight_quote_inside_a_text_names_the_line_and_the_fix(tmp_path):
+    path = tmp_path / "event.toml"
+    path.write_text(MINIMAL.replace('title = "Cím"', 'title = "Az "Egészséges Falu" program"'), encoding="utf-8")
+    with pytest.raises(EventError) as caught:
+        load_event(path)
+    assert str(caught.value) == (
+        f"{path}, line 6: not valid TOML: Expected newline or end of document after a statement; "
+        'a " inside a text ends it: write the inner quotation marks as „…”'
+    )
+    path.write_text(MINIMAL.replace("year = 2027", "year = 2027\nyear = 2028"), encoding="utf-8")
+    with pytest.raises(EventError) as caught:
+        load_event(path)
+    assert str(caught.value) == f"{path}, line 4: not valid TOML: Cannot overwrite a value"
