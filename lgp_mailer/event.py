@@ -132,6 +132,17 @@ class Event:
         """Naive local (Europe/Budapest) start; zone handling lives with the reminder window."""
         return dt.datetime.combine(self.date, self.start)
 
+    @property
+    def registration_deadline(self) -> dt.datetime | None:
+        """``registration.closes`` as a letter may promise it: never after the start (naive local).
+
+        A registration after the start gets no join link (reminders stop there), so
+        "Regisztrálni … óráig lehet" must not name a later moment.
+        """
+        if self.registration_closes is None:
+            return None
+        return min(self.registration_closes, self.starts_at)
+
 
 # key -> (required, kind); kinds: str, int, date, time, bool, strs, paras, url, article
 _SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {

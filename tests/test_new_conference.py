@@ -249,6 +249,22 @@ def test_a_closed_registration_is_a_warning(tmp_path):
     )
 
 
+def test_a_registration_closing_after_the_start_is_a_warning(tmp_path):
+    folder = example_campaign(tmp_path)
+    event = folder / "events" / "2020-06-18-innovaciok.toml"
+    text = event.read_text(encoding="utf-8")
+    event.write_text(
+        text.replace("[registration]\n", "[registration]\ncloses = 2020-06-19T12:00:00\n"), encoding="utf-8"
+    )
+    with at(2020, 6, 1, 10, 0):
+        result = invoke("check", "--campaign", str(folder), "--quiet")
+    assert (result.exit_code, result.stderr) == (
+        0,
+        f"WARNING: {event}, key 'registration.closes': 2020-06-19 12:00 is after the conference starts "
+        "(2020-06-18 10:00): a registration then gets no join link, so the letters name the start as the deadline\n",
+    )
+
+
 def test_an_event_file_with_a_calendar_uid_is_told_what_replaces_it(tmp_path):
     folder = example_campaign(tmp_path)
     event = folder / "events" / "2020-06-18-innovaciok.toml"

@@ -367,3 +367,19 @@ def test_the_invitation_continues_the_help_sentence_as_the_reminder_does(campaig
     rendered = factory.renderer.render(factory.context(WHO))
     assert "\n9.30 órától technikai segítség a belépéshez.\n" in rendered.text
     assert "<p>9.30 órától technikai segítség a belépéshez.</p>" in rendered.html
+
+
+def test_a_nudge_never_promises_registration_after_the_start(campaign):
+    # registration.closes after the start: a registration then gets no join link.
+    late = dataclasses.replace(SEED, registration_closes=dt.datetime(2020, 6, 19, 18, 0))
+    early = dataclasses.replace(SEED, registration_closes=dt.datetime(2020, 6, 16, 12, 0))
+    lines = []
+    for event in (late, early):
+        factory = MessageFactory(campaign, event, "nudge", renderer=Renderer(campaign.template_dirs, "nudge"))
+        rendered = factory.renderer.render(factory.context(WHO))
+        lines += [line for line in rendered.text.splitlines() if line.endswith(" óráig lehet.")]
+        assert lines[-1] in rendered.html
+    assert lines == [
+        "Regisztrálni 2020. június 18. (csütörtök) 10.00 óráig lehet.",
+        "Regisztrálni 2020. június 16. (kedd) 12.00 óráig lehet.",
+    ]

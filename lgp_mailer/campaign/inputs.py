@@ -105,6 +105,17 @@ def date_warnings(event: Event, now: dt.datetime) -> list[str]:
                 "register on a closed form"
             ).format(path=event.path, closes=_local(closes.replace(tzinfo=BUDAPEST)))
         )
+    if closes is not None and closes > event.starts_at:
+        lines.append(
+            _(
+                "WARNING: {path}, key 'registration.closes': {closes} is after the conference starts ({start}): "
+                "a registration then gets no join link, so the letters name the start as the deadline"
+            ).format(
+                path=event.path,
+                closes=_local(closes.replace(tzinfo=BUDAPEST)),
+                start=_local(starts_at(event)),
+            )
+        )
     return lines
 
 
