@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lgp_mailer import address_reasons
 from lgp_mailer.errors import EventError
 from lgp_mailer.hungarian import article, starts_with_article
 from lgp_mailer.i18n import _
@@ -144,7 +145,7 @@ class Event:
         return min(self.registration_closes, self.starts_at)
 
 
-# key -> (required, kind); kinds: str, int, date, time, bool, strs, paras, url, article
+# key -> (required, kind); kinds: str, int, date, time, bool, strs, paras, url, email, article
 _SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
     "programme": {"name": (True, "str"), "short_name": (False, "str"), "year": (True, "int")},
     "conference": {
@@ -175,7 +176,7 @@ _SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
     "letter": {"greeting": (False, "str"), "intro": (False, "paras"), "body": (False, "paras")},
     "steering_committee": {"lead": (True, "str"), "members": (True, "strs"), "text": (False, "str")},
     "supporters": {"lead": (False, "str"), "names": (True, "strs")},
-    "contact": {"office": (True, "str"), "email": (True, "str"), "phone": (False, "str")},
+    "contact": {"office": (True, "str"), "email": (True, "email"), "phone": (False, "str")},
 }
 _REQUIRED_TABLES = ("programme", "conference", "platform", "registration", "contact")
 _SLOT_SCHEMA: dict[str, tuple[bool, str]] = {
@@ -188,6 +189,13 @@ _SLOT_SCHEMA: dict[str, tuple[bool, str]] = {
     "qa": (False, "bool"),
 }
 _TIME_RE = re.compile(r"^\s*(\d{1,2})[.:](\d{2})\s*$")
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as the user wrote it: a TOML date or time as written, not as Python's repr."""
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return quoted(value)
 
 
 class _Reader:
@@ -226,22 +234,24 @@ class _Reader:
     def value(self, key: str, value: Any, kind: str) -> Any:
         if kind in ("str", "url"):
             if not isinstance(value, str) or not value.strip():
-                raise self.error(key, _("must be a non-empty text, not {value}").format(value=quoted(value)))
+                raise self.error(key, _("must be a non-empty text, not {value}").format(value=_shown(value)))
             text = " ".join(value.split())
             if kind == "url" and not re.match(r"^https?://[^\s/]+", text):
-                raise self.error(key, _("not a web address: {value}").format(value=quoted(value)))
+                raise self.error(key, _("not a web address: {value}").format(value=_shown(value)))
             return text
+        if kind == "email":
+            return self.email(key, self.value(key, value, "str"))
         if kind == "article":
             if not isinstance(value, str) or value.strip().lower() not in ("a", "az"):
-                raise self.error(key, _('must be "a" or "az", not {value}').format(value=quoted(value)))
+                raise self.error(key, _('must be "a" or "az", not {value}').format(value=_shown(value)))
             return value.strip().lower()
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
-                raise self.error(key, _("must be a whole number, not {value}").format(value=quoted(value)))
+                raise self.error(key, _("must be a whole number, not {value}").format(value=_shown(value)))
             return value
         if kind == "bool":
             if not isinstance(value, bool):
-                raise self.error(key, _("must be true or false, not {value}").format(value=quoted(value)))
+                raise self.error(key, _("must be true or false, not {value}").format(value=_shown(value)))
             return value
         if kind == "datetime":
             if isinstance(value, dt.datetime) and value.tzinfo is None:
@@ -249,13 +259,13 @@ class _Reader:
             raise self.error(
                 key,
                 _("bad date and time {value}: write local time as 2020-06-17T00:00:00 (no quotes)").format(
-                    value=quoted(value)
+                    value=_shown(value)
                 ),
             )
         if kind == "date":
             if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
                 raise self.error(
-                    key, _("bad date {value}: write it as 2020-06-18 (no quotes)").format(value=quoted(value))
+                    key, _("bad date {value}: write it as 2020-06-18 (no quotes)").format(value=_shown(value))
                 )
             return value
         if kind == "time":
@@ -278,7 +288,22 @@ class _Reader:
             hour, minute = int(match[1]), int(match[2])
             if hour < 24 and minute < 60:
                 return dt.time(hour, minute)
-        raise self.error(key, _('bad time {value}: write it as "10.00" or "9.30"').format(value=quoted(value)))
+        raise self.error(key, _('bad time {value}: write it as "10.00" or "9.30"').format(value=_shown(value)))
+
+    def email(self, key: str, value: str) -> str:
+        """The office's address: the letters print it and link it (mailto:)."""
+        from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - email_validator loads dnspython; only when an event is read
+
+        try:
+            validate_email(value, check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise self.error(
+                key,
+                _("{value} is not an e-mail address: {exc}").format(
+                    value=quoted(value), exc=address_reasons.reason(exc)
+                ),
+            ) from None
+        return value
 
     def paragraph(self, key: str, value: Any) -> Paragraph:
         if isinstance(value, str):

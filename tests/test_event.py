@@ -176,3 +176,35 @@ def test_a_straight_quote_inside_a_text_names_the_line_and_the_fix(tmp_path):
     with pytest.raises(EventError) as caught:
         load_event(path)
     assert str(caught.value) == f"{path}, line 4: not valid TOML: Cannot overwrite a value"
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "message"),
+    [
+        (
+            lambda t: t.replace("date = 2027-03-11", "date = 2027-03-11T10:00:00"),
+            "conference.date",
+            "bad date 2027-03-11T10:00:00: write it as 2020-06-18 (no quotes)",
+        ),
+        (
+            lambda t: t.replace('start = "10.00"\nend = "12.00"', 'start = 2027-03-11\nend = "12.00"', 1),
+            "conference.start",
+            'bad time 2027-03-11: write it as "10.00" or "9.30"',
+        ),
+        (
+            lambda t: t.replace('title = "Cím"', "title = 2027-03-11"),
+            "conference.title",
+            "must be a non-empty text, not 2027-03-11",
+        ),
+        (
+            lambda t: t.replace('email = "iroda@example.org"', 'email = "iroda at example.org"'),
+            "contact.email",
+            "'iroda at example.org' is not an e-mail address: An email address must have an @-sign.",
+        ),
+    ],
+)
+def test_a_wrong_value_is_shown_as_written_and_the_office_address_is_checked(tmp_path, change, key, message):
+    path = write(tmp_path, change(MINIMAL))
+    with pytest.raises(EventError) as caught:
+        load_event(path)
+    assert (caught.value.key, caught.value.message) == (key, message)
