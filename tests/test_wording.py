@@ -383,3 +383,21 @@ def test_a_nudge_never_promises_registration_after_the_start(campaign):
         "Regisztrálni 2020. június 18. (csütörtök) 10.00 óráig lehet.",
         "Regisztrálni 2020. június 16. (kedd) 12.00 óráig lehet.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("slides", "line"),
+    [
+        (None, "Alább megtalálja a konferencia felvételét, amelyet kollégáival is megoszthat:"),
+        (
+            "https://lgp.example.org/diak.zip",
+            "Alább megtalálja a konferencia felvételét és az előadások diáit, amelyeket kollégáival is megoszthat:",
+        ),
+    ],
+)
+def test_the_thanks_refers_to_one_recording_in_the_singular(campaign, slides, line):
+    event = dataclasses.replace(SEED, recording_url="https://video.example.org/felvetel", slides_url=slides)
+    factory = MessageFactory(campaign, event, "thanks", renderer=Renderer(campaign.template_dirs, "thanks"))
+    rendered = factory.renderer.render(factory.context(WHO))
+    assert line in rendered.text.splitlines()
+    assert line in rendered.html
