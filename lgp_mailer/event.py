@@ -368,10 +368,10 @@ def _build(r: _Reader, data: dict[str, Any]) -> Event:
         t[name] = r.table(raw, name, schema) if raw is not None else dict.fromkeys(schema)
     conf = t["conference"]
     if conf["end"] <= conf["start"]:
-        raise r.error(
-            "conference.end",
-            _("ends ({end:%H:%M}) before it starts ({start:%H:%M})").format(end=conf["end"], start=conf["start"]),
-        )
+        message = _("ends ({end:%H:%M}) before it starts ({start:%H:%M})").format(end=conf["end"], start=conf["start"])
+        if conf["end"] < conf["start"]:  # most likely an evening that runs past midnight
+            message += "; " + _("a conference ends on the day it starts: one past midnight cannot be written")
+        raise r.error("conference.end", message)
     if re.match(r"(?i)^(https?://|www\.)", t["platform"]["name"]):
         # The letter says "a {name} alkalmazással" and "{name} virtuális teremben".
         raise r.error(

@@ -208,3 +208,14 @@ def test_a_wrong_value_is_shown_as_written_and_the_office_address_is_checked(tmp
     with pytest.raises(EventError) as caught:
         load_event(path)
     assert (caught.value.key, caught.value.message) == (key, message)
+
+
+def test_an_evening_past_midnight_is_told_it_cannot_be_written(tmp_path):
+    path = write(tmp_path, MINIMAL.replace('start = "10.00"\nend = "12.00"', 'start = "22.00"\nend = "00.30"', 1))
+    with pytest.raises(EventError) as caught:
+        load_event(path)
+    assert (caught.value.key, caught.value.message) == (
+        "conference.end",
+        "ends (00:30) before it starts (22:00); a conference ends on the day it starts: one past midnight "
+        "cannot be written",
+    )
