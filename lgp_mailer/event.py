@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lgp_mailer import address_reasons
 from lgp_mailer.errors import EventError
-from lgp_mailer.hungarian import article
+from lgp_mailer.hungarian import article, starts_with_article
 from lgp_mailer.i18n import _
 from lgp_mailer.quoting import quoted
 
@@ -116,16 +117,35 @@ class Event:
 
     @property
     def article_before_title(self) -> str:
-        """``a``/``az`` before the title: the event file's choice, else by pronunciation."""
-        return self.title_article or article(self.title)
+        """``a``/``az`` before the title: the event file's choice, else by pronunciation;
+        empty when the title starts with its own article (``Az „Okos Falu” díj``)."""
+        if self.title_article:
+            return self.title_article
+        return "" if starts_with_article(self.title) else article(self.title)
+
+    @property
+    def title_lead(self) -> str:
+        """What goes before the quoted title in a sentence: ``"az "``, ``"a "`` or nothing."""
+        return f"{self.article_before_title} " if self.article_before_title else ""
 
     @property
     def starts_at(self) -> dt.datetime:
         """Naive local (Europe/Budapest) start; zone handling lives with the reminder window."""
         return dt.datetime.combine(self.date, self.start)
 
+    @property
+    def registration_deadline(self) -> dt.datetime | None:
+        """``registration.closes`` as a letter may promise it: never after the start (naive local).
 
-# key -> (required, kind); kinds: str, int, date, time, bool, strs, paras, url, article
+        A registration after the start gets no join link (reminders stop there), so
+        "Regisztrálni … óráig lehet" must not name a later moment.
+        """
+        if self.registration_closes is None:
+            return None
+        return min(self.registration_closes, self.starts_at)
+
+
+# key -> (required, kind); kinds: str, int, date, time, bool, strs, paras, url, email, article
 _SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
     "programme": {"name": (True, "str"), "short_name": (False, "str"), "year": (True, "int")},
     "conference": {
@@ -156,7 +176,7 @@ _SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
     "letter": {"greeting": (False, "str"), "intro": (False, "paras"), "body": (False, "paras")},
     "steering_committee": {"lead": (True, "str"), "members": (True, "strs"), "text": (False, "str")},
     "supporters": {"lead": (False, "str"), "names": (True, "strs")},
-    "contact": {"office": (True, "str"), "email": (True, "str"), "phone": (False, "str")},
+    "contact": {"office": (True, "str"), "email": (True, "email"), "phone": (False, "str")},
 }
 _REQUIRED_TABLES = ("programme", "conference", "platform", "registration", "contact")
 _SLOT_SCHEMA: dict[str, tuple[bool, str]] = {
@@ -169,6 +189,13 @@ _SLOT_SCHEMA: dict[str, tuple[bool, str]] = {
     "qa": (False, "bool"),
 }
 _TIME_RE = re.compile(r"^\s*(\d{1,2})[.:](\d{2})\s*$")
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as the user wrote it: a TOML date or time as written, not as Python's repr."""
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return quoted(value)
 
 
 class _Reader:
@@ -207,22 +234,24 @@ class _Reader:
     def value(self, key: str, value: Any, kind: str) -> Any:
         if kind in ("str", "url"):
             if not isinstance(value, str) or not value.strip():
-                raise self.error(key, _("must be a non-empty text, not {value}").format(value=quoted(value)))
+                raise self.error(key, _("must be a non-empty text, not {value}").format(value=_shown(value)))
             text = " ".join(value.split())
             if kind == "url" and not re.match(r"^https?://[^\s/]+", text):
-                raise self.error(key, _("not a web address: {value}").format(value=quoted(value)))
+                raise self.error(key, _("not a web address: {value}").format(value=_shown(value)))
             return text
+        if kind == "email":
+            return self.email(key, self.value(key, value, "str"))
         if kind == "article":
             if not isinstance(value, str) or value.strip().lower() not in ("a", "az"):
-                raise self.error(key, _('must be "a" or "az", not {value}').format(value=quoted(value)))
+                raise self.error(key, _('must be "a" or "az", not {value}').format(value=_shown(value)))
             return value.strip().lower()
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
-                raise self.error(key, _("must be a whole number, not {value}").format(value=quoted(value)))
+                raise self.error(key, _("must be a whole number, not {value}").format(value=_shown(value)))
             return value
         if kind == "bool":
             if not isinstance(value, bool):
-                raise self.error(key, _("must be true or false, not {value}").format(value=quoted(value)))
+                raise self.error(key, _("must be true or false, not {value}").format(value=_shown(value)))
             return value
         if kind == "datetime":
             if isinstance(value, dt.datetime) and value.tzinfo is None:
@@ -230,13 +259,13 @@ class _Reader:
             raise self.error(
                 key,
                 _("bad date and time {value}: write local time as 2020-06-17T00:00:00 (no quotes)").format(
-                    value=quoted(value)
+                    value=_shown(value)
                 ),
             )
         if kind == "date":
             if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
                 raise self.error(
-                    key, _("bad date {value}: write it as 2020-06-18 (no quotes)").format(value=quoted(value))
+                    key, _("bad date {value}: write it as 2020-06-18 (no quotes)").format(value=_shown(value))
                 )
             return value
         if kind == "time":
@@ -259,7 +288,22 @@ class _Reader:
             hour, minute = int(match[1]), int(match[2])
             if hour < 24 and minute < 60:
                 return dt.time(hour, minute)
-        raise self.error(key, _('bad time {value}: write it as "10.00" or "9.30"').format(value=quoted(value)))
+        raise self.error(key, _('bad time {value}: write it as "10.00" or "9.30"').format(value=_shown(value)))
+
+    def email(self, key: str, value: str) -> str:
+        """The office's address: the letters print it and link it (mailto:)."""
+        from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 - email_validator loads dnspython; only when an event is read
+
+        try:
+            validate_email(value, check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise self.error(
+                key,
+                _("{value} is not an e-mail address: {exc}").format(
+                    value=quoted(value), exc=address_reasons.reason(exc)
+                ),
+            ) from None
+        return value
 
     def paragraph(self, key: str, value: Any) -> Paragraph:
         if isinstance(value, str):
@@ -277,12 +321,30 @@ def load_event(path: Path) -> Event:
         raise EventError(_("event file not found") if not path.exists() else _("not a file"), file=path)
     try:
         # utf-8-sig: Windows Notepad starts UTF-8 files with a BOM, which TOML refuses.
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise EventError(_("not UTF-8 text; save the event file as UTF-8"), file=path) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise EventError(_("not valid TOML: {exc}").format(exc=exc), file=path) from None
+        raise _toml_error(path, text, exc) from None
     return _build(_Reader(path), data)
+
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)$")
+# key = "text "inner" text": a straight quotation mark inside a text ends the text.
+_STRAIGHT_INSIDE = re.compile(r'^\s*[\w.-]+\s*=\s*"[^"\\]*"[^"#]*\S[^"#]*"')
+
+
+def _toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> EventError:
+    """The parser's complaint with its line as the error's ``line``, and a hint for the common case."""
+    match = _TOML_POSITION.search(str(exc))
+    line = int(match[1]) if match else None
+    message = _("not valid TOML: {exc}").format(exc=_TOML_POSITION.sub("", str(exc)))
+    lines = text.splitlines()
+    if line is not None and 0 < line <= len(lines) and _STRAIGHT_INSIDE.match(lines[line - 1]):
+        message += "; " + _('a " inside a text ends it: write the inner quotation marks as „…”')
+    return EventError(message, file=path, line=line)
 
 
 def _build(r: _Reader, data: dict[str, Any]) -> Event:
@@ -306,9 +368,18 @@ def _build(r: _Reader, data: dict[str, Any]) -> Event:
         t[name] = r.table(raw, name, schema) if raw is not None else dict.fromkeys(schema)
     conf = t["conference"]
     if conf["end"] <= conf["start"]:
+        message = _("ends ({end:%H:%M}) before it starts ({start:%H:%M})").format(end=conf["end"], start=conf["start"])
+        if conf["end"] < conf["start"]:  # most likely an evening that runs past midnight
+            message += "; " + _("a conference ends on the day it starts: one past midnight cannot be written")
+        raise r.error("conference.end", message)
+    if re.match(r"(?i)^(https?://|www\.)", t["platform"]["name"]):
+        # The letter says "a {name} alkalmazással" and "{name} virtuális teremben".
         raise r.error(
-            "conference.end",
-            _("ends ({end:%H:%M}) before it starts ({start:%H:%M})").format(end=conf["end"], start=conf["start"]),
+            "platform.name",
+            _(
+                "is a web address ({value}): name the platform here (Zoom, Microsoft Teams, Webex …) "
+                "and put the address in platform.url"
+            ).format(value=quoted(t["platform"]["name"])),
         )
     help_start = t["technical_help"]["start"]
     if help_start is not None and help_start > conf["start"]:

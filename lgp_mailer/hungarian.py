@@ -447,6 +447,18 @@ def article(text: object) -> str:
     return "az" if letters[0].lower() in _VOWELS else "a"
 
 
+_OWN_ARTICLE = re.compile(r"(?:az?)\s", re.IGNORECASE)
+
+
+def starts_with_article(text: object) -> bool:
+    """Whether ``text`` begins with the article a/az itself (``Az „Okos Falu” díj``).
+
+    Such a title takes no second article before it: "regisztrált „Az … ” című
+    konferenciánkra", not "az „Az …”" (the title's own article stands for both).
+    """
+    return bool(_OWN_ARTICLE.match(str(text).lstrip(_LEADING)))
+
+
 def _first_letter(text: str) -> str:
     lower = text.lower()
     return next((d for d in _DIGRAPHS if lower.startswith(d)), lower[:1])
@@ -487,17 +499,20 @@ def _number_starts_with_vowel(text: str) -> bool:
 
 # --- Quotation marks ---------------------------------------------------------
 #
-# Hungarian quotes with „…”; a quotation inside a quotation uses »…«.
+# Hungarian quotes with „…”; a quotation inside a quotation uses »…«, and one
+# inside that ’…’ (AkH. 12th ed., 256.): „… »… ’…’ …« …”.
 
 _INNER_QUOTES = re.compile(r"[„“\"]([^„“”\"]*)[”“\"]")
+_THIRD_LEVEL = str.maketrans("»«", "’’")
 
 
 def nest_quotes(text: str) -> str:
     """Turn quotation marks inside ``text`` into »…«, for text that will stand in „…”.
 
-    ``A „Zöld Falu” program`` → ``A »Zöld Falu« program``.
+    ``A „Zöld Falu” program`` → ``A »Zöld Falu« program``; a »…« already inside
+    those marks goes one level deeper, to ’…’.
     """
-    return _INNER_QUOTES.sub(r"»\1«", str(text))
+    return _INNER_QUOTES.sub(lambda m: f"»{m[1].translate(_THIRD_LEVEL)}«", str(text))
 
 
 def quote(text: str) -> str:

@@ -135,7 +135,8 @@ def test_event_errors_name_file_and_key(tmp_path, change, key, message):
     assert error.file == str(path)
     assert error.key == key
     assert message in error.message
-    assert str(error).startswith(f"{path}, key {key!r}: " if key else f"{path}: ")
+    # The one case without a key is the TOML error on line 7 (date = 2027-02-30): it names the line.
+    assert str(error).startswith(f"{path}, key {key!r}: " if key else f"{path}, line 7: ")
 
 
 def test_missing_and_non_utf8_files(tmp_path):
@@ -147,3 +148,74 @@ def test_missing_and_non_utf8_files(tmp_path):
     bad.write_bytes(MINIMAL.replace("Cím", "Cím ő").encode("cp1250"))
     with pytest.raises(EventError, match="not UTF-8"):
         load_event(bad)
+
+
+@pytest.mark.parametrize("name", ["https://bbb.example.org/b/lgp", "www.webex.example/meet", "HTTP://X.EXAMPLE"])
+def test_a_web_address_as_the_platform_name_is_refused(tmp_path, name):
+    path = tmp_path / "event.toml"
+    path.write_text(MINIMAL.replace('name = "Zoom"', f'name = "{name}"'), encoding="utf-8")
+    with pytest.raises(EventError) as caught:
+        load_event(path)
+    assert (caught.value.file, caught.value.key) == (str(path), "platform.name")
+    assert caught.value.message == (
+        f"is a web address ('{name}'): name the platform here (Zoom, Microsoft Teams, Webex …) and put the "
+        "address in platform.url"
+    )
+
+
+def test_a_straight_quote_inside_a_text_names_the_line_and_the_fix(tmp_path):
+    path = tmp_path / "event.toml"
+    path.write_text(MINIMAL.replace('title = "Cím"', 'title = "Az "Egészséges Falu" program"'), encoding="utf-8")
+    with pytest.raises(EventError) as caught:
+        load_event(path)
+    assert str(caught.value) == (
+        f"{path}, line 6: not valid TOML: Expected newline or end of document after a statement; "
+        'a " inside a text ends it: write the inner quotation marks as „…”'
+    )
+    path.write_text(MINIMAL.replace("year = 2027", "year = 2027\nyear = 2028"), encoding="utf-8")
+    with pytest.raises(EventError) as caught:
+        load_event(path)
+    assert str(caught.value) == f"{path}, line 4: not valid TOML: Cannot overwrite a value"
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "message"),
+    [
+        (
+            lambda t: t.replace("date = 2027-03-11", "date = 2027-03-11T10:00:00"),
+            "conference.date",
+            "bad date 2027-03-11T10:00:00: write it as 2020-06-18 (no quotes)",
+        ),
+        (
+            lambda t: t.replace('start = "10.00"\nend = "12.00"', 'start = 2027-03-11\nend = "12.00"', 1),
+            "conference.start",
+            'bad time 2027-03-11: write it as "10.00" or "9.30"',
+        ),
+        (
+            lambda t: t.replace('title = "Cím"', "title = 2027-03-11"),
+            "conference.title",
+            "must be a non-empty text, not 2027-03-11",
+        ),
+        (
+            lambda t: t.replace('email = "iroda@example.org"', 'email = "iroda at example.org"'),
+            "contact.email",
+            "'iroda at example.org' is not an e-mail address: An email address must have an @-sign.",
+        ),
+    ],
+)
+def test_a_wrong_value_is_shown_as_written_and_the_office_address_is_checked(tmp_path, change, key, message):
+    path = write(tmp_path, change(MINIMAL))
+    with pytest.raises(EventError) as caught:
+        load_event(path)
+    assert (caught.value.key, caught.value.message) == (key, message)
+
+
+def test_an_evening_past_midnight_is_told_it_cannot_be_written(tmp_path):
+    path = write(tmp_path, MINIMAL.replace('start = "10.00"\nend = "12.00"', 'start = "22.00"\nend = "00.30"', 1))
+    with pytest.raises(EventError) as caught:
+        load_event(path)
+    assert (caught.value.key, caught.value.message) == (
+        "conference.end",
+        "ends (00:30) before it starts (22:00); a conference ends on the day it starts: one past midnight "
+        "cannot be written",
+    )

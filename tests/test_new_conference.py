@@ -129,6 +129,39 @@ def test_init_refuses_a_non_empty_folder_and_without_a_terminal_names_the_missin
     assert not (tmp_path / "ures").exists()
 
 
+def test_init_refuses_a_web_address_as_the_platform_name(tmp_path):
+    # The letters say "a {name} alkalmazással": an address there reads as nonsense.
+    args = [*NEW[:-4], "--platform", "https://bbb.example.org/b/lgp", *NEW[-2:]]
+    result = invoke("init", str(tmp_path / "bbb"), *args)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "lgp-mailer: error: key '--platform': is a web address ('https://bbb.example.org/b/lgp'): give the "
+        "platform's name (Zoom, Microsoft Teams, Webex …); its address goes in the event file's platform.url\n",
+    )
+    assert not (tmp_path / "bbb").exists()
+
+
+def test_an_agenda_outside_the_conference_times_is_a_warning(tmp_path):
+    folder = example_campaign(tmp_path)
+    event = folder / "events" / "2020-06-18-innovaciok.toml"
+    text = event.read_text(encoding="utf-8")
+    # The conference moved half an hour later in [conference], the agenda left as it was.
+    event.write_text(
+        text.replace('start = "10.00"\nend = "12.35"', 'start = "10.30"\nend = "12.00"', 1), encoding="utf-8"
+    )
+    with at(2020, 6, 1, 10, 0):
+        check = invoke("check", "--campaign", str(folder), "--quiet")
+        dry = invoke("send", "--campaign", str(folder), "--dry-run", "--quiet")
+    warnings = (
+        f"WARNING: {event}, key 'agenda[1].start': the agenda starts at 10:00, before the conference "
+        "(conference.start 10:30); the letter would give both times\n"
+        f"WARNING: {event}, key 'agenda[9].end': the agenda ends at 12:35, after the conference "
+        "(conference.end 12:00); the letter would give both times\n"
+    )
+    assert (check.exit_code, check.stderr) == (0, warnings)
+    assert (dry.exit_code, dry.stderr) == (0, warnings)
+
+
 def test_check_on_the_empty_campaign_says_what_is_missing(tmp_path):
     folder = new_campaign(tmp_path)
     with at(2026, 11, 29, 10, 0):
@@ -139,6 +172,37 @@ def test_check_on_the_empty_campaign_says_what_is_missing(tmp_path):
         "or set 'recipients' in lgp-mailer.toml\n"
     )
     assert result.stderr == f"WARNING: {folder / 'events' / EVENT_NAME}, line 36: still says KITÖLTENDŐ (to fill in)\n"
+
+
+def test_a_campaign_still_saying_kitoltendo_sends_nothing_but_rehearses(tmp_path, smtp_server):
+    """init's placeholder agenda must never reach a mayor: a real send refuses, a dry run warns."""
+    folder = new_campaign(tmp_path)
+    rows = [["Baranya", "Próbafalu", "Kovács Péter", "polgármester", "F", "pm@probafalu.example"]]
+    write_xlsx(folder / "recipients" / "cimlista.xlsx", {"Lista": [HEADER, *rows]})
+    event = folder / "events" / EVENT_NAME
+    server = ["--host", "127.0.0.1", "--port", str(smtp_server.port), "--security", "none"]
+    with at(2027, 3, 1, 10, 0):
+        sent = invoke("send", "--campaign", str(folder), *server, "--yes", "--quiet")
+        dry = invoke("send", "--campaign", str(folder), "--dry-run", "--quiet")
+    assert (sent.exit_code, sent.stdout, sent.stderr) == (
+        2,
+        "",
+        f"lgp-mailer: error: {event}, line 36: still says KITÖLTENDŐ (to fill in): write the real text there "
+        "before sending; 'lgp-mailer check' lists every such line\n",
+    )
+    assert smtp_server.received == [] and smtp_server.handler.mail_count == 0
+    warning = f"WARNING: {event}, line 36: still says KITÖLTENDŐ (to fill in)\n"
+    assert (dry.exit_code, dry.stderr) == (0, warning)
+    event.write_text(
+        event.read_text(encoding="utf-8").replace(
+            "KITÖLTENDŐ: a program pontjai (előadók, címek, időpontok)", "Előadások és kérdések"
+        ),
+        encoding="utf-8",
+    )
+    with at(2027, 3, 1, 10, 5):
+        again = invoke("send", "--campaign", str(folder), *server, "--yes", "--quiet")
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert len(smtp_server.received) == 1 and "KITÖLTENDŐ" not in smtp_server.received[0].data.decode()
 
 
 # -- the dates ---------------------------------------------------------------------------------------------
@@ -182,6 +246,22 @@ def test_a_closed_registration_is_a_warning(tmp_path):
     assert result.stderr == (
         f"WARNING: {folder / 'events' / '2027-03-11-klima.toml'}: registration.closes 2027-03-09 12:00 has passed: "
         "the invitation asks people to register on a closed form\n"
+    )
+
+
+def test_a_registration_closing_after_the_start_is_a_warning(tmp_path):
+    folder = example_campaign(tmp_path)
+    event = folder / "events" / "2020-06-18-innovaciok.toml"
+    text = event.read_text(encoding="utf-8")
+    event.write_text(
+        text.replace("[registration]\n", "[registration]\ncloses = 2020-06-19T12:00:00\n"), encoding="utf-8"
+    )
+    with at(2020, 6, 1, 10, 0):
+        result = invoke("check", "--campaign", str(folder), "--quiet")
+    assert (result.exit_code, result.stderr) == (
+        0,
+        f"WARNING: {event}, key 'registration.closes': 2020-06-19 12:00 is after the conference starts "
+        "(2020-06-18 10:00): a registration then gets no join link, so the letters name the start as the deadline\n",
     )
 
 
@@ -257,7 +337,12 @@ def test_an_event_edited_after_a_send_check_and_send_name_the_changed_fields(tmp
     assert check.exit_code == 0, check.output
     assert check.stdout.splitlines()[-3:] == changed
     assert again.exit_code == 0, again.output
-    assert again.stderr.splitlines() == changed
+    # The start moved and the first slot did not: the letter would give both times.
+    early = (
+        f"WARNING: {event}, key 'agenda[1].start': the agenda starts at 10:00, before the conference "
+        "(conference.start 10:15); the letter would give both times"
+    )
+    assert again.stderr.splitlines() == [early, *changed]
     assert len(smtp_server.received) == 3
 
 

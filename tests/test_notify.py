@@ -339,6 +339,12 @@ def test_each_change_is_one_sentence_old_value_before_helyett():
     ]
     unjoined = sentences(before, after, joined=False)
     assert not any("csatlakozási" in line for line in unjoined) and len(unjoined) == 9
+    own = dataclasses.replace(after, agenda=(_slot(start="10:00", end="10:20", title="A jövő települése"),))
+    moved = dataclasses.replace(own, agenda=(_slot(start="10:00", end="10:30", title="A jövő települése"),))
+    # A slot title with its own article takes no second one ("A „A jövő …”").
+    assert sentences(own, moved, joined=False) == [
+        "„A jövő települése” programpont időpontja megváltozott: 10.00–10.20 helyett 10.00–10.30."
+    ]
     longer = dataclasses.replace(
         before, agenda=(*before.agenda, _slot(start="12:00", end="12:15", title="Búcsú", speaker="Tóth Éva"))
     )
@@ -458,3 +464,21 @@ def test_a_slot_inserted_or_dropped_mid_agenda_is_one_change_not_a_shift():
         "Az „Aszály” programpont időpontja megváltozott: 11.00–11.30 helyett 11.15–11.45.",
         "A „Zárszó” programpont időpontja megváltozott: 11.30–12.00 helyett 11.45–12.15.",
     ]
+
+
+def test_check_asks_for_a_notice_only_when_notify_would_send_one(camp, smtp_server):
+    # A new title alone is not a change a notice names: check must not send the user to a
+    # 'notify --change' that then says nothing is due.
+    edit(camp, 'title = "Önkormányzati innovációk és jó gyakorlatok"', 'title = "Önkormányzati innovációk"')
+    assert "WARNING: the event changed" not in invoke(camp, "check", "--quiet").output
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 3
+    # The join link went to nobody yet (no reminder): a new one is not a change for anyone either.
+    edit(camp, "?pwd=lgp2020", "?pwd=uj2099")
+    assert "WARNING: the event changed" not in invoke(camp, "check", "--quiet").output
+    edit(camp, "date = 2099-06-18", "date = 2099-06-25")
+    assert (
+        "WARNING: the event changed since 3 recipients were last sent something: "
+        "run 'lgp-mailer notify --change' to tell them and update their calendars"
+    ) in invoke(camp, "check", "--quiet").output
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 0
+    assert len(smtp_server.received) == 6

@@ -140,3 +140,24 @@ def test_help_does_not_import_heavy_libraries():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "message"),
+    [
+        ("thanks", "followup.recording_url", "no recording link: add [followup] recording_url to the event file"),
+        ("recording", "followup.recording_url", "no recording link: add [followup] recording_url to the event file"),
+        ("reminder", "online.join_url", "no join link: add [online] join_url to the event file"),
+    ],
+)
+def test_preview_refuses_a_kind_the_event_cannot_send(tmp_path, monkeypatch, kind, key, message):
+    # The Klíma event has neither [followup] nor, here, [online]: followup and remind refuse to
+    # send these, so a preview would only show a letter with an empty line where the link goes.
+    monkeypatch.chdir(tmp_path)
+    event = tmp_path / "klima.toml"
+    text = (REPO / "events" / "2027-03-11-klima.toml").read_text(encoding="utf-8")
+    event.write_text(text.split("[online]")[0] + "[calendar]\n", encoding="utf-8")
+    result = runner.invoke(app, ["preview", "--event", str(event), "--kind", kind, "--limit", "1"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == f"lgp-mailer: error: {event}, key {key!r}: {message}"
+    assert not (tmp_path / "preview").exists()

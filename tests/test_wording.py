@@ -17,6 +17,7 @@ from lgp_mailer.hungarian import (
     as_sentence,
     nest_quotes,
     quote,
+    starts_with_article,
 )
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.mail.render import Renderer
@@ -91,11 +92,35 @@ def test_article(text, expected):
         ("„Egy” és „kettő”", "„»Egy« és »kettő«”"),
         ("Idézet nélkül", "„Idézet nélkül”"),
         ("Már »belső« jelekkel", "„Már »belső« jelekkel”"),
+        # A third level inside the second: ’…’, not a second »…« inside »…«.
+        (
+            "Ünnepi ülés: „Az államalapítás és a »helyi« közösségek”",
+            "„Ünnepi ülés: »Az államalapítás és a ’helyi’ közösségek«”",
+        ),
+        ("„A »Zöld« díj” és »más«", "„»A ’Zöld’ díj« és »más«”"),
     ],
 )
 def test_quotes_nest_as_hungarian_writes_them(text, expected):
     assert quote(text) == expected
     assert nest_quotes(text) == expected[1:-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("A jövő települése", True),
+        ("Az „Okos Falu” díj", True),
+        ("„Az okos falu”", True),
+        ("az ember", True),
+        ("Azonosítás és hitelesítés", False),
+        ("A", False),
+        ("ÁNTSZ-nap", False),
+        ("Aszály", False),
+        ("Egészségügy", False),
+    ],
+)
+def test_a_title_may_start_with_its_own_article(text, expected):
+    assert starts_with_article(text) is expected
 
 
 def test_sentence_fragments():
@@ -305,8 +330,74 @@ def test_html_reminder_says_the_same(campaign):
 
 def test_a_quoted_title_nests_and_takes_its_article(campaign):
     rendered = render(campaign, title="Az „Okos Falu” díj 2027", title_article=None)
-    assert "Köszönjük, hogy regisztrált az „Az »Okos Falu« díj 2027” című online konferenciánkra." in rendered.text
-    assert "regisztrált az „<strong>Az »Okos Falu« díj 2027</strong>” című" in rendered.html
+    # The title's own article stands for the sentence's: not "az „Az …”".
+    assert "Köszönjük, hogy regisztrált „Az »Okos Falu« díj 2027” című online konferenciánkra." in rendered.text
+    assert "regisztrált „<strong>Az »Okos Falu« díj 2027</strong>” című" in rendered.html
+    rendered = render(campaign, title="Ülés: „Az »okos« falu”", title_article=None)
+    assert "regisztrált az „Ülés: »Az ’okos’ falu«” című" in rendered.text
     rendered = render(campaign, title="SZTAKI-nap", title_article="a")
     assert "Köszönjük, hogy regisztrált a „SZTAKI-nap” című online konferenciánkra." in rendered.text
     assert dt.date(2020, 6, 18) == SEED.date  # the seed itself is untouched
+
+
+@pytest.mark.parametrize(
+    ("kind", "text_line", "html_line"),
+    [
+        ("nudge", "meghívót küldtünk „A jövő települése” című", "küldtünk „<strong>A jövő települése</strong>” című"),
+        ("thanks", "részt vett „A jövő települése” című", "részt vett „<strong>A jövő települése</strong>” című"),
+        ("recording", "regisztrált „A jövő települése” című", "regisztrált „<strong>A jövő települése</strong>” című"),
+        ("change", "\n„A jövő települése” című online", "<p>„<strong>A jövő települése</strong>” című online"),
+    ],
+)
+def test_a_title_with_its_own_article_takes_no_second_one(campaign, kind, text_line, html_line):
+    event = dataclasses.replace(SEED, title="A jövő települése", recording_url="https://video.example.org/felvetel")
+    factory = MessageFactory(campaign, event, kind, renderer=Renderer(campaign.template_dirs, kind, inline_css=False))
+    rendered = factory.renderer.render(factory.context(WHO))
+    assert text_line in rendered.text
+    assert html_line in rendered.html
+    for part in (rendered.text, rendered.html):
+        assert "a „A" not in part and "A „A" not in part and "a „<strong>A" not in part
+
+
+def test_the_invitation_continues_the_help_sentence_as_the_reminder_does(campaign):
+    # Written as a sentence of its own in the event file; after "9.30 órától" it continues one.
+    event = dataclasses.replace(SEED, help_text="Technikai segítség a belépéshez")
+    renderer = Renderer(campaign.template_dirs, "invitation", inline_css=False)
+    factory = MessageFactory(campaign, event, "invitation", renderer=renderer)
+    rendered = factory.renderer.render(factory.context(WHO))
+    assert "\n9.30 órától technikai segítség a belépéshez.\n" in rendered.text
+    assert "<p>9.30 órától technikai segítség a belépéshez.</p>" in rendered.html
+
+
+def test_a_nudge_never_promises_registration_after_the_start(campaign):
+    # registration.closes after the start: a registration then gets no join link.
+    late = dataclasses.replace(SEED, registration_closes=dt.datetime(2020, 6, 19, 18, 0))
+    early = dataclasses.replace(SEED, registration_closes=dt.datetime(2020, 6, 16, 12, 0))
+    lines = []
+    for event in (late, early):
+        factory = MessageFactory(campaign, event, "nudge", renderer=Renderer(campaign.template_dirs, "nudge"))
+        rendered = factory.renderer.render(factory.context(WHO))
+        lines += [line for line in rendered.text.splitlines() if line.endswith(" óráig lehet.")]
+        assert lines[-1] in rendered.html
+    assert lines == [
+        "Regisztrálni 2020. június 18. (csütörtök) 10.00 óráig lehet.",
+        "Regisztrálni 2020. június 16. (kedd) 12.00 óráig lehet.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("slides", "line"),
+    [
+        (None, "Alább megtalálja a konferencia felvételét, amelyet kollégáival is megoszthat:"),
+        (
+            "https://lgp.example.org/diak.zip",
+            "Alább megtalálja a konferencia felvételét és az előadások diáit, amelyeket kollégáival is megoszthat:",
+        ),
+    ],
+)
+def test_the_thanks_refers_to_one_recording_in_the_singular(campaign, slides, line):
+    event = dataclasses.replace(SEED, recording_url="https://video.example.org/felvetel", slides_url=slides)
+    factory = MessageFactory(campaign, event, "thanks", renderer=Renderer(campaign.template_dirs, "thanks"))
+    rendered = factory.renderer.render(factory.context(WHO))
+    assert line in rendered.text.splitlines()
+    assert line in rendered.html

@@ -311,7 +311,6 @@ def check_whole_campaign(
         shared_uid_warnings,
     )
     from lgp_mailer.campaign.revisions import notice_warnings  # noqa: PLC0415 - only for a whole-campaign check
-    from lgp_mailer.campaign.scaffold import placeholders  # noqa: PLC0415 - only for a whole-campaign check
     from lgp_mailer.event import load_event  # noqa: PLC0415 - loaded when a check runs
     from lgp_mailer.ledger.store import open_ledger  # noqa: PLC0415 - only for a whole-campaign check
 
@@ -323,10 +322,6 @@ def check_whole_campaign(
         return CampaignCheck(None, missing, warnings, [], [], block)
     event = load_event(campaign.event_path)
     warnings = input_warnings(campaign, event, now)
-    warnings += [
-        _("WARNING: {path}, {where}: still says KITÖLTENDŐ (to fill in)").format(path=campaign.event_path, where=where)
-        for where in placeholders(campaign.event_path)
-    ]
     if missing:
         return CampaignCheck(None, missing, warnings, [], [], block)
     report = check_campaign(campaign, kind)

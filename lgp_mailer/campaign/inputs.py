@@ -105,6 +105,17 @@ def date_warnings(event: Event, now: dt.datetime) -> list[str]:
                 "register on a closed form"
             ).format(path=event.path, closes=_local(closes.replace(tzinfo=BUDAPEST)))
         )
+    if closes is not None and closes > event.starts_at:
+        lines.append(
+            _(
+                "WARNING: {path}, key 'registration.closes': {closes} is after the conference starts ({start}): "
+                "a registration then gets no join link, so the letters name the start as the deadline"
+            ).format(
+                path=event.path,
+                closes=_local(closes.replace(tzinfo=BUDAPEST)),
+                start=_local(starts_at(event)),
+            )
+        )
     return lines
 
 
@@ -126,7 +137,43 @@ def input_warnings(campaign: Campaign, event: Event, now: dt.datetime | None = N
                 "'recipients' in lgp-mailer.toml to use it"
             ).format(path=path, recipients_path=campaign.recipients_path)
         )
+    return lines + agenda_warnings(event) + placeholder_warnings(event.path)
+
+
+def agenda_warnings(event: Event) -> list[str]:
+    """An agenda that starts before or ends after the conference: the letter would say both times.
+
+    The usual cause is a conference moved in [conference] and not in [[agenda]] (or back).
+    """
+    if not event.agenda:
+        return []
+    lines = []
+    first, last = event.agenda[0], event.agenda[-1]
+    if first.start < event.start:
+        lines.append(
+            _(
+                "WARNING: {path}, key 'agenda[1].start': the agenda starts at {slot:%H:%M}, before the conference "
+                "(conference.start {start:%H:%M}); the letter would give both times"
+            ).format(path=event.path, slot=first.start, start=event.start)
+        )
+    if last.end > event.end:
+        lines.append(
+            _(
+                "WARNING: {path}, key 'agenda[{n}].end': the agenda ends at {slot:%H:%M}, after the conference "
+                "(conference.end {end:%H:%M}); the letter would give both times"
+            ).format(path=event.path, n=len(event.agenda), slot=last.end, end=event.end)
+        )
     return lines
+
+
+def placeholder_warnings(path: Path) -> list[str]:
+    """One warning per event-file line that still says KITÖLTENDŐ; a real send refuses them."""
+    from lgp_mailer.campaign.scaffold import placeholders  # noqa: PLC0415 - read only when warnings are made
+
+    return [
+        _("WARNING: {path}, {where}: still says KITÖLTENDŐ (to fill in)").format(path=path, where=where)
+        for where in placeholders(path)
+    ]
 
 
 def refuse_started(event: Event, now: dt.datetime | None = None) -> None:
@@ -140,6 +187,26 @@ def refuse_started(event: Event, now: dt.datetime | None = None) -> None:
             "the campaign at the next conference's event file"
         ),
     )
+
+
+def refuse_placeholders(event: Event) -> None:
+    """No letter goes out while the event file still says KITÖLTENDŐ (what ``init`` left to fill in).
+
+    The scaffold's agenda line would otherwise reach every mayor as the programme;
+    a dry run and a proof copy are still allowed, to look at the letter.
+    """
+    from lgp_mailer.campaign.scaffold import TO_FILL, placeholder_lines  # noqa: PLC0415 - only before a send
+
+    lines = placeholder_lines(event.path)
+    if lines:
+        raise ConfigError(
+            _(
+                "still says {marker} (to fill in): write the real text there before sending; "
+                "'lgp-mailer check' lists every such line"
+            ).format(marker=TO_FILL),
+            file=event.path,
+            line=lines[0],
+        )
 
 
 def refuse_ended(event: Event, now: dt.datetime | None = None) -> None:

@@ -28,9 +28,12 @@ def _clock(time: str) -> str:
     return hungarian.clock(dt.time.fromisoformat(time))
 
 
-def _capital_article(text: str) -> str:
+def _quoted_slot(text: str) -> str:
+    """``A „Köszöntő”`` at the start of a sentence; a name with its own article takes no second one."""
+    if hungarian.starts_with_article(text):
+        return hungarian.quote(text)
     word = hungarian.article(text)
-    return word[:1].upper() + word[1:]
+    return f"{word[:1].upper()}{word[1:]} {hungarian.quote(text)}"
 
 
 def sentences(before: Snapshot, after: Snapshot, *, joined: bool) -> list[str]:
@@ -76,22 +79,16 @@ def _slot_sentences(old: dict[str, str], new: dict[str, str]) -> list[str]:
     lines: list[str] = []
     if (old.get("start"), old.get("end")) != (new.get("start"), new.get("end")):
         name = _name(new)
-        lines.append(
-            f"{_capital_article(name)} {hungarian.quote(name)} programpont időpontja megváltozott: "
-            f"{_span(old)} helyett {_span(new)}."
-        )
+        lines.append(f"{_quoted_slot(name)} programpont időpontja megváltozott: {_span(old)} helyett {_span(new)}.")
     name = _name(old)
     for key in SLOT_KEYS:
         was, now = old.get(key), new.get(key)
         if key in ("start", "end") or was == now:
             continue
         if key in _SLOT_WORDS and was and now:
-            lines.append(
-                f"{_capital_article(name)} {hungarian.quote(name)} programpont {_SLOT_WORDS[key]} "
-                f"megváltozott: {was} helyett {now}."
-            )
+            lines.append(f"{_quoted_slot(name)} programpont {_SLOT_WORDS[key]} megváltozott: {was} helyett {now}.")
         else:
-            lines.append(f"{_capital_article(name)} {hungarian.quote(name)} programpont módosult.")
+            lines.append(f"{_quoted_slot(name)} programpont módosult.")
     return lines
 
 

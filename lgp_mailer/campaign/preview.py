@@ -115,6 +115,7 @@ def run_preview(
     now: dt.datetime | None = None,
 ) -> PreviewReport:
     event, sheet = load_inputs(campaign)
+    _refuse_unsendable(event, registry.get(kind))
     factory = MessageFactory(campaign, event, kind)
     recipients = sheet.recipients
     if registry.get(kind).revisioned:  # a notice: its revision's recipients, each with their changes
@@ -126,6 +127,21 @@ def run_preview(
     out = Path(out_dir or default or Path.cwd() / "preview")
     with writing(out, _("the preview folder")):  # a full or read-only disk: one line, exit 2
         return _write_preview(campaign, event, kind, out, sheet, chosen, factory, now)
+
+
+def _refuse_unsendable(event: Event, kind: registry.Kind) -> None:
+    """A kind remind or followup would refuse for this event is not previewed either: its letter
+    would show an empty line where the link goes, a letter that can never be sent."""
+    if kind.needs_join_url and not event.join_url:
+        raise ConfigError(
+            _("no join link: add [online] join_url to the event file"), file=event.path, key="online.join_url"
+        )
+    if kind.needs_recording_url and not event.recording_url:
+        raise ConfigError(
+            _("no recording link: add [followup] recording_url to the event file"),
+            file=event.path,
+            key="followup.recording_url",
+        )
 
 
 def _notice(

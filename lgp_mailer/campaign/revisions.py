@@ -196,7 +196,9 @@ def notice_warnings(ledger: Ledger, campaign: Campaign, event: Event) -> list[st
     rows = [r for r in ledger.rows(cid) if r.status == "sent" and r.sent_at]
     current = snapshot(event)
     seen = _last_seen(rows, snapshots(ledger, cid), revisions(ledger, cid), None)
-    stale = sum(1 for known in seen.values() if known != current)
+    joined = frozenset(r.address.lower() for r in rows if kinds.base_name(r.kind) == kinds.REMINDER.name)
+    # Stale as notify counts it: a change its notice would name (a new title alone is none).
+    stale = sum(1 for key, known in seen.items() if sentences(known, current, joined=key in joined))
     if not stale:
         return []
     return [

@@ -128,6 +128,14 @@ def _validate(c: NewConference) -> None:
     for key, value in (("--title", c.title), ("--platform", c.platform)):
         if not value.strip() or "\n" in value:
             raise ConfigError(_("must be one non-empty line"), key=key)
+    if re.match(r"(?i)^(https?://|www\.)", c.platform.strip()):
+        raise ConfigError(
+            _(
+                "is a web address ({value}): give the platform's name (Zoom, Microsoft Teams, Webex …); "
+                "its address goes in the event file's platform.url"
+            ).format(value=quoted(c.platform.strip())),
+            key="--platform",
+        )
     if c.end <= c.start:
         raise ConfigError(
             _("the conference ends ({end:%H:%M}) before it starts ({start:%H:%M})").format(end=c.end, start=c.start),
@@ -187,14 +195,15 @@ title = "{TO_FILL}: a program pontjai (előadók, címek, időpontok)"
 """
 
 
-def placeholders(path: Path) -> list[str]:
-    """The event file's lines that still say :data:`TO_FILL` (as ``line N``), for ``check``."""
+def placeholder_lines(path: Path) -> list[int]:
+    """The numbers of the event file's lines that still say :data:`TO_FILL` (comments aside)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError):
         return []
-    return [
-        _("line {line}").format(line=n)
-        for n, line in enumerate(lines, start=1)
-        if TO_FILL in line and not line.lstrip().startswith("#")
-    ]
+    return [n for n, line in enumerate(lines, start=1) if TO_FILL in line and not line.lstrip().startswith("#")]
+
+
+def placeholders(path: Path) -> list[str]:
+    """The event file's lines that still say :data:`TO_FILL` (as ``line N``), for ``check``."""
+    return [_("line {line}").format(line=n) for n in placeholder_lines(path)]

@@ -26,7 +26,14 @@ from typing import Any, Literal, Protocol
 
 from lgp_mailer import address_reasons, kinds
 from lgp_mailer.campaign.changes import snapshot
-from lgp_mailer.campaign.inputs import changes_since_last_run, input_warnings, now_utc, refuse_started
+from lgp_mailer.campaign.inputs import (
+    agenda_warnings,
+    changes_since_last_run,
+    input_warnings,
+    now_utc,
+    refuse_placeholders,
+    refuse_started,
+)
 from lgp_mailer.campaign.next_steps import smtp_args
 from lgp_mailer.campaign.revisions import NoticePlan, refuse_cancelled
 from lgp_mailer.campaign.run import run_parallel
@@ -148,6 +155,8 @@ def send(
                 notice=request.notice,
             )
         return SendOutcome("proof", proof=(recipient, to, result))
+    if not request.dry_run:
+        refuse_placeholders(request.event or load_event(campaign.event_path))
 
     ledger = open_campaign_ledger(campaign.database, env, campaign.database_password_command)
     try:
@@ -235,7 +244,8 @@ def _sheet_rows(session: SendSession) -> int | None:
 
 
 def _warnings(campaign: Campaign, session: SendSession, now: dt.datetime) -> list[str]:
-    lines = input_warnings(campaign, session.event, now) if session.kind == kinds.INVITATION.name else []
+    invitation = session.kind == kinds.INVITATION.name
+    lines = input_warnings(campaign, session.event, now) if invitation else agenda_warnings(session.event)
     return lines + changes_since_last_run(session.ledger, campaign, session.event, _sheet_rows(session))
 
 
