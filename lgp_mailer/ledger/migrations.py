@@ -66,9 +66,10 @@ def statements_for(statements: Statements, dialect: str) -> tuple[str, ...]:
 # The attendance import's platform column, rebuilt by SQLite's procedure for a
 # schema change ALTER TABLE cannot make (https://www.sqlite.org/lang_altertable.html,
 # "Making Other Kinds Of Table Schema Changes"), inside the migration's transaction.
-# The ledger never turns on foreign_keys, so dropping the old table deletes no
-# sessions, and attendance_sessions' REFERENCES attendance_imports names the new
-# table once it is renamed.  The table has no indexes of its own (its UNIQUE is
+# foreign_keys stays off (SQLite's default; the ledger never turns it on, and it
+# cannot be changed inside a transaction), so dropping the old table deletes no
+# sessions (ON DELETE CASCADE), and attendance_sessions' REFERENCES
+# attendance_imports names the new table once it is renamed.  The table has no indexes of its own (its UNIQUE is
 # part of the definition), triggers or views to make again.
 _NEW_ATTENDANCE_IMPORTS = """CREATE TABLE new_attendance_imports (
                 id INTEGER PRIMARY KEY,
