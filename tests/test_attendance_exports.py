@@ -213,7 +213,7 @@ def test_importing_a_webex_export_says_webex_and_keeps_its_sessions(tmp_path):
         "  Kiss Ödön <polgarmester@alsomocsolad.example>: 155.6 min, 2 session(s) "
         "(by address; registered; Alsómocsolád)",
     ]
-    assert _imports(camp) == [("webex.csv", "zoom", 3)]
+    assert _imports(camp) == [("webex.csv", "webex", 3)]
 
 
 def test_zooms_waiting_room_rows_are_not_attendance(tmp_path):
@@ -326,7 +326,7 @@ def test_a_report_of_another_day_is_refused_unless_asked_for(tmp_path):
     assert _imports(camp) == []
     taken = _import(camp, path, "--other-day")
     assert taken.exit_code == 0, taken.output
-    assert _imports(camp) == [("webex.csv", "zoom", 3)]
+    assert _imports(camp) == [("webex.csv", "webex", 3)]
 
 
 def _session(row: int, name: str, email: str, join: str, leave: str) -> Session:

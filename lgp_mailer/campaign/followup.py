@@ -135,7 +135,7 @@ def _check_day(campaign: Campaign, report: AttendanceReport) -> None:
 
 def _import_line(report: AttendanceReport, result: ImportResult) -> str:
     what = _("{platform} report, {language} export").format(
-        platform=_(PLATFORMS[report.source or report.platform]), language=_(LANGUAGES[report.language])
+        platform=_(PLATFORMS[report.vendor]), language=_(LANGUAGES[report.language])
     )
     counts = _("{sessions} session(s) of {people} person(s)").format(
         sessions=len(report.sessions), people=len(minutes_by_person(report.sessions))
@@ -197,7 +197,7 @@ def targets(
 
 def _stored_line(stored: StoredImport) -> str:
     what = _("{platform} report, {language} export").format(
-        platform=PLATFORMS.get(stored.platform, stored.platform),
+        platform=_(PLATFORMS.get(stored.platform, stored.platform)),
         language=_(LANGUAGES[stored.language]) if stored.language in LANGUAGES else "",
     )
     return _("Attendance: {file_name} ({what}), imported {imported} UTC").format(

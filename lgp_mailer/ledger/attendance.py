@@ -99,7 +99,7 @@ def store_report(
             " imported_at, summary) VALUES (?,?,?,?,?,?,?,?) RETURNING id",
             (
                 campaign_id,
-                report.platform,
+                report.vendor,
                 report.language,
                 report.path.name,
                 report.sha256,

@@ -8,7 +8,9 @@ One list migrates both backends.  The statements are SQLite's DDL in the subset
 PostgreSQL shares; ``backend.Db.ddl`` makes the few substitutions PostgreSQL
 needs (``id INTEGER PRIMARY KEY`` an identity column, ``REAL`` double precision,
 ``TEXT`` with byte-wise ``COLLATE "C"``).  Times are fixed-width UTC ISO text
-(``rows.utc_iso``) on both, so they compare and sort as text.
+(``rows.utc_iso``) on both, so they compare and sort as text.  A change the two
+cannot share (a CHECK constraint: SQLite rebuilds the table, PostgreSQL alters
+it) gives its statements per dialect (``statements_for``).
 
 The schema, table by table (tests/test_ledger_backends.py checks this list
 against the database; a table added by a migration is added here too):
@@ -40,15 +42,51 @@ against the database; a table added by a migration is added here too):
   revision of a campaign's event, as the change or cancellation notice
   announced it (``revisions.py``); its letters are kind ``change-r<n>``.
 * ``attendance_imports``: id, campaign_id, platform, language, file_name,
-  sha256, file_modified_at, imported_at, summary. One imported attendance report.
+  sha256, file_modified_at, imported_at, summary. One imported attendance report;
+  platform is the vendor whose export it was (``zoom``, ``teams``, ``webex``,
+  ``meet``, or ``other`` for an unnamed participant table; migration 9).
 * ``attendance_sessions``: import_id, row, name, email, joined, left_at, minutes,
   guest, role, summed. Its sessions (``attendance.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from lgp_mailer.ledger.backend import POSTGRESQL, SQLITE
+
+Statements = tuple[str, ...] | Mapping[str, tuple[str, ...]]  # the same for both, or per dialect
+
+
+def statements_for(statements: Statements, dialect: str) -> tuple[str, ...]:
+    """A migration's statements for ``dialect`` (``backend.SQLITE`` or ``backend.POSTGRESQL``)."""
+    return statements if isinstance(statements, tuple) else statements[dialect]
+
+
+# The attendance import's platform column, rebuilt by SQLite's procedure for a
+# schema change ALTER TABLE cannot make (https://www.sqlite.org/lang_altertable.html,
+# "Making Other Kinds Of Table Schema Changes"), inside the migration's transaction.
+# foreign_keys stays off (SQLite's default; the ledger never turns it on, and it
+# cannot be changed inside a transaction), so dropping the old table deletes no
+# sessions (ON DELETE CASCADE), and attendance_sessions' REFERENCES
+# attendance_imports names the new table once it is renamed.  The table has no indexes of its own (its UNIQUE is
+# part of the definition), triggers or views to make again.
+_NEW_ATTENDANCE_IMPORTS = """CREATE TABLE new_attendance_imports (
+                id INTEGER PRIMARY KEY,
+                campaign_id TEXT NOT NULL,
+                platform TEXT NOT NULL CHECK (platform IN ('zoom', 'teams', 'webex', 'meet', 'other')),
+                language TEXT NOT NULL,
+                file_name TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
+                file_modified_at TEXT NOT NULL,
+                imported_at TEXT NOT NULL,
+                summary TEXT NOT NULL DEFAULT '[]',
+                UNIQUE (campaign_id, sha256)
+            )"""
+_IMPORT_COLUMNS = "id, campaign_id, platform, language, file_name, sha256, file_modified_at, imported_at, summary"
+
 # (number, name, statements).  Append only; never edit an applied migration.
-MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
+MIGRATIONS: list[tuple[int, str, Statements]] = [
     (
         1,
         "create_messages",
@@ -252,5 +290,27 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
             # DATA starts (then NULL).  See Ledger.hold.
             "ALTER TABLE messages ADD COLUMN held TEXT",
         ),
+    ),
+    (
+        9,
+        "attendance_platform_vendors",
+        {
+            # The import knows the vendor (Webex, Google Meet, a participant table
+            # naming none), not only the two layouts: the follow-up says whose
+            # report it was, so a Webex file is not called a Zoom report.
+            SQLITE: (
+                _NEW_ATTENDANCE_IMPORTS,
+                f"INSERT INTO new_attendance_imports ({_IMPORT_COLUMNS})"
+                f" SELECT {_IMPORT_COLUMNS} FROM attendance_imports",
+                "DROP TABLE attendance_imports",
+                "ALTER TABLE new_attendance_imports RENAME TO attendance_imports",
+            ),
+            # PostgreSQL's name for migration 5's column CHECK (<table>_<column>_check).
+            POSTGRESQL: (
+                "ALTER TABLE attendance_imports DROP CONSTRAINT attendance_imports_platform_check",
+                "ALTER TABLE attendance_imports ADD CONSTRAINT attendance_imports_platform_check"
+                " CHECK (platform IN ('zoom', 'teams', 'webex', 'meet', 'other'))",
+            ),
+        },
     ),
 ]

@@ -120,7 +120,7 @@ def migrate(ledger: Ledger) -> None:
         with ledger.transaction() as db:
             if db.execute("SELECT 1 FROM migrations WHERE number = ?", (number,)).fetchone():
                 continue
-            for sql in statements:
+            for sql in migrations.statements_for(statements, db.dialect):
                 db.execute(db.ddl(sql))
             db.execute(
                 "INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, ?)",

@@ -33,7 +33,8 @@ or as a workbook (.xlsx, .xls, .ods: each sheet is tried in turn):
   (``First name, Last name, Email, Duration, Time joined, Time exited``; times
   without a date, so its ``1 hr 5 min`` duration counts).  A table whose
   header fits but names no platform is said to come from a video platform.
-  All of these are stored as layout ``zoom`` (see ``AttendanceReport.source``).
+  All of these are read as layout ``zoom``; the sent log keeps the vendor
+  (``AttendanceReport.vendor``).
 
 Every cell is read as text; times are local (Europe/Budapest), naive here; an
 ISO time with an offset is converted to Budapest time.
@@ -252,8 +253,13 @@ class AttendanceReport:
     sessions: tuple[Session, ...]
     sha256: str
     summary: tuple[tuple[str, str], ...] = ()  # Zoom's meeting block / Teams' "1. Summary", as written
-    # Whose export it looks like: "zoom", "teams", "webex", "meet" or "other" (only for saying so).
+    # Whose export a participant table looks like: "zoom", "webex", "meet" or "other".
     source: str = ""
+
+    @property
+    def vendor(self) -> str:
+        """Whose export it was, as the sent log keeps it and the import names it: the source, else the layout."""
+        return self.source or self.platform
 
 
 @dataclass(frozen=True)
@@ -398,7 +404,6 @@ def _table(
     source = (
         "zoom" if keys & _ZOOM_WORDS else "meet" if keys & _MEET_WORDS else "webex" if keys & _WEBEX_WORDS else "other"
     )
-    # Stored as "zoom": the sent log's platform column knows the two layouts, not the vendors.
     return AttendanceReport(path, "zoom", _language(rows[header][1]), tuple(sessions), sha, summary, source)
 
 
