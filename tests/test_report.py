@@ -75,8 +75,7 @@ def scripted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Camp, P
         result = runner.invoke(app, ["report", "--campaign", str(camp.root), "--out", str(out), "--detail"])
         assert result.exit_code == 0, result.output
         assert result.stdout == (
-            f"Report: 1 campaign(s), 7 invitation(s)\nWorkbook: {out / 'jelentes.xlsx'}\n"
-            f"Page: {out / 'jelentes.html'}\n"
+            f"Report: 1 campaign, 7 invitations\nWorkbook: {out / 'jelentes.xlsx'}\nPage: {out / 'jelentes.html'}\n"
         )
         yield camp, out, base / "naplo.sqlite3"
     finally:
@@ -150,6 +149,17 @@ def test_the_funnel_by_campaign_county_and_role_cell_by_cell(scripted):
         assert all(c.font.b for c in sheet[1])
         text = " ".join(str(v) for row in sheet.iter_rows(values_only=True) for v in row)
         assert "@" not in text and "Kiss Ödön" not in text and "nan" not in text.split()  # aggregates only
+
+
+def test_the_summary_lines_are_in_the_interface_language(scripted, tmp_path):
+    camp, _, log = scripted
+    out = tmp_path / "jelentes"
+    command = ["--lang", "hu", "report", "--campaign", str(camp.root), "--out", str(out)]
+    result = runner.invoke(app, command, env={"LGP_MAILER_DB": str(log)})
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"Jelentés: 1 kampány, 7 meghívó\nMunkafüzet: {out / 'jelentes.xlsx'}\nHTML-oldal: {out / 'jelentes.html'}\n"
+    )
 
 
 def test_the_charts_are_native_bars_over_the_intended_ranges(scripted):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError
 from lgp_mailer.event import Event, load_event
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import _, format_number, ngettext
 from lgp_mailer.ledger.store import open_campaign_ledger
 from lgp_mailer.quoting import quoted
 
@@ -91,10 +91,14 @@ def make_report(
         raise ConfigError(
             _("cannot write the report: {reason}").format(reason=error.strerror or error), file=error.filename
         ) from None
+    invited = int(data.funnel["invited"].sum())
     lines = [
-        f"Report: {len(chosen)} campaign(s), {int(data.funnel['invited'].sum())} invitation(s)",
-        f"Workbook: {workbook}",
-        f"Page: {page}",
+        _("Report: {campaigns}, {invitations}").format(
+            campaigns=ngettext("{n} campaign", "{n} campaigns", len(chosen)).format(n=format_number(len(chosen))),
+            invitations=ngettext("{n} invitation", "{n} invitations", invited).format(n=format_number(invited)),
+        ),
+        _("Workbook: {path}").format(path=workbook),
+        _("Page: {path}").format(path=page),
     ]
     return ReportOutcome(workbook, page, lines)
 

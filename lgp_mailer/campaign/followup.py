@@ -1,6 +1,6 @@
 """After the conference: import who attended, then pick whom to thank and whom to send the recording.
 
-``import_attendance`` reads a Zoom or Teams report (``sheets.attendance``)
+``import_attendance`` reads a Zoom, Teams, Webex or Google Meet report (``sheets.attendance``)
 and keeps it in the sent log (``ledger.attendance``).  ``targets`` is to the
 follow-ups what ``remind.targets`` is to reminders: it checks that the
 conference is over and the event file has the recording, matches the current
@@ -175,7 +175,7 @@ def targets(
             raise ConfigError(
                 _(
                     "campaign {campaign_id} has no attendance report: run 'lgp-mailer attendance import FILE' "
-                    "first (the Zoom or Teams download)"
+                    "first (the Zoom, Teams, Webex or Google Meet download)"
                 ).format(campaign_id=quoted(campaign.campaign_id)),
                 key="attendance",
             )
