@@ -126,6 +126,74 @@ def test_xlsx_with_datetime_cells_and_english_headers(tmp_path):
     assert [r.sheet for r in loaded.registrants] == ["Űrlapválaszok 1", "Űrlapválaszok 1"]
 
 
+FORMS_HU = ["Azonosító", "Kezdési idő", "Befejezési idő", "E-mail", "Név", "Utolsó módosítás időpontja"]
+FORMS_EN = ["ID", "Start time", "Completion time", "Email", "Name", "Last modified time"]
+
+
+def _forms(tmp_path: Path, fixed: list[str], questions: list[str], answers: list[list[object]]) -> Path:
+    """A Microsoft Forms Excel download: the fixed columns, then the form's questions."""
+    rows: list[list[object]] = [fixed + questions]
+    for n, (account, name, *answer) in enumerate(answers, start=1):
+        start = dt.datetime(2026, 6, n, 9, 0)
+        rows.append([n, start, start + dt.timedelta(minutes=2), account, name, None, *answer])
+    return write_xlsx(tmp_path / "forms.xlsx", {"Sheet1": rows})
+
+
+def test_a_microsoft_forms_download_is_read_by_its_questions_not_the_account(tmp_path):
+    """An anonymous form: the account columns say "anonymous"; the questions say who registered.
+    The completion time is the answer's timestamp, so a later answer of the same person wins."""
+    path = _forms(
+        tmp_path,
+        FORMS_HU,
+        ["Neve", "E-mail-címe", "Melyik önkormányzatot képviseli?", "Beosztása"],
+        [
+            ["anonymous", None, "Kiss Ödön", "polgarmester@alsomocsolad.example", "Alsómocsolád", "polgármester"],
+            ["anonymous", None, "Nagy Éva", "jegyzo@felsofalu.example", "Felsőfalu", "jegyző"],
+            ["anonymous", None, "Kiss Ödön", "Polgarmester@Alsomocsolad.example", "Alsómocsolád", "polgármester"],
+        ],
+    )
+    loaded = load_registrations(path)
+    assert (summary(loaded), loaded.findings, loaded.duplicates) == (
+        [
+            ("jegyzo@felsofalu.example", "Nagy Éva", "Felsőfalu", "jegyző", dt.datetime(2026, 6, 2, 9, 2), 3),
+            (
+                "Polgarmester@alsomocsolad.example",
+                "Kiss Ödön",
+                "Alsómocsolád",
+                "polgármester",
+                dt.datetime(2026, 6, 3, 9, 2),
+                4,
+            ),
+        ],
+        [],
+        1,
+    )
+
+
+def test_a_signed_in_microsoft_forms_download_without_an_address_question_uses_the_account(tmp_path):
+    path = _forms(
+        tmp_path,
+        FORMS_EN,
+        ["Your name", "Municipality"],
+        [["kiss.odon@alsomocsolad.example", "Kiss Ödön (Alsómocsolád)", "Kiss Ödön", "Alsómocsolád"]],
+    )
+    loaded = load_registrations(path)
+    assert summary(loaded) == [
+        ("kiss.odon@alsomocsolad.example", "Kiss Ödön", "Alsómocsolád", None, dt.datetime(2026, 6, 1, 9, 2), 2)
+    ]
+    # A column the office mapped itself is kept as mapped: here the account's e-mail.
+    mapped = load_registrations(
+        _forms(
+            tmp_path,
+            FORMS_EN,
+            ["Your e-mail address"],
+            [["fiok@alsomocsolad.example", "Kiss Ödön", "kiss@alsomocsolad.example"]],
+        ),
+        columns={"Email": "email", "Your e-mail address": "ignore"},
+    )
+    assert [r.email for r in mapped.registrants] == ["fiok@alsomocsolad.example"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -10,7 +10,7 @@ Anything else is mapped in the campaign's ``[columns]`` table or with
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,13 +137,16 @@ def find_header(
     file: Path,
     sheet: str | None,
     aliases: dict[str, str] | None = None,
+    layout: Callable[[tuple[str, ...], dict[int, str]], dict[int, str]] | None = None,
 ) -> tuple[Header, list[RawRow]]:
     """Find the header among the first rows; return it and the rows read past it.
 
     The header is the first row with an e-mail column and at least one other
     known column; failing that, the first row with an e-mail column alone.
     ``aliases`` (from :func:`alias_keys`) replaces the recipient sheet's
-    header aliases, e.g. for a registration form's export.
+    header aliases, e.g. for a registration form's export; ``layout`` adjusts
+    the fields found in a row (cells, column index → field) for an export
+    whose fixed columns it knows.
     """
     aliases = _ALIAS_KEYS if aliases is None else aliases
     seen: list[RawRow] = []
@@ -152,6 +155,8 @@ def find_header(
         if len(seen) >= HEADER_SEARCH_ROWS:
             break
     candidates = [(row, _fields_of(row.cells, mapping, aliases)) for row in seen]
+    if layout is not None:
+        candidates = [(row, layout(tuple(row.cells), fields)) for row, fields in candidates]
     chosen = next((c for c in candidates if "email" in c[1].values() and len(c[1]) > 1), None)
     chosen = chosen or next((c for c in candidates if "email" in c[1].values()), None)
     if chosen is None:

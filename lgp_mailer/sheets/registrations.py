@@ -1,7 +1,8 @@
 """The registration form's export → registrants.
 
-The export is the Google Forms response sheet downloaded as CSV or XLSX (or
-any sheet with the same columns).  It is read with the recipient loader's
+The export is the Google Forms response sheet downloaded as CSV or XLSX,
+Microsoft Forms' Excel download (its fixed leading columns are known), or
+any sheet with the same columns.  It is read with the recipient loader's
 machinery — formats and encodings from ``readers``, the header search and
 the user's ``[columns]`` mapping from ``headers``, cell cleaning and
 address validation from ``cells`` — with the form's own header aliases and
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from lgp_mailer.sheets.cells import (
     normalise_address,
     split_addresses,
 )
-from lgp_mailer.sheets.headers import Header, alias_keys, check_mapping, find_header
+from lgp_mailer.sheets.headers import Header, alias_keys, check_mapping, find_header, header_key
 from lgp_mailer.sheets.limits import DEFAULT, Limits
 from lgp_mailer.sheets.readers import ALL_SHEETS, RawRow, RawSheet, open_sheets
 from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding
@@ -60,6 +61,8 @@ _ALIASES = {
         "elektronikus levélcím",
         "email address",
         "e-mail address",
+        "your email address",
+        "your e-mail address",
         "mail",
     ),
     "name": ("név", "neve", "teljes név", "az ön neve", "résztvevő neve", "name", "full name", "your name"),
@@ -78,6 +81,35 @@ _ALIASES = {
 }
 _ALIAS_KEYS = alias_keys(_ALIASES)
 _TEXT_FIELDS = ("name", "municipality", "role")
+
+# Microsoft Forms' export (English and Hungarian) starts with fixed columns: the answer's ID, start
+# and completion times, then the respondent's account e-mail and name ("anonymous" when the form
+# asks no sign-in), then the questions.  (As Microsoft Forms writes them in its Excel download.)
+_FORMS_ID = frozenset({"id", "azonosito"})
+_FORMS_START = frozenset({"starttime", "kezdesiido", "kezdesidopontja"})
+_FORMS_DONE = frozenset({"completiontime", "befejezesiido", "befejezesidopontja"})
+
+
+def _forms_layout(mapping: dict[str, tuple[str, str]]) -> Callable[[tuple[str, ...], dict[int, str]], dict[int, str]]:
+    """Fields of a Microsoft Forms header row: the completion time is the timestamp, and the
+    account's e-mail and name give way to the form's own questions asking for them, which say
+    who registered (the account is the colleague who filled it in, or "anonymous").  A column
+    the user mapped in ``[columns]`` is left as mapped."""
+
+    def layout(cells: tuple[str, ...], fields: dict[int, str]) -> dict[int, str]:
+        keys = [header_key(cell) for cell in cells[:5]]
+        if len(keys) < 5 or keys[0] not in _FORMS_ID or keys[1] not in _FORMS_START or keys[2] not in _FORMS_DONE:
+            return fields
+        adjusted = dict(fields)
+        if "timestamp" not in fields.values() and keys[2] not in mapping:
+            adjusted[2] = "timestamp"
+        for index, field in ((3, "email"), (4, "name")):
+            asked = any(f == field for i, f in fields.items() if i > 4)
+            if asked and adjusted.get(index) == field and keys[index] not in mapping:
+                del adjusted[index]
+        return adjusted
+
+    return layout
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +206,9 @@ class _Reader:
 
     def read_sheet(self, path: Path, raw: RawSheet, mapping: dict[str, tuple[str, str]], *, every: bool) -> None:
         try:
-            header, early = find_header(raw.rows, mapping, file=path, sheet=raw.name, aliases=_ALIAS_KEYS)
+            header, early = find_header(
+                raw.rows, mapping, file=path, sheet=raw.name, aliases=_ALIAS_KEYS, layout=_forms_layout(mapping)
+            )
         except RecipientsError as error:
             if not every:
                 raise
