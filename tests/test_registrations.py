@@ -194,6 +194,55 @@ def test_a_signed_in_microsoft_forms_download_without_an_address_question_uses_t
     assert [r.email for r in mapped.registrants] == ["fiok@alsomocsolad.example"]
 
 
+def test_an_address_question_written_as_a_sentence_is_the_email_column(tmp_path):
+    """Google Forms quiz with a consent checkbox: the question text is the header; the consent
+    checkbox mentions e-mail too but is not the address."""
+    path = google_csv(
+        tmp_path / "valaszok.csv",
+        [
+            [
+                "Időbélyeg",
+                "Pontszám",
+                "Kérjük, adja meg e-mail-címét",
+                "Az Ön neve",
+                "Hozzájárulok, hogy e-mail-címemet az adatkezelési tájékoztató szerint kezeljék",
+            ],
+            ["2026. 06. 01. 9:02:11", "0 / 0", "polgarmester@alsomocsolad.example", "Kiss Ödön", "Igen"],
+        ],
+    )
+    loaded = load_registrations(path)
+    assert (summary(loaded), loaded.findings) == (
+        [("polgarmester@alsomocsolad.example", "Kiss Ödön", None, None, dt.datetime(2026, 6, 1, 9, 2, 11), 2)],
+        [],
+    )
+    # Two questions asking for an address: which one is for the user's [columns].
+    two = google_csv(
+        tmp_path / "ketto.csv",
+        [
+            ["Időbélyeg", "Your e-mail address at work", "Your private e-mail address"],
+            ["6/1/2026 9:02:11", "a@b.example", "c@d.example"],
+        ],
+    )
+    with pytest.raises(RecipientsError, match="no e-mail column"):
+        load_registrations(two)
+
+
+def test_an_anonymous_microsoft_forms_download_with_a_sentence_for_the_address(tmp_path):
+    """The account column says "anonymous": the question asking for the address must win, or no
+    registrant at all would be reminded."""
+    path = _forms(
+        tmp_path,
+        FORMS_EN,
+        ["What is your e-mail address?", "Your name", "Municipality"],
+        [["anonymous", None, "polgarmester@alsomocsolad.example", "Kiss Ödön", "Alsómocsolád"]],
+    )
+    loaded = load_registrations(path)
+    assert (summary(loaded), loaded.findings) == (
+        [("polgarmester@alsomocsolad.example", "Kiss Ödön", "Alsómocsolád", None, dt.datetime(2026, 6, 1, 9, 2), 2)],
+        [],
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

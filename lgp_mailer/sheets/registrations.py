@@ -99,17 +99,42 @@ def _forms_layout(mapping: dict[str, tuple[str, str]]) -> Callable[[tuple[str, .
     def layout(cells: tuple[str, ...], fields: dict[int, str]) -> dict[int, str]:
         keys = [header_key(cell) for cell in cells[:5]]
         if len(keys) < 5 or keys[0] not in _FORMS_ID or keys[1] not in _FORMS_START or keys[2] not in _FORMS_DONE:
-            return fields
-        adjusted = dict(fields)
+            return _email_question(cells, fields, mapping, fixed=0)
+        adjusted = _email_question(cells, fields, mapping, fixed=5)
         if "timestamp" not in fields.values() and keys[2] not in mapping:
             adjusted[2] = "timestamp"
         for index, field in ((3, "email"), (4, "name")):
-            asked = any(f == field for i, f in fields.items() if i > 4)
+            asked = any(f == field for i, f in adjusted.items() if i > 4)
             if asked and adjusted.get(index) == field and keys[index] not in mapping:
                 del adjusted[index]
         return adjusted
 
     return layout
+
+
+# A form's question asking for the address is often a sentence ("Kérjük, adja meg e-mail-címét",
+# "What is your e-mail address?"), which no alias matches.  A header key holding one of these
+# words asks for the address, unless it is a consent or newsletter checkbox mentioning e-mail.
+_EMAIL_WORDS = ("email", "levelcim")
+_NOT_EMAIL_WORDS = ("hozzajarul", "consent", "agree", "adatkezel", "privacy", "hirlevel", "newsletter", "gdpr")
+
+
+def _email_question(
+    cells: tuple[str, ...], fields: dict[int, str], mapping: dict[str, tuple[str, str]], *, fixed: int
+) -> dict[int, str]:
+    """``fields`` plus the one question (past the first ``fixed`` columns) that asks for the
+    e-mail address, when no column past them is the address by name.  Two such questions are
+    left alone: which one holds the address is for the user's ``[columns]``."""
+    if any(field == "email" for index, field in fields.items() if index >= fixed):
+        return fields
+    asking = []
+    for index, cell in enumerate(cells):
+        key = header_key(cell)
+        if index < fixed or index in fields or key in mapping:
+            continue
+        if any(word in key for word in _EMAIL_WORDS) and not any(word in key for word in _NOT_EMAIL_WORDS):
+            asking.append(index)
+    return {**fields, asking[0]: "email"} if len(asking) == 1 else fields
 
 
 @dataclass(frozen=True, slots=True)
