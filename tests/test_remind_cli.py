@@ -586,6 +586,18 @@ def test_a_registration_with_an_unusable_address_is_reported_not_dropped_silentl
     assert again.stdout == "" and "row 3" in again.stderr
 
 
+def test_check_names_a_registration_that_will_get_no_reminder(server, tmp_path):
+    """``check`` before the day must say what remind will say: a registrant with no usable address."""
+    camp = remind_campaign(tmp_path, server, [KISS, TYPO])
+    with at(2020, 6, 16, 9, 0):
+        result = runner.invoke(app, ["check", "--campaign", str(camp.root), "--quiet"])
+    path = camp.root / "registrations" / "valaszok.csv"
+    assert (
+        f"WARNING: {path}, row 3, column 'E-mail-cím': 'kovacs@': not an address: There must be something after "
+        "the @-sign.: this registrant gets no reminder"
+    ) in result.stdout.splitlines(), result.output
+
+
 def test_a_nudge_run_reports_an_unusable_registration(server, tmp_path):
     camp = remind_campaign(tmp_path, server, [TYPO])
     with at(2020, 6, 10, 10, 0):

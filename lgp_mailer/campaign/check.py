@@ -337,7 +337,11 @@ def check_whole_campaign(
 
 
 def _registrations(campaign: Campaign, now: dt.datetime) -> list[str]:
-    from lgp_mailer.campaign.matching import format_match_report, match_registrations  # noqa: PLC0415 - only with a registrations file
+    from lgp_mailer.campaign.matching import (  # noqa: PLC0415 - only with a registrations file
+        finding_lines,
+        format_match_report,
+        match_registrations,
+    )
     from lgp_mailer.sheets.registrations import load_registrations  # noqa: PLC0415 - only with a registrations file
 
     if campaign.registrations_path is None:
@@ -345,4 +349,7 @@ def _registrations(campaign: Campaign, now: dt.datetime) -> list[str]:
     invited = load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None)
     regs = load_registrations(campaign.registrations_path)
     report = match_registrations(regs, list(invited.recipients))
-    return format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours)
+    # The rows that cannot be used, as remind says them: a registrant check did not name would
+    # otherwise get no join link without anyone noticing before the day.
+    findings = [line for _problem, line in finding_lines(regs, day_before=True)]
+    return format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours) + findings

@@ -216,6 +216,28 @@ def _reminder(match: Match) -> Recipient:
 # --- The report --------------------------------------------------------------------
 
 
+def finding_lines(registrations: RegistrationList, *, day_before: bool) -> list[tuple[bool, str]]:
+    """Each finding of the export as (is a problem, line): which answers cannot be used, and what
+    that costs.  A problem row (no usable address) drops a registrant, so it is a WARNING line."""
+    cost = _("this registrant gets no reminder") if day_before else _("this answer does not count as a registration")
+    lines = []
+    for finding in registrations.findings:
+        parts = [finding.file]
+        if finding.sheet:
+            parts.append(_("sheet {name}").format(name=quoted(finding.sheet)))
+        if finding.row is not None:
+            parts.append(_("row {n}").format(n=finding.row))
+        if finding.column:
+            parts.append(_("column {name}").format(name=quoted(finding.column)))
+        where = ", ".join(parts)
+        value = f" {quoted(finding.value)}:" if finding.value else ""
+        if finding.severity == "problem":
+            lines.append((True, _("WARNING: {line}").format(line=f"{where}:{value} {finding.problem}: {cost}")))
+        else:
+            lines.append((False, _("Note: {line}").format(line=f"{where}:{value} {finding.problem}")))
+    return lines
+
+
 def format_match_report(
     report: MatchReport, registrations: RegistrationList, now: dt.datetime, *, max_age_hours: float
 ) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from lgp_mailer.campaign.matching import finding_lines
 from lgp_mailer.cli import common as so
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
@@ -21,7 +22,6 @@ from lgp_mailer.cli.common import (
 )
 from lgp_mailer.errors import ConfigError, LgpError, NothingDueError
 from lgp_mailer.i18n import _
-from lgp_mailer.quoting import quoted
 
 
 @app.command()
@@ -111,18 +111,8 @@ def _report_findings(regs, *, day_before: bool, quiet: bool) -> None:
     municipality is nudged although it registered.  So problems go to stderr
     on every run, --quiet or not (cron mails them); warnings only when not quiet.
     """
-    cost = _("this registrant gets no reminder") if day_before else _("this answer does not count as a registration")
-    for finding in regs.findings:
-        parts = [finding.file]
-        if finding.sheet:
-            parts.append(_("sheet {name}").format(name=quoted(finding.sheet)))
-        if finding.row is not None:
-            parts.append(_("row {n}").format(n=finding.row))
-        if finding.column:
-            parts.append(_("column {name}").format(name=quoted(finding.column)))
-        where = ", ".join(parts)
-        value = f" {quoted(finding.value)}:" if finding.value else ""
-        if finding.severity == "problem":
-            typer.echo(_("WARNING: {line}").format(line=f"{where}:{value} {finding.problem}: {cost}"), err=True)
+    for problem, line in finding_lines(regs, day_before=day_before):
+        if problem:
+            typer.echo(line, err=True)
         elif not quiet:
-            typer.echo(_("Note: {line}").format(line=f"{where}:{value} {finding.problem}"))
+            typer.echo(line)
