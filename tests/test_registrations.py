@@ -243,6 +243,43 @@ def test_an_anonymous_microsoft_forms_download_with_a_sentence_for_the_address(t
     )
 
 
+def test_an_anonymous_microsoft_forms_download_with_no_address_question_is_one_error(tmp_path):
+    """No question was recognised as the address: 'anonymous' is every row's address.  One line
+    saying what to map, not a problem per row and a run that reminds nobody."""
+    path = _forms(
+        tmp_path,
+        FORMS_HU,
+        ["Elérhetőség", "Önkormányzat neve"],
+        [
+            ["anonymous", None, "a@alsomocsolad.example", "Alsómocsolád"],
+            ["anonymous", None, "b@bikal.example", "Bikal"],
+        ],
+    )
+    with pytest.raises(RecipientsError) as caught:
+        load_registrations(path)
+    assert caught.value.exit_code == ExitCode.USAGE
+    assert str(caught.value) == (
+        f"{path}, sheet 'Sheet1', column 'E-mail': 'anonymous' on every row (a form without sign-in): map the "
+        'question asking for the address in [columns], e.g. "Az Ön e-mail-címe" = "email"'
+    )
+    mapped = load_registrations(path, columns={"Elérhetőség": "email"})
+    assert [r.email for r in mapped.registrants] == ["a@alsomocsolad.example", "b@bikal.example"]
+
+
+def test_a_microsoft_forms_quiz_s_points_and_feedback_columns_are_not_the_address(tmp_path):
+    path = _forms(
+        tmp_path,
+        FORMS_EN,
+        [
+            "What is your e-mail address?",
+            "Points - What is your e-mail address?",
+            "Feedback - What is your e-mail address?",
+        ],
+        [["anonymous", None, "kiss@alsomocsolad.example", 0, None]],
+    )
+    assert [r.email for r in load_registrations(path).registrants] == ["kiss@alsomocsolad.example"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

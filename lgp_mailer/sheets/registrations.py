@@ -114,9 +114,13 @@ def _forms_layout(mapping: dict[str, tuple[str, str]]) -> Callable[[tuple[str, .
 
 # A form's question asking for the address is often a sentence ("Kérjük, adja meg e-mail-címét",
 # "What is your e-mail address?"), which no alias matches.  A header key holding one of these
-# words asks for the address, unless it is a consent or newsletter checkbox mentioning e-mail.
+# words asks for the address, unless it is a consent or newsletter checkbox mentioning e-mail
+# or a quiz's points or feedback column about that question.
 _EMAIL_WORDS = ("email", "levelcim")
-_NOT_EMAIL_WORDS = ("hozzajarul", "consent", "agree", "adatkezel", "privacy", "hirlevel", "newsletter", "gdpr")
+_NOT_EMAIL_WORDS = (
+    *("hozzajarul", "consent", "agree", "adatkezel", "privacy", "hirlevel", "newsletter", "gdpr"),
+    *("points", "pontok", "pontszam", "feedback", "visszajelzes"),  # a Microsoft Forms quiz's columns
+)
 
 
 def _email_question(
@@ -269,10 +273,25 @@ class _Reader:
                 None,
                 None,
             )
+        read = anonymous = 0
         for rows in (early, raw.rows):
             for row in rows:
                 if not row.is_empty():
+                    read += 1
+                    anonymous += clean_text(_cell(header, row, "email")).casefold() == "anonymous"
                     self.add_row(raw.name, header, row)
+        if read and anonymous == read:
+            # An open Microsoft Forms form whose address question was not found: one line, not a
+            # problem per row that quietly leaves every registrant without the join link.
+            raise RecipientsError(
+                _(
+                    "'anonymous' on every row (a form without sign-in): map the question asking for the address "
+                    "in [columns], e.g. {example}"
+                ).format(example='"Az Ön e-mail-címe" = "email"'),
+                file=path,
+                sheet=raw.name,
+                column=header.columns["email"].header,
+            )
 
     def add_row(self, sheet: str | None, header: Header, row: RawRow) -> None:
         values = {name: self._text(sheet, header, row, name) for name in _TEXT_FIELDS}
