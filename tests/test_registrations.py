@@ -243,6 +243,26 @@ def test_an_anonymous_microsoft_forms_download_with_a_sentence_for_the_address(t
     )
 
 
+@pytest.mark.parametrize(
+    ("header", "stamps"),
+    [
+        (["Response ID", "Date submitted", "E-mail", "Name"], ["2026-06-01 09:02:11", "2026-05-30 08:00:00"]),
+        (["#", "E-mail", "Name", "Submit Date (UTC)"], ["2026-06-01 09:02:11", "2026-05-30 08:00:00"]),
+        (["Sorszám", "Név", "E-mail cím", "Dátum"], ["2026.06.01.", "2026.05.30."]),
+    ],
+)
+def test_other_forms_timestamps_decide_between_two_answers(tmp_path, header, stamps):
+    """LimeSurvey, Typeform and a list typed by hand: their date column is the timestamp, so an
+    answer typed in late at the bottom for an earlier date does not win over the latest one."""
+    table = [header]
+    for stamp, name in zip(stamps, ["Kiss Ödön", "Kiss Ö."], strict=True):
+        by_field = {"E-mail": "kiss@alsomocsolad.example", "E-mail cím": "kiss@alsomocsolad.example", "Name": name}
+        by_field |= {"Név": name, "Date submitted": stamp, "Submit Date (UTC)": stamp, "Dátum": stamp}
+        table.append([by_field.get(cell, "1") for cell in header])
+    loaded = load_registrations(google_csv(tmp_path / "export.csv", table))
+    assert ([r.name for r in loaded.registrants], loaded.findings, loaded.duplicates) == (["Kiss Ödön"], [], 1)
+
+
 def test_an_anonymous_microsoft_forms_download_with_no_address_question_is_one_error(tmp_path):
     """No question was recognised as the address: 'anonymous' is every row's address.  One line
     saying what to map, not a problem per row and a run that reminds nobody."""

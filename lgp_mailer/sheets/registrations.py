@@ -49,6 +49,11 @@ _ALIASES = {
         "beküldés ideje",
         "kitöltés ideje",
         "submitted at",
+        "date submitted",  # LimeSurvey
+        "submit date (utc)",  # Typeform
+        "dátum",  # a list typed by hand
+        "regisztráció időpontja",
+        "regisztráció dátuma",
     ),
     "email": (
         "e-mail-cím",
