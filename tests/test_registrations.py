@@ -215,6 +215,23 @@ def test_an_address_question_written_as_a_sentence_is_the_email_column(tmp_path)
         [("polgarmester@alsomocsolad.example", "Kiss Ödön", None, None, dt.datetime(2026, 6, 1, 9, 2, 11), 2)],
         [],
     )
+    # A title above the table that mentions e-mail is not the header.
+    titled = write_xlsx(
+        tmp_path / "kezi.xlsx",
+        {
+            "Munka1": [
+                ["A regisztráltak e-mail-címei"],
+                [],
+                ["Kérjük, adja meg e-mail-címét", "Megjegyzés"],
+                ["polgarmester@alsomocsolad.example", "Kiss Ödön jön"],
+            ]
+        },
+    )
+    read = load_registrations(titled)
+    assert ([(r.email, r.row) for r in read.registrants], [(f.problem, f.row) for f in read.findings]) == (
+        [("polgarmester@alsomocsolad.example", 4)],
+        [("no timestamp column (Időbélyeg): of two answers the later row wins", 3)],
+    )
     # Two questions asking for an address: which one is for the user's [columns].
     two = google_csv(
         tmp_path / "ketto.csv",

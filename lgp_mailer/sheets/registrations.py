@@ -136,6 +136,8 @@ def _email_question(
     left alone: which one holds the address is for the user's ``[columns]``."""
     if any(field == "email" for index, field in fields.items() if index >= fixed):
         return fields
+    if sum(1 for cell in cells if cell.strip()) < 2:  # a title above the table, not a header
+        return fields
     asking = []
     for index, cell in enumerate(cells):
         key = header_key(cell)
