@@ -513,6 +513,11 @@ def test_template_braces_in_a_name_are_dropped_with_a_warning(tmp_path):
         ("Városlőd Községi Önkormányzat", "varoslod"),
         ("Üröm-próba Önkormányzata", "uromproba"),
         ("Önkormányzat", ""),
+        # As people abbreviate on a form: "Önk.", "Önkorm.", "PH", "Pmh."
+        ("Alsómocsolád Önk.", "alsomocsolad"),
+        ("Alsómocsolád Község Önkorm.", "alsomocsolad"),
+        ("Ibrány Város PH", "ibrany"),
+        ("Ibrány Pmh.", "ibrany"),
     ],
 )
 def test_municipality_key(name, key):

@@ -53,6 +53,11 @@ _OFFICE_WORDS = frozenset(
         "kozos",
         "korjegyzoseg",
         "jegyzoseg",
+        # Abbreviations typed on forms: "Önk.", "Önkorm.", "PH"/"Pmh." (Polgármesteri Hivatal).
+        "onk",
+        "onkorm",
+        "ph",
+        "pmh",
     }
 )
 _SEVERAL = re.compile(r"[,;/+&]|\s+és\s+|\s+-\s+", re.IGNORECASE)
