@@ -244,6 +244,29 @@ def test_an_address_question_written_as_a_sentence_is_the_email_column(tmp_path)
         load_registrations(two)
 
 
+def test_a_typeform_export_s_questions_give_the_address_and_the_municipality(tmp_path):
+    """The municipality asked in a sentence is what matches a registrant to the invitation list;
+    a question about the municipality's type or size is not it."""
+    path = google_csv(
+        tmp_path / "typeform.csv",
+        [
+            [
+                "#",
+                "What's your email address?",
+                "Melyik településről jelentkezik?",
+                "Az önkormányzat típusa",
+                "Submit Date (UTC)",
+            ],
+            ["a1", "kiss@alsomocsolad.example", "Alsómocsolád", "község", "2026-06-01 09:02:11"],
+        ],
+    )
+    loaded = load_registrations(path)
+    assert (summary(loaded), loaded.findings) == (
+        [("kiss@alsomocsolad.example", None, "Alsómocsolád", None, dt.datetime(2026, 6, 1, 9, 2, 11), 2)],
+        [],
+    )
+
+
 def test_an_anonymous_microsoft_forms_download_with_a_sentence_for_the_address(tmp_path):
     """The account column says "anonymous": the question asking for the address must win, or no
     registrant at all would be reminded."""

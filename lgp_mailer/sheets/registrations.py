@@ -104,8 +104,8 @@ def _forms_layout(mapping: dict[str, tuple[str, str]]) -> Callable[[tuple[str, .
     def layout(cells: tuple[str, ...], fields: dict[int, str]) -> dict[int, str]:
         keys = [header_key(cell) for cell in cells[:5]]
         if len(keys) < 5 or keys[0] not in _FORMS_ID or keys[1] not in _FORMS_START or keys[2] not in _FORMS_DONE:
-            return _email_question(cells, fields, mapping, fixed=0)
-        adjusted = _email_question(cells, fields, mapping, fixed=5)
+            return _asked_fields(cells, fields, mapping, fixed=0)
+        adjusted = _asked_fields(cells, fields, mapping, fixed=5)
         if "timestamp" not in fields.values() and keys[2] not in mapping:
             adjusted[2] = "timestamp"
         for index, field in ((3, "email"), (4, "name")):
@@ -117,35 +117,47 @@ def _forms_layout(mapping: dict[str, tuple[str, str]]) -> Callable[[tuple[str, .
     return layout
 
 
-# A form's question asking for the address is often a sentence ("Kérjük, adja meg e-mail-címét",
-# "What is your e-mail address?"), which no alias matches.  A header key holding one of these
-# words asks for the address, unless it is a consent or newsletter checkbox mentioning e-mail
-# or a quiz's points or feedback column about that question.
-_EMAIL_WORDS = ("email", "levelcim")
-_NOT_EMAIL_WORDS = (
+# A form's question is often a sentence ("Kérjük, adja meg e-mail-címét", "What is your e-mail
+# address?", "Melyik településről jelentkezik?"), which no alias matches.  A header key holding
+# one of a field's words asks for that field, unless it holds one of the words that rule it out:
+# a consent or newsletter checkbox mentioning e-mail, a quiz's points or feedback column about
+# the question, the type or size of the municipality.
+_NOT_A_QUESTION = (
     *("hozzajarul", "consent", "agree", "adatkezel", "privacy", "hirlevel", "newsletter", "gdpr"),
     *("points", "pontok", "pontszam", "feedback", "visszajelzes"),  # a Microsoft Forms quiz's columns
 )
+_QUESTION_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "email": (("email", "levelcim"), _NOT_A_QUESTION),
+    "municipality": (
+        ("onkormanyzat", "telepules", "municipality"),
+        (*_NOT_A_QUESTION, "email", "tipus", "type", "lakos", "population", "megye", "county", "tisztseg", "beosztas"),
+    ),
+}
 
 
-def _email_question(
+def _asked_fields(
     cells: tuple[str, ...], fields: dict[int, str], mapping: dict[str, tuple[str, str]], *, fixed: int
 ) -> dict[int, str]:
     """``fields`` plus the one question (past the first ``fixed`` columns) that asks for the
-    e-mail address, when no column past them is the address by name.  Two such questions are
-    left alone: which one holds the address is for the user's ``[columns]``."""
-    if any(field == "email" for index, field in fields.items() if index >= fixed):
-        return fields
+    e-mail address, and the one that asks for the municipality, when no column past them is
+    that field by name.  Two such questions are left alone: which one holds the answer is for
+    the user's ``[columns]``."""
     if sum(1 for cell in cells if cell.strip()) < 2:  # a title above the table, not a header
         return fields
-    asking = []
-    for index, cell in enumerate(cells):
-        key = header_key(cell)
-        if index < fixed or index in fields or key in mapping:
+    found = dict(fields)
+    for field, (words, not_words) in _QUESTION_WORDS.items():
+        if any(name == field for index, name in found.items() if index >= fixed):
             continue
-        if any(word in key for word in _EMAIL_WORDS) and not any(word in key for word in _NOT_EMAIL_WORDS):
-            asking.append(index)
-    return {**fields, asking[0]: "email"} if len(asking) == 1 else fields
+        asking = []
+        for index, cell in enumerate(cells):
+            key = header_key(cell)
+            if index < fixed or index in found or key in mapping:
+                continue
+            if any(word in key for word in words) and not any(word in key for word in not_words):
+                asking.append(index)
+        if len(asking) == 1:
+            found[asking[0]] = field
+    return found
 
 
 @dataclass(frozen=True, slots=True)
