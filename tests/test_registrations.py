@@ -244,6 +244,23 @@ def test_an_address_question_written_as_a_sentence_is_the_email_column(tmp_path)
         load_registrations(two)
 
 
+def test_a_column_without_a_single_address_is_one_error_naming_it(tmp_path):
+    """No e-mail column but a yes/no question mentioning e-mail: the question is taken for the
+    address, and then every row would be a problem and nobody reminded.  One line instead."""
+    header = ["Időbélyeg", "Név", "Szeretne e-mailben értesítést kapni a jövőbeli rendezvényekről?"]
+    answers = [["2026. 06. 01. 9:02:11", f"Résztvevő {n}", "Igen"] for n in range(3)]
+    path = google_csv(tmp_path / "valaszok.csv", [header, *answers])
+    with pytest.raises(RecipientsError) as caught:
+        load_registrations(path)
+    assert str(caught.value) == (
+        f"{path}, column 'Szeretne e-mailben értesítést kapni a jövőbeli rendezvényekről?': no row has an "
+        "address in this column: map the column with the addresses in [columns]"
+    )
+    # Two answers without an address are two typos, reported per row.
+    few = load_registrations(google_csv(tmp_path / "ketto.csv", [header, *answers[:2]]))
+    assert [(f.severity, f.row) for f in few.findings] == [("problem", 2), ("problem", 3)]
+
+
 def test_a_typeform_export_s_questions_give_the_address_and_the_municipality(tmp_path):
     """The municipality asked in a sentence is what matches a registrant to the invitation list;
     a question about the municipality's type or size is not it."""

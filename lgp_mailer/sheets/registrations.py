@@ -86,6 +86,7 @@ _ALIASES = {
 }
 _ALIAS_KEYS = alias_keys(_ALIASES)
 _TEXT_FIELDS = ("name", "municipality", "role")
+_WRONG_COLUMN_ROWS = 3  # this many answers and not one address: the e-mail column is the wrong one
 
 # Microsoft Forms' export (English and Hungarian) starts with fixed columns: the answer's ID, start
 # and completion times, then the respondent's account e-mail and name ("anonymous" when the form
@@ -292,12 +293,14 @@ class _Reader:
                 None,
                 None,
             )
-        read = anonymous = 0
+        read = anonymous = addressed = 0
         for rows in (early, raw.rows):
             for row in rows:
                 if not row.is_empty():
                     read += 1
-                    anonymous += clean_text(_cell(header, row, "email")).casefold() == "anonymous"
+                    cell = clean_text(_cell(header, row, "email"))
+                    anonymous += cell.casefold() == "anonymous"
+                    addressed += "@" in cell
                     self.add_row(raw.name, header, row)
         if read and anonymous == read:
             # An open Microsoft Forms form whose address question was not found: one line, not a
@@ -307,6 +310,15 @@ class _Reader:
                     "'anonymous' on every row (a form without sign-in): map the question asking for the address "
                     "in [columns], e.g. {example}"
                 ).format(example='"Az Ön e-mail-címe" = "email"'),
+                file=path,
+                sheet=raw.name,
+                column=header.columns["email"].header,
+            )
+        if read >= _WRONG_COLUMN_ROWS and not addressed:
+            # The column taken for the address holds none (a yes/no question about e-mail news,
+            # say): the wrong column, not a file of typos.
+            raise RecipientsError(
+                _("no row has an address in this column: map the column with the addresses in [columns]"),
                 file=path,
                 sheet=raw.name,
                 column=header.columns["email"].header,
