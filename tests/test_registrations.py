@@ -22,7 +22,7 @@ from lgp_mailer.campaign.matching import (
 )
 from lgp_mailer.errors import ExitCode, RecipientsError
 from lgp_mailer.sheets.recipients import Finding, Recipient, load_recipients
-from lgp_mailer.sheets.registrations import Registrant, load_registrations, parse_timestamp
+from lgp_mailer.sheets.registrations import Registrant, load_registrations, parse_timestamp, single_address
 
 from sheets_factory import write_xlsx
 
@@ -242,6 +242,21 @@ def test_an_address_question_written_as_a_sentence_is_the_email_column(tmp_path)
     )
     with pytest.raises(RecipientsError, match="no e-mail column"):
         load_registrations(two)
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("kiss@alsomocsolad.example;", "kiss@alsomocsolad.example"),
+        ("kiss@alsomocsolad.example, ", "kiss@alsomocsolad.example"),
+        ("kiss@alsomocsolad.example.", "kiss@alsomocsolad.example"),
+        ("Kiss Ödön <kiss@alsomocsolad.example>;", "kiss@alsomocsolad.example"),
+        ("kiss@alsomocsolad.example; victim@aldozat.example", None),
+        ("kiss@alsomocsolad.example; victim@aldozat.example;", None),
+    ],
+)
+def test_a_separator_after_the_one_address_is_not_a_second_address(cell, expected):
+    assert single_address(cell) == expected
 
 
 def test_a_column_without_a_single_address_is_one_error_naming_it(tmp_path):

@@ -438,7 +438,8 @@ def single_address(cell: str) -> str | None:
     Unlike the contact sheet (``cells.split_addresses``), a registration is one
     person: a second address or text around the address is not guessed at.
     """
-    text = clean_text(cell)
+    # A separator or full stop typed after the one address ("kiss@x.example;") is not a second one.
+    text = clean_text(cell).rstrip(";,. ")
     bare = _BARE.match(text)
     if bare:
         return bare.group(1)
