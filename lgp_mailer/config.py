@@ -53,6 +53,7 @@ _TOP_KEYS = {
     "smtp",
     "registrations",
     "registrations_max_age_hours",
+    "registration_columns",
     "dkim",
     "limits",
 }
@@ -127,6 +128,7 @@ class Campaign:
     shipped: bool = False
     registrations_path: Path | None = None
     registrations_max_age_hours: float = 12.0
+    registration_columns: Mapping[str, str] = field(default_factory=dict)  # the export's headers → fields
     dkim: DkimSettings | None = None  # when the campaign signs its mail
     limits: Limits = field(default_factory=Limits)  # sizes of sheets and attachments ([limits])
 
@@ -220,6 +222,9 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
     columns = data.get("columns") or {}
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
         raise err("columns", _('must be a table of "Header" = "field"'))
+    registration_columns = data.get("registration_columns") or {}
+    if not isinstance(registration_columns, dict) or not all(isinstance(v, str) for v in registration_columns.values()):
+        raise err("registration_columns", _('must be a table of "Header" = "field"'))
     smtp = data.get("smtp") or {}
     if not isinstance(smtp, dict):
         raise err("smtp", _("must be a table"))
@@ -247,6 +252,7 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
         shipped=shipped,
         registrations_path=rel("registrations", data.get("registrations"), required=False),
         registrations_max_age_hours=float(max_age),
+        registration_columns=dict(registration_columns),
         dkim=dkim_settings(data.get("dkim"), root, err),
         limits=limits,
     )

@@ -232,6 +232,12 @@ def test_an_address_question_written_as_a_sentence_is_the_email_column(tmp_path)
         [("polgarmester@alsomocsolad.example", 4)],
         [("no timestamp column (Időbélyeg): of two answers the later row wins", 3)],
     )
+    # An answer is not a header, even one whose address and municipality read like questions.
+    answer = google_csv(
+        tmp_path / "valasz.csv",
+        [["E-mail", "Megjegyzés"], ["email@alsomocsolad.example", "Alsómocsolád Önkormányzata"]],
+    )
+    assert [(r.email, r.row) for r in load_registrations(answer).registrants] == [("email@alsomocsolad.example", 2)]
     # Two questions asking for an address: which one is for the user's [columns].
     two = google_csv(
         tmp_path / "ketto.csv",
@@ -269,7 +275,7 @@ def test_a_column_without_a_single_address_is_one_error_naming_it(tmp_path):
         load_registrations(path)
     assert str(caught.value) == (
         f"{path}, column 'Szeretne e-mailben értesítést kapni a jövőbeli rendezvényekről?': no row has an "
-        "address in this column: map the column with the addresses in [columns]"
+        "address in this column: map the column with the addresses in [registration_columns]"
     )
     # Two answers without an address are two typos, reported per row.
     few = load_registrations(google_csv(tmp_path / "ketto.csv", [header, *answers[:2]]))
@@ -352,7 +358,7 @@ def test_an_anonymous_microsoft_forms_download_with_no_address_question_is_one_e
     assert caught.value.exit_code == ExitCode.USAGE
     assert str(caught.value) == (
         f"{path}, sheet 'Sheet1', column 'E-mail': 'anonymous' on every row (a form without sign-in): map the "
-        'question asking for the address in [columns], e.g. "Az Ön e-mail-címe" = "email"'
+        'question asking for the address in [registration_columns], e.g. "Az Ön e-mail-címe" = "email"'
     )
     mapped = load_registrations(path, columns={"Elérhetőség": "email"})
     assert [r.email for r in mapped.registrants] == ["a@alsomocsolad.example", "b@bikal.example"]
@@ -503,7 +509,7 @@ def test_missing_email_column_is_a_usage_error(tmp_path):
     assert caught.value.exit_code == ExitCode.USAGE == 2
     assert str(caught.value) == (
         f"{path}, row 1: no e-mail column (found 'Időbélyeg', 'Név', 'Önkormányzat'); "
-        "name it 'E-mail' or map it in [columns]"
+        "name it 'E-mail' or map it in [registration_columns]"
     )
 
 
@@ -532,7 +538,7 @@ def test_all_sheets_skips_a_sheet_without_a_registration_header(tmp_path):
         (
             "warning",
             "Kimutatás",
-            "sheet skipped: no e-mail column (found 'Önkormányzat'); name it 'E-mail' or map it in [columns]",
+            "sheet skipped: no e-mail column (found 'Önkormányzat'); name it 'E-mail' or map it in [registration_columns]",
         )
     ]
     with pytest.raises(RecipientsError, match="sheet 'Kimutatás', row 1: no e-mail column"):

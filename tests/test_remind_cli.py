@@ -586,6 +586,36 @@ def test_a_registration_with_an_unusable_address_is_reported_not_dropped_silentl
     assert again.stdout == "" and "row 3" in again.stderr
 
 
+def test_the_exports_own_headers_are_mapped_in_registration_columns(server, tmp_path):
+    """The errors say to map the export's columns in a toml table: that table must exist and be
+    read by check and remind alike (the campaign's [columns] is the contact sheet's)."""
+    camp = remind_campaign(tmp_path, server, [])
+    path = camp.root / "registrations" / "valaszok.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(
+            [
+                ["Beküldve", "Elérhetőség", "Képviselt szervezet"],
+                [KISS[0], KISS[1], KISS[3]],
+                [BALOGH[0], BALOGH[1], BALOGH[3]],
+            ]
+        )
+    with at(2020, 6, 17, 9, 0):
+        unmapped = remind(camp, "--day-before", "--yes", "--quiet")
+    assert unmapped.exit_code == 2 and rcpts(server) == []
+    assert unmapped.stderr == (f"lgp-mailer: error: {path}: no header row with an e-mail column in the first 20 rows\n")
+    config = camp.root / "lgp-mailer.toml"
+    text = config.read_text(encoding="utf-8")
+    table = '[registration_columns]\n"Beküldve" = "timestamp"\n"Elérhetőség" = "email"\n"Képviselt szervezet" = "municipality"\n'
+    config.write_text(text.replace("[sender]\n", table + "\n[sender]\n", 1), encoding="utf-8")
+    with at(2020, 6, 17, 9, 0):
+        check = runner.invoke(app, ["check", "--campaign", str(camp.root), "--quiet"])
+        result = remind(camp, "--day-before", "--yes", "--quiet")
+    assert check.exit_code == 0, check.output
+    assert "Registered for a municipality on the invitation list: 2" in check.stdout.splitlines()
+    assert result.exit_code == 0, result.output
+    assert sorted(rcpts(server)) == sorted([*REGISTRANTS[:2], UROM_INVITED])
+
+
 def test_check_names_a_registration_that_will_get_no_reminder(server, tmp_path):
     """``check`` before the day must say what remind will say: a registrant with no usable address."""
     camp = remind_campaign(tmp_path, server, [KISS, TYPO])

@@ -347,7 +347,7 @@ def _registrations(campaign: Campaign, now: dt.datetime) -> list[str]:
     if campaign.registrations_path is None:
         return []
     invited = load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None)
-    regs = load_registrations(campaign.registrations_path)
+    regs = load_registrations(campaign.registrations_path, columns=dict(campaign.registration_columns))
     report = match_registrations(regs, list(invited.recipients))
     # The rows that cannot be used, as remind says them: a registrant check did not name would
     # otherwise get no join link without anyone noticing before the day.

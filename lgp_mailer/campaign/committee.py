@@ -110,7 +110,8 @@ def _campaign_input(campaign: Campaign) -> CampaignInput:
 
     columns = dict(campaign.columns) or None
     recipients = list(load_recipients(campaign.recipients_path, sheet=campaign.sheet, columns=columns).recipients)
-    registrations = load_registrations(campaign.registrations_path) if campaign.registrations_path else None
+    path = campaign.registrations_path
+    registrations = load_registrations(path, columns=dict(campaign.registration_columns)) if path else None
     return CampaignInput(campaign.campaign_id, recipients, registrations)
 
 

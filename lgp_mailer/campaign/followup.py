@@ -220,7 +220,7 @@ def _registrations(campaign: Campaign, path: Path | None, *, required: bool) -> 
                 key="registrations",
             )
         return None
-    return load_registrations(chosen)
+    return load_registrations(chosen, columns=dict(campaign.registration_columns))
 
 
 __all__ = [

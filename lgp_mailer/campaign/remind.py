@@ -138,7 +138,7 @@ def targets(
         campaign.recipients_path, sheet=campaign.sheet, columns=dict(campaign.columns) or None, limits=campaign.limits
     )
     invited.recipients = list(invited.recipients)  # matched and chosen from, as the same objects
-    regs = load_registrations(path, limits=campaign.limits)
+    regs = load_registrations(path, columns=dict(campaign.registration_columns), limits=campaign.limits)
     report = match_registrations(regs, invited.recipients)
     lines = format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours)
     if day_before:

@@ -101,7 +101,7 @@ def candidates(campaign: Campaign, sheet: RecipientSheet, registrations: Path | 
     found = list(sheet.recipients)
     path = registrations or campaign.registrations_path
     if path is not None and path.is_file():
-        regs = load_registrations(path, limits=campaign.limits)
+        regs = load_registrations(path, columns=dict(campaign.registration_columns), limits=campaign.limits)
         found.extend(reminder_recipients(match_registrations(regs, list(sheet.recipients))))
     return found
 

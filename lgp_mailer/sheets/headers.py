@@ -138,6 +138,7 @@ def find_header(
     sheet: str | None,
     aliases: dict[str, str] | None = None,
     layout: Callable[[tuple[str, ...], dict[int, str]], dict[int, str]] | None = None,
+    table: str = "[columns]",
 ) -> tuple[Header, list[RawRow]]:
     """Find the header among the first rows; return it and the rows read past it.
 
@@ -146,7 +147,8 @@ def find_header(
     ``aliases`` (from :func:`alias_keys`) replaces the recipient sheet's
     header aliases, e.g. for a registration form's export; ``layout`` adjusts
     the fields found in a row (cells, column index → field) for an export
-    whose fixed columns it knows.
+    whose fixed columns it knows.  ``table`` names the toml table the errors tell the user to
+    map a column in.
     """
     aliases = _ALIAS_KEYS if aliases is None else aliases
     seen: list[RawRow] = []
@@ -160,9 +162,10 @@ def find_header(
     chosen = next((c for c in candidates if "email" in c[1].values() and len(c[1]) > 1), None)
     chosen = chosen or next((c for c in candidates if "email" in c[1].values()), None)
     if chosen is None:
-        raise _no_email_column(candidates, file=file, sheet=sheet)
+        raise _no_email_column(candidates, file=file, sheet=sheet, table=table)
     row, fields = chosen
-    header = Header(row.number, _columns(row, fields, file=file, sheet=sheet), _unmapped(row, mapping), row.cells)
+    columns = _columns(row, fields, file=file, sheet=sheet, table=table)
+    header = Header(row.number, columns, _unmapped(row, mapping), row.cells)
     return header, [later for later in seen if later.number > row.number]
 
 
@@ -185,7 +188,7 @@ def garbled_header(cells: Iterable[str], *, file: Path, sheet: str | None, row: 
 
 
 def _no_email_column(
-    candidates: list[tuple[RawRow, dict[int, str]]], *, file: Path, sheet: str | None
+    candidates: list[tuple[RawRow, dict[int, str]]], *, file: Path, sheet: str | None, table: str
 ) -> RecipientsError:
     if not any(not row.is_empty() for row, _ in candidates):
         return RecipientsError(_("the sheet is empty"), file=file, sheet=sheet)
@@ -196,7 +199,9 @@ def _no_email_column(
     if best:
         found = ", ".join(repr(best_row.cells[i]) for i in best)
         return RecipientsError(
-            _("no e-mail column (found {found}); name it 'E-mail' or map it in [columns]").format(found=found),
+            _("no e-mail column (found {found}); name it 'E-mail' or map it in {table}").format(
+                found=found, table=table
+            ),
             file=file,
             sheet=sheet,
             row=best_row.number,
@@ -210,7 +215,7 @@ def _no_email_column(
     )
 
 
-def _columns(row: RawRow, fields: dict[int, str], *, file: Path, sheet: str | None) -> dict[str, Column]:
+def _columns(row: RawRow, fields: dict[int, str], *, file: Path, sheet: str | None, table: str) -> dict[str, Column]:
     columns: dict[str, Column] = {}
     for index, field in fields.items():
         header = row.cells[index].strip()
@@ -218,9 +223,16 @@ def _columns(row: RawRow, fields: dict[int, str], *, file: Path, sheet: str | No
             first = columns[field].header
             raise RecipientsError(
                 _(
-                    "columns {first} and {header} both mean {field}; map one of them in [columns] (e.g. "
+                    "columns {first} and {header} both mean {field}; map one of them in {table} (e.g. "
                     '{toml_key} = "{ignore}")'
-                ).format(first=quoted(first), header=quoted(header), field=field, toml_key=repr(header), ignore=IGNORE),
+                ).format(
+                    first=quoted(first),
+                    header=quoted(header),
+                    field=field,
+                    table=table,
+                    toml_key=repr(header),
+                    ignore=IGNORE,
+                ),
                 file=file,
                 sheet=sheet,
                 row=row.number,

@@ -4,7 +4,7 @@ The export is the Google Forms response sheet downloaded as CSV or XLSX,
 Microsoft Forms' Excel download (its fixed leading columns are known), or
 any sheet with the same columns.  It is read with the recipient loader's
 machinery — formats and encodings from ``readers``, the header search and
-the user's ``[columns]`` mapping from ``headers``, cell cleaning and
+the user's ``[registration_columns]`` mapping from ``headers``, cell cleaning and
 address validation from ``cells`` — with the form's own header aliases and
 one more field, ``timestamp``.
 
@@ -39,6 +39,8 @@ from lgp_mailer.sheets.readers import ALL_SHEETS, RawRow, RawSheet, open_sheets
 from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding
 
 FIELDS = ("timestamp", "email", "name", "municipality", "role")
+# The toml table that maps the export's headers (the campaign's [columns] is the contact sheet's).
+TABLE = "[registration_columns]"
 
 _ALIASES = {
     "timestamp": (
@@ -100,7 +102,7 @@ def _forms_layout(mapping: dict[str, tuple[str, str]]) -> Callable[[tuple[str, .
     """Fields of a Microsoft Forms header row: the completion time is the timestamp, and the
     account's e-mail and name give way to the form's own questions asking for them, which say
     who registered (the account is the colleague who filled it in, or "anonymous").  A column
-    the user mapped in ``[columns]`` is left as mapped."""
+    the user mapped in ``[registration_columns]`` is left as mapped."""
 
     def layout(cells: tuple[str, ...], fields: dict[int, str]) -> dict[int, str]:
         keys = [header_key(cell) for cell in cells[:5]]
@@ -142,8 +144,10 @@ def _asked_fields(
     """``fields`` plus the one question (past the first ``fixed`` columns) that asks for the
     e-mail address, and the one that asks for the municipality, when no column past them is
     that field by name.  Two such questions are left alone: which one holds the answer is for
-    the user's ``[columns]``."""
+    the user's ``[registration_columns]``."""
     if sum(1 for cell in cells if cell.strip()) < 2:  # a title above the table, not a header
+        return fields
+    if any("@" in cell for cell in cells):  # an answer ("email@…", "… Önkormányzata"), not a header
         return fields
     found = dict(fields)
     for field, (words, not_words) in _QUESTION_WORDS.items():
@@ -256,7 +260,13 @@ class _Reader:
     def read_sheet(self, path: Path, raw: RawSheet, mapping: dict[str, tuple[str, str]], *, every: bool) -> None:
         try:
             header, early = find_header(
-                raw.rows, mapping, file=path, sheet=raw.name, aliases=_ALIAS_KEYS, layout=_forms_layout(mapping)
+                raw.rows,
+                mapping,
+                file=path,
+                sheet=raw.name,
+                aliases=_ALIAS_KEYS,
+                layout=_forms_layout(mapping),
+                table=TABLE,
             )
         except RecipientsError as error:
             if not every:
@@ -308,8 +318,8 @@ class _Reader:
             raise RecipientsError(
                 _(
                     "'anonymous' on every row (a form without sign-in): map the question asking for the address "
-                    "in [columns], e.g. {example}"
-                ).format(example='"Az Ön e-mail-címe" = "email"'),
+                    "in {table}, e.g. {example}"
+                ).format(table=TABLE, example='"Az Ön e-mail-címe" = "email"'),
                 file=path,
                 sheet=raw.name,
                 column=header.columns["email"].header,
@@ -318,7 +328,9 @@ class _Reader:
             # The column taken for the address holds none (a yes/no question about e-mail news,
             # say): the wrong column, not a file of typos.
             raise RecipientsError(
-                _("no row has an address in this column: map the column with the addresses in [columns]"),
+                _("no row has an address in this column: map the column with the addresses in {table}").format(
+                    table=TABLE
+                ),
                 file=path,
                 sheet=raw.name,
                 column=header.columns["email"].header,
