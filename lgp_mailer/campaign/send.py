@@ -31,6 +31,7 @@ from lgp_mailer.campaign.inputs import (
     changes_since_last_run,
     input_warnings,
     now_utc,
+    refuse_another_event,
     refuse_placeholders,
     refuse_started,
 )
@@ -180,6 +181,8 @@ def send(
             notice=request.notice,
             join=request.join,
         ) as session:
+            if request.join and not request.dry_run:
+                refuse_another_event(ledger, campaign, session.event, session.lock.joined)
             hooks.warn(_warnings(campaign, session, now))
             if request.dry_run:
                 # The shipped campaign may sit in a read-only site-packages: write here instead.
