@@ -144,7 +144,8 @@ def kind_status(ledger: Ledger, campaign_id: str, kind: str) -> dict[str, Any]:
     sent_times = [r.sent_at for r in rows if r.sent_at]
     attempts = [r.last_attempt_at for r in rows if r.last_attempt_at]
     # A dead run's lease stays until the next sender removes it: its rows are not in flight.
-    leases, stopped = [], []
+    leases: list[dict[str, object]] = []
+    stopped: list[dict[str, object]] = []
     for lease in senders(ledger, campaign_id, kind):
         (stopped if lease_is_stale(lease, ledger.clock(), reused_pid=False) else leases).append(lease)
     lock = _public_lock(leases[0] if leases else None)
