@@ -20,6 +20,7 @@ from lgp_mailer.ledger.events import record_snapshot
 from lgp_mailer.ledger.runlock import RunLock
 from lgp_mailer.ledger.store import open_ledger
 
+from sheets_factory import HEADER, write_xlsx
 from smtp_server import SmtpTestServer
 
 OLD_LINK = "https://zoom.example.org/j/81234567890?pwd=lgp2020"
@@ -85,3 +86,26 @@ def test_a_joining_sender_with_another_event_is_refused_naming_each_field(
         joined = send(camp, "--join", "--yes")  # the same event: it joins and sends the rest
         assert joined.exit_code == 0, joined.output
     assert sorted(rcpts(smtp_server)) == sorted(camp.addresses)  # each once
+
+
+def test_a_joining_sender_names_the_recipients_of_its_sheet_it_will_not_send(
+    smtp_server: SmtpTestServer, shared: str, tmp_path: Path
+) -> None:
+    """The first sender's sheet is the campaign: a colleague whose sheet has new rows is told so."""
+    camp = make_campaign(tmp_path, smtp_server, rows=people(4))
+    edit_event(camp.root, "date = 2020-06-18", "date = 2099-06-18")
+    assert send(camp, "--batch", "1", "--yes").exit_code == 0
+    longer = people(6)
+    write_xlsx(camp.root / "recipients" / "lista.xlsx", {"Lista": [HEADER, *longer]})
+    sheet = camp.root / "recipients" / "lista.xlsx"
+    with open_ledger(shared) as ledger, RunLock(ledger, camp.campaign_id, heartbeat_every=None):
+        joined = send(camp, "--join", "--yes")
+    assert joined.exit_code == 0, joined.output
+    assert (
+        f"2 recipients of {sheet} are not in the campaign the running senders send (the first sender's sheet):"
+        " this run does not send to them; a send without --join afterwards does"
+    ) in joined.stderr.splitlines()
+    assert sorted(rcpts(smtp_server)) == sorted(camp.addresses)
+    after = send(camp, "--yes")
+    assert after.exit_code == 0, after.output
+    assert sorted(rcpts(smtp_server)) == sorted(r[5] for r in longer)  # each once
