@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -212,6 +213,8 @@ def test_ledger_migrate_copies_every_row_and_verifies(tmp_path: Path, pg_url: st
     with open_ledger(source, clock=Clock()) as old:
         fill(old, tmp_path)
         before = old.rows()
+        with old.transaction() as db:  # the lock's run crashed: its PID is gone (a live one refuses, below)
+            db.execute("UPDATE run_locks SET pid = ?", (dead_pid(),))
     url = _url(pg_server, pg_url, PASSWORD)
     result = runner.invoke(app, ["ledger", "migrate", "--from", str(source), "--to", url], catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -246,6 +249,36 @@ def test_ledger_migrate_copies_every_row_and_verifies(tmp_path: Path, pg_url: st
         f"lgp-mailer: error: {redact(url)}: the target sent log is not empty: "
         "table attendance_imports has 1 row; nothing was copied"
     ]
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_ledger_migrate_is_refused_while_a_run_sends_from_the_sqlite_file(tmp_path: Path, pg_url: str) -> None:
+    """Copied mid-send, the PostgreSQL sent log would miss what the run sends after
+    the copy, and send those letters again."""
+    source = tmp_path / "naplo.sqlite3"
+    with open_ledger(source) as old:
+        old.sync(
+            C, K, [Entry(f"r{i}@falu.example", i, (f"Falu {i}",), "Baranya", f"<{i}@lgp.example>") for i in range(3)]
+        )
+        with RunLock(old, C, heartbeat_every=None) as live:  # this process: alive
+            result = runner.invoke(app, ["ledger", "migrate", "--from", str(source), "--to", pg_url])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"lgp-mailer: error: {source}: campaign '{C}' is being sent from this sent log by {live.holder}"
+        f" (host {live.hostname}, pid {live.pid}): migrate when that run has ended, or the letters it sends"
+        " meanwhile would go again from PostgreSQL; nothing was copied"
+    ]
+    with open_ledger(pg_url) as new:
+        assert new.rows() == []
+    done = runner.invoke(app, ["ledger", "migrate", "--from", str(source), "--to", pg_url])  # the run has ended
+    assert done.exit_code == 0, done.output
+    with open_ledger(pg_url) as new:
+        assert [r.status for r in new.rows()] == ["pending"] * 3
 
 
 def test_verify_names_each_table_that_differs(tmp_path: Path, pg_url: str) -> None:

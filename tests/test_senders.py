@@ -257,3 +257,38 @@ def test_a_sender_joining_a_synced_campaign_sends_what_it_synced_and_does_not_sy
         first.__exit__(None, None, None)
     with session(recipients(6), join=True) as alone:  # joins nobody: syncs its sheet
         assert alone.counts()["pending"] == 6
+
+
+# A killed sender's lease stays in the sent log until the next sender removes it:
+# it is not "being sent now", and its 'sending' row is a crash's leftover, not in flight.
+def test_status_tells_a_dead_senders_lease_from_a_live_one(
+    ledger: Ledger, target: Path | str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    gone = dead_pid()
+    with RunLock(ledger, C, heartbeat_every=None, join=True) as mine:
+        # killed since this sender started (the next one to start removes them)
+        lease(ledger, "dead-token", pid=gone, age=30)  # this host, its process gone
+        lease(ledger, "silent-token", pid=os.getppid(), hostname="iroda-pc2", age=11 * 60)  # no heartbeat for 11 min
+        assert ledger.claim(C, K, "p0@falu.example", ["pending"], sender="dead-token")
+        assert ledger.claim(C, K, "p1@falu.example", ["pending"], sender=mine.token)
+        figures = kind_status(ledger, C, K)
+        assert [s["pid"] for s in figures["senders"]] == [os.getpid()]
+        assert [(s["hostname"], s["pid"], s["in_flight"]) for s in figures["stopped"]] == [
+            ("iroda-pc2", os.getppid(), 0),
+            (socket.gethostname(), gone, 1),
+        ]
+        assert figures["in_flight"] == 1  # only the live sender's row
+        assert [(b["status"], b["count"]) for b in figures["blocked"]] == [("sending", 1)]
+        monkeypatch.setenv("LGP_MAILER_DB", str(target))
+        monkeypatch.setenv("COLUMNS", "300")
+        monkeypatch.chdir(tmp_path)
+        result = CliRunner().invoke(app, ["status", "--campaign-id", C])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    then = local_time(utc_iso(T0 - timedelta(seconds=30)))[:16]
+    assert (
+        f"  stopped without finishing: the run of kolléga@{socket.gethostname()} (host {socket.gethostname()},"
+        f" pid {gone}) since {then}, last heartbeat {then}; the next send takes over its lock"
+    ) in lines
+    assert not any(line.startswith("  being sent now by kolléga@") for line in lines), result.stdout
+    assert sum(line.startswith(f"  being sent now by {mine.holder} ") for line in lines) == 1, result.stdout

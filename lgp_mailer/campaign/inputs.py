@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from lgp_mailer.campaign.changes import Snapshot, diff, snapshot
+from lgp_mailer.campaign.changes import Change, Snapshot, diff, snapshot
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
@@ -261,6 +261,37 @@ def changes_since_last_run(ledger: Ledger, campaign: Campaign, event: Event, she
             )
         )
     return lines
+
+
+def refuse_another_event(ledger: Ledger, campaign: Campaign, event: Event, joined: list[dict[str, object]]) -> None:
+    """A sender joining live ones sends their event or nothing (ConfigError, exit 2).
+
+    A colleague's stale copy of the event file would otherwise send part of the
+    campaign with another link, time or title.  The live senders' event is the
+    snapshot recorded since the oldest of them started (none yet: it is still
+    building its letters, and nothing can be compared)."""
+    if not joined:
+        return
+    stored = last_snapshot(ledger, campaign.campaign_id)
+    started = min(dt.datetime.fromisoformat(str(lease["acquired_at"])) for lease in joined)
+    if stored is None or dt.datetime.fromisoformat(stored.taken_at) < started:
+        return
+    theirs, mine = Snapshot.from_row(stored.fields), snapshot(event)
+    changes = [Change("title", theirs.title, mine.title)] if theirs.title != mine.title else []
+    changes += diff(theirs, mine)
+    if changes:
+        raise ConfigError(
+            _(
+                "campaign {campaign_id} is being sent by {holder} (pid {pid}) with another event: {changes};"
+                " join with the event file it sends, or wait until it ends"
+            ).format(
+                campaign_id=quoted(campaign.campaign_id),
+                holder=joined[0]["holder"],
+                pid=joined[0]["pid"],
+                changes="; ".join(str(change) for change in changes),
+            ),
+            file=event.path,
+        )
 
 
 def shared_uid_warnings(ledger: Ledger) -> list[str]:

@@ -31,6 +31,7 @@ from lgp_mailer.campaign.inputs import (
     changes_since_last_run,
     input_warnings,
     now_utc,
+    refuse_another_event,
     refuse_placeholders,
     refuse_started,
 )
@@ -42,7 +43,7 @@ from lgp_mailer.campaign.spool import Spool, build_spool
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, ExitCode, SmtpError
 from lgp_mailer.event import Event, load_event
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import _, ngettext
 from lgp_mailer.ledger.events import record_calendar_uid, record_snapshot
 from lgp_mailer.ledger.revisions import record_revision
 from lgp_mailer.ledger.store import Ledger, open_campaign_ledger
@@ -180,6 +181,8 @@ def send(
             notice=request.notice,
             join=request.join,
         ) as session:
+            if request.join and not request.dry_run:
+                refuse_another_event(ledger, campaign, session.event, session.lock.joined)
             hooks.warn(_warnings(campaign, session, now))
             if request.dry_run:
                 # The shipped campaign may sit in a read-only site-packages: write here instead.
@@ -246,7 +249,18 @@ def _sheet_rows(session: SendSession) -> int | None:
 def _warnings(campaign: Campaign, session: SendSession, now: dt.datetime) -> list[str]:
     invitation = session.kind == kinds.INVITATION.name
     lines = input_warnings(campaign, session.event, now) if invitation else agenda_warnings(session.event)
-    return lines + changes_since_last_run(session.ledger, campaign, session.event, _sheet_rows(session))
+    lines += changes_since_last_run(session.ledger, campaign, session.event, _sheet_rows(session))
+    if session.not_in_campaign:
+        lines.append(
+            ngettext(
+                "{n} recipient of {sheet} is not in the campaign the running senders send (the first sender's"
+                " sheet): this run does not send to them; a send without --join afterwards does",
+                "{n} recipients of {sheet} are not in the campaign the running senders send (the first sender's"
+                " sheet): this run does not send to them; a send without --join afterwards does",
+                session.not_in_campaign,
+            ).format(n=session.not_in_campaign, sheet=campaign.recipients_path)
+        )
+    return lines
 
 
 def _remember(ledger: Ledger, session: SendSession) -> None:

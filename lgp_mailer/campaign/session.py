@@ -29,6 +29,7 @@ from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event
 from lgp_mailer.i18n import _
 from lgp_mailer.ledger.events import calendar_uid
+from lgp_mailer.ledger.rows import STATUSES
 from lgp_mailer.ledger.runlock import RunLock
 from lgp_mailer.ledger.store import Entry, Ledger, LedgerRow, due_statuses
 from lgp_mailer.mail.build import MessageFactory
@@ -138,6 +139,7 @@ class SendSession:
         )
         self.lock = RunLock(ledger, campaign.campaign_id, join=join)
         self.recovered = 0
+        self.not_in_campaign = 0  # joined: this sheet's recipients the live senders' sheet lacks
         self._find, self._has = _lookups(self.recipients)
 
     def __enter__(self) -> SendSession:
@@ -145,6 +147,8 @@ class SendSession:
         try:
             if not self._joined_a_synced_campaign():
                 self.sync()
+            elif self.kind == kinds.INVITATION.name:
+                self.not_in_campaign = self._missing_from_campaign()
             # Only the rows of senders whose lease is gone: a joined sender's are in flight.
             self.recovered = self.ledger.recover_interrupted(self.campaign.campaign_id, self.kind, self.lock.token)
         except BaseException:
@@ -163,6 +167,13 @@ class SendSession:
         if not self.lock.joined:
             return False
         return sum(self.ledger.counts(self.campaign.campaign_id, self.kind).values()) > 0
+
+    def _missing_from_campaign(self) -> int:
+        """How many of this sheet's recipients a joining sender will not send: the
+        campaign is the live senders' sheet, and these are not in it."""
+        found = self.ledger.addresses_in(self.campaign.campaign_id, self.kind, STATUSES)
+        known = {address.lower() for addresses in found.values() for address in addresses}
+        return sum(1 for r in self.recipients if r.email.lower() not in known)
 
     def sync(self) -> None:
         """Tell the ledger every recipient (and every rejected row, as ``invalid``)."""

@@ -158,6 +158,21 @@ def _print_kind(console, entry: dict[str, Any]) -> None:
             ),
             markup=False,
         )
+    for sender in entry.get("stopped", []):
+        console.print(
+            "  "
+            + _(
+                "stopped without finishing: the run of {holder} (host {host}, pid {pid}) since {since}, last heartbeat"
+                " {beat}; the next send takes over its lock"
+            ).format(
+                holder=sender["holder"],
+                host=sender["hostname"],
+                pid=sender["pid"],
+                since=_local(str(sender["acquired_at"])),
+                beat=_local(str(sender["heartbeat_at"])),
+            ),
+            markup=False,
+        )
     if entry["blocked"]:
         from lgp_mailer.ledger.status import blocked_text  # the ledger stays off --help's start-up path
 

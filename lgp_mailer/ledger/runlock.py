@@ -61,6 +61,30 @@ def _started_after(pid: int, moment: datetime) -> bool:
         return False
 
 
+def lease_is_stale(
+    row: dict[str, object],
+    now: datetime,
+    *,
+    hostname: str | None = None,
+    stale_after: timedelta = STALE_AFTER,
+    pid_exists: Callable[[int], bool] = psutil.pid_exists,
+    reused_pid: bool = True,
+) -> bool:
+    """True when the lease ``row`` is a dead run's: the next sender to start removes it.
+
+    ``reused_pid=False`` skips the PID's start time (a PID reused since): ``status``
+    shows what README promises (PID gone, or no heartbeat) even on a test's fixed clock."""
+    beat = datetime.fromisoformat(str(row["heartbeat_at"]))
+    if now - beat > stale_after:
+        return True
+    if row["hostname"] == (hostname or socket.gethostname()):
+        pid = int(str(row["pid"]))
+        if not pid_exists(pid):
+            return True
+        return reused_pid and _started_after(pid, datetime.fromisoformat(str(row["acquired_at"])))
+    return False
+
+
 class RunLock:
     """``with RunLock(ledger, campaign_id):`` holds a lease on sending the campaign.
 
@@ -104,16 +128,9 @@ class RunLock:
     # -- staleness ----------------------------------------------------------
 
     def _is_stale(self, row: dict[str, object]) -> bool:
-        now = self.ledger.clock()
-        beat = datetime.fromisoformat(str(row["heartbeat_at"]))
-        if now - beat > self.stale_after:
-            return True
-        if row["hostname"] == self.hostname:
-            pid = int(str(row["pid"]))
-            if not self.pid_exists(pid):
-                return True
-            return _started_after(pid, datetime.fromisoformat(str(row["acquired_at"])))
-        return False
+        return lease_is_stale(
+            row, self.ledger.clock(), hostname=self.hostname, stale_after=self.stale_after, pid_exists=self.pid_exists
+        )
 
     # -- acquire / beat / release ------------------------------------------
 
@@ -232,4 +249,4 @@ def senders(ledger: Ledger, campaign_id: str, kind: str | None = None) -> list[d
     return [dict(row) for row in found]
 
 
-__all__ = ["HEARTBEAT_EVERY", "STALE_AFTER", "RunLock", "current_lock", "senders"]
+__all__ = ["HEARTBEAT_EVERY", "STALE_AFTER", "RunLock", "current_lock", "lease_is_stale", "senders"]

@@ -26,10 +26,11 @@ JSON-able dict; ``status --json`` prints exactly that::
           ],
           "in_flight": 0,                  # 'sending' rows of live senders
           "lock": null | {"holder": ..., "pid": ..., "hostname": ..., "acquired_at": ..., "heartbeat_at": ...},
-          "senders": [                     # every sender holding a lease (send --join: several), oldest first
+          "senders": [                     # every live sender holding a lease (send --join: several), oldest first
             {"holder": "anna@pc1", "pid": 4242, "hostname": "pc1", "acquired_at": ..., "heartbeat_at": ...,
              "in_flight": 2}               # its 'sending' rows of this kind
           ],
+          "stopped": [...],                # leases of runs that died (same keys): the next send takes them over
           "counties": [                    # sheet order of first appearance; null = no county
             {"county": "Baranya", "total": 300, "sent": 290, "due": 5, "blocked": 5,
              "counts": {"pending": 5, ...}}
@@ -50,7 +51,7 @@ from typing import Any
 
 from lgp_mailer import kinds
 from lgp_mailer.i18n import N_, _
-from lgp_mailer.ledger.runlock import senders
+from lgp_mailer.ledger.runlock import lease_is_stale, senders
 from lgp_mailer.ledger.store import STATUSES, Ledger, LedgerRow, utc_iso
 
 # Statuses that need attention, in the order shown, with what they mean and
@@ -142,7 +143,11 @@ def kind_status(ledger: Ledger, campaign_id: str, kind: str) -> dict[str, Any]:
     counts = _counts(rows)
     sent_times = [r.sent_at for r in rows if r.sent_at]
     attempts = [r.last_attempt_at for r in rows if r.last_attempt_at]
-    leases = senders(ledger, campaign_id, kind)
+    # A dead run's lease stays until the next sender removes it: its rows are not in flight.
+    leases: list[dict[str, object]] = []
+    stopped: list[dict[str, object]] = []
+    for lease in senders(ledger, campaign_id, kind):
+        (stopped if lease_is_stale(lease, ledger.clock(), reused_pid=False) else leases).append(lease)
     lock = _public_lock(leases[0] if leases else None)
     command = command_for(kind)
     due_by_status = {s: sum(1 for r in rows if r.status == s and r.seq is not None) for s in DUE_STATUSES}
@@ -174,6 +179,7 @@ def kind_status(ledger: Ledger, campaign_id: str, kind: str) -> dict[str, Any]:
         "in_flight": in_flight,
         "lock": lock,
         "senders": [_public_sender(lease) for lease in leases],
+        "stopped": [_public_sender(lease) for lease in stopped],
         "counties": _counties(rows),
     }
 

@@ -21,6 +21,7 @@ from typing import Any
 from lgp_mailer.errors import LedgerError
 from lgp_mailer.i18n import _, ngettext
 from lgp_mailer.ledger.backend import SQLITE, Target, is_url
+from lgp_mailer.ledger.runlock import lease_is_stale
 from lgp_mailer.ledger.store import Ledger, open_ledger
 from lgp_mailer.quoting import quoted
 
@@ -166,6 +167,29 @@ def verify(source: Ledger, target: Ledger) -> Verification:
     return Verification(checks, problems)
 
 
+def refuse_live_senders(source: Ledger) -> None:
+    """LedgerError while a run sends from ``source``: it goes on writing there after
+    the copy, and the PostgreSQL sent log, still showing those rows due, would send
+    them again.  A dead run's lease is copied (the first sender there takes it over)."""
+    with source.read() as db:
+        leases = [dict(row) for row in db.execute("SELECT * FROM run_locks ORDER BY acquired_at, token").fetchall()]
+    for lease in leases:
+        if not lease_is_stale(lease, source.clock()):
+            raise LedgerError(
+                _(
+                    "campaign {campaign_id} is being sent from this sent log by {holder} (host {host}, pid {pid}):"
+                    " migrate when that run has ended, or the letters it sends meanwhile would go again from"
+                    " PostgreSQL; nothing was copied"
+                ).format(
+                    campaign_id=quoted(str(lease["campaign_id"])),
+                    holder=lease["holder"],
+                    host=lease["hostname"],
+                    pid=lease["pid"],
+                ),
+                file=source.path,
+            )
+
+
 def migrate_ledger(
     source: Target, url: str, *, env: Mapping[str, str] = os.environ, password_command: str | None = None
 ) -> tuple[dict[str, int], Verification]:
@@ -177,8 +201,9 @@ def migrate_ledger(
     if not source.is_file():
         raise LedgerError(_("no SQLite sent log here"), file=source)
     with open_ledger(source) as old, open_ledger(url, env=env, password_command=password_command) as new:
+        refuse_live_senders(old)
         copied = copy_ledger(old, new)
         return copied, verify(old, new)
 
 
-__all__ = ["TableCheck", "Verification", "copy_ledger", "migrate_ledger", "tables", "verify"]
+__all__ = ["TableCheck", "Verification", "copy_ledger", "migrate_ledger", "refuse_live_senders", "tables", "verify"]
