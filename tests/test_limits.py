@@ -235,3 +235,53 @@ def test_limits_in_hungarian_use_hungarian_numbers(tmp_path):
     size = big.stat().st_size
     assert big_text.startswith(f"a fájl mérete {size} bájt"), big_text
     assert "(100 bájt)" in big_text and big_text.endswith(hint.format(key="csv_bytes")), big_text
+
+
+def with_dtd(path: Path, member: str, dtd: bytes, entity: bytes) -> Path:
+    """A real workbook whose ``member`` declares ``dtd`` and uses ``entity`` in its first string."""
+    source = write_xlsx(path.with_name("source.xlsx"), {"Lista": [HEADER, ROW]})
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            if info.filename == member:
+                data = dtd + data.split(b"?>", 1)[-1].replace(b"<t>", b"<t>" + entity, 1)
+            out.writestr(info.filename, data)
+    return path
+
+
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY l0 "ha">'
+    + b"".join(b'<!ENTITY l%d "%s">' % (n, b"&l%d;" % (n - 1) * 10) for n in range(1, 10))
+    + b"]>"
+)
+XXE = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+
+
+@pytest.mark.parametrize(
+    ("member", "dtd", "entity", "name", "system_id"),
+    [
+        ("xl/worksheets/sheet1.xml", LAUGHS, b"&l9;", "l0", "None"),
+        ("xl/workbook.xml", LAUGHS, b"", "l0", "None"),
+        ("xl/worksheets/sheet1.xml", XXE, b"&e;", "e", "'file:///etc/passwd'"),
+    ],
+)
+def test_an_xml_bomb_or_external_entity_is_one_line_naming_the_refusal(tmp_path, member, dtd, entity, name, system_id):
+    sheet = with_dtd(tmp_path / "hostile.xlsx", member, dtd, entity)
+    result = check(tmp_path, sheet)
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        f"lgp-mailer: error: {sheet}: refused: its XML declares an entity or DTD "
+        f"(EntitiesForbidden(name='{name}', system_id={system_id}, public_id=None)); a genuine workbook has none"
+    )
+
+
+def test_an_unreadable_workbook_is_one_line_even_when_openpyxl_says_three(tmp_path):
+    source = write_xlsx(tmp_path / "source.xlsx", {"Lista": [HEADER, ROW]})
+    sheet = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(sheet, "w") as out:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            out.writestr(info.filename, b"<worksheet><unclosed" if info.filename == "xl/workbook.xml" else data)
+    result = check(tmp_path, sheet)
+    assert result.exit_code == 2
+    assert error_line(result).startswith(f"lgp-mailer: error: {sheet}: not a readable Excel workbook (")

@@ -233,10 +233,7 @@ def _xlsx_sheets(path: Path) -> Iterator[_Sheets]:
         formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
         values = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for broken files
-        raise RecipientsError(
-            _("not a readable Excel workbook ({kind}: {error})").format(kind=type(error).__name__, error=error),
-            file=path,
-        ) from None
+        raise _unreadable(path, error, N_("not a readable Excel workbook ({kind}: {error})")) from None
     try:
         hidden = frozenset(ws.title for ws in formulas.worksheets if ws.sheet_state != "visible")
         yield [(ws.title, _xlsx_rows(path, ws, values[ws.title])) for ws in formulas.worksheets], hidden
@@ -263,10 +260,26 @@ def _xlsx_rows(path: Path, formula_ws: ReadOnlyWorksheet, value_ws: ReadOnlyWork
     except RecipientsError:
         raise
     except Exception as error:
-        raise RecipientsError(
-            _("cannot read the workbook ({kind}: {error})").format(kind=type(error).__name__, error=error),
+        raise _unreadable(path, error, N_("cannot read the workbook ({kind}: {error})")) from None
+
+
+def _unreadable(path: Path, error: Exception, message: str) -> RecipientsError:
+    """One line for a workbook openpyxl cannot read: defusedxml's refusal of a DTD or
+    entity (an XML bomb, an external file) named as such, other errors on one line."""
+    from defusedxml import DefusedXmlException  # noqa: PLC0415 - openpyxl's own parser's errors
+
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, DefusedXmlException):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return RecipientsError(
+            _("refused: its XML declares an entity or DTD ({detail}); a genuine workbook has none").format(
+                detail=" ".join(str(cause).split())
+            ),
             file=path,
-        ) from None
+        )
+    detail = " ".join(str(error).split())  # openpyxl's messages run over several lines
+    return RecipientsError(_(message).format(kind=type(error).__name__, error=detail), file=path)
 
 
 _ROW_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
