@@ -209,6 +209,8 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
 
     def rel(key: str, value: Any, required: bool = True) -> Path | None:
         raw = text(key, value, required)
+        if raw is not None and "\0" in raw:  # no file system takes one; pathlib would raise ValueError
+            raise err(key, _("a path cannot hold a NUL character (U+0000)"))
         return None if raw is None else (root / raw).resolve()
 
     campaign_id = text("campaign_id", data.get("campaign_id"))
@@ -338,6 +340,8 @@ def dkim_settings(table: object, root: Path, err: _Err) -> DkimSettings | None:
     for key in ("key_file", "selector", "domain"):
         if not isinstance(table.get(key), str) or not table[key].strip():
             raise err(f"dkim.{key}", _("missing key"))
+    if "\0" in table["key_file"]:
+        raise err("dkim.key_file", _("a path cannot hold a NUL character (U+0000)"))
     return DkimSettings(
         (root / table["key_file"]).resolve(), table["selector"].strip(), table["domain"].strip().lower()
     )

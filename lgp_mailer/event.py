@@ -451,6 +451,8 @@ def _logos(r: _Reader, raw: Any) -> tuple[SupporterLogo, ...]:
         if not isinstance(item, dict):
             raise r.error(key, _("must be a table with file and alt"))
         fields = r.table(item, key, {"file": (True, "str"), "alt": (True, "str")})
+        if "\0" in fields["file"]:  # pathlib would raise ValueError
+            raise r.error(f"{key}.file", _("a path cannot hold a NUL character (U+0000)"))
         logos.append(SupporterLogo(fields["file"], fields["alt"], key))
     return tuple(logos)
 
