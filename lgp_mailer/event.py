@@ -198,6 +198,9 @@ def _shown(value: Any) -> str:
     return quoted(value)
 
 
+_TEMPLATE_BRACES = ("{{", "}}", "{%", "%}")  # what render.py refuses in a letter
+
+
 class _Reader:
     """Checks one file's values against the schema; every error names file and key."""
 
@@ -236,6 +239,11 @@ class _Reader:
             if not isinstance(value, str) or not value.strip():
                 raise self.error(key, _("must be a non-empty text, not {value}").format(value=_shown(value)))
             text = " ".join(value.split())
+            if any(brace in text for brace in _TEMPLATE_BRACES):
+                # The letter prints values, never runs them; the render's guard would then
+                # blame the templates for a "{{" that came from this file.
+                message = _("template braces in a value: {value}; write it without {{{{ }}}} or {{% %}}")
+                raise self.error(key, message.format(value=_shown(value)))
             if kind == "url" and not re.match(r"^https?://[^\s/]+", text):
                 raise self.error(key, _("not a web address: {value}").format(value=_shown(value)))
             return text
