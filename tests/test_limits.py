@@ -285,3 +285,20 @@ def test_an_unreadable_workbook_is_one_line_even_when_openpyxl_says_three(tmp_pa
     result = check(tmp_path, sheet)
     assert result.exit_code == 2
     assert error_line(result).startswith(f"lgp-mailer: error: {sheet}: not a readable Excel workbook (")
+
+
+def test_an_ods_with_an_xml_bomb_is_refused_the_same_way(tmp_path):
+    source = write_ods(tmp_path / "source.ods", {"Lista": [HEADER, ROW]})
+    sheet = tmp_path / "hostile.ods"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(sheet, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            if info.filename == "content.xml":
+                data = LAUGHS + data.split(b"?>", 1)[-1].replace(b"<text:p>", b"<text:p>&l9;", 1)
+            out.writestr(info, data)
+    result = check(tmp_path, sheet)
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        f"lgp-mailer: error: {sheet}: refused: its XML declares an entity or DTD "
+        "(EntitiesForbidden(name='l0', system_id=None, public_id=None)); a genuine workbook has none"
+    )

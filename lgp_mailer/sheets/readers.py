@@ -371,9 +371,7 @@ def _ods_sheets(path: Path) -> Iterator[_Sheets]:
         document = load(str(path))
         tables = document.spreadsheet.getElementsByType(Table)
     except Exception as error:
-        raise RecipientsError(
-            _("not a readable OpenDocument spreadsheet ({error})").format(error=error), file=path
-        ) from None
+        raise _unreadable(path, error, N_("not a readable OpenDocument spreadsheet ({error})")) from None
     from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
 
     sheets = [
