@@ -172,11 +172,21 @@ class _Rel(Protocol):
     def __call__(self, key: str, value: Any, required: bool = True) -> Path | None: ...
 
 
+CONFIG_BYTES = 1024 * 1024  # lgp-mailer.toml is a few KiB; a larger file is refused before parsing
+
+
 def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
     path = Path(path).resolve()
     try:
+        with path.open("rb") as stream:
+            raw = stream.read(CONFIG_BYTES + 1)  # never the whole of a hostile or wrong file
+        if len(raw) > CONFIG_BYTES:
+            raise ConfigError(
+                _("over {size} MiB: not a campaign file (one is a few KiB)").format(size=CONFIG_BYTES // (1024 * 1024)),
+                file=path,
+            )
         # utf-8-sig: Windows Notepad starts UTF-8 files with a BOM, which TOML refuses.
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except OSError as exc:
         raise ConfigError(_("cannot read: {reason}").format(reason=exc.strerror or exc), file=path) from None
     except UnicodeDecodeError:

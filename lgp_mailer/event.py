@@ -322,14 +322,29 @@ class _Reader:
         raise self.error(key, _("a paragraph is a text or { text = ..., url = ... }"))
 
 
+MIB = 1024 * 1024
+# A conference file is a few KiB; TOML parsing and then rendering every letter with a
+# 50 MB value took minutes and gigabytes, so a larger file is refused before parsing.
+EVENT_BYTES = 1 * MIB
+
+
 def load_event(path: Path) -> Event:
     """Read and validate a conference file, raising :class:`EventError` on any problem."""
     path = Path(path)
     if not path.is_file():
         raise EventError(_("event file not found") if not path.exists() else _("not a file"), file=path)
     try:
+        with path.open("rb") as stream:
+            raw = stream.read(EVENT_BYTES + 1)  # never the whole of a hostile or wrong file
+    except OSError as exc:
+        raise EventError(_("cannot read: {reason}").format(reason=exc.strerror or exc), file=path) from None
+    if len(raw) > EVENT_BYTES:
+        raise EventError(
+            _("over {size} MiB: not a conference file (one is a few KiB)").format(size=EVENT_BYTES // MIB), file=path
+        )
+    try:
         # utf-8-sig: Windows Notepad starts UTF-8 files with a BOM, which TOML refuses.
-        text = path.read_text(encoding="utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise EventError(_("not UTF-8 text; save the event file as UTF-8"), file=path) from None
     try:

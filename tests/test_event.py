@@ -244,3 +244,18 @@ def test_markup_and_line_breaks_in_an_event_value_stay_text(tmp_path):
     hostile = 'title = "Cím <script>x</script>\\r\\nBcc: v@evil.example\\u2028vége {# nem megjegyzés #}"'
     event = load_event(write(tmp_path, MINIMAL.replace('title = "Cím"', hostile)))
     assert event.title == "Cím <script>x</script> Bcc: v@evil.example vége {# nem megjegyzés #}"
+
+
+def test_an_event_file_over_one_mib_is_refused_before_parsing(tmp_path):
+    # A 50 MB title took minutes and gigabytes in check; a sparse 500 MB file a gigabyte.
+    big = write(tmp_path, MINIMAL.replace('title = "Cím"', 'title = "' + "Ő" * 25_000_000 + '"'))
+    sparse = tmp_path / "sparse.toml"
+    with sparse.open("wb") as stream:
+        stream.truncate(500 * 1024 * 1024)
+    for path in (big, sparse):
+        with pytest.raises(EventError) as caught:
+            load_event(path)
+        assert str(caught.value) == f"{path}: over 1 MiB: not a conference file (one is a few KiB)"
+    exactly = write(tmp_path, MINIMAL + "#" * (1024 * 1024 - len(MINIMAL.encode("utf-8"))))
+    assert exactly.stat().st_size == 1024 * 1024
+    assert load_event(exactly).title == "Cím"

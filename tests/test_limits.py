@@ -302,3 +302,13 @@ def test_an_ods_with_an_xml_bomb_is_refused_the_same_way(tmp_path):
         f"lgp-mailer: error: {sheet}: refused: its XML declares an entity or DTD "
         "(EntitiesForbidden(name='l0', system_id=None, public_id=None)); a genuine workbook has none"
     )
+
+
+def test_a_campaign_file_over_one_mib_is_refused_before_parsing(tmp_path):
+    root = campaign(tmp_path)
+    config = root / "lgp-mailer.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[smtp]", "# " + "x" * (1024 * 1024) + "\n[smtp]"), encoding="utf-8")
+    result = runner.invoke(app, ["check", "--campaign", str(root)])
+    assert result.exit_code == 2
+    assert error_line(result) == f"lgp-mailer: error: {config}: over 1 MiB: not a campaign file (one is a few KiB)"
