@@ -119,6 +119,8 @@ def file_kind(path: Path) -> str:
         raise RecipientsError(_("file not found"), file=path)
     if path.is_dir():
         raise RecipientsError(_("is a folder, not a spreadsheet file"), file=path)
+    if not path.is_file():  # a pipe or a device (/dev/zero) would be read forever
+        raise RecipientsError(_("not a regular file (a pipe, device or socket)"), file=path)
     suffix = path.suffix.lower()
     if suffix not in WORKBOOK_SUFFIXES + TEXT_SUFFIXES:
         known = ", ".join(WORKBOOK_SUFFIXES + TEXT_SUFFIXES)
