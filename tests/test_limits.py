@@ -312,3 +312,21 @@ def test_a_campaign_file_over_one_mib_is_refused_before_parsing(tmp_path):
     result = runner.invoke(app, ["check", "--campaign", str(root)])
     assert result.exit_code == 2
     assert error_line(result) == f"lgp-mailer: error: {config}: over 1 MiB: not a campaign file (one is a few KiB)"
+
+
+def test_empty_rows_below_the_data_do_not_count_toward_the_row_limit(tmp_path):
+    # A stray space in row 1,048,576 of a small sheet made a million empty rows "more than 200,000 rows";
+    # here, with a limit of 1,000 rows, a space in row 5,000.
+    import openpyxl
+
+    sheet = write_xlsx(tmp_path / "lista.xlsx", {"Lista": [HEADER, ROW]})
+    book = openpyxl.load_workbook(sheet)
+    book["Lista"]["A5000"] = " "
+    book.save(sheet)
+    loaded = load_recipients(sheet, limits=Limits(rows=1000))
+    assert [r.email for r in loaded.recipients] == ["polgarmester@alsofalu.example"]
+    with pytest.raises(RecipientsError) as caught:
+        load_recipients(sheet, limits=Limits(rows=2))
+    assert str(caught.value) == (
+        f"{sheet}, sheet 'Lista': more than 2 rows, over the limit of 2 rows {HINT.format(key='rows')}"
+    )
