@@ -330,3 +330,35 @@ def test_empty_rows_below_the_data_do_not_count_toward_the_row_limit(tmp_path):
     assert str(caught.value) == (
         f"{sheet}, sheet 'Lista': more than 2 rows, over the limit of 2 rows {HINT.format(key='rows')}"
     )
+
+
+def test_an_ods_row_repeating_an_empty_cell_400_million_times_is_refused_in_flat_memory(tmp_path):
+    # Expanded cell by cell, that row took 6 GB of memory before the columns limit spoke.
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    document = OpenDocumentSpreadsheet()
+    table = Table(name="Lista")
+    for cells in ([*HEADER], None, [*ROW]):
+        row = TableRow()
+        if cells is None:
+            row.addElement(TableCell(numbercolumnsrepeated=400_000_000))
+            cells = ["x"]
+        for value in cells:
+            cell = TableCell(valuetype="string")
+            cell.addElement(P(text=value))
+            row.addElement(cell)
+        table.addElement(row)
+    document.spreadsheet.addElement(table)
+    sheet = tmp_path / "lista.ods"
+    document.save(str(sheet))
+    tracemalloc.start()
+    with pytest.raises(RecipientsError) as caught:
+        load_recipients(sheet)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert str(caught.value) == (
+        f"{sheet}, sheet 'Lista', row 2: 16385 columns, over the limit of 200 columns {HINT.format(key='columns')}"
+    )
+    assert peak < 50 * MIB

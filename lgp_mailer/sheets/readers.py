@@ -398,6 +398,9 @@ def _ods_rows(table: Element) -> Iterator[RawRow]:
             number += 1
 
 
+_ODS_COLUMNS = 16_384  # columns of a LibreOffice (and Excel) sheet
+
+
 def _ods_cells(row: Element) -> tuple[tuple[str, ...], dict[int, str]]:
     from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
 
@@ -413,7 +416,9 @@ def _ods_cells(row: Element) -> tuple[tuple[str, ...], dict[int, str]]:
         if not text and not formula:
             pending_empty += repeat
             continue
-        texts.extend([""] * pending_empty)
+        # A hostile number-columns-repeated="400000000" must not become a list of that length:
+        # past a real sheet's width the row is over the columns limit anyway.
+        texts.extend([""] * min(pending_empty, _ODS_COLUMNS))
         pending_empty = 0
         for _copy in range(min(repeat, 1024)):
             if formula:
