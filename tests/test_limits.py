@@ -362,3 +362,19 @@ def test_an_ods_row_repeating_an_empty_cell_400_million_times_is_refused_in_flat
         f"{sheet}, sheet 'Lista', row 2: 16385 columns, over the limit of 200 columns {HINT.format(key='columns')}"
     )
     assert peak < 50 * MIB
+
+
+@pytest.mark.parametrize("repeat", ["abc", "-3"])
+def test_a_damaged_ods_repeat_attribute_counts_once_instead_of_a_traceback(tmp_path, repeat):
+    source = write_ods(tmp_path / "source.ods", {"Lista": [HEADER, ROW]})
+    sheet = tmp_path / "lista.ods"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(sheet, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            if info.filename == "content.xml":
+                assert data.count(b"<table:table-row>") == 2
+                data = data.replace(
+                    b"<table:table-row>", f'<table:table-row table:number-rows-repeated="{repeat}">'.encode()
+                )
+            out.writestr(info, data)
+    assert [r.email for r in load_recipients(sheet).recipients] == ["polgarmester@alsofalu.example"]

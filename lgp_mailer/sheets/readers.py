@@ -388,7 +388,7 @@ def _ods_rows(table: Element) -> Iterator[RawRow]:
 
     number = 1
     for row in table.getElementsByType(TableRow):
-        repeat = int(row.attributes.get((TABLENS, "number-rows-repeated"), "1"))
+        repeat = _repeat(row.attributes.get((TABLENS, "number-rows-repeated")))
         cells, formulas = _ods_cells(row)
         if not cells and not formulas:
             number += repeat  # LibreOffice pads sheets with a million empty rows
@@ -396,6 +396,11 @@ def _ods_rows(table: Element) -> Iterator[RawRow]:
         for _copy in range(repeat):  # not '_': that is the translation function
             yield RawRow(number, cells, formulas or _NO_FORMULAS)
             number += 1
+
+
+def _repeat(value: str | None) -> int:
+    """A number-*-repeated attribute; a damaged one ("abc", "-3") counts once, not a traceback."""
+    return int(value) if value is not None and value.isascii() and value.isdigit() and int(value) > 0 else 1
 
 
 _ODS_COLUMNS = 16_384  # columns of a LibreOffice (and Excel) sheet
@@ -410,7 +415,7 @@ def _ods_cells(row: Element) -> tuple[tuple[str, ...], dict[int, str]]:
     for cell in row.childNodes:
         if cell.qname[1] not in ("table-cell", "covered-table-cell"):
             continue
-        repeat = int(cell.attributes.get((TABLENS, "number-columns-repeated"), "1"))
+        repeat = _repeat(cell.attributes.get((TABLENS, "number-columns-repeated")))
         text = _ods_cell_text(cell)
         formula = cell.attributes.get((TABLENS, "formula"))
         if not text and not formula:
