@@ -174,11 +174,21 @@ class _Rel(Protocol):
     def __call__(self, key: str, value: Any, required: bool = True) -> Path | None: ...
 
 
+CONFIG_BYTES = 1024 * 1024  # lgp-mailer.toml is a few KiB; a larger file is refused before parsing
+
+
 def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
     path = Path(path).resolve()
     try:
+        with path.open("rb") as stream:
+            raw = stream.read(CONFIG_BYTES + 1)  # never the whole of a hostile or wrong file
+        if len(raw) > CONFIG_BYTES:
+            raise ConfigError(
+                _("over {size} MiB: not a campaign file (one is a few KiB)").format(size=CONFIG_BYTES // (1024 * 1024)),
+                file=path,
+            )
         # utf-8-sig: Windows Notepad starts UTF-8 files with a BOM, which TOML refuses.
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except OSError as exc:
         raise ConfigError(_("cannot read: {reason}").format(reason=exc.strerror or exc), file=path) from None
     except UnicodeDecodeError:
@@ -211,6 +221,8 @@ def load_campaign(path: Path, *, shipped: bool = False) -> Campaign:
 
     def rel(key: str, value: Any, required: bool = True) -> Path | None:
         raw = text(key, value, required)
+        if raw is not None and "\0" in raw:  # no file system takes one; pathlib would raise ValueError
+            raise err(key, _("a path cannot hold a NUL character (U+0000)"))
         return None if raw is None else (root / raw).resolve()
 
     campaign_id = text("campaign_id", data.get("campaign_id"))
@@ -344,6 +356,8 @@ def dkim_settings(table: object, root: Path, err: _Err) -> DkimSettings | None:
     for key in ("key_file", "selector", "domain"):
         if not isinstance(table.get(key), str) or not table[key].strip():
             raise err(f"dkim.{key}", _("missing key"))
+    if "\0" in table["key_file"]:
+        raise err("dkim.key_file", _("a path cannot hold a NUL character (U+0000)"))
     return DkimSettings(
         (root / table["key_file"]).resolve(), table["selector"].strip(), table["domain"].strip().lower()
     )

@@ -198,6 +198,9 @@ def _shown(value: Any) -> str:
     return quoted(value)
 
 
+_TEMPLATE_BRACES = ("{{", "}}", "{%", "%}")  # what render.py refuses in a letter
+
+
 class _Reader:
     """Checks one file's values against the schema; every error names file and key."""
 
@@ -236,6 +239,11 @@ class _Reader:
             if not isinstance(value, str) or not value.strip():
                 raise self.error(key, _("must be a non-empty text, not {value}").format(value=_shown(value)))
             text = " ".join(value.split())
+            if any(brace in text for brace in _TEMPLATE_BRACES):
+                # The letter prints values, never runs them; the render's guard would then
+                # blame the templates for a "{{" that came from this file.
+                message = _("template braces in a value: {value}; write it without {{{{ }}}} or {{% %}}")
+                raise self.error(key, message.format(value=_shown(value)))
             if kind == "url" and not re.match(r"^https?://[^\s/]+", text):
                 raise self.error(key, _("not a web address: {value}").format(value=_shown(value)))
             return text
@@ -314,14 +322,29 @@ class _Reader:
         raise self.error(key, _("a paragraph is a text or { text = ..., url = ... }"))
 
 
+MIB = 1024 * 1024
+# A conference file is a few KiB; TOML parsing and then rendering every letter with a
+# 50 MB value took minutes and gigabytes, so a larger file is refused before parsing.
+EVENT_BYTES = 1 * MIB
+
+
 def load_event(path: Path) -> Event:
     """Read and validate a conference file, raising :class:`EventError` on any problem."""
     path = Path(path)
     if not path.is_file():
         raise EventError(_("event file not found") if not path.exists() else _("not a file"), file=path)
     try:
+        with path.open("rb") as stream:
+            raw = stream.read(EVENT_BYTES + 1)  # never the whole of a hostile or wrong file
+    except OSError as exc:
+        raise EventError(_("cannot read: {reason}").format(reason=exc.strerror or exc), file=path) from None
+    if len(raw) > EVENT_BYTES:
+        raise EventError(
+            _("over {size} MiB: not a conference file (one is a few KiB)").format(size=EVENT_BYTES // MIB), file=path
+        )
+    try:
         # utf-8-sig: Windows Notepad starts UTF-8 files with a BOM, which TOML refuses.
-        text = path.read_text(encoding="utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise EventError(_("not UTF-8 text; save the event file as UTF-8"), file=path) from None
     try:
@@ -451,6 +474,8 @@ def _logos(r: _Reader, raw: Any) -> tuple[SupporterLogo, ...]:
         if not isinstance(item, dict):
             raise r.error(key, _("must be a table with file and alt"))
         fields = r.table(item, key, {"file": (True, "str"), "alt": (True, "str")})
+        if "\0" in fields["file"]:  # pathlib would raise ValueError
+            raise r.error(f"{key}.file", _("a path cannot hold a NUL character (U+0000)"))
         logos.append(SupporterLogo(fields["file"], fields["alt"], key))
     return tuple(logos)
 

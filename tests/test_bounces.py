@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import imaplib
 import mailbox
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -451,6 +452,29 @@ def test_read_messages_takes_a_single_eml_and_refuses_what_is_not_a_mailbox(tmp_
         list(read_messages(tmp_path / "missing.mbox"))
     with pytest.raises(MailboxError, match="not a Maildir"):
         list(read_messages(tmp_path))
+
+
+def test_a_huge_message_is_read_only_so_far_and_still_classified(tmp_path):
+    # A 40 MiB .eml (a sparse file: a real bounce, then zeros), the same in an mbox and a
+    # Maildir: each read as at most MESSAGE_BYTES, where it took gigabytes of memory before.
+    bounce = dsn("jegyzo@falu.example", "<m1@lgp.example>")
+    eml = tmp_path / "nagy.eml"
+    eml.write_bytes(bounce)
+    with eml.open("r+b") as stream:
+        stream.truncate(40 * 1024 * 1024)
+    box = mbox_of(tmp_path / "nagy.mbox", [bounce + b"x" * (12 * 1024 * 1024)])
+    maildir = mailbox.Maildir(tmp_path / "Maildir")
+    maildir.add(bounce + b"x" * (12 * 1024 * 1024))
+    maildir.close()
+    for source in (eml, box, tmp_path / "Maildir"):
+        tracemalloc.start()
+        [(_label, message)] = list(read_messages(source))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 16 * mailboxes.MESSAGE_BYTES, (source, peak)  # the parser takes ~11x; 40 MiB took ~450 MiB
+        assert len(message.as_bytes()) <= mailboxes.MESSAGE_BYTES + 4096
+        verdict = classify(message)
+        assert (verdict.kind, [f.address for f in verdict.failures]) == (PERMANENT, ["jegyzo@falu.example"])
 
 
 class FakeImap:

@@ -219,3 +219,43 @@ def test_an_evening_past_midnight_is_told_it_cannot_be_written(tmp_path):
         "ends (00:30) before it starts (22:00); a conference ends on the day it starts: one past midnight "
         "cannot be written",
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('title = "Cím"', 'title = "Cím {{ 7*7 }}"', "conference.title"),
+        ('title = "Első"', 'title = "{% raw %}Első"', "agenda[1].title"),
+        ('office = "Iroda"', 'office = "Iroda }}"', "contact.office"),
+        ('url = "https://forms.example.org/x"', 'url = "https://forms.example.org/{%x%}"', "registration.url"),
+    ],
+)
+def test_template_braces_in_an_event_value_name_the_key_not_the_templates(tmp_path, old, new, key):
+    path = write(tmp_path, MINIMAL.replace(old, new))
+    with pytest.raises(EventError) as caught:
+        load_event(path)
+    value = new.split(" = ", 1)[1].strip('"')
+    assert str(caught.value) == (
+        f"{path}, key {key!r}: template braces in a value: {value!r}; write it without {{{{ }}}} or {{% %}}"
+    )
+
+
+def test_markup_and_line_breaks_in_an_event_value_stay_text(tmp_path):
+    hostile = 'title = "Cím <script>x</script>\\r\\nBcc: v@evil.example\\u2028vége {# nem megjegyzés #}"'
+    event = load_event(write(tmp_path, MINIMAL.replace('title = "Cím"', hostile)))
+    assert event.title == "Cím <script>x</script> Bcc: v@evil.example vége {# nem megjegyzés #}"
+
+
+def test_an_event_file_over_one_mib_is_refused_before_parsing(tmp_path):
+    # A 50 MB title took minutes and gigabytes in check; a sparse 500 MB file a gigabyte.
+    big = write(tmp_path, MINIMAL.replace('title = "Cím"', 'title = "' + "Ő" * 25_000_000 + '"'))
+    sparse = tmp_path / "sparse.toml"
+    with sparse.open("wb") as stream:
+        stream.truncate(500 * 1024 * 1024)
+    for path in (big, sparse):
+        with pytest.raises(EventError) as caught:
+            load_event(path)
+        assert str(caught.value) == f"{path}: over 1 MiB: not a conference file (one is a few KiB)"
+    exactly = write(tmp_path, MINIMAL + "#" * (1024 * 1024 - len(MINIMAL.encode("utf-8"))))
+    assert exactly.stat().st_size == 1024 * 1024
+    assert load_event(exactly).title == "Cím"

@@ -132,6 +132,31 @@ def test_the_logo_must_be_an_image_inside_the_campaign_folder(smtp_server, tmp_p
     assert server_untouched(smtp_server)
 
 
+@pytest.mark.parametrize("key", ["sender.logo", "recipients", "event", "templates", "dkim.key_file"])
+def test_a_nul_in_a_path_setting_is_one_line_not_a_traceback(smtp_server, tmp_path, key):
+    camp = make_campaign(tmp_path, smtp_server)
+    config = camp.root / "lgp-mailer.toml"
+    text = config.read_text(encoding="utf-8")
+    if key == "sender.logo":
+        set_logo(camp.root, "logo.png\\u0000.txt")
+    elif key == "dkim.key_file":
+        config.write_text(
+            text + '\n[dkim]\nkey_file = "dkim/k\\u0000"\nselector = "s"\ndomain = "lgp.example.org"\n',
+            encoding="utf-8",
+        )
+    else:
+        lines = [f'{key} = "x\\u0000y"' if line.startswith(f"{key} = ") else line for line in text.splitlines()]
+        assert lines != text.splitlines()
+        config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for command in (["check"], ["preview", "--out", str(tmp_path / "p")]):
+        result = runner.invoke(app, [*command, "--campaign", str(camp.root)])
+        assert result.exit_code == 2, result.output
+        assert one_error_line(result) == (
+            f"lgp-mailer: error: {config}, key '{key}': a path cannot hold a NUL character (U+0000)"
+        )
+    assert server_untouched(smtp_server)
+
+
 def test_a_real_logo_in_the_folder_is_attached(smtp_server, tmp_path):
     camp = make_campaign(tmp_path, smtp_server)
     (camp.root / "logo.png").write_bytes(PNG)

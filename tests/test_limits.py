@@ -235,3 +235,146 @@ def test_limits_in_hungarian_use_hungarian_numbers(tmp_path):
     size = big.stat().st_size
     assert big_text.startswith(f"a fájl mérete {size} bájt"), big_text
     assert "(100 bájt)" in big_text and big_text.endswith(hint.format(key="csv_bytes")), big_text
+
+
+def with_dtd(path: Path, member: str, dtd: bytes, entity: bytes) -> Path:
+    """A real workbook whose ``member`` declares ``dtd`` and uses ``entity`` in its first string."""
+    source = write_xlsx(path.with_name("source.xlsx"), {"Lista": [HEADER, ROW]})
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            if info.filename == member:
+                data = dtd + data.split(b"?>", 1)[-1].replace(b"<t>", b"<t>" + entity, 1)
+            out.writestr(info.filename, data)
+    return path
+
+
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY l0 "ha">'
+    + b"".join(b'<!ENTITY l%d "%s">' % (n, b"&l%d;" % (n - 1) * 10) for n in range(1, 10))
+    + b"]>"
+)
+XXE = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+
+
+@pytest.mark.parametrize(
+    ("member", "dtd", "entity", "name", "system_id"),
+    [
+        ("xl/worksheets/sheet1.xml", LAUGHS, b"&l9;", "l0", "None"),
+        ("xl/workbook.xml", LAUGHS, b"", "l0", "None"),
+        ("xl/worksheets/sheet1.xml", XXE, b"&e;", "e", "'file:///etc/passwd'"),
+    ],
+)
+def test_an_xml_bomb_or_external_entity_is_one_line_naming_the_refusal(tmp_path, member, dtd, entity, name, system_id):
+    sheet = with_dtd(tmp_path / "hostile.xlsx", member, dtd, entity)
+    result = check(tmp_path, sheet)
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        f"lgp-mailer: error: {sheet}: refused: its XML declares an entity or DTD "
+        f"(EntitiesForbidden(name='{name}', system_id={system_id}, public_id=None)); a genuine workbook has none"
+    )
+
+
+def test_an_unreadable_workbook_is_one_line_even_when_openpyxl_says_three(tmp_path):
+    source = write_xlsx(tmp_path / "source.xlsx", {"Lista": [HEADER, ROW]})
+    sheet = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(sheet, "w") as out:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            out.writestr(info.filename, b"<worksheet><unclosed" if info.filename == "xl/workbook.xml" else data)
+    result = check(tmp_path, sheet)
+    assert result.exit_code == 2
+    assert error_line(result).startswith(f"lgp-mailer: error: {sheet}: not a readable Excel workbook (")
+
+
+def test_an_ods_with_an_xml_bomb_is_refused_the_same_way(tmp_path):
+    source = write_ods(tmp_path / "source.ods", {"Lista": [HEADER, ROW]})
+    sheet = tmp_path / "hostile.ods"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(sheet, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            if info.filename == "content.xml":
+                data = LAUGHS + data.split(b"?>", 1)[-1].replace(b"<text:p>", b"<text:p>&l9;", 1)
+            out.writestr(info, data)
+    result = check(tmp_path, sheet)
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        f"lgp-mailer: error: {sheet}: refused: its XML declares an entity or DTD "
+        "(EntitiesForbidden(name='l0', system_id=None, public_id=None)); a genuine workbook has none"
+    )
+
+
+def test_a_campaign_file_over_one_mib_is_refused_before_parsing(tmp_path):
+    root = campaign(tmp_path)
+    config = root / "lgp-mailer.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[smtp]", "# " + "x" * (1024 * 1024) + "\n[smtp]"), encoding="utf-8")
+    result = runner.invoke(app, ["check", "--campaign", str(root)])
+    assert result.exit_code == 2
+    assert error_line(result) == f"lgp-mailer: error: {config}: over 1 MiB: not a campaign file (one is a few KiB)"
+
+
+def test_empty_rows_below_the_data_do_not_count_toward_the_row_limit(tmp_path):
+    # A stray space in row 1,048,576 of a small sheet made a million empty rows "more than 200,000 rows";
+    # here, with a limit of 1,000 rows, a space in row 5,000.
+    import openpyxl
+
+    sheet = write_xlsx(tmp_path / "lista.xlsx", {"Lista": [HEADER, ROW]})
+    book = openpyxl.load_workbook(sheet)
+    book["Lista"]["A5000"] = " "
+    book.save(sheet)
+    loaded = load_recipients(sheet, limits=Limits(rows=1000))
+    assert [r.email for r in loaded.recipients] == ["polgarmester@alsofalu.example"]
+    with pytest.raises(RecipientsError) as caught:
+        load_recipients(sheet, limits=Limits(rows=2))
+    assert str(caught.value) == (
+        f"{sheet}, sheet 'Lista': more than 2 rows, over the limit of 2 rows {HINT.format(key='rows')}"
+    )
+
+
+def test_an_ods_row_repeating_an_empty_cell_400_million_times_is_refused_in_flat_memory(tmp_path):
+    # Expanded cell by cell, that row took 6 GB of memory before the columns limit spoke.
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    document = OpenDocumentSpreadsheet()
+    table = Table(name="Lista")
+    for cells in ([*HEADER], None, [*ROW]):
+        row = TableRow()
+        if cells is None:
+            row.addElement(TableCell(numbercolumnsrepeated=400_000_000))
+            cells = ["x"]
+        for value in cells:
+            cell = TableCell(valuetype="string")
+            cell.addElement(P(text=value))
+            row.addElement(cell)
+        table.addElement(row)
+    document.spreadsheet.addElement(table)
+    sheet = tmp_path / "lista.ods"
+    document.save(str(sheet))
+    tracemalloc.start()
+    with pytest.raises(RecipientsError) as caught:
+        load_recipients(sheet)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert str(caught.value) == (
+        f"{sheet}, sheet 'Lista', row 2: 16385 columns, over the limit of 200 columns {HINT.format(key='columns')}"
+    )
+    assert peak < 50 * MIB
+
+
+@pytest.mark.parametrize("repeat", ["abc", "-3"])
+def test_a_damaged_ods_repeat_attribute_counts_once_instead_of_a_traceback(tmp_path, repeat):
+    source = write_ods(tmp_path / "source.ods", {"Lista": [HEADER, ROW]})
+    sheet = tmp_path / "lista.ods"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(sheet, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            if info.filename == "content.xml":
+                assert data.count(b"<table:table-row>") == 2
+                data = data.replace(
+                    b"<table:table-row>", f'<table:table-row table:number-rows-repeated="{repeat}">'.encode()
+                )
+            out.writestr(info, data)
+    assert [r.email for r in load_recipients(sheet).recipients] == ["polgarmester@alsofalu.example"]

@@ -144,6 +144,21 @@ def test_event_file_logo_entries_need_file_and_alt(tmp_path):
     assert (caught.value.key, caught.value.message) == ("supporters.logos[2].alt", "missing key")
 
 
+def test_a_nul_in_a_logo_file_is_an_event_error_not_a_traceback(tmp_path):
+    text = (REPO / "events" / "2020-06-18-innovaciok.toml").read_text(encoding="utf-8")
+    broken = tmp_path / "esemeny.toml"
+    assert 'file = "logos/pelda-tamogato-2.png"' in text
+    broken.write_text(
+        text.replace('file = "logos/pelda-tamogato-2.png"', 'file = "logos/x.png\\u0000"'), encoding="utf-8"
+    )
+    with pytest.raises(EventError) as caught:
+        load_event(broken)
+    assert (caught.value.key, caught.value.message) == (
+        "supporters.logos[2].file",
+        "a path cannot hold a NUL character (U+0000)",
+    )
+
+
 def test_the_placeholder_logos_are_what_the_script_draws(tmp_path):
     subprocess.run([sys.executable, str(REPO / "tests" / "placeholder_logos.py"), str(tmp_path)], check=True)
     for path in sorted((REPO / "logos").glob("*.png")):

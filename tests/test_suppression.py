@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -328,3 +329,18 @@ def test_every_suppress_and_bounces_command_has_help_text():
         for command in {"suppress": ("add", "remove", "list", "import"), "bounces": ("import", "export")}[group]:
             text = cli(group, command, "--help").output
             assert "Usage:" in text and len(text.split("\n\n")[1].strip()) > 20, (group, command)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_pipe_or_a_device_is_refused_not_read_forever(tmp_path, monkeypatch):
+    # A named pipe with no writer blocked 'suppress import' for ever; /dev/zero said "binary data"
+    # only after reading it. Neither is a regular file: one line, exit 2, nothing opened.
+    monkeypatch.chdir(tmp_path)
+    pipe = tmp_path / "lista.csv"
+    os.mkfifo(pipe)
+    zero = tmp_path / "nulla.csv"
+    zero.symlink_to("/dev/zero")
+    for path in (pipe, zero):
+        result = cli("suppress", "import", str(path))
+        assert result.exit_code == 2
+        assert result.stderr.strip() == f"lgp-mailer: error: {path}: not a regular file (a pipe, device or socket)"

@@ -20,6 +20,7 @@ import os
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from lgp_mailer.errors import CredentialsError, ExitCode, LgpError
@@ -29,6 +30,25 @@ from lgp_mailer.smtp.credentials import Secret
 
 IMAP_PASSWORD_ENV = "LGP_IMAP_PASSWORD"
 IMAP_PASSWORD_FILE_ENV = "LGP_IMAP_PASSWORD_FILE"
+
+
+# A bounce or reply is read for its headers and first parts; a message bigger than this
+# (a reply with a large attachment, or a hostile file) is read only this far, so a
+# 500 MB "message" costs 8 MiB of memory, not gigabytes.
+MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+class _Stream(Protocol):  # a binary file, or mailbox's proxy of one
+    def read(self, size: int, /) -> bytes: ...
+    def close(self) -> object: ...
+
+
+def _head(stream: _Stream) -> email.message.Message:
+    """The message in ``stream``, parsed from at most :data:`MESSAGE_BYTES`."""
+    try:
+        return email.message_from_bytes(stream.read(MESSAGE_BYTES))
+    finally:
+        stream.close()
 
 
 class MailboxError(LgpError):
@@ -53,7 +73,7 @@ def read_messages(path: Path) -> Iterator[tuple[str, email.message.Message]]:
         with path.open("rb") as stream:
             head = stream.read(5)
         if head != b"From ":
-            yield path.name, email.message_from_bytes(path.read_bytes())
+            yield path.name, _head(path.open("rb"))
             return
         box = mailbox.mbox(path, factory=None, create=False)
         name = "mbox"
@@ -61,7 +81,7 @@ def read_messages(path: Path) -> Iterator[tuple[str, email.message.Message]]:
         raise MailboxError(_("no such file or folder"), file=path)
     try:
         for number, key in enumerate(sorted(box.keys()) if name == "Maildir" else box.keys(), 1):
-            yield f"{name} #{number}", email.message_from_bytes(box.get_bytes(key))
+            yield f"{name} #{number}", _head(box.get_file(key))
     except (OSError, mailbox.Error) as error:
         raise MailboxError(_("cannot read the {name}: {error}").format(name=name, error=error), file=path) from error
     finally:

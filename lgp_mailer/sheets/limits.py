@@ -32,6 +32,7 @@ MIB = 1024 * 1024
 # Members smaller than this are exempt from the ratio: a few KiB of repeated
 # XML (styles, an empty sheet) compress unevenly and cannot hurt.
 RATIO_EXEMPT_BYTES = 1 * MIB
+EXCEL_ROWS = 1_048_576  # rows of one Excel worksheet
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,12 @@ def check_zip(path: Path, limits: Limits = DEFAULT) -> None:
 
 def check_rows(path: Path, sheet: str | None, rows: Iterator[RowT], limits: Limits = DEFAULT) -> Iterator[RowT]:
     """``rows``, stopping with one line at the first row, column or cell over a limit."""
-    for count, row in enumerate(rows, start=1):
-        if count > limits.rows:
+    count = 0
+    for seen, row in enumerate(rows, start=1):
+        # Empty rows do not count (a stray space in row 1,048,576 of a 3,200-row sheet makes
+        # a million of them), but they are bounded too: an Excel sheet has 1,048,576 rows.
+        count += any(row.cells)
+        if count > limits.rows or seen > limits.rows + EXCEL_ROWS:
             raise _over(
                 path,
                 _("more than {rows} rows").format(rows=format_number(limits.rows)),

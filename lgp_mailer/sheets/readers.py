@@ -119,6 +119,8 @@ def file_kind(path: Path) -> str:
         raise RecipientsError(_("file not found"), file=path)
     if path.is_dir():
         raise RecipientsError(_("is a folder, not a spreadsheet file"), file=path)
+    if not path.is_file():  # a pipe or a device (/dev/zero) would be read forever
+        raise RecipientsError(_("not a regular file (a pipe, device or socket)"), file=path)
     suffix = path.suffix.lower()
     if suffix not in WORKBOOK_SUFFIXES + TEXT_SUFFIXES:
         known = ", ".join(WORKBOOK_SUFFIXES + TEXT_SUFFIXES)
@@ -233,10 +235,7 @@ def _xlsx_sheets(path: Path) -> Iterator[_Sheets]:
         formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
         values = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for broken files
-        raise RecipientsError(
-            _("not a readable Excel workbook ({kind}: {error})").format(kind=type(error).__name__, error=error),
-            file=path,
-        ) from None
+        raise _unreadable(path, error, N_("not a readable Excel workbook ({kind}: {error})")) from None
     try:
         hidden = frozenset(ws.title for ws in formulas.worksheets if ws.sheet_state != "visible")
         yield [(ws.title, _xlsx_rows(path, ws, values[ws.title])) for ws in formulas.worksheets], hidden
@@ -263,10 +262,26 @@ def _xlsx_rows(path: Path, formula_ws: ReadOnlyWorksheet, value_ws: ReadOnlyWork
     except RecipientsError:
         raise
     except Exception as error:
-        raise RecipientsError(
-            _("cannot read the workbook ({kind}: {error})").format(kind=type(error).__name__, error=error),
+        raise _unreadable(path, error, N_("cannot read the workbook ({kind}: {error})")) from None
+
+
+def _unreadable(path: Path, error: Exception, message: str) -> RecipientsError:
+    """One line for a workbook openpyxl cannot read: defusedxml's refusal of a DTD or
+    entity (an XML bomb, an external file) named as such, other errors on one line."""
+    from defusedxml import DefusedXmlException  # noqa: PLC0415 - openpyxl's own parser's errors
+
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, DefusedXmlException):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return RecipientsError(
+            _("refused: its XML declares an entity or DTD ({detail}); a genuine workbook has none").format(
+                detail=" ".join(str(cause).split())
+            ),
             file=path,
-        ) from None
+        )
+    detail = " ".join(str(error).split())  # openpyxl's messages run over several lines
+    return RecipientsError(_(message).format(kind=type(error).__name__, error=detail), file=path)
 
 
 _ROW_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
@@ -358,9 +373,7 @@ def _ods_sheets(path: Path) -> Iterator[_Sheets]:
         document = load(str(path))
         tables = document.spreadsheet.getElementsByType(Table)
     except Exception as error:
-        raise RecipientsError(
-            _("not a readable OpenDocument spreadsheet ({error})").format(error=error), file=path
-        ) from None
+        raise _unreadable(path, error, N_("not a readable OpenDocument spreadsheet ({error})")) from None
     from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
 
     sheets = [
@@ -375,7 +388,7 @@ def _ods_rows(table: Element) -> Iterator[RawRow]:
 
     number = 1
     for row in table.getElementsByType(TableRow):
-        repeat = int(row.attributes.get((TABLENS, "number-rows-repeated"), "1"))
+        repeat = _repeat(row.attributes.get((TABLENS, "number-rows-repeated")))
         cells, formulas = _ods_cells(row)
         if not cells and not formulas:
             number += repeat  # LibreOffice pads sheets with a million empty rows
@@ -383,6 +396,14 @@ def _ods_rows(table: Element) -> Iterator[RawRow]:
         for _copy in range(repeat):  # not '_': that is the translation function
             yield RawRow(number, cells, formulas or _NO_FORMULAS)
             number += 1
+
+
+def _repeat(value: str | None) -> int:
+    """A number-*-repeated attribute; a damaged one ("abc", "-3") counts once, not a traceback."""
+    return int(value) if value is not None and value.isascii() and value.isdigit() and int(value) > 0 else 1
+
+
+_ODS_COLUMNS = 16_384  # columns of a LibreOffice (and Excel) sheet
 
 
 def _ods_cells(row: Element) -> tuple[tuple[str, ...], dict[int, str]]:
@@ -394,13 +415,15 @@ def _ods_cells(row: Element) -> tuple[tuple[str, ...], dict[int, str]]:
     for cell in row.childNodes:
         if cell.qname[1] not in ("table-cell", "covered-table-cell"):
             continue
-        repeat = int(cell.attributes.get((TABLENS, "number-columns-repeated"), "1"))
+        repeat = _repeat(cell.attributes.get((TABLENS, "number-columns-repeated")))
         text = _ods_cell_text(cell)
         formula = cell.attributes.get((TABLENS, "formula"))
         if not text and not formula:
             pending_empty += repeat
             continue
-        texts.extend([""] * pending_empty)
+        # A hostile number-columns-repeated="400000000" must not become a list of that length:
+        # past a real sheet's width the row is over the columns limit anyway.
+        texts.extend([""] * min(pending_empty, _ODS_COLUMNS))
         pending_empty = 0
         for _copy in range(min(repeat, 1024)):
             if formula:
