@@ -808,3 +808,20 @@ def test_template_marks_in_a_cell(text: str, marked: bool) -> None:
     from lgp_mailer.sheets.cells import has_template_marks
 
     assert has_template_marks(text) is marked
+
+
+def test_merged_rows_that_disagree_name_the_field_in_the_interface_language(tmp_path):
+    from hungarian import hungarian
+
+    path = tmp_path / "lista.csv"
+    path.write_text(
+        "Önkormányzat;Név;Beosztás;E-mail\n"
+        "Gödöllő;dr. Kovács Ödön;polgármester;polgarmester@godollo.example\n"
+        "Mágocs;dr. Kovács Ödön;alpolgármester;POLGARMESTER@godollo.example\n",
+        encoding="utf-8",
+    )
+    with hungarian(tmp_path / "locale"):
+        hu = [f.problem for f in load_recipients(path).findings if "összevonva" in f.problem]
+    en = [f.problem for f in load_recipients(path).findings if "merged" in f.problem]
+    assert hu == ["összevonva ezzel: 2. sor, amelyben ez a mező eltér: beosztás („polgármester”); semleges megszólítás"]
+    assert en == ["merged with row 2, which has a different role ('polgármester'): neutral salutation"]

@@ -38,7 +38,7 @@ from lgp_mailer.hungarian import (
     parse_gender,
     role_of,
 )
-from lgp_mailer.i18n import _, ngettext
+from lgp_mailer.i18n import N_, _, ngettext
 from lgp_mailer.quoting import quoted
 from lgp_mailer.roles import INSTITUTION, OFFICE, UNKNOWN, may_name_office, read_role
 from lgp_mailer.sheets.cells import (
@@ -63,6 +63,9 @@ from lgp_mailer.sheets.readers import (
     garbled_note,
     open_sheets,
 )
+
+# The fields merged rows may disagree on, as the warning names them in the interface language.
+_FIELD_WORDS = {"name": N_("name"), "role": N_("role"), "gender": N_("gender"), "salutation": N_("salutation")}
 
 PROBLEM, WARNING = "problem", "warning"
 # A name cell of digits and separators: a date ("2020-01-01T10:00:00"), a phone number, a postcode.
@@ -867,13 +870,14 @@ class _Merger:
             _column, first_row, first = cells[0]  # not '_': that is the translation function
             for sheet, row, value in cells[1:]:
                 if norm(value) != norm(first):
+                    column = self.columns.get((sheet, label))
                     self.warn(
                         _(
                             "merged with row {first_row}, which has a different {label} ({first}): neutral salutation"
-                        ).format(first_row=first_row, label=label, first=quoted(first)),
+                        ).format(first_row=first_row, label=_(_FIELD_WORDS[label]), first=quoted(first)),
                         sheet,
                         row,
-                        self.columns.get((sheet, label)),
+                        column,
                         value,
                     )
                     found = True
