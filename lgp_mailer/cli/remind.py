@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from lgp_mailer.campaign.matching import finding_lines
 from lgp_mailer.cli import common as so
 from lgp_mailer.cli.app import app, fail
 from lgp_mailer.cli.common import (
@@ -111,6 +110,8 @@ def _report_findings(regs, *, day_before: bool, quiet: bool) -> None:
     municipality is nudged although it registered.  So problems go to stderr
     on every run, --quiet or not (cron mails them); warnings only when not quiet.
     """
+    from lgp_mailer.campaign.matching import finding_lines  # not at import: it brings Babel and the sheets
+
     for problem, line in finding_lines(regs, day_before=day_before):
         if problem:
             typer.echo(line, err=True)
