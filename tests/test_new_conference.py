@@ -103,6 +103,19 @@ def test_init_writes_an_event_that_parses_and_a_toml_naming_only_the_new_files(t
     )
 
 
+def test_inits_campaign_file_shows_how_to_map_the_registration_forms_headers(tmp_path):
+    # An open form's own questions are the usual reason a registration export is not read;
+    # the campaign file a user edits shows the table, commented out, and it works as shown.
+    folder = new_campaign(tmp_path)
+    config = folder / "lgp-mailer.toml"
+    assert load_campaign(config).registration_columns == {}
+    text = config.read_text(encoding="utf-8")
+    block = text[text.index("# [registration_columns]") :].split("\n\n")[0]
+    uncommented = "\n".join(line.removeprefix("# ") for line in block.splitlines() if line.startswith(("# [", '# "')))
+    config.write_text(text.replace(block, uncommented), encoding="utf-8")
+    assert load_campaign(config).registration_columns == {"Elérhetőség": "email"}
+
+
 def test_each_campaign_has_its_own_calendar_uid(tmp_path):
     uids = set()
     for folder in (new_campaign(tmp_path, "egyik"), new_campaign(tmp_path, "masik"), example_campaign(tmp_path)):
