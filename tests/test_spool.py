@@ -228,6 +228,19 @@ def test_without_a_terminal_progress_is_a_line_every_100_messages_or_every_minut
     ]
 
 
+def test_without_a_terminal_rows_another_sender_took_are_counted_not_listed(capsys, monkeypatch):
+    monkeypatch.setattr(output, "is_terminal", lambda: False)
+    printer = output._PlainProgress(120, clock=lambda: 0.0)
+    for n in range(1, 121):
+        status = "skipped" if n % 2 else ("failed" if n == 10 else "sent")
+        printer(Outcome(f"a{n}@x.example", ("Falu",), status, "550 5.1.1 no such user" if n == 10 else ""))
+    assert capsys.readouterr().out.splitlines() == [
+        "[10/120] failed   a10@x.example – 550 5.1.1 no such user",
+        "[100/120] sent 49, not sent 1, taken by other senders 50, about 0 s left",
+        "[120/120] sent 59, not sent 1, taken by other senders 60",
+    ]
+
+
 @pytest.mark.parametrize("workers", [False, True])
 def test_a_dry_run_letter_that_does_not_build_names_its_recipient(inputs, tmp_path, monkeypatch, workers):
     """As the send's build does: the template error, then whose message it was (also from a worker process)."""

@@ -140,12 +140,15 @@ class _PlainProgress:
         self.total = total
         self.clock = clock
         self.start = self.last = clock()
-        self.done = self.sent = 0
+        self.done = self.sent = self.taken = 0
 
     def __call__(self, outcome) -> None:
         self.done += 1
         self.sent += outcome.status == "sent"
-        if outcome.status != "sent":
+        # A row another sender took is that sender's to report: counted here, not a line each
+        # (a joiner may see thousands, and they would hide the lines that need a decision).
+        self.taken += outcome.status == "skipped"
+        if outcome.status not in ("sent", "skipped"):
             typer.echo(
                 f"[{self.done}/{self.total}] {_(outcome.status):<8} {outcome.address}"
                 + (f" – {outcome.line}" if outcome.line else "")
@@ -154,9 +157,11 @@ class _PlainProgress:
         if self.done % PLAIN_EVERY == 0 or now - self.last >= PLAIN_SECONDS or self.done == self.total:
             self.last = now
             left = (now - self.start) / self.done * (self.total - self.done)
+            not_sent = self.done - self.sent - self.taken
             typer.echo(
                 f"[{self.done}/{self.total}] "
-                + _("sent {sent}, not sent {not_sent}").format(sent=self.sent, not_sent=self.done - self.sent)
+                + _("sent {sent}, not sent {not_sent}").format(sent=self.sent, not_sent=not_sent)
+                + (_(", taken by other senders {taken}").format(taken=self.taken) if self.taken else "")
                 + (_(", about {duration} left").format(duration=_duration(left)) if self.done < self.total else "")
             )
 
