@@ -7,12 +7,14 @@ connection; it returns a ``SendResult`` whose status the ledger can store:
 * ``deferred``: a 4xx, a timeout or a drop *before* the final dot went out;
   nothing was delivered, retry later (``pacing.send_with_retry`` retries
   with exponential backoff and jitter first);
-* ``failed``: a permanent reply about this recipient (5.1.x, 5.2.x, a 550
-  without enhanced code about the mailbox); go on with the next one;
+* ``failed``: a permanent reply about this recipient (5.1.x, 5.2.x, 5.7.x
+  at RCPT, a 550 without enhanced code about the mailbox); go on with the
+  next one;
 * ``unknown``: the final dot went out and no reply came back (timeout or
   drop).  The server may or may not have taken it: never resend silently;
-* ``fatal``: about the sender or the account (5.7.x policy, quota, failed
-  AUTH, an untrusted certificate, a 5xx to MAIL FROM); stop the run.
+* ``fatal``: about the sender or the account (5.7.x policy at MAIL FROM,
+  DATA or the final dot, quota, failed AUTH, an untrusted certificate, a 5xx
+  to MAIL FROM); stop the run.
 
 To tell ``deferred`` from ``unknown`` the SMTP transaction is done step by
 step (MAIL, RCPT, DATA, body, final reply) instead of ``sendmail``; when the
@@ -110,6 +112,11 @@ def _reply_text(resp: bytes | str) -> tuple[str | None, str]:
     return enhanced, text[:REPLY_MAX]
 
 
+def names_a_mailbox(text: str) -> bool:
+    """Does a reply without an enhanced code speak of the mailbox or the address (not the relay)?"""
+    return bool(_MAILBOX_WORDS.search(text))
+
+
 def classify(code: int, enhanced: str | None, text: str, phase: str) -> str:
     """The outcome of a non-success reply in ``phase`` (mail, rcpt, data, dot)."""
     if 200 <= code < 300:
@@ -122,7 +129,14 @@ def classify(code: int, enhanced: str | None, text: str, phase: str) -> str:
         return "fatal"  # the account's sending quota: no point in going on today
     if 400 <= code < 500:
         return "deferred"  # incl. 4.7.x: greylisting and throttling are transient
-    if code in _AUTH_CODES or sub.startswith("7.") or enhanced == "5.4.5":
+    if code in _AUTH_CODES or enhanced == "5.4.5":
+        return "fatal"
+    if phase == "rcpt" and sub.startswith("7.") and 500 <= code < 600:
+        # A policy refusal of this recipient ("Recipient address rejected: Access denied"), or of
+        # the relay's every recipient ("Relay access denied"): the address is failed, and the run's
+        # consecutive-failure stop tells the two apart (``campaign.run``), leaving the latter due.
+        return "failed"
+    if sub.startswith("7."):
         return "fatal"
     if not 500 <= code < 600:
         return "deferred"  # protocol confusion; the connection is dropped, try again
