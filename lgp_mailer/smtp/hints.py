@@ -63,6 +63,13 @@ def fix_lines(phase: str, why: str, settings: SmtpSettings, code: int | None = N
                     where=where("auth_method")
                 )
             ]
+        if "lgp-mailer logs in with" in why:
+            return [
+                _(
+                    "ask the mail server's administrator to allow AUTH PLAIN or LOGIN over TLS for this account, "
+                    "or use OAuth2: {where} (xoauth2)"
+                ).format(where=where("auth_method"))
+            ]
         return [
             _("check the user name: {where}").format(where=where("username")),
             _(

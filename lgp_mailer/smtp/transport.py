@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
+import hmac
 import re
 import smtplib
 import socket
@@ -159,8 +161,28 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
+class NoMechanism(smtplib.SMTPException):
+    """The server offers AUTH, but none of the mechanisms lgp-mailer speaks (say, only NTLM or GSSAPI)."""
+
+    def __init__(self, offered: Iterable[str]) -> None:
+        self.offered = sorted(offered)
+        super().__init__(
+            f"the server offers AUTH {' '.join(self.offered)} only; lgp-mailer logs in with "
+            "PLAIN, LOGIN, CRAM-MD5 or XOAUTH2"
+        )
+
+
+def _cram_md5(smtp: smtplib.SMTP, username: str, secret: str) -> tuple[int, bytes]:
+    """AUTH CRAM-MD5 (RFC 2195): the password never crosses the wire, only an HMAC of the server's challenge."""
+    code, challenge = smtp.docmd("AUTH", "CRAM-MD5")
+    if code != 334:
+        return code, challenge
+    digest = hmac.new(secret.encode("utf-8"), base64.b64decode(challenge), hashlib.md5).hexdigest()
+    return smtp.docmd(_b64(f"{username} {digest}"))
+
+
 def _login(smtp: smtplib.SMTP, method: str, username: str, secret: str) -> None:
-    """AUTH XOAUTH2, PLAIN or LOGIN, in UTF-8.
+    """AUTH XOAUTH2, PLAIN, LOGIN or CRAM-MD5 (the first the server offers, in that order), in UTF-8.
 
     Not ``smtp.login``: smtplib encodes credentials as ASCII and fails on a
     password such as "jelszó" (RFC 4616 PLAIN is UTF-8).
@@ -172,10 +194,15 @@ def _login(smtp: smtplib.SMTP, method: str, username: str, secret: str) -> None:
         # The de-facto standard (Google, Microsoft): user=…^Aauth=Bearer …^A^A.
         # On failure the server sends a 334 error challenge; answer empty, get 535.
         steps = [("AUTH", "XOAUTH2 " + _b64(f"user={username}\x01auth=Bearer {secret}\x01\x01")), ("", "")]
-    elif "PLAIN" in offered or "LOGIN" not in offered:
+    elif "PLAIN" in offered:
         steps = [("AUTH", "PLAIN " + _b64(f"\0{username}\0{secret}"))]
-    else:
+    elif "LOGIN" in offered:
         steps = [("AUTH", "LOGIN " + _b64(username)), (_b64(secret), "")]
+    elif "CRAM-MD5" in offered:
+        steps = []
+        code, resp = _cram_md5(smtp, username, secret)
+    else:
+        raise NoMechanism(offered)
     for cmd, args in steps:
         code, resp = smtp.docmd(cmd, args)
         if code != 334:
@@ -339,6 +366,8 @@ class SmtpTransport(TransportBase):
             )
         except smtplib.SMTPNotSupportedError:
             return self._conn_failure("fatal", "the server does not offer AUTH on this connection", "auth")
+        except NoMechanism as error:
+            return self._conn_failure("fatal", str(error), "auth")
         except smtplib.SMTPException as error:
             if isinstance(error, smtplib.SMTPServerDisconnected):
                 raise
