@@ -42,6 +42,7 @@ from typing import Protocol, Self
 from lgp_mailer.errors import ConfigError, SmtpError
 from lgp_mailer.i18n import _
 from lgp_mailer.quoting import quoted
+from lgp_mailer.smtp.certnames import certificate_names
 from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.smtp.settings import SmtpSettings
 from lgp_mailer.smtp.wire import dot_stuff
@@ -51,6 +52,7 @@ _ENHANCED = re.compile(rb"^([245])\.(\d{1,3})\.(\d{1,3})\b")
 _AUTH_CODES = {530, 534, 535, 538}  # 5xx only: 454 is a temporary AUTH failure
 _MAILBOX_WORDS = re.compile(r"mailbox|user|recipient|address", re.I)
 REPLY_MAX = 300
+_NAME_MISMATCH = {62, 64}  # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
 
 
 @dataclass(frozen=True)
@@ -314,13 +316,24 @@ class SmtpTransport(TransportBase):
             if failure is not None:
                 return failure
         except ssl.SSLCertVerificationError as error:
+            if error.verify_code in _NAME_MISMATCH:
+                return self._conn_failure("fatal", self._wrong_name(error), "tls")
             return self._conn_failure(
                 "fatal",
                 f"the server's certificate is not trusted ({error.verify_message}); use cafile for a private CA",
                 "tls",
             )
         except ssl.SSLError as error:
+            if s.security == "tls" and error.reason == "WRONG_VERSION_NUMBER":
+                why = "the server answered in plain text, not TLS (WRONG_VERSION_NUMBER)"
+                return self._conn_failure("fatal", why, "tls")
             return self._conn_failure("fatal", f"TLS failed: {error.reason or error}", "tls")
+        except smtplib.SMTPServerDisconnected as error:
+            if s.security != "tls" and self.smtp is None and "timed out" in str(error):
+                # The connection was taken and nothing said: a port for implicit TLS waits for our TLS first.
+                why = f"the server took the connection but sent no greeting within {s.timeout:g} s"
+                return self._conn_failure("deferred", why)
+            return self._conn_failure("deferred", f"cannot connect: {error}")
         except smtplib.SMTPResponseException as error:  # e.g. 421/554 greeting
             self._drop()
             if not 200 <= error.smtp_code < 600:  # no SMTP reply code at all: another service's port
@@ -332,6 +345,12 @@ class SmtpTransport(TransportBase):
         self.used = 0
         self.connections += 1
         return None
+
+    def _wrong_name(self, error: ssl.SSLCertVerificationError) -> str:
+        """A certificate valid, but for other names: which ones, so the host can be set to one of them."""
+        names = certificate_names(self.settings, self.local_hostname or socket.getfqdn())
+        on_it = f"; it is for {', '.join(names)}" if names else ""
+        return f"the server's certificate is not for {self.settings.host} ({error.verify_message}){on_it}"
 
     def _context(self) -> ssl.SSLContext:
         """The TLS context, made once per transport: loading the CA store costs milliseconds per session."""
