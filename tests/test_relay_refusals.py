@@ -84,7 +84,10 @@ def test_a_relay_throttling_at_rcpt_stops_the_run_instead_of_retrying_every_lett
     assert rcpts(smtp_server) == ADDRESSES[:2]
     last = f"450 4.7.1 <{ADDRESSES[4]}>: Recipient address rejected: Rate limit exceeded, try again later"
     stopped = [line for line in result.stderr.splitlines() if line.startswith("Stopped:")]
-    assert stopped == [f"Stopped: 3 messages in a row were not delivered (last: {last}); {STOP}"]
+    assert stopped == [
+        f"Stopped: 3 messages in a row were not delivered (last: {last}); {STOP}; the relay limits the pace: "
+        'set a slower rate, e.g. [smtp] rate = "20/min" or --rate 20/min'
+    ]
     assert camp.states() == {
         **dict.fromkeys(ADDRESSES[:2], "sent"),
         **dict.fromkeys(ADDRESSES[2:5], "deferred"),
@@ -103,3 +106,16 @@ def test_a_failed_row_of_another_cause_is_not_reopened(ledger_target):
         rows = {r.address: r for r in ledger.rows("c", "invitation")}
     assert {a: r.status for a, r in rows.items()} == {"a": "deferred", "b": "sent"}
     assert (rows["a"].last_code, rows["a"].last_reply) == (554, "554 5.7.1 refused")
+
+
+def test_a_rate_limit_at_mail_from_names_the_rate_setting_when_it_stops(smtp_server, tmp_path):
+    camp = make_campaign(tmp_path, smtp_server, retries=1, max_consecutive_failures=2)
+    smtp_server.handler.reply_mail("", *["421 4.7.0 rate limit, try later"] * 6)
+    result = send(camp, "--yes")
+    assert result.exit_code == 1, result.output
+    assert rcpts(smtp_server) == ADDRESSES[:1]
+    assert [line for line in result.stderr.splitlines() if line.startswith("Stopped:")] == [
+        f"Stopped: 2 messages in a row were not delivered (last: 421 4.7.0 rate limit, try later); {STOP}; "
+        'the relay limits the pace: set a slower rate, e.g. [smtp] rate = "20/min" or --rate 20/min'
+    ]
+    assert camp.counts() == counts(sent=1, deferred=2, pending=4)

@@ -76,6 +76,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import re
 import sys
 import threading
 import time
@@ -246,6 +247,15 @@ def server_trouble(result: SendResult) -> bool:
     if result.enhanced:
         return not result.enhanced[2:].startswith(("1.", "2."))
     return not names_a_mailbox(result.reply)
+
+
+_PACE_WORDS = re.compile(r"\brate\b|ratelimit|too many|too fast|throttl|slow down|per (?:minute|hour)", re.IGNORECASE)
+
+
+def pace_refusal(result: SendResult) -> bool:
+    """A temporary refusal that says the relay limits how fast we send ("421 4.7.0 rate limit, try later",
+    "450 4.7.1 … Rate limit exceeded"): the run should go slower, not just later."""
+    return result.code is not None and 400 <= result.code < 500 and bool(_PACE_WORDS.search(result.reply))
 
 
 def transport_name(transport: Transport) -> str:
@@ -491,12 +501,15 @@ class _ParallelRun:
                 # Refused one after another at RCPT ("Relay access denied"): about the relay, not
                 # these addresses, so they go back to being due when the run ends (``run_parallel``).
                 self.reopen = [o for o, phase in self.streak if phase == "rcpt" and o.status == "failed"]
-                self._stop_with(
-                    _(
-                        "{count} messages in a row were not delivered (last: {line}); "
-                        "stopping so a broken relay does not burn through the list"
-                    ).format(count=self.consecutive, line=result.line)
-                )
+                why = _(
+                    "{count} messages in a row were not delivered (last: {line}); "
+                    "stopping so a broken relay does not burn through the list"
+                ).format(count=self.consecutive, line=result.line)
+                if pace_refusal(result):
+                    why += _(
+                        '; the relay limits the pace: set a slower rate, e.g. [smtp] rate = "20/min" or --rate 20/min'
+                    )
+                self._stop_with(why)
 
     def heartbeat(self) -> None:
         with self.mutex:
