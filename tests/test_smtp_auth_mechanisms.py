@@ -85,3 +85,27 @@ def test_a_relay_offering_only_ntlm_is_named_not_blamed_on_the_password(campaign
         "or use OAuth2: [smtp] auth in lgp-mailer.toml, or LGP_SMTP_AUTH in the environment, or --auth (xoauth2)",
     ]
     assert server.handler.logins == [] and server.received == []
+
+
+class LoginServiceDown(ScriptedHandler):
+    """Dovecot SASL or the directory behind the relay is down: 454, a temporary refusal (RFC 4954)."""
+
+    def authenticator(self, server, session, envelope, mechanism, auth_data):
+        with self.lock:
+            self.logins.append((mechanism, auth_data.login.decode(), False))
+        return AuthResult(success=False, handled=False, message="454 4.7.0 Temporary authentication failure")
+
+
+def test_a_temporary_login_failure_is_not_called_a_wrong_password(smtp_server_factory, tmp_path, monkeypatch):
+    server = smtp_server_factory(security="starttls", users={"lgp": PASSWORD}, handler=LoginServiceDown())
+    camp = make_campaign(tmp_path, server, username="lgp", auth="password", cafile=str(server.cafile))
+    monkeypatch.setenv("LGP_SMTP_PASSWORD", PASSWORD)
+    result = send(camp, "--yes")
+    assert result.exit_code == 1, result.output  # try again later: not a configuration error (2)
+    assert one_error_line(result) == (
+        f"lgp-mailer: error: 127.0.0.1:{server.port}: the server could not log lgp in for now: "
+        "454 4.7.0 Temporary authentication failure; to fix: the server refused the login for now, not the "
+        f"password: try again later, or ask its administrator (127.0.0.1:{server.port})"
+    )
+    assert server.received == [] and server.handler.mail_count == 0
+    assert set(camp.states().values()) == {"pending"}

@@ -83,6 +83,13 @@ def fix_lines(phase: str, why: str, settings: SmtpSettings, code: int | None = N
                     where=where("auth_method")
                 )
             ]
+        if code is not None and 400 <= code < 500:
+            return [
+                _(
+                    "the server refused the login for now, not the password: try again later, "
+                    "or ask its administrator ({address})"
+                ).format(address=settings.address)
+            ]
         if "lgp-mailer logs in with" in why:
             return [
                 _(

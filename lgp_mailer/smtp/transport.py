@@ -380,6 +380,9 @@ class SmtpTransport(TransportBase):
         except smtplib.SMTPAuthenticationError as error:
             self._drop()
             result = _result(error.smtp_code, error.smtp_error, "auth")
+            if 400 <= error.smtp_code < 500:  # 454 4.7.0: the server's login service failed for now
+                why = f"the server could not log {s.username} in for now: {result.line}"
+                return SendResult("deferred", result.code, result.enhanced, why, "auth")
             return SendResult(
                 "fatal", result.code, result.enhanced, f"authentication failed for {s.username}: {result.line}", "auth"
             )
