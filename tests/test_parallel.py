@@ -174,7 +174,7 @@ def test_one_rate_limit_shared_by_all_sessions(inputs, smtp_server, tmp_path, mo
 
 def test_a_fatal_reply_stops_every_session(inputs, smtp_server, tmp_path):
     recipients = people(40)
-    smtp_server.handler.reply_rcpt(recipients[5].email, "550 5.7.1 relaying denied for this sender")
+    smtp_server.handler.reply_rcpt(recipients[5].email, "550 5.4.5 Daily user sending quota exceeded")
     delivered_when_refused: list[int] = []
 
     def progress(outcome):  # called as the refusal is recorded, just before the run stops
@@ -183,7 +183,7 @@ def test_a_fatal_reply_stops_every_session(inputs, smtp_server, tmp_path):
 
     with open_ledger(tmp_path / "log.sqlite3") as ledger, session_for(inputs, ledger, recipients) as session:
         report = run_parallel(session, maker(smtp_server), 4, SendOptions(retry=NO_RETRY), progress=progress)
-        assert "refused: 550 5.7.1 relaying denied" in report.stopped
+        assert "refused: 550 5.4.5 Daily user sending quota exceeded" in report.stopped
         rows = {r.address: r for r in ledger.rows()}
         counts = statuses(ledger)
     assert rows[recipients[5].email].status == "deferred"  # about the account, not the address: still due

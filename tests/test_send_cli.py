@@ -348,7 +348,7 @@ def test_550_511_recipients_fail_the_rest_go_and_retry_failed_resends_them(smtp_
 @pytest.mark.parametrize(
     "where, reply",
     [
-        ("rcpt", "550 5.7.1 Relaying denied: sender not authorised"),
+        ("rcpt", "550 5.4.5 Daily user sending quota exceeded"),
         ("mail", "550 5.4.5 Daily user sending quota exceeded"),
         ("mail", "452 4.5.3 Your outbound message quota is exhausted"),
     ],

@@ -258,7 +258,6 @@ def test_550_511_fails_that_recipient_and_the_session_goes_on(smtp_server):
 @pytest.mark.parametrize(
     "reply",
     [
-        "554 5.7.1 Relay access denied",
         "452 4.3.1 Daily sending quota exceeded",
         "550 5.4.5 Daily user sending limit exceeded",
     ],
@@ -269,6 +268,16 @@ def test_policy_and_quota_replies_are_fatal(smtp_server, reply):
     with transport(smtp_server) as t:
         result = send_with_retry(t, message("a@x.example"), FROM, "a@x.example", sleep=calls.append)
     assert result.status == "fatal" and result.line == reply
+    assert calls == [] and smtp_server.received == []
+
+
+def test_a_policy_refusal_at_rcpt_fails_that_address_without_retries(smtp_server):
+    # One address or the whole relay: the send loop's consecutive-failure stop tells which.
+    smtp_server.handler.reply_rcpt("a@x.example", "554 5.7.1 Relay access denied")
+    calls: list[float] = []
+    with transport(smtp_server) as t:
+        result = send_with_retry(t, message("a@x.example"), FROM, "a@x.example", sleep=calls.append)
+    assert (result.status, result.phase, result.line) == ("failed", "rcpt", "554 5.7.1 Relay access denied")
     assert calls == [] and smtp_server.received == []
 
 
@@ -353,7 +362,8 @@ def test_final_reply_550_511_after_data_is_failed(smtp_server):
         (550, "no such user here", "rcpt", "failed"),
         (553, "mailbox name not allowed", "dot", "failed"),
         (554, "5.7.1 spam", "dot", "fatal"),
-        (550, "5.7.1 relaying denied", "rcpt", "fatal"),
+        (550, "5.7.1 relaying denied", "rcpt", "failed"),  # the run's consecutive-failure stop tells relay from address
+        (550, "5.7.1 relaying denied", "mail", "fatal"),
         (535, "5.7.8 bad credentials", "auth", "fatal"),
         (554, "5.2.0 SubmissionQuotaExceededException", "dot", "fatal"),
         (550, "5.1.7 bad sender", "mail", "fatal"),

@@ -27,7 +27,8 @@ queue in sheet order, and share everything that must stay global:
   another run took first gives its slot back);
 * **stopping**: a fatal reply (5.7.x, quota, authentication) or the
   consecutive-failure breaker (one counter for all sessions, in the order the
-  answers arrive) stops every session; the messages already in flight are
+  answers arrive) stops every session (the rows of the breaker's streak that
+  a refusal at RCPT made ``failed`` are due again: it was the relay); the messages already in flight are
   finished and recorded, nothing new is taken.  Ctrl-C / SIGTERM (``stop``)
   works the same way.  An error that is not an SMTP answer (the ledger, the
   run lock lost, a template) stops every session and is raised once they have
@@ -75,6 +76,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import re
 import sys
 import threading
 import time
@@ -89,13 +91,13 @@ from lgp_mailer.campaign.session import Outcome, Progress, SendOptions, SendRepo
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import LgpError, SmtpError
 from lgp_mailer.event import Event
-from lgp_mailer.i18n import _
+from lgp_mailer.i18n import _, ngettext
 from lgp_mailer.kinds import Kind
 from lgp_mailer.ledger.store import Ledger, LedgerRow, QuotaUsedUp
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.smtp.pacing import RateLimiter, send_with_retry
-from lgp_mailer.smtp.transport import SendResult, Transport
+from lgp_mailer.smtp.transport import SendResult, Transport, names_a_mailbox
 
 log = logging.getLogger(__name__)
 
@@ -231,21 +233,29 @@ def server_trouble(result: SendResult) -> bool:
     """Does this undelivered message count towards the consecutive-failure stop?
 
     Only trouble with the server or the account does: connection, TLS and AUTH
-    failures, 421, any refusal at MAIL FROM or DATA, and 5.7.x at RCPT.  A
-    refusal at RCPT with 5.1.x, 5.2.x or 4xx (or a plain 550 about the
-    mailbox) is about that one address: a sheet sorted by domain may hold a
-    few dead addresses together, and they must not halt the run.
+    failures, 421, any refusal at MAIL FROM or DATA, and at RCPT a 4.7.x or
+    5.7.x (a relay's rate limit or policy), 4.3.x and the like.  A refusal at
+    RCPT with 4.1.x, 4.2.x, 5.1.x or 5.2.x (or, without an enhanced code, one
+    that speaks of the mailbox) is about that one address: a sheet sorted by
+    domain may hold a few dead addresses together, and they must not halt the
+    run.
     """
     if result.status == "sent":
         return False
     if result.phase != "rcpt" or result.code is None or result.code == 421:
         return True
-    if 400 <= result.code < 500:
-        return False  # greylisting, a full mailbox: retried later for this address
-    enhanced = result.enhanced or ""
-    if enhanced.startswith(("5.1.", "5.2.")):
-        return False
-    return bool(enhanced) or result.status != "failed"  # no enhanced code: 'failed' means about the mailbox
+    if result.enhanced:
+        return not result.enhanced[2:].startswith(("1.", "2."))
+    return not names_a_mailbox(result.reply)
+
+
+_PACE_WORDS = re.compile(r"\brate\b|ratelimit|too many|too fast|throttl|slow down|per (?:minute|hour)", re.IGNORECASE)
+
+
+def pace_refusal(result: SendResult) -> bool:
+    """A temporary refusal that says the relay limits how fast we send ("421 4.7.0 rate limit, try later",
+    "450 4.7.1 … Rate limit exceeded"): the run should go slower, not just later."""
+    return result.code is not None and 400 <= result.code < 500 and bool(_PACE_WORDS.search(result.reply))
 
 
 def transport_name(transport: Transport) -> str:
@@ -292,6 +302,8 @@ class _ParallelRun:
         self.envelope_from = session.campaign.sender.envelope_from
         self.attempted = 0
         self.consecutive = 0
+        self.streak: list[tuple[Outcome, str]] = []  # the undelivered messages counted in ``consecutive``
+        self.reopen: list[Outcome] = []  # 'failed' rows of the streak that stopped the run
         self.opened = 0
         self.errors: list[BaseException] = []
         self.open_errors: list[SmtpError] = []
@@ -480,16 +492,24 @@ class _ParallelRun:
                 return
             if result.status == "sent":
                 self.consecutive = 0
+                self.streak.clear()
             elif server_trouble(result):
                 self.consecutive += 1
+                self.streak.append((outcome, result.phase))
             # else: one address refused at RCPT; recorded for it, and says nothing about the server
             if self.consecutive >= self.options.max_consecutive_failures:
-                self._stop_with(
-                    _(
-                        "{count} messages in a row were not delivered (last: {line}); "
-                        "stopping so a broken relay does not burn through the list"
-                    ).format(count=self.consecutive, line=result.line)
-                )
+                # Refused one after another at RCPT ("Relay access denied"): about the relay, not
+                # these addresses, so they go back to being due when the run ends (``run_parallel``).
+                self.reopen = [o for o, phase in self.streak if phase == "rcpt" and o.status == "failed"]
+                why = _(
+                    "{count} messages in a row were not delivered (last: {line}); "
+                    "stopping so a broken relay does not burn through the list"
+                ).format(count=self.consecutive, line=result.line)
+                if pace_refusal(result):
+                    why += _(
+                        '; the relay limits the pace: set a slower rate, e.g. [smtp] rate = "20/min" or --rate 20/min'
+                    )
+                self._stop_with(why)
 
     def heartbeat(self) -> None:
         with self.mutex:
@@ -747,6 +767,16 @@ def run_parallel(
         # the next run's recover_interrupted does it.
         with contextlib.suppress(LgpError):
             session.ledger.release_held(session.campaign.campaign_id, session.kind)
+    if run.reopen:
+        session.ledger.reopen_failed(session.campaign.campaign_id, session.kind, [o.address for o in run.reopen])
+        for outcome in run.reopen:
+            outcome.status = "deferred"
+        left_due = ngettext(
+            "{why}; the {n} address refused at RCPT is left due, not failed",
+            "{why}; the {n} addresses refused at RCPT one after another are left due, not failed",
+            len(run.reopen),
+        )
+        run.report.stopped = left_due.format(why=run.report.stopped, n=len(run.reopen))
     if run.errors:
         raise run.errors[0]
     if run.open_errors and run.opened == 0:

@@ -97,7 +97,7 @@ def print_plan(session, options, settings, due: int) -> None:
             + (_(" (the daily quota)") if quota_bound else "")
             + (
                 _(", about {duration} at {rates}").format(duration=_duration(going * interval), rates=rates)
-                if interval
+                if interval and going
                 else ""
             ),
         ),
@@ -107,8 +107,7 @@ def print_plan(session, options, settings, due: int) -> None:
         rows.append(("Quota:", _("{quota}/day, {left} left today").format(quota=settings.daily_quota, left=left)))
         if quota_bound:
             frees = i18n.format_datetime(session.quota_frees(account=options.account))
-            rest = _("{count} can go from about {time}, as the 24-hour quota frees up")
-            rows.append(("The rest:", rest.format(count=format_number(due - going), time=frees)))
+            rows.append(("The rest:", _rest_line(due - going, settings.daily_quota, frees)))
     if session.recovered:
         recovered = ngettext(
             "{n} message interrupted by a crash is now 'unknown'; resend it only with --resend-unknown",
@@ -117,6 +116,21 @@ def print_plan(session, options, settings, due: int) -> None:
         )
         rows.append(("Recovered:", recovered.format(n=session.recovered)))
     typer.echo("\n".join(_labelled(rows)))
+
+
+def _rest_line(rest: int, quota: int, frees: str) -> str:
+    """When the messages over the daily quota can go; over a day's quota, over how many days."""
+    if rest <= quota:
+        return _("{count} can go from about {time}, as the 24-hour quota frees up").format(
+            count=format_number(rest), time=frees
+        )
+    days = -(-rest // quota)
+    text = ngettext(
+        "{count} can go from about {time}, {quota} in any 24 hours: over about {days} more day",
+        "{count} can go from about {time}, {quota} in any 24 hours: over about {days} more days",
+        days,
+    )
+    return text.format(count=format_number(rest), time=frees, quota=format_number(quota), days=days)
 
 
 PLAIN_EVERY = 100  # without a terminal: a progress line every this many messages

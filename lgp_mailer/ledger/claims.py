@@ -267,6 +267,21 @@ class Claims(LedgerConnection):
         with self.transaction(exclusive=False, durable=False) as db:
             self._record(db, now, campaign_id, kind, address, status, code, enhanced, reply)
 
+    def reopen_failed(self, campaign_id: str, kind: str, addresses: Iterable[str]) -> int:
+        """Rows recorded ``failed`` back to ``deferred`` (due again, with their reply): refusals that
+        the run found were about the relay, not about these addresses.  Returns how many changed."""
+        now = self.now()
+        changed = 0
+        with self.transaction() as db:
+            for address in addresses:
+                cur = db.execute(
+                    "UPDATE messages SET status = 'deferred', updated_at = ?"
+                    " WHERE campaign_id = ? AND kind = ? AND address_key = ? AND status = 'failed'",
+                    (now, campaign_id, kind, address.strip().lower()),
+                )
+                changed += cur.rowcount
+        return changed
+
     def record_then_start(
         self,
         campaign_id: str,

@@ -27,6 +27,13 @@ def where(*names: str) -> str:
 
 def fix_lines(phase: str, why: str, settings: SmtpSettings, code: int | None = None) -> list[str]:
     """What to change after a failure in ``phase`` (connect, tls, auth, rset, quit); ``code``: the server's reply."""
+    if phase == "connect" and "sent no greeting" in why:
+        return [
+            _(
+                "a port for implicit TLS (usually 465) waits for TLS before it says anything: "
+                "set security to tls: {where}"
+            ).format(where=where("security"))
+        ]
     if phase == "connect" and (code is None or not 400 <= code < 600):
         return [
             _("set the mail server: {where} (now {address})").format(
@@ -40,6 +47,19 @@ def fix_lines(phase: str, why: str, settings: SmtpSettings, code: int | None = N
     if phase == "tls":
         if "not trusted" in why:
             return [_("trust the server's certificate authority: {where}").format(where=where("cafile"))]
+        if "certificate is not for" in why:
+            return [
+                _("set the host to a name the certificate is for, as the mail provider gives it: {where}").format(
+                    where=where("host")
+                )
+            ]
+        if "answered in plain text" in why:
+            return [
+                _(
+                    "this port starts in plain text: set security to starttls (usually port 587), "
+                    "or to none for a local test server: {where}"
+                ).format(where=where("security", "port"))
+            ]
         if settings.is_local:
             return [
                 _("a local test server speaks no TLS: set security to none: {where}").format(where=where("security"))
@@ -62,6 +82,20 @@ def fix_lines(phase: str, why: str, settings: SmtpSettings, code: int | None = N
                 _("the server takes mail without logging in here: set auth to none: {where}").format(
                     where=where("auth_method")
                 )
+            ]
+        if code is not None and 400 <= code < 500:
+            return [
+                _(
+                    "the server refused the login for now, not the password: try again later, "
+                    "or ask its administrator ({address})"
+                ).format(address=settings.address)
+            ]
+        if "lgp-mailer logs in with" in why:
+            return [
+                _(
+                    "ask the mail server's administrator to allow AUTH PLAIN or LOGIN over TLS for this account, "
+                    "or use OAuth2: {where} (xoauth2)"
+                ).format(where=where("auth_method"))
             ]
         return [
             _("check the user name: {where}").format(where=where("username")),

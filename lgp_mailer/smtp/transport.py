@@ -7,12 +7,14 @@ connection; it returns a ``SendResult`` whose status the ledger can store:
 * ``deferred``: a 4xx, a timeout or a drop *before* the final dot went out;
   nothing was delivered, retry later (``pacing.send_with_retry`` retries
   with exponential backoff and jitter first);
-* ``failed``: a permanent reply about this recipient (5.1.x, 5.2.x, a 550
-  without enhanced code about the mailbox); go on with the next one;
+* ``failed``: a permanent reply about this recipient (5.1.x, 5.2.x, 5.7.x
+  at RCPT, a 550 without enhanced code about the mailbox); go on with the
+  next one;
 * ``unknown``: the final dot went out and no reply came back (timeout or
   drop).  The server may or may not have taken it: never resend silently;
-* ``fatal``: about the sender or the account (5.7.x policy, quota, failed
-  AUTH, an untrusted certificate, a 5xx to MAIL FROM); stop the run.
+* ``fatal``: about the sender or the account (5.7.x policy at MAIL FROM,
+  DATA or the final dot, quota, failed AUTH, an untrusted certificate, a 5xx
+  to MAIL FROM); stop the run.
 
 To tell ``deferred`` from ``unknown`` the SMTP transaction is done step by
 step (MAIL, RCPT, DATA, body, final reply) instead of ``sendmail``; when the
@@ -26,6 +28,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
+import hmac
 import re
 import smtplib
 import socket
@@ -38,6 +42,7 @@ from typing import Protocol, Self
 from lgp_mailer.errors import ConfigError, SmtpError
 from lgp_mailer.i18n import _
 from lgp_mailer.quoting import quoted
+from lgp_mailer.smtp.certnames import certificate_names
 from lgp_mailer.smtp.credentials import Secret
 from lgp_mailer.smtp.settings import SmtpSettings
 from lgp_mailer.smtp.wire import dot_stuff
@@ -47,6 +52,7 @@ _ENHANCED = re.compile(rb"^([245])\.(\d{1,3})\.(\d{1,3})\b")
 _AUTH_CODES = {530, 534, 535, 538}  # 5xx only: 454 is a temporary AUTH failure
 _MAILBOX_WORDS = re.compile(r"mailbox|user|recipient|address", re.I)
 REPLY_MAX = 300
+_NAME_MISMATCH = {62, 64}  # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,11 @@ def _reply_text(resp: bytes | str) -> tuple[str | None, str]:
     return enhanced, text[:REPLY_MAX]
 
 
+def names_a_mailbox(text: str) -> bool:
+    """Does a reply without an enhanced code speak of the mailbox or the address (not the relay)?"""
+    return bool(_MAILBOX_WORDS.search(text))
+
+
 def classify(code: int, enhanced: str | None, text: str, phase: str) -> str:
     """The outcome of a non-success reply in ``phase`` (mail, rcpt, data, dot)."""
     if 200 <= code < 300:
@@ -122,7 +133,14 @@ def classify(code: int, enhanced: str | None, text: str, phase: str) -> str:
         return "fatal"  # the account's sending quota: no point in going on today
     if 400 <= code < 500:
         return "deferred"  # incl. 4.7.x: greylisting and throttling are transient
-    if code in _AUTH_CODES or sub.startswith("7.") or enhanced == "5.4.5":
+    if code in _AUTH_CODES or enhanced == "5.4.5":
+        return "fatal"
+    if phase == "rcpt" and sub.startswith("7.") and 500 <= code < 600:
+        # A policy refusal of this recipient ("Recipient address rejected: Access denied"), or of
+        # the relay's every recipient ("Relay access denied"): the address is failed, and the run's
+        # consecutive-failure stop tells the two apart (``campaign.run``), leaving the latter due.
+        return "failed"
+    if sub.startswith("7."):
         return "fatal"
     if not 500 <= code < 600:
         return "deferred"  # protocol confusion; the connection is dropped, try again
@@ -145,8 +163,28 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
+class NoMechanism(smtplib.SMTPException):
+    """The server offers AUTH, but none of the mechanisms lgp-mailer speaks (say, only NTLM or GSSAPI)."""
+
+    def __init__(self, offered: Iterable[str]) -> None:
+        self.offered = sorted(offered)
+        super().__init__(
+            f"the server offers AUTH {' '.join(self.offered)} only; lgp-mailer logs in with "
+            "PLAIN, LOGIN, CRAM-MD5 or XOAUTH2"
+        )
+
+
+def _cram_md5(smtp: smtplib.SMTP, username: str, secret: str) -> tuple[int, bytes]:
+    """AUTH CRAM-MD5 (RFC 2195): the password never crosses the wire, only an HMAC of the server's challenge."""
+    code, challenge = smtp.docmd("AUTH", "CRAM-MD5")
+    if code != 334:
+        return code, challenge
+    digest = hmac.new(secret.encode("utf-8"), base64.b64decode(challenge), hashlib.md5).hexdigest()
+    return smtp.docmd(_b64(f"{username} {digest}"))
+
+
 def _login(smtp: smtplib.SMTP, method: str, username: str, secret: str) -> None:
-    """AUTH XOAUTH2, PLAIN or LOGIN, in UTF-8.
+    """AUTH XOAUTH2, PLAIN, LOGIN or CRAM-MD5 (the first the server offers, in that order), in UTF-8.
 
     Not ``smtp.login``: smtplib encodes credentials as ASCII and fails on a
     password such as "jelszó" (RFC 4616 PLAIN is UTF-8).
@@ -158,10 +196,15 @@ def _login(smtp: smtplib.SMTP, method: str, username: str, secret: str) -> None:
         # The de-facto standard (Google, Microsoft): user=…^Aauth=Bearer …^A^A.
         # On failure the server sends a 334 error challenge; answer empty, get 535.
         steps = [("AUTH", "XOAUTH2 " + _b64(f"user={username}\x01auth=Bearer {secret}\x01\x01")), ("", "")]
-    elif "PLAIN" in offered or "LOGIN" not in offered:
+    elif "PLAIN" in offered:
         steps = [("AUTH", "PLAIN " + _b64(f"\0{username}\0{secret}"))]
-    else:
+    elif "LOGIN" in offered:
         steps = [("AUTH", "LOGIN " + _b64(username)), (_b64(secret), "")]
+    elif "CRAM-MD5" in offered:
+        steps = []
+        code, resp = _cram_md5(smtp, username, secret)
+    else:
+        raise NoMechanism(offered)
     for cmd, args in steps:
         code, resp = smtp.docmd(cmd, args)
         if code != 334:
@@ -273,13 +316,24 @@ class SmtpTransport(TransportBase):
             if failure is not None:
                 return failure
         except ssl.SSLCertVerificationError as error:
+            if error.verify_code in _NAME_MISMATCH:
+                return self._conn_failure("fatal", self._wrong_name(error), "tls")
             return self._conn_failure(
                 "fatal",
                 f"the server's certificate is not trusted ({error.verify_message}); use cafile for a private CA",
                 "tls",
             )
         except ssl.SSLError as error:
+            if s.security == "tls" and error.reason == "WRONG_VERSION_NUMBER":
+                why = "the server answered in plain text, not TLS (WRONG_VERSION_NUMBER)"
+                return self._conn_failure("fatal", why, "tls")
             return self._conn_failure("fatal", f"TLS failed: {error.reason or error}", "tls")
+        except smtplib.SMTPServerDisconnected as error:
+            if s.security != "tls" and self.smtp is None and "timed out" in str(error):
+                # The connection was taken and nothing said: a port for implicit TLS waits for our TLS first.
+                why = f"the server took the connection but sent no greeting within {s.timeout:g} s"
+                return self._conn_failure("deferred", why)
+            return self._conn_failure("deferred", f"cannot connect: {error}")
         except smtplib.SMTPResponseException as error:  # e.g. 421/554 greeting
             self._drop()
             if not 200 <= error.smtp_code < 600:  # no SMTP reply code at all: another service's port
@@ -291,6 +345,12 @@ class SmtpTransport(TransportBase):
         self.used = 0
         self.connections += 1
         return None
+
+    def _wrong_name(self, error: ssl.SSLCertVerificationError) -> str:
+        """A certificate valid, but for other names: which ones, so the host can be set to one of them."""
+        names = certificate_names(self.settings, self.local_hostname or socket.getfqdn())
+        on_it = f"; it is for {', '.join(names)}" if names else ""
+        return f"the server's certificate is not for {self.settings.host} ({error.verify_message}){on_it}"
 
     def _context(self) -> ssl.SSLContext:
         """The TLS context, made once per transport: loading the CA store costs milliseconds per session."""
@@ -320,11 +380,16 @@ class SmtpTransport(TransportBase):
         except smtplib.SMTPAuthenticationError as error:
             self._drop()
             result = _result(error.smtp_code, error.smtp_error, "auth")
+            if 400 <= error.smtp_code < 500:  # 454 4.7.0: the server's login service failed for now
+                why = f"the server could not log {s.username} in for now: {result.line}"
+                return SendResult("deferred", result.code, result.enhanced, why, "auth")
             return SendResult(
                 "fatal", result.code, result.enhanced, f"authentication failed for {s.username}: {result.line}", "auth"
             )
         except smtplib.SMTPNotSupportedError:
             return self._conn_failure("fatal", "the server does not offer AUTH on this connection", "auth")
+        except NoMechanism as error:
+            return self._conn_failure("fatal", str(error), "auth")
         except smtplib.SMTPException as error:
             if isinstance(error, smtplib.SMTPServerDisconnected):
                 raise
