@@ -29,14 +29,15 @@ from lgp_mailer.ledger.store import Entry, Ledger, QuotaUsedUp, open_ledger, utc
 
 C = "lgp-2027-03-11-proba"
 K = "invitation"
-# Now, not a fixed day: a lease is also judged by its PID's start time (a reused PID started after it).
-T0 = datetime.now(UTC).replace(microsecond=0)
 ACCOUNT = "smtp.example.org:587:iroda@example.org"
 
 
 class Clock:
+    """The sent log's clock, starting now, when the test starts: a lease is also judged by its PID's
+    start time (a reused PID started after it), and `status` by the real time since its heartbeat."""
+
     def __init__(self) -> None:
-        self.now = T0
+        self.start = self.now = datetime.now(UTC).replace(microsecond=0)
 
     def __call__(self) -> datetime:
         return self.now
@@ -81,13 +82,13 @@ def statuses(ledger: Ledger) -> dict[str, str]:
     return {r.address: r.status for r in ledger.rows(C, K)}
 
 
-def test_a_plain_second_sender_is_refused_and_a_joining_one_takes_a_lease_beside(ledger: Ledger) -> None:
+def test_a_plain_second_sender_is_refused_and_a_joining_one_takes_a_lease_beside(ledger: Ledger, clock: Clock) -> None:
     first = RunLock(ledger, C, heartbeat_every=None).acquire()
     with pytest.raises(LockedError) as caught:
         RunLock(ledger, C, heartbeat_every=None).acquire()
     assert str(caught.value) == (
         f"{ledger.path}: campaign {C!r} is being sent by {first.holder} (pid {first.pid}) since"
-        f" {utc_iso(T0)}, last heartbeat {utc_iso(T0)}; to send alongside it from a PostgreSQL sent log, use --join"
+        f" {utc_iso(clock.start)}, last heartbeat {utc_iso(clock.start)}; to send alongside it from a PostgreSQL sent log, use --join"
     )
     host, pid, random_part = first.token.split(":")
     assert (host, pid, len(random_part)) == (socket.gethostname(), str(os.getpid()), 32)  # who, and which run
@@ -147,13 +148,13 @@ def test_the_daily_quota_is_the_relay_accounts_whoever_sends(ledger: Ledger, clo
     assert ledger.claim(C, K, "p4@falu.example", ["pending"], sender="a", account=other, daily_quota=1)
     assert ledger.sent_since(clock.now - timedelta(days=1), other) == 1
     # 24 hours after p0 was sent, its slot is free again.
-    clock.now = T0 + timedelta(days=1, seconds=1)
-    assert ledger.first_sent_since(clock.now - timedelta(days=1), ACCOUNT) == T0 + timedelta(hours=1)
+    clock.now = clock.start + timedelta(days=1, seconds=1)
+    assert ledger.first_sent_since(clock.now - timedelta(days=1), ACCOUNT) == clock.start + timedelta(hours=1)
     assert ledger.claim(C, K, "p5@falu.example", ["pending"], sender="a", account=ACCOUNT, daily_quota=3)
 
 
 def test_status_names_every_sender_and_its_rows_in_flight(
-    ledger: Ledger, target: Path | str, monkeypatch, tmp_path: Path
+    ledger: Ledger, clock: Clock, target: Path | str, monkeypatch, tmp_path: Path
 ) -> None:
     lease(ledger, "their-token", pid=os.getppid(), hostname="iroda-pc2", age=60)
     assert ledger.claim(C, K, "p0@falu.example", ["pending"], sender="their-token")
@@ -172,7 +173,7 @@ def test_status_names_every_sender_and_its_rows_in_flight(
         result = CliRunner().invoke(app, ["status", "--campaign-id", C])
         assert result.exit_code == 0, result.output
         here = socket.gethostname()
-        then = local_time(utc_iso(T0 - timedelta(seconds=60)))[:16]  # Europe/Budapest, to the minute
+        then = local_time(utc_iso(clock.start - timedelta(seconds=60)))[:16]  # Europe/Budapest, to the minute
         assert (
             f"  being sent now by kolléga@iroda-pc2 (host iroda-pc2, pid {os.getppid()}) since {then},"
             f" 1 message in flight, last heartbeat {then}"
@@ -262,7 +263,7 @@ def test_a_sender_joining_a_synced_campaign_sends_what_it_synced_and_does_not_sy
 # A killed sender's lease stays in the sent log until the next sender removes it:
 # it is not "being sent now", and its 'sending' row is a crash's leftover, not in flight.
 def test_status_tells_a_dead_senders_lease_from_a_live_one(
-    ledger: Ledger, target: Path | str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ledger: Ledger, clock: Clock, target: Path | str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     gone = dead_pid()
     with RunLock(ledger, C, heartbeat_every=None, join=True) as mine:
@@ -285,7 +286,7 @@ def test_status_tells_a_dead_senders_lease_from_a_live_one(
         result = CliRunner().invoke(app, ["status", "--campaign-id", C])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    then = local_time(utc_iso(T0 - timedelta(seconds=30)))[:16]
+    then = local_time(utc_iso(clock.start - timedelta(seconds=30)))[:16]
     assert (
         f"  stopped without finishing: the run of kolléga@{socket.gethostname()} (host {socket.gethostname()},"
         f" pid {gone}) since {then}, last heartbeat {then}; the next send takes over its lock"
