@@ -427,11 +427,13 @@ def test_rate_limiter_spaces_by_the_slowest_pace():
 
 def test_rate_limiter_is_shared_by_parallel_sessions(smtp_server):
     limiter = RateLimiter([parse_rate("20/s")])
+    granted: list[float] = []
 
     def worker(k: int) -> None:
         with transport(smtp_server) as t:
             for i in range(3):
                 limiter.acquire()
+                granted.append(time.monotonic())
                 t.send(message(f"r{k}-{i}@x.example"), FROM, f"r{k}-{i}@x.example")
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(3)]
@@ -439,9 +441,12 @@ def test_rate_limiter_is_shared_by_parallel_sessions(smtp_server):
         th.start()
     for th in threads:
         th.join()
-    times = sorted(m.received_at for m in smtp_server.received)
-    assert len(times) == 9
-    assert times[-1] - times[0] >= 8 * 0.05 * 0.9  # nine messages, at most 20 a second
+    assert len(smtp_server.received) == 9
+    # Nine sends, at most 20 a second over all three sessions.  Timed where the limiter lets each
+    # send go: the server's receive times also hold how long each send took, which a loaded
+    # machine stretches for one message and not another.
+    granted.sort()
+    assert granted[-1] - granted[0] >= 8 * 0.05 * 0.9
 
 
 def test_daily_quota():
