@@ -316,7 +316,7 @@ def test_each_change_is_one_sentence_old_value_before_helyett():
         ),
     )  # fmt: skip
     after = Snapshot(
-        "Klíma", "2027-03-18", "10:00", "12:30", "Microsoft Teams", "https://teams.example.org/j/1",
+        "A „Víz” napja", "2027-03-18", "10:00", "12:30", "Microsoft Teams", "https://teams.example.org/j/1",
         "https://forms.example.org/b",
         (
             _slot(start="10:00", end="10:30", title="Nyitás", speaker="Nagy Béla"),
@@ -325,6 +325,7 @@ def test_each_change_is_one_sentence_old_value_before_helyett():
         ),
     )  # fmt: skip
     assert sentences(before, after, joined=True) == [
+        "A konferencia címe megváltozott: „Klíma” helyett „A »Víz« napja”.",
         "Az időpont megváltozott: 2027. március 11. (csütörtök) 10.00 óra helyett "
         "2027. március 18. (csütörtök) 10.00 óra.",
         "A befejezés időpontja megváltozott: 12.00 óra helyett 12.30 óra.",
@@ -338,7 +339,7 @@ def test_each_change_is_one_sentence_old_value_before_helyett():
         "Elmarad a következő programpont: 11.30–12.00 „Zárszó”.",
     ]
     unjoined = sentences(before, after, joined=False)
-    assert not any("csatlakozási" in line for line in unjoined) and len(unjoined) == 9
+    assert not any("csatlakozási" in line for line in unjoined) and len(unjoined) == 10
     own = dataclasses.replace(after, agenda=(_slot(start="10:00", end="10:20", title="A jövő települése"),))
     moved = dataclasses.replace(own, agenda=(_slot(start="10:00", end="10:30", title="A jövő települése"),))
     # A slot title with its own article takes no second one ("A „A jövő …”").
@@ -467,14 +468,11 @@ def test_a_slot_inserted_or_dropped_mid_agenda_is_one_change_not_a_shift():
 
 
 def test_check_asks_for_a_notice_only_when_notify_would_send_one(camp, smtp_server):
-    # A new title alone is not a change a notice names: check must not send the user to a
-    # 'notify --change' that then says nothing is due.
-    edit(camp, 'title = "Önkormányzati innovációk és jó gyakorlatok"', 'title = "Önkormányzati innovációk"')
-    assert "WARNING: the event changed" not in invoke(camp, "check", "--quiet").output
-    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 3
-    # The join link went to nobody yet (no reminder): a new one is not a change for anyone either.
+    # The join link went to nobody yet (no reminder): a new one is not a change for anyone:
+    # check must not send the user to a 'notify --change' that then says nothing is due.
     edit(camp, "?pwd=lgp2020", "?pwd=uj2099")
     assert "WARNING: the event changed" not in invoke(camp, "check", "--quiet").output
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 3
     edit(camp, "date = 2099-06-18", "date = 2099-06-25")
     assert (
         "WARNING: the event changed since 3 recipients were last sent something: "
@@ -482,3 +480,28 @@ def test_check_asks_for_a_notice_only_when_notify_would_send_one(camp, smtp_serv
     ) in invoke(camp, "check", "--quiet").output
     assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 0
     assert len(smtp_server.received) == 6
+
+
+def test_a_new_title_alone_is_a_change_the_notice_names_with_the_old_title(camp, smtp_server):
+    # The recipients saved the old title in their calendars: a renamed conference is news to them.
+    edit(camp, 'title = "Önkormányzati innovációk és jó gyakorlatok"', 'title = "Az „Okos Falu” díj"')
+    checked = invoke(camp, "check", "--quiet").output
+    assert "WARNING: the event changed since 3 recipients were last sent something" in checked
+    assert (
+        "Changed since the last run" in checked
+        and "title: Önkormányzati innovációk és jó gyakorlatok -> Az „Okos Falu” díj" in checked
+    )
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 0
+    notices = [parse(m.data) for m in smtp_server.received[3:]]
+    assert len(notices) == 3
+    for message in notices:
+        lines = text_of(message).splitlines()
+        assert "„Az »Okos Falu« díj” című online konferenciánk adatai megváltoztak." in lines
+        assert (
+            "A konferencia címe megváltozott: „Önkormányzati innovációk és jó gyakorlatok” helyett "
+            "„Az »Okos Falu« díj”."
+        ) in lines
+        assert "A konferencia címe megváltozott:" in html_of(message)
+        _, entry, _ = calendar(message)
+        assert str(entry["SUMMARY"]) == "Az „Okos Falu” díj"
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 3

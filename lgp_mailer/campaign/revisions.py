@@ -197,7 +197,7 @@ def notice_warnings(ledger: Ledger, campaign: Campaign, event: Event) -> list[st
     current = snapshot(event)
     seen = _last_seen(rows, snapshots(ledger, cid), revisions(ledger, cid), None)
     joined = frozenset(r.address.lower() for r in rows if kinds.base_name(r.kind) == kinds.REMINDER.name)
-    # Stale as notify counts it: a change its notice would name (a new title alone is none).
+    # Stale as notify counts it: a change its notice would name (a new join link only for those who had one).
     stale = sum(1 for key, known in seen.items() if sentences(known, current, joined=key in joined))
     if not stale:
         return []
