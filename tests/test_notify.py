@@ -505,3 +505,51 @@ def test_a_new_title_alone_is_a_change_the_notice_names_with_the_old_title(camp,
         _, entry, _ = calendar(message)
         assert str(entry["SUMMARY"]) == "Az „Okos Falu” díj"
     assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 3
+
+
+def _register(camp: Camp, address: str) -> None:
+    (camp.root / "registrations" / "valaszok.csv").write_text(
+        '"Időbélyeg","E-mail-cím","Név","Önkormányzat","Beosztás"\n'
+        f'"2099. 06. 08. 9:12:44","{address}","Kovács Péter","Próbafalu 01","polgármester"\n',
+        encoding="utf-8",
+    )
+    config = camp.root / "lgp-mailer.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        re.sub(r'(?m)^registrations = ".*"', 'registrations = "registrations/valaszok.csv"', text), encoding="utf-8"
+    )
+
+
+def test_a_reminder_is_refused_while_a_change_is_unannounced(camp, smtp_server, tmp_path):
+    # Another conference's event file, or a moved date nobody was told about: the reminder would
+    # give a new date (and the calendar entry move) without a word that anything changed.
+    _register(camp, camp.addresses[0])
+    edit(camp, "date = 2099-06-18", "date = 2099-06-25")
+    refused = invoke(camp, "remind", "--day-before", "--force", "--yes", "--quiet")
+    assert refused.exit_code == 2, refused.output
+    assert refused.output.splitlines()[-1] == (
+        f"lgp-mailer: error: {camp.root / EVENT}: the event changed (date) since 3 recipients were last sent"
+        " something: a reminder would not say what changed; send 'lgp-mailer notify --change' first, or check"
+        " that this is the conference's event file"
+    )
+    nudge = invoke(camp, "remind", "--not-registered", "--yes", "--quiet")
+    assert nudge.exit_code == 2 and "send 'lgp-mailer notify --change' first" in nudge.output
+    # A dry run still shows the letters; nothing was sent.
+    dry = invoke(camp, "remind", "--day-before", "--force", "--dry-run", "--yes", "--quiet")
+    assert dry.exit_code == 0, dry.output
+    assert len(smtp_server.received) == 3
+    # Once the change is announced the reminder goes, with the new date.
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 0
+    reminded = invoke(camp, "remind", "--day-before", "--force", "--yes", "--quiet")
+    assert reminded.exit_code == 0, reminded.output
+    assert rcpts(smtp_server)[6:] == [camp.addresses[0]]
+    assert "2099. június 25." in text_of(parse(smtp_server.received[-1].data))
+
+
+def test_a_join_link_set_after_the_invitations_needs_no_notice_before_the_reminder(camp, smtp_server):
+    # The invitation never carried the link: setting it is the normal way to a reminder.
+    _register(camp, camp.addresses[0])
+    edit(camp, "?pwd=lgp2020", "?pwd=uj2099")
+    reminded = invoke(camp, "remind", "--day-before", "--force", "--yes", "--quiet")
+    assert reminded.exit_code == 0, reminded.output
+    assert rcpts(smtp_server)[3:] == [camp.addresses[0]]

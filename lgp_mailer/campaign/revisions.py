@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from lgp_mailer import kinds
-from lgp_mailer.campaign.changes import Snapshot, snapshot
+from lgp_mailer.campaign.changes import Snapshot, diff, snapshot
 from lgp_mailer.campaign.matching import NO_MUNICIPALITY, match_registrations, reminder_recipients
 from lgp_mailer.campaign.notice_text import sentences
 from lgp_mailer.config import Campaign
-from lgp_mailer.errors import NothingDueError
+from lgp_mailer.errors import ConfigError, NothingDueError
 from lgp_mailer.event import Event
 from lgp_mailer.hungarian import UNTITLED_NEUTRAL
 from lgp_mailer.i18n import _, ngettext
@@ -188,17 +188,48 @@ def _snapshot_at(stored: list[StoredSnapshot], kind: str, when: str) -> Snapshot
     return Snapshot.from_row(match.fields) if match is not None else None
 
 
-def notice_warnings(ledger: Ledger, campaign: Campaign, event: Event) -> list[str]:
-    """``check``'s warning when recipients were last sent other event details than the file's."""
+def _unannounced(ledger: Ledger, campaign: Campaign, event: Event) -> tuple[int, list[str]]:
+    """How many recipients were last sent other event details than the file's, and which fields differ."""
     cid = campaign.campaign_id
     if cancelled(ledger, cid) is not None:
-        return []
+        return 0, []
     rows = [r for r in ledger.rows(cid) if r.status == "sent" and r.sent_at]
     current = snapshot(event)
     seen = _last_seen(rows, snapshots(ledger, cid), revisions(ledger, cid), None)
     joined = frozenset(r.address.lower() for r in rows if kinds.base_name(r.kind) == kinds.REMINDER.name)
     # Stale as notify counts it: a change its notice would name (a new join link only for those who had one).
-    stale = sum(1 for key, known in seen.items() if sentences(known, current, joined=key in joined))
+    stale = [known for key, known in seen.items() if sentences(known, current, joined=key in joined)]
+    fields: list[str] = []
+    for known in stale:
+        for change in diff(known, current):
+            name = change.field.split("[", 1)[0]
+            if name not in fields:
+                fields.append(name)
+    return len(stale), fields
+
+
+def refuse_unannounced(ledger: Ledger, campaign: Campaign, event: Event) -> None:
+    """A reminder or nudge about an event its recipients were not told had changed: ConfigError (exit 2).
+
+    The letter would give the new date or link (and move the calendar entry) without a
+    word that anything changed; an event file of another conference looks the same."""
+    stale, fields = _unannounced(ledger, campaign, event)
+    if stale:
+        raise ConfigError(
+            ngettext(
+                "the event changed ({fields}) since {n} recipient was last sent something: a reminder would not"
+                " say what changed; send '{command}' first, or check that this is the conference's event file",
+                "the event changed ({fields}) since {n} recipients were last sent something: a reminder would not"
+                " say what changed; send '{command}' first, or check that this is the conference's event file",
+                stale,
+            ).format(fields=", ".join(fields), n=stale, command=kinds.CHANGE.command),
+            file=event.path,
+        )
+
+
+def notice_warnings(ledger: Ledger, campaign: Campaign, event: Event) -> list[str]:
+    """``check``'s warning when recipients were last sent other event details than the file's."""
+    stale, _fields = _unannounced(ledger, campaign, event)
     if not stale:
         return []
     return [
@@ -260,5 +291,6 @@ __all__ = [
     "notice_warnings",
     "plan_notice",
     "refuse_cancelled",
+    "refuse_unannounced",
     "sequence_base",
 ]
