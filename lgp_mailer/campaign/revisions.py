@@ -38,6 +38,7 @@ from lgp_mailer.ledger.revisions import Revision, revisions, snapshots
 from lgp_mailer.ledger.store import Ledger, LedgerRow
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.mail.ical import BUDAPEST, calendar_entry
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.sheets.registrations import load_registrations
 
@@ -227,6 +228,36 @@ def refuse_unannounced(ledger: Ledger, campaign: Campaign, event: Event) -> None
         )
 
 
+def refuse_another_conference(ledger: Ledger, campaign: Campaign, event: Event) -> None:
+    """A follow-up about a conference none of the campaign's letters described: ConfigError (exit 2).
+
+    After the conference no notice can announce a new title or date, so an event file
+    whose title and date no recipient was ever sent is another conference's (last
+    week's file, a colleague's copy): its thanks would name the wrong one."""
+    cid = campaign.campaign_id
+    rows = [r for r in ledger.rows(cid) if r.status == "sent" and r.sent_at]
+    seen = _last_seen(rows, snapshots(ledger, cid), revisions(ledger, cid), None)
+    told = {(known.title, known.date) for known in seen.values()}
+    if not told or (event.title, event.date.isoformat()) in told:
+        return
+    # The latest letter's version, as the one to compare with.
+    when = {r.address.lower(): r.sent_at or "" for r in sorted(rows, key=lambda r: r.sent_at or "")}
+    latest = max(seen.items(), key=lambda item: when.get(item[0], ""))
+    raise ConfigError(
+        _(
+            "the event file is of {title} on {date}, but this campaign's letters were about {told_title} on"
+            " {told_date}: check that this is the conference's event file ('event' in lgp-mailer.toml, or --event)"
+        ).format(
+            title=quoted(event.title),
+            date=event.date.isoformat(),
+            told_title=quoted(latest[1].title),
+            told_date=latest[1].date,
+        ),
+        file=event.path,
+        key="conference.date" if latest[1].title == event.title else "conference.title",
+    )
+
+
 def notice_warnings(ledger: Ledger, campaign: Campaign, event: Event) -> list[str]:
     """``check``'s warning when recipients were last sent other event details than the file's."""
     stale, _fields = _unannounced(ledger, campaign, event)
@@ -290,6 +321,7 @@ __all__ = [
     "candidates",
     "notice_warnings",
     "plan_notice",
+    "refuse_another_conference",
     "refuse_cancelled",
     "refuse_unannounced",
     "sequence_base",
