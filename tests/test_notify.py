@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -553,3 +554,21 @@ def test_a_join_link_set_after_the_invitations_needs_no_notice_before_the_remind
     reminded = invoke(camp, "remind", "--day-before", "--force", "--yes", "--quiet")
     assert reminded.exit_code == 0, reminded.output
     assert rcpts(smtp_server)[3:] == [camp.addresses[0]]
+
+
+def test_a_revision_overtaken_before_it_finished_is_not_shown_as_due(camp, smtp_server):
+    # 'notify --change --batch 1', then the event changes again: revision 2 goes to everyone,
+    # and revision 1's unsent notices are never sent. status said "due now: 2 → notify --change",
+    # a command that then had nothing to send.
+    edit(camp, "date = 2099-06-18", "date = 2099-06-25")
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet", "--batch", "1").exit_code == 0
+    edit(camp, 'end = "12.35"', 'end = "12.50"')
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 0
+    assert Counter(m.data.split(b".change-r", 1)[1][:1] for m in smtp_server.received[3:]) == {b"1": 1, b"2": 3}
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 3
+    status = invoke(camp, "status", "--json")
+    (first,) = [e for e in json.loads(status.stdout)["campaigns"] if e["kind"] == "change-r1"]
+    assert (first["due"], first["superseded_by"], first["counts"]["pending"]) == (0, "change-r2", 2)
+    shown = invoke(camp, "status").output
+    assert "due now: 0; 2 overtaken by revision 2 (its notice went instead: never due)" in shown
+    assert "due now: 2" not in shown
