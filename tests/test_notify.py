@@ -572,3 +572,24 @@ def test_a_revision_overtaken_before_it_finished_is_not_shown_as_due(camp, smtp_
     shown = invoke(camp, "status").output
     assert "due now: 0; 2 overtaken by revision 2 (its notice went instead: never due)" in shown
     assert "due now: 2" not in shown
+
+
+def test_a_cancellation_never_carries_the_join_link_not_even_in_the_calendar(camp, smtp_server):
+    # A registrant who had the link got it back in the cancellation's .ics (LOCATION, URL,
+    # DESCRIPTION): an entry for a called-off meeting that still offers to join it.
+    first = camp.addresses[0]
+    _register(camp, first)
+    assert invoke(camp, "remind", "--day-before", "--force", "--yes", "--quiet").exit_code == 0
+    link, platform = load_event(camp.root / EVENT).join_url, load_event(camp.root / EVENT).platform_name
+    assert invoke(camp, "notify", "--cancel", "--yes", "--quiet").exit_code == 0
+    cancellations = {m.rcpt_tos[0]: parse(m.data) for m in smtp_server.received[4:]}
+    assert sorted(cancellations) == sorted(camp.addresses)
+    for message in cancellations.values():
+        _, entry, _ = calendar(message)
+        assert str(entry["STATUS"]) == "CANCELLED"
+        assert link not in text_of(message) and link not in html_of(message)
+        for name in ("LOCATION", "URL", "DESCRIPTION"):
+            assert link not in str(entry.get(name, "")), name
+        # Nor does it promise the join link "the day before" of a conference that is called off.
+        assert str(entry["DESCRIPTION"]).splitlines()[1:] == ["A konferencia elmarad."]
+        assert str(entry["LOCATION"]) == f"{platform} (online)" and "URL" not in entry

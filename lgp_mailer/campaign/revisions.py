@@ -299,7 +299,10 @@ class NoticeFactory(MessageFactory):
         self._joined_calendar = joined
 
     def _joined(self, recipient: Recipient) -> bool:
-        return recipient.email.lower() in self.plan.joined and bool(self.event.join_url)
+        # A cancellation gives nobody the link: there is nothing left to join.
+        return (
+            self.plan.kind is kinds.CHANGE and recipient.email.lower() in self.plan.joined and bool(self.event.join_url)
+        )
 
     def context(self, recipient: Recipient) -> Mapping[str, Any]:
         joined = self._joined(recipient)

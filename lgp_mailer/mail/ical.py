@@ -108,7 +108,11 @@ def calendar_entry(
     organizer = vCalAddress(f"mailto:{organizer_email}")
     organizer.params["cn"] = vText(organizer_name)
     entry.add("organizer", organizer)
-    if (kind.join_link if join_link is None else join_link) and event.join_url:
+    if cancelled:
+        # A called-off meeting offers no link to join, and no promise of one.
+        entry.add("location", f"{event.platform_name} (online)")
+        details = ["A konferencia elmarad."]
+    elif (kind.join_link if join_link is None else join_link) and event.join_url:
         entry.add("location", f"{event.platform_name}: {event.join_url}")
         entry.add("url", event.join_url)
         details = [f"Csatlakozás: {event.join_url}"]
