@@ -549,8 +549,12 @@ def test_a_reminder_is_refused_while_a_change_is_unannounced(camp, smtp_server, 
 
 def test_a_join_link_set_after_the_invitations_needs_no_notice_before_the_reminder(camp, smtp_server):
     # The invitation never carried the link: setting it is the normal way to a reminder.
+    # A new registration form is no fact a reminder misstates either.
     _register(camp, camp.addresses[0])
     edit(camp, "?pwd=lgp2020", "?pwd=uj2099")
+    text = (camp.root / EVENT).read_text(encoding="utf-8")
+    (url,) = re.findall(r'(?m)^url = "(https://[^"]*forms[^"]*)"', text)
+    edit(camp, url, "https://forms.example.org/uj-urlap")
     reminded = invoke(camp, "remind", "--day-before", "--force", "--yes", "--quiet")
     assert reminded.exit_code == 0, reminded.output
     assert rcpts(smtp_server)[3:] == [camp.addresses[0]]

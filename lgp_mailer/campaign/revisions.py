@@ -199,12 +199,13 @@ def _unannounced(ledger: Ledger, campaign: Campaign, event: Event) -> tuple[int,
     seen = _last_seen(rows, snapshots(ledger, cid), revisions(ledger, cid), None)
     joined = frozenset(r.address.lower() for r in rows if kinds.base_name(r.kind) == kinds.REMINDER.name)
     # Stale as notify counts it: a change its notice would name (a new join link only for those who had one).
-    stale = [known for key, known in seen.items() if sentences(known, current, joined=key in joined)]
+    stale = [(key, known) for key, known in seen.items() if sentences(known, current, joined=key in joined)]
     fields: list[str] = []
-    for known in stale:
+    for key, known in stale:
         for change in diff(known, current):
             name = change.field.split("[", 1)[0]
-            if name not in fields:
+            # A new join link is news only to those who had the old one.
+            if name not in fields and (name != "join_url" or key in joined):
                 fields.append(name)
     return len(stale), fields
 
@@ -215,7 +216,8 @@ def refuse_unannounced(ledger: Ledger, campaign: Campaign, event: Event) -> None
     The letter would give the new date or link (and move the calendar entry) without a
     word that anything changed; an event file of another conference looks the same."""
     stale, fields = _unannounced(ledger, campaign, event)
-    if stale:
+    # A new registration form misstates nothing in a reminder; a nudge gives the new one.
+    if stale and set(fields) - {"registration_url"}:
         raise ConfigError(
             ngettext(
                 "the event changed ({fields}) since {n} recipient was last sent something: a reminder would not"
