@@ -199,6 +199,8 @@ def _shown(value: Any) -> str:
 
 
 _TEMPLATE_BRACES = ("{{", "}}", "{%", "%}")  # what render.py refuses in a letter
+# The words render.py also refuses, as a missing value's trace ("None" pasted from an export).
+_MISSING_WORDS = re.compile(r"\b(?:None|[Nn]a[Nn]|undefined)\b")
 
 
 class _Reader:
@@ -244,6 +246,14 @@ class _Reader:
                 # blame the templates for a "{{" that came from this file.
                 message = _("template braces in a value: {value}; write it without {{{{ }}}} or {{% %}}")
                 raise self.error(key, message.format(value=_shown(value)))
+            missing = _MISSING_WORDS.search(text)
+            if missing:
+                # Named here, or the render's guard blames the templates for it.
+                message = _(
+                    "{word} in a value reads as a missing value in the letter: {value}; "
+                    "write the real value (or delete the line, if the key may be left out)"
+                )
+                raise self.error(key, message.format(word=quoted(missing.group()), value=_shown(value)))
             if kind == "url" and not re.match(r"^https?://[^\s/]+", text):
                 raise self.error(key, _("not a web address: {value}").format(value=_shown(value)))
             return text

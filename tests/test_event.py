@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from lgp_mailer.cli import app
 from lgp_mailer.errors import EventError
 from lgp_mailer.event import QA_TITLE, load_event
 
+runner = CliRunner()
 SEED = Path(__file__).resolve().parent.parent / "events" / "2020-06-18-innovaciok.toml"
 
 MINIMAL = """\
@@ -238,6 +243,45 @@ def test_template_braces_in_an_event_value_name_the_key_not_the_templates(tmp_pa
     assert str(caught.value) == (
         f"{path}, key {key!r}: template braces in a value: {value!r}; write it without {{{{ }}}} or {{% %}}"
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "word"),
+    [
+        ('title = "Cím"', 'title = "None"', "conference.title", "None"),
+        ('title = "Első"', 'title = "Első: nan"', "agenda[1].title", "nan"),
+        ('office = "Iroda"', 'office = "Iroda NaN"', "contact.office", "NaN"),
+        ('name = "Zoom"', 'name = "undefined"', "platform.name", "undefined"),
+    ],
+)
+def test_a_missing_value_word_in_an_event_value_names_the_key_not_the_templates(tmp_path, old, new, key, word):
+    # "None" pasted from a spreadsheet export reached the render's guard, which blamed the templates.
+    path = write(tmp_path, MINIMAL.replace(old, new))
+    with pytest.raises(EventError) as caught:
+        load_event(path)
+    value = new.split(" = ", 1)[1].strip('"')
+    assert str(caught.value) == (
+        f"{path}, key {key!r}: {word!r} in a value reads as a missing value in the letter: {value!r}; "
+        "write the real value (or delete the line, if the key may be left out)"
+    )
+
+
+def test_words_that_merely_contain_nan_or_none_are_text(tmp_path):
+    text = MINIMAL.replace('title = "Cím"', 'title = "Finanszírozás: Nonedik nanotechnológia, Nones"')
+    assert load_event(write(tmp_path, text)).title == "Finanszírozás: Nonedik nanotechnológia, Nones"
+
+
+def test_a_none_passcode_stops_the_reminder_naming_the_event_key(tmp_path):
+    camp = tmp_path / "c"
+    assert runner.invoke(app, ["init", str(camp), "--example"]).exit_code == 0
+    event = camp / tomllib.loads((camp / "lgp-mailer.toml").read_text(encoding="utf-8"))["event"]
+    text = event.read_text(encoding="utf-8")
+    assert 'passcode = "' in text
+    event.write_text(re.sub(r'passcode = "[^"]*"', 'passcode = "None"', text, count=1), encoding="utf-8")
+    result = runner.invoke(app, ["preview", "--kind", "reminder", "--campaign", str(camp), "--limit", "1"])
+    assert result.exit_code == 2, result.output
+    assert f"{event}, key 'online.passcode': 'None' in a value reads as a missing value" in result.output
+    assert "templates" not in result.output
 
 
 def test_markup_and_line_breaks_in_an_event_value_stay_text(tmp_path):

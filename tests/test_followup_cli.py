@@ -13,11 +13,25 @@ from collections import Counter
 
 import pytest
 from attendance_files import write_teams, write_zoom
-from test_remind_cli import BALOGH, KISS, LATE, TOTH, at, bodies, ledger, received_by, remind_campaign, states
+from test_remind_cli import (
+    BALOGH,
+    KISS,
+    LATE,
+    TOTH,
+    at,
+    bodies,
+    ledger,
+    received_by,
+    remind_campaign,
+    send,
+    states,
+)
 from test_send_cli import Camp, one_error_line, parse, rcpts, runner
 from test_send_crash import WAIT, GateHandler
 
 from lgp_mailer.cli import app
+from lgp_mailer.event import load_event
+from lgp_mailer.quoting import quoted
 
 from smtp_server import SmtpTestServer
 
@@ -208,3 +222,30 @@ def test_killed_during_the_thanks_each_is_sent_once_or_unknown(smtp_server_facto
     assert states(camp, "thanks") == dict.fromkeys(THANKED, "sent")
     assert Counter(rcpts(server))[THANKED[1]] == 1
     assert ledger(camp, "recording") == {}  # the other follow-up is its own kind: untouched
+
+
+def test_another_conferences_event_file_is_refused_naming_both(server, tmp_path):
+    # Last week's event file (its own title, date and recording): every attendee would be
+    # thanked for a conference they did not attend, with the wrong recording.
+    camp = followup_campaign(tmp_path, server)
+    with at(2020, 6, 10, 9, 0):
+        assert send(camp, "--yes", "--quiet").exit_code == 0
+    invited = len(server.received)
+    seed = camp.root / "events" / "2020-06-18-innovaciok.toml"
+    other = camp.root / "events" / "2020-06-11-masik.toml"
+    text = seed.read_text(encoding="utf-8").replace("date = 2020-06-18", "date = 2020-06-11")
+    other.write_text(text.replace(RECORDING, "https://video.example.org/masik"), encoding="utf-8")
+    title = load_event(seed).title
+    with at(2020, 6, 18, 12, 35):
+        wrong = followup(camp, "--attended", "--yes", "--event", str(other))
+        missed = followup(camp, "--missed", "--yes", "--event", str(other))
+        right = followup(camp, "--attended", "--yes", "--quiet")
+    assert wrong.exit_code == 2, wrong.output
+    assert one_error_line(wrong) == (
+        f"lgp-mailer: error: {other}, key 'conference.date': the event file is of {quoted(title)} on 2020-06-11,"
+        f" but this campaign's letters were about {quoted(title)} on 2020-06-18: check that this is the"
+        " conference's event file ('event' in lgp-mailer.toml, or --event)"
+    )
+    assert missed.exit_code == 2 and "this campaign's letters were about" in missed.output
+    assert right.exit_code == 0, right.output
+    assert sorted(rcpts(server)[invited:]) == sorted(THANKED)

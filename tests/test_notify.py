@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -316,7 +317,7 @@ def test_each_change_is_one_sentence_old_value_before_helyett():
         ),
     )  # fmt: skip
     after = Snapshot(
-        "Klíma", "2027-03-18", "10:00", "12:30", "Microsoft Teams", "https://teams.example.org/j/1",
+        "A „Víz” napja", "2027-03-18", "10:00", "12:30", "Microsoft Teams", "https://teams.example.org/j/1",
         "https://forms.example.org/b",
         (
             _slot(start="10:00", end="10:30", title="Nyitás", speaker="Nagy Béla"),
@@ -325,6 +326,7 @@ def test_each_change_is_one_sentence_old_value_before_helyett():
         ),
     )  # fmt: skip
     assert sentences(before, after, joined=True) == [
+        "A konferencia címe megváltozott: „Klíma” helyett „A »Víz« napja”.",
         "Az időpont megváltozott: 2027. március 11. (csütörtök) 10.00 óra helyett "
         "2027. március 18. (csütörtök) 10.00 óra.",
         "A befejezés időpontja megváltozott: 12.00 óra helyett 12.30 óra.",
@@ -338,7 +340,7 @@ def test_each_change_is_one_sentence_old_value_before_helyett():
         "Elmarad a következő programpont: 11.30–12.00 „Zárszó”.",
     ]
     unjoined = sentences(before, after, joined=False)
-    assert not any("csatlakozási" in line for line in unjoined) and len(unjoined) == 9
+    assert not any("csatlakozási" in line for line in unjoined) and len(unjoined) == 10
     own = dataclasses.replace(after, agenda=(_slot(start="10:00", end="10:20", title="A jövő települése"),))
     moved = dataclasses.replace(own, agenda=(_slot(start="10:00", end="10:30", title="A jövő települése"),))
     # A slot title with its own article takes no second one ("A „A jövő …”").
@@ -467,14 +469,11 @@ def test_a_slot_inserted_or_dropped_mid_agenda_is_one_change_not_a_shift():
 
 
 def test_check_asks_for_a_notice_only_when_notify_would_send_one(camp, smtp_server):
-    # A new title alone is not a change a notice names: check must not send the user to a
-    # 'notify --change' that then says nothing is due.
-    edit(camp, 'title = "Önkormányzati innovációk és jó gyakorlatok"', 'title = "Önkormányzati innovációk"')
-    assert "WARNING: the event changed" not in invoke(camp, "check", "--quiet").output
-    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 3
-    # The join link went to nobody yet (no reminder): a new one is not a change for anyone either.
+    # The join link went to nobody yet (no reminder): a new one is not a change for anyone:
+    # check must not send the user to a 'notify --change' that then says nothing is due.
     edit(camp, "?pwd=lgp2020", "?pwd=uj2099")
     assert "WARNING: the event changed" not in invoke(camp, "check", "--quiet").output
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 3
     edit(camp, "date = 2099-06-18", "date = 2099-06-25")
     assert (
         "WARNING: the event changed since 3 recipients were last sent something: "
@@ -482,3 +481,119 @@ def test_check_asks_for_a_notice_only_when_notify_would_send_one(camp, smtp_serv
     ) in invoke(camp, "check", "--quiet").output
     assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 0
     assert len(smtp_server.received) == 6
+
+
+def test_a_new_title_alone_is_a_change_the_notice_names_with_the_old_title(camp, smtp_server):
+    # The recipients saved the old title in their calendars: a renamed conference is news to them.
+    edit(camp, 'title = "Önkormányzati innovációk és jó gyakorlatok"', 'title = "Az „Okos Falu” díj"')
+    checked = invoke(camp, "check", "--quiet").output
+    assert "WARNING: the event changed since 3 recipients were last sent something" in checked
+    assert (
+        "Changed since the last run" in checked
+        and "title: Önkormányzati innovációk és jó gyakorlatok -> Az „Okos Falu” díj" in checked
+    )
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 0
+    notices = [parse(m.data) for m in smtp_server.received[3:]]
+    assert len(notices) == 3
+    for message in notices:
+        lines = text_of(message).splitlines()
+        assert "„Az »Okos Falu« díj” című online konferenciánk adatai megváltoztak." in lines
+        assert (
+            "A konferencia címe megváltozott: „Önkormányzati innovációk és jó gyakorlatok” helyett "
+            "„Az »Okos Falu« díj”."
+        ) in lines
+        assert "A konferencia címe megváltozott:" in html_of(message)
+        _, entry, _ = calendar(message)
+        assert str(entry["SUMMARY"]) == "Az „Okos Falu” díj"
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 3
+
+
+def _register(camp: Camp, address: str) -> None:
+    (camp.root / "registrations" / "valaszok.csv").write_text(
+        '"Időbélyeg","E-mail-cím","Név","Önkormányzat","Beosztás"\n'
+        f'"2099. 06. 08. 9:12:44","{address}","Kovács Péter","Próbafalu 01","polgármester"\n',
+        encoding="utf-8",
+    )
+    config = camp.root / "lgp-mailer.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        re.sub(r'(?m)^registrations = ".*"', 'registrations = "registrations/valaszok.csv"', text), encoding="utf-8"
+    )
+
+
+def test_a_reminder_is_refused_while_a_change_is_unannounced(camp, smtp_server, tmp_path):
+    # Another conference's event file, or a moved date nobody was told about: the reminder would
+    # give a new date (and the calendar entry move) without a word that anything changed.
+    _register(camp, camp.addresses[0])
+    edit(camp, "date = 2099-06-18", "date = 2099-06-25")
+    refused = invoke(camp, "remind", "--day-before", "--force", "--yes", "--quiet")
+    assert refused.exit_code == 2, refused.output
+    assert refused.output.splitlines()[-1] == (
+        f"lgp-mailer: error: {camp.root / EVENT}: the event changed (date) since 3 recipients were last sent"
+        " something: a reminder would not say what changed; send 'lgp-mailer notify --change' first, or check"
+        " that this is the conference's event file"
+    )
+    nudge = invoke(camp, "remind", "--not-registered", "--yes", "--quiet")
+    assert nudge.exit_code == 2 and "send 'lgp-mailer notify --change' first" in nudge.output
+    # A dry run still shows the letters; nothing was sent.
+    dry = invoke(camp, "remind", "--day-before", "--force", "--dry-run", "--yes", "--quiet")
+    assert dry.exit_code == 0, dry.output
+    assert len(smtp_server.received) == 3
+    # Once the change is announced the reminder goes, with the new date.
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 0
+    reminded = invoke(camp, "remind", "--day-before", "--force", "--yes", "--quiet")
+    assert reminded.exit_code == 0, reminded.output
+    assert rcpts(smtp_server)[6:] == [camp.addresses[0]]
+    assert "2099. június 25." in text_of(parse(smtp_server.received[-1].data))
+
+
+def test_a_join_link_set_after_the_invitations_needs_no_notice_before_the_reminder(camp, smtp_server):
+    # The invitation never carried the link: setting it is the normal way to a reminder.
+    # A new registration form is no fact a reminder misstates either.
+    _register(camp, camp.addresses[0])
+    edit(camp, "?pwd=lgp2020", "?pwd=uj2099")
+    text = (camp.root / EVENT).read_text(encoding="utf-8")
+    (url,) = re.findall(r'(?m)^url = "(https://[^"]*forms[^"]*)"', text)
+    edit(camp, url, "https://forms.example.org/uj-urlap")
+    reminded = invoke(camp, "remind", "--day-before", "--force", "--yes", "--quiet")
+    assert reminded.exit_code == 0, reminded.output
+    assert rcpts(smtp_server)[3:] == [camp.addresses[0]]
+
+
+def test_a_revision_overtaken_before_it_finished_is_not_shown_as_due(camp, smtp_server):
+    # 'notify --change --batch 1', then the event changes again: revision 2 goes to everyone,
+    # and revision 1's unsent notices are never sent. status said "due now: 2 → notify --change",
+    # a command that then had nothing to send.
+    edit(camp, "date = 2099-06-18", "date = 2099-06-25")
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet", "--batch", "1").exit_code == 0
+    edit(camp, 'end = "12.35"', 'end = "12.50"')
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 0
+    assert Counter(m.data.split(b".change-r", 1)[1][:1] for m in smtp_server.received[3:]) == {b"1": 1, b"2": 3}
+    assert invoke(camp, "notify", "--change", "--yes", "--quiet").exit_code == 3
+    status = invoke(camp, "status", "--json")
+    (first,) = [e for e in json.loads(status.stdout)["campaigns"] if e["kind"] == "change-r1"]
+    assert (first["due"], first["superseded_by"], first["counts"]["pending"]) == (0, "change-r2", 2)
+    shown = invoke(camp, "status").output
+    assert "due now: 0; 2 overtaken by revision 2 (its notice went instead: never due)" in shown
+    assert "due now: 2" not in shown
+
+
+def test_a_cancellation_never_carries_the_join_link_not_even_in_the_calendar(camp, smtp_server):
+    # A registrant who had the link got it back in the cancellation's .ics (LOCATION, URL,
+    # DESCRIPTION): an entry for a called-off meeting that still offers to join it.
+    first = camp.addresses[0]
+    _register(camp, first)
+    assert invoke(camp, "remind", "--day-before", "--force", "--yes", "--quiet").exit_code == 0
+    link, platform = load_event(camp.root / EVENT).join_url, load_event(camp.root / EVENT).platform_name
+    assert invoke(camp, "notify", "--cancel", "--yes", "--quiet").exit_code == 0
+    cancellations = {m.rcpt_tos[0]: parse(m.data) for m in smtp_server.received[4:]}
+    assert sorted(cancellations) == sorted(camp.addresses)
+    for message in cancellations.values():
+        _, entry, _ = calendar(message)
+        assert str(entry["STATUS"]) == "CANCELLED"
+        assert link not in text_of(message) and link not in html_of(message)
+        for name in ("LOCATION", "URL", "DESCRIPTION"):
+            assert link not in str(entry.get(name, "")), name
+        # Nor does it promise the join link "the day before" of a conference that is called off.
+        assert str(entry["DESCRIPTION"]).splitlines()[1:] == ["A konferencia elmarad."]
+        assert str(entry["LOCATION"]) == f"{platform} (online)" and "URL" not in entry

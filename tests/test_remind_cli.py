@@ -780,3 +780,21 @@ def test_a_mistyped_registration_reminds_both_addresses_once_and_names_the_pair(
         "Ezt a levelet azért kapta, mert a polgarmester@alsomocsolad.exmaple címmel regisztrált a konferenciára "
         "(Alsómocsolád)."
     ) in bodies(got[reminded[0]])[0]
+
+
+def test_no_registrant_yet_says_so_instead_of_everything_is_sent(server, tmp_path):
+    # The form's export before anyone answered (a header only): "every recipient has been
+    # sent to … Next: everything is sent" said the opposite of what happened.
+    camp = remind_campaign(tmp_path, server, [])
+    path = camp.root / "registrations" / "valaszok.csv"
+    with at(2020, 6, 17, 9, 0):
+        result = remind(camp, "--day-before", "--yes")
+        quiet = remind(camp, "--day-before", "--yes", "--quiet", "--non-interactive")
+    assert result.exit_code == 3, result.output
+    assert after_block(result.stdout).splitlines()[-1] == (
+        f"lgp-mailer: nobody has registered yet: {path} lists no registrant; nothing to remind"
+        " (download a fresh export of the form)"
+    )
+    assert "everything is sent" not in result.output
+    assert (quiet.exit_code, quiet.output) == (3, "")
+    assert server.received == [] and ledger(camp, "reminder") == {}

@@ -401,3 +401,31 @@ def test_the_thanks_refers_to_one_recording_in_the_singular(campaign, slides, li
     rendered = factory.renderer.render(factory.context(WHO))
     assert line in rendered.text.splitlines()
     assert line in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("platform", "label"),
+    [("Zoom", "Meeting-azonosító"), ("Microsoft Teams", "Értekezlet-azonosító"), ("Webex", "Azonosító")],
+)
+def test_the_reminders_calendar_entry_labels_the_meeting_id_as_the_letter_does(platform, label):
+    # The entry's description was the one English line a mayor saw: "Meeting ID: …".
+    from icalendar import Calendar
+
+    from lgp_mailer import kinds
+    from lgp_mailer.mail.ical import calendar_entry
+
+    event = dataclasses.replace(SEED, platform_name=platform)
+    ics = calendar_entry(
+        event,
+        uid="u@lgp.example.org",
+        organizer_name="Iroda",
+        organizer_email="iroda@lgp.example.org",
+        kind=kinds.REMINDER,
+        stamp=dt.datetime(2020, 6, 17, 8, 0, tzinfo=dt.UTC),
+    )
+    (entry,) = Calendar.from_ical(ics).walk("VEVENT")
+    assert str(entry["DESCRIPTION"]).splitlines()[1:] == [
+        f"Csatlakozás: {SEED.join_url}",
+        f"{label}: {SEED.meeting_id}",
+        f"Jelkód: {SEED.passcode}",
+    ]

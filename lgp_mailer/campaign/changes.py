@@ -1,7 +1,7 @@
 """The event as a send run saw it (a normalised snapshot) and what changed since, field by field.
 
-A snapshot keeps only what a recipient acts on: the date, the times, the
-platform, the two links and the agenda.  Every value is text in one fixed form
+A snapshot keeps only what a recipient acts on or saved: the title, the date,
+the times, the platform, the two links and the agenda.  Every value is text in one fixed form
 (ISO date, ``HH:MM`` times, the agenda as a list of slots), so two snapshots
 compare key by key and a change notice can say exactly what moved.
 """
@@ -17,7 +17,7 @@ from lgp_mailer.event import Event
 from lgp_mailer.i18n import _
 
 # The compared fields, in the order a notice names them.
-FIELDS = ("date", "start", "end", "platform", "join_url", "registration_url", "agenda")
+FIELDS = ("title", "date", "start", "end", "platform", "join_url", "registration_url", "agenda")
 SLOT_KEYS = ("start", "end", "title", "speaker", "role", "organisation", "qa")
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from lgp_mailer import kinds
 from lgp_mailer.campaign.attendees import AttendanceMatch, format_attendance, known_people, match_attendance
+from lgp_mailer.campaign.revisions import refuse_another_conference
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError, NothingDueError
 from lgp_mailer.event import Event, load_event
@@ -170,6 +171,7 @@ def targets(
             key="followup.recording_url",
         )
     with open_campaign_ledger(campaign.database, env, campaign.database_password_command) as ledger:
+        refuse_another_conference(ledger, campaign, event)
         stored = current_import(ledger, campaign.campaign_id)
         if stored is None:
             raise ConfigError(

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from lgp_mailer.campaign.changes import Change, Snapshot, diff, snapshot
+from lgp_mailer.campaign.changes import Snapshot, diff, snapshot
 from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
@@ -276,9 +276,7 @@ def refuse_another_event(ledger: Ledger, campaign: Campaign, event: Event, joine
     started = min(dt.datetime.fromisoformat(str(lease["acquired_at"])) for lease in joined)
     if stored is None or dt.datetime.fromisoformat(stored.taken_at) < started:
         return
-    theirs, mine = Snapshot.from_row(stored.fields), snapshot(event)
-    changes = [Change("title", theirs.title, mine.title)] if theirs.title != mine.title else []
-    changes += diff(theirs, mine)
+    changes = diff(Snapshot.from_row(stored.fields), snapshot(event))
     if changes:
         raise ConfigError(
             _(

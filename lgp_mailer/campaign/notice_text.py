@@ -41,6 +41,11 @@ def sentences(before: Snapshot, after: Snapshot, *, joined: bool) -> list[str]:
     changes = diff(before, after)
     fields = {c.field for c in changes}
     lines: list[str] = []
+    if "title" in fields:
+        # The title the recipient saved in the calendar, then the new one.
+        lines.append(
+            f"A konferencia címe megváltozott: {hungarian.quote(before.title)} helyett {hungarian.quote(after.title)}."
+        )
     if fields & {"date", "start"}:
         lines.append(
             f"Az időpont megváltozott: {_moment(before.date, before.start)} helyett {_moment(after.date, after.start)}."

@@ -139,6 +139,14 @@ def targets(
     )
     invited.recipients = list(invited.recipients)  # matched and chosen from, as the same objects
     regs = load_registrations(path, columns=dict(campaign.registration_columns), limits=campaign.limits)
+    if day_before and not regs.registrants and not regs.problems:
+        # Else the run ends "nothing is due … everything is sent", the opposite of what happened.
+        raise NothingDueError(
+            _(
+                "nobody has registered yet: {path} lists no registrant; nothing to remind"
+                " (download a fresh export of the form)"
+            ).format(path=path)
+        )
     report = match_registrations(regs, invited.recipients)
     lines = format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours)
     if day_before:

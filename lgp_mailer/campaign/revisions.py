@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from lgp_mailer import kinds
-from lgp_mailer.campaign.changes import Snapshot, snapshot
+from lgp_mailer.campaign.changes import Snapshot, diff, snapshot
 from lgp_mailer.campaign.matching import NO_MUNICIPALITY, match_registrations, reminder_recipients
 from lgp_mailer.campaign.notice_text import sentences
 from lgp_mailer.config import Campaign
-from lgp_mailer.errors import NothingDueError
+from lgp_mailer.errors import ConfigError, NothingDueError
 from lgp_mailer.event import Event
 from lgp_mailer.hungarian import UNTITLED_NEUTRAL
 from lgp_mailer.i18n import _, ngettext
@@ -38,6 +38,7 @@ from lgp_mailer.ledger.revisions import Revision, revisions, snapshots
 from lgp_mailer.ledger.store import Ledger, LedgerRow
 from lgp_mailer.mail.build import MessageFactory
 from lgp_mailer.mail.ical import BUDAPEST, calendar_entry
+from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.recipients import Recipient, RecipientSheet
 from lgp_mailer.sheets.registrations import load_registrations
 
@@ -188,17 +189,80 @@ def _snapshot_at(stored: list[StoredSnapshot], kind: str, when: str) -> Snapshot
     return Snapshot.from_row(match.fields) if match is not None else None
 
 
-def notice_warnings(ledger: Ledger, campaign: Campaign, event: Event) -> list[str]:
-    """``check``'s warning when recipients were last sent other event details than the file's."""
+def _unannounced(ledger: Ledger, campaign: Campaign, event: Event) -> tuple[int, list[str]]:
+    """How many recipients were last sent other event details than the file's, and which fields differ."""
     cid = campaign.campaign_id
     if cancelled(ledger, cid) is not None:
-        return []
+        return 0, []
     rows = [r for r in ledger.rows(cid) if r.status == "sent" and r.sent_at]
     current = snapshot(event)
     seen = _last_seen(rows, snapshots(ledger, cid), revisions(ledger, cid), None)
     joined = frozenset(r.address.lower() for r in rows if kinds.base_name(r.kind) == kinds.REMINDER.name)
-    # Stale as notify counts it: a change its notice would name (a new title alone is none).
-    stale = sum(1 for key, known in seen.items() if sentences(known, current, joined=key in joined))
+    # Stale as notify counts it: a change its notice would name (a new join link only for those who had one).
+    stale = [(key, known) for key, known in seen.items() if sentences(known, current, joined=key in joined)]
+    fields: list[str] = []
+    for key, known in stale:
+        for change in diff(known, current):
+            name = change.field.split("[", 1)[0]
+            # A new join link is news only to those who had the old one.
+            if name not in fields and (name != "join_url" or key in joined):
+                fields.append(name)
+    return len(stale), fields
+
+
+def refuse_unannounced(ledger: Ledger, campaign: Campaign, event: Event) -> None:
+    """A reminder or nudge about an event its recipients were not told had changed: ConfigError (exit 2).
+
+    The letter would give the new date or link (and move the calendar entry) without a
+    word that anything changed; an event file of another conference looks the same."""
+    stale, fields = _unannounced(ledger, campaign, event)
+    # A new registration form misstates nothing in a reminder; a nudge gives the new one.
+    if stale and set(fields) - {"registration_url"}:
+        raise ConfigError(
+            ngettext(
+                "the event changed ({fields}) since {n} recipient was last sent something: a reminder would not"
+                " say what changed; send '{command}' first, or check that this is the conference's event file",
+                "the event changed ({fields}) since {n} recipients were last sent something: a reminder would not"
+                " say what changed; send '{command}' first, or check that this is the conference's event file",
+                stale,
+            ).format(fields=", ".join(fields), n=stale, command=kinds.CHANGE.command),
+            file=event.path,
+        )
+
+
+def refuse_another_conference(ledger: Ledger, campaign: Campaign, event: Event) -> None:
+    """A follow-up about a conference none of the campaign's letters described: ConfigError (exit 2).
+
+    After the conference no notice can announce a new title or date, so an event file
+    whose title and date no recipient was ever sent is another conference's (last
+    week's file, a colleague's copy): its thanks would name the wrong one."""
+    cid = campaign.campaign_id
+    rows = [r for r in ledger.rows(cid) if r.status == "sent" and r.sent_at]
+    seen = _last_seen(rows, snapshots(ledger, cid), revisions(ledger, cid), None)
+    told = {(known.title, known.date) for known in seen.values()}
+    if not told or (event.title, event.date.isoformat()) in told:
+        return
+    # The latest letter's version, as the one to compare with.
+    when = {r.address.lower(): r.sent_at or "" for r in sorted(rows, key=lambda r: r.sent_at or "")}
+    latest = max(seen.items(), key=lambda item: when.get(item[0], ""))
+    raise ConfigError(
+        _(
+            "the event file is of {title} on {date}, but this campaign's letters were about {told_title} on"
+            " {told_date}: check that this is the conference's event file ('event' in lgp-mailer.toml, or --event)"
+        ).format(
+            title=quoted(event.title),
+            date=event.date.isoformat(),
+            told_title=quoted(latest[1].title),
+            told_date=latest[1].date,
+        ),
+        file=event.path,
+        key="conference.date" if latest[1].title == event.title else "conference.title",
+    )
+
+
+def notice_warnings(ledger: Ledger, campaign: Campaign, event: Event) -> list[str]:
+    """``check``'s warning when recipients were last sent other event details than the file's."""
+    stale, _fields = _unannounced(ledger, campaign, event)
     if not stale:
         return []
     return [
@@ -237,7 +301,10 @@ class NoticeFactory(MessageFactory):
         self._joined_calendar = joined
 
     def _joined(self, recipient: Recipient) -> bool:
-        return recipient.email.lower() in self.plan.joined and bool(self.event.join_url)
+        # A cancellation gives nobody the link: there is nothing left to join.
+        return (
+            self.plan.kind is kinds.CHANGE and recipient.email.lower() in self.plan.joined and bool(self.event.join_url)
+        )
 
     def context(self, recipient: Recipient) -> Mapping[str, Any]:
         joined = self._joined(recipient)
@@ -259,6 +326,8 @@ __all__ = [
     "candidates",
     "notice_warnings",
     "plan_notice",
+    "refuse_another_conference",
     "refuse_cancelled",
+    "refuse_unannounced",
     "sequence_base",
 ]

@@ -36,7 +36,7 @@ from lgp_mailer.campaign.inputs import (
     refuse_started,
 )
 from lgp_mailer.campaign.next_steps import smtp_args
-from lgp_mailer.campaign.revisions import NoticePlan, refuse_cancelled
+from lgp_mailer.campaign.revisions import NoticePlan, refuse_cancelled, refuse_unannounced
 from lgp_mailer.campaign.run import run_parallel
 from lgp_mailer.campaign.session import Progress, SendOptions, SendReport, SendSession, send_proof
 from lgp_mailer.campaign.spool import Spool, build_spool
@@ -163,6 +163,8 @@ def send(
     try:
         if request.notice is None:
             refuse_cancelled(ledger, campaign.campaign_id)  # exit 3, naming the cancellation's date
+        if request.kind in (kinds.REMINDER.name, kinds.NUDGE.name) and not request.dry_run:
+            refuse_unannounced(ledger, campaign, request.event or load_event(campaign.event_path))
         if request.join and not ledger.concurrent_senders:
             raise ConfigError(
                 _(

@@ -138,6 +138,12 @@ def _print_kind(console, entry: dict[str, Any]) -> None:
         line += f" → {entry['command']}"
     if entry["not_in_sheet"]:
         line += _("; {n} no longer in the sheet (never due)").format(n=format_number(entry["not_in_sheet"]))
+    unsent = counts["pending"] + counts["deferred"]
+    if entry["superseded_by"] and unsent:
+        revision = kinds.split_revision(entry["superseded_by"])[1]
+        line += _("; {n} overtaken by revision {revision} (its notice went instead: never due)").format(
+            n=format_number(unsent), revision=revision
+        )
     console.print(line, markup=False)
     for sender in entry["senders"]:
         console.print(

@@ -21,6 +21,7 @@ JSON-able dict; ``status --json`` prints exactly that::
           "due": 40,                       # what the next plain run would send
           "due_by_status": {"pending": 30, "deferred": 10},
           "not_in_sheet": 2,               # rows whose address left the sheet: never due
+          "superseded_by": None,           # a notice revision overtaken by a later one: "change-r2" (never due)
           "blocked": [                     # needs a decision or a fix; see BLOCKED
             {"status": "unknown", "count": 3, "meaning": "...", "command": "lgp-mailer send --resend-unknown"}
           ],
@@ -51,6 +52,7 @@ from typing import Any
 
 from lgp_mailer import kinds
 from lgp_mailer.i18n import N_, _
+from lgp_mailer.ledger.revisions import revisions
 from lgp_mailer.ledger.runlock import lease_is_stale, senders
 from lgp_mailer.ledger.store import STATUSES, Ledger, LedgerRow, utc_iso
 
@@ -137,6 +139,17 @@ def _counties(rows: list[LedgerRow]) -> list[dict[str, Any]]:
     return result
 
 
+def _overtaken_by(ledger: Ledger, campaign_id: str, kind: str) -> str | None:
+    """The later revision's notice kind when ``kind`` is a notice of an older revision, else None."""
+    if kinds.split_revision(kind)[1] is None:
+        return None
+    found = revisions(ledger, campaign_id)
+    latest = found[-1] if found else None
+    if latest is None or kind == kinds.revision_name(kinds.get(latest.kind), latest.revision):
+        return None
+    return kinds.revision_name(kinds.get(latest.kind), latest.revision)
+
+
 def kind_status(ledger: Ledger, campaign_id: str, kind: str) -> dict[str, Any]:
     """The status of one campaign kind (see the module docstring for the shape)."""
     rows = ledger.rows(campaign_id, kind)
@@ -150,7 +163,11 @@ def kind_status(ledger: Ledger, campaign_id: str, kind: str) -> dict[str, Any]:
         (stopped if lease_is_stale(lease, ledger.clock(), reused_pid=False) else leases).append(lease)
     lock = _public_lock(leases[0] if leases else None)
     command = command_for(kind)
-    due_by_status = {s: sum(1 for r in rows if r.status == s and r.seq is not None) for s in DUE_STATUSES}
+    overtaken = _overtaken_by(ledger, campaign_id, kind)
+    # A revision overtaken by a later one is never sent again: the later notice went instead.
+    due_by_status = {
+        s: 0 if overtaken else sum(1 for r in rows if r.status == s and r.seq is not None) for s in DUE_STATUSES
+    }
     # 'sending' is in flight when its sender holds a lease (a row claimed
     # before senders were recorded: while anyone does), a crash's leftover otherwise.
     unowned = ledger.unowned_in_flight(campaign_id, kind) if leases else 0
@@ -175,6 +192,7 @@ def kind_status(ledger: Ledger, campaign_id: str, kind: str) -> dict[str, Any]:
         "due": sum(due_by_status.values()),
         "due_by_status": due_by_status,
         "not_in_sheet": sum(1 for r in rows if r.seq is None),
+        "superseded_by": overtaken,
         "blocked": blocked,
         "in_flight": in_flight,
         "lock": lock,

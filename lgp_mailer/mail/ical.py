@@ -59,6 +59,10 @@ def method_of(calendar: str) -> str:
     return match.group(1) if match else METHOD
 
 
+# The meeting ID's label as the letter's join block says it (templates/_join_words.j2).
+_ID_LABELS = {"zoom": "Meeting-azonosító", "teams": "Értekezlet-azonosító"}
+
+
 def campaign_calendar_uid(campaign_id: str, domain: str) -> str:
     """The campaign's calendar UID: derived from its campaign_id, so no two campaigns share one.
 
@@ -104,12 +108,16 @@ def calendar_entry(
     organizer = vCalAddress(f"mailto:{organizer_email}")
     organizer.params["cn"] = vText(organizer_name)
     entry.add("organizer", organizer)
-    if (kind.join_link if join_link is None else join_link) and event.join_url:
+    if cancelled:
+        # A called-off meeting offers no link to join, and no promise of one.
+        entry.add("location", f"{event.platform_name} (online)")
+        details = ["A konferencia elmarad."]
+    elif (kind.join_link if join_link is None else join_link) and event.join_url:
         entry.add("location", f"{event.platform_name}: {event.join_url}")
         entry.add("url", event.join_url)
         details = [f"Csatlakozás: {event.join_url}"]
         if event.meeting_id:
-            details.append(f"Meeting ID: {event.meeting_id}")
+            details.append(f"{_ID_LABELS.get(event.platform_kind, 'Azonosító')}: {event.meeting_id}")
         if event.passcode:
             details.append(f"Jelkód: {event.passcode}")
     else:
