@@ -115,10 +115,10 @@ def test_invitation_text_and_html_content(factory):
     assert "\nTisztelt Polgármester Úr!\n\nTisztelt Önkormányzati Szakemberek!\n" in text
     assert "\n2020. június 18. (csütörtök) 10.00 órától, ZOOM virtuális teremben\n" in text
     assert (
-        "\n10.25-10.55 Dr. Dukai Miklós, helyettes államtitkár, Önkormányzati Helyettes Államtitkárság, "
+        "\n10.25–10.55 Dr. Dukai Miklós, helyettes államtitkár, Önkormányzati Helyettes Államtitkárság, "
         "Belügyminisztérium – Projektek az önkormányzatok szolgálatában\n"
     ) in text
-    assert "\n10.55-11.05 Kérdések, válaszok, felvetések\n" in text
+    assert "\n10.55–11.05 Kérdések, válaszok, felvetések\n" in text
     assert (
         "\nA 2020. június 18-án 10.00 órától hozzávetőleg 12.35 óráig tartó konferencia tervezett programja:\n" in text
     )
@@ -131,7 +131,7 @@ def test_invitation_text_and_html_content(factory):
     assert "a következő önkormányzat kapcsolattartójaként szerepel: Alsómocsolád." in text
     # The agenda row in HTML: speaker in bold, times in their own cell.
     assert re.search(
-        r"<td[^>]*>10\.25-10\.55</td><td[^>]*><strong[^>]*>Dr\. Dukai Miklós</strong>, helyettes államtitkár, "
+        r"<td[^>]*>10\.25–10\.55</td><td[^>]*><strong[^>]*>Dr\. Dukai Miklós</strong>, helyettes államtitkár, "
         r"Önkormányzati Helyettes Államtitkárság, Belügyminisztérium – Projektek az önkormányzatok szolgálatában</td>",
         html,
     )
@@ -167,10 +167,10 @@ def test_second_conference_renders_its_own_agenda(campaign):
         "2027. március 11. (csütörtök) 13.30"
     )
     assert (
-        "\n13.40-14.20 Szőke Győző, polgármester, Példafalva Község Önkormányzata – "
+        "\n13.40–14.20 Szőke Győző, polgármester, Példafalva Község Önkormányzata – "
         "Esővízgyűjtés a közintézményekben: öt év tapasztalatai\n" in text
     )
-    assert "\n13.30-13.40 Megnyitó – Dr. Kardos Emőke\n" in text
+    assert "\n13.30–13.40 Megnyitó – Dr. Kardos Emőke\n" in text
     assert "Az online konferencia a Microsoft Teams alkalmazással" in text
     assert "A 2027. március 11-én 13.30 órától hozzávetőleg 15.45 óráig" in text
     assert "Zongor" not in text and "Dukai" not in html and "ZOOM" not in text

@@ -59,7 +59,7 @@ def test_preview_second_conference_via_event_option(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("preview", "--event", str(REPO / "events" / "2027-03-11-klima.toml"), "--limit", "1")
     assert result.exit_code == 0, result.output
-    assert "13.40-14.20 Szőke Győző, polgármester" in result.output
+    assert "13.40–14.20 Szőke Győző, polgármester" in result.output
     assert "Zongor" not in result.output
 
 

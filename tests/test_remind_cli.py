@@ -54,7 +54,7 @@ REGISTRATION_URL = (
 )
 SUBJECT = "Csatlakozási adatok: Önkormányzati innovációk és jó gyakorlatok – 2020. június 18. (csütörtök) 10.00"
 AGENDA_ROW = (
-    "10.25-10.55 Dr. Dukai Miklós, helyettes államtitkár, Önkormányzati Helyettes Államtitkárság, "
+    "10.25–10.55 Dr. Dukai Miklós, helyettes államtitkár, Önkormányzati Helyettes Államtitkárság, "
     "Belügyminisztérium – Projektek az önkormányzatok szolgálatában"
 )
 OPENS_LINE = (
