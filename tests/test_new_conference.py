@@ -453,3 +453,41 @@ def test_next_hints_repeat_the_flags_the_run_needed(tmp_path, smtp_server, befor
         f"Next: 4 messages still due: run 'lgp-mailer send {again} --batch 3'",
         f"Next: 1 failed permanently: fix the addresses in the sheet, then 'lgp-mailer send {again} --retry-failed'",
     ]
+
+
+# -- a campaign folder copied for the next conference ------------------------------------------------------
+
+
+def test_a_copied_campaign_folder_for_another_conference_is_refused_not_taken_as_already_sent(tmp_path, smtp_server):
+    """The next conference made by copying last one's folder keeps its campaign_id: every
+    mayor sent the old invitation would be 'already sent' and get nothing (and only rows new
+    to the sheet would be invited). Another title on another day is another conference."""
+    old = example_campaign(tmp_path, smtp_server)
+    with at(2020, 6, 1, 10, 0):
+        assert invoke("send", "--campaign", str(old), "--yes", "--quiet", "--batch", "2").exit_code == 0
+    new = tmp_path / "kovetkezo"
+    shutil.copytree(old, new)
+    event = new / "events" / "2020-06-18-innovaciok.toml"
+    text = event.read_text(encoding="utf-8").replace("date = 2020-06-18", "date = 2020-09-24")
+    event.write_text(text.replace("Önkormányzati innovációk és jó gyakorlatok", "Okos falu, okos város"), "utf-8")
+    campaign_id = load_campaign(new / "lgp-mailer.toml").campaign_id
+    refusal = (
+        f"lgp-mailer: error: {event}: campaign '{campaign_id}' was sent for another conference "
+        "('Önkormányzati innovációk és jó gyakorlatok', 2020-06-18) and this event file is 'Okos falu, okos város', "
+        "2020-09-24: a new conference needs its own campaign ('lgp-mailer init FOLDER' writes a fresh campaign_id)"
+    )
+    with at(2020, 6, 2, 10, 0):
+        sent = invoke("send", "--campaign", str(new), "--yes", "--quiet")
+        dry = invoke("send", "--campaign", str(new), "--dry-run", "--quiet")
+        check = invoke("check", "--campaign", str(new), "--quiet")
+    assert (sent.exit_code, dry.exit_code) == (2, 2), sent.output + dry.output
+    assert sent.stderr.splitlines() == [refusal]
+    assert dry.stderr.splitlines() == [refusal]
+    assert refusal.replace("lgp-mailer: error: ", "WARNING: ") in check.stderr.splitlines()
+    assert len(smtp_server.received) == 2
+    # The same conference moved to another day (a postponement) is still sent: notices tell of it.
+    event.write_text(text, "utf-8")
+    with at(2020, 6, 2, 10, 0):
+        moved = invoke("send", "--campaign", str(new), "--yes", "--quiet", "--batch", "1")
+    assert moved.exit_code == 0, moved.output
+    assert len(smtp_server.received) == 3

@@ -303,6 +303,7 @@ def check_whole_campaign(
     A broken event file or sheet is an error (exit 2); a missing one is listed, with the others.
     """
     from lgp_mailer.campaign.inputs import (  # noqa: PLC0415 - only for a whole-campaign check
+        another_conference,
         campaign_ledger_if_any,
         changes_since_last_run,
         input_warnings,
@@ -331,6 +332,8 @@ def check_whole_campaign(
         with open_ledger(ledger_path, env=env, password_command=campaign.database_password_command) as ledger:
             rows = report.recipients + report.rejected
             changes = changes_since_last_run(ledger, campaign, event, rows)
+            if (other := another_conference(ledger, campaign, event)) is not None:
+                warnings.append(_("WARNING: {error}").format(error=other))  # send refuses it
             warnings += shared_uid_warnings(ledger)
             warnings += notice_warnings(ledger, campaign, event)
     return CampaignCheck(report, [], warnings, _registrations(campaign, now), changes, block)

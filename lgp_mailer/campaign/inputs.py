@@ -263,6 +263,37 @@ def changes_since_last_run(ledger: Ledger, campaign: Campaign, event: Event, she
     return lines
 
 
+def another_conference(ledger: Ledger, campaign: Campaign, event: Event) -> ConfigError | None:
+    """The error when the campaign was sent for another conference than ``event``, else None.
+
+    A folder copied from the last conference keeps its ``campaign_id``: every
+    mayor sent the old invitation would then count as sent, and only rows new to
+    the sheet would get the new one.  A change of title *and* date is another
+    conference; either alone is the same one renamed or moved (notices tell of that)."""
+    stored = last_snapshot(ledger, campaign.campaign_id)
+    if stored is None:
+        return None
+    before = Snapshot.from_row(stored.fields)
+    if " ".join(before.title.casefold().split()) == " ".join(event.title.casefold().split()):
+        return None
+    if before.date == event.date.isoformat():
+        return None
+    return ConfigError(
+        _(
+            "campaign {campaign_id} was sent for another conference ({title}, {date}) and this event file is"
+            " {new_title}, {new_date}: a new conference needs its own campaign ('lgp-mailer init FOLDER' writes"
+            " a fresh campaign_id)"
+        ).format(
+            campaign_id=quoted(campaign.campaign_id),
+            title=quoted(before.title),
+            date=before.date,
+            new_title=quoted(event.title),
+            new_date=event.date.isoformat(),
+        ),
+        file=event.path,
+    )
+
+
 def refuse_another_event(ledger: Ledger, campaign: Campaign, event: Event, joined: list[dict[str, object]]) -> None:
     """A sender joining live ones sends their event or nothing (ConfigError, exit 2).
 

@@ -28,6 +28,7 @@ from lgp_mailer import address_reasons, kinds
 from lgp_mailer.campaign.changes import snapshot
 from lgp_mailer.campaign.inputs import (
     agenda_warnings,
+    another_conference,
     changes_since_last_run,
     input_warnings,
     now_utc,
@@ -163,6 +164,10 @@ def send(
     try:
         if request.notice is None:
             refuse_cancelled(ledger, campaign.campaign_id)  # exit 3, naming the cancellation's date
+            # A folder copied from the last conference: its sent log is that conference's.
+            other = another_conference(ledger, campaign, request.event or load_event(campaign.event_path))
+            if other is not None:
+                raise other
         if request.join and not ledger.concurrent_senders:
             raise ConfigError(
                 _(
