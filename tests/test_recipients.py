@@ -388,6 +388,38 @@ def test_addresses_on_two_lines_of_a_cell_or_joined_by_a_word_are_each_sent(tmp_
     ]
 
 
+def test_addresses_labelled_by_office_or_copied_as_mailto_links_are_each_sent(tmp_path):
+    # "Polgármester: a@x, Jegyző: b@y" held the whole row back; a link copied from a web
+    # page ("mailto:a@x?subject=…") was refused for its subject.
+    rows = [
+        ["Önkormányzat", "E-mail"],
+        ["Bikal", "polgármester: pm@bikal.example, jegyző: jegyzo@bikal.example"],
+        ["Mágocs", "Polgármester asszony: pm@magocs.example\nJegyző úr: jegyzo@magocs.example"],
+        ["Gyula", "pm@gyula.example (titkárság: hivatal@gyula.example)"],
+        ["Baja", "mailto:pm@baja.example?subject=Megh%C3%ADv%C3%B3%2C%202027&body=Tisztelt"],
+        ["Vác", "MAILTO:pm@vac.example,jegyzo@vac.example?cc=titkarsag@vac.example"],
+        ["Pécs", "mailto:pm%40pecs.example"],
+        ["Eger", "Nincs: senki"],
+    ]
+    sheet = load_recipients(write_xlsx(tmp_path / "a.xlsx", {"Lap1": rows}))
+    assert [(r.email, r.rows) for r in sheet.recipients] == [
+        ("pm@bikal.example", (2,)),
+        ("jegyzo@bikal.example", (2,)),
+        ("pm@magocs.example", (3,)),
+        ("jegyzo@magocs.example", (3,)),
+        ("hivatal@gyula.example", (4,)),
+        ("pm@gyula.example", (4,)),
+        ("pm@baja.example", (5,)),
+        ("pm@vac.example", (6,)),
+        ("jegyzo@vac.example", (6,)),
+        ("titkarsag@vac.example", (6,)),
+        ("pm@pecs.example", (7,)),
+    ]
+    assert [(f.row, f.column, f.value, f.problem) for f in sheet.problems] == [
+        (8, "E-mail", "Nincs: senki", "not an address: An email address must have an @-sign.")
+    ]
+
+
 def test_a_second_address_column_is_named_once_not_silently_unread(tmp_path):
     rows = [
         ["Önkormányzat", "E-mail", "E-mail 2", "Régi e-mail", "Megjegyzés"],
