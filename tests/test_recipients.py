@@ -235,6 +235,57 @@ def test_hidden_rows_are_read_and_sent_and_named_in_one_warning(tmp_path):
     ]
 
 
+def test_a_cell_showing_a_word_or_a_name_that_links_to_an_address_sends_to_the_link(tmp_path):
+    # Copied from a web page, the e-mail column shows "e-mail" or the mayor's name and links
+    # to mailto:…: the row was held back as "not an address".
+    import openpyxl
+
+    rows = [
+        ["Település", "Név", "E-mail"],
+        ["Bikal", "Kiss Anna", "e-mail"],
+        ["Mágocs", "Nagy Béla", "Nagy Béla"],
+        ["Gyula", "Varga Edit", "pm@gyula.example"],
+        ["Baja", "Tóth Ede", "levél"],
+        ["Vác", "Szabó Ida", ""],
+    ]
+    path = write_xlsx(tmp_path / "linkek.xlsx", {"Lap1": rows})
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook["Lap1"]
+    sheet["C2"].hyperlink = "mailto:pm@bikal.example"
+    sheet["C3"].hyperlink = "mailto:jegyzo@magocs.example?subject=Megh%C3%ADv%C3%B3"
+    sheet["C4"].hyperlink = "mailto:regi@gyula.example"  # the address shown wins
+    sheet["C5"].hyperlink = "https://baja.example/kapcsolat"  # a web page is no address
+    sheet["B6"].hyperlink = "mailto:pm@vac.example"  # a link in another column is not read
+    sheet.row_dimensions[3].hidden = True
+    workbook.save(path)
+    loaded = load_recipients(path)
+    assert [(r.email, r.rows) for r in loaded.recipients] == [
+        ("pm@bikal.example", (2,)),
+        ("jegyzo@magocs.example", (3,)),
+        ("pm@gyula.example", (4,)),
+    ]
+    assert [(f.severity, f.row, f.column, f.value, f.problem) for f in loaded.findings] == [
+        (
+            "warning",
+            2,
+            "E-mail",
+            "e-mail",
+            "cell C2 shows 'e-mail' and links to mailto:pm@bikal.example: the link's address is used",
+        ),
+        (
+            "warning",
+            3,
+            "E-mail",
+            "Nagy Béla",
+            "cell C3 shows 'Nagy Béla' and links to mailto:jegyzo@magocs.example?subject=Megh%C3%ADv%C3%B3: "
+            "the link's address is used",
+        ),
+        ("problem", 5, "E-mail", "levél", "not an address: An email address must have an @-sign."),
+        ("problem", 6, "E-mail", "", "no e-mail address"),
+        ("warning", 3, None, None, "1 row is hidden in Excel (row 3): it is read and gets a letter too"),
+    ]
+
+
 def test_first_non_empty_sheet_is_the_default(tmp_path):
     path = write_xlsx(tmp_path / "lista.xlsx", {"Üres": [], "Címek": HUNGARIAN_ROWS})
     assert summary(load_recipients(path)) == EXPECTED

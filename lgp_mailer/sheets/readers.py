@@ -50,6 +50,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _NO_FORMULAS: dict[int, str] = {}
+_NO_LINKS: dict[int, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,8 @@ class RawRow:
     cells: tuple[str, ...]  # cell text; "" for an empty cell
     formulas: dict[int, str] = field(default_factory=dict)  # column index → formula text
     hidden: bool = False  # hidden in Excel (a filter, or Hide): read all the same, and said
+    # column index → a cell's mailto: link (an .xlsx cell that shows "e-mail" or a name and links to the address)
+    links: dict[int, str] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not any(cell.strip() for cell in self.cells) and not self.formulas
@@ -255,10 +258,11 @@ def _xlsx_rows(path: Path, formula_ws: ReadOnlyWorksheet, value_ws: ReadOnlyWork
         strict=False,
     )
     try:
-        hidden = _hidden_rows(formula_ws)
+        hidden, links = _row_attributes(formula_ws)
         for number, (cells, values) in enumerate(pairs, start=1):
             found = {i: _formula_text(c.value) for i, c in enumerate(cells) if getattr(c, "data_type", None) == "f"}
-            yield RawRow(number, tuple(cell_text(v) for v in values), found or _NO_FORMULAS, number in hidden)
+            texts = tuple(cell_text(v) for v in values)
+            yield RawRow(number, texts, found or _NO_FORMULAS, number in hidden, links.get(number, _NO_LINKS))
     except RecipientsError:
         raise
     except Exception as error:
@@ -284,38 +288,78 @@ def _unreadable(path: Path, error: Exception, message: str) -> RecipientsError:
     return RecipientsError(_(message).format(kind=type(error).__name__, error=detail), file=path)
 
 
-_ROW_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_ROW_TAG, _LINK_TAG = _MAIN_NS + "row", _MAIN_NS + "hyperlink"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 
-def _hidden_rows(ws: ReadOnlyWorksheet) -> frozenset[int]:
-    """The numbers of the rows Excel hides: openpyxl's read-only rows do not carry it,
-    so the sheet's XML is read once more for the rows' own attributes."""
+def _row_attributes(ws: ReadOnlyWorksheet) -> tuple[frozenset[int], dict[int, dict[int, str]]]:
+    """The numbers of the rows Excel hides, and the cells' mailto: links (row → column index →
+    link): openpyxl's read-only rows carry neither, so the sheet's XML is read once more."""
     from openpyxl.xml.functions import iterparse  # noqa: PLC0415 - defusedxml's, as openpyxl parses
 
     found: set[int] = set()
+    links: dict[int, dict[int, str]] = {}
     number = 0
-    if not _mentions_hidden(ws):
-        return frozenset()
+    marks = _mentions(ws, (b' hidden="', b"hyperlink"))
+    if not marks:
+        return frozenset(), links
+    targets = _mailto_targets(ws) if b"hyperlink" in marks else {}
     with ws._get_source() as source:  # type: ignore[attr-defined]  # the sheet's XML stream: no public one
         for _event, element in iterparse(source):
+            if element.tag == _LINK_TAG:
+                _add_link(links, element.get("ref") or "", targets.get(element.get(_REL_ID) or ""))
             if element.tag != _ROW_TAG:
                 continue
             number = int(element.get("r") or number + 1)
             if element.get("hidden") in ("1", "true"):
                 found.add(number)
             element.clear()  # its cells too: a sheet of 100,000 rows is never held
-    return frozenset(found)
+    return frozenset(found), links
 
 
-def _mentions_hidden(ws: ReadOnlyWorksheet) -> bool:
-    """A byte scan: most sheets hide nothing, and then the XML need not be parsed."""
-    tail = b""
+def _mentions(ws: ReadOnlyWorksheet, marks: tuple[bytes, ...]) -> set[bytes]:
+    """A byte scan: most sheets hide nothing and link nothing, and then the XML need not be parsed."""
+    tail, seen = b"", set[bytes]()
     with ws._get_source() as source:  # type: ignore[attr-defined]  # as above
         for chunk in iter(lambda: source.read(1 << 20), b""):
-            if b' hidden="' in tail + chunk:
-                return True
+            seen.update(mark for mark in marks if mark in tail + chunk)
             tail = chunk[-16:]
-    return False
+    return seen
+
+
+def _mailto_targets(ws: ReadOnlyWorksheet) -> dict[str, str]:
+    """The sheet's relationships that are mailto: links, by id."""
+    from openpyxl.packaging.relationship import get_dependents, get_rels_path  # noqa: PLC0415 - as above
+
+    archive: zipfile.ZipFile = ws.parent._archive  # type: ignore[attr-defined]  # the open zip: no public one
+    path: str = get_rels_path(ws._worksheet_path)  # type: ignore[attr-defined,no-untyped-call]  # untyped; as above
+    if path not in archive.namelist():
+        return {}
+    relationships = get_dependents(archive, path)
+    return {rel.Id: rel.Target for rel in relationships if rel.Id and (rel.Target or "").lower().startswith("mailto:")}
+
+
+def _add_link(links: dict[int, dict[int, str]], ref: str, target: str | None) -> None:
+    """Every cell of ``ref`` ("F5", or a range "F5:F9") links to ``target``."""
+    from openpyxl.utils.cell import range_boundaries  # noqa: PLC0415 - as above
+
+    if not target or not ref:
+        return
+    try:
+        first_col, first_row, last_col, last_row = range_boundaries(ref)
+    except ValueError:  # a damaged ref links nothing
+        return
+    if first_col is None or first_row is None or last_col is None or last_row is None:
+        return  # a whole row or column: no link of one cell
+    if (last_row - first_row + 1) * (last_col - first_col + 1) > _LINKED_CELLS:
+        return  # a hostile or odd range: no address cell is that
+    for row in range(first_row, last_row + 1):
+        for column in range(first_col, last_col + 1):
+            links.setdefault(row, {})[column - 1] = target
+
+
+_LINKED_CELLS = 10_000  # cells one hyperlink element may cover
 
 
 def _formula_text(value: object) -> str:

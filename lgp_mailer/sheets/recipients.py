@@ -459,6 +459,8 @@ class _Merger:
         if self.keep_warnings and ctx.unread:
             self._unread_addresses(ctx, row)
         raw = row.cells[email_column.index] if email_column.index < len(row.cells) else ""
+        if (link := row.links.get(email_column.index)) is not None and "@" not in raw:
+            raw = self._linked(ctx, row, email_column.index, email_column.header, raw, link)
         candidates = split_addresses(raw)
         if len(candidates) > 1:
             self.shared_rows.add((ctx.sheet, row.number))
@@ -476,6 +478,20 @@ class _Merger:
                 self.held_rows.add((ctx.sheet, row.number))
                 continue
             self._merge(ctx, row.number, address.send, address.key, values, row_problems)
+
+    def _linked(self, ctx: _RowContext, row: RawRow, index: int, header: str, shown: str, link: str) -> str:
+        """A cell that shows a word or a name ("e-mail", "Kovács János") and links to mailto:…:
+        the link is the address, said in a warning, not a problem that holds the row back."""
+        self.warn(
+            _("cell {ref} shows {text} and links to {link}: the link's address is used").format(
+                ref=f"{_column_letters(index)}{row.number}", text=quoted(clean_text(shown)), link=link
+            ),
+            ctx.sheet,
+            row.number,
+            header,
+            clean_text(shown),
+        )
+        return link
 
     def _fields(self, ctx: _RowContext, row: RawRow) -> tuple[dict[str, str], list[str]]:
         """The row's cleaned text fields, with findings for each bad cell."""
