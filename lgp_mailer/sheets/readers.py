@@ -17,6 +17,7 @@ import contextlib
 import csv
 import datetime as dt
 import itertools
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -288,44 +289,61 @@ def _unreadable(path: Path, error: Exception, message: str) -> RecipientsError:
     return RecipientsError(_(message).format(kind=type(error).__name__, error=detail), file=path)
 
 
-_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_ROW_TAG, _LINK_TAG = _MAIN_NS + "row", _MAIN_NS + "hyperlink"
-_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_ROW_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
+# A <hyperlink ref="F5" r:id="rId1"/> element of the sheet's <hyperlinks> list, and its attributes.
+_LINK_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?hyperlink\s([^>]*)>")
+_ATTRIBUTE = re.compile(rb'([\w.:-]+)\s*=\s*"([^"]*)"')
 
 
 def _row_attributes(ws: ReadOnlyWorksheet) -> tuple[frozenset[int], dict[int, dict[int, str]]]:
     """The numbers of the rows Excel hides, and the cells' mailto: links (row → column index →
-    link): openpyxl's read-only rows carry neither, so the sheet's XML is read once more."""
+    link): openpyxl's read-only rows carry neither."""
+    hidden, links = _scan(ws)
+    return (_hidden_rows(ws) if hidden else frozenset()), (_links(ws, links) if links else {})
+
+
+def _scan(ws: ReadOnlyWorksheet) -> tuple[bool, bytes]:
+    """A byte scan: whether a row may be hidden, and the XML from the first hyperlink on (the
+    list follows the rows). Most sheets hide nothing and link nothing: no XML is parsed then."""
+    tail, hidden, links = b"", False, bytearray()
+    with ws._get_source() as source:  # type: ignore[attr-defined]  # the sheet's XML stream: no public one
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            hidden = hidden or b' hidden="' in tail + chunk
+            if links or b"hyperlink" in tail + chunk:
+                links += chunk if links else tail + chunk
+            tail = chunk[-16:]
+    return hidden, bytes(links)
+
+
+def _hidden_rows(ws: ReadOnlyWorksheet) -> frozenset[int]:
+    """The numbers of the rows Excel hides: the sheet's XML is read once more for the rows' own attributes."""
     from openpyxl.xml.functions import iterparse  # noqa: PLC0415 - defusedxml's, as openpyxl parses
 
     found: set[int] = set()
-    links: dict[int, dict[int, str]] = {}
     number = 0
-    marks = _mentions(ws, (b' hidden="', b"hyperlink"))
-    if not marks:
-        return frozenset(), links
-    targets = _mailto_targets(ws) if b"hyperlink" in marks else {}
-    with ws._get_source() as source:  # type: ignore[attr-defined]  # the sheet's XML stream: no public one
+    with ws._get_source() as source:  # type: ignore[attr-defined]  # as above
         for _event, element in iterparse(source):
-            if element.tag == _LINK_TAG:
-                _add_link(links, element.get("ref") or "", targets.get(element.get(_REL_ID) or ""))
             if element.tag != _ROW_TAG:
                 continue
             number = int(element.get("r") or number + 1)
             if element.get("hidden") in ("1", "true"):
                 found.add(number)
             element.clear()  # its cells too: a sheet of 100,000 rows is never held
-    return frozenset(found), links
+    return frozenset(found)
 
 
-def _mentions(ws: ReadOnlyWorksheet, marks: tuple[bytes, ...]) -> set[bytes]:
-    """A byte scan: most sheets hide nothing and link nothing, and then the XML need not be parsed."""
-    tail, seen = b"", set[bytes]()
-    with ws._get_source() as source:  # type: ignore[attr-defined]  # as above
-        for chunk in iter(lambda: source.read(1 << 20), b""):
-            seen.update(mark for mark in marks if mark in tail + chunk)
-            tail = chunk[-16:]
-    return seen
+def _links(ws: ReadOnlyWorksheet, xml: bytes) -> dict[int, dict[int, str]]:
+    """The mailto: links of the sheet's <hyperlink> elements, by row and column index."""
+    targets = _mailto_targets(ws)
+    links: dict[int, dict[int, str]] = {}
+    if not targets:  # web links only
+        return links
+    for element in _LINK_ELEMENT.finditer(xml):
+        attributes = dict(_ATTRIBUTE.findall(element.group(1)))
+        ref = attributes.get(b"ref", b"").decode("ascii", "replace")
+        rel = next((value for key, value in attributes.items() if key.endswith(b":id")), b"")
+        _add_link(links, ref, targets.get(rel.decode("ascii", "replace")))
+    return links
 
 
 def _mailto_targets(ws: ReadOnlyWorksheet) -> dict[str, str]:
