@@ -491,3 +491,26 @@ def test_a_copied_campaign_folder_for_another_conference_is_refused_not_taken_as
         moved = invoke("send", "--campaign", str(new), "--yes", "--quiet", "--batch", "1")
     assert moved.exit_code == 0, moved.output
     assert len(smtp_server.received) == 3
+
+
+def test_the_last_conferences_campaign_in_the_environment_does_not_quietly_override_this_folder(tmp_path, monkeypatch):
+    """LGP_MAILER_CAMPAIGN left pointing at last conference's folder: in the new folder,
+    check, preview and send read the old campaign (and send its letters) without a word."""
+    old = example_campaign(tmp_path)
+    new = new_campaign(tmp_path)
+    monkeypatch.chdir(new)
+    monkeypatch.setenv("LGP_MAILER_CAMPAIGN", str(old))
+    result = invoke("check", "--quiet")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"lgp-mailer: error: {new / 'lgp-mailer.toml'}: this folder's campaign is not the one "
+        f"LGP_MAILER_CAMPAIGN names ({old / 'lgp-mailer.toml'}): say which with --campaign, "
+        "or unset LGP_MAILER_CAMPAIGN"
+    ]
+    # An explicit --campaign decides; so does the variable naming this very folder.
+    assert "Campaign:      lgp-2027" in invoke("check", "--campaign", str(new)).stdout
+    monkeypatch.setenv("LGP_MAILER_CAMPAIGN", str(new / "lgp-mailer.toml"))
+    assert "Campaign:      lgp-2027" in invoke("check").stdout
+    monkeypatch.chdir(tmp_path)  # no campaign here: the variable is the campaign
+    monkeypatch.setenv("LGP_MAILER_CAMPAIGN", str(old))
+    assert "Campaign:      lgp-pelda" in invoke("check").stdout
