@@ -759,7 +759,9 @@ class _Merger:
                     continue
                 if fates.get(row_key, -1) == _OWN and fate == _OWN:
                     split += 1  # a second address from the same cell
-                fates[row_key] = max(fates.get(row_key, fate), fate)
+                # A row is held back only when nothing of it goes out: one good address of a
+                # cell makes it sent (or merged), though another address of it is held.
+                fates[row_key] = max(fates.get(row_key, fate), fate, key=_FATE_RANK.__getitem__)
             if held:
                 reason = "; ".join(dict.fromkeys(entry.reasons))
                 self.rejected.append(Rejected(entry.send, tuple(entry.municipalities), tuple(entry.rows), reason))
@@ -904,6 +906,7 @@ class _Merger:
 # A row's fate, in the order that decides when one row has several addresses:
 # held back beats the first row of a recipient, which beats merged.
 _MERGED, _OWN, _HELD = 0, 1, 2
+_FATE_RANK = {_HELD: 0, _MERGED: 1, _OWN: 2}  # a row's fate when its addresses differ: the best one
 # difflib costs ~3 ms a name: past this many unknown names (a sheet of
 # invented places) only the cheap "a listed name plus something" hint is given.
 _FUZZY_LIMIT = 100
