@@ -118,6 +118,17 @@ def test_utf16_unicode_text_export(tmp_path):
     assert sheet.encoding == "utf-16"
 
 
+def test_excels_sep_line_is_not_a_row_so_rows_are_numbered_as_excel_shows_them(tmp_path):
+    # Excel hides a first line "sep=;" (and writes none itself for Hungarian ";" lists): row 2
+    # in Excel was reported as row 3, and the office would fix the wrong row.
+    path = tmp_path / "lista.csv"
+    text = "sep=;\r\nÖnkormányzat;E-mail\r\nBikal;pm@bikal.example\r\nMágocs;pm@\r\n"
+    path.write_bytes(text.encode("cp1250"))
+    sheet = load_recipients(path)
+    assert [(r.email, r.rows) for r in sheet.recipients] == [("pm@bikal.example", (2,))]
+    assert [(f.row, f.column, f.value) for f in sheet.problems] == [(3, "E-mail", "pm@")]
+
+
 def test_title_rows_above_the_header(tmp_path):
     rows = [["Meghívottak listája – 2020. június"], [], [None, "összesen: 2"], *HUNGARIAN_ROWS]
     sheet = load_recipients(write_xlsx(tmp_path / "cim.xlsx", {"Lap1": rows}))

@@ -649,24 +649,34 @@ def _text_sheet(path: Path, limits: _limits.Limits = _limits.DEFAULT) -> RawShee
     return RawSheet(None, _csv_rows(path, encoding, delimiter, limits), encoding, garbled)
 
 
+def _is_sep_line(cells: list[str]) -> bool:
+    """Excel's "sep=;" first line, split by that very separator into "sep=" and ""."""
+    return 1 <= len(cells) <= 2 and cells[0].strip().lower() in ("sep=", "sep=;", "sep=,") and not "".join(cells[1:])
+
+
 def _csv_rows(path: Path, encoding: str, delimiter: str, limits: _limits.Limits = _limits.DEFAULT) -> Iterator[RawRow]:
     with path.open(encoding=encoding, newline="") as stream:
         reader = csv.reader(stream, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
-        number = 0
+        number, hint = 0, 0
         try:
             for number, cells in enumerate(reader, start=1):
-                yield RawRow(number, tuple(cells), _NO_FORMULAS)
+                if number == 1 and _is_sep_line(cells):
+                    hint = 1  # Excel reads it as the separator and shows the next line as row 1
+                    continue
+                yield RawRow(number - hint, tuple(cells), _NO_FORMULAS)
         except csv.Error as error:
-            if too_long := _limits.csv_cell_error(path, number + 1, error, limits):
+            if too_long := _limits.csv_cell_error(path, number + 1 - hint, error, limits):
                 raise too_long from None
             raise RecipientsError(
-                _("broken CSV ({error}); check for an unclosed quote").format(error=error), file=path, row=number + 1
+                _("broken CSV ({error}); check for an unclosed quote").format(error=error),
+                file=path,
+                row=number + 1 - hint,
             ) from None
         except UnicodeDecodeError as error:
             raise RecipientsError(
                 _("neither UTF-8 nor Windows-1250 text (byte 0x{byte:02x})").format(byte=error.object[error.start]),
                 file=path,
-                row=number + 1,
+                row=number + 1 - hint,
             ) from None
 
 
