@@ -297,6 +297,29 @@ def test_a_cell_showing_a_word_or_a_name_that_links_to_an_address_sends_to_the_l
     ]
 
 
+def test_an_ods_cell_that_links_to_an_address_sends_to_the_link(tmp_path):
+    from odf.opendocument import load
+    from odf.table import TableCell
+    from odf.text import A, P
+
+    path = write_ods(tmp_path / "linkek.ods", {"Lap1": [["Település", "E-mail"], ["Bikal", None], ["Mágocs", None]]})
+    document = load(str(path))
+    cells = [c for c in document.spreadsheet.getElementsByType(TableCell) if not c.childNodes]
+    links = [("e-mail", "mailto:pm@bikal.example"), ("levél", "https://magocs.example")]
+    for cell, (text, href) in zip(cells, links, strict=True):
+        cell.setAttribute("valuetype", "string")
+        paragraph = P()
+        paragraph.addElement(A(href=href, text=text))
+        cell.addElement(paragraph)
+    document.save(str(path))
+    sheet = load_recipients(path)
+    assert [(r.email, r.rows) for r in sheet.recipients] == [("pm@bikal.example", (2,))]
+    assert [(f.row, f.value, f.problem) for f in sheet.findings if f.column == "E-mail"] == [
+        (2, "e-mail", "cell B2 shows 'e-mail' and links to mailto:pm@bikal.example: the link's address is used"),
+        (3, "levél", "not an address: An email address must have an @-sign."),
+    ]
+
+
 def test_first_non_empty_sheet_is_the_default(tmp_path):
     path = write_xlsx(tmp_path / "lista.xlsx", {"Üres": [], "Címek": HUNGARIAN_ROWS})
     assert summary(load_recipients(path)) == EXPECTED

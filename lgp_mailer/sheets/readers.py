@@ -451,12 +451,12 @@ def _ods_rows(table: Element) -> Iterator[RawRow]:
     number = 1
     for row in table.getElementsByType(TableRow):
         repeat = _repeat(row.attributes.get((TABLENS, "number-rows-repeated")))
-        cells, formulas = _ods_cells(row)
+        cells, formulas, links = _ods_cells(row)
         if not cells and not formulas:
             number += repeat  # LibreOffice pads sheets with a million empty rows
             continue
         for _copy in range(repeat):  # not '_': that is the translation function
-            yield RawRow(number, cells, formulas or _NO_FORMULAS)
+            yield RawRow(number, cells, formulas or _NO_FORMULAS, links=links or _NO_LINKS)
             number += 1
 
 
@@ -468,11 +468,12 @@ def _repeat(value: str | None) -> int:
 _ODS_COLUMNS = 16_384  # columns of a LibreOffice (and Excel) sheet
 
 
-def _ods_cells(row: Element) -> tuple[tuple[str, ...], dict[int, str]]:
+def _ods_cells(row: Element) -> tuple[tuple[str, ...], dict[int, str], dict[int, str]]:
     from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
 
     texts: list[str] = []
     formulas: dict[int, str] = {}
+    links: dict[int, str] = {}
     pending_empty = 0  # trailing empty cells are repeated thousands of times
     for cell in row.childNodes:
         if cell.qname[1] not in ("table-cell", "covered-table-cell"):
@@ -487,11 +488,26 @@ def _ods_cells(row: Element) -> tuple[tuple[str, ...], dict[int, str]]:
         # past a real sheet's width the row is over the columns limit anyway.
         texts.extend([""] * min(pending_empty, _ODS_COLUMNS))
         pending_empty = 0
+        link = _ods_mailto(cell) if "@" not in text else None
         for _copy in range(min(repeat, 1024)):
             if formula:
                 formulas[len(texts)] = formula
+            if link:
+                links[len(texts)] = link
             texts.append(text)
-    return tuple(texts), formulas
+    return tuple(texts), formulas, links
+
+
+def _ods_mailto(cell: Element) -> str | None:
+    """The cell's first mailto: link (<text:a xlink:href="mailto:…">), if any."""
+    from odf.namespaces import XLINKNS  # noqa: PLC0415 - as above
+    from odf.text import A  # noqa: PLC0415 - as above
+
+    for anchor in cell.getElementsByType(A):
+        href = str(anchor.attributes.get((XLINKNS, "href"), ""))
+        if href.lower().startswith("mailto:"):
+            return href
+    return None
 
 
 def _ods_cell_text(cell: Element) -> str:
