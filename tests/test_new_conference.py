@@ -514,3 +514,37 @@ def test_the_last_conferences_campaign_in_the_environment_does_not_quietly_overr
     monkeypatch.chdir(tmp_path)  # no campaign here: the variable is the campaign
     monkeypatch.setenv("LGP_MAILER_CAMPAIGN", str(old))
     assert "Campaign:      lgp-pelda" in invoke("check").stdout
+
+
+def test_a_link_left_from_the_last_conference_is_named_by_check_and_send(tmp_path, smtp_server):
+    """The new event file keeps last conference's registration form or join link: every mayor
+    would register on the old form. Another campaign's latest snapshot in the same sent log
+    has that very link."""
+    old = example_campaign(tmp_path, smtp_server)
+    with at(2020, 6, 1, 10, 0):
+        assert invoke("send", "--campaign", str(old), "--yes", "--quiet", "--batch", "1").exit_code == 0
+    new = new_campaign(tmp_path)
+    shutil.copy(old / "recipients" / "pelda-onkormanyzatok.xlsx", new / "recipients" / "cimlista.xlsx")
+    event = new / "events" / EVENT_NAME
+    old_form = load_event(old / "events" / "2020-06-18-innovaciok.toml").registration_url
+    text = event.read_text(encoding="utf-8").replace("https://forms.example.org/klima", old_form)
+    text = text.replace("# [online]", "[online]").replace(
+        '# join_url = "https://..."', 'join_url = "https://zoom.example.org/j/81234567890?pwd=lgp2020"'
+    )
+    event.write_text(text, encoding="utf-8")
+    old_id = load_campaign(old / "lgp-mailer.toml").campaign_id
+    about = f"the same link as campaign '{old_id}' ('Önkormányzati innovációk és jó gyakorlatok', 2020-06-18)"
+    expected = [
+        f"WARNING: {event}, key 'registration.url': {about}: is it this conference's?",
+        f"WARNING: {event}, key 'online.join_url': {about}: is it this conference's?",
+    ]
+    with at(2027, 2, 1, 10, 0):
+        check = invoke("check", "--campaign", str(new), "--quiet")
+        dry = invoke("send", "--campaign", str(new), "--dry-run", "--quiet")
+    for result in (check, dry):
+        assert [line for line in result.stderr.splitlines() if "the same link as" in line] == expected
+    # A link of its own is not named.
+    event.write_text(text.replace(old_form, "https://forms.example.org/klima"), encoding="utf-8")
+    with at(2027, 2, 1, 10, 0):
+        check = invoke("check", "--campaign", str(new), "--quiet")
+    assert [line for line in check.stderr.splitlines() if "the same link as" in line] == expected[1:]

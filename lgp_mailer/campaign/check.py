@@ -307,6 +307,7 @@ def check_whole_campaign(
         campaign_ledger_if_any,
         changes_since_last_run,
         input_warnings,
+        leftover_links,
         now_utc,
         provenance,
         shared_uid_warnings,
@@ -335,6 +336,7 @@ def check_whole_campaign(
             if (other := another_conference(ledger, campaign, event)) is not None:
                 warnings.append(_("WARNING: {error}").format(error=other))  # send refuses it
             warnings += shared_uid_warnings(ledger)
+            warnings += leftover_links(ledger, campaign, event)
             warnings += notice_warnings(ledger, campaign, event)
     return CampaignCheck(report, [], warnings, _registrations(campaign, now), changes, block)
 

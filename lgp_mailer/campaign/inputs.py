@@ -21,7 +21,7 @@ from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.i18n import N_, _
-from lgp_mailer.ledger.events import last_snapshot, shared_calendar_uids
+from lgp_mailer.ledger.events import last_snapshot, other_campaigns_links, shared_calendar_uids
 from lgp_mailer.ledger.store import Ledger, default_ledger_path, ledger_location
 from lgp_mailer.mail.ical import BUDAPEST, campaign_calendar_uid
 from lgp_mailer.quoting import quoted
@@ -292,6 +292,33 @@ def another_conference(ledger: Ledger, campaign: Campaign, event: Event) -> Conf
         ),
         file=event.path,
     )
+
+
+def leftover_links(ledger: Ledger, campaign: Campaign, event: Event) -> list[str]:
+    """A registration form or join link that another conference in the sent log had: an event
+    file made from the last one keeps it, and every mayor would register on the old form."""
+    lines = []
+    for other in other_campaigns_links(ledger, campaign.campaign_id):
+        if other["title"] == event.title and other["date"] == event.date.isoformat():
+            continue  # another mailing of this very conference
+        for key, link, theirs in (
+            ("registration.url", event.registration_url, other["registration_url"]),
+            ("online.join_url", event.join_url, other["join_url"]),
+        ):
+            if link and link == theirs:
+                lines.append(
+                    _(
+                        "WARNING: {path}, key {key}: the same link as campaign {campaign_id} ({title}, {date}):"
+                        " is it this conference's?"
+                    ).format(
+                        path=event.path,
+                        key=quoted(key),
+                        campaign_id=quoted(other["campaign_id"]),
+                        title=quoted(other["title"]),
+                        date=other["date"],
+                    )
+                )
+    return lines
 
 
 def refuse_another_event(ledger: Ledger, campaign: Campaign, event: Event, joined: list[dict[str, object]]) -> None:

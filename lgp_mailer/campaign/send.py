@@ -31,6 +31,7 @@ from lgp_mailer.campaign.inputs import (
     another_conference,
     changes_since_last_run,
     input_warnings,
+    leftover_links,
     now_utc,
     refuse_another_event,
     refuse_placeholders,
@@ -255,6 +256,7 @@ def _warnings(campaign: Campaign, session: SendSession, now: dt.datetime) -> lis
     invitation = session.kind == kinds.INVITATION.name
     lines = input_warnings(campaign, session.event, now) if invitation else agenda_warnings(session.event)
     lines += changes_since_last_run(session.ledger, campaign, session.event, _sheet_rows(session))
+    lines += leftover_links(session.ledger, campaign, session.event)
     if session.not_in_campaign:
         lines.append(
             ngettext(

@@ -96,3 +96,16 @@ def last_snapshot(ledger: Ledger, campaign_id: str, kind: str | None = None) -> 
         return None
     fields = {key: row[key] for key in SNAPSHOT_FIELDS}
     return StoredSnapshot(fields, row["kind"], row["taken_at"], row["event_path"], row["sheet_path"], row["sheet_rows"])
+
+
+def other_campaigns_links(ledger: Ledger, campaign_id: str) -> list[dict[str, str | None]]:
+    """Every other campaign's latest snapshot: its id, title, date, registration_url and join_url."""
+    with ledger.read() as db:
+        rows = db.execute(
+            "SELECT s.campaign_id, s.title, s.date, s.registration_url, s.join_url FROM event_snapshots s "
+            "WHERE s.campaign_id <> ? AND s.id = "
+            "(SELECT max(t.id) FROM event_snapshots t WHERE t.campaign_id = s.campaign_id) ORDER BY s.campaign_id",
+            (campaign_id,),
+        ).fetchall()
+    keys = ("campaign_id", "title", "date", "registration_url", "join_url")
+    return [{key: row[key] for key in keys} for row in rows]
