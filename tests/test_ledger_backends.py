@@ -103,6 +103,8 @@ def test_every_table_works_through_the_ledger(ledger_target: Path | str, tmp_pat
             }
         ]
         assert [c["campaign_id"] for c in events.other_campaigns_links(ledger, "masik")] == [C]
+        assert events.first_snapshot_at(ledger, C, K) == snapshot.taken_at
+        assert events.first_snapshot_at(ledger, C, "reminder") is None
         assert [(r.revision, r.kind) for r in revisions.revisions(ledger, C)] == [(1, "change")]
         assert not revisions.record_revision(ledger, C, 1, "change", SNAPSHOT)  # a rerun records nothing twice
         stored = attendance.current_import(ledger, C)

@@ -109,3 +109,12 @@ def other_campaigns_links(ledger: Ledger, campaign_id: str) -> list[dict[str, st
         ).fetchall()
     keys = ("campaign_id", "title", "date", "registration_url", "join_url")
     return [{key: row[key] for key in keys} for row in rows]
+
+
+def first_snapshot_at(ledger: Ledger, campaign_id: str, kind: str) -> str | None:
+    """When the campaign's first real run of ``kind`` started (its first snapshot), None before it."""
+    with ledger.read() as db:
+        row = db.execute(
+            "SELECT min(taken_at) AS first FROM event_snapshots WHERE campaign_id = ? AND kind = ?", (campaign_id, kind)
+        ).fetchone()
+    return str(row["first"]) if row is not None and row["first"] is not None else None
