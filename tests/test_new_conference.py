@@ -474,7 +474,8 @@ def test_a_copied_campaign_folder_for_another_conference_is_refused_not_taken_as
     refusal = (
         f"lgp-mailer: error: {event}: campaign '{campaign_id}' was sent for another conference "
         "('Önkormányzati innovációk és jó gyakorlatok', 2020-06-18) and this event file is 'Okos falu, okos város', "
-        "2020-09-24: a new conference needs its own campaign ('lgp-mailer init FOLDER' writes a fresh campaign_id)"
+        "2020-09-24: a new conference needs its own campaign ('lgp-mailer init FOLDER' writes a fresh campaign_id); "
+        "if it is this conference renamed and moved, tell everyone first with 'lgp-mailer notify --change'"
     )
     with at(2020, 6, 2, 10, 0):
         sent = invoke("send", "--campaign", str(new), "--yes", "--quiet")
@@ -491,6 +492,14 @@ def test_a_copied_campaign_folder_for_another_conference_is_refused_not_taken_as
         moved = invoke("send", "--campaign", str(new), "--yes", "--quiet", "--batch", "1")
     assert moved.exit_code == 0, moved.output
     assert len(smtp_server.received) == 3
+    # Renamed and moved after all: the change notice the refusal names goes, and then the invitation.
+    event.write_text(text.replace("Önkormányzati innovációk és jó gyakorlatok", "Okos falu, okos város"), "utf-8")
+    with at(2020, 6, 2, 11, 0):
+        notice = invoke("notify", "--campaign", str(new), "--change", "--yes", "--quiet")
+        after = invoke("send", "--campaign", str(new), "--yes", "--quiet", "--batch", "1")
+    assert (notice.exit_code, after.exit_code) == (0, 0), notice.output + after.output
+    # Notices to the two invited for 2020-06-18 (a title change alone is named to nobody), then one more invitation.
+    assert len(smtp_server.received) == 3 + 2 + 1
 
 
 def test_the_last_conferences_campaign_in_the_environment_does_not_quietly_override_this_folder(tmp_path, monkeypatch):

@@ -282,7 +282,8 @@ def another_conference(ledger: Ledger, campaign: Campaign, event: Event) -> Conf
         _(
             "campaign {campaign_id} was sent for another conference ({title}, {date}) and this event file is"
             " {new_title}, {new_date}: a new conference needs its own campaign ('lgp-mailer init FOLDER' writes"
-            " a fresh campaign_id)"
+            " a fresh campaign_id); if it is this conference renamed and moved, tell everyone first with"
+            " 'lgp-mailer notify --change'"
         ).format(
             campaign_id=quoted(campaign.campaign_id),
             title=quoted(before.title),
