@@ -150,15 +150,28 @@ def shipped_templates() -> Path:
 def find_campaign(
     explicit: Path | None = None, *, cwd: Path | None = None, env: Mapping[str, str] = os.environ
 ) -> Campaign:
-    """Locate and load the campaign in the documented order."""
-    if explicit is None and env.get("LGP_MAILER_CAMPAIGN"):
+    """Locate and load the campaign in the documented order.
+
+    The variable naming another campaign than the current folder's own is refused: left
+    from the last conference, it would have every command in the new folder read (and
+    send) the old campaign."""
+    here = (cwd or Path.cwd()) / CAMPAIGN_FILE
+    from_env = explicit is None and bool(env.get("LGP_MAILER_CAMPAIGN"))
+    if from_env:
         explicit = Path(env["LGP_MAILER_CAMPAIGN"])
     if explicit is not None:
         path = explicit / CAMPAIGN_FILE if explicit.is_dir() else explicit
         if not path.is_file():
             raise ConfigError(_("no campaign file here (expected lgp-mailer.toml)"), file=path)
+        if from_env and here.is_file() and here.resolve() != path.resolve():
+            raise ConfigError(
+                _(
+                    "this folder's campaign is not the one LGP_MAILER_CAMPAIGN names ({path}): say which with"
+                    " --campaign, or unset LGP_MAILER_CAMPAIGN"
+                ).format(path=path.resolve()),
+                file=here.resolve(),
+            )
         return load_campaign(path)
-    here = (cwd or Path.cwd()) / CAMPAIGN_FILE
     if here.is_file():
         return load_campaign(here)
     return load_campaign(shipped_root() / CAMPAIGN_FILE, shipped=True)

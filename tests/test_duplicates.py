@@ -110,6 +110,23 @@ def test_a_problem_row_counts_as_held_back_and_the_numbers_add_up(tmp_path: Path
     assert report.recipients == rows_.own + rows_.split == 2
 
 
+def test_a_row_whose_cell_also_holds_a_bad_address_counts_as_sent_and_the_numbers_add_up(tmp_path: Path) -> None:
+    # "pm@urom.hu; www.urom.hu": pm@urom.hu gets its letter, the web address is held back.
+    # The row was counted as held back, so "rows = recipients + merged + held" no longer
+    # matched the addresses listed.
+    rows = [
+        HEADER,
+        ["Pest", "Üröm", "Kiss Lőrinc", "polgármester", "férfi", "pm@urom.hu; http://www.urom.hu"],
+        ["Pest", "Tök", "Tóth Ferenc", "polgármester", None, "kovacs@; pm@tok.hu; jegyzo@tok.hu"],
+        ["Pest", "Zsámbék", "Nagy Ida", "polgármester", "nő", "pm@zsambek.hu"],
+        ["Pest", "Tök", "Tóth Ferenc", "polgármester", None, "rossz@; pm@tok.hu"],
+    ]
+    report = check_file(write_csv(tmp_path / "a.csv", rows))
+    assert report.rows == RowCounts(rows=4, own=3, merged=1, held=0, split=1)
+    assert report.recipients == report.rows.own + report.rows.split == 4
+    assert report.rejected == 3
+
+
 def _half_copies(count: int) -> list[list[object]]:
     """``count`` rows of real settlements, the second half a copy of the first."""
     towns = [s for s in load_gazetteer() if s.county != "Budapest"][: count // 2]

@@ -89,6 +89,22 @@ def test_every_table_works_through_the_ledger(ledger_target: Path | str, tmp_pat
         snapshot = events.last_snapshot(ledger, C, K)
         assert snapshot is not None and snapshot.fields == SNAPSHOT and snapshot.sheet_rows == 6
         assert events.last_snapshot(ledger, C, "reminder") is None
+        # Another campaign's latest snapshot, for the links a new conference must not keep.
+        later = {**SNAPSHOT, "title": "Új", "registration_url": "https://forms.example.org/uj"}
+        events.record_snapshot(ledger, "masik", K, SNAPSHOT, event_path="a.toml", sheet_path=None, sheet_rows=None)
+        events.record_snapshot(ledger, "masik", K, later, event_path="a.toml", sheet_path=None, sheet_rows=None)
+        assert events.other_campaigns_links(ledger, C) == [
+            {
+                "campaign_id": "masik",
+                "title": "Új",
+                "date": SNAPSHOT["date"],
+                "registration_url": "https://forms.example.org/uj",
+                "join_url": SNAPSHOT["join_url"],
+            }
+        ]
+        assert [c["campaign_id"] for c in events.other_campaigns_links(ledger, "masik")] == [C]
+        assert events.first_snapshot_at(ledger, C, K) == snapshot.taken_at
+        assert events.first_snapshot_at(ledger, C, "reminder") is None
         assert [(r.revision, r.kind) for r in revisions.revisions(ledger, C)] == [(1, "change")]
         assert not revisions.record_revision(ledger, C, 1, "change", SNAPSHOT)  # a rerun records nothing twice
         stored = attendance.current_import(ledger, C)

@@ -466,3 +466,107 @@ def test_next_hints_repeat_the_flags_the_run_needed(tmp_path, smtp_server, befor
         f"Next: 4 messages still due: run 'lgp-mailer send {again} --batch 3'",
         f"Next: 1 failed permanently: fix the addresses in the sheet, then 'lgp-mailer send {again} --retry-failed'",
     ]
+
+
+# -- a campaign folder copied for the next conference ------------------------------------------------------
+
+
+def test_a_copied_campaign_folder_for_another_conference_is_refused_not_taken_as_already_sent(tmp_path, smtp_server):
+    """The next conference made by copying last one's folder keeps its campaign_id: every
+    mayor sent the old invitation would be 'already sent' and get nothing (and only rows new
+    to the sheet would be invited). Another title on another day is another conference."""
+    old = example_campaign(tmp_path, smtp_server)
+    with at(2020, 6, 1, 10, 0):
+        assert invoke("send", "--campaign", str(old), "--yes", "--quiet", "--batch", "2").exit_code == 0
+    new = tmp_path / "kovetkezo"
+    shutil.copytree(old, new)
+    event = new / "events" / "2020-06-18-innovaciok.toml"
+    text = event.read_text(encoding="utf-8").replace("date = 2020-06-18", "date = 2020-09-24")
+    event.write_text(text.replace("Önkormányzati innovációk és jó gyakorlatok", "Okos falu, okos város"), "utf-8")
+    campaign_id = load_campaign(new / "lgp-mailer.toml").campaign_id
+    refusal = (
+        f"lgp-mailer: error: {event}: campaign '{campaign_id}' was sent for another conference "
+        "('Önkormányzati innovációk és jó gyakorlatok', 2020-06-18) and this event file is 'Okos falu, okos város', "
+        "2020-09-24: a new conference needs its own campaign ('lgp-mailer init FOLDER' writes a fresh campaign_id); "
+        "if it is this conference renamed and moved, tell everyone first with 'lgp-mailer notify --change'"
+    )
+    with at(2020, 6, 2, 10, 0):
+        sent = invoke("send", "--campaign", str(new), "--yes", "--quiet")
+        dry = invoke("send", "--campaign", str(new), "--dry-run", "--quiet")
+        check = invoke("check", "--campaign", str(new), "--quiet")
+    assert (sent.exit_code, dry.exit_code) == (2, 2), sent.output + dry.output
+    assert sent.stderr.splitlines() == [refusal]
+    assert dry.stderr.splitlines() == [refusal]
+    assert refusal.replace("lgp-mailer: error: ", "WARNING: ") in check.stderr.splitlines()
+    assert len(smtp_server.received) == 2
+    # The same conference moved to another day (a postponement) is still sent: notices tell of it.
+    event.write_text(text, "utf-8")
+    with at(2020, 6, 2, 10, 0):
+        moved = invoke("send", "--campaign", str(new), "--yes", "--quiet", "--batch", "1")
+    assert moved.exit_code == 0, moved.output
+    assert len(smtp_server.received) == 3
+    # Renamed and moved after all: the change notice the refusal names goes, and then the invitation.
+    event.write_text(text.replace("Önkormányzati innovációk és jó gyakorlatok", "Okos falu, okos város"), "utf-8")
+    with at(2020, 6, 2, 11, 0):
+        notice = invoke("notify", "--campaign", str(new), "--change", "--yes", "--quiet")
+        after = invoke("send", "--campaign", str(new), "--yes", "--quiet", "--batch", "1")
+    assert (notice.exit_code, after.exit_code) == (0, 0), notice.output + after.output
+    # Notices to the two invited for 2020-06-18 (a title change alone is named to nobody), then one more invitation.
+    assert len(smtp_server.received) == 3 + 2 + 1
+
+
+def test_the_last_conferences_campaign_in_the_environment_does_not_quietly_override_this_folder(tmp_path, monkeypatch):
+    """LGP_MAILER_CAMPAIGN left pointing at last conference's folder: in the new folder,
+    check, preview and send read the old campaign (and send its letters) without a word."""
+    old = example_campaign(tmp_path)
+    new = new_campaign(tmp_path)
+    monkeypatch.chdir(new)
+    monkeypatch.setenv("LGP_MAILER_CAMPAIGN", str(old))
+    result = invoke("check", "--quiet")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"lgp-mailer: error: {new / 'lgp-mailer.toml'}: this folder's campaign is not the one "
+        f"LGP_MAILER_CAMPAIGN names ({old / 'lgp-mailer.toml'}): say which with --campaign, "
+        "or unset LGP_MAILER_CAMPAIGN"
+    ]
+    # An explicit --campaign decides; so does the variable naming this very folder.
+    assert "Campaign:      lgp-2027" in invoke("check", "--campaign", str(new)).stdout
+    monkeypatch.setenv("LGP_MAILER_CAMPAIGN", str(new / "lgp-mailer.toml"))
+    assert "Campaign:      lgp-2027" in invoke("check").stdout
+    monkeypatch.chdir(tmp_path)  # no campaign here: the variable is the campaign
+    monkeypatch.setenv("LGP_MAILER_CAMPAIGN", str(old))
+    assert "Campaign:      lgp-pelda" in invoke("check").stdout
+
+
+def test_a_link_left_from_the_last_conference_is_named_by_check_and_send(tmp_path, smtp_server):
+    """The new event file keeps last conference's registration form or join link: every mayor
+    would register on the old form. Another campaign's latest snapshot in the same sent log
+    has that very link."""
+    old = example_campaign(tmp_path, smtp_server)
+    with at(2020, 6, 1, 10, 0):
+        assert invoke("send", "--campaign", str(old), "--yes", "--quiet", "--batch", "1").exit_code == 0
+    new = new_campaign(tmp_path)
+    shutil.copy(old / "recipients" / "pelda-onkormanyzatok.xlsx", new / "recipients" / "cimlista.xlsx")
+    event = new / "events" / EVENT_NAME
+    old_form = load_event(old / "events" / "2020-06-18-innovaciok.toml").registration_url
+    text = event.read_text(encoding="utf-8").replace("https://forms.example.org/klima", old_form)
+    text = text.replace("# [online]", "[online]").replace(
+        '# join_url = "https://..."', 'join_url = "https://zoom.example.org/j/81234567890?pwd=lgp2020"'
+    )
+    event.write_text(text, encoding="utf-8")
+    old_id = load_campaign(old / "lgp-mailer.toml").campaign_id
+    about = f"the same link as campaign '{old_id}' ('Önkormányzati innovációk és jó gyakorlatok', 2020-06-18)"
+    expected = [
+        f"WARNING: {event}, key 'registration.url': {about}: is it this conference's?",
+        f"WARNING: {event}, key 'online.join_url': {about}: is it this conference's?",
+    ]
+    with at(2027, 2, 1, 10, 0):
+        check = invoke("check", "--campaign", str(new), "--quiet")
+        dry = invoke("send", "--campaign", str(new), "--dry-run", "--quiet")
+    for result in (check, dry):
+        assert [line for line in result.stderr.splitlines() if "the same link as" in line] == expected
+    # A link of its own is not named.
+    event.write_text(text.replace(old_form, "https://forms.example.org/klima"), encoding="utf-8")
+    with at(2027, 2, 1, 10, 0):
+        check = invoke("check", "--campaign", str(new), "--quiet")
+    assert [line for line in check.stderr.splitlines() if "the same link as" in line] == expected[1:]

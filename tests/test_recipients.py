@@ -118,6 +118,17 @@ def test_utf16_unicode_text_export(tmp_path):
     assert sheet.encoding == "utf-16"
 
 
+def test_excels_sep_line_is_not_a_row_so_rows_are_numbered_as_excel_shows_them(tmp_path):
+    # Excel hides a first line "sep=;" (and writes none itself for Hungarian ";" lists): row 2
+    # in Excel was reported as row 3, and the office would fix the wrong row.
+    path = tmp_path / "lista.csv"
+    text = "sep=;\r\nÖnkormányzat;E-mail\r\nBikal;pm@bikal.example\r\nMágocs;pm@\r\n"
+    path.write_bytes(text.encode("cp1250"))
+    sheet = load_recipients(path)
+    assert [(r.email, r.rows) for r in sheet.recipients] == [("pm@bikal.example", (2,))]
+    assert [(f.row, f.column, f.value) for f in sheet.problems] == [(3, "E-mail", "pm@")]
+
+
 def test_title_rows_above_the_header(tmp_path):
     rows = [["Meghívottak listája – 2020. június"], [], [None, "összesen: 2"], *HUNGARIAN_ROWS]
     sheet = load_recipients(write_xlsx(tmp_path / "cim.xlsx", {"Lap1": rows}))
@@ -232,6 +243,80 @@ def test_hidden_rows_are_read_and_sent_and_named_in_one_warning(tmp_path):
     assert [r.email for r in sheet.recipients] == ["pm@bikal.hu", "pm@magocs.hu", "pm@gyula.hu"]
     assert [(f.severity, f.row, f.problem) for f in sheet.findings if f.row != 1] == [
         ("warning", 3, "2 rows are hidden in Excel (rows 3, 5): they are read and get letters too")
+    ]
+
+
+def test_a_cell_showing_a_word_or_a_name_that_links_to_an_address_sends_to_the_link(tmp_path):
+    # Copied from a web page, the e-mail column shows "e-mail" or the mayor's name and links
+    # to mailto:…: the row was held back as "not an address".
+    import openpyxl
+
+    rows = [
+        ["Település", "Név", "E-mail"],
+        ["Bikal", "Kiss Anna", "e-mail"],
+        ["Mágocs", "Nagy Béla", "Nagy Béla"],
+        ["Gyula", "Varga Edit", "pm@gyula.example"],
+        ["Baja", "Tóth Ede", "levél"],
+        ["Vác", "Szabó Ida", ""],
+    ]
+    path = write_xlsx(tmp_path / "linkek.xlsx", {"Lap1": rows})
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook["Lap1"]
+    sheet["C2"].hyperlink = "mailto:pm@bikal.example"
+    sheet["C3"].hyperlink = "mailto:jegyzo@magocs.example?subject=Megh%C3%ADv%C3%B3"
+    sheet["C4"].hyperlink = "mailto:regi@gyula.example"  # the address shown wins
+    sheet["C5"].hyperlink = "https://baja.example/kapcsolat"  # a web page is no address
+    sheet["B6"].hyperlink = "mailto:pm@vac.example"  # a link in another column is not read
+    sheet.row_dimensions[3].hidden = True
+    workbook.save(path)
+    loaded = load_recipients(path)
+    assert [(r.email, r.rows) for r in loaded.recipients] == [
+        ("pm@bikal.example", (2,)),
+        ("jegyzo@magocs.example", (3,)),
+        ("pm@gyula.example", (4,)),
+    ]
+    assert [(f.severity, f.row, f.column, f.value, f.problem) for f in loaded.findings] == [
+        (
+            "warning",
+            2,
+            "E-mail",
+            "e-mail",
+            "cell C2 shows 'e-mail' and links to mailto:pm@bikal.example: the link's address is used",
+        ),
+        (
+            "warning",
+            3,
+            "E-mail",
+            "Nagy Béla",
+            "cell C3 shows 'Nagy Béla' and links to mailto:jegyzo@magocs.example?subject=Megh%C3%ADv%C3%B3: "
+            "the link's address is used",
+        ),
+        ("problem", 5, "E-mail", "levél", "not an address: An email address must have an @-sign."),
+        ("problem", 6, "E-mail", "", "no e-mail address"),
+        ("warning", 3, None, None, "1 row is hidden in Excel (row 3): it is read and gets a letter too"),
+    ]
+
+
+def test_an_ods_cell_that_links_to_an_address_sends_to_the_link(tmp_path):
+    from odf.opendocument import load
+    from odf.table import TableCell
+    from odf.text import A, P
+
+    path = write_ods(tmp_path / "linkek.ods", {"Lap1": [["Település", "E-mail"], ["Bikal", None], ["Mágocs", None]]})
+    document = load(str(path))
+    cells = [c for c in document.spreadsheet.getElementsByType(TableCell) if not c.childNodes]
+    links = [("e-mail", "mailto:pm@bikal.example"), ("levél", "https://magocs.example")]
+    for cell, (text, href) in zip(cells, links, strict=True):
+        cell.setAttribute("valuetype", "string")
+        paragraph = P()
+        paragraph.addElement(A(href=href, text=text))
+        cell.addElement(paragraph)
+    document.save(str(path))
+    sheet = load_recipients(path)
+    assert [(r.email, r.rows) for r in sheet.recipients] == [("pm@bikal.example", (2,))]
+    assert [(f.row, f.value, f.problem) for f in sheet.findings if f.column == "E-mail"] == [
+        (2, "e-mail", "cell B2 shows 'e-mail' and links to mailto:pm@bikal.example: the link's address is used"),
+        (3, "levél", "not an address: An email address must have an @-sign."),
     ]
 
 
@@ -385,6 +470,38 @@ def test_addresses_on_two_lines_of_a_cell_or_joined_by_a_word_are_each_sent(tmp_
     ]
     assert [(f.row, f.column, f.value, f.problem) for f in sheet.problems] == [
         (7, "E-mail", "titkárság", "not an address: An email address must have an @-sign.")
+    ]
+
+
+def test_addresses_labelled_by_office_or_copied_as_mailto_links_are_each_sent(tmp_path):
+    # "Polgármester: a@x, Jegyző: b@y" held the whole row back; a link copied from a web
+    # page ("mailto:a@x?subject=…") was refused for its subject.
+    rows = [
+        ["Önkormányzat", "E-mail"],
+        ["Bikal", "polgármester: pm@bikal.example, jegyző: jegyzo@bikal.example"],
+        ["Mágocs", "Polgármester asszony: pm@magocs.example\nJegyző úr: jegyzo@magocs.example"],
+        ["Gyula", "pm@gyula.example (titkárság: hivatal@gyula.example)"],
+        ["Baja", "mailto:pm@baja.example?subject=Megh%C3%ADv%C3%B3%2C%202027&body=Tisztelt"],
+        ["Vác", "MAILTO:pm@vac.example,jegyzo@vac.example?cc=titkarsag@vac.example"],
+        ["Pécs", "mailto:pm%40pecs.example"],
+        ["Eger", "Nincs: senki"],
+    ]
+    sheet = load_recipients(write_xlsx(tmp_path / "a.xlsx", {"Lap1": rows}))
+    assert [(r.email, r.rows) for r in sheet.recipients] == [
+        ("pm@bikal.example", (2,)),
+        ("jegyzo@bikal.example", (2,)),
+        ("pm@magocs.example", (3,)),
+        ("jegyzo@magocs.example", (3,)),
+        ("hivatal@gyula.example", (4,)),
+        ("pm@gyula.example", (4,)),
+        ("pm@baja.example", (5,)),
+        ("pm@vac.example", (6,)),
+        ("jegyzo@vac.example", (6,)),
+        ("titkarsag@vac.example", (6,)),
+        ("pm@pecs.example", (7,)),
+    ]
+    assert [(f.row, f.column, f.value, f.problem) for f in sheet.problems] == [
+        (8, "E-mail", "Nincs: senki", "not an address: An email address must have an @-sign.")
     ]
 
 

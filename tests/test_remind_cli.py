@@ -798,3 +798,27 @@ def test_no_registrant_yet_says_so_instead_of_everything_is_sent(server, tmp_pat
     assert "everything is sent" not in result.output
     assert (quiet.exit_code, quiet.output) == (3, "")
     assert server.received == [] and ledger(camp, "reminder") == {}
+
+
+def test_last_conferences_registrations_are_named_before_they_are_reminded(server, tmp_path):
+    """A folder made from the last conference keeps its form's export: every answer is older
+    than this campaign's first invitation. remind and check say so, naming the file."""
+    old = [["2020. 03. 02. 9:12:44", *KISS[1:]], ["2020. 03. 04. 8:45:01", *BALOGH[1:]]]
+    camp = remind_campaign(tmp_path, server, old)
+    with at(2020, 6, 5, 10, 0):
+        assert send(camp, "--yes", "--quiet").exit_code == 0
+    warning = (
+        f"WARNING: {camp.root / 'registrations' / 'valaszok.csv'}: every registration (2, the latest at "
+        "2020-03-04 08:45) is older than this campaign's first invitation (2020-06-05 10:00): is it the last "
+        "conference's export? Download this form's answers"
+    )
+    with at(2020, 6, 17, 10, 0):
+        check = runner.invoke(app, ["check", "--campaign", str(camp.root)])
+        result = remind(camp, "--day-before", "--yes")
+    assert warning in check.stdout.splitlines() + check.stderr.splitlines()
+    assert warning in result.stdout.splitlines() + result.stderr.splitlines()
+    # This form's export, with one answer after the invitation: nothing to say.
+    write_registrations(camp, [*old, TOTH])
+    with at(2020, 6, 17, 11, 0):
+        again = remind(camp, "--day-before", "--yes")
+    assert "every registration" not in again.output

@@ -303,9 +303,11 @@ def check_whole_campaign(
     A broken event file or sheet is an error (exit 2); a missing one is listed, with the others.
     """
     from lgp_mailer.campaign.inputs import (  # noqa: PLC0415 - only for a whole-campaign check
+        another_conference,
         campaign_ledger_if_any,
         changes_since_last_run,
         input_warnings,
+        leftover_links,
         now_utc,
         provenance,
         shared_uid_warnings,
@@ -331,12 +333,15 @@ def check_whole_campaign(
         with open_ledger(ledger_path, env=env, password_command=campaign.database_password_command) as ledger:
             rows = report.recipients + report.rejected
             changes = changes_since_last_run(ledger, campaign, event, rows)
+            if (other := another_conference(ledger, campaign, event)) is not None:
+                warnings.append(_("WARNING: {error}").format(error=other))  # send refuses it
             warnings += shared_uid_warnings(ledger)
+            warnings += leftover_links(ledger, campaign, event)
             warnings += notice_warnings(ledger, campaign, event)
-    return CampaignCheck(report, [], warnings, _registrations(campaign, now), changes, block)
+    return CampaignCheck(report, [], warnings, _registrations(campaign, now, env), changes, block)
 
 
-def _registrations(campaign: Campaign, now: dt.datetime) -> list[str]:
+def _registrations(campaign: Campaign, now: dt.datetime, env: Mapping[str, str] = os.environ) -> list[str]:
     from lgp_mailer.campaign.matching import (  # noqa: PLC0415 - only with a registrations file
         finding_lines,
         format_match_report,
@@ -352,4 +357,7 @@ def _registrations(campaign: Campaign, now: dt.datetime) -> list[str]:
     # The rows that cannot be used, as remind says them: a registrant check did not name would
     # otherwise get no join link without anyone noticing before the day.
     findings = [line for _problem, line in finding_lines(regs, day_before=True)]
-    return format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours) + findings
+    from lgp_mailer.campaign.remind import stale_registrations  # noqa: PLC0415 - only with a registrations file
+
+    lines = format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours)
+    return lines + stale_registrations(campaign, regs, env) + findings

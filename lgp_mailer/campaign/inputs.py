@@ -21,7 +21,7 @@ from lgp_mailer.config import Campaign
 from lgp_mailer.errors import ConfigError, LgpError
 from lgp_mailer.event import Event, load_event
 from lgp_mailer.i18n import N_, _
-from lgp_mailer.ledger.events import last_snapshot, shared_calendar_uids
+from lgp_mailer.ledger.events import last_snapshot, other_campaigns_links, shared_calendar_uids
 from lgp_mailer.ledger.store import Ledger, default_ledger_path, ledger_location
 from lgp_mailer.mail.ical import BUDAPEST, campaign_calendar_uid
 from lgp_mailer.quoting import quoted
@@ -260,6 +260,65 @@ def changes_since_last_run(ledger: Ledger, campaign: Campaign, event: Event, she
                 when=when, before=stored.sheet_rows, now=sheet_rows
             )
         )
+    return lines
+
+
+def another_conference(ledger: Ledger, campaign: Campaign, event: Event) -> ConfigError | None:
+    """The error when the campaign was sent for another conference than ``event``, else None.
+
+    A folder copied from the last conference keeps its ``campaign_id``: every
+    mayor sent the old invitation would then count as sent, and only rows new to
+    the sheet would get the new one.  A change of title *and* date is another
+    conference; either alone is the same one renamed or moved (notices tell of that)."""
+    stored = last_snapshot(ledger, campaign.campaign_id)
+    if stored is None:
+        return None
+    before = Snapshot.from_row(stored.fields)
+    if " ".join(before.title.casefold().split()) == " ".join(event.title.casefold().split()):
+        return None
+    if before.date == event.date.isoformat():
+        return None
+    return ConfigError(
+        _(
+            "campaign {campaign_id} was sent for another conference ({title}, {date}) and this event file is"
+            " {new_title}, {new_date}: a new conference needs its own campaign ('lgp-mailer init FOLDER' writes"
+            " a fresh campaign_id); if it is this conference renamed and moved, tell everyone first with"
+            " 'lgp-mailer notify --change'"
+        ).format(
+            campaign_id=quoted(campaign.campaign_id),
+            title=quoted(before.title),
+            date=before.date,
+            new_title=quoted(event.title),
+            new_date=event.date.isoformat(),
+        ),
+        file=event.path,
+    )
+
+
+def leftover_links(ledger: Ledger, campaign: Campaign, event: Event) -> list[str]:
+    """A registration form or join link that another conference in the sent log had: an event
+    file made from the last one keeps it, and every mayor would register on the old form."""
+    lines = []
+    for other in other_campaigns_links(ledger, campaign.campaign_id):
+        if other["title"] == event.title and other["date"] == event.date.isoformat():
+            continue  # another mailing of this very conference
+        for key, link, theirs in (
+            ("registration.url", event.registration_url, other["registration_url"]),
+            ("online.join_url", event.join_url, other["join_url"]),
+        ):
+            if link and link == theirs:
+                lines.append(
+                    _(
+                        "WARNING: {path}, key {key}: the same link as campaign {campaign_id} ({title}, {date}):"
+                        " is it this conference's?"
+                    ).format(
+                        path=event.path,
+                        key=quoted(key),
+                        campaign_id=quoted(other["campaign_id"]),
+                        title=quoted(other["title"]),
+                        date=other["date"],
+                    )
+                )
     return lines
 
 

@@ -149,6 +149,7 @@ def targets(
         )
     report = match_registrations(regs, invited.recipients)
     lines = format_match_report(report, regs, now, max_age_hours=campaign.registrations_max_age_hours)
+    lines += stale_registrations(campaign, regs, env)
     if day_before:
         chosen = reminder_recipients(report)
         sheet = RecipientSheet(chosen, list(regs.findings), path)
@@ -157,6 +158,33 @@ def targets(
     return RemindTargets(
         kinds.NUDGE.name, chosen, event, RecipientSheet(chosen, [], campaign.recipients_path), lines, regs
     )
+
+
+def stale_registrations(campaign: Campaign, regs: RegistrationList, env: Mapping[str, str]) -> list[str]:
+    """A WARNING when every registration is older than the campaign's first invitation: an
+    export of the last conference's form, kept in a copied folder, would remind last time's
+    registrants with this conference's join link, and keep this time's out of the nudge."""
+    from lgp_mailer.campaign.inputs import campaign_ledger_if_any  # noqa: PLC0415 - only with a sent log
+    from lgp_mailer.ledger.events import first_snapshot_at  # noqa: PLC0415 - as above
+
+    times = [r.registered_at for r in regs.registrants]
+    location = campaign_ledger_if_any(campaign, env)
+    if not times or None in times or location is None:
+        return []  # no timestamps to compare (a hand-typed list), or no invitation yet
+    with open_campaign_ledger(campaign.database, env, campaign.database_password_command) as ledger:
+        first = first_snapshot_at(ledger, campaign.campaign_id, kinds.INVITATION.name)
+    if first is None:
+        return []
+    invited = dt.datetime.fromisoformat(first).astimezone(BUDAPEST)
+    newest = max(t for t in times if t is not None).replace(tzinfo=BUDAPEST)
+    if newest >= invited:
+        return []
+    return [
+        _(
+            "WARNING: {path}: every registration ({count}, the latest at {latest}) is older than this campaign's"
+            " first invitation ({invited}): is it the last conference's export? Download this form's answers"
+        ).format(path=regs.path, count=len(times), latest=_local(newest), invited=_local(invited))
+    ]
 
 
 def _not_registered(

@@ -28,8 +28,10 @@ from lgp_mailer import address_reasons, kinds
 from lgp_mailer.campaign.changes import snapshot
 from lgp_mailer.campaign.inputs import (
     agenda_warnings,
+    another_conference,
     changes_since_last_run,
     input_warnings,
+    leftover_links,
     now_utc,
     refuse_another_event,
     refuse_placeholders,
@@ -163,6 +165,10 @@ def send(
     try:
         if request.notice is None:
             refuse_cancelled(ledger, campaign.campaign_id)  # exit 3, naming the cancellation's date
+            # A folder copied from the last conference: its sent log is that conference's.
+            other = another_conference(ledger, campaign, request.event or load_event(campaign.event_path))
+            if other is not None:
+                raise other
         if request.kind in (kinds.REMINDER.name, kinds.NUDGE.name) and not request.dry_run:
             refuse_unannounced(ledger, campaign, request.event or load_event(campaign.event_path))
         if request.join and not ledger.concurrent_senders:
@@ -252,6 +258,7 @@ def _warnings(campaign: Campaign, session: SendSession, now: dt.datetime) -> lis
     invitation = session.kind == kinds.INVITATION.name
     lines = input_warnings(campaign, session.event, now) if invitation else agenda_warnings(session.event)
     lines += changes_since_last_run(session.ledger, campaign, session.event, _sheet_rows(session))
+    lines += leftover_links(session.ledger, campaign, session.event)
     if session.not_in_campaign:
         lines.append(
             ngettext(

@@ -96,3 +96,25 @@ def last_snapshot(ledger: Ledger, campaign_id: str, kind: str | None = None) -> 
         return None
     fields = {key: row[key] for key in SNAPSHOT_FIELDS}
     return StoredSnapshot(fields, row["kind"], row["taken_at"], row["event_path"], row["sheet_path"], row["sheet_rows"])
+
+
+def other_campaigns_links(ledger: Ledger, campaign_id: str) -> list[dict[str, str | None]]:
+    """Every other campaign's latest snapshot: its id, title, date, registration_url and join_url."""
+    with ledger.read() as db:
+        rows = db.execute(
+            "SELECT s.campaign_id, s.title, s.date, s.registration_url, s.join_url FROM event_snapshots s "
+            "WHERE s.campaign_id <> ? AND s.id = "
+            "(SELECT max(t.id) FROM event_snapshots t WHERE t.campaign_id = s.campaign_id) ORDER BY s.campaign_id",
+            (campaign_id,),
+        ).fetchall()
+    keys = ("campaign_id", "title", "date", "registration_url", "join_url")
+    return [{key: row[key] for key in keys} for row in rows]
+
+
+def first_snapshot_at(ledger: Ledger, campaign_id: str, kind: str) -> str | None:
+    """When the campaign's first real run of ``kind`` started (its first snapshot), None before it."""
+    with ledger.read() as db:
+        row = db.execute(
+            "SELECT min(taken_at) AS first FROM event_snapshots WHERE campaign_id = ? AND kind = ?", (campaign_id, kind)
+        ).fetchone()
+    return str(row["first"]) if row is not None and row["first"] is not None else None

@@ -29,6 +29,11 @@ _QUOTED = re.compile(r'"[^"]*"')
 _LABEL = re.compile(r"^\s*(?:e-?mail(?:\s*c[ií]m)?|c[ií]m)\s*:\s*", re.IGNORECASE)  # "E-mail: pm@x.hu"
 _COMMENT = re.compile(r"\([^()@]*\)")
 _PAREN = re.compile(r"\(\s*(?:mailto:)?([^()\s]+@[^()\s]+?)\s*\)")
+# An office or a person written before an address: "Polgármester: pm@x.hu", "Jegyző úr: j@x.hu".
+# It starts a cell or follows a separator, holds no "@", and an address follows it.
+_ROLE_LABEL = re.compile(r"(?:^|(?<=[\s;,(]))[^\W\d_][\w .'-]{0,60}?:\s*(?=[^\s@:;,<>\"()]+@)")
+# A link copied from a web page: "mailto:a@x.hu?subject=…&cc=b@y.hu" (RFC 6068), percent-encoded.
+_MAILTO_URI = re.compile(r"mailto:\s*([^\s?;<>\"]*)(\?[^\s;<>\"]*)?", re.IGNORECASE)
 _SIMPLE_SPLIT = re.compile(r"[;,]")
 # Between two addresses in one part: a line break (Alt+Enter, read as a space), a
 # slash or a conjunction.  Split on only when the part holds two "@"s.
@@ -67,7 +72,12 @@ def split_addresses(cell: str) -> list[str]:
     With ``Name <address>`` wrappers the bracketed part is the address, and
     pieces without an "@" are display-name fragments ("Kovács, János <…>").
     """
-    text = _COMMENT.sub(" ", clean_text(cell)).strip()  # "pm@x.hu (titkárság)": a note, as in RFC 5322
+    text = clean_text(cell)
+    if ":" in text:  # most cells have none: no pattern is tried on them
+        if "mailto:" in text.lower():
+            text = _MAILTO_URI.sub(_mailto_addresses, text)
+        text = _ROLE_LABEL.sub("", text)
+    text = _COMMENT.sub(" ", text).strip()  # "pm@x.hu (titkárság)": a note, as in RFC 5322
     if not text:
         return []
     if '"' not in text and "<" not in text and not _PAREN.search(text):
@@ -87,6 +97,17 @@ def split_addresses(cell: str) -> list[str]:
             if candidate and not (wrapped and not inners and "@" not in candidate):
                 candidates.append(candidate)
     return candidates
+
+
+def _mailto_addresses(link: re.Match[str]) -> str:
+    """A mailto: link's addresses (its own, and its to/cc/bcc fields), decoded; the subject and body go."""
+    from urllib.parse import parse_qsl, unquote  # noqa: PLC0415 - only for a cell with a link
+
+    found = [unquote(link.group(1))]
+    for key, value in parse_qsl((link.group(2) or "?")[1:]):
+        if key.lower() in ("to", "cc", "bcc"):
+            found.append(value)
+    return ", ".join(address for address in found if address)
 
 
 def _gaps(part: str) -> list[str]:

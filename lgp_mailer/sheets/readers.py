@@ -17,6 +17,7 @@ import contextlib
 import csv
 import datetime as dt
 import itertools
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _NO_FORMULAS: dict[int, str] = {}
+_NO_LINKS: dict[int, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ class RawRow:
     cells: tuple[str, ...]  # cell text; "" for an empty cell
     formulas: dict[int, str] = field(default_factory=dict)  # column index → formula text
     hidden: bool = False  # hidden in Excel (a filter, or Hide): read all the same, and said
+    # column index → a cell's mailto: link (an .xlsx cell that shows "e-mail" or a name and links to the address)
+    links: dict[int, str] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not any(cell.strip() for cell in self.cells) and not self.formulas
@@ -255,10 +259,11 @@ def _xlsx_rows(path: Path, formula_ws: ReadOnlyWorksheet, value_ws: ReadOnlyWork
         strict=False,
     )
     try:
-        hidden = _hidden_rows(formula_ws)
+        hidden, links = _row_attributes(formula_ws)
         for number, (cells, values) in enumerate(pairs, start=1):
             found = {i: _formula_text(c.value) for i, c in enumerate(cells) if getattr(c, "data_type", None) == "f"}
-            yield RawRow(number, tuple(cell_text(v) for v in values), found or _NO_FORMULAS, number in hidden)
+            texts = tuple(cell_text(v) for v in values)
+            yield RawRow(number, texts, found or _NO_FORMULAS, number in hidden, links.get(number, _NO_LINKS))
     except RecipientsError:
         raise
     except Exception as error:
@@ -285,18 +290,38 @@ def _unreadable(path: Path, error: Exception, message: str) -> RecipientsError:
 
 
 _ROW_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
+# A <hyperlink ref="F5" r:id="rId1"/> element of the sheet's <hyperlinks> list, and its attributes.
+_LINK_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?hyperlink\s([^>]*)>")
+_ATTRIBUTE = re.compile(rb'([\w.:-]+)\s*=\s*"([^"]*)"')
+
+
+def _row_attributes(ws: ReadOnlyWorksheet) -> tuple[frozenset[int], dict[int, dict[int, str]]]:
+    """The numbers of the rows Excel hides, and the cells' mailto: links (row → column index →
+    link): openpyxl's read-only rows carry neither."""
+    hidden, links = _scan(ws)
+    return (_hidden_rows(ws) if hidden else frozenset()), (_links(ws, links) if links else {})
+
+
+def _scan(ws: ReadOnlyWorksheet) -> tuple[bool, bytes]:
+    """A byte scan: whether a row may be hidden, and the XML from the first hyperlink on (the
+    list follows the rows). Most sheets hide nothing and link nothing: no XML is parsed then."""
+    tail, hidden, links = b"", False, bytearray()
+    with ws._get_source() as source:  # type: ignore[attr-defined]  # the sheet's XML stream: no public one
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            hidden = hidden or b' hidden="' in tail + chunk
+            if links or b"hyperlink" in tail + chunk:
+                links += chunk if links else tail + chunk
+            tail = chunk[-16:]
+    return hidden, bytes(links)
 
 
 def _hidden_rows(ws: ReadOnlyWorksheet) -> frozenset[int]:
-    """The numbers of the rows Excel hides: openpyxl's read-only rows do not carry it,
-    so the sheet's XML is read once more for the rows' own attributes."""
+    """The numbers of the rows Excel hides: the sheet's XML is read once more for the rows' own attributes."""
     from openpyxl.xml.functions import iterparse  # noqa: PLC0415 - defusedxml's, as openpyxl parses
 
     found: set[int] = set()
     number = 0
-    if not _mentions_hidden(ws):
-        return frozenset()
-    with ws._get_source() as source:  # type: ignore[attr-defined]  # the sheet's XML stream: no public one
+    with ws._get_source() as source:  # type: ignore[attr-defined]  # as above
         for _event, element in iterparse(source):
             if element.tag != _ROW_TAG:
                 continue
@@ -307,15 +332,52 @@ def _hidden_rows(ws: ReadOnlyWorksheet) -> frozenset[int]:
     return frozenset(found)
 
 
-def _mentions_hidden(ws: ReadOnlyWorksheet) -> bool:
-    """A byte scan: most sheets hide nothing, and then the XML need not be parsed."""
-    tail = b""
-    with ws._get_source() as source:  # type: ignore[attr-defined]  # as above
-        for chunk in iter(lambda: source.read(1 << 20), b""):
-            if b' hidden="' in tail + chunk:
-                return True
-            tail = chunk[-16:]
-    return False
+def _links(ws: ReadOnlyWorksheet, xml: bytes) -> dict[int, dict[int, str]]:
+    """The mailto: links of the sheet's <hyperlink> elements, by row and column index."""
+    targets = _mailto_targets(ws)
+    links: dict[int, dict[int, str]] = {}
+    if not targets:  # web links only
+        return links
+    for element in _LINK_ELEMENT.finditer(xml):
+        attributes = dict(_ATTRIBUTE.findall(element.group(1)))
+        ref = attributes.get(b"ref", b"").decode("ascii", "replace")
+        rel = next((value for key, value in attributes.items() if key.endswith(b":id")), b"")
+        _add_link(links, ref, targets.get(rel.decode("ascii", "replace")))
+    return links
+
+
+def _mailto_targets(ws: ReadOnlyWorksheet) -> dict[str, str]:
+    """The sheet's relationships that are mailto: links, by id."""
+    from openpyxl.packaging.relationship import get_dependents, get_rels_path  # noqa: PLC0415 - as above
+
+    archive: zipfile.ZipFile = ws.parent._archive  # type: ignore[attr-defined]  # the open zip: no public one
+    path: str = get_rels_path(ws._worksheet_path)  # type: ignore[attr-defined,no-untyped-call]  # untyped; as above
+    if path not in archive.namelist():
+        return {}
+    relationships = get_dependents(archive, path)
+    return {rel.Id: rel.Target for rel in relationships if rel.Id and (rel.Target or "").lower().startswith("mailto:")}
+
+
+def _add_link(links: dict[int, dict[int, str]], ref: str, target: str | None) -> None:
+    """Every cell of ``ref`` ("F5", or a range "F5:F9") links to ``target``."""
+    from openpyxl.utils.cell import range_boundaries  # noqa: PLC0415 - as above
+
+    if not target or not ref:
+        return
+    try:
+        first_col, first_row, last_col, last_row = range_boundaries(ref)
+    except ValueError:  # a damaged ref links nothing
+        return
+    if first_col is None or first_row is None or last_col is None or last_row is None:
+        return  # a whole row or column: no link of one cell
+    if (last_row - first_row + 1) * (last_col - first_col + 1) > _LINKED_CELLS:
+        return  # a hostile or odd range: no address cell is that
+    for row in range(first_row, last_row + 1):
+        for column in range(first_col, last_col + 1):
+            links.setdefault(row, {})[column - 1] = target
+
+
+_LINKED_CELLS = 10_000  # cells one hyperlink element may cover
 
 
 def _formula_text(value: object) -> str:
@@ -389,12 +451,12 @@ def _ods_rows(table: Element) -> Iterator[RawRow]:
     number = 1
     for row in table.getElementsByType(TableRow):
         repeat = _repeat(row.attributes.get((TABLENS, "number-rows-repeated")))
-        cells, formulas = _ods_cells(row)
+        cells, formulas, links = _ods_cells(row)
         if not cells and not formulas:
             number += repeat  # LibreOffice pads sheets with a million empty rows
             continue
         for _copy in range(repeat):  # not '_': that is the translation function
-            yield RawRow(number, cells, formulas or _NO_FORMULAS)
+            yield RawRow(number, cells, formulas or _NO_FORMULAS, links=links or _NO_LINKS)
             number += 1
 
 
@@ -406,11 +468,12 @@ def _repeat(value: str | None) -> int:
 _ODS_COLUMNS = 16_384  # columns of a LibreOffice (and Excel) sheet
 
 
-def _ods_cells(row: Element) -> tuple[tuple[str, ...], dict[int, str]]:
+def _ods_cells(row: Element) -> tuple[tuple[str, ...], dict[int, str], dict[int, str]]:
     from odf.namespaces import TABLENS  # noqa: PLC0415 - as above
 
     texts: list[str] = []
     formulas: dict[int, str] = {}
+    links: dict[int, str] = {}
     pending_empty = 0  # trailing empty cells are repeated thousands of times
     for cell in row.childNodes:
         if cell.qname[1] not in ("table-cell", "covered-table-cell"):
@@ -425,11 +488,26 @@ def _ods_cells(row: Element) -> tuple[tuple[str, ...], dict[int, str]]:
         # past a real sheet's width the row is over the columns limit anyway.
         texts.extend([""] * min(pending_empty, _ODS_COLUMNS))
         pending_empty = 0
+        link = _ods_mailto(cell) if "@" not in text else None
         for _copy in range(min(repeat, 1024)):
             if formula:
                 formulas[len(texts)] = formula
+            if link:
+                links[len(texts)] = link
             texts.append(text)
-    return tuple(texts), formulas
+    return tuple(texts), formulas, links
+
+
+def _ods_mailto(cell: Element) -> str | None:
+    """The cell's first mailto: link (<text:a xlink:href="mailto:…">), if any."""
+    from odf.namespaces import XLINKNS  # noqa: PLC0415 - as above
+    from odf.text import A  # noqa: PLC0415 - as above
+
+    for anchor in cell.getElementsByType(A):
+        href = str(anchor.attributes.get((XLINKNS, "href"), ""))
+        if href.lower().startswith("mailto:"):
+            return href
+    return None
 
 
 def _ods_cell_text(cell: Element) -> str:
@@ -587,24 +665,34 @@ def _text_sheet(path: Path, limits: _limits.Limits = _limits.DEFAULT) -> RawShee
     return RawSheet(None, _csv_rows(path, encoding, delimiter, limits), encoding, garbled)
 
 
+def _is_sep_line(cells: list[str]) -> bool:
+    """Excel's "sep=;" first line, split by that very separator into "sep=" and ""."""
+    return 1 <= len(cells) <= 2 and cells[0].strip().lower() in ("sep=", "sep=;", "sep=,") and not "".join(cells[1:])
+
+
 def _csv_rows(path: Path, encoding: str, delimiter: str, limits: _limits.Limits = _limits.DEFAULT) -> Iterator[RawRow]:
     with path.open(encoding=encoding, newline="") as stream:
         reader = csv.reader(stream, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
-        number = 0
+        number, hint = 0, 0
         try:
             for number, cells in enumerate(reader, start=1):
-                yield RawRow(number, tuple(cells), _NO_FORMULAS)
+                if number == 1 and _is_sep_line(cells):
+                    hint = 1  # Excel reads it as the separator and shows the next line as row 1
+                    continue
+                yield RawRow(number - hint, tuple(cells), _NO_FORMULAS)
         except csv.Error as error:
-            if too_long := _limits.csv_cell_error(path, number + 1, error, limits):
+            if too_long := _limits.csv_cell_error(path, number + 1 - hint, error, limits):
                 raise too_long from None
             raise RecipientsError(
-                _("broken CSV ({error}); check for an unclosed quote").format(error=error), file=path, row=number + 1
+                _("broken CSV ({error}); check for an unclosed quote").format(error=error),
+                file=path,
+                row=number + 1 - hint,
             ) from None
         except UnicodeDecodeError as error:
             raise RecipientsError(
                 _("neither UTF-8 nor Windows-1250 text (byte 0x{byte:02x})").format(byte=error.object[error.start]),
                 file=path,
-                row=number + 1,
+                row=number + 1 - hint,
             ) from None
 
 

@@ -459,6 +459,8 @@ class _Merger:
         if self.keep_warnings and ctx.unread:
             self._unread_addresses(ctx, row)
         raw = row.cells[email_column.index] if email_column.index < len(row.cells) else ""
+        if (link := row.links.get(email_column.index)) is not None and "@" not in raw:
+            raw = self._linked(ctx, row, email_column.index, email_column.header, raw, link)
         candidates = split_addresses(raw)
         if len(candidates) > 1:
             self.shared_rows.add((ctx.sheet, row.number))
@@ -476,6 +478,20 @@ class _Merger:
                 self.held_rows.add((ctx.sheet, row.number))
                 continue
             self._merge(ctx, row.number, address.send, address.key, values, row_problems)
+
+    def _linked(self, ctx: _RowContext, row: RawRow, index: int, header: str, shown: str, link: str) -> str:
+        """A cell that shows a word or a name ("e-mail", "Kovács János") and links to mailto:…:
+        the link is the address, said in a warning, not a problem that holds the row back."""
+        self.warn(
+            _("cell {ref} shows {text} and links to {link}: the link's address is used").format(
+                ref=f"{_column_letters(index)}{row.number}", text=quoted(clean_text(shown)), link=link
+            ),
+            ctx.sheet,
+            row.number,
+            header,
+            clean_text(shown),
+        )
+        return link
 
     def _fields(self, ctx: _RowContext, row: RawRow) -> tuple[dict[str, str], list[str]]:
         """The row's cleaned text fields, with findings for each bad cell."""
@@ -743,7 +759,9 @@ class _Merger:
                     continue
                 if fates.get(row_key, -1) == _OWN and fate == _OWN:
                     split += 1  # a second address from the same cell
-                fates[row_key] = max(fates.get(row_key, fate), fate)
+                # A row is held back only when nothing of it goes out: one good address of a
+                # cell makes it sent (or merged), though another address of it is held.
+                fates[row_key] = max(fates.get(row_key, fate), fate, key=_FATE_RANK.__getitem__)
             if held:
                 reason = "; ".join(dict.fromkeys(entry.reasons))
                 self.rejected.append(Rejected(entry.send, tuple(entry.municipalities), tuple(entry.rows), reason))
@@ -888,6 +906,7 @@ class _Merger:
 # A row's fate, in the order that decides when one row has several addresses:
 # held back beats the first row of a recipient, which beats merged.
 _MERGED, _OWN, _HELD = 0, 1, 2
+_FATE_RANK = {_HELD: 0, _MERGED: 1, _OWN: 2}  # a row's fate when its addresses differ: the best one
 # difflib costs ~3 ms a name: past this many unknown names (a sheet of
 # invented places) only the cheap "a listed name plus something" hint is given.
 _FUZZY_LIMIT = 100
