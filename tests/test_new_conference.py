@@ -511,8 +511,9 @@ def test_a_copied_campaign_folder_for_another_conference_is_refused_not_taken_as
         notice = invoke("notify", "--campaign", str(new), "--change", "--yes", "--quiet")
         after = invoke("send", "--campaign", str(new), "--yes", "--quiet", "--batch", "1")
     assert (notice.exit_code, after.exit_code) == (0, 0), notice.output + after.output
-    # Notices to the two invited for 2020-06-18 (a title change alone is named to nobody), then one more invitation.
-    assert len(smtp_server.received) == 3 + 2 + 1
+    # Notices to the two invited for 2020-06-18 and to the one invited for the new day under the old
+    # title (a new title is a change a notice names), then one more invitation.
+    assert len(smtp_server.received) == 3 + 3 + 1
 
 
 def test_the_last_conferences_campaign_in_the_environment_does_not_quietly_override_this_folder(tmp_path, monkeypatch):
