@@ -54,6 +54,7 @@ from lgp_mailer.sheets.cells import (
 from lgp_mailer.sheets.compact import SEP, SUB, Chunks, KeyIndex, Recipients, Strings, first_field
 from lgp_mailer.sheets.compact import Recipient as Recipient  # where it was always imported from
 from lgp_mailer.sheets.gazetteer import is_number, load_gazetteer
+from lgp_mailer.sheets.gender_codes import MARK, GenderCodes, code_of
 from lgp_mailer.sheets.headers import IGNORE, Header, check_mapping, find_header, garbled_header, header_key
 from lgp_mailer.sheets.limits import DEFAULT, Limits
 from lgp_mailer.sheets.readers import (
@@ -393,6 +394,7 @@ class _Merger:
         self.held_rows: set[tuple[str | None, int]] = set()  # rows refused before merging
         self.unread_warned: set[tuple[str | None, int]] = set()  # (sheet, column) warned of by _unread_addresses
         self.counts = RowCounts()
+        self.codes = GenderCodes()  # F/N, M/F, 1/2: read per column once every row is in
 
     def warn(
         self,
@@ -446,6 +448,9 @@ class _Merger:
     def add_row(self, ctx: _RowContext, row: RawRow) -> None:
         self.rows_read += 1
         values, row_problems = self._fields(ctx, row)
+        if values["gender"] and (code := code_of(values["gender"])) is not None:
+            column = ctx.header.columns["gender"].header
+            self.codes.add(ctx.sheet, code, values["gender"], row.number, column, values["name"])
         municipality = values["municipality"]
         email_column = ctx.header.columns["email"]
         if email_column.index in row.formulas:
@@ -619,7 +624,7 @@ class _Merger:
     ) -> None:
         """A new address: its row kept as one line of text, the warning about its gender cell given now."""
         gender = values["gender"]
-        if gender and parse_gender(gender) is None:
+        if gender and parse_gender(gender) is None and code_of(gender) is None:
             self._unknown_gender(ctx, number, gender)
         fields = (send, self.sheet_names.encode(ctx.sheet), str(number), *(values[f] for f in _LINE_FIELDS))
         line = SEP.join((*fields, SUB.join(problems)))
@@ -709,7 +714,8 @@ class _Merger:
         entry.copies.append((ctx.sheet, number, label, values[label], first_sheet, first_row))
 
     def _gender_cell(self, ctx: _RowContext | None, sheet: str | None, number: int, entry: _Entry, text: str) -> None:
-        gender = parse_gender(text)
+        code = code_of(text)
+        gender = MARK + code if code is not None else parse_gender(text)  # a code is read once the column is
         if gender is None:
             if ctx is not None:
                 self._unknown_gender(ctx, number, text)
@@ -725,6 +731,8 @@ class _Merger:
     def finish(self) -> tuple[Recipients, list[Rejected]]:
         """Every address, in sheet order, into a recipient or a rejection; the lines are freed as they are read."""
         recipients = Recipients()
+        for found in self.codes.read():
+            self.warn(found.message, found.sheet, found.row, found.column, found.value)
         self.keys = KeyIndex()  # no more lookups: its memory goes to the recipients' own index
         # Only rows that more than one address can claim need remembering (a held row,
         # a cell with several addresses); every other row's fate is counted at once.
@@ -756,6 +764,7 @@ class _Merger:
         return recipients, _merge_rejected(self.rejected)
 
     def _recipient(self, entry: _Entry) -> Recipient:
+        entry.genders = self.codes.resolve(entry.genders)
         name = entry.names[0][2] if entry.names else None
         role = _role(entry.roles[0][2]) if entry.roles else _office_in_name(name)
         disagreement = self._disagreement(entry)
@@ -905,7 +914,8 @@ def _cells(values: dict[str, str]) -> _Cells:
 def _person(cells: _Cells) -> _Person:
     """Who a row names, compared without case or spacing differences."""
     name, role, gender, salutation_text, county = (" ".join(c.casefold().split()) for c in cells)
-    return (name, _role(role) if role else "", parse_gender(gender) or gender, salutation_text, county)
+    coded = code_of(gender)  # "F" and "M" are two people in an M/F column
+    return (name, _role(role) if role else "", coded or parse_gender(gender) or gender, salutation_text, county)
 
 
 def _column_letters(index: int) -> str:
