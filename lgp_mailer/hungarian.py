@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from babel.dates import format_date, format_time
 
-from lgp_mailer.roles import INSTITUTION, OFFICE, Role, fold, may_name_institution, read_role
+from lgp_mailer.roles import INSTITUTION, OFFICE, Role, fold, is_title_word, may_name_institution, read_role
 
 LOCALE = "hu_HU"
 
@@ -190,14 +190,42 @@ _TITLES = frozenset({"dr", "prof", "ifj", "id", "özv", "phd", "habil", "med", "
 _MARRIED_SUFFIX = "né"
 
 
-def _name_tokens(name: str) -> list[str]:
+_WORDS = re.compile(r"\S+")
+
+
+def _split_name(name: str) -> tuple[list[str], str]:
+    """The name's words, titles left out, and the text after the name as written.
+
+    The name ends at an office or title word ("Gál Boglárka polgármester") and, in a
+    capitalised name of two words or more, at a word in small letters that is no given
+    name ("Máté Róbert referens"): neither is anyone's name.
+    """
     text = unicodedata.normalize("NFC", name)
-    tokens = []
-    for raw in text.replace(",", " ").split():
+    tokens: list[str] = []
+    capitalised = False
+    for match in _WORDS.finditer(text.replace(",", " ")):
+        raw = match.group()
         bare = raw.strip(".()").lower()
-        if bare and bare not in _TITLES and any(ch.isalpha() for ch in bare):
-            tokens.append(raw.strip(".,()"))
-    return tokens
+        if not bare or bare in _TITLES:
+            continue
+        word = raw.strip(".,()")
+        first = next((ch for ch in word if ch.isalpha()), "")
+        if is_title_word(raw) or (capitalised and len(tokens) >= 2 and first.islower() and not register_genders(word)):
+            return tokens, text[match.start() :].strip()
+        if first:
+            capitalised = capitalised or (not tokens and first.isupper())
+            tokens.append(word)
+    return tokens, ""
+
+
+def _name_tokens(name: str) -> list[str]:
+    return _split_name(name)[0]
+
+
+def words_after_name(name: str) -> str:
+    """The text a name cell writes after the name: ``"Kovács Anna jegyző"`` → ``"jegyző"``;
+    ``""`` for a name alone.  A cell that is only an office ("Polgármester") is all of it."""
+    return _split_name(name)[1]
 
 
 @functools.lru_cache(maxsize=1)

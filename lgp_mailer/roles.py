@@ -134,6 +134,17 @@ _GENDER_BY_FOLD = {fold(k): v for k, v in _GENDER_WORDS.items()}
 _INSTITUTION_FOLDS = frozenset(fold(w) + s for w in INSTITUTION_WORDS for s in _INSTITUTION_SUFFIXES)
 _INSTITUTION_STEMS = tuple(fold(w) for w in INSTITUTION_WORDS)
 _OFFICE_FOLDS = tuple(_OFFICE_BY_FOLD) + tuple(_POSSESSIVE_BY_FOLD)
+# Words that end a name in a name cell ("Gál Boglárka polgármester asszony"): an office, a
+# possessive, a gender word, an institution or a qualifier is no part of anyone's name.
+_TITLE_WORD_FOLDS = frozenset(
+    (*_OFFICE_BY_FOLD, *_POSSESSIVE_BY_FOLD, *_GENDER_BY_FOLD, *_INSTITUTION_FOLDS)
+) | frozenset(fold(word) for qualifier in QUALIFIERS for word in qualifier.split())
+
+
+def is_title_word(word: str) -> bool:
+    """Whether one word of a name cell is an office or title word, not a name: "polgármester",
+    "Jegyzője", "asszony", "(megbízott", "Hivatal"."""
+    return fold(word.strip(",;:()!")) in _TITLE_WORD_FOLDS
 
 
 def may_name_institution(cell: str) -> bool:

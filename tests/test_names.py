@@ -12,6 +12,7 @@ from lgp_mailer.hungarian import (
     read_name,
     register,
     register_genders,
+    words_after_name,
 )
 
 DATA = resources.files("lgp_mailer") / "data" / "utonevek"
@@ -150,3 +151,49 @@ def test_a_word_of_many_names_is_looked_up_once_and_forgotten_after_the_sheet():
     assert register_genders.cache_info().hits >= 30
     forget_names()
     assert register_genders.cache_info().currsize == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "gender"),
+    [
+        # An office written after the name is not part of it: "Gál" is a given name too, so
+        # "Gál Boglárka polgármester" was read given name first and greeted as a man.
+        ("Gál Boglárka polgármester", "female"),
+        ("Kelemen Beáta POLGÁRMESTER", "female"),
+        ("Fehér Ferenc polgármester", "male"),
+        ("Illés Eszter elnök (nemzetiségi önkormányzat)", "female"),
+        ("Bálint Hippolita alpolgármester (társadalmi megbízatású)", "female"),
+        ("ifj. Kozma Ildikó jegyző", "female"),
+        ("Farkas Mária körjegyző", "female"),
+        ("Jónás Gabriella hivatalvezető", "female"),
+        ("Kovács Anna polgármester asszony", "female"),
+        # A job word in small letters after a capitalised name is no name either.
+        ("Máté Szilvia nemzetiségi önkormányzat elnöke", "female"),
+        ("MÁTÉ RÓBERT referens", "male"),
+        ("Bogdán Hajnalka ügyintéző", "female"),
+        # But a given name in small letters is still a given name.
+        ("Kiss Anna mária", "female"),
+        ("kiss anna mária", "female"),
+    ],
+)
+def test_words_after_the_name_are_not_read_as_names(name, gender):
+    reading = read_name(name)
+    assert (reading.gender, reading.given_first) == (gender, False)
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("Gál Boglárka polgármester", "polgármester"),
+        ("Dr. Vincze Gábor ügyintéző", "ügyintéző"),
+        ("Kovács Anna polgármester asszony", "polgármester asszony"),
+        ("Illés Eszter elnök (nemzetiségi önkormányzat)", "elnök (nemzetiségi önkormányzat)"),
+        ("MÁTÉ RÓBERT referens", "referens"),
+        ("Kovács János", ""),
+        ("Kovács Ferenc, dr.", ""),
+        ("Kiss Anna mária", ""),
+        ("Polgármester", "Polgármester"),
+    ],
+)
+def test_the_words_after_a_name(name, extra):
+    assert words_after_name(name) == extra

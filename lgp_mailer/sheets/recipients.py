@@ -37,10 +37,11 @@ from lgp_mailer.hungarian import (
     normalise_role,
     parse_gender,
     role_of,
+    words_after_name,
 )
 from lgp_mailer.i18n import N_, _, ngettext
 from lgp_mailer.quoting import quoted
-from lgp_mailer.roles import INSTITUTION, OFFICE, UNKNOWN, may_name_office, read_role
+from lgp_mailer.roles import INSTITUTION, UNKNOWN, read_role
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -815,14 +816,14 @@ class _Merger:
                 self.columns.get((sheet, "role")),
                 entry.roles[0][2],
             )
-        if read.kind == UNKNOWN:
-            column = self.columns.get((sheet, "role"))
+        if read.kind == UNKNOWN:  # from the role cell, or the words after the name ("Kiss Anna ügyintéző")
+            field, value = ("role", entry.roles[0][2]) if entry.roles else ("name", name or "")
             self.warn(
                 _("role not recognised: salutation without a title (see README, Salutation rules)"),
                 sheet,
                 row,
-                column,
-                entry.roles[0][2],
+                self.columns.get((sheet, field)),
+                value,
             )
         if chosen.given_first:
             column = self.columns.get((sheet, "name"))
@@ -963,12 +964,18 @@ def _role(text: str) -> str:
 
 
 def _office_in_name(name: str | None) -> str:
-    """An empty role cell is the mayor's, unless the name cell names an office instead:
-    "Jegyző", "Polgármester Asszony", "dr. Kiss Anna jegyző" are not the mayor."""
-    if not name or not may_name_office(name):
+    """An empty role cell is the mayor's, unless the name cell names an office or a job after
+    the name: "Jegyző", "Polgármester Asszony", "dr. Kiss Anna jegyző" are not the mayor, and
+    neither is "Kiss Anna ügyintéző" (an unknown role: no title, and check says so)."""
+    if not name:
         return DEFAULT_ROLE
-    read = read_role.__wrapped__(name)  # not cached: a sheet's names are each read once
-    return read.canonical if read is not None and read.kind == OFFICE else DEFAULT_ROLE
+    after = words_after_name(name)
+    if not after:
+        return DEFAULT_ROLE
+    read = read_role.__wrapped__(after)  # not cached: a sheet's names are each read once
+    if read is None or read.kind == INSTITUTION:
+        return DEFAULT_ROLE
+    return read.canonical
 
 
 def _one(municipality: str) -> tuple[str, ...]:
