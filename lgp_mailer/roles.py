@@ -26,6 +26,9 @@ OFFICE, INSTITUTION, UNKNOWN = "office", "institution", "unknown"
 OFFICES: dict[str, tuple[str, tuple[str, ...]]] = {
     "polgármester": ("Polgármester", ("PM", "polg.", "polgm.", "mayor")),
     "alpolgármester": ("Alpolgármester", ("alpm", "alpolg.", "deputy mayor", "vice mayor")),
+    # The deputy as many offices title the alpolgármester (Mötv. 74. §); written with a
+    # hyphen from six syllables on (AkH. 139.), as főpolgármester-helyettes.
+    "polgármester-helyettes": ("Polgármester-helyettes", ()),
     "főpolgármester": ("Főpolgármester", ()),
     "főpolgármester-helyettes": ("Főpolgármester-helyettes", ()),
     "jegyző": ("Jegyző", ("körjegyző", "notary", "town clerk")),  # körjegyző: the joint office's jegyző before 2013
@@ -37,6 +40,7 @@ OFFICES: dict[str, tuple[str, tuple[str, ...]]] = {
     # committee: "a képviselő-testület elnöke" reads as "Elnök" too.
     "elnök": ("Elnök", ()),
     "alelnök": ("Alelnök", ()),
+    "elnökhelyettes": ("Elnökhelyettes", ()),  # a nationality self-government's deputy chair
     "képviselő": ("Képviselő", ()),
 }
 
@@ -45,6 +49,7 @@ OFFICES: dict[str, tuple[str, tuple[str, ...]]] = {
 POSSESSIVES: dict[str, str] = {
     "polgármestere": "polgármester",
     "alpolgármestere": "alpolgármester",
+    "polgármester-helyettese": "polgármester-helyettes",
     "főpolgármestere": "főpolgármester",
     "jegyzője": "jegyző",
     "aljegyzője": "aljegyző",
@@ -53,6 +58,7 @@ POSSESSIVES: dict[str, str] = {
     "hivatalvezetője": "hivatalvezető",
     "elnöke": "elnök",
     "alelnöke": "alelnök",
+    "elnökhelyettese": "elnökhelyettes",
     "képviselője": "képviselő",
 }
 
