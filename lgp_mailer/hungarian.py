@@ -290,6 +290,7 @@ class NameReading:
     given_first: bool = False  # read as "Given Family" ("János Kovács")
     given: str | None = None  # the given name that gave the gender, as written
     married: str | None = None  # the married woman's name that gave it ("Kovácsné"), as written
+    doubt: tuple[str, str] | None = None  # (a woman's given name, a man's): "Szilvia Kende", either order
 
 
 def read_name(name: str | None) -> NameReading:
@@ -307,11 +308,15 @@ def read_name(name: str | None) -> NameReading:
         return NameReading(None)
     given_first = _is_given(tokens[0]) and not _may_be_given(tokens[-1])
     # The first given name that has a gender decides ("Kiss Lőrinc Péter").
-    for given in tokens[:-1] if given_first else tokens[1:]:
-        for part in given.split("-"):  # "Anna-Mária"
-            gender = given_name_gender(part) if part else None
-            if gender:
-                return NameReading(gender, given_first, part)
+    gender, part = _first_gender(tokens[:-1] if given_first else tokens[1:])
+    if gender and not given_first and register_genders(tokens[0]) == {FEMALE}:
+        # "Szilvia Kende" read family name first is a man; given name first, a woman. A woman's
+        # given name is a family name only now and then ("Rózsa Sándor"): either may be meant.
+        other, first = _first_gender(tokens[:-1])
+        if other and other != gender:
+            return NameReading(None, doubt=(first or tokens[0], part or tokens[-1]))
+    if gender:
+        return NameReading(gender, given_first, part)
     if not given_first and not _may_be_given(tokens[-1]):
         # A foreign name written given name first ("John Smith"): the register lacks
         # "John", so only gender-guesser can tell, and only when the last word is no name.
@@ -320,6 +325,16 @@ def read_name(name: str | None) -> NameReading:
             if gender:
                 return NameReading(gender, True, part)
     return NameReading(None, given_first)
+
+
+def _first_gender(tokens: list[str]) -> tuple[str | None, str | None]:
+    """The gender of the first word (or part of "Anna-Mária") that has one, and that part."""
+    for given in tokens:
+        for part in given.split("-"):
+            gender = given_name_gender(part) if part else None
+            if gender:
+                return gender, part
+    return None, None
 
 
 def guess_gender(name: str | None) -> str | None:
@@ -383,6 +398,12 @@ def choose_salutation(
     reading = _cached_reading(name) if person and name else NameReading(None)
     gender = gender or role_of(role).gender or reading.gender
     return Salutation(_cached_salutation(role, gender, person=person), gender or "neutral", gender, reading.given_first)
+
+
+def unclear_order(name: str | None) -> tuple[str, str] | None:
+    """(a woman's given name, a man's) when ``name`` reads as either gender by its order
+    ("Szilvia Kende", "Rózsa Sándor"), else None."""
+    return _cached_reading(name).doubt if name else None
 
 
 class Contradiction(NamedTuple):

@@ -160,7 +160,7 @@ def test_a_word_of_many_names_is_looked_up_once_and_forgotten_after_the_sheet():
         # "Gál Boglárka polgármester" was read given name first and greeted as a man.
         ("Gál Boglárka polgármester", "female"),
         ("Kelemen Beáta POLGÁRMESTER", "female"),
-        ("Fehér Ferenc polgármester", "male"),
+        ("Fekete Ferenc polgármester", "male"),
         ("Illés Eszter elnök (nemzetiségi önkormányzat)", "female"),
         ("Bálint Hippolita alpolgármester (társadalmi megbízatású)", "female"),
         ("ifj. Kozma Ildikó jegyző", "female"),
@@ -197,3 +197,46 @@ def test_words_after_the_name_are_not_read_as_names(name, gender):
 )
 def test_the_words_after_a_name(name, extra):
     assert words_after_name(name) == extra
+
+
+@pytest.mark.parametrize(
+    ("name", "gender"),
+    [
+        # A woman's given name first and a man's last: "Szilvia Kende" is a woman written given
+        # name first, "Rózsa Sándor" a man whose family name is a woman's given name. No guess.
+        ("Szilvia Kende", None),
+        ("Ildikó Gáspár", None),
+        ("Rózsa Sándor", None),
+        ("Fehér Ferenc", None),  # Fehér is a family name, but the register lists it as a woman's name
+        ("Dr. Szilvia Kende", None),
+        # A man's given name first is a family name as often as not: Hungarian order stands.
+        ("Gáspár Ildikó", "female"),
+        ("Kende Szilvia", "female"),
+        ("Bálint Éva", "female"),
+        # Both readings give the same gender: nothing to doubt.
+        ("Szilvia Anna Kende", "female"),
+        ("Ferenc Bálint", "male"),
+        ("Anna Mária Kovács", "female"),
+    ],
+)
+def test_a_womans_given_name_before_a_mans_is_not_guessed(name, gender):
+    assert read_name(name).gender == gender
+
+
+def test_check_says_why_a_name_of_unclear_order_is_neutral(tmp_path):
+    from lgp_mailer.sheets.recipients import load_recipients
+
+    from sheets_factory import HEADER, write_xlsx
+
+    rows = [HEADER, ["Pest", "Budaörs", "Szilvia Kende", "jegyző", None, "jegyzo@budaors.example"]]
+    loaded = load_recipients(write_xlsx(tmp_path / "sorrend.xlsx", {"Lap1": rows}))
+    assert [r.salutation for r in loaded.recipients] == ["Tisztelt Jegyző Asszony, Jegyző Úr!"]
+    assert [(f.row, f.column, f.value, f.problem) for f in loaded.findings] == [
+        (
+            2,
+            "Név",
+            "Szilvia Kende",
+            "name order unclear: Szilvia is a woman's given name and Kende a man's, and either may be the "
+            "family name: neutral salutation (fill in the gender column)",
+        )
+    ]

@@ -37,6 +37,7 @@ from lgp_mailer.hungarian import (
     normalise_role,
     parse_gender,
     role_of,
+    unclear_order,
     words_after_name,
 )
 from lgp_mailer.i18n import N_, _, ngettext
@@ -839,7 +840,14 @@ class _Merger:
         has_columns = {(sheet, "name"), (sheet, "gender")} & self.columns.keys()
         if chosen.gender is None and has_columns and not institution:
             column = self.columns.get((sheet, "name"))
-            self.warn(_("gender unknown: neutral salutation"), sheet, row, column, name or "")
+            if (doubt := unclear_order(name)) is not None:
+                text = _(
+                    "name order unclear: {woman} is a woman's given name and {man} a man's, and either may be the "
+                    "family name: neutral salutation (fill in the gender column)"
+                ).format(woman=doubt[0], man=doubt[1])
+            else:
+                text = _("gender unknown: neutral salutation")
+            self.warn(text, sheet, row, column, name or "")
 
     def _contradiction(self, entry: _Entry, found: Contradiction, name: str) -> None:
         """The gender column or the role's "asszony"/"úr" chose the salutation against the name."""
