@@ -337,6 +337,17 @@ def _first_gender(tokens: list[str]) -> tuple[str | None, str | None]:
     return None, None
 
 
+@functools.lru_cache(maxsize=4096)
+def read_given_names(given: str) -> NameReading:
+    """Gender of a given-name cell ("Anna Mária", "Jánosné"): its order is known, so no word is a family name."""
+    tokens = _name_tokens(given)
+    married = next((token for token in tokens if _is_married_name(token)), None)
+    if married is not None:
+        return NameReading(FEMALE, married=married)
+    gender, part = _first_gender(tokens)
+    return NameReading(gender, False, part)
+
+
 def guess_gender(name: str | None) -> str | None:
     """``"female"``, ``"male"`` or None for a personal name.
 
@@ -374,13 +385,20 @@ def forget_names() -> None:
     """Empty the caches of names and roles read (at most ~5 MiB): after a sheet of
     100,000 rows they hold thousands of names that a send reads no more."""
     _cached_reading.cache_clear()
+    read_given_names.cache_clear()
     register_genders.cache_clear()
     read_role.cache_clear()
     fold.cache_clear()
 
 
 def choose_salutation(
-    role: str, name: str | None = None, *, gender: str | None = None, explicit: str | None = None, neutral: bool = False
+    role: str,
+    name: str | None = None,
+    *,
+    gender: str | None = None,
+    explicit: str | None = None,
+    neutral: bool = False,
+    given: str | None = None,
 ) -> Salutation:
     """The one rule for picking a salutation, for invitations and reminders alike.
 
@@ -389,13 +407,18 @@ def choose_salutation(
     ``gender`` given, then "asszony"/"úr" in the role, then the name's given
     name decides, and an unknown gender gets the neutral form.  A name cell
     that names an institution is nobody's name (see README, Salutation rules).
+    ``given`` is the given-name cell of a sheet that writes the name in two
+    columns: it alone gives the name's gender.
     """
     person = is_person(name)
     if neutral:
         return Salutation(_cached_salutation(role, None, person=person), "neutral", None)
     if explicit:
         return Salutation(explicit, "explicit", None)
-    reading = _cached_reading(name) if person and name else NameReading(None)
+    if given and person:
+        reading = read_given_names(given)
+    else:
+        reading = _cached_reading(name) if person and name else NameReading(None)
     gender = gender or role_of(role).gender or reading.gender
     return Salutation(_cached_salutation(role, gender, person=person), gender or "neutral", gender, reading.given_first)
 
@@ -413,7 +436,9 @@ class Contradiction(NamedTuple):
     married: bool = False  # ``given`` is a married woman's name ("Kovácsné"), not a given name
 
 
-def contradiction(role: str, name: str | None, gender: str | None = None) -> Contradiction | None:
+def contradiction(
+    role: str, name: str | None, gender: str | None = None, *, given: str | None = None
+) -> Contradiction | None:
     """The gender :func:`choose_salutation` takes from the gender column or the
     role cell when the name's given name says the other one, else None.
 
@@ -425,7 +450,7 @@ def contradiction(role: str, name: str | None, gender: str | None = None) -> Con
     source, said = ("gender", gender) if gender else ("role", role_of(role).gender)
     if said is None or not name or not is_person(name):
         return None
-    reading = _cached_reading(name)
+    reading = read_given_names(given) if given else _cached_reading(name)
     if reading.married is not None:  # "Kovácsné Szabó Éva" is a woman whatever her given name
         return Contradiction(source, said, reading.married, married=True) if said == MALE else None
     given = reading.given

@@ -20,7 +20,8 @@ from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.cells import mojibake_hint
 from lgp_mailer.sheets.readers import RawRow
 
-FIELDS = ("email", "municipality", "county", "name", "role", "gender", "salutation")
+# family_name and given_name: a name in two columns, joined into name in that order.
+FIELDS = ("email", "municipality", "county", "name", "role", "gender", "salutation", "family_name", "given_name")
 IGNORE = "ignore"  # a mapping value that makes a column be skipped
 HEADER_SEARCH_ROWS = 20  # title rows above the header are tolerated up to here
 
@@ -69,6 +70,8 @@ _ALIASES = {
         "contact",
         "contact name",
     ),
+    "family_name": ("vezetéknév", "vezeték név", "családnév", "családi név", "last name", "surname", "family name"),
+    "given_name": ("keresztnév", "kereszt név", "utónév", "utónevek", "first name", "given name", "forename"),
     "role": ("beosztás", "tisztség", "munkakör", "role", "position", "job title"),
     "gender": ("nem", "neme", "gender", "sex"),
     "salutation": ("megszólítás", "salutation", "greeting"),

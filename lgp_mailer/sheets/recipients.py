@@ -218,7 +218,7 @@ def _read_sheet(
             merger.warn(_("sheet skipped: {message}").format(message=error.message), raw.name, error.row, None, None)
         return False
     merger.columns.update({(raw.name, f): column.header for f, column in header.columns.items()})
-    if "name" not in header.columns and "gender" not in header.columns and "salutation" not in header.columns:
+    if not {"name", "given_name", "gender", "salutation"} & header.columns.keys():
         # One warning for the sheet, not one per row: neutral is the only choice.
         merger.warn(_("no name or gender column: every salutation is neutral"), raw.name, header.row, None, None)
     for missing in header.unmapped:
@@ -345,6 +345,7 @@ class _Entry:
         "firsts",
         "gender_cell",
         "genders",
+        "given",
         "municipalities",
         "names",
         "reasons",
@@ -371,6 +372,7 @@ class _Entry:
         self.roles: list[tuple[str | None, int, str]] = []
         self.genders: list[tuple[str | None, int, str]] = []
         self.gender_cell = ""  # the first gender cell as written ("N", "férfi"), for warnings
+        self.given = ""  # the first row's given-name cell, when the name is in two columns
         self.salutations: list[tuple[str | None, int, str]] = []
         self.reasons: list[str] = []
 
@@ -489,7 +491,7 @@ class _Merger:
         values: dict[str, str] = {}
         problems: list[str] = []
         garbled: set[str] = set()
-        for name in (*_TEXT_FIELDS, "gender"):
+        for name in (*_TEXT_FIELDS, "gender", "family_name", "given_name"):
             column = ctx.header.columns.get(name)
             text = ""
             if column is not None and column.index < len(row.cells):
@@ -515,6 +517,10 @@ class _Merger:
                     MOJIBAKE,
                 )
                 garbled.add(name)
+        if not values["name"] and (values["family_name"] or values["given_name"]):  # "Kovács" | "Anna"
+            values["name"] = " ".join(part for part in (values["family_name"], values["given_name"]) if part)
+        elif values["name"]:
+            values["given_name"] = ""  # a name column wins: its reading decides
         if values["name"] and _NOT_A_NAME.fullmatch(values["name"]):  # a date, a phone number: no one's name
             header = ctx.header.columns["name"].header
             self.warn(
@@ -668,6 +674,7 @@ class _Merger:
         municipality = values["municipality"]
         if values["name"]:
             entry.names.append((sheet, number, values["name"]))
+            entry.given = entry.given or (values["given_name"] if len(entry.names) == 1 else "")
         if values["role"]:
             entry.roles.append((sheet, number, _shared(values["role"])))
         if values["salutation"]:
@@ -776,6 +783,7 @@ class _Merger:
             gender=entry.genders[0][2] if entry.genders else None,
             explicit=entry.salutations[0][2] if entry.salutations else None,
             neutral=disagreement,
+            given=entry.given or None,
         )
         if not disagreement and not entry.salutations and self.keep_warnings:  # warnings only: none kept, none made
             self._salutation_findings(entry, name, role, chosen)
@@ -832,15 +840,15 @@ class _Merger:
                 _("name read as given name first (Given Family order); check the name"), sheet, row, column, name or ""
             )
         gender = entry.genders[0][2] if entry.genders else None
-        if (found := contradiction(role, name, gender)) is not None:
+        if (found := contradiction(role, name, gender, given=entry.given or None)) is not None:
             self._contradiction(entry, found, name or "")
         institution = read.kind == INSTITUTION and not is_person(name)
         if not is_person(name) and name:
             return  # the name cell names an office ("Polgármesteri Hivatal"): nobody to guess
-        has_columns = {(sheet, "name"), (sheet, "gender")} & self.columns.keys()
+        has_columns = {(sheet, "name"), (sheet, "given_name"), (sheet, "gender")} & self.columns.keys()
         if chosen.gender is None and has_columns and not institution:
-            column = self.columns.get((sheet, "name"))
-            if (doubt := unclear_order(name)) is not None:
+            column = self.columns.get((sheet, "name")) or self.columns.get((sheet, "given_name"))
+            if not entry.given and (doubt := unclear_order(name)) is not None:
                 text = _(
                     "name order unclear: {woman} is a woman's given name and {man} a man's, and either may be the "
                     "family name: neutral salutation (fill in the gender column)"
@@ -871,7 +879,7 @@ class _Merger:
                 if by_column
                 else _("the role says male ({said}) but the given name {given} is female: check the salutation")
             )
-        column = self.columns.get((entry.sheet, "name"))
+        column = self.columns.get((entry.sheet, "name")) or self.columns.get((entry.sheet, "given_name"))
         self.warn(text.format(said=said, given=found.given), entry.sheet, entry.rows[0], column, name)
 
     def _disagreement(self, entry: _Entry) -> bool:
@@ -913,7 +921,7 @@ _PERSON_FIELDS = ("name", "role", "gender", "salutation", "county")
 _Person = tuple[str, str, str, str, str]
 _Cells = tuple[str, ...]  # a row's cells of _PERSON_FIELDS, as cleaned
 # The cells of a row that the compact line of an address's first row keeps (after address, sheet, row).
-_LINE_FIELDS = ("municipality", "county", "name", "role", "gender", "salutation")
+_LINE_FIELDS = ("municipality", "county", "name", "role", "gender", "salutation", "given_name")
 
 
 def _cells(values: dict[str, str]) -> _Cells:
