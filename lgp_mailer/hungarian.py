@@ -201,7 +201,7 @@ def _split_name(name: str) -> tuple[list[str], str]:
     name ("Máté Róbert referens"): neither is anyone's name.
     """
     text = unicodedata.normalize("NFC", name)
-    tokens: list[str] = []
+    tokens: list[tuple[str, int]] = []  # (word, where it starts)
     capitalised = False
     for match in _WORDS.finditer(text.replace(",", " ")):
         raw = match.group()
@@ -211,11 +211,16 @@ def _split_name(name: str) -> tuple[list[str], str]:
         word = raw.strip(".,()")
         first = next((ch for ch in word if ch.isalpha()), "")
         if is_title_word(raw) or (capitalised and len(tokens) >= 2 and first.islower() and not register_genders(word)):
-            return tokens, text[match.start() :].strip()
+            # Words between the name and the office that are no given names go with the
+            # office: "Bogdán Klotild Roma Nemzetiségi Önkormányzat elnöke", "NNÖ elnök".
+            start = match.start()
+            while len(tokens) > 2 and not _may_be_given(tokens[-1][0]):
+                start = tokens.pop()[1]
+            return [word for word, _at in tokens], text[start:].strip()
         if first:
             capitalised = capitalised or (not tokens and first.isupper())
-            tokens.append(word)
-    return tokens, ""
+            tokens.append((word, match.start()))
+    return [word for word, _at in tokens], ""
 
 
 def _name_tokens(name: str) -> list[str]:

@@ -171,6 +171,10 @@ def test_a_word_of_many_names_is_looked_up_once_and_forgotten_after_the_sheet():
         ("Máté Szilvia nemzetiségi önkormányzat elnöke", "female"),
         ("MÁTÉ RÓBERT referens", "male"),
         ("Bogdán Hajnalka ügyintéző", "female"),
+        # Words between the name and the office belong to the office ("Roma Nemzetiségi").
+        ("Bogdán Klotild Roma Nemzetiségi Önkormányzat elnöke", "female"),
+        ("prof. dr. bálint ellina NNÖ elnök", "female"),
+        ("Kovács János Jr.", "male"),
         # But a given name in small letters is still a given name.
         ("Kiss Anna mária", "female"),
         ("kiss anna mária", "female"),
@@ -192,6 +196,10 @@ def test_words_after_the_name_are_not_read_as_names(name, gender):
         ("Kovács János", ""),
         ("Kovács Ferenc, dr.", ""),
         ("Kiss Anna mária", ""),
+        ("Bogdán Klotild Roma Nemzetiségi Önkormányzat elnöke", "Nemzetiségi Önkormányzat elnöke"),  # Roma: a name too
+        ("bálint ellina NNÖ elnök", "NNÖ elnök"),
+        # Given name first: "Kovács" goes with the office, which still reads as the mayor.
+        ("Anna Mária Kovács polgármester", "Kovács polgármester"),
         ("Polgármester", "Polgármester"),
     ],
 )
