@@ -305,6 +305,10 @@ def read_name(name: str | None) -> NameReading:
     in the register of given names and the last is not: then the name is
     read as "Given Family" and ``given_first`` is True so the caller can warn.
     """
+    persons = _persons(name or "")
+    if len(persons) > 1:  # "Kovács János és Kovács Anna": greet both only if both agree
+        readings = [read_name(person) for person in persons]
+        return readings[0] if len({r.gender for r in readings}) == 1 else NameReading(None)
     tokens = _name_tokens(name or "")
     married = next((token for token in tokens if _is_married_name(token)), None)
     if married is not None:
@@ -330,6 +334,22 @@ def read_name(name: str | None) -> NameReading:
             if gender:
                 return NameReading(gender, True, part)
     return NameReading(None, given_first)
+
+
+# Between two people in one name cell: ";", a line break, "és", "&", "+", "/", a spaced dash,
+# and a comma (which also stands before a title: "Kovács Ferenc, dr.", or in "Kovács, Ferenc").
+_PERSON_SEPARATORS = re.compile(r"\s*(?:[;\n&+/,]|\bés\b|\band\b|\s[-–]\s)\s*")
+
+
+def _persons(name: str) -> list[str]:
+    """The people a name cell names: a piece of fewer than two name words joins its neighbour."""
+    persons: list[str] = []
+    for piece in _PERSON_SEPARATORS.split(name):
+        if persons and (len(_name_tokens(piece)) < 2 or len(_name_tokens(persons[-1])) < 2):
+            persons[-1] = f"{persons[-1]} {piece}"
+        else:
+            persons.append(piece)
+    return persons
 
 
 def _first_gender(tokens: list[str]) -> tuple[str | None, str | None]:

@@ -248,3 +248,24 @@ def test_check_says_why_a_name_of_unclear_order_is_neutral(tmp_path):
             "family name: neutral salutation (fill in the gender column)",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "gender"),
+    [
+        # Two people in one name cell: the letter cannot greet the one it does not know.
+        ("Kovács János és Kovács Anna", None),
+        ("Kovács Éva, Nagy Béla", None),
+        ("Nagy Béla; Kovács Éva", None),
+        ("Kovács Éva / Nagy Béla", None),
+        ("Kovács Éva\nNagy Béla", None),
+        ("Kovács Éva - Nagy Béla", None),
+        # Two women are greeted as women; a comma that is no second person changes nothing.
+        ("Kovács Éva, Nagy Anna", "female"),
+        ("Kovács Ferenc, dr.", "male"),
+        ("Kovács, Ferenc", "male"),
+        ("Kovács-Szabó Éva", "female"),
+    ],
+)
+def test_two_people_in_one_name_cell(name, gender):
+    assert read_name(name).gender == gender
