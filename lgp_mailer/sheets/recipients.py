@@ -787,6 +787,18 @@ class _Merger:
         )
         if not disagreement and not entry.salutations and self.keep_warnings:  # warnings only: none kept, none made
             self._salutation_findings(entry, name, role, chosen)
+        if chosen.kind == "explicit" and self.keep_warnings and not _opens_a_letter(chosen.text):
+            sheet, row, text = entry.salutations[0]
+            self.warn(
+                _(
+                    "the salutation cell is printed as written, but it does not read like one (e.g. „Tisztelt "
+                    "Polgármester Úr!”): check it"
+                ),
+                sheet,
+                row,
+                self.columns.get((sheet, "salutation")),
+                text,
+            )
         for sheet, row, label, value, first_sheet, first_row in entry.copies:
             self.warn(
                 _(
@@ -933,6 +945,12 @@ def _person(cells: _Cells) -> _Person:
     name, role, gender, salutation_text, county = (" ".join(c.casefold().split()) for c in cells)
     coded = code_of(gender)  # "F" and "M" are two people in an M/F column
     return (name, _role(role) if role else "", coded or parse_gender(gender) or gender, salutation_text, county)
+
+
+def _opens_a_letter(text: str) -> bool:
+    """A salutation as a letter's first line: two words or more, not in capitals, ending in "!"
+    or "," ("Tisztelt Polgármester Úr!", "Kedves Ödön!", "Dear Mayor,"); not "Kiss Anna" or "Úr"."""
+    return len(text.split()) >= 2 and text.endswith(("!", ",")) and text != text.upper()
 
 
 def _column_letters(index: int) -> str:
