@@ -58,3 +58,29 @@ def test_the_gender_column_is_checked_against_the_given_name_column(tmp_path):
             "the gender column says male (férfi) but the given name Anna is female: check the salutation",
         )
     ]
+
+
+def test_a_registration_form_asking_the_name_in_two_questions(tmp_path):
+    from lgp_mailer.campaign.matching import match_registrations, reminder_recipients
+    from lgp_mailer.sheets.registrations import load_registrations
+
+    export = tmp_path / "regisztraciok.csv"
+    export.write_text(
+        "Időbélyeg,Vezetéknév,Keresztnév,E-mail-cím,Település,Beosztás\n"
+        "2027/03/01 10:00:00,Kovács,Anna,kovacs.anna@pest.example,Budaörs,jegyző\n"
+        "2027/03/01 11:00:00,Rózsa,Sándor,rozsa@pest.example,Érd,polgármester\n"
+        "2027/03/01 12:00:00,Bálint,Zsüli,balint@pest.example,Diósd,\n",
+        encoding="utf-8",
+    )
+    registrations = load_registrations(export)
+    assert [(r.name, r.given) for r in registrations.registrants] == [
+        ("Kovács Anna", "Anna"),
+        ("Rózsa Sándor", "Sándor"),
+        ("Bálint Zsüli", "Zsüli"),
+    ]
+    reminded = reminder_recipients(match_registrations(registrations, []))
+    assert [(r.name, r.salutation) for r in reminded] == [
+        ("Kovács Anna", "Tisztelt Jegyző Asszony!"),
+        ("Rózsa Sándor", "Tisztelt Polgármester Úr!"),
+        ("Bálint Zsüli", "Tisztelt Polgármester Asszony, Polgármester Úr!"),
+    ]
