@@ -98,3 +98,18 @@ def test_m_n_and_f_together_leave_f_to_the_name(tmp_path):
     with hungarian(tmp_path / "locale"):
         first = load_recipients(_sheet(tmp_path, rows, "hu.xlsx")).findings[0].problem
     assert first == "a nemet jelölő oszlop M, N és F jelet is használ: az F lehet férfi vagy nő, ezért a név dönt"
+
+
+def test_a_gender_header_that_explains_its_codes_is_the_gender_column(tmp_path):
+    for header in ("Nem (F/N)", "Neme (1 = férfi, 2 = nő)", "Gender (M/F)"):
+        codes = {"Nem (F/N)": ("N", "F"), "Neme (1 = férfi, 2 = nő)": ("2", "1"), "Gender (M/F)": ("F", "M")}[header]
+        rows = [
+            ["Település", "Név", header, "E-mail"],
+            ["Budaörs", "Kiss Kim", codes[0], "a@budaors.example"],
+            ["Budaörs", "Nagy Kim", codes[1], "b@budaors.example"],
+        ]
+        loaded = load_recipients(write_xlsx(tmp_path / "fejlec.xlsx", {"Lap1": rows}))
+        assert [r.salutation for r in loaded.recipients] == [
+            "Tisztelt Polgármester Asszony!",
+            "Tisztelt Polgármester Úr!",
+        ], header

@@ -9,6 +9,7 @@ Anything else is mapped in the campaign's ``[columns]`` table or with
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -123,11 +124,17 @@ def check_mapping(columns: dict[str, str] | None, fields: tuple[str, ...] = FIEL
     return mapping
 
 
+# A gender header often explains its codes: "Nem (F/N)", "Neme (1 = férfi, 2 = nő)", "Gender (M/F)".
+_EXPLAINED = re.compile(r"\s*\([^)]*\)\s*$")
+
+
 def _fields_of(cells: Iterable[str], mapping: dict[str, tuple[str, str]], aliases: dict[str, str]) -> dict[int, str]:
     found = {}
     for index, cell in enumerate(cells):
         key = header_key(cell)
         field = mapping[key][1] if key in mapping else aliases.get(key)
+        if field is None and key not in mapping and aliases.get(header_key(_EXPLAINED.sub("", cell))) == "gender":
+            field = "gender"
         if field and field != IGNORE:
             found[index] = field
     return found
