@@ -191,6 +191,7 @@ _MARRIED_SUFFIX = "né"
 
 
 _WORDS = re.compile(r"\S+")
+_AND = frozenset({"és", "and", "meg", "valamint"})  # between two people's names, not a job
 
 
 def _split_name(name: str) -> tuple[list[str], str]:
@@ -210,7 +211,8 @@ def _split_name(name: str) -> tuple[list[str], str]:
             continue
         word = raw.strip(".,()")
         first = next((ch for ch in word if ch.isalpha()), "")
-        if is_title_word(raw) or (capitalised and len(tokens) >= 2 and first.islower() and not register_genders(word)):
+        job = first.islower() and bare not in _AND and not register_genders(word)  # "referens", not "és"
+        if is_title_word(raw) or (capitalised and len(tokens) >= 2 and job):
             # Words between the name and the office that are no given names go with the
             # office: "Bogdán Klotild Roma Nemzetiségi Önkormányzat elnöke", "NNÖ elnök".
             start = match.start()
@@ -296,6 +298,7 @@ class NameReading:
     given: str | None = None  # the given name that gave the gender, as written
     married: str | None = None  # the married woman's name that gave it ("Kovácsné"), as written
     doubt: tuple[str, str] | None = None  # (a woman's given name, a man's): "Szilvia Kende", either order
+    people: int = 1  # people named in the cell ("Kovács János és Kovács Anna": 2)
 
 
 def read_name(name: str | None) -> NameReading:
@@ -308,7 +311,7 @@ def read_name(name: str | None) -> NameReading:
     persons = _persons(name or "")
     if len(persons) > 1:  # "Kovács János és Kovács Anna": greet both only if both agree
         readings = [read_name(person) for person in persons]
-        return readings[0] if len({r.gender for r in readings}) == 1 else NameReading(None)
+        return readings[0] if len({r.gender for r in readings}) == 1 else NameReading(None, people=len(persons))
     tokens = _name_tokens(name or "")
     married = next((token for token in tokens if _is_married_name(token)), None)
     if married is not None:
@@ -446,6 +449,11 @@ def choose_salutation(
         reading = _cached_reading(name) if person and name else NameReading(None)
     gender = gender or role_of(role).gender or reading.gender
     return Salutation(_cached_salutation(role, gender, person=person), gender or "neutral", gender, reading.given_first)
+
+
+def people_named(name: str | None) -> int:
+    """How many people a name cell names when they do not share a gender (else 1)."""
+    return _cached_reading(name).people if name else 1
 
 
 def unclear_order(name: str | None) -> tuple[str, str] | None:

@@ -84,3 +84,24 @@ def test_a_registration_form_asking_the_name_in_two_questions(tmp_path):
         ("Rózsa Sándor", "Tisztelt Polgármester Úr!"),
         ("Bálint Zsüli", "Tisztelt Polgármester Asszony, Polgármester Úr!"),
     ]
+
+
+def test_two_people_in_one_name_cell_are_warned_about(tmp_path):
+    rows = [
+        ["Település", "Név", "E-mail"],
+        ["Budaörs", "Kovács János és Kovács Anna", "a@budaors.example"],
+        ["Érd", "Nagy Éva, Kiss Anna", "b@erd.example"],
+    ]
+    loaded = load_recipients(write_xlsx(tmp_path / "ketten.xlsx", {"Lap1": rows}))
+    assert [r.salutation for r in loaded.recipients] == [
+        "Tisztelt Polgármester Asszony, Polgármester Úr!",
+        "Tisztelt Polgármester Asszony!",
+    ]
+    assert [(f.row, f.column, f.value, f.problem) for f in loaded.findings] == [
+        (
+            2,
+            "Név",
+            "Kovács János és Kovács Anna",
+            "the name cell names 2 people of different genders: neutral salutation (one person per row)",
+        )
+    ]

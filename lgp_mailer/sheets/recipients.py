@@ -36,6 +36,7 @@ from lgp_mailer.hungarian import (
     is_person,
     normalise_role,
     parse_gender,
+    people_named,
     role_of,
     unclear_order,
     words_after_name,
@@ -860,7 +861,11 @@ class _Merger:
         has_columns = {(sheet, "name"), (sheet, "given_name"), (sheet, "gender")} & self.columns.keys()
         if chosen.gender is None and has_columns and not institution:
             column = self.columns.get((sheet, "name")) or self.columns.get((sheet, "given_name"))
-            if not entry.given and (doubt := unclear_order(name)) is not None:
+            if (people := people_named(name)) > 1:
+                text = _(
+                    "the name cell names {n} people of different genders: neutral salutation (one person per row)"
+                ).format(n=people)
+            elif not entry.given and (doubt := unclear_order(name)) is not None:
                 text = _(
                     "name order unclear: {woman} is a woman's given name and {man} a man's, and either may be the "
                     "family name: neutral salutation (fill in the gender column)"
