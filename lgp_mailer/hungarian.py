@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from babel.dates import format_date, format_time
 
-from lgp_mailer.roles import INSTITUTION, OFFICE, Role, fold, may_name_institution, read_role
+from lgp_mailer.roles import INSTITUTION, OFFICE, Role, fold, is_title_word, may_name_institution, read_role
 
 LOCALE = "hu_HU"
 
@@ -190,14 +190,49 @@ _TITLES = frozenset({"dr", "prof", "ifj", "id", "özv", "phd", "habil", "med", "
 _MARRIED_SUFFIX = "né"
 
 
-def _name_tokens(name: str) -> list[str]:
+_WORDS = re.compile(r"\S+")
+_AND = frozenset({"és", "and", "meg", "valamint"})  # between two people's names, not a job
+
+
+def _split_name(name: str) -> tuple[list[str], str]:
+    """The name's words, titles left out, and the text after the name as written.
+
+    The name ends at an office or title word ("Gál Boglárka polgármester") and, in a
+    capitalised name of two words or more, at a word in small letters that is no given
+    name ("Máté Róbert referens"): neither is anyone's name.
+    """
     text = unicodedata.normalize("NFC", name)
-    tokens = []
-    for raw in text.replace(",", " ").split():
+    tokens: list[tuple[str, int]] = []  # (word, where it starts)
+    capitalised = False
+    for match in _WORDS.finditer(text.replace(",", " ")):
+        raw = match.group()
         bare = raw.strip(".()").lower()
-        if bare and bare not in _TITLES and any(ch.isalpha() for ch in bare):
-            tokens.append(raw.strip(".,()"))
-    return tokens
+        if not bare or bare in _TITLES:
+            continue
+        word = raw.strip(".,()")
+        first = next((ch for ch in word if ch.isalpha()), "")
+        job = first.islower() and bare not in _AND and not register_genders(word)  # "referens", not "és"
+        if is_title_word(raw) or (capitalised and len(tokens) >= 2 and job):
+            # Words between the name and the office that are no given names go with the
+            # office: "Bogdán Klotild Roma Nemzetiségi Önkormányzat elnöke", "NNÖ elnök".
+            start = match.start()
+            while len(tokens) > 2 and not _may_be_given(tokens[-1][0]):
+                start = tokens.pop()[1]
+            return [word for word, _at in tokens], text[start:].strip()
+        if first:
+            capitalised = capitalised or (not tokens and first.isupper())
+            tokens.append((word, match.start()))
+    return [word for word, _at in tokens], ""
+
+
+def _name_tokens(name: str) -> list[str]:
+    return _split_name(name)[0]
+
+
+def words_after_name(name: str) -> str:
+    """The text a name cell writes after the name: ``"Kovács Anna jegyző"`` → ``"jegyző"``;
+    ``""`` for a name alone.  A cell that is only an office ("Polgármester") is all of it."""
+    return _split_name(name)[1]
 
 
 @functools.lru_cache(maxsize=1)
@@ -262,6 +297,8 @@ class NameReading:
     given_first: bool = False  # read as "Given Family" ("János Kovács")
     given: str | None = None  # the given name that gave the gender, as written
     married: str | None = None  # the married woman's name that gave it ("Kovácsné"), as written
+    doubt: tuple[str, str] | None = None  # (a woman's given name, a man's): "Szilvia Kende", either order
+    people: int = 1  # people named in the cell ("Kovács János és Kovács Anna": 2)
 
 
 def read_name(name: str | None) -> NameReading:
@@ -271,6 +308,10 @@ def read_name(name: str | None) -> NameReading:
     in the register of given names and the last is not: then the name is
     read as "Given Family" and ``given_first`` is True so the caller can warn.
     """
+    persons = _persons(name or "")
+    if len(persons) > 1:  # "Kovács János és Kovács Anna": greet both only if both agree
+        readings = [read_name(person) for person in persons]
+        return readings[0] if len({r.gender for r in readings}) == 1 else NameReading(None, people=len(persons))
     tokens = _name_tokens(name or "")
     married = next((token for token in tokens if _is_married_name(token)), None)
     if married is not None:
@@ -279,11 +320,15 @@ def read_name(name: str | None) -> NameReading:
         return NameReading(None)
     given_first = _is_given(tokens[0]) and not _may_be_given(tokens[-1])
     # The first given name that has a gender decides ("Kiss Lőrinc Péter").
-    for given in tokens[:-1] if given_first else tokens[1:]:
-        for part in given.split("-"):  # "Anna-Mária"
-            gender = given_name_gender(part) if part else None
-            if gender:
-                return NameReading(gender, given_first, part)
+    gender, part = _first_gender(tokens[:-1] if given_first else tokens[1:])
+    if gender and not given_first and register_genders(tokens[0]) == {FEMALE}:
+        # "Szilvia Kende" read family name first is a man; given name first, a woman. A woman's
+        # given name is a family name only now and then ("Rózsa Sándor"): either may be meant.
+        other, first = _first_gender(tokens[:-1])
+        if other and other != gender:
+            return NameReading(None, doubt=(first or tokens[0], part or tokens[-1]))
+    if gender:
+        return NameReading(gender, given_first, part)
     if not given_first and not _may_be_given(tokens[-1]):
         # A foreign name written given name first ("John Smith"): the register lacks
         # "John", so only gender-guesser can tell, and only when the last word is no name.
@@ -292,6 +337,43 @@ def read_name(name: str | None) -> NameReading:
             if gender:
                 return NameReading(gender, True, part)
     return NameReading(None, given_first)
+
+
+# Between two people in one name cell: ";", a line break, "és", "&", "+", "/", a spaced dash,
+# and a comma (which also stands before a title: "Kovács Ferenc, dr.", or in "Kovács, Ferenc").
+_PERSON_SEPARATORS = re.compile(r"\s*(?:[;\n&+/,]|\bés\b|\band\b|\s[-–]\s)\s*")
+
+
+def _persons(name: str) -> list[str]:
+    """The people a name cell names: a piece of fewer than two name words joins its neighbour."""
+    persons: list[str] = []
+    for piece in _PERSON_SEPARATORS.split(name):
+        if persons and (len(_name_tokens(piece)) < 2 or len(_name_tokens(persons[-1])) < 2):
+            persons[-1] = f"{persons[-1]} {piece}"
+        else:
+            persons.append(piece)
+    return persons
+
+
+def _first_gender(tokens: list[str]) -> tuple[str | None, str | None]:
+    """The gender of the first word (or part of "Anna-Mária") that has one, and that part."""
+    for given in tokens:
+        for part in given.split("-"):
+            gender = given_name_gender(part) if part else None
+            if gender:
+                return gender, part
+    return None, None
+
+
+@functools.lru_cache(maxsize=4096)
+def read_given_names(given: str) -> NameReading:
+    """Gender of a given-name cell ("Anna Mária", "Jánosné"): its order is known, so no word is a family name."""
+    tokens = _name_tokens(given)
+    married = next((token for token in tokens if _is_married_name(token)), None)
+    if married is not None:
+        return NameReading(FEMALE, married=married)
+    gender, part = _first_gender(tokens)
+    return NameReading(gender, False, part)
 
 
 def guess_gender(name: str | None) -> str | None:
@@ -331,13 +413,20 @@ def forget_names() -> None:
     """Empty the caches of names and roles read (at most ~5 MiB): after a sheet of
     100,000 rows they hold thousands of names that a send reads no more."""
     _cached_reading.cache_clear()
+    read_given_names.cache_clear()
     register_genders.cache_clear()
     read_role.cache_clear()
     fold.cache_clear()
 
 
 def choose_salutation(
-    role: str, name: str | None = None, *, gender: str | None = None, explicit: str | None = None, neutral: bool = False
+    role: str,
+    name: str | None = None,
+    *,
+    gender: str | None = None,
+    explicit: str | None = None,
+    neutral: bool = False,
+    given: str | None = None,
 ) -> Salutation:
     """The one rule for picking a salutation, for invitations and reminders alike.
 
@@ -346,15 +435,31 @@ def choose_salutation(
     ``gender`` given, then "asszony"/"úr" in the role, then the name's given
     name decides, and an unknown gender gets the neutral form.  A name cell
     that names an institution is nobody's name (see README, Salutation rules).
+    ``given`` is the given-name cell of a sheet that writes the name in two
+    columns: it alone gives the name's gender.
     """
     person = is_person(name)
     if neutral:
         return Salutation(_cached_salutation(role, None, person=person), "neutral", None)
     if explicit:
         return Salutation(explicit, "explicit", None)
-    reading = _cached_reading(name) if person and name else NameReading(None)
+    if given and person:
+        reading = read_given_names(given)
+    else:
+        reading = _cached_reading(name) if person and name else NameReading(None)
     gender = gender or role_of(role).gender or reading.gender
     return Salutation(_cached_salutation(role, gender, person=person), gender or "neutral", gender, reading.given_first)
+
+
+def people_named(name: str | None) -> int:
+    """How many people a name cell names when they do not share a gender (else 1)."""
+    return _cached_reading(name).people if name else 1
+
+
+def unclear_order(name: str | None) -> tuple[str, str] | None:
+    """(a woman's given name, a man's) when ``name`` reads as either gender by its order
+    ("Szilvia Kende", "Rózsa Sándor"), else None."""
+    return _cached_reading(name).doubt if name else None
 
 
 class Contradiction(NamedTuple):
@@ -364,7 +469,9 @@ class Contradiction(NamedTuple):
     married: bool = False  # ``given`` is a married woman's name ("Kovácsné"), not a given name
 
 
-def contradiction(role: str, name: str | None, gender: str | None = None) -> Contradiction | None:
+def contradiction(
+    role: str, name: str | None, gender: str | None = None, *, given: str | None = None
+) -> Contradiction | None:
     """The gender :func:`choose_salutation` takes from the gender column or the
     role cell when the name's given name says the other one, else None.
 
@@ -376,7 +483,7 @@ def contradiction(role: str, name: str | None, gender: str | None = None) -> Con
     source, said = ("gender", gender) if gender else ("role", role_of(role).gender)
     if said is None or not name or not is_person(name):
         return None
-    reading = _cached_reading(name)
+    reading = read_given_names(given) if given else _cached_reading(name)
     if reading.married is not None:  # "Kovácsné Szabó Éva" is a woman whatever her given name
         return Contradiction(source, said, reading.married, married=True) if said == MALE else None
     given = reading.given

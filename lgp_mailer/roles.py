@@ -26,6 +26,9 @@ OFFICE, INSTITUTION, UNKNOWN = "office", "institution", "unknown"
 OFFICES: dict[str, tuple[str, tuple[str, ...]]] = {
     "polgármester": ("Polgármester", ("PM", "polg.", "polgm.", "mayor")),
     "alpolgármester": ("Alpolgármester", ("alpm", "alpolg.", "deputy mayor", "vice mayor")),
+    # The deputy as many offices title the alpolgármester (Mötv. 74. §); written with a
+    # hyphen from six syllables on (AkH. 139.), as főpolgármester-helyettes.
+    "polgármester-helyettes": ("Polgármester-helyettes", ()),
     "főpolgármester": ("Főpolgármester", ()),
     "főpolgármester-helyettes": ("Főpolgármester-helyettes", ()),
     "jegyző": ("Jegyző", ("körjegyző", "notary", "town clerk")),  # körjegyző: the joint office's jegyző before 2013
@@ -37,6 +40,7 @@ OFFICES: dict[str, tuple[str, tuple[str, ...]]] = {
     # committee: "a képviselő-testület elnöke" reads as "Elnök" too.
     "elnök": ("Elnök", ()),
     "alelnök": ("Alelnök", ()),
+    "elnökhelyettes": ("Elnökhelyettes", ()),  # a nationality self-government's deputy chair
     "képviselő": ("Képviselő", ()),
 }
 
@@ -45,6 +49,7 @@ OFFICES: dict[str, tuple[str, tuple[str, ...]]] = {
 POSSESSIVES: dict[str, str] = {
     "polgármestere": "polgármester",
     "alpolgármestere": "alpolgármester",
+    "polgármester-helyettese": "polgármester-helyettes",
     "főpolgármestere": "főpolgármester",
     "jegyzője": "jegyző",
     "aljegyzője": "aljegyző",
@@ -53,6 +58,7 @@ POSSESSIVES: dict[str, str] = {
     "hivatalvezetője": "hivatalvezető",
     "elnöke": "elnök",
     "alelnöke": "alelnök",
+    "elnökhelyettese": "elnökhelyettes",
     "képviselője": "képviselő",
 }
 
@@ -134,6 +140,17 @@ _GENDER_BY_FOLD = {fold(k): v for k, v in _GENDER_WORDS.items()}
 _INSTITUTION_FOLDS = frozenset(fold(w) + s for w in INSTITUTION_WORDS for s in _INSTITUTION_SUFFIXES)
 _INSTITUTION_STEMS = tuple(fold(w) for w in INSTITUTION_WORDS)
 _OFFICE_FOLDS = tuple(_OFFICE_BY_FOLD) + tuple(_POSSESSIVE_BY_FOLD)
+# Words that end a name in a name cell ("Gál Boglárka polgármester asszony"): an office, a
+# possessive, a gender word, an institution or a qualifier is no part of anyone's name.
+_TITLE_WORD_FOLDS = frozenset(
+    (*_OFFICE_BY_FOLD, *_POSSESSIVE_BY_FOLD, *_GENDER_BY_FOLD, *_INSTITUTION_FOLDS)
+) | frozenset(fold(word) for qualifier in QUALIFIERS for word in qualifier.split())
+
+
+def is_title_word(word: str) -> bool:
+    """Whether one word of a name cell is an office or title word, not a name: "polgármester",
+    "Jegyzője", "asszony", "(megbízott", "Hivatal"."""
+    return fold(word.strip(",;:()!")) in _TITLE_WORD_FOLDS
 
 
 def may_name_institution(cell: str) -> bool:

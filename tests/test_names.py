@@ -12,6 +12,7 @@ from lgp_mailer.hungarian import (
     read_name,
     register,
     register_genders,
+    words_after_name,
 )
 
 DATA = resources.files("lgp_mailer") / "data" / "utonevek"
@@ -150,3 +151,121 @@ def test_a_word_of_many_names_is_looked_up_once_and_forgotten_after_the_sheet():
     assert register_genders.cache_info().hits >= 30
     forget_names()
     assert register_genders.cache_info().currsize == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "gender"),
+    [
+        # An office written after the name is not part of it: "Gál" is a given name too, so
+        # "Gál Boglárka polgármester" was read given name first and greeted as a man.
+        ("Gál Boglárka polgármester", "female"),
+        ("Kelemen Beáta POLGÁRMESTER", "female"),
+        ("Fekete Ferenc polgármester", "male"),
+        ("Illés Eszter elnök (nemzetiségi önkormányzat)", "female"),
+        ("Bálint Hippolita alpolgármester (társadalmi megbízatású)", "female"),
+        ("ifj. Kozma Ildikó jegyző", "female"),
+        ("Farkas Mária körjegyző", "female"),
+        ("Jónás Gabriella hivatalvezető", "female"),
+        ("Kovács Anna polgármester asszony", "female"),
+        # A job word in small letters after a capitalised name is no name either.
+        ("Máté Szilvia nemzetiségi önkormányzat elnöke", "female"),
+        ("MÁTÉ RÓBERT referens", "male"),
+        ("Bogdán Hajnalka ügyintéző", "female"),
+        # Words between the name and the office belong to the office ("Roma Nemzetiségi").
+        ("Bogdán Klotild Roma Nemzetiségi Önkormányzat elnöke", "female"),
+        ("prof. dr. bálint ellina NNÖ elnök", "female"),
+        ("Kovács János Jr.", "male"),
+        # But a given name in small letters is still a given name.
+        ("Kiss Anna mária", "female"),
+        ("kiss anna mária", "female"),
+    ],
+)
+def test_words_after_the_name_are_not_read_as_names(name, gender):
+    reading = read_name(name)
+    assert (reading.gender, reading.given_first) == (gender, False)
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("Gál Boglárka polgármester", "polgármester"),
+        ("Dr. Vincze Gábor ügyintéző", "ügyintéző"),
+        ("Kovács Anna polgármester asszony", "polgármester asszony"),
+        ("Illés Eszter elnök (nemzetiségi önkormányzat)", "elnök (nemzetiségi önkormányzat)"),
+        ("MÁTÉ RÓBERT referens", "referens"),
+        ("Kovács János", ""),
+        ("Kovács Ferenc, dr.", ""),
+        ("Kiss Anna mária", ""),
+        ("Bogdán Klotild Roma Nemzetiségi Önkormányzat elnöke", "Nemzetiségi Önkormányzat elnöke"),  # Roma: a name too
+        ("bálint ellina NNÖ elnök", "NNÖ elnök"),
+        # Given name first: "Kovács" goes with the office, which still reads as the mayor.
+        ("Anna Mária Kovács polgármester", "Kovács polgármester"),
+        ("Polgármester", "Polgármester"),
+    ],
+)
+def test_the_words_after_a_name(name, extra):
+    assert words_after_name(name) == extra
+
+
+@pytest.mark.parametrize(
+    ("name", "gender"),
+    [
+        # A woman's given name first and a man's last: "Szilvia Kende" is a woman written given
+        # name first, "Rózsa Sándor" a man whose family name is a woman's given name. No guess.
+        ("Szilvia Kende", None),
+        ("Ildikó Gáspár", None),
+        ("Rózsa Sándor", None),
+        ("Fehér Ferenc", None),  # Fehér is a family name, but the register lists it as a woman's name
+        ("Dr. Szilvia Kende", None),
+        # A man's given name first is a family name as often as not: Hungarian order stands.
+        ("Gáspár Ildikó", "female"),
+        ("Kende Szilvia", "female"),
+        ("Bálint Éva", "female"),
+        # Both readings give the same gender: nothing to doubt.
+        ("Szilvia Anna Kende", "female"),
+        ("Ferenc Bálint", "male"),
+        ("Anna Mária Kovács", "female"),
+    ],
+)
+def test_a_womans_given_name_before_a_mans_is_not_guessed(name, gender):
+    assert read_name(name).gender == gender
+
+
+def test_check_says_why_a_name_of_unclear_order_is_neutral(tmp_path):
+    from lgp_mailer.sheets.recipients import load_recipients
+
+    from sheets_factory import HEADER, write_xlsx
+
+    rows = [HEADER, ["Pest", "Budaörs", "Szilvia Kende", "jegyző", None, "jegyzo@budaors.example"]]
+    loaded = load_recipients(write_xlsx(tmp_path / "sorrend.xlsx", {"Lap1": rows}))
+    assert [r.salutation for r in loaded.recipients] == ["Tisztelt Jegyző Asszony, Jegyző Úr!"]
+    assert [(f.row, f.column, f.value, f.problem) for f in loaded.findings] == [
+        (
+            2,
+            "Név",
+            "Szilvia Kende",
+            "name order unclear: Szilvia is a woman's given name and Kende a man's, and either may be the "
+            "family name: neutral salutation (fill in the gender column)",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "gender"),
+    [
+        # Two people in one name cell: the letter cannot greet the one it does not know.
+        ("Kovács János és Kovács Anna", None),
+        ("Kovács Éva, Nagy Béla", None),
+        ("Nagy Béla; Kovács Éva", None),
+        ("Kovács Éva / Nagy Béla", None),
+        ("Kovács Éva\nNagy Béla", None),
+        ("Kovács Éva - Nagy Béla", None),
+        # Two women are greeted as women; a comma that is no second person changes nothing.
+        ("Kovács Éva, Nagy Anna", "female"),
+        ("Kovács Ferenc, dr.", "male"),
+        ("Kovács, Ferenc", "male"),
+        ("Kovács-Szabó Éva", "female"),
+    ],
+)
+def test_two_people_in_one_name_cell(name, gender):
+    assert read_name(name).gender == gender

@@ -836,3 +836,15 @@ def test_the_shipped_example_against_the_shipped_invitation_list(repo):
         "Polgarmester@alsomocsolad.example",
         "szervezo@egyesulet.example",
     ]
+
+
+def test_a_microsoft_forms_download_asking_the_name_in_two_questions(tmp_path):
+    # A signed-in form: the account's "Név" is the colleague who filled it in, not the registrant.
+    path = _forms(
+        tmp_path,
+        FORMS_HU,
+        ["Vezetéknév", "Keresztnév", "E-mail-címe", "Település"],
+        [["titkarsag@felsofalu.example", "Titkár Tímea", "Nagy", "Éva", "jegyzo@felsofalu.example", "Felsőfalu"]],
+    )
+    loaded = load_registrations(path)
+    assert [(r.email, r.name, r.given) for r in loaded.registrants] == [("jegyzo@felsofalu.example", "Nagy Éva", "Éva")]

@@ -203,7 +203,8 @@ def _reminder(match: Match) -> Recipient:
     else:
         name = registrant.name or (same.name if same is not None else None)
         role = normalise_role(registrant.role) if registrant.role else (same.role if same is not None else DEFAULT_ROLE)
-        text, kind, gender, _reason = choose_salutation(role, name)
+        given = registrant.given if registrant.name else None  # "Kovács" | "Anna": the given name decides
+        text, kind, gender, _reason = choose_salutation(role, name, given=given)
     return Recipient(
         email=registrant.email,
         municipalities=municipalities,

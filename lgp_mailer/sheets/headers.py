@@ -9,6 +9,7 @@ Anything else is mapped in the campaign's ``[columns]`` table or with
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from lgp_mailer.quoting import quoted
 from lgp_mailer.sheets.cells import mojibake_hint
 from lgp_mailer.sheets.readers import RawRow
 
-FIELDS = ("email", "municipality", "county", "name", "role", "gender", "salutation")
+# family_name and given_name: a name in two columns, joined into name in that order.
+FIELDS = ("email", "municipality", "county", "name", "role", "gender", "salutation", "family_name", "given_name")
 IGNORE = "ignore"  # a mapping value that makes a column be skipped
 HEADER_SEARCH_ROWS = 20  # title rows above the header are tolerated up to here
 
@@ -69,6 +71,8 @@ _ALIASES = {
         "contact",
         "contact name",
     ),
+    "family_name": ("vezetéknév", "vezeték név", "családnév", "családi név", "last name", "surname", "family name"),
+    "given_name": ("keresztnév", "kereszt név", "utónév", "utónevek", "first name", "given name", "forename"),
     "role": ("beosztás", "tisztség", "munkakör", "role", "position", "job title"),
     "gender": ("nem", "neme", "gender", "sex"),
     "salutation": ("megszólítás", "salutation", "greeting"),
@@ -120,11 +124,17 @@ def check_mapping(columns: dict[str, str] | None, fields: tuple[str, ...] = FIEL
     return mapping
 
 
+# A gender header often explains its codes: "Nem (F/N)", "Neme (1 = férfi, 2 = nő)", "Gender (M/F)".
+_EXPLAINED = re.compile(r"\s*\([^)]*\)\s*$")
+
+
 def _fields_of(cells: Iterable[str], mapping: dict[str, tuple[str, str]], aliases: dict[str, str]) -> dict[int, str]:
     found = {}
     for index, cell in enumerate(cells):
         key = header_key(cell)
         field = mapping[key][1] if key in mapping else aliases.get(key)
+        if field is None and key not in mapping and aliases.get(header_key(_EXPLAINED.sub("", cell))) == "gender":
+            field = "gender"
         if field and field != IGNORE:
             found[index] = field
     return found

@@ -36,11 +36,14 @@ from lgp_mailer.hungarian import (
     is_person,
     normalise_role,
     parse_gender,
+    people_named,
     role_of,
+    unclear_order,
+    words_after_name,
 )
 from lgp_mailer.i18n import N_, _, ngettext
 from lgp_mailer.quoting import quoted
-from lgp_mailer.roles import INSTITUTION, OFFICE, UNKNOWN, may_name_office, read_role
+from lgp_mailer.roles import INSTITUTION, UNKNOWN, read_role
 from lgp_mailer.sheets.cells import (
     AddressError,
     clean_field,
@@ -54,6 +57,7 @@ from lgp_mailer.sheets.cells import (
 from lgp_mailer.sheets.compact import SEP, SUB, Chunks, KeyIndex, Recipients, Strings, first_field
 from lgp_mailer.sheets.compact import Recipient as Recipient  # where it was always imported from
 from lgp_mailer.sheets.gazetteer import is_number, load_gazetteer
+from lgp_mailer.sheets.gender_codes import MARK, GenderCodes, code_of
 from lgp_mailer.sheets.headers import IGNORE, Header, check_mapping, find_header, garbled_header, header_key
 from lgp_mailer.sheets.limits import DEFAULT, Limits
 from lgp_mailer.sheets.readers import (
@@ -215,7 +219,7 @@ def _read_sheet(
             merger.warn(_("sheet skipped: {message}").format(message=error.message), raw.name, error.row, None, None)
         return False
     merger.columns.update({(raw.name, f): column.header for f, column in header.columns.items()})
-    if "name" not in header.columns and "gender" not in header.columns and "salutation" not in header.columns:
+    if not {"name", "given_name", "gender", "salutation"} & header.columns.keys():
         # One warning for the sheet, not one per row: neutral is the only choice.
         merger.warn(_("no name or gender column: every salutation is neutral"), raw.name, header.row, None, None)
     for missing in header.unmapped:
@@ -342,6 +346,7 @@ class _Entry:
         "firsts",
         "gender_cell",
         "genders",
+        "given",
         "municipalities",
         "names",
         "reasons",
@@ -368,6 +373,7 @@ class _Entry:
         self.roles: list[tuple[str | None, int, str]] = []
         self.genders: list[tuple[str | None, int, str]] = []
         self.gender_cell = ""  # the first gender cell as written ("N", "férfi"), for warnings
+        self.given = ""  # the first row's given-name cell, when the name is in two columns
         self.salutations: list[tuple[str | None, int, str]] = []
         self.reasons: list[str] = []
 
@@ -393,6 +399,7 @@ class _Merger:
         self.held_rows: set[tuple[str | None, int]] = set()  # rows refused before merging
         self.unread_warned: set[tuple[str | None, int]] = set()  # (sheet, column) warned of by _unread_addresses
         self.counts = RowCounts()
+        self.codes = GenderCodes()  # F/N, M/F, 1/2: read per column once every row is in
 
     def warn(
         self,
@@ -446,6 +453,9 @@ class _Merger:
     def add_row(self, ctx: _RowContext, row: RawRow) -> None:
         self.rows_read += 1
         values, row_problems = self._fields(ctx, row)
+        if values["gender"] and (code := code_of(values["gender"])) is not None:
+            column = ctx.header.columns["gender"].header
+            self.codes.add(ctx.sheet, code, values["gender"], row.number, column, values["name"])
         municipality = values["municipality"]
         email_column = ctx.header.columns["email"]
         if email_column.index in row.formulas:
@@ -498,7 +508,7 @@ class _Merger:
         values: dict[str, str] = {}
         problems: list[str] = []
         garbled: set[str] = set()
-        for name in (*_TEXT_FIELDS, "gender"):
+        for name in (*_TEXT_FIELDS, "gender", "family_name", "given_name"):
             column = ctx.header.columns.get(name)
             text = ""
             if column is not None and column.index < len(row.cells):
@@ -524,6 +534,10 @@ class _Merger:
                     MOJIBAKE,
                 )
                 garbled.add(name)
+        if not values["name"] and (values["family_name"] or values["given_name"]):  # "Kovács" | "Anna"
+            values["name"] = " ".join(part for part in (values["family_name"], values["given_name"]) if part)
+        elif values["name"]:
+            values["given_name"] = ""  # a name column wins: its reading decides
         if values["name"] and _NOT_A_NAME.fullmatch(values["name"]):  # a date, a phone number: no one's name
             header = ctx.header.columns["name"].header
             self.warn(
@@ -635,7 +649,7 @@ class _Merger:
     ) -> None:
         """A new address: its row kept as one line of text, the warning about its gender cell given now."""
         gender = values["gender"]
-        if gender and parse_gender(gender) is None:
+        if gender and parse_gender(gender) is None and code_of(gender) is None:
             self._unknown_gender(ctx, number, gender)
         fields = (send, self.sheet_names.encode(ctx.sheet), str(number), *(values[f] for f in _LINE_FIELDS))
         line = SEP.join((*fields, SUB.join(problems)))
@@ -677,6 +691,7 @@ class _Merger:
         municipality = values["municipality"]
         if values["name"]:
             entry.names.append((sheet, number, values["name"]))
+            entry.given = entry.given or (values["given_name"] if len(entry.names) == 1 else "")
         if values["role"]:
             entry.roles.append((sheet, number, _shared(values["role"])))
         if values["salutation"]:
@@ -725,7 +740,8 @@ class _Merger:
         entry.copies.append((ctx.sheet, number, label, values[label], first_sheet, first_row))
 
     def _gender_cell(self, ctx: _RowContext | None, sheet: str | None, number: int, entry: _Entry, text: str) -> None:
-        gender = parse_gender(text)
+        code = code_of(text)
+        gender = MARK + code if code is not None else parse_gender(text)  # a code is read once the column is
         if gender is None:
             if ctx is not None:
                 self._unknown_gender(ctx, number, text)
@@ -741,6 +757,8 @@ class _Merger:
     def finish(self) -> tuple[Recipients, list[Rejected]]:
         """Every address, in sheet order, into a recipient or a rejection; the lines are freed as they are read."""
         recipients = Recipients()
+        for found in self.codes.read():
+            self.warn(found.message, found.sheet, found.row, found.column, found.value)
         self.keys = KeyIndex()  # no more lookups: its memory goes to the recipients' own index
         # Only rows that more than one address can claim need remembering (a held row,
         # a cell with several addresses); every other row's fate is counted at once.
@@ -774,6 +792,7 @@ class _Merger:
         return recipients, _merge_rejected(self.rejected)
 
     def _recipient(self, entry: _Entry) -> Recipient:
+        entry.genders = self.codes.resolve(entry.genders)
         name = entry.names[0][2] if entry.names else None
         role = _role(entry.roles[0][2]) if entry.roles else _office_in_name(name)
         disagreement = self._disagreement(entry)
@@ -783,9 +802,22 @@ class _Merger:
             gender=entry.genders[0][2] if entry.genders else None,
             explicit=entry.salutations[0][2] if entry.salutations else None,
             neutral=disagreement,
+            given=entry.given or None,
         )
         if not disagreement and not entry.salutations and self.keep_warnings:  # warnings only: none kept, none made
             self._salutation_findings(entry, name, role, chosen)
+        if chosen.kind == "explicit" and self.keep_warnings and not _opens_a_letter(chosen.text):
+            sheet, row, text = entry.salutations[0]
+            self.warn(
+                _(
+                    "the salutation cell is printed as written, but it does not read like one (e.g. „Tisztelt "
+                    "Polgármester Úr!”): check it"
+                ),
+                sheet,
+                row,
+                self.columns.get((sheet, "salutation")),
+                text,
+            )
         for sheet, row, label, value, first_sheet, first_row in entry.copies:
             self.warn(
                 _(
@@ -824,14 +856,14 @@ class _Merger:
                 self.columns.get((sheet, "role")),
                 entry.roles[0][2],
             )
-        if read.kind == UNKNOWN:
-            column = self.columns.get((sheet, "role"))
+        if read.kind == UNKNOWN:  # from the role cell, or the words after the name ("Kiss Anna ügyintéző")
+            field, value = ("role", entry.roles[0][2]) if entry.roles else ("name", name or "")
             self.warn(
                 _("role not recognised: salutation without a title (see README, Salutation rules)"),
                 sheet,
                 row,
-                column,
-                entry.roles[0][2],
+                self.columns.get((sheet, field)),
+                value,
             )
         if chosen.given_first:
             column = self.columns.get((sheet, "name"))
@@ -839,15 +871,26 @@ class _Merger:
                 _("name read as given name first (Given Family order); check the name"), sheet, row, column, name or ""
             )
         gender = entry.genders[0][2] if entry.genders else None
-        if (found := contradiction(role, name, gender)) is not None:
+        if (found := contradiction(role, name, gender, given=entry.given or None)) is not None:
             self._contradiction(entry, found, name or "")
         institution = read.kind == INSTITUTION and not is_person(name)
         if not is_person(name) and name:
             return  # the name cell names an office ("Polgármesteri Hivatal"): nobody to guess
-        has_columns = {(sheet, "name"), (sheet, "gender")} & self.columns.keys()
+        has_columns = {(sheet, "name"), (sheet, "given_name"), (sheet, "gender")} & self.columns.keys()
         if chosen.gender is None and has_columns and not institution:
-            column = self.columns.get((sheet, "name"))
-            self.warn(_("gender unknown: neutral salutation"), sheet, row, column, name or "")
+            column = self.columns.get((sheet, "name")) or self.columns.get((sheet, "given_name"))
+            if (people := people_named(name)) > 1:
+                text = _(
+                    "the name cell names {n} people of different genders: neutral salutation (one person per row)"
+                ).format(n=people)
+            elif not entry.given and (doubt := unclear_order(name)) is not None:
+                text = _(
+                    "name order unclear: {woman} is a woman's given name and {man} a man's, and either may be the "
+                    "family name: neutral salutation (fill in the gender column)"
+                ).format(woman=doubt[0], man=doubt[1])
+            else:
+                text = _("gender unknown: neutral salutation")
+            self.warn(text, sheet, row, column, name or "")
 
     def _contradiction(self, entry: _Entry, found: Contradiction, name: str) -> None:
         """The gender column or the role's "asszony"/"úr" chose the salutation against the name."""
@@ -871,7 +914,7 @@ class _Merger:
                 if by_column
                 else _("the role says male ({said}) but the given name {given} is female: check the salutation")
             )
-        column = self.columns.get((entry.sheet, "name"))
+        column = self.columns.get((entry.sheet, "name")) or self.columns.get((entry.sheet, "given_name"))
         self.warn(text.format(said=said, given=found.given), entry.sheet, entry.rows[0], column, name)
 
     def _disagreement(self, entry: _Entry) -> bool:
@@ -914,7 +957,7 @@ _PERSON_FIELDS = ("name", "role", "gender", "salutation", "county")
 _Person = tuple[str, str, str, str, str]
 _Cells = tuple[str, ...]  # a row's cells of _PERSON_FIELDS, as cleaned
 # The cells of a row that the compact line of an address's first row keeps (after address, sheet, row).
-_LINE_FIELDS = ("municipality", "county", "name", "role", "gender", "salutation")
+_LINE_FIELDS = ("municipality", "county", "name", "role", "gender", "salutation", "given_name")
 
 
 def _cells(values: dict[str, str]) -> _Cells:
@@ -924,7 +967,14 @@ def _cells(values: dict[str, str]) -> _Cells:
 def _person(cells: _Cells) -> _Person:
     """Who a row names, compared without case or spacing differences."""
     name, role, gender, salutation_text, county = (" ".join(c.casefold().split()) for c in cells)
-    return (name, _role(role) if role else "", parse_gender(gender) or gender, salutation_text, county)
+    coded = code_of(gender)  # "F" and "M" are two people in an M/F column
+    return (name, _role(role) if role else "", coded or parse_gender(gender) or gender, salutation_text, county)
+
+
+def _opens_a_letter(text: str) -> bool:
+    """A salutation as a letter's first line: two words or more, not in capitals, ending in "!"
+    or "," ("Tisztelt Polgármester Úr!", "Kedves Ödön!", "Dear Mayor,"); not "Kiss Anna" or "Úr"."""
+    return len(text.split()) >= 2 and text.endswith(("!", ",")) and text != text.upper()
 
 
 def _column_letters(index: int) -> str:
@@ -972,12 +1022,18 @@ def _role(text: str) -> str:
 
 
 def _office_in_name(name: str | None) -> str:
-    """An empty role cell is the mayor's, unless the name cell names an office instead:
-    "Jegyző", "Polgármester Asszony", "dr. Kiss Anna jegyző" are not the mayor."""
-    if not name or not may_name_office(name):
+    """An empty role cell is the mayor's, unless the name cell names an office or a job after
+    the name: "Jegyző", "Polgármester Asszony", "dr. Kiss Anna jegyző" are not the mayor, and
+    neither is "Kiss Anna ügyintéző" (an unknown role: no title, and check says so)."""
+    if not name:
         return DEFAULT_ROLE
-    read = read_role.__wrapped__(name)  # not cached: a sheet's names are each read once
-    return read.canonical if read is not None and read.kind == OFFICE else DEFAULT_ROLE
+    after = words_after_name(name)
+    if not after:
+        return DEFAULT_ROLE
+    read = read_role.__wrapped__(after)  # not cached: a sheet's names are each read once
+    if read is None or read.kind == INSTITUTION:
+        return DEFAULT_ROLE
+    return read.canonical
 
 
 def _one(municipality: str) -> tuple[str, ...]:

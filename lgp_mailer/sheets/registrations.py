@@ -38,7 +38,7 @@ from lgp_mailer.sheets.limits import DEFAULT, Limits
 from lgp_mailer.sheets.readers import ALL_SHEETS, RawRow, RawSheet, open_sheets
 from lgp_mailer.sheets.recipients import PROBLEM, WARNING, Finding
 
-FIELDS = ("timestamp", "email", "name", "municipality", "role")
+FIELDS = ("timestamp", "email", "name", "municipality", "role", "family_name", "given_name")
 # The toml table that maps the export's headers (the campaign's [columns] is the contact sheet's).
 TABLE = "[registration_columns]"
 
@@ -84,10 +84,13 @@ _ALIASES = {
         "town",
         "city",
     ),
+    # A form that asks the name in two questions (Google Forms' "Vezetéknév", "Keresztnév").
+    "family_name": ("vezetéknév", "vezetékneve", "családnév", "családi név", "last name", "surname", "family name"),
+    "given_name": ("keresztnév", "keresztneve", "utónév", "utóneve", "first name", "given name"),
     "role": ("beosztás", "beosztása", "tisztség", "munkakör", "role", "position", "job title"),
 }
 _ALIAS_KEYS = alias_keys(_ALIASES)
-_TEXT_FIELDS = ("name", "municipality", "role")
+_TEXT_FIELDS = ("name", "municipality", "role", "family_name", "given_name")
 _WRONG_COLUMN_ROWS = 3  # this many answers and not one address: the e-mail column is the wrong one
 
 # Microsoft Forms' export (English and Hungarian) starts with fixed columns: the answer's ID, start
@@ -112,7 +115,8 @@ def _forms_layout(mapping: dict[str, tuple[str, str]]) -> Callable[[tuple[str, .
         if "timestamp" not in fields.values() and keys[2] not in mapping:
             adjusted[2] = "timestamp"
         for index, field in ((3, "email"), (4, "name")):
-            asked = any(f == field for i, f in adjusted.items() if i > 4)
+            asking = (field,) if field == "email" else (field, "family_name", "given_name")
+            asked = any(f in asking for i, f in adjusted.items() if i > 4)
             if asked and adjusted.get(index) == field and keys[index] not in mapping:
                 del adjusted[index]
         return adjusted
@@ -174,6 +178,7 @@ class Registrant:
     registered_at: dt.datetime | None  # from "Időbélyeg", naive local time as exported
     row: int
     sheet: str | None = None  # None for a CSV file
+    given: str | None = None  # the given-name answer, when the form asks the name in two questions
 
 
 @dataclass
@@ -429,9 +434,11 @@ def _latest(group: list[_Answer], stamps: dict[int, dt.datetime | None]) -> _Ans
 
 def _registrant(answer: _Answer, when: dt.datetime | None) -> Registrant:
     values = answer.values
+    split = " ".join(part for part in (values["family_name"], values["given_name"]) if part)
     return Registrant(
         email=answer.email,
-        name=values["name"] or None,
+        name=values["name"] or split or None,
+        given=None if values["name"] else values["given_name"] or None,
         municipality=values["municipality"] or None,
         role=values["role"] or None,
         registered_at=when,
