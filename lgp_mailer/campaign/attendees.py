@@ -10,7 +10,10 @@ recipients (the contact sheet).  An attendee matches
    "(original name)" dropped, or any part of "Kiss Ödön - Alsómocsolád")
    is a known person's name (accents, case, titles and word order ignored), and another
    part names one of that person's municipalities (``municipality_key``);
-3. **by name** alone, only when exactly one known person has that name.
+3. **by name** alone, only when exactly one known person has that name;
+4. **by municipality**: a room or an office that joined under its place's name
+   ("Polgármesteri Hivatal Őrség-próba", "Üröm-próba tárgyaló (…)", with an office or
+   room word) is that municipality's one registrant, else its one invited person.
 
 Several session groups of one person (a laptop with the address, a phone as
 a guest under the same name) are merged before the minutes are counted, so
@@ -23,8 +26,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from lgp_mailer.campaign.matching import match_registrations, municipality_key, reminder_recipients
-from lgp_mailer.i18n import N_, _
+from lgp_mailer.campaign.matching import OFFICE_WORDS, match_registrations, municipality_key, reminder_recipients
+from lgp_mailer.i18n import N_, _, format_number, ngettext
 from lgp_mailer.sheets.attendance import Attendee, Session, display_name, name_key, person_key, summarise
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.sheets.registrations import RegistrationList
@@ -35,7 +38,17 @@ _PARTS = re.compile(r"\s+[-\u2013\u2014]\s+|\s*[,;/|()\[\]]\s*|\s+és\s+")
 
 
 # How an attendee was matched, as the report says it (translated where shown).
-_HOW = {"address": N_("address"), "name": N_("name"), "name and municipality": N_("name and municipality")}
+_HOW = {
+    "address": N_("address"),
+    "name": N_("name"),
+    "name and municipality": N_("name and municipality"),
+    "municipality": N_("municipality"),
+}
+_LISTED = {True: N_("registered"), False: N_("invited")}
+# Words that make a name a room's rather than a person's (compared without accents).
+_ROOM_WORDS = frozenset(
+    {"targyalo", "targyaloterem", "tanacsterem", "tanacskozo", "ulesterem", "diszterem", "terem", "iroda", "room"}
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,16 @@ def _name(text: str) -> str:
     return " ".join(sorted(name_key(text).split()))
 
 
+def _office_place(text: str) -> str:
+    """The municipality key of a room's or an office's name, "" for anything else.
+
+    "Polgármesteri Hivatal Őrség-próba" → "orsegproba"; "Mágocs Péter" → "" (a
+    surname may be a place's name: only an office or room word makes it a place)."""
+    words = name_key(text).split()
+    place = [w for w in words if w not in OFFICE_WORDS and w not in _ROOM_WORDS]
+    return "".join(place) if place and len(place) < len(words) else ""
+
+
 def unaliased(address: str) -> str:
     """``Kiss+zoom@Falu.example`` → ``kiss@falu.example``: a sub-address reaches the same mailbox."""
     local, at, domain = address.strip().casefold().rpartition("@")
@@ -100,10 +123,13 @@ class _Index:
         for known in people:
             self.by_mailbox.setdefault(unaliased(known.recipient.email), []).append(known)
         self.by_name: dict[str, list[Known]] = {}
+        self.by_place: dict[str, list[Known]] = {}
         for known in people:
             key = _name(known.recipient.name or "")
             if key:
                 self.by_name.setdefault(key, []).append(known)
+            for place in {municipality_key(m) for m in known.recipient.municipalities} - {""}:
+                self.by_place.setdefault(place, []).append(known)
 
     def find(self, attendee: Attendee, names: list[str]) -> tuple[Known, str] | None:
         known = self.by_address.get(attendee.email.casefold()) if attendee.email else None
@@ -121,7 +147,15 @@ class _Index:
             return placed[0], "name and municipality"
         if len(candidates) == 1 and not placed:
             return candidates[0], "name"
-        return None
+        return None if candidates else self._office(parts)
+
+    def _office(self, parts: list[str]) -> tuple[Known, str] | None:
+        """A room or an office of one municipality: its one registrant, else its one invited person."""
+        places = {_office_place(p) for p in parts} - {""}
+        found = list({id(k): k for place in places for k in self.by_place.get(place, [])}.values())
+        registered = [k for k in found if k.registered]
+        chosen = registered or found
+        return (chosen[0], "municipality") if len(chosen) == 1 else None
 
 
 def match_attendance(sessions: list[Session], people: list[Known], threshold: int) -> AttendanceMatch:
@@ -153,11 +187,8 @@ def match_attendance(sessions: list[Session], people: list[Known], threshold: in
 
 
 def _minutes(value: float) -> str:
-    return (
-        _("{minutes:.0f} min").format(minutes=value)
-        if value == int(value)
-        else _("{minutes:.1f} min").format(minutes=value)
-    )
+    """``155.8`` → "155.8 min", in Hungarian "155,8 perc" (a decimal comma)."""
+    return _("{minutes} min").format(minutes=format_number(round(value, 1)))
 
 
 def format_attendance(match: AttendanceMatch) -> list[str]:
@@ -180,16 +211,16 @@ def format_attendance(match: AttendanceMatch) -> list[str]:
         )
     )
     for attendee in match.unmatched:
-        who = (
-            f"{attendee.name} <{attendee.email}>"
-            if attendee.email
-            else _("{name} (no e-mail)").format(name=attendee.name)
-        )
+        # As the platform wrote it ("Kovács J. (iPad)", not "Kovács J."), and on which rows: to be found in the file.
+        name = attendee.written or attendee.name
+        who = f"{name} <{attendee.email}>" if attendee.email else _("{name} (no e-mail)").format(name=name)
         guest = _(", guest") if attendee.guest else ""
+        rows = ", ".join(str(r) for r in attendee.rows)
         lines.append(
             _("  {who}: {minutes}, {sessions} session(s){guest}").format(
                 who=who, minutes=_minutes(attendee.minutes), sessions=attendee.sessions, guest=guest
             )
+            + ("; " + ngettext("row {rows}", "rows {rows}", len(attendee.rows)).format(rows=rows) if rows else "")
         )
     return lines
 
@@ -197,7 +228,7 @@ def format_attendance(match: AttendanceMatch) -> list[str]:
 def _presence(presence: Presence) -> str:
     recipient, attendee = presence.known.recipient, presence.attendee
     who = f"{recipient.name} <{recipient.email}>" if recipient.name else recipient.email
-    listed = "registered" if presence.known.registered else "invited"
+    listed = _(_LISTED[presence.known.registered])
     return _("  {who}: {minutes}, {sessions} session(s) (by {how}; {listed}; {municipalities})").format(
         who=who,
         minutes=_minutes(attendee.minutes),

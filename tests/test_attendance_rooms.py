@@ -1,0 +1,119 @@
+"""Attendees the platforms show under a room's or an office's name, and where the unmatched come from.
+
+A municipality's meeting room or its office PC often joins for the mayor and colleagues:
+"Polgármesteri Hivatal Őrség-próba", "Üröm-próba tárgyaló (Balogh R., Horváth L.)".  Left
+unmatched, the registrant who sat in that room got the "you missed it" letter."""
+
+from __future__ import annotations
+
+from attendance_files import S, write_zoom
+from test_attendance import _campaign, _import, _people
+
+from lgp_mailer.campaign.attendees import match_attendance
+from lgp_mailer.sheets.attendance import load_attendance
+
+
+def _match(tmp_path, sessions):
+    _, campaign = _campaign(tmp_path)
+    report = load_attendance(write_zoom(tmp_path / "participants.csv", sessions))
+    return match_attendance(list(report.sessions), _people(campaign), 30)
+
+
+def test_an_office_or_a_room_named_after_a_municipality_is_its_one_person(tmp_path):
+    match = _match(
+        tmp_path,
+        [
+            # Őrség-próba: one invited person (ifj. Tóth Ferenc), nobody registered
+            S("Polgármesteri Hivatal Őrség-próba", "", "10:00:00", "12:00:00", guest=True),
+            # Üröm-próba: Balogh Réka registered, the office's address only invited: the registrant
+            S("Üröm-próba tárgyaló (Balogh R., Horváth L.)", "", "10:00:00", "11:00:00", guest=True),
+            # Hernádszentandrás Község Önkormányzata, written by the office itself
+            S("Hernádszentandrás Község Önkormányzata", "", "10:00:00", "10:20:00", guest=True),
+        ],
+    )
+    assert [(p.known.recipient.email, p.how, p.attendee.minutes, p.attended) for p in match.present] == [
+        ("alpolgarmester@orseg-proba.example", "municipality", 120.0, True),
+        ("referens@urom-proba.example", "municipality", 60.0, True),
+        ("polgarmester@hernadszentandras.example", "municipality", 20.0, False),
+    ]
+    assert match.unmatched == []
+
+
+def test_a_person_named_like_a_municipality_or_an_unknown_office_stays_unmatched(tmp_path):
+    match = _match(
+        tmp_path,
+        [
+            S("Mágocs Péter", "", "10:00:00", "12:00:00", guest=True),  # a surname, no office word
+            S("Tárgyaló", "", "10:00:00", "12:00:00", guest=True),  # a room of no named place
+            S("Polgármesteri Hivatal Nincsilyenfalva", "", "10:00:00", "12:00:00", guest=True),
+        ],
+    )
+    assert match.present == []
+    assert [a.name for a in match.unmatched] == ["Mágocs Péter", "Tárgyaló", "Polgármesteri Hivatal Nincsilyenfalva"]
+
+
+def test_an_office_of_a_municipality_with_two_people_and_no_registrant_is_nobody(tmp_path):
+    from dataclasses import replace
+
+    _, campaign = _campaign(tmp_path)
+    people = _people(campaign)
+    (orseg,) = [k for k in people if k.recipient.email == "alpolgarmester@orseg-proba.example"]
+    mayor = replace(orseg, recipient=replace(orseg.recipient, email="polgarmester@orseg-proba.example", name="X Y"))
+    sessions = [S("Polgármesteri Hivatal Őrség-próba", "", "10:00:00", "12:00:00", guest=True)]
+    report = load_attendance(write_zoom(tmp_path / "p.csv", sessions))
+    match = match_attendance(list(report.sessions), [*people, mayor], 30)
+    assert match.present == [] and [a.name for a in match.unmatched] == ["Polgármesteri Hivatal Őrség-próba"]
+
+
+def test_the_unmatched_are_listed_as_written_with_their_rows(tmp_path):
+    camp, _ = _campaign(tmp_path)
+    path = write_zoom(
+        tmp_path / "participants_81234567890.csv",
+        [
+            S("Kiss Ödön", "polgarmester@alsomocsolad.example", "09:58:00", "12:30:00"),
+            S("Kovács J. (Kovács János iPad)", "", "10:00:00", "10:40:00", guest=True),
+            S('=HYPERLINK("http://x.example","katt")', "", "10:00:00", "10:40:00", guest=True),
+            S("Kovács J. (Kovács János iPad)", "", "10:45:00", "11:40:00", guest=True),
+            S("Polgármesteri Hivatal Őrség-próba", "", "10:00:00", "12:00:00", guest=True),
+        ],
+    )
+    result = _import(camp, path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1:] == [
+        "Attended (at least 30 minutes): 2",
+        "  Kiss Ödön <polgarmester@alsomocsolad.example>: 152 min, 1 session(s) (by address; registered; Alsómocsolád)",
+        "  ifj. Tóth Ferenc <alpolgarmester@orseg-proba.example>: 120 min, 1 session(s) (by municipality; invited; "
+        "Őrség-próba)",
+        "Joined for less than 30 minutes: 0",
+        "Attendees who match nobody on the invitation or registration list: 2",
+        "  Kovács J. (Kovács János iPad) (no e-mail): 95 min, 2 session(s), guest; rows 6, 8",
+        '  =HYPERLINK("http://x.example","katt") (no e-mail): 40 min, 1 session(s), guest; row 7',
+    ]
+
+
+def test_the_match_in_hungarian_has_decimal_commas_and_no_english_words(tmp_path):
+    camp, _ = _campaign(tmp_path)
+    path = write_zoom(
+        tmp_path / "participants_81234567890.csv",
+        [
+            S("Kiss Ödön", "polgarmester@alsomocsolad.example", "09:58:12", "12:30:00"),
+            S("Nagy Andrea", "polgarmester@ujfeherto-proba.example", "10:00:00", "10:20:00"),
+            S("Kovács J.", "", "10:00:00", "10:40:00", guest=True),
+        ],
+    )
+    from test_send_cli import runner
+
+    from lgp_mailer.cli import app
+
+    result = runner.invoke(app, ["--lang", "hu", "attendance", "import", str(path), "--campaign", str(camp.root)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1:] == [
+        "Részt vett (legalább 30 percig): 1",
+        "  Kiss Ödön <polgarmester@alsomocsolad.example>: 151,8 perc, 1 csatlakozás "
+        "(egyezés alapja: e-mail-cím; regisztrált; Alsómocsolád)",
+        "30 percnél rövidebb ideig volt jelen: 1",
+        "  Nagy Andrea <polgarmester@ujfeherto-proba.example>: 20 perc, 1 csatlakozás "
+        "(egyezés alapja: e-mail-cím; meghívott; Újfehértó-próba)",
+        "Résztvevők, akik sem a meghívottak, sem a jelentkezők listáján nem szerepelnek: 1",
+        "  Kovács J. (e-mail-cím nélkül): 40 perc, 1 csatlakozás, vendég; sor: 7",
+    ]
