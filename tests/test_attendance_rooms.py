@@ -33,7 +33,7 @@ def test_an_office_or_a_room_named_after_a_municipality_is_its_one_person(tmp_pa
     )
     assert [(p.known.recipient.email, p.how, p.attendee.minutes, p.attended) for p in match.present] == [
         ("alpolgarmester@orseg-proba.example", "municipality", 120.0, True),
-        ("referens@urom-proba.example", "municipality", 60.0, True),
+        ("referens@urom-proba.example", "name and municipality", 60.0, True),  # Balogh R. of Üröm-próba
         ("polgarmester@hernadszentandras.example", "municipality", 20.0, False),
     ]
     assert match.unmatched == []
@@ -117,3 +117,31 @@ def test_the_match_in_hungarian_has_decimal_commas_and_no_english_words(tmp_path
         "Résztvevők, akik sem a meghívottak, sem a jelentkezők listáján nem szerepelnek: 1",
         "  Kovács J. (e-mail-cím nélkül): 40 perc, 1 csatlakozás, vendég; sor: 7",
     ]
+
+
+def test_a_name_typed_with_initials_is_the_one_person_it_abbreviates(tmp_path):
+    from dataclasses import replace
+
+    _, campaign = _campaign(tmp_path)
+    people = _people(campaign)
+    sessions = [
+        S("Tóth P.", "", "10:00:00", "11:00:00", guest=True),  # Tóth Péter, not ifj. Tóth Ferenc
+        S("E. Szűcs", "", "10:00:00", "11:00:00", guest=True),  # Dr. Szűcs Erzsébet, the other way round
+        S("Fehérné Gy. I.", "", "10:00:00", "11:00:00", guest=True),  # a digraph initial
+        S("Nagy A. - Újfehértó-próba", "", "10:00:00", "11:00:00", guest=True),
+        S("Tóth", "", "10:00:00", "11:00:00", guest=True),  # no initial: nobody
+        S("Kiss Ö. Ödön", "", "10:00:00", "11:00:00", guest=True),  # not an abbreviation of Kiss Ödön
+    ]
+    report = load_attendance(write_zoom(tmp_path / "p.csv", sessions))
+    match = match_attendance(list(report.sessions), people, 30)
+    assert [(p.known.recipient.email, p.how) for p in match.present] == [
+        ("szervezo@egyesulet.example", "name"),
+        ("polgarmester@hernadszentandras.example", "name"),
+        ("jegyzo@kozoshivatal-bikal.example", "name"),
+        ("polgarmester@ujfeherto-proba.example", "name and municipality"),
+    ]
+    assert [a.name for a in match.unmatched] == ["Tóth", "Kiss Ö. Ödön"]
+    (toth,) = [k for k in people if k.recipient.email == "szervezo@egyesulet.example"]
+    pal = replace(toth, recipient=replace(toth.recipient, email="toth.pal@masik.example", name="Tóth Pál"))
+    again = match_attendance(list(report.sessions[:1]), [*people, pal], 30)
+    assert again.present == [] and [a.name for a in again.unmatched] == ["Tóth P."]  # two Tóth P.-s

@@ -10,7 +10,9 @@ recipients (the contact sheet).  An attendee matches
    "(original name)" dropped, or any part of "Kiss Ödön - Alsómocsolád")
    is a known person's name (accents, case, titles and word order ignored), and another
    part names one of that person's municipalities (``municipality_key``);
-3. **by name** alone, only when exactly one known person has that name;
+3. **by name** alone, only when exactly one known person has that name; a name
+   typed with initials ("Kovács J.", "J. Kovács", "Fehérné Gy. I.") is that name
+   when no whole name matches (two Kovács J.-s: nobody);
 4. **by municipality**: a room or an office that joined under its place's name
    ("Polgármesteri Hivatal Őrség-próba", "Üröm-próba tárgyaló (…)", with an office or
    room word) is that municipality's one registrant, else its one invited person.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import permutations
 
 from lgp_mailer.campaign.matching import OFFICE_WORDS, match_registrations, municipality_key, reminder_recipients
 from lgp_mailer.i18n import N_, _, format_number, ngettext
@@ -45,6 +48,8 @@ _HOW = {
     "municipality": N_("municipality"),
 }
 _LISTED = {True: N_("registered"), False: N_("invited")}
+# Hungarian initials are a letter or a digraph: "Zs.", "Gy.", "Dzs." (compared without accents).
+_DIGRAPHS = frozenset({"cs", "dz", "dzs", "gy", "ly", "ny", "sz", "ty", "zs"})
 # Words that make a name a room's rather than a person's (compared without accents).
 _ROOM_WORDS = frozenset(
     {"targyalo", "targyaloterem", "tanacsterem", "tanacskozo", "ulesterem", "diszterem", "terem", "iroda", "room"}
@@ -100,6 +105,26 @@ def _name(text: str) -> str:
     return " ".join(sorted(name_key(text).split()))
 
 
+def _initial(word: str) -> bool:
+    return len(word) == 1 or word in _DIGRAPHS
+
+
+def _abbreviates(words: list[str], full: list[str]) -> bool:
+    """Whether ``kovacs j`` is ``kovacs janos``: the whole words the same, each initial begins one other word."""
+    rest = list(full)
+    initials = []
+    for word in words:
+        if _initial(word):
+            initials.append(word)
+        elif word in rest:
+            rest.remove(word)
+        else:
+            return False
+    if not initials or len(rest) != len(initials) or len(initials) == len(words):
+        return False
+    return any(all(w.startswith(i) for i, w in zip(initials, order, strict=True)) for order in permutations(rest))
+
+
 def _office_place(text: str) -> str:
     """The municipality key of a room's or an office's name, "" for anything else.
 
@@ -124,10 +149,13 @@ class _Index:
             self.by_mailbox.setdefault(unaliased(known.recipient.email), []).append(known)
         self.by_name: dict[str, list[Known]] = {}
         self.by_place: dict[str, list[Known]] = {}
+        self.by_word: dict[str, list[Known]] = {}
         for known in people:
             key = _name(known.recipient.name or "")
             if key:
                 self.by_name.setdefault(key, []).append(known)
+            for word in set(key.split()):
+                self.by_word.setdefault(word, []).append(known)
             for place in {municipality_key(m) for m in known.recipient.municipalities} - {""}:
                 self.by_place.setdefault(place, []).append(known)
 
@@ -140,14 +168,26 @@ class _Index:
             return same[0], "address"
         parts = [p for text in names for p in [text, display_name(text), *_PARTS.split(text)] if p and p.strip()]
         keys = {_name(p) for p in parts} - {""}
-        places = {municipality_key(p) for p in parts} - {""}
+        places = ({municipality_key(p) for p in parts} | {_office_place(p) for p in parts}) - {""}
         candidates = list({id(k): k for key in keys for k in self.by_name.get(key, [])}.values())
+        candidates = candidates or self._abbreviated(keys)
         placed = [k for k in candidates if places & {municipality_key(m) for m in k.recipient.municipalities}]
         if len(placed) == 1:
             return placed[0], "name and municipality"
         if len(candidates) == 1 and not placed:
             return candidates[0], "name"
-        return None if candidates else self._office(parts)
+        return self._office(parts)  # nobody, or several people, of that name
+
+    def _abbreviated(self, keys: set[str]) -> list[Known]:
+        """The known people a name typed with initials stands for ("Kovács J." → Kovács János)."""
+        found: dict[int, Known] = {}
+        for key in keys:
+            words = key.split()
+            whole = [w for w in words if not _initial(w)]
+            for known in self.by_word.get(whole[0], []) if whole else []:
+                if _abbreviates(words, _name(known.recipient.name or "").split()):
+                    found[id(known)] = known
+        return list(found.values())
 
     def _office(self, parts: list[str]) -> tuple[Known, str] | None:
         """A room or an office of one municipality: its one registrant, else its one invited person."""
