@@ -145,3 +145,21 @@ def test_a_name_typed_with_initials_is_the_one_person_it_abbreviates(tmp_path):
     pal = replace(toth, recipient=replace(toth.recipient, email="toth.pal@masik.example", name="Tóth Pál"))
     again = match_attendance(list(report.sessions[:1]), [*people, pal], 30)
     assert again.present == [] and [a.name for a in again.unmatched] == ["Tóth P."]  # two Tóth P.-s
+
+
+def test_an_office_typed_beside_the_name_or_instead_of_it(tmp_path):
+    match = _match(
+        tmp_path,
+        [
+            S("Nagy Andrea polgármester", "", "10:00:00", "11:00:00", guest=True),
+            S("Horváth Lászlóné jegyző, Zalaszentgyörgy-próba", "", "10:00:00", "11:00:00", guest=True),
+            S("Őrség-próba alpolgármestere", "", "10:00:00", "11:00:00", guest=True),
+            S("Hernádszentandrás jegyzője", "", "10:00:00", "11:00:00", guest=True),  # its one person is the mayor
+        ],
+    )
+    assert [(p.known.recipient.email, p.how) for p in match.present] == [
+        ("polgarmester@ujfeherto-proba.example", "name"),
+        ("jegyzo@zalaszentgyorgy-proba.example", "name and municipality"),
+        ("alpolgarmester@orseg-proba.example", "municipality"),
+    ]
+    assert [a.name for a in match.unmatched] == ["Hernádszentandrás jegyzője"]

@@ -15,7 +15,10 @@ recipients (the contact sheet).  An attendee matches
    when no whole name matches (two Kovács J.-s: nobody);
 4. **by municipality**: a room or an office that joined under its place's name
    ("Polgármesteri Hivatal Őrség-próba", "Üröm-próba tárgyaló (…)", with an office or
-   room word) is that municipality's one registrant, else its one invited person.
+   room word) is that municipality's one registrant, else its one invited person;
+   "Őrség-próba alpolgármestere" only when that person's role is that office.
+
+An office typed beside a name ("Nagy Andrea polgármester") is not part of the name.
 
 Several session groups of one person (a laptop with the address, a phone as
 a guest under the same name) are merged before the minutes are counted, so
@@ -31,6 +34,7 @@ from itertools import permutations
 
 from lgp_mailer.campaign.matching import OFFICE_WORDS, match_registrations, municipality_key, reminder_recipients
 from lgp_mailer.i18n import N_, _, format_number, ngettext
+from lgp_mailer.roles import OFFICES, POSSESSIVES, read_role
 from lgp_mailer.sheets.attendance import Attendee, Session, display_name, name_key, person_key, summarise
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.sheets.registrations import RegistrationList
@@ -50,6 +54,13 @@ _HOW = {
 _LISTED = {True: N_("registered"), False: N_("invited")}
 # Hungarian initials are a letter or a digraph: "Zs.", "Gy.", "Dzs." (compared without accents).
 _DIGRAPHS = frozenset({"cs", "dz", "dzs", "gy", "ly", "ny", "sz", "ty", "zs"})
+# An office typed in a name ("Kiss Ödön polgármester", "Példafalva jegyzője") → the office.
+_TITLES = {
+    name_key(spelling): office
+    for office, (_title, spellings) in OFFICES.items()
+    for spelling in (office, *spellings)
+    if len(name_key(spelling).split()) == 1
+} | {name_key(possessive): office for possessive, office in POSSESSIVES.items()}
 # Words that make a name a room's rather than a person's (compared without accents).
 _ROOM_WORDS = frozenset(
     {"targyalo", "targyaloterem", "tanacsterem", "tanacskozo", "ulesterem", "diszterem", "terem", "iroda", "room"}
@@ -102,7 +113,7 @@ def known_people(invited: list[Recipient], registrations: RegistrationList | Non
 
 def _name(text: str) -> str:
     """:func:`name_key` in any word order: Zoom profiles often say "Ödön Kiss"."""
-    return " ".join(sorted(name_key(text).split()))
+    return " ".join(sorted(w for w in name_key(text).split() if w not in _TITLES))
 
 
 def _initial(word: str) -> bool:
@@ -131,7 +142,7 @@ def _office_place(text: str) -> str:
     "Polgármesteri Hivatal Őrség-próba" → "orsegproba"; "Mágocs Péter" → "" (a
     surname may be a place's name: only an office or room word makes it a place)."""
     words = name_key(text).split()
-    place = [w for w in words if w not in OFFICE_WORDS and w not in _ROOM_WORDS]
+    place = [w for w in words if w not in OFFICE_WORDS and w not in _ROOM_WORDS and w not in _TITLES]
     return "".join(place) if place and len(place) < len(words) else ""
 
 
@@ -193,6 +204,9 @@ class _Index:
         """A room or an office of one municipality: its one registrant, else its one invited person."""
         places = {_office_place(p) for p in parts} - {""}
         found = list({id(k): k for place in places for k in self.by_place.get(place, [])}.values())
+        offices = {_TITLES[w] for p in parts for w in name_key(p).split() if w in _TITLES}
+        if offices:  # "Példafalva jegyzője": its notary, not its mayor
+            found = [k for k in found if (role := read_role(k.recipient.role)) is not None and role.office in offices]
         registered = [k for k in found if k.registered]
         chosen = registered or found
         return (chosen[0], "municipality") if len(chosen) == 1 else None
