@@ -31,3 +31,25 @@ def test_a_colleagues_reminder_and_thanks_do_not_count_for_the_other_letter_of_t
     # and recording, sent to an address that is no letter, count for it.
     assert cells(book["Tölcsér"])[1] == ["c1", *funnel([3, 3, 0, 2, 2, 1, 2])]
     assert cells(book["Szerepkörök"])[1] == ["c1", "ismeretlen", *funnel([3, 3, 0, 2, 2, 1, 2])]
+
+
+def test_the_roles_are_grouped_by_office_not_by_how_the_sheet_writes_it(tmp_path):
+    from lgp_mailer.campaign.report import CampaignInput, collect
+    from lgp_mailer.sheets.compact import Recipient
+
+    towns = [
+        ("a@alfa.example", "Alfa", "Polgármester úr"),
+        ("b@beta.example", "Béta", "polgármester asszony"),
+        ("c@gamma.example", "Gamma", "polgármester"),
+        ("d@delta.example", "Delta", "Jegyző Asszony"),
+        ("e@epszilon.example", "Epszilon", "Pályázati referens"),
+    ]
+    with open_ledger(tmp_path / "naplo.sqlite3") as ledger:
+        sent(ledger, "c1", "invitation", [(a, m, "Baranya") for a, m, _ in towns])
+        extra = CampaignInput("c1", [Recipient(a, (m,), "", role=r) for a, m, r in towns])
+        data = collect(ledger, ["c1"], extra, 30)
+    assert data.by_role[["role", "invited"]].values.tolist() == [
+        ["jegyző", 1],
+        ["polgármester", 3],
+        ["pályázati referens", 1],
+    ]

@@ -39,6 +39,7 @@ from lgp_mailer.i18n import _
 from lgp_mailer.ledger.report import MESSAGE_COLUMNS, campaign_ids, current_sessions, message_rows
 from lgp_mailer.ledger.store import Ledger
 from lgp_mailer.quoting import quoted
+from lgp_mailer.roles import read_role
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.sheets.registrations import RegistrationList
 
@@ -243,7 +244,14 @@ def _roles(letters: pd.DataFrame, extra: CampaignInput | None) -> list[str]:
         if extra.registrations is not None:
             roles |= {r.email.strip().lower(): r.role for r in extra.registrations.registrants if r.role}
         roles |= {r.email.strip().lower(): r.role for r in extra.recipients if r.role}
-    return [(roles.get(a) or UNKNOWN).strip().lower() for a in letters["address_key"]]
+    return [_office(roles.get(a) or UNKNOWN) for a in letters["address_key"]]
+
+
+@functools.lru_cache(maxsize=1024)
+def _office(role: str) -> str:
+    """The office ("Polgármester úr", "PM" and "polgármester" are one row of the report), else the text."""
+    read = read_role(role)
+    return read.office if read is not None and read.office else role.strip().lower()
 
 
 def _grouped(letters: pd.DataFrame, by: list[str]) -> pd.DataFrame:
