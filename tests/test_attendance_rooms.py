@@ -163,3 +163,21 @@ def test_an_office_typed_beside_the_name_or_instead_of_it(tmp_path):
         ("alpolgarmester@orseg-proba.example", "municipality"),
     ]
     assert [a.name for a in match.unmatched] == ["Hernádszentandrás jegyzője"]
+
+
+def test_terminal_escapes_and_bidi_overrides_in_a_typed_name_are_blanked_on_screen(tmp_path):
+    camp, _ = _campaign(tmp_path)
+    path = write_zoom(
+        tmp_path / "participants_81234567890.csv",
+        [
+            S("Kiss Ödön", "polgarmester@alsomocsolad.example", "09:58:00", "12:30:00"),
+            S("Vendég\x1b[2J\x1b[31m Elek\x07", "", "10:00:00", "10:40:00", guest=True),
+            S("\u202eKovács\u202c Pál", "", "10:00:00", "10:40:00", guest=True),
+        ],
+    )
+    result = _import(camp, path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-2:] == [
+        "  Vendég [2J [31m Elek  (no e-mail): 40 min, 1 session(s), guest; row 6",
+        "   Kovács  Pál (no e-mail): 40 min, 1 session(s), guest; row 7",
+    ]

@@ -266,8 +266,9 @@ def format_attendance(match: AttendanceMatch) -> list[str]:
     )
     for attendee in match.unmatched:
         # As the platform wrote it ("Kovács J. (iPad)", not "Kovács J."), and on which rows: to be found in the file.
-        name = attendee.written or attendee.name
-        who = f"{name} <{attendee.email}>" if attendee.email else _("{name} (no e-mail)").format(name=name)
+        name = _shown(attendee.written or attendee.name)
+        email = _shown(attendee.email)
+        who = f"{name} <{email}>" if email else _("{name} (no e-mail)").format(name=name)
         guest = _(", guest") if attendee.guest else ""
         rows = ", ".join(str(r) for r in attendee.rows)
         lines.append(
@@ -277,6 +278,11 @@ def format_attendance(match: AttendanceMatch) -> list[str]:
             + ("; " + ngettext("row {rows}", "rows {rows}", len(attendee.rows)).format(rows=rows) if rows else "")
         )
     return lines
+
+
+def _shown(text: str) -> str:
+    """A name a guest typed, safe for the screen: terminal escapes and bidi overrides blanked."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else " " for c in text)
 
 
 def _presence(presence: Presence) -> str:
