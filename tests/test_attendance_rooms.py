@@ -181,3 +181,29 @@ def test_terminal_escapes_and_bidi_overrides_in_a_typed_name_are_blanked_on_scre
         "  Vendég [2J [31m Elek  (no e-mail): 40 min, 1 session(s), guest; row 6",
         "   Kovács  Pál (no e-mail): 40 min, 1 session(s), guest; row 7",
     ]
+
+
+def test_a_registrant_from_a_private_address_joining_as_a_guest_is_the_registrant(tmp_path):
+    """Balogh Réka is on the sheet at the office's address and registered from her own: one person."""
+    from dataclasses import replace
+
+    _, campaign = _campaign(tmp_path)
+    people = [
+        replace(k, recipient=replace(k.recipient, name="Balogh Réka"))
+        if k.recipient.email == "hivatal@urom-proba.example"
+        else k
+        for k in _people(campaign)
+    ]
+    sessions = [S("Balogh Réka", "", "10:00:00", "11:00:00", guest=True)]
+    report = load_attendance(write_zoom(tmp_path / "p.csv", sessions))
+    (found,) = match_attendance(list(report.sessions), people, 30).present
+    assert (found.known.recipient.email, found.how, found.known.registered) == (
+        "referens@urom-proba.example",
+        "name",
+        True,
+    )
+    # Two Balogh Rékas of two municipalities, neither registered: nobody, as before
+    other = [replace(k, registered=False) for k in people if k.recipient.email == "referens@urom-proba.example"]
+    moved = [replace(k, recipient=replace(k.recipient, municipalities=("Bikal",))) for k in other]
+    rest = [k for k in people if k.recipient.email != "referens@urom-proba.example"]
+    assert match_attendance(list(report.sessions), [*rest, *moved], 30).present == []

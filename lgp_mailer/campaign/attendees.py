@@ -136,6 +136,22 @@ def _abbreviates(words: list[str], full: list[str]) -> bool:
     return any(all(w.startswith(i) for i, w in zip(initials, order, strict=True)) for order in permutations(rest))
 
 
+def _one_person(found: list[Known]) -> list[Known]:
+    """A registrant and an invited entry of the same name and municipality are one person: the registrant
+    (registered from a private address, on the sheet at the office's)."""
+    registered = [k for k in found if k.registered]
+    if len(registered) != 1 or len(found) == 1:
+        return found
+    (person,) = registered
+    key, places = _name(person.recipient.name or ""), {municipality_key(m) for m in person.recipient.municipalities}
+    same = all(
+        k is person
+        or (_name(k.recipient.name or "") == key and places & {municipality_key(m) for m in k.recipient.municipalities})
+        for k in found
+    )
+    return registered if same else found
+
+
 def _office_place(text: str) -> str:
     """The municipality key of a room's or an office's name, "" for anything else.
 
@@ -181,7 +197,7 @@ class _Index:
         keys = {_name(p) for p in parts} - {""}
         places = ({municipality_key(p) for p in parts} | {_office_place(p) for p in parts}) - {""}
         candidates = list({id(k): k for key in keys for k in self.by_name.get(key, [])}.values())
-        candidates = candidates or self._abbreviated(keys)
+        candidates = _one_person(candidates or self._abbreviated(keys))
         placed = [k for k in candidates if places & {municipality_key(m) for m in k.recipient.municipalities}]
         if len(placed) == 1:
             return placed[0], "name and municipality"
