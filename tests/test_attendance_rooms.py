@@ -207,3 +207,18 @@ def test_a_registrant_from_a_private_address_joining_as_a_guest_is_the_registran
     moved = [replace(k, recipient=replace(k.recipient, municipalities=("Bikal",))) for k in other]
     rest = [k for k in people if k.recipient.email != "referens@urom-proba.example"]
     assert match_attendance(list(report.sessions), [*rest, *moved], 30).present == []
+
+
+def test_a_registrant_who_joins_from_the_invited_office_address_is_not_sent_the_recording(tmp_path):
+    """Balogh Réka registered from referens@; the office's invited hivatal@ got the reminder beside her."""
+    _, campaign = _campaign(tmp_path)
+    people = _people(campaign)
+    (office,) = [k for k in people if k.recipient.email == "hivatal@urom-proba.example"]
+    assert (office.registered, office.recipient.registered_as) == (False, "referens@urom-proba.example")
+    her = [S("Balogh Réka", "hivatal@urom-proba.example", "10:00:00", "11:00:00")]
+    match = match_attendance(list(load_attendance(write_zoom(tmp_path / "a.csv", her)).sessions), people, 30)
+    assert [(p.known.recipient.email, p.how) for p in match.present] == [("hivatal@urom-proba.example", "address")]
+    assert match.attended_addresses() == {"hivatal@urom-proba.example", "referens@urom-proba.example"}
+    colleague = [S("Polgár Péter", "hivatal@urom-proba.example", "10:00:00", "11:00:00")]
+    other = match_attendance(list(load_attendance(write_zoom(tmp_path / "b.csv", colleague)).sessions), people, 30)
+    assert other.attended_addresses() == {"hivatal@urom-proba.example"}  # someone else: she did miss it

@@ -81,8 +81,10 @@ class Presence:
 
     known: Known
     attendee: Attendee  # merged over every session group matched to this person
-    how: str  # "address", "name and municipality" or "name"
+    how: str  # "address", "name and municipality", "name" or "municipality"
     attended: bool
+    # The registrant who joined from the invited address reminded beside her (her name): she attended too.
+    stands_for: str = ""
 
 
 @dataclass
@@ -95,7 +97,10 @@ class AttendanceMatch:
         return [p for p in self.present if p.attended]
 
     def attended_addresses(self) -> set[str]:
-        return {p.known.recipient.email.casefold() for p in self.attended()}
+        """Who attended, and the registrants who joined from their office's invited address."""
+        return {p.known.recipient.email.casefold() for p in self.attended()} | {
+            p.stands_for for p in self.attended() if p.stands_for
+        }
 
 
 def known_people(invited: list[Recipient], registrations: RegistrationList | None) -> list[Known]:
@@ -250,10 +255,21 @@ def match_attendance(sessions: list[Session], people: list[Known], threshold: in
             merged[address] = (known, strongest, earlier[2] + group)
         else:
             merged[address] = (known, how, list(group))
+    everyone = {k.recipient.email.casefold(): k for k in people}
     for address, (known, how, group) in merged.items():
         attendee = summarise(address, group)
-        result.present.append(Presence(known, attendee, how, attendee.minutes >= threshold))
+        stands_for = _stands_for(known, group, everyone)
+        result.present.append(Presence(known, attendee, how, attendee.minutes >= threshold, stands_for))
     return result
+
+
+def _stands_for(known: Known, group: list[Session], everyone: dict[str, Known]) -> str:
+    """The registrant an invited address was reminded for, when the one who joined from it bears her name."""
+    registrant = everyone.get((known.recipient.registered_as or "").casefold())
+    if registrant is None or not registrant.registered or not registrant.recipient.name:
+        return ""
+    names = {_name(display_name(s.name)) for s in group} | {_name(known.recipient.name or "")}
+    return registrant.recipient.email.casefold() if _name(registrant.recipient.name) in names else ""
 
 
 def _minutes(value: float) -> str:
