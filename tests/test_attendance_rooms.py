@@ -222,3 +222,16 @@ def test_a_registrant_who_joins_from_the_invited_office_address_is_not_sent_the_
     colleague = [S("Polgár Péter", "hivatal@urom-proba.example", "10:00:00", "11:00:00")]
     other = match_attendance(list(load_attendance(write_zoom(tmp_path / "b.csv", colleague)).sessions), people, 30)
     assert other.attended_addresses() == {"hivatal@urom-proba.example"}  # someone else: she did miss it
+
+
+def test_a_person_matched_by_name_and_by_their_office_is_said_to_be_matched_by_name(tmp_path):
+    match = _match(
+        tmp_path,
+        [
+            S("Nagy Andrea", "", "10:00:00", "10:30:00", guest=True),
+            S("Újfehértó-próba polgármestere", "", "10:20:00", "11:00:00", guest=True),
+        ],
+    )
+    assert [(p.known.recipient.email, p.how, p.attendee.minutes, p.attendee.sessions) for p in match.present] == [
+        ("polgarmester@ujfeherto-proba.example", "name", 60.0, 2)
+    ]

@@ -45,10 +45,10 @@ _PARTS = re.compile(r"\s+[-\u2013\u2014]\s+|\s*[,;/|()\[\]]\s*|\s+és\s+")
 
 
 # How an attendee was matched, as the report says it (translated where shown).
-_HOW = {
+_HOW = {  # surest first
     "address": N_("address"),
-    "name": N_("name"),
     "name and municipality": N_("name and municipality"),
+    "name": N_("name"),
     "municipality": N_("municipality"),
 }
 _LISTED = {True: N_("registered"), False: N_("invited")}
@@ -251,7 +251,7 @@ def match_attendance(sessions: list[Session], people: list[Known], threshold: in
         address = known.recipient.email.casefold()
         if address in merged:
             earlier = merged[address]
-            strongest = earlier[1] if earlier[1] == "address" else how
+            strongest = min(earlier[1], how, key=list(_HOW).index)  # the surest of the two says how
             merged[address] = (known, strongest, earlier[2] + group)
         else:
             merged[address] = (known, how, list(group))
