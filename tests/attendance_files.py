@@ -113,7 +113,7 @@ def write_zoom(path: Path, sessions: list[S] = SESSIONS, *, hungarian: bool = Fa
         lines.append(
             ",".join(
                 [
-                    s.name,
+                    _csv_field(s.name),
                     s.email,
                     _zoom_time(join, hungarian),
                     _zoom_time(leave, hungarian),
@@ -125,6 +125,11 @@ def write_zoom(path: Path, sessions: list[S] = SESSIONS, *, hungarian: bool = Fa
         )
     path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
     return path
+
+
+def _csv_field(text: str) -> str:
+    """Quoted the way Zoom quotes a name holding a comma or a quote."""
+    return '"' + text.replace('"', '""') + '"' if "," in text or '"' in text else text
 
 
 def _teams_time(moment: dt.datetime, hungarian: bool) -> str:

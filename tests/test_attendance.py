@@ -287,8 +287,8 @@ def test_import_reports_the_match_and_a_second_import_changes_nothing(tmp_path):
         "Joined for less than 30 minutes: 1",
         "  Tóth Péter <szervezo@egyesulet.example>: 20 min, 1 session(s) (by address; registered; Zöld Jövő Egyesület)",
         "Attendees who match nobody on the invitation or registration list: 2",
-        "  LÖGY Programiroda <iroda@lgp.example.org>: 190 min, 1 session(s)",
-        "  Kovács János (no e-mail): 60 min, 1 session(s), guest",
+        "  LÖGY Programiroda <iroda@lgp.example.org>: 190 min, 1 session(s); row 5",
+        "  Kovács János (no e-mail): 60 min, 1 session(s), guest; row 14",
     ]
     assert _imports(camp) == [("participants_81234567890.csv", "zoom", 10)]
     again = _import(camp, path)

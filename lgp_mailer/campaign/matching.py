@@ -60,6 +60,7 @@ _OFFICE_WORDS = frozenset(
         "pmh",
     }
 )
+OFFICE_WORDS = _OFFICE_WORDS  # for the attendance match: an office's name is not a person's
 _SEVERAL = re.compile(r"[,;/+&]|\s+és\s+|\s+-\s+", re.IGNORECASE)
 
 
@@ -323,6 +324,7 @@ def _sort_key(municipalities: tuple[str, ...]) -> str:
 
 __all__ = [
     "NO_MUNICIPALITY",
+    "OFFICE_WORDS",
     "Match",
     "MatchReport",
     "format_match_report",

@@ -39,6 +39,7 @@ from lgp_mailer.i18n import _
 from lgp_mailer.ledger.report import MESSAGE_COLUMNS, campaign_ids, current_sessions, message_rows
 from lgp_mailer.ledger.store import Ledger
 from lgp_mailer.quoting import quoted
+from lgp_mailer.roles import read_role
 from lgp_mailer.sheets.recipients import Recipient
 from lgp_mailer.sheets.registrations import RegistrationList
 
@@ -110,7 +111,9 @@ def select_campaigns(ledger: Ledger, wanted: Iterable[str]) -> list[str]:
 
 # A credit names a campaign's letter by address ("a") or by one of its municipalities ("m"):
 # a registrant or attendee writing from another address still counts for the municipality's letter.
+# A letter's own address credits only itself: the mayor's reminder is not the notary's.
 Credits = set[tuple[str, str, str]]
+Letters = set[tuple[str, str]]  # (campaign, address) of every invitation letter
 
 
 def collect(ledger: Ledger, campaigns: list[str], extra: CampaignInput | None, threshold: float) -> ReportData:
@@ -120,11 +123,12 @@ def collect(ledger: Ledger, campaigns: list[str], extra: CampaignInput | None, t
     rows = pd.DataFrame(message_rows(ledger, campaigns), columns=list(MESSAGE_COLUMNS), dtype=str)
     letters = _letters(rows)
     sent = rows[(rows["status"] == "sent") & (rows["kind"] != "invitation")]
+    own: Letters = set(zip(letters["campaign_id"].tolist(), letters["address_key"].tolist(), strict=True))
     credits = {
-        "registered": _credits(sent, ("reminder", "recording")) | _registered(extra),
-        "reminded": _credits(sent, ("reminder",)),
-        "attended": _credits(sent, ("thanks",)) | _attended(ledger, campaigns, letters, extra, threshold),
-        "followed_up": _credits(sent, ("thanks", "recording")),
+        "registered": _credits(sent, ("reminder", "recording"), own) | _registered(extra),
+        "reminded": _credits(sent, ("reminder",), own),
+        "attended": _credits(sent, ("thanks",), own) | _attended(ledger, campaigns, letters, extra, threshold, own),
+        "followed_up": _credits(sent, ("thanks", "recording"), own),
     }
     keys = list(zip(letters["campaign_id"].tolist(), letters["address_key"].tolist(), letters["places"], strict=True))
     for flag, found in credits.items():
@@ -158,16 +162,22 @@ def _letters(rows: pd.DataFrame) -> pd.DataFrame:
     return letters
 
 
-def _credits(sent: pd.DataFrame, kinds: tuple[str, ...]) -> Credits:
-    """The letters that ``kinds`` sent to (by address and by the municipalities the row names)."""
+def _credits(sent: pd.DataFrame, kinds: tuple[str, ...], own: Letters) -> Credits:
+    """The letters that ``kinds`` sent to (by address; by the municipalities the row names when
+    its address is no letter's own)."""
     chosen = sent[sent["kind"].isin(kinds)]
     found: Credits = set()
     for campaign_id, address, text in zip(
         chosen["campaign_id"].tolist(), chosen["address_key"].tolist(), chosen["municipalities"].tolist(), strict=True
     ):
-        found.add(("a", campaign_id, address))
-        found.update(("m", campaign_id, place) for place in _municipalities(text))
+        found |= _credit(campaign_id, address, _municipalities(text), own)
     return found
+
+
+def _credit(campaign_id: str, address: str, places: Iterable[str], own: Letters) -> Credits:
+    if (campaign_id, address) in own:
+        return {("a", campaign_id, address)}
+    return {("a", campaign_id, address)} | {("m", campaign_id, place) for place in places}
 
 
 def _registered(extra: CampaignInput | None) -> Credits:
@@ -179,7 +189,12 @@ def _registered(extra: CampaignInput | None) -> Credits:
 
 
 def _attended(
-    ledger: Ledger, campaigns: list[str], letters: pd.DataFrame, extra: CampaignInput | None, threshold: float
+    ledger: Ledger,
+    campaigns: list[str],
+    letters: pd.DataFrame,
+    extra: CampaignInput | None,
+    threshold: float,
+    own: Letters,
 ) -> Credits:
     """The letters of every known person attending at least ``threshold`` minutes."""
     found: Credits = set()
@@ -191,8 +206,7 @@ def _attended(
         match = match_attendance(sessions, _people(mine, extra, campaign_id), int(threshold))
         for presence in match.attended():
             recipient = presence.known.recipient
-            found.add(("a", campaign_id, recipient.email.strip().lower()))
-            found.update(("m", campaign_id, place) for place in recipient.municipalities)
+            found |= _credit(campaign_id, recipient.email.strip().lower(), recipient.municipalities, own)
     return found
 
 
@@ -230,7 +244,14 @@ def _roles(letters: pd.DataFrame, extra: CampaignInput | None) -> list[str]:
         if extra.registrations is not None:
             roles |= {r.email.strip().lower(): r.role for r in extra.registrations.registrants if r.role}
         roles |= {r.email.strip().lower(): r.role for r in extra.recipients if r.role}
-    return [(roles.get(a) or UNKNOWN).strip().lower() for a in letters["address_key"]]
+    return [_office(roles.get(a) or UNKNOWN) for a in letters["address_key"]]
+
+
+@functools.lru_cache(maxsize=1024)
+def _office(role: str) -> str:
+    """The office ("Polgármester úr", "PM" and "polgármester" are one row of the report), else the text."""
+    read = read_role(role)
+    return read.office if read is not None and read.office else role.strip().lower()
 
 
 def _grouped(letters: pd.DataFrame, by: list[str]) -> pd.DataFrame:

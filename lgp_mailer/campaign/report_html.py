@@ -154,7 +154,7 @@ def _funnel_figure(data: ReportData) -> Figure:
             xs,
             [record[s] for s in counted],
             width,
-            label=str(record["campaign_id"]),
+            label=_label(record["campaign_id"]),
             color=COLOURS[offset % len(COLOURS)],
         )
     axes.set_xticks(
@@ -182,11 +182,16 @@ def _county_figure(data: ReportData) -> Figure:
             label=STAGE_LABELS[stage],
             color=COLOURS[index],
         )
-    axes.set_yticks(ys, [str(c) for c in totals.index])
+    axes.set_yticks(ys, [_label(c) for c in totals.index])
     axes.set_xlabel("Levelek")
     axes.legend(fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
     figure.tight_layout()
     return figure
+
+
+def _label(value: object) -> str:
+    """A sheet's text as a chart label: matplotlib reads "$…$" as mathematics (and stops on a bad one)."""
+    return str(value).replace("$", r"\$")
 
 
 def _svg(figure: Figure, salt: str) -> str:

@@ -274,6 +274,8 @@ class Attendee:
     first_join: dt.datetime | None
     last_leave: dt.datetime | None
     guest: bool
+    rows: tuple[int, ...] = ()  # the file's lines of its sessions
+    written: str = ""  # the first name as the platform wrote it, "(original name)" and all
 
 
 def load_attendance(path: Path | str) -> AttendanceReport:
@@ -745,6 +747,8 @@ def summarise(key: str, group: Sequence[Session]) -> Attendee:
         min(joins) if joins else None,
         max(leaves) if leaves else None,
         all(s.guest for s in group),
+        tuple(sorted({s.row for s in group})),
+        next((s.name.strip() for s in group if s.name.strip()), ""),
     )
 
 
