@@ -159,7 +159,7 @@ def test_no_recording_link_and_no_report_are_one_line_each(server, tmp_path, mon
         result = followup(camp, "--missed", "--yes")
     assert result.exit_code == 2
     assert one_error_line(result) == (
-        f"lgp-mailer: error: key 'attendance': campaign '{camp.campaign_id}' has no attendance report: "
+        f"lgp-mailer: error: {tmp_path / 'fresh.sqlite3'}: campaign '{camp.campaign_id}' has no attendance report: "
         "run 'lgp-mailer attendance import FILE' first (the Zoom, Teams, Webex or Google Meet download)"
     )
     assert server.received == []

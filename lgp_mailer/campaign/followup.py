@@ -179,7 +179,7 @@ def targets(
                     "campaign {campaign_id} has no attendance report: run 'lgp-mailer attendance import FILE' "
                     "first (the Zoom, Teams, Webex or Google Meet download)"
                 ).format(campaign_id=quoted(campaign.campaign_id)),
-                key="attendance",
+                file=ledger.path,  # where the report was looked for: the sent log (there is no 'attendance' key)
             )
         found = sessions(ledger, stored.id)
     regs = _registrations(campaign, registrations, required=not attended)
