@@ -54,6 +54,7 @@ def test_ctrl_c_or_sigterm_while_waiting_for_a_server_says_so(
 # import hook raises it at a fixed point, as a Ctrl-C or SIGTERM landing there would.
 _STOP_DURING_IMPORT = """
 import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job starts with Ctrl-C ignored
 class Stop:
     def find_spec(self, name, path=None, target=None):
         if name == "lgp_mailer.cli.send":
