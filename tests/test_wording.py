@@ -369,6 +369,20 @@ def test_the_invitation_continues_the_help_sentence_as_the_reminder_does(campaig
     assert "<p>9.30 órától technikai segítség a belépéshez.</p>" in rendered.html
 
 
+def test_a_nudge_does_not_say_when_the_invitation_went(campaign):
+    # "Néhány napja" (a few days ago) was false for a nudge sent the same day, or three weeks on:
+    # the letter knows neither, so it says "recently".
+    factory = MessageFactory(
+        campaign, SEED, "nudge", renderer=Renderer(campaign.template_dirs, "nudge", inline_css=False)
+    )
+    rendered = factory.renderer.render(factory.context(WHO))
+    assert "\nNemrég meghívót küldtünk az „Önkormányzati innovációk és jó gyakorlatok” című" in rendered.text
+    assert "<p>Nemrég meghívót küldtünk az „<strong>Önkormányzati innovációk és jó gyakorlatok</strong>” című" in (
+        rendered.html
+    )
+    assert "napja" not in rendered.text + rendered.html
+
+
 def test_a_nudge_never_promises_registration_after_the_start(campaign):
     # registration.closes after the start: a registration then gets no join link.
     late = dataclasses.replace(SEED, registration_closes=dt.datetime(2020, 6, 19, 18, 0))
