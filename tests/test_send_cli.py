@@ -657,7 +657,7 @@ def test_daily_quota_is_counted_from_the_ledger_across_runs(smtp_server, tmp_pat
     camp = make_campaign(tmp_path, smtp_server, daily_quota=3)
     result = send(camp, "--yes", "--batch", "2")
     assert result.exit_code == 0, result.output
-    assert "Quota:      3/day, 3 left today" in result.stdout
+    assert "Quota:      3 in any 24 hours, 3 left now" in result.stdout
     result = send(camp, "--yes")
     assert result.exit_code == 1, result.output
     assert rcpts(smtp_server) == ADDRESSES[:3]
@@ -666,7 +666,7 @@ def test_daily_quota_is_counted_from_the_ledger_across_runs(smtp_server, tmp_pat
     result = send(camp, "--yes")
     assert result.exit_code == 1, result.output
     assert rcpts(smtp_server) == ADDRESSES[:3]
-    assert "Quota:      3/day, 0 left today" in result.stdout
+    assert "Quota:      3 in any 24 hours, 0 left now" in result.stdout
 
 
 def test_parallel_sessions_send_all_the_daily_quota_allows(smtp_server, tmp_path):

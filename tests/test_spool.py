@@ -203,7 +203,7 @@ def test_the_plan_counts_what_the_daily_quota_lets_this_run_send(inputs, tmp_pat
         assert dt.timedelta(hours=23, minutes=58) < session.quota_frees(now) - now <= dt.timedelta(days=1)
     # Numbers through Babel (issue 17): English groups thousands with a comma.
     assert "Due now:    3,200; this run sends 2,000 (the daily quota), about 1 h 6 min at 30/min\n" in first
-    assert "Quota:      2000/day, 2000 left today\n" in first
+    assert "Quota:      2000 in any 24 hours, 2000 left now\n" in first
     assert re.search(
         r"The rest:   1,200 can go from about \d{4}-\d\d-\d\d \d\d:\d\d, as the 24-hour quota frees up", first
     )

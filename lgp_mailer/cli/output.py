@@ -104,7 +104,9 @@ def print_plan(session, options, settings, due: int) -> None:
     ]
     if settings.daily_quota:
         left = session.quota(options).remaining
-        rows.append(("Quota:", _("{quota}/day, {left} left today").format(quota=settings.daily_quota, left=left)))
+        rows.append(
+            ("Quota:", _("{quota} in any 24 hours, {left} left now").format(quota=settings.daily_quota, left=left))
+        )
         if quota_bound:
             frees = i18n.format_datetime(session.quota_frees(account=options.account))
             rows.append(("The rest:", _rest_line(due - going, settings.daily_quota, frees)))
