@@ -769,6 +769,34 @@ def test_no_email_column(tmp_path):
     assert _error(nothing) == f"{nothing}: no header row with an e-mail column in the first 20 rows"
 
 
+def test_an_email_header_with_more_words_is_read_with_a_warning_unless_there_are_two(tmp_path):
+    # "Hivatali e-mail cím" stopped the whole run (exit 2) although it can only be the addresses.
+    rows = [
+        ["Település", "Polgármester neve", "Hivatali e-mail cím", "Megjegyzés"],
+        ["Bikal", "Kiss Ödön", "pm@bikal.example", ""],
+        ["Mágocs", "Nagy Éva", "pm@magocs.example", "e-mail a titkárságnak"],
+    ]
+    sheet = load_recipients(write_xlsx(tmp_path / "a.xlsx", {"Lap1": rows}))
+    assert [(r.email, r.municipalities, r.name) for r in sheet.recipients] == [
+        ("pm@bikal.example", ("Bikal",), "Kiss Ödön"),
+        ("pm@magocs.example", ("Mágocs",), "Nagy Éva"),
+    ]
+    assert [(f.severity, f.row, f.column, f.problem) for f in sheet.findings] == [
+        (
+            "warning",
+            1,
+            "Hivatali e-mail cím",
+            "the column 'Hivatali e-mail cím' is read as the e-mail column; map it in [columns] if it is not",
+        )
+    ]
+    # Two such columns are the user's choice, as before; and a mapping of the column is no guess.
+    two = write_csv(tmp_path / "b.csv", [["Település", "E-mail 1", "E-mail 2"], ["Bikal", "a@b.example", ""]])
+    assert _error(two) == f"{two}, row 1: no e-mail column (found 'Település'); name it 'E-mail' or map it in [columns]"
+    mapped = load_recipients(two, columns={"E-mail 1": "email"})
+    assert [r.email for r in mapped.recipients] == ["a@b.example"]
+    assert not [f for f in mapped.warnings if "read as the e-mail column" in f.problem]
+
+
 def test_no_municipality_column(tmp_path):
     path = write_csv(tmp_path / "a.csv", [["Név", "E-mail"], ["Kiss Ödön", "pm@bikal.hu"]])
     assert _error(path) == f"{path}, row 1: no municipality column (Önkormányzat or Település); map it in [columns]"

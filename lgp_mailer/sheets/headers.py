@@ -107,6 +107,7 @@ class Header:
     columns: dict[str, Column]  # logical field → column
     unmapped: tuple[str, ...]  # headers of the user mapping that this sheet lacks
     cells: tuple[str, ...] = ()  # the header row as written
+    guessed: tuple[str, ...] = ()  # fields found by a guess (:func:`_guess_email`), to be told
 
 
 def check_mapping(columns: dict[str, str] | None, fields: tuple[str, ...] = FIELDS) -> dict[str, tuple[str, str]]:
@@ -171,12 +172,35 @@ def find_header(
         candidates = [(row, layout(tuple(row.cells), fields)) for row, fields in candidates]
     chosen = next((c for c in candidates if "email" in c[1].values() and len(c[1]) > 1), None)
     chosen = chosen or next((c for c in candidates if "email" in c[1].values()), None)
+    guessed: tuple[str, ...] = ()
+    if chosen is None and aliases is _ALIAS_KEYS:  # the contact sheet's own headers, not a form's
+        chosen = next((g for row, fields in candidates if (g := _guess_email(row, fields, mapping))), None)
+        guessed = ("email",)
     if chosen is None:
         raise _no_email_column(candidates, file=file, sheet=sheet, table=table)
     row, fields = chosen
     columns = _columns(row, fields, file=file, sheet=sheet, table=table)
-    header = Header(row.number, columns, _unmapped(row, mapping), row.cells)
+    header = Header(row.number, columns, _unmapped(row, mapping), row.cells, guessed)
     return header, [later for later in seen if later.number > row.number]
+
+
+def _guess_email(
+    row: RawRow, fields: dict[int, str], mapping: dict[str, tuple[str, str]]
+) -> tuple[RawRow, dict[int, str]] | None:
+    """A header row with no e-mail column by name, but one whose header says "e-mail" among other
+    words ("Hivatali e-mail cím", "Polgármester e-mail címe", "E-mail 1"): that column, when it is
+    the only such cell and the row has another known column.  Two such cells ("E-mail 1",
+    "E-mail 2") are the user's choice: no guess."""
+    if not fields:
+        return None
+    maybe = [
+        index
+        for index, cell in enumerate(row.cells)
+        if "email" in (key := header_key(cell)) and index not in fields and key not in mapping
+    ]
+    if len(maybe) != 1:
+        return None
+    return row, {**fields, maybe[0]: "email"}
 
 
 def garbled_header(cells: Iterable[str], *, file: Path, sheet: str | None, row: int) -> RecipientsError | None:

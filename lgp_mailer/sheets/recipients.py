@@ -219,6 +219,17 @@ def _read_sheet(
             merger.warn(_("sheet skipped: {message}").format(message=error.message), raw.name, error.row, None, None)
         return False
     merger.columns.update({(raw.name, f): column.header for f, column in header.columns.items()})
+    if "email" in header.guessed:
+        column_header = header.columns["email"].header
+        merger.warn(
+            _("the column {header} is read as the e-mail column; map it in [columns] if it is not").format(
+                header=quoted(column_header)
+            ),
+            raw.name,
+            header.row,
+            column_header,
+            None,
+        )
     if not {"name", "given_name", "gender", "salutation"} & header.columns.keys():
         # One warning for the sheet, not one per row: neutral is the only choice.
         merger.warn(_("no name or gender column: every salutation is neutral"), raw.name, header.row, None, None)
