@@ -791,7 +791,10 @@ def test_an_email_header_with_more_words_is_read_with_a_warning_unless_there_are
     ]
     # Two such columns are the user's choice, as before; and a mapping of the column is no guess.
     two = write_csv(tmp_path / "b.csv", [["Település", "E-mail 1", "E-mail 2"], ["Bikal", "a@b.example", ""]])
-    assert _error(two) == f"{two}, row 1: no e-mail column (found 'Település'); name it 'E-mail' or map it in [columns]"
+    assert _error(two) == (
+        f"{two}, row 1: 2 columns could be the e-mail column ('E-mail 1', 'E-mail 2'): "
+        "map the one to send to in [columns]"
+    )
     mapped = load_recipients(two, columns={"E-mail 1": "email"})
     assert [r.email for r in mapped.recipients] == ["a@b.example"]
     assert not [f for f in mapped.warnings if "read as the e-mail column" in f.problem]

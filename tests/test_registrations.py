@@ -246,8 +246,12 @@ def test_an_address_question_written_as_a_sentence_is_the_email_column(tmp_path)
             ["6/1/2026 9:02:11", "a@b.example", "c@d.example"],
         ],
     )
-    with pytest.raises(RecipientsError, match="no e-mail column"):
+    with pytest.raises(RecipientsError) as caught:
         load_registrations(two)
+    assert str(caught.value) == (
+        f"{two}, row 1: 2 columns could be the e-mail column ('Your e-mail address at work', "
+        "'Your private e-mail address'): map the one to send to in [registration_columns]"
+    )
 
 
 @pytest.mark.parametrize(

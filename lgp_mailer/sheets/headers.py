@@ -232,6 +232,16 @@ def _no_email_column(
     best_row, best = max(candidates, key=lambda c: len(c[1]))
     if best:
         found = ", ".join(repr(best_row.cells[i]) for i in best)
+        several = [cell for cell in best_row.cells if "email" in header_key(cell)]
+        if len(several) > 1:  # "E-mail 1", "E-mail 2": which one is the user's to say
+            return RecipientsError(
+                _("{count} columns could be the e-mail column ({columns}): map the one to send to in {table}").format(
+                    count=len(several), columns=", ".join(map(repr, several)), table=table
+                ),
+                file=file,
+                sheet=sheet,
+                row=best_row.number,
+            )
         return RecipientsError(
             _("no e-mail column (found {found}); name it 'E-mail' or map it in {table}").format(
                 found=found, table=table
