@@ -175,7 +175,7 @@ def find_header(
     guessed: tuple[str, ...] = ()
     if chosen is None and aliases is _ALIAS_KEYS:  # the contact sheet's own headers, not a form's
         chosen = next((g for row, fields in candidates if (g := _guess_email(row, fields, mapping))), None)
-        guessed = ("email",)
+        guessed = ("email",) if chosen else ()
     if chosen is None:
         raise _no_email_column(candidates, file=file, sheet=sheet, table=table)
     row, fields = chosen
